@@ -1,0 +1,223 @@
+"""Gates: pure checks that return a verdict ``passed | failed | inconclusive`` with a message.
+
+As in Argo Rollouts' analysis and Flagger's "no values found", a lack of data is *inconclusive*
+(wait and look again), never *passed*. Every threshold comparison goes through
+:func:`check_threshold`, so there is one place that knows what ``>=`` means.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from lifecycle.errors import BadInputError
+from lifecycle.metrics import PerformanceMetrics, ShadowStats
+from lifecycle.rollback import RollbackConfig
+
+
+class VerdictStatus(StrEnum):
+    """The outcome of a gate."""
+
+    PASSED = "passed"  # enough data, and it meets the bar
+    FAILED = "failed"  # enough data, and it misses the bar: act on it
+    INCONCLUSIVE = "inconclusive"  # not enough data to say: wait, never promote
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One gate's outcome and why, in a sentence a person can read."""
+
+    gate: str
+    status: VerdictStatus
+    message: str
+
+    @property
+    def passed(self) -> bool:
+        return self.status is VerdictStatus.PASSED
+
+
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
+}
+
+
+def check_threshold(value: float, op: str, threshold: float) -> bool:
+    """Whether ``value op threshold`` holds; the one comparison every gate uses."""
+    try:
+        return _OPERATORS[op](value, threshold)
+    except KeyError:
+        raise BadInputError(
+            f"unknown comparison {op!r}; use one of {', '.join(_OPERATORS)}"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """A success criterion such as ``accuracy >= 0.9``."""
+
+    metric: str
+    op: str
+    threshold: float
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.threshold:g}"
+
+
+_CRITERION = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(>=|<=|==|>|<)\s*(-?[\d.]+(?:e-?\d+)?)\s*$")
+
+
+def parse_criterion(text: str) -> Criterion:
+    """Read ``"accuracy>=0.9"``; anything else is bad input with an example of the form."""
+    match = _CRITERION.match(text)
+    if not match:
+        raise BadInputError(f"cannot read criterion {text!r}; write it like 'accuracy>=0.9'")
+    try:
+        threshold = float(match.group(3))
+    except ValueError:
+        raise BadInputError(f"criterion {text!r} has no number to compare with") from None
+    return Criterion(match.group(1), match.group(2), threshold)
+
+
+def metric_thresholds_gate(
+    metrics: Mapping[str, float], criteria: Iterable[Criterion]
+) -> list[Verdict]:
+    """One verdict per criterion; a metric never recorded is inconclusive, not passed."""
+    verdicts = []
+    for c in criteria:
+        gate = f"metric:{c.metric}"
+        if c.metric not in metrics:
+            verdicts.append(
+                Verdict(gate, VerdictStatus.INCONCLUSIVE, f"{c.metric} was never recorded")
+            )
+        elif check_threshold(metrics[c.metric], c.op, c.threshold):
+            verdicts.append(
+                Verdict(gate, VerdictStatus.PASSED, f"{c.metric}={metrics[c.metric]:g} meets {c}")
+            )
+        else:
+            verdicts.append(
+                Verdict(gate, VerdictStatus.FAILED, f"{c.metric}={metrics[c.metric]:g} misses {c}")
+            )
+    return verdicts
+
+
+def min_requests_gate(metrics: PerformanceMetrics, min_requests: int) -> Verdict:
+    """Too few requests to judge is inconclusive; enough is passed."""
+    if metrics.request_count < min_requests:
+        return Verdict(
+            "min_requests",
+            VerdictStatus.INCONCLUSIVE,
+            f"only {metrics.request_count} of the {min_requests} requests needed to judge",
+        )
+    return Verdict("min_requests", VerdictStatus.PASSED, f"{metrics.request_count} requests seen")
+
+
+def error_rate_gate(metrics: PerformanceMetrics, threshold: float, min_requests: int) -> Verdict:
+    """Fails when the error rate exceeds ``threshold``, once there are enough requests."""
+    enough = min_requests_gate(metrics, min_requests)
+    if not enough.passed:
+        return Verdict("error_rate", enough.status, enough.message)
+    rate = metrics.error_rate
+    if check_threshold(rate, ">", threshold):
+        return Verdict(
+            "error_rate", VerdictStatus.FAILED, f"error rate {rate:.2%} is above {threshold:.2%}"
+        )
+    return Verdict(
+        "error_rate", VerdictStatus.PASSED, f"error rate {rate:.2%} is within {threshold:.2%}"
+    )
+
+
+def latency_gate(
+    candidate: PerformanceMetrics, baseline: PerformanceMetrics, multiplier: float, quantile: str
+) -> Verdict:
+    """Fails when the candidate's p95 or p99 exceeds the baseline's times ``multiplier``."""
+    gate = f"latency_{quantile}"
+    new, old = getattr(candidate, f"{quantile}_ms"), getattr(baseline, f"{quantile}_ms")
+    if new is None or old is None:
+        side = "candidate" if new is None else "baseline"
+        return Verdict(
+            gate, VerdictStatus.INCONCLUSIVE, f"no {quantile} latency for the {side} yet"
+        )
+    limit = old * multiplier
+    if check_threshold(new, ">", limit):
+        return Verdict(
+            gate,
+            VerdictStatus.FAILED,
+            f"{quantile} {new:.1f} ms is above {multiplier:g}x the baseline's {old:.1f} ms",
+        )
+    return Verdict(gate, VerdictStatus.PASSED, f"{quantile} {new:.1f} ms is within {limit:.1f} ms")
+
+
+def health_gates(
+    candidate: PerformanceMetrics, baseline: PerformanceMetrics, config: RollbackConfig
+) -> list[Verdict]:
+    """Every check a rollback config asks for: requests, error rate, p95 and p99."""
+    if not min_requests_gate(candidate, config.min_requests).passed:
+        return [min_requests_gate(candidate, config.min_requests)]
+    return [
+        error_rate_gate(candidate, config.error_rate_threshold, config.min_requests),
+        latency_gate(candidate, baseline, config.latency_multiplier, "p95"),
+        latency_gate(candidate, baseline, config.latency_multiplier, "p99"),
+    ]
+
+
+def shadow_age_gate(entered_shadow_at: datetime | None, now: datetime, min_hours: float) -> Verdict:
+    """Passed once the version has been in shadow for ``min_hours``."""
+    if entered_shadow_at is None:
+        return Verdict("shadow_age", VerdictStatus.FAILED, "the version has never been in shadow")
+    age = now - entered_shadow_at
+    if age < timedelta(hours=min_hours):
+        hours = age.total_seconds() / 3600
+        return Verdict(
+            "shadow_age",
+            VerdictStatus.INCONCLUSIVE,
+            f"in shadow for {hours:.1f} h of the {min_hours:g} h required",
+        )
+    return Verdict(
+        "shadow_age", VerdictStatus.PASSED, f"in shadow since {entered_shadow_at.isoformat()}"
+    )
+
+
+def shadow_agreement_gate(stats: ShadowStats, min_agreement: float, min_compared: int) -> Verdict:
+    """Passed when enough mirrored requests were compared and enough of them agreed."""
+    agreement = stats.agreement
+    if agreement is None or stats.compared < min_compared:
+        return Verdict(
+            "shadow_agreement",
+            VerdictStatus.INCONCLUSIVE,
+            f"only {stats.compared} of the {min_compared} shadow comparisons needed",
+        )
+    if check_threshold(agreement, "<", min_agreement):
+        return Verdict(
+            "shadow_agreement",
+            VerdictStatus.FAILED,
+            f"shadow agreement {agreement:.1%} is below {min_agreement:.1%} "
+            f"over {stats.compared} requests",
+        )
+    return Verdict(
+        "shadow_agreement",
+        VerdictStatus.PASSED,
+        f"shadow agreement {agreement:.1%} over {stats.compared} requests",
+    )
+
+
+def overall(verdicts: Iterable[Verdict]) -> VerdictStatus:
+    """Failed if any failed; else inconclusive if any was (or there were none); else passed."""
+    statuses = [v.status for v in verdicts]
+    if VerdictStatus.FAILED in statuses:
+        return VerdictStatus.FAILED
+    if not statuses or VerdictStatus.INCONCLUSIVE in statuses:
+        return VerdictStatus.INCONCLUSIVE
+    return VerdictStatus.PASSED
+
+
+def unmet(verdicts: Iterable[Verdict]) -> list[str]:
+    """The messages of every verdict that did not pass, for an error that lists them all."""
+    return [v.message for v in verdicts if not v.passed]

@@ -1,0 +1,40 @@
+"""Performance figures of one deployment over a window, as the gates read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceMetrics:
+    """Requests, errors and latency of one deployment over one window.
+
+    Latencies are in milliseconds; ``None`` means "no data", which a gate treats as a reason
+    to wait, never as a pass.
+    """
+
+    request_count: int = 0
+    error_count: int = 0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    requests_per_second: float = 0.0
+
+    @property
+    def error_rate(self) -> float:
+        """Errors per request (0.0 when there were no requests)."""
+        return self.error_count / self.request_count if self.request_count else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowStats:
+    """What the gateway learnt by comparing a shadow deployment's outputs with the primary's."""
+
+    compared: int = 0
+    agreed: int = 0
+    shadow_errors: int = 0
+
+    @property
+    def agreement(self) -> float | None:
+        """Share of compared requests whose outputs agreed, or None before any comparison."""
+        return self.agreed / self.compared if self.compared else None

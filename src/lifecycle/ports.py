@@ -1,0 +1,137 @@
+"""The ports: what the domain and the agent need from the outside world, as typing.Protocol.
+
+Adapters in ``mlops``, ``database`` and ``memory`` implement these; graph nodes and tests talk
+only to them. Each port has one fake in the tests and a contract test run against fake and real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from lifecycle.metrics import PerformanceMetrics, ShadowStats
+from lifecycle.stages import ModelStage
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredVersion:
+    """A model version as the registry knows it."""
+
+    model_name: str
+    version: str
+    stage: ModelStage
+    source_uri: str
+    run_id: str | None = None
+    experiment_id: str | None = None
+    parent_version: str | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    preprocessing_uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PackagedModel:
+    """A built, servable package of one model version."""
+
+    bento_tag: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A running server for one package."""
+
+    deployment_id: str
+    url: str
+    port: int
+    pid: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Routes:
+    """One model's routing table: weights per deployment (summing to 100) and an optional mirror."""
+
+    model_name: str
+    weights: Mapping[str, float]
+    shadow_deployment_id: str | None = None
+    shadow_percent: float = 0.0
+
+
+@runtime_checkable
+class ModelRegistry(Protocol):
+    """Versions, their stages, metrics and lineage (MLflow in production)."""
+
+    def register(
+        self,
+        model_name: str,
+        model_uri: str,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, str] | None = None,
+        parent_version: str | None = None,
+    ) -> RegisteredVersion: ...
+
+    def get_version(self, model_name: str, version: str) -> RegisteredVersion: ...
+
+    def list_versions(
+        self, model_name: str, stage: ModelStage | None = None
+    ) -> Sequence[RegisteredVersion]: ...
+
+    def set_stage(self, model_name: str, version: str, stage: ModelStage) -> RegisteredVersion: ...
+
+
+@runtime_checkable
+class Packager(Protocol):
+    """Builds one servable package per model version."""
+
+    def package(self, version: RegisteredVersion) -> PackagedModel: ...
+
+    def export(self, bento_tag: str, directory: str) -> str: ...
+
+
+@runtime_checkable
+class EndpointManager(Protocol):
+    """Starts, checks and stops the servers behind deployments. A new target is one class."""
+
+    def create(self, deployment_id: str, bento_tag: str, workers: int = 1) -> Endpoint: ...
+
+    def is_alive(self, endpoint: Endpoint) -> bool: ...
+
+    def remove(self, endpoint: Endpoint) -> None: ...
+
+
+@runtime_checkable
+class Router(Protocol):
+    """Sets and reads routing tables (Flagger's router interface, one model at a time)."""
+
+    def set_routes(self, routes: Routes) -> None: ...
+
+    def get_routes(self, model_name: str) -> Routes | None: ...
+
+
+@runtime_checkable
+class MetricsSource(Protocol):
+    """Health figures per deployment, as the gateway measured them."""
+
+    def metrics(self, deployment_id: str) -> PerformanceMetrics: ...
+
+    def shadow_stats(self, deployment_id: str) -> ShadowStats: ...
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """The time, injectable so that shadow ages and pauses can be tested."""
+
+    def now(self) -> datetime: ...
+
+
+@runtime_checkable
+class Memory(Protocol):
+    """Episodic and procedural memory of rollouts."""
+
+    def record_episode(self, model_name: str, kind: str, episode: Mapping[str, Any]) -> str: ...
+
+    def episodes(self, model_name: str, kind: str | None = None) -> Sequence[Mapping[str, Any]]: ...
+
+    def procedure(self, model_name: str) -> Mapping[str, Any]: ...

@@ -1,0 +1,90 @@
+"""Model stages, deployment statuses and the only tables that say which changes are legal."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from lifecycle.errors import InvalidPromotionPathError, InvalidStatusChangeError
+
+
+class ModelStage(StrEnum):
+    """Where a model version stands in its life."""
+
+    DEVELOPMENT = "development"  # registered, not yet vetted
+    STAGING = "staging"  # passed offline checks, deployable for integration tests
+    SHADOW = "shadow"  # receives mirrored production traffic; its answers are compared, not served
+    PRODUCTION = "production"  # serves users
+    ARCHIVED = "archived"  # retired; kept for lineage and audit
+
+
+ALLOWED_TRANSITIONS: dict[ModelStage, frozenset[ModelStage]] = {
+    ModelStage.DEVELOPMENT: frozenset({ModelStage.STAGING}),
+    ModelStage.STAGING: frozenset({ModelStage.SHADOW, ModelStage.DEVELOPMENT}),
+    ModelStage.SHADOW: frozenset({ModelStage.PRODUCTION, ModelStage.DEVELOPMENT}),
+    ModelStage.PRODUCTION: frozenset({ModelStage.ARCHIVED, ModelStage.DEVELOPMENT}),
+    ModelStage.ARCHIVED: frozenset(),
+}
+"""Forward moves one stage at a time; a rollback returns a version to development."""
+
+
+def parse_stage(value: str) -> ModelStage:
+    """Read a stage name as a person types it; raise InvalidPromotionPathError if unknown."""
+    try:
+        return ModelStage(value.strip().lower())
+    except ValueError:
+        names = ", ".join(s.value for s in ModelStage)
+        raise InvalidPromotionPathError(
+            f"unknown stage {value!r}; expected one of: {names}"
+        ) from None
+
+
+def transition(current: ModelStage, target: ModelStage) -> ModelStage:
+    """Return ``target`` if a version in ``current`` may move there, else raise."""
+    if target not in ALLOWED_TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.value for s in ALLOWED_TRANSITIONS[current])) or "nothing"
+        raise InvalidPromotionPathError(
+            f"cannot move a version from {current.value} to {target.value}; "
+            f"from {current.value} it may go to: {allowed}"
+        )
+    return target
+
+
+class DeploymentStatus(StrEnum):
+    """The life of one deployment (one endpoint serving one model version)."""
+
+    PENDING = "pending"  # recorded, nothing started yet
+    DEPLOYING = "deploying"  # endpoint starting or traffic being shifted
+    ACTIVE = "active"  # ready and routed (at any weight, including shadow)
+    DRAINING = "draining"  # taken out of routing, kept warm for an instant rollback
+    ROLLED_BACK = "rolled_back"  # replaced by a rollback; endpoint stopped
+    FAILED = "failed"  # could not start, died, or was judged unhealthy
+
+
+STATUS_TRANSITIONS: dict[DeploymentStatus, frozenset[DeploymentStatus]] = {
+    DeploymentStatus.PENDING: frozenset({DeploymentStatus.DEPLOYING, DeploymentStatus.FAILED}),
+    DeploymentStatus.DEPLOYING: frozenset(
+        {DeploymentStatus.ACTIVE, DeploymentStatus.FAILED, DeploymentStatus.ROLLED_BACK}
+    ),
+    DeploymentStatus.ACTIVE: frozenset(
+        {DeploymentStatus.DRAINING, DeploymentStatus.ROLLED_BACK, DeploymentStatus.FAILED}
+    ),
+    DeploymentStatus.DRAINING: frozenset(
+        {DeploymentStatus.ACTIVE, DeploymentStatus.ROLLED_BACK, DeploymentStatus.FAILED}
+    ),
+    DeploymentStatus.ROLLED_BACK: frozenset(),
+    DeploymentStatus.FAILED: frozenset(),
+}
+"""Terminal statuses have no way out; a draining deployment may be reactivated by a rollback."""
+
+
+def change_status(current: DeploymentStatus, target: DeploymentStatus) -> DeploymentStatus:
+    """Return ``target`` if a deployment in ``current`` may change to it, else raise."""
+    if target not in STATUS_TRANSITIONS[current]:
+        raise InvalidStatusChangeError(
+            f"a deployment cannot go from {current.value} to {target.value}"
+        )
+    return target
+
+
+ROUTABLE_STATUSES = frozenset({DeploymentStatus.DEPLOYING, DeploymentStatus.ACTIVE})
+"""Statuses in which a deployment may receive traffic."""

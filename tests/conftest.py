@@ -1,0 +1,62 @@
+"""Shared fixtures: a real PostgreSQL server for the session, and a fresh database per test.
+
+``database_url`` is parametrised over ``sqlite`` and ``postgres`` so that every repository test
+runs on both. PostgreSQL tests are required (not skipped) when ``DEPLOYER_REQUIRE_POSTGRES=1``,
+which the README's test command sets.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.postgres_server import PostgresServer, create_database, drop_database, running_postgres
+
+os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the whole session (started here, or DEPLOYER_TEST_POSTGRES_URL)."""
+    external = os.environ.get("DEPLOYER_TEST_POSTGRES_URL")
+    if external:
+        parts = urlsplit(external)
+        yield PostgresServer(parts.hostname or "127.0.0.1", parts.port or 5432,
+                             parts.username or "postgres", None)
+        return
+    try:
+        with running_postgres() as server:
+            yield server
+    except RuntimeError as exc:
+        if os.environ.get("DEPLOYER_REQUIRE_POSTGRES") == "1":
+            raise
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = create_database(postgres_server, name)
+    yield url
+    drop_database(postgres_server, name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite file for one test."""
+    return f"sqlite:///{tmp_path / 'deployer.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """An empty database URL, once for SQLite and once for a real PostgreSQL."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(fixture))
