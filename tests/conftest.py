@@ -28,8 +28,9 @@ def postgres_server() -> Iterator[PostgresServer]:
     external = os.environ.get("DEPLOYER_TEST_POSTGRES_URL")
     if external:
         parts = urlsplit(external)
-        yield PostgresServer(parts.hostname or "127.0.0.1", parts.port or 5432,
-                             parts.username or "postgres", None)
+        yield PostgresServer(
+            parts.hostname or "127.0.0.1", parts.port or 5432, parts.username or "postgres", None
+        )
         return
     try:
         with running_postgres() as server:

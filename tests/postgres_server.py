@@ -58,7 +58,9 @@ def _run_as() -> str | None:
     try:
         pwd.getpwnam("postgres")
     except KeyError as exc:
-        raise RuntimeError("running as root but there is no 'postgres' user to run PostgreSQL") from exc
+        raise RuntimeError(
+            "running as root but there is no 'postgres' user to run PostgreSQL"
+        ) from exc
     return "postgres"
 
 
@@ -75,19 +77,52 @@ def running_postgres() -> Iterator[PostgresServer]:
         os.chown(root, pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
     env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
     subprocess.run(
-        [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "deployer",
-         "--no-sync", "-E", "UTF8"],
-        check=True, user=user, env=env, cwd=root, stdout=subprocess.DEVNULL,
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "deployer",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ],
+        check=True,
+        user=user,
+        env=env,
+        cwd=root,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     port = free_port()
     with open(log, "ab") as log_file:
         proc = subprocess.Popen(
-            [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(root),
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-             "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=200"],
-            user=user, env=env, cwd=root, stdout=log_file, stderr=subprocess.STDOUT,
+            [
+                str(bindir / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-k",
+                str(root),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+            ],
+            user=user,
+            env=env,
+            cwd=root,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:

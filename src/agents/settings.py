@@ -1,0 +1,93 @@
+"""Settings, read from the environment (pydantic-settings) with embedded defaults.
+
+``DEPLOYER_HOME`` (default ``./.deployer``) holds everything a laptop run needs: the SQLite state
+database, the MLflow store, the BentoML store and the logs of the servers we start.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lifecycle.errors import ConfigurationError
+
+
+class Settings(BaseSettings):
+    """Where state lives and who is acting. Every field can be set by its environment variable."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    home: Path = Field(default=Path(".deployer"), validation_alias="DEPLOYER_HOME")
+    """Folder for the embedded defaults: state DB, MLflow store, BentoML store, logs."""
+
+    database_url_override: str | None = Field(
+        default=None, validation_alias="DEPLOYER_DATABASE_URL"
+    )
+    """SQLAlchemy URL of the state DB; ``postgresql+psycopg://...`` for PostgreSQL."""
+
+    tracking_uri_override: str | None = Field(default=None, validation_alias="MLFLOW_TRACKING_URI")
+    """MLflow tracking (and registry) URI; default an SQLite store in the home."""
+
+    user_override: str | None = Field(default=None, validation_alias=AliasChoices("DEPLOYER_USER"))
+    """The acting person when ``--by`` is not given; default the OS user."""
+
+    @cached_property
+    def home_dir(self) -> Path:
+        """The home as an absolute path (relative homes are taken from the current folder)."""
+        return self.home.expanduser().resolve()
+
+    @property
+    def database_url(self) -> str:
+        """The state database URL, SQLite in the home unless overridden."""
+        return self.database_url_override or f"sqlite:///{self.home_dir / 'deployer.db'}"
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI, an SQLite store in the home unless overridden."""
+        return self.tracking_uri_override or f"sqlite:///{self.home_dir / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        """Where the embedded MLflow store keeps model artifacts."""
+        return self.home_dir / "mlartifacts"
+
+    @property
+    def bentoml_home(self) -> Path:
+        """The BentoML store (bentos and models) for this home."""
+        return self.home_dir / "bentoml"
+
+    @property
+    def log_dir(self) -> Path:
+        """Logs of the servers this home starts."""
+        return self.home_dir / "logs"
+
+    @property
+    def user(self) -> str:
+        """The acting person: DEPLOYER_USER, else the OS user."""
+        return self.user_override or _os_user()
+
+    def ensure_home(self) -> Path:
+        """Create the home and its sub-folders; a home that cannot be made is a config error."""
+        try:
+            for path in (self.home_dir, self.artifact_root, self.bentoml_home, self.log_dir):
+                path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot use {self.home_dir} as DEPLOYER_HOME: {exc}") from exc
+        return self.home_dir
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "unknown")
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment now (not cached: tests change the environment)."""
+    return Settings()

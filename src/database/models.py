@@ -1,0 +1,223 @@
+"""The SQLAlchemy 2.0 mapping of the state database.
+
+Row classes live here and nowhere else; the domain (``lifecycle``) knows nothing of them. Each
+mutable aggregate carries an optimistic version counter, so two writers racing on the same row
+cannot both win: the loser's UPDATE matches no row and becomes a ConflictError.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from database.types import JSONDocument, UTCDateTime
+from lifecycle.records import DeploymentManifest, VersionRecord, utcnow
+from lifecycle.stages import DeploymentStatus, ModelStage
+from lifecycle.strategies import StrategyName
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so migrations name constraints predictably."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONDocument}
+
+
+class ModelVersionRow(Base):
+    """``ml_model_registry``: one row per model version, mirrored from the registry."""
+
+    __tablename__ = "ml_model_registry"
+    __table_args__ = (UniqueConstraint("model_name", "version"),)
+
+    model_version_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[str] = mapped_column(String(50))
+    stage: Mapped[str] = mapped_column(String(20), default=ModelStage.DEVELOPMENT.value)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    success_criteria: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    artifact_uri: Mapped[str | None] = mapped_column(Text)
+    preprocessing_uri: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    experiment_id: Mapped[str | None] = mapped_column(String(64))
+    parent_version: Mapped[str | None] = mapped_column(String(50))
+    bento_tag: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    stage_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+    @property
+    def model_stage(self) -> ModelStage:
+        return ModelStage(self.stage)
+
+    @property
+    def criteria(self) -> list[str]:
+        """Success criteria as typed at register time, e.g. ``["accuracy>=0.9"]``."""
+        return list(self.success_criteria.get("criteria", []))
+
+
+ACTIVE_ONLY = text("status = 'active'")
+
+
+class DeploymentRow(Base):
+    """``ml_deployments``: the seed's schema, plus the endpoint's PID and port for supervision."""
+
+    __tablename__ = "ml_deployments"
+    __table_args__ = (
+        Index(
+            "ix_ml_deployments_active",
+            "model_name",
+            "status",
+            sqlite_where=ACTIVE_ONLY,
+            postgresql_where=ACTIVE_ONLY,
+        ),
+    )
+
+    deployment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model_version_id: Mapped[str] = mapped_column(
+        ForeignKey("ml_model_registry.model_version_id"), index=True
+    )
+    model_name: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(50))
+    experiment_id: Mapped[str | None] = mapped_column(String(64))
+    target_stage: Mapped[str] = mapped_column(String(20))
+    strategy: Mapped[str] = mapped_column(String(20), default=StrategyName.DIRECT.value)
+    endpoint_name: Mapped[str] = mapped_column(String(200))
+    endpoint_url: Mapped[str | None] = mapped_column(Text)
+    endpoint_pid: Mapped[int | None] = mapped_column(Integer)
+    endpoint_port: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=DeploymentStatus.PENDING.value)
+    replicas: Mapped[int] = mapped_column(Integer, default=1)
+    cpu_limit: Mapped[str | None] = mapped_column(String(20))
+    memory_limit: Mapped[str | None] = mapped_column(String(20))
+    autoscaling: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    bento_tag: Mapped[str | None] = mapped_column(String(300))
+    traffic_percentage: Mapped[float] = mapped_column(default=0.0)
+    deployed_by: Mapped[str] = mapped_column(String(100))
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deployment_duration_seconds: Mapped[float | None] = mapped_column()
+    drained_at: Mapped[datetime | None] = mapped_column()
+    rolled_back_at: Mapped[datetime | None] = mapped_column()
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+    def to_manifest(self) -> DeploymentManifest:
+        """The deployment as the pydantic manifest the agent returns."""
+        return DeploymentManifest(
+            deployment_id=self.deployment_id,
+            model_name=self.model_name,
+            model_version=self.model_version,
+            model_version_id=self.model_version_id,
+            experiment_id=self.experiment_id,
+            target_stage=ModelStage(self.target_stage),
+            strategy=StrategyName(self.strategy),
+            endpoint_name=self.endpoint_name,
+            endpoint_url=self.endpoint_url,
+            status=DeploymentStatus(self.status),
+            replicas=self.replicas,
+            cpu_limit=self.cpu_limit,
+            memory_limit=self.memory_limit,
+            autoscaling=dict(self.autoscaling),
+            bento_tag=self.bento_tag,
+            traffic_percentage=self.traffic_percentage,
+            deployed_by=self.deployed_by,
+            deployed_at=self.deployed_at,
+            deployment_duration_seconds=self.deployment_duration_seconds,
+        )
+
+
+class VersionRecordRow(Base):
+    """``version_records``: every stage change, with the metrics it was made on."""
+
+    __tablename__ = "version_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_version_id: Mapped[str] = mapped_column(
+        ForeignKey("ml_model_registry.model_version_id"), index=True
+    )
+    model_name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(50))
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str] = mapped_column(String(20))
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    approval_id: Mapped[str | None] = mapped_column(String(64))
+
+    def to_record(self) -> VersionRecord:
+        return VersionRecord(
+            model_version_id=self.model_version_id,
+            model_name=self.model_name,
+            version=self.version,
+            from_stage=ModelStage(self.from_stage) if self.from_stage else None,
+            to_stage=ModelStage(self.to_stage),
+            metrics={k: float(v) for k, v in self.metrics.items()},
+            changed_by=self.changed_by,
+            changed_at=self.changed_at,
+            reason=self.reason,
+            approval_id=self.approval_id,
+        )
+
+
+class ApprovalRow(Base):
+    """``approvals``: a request for a person to approve a move, and the agent thread to resume."""
+
+    __tablename__ = "approvals"
+
+    approval_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(50))
+    target_stage: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(20), default="promote")
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    approver: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    comment: Mapped[str | None] = mapped_column(Text)
+    thread_id: Mapped[str | None] = mapped_column(String(100))
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class AuditEventRow(Base):
+    """``audit_events``: append-only; each row's hash covers its content and the previous hash."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    subject: Mapped[str] = mapped_column(String(300))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """``audit_head``: one row naming the last event, so a removed tail is noticed too."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,159 @@
+"""Repositories: collection-like access to each aggregate, over one SQLAlchemy session."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from database.audit import AuditVerification, append_event, verify_chain
+from database.models import (
+    ApprovalRow,
+    AuditEventRow,
+    DeploymentRow,
+    ModelVersionRow,
+    VersionRecordRow,
+)
+from lifecycle.errors import UnknownModelError
+from lifecycle.records import model_version_id
+from lifecycle.stages import DeploymentStatus, ModelStage
+
+
+class ModelVersionRepository:
+    """``ml_model_registry`` rows: one per model version."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: ModelVersionRow) -> ModelVersionRow:
+        self.session.add(row)
+        return row
+
+    def find(self, model_name: str, version: str) -> ModelVersionRow | None:
+        return self.session.get(ModelVersionRow, model_version_id(model_name, version))
+
+    def get(self, model_name: str, version: str) -> ModelVersionRow:
+        """The row, or UnknownModelError naming what was asked for."""
+        row = self.find(model_name, version)
+        if row is None:
+            if not self.list(model_name):
+                raise UnknownModelError(f"no model named {model_name!r} is registered")
+            raise UnknownModelError(f"{model_name} has no version {version!r}")
+        return row
+
+    def list(
+        self, model_name: str | None = None, stage: ModelStage | None = None
+    ) -> Sequence[ModelVersionRow]:
+        query = select(ModelVersionRow)
+        if model_name is not None:
+            query = query.where(ModelVersionRow.model_name == model_name)
+        if stage is not None:
+            query = query.where(ModelVersionRow.stage == stage.value)
+        rows = self.session.scalars(query).all()
+        return sorted(rows, key=lambda r: (r.model_name, _version_key(r.version)))
+
+    def model_names(self) -> builtins.list[str]:
+        query = select(ModelVersionRow.model_name).distinct().order_by(ModelVersionRow.model_name)
+        return list(self.session.scalars(query))
+
+
+def _version_key(version: str) -> tuple[int, str]:
+    return (int(version), "") if version.isdigit() else (0, version)
+
+
+class DeploymentRepository:
+    """``ml_deployments`` rows."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: DeploymentRow) -> DeploymentRow:
+        self.session.add(row)
+        return row
+
+    def get(self, deployment_id: str) -> DeploymentRow:
+        row = self.session.get(DeploymentRow, deployment_id)
+        if row is None:
+            raise UnknownModelError(f"no deployment {deployment_id!r}")
+        return row
+
+    def list(
+        self,
+        model_name: str | None = None,
+        statuses: Iterable[DeploymentStatus] | None = None,
+    ) -> Sequence[DeploymentRow]:
+        query = select(DeploymentRow).order_by(
+            DeploymentRow.deployed_at, DeploymentRow.deployment_id
+        )
+        if model_name is not None:
+            query = query.where(DeploymentRow.model_name == model_name)
+        if statuses is not None:
+            query = query.where(DeploymentRow.status.in_([s.value for s in statuses]))
+        return self.session.scalars(query).all()
+
+    def active_for_model(self, model_name: str) -> Sequence[DeploymentRow]:
+        return self.list(model_name, [DeploymentStatus.ACTIVE])
+
+
+class VersionRecordRepository:
+    """``version_records``: the history of stage changes."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: VersionRecordRow) -> VersionRecordRow:
+        self.session.add(row)
+        return row
+
+    def list_for(self, model_name: str, version: str | None = None) -> Sequence[VersionRecordRow]:
+        query = select(VersionRecordRow).where(VersionRecordRow.model_name == model_name)
+        if version is not None:
+            query = query.where(VersionRecordRow.version == version)
+        return self.session.scalars(query.order_by(VersionRecordRow.id)).all()
+
+
+class ApprovalRepository:
+    """``approvals``: pending and decided requests."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: ApprovalRow) -> ApprovalRow:
+        self.session.add(row)
+        return row
+
+    def get(self, approval_id: str) -> ApprovalRow:
+        row = self.session.get(ApprovalRow, approval_id)
+        if row is None:
+            raise UnknownModelError(f"no approval {approval_id!r}")
+        return row
+
+    def list(self, state: str | None = "pending") -> Sequence[ApprovalRow]:
+        query = select(ApprovalRow).order_by(ApprovalRow.requested_at)
+        if state is not None:
+            query = query.where(ApprovalRow.state == state)
+        return self.session.scalars(query).all()
+
+
+class AuditLog:
+    """The append-only audit log."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def append(
+        self, actor: str, action: str, subject: str, payload: dict[str, Any] | None = None
+    ) -> AuditEventRow:
+        return append_event(self.session, actor, action, subject, payload)
+
+    def list(self, subject: str | None = None) -> Sequence[AuditEventRow]:
+        query = select(AuditEventRow).order_by(AuditEventRow.id)
+        if subject is not None:
+            query = query.where(AuditEventRow.subject == subject)
+        return self.session.scalars(query).all()
+
+    def verify(self) -> AuditVerification:
+        return verify_chain(self.session)

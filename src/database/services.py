@@ -1,0 +1,59 @@
+"""Writes that must happen together, done inside the caller's unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from database.models import VersionRecordRow
+from database.uow import SqlAlchemyUnitOfWork
+from lifecycle.records import VersionRecord, utcnow
+from lifecycle.stages import ModelStage, transition
+
+
+def record_stage_change(
+    uow: SqlAlchemyUnitOfWork,
+    model_name: str,
+    version: str,
+    to_stage: ModelStage,
+    actor: str,
+    reason: str = "",
+    metrics: Mapping[str, float] | None = None,
+    approval_id: str | None = None,
+) -> VersionRecord:
+    """Move a version's stage, and write its version record and audit event, in one transaction.
+
+    The stage update carries the row's optimistic version, so of two racing writers only one
+    commits; the other's ``uow.commit()`` raises ConflictError and writes nothing.
+    """
+    row = uow.models.get(model_name, version)
+    from_stage = row.model_stage
+    transition(from_stage, to_stage)
+    now = utcnow()
+    row.stage, row.stage_changed_at = to_stage.value, now
+    evidence = dict(metrics if metrics is not None else row.metrics)
+    record = VersionRecordRow(
+        model_version_id=row.model_version_id,
+        model_name=model_name,
+        version=version,
+        from_stage=from_stage.value,
+        to_stage=to_stage.value,
+        metrics=evidence,
+        changed_by=actor,
+        changed_at=now,
+        reason=reason,
+        approval_id=approval_id,
+    )
+    uow.version_records.add(record)
+    uow.flush()  # the optimistic check runs here, before the audit chain is touched
+    uow.audit.append(
+        actor,
+        "stage_changed",
+        row.model_version_id,
+        {
+            "from": from_stage.value,
+            "to": to_stage.value,
+            "reason": reason,
+            "approval_id": approval_id,
+        },
+    )
+    return record.to_record()

@@ -1,0 +1,46 @@
+"""Code that runs in spawned child processes for the concurrency tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from database.engine import make_engine, make_session_factory
+from database.services import record_stage_change
+from database.uow import SqlAlchemyUnitOfWork
+from lifecycle.errors import ModelDeployerError
+from lifecycle.stages import ModelStage
+
+
+def promote_after_barrier(url: str, actor: str, barrier: Any, results: Any) -> None:
+    """Read the version, wait for the rival to have read it too, then try to promote it."""
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    try:
+        with SqlAlchemyUnitOfWork(factory, what="fraud_detector v2") as uow:
+            row = uow.models.get("fraud_detector", "2")
+            # End the read so SQLite's write lock is not held across the barrier; the ORM
+            # object keeps the version it read, which is what the optimistic check compares.
+            uow.session.commit()
+            barrier.wait(timeout=30)
+            assert row.stage == "staging"
+            record_stage_change(uow, "fraud_detector", "2", ModelStage.SHADOW, actor)
+            uow.commit()
+        results.put((actor, "won"))
+    except ModelDeployerError as exc:
+        results.put((actor, type(exc).__name__))
+    except Exception as exc:  # report anything else to the parent instead of dying silently
+        results.put((actor, f"unexpected {type(exc).__name__}: {exc}"))
+    finally:
+        engine.dispose()
+
+
+def append_audit_events(url: str, actor: str, count: int, barrier: Any) -> None:
+    """Append ``count`` audit events, each in its own transaction, racing the other process."""
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    barrier.wait(timeout=30)
+    for i in range(count):
+        with SqlAlchemyUnitOfWork(factory) as uow:
+            uow.audit.append(actor, "ping", "race", {"i": i})
+            uow.commit()
+    engine.dispose()

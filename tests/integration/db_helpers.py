@@ -1,0 +1,41 @@
+"""Helpers shared by the database tests (importable by spawned child processes)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from database import migrate
+from database.engine import make_engine, make_session_factory
+from database.models import ModelVersionRow
+from database.uow import SqlAlchemyUnitOfWork
+from lifecycle.records import model_version_id
+from lifecycle.stages import ModelStage
+
+
+def migrated_factory(url: str) -> sessionmaker[Session]:
+    migrate.upgrade(url)
+    return make_session_factory(make_engine(url))
+
+
+def add_version(
+    factory: sessionmaker[Session],
+    name: str = "fraud_detector",
+    version: str = "2",
+    stage: ModelStage = ModelStage.DEVELOPMENT,
+) -> None:
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        uow.models.add(
+            ModelVersionRow(
+                model_version_id=model_version_id(name, version),
+                model_name=name,
+                version=version,
+                stage=stage.value,
+                metrics={"accuracy": 0.93},
+                params={"C": "1.0"},
+                success_criteria={"criteria": ["accuracy>=0.9"]},
+                artifact_uri="models:/fraud_detector/2",
+                run_id="r1",
+                experiment_id="0",
+            )
+        )
+        uow.commit()

@@ -1,0 +1,76 @@
+"""The audit log's hash chain finds any edited or removed row, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from database.uow import SqlAlchemyUnitOfWork
+from tests.integration.db_helpers import migrated_factory
+
+
+@pytest.fixture
+def factory(database_url: str) -> sessionmaker[Session]:
+    factory = migrated_factory(database_url)
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        for i in range(5):
+            uow.audit.append("alice", "promote", f"model/{i}", {"i": i, "why": "test"})
+        uow.commit()
+    return factory
+
+
+def tamper(factory: sessionmaker[Session], sql: str) -> None:
+    with factory() as session:
+        session.execute(text(sql))
+        session.commit()
+
+
+def verify(factory: sessionmaker[Session]) -> tuple[bool, int | None, str]:
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        v = uow.audit.verify()
+    return v.ok, v.first_bad_id, v.problem
+
+
+def test_an_untouched_chain_verifies(factory: sessionmaker[Session]) -> None:
+    assert verify(factory) == (True, None, "")
+
+
+TAMPERING = {
+    "an edited payload is named": (
+        "UPDATE audit_events SET actor = 'mallory' WHERE id = 3",
+        3,
+        "changed",
+    ),
+    "a deleted middle row is named": ("DELETE FROM audit_events WHERE id = 2", 2, "removed"),
+    "a deleted first row is named": ("DELETE FROM audit_events WHERE id = 1", 1, "removed"),
+    "a deleted last row is found through the head": (
+        "DELETE FROM audit_events WHERE id = 5",
+        5,
+        "removed",
+    ),
+    "a rehashed row still breaks the link to the next": (
+        "UPDATE audit_events SET hash = 'f' || substr(hash, 2) WHERE id = 4",
+        4,
+        "changed",
+    ),
+}
+
+
+@pytest.mark.parametrize(("sql", "bad_id", "word"), TAMPERING.values(), ids=TAMPERING.keys())
+def test_tampering_is_found_and_the_first_bad_row_named(
+    factory: sessionmaker[Session], sql: str, bad_id: int, word: str
+) -> None:
+    tamper(factory, sql)
+    ok, first_bad, problem = verify(factory)
+    assert not ok
+    assert first_bad == bad_id
+    assert word in problem
+
+
+def test_appending_after_verification_continues_the_chain(factory: sessionmaker[Session]) -> None:
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        event = uow.audit.append("bob", "rollback", "model/1")
+        uow.commit()
+    assert event.id == 6
+    assert verify(factory)[0]
