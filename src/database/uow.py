@@ -62,6 +62,9 @@ class SqlAlchemyUnitOfWork:
                 self.session.rollback()
         finally:
             self.session.close()
+        # Autoflush can surface a lost race inside the block, not only at commit.
+        if isinstance(exc, StaleDataError | IntegrityError):
+            raise ConflictError(CONFLICT.format(what=self.what)) from exc
         if isinstance(exc, OperationalError):
             raise as_infrastructure_error(exc) from exc
 

@@ -80,6 +80,12 @@ class ModelRegistry(Protocol):
 
     def set_stage(self, model_name: str, version: str, stage: ModelStage) -> RegisteredVersion: ...
 
+    def list_model_names(self) -> Sequence[str]: ...
+
+    def delete_version(self, model_name: str, version: str) -> None:
+        """Remove a version (used to undo a registration whose bookkeeping failed)."""
+        ...
+
 
 @runtime_checkable
 class Packager(Protocol):

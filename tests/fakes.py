@@ -1,0 +1,71 @@
+"""Fakes of the ports, for unit tests of use cases and graph nodes (never for integrations)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from lifecycle.errors import BadInputError, UnknownModelError
+from lifecycle.ports import RegisteredVersion
+from lifecycle.stages import ModelStage
+
+
+class FakeRegistry:
+    """An in-memory ModelRegistry; ``fail_on`` makes a named method raise, to test undo paths."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, dict[str, RegisteredVersion]] = {}
+        self.fail_on: set[str] = set()
+
+    def register(
+        self,
+        model_name: str,
+        model_uri: str,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, str] | None = None,
+        parent_version: str | None = None,
+    ) -> RegisteredVersion:
+        if "register" in self.fail_on or not model_uri:
+            raise BadInputError(f"no MLflow model at {model_uri!r}")
+        versions = self.versions.setdefault(model_name, {})
+        number = str(max((int(v) for v in versions), default=0) + 1)
+        version = RegisteredVersion(
+            model_name,
+            number,
+            ModelStage.DEVELOPMENT,
+            model_uri,
+            run_id=f"run-{number}",
+            experiment_id="0",
+            parent_version=parent_version,
+            metrics=dict(metrics or {}),
+            params=dict(params or {}),
+        )
+        versions[number] = version
+        return version
+
+    def get_version(self, model_name: str, version: str) -> RegisteredVersion:
+        try:
+            return self.versions[model_name][version]
+        except KeyError:
+            raise UnknownModelError(f"{model_name} v{version} is not registered") from None
+
+    def list_versions(
+        self, model_name: str, stage: ModelStage | None = None
+    ) -> Sequence[RegisteredVersion]:
+        found = self.versions.get(model_name, {}).values()
+        return [v for v in found if stage is None or v.stage is stage]
+
+    def set_stage(self, model_name: str, version: str, stage: ModelStage) -> RegisteredVersion:
+        old = self.get_version(model_name, version)
+        new = RegisteredVersion(**{**_fields(old), "stage": stage})
+        self.versions[model_name][version] = new
+        return new
+
+    def list_model_names(self) -> Sequence[str]:
+        return sorted(name for name, versions in self.versions.items() if versions)
+
+    def delete_version(self, model_name: str, version: str) -> None:
+        self.versions.get(model_name, {}).pop(version, None)
+
+
+def _fields(v: RegisteredVersion) -> dict[str, object]:
+    return {name: getattr(v, name) for name in v.__dataclass_fields__}
