@@ -1,0 +1,1 @@
+"""The service source copied into every bento (see ``service.py``)."""

@@ -1,0 +1,133 @@
+"""Local endpoints: one detached ``bentoml serve`` process per deployment, supervised by PID.
+
+This is the embedded target behind the ``EndpointManager`` port. Another target (Kubernetes,
+a paper-trading sandbox, a cloud endpoint) is one more class with the same four methods:
+``create``, ``is_alive``, ``remove`` and ``update``.
+
+Servers start in their own session (``start_new_session``) so they outlive the CLI call that
+started them; the session id equals the server's PID, which lets ``remove`` find workers that
+a crashed parent orphaned.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from lifecycle.errors import BadInputError, EndpointCreationError
+from lifecycle.ports import Endpoint
+from mlops.mlflow_env import QUIET_ENV
+from mlops.processes import (
+    alive,
+    free_port,
+    orphans_of,
+    pid_matches,
+    port_in_use,
+    tail,
+    terminate_tree,
+    wait_http_ok,
+)
+
+HOST = "127.0.0.1"
+
+
+class PortInUseError(BadInputError):
+    """The port asked for is taken."""
+
+
+class LocalEndpointManager:
+    """Starts and stops ``bentoml serve`` processes for the bentos of one BentoML home."""
+
+    def __init__(self, bentoml_home: Path, log_dir: Path, ready_timeout: float = 90.0) -> None:
+        self.bentoml_home = bentoml_home
+        self.log_dir = log_dir
+        self.ready_timeout = ready_timeout
+
+    def log_path(self, deployment_id: str) -> Path:
+        return self.log_dir / f"{deployment_id}.log"
+
+    def create(
+        self, deployment_id: str, bento_tag: str, workers: int = 1, port: int | None = None
+    ) -> Endpoint:
+        """Start a server for ``bento_tag`` and wait until it is ready, or raise and leave none."""
+        if port is not None and port_in_use(port, HOST):
+            raise PortInUseError(f"port {port} on {HOST} is already in use; pick another")
+        port = port or free_port(HOST)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path(deployment_id)
+        env = {
+            **os.environ,
+            **QUIET_ENV,
+            "BENTOML_HOME": str(self.bentoml_home),
+            "DEPLOYER_WORKERS": str(max(1, workers)),
+            "DEPLOYER_DEPLOYMENT_ID": deployment_id,
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "bentoml",
+            "serve",
+            bento_tag,
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+        ]
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                command,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+        endpoint = Endpoint(deployment_id, f"http://{HOST}:{port}", port, proc.pid)
+        ready = wait_http_ok(
+            f"{endpoint.url}/readyz", self.ready_timeout, lambda: proc.poll() is None
+        )
+        if not ready:
+            exited = proc.poll()
+            self.remove(endpoint)
+            proc.wait(timeout=10)
+            why = f"exited with code {exited}" if exited is not None else "was not ready in time"
+            raise EndpointCreationError(
+                f"the server for {bento_tag} {why}; last log lines follow", tail(log, 20)
+            )
+        return endpoint
+
+    def is_alive(self, endpoint: Endpoint) -> bool:
+        """Whether our server still runs under that PID and answers ``/readyz``."""
+        if not pid_matches(endpoint.pid, "bentoml", "serve", str(endpoint.port)):
+            return False
+        return wait_http_ok(f"{endpoint.url}/readyz", timeout=2.0)
+
+    def process_alive(self, endpoint: Endpoint) -> bool:
+        """The cheap check: the process is ours and runs (no HTTP call)."""
+        return pid_matches(endpoint.pid, "bentoml", "serve", str(endpoint.port))
+
+    def remove(self, endpoint: Endpoint) -> None:
+        """Stop the server and every worker it started (idempotent: gone is fine)."""
+        owned = endpoint.pid if pid_matches(endpoint.pid, "bentoml", "serve") else None
+        leftovers = orphans_of(endpoint.pid) if endpoint.pid else []
+        terminate_tree(owned, extra=leftovers)
+
+    def update(
+        self, old: Endpoint, deployment_id: str, bento_tag: str, workers: int = 1
+    ) -> Endpoint:
+        """Start the new server, then stop the old one (the old keeps serving until then)."""
+        new = self.create(deployment_id, bento_tag, workers)
+        self.remove(old)
+        return new
+
+    def reattach(self, endpoints: list[Endpoint]) -> tuple[list[Endpoint], list[Endpoint]]:
+        """After a restart: split recorded endpoints into (alive, dead)."""
+        live = [e for e in endpoints if self.process_alive(e)]
+        dead = [e for e in endpoints if e not in live]
+        return live, dead
+
+
+__all__ = ["LocalEndpointManager", "PortInUseError", "alive"]

@@ -1,0 +1,186 @@
+"""Package one model version as one bento, offline, and export it as a ``.bento`` archive.
+
+The bento holds the MLflow model (as a BentoML model), the preprocessing step when the version
+has one, the service of ``mlops/bento_service/service.py`` and a ``deployment_manifest.json``.
+Builds never reach the network: package locking is off and no packages are listed, since
+``bentoml serve`` runs in this environment.
+
+BentoML reads ``BENTOML_HOME`` once, at import; :func:`use_bentoml_home` sets it before that, and
+points BentoML's container at another home if it was already imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lifecycle.errors import BadInputError, InfrastructureError, UnknownModelError
+from lifecycle.ports import PackagedModel, RegisteredVersion
+from lifecycle.records import utcnow
+from mlops.mlflow_env import quiet
+
+SERVICE_SOURCE = Path(__file__).resolve().parent / "bento_service" / "service.py"
+
+
+class InvalidModelDirectoryError(BadInputError):
+    """The directory to package is not an MLflow model."""
+
+
+def use_bentoml_home(home: Path) -> None:
+    """Make BentoML use ``home`` as its store, whether or not it was imported already."""
+    quiet()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["BENTOML_HOME"] = str(home)
+    import sys
+
+    if "bentoml" in sys.modules:
+        from bentoml._internal.configuration.containers import BentoMLContainer
+
+        BentoMLContainer.bentoml_home.set(str(home))
+
+
+def safe_name(model_name: str) -> str:
+    """A BentoML-legal name (lower-case letters, digits, ``-_.``) for a model name."""
+    return re.sub(r"[^a-z0-9_.-]+", "-", model_name.lower()).strip("-.") or "model"
+
+
+def bento_tag_for(model_name: str, version: str) -> str:
+    """The deterministic bento tag of a model version: ``deployer-<name>:v<version>``."""
+    return f"deployer-{safe_name(model_name)}:v{version}"
+
+
+class BentoPackager:
+    """Builds, finds and exports bentos in one BentoML home."""
+
+    def __init__(self, bentoml_home: Path) -> None:
+        self.home = bentoml_home
+        use_bentoml_home(bentoml_home)
+
+    def existing(self, model_name: str, version: str) -> PackagedModel | None:
+        """The bento of this version if it was already built."""
+        import bentoml
+        from bentoml.exceptions import NotFound
+
+        tag = bento_tag_for(model_name, version)
+        try:
+            bento = bentoml.bentos.get(tag)
+        except NotFound:
+            return None
+        return PackagedModel(bento_tag=str(bento.tag), path=str(bento.path))
+
+    def package(
+        self, version: RegisteredVersion, model_dir: Path, force: bool = False
+    ) -> PackagedModel:
+        """Build the bento of ``version`` from a local MLflow model directory (idempotent)."""
+        if not (model_dir / "MLmodel").is_file():
+            raise InvalidModelDirectoryError(f"{model_dir} is not an MLflow model (no MLmodel)")
+        found = self.existing(version.model_name, version.version)
+        if found and not force:
+            return found
+        if found:
+            self._delete(found.bento_tag, f"{_model_name(version)}:v{version.version}")
+        model_tag = self._save_model(version, model_dir)
+        try:
+            return self._build(version, model_tag)
+        except BaseException:
+            self._delete(None, model_tag)
+            raise
+
+    def _save_model(self, version: RegisteredVersion, model_dir: Path) -> str:
+        import bentoml
+
+        columns = _signature_columns(model_dir)
+        with bentoml.models.create(
+            f"{_model_name(version)}:v{version.version}",
+            labels={"model_name": version.model_name, "model_version": version.version},
+            metadata={"source_uri": version.source_uri, "columns": columns},
+        ) as model:
+            shutil.copytree(model_dir, Path(model.path) / "mlflow_model")
+            if version.preprocessing_uri:
+                shutil.copy(version.preprocessing_uri, Path(model.path) / "preprocessing.joblib")
+        return str(model.tag)
+
+    def _build(self, version: RegisteredVersion, model_tag: str) -> PackagedModel:
+        import bentoml
+
+        tag = bento_tag_for(version.model_name, version.version)
+        name, _, bento_version = tag.partition(":")
+        manifest = {
+            "model_name": version.model_name,
+            "model_version": version.version,
+            "stage": version.stage.value,
+            "bento_tag": tag,
+            "bento_model_tag": model_tag,
+            "service_name": name,
+            "columns": _signature_columns_from_tag(model_tag),
+            "source_uri": version.source_uri,
+            "run_id": version.run_id,
+            "created_at": utcnow().isoformat(),
+        }
+        with tempfile.TemporaryDirectory(prefix="deployer-build-") as ctx:
+            shutil.copy(SERVICE_SOURCE, Path(ctx) / "service.py")
+            (Path(ctx) / "deployment_manifest.json").write_text(json.dumps(manifest, indent=2))
+            try:
+                bento = bentoml.bentos.build(
+                    "service:ModelService",
+                    name=name,
+                    version=bento_version,
+                    build_ctx=ctx,
+                    include=["service.py", "deployment_manifest.json"],
+                    models=[model_tag],
+                    labels={"model_name": version.model_name, "model_version": version.version},
+                    python={"lock_packages": False, "packages": []},
+                )
+            except Exception as exc:
+                raise InfrastructureError(f"bentoml build failed for {tag}: {exc}") from exc
+        return PackagedModel(bento_tag=str(bento.tag), path=str(bento.path))
+
+    def export(self, bento_tag: str, directory: str) -> str:
+        """Write ``<directory>/<name>-<version>.bento`` and return its absolute path."""
+        import bentoml
+        from bentoml.exceptions import NotFound
+
+        out = Path(directory).expanduser().resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / (bento_tag.replace(":", "-") + ".bento")
+        try:
+            return str(bentoml.export_bento(bento_tag, str(target)))
+        except NotFound:
+            raise UnknownModelError(f"no bento {bento_tag!r}; package the version first") from None
+
+    def _delete(self, bento_tag: str | None, model_tag: str) -> None:
+        import bentoml
+        from bentoml.exceptions import NotFound
+
+        for delete, tag in ((bentoml.bentos.delete, bento_tag), (bentoml.models.delete, model_tag)):
+            if tag:
+                with contextlib.suppress(NotFound):
+                    delete(tag)
+
+
+def _model_name(version: RegisteredVersion) -> str:
+    return f"deployer-{safe_name(version.model_name)}-model"
+
+
+def _signature_columns(model_dir: Path) -> list[str]:
+    """The input column names of the model's signature, in order ([] when it has none)."""
+    from mlflow.models import Model
+
+    signature = Model.load(str(model_dir)).signature
+    if signature is None or signature.inputs is None:
+        return []
+    names: list[Any] = signature.inputs.input_names()
+    return [str(n) for n in names if isinstance(n, str)]
+
+
+def _signature_columns_from_tag(model_tag: str) -> list[str]:
+    import bentoml
+
+    columns: Any = bentoml.models.get(model_tag).info.metadata.get("columns", [])
+    return [str(c) for c in columns]

@@ -1,0 +1,122 @@
+"""Process helpers: free ports, readiness waits, and stopping a whole process tree by PID.
+
+``bentoml serve`` starts worker children; SIGKILL of the parent alone orphans them and they keep
+the port. So a stop collects the tree first, sends SIGTERM to all, waits, then SIGKILLs what is
+left, and finally checks that the port is free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from collections import deque
+from pathlib import Path
+
+import httpx
+import psutil
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something accepts connections on ``host:port`` (or holds it bound)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def alive(pid: int | None) -> bool:
+    """Whether ``pid`` runs (a zombie does not count)."""
+    if not pid:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def pid_matches(pid: int | None, *needles: str) -> bool:
+    """Whether ``pid`` runs a command line containing every needle (guards against PID reuse)."""
+    if not alive(pid):
+        return False
+    try:
+        cmdline = " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return False
+    return all(n in cmdline for n in needles)
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    """The process and all its descendants (empty when it is gone)."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def terminate_tree(
+    pid: int | None, timeout: float = 10.0, extra: list[psutil.Process] | None = None
+) -> None:
+    """SIGTERM ``pid`` and its descendants, wait, then SIGKILL whatever still runs."""
+    procs = (tree(pid) if pid else []) + list(extra or [])
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, left = psutil.wait_procs(procs, timeout=timeout)
+    for proc in left:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(left, timeout=5)
+
+
+def orphans_of(session_id: int) -> list[psutil.Process]:
+    """Processes still in a session: the workers a killed server left behind."""
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        with contextlib.suppress(psutil.Error):
+            if proc.pid != session_id and _sid(proc.pid) == session_id:
+                found.append(proc)
+    return found
+
+
+def _sid(pid: int) -> int | None:
+    import os
+
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
+
+
+def wait_http_ok(url: str, timeout: float, proc_alive: object = None) -> bool:
+    """Poll ``url`` until it answers 200, the timeout passes, or ``proc_alive()`` is false."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if callable(proc_alive) and not proc_alive():
+                return False
+            with contextlib.suppress(httpx.HTTPError):
+                if client.get(url).status_code == 200:
+                    return True
+            time.sleep(0.1)
+    return False
+
+
+def tail(path: Path, lines: int = 20) -> list[str]:
+    """The last ``lines`` lines of a text file ([] when it does not exist)."""
+    try:
+        with path.open(errors="replace") as handle:
+            return [line.rstrip("\n") for line in deque(handle, maxlen=lines)]
+    except OSError:
+        return []

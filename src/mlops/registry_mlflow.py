@@ -1,0 +1,310 @@
+"""The MLflow model registry behind the ``ModelRegistry`` port.
+
+A version's stage is the version tag ``lifecycle=<stage>`` plus, for staging, shadow and
+production, the alias of that name (an alias points at exactly one version). The deprecated
+stage API is never called. Metrics, params and lineage are version tags, so a version carries
+its evidence even when its run is gone. Every vendor error becomes one of ours.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from lifecycle.errors import BadInputError, InfrastructureError, UnknownModelError
+from lifecycle.ports import RegisteredVersion
+from lifecycle.stages import ModelStage
+from mlops.mlflow_env import quiet, tracking
+from mlops.training import ensure_experiment
+
+STAGE_TAG = "lifecycle"
+ALIASED = (ModelStage.STAGING, ModelStage.SHADOW, ModelStage.PRODUCTION)
+IMPORT_EXPERIMENT = "model-deployer-imports"
+
+
+class InvalidModelUriError(BadInputError):
+    """The model URI names nothing, or something that is not an MLflow model."""
+
+
+def parse_version(version: str) -> str:
+    """``"2"`` or ``"v2"`` -> ``"2"``; anything else is bad input."""
+    match = re.fullmatch(r"[vV]?(\d+)", str(version).strip())
+    if not match:
+        raise BadInputError(f"invalid version {version!r}; versions are numbers like 2 or v2")
+    return str(int(match.group(1)))
+
+
+class MlflowRegistry:
+    """Registers versions and moves their stages in an MLflow registry (SQLite store or server)."""
+
+    def __init__(
+        self, tracking_uri: str, registry_uri: str | None = None, artifact_root: Path | None = None
+    ) -> None:
+        quiet()
+        from mlflow import MlflowClient
+
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get_version(self, model_name: str, version: str) -> RegisteredVersion:
+        number = parse_version(version)
+        with self._errors(f"{model_name} v{number}"):
+            self._require_model(model_name)
+            return _to_version(self.client.get_model_version(model_name, number))
+
+    def list_versions(
+        self, model_name: str, stage: ModelStage | None = None
+    ) -> Sequence[RegisteredVersion]:
+        with self._errors(model_name):
+            found = self.client.search_model_versions(f"name = '{_quote(model_name)}'")
+        versions = sorted((_to_version(v) for v in found), key=lambda v: int(v.version))
+        return [v for v in versions if stage is None or v.stage is stage]
+
+    def list_model_names(self) -> Sequence[str]:
+        with self._errors("the registry"):
+            return sorted(m.name for m in self._all_registered_models())
+
+    def get_metrics(self, model_name: str, version: str) -> dict[str, float]:
+        return dict(self.get_version(model_name, version).metrics)
+
+    def alias_target(self, model_name: str, stage: ModelStage) -> str | None:
+        """The version the stage's alias points at, or None."""
+        with self._errors(model_name):
+            target = self.client.get_registered_model(model_name).aliases.get(stage.value)
+        return str(target) if target is not None else None
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def register(
+        self,
+        model_name: str,
+        model_uri: str,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, str] | None = None,
+        parent_version: str | None = None,
+    ) -> RegisteredVersion:
+        """Register ``model_uri`` as a new version in development, or raise and leave nothing."""
+        source, run_id = self._resolve_source(model_uri)
+        run_metrics, run_params, experiment_id = self._run_evidence(run_id)
+        tags = {STAGE_TAG: ModelStage.DEVELOPMENT.value, "source_uri": model_uri}
+        if experiment_id:
+            tags["experiment_id"] = experiment_id
+        tags |= {
+            f"metric.{k}": repr(float(v)) for k, v in {**run_metrics, **(metrics or {})}.items()
+        }
+        tags |= {f"param.{k}": str(v) for k, v in {**run_params, **(params or {})}.items()}
+        if parent_version:
+            tags["parent_version"] = parse_version(parent_version)
+        created_model = False
+        with self._errors(model_name):
+            if not self._exists(model_name):
+                self.client.create_registered_model(model_name)
+                created_model = True
+            try:
+                mv = self.client.create_model_version(model_name, source, run_id=run_id, tags=tags)
+                return self._wait_ready(model_name, str(mv.version))
+            except BaseException:
+                if created_model:
+                    self.client.delete_registered_model(model_name)
+                raise
+
+    def set_stage(self, model_name: str, version: str, stage: ModelStage) -> RegisteredVersion:
+        """Set the stage tag and alias; on any failure restore what was there and re-raise."""
+        number = parse_version(version)
+        with self._errors(f"{model_name} v{number}"):
+            before = self.client.get_model_version(model_name, number)
+            aliases_before = dict(self.client.get_registered_model(model_name).aliases)
+            try:
+                self._apply_stage(model_name, number, stage, aliases_before)
+            except BaseException:
+                self._restore(model_name, number, before.tags.get(STAGE_TAG), aliases_before)
+                raise
+            return _to_version(self.client.get_model_version(model_name, number))
+
+    def delete_version(self, model_name: str, version: str) -> None:
+        """Delete a version, and the registered model when it was the last one."""
+        number = parse_version(version)
+        with self._errors(f"{model_name} v{number}"):
+            self.client.delete_model_version(model_name, number)
+            if not self.client.search_model_versions(f"name = '{_quote(model_name)}'"):
+                self.client.delete_registered_model(model_name)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _apply_stage(
+        self, name: str, number: str, stage: ModelStage, aliases: Mapping[str, str]
+    ) -> None:
+        self.client.set_model_version_tag(name, number, STAGE_TAG, stage.value)
+        for alias in ALIASED:
+            if alias is not stage and aliases.get(alias.value) == number:
+                self.client.delete_registered_model_alias(name, alias.value)
+        if stage in ALIASED:
+            self.client.set_registered_model_alias(name, stage.value, number)
+
+    def _restore(
+        self, name: str, number: str, old_stage: str | None, aliases: Mapping[str, str]
+    ) -> None:
+        with contextlib.suppress(Exception):
+            self.client.set_model_version_tag(name, number, STAGE_TAG, old_stage or "development")
+        current = dict(self.client.get_registered_model(name).aliases)
+        for alias in ALIASED:
+            with contextlib.suppress(Exception):
+                if alias.value in aliases:
+                    self.client.set_registered_model_alias(name, alias.value, aliases[alias.value])
+                elif alias.value in current:
+                    self.client.delete_registered_model_alias(name, alias.value)
+
+    def _resolve_source(self, model_uri: str) -> tuple[str, str | None]:
+        """Check the URI names an MLflow model; return (source to register, run id)."""
+        import mlflow
+        from mlflow.exceptions import MlflowException
+
+        local = Path(model_uri).expanduser()
+        if "://" not in model_uri and not model_uri.startswith(("runs:/", "models:/")):
+            if not (local / "MLmodel").is_file():
+                raise InvalidModelUriError(
+                    f"{model_uri} is not an MLflow model directory (no MLmodel)"
+                )
+            return self._import_local(local.resolve())
+        with tracking(self.tracking_uri):
+            try:
+                info = mlflow.models.get_model_info(model_uri)
+            except (MlflowException, OSError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise InvalidModelUriError(f"no MLflow model at {model_uri}: {first}") from None
+        if model_uri.startswith("models:/"):
+            return self._models_source(model_uri), info.run_id
+        return model_uri, info.run_id
+
+    def _models_source(self, model_uri: str) -> str:
+        name, _, ref = model_uri.removeprefix("models:/").partition("/")
+        ref = ref or "latest"
+        if ref.isdigit():
+            return str(self.client.get_model_version_download_uri(name, ref))
+        mv = self.client.get_model_version_by_alias(name, ref.lstrip("@"))
+        return str(self.client.get_model_version_download_uri(name, mv.version))
+
+    def _import_local(self, directory: Path) -> tuple[str, str]:
+        """Copy a local model directory into a new run, so the registry never points at a
+        folder that may move or vanish."""
+        import mlflow
+
+        with tracking(self.tracking_uri):
+            experiment_id = ensure_experiment(IMPORT_EXPERIMENT, self.artifact_root)
+            with mlflow.start_run(experiment_id=experiment_id) as run:
+                mlflow.log_artifacts(str(directory), artifact_path="model")
+                mlflow.set_tag("imported_from", str(directory))
+        return f"{run.info.artifact_uri}/model", run.info.run_id
+
+    def _run_evidence(
+        self, run_id: str | None
+    ) -> tuple[dict[str, float], dict[str, str], str | None]:
+        """The run's metrics, params and experiment id, recorded on the version as evidence."""
+        if not run_id:
+            return {}, {}, None
+        with self._errors(f"run {run_id}"):
+            run = self.client.get_run(run_id)
+        return dict(run.data.metrics), dict(run.data.params), str(run.info.experiment_id)
+
+    def _wait_ready(self, name: str, number: str) -> RegisteredVersion:
+        import time
+
+        for _ in range(600):
+            mv = self.client.get_model_version(name, number)
+            if mv.status == "READY":
+                return _to_version(mv)
+            if mv.status == "FAILED_REGISTRATION":
+                raise InfrastructureError(f"MLflow failed to register {name} v{number}")
+            time.sleep(0.1)
+        raise InfrastructureError(f"MLflow did not finish registering {name} v{number}")
+
+    def _exists(self, name: str) -> bool:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_registered_model(name)
+            return True
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return False
+            raise
+
+    def _require_model(self, name: str) -> None:
+        if not self._exists(name):
+            raise UnknownModelError(f"no model named {name!r} is registered")
+
+    def _all_registered_models(self) -> Iterator[Any]:
+        token = None
+        while True:
+            page = self.client.search_registered_models(max_results=1000, page_token=token)
+            yield from page
+            token = page.token
+            if not token:
+                return
+
+    @contextlib.contextmanager
+    def _errors(self, subject: str) -> Iterator[None]:
+        """Translate MLflow's exceptions into this project's, in one readable line."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            yield
+        except MlflowException as exc:
+            message = _first_line(exc.message)
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                raise UnknownModelError(f"{subject} is not registered") from None
+            if exc.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_ALREADY_EXISTS"):
+                raise BadInputError(f"{subject}: {message}") from None
+            raise InfrastructureError(
+                f"the MLflow registry failed on {subject}: {message}"
+            ) from exc
+        except OSError as exc:
+            raise InfrastructureError(f"the MLflow registry is unreachable: {exc}") from exc
+
+
+def _to_version(mv: Any) -> RegisteredVersion:
+    tags: dict[str, str] = dict(mv.tags or {})
+    return RegisteredVersion(
+        model_name=mv.name,
+        version=str(mv.version),
+        stage=ModelStage(tags.get(STAGE_TAG, ModelStage.DEVELOPMENT.value)),
+        source_uri=tags.get("source_uri", mv.source),
+        run_id=mv.run_id or None,
+        experiment_id=tags.get("experiment_id"),
+        parent_version=tags.get("parent_version"),
+        metrics={
+            k.removeprefix("metric."): float(v) for k, v in tags.items() if k.startswith("metric.")
+        },
+        params={k.removeprefix("param."): v for k, v in tags.items() if k.startswith("param.")},
+        preprocessing_uri=tags.get("preprocessing_uri"),
+    )
+
+
+def _quote(name: str) -> str:
+    return name.replace("'", "''")
+
+
+def _first_line(text: str) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else "unknown error"
+
+
+def download_model(registry: MlflowRegistry, model_name: str, version: str, dst: Path) -> Path:
+    """Download a version's MLflow model directory to ``dst`` and return its path."""
+    import mlflow
+
+    number = parse_version(version)
+    dst.mkdir(parents=True, exist_ok=True)
+    with tracking(registry.tracking_uri), registry._errors(f"{model_name} v{number}"):
+        path = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{model_name}/{number}", dst_path=str(dst)
+        )
+    found = sorted(p.parent for p in Path(path).rglob("MLmodel"))
+    if not found:
+        raise InfrastructureError(f"{model_name} v{number} downloaded without an MLmodel file")
+    return found[0]
