@@ -61,3 +61,34 @@ def database_url(request: pytest.FixtureRequest) -> str:
     """An empty database URL, once for SQLite and once for a real PostgreSQL."""
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``mlflow server`` process for the session (the HTTP client path of the registry)."""
+    from tests.mlflow_server import running_mlflow_server
+
+    with running_mlflow_server(tmp_path_factory.mktemp("mlflow-server")) as url:
+        yield url
+
+
+@pytest.fixture
+def no_leftover_servers() -> Iterator[None]:
+    """Fail a test that leaves a ``bentoml serve`` process of its own behind."""
+    import psutil
+
+    def servers() -> set[int]:
+        """Every endpoint process (server or worker): they carry DEPLOYER_DEPLOYMENT_ID."""
+        found = set()
+        for proc in psutil.process_iter(["pid"]):
+            try:
+                if "DEPLOYER_DEPLOYMENT_ID" in proc.environ():
+                    found.add(proc.pid)
+            except psutil.Error:
+                continue
+        return found
+
+    before = servers()
+    yield
+    left = servers() - before
+    assert not left, f"bentoml serve processes left behind: {sorted(left)}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -12,11 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from agents.settings import Settings, load_settings
 from database.engine import make_engine, make_session_factory
 from database.uow import SqlAlchemyUnitOfWork
+from mlops.endpoints_local import LocalEndpointManager
+from mlops.packager_bentoml import BentoPackager
+from mlops.registry_mlflow import MlflowRegistry
 
 
 @dataclass
 class Container:
-    """Lazily built components for one process; build each only when a command needs it."""
+    """Lazily built components for one process; each is built only when a command needs it."""
 
     settings: Settings
 
@@ -32,6 +34,18 @@ class Container:
         """A new unit of work on the state database (rolls back unless committed)."""
         return SqlAlchemyUnitOfWork(self.session_factory)
 
+    @cached_property
+    def registry(self) -> MlflowRegistry:
+        return MlflowRegistry(self.settings.tracking_uri, artifact_root=self.settings.artifact_root)
+
+    @cached_property
+    def packager(self) -> BentoPackager:
+        return BentoPackager(self.settings.bentoml_home)
+
+    @cached_property
+    def endpoints(self) -> LocalEndpointManager:
+        return LocalEndpointManager(self.settings.bentoml_home, self.settings.log_dir)
+
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
@@ -40,6 +54,3 @@ class Container:
 def bootstrap(settings: Settings | None = None) -> Container:
     """Build the container for this process from the environment (or the given settings)."""
     return Container(settings or load_settings())
-
-
-UowFactory = Callable[[], SqlAlchemyUnitOfWork]

@@ -16,6 +16,9 @@ from rich.table import Table
 
 from agents.bootstrap import Container, bootstrap
 from agents.output import console, emit, fail
+from agents.registration import parse_metrics, register_version, sync_registry
+from agents.serving import down as stop_everything
+from agents.serving import list_endpoints, package_version, start_endpoint, stop_endpoint
 from agents.status import home_status
 from database import migrate
 
@@ -35,6 +38,9 @@ app = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
+ByOption = Annotated[
+    str | None, typer.Option("--by", help="Who is acting (default: DEPLOYER_USER, else you).")
+]
 
 
 @contextlib.contextmanager
@@ -59,6 +65,7 @@ def init(as_json: JsonOption = False) -> None:
     with command(as_json) as c:
         home = c.settings.ensure_home()
         revision = migrate.upgrade(c.settings.database_url)
+        c.registry.list_model_names()  # creates the embedded MLflow store now, not mid-command
         result = {
             "ok": True,
             "home": str(home),
@@ -109,6 +116,167 @@ def _render_status(result: dict[str, Any]) -> None:
                     (d["endpoint_url"] or "") if d else "",
                 )
     console.print(table)
+
+
+@app.command()
+def register(
+    name: Annotated[str, typer.Argument(help="Model name, e.g. fraud_detector.")],
+    model_uri: Annotated[
+        str, typer.Option("--model-uri", help="runs:/..., models:/... or an MLflow model folder.")
+    ],
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", help="K=V, repeatable; adds to the run's.")
+    ] = None,
+    criteria: Annotated[
+        list[str] | None, typer.Option("--criteria", help='Success criterion "K>=V", repeatable.')
+    ] = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register a model version (stage development) in MLflow and the state database."""
+    with command(as_json) as c:
+        result = register_version(
+            c.uow,
+            c.registry,
+            name,
+            model_uri,
+            by or c.settings.user,
+            metrics=parse_metrics(metric or []),
+            criteria=criteria or [],
+        )
+        emit(
+            result,
+            as_json,
+            lambda: console.print(
+                f"registered [bold]{name}[/] v{result['version']} ({result['stage']}) "
+                f"from {model_uri}"
+            ),
+        )
+
+
+@app.command()
+def package(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version, e.g. 2 or v2.")],
+    export: Annotated[
+        str | None, typer.Option("--export", help="Also write a .bento archive to this folder.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if it exists.")] = False,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Build the version's bento (once; later calls reuse it), optionally exported."""
+    with command(as_json) as c:
+        result = package_version(c, name, version, by or c.settings.user, export, force)
+
+        def render() -> None:
+            verb = "reused" if result["reused"] else "built"
+            console.print(f"{verb} bento [bold]{result['bento_tag']}[/]")
+            if result["export_path"]:
+                console.print(f"exported to {result['export_path']}")
+
+        emit(result, as_json, render)
+
+
+@app.command()
+def sync(by: ByOption = None, as_json: JsonOption = False) -> None:
+    """Reconcile the state database with the MLflow registry (safe to run again)."""
+    with command(as_json) as c:
+        report = sync_registry(c.uow, c.registry, by or c.settings.user).as_dict()
+
+        def render() -> None:
+            console.print(
+                f"added {len(report['added'])}, updated {len(report['updated'])}, "
+                f"unchanged {report['unchanged']}"
+            )
+            for key in report["missing_in_registry"]:
+                console.print(f"[yellow]{key} is in the state database but not in MLflow[/]")
+
+        emit(report, as_json, render)
+
+
+endpoints_app = typer.Typer(help="Local model endpoints (bentoml serve processes).")
+app.add_typer(endpoints_app, name="endpoints")
+
+
+@endpoints_app.callback(invoke_without_command=True)
+def endpoints_list(ctx: typer.Context, by: ByOption = None, as_json: JsonOption = False) -> None:
+    """List endpoints; records whose process died are marked failed."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with command(as_json) as c:
+        rows = list_endpoints(c, by or c.settings.user)
+        emit({"endpoints": rows}, as_json, lambda: _render_endpoints(rows))
+
+
+def _render_endpoints(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("no endpoints")
+        return
+    table = Table("deployment", "model", "status", "alive", "url", "pid")
+    for r in rows:
+        table.add_row(
+            r["deployment_id"],
+            f"{r['model_name']} v{r['version']}",
+            r["status"],
+            "yes" if r["alive"] else "no",
+            r["endpoint_url"] or "",
+            str(r["pid"] or ""),
+        )
+    console.print(table)
+
+
+@endpoints_app.command("start")
+def endpoints_start(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version.")],
+    workers: Annotated[int, typer.Option("--workers", min=1, max=16)] = 1,
+    port: Annotated[int | None, typer.Option("--port", min=1, max=65535)] = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Package if needed and start a detached endpoint; waits until it is ready."""
+    with command(as_json) as c:
+        result = start_endpoint(c, name, version, by or c.settings.user, workers, port)
+        emit(
+            result,
+            as_json,
+            lambda: console.print(
+                f"[green]ready[/] {result['deployment_id']} at {result['endpoint_url']} "
+                f"(pid {result['pid']})"
+            ),
+        )
+
+
+@endpoints_app.command("stop")
+def endpoints_stop(
+    deployment_id: Annotated[str, typer.Argument(help="Deployment id.")],
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stop one endpoint and all its worker processes."""
+    with command(as_json) as c:
+        result = stop_endpoint(c, deployment_id, by or c.settings.user, "stopped by operator")
+        emit(result, as_json, lambda: console.print(f"stopped {deployment_id}"))
+
+
+@app.command()
+def down(by: ByOption = None, as_json: JsonOption = False) -> None:
+    """Stop every endpoint this home started."""
+    with command(as_json) as c:
+        result = stop_everything(c, by or c.settings.user)
+        emit(
+            result,
+            as_json,
+            lambda: console.print(
+                f"stopped {len(result['stopped'])} endpoint(s)"
+                + (
+                    f" and {len(result['strays_stopped'])} unrecorded process(es)"
+                    if result["strays_stopped"]
+                    else ""
+                )
+            ),
+        )
 
 
 def main() -> None:

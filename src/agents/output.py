@@ -21,8 +21,8 @@ from rich.console import Console
 
 from lifecycle.errors import ModelDeployerError
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _default(value: object) -> Any:

@@ -57,11 +57,9 @@ class SqlAlchemyUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            if not self.committed:
-                self.session.rollback()
-        finally:
-            self.session.close()
+        # close() ends the transaction (a rollback unless committed) without expiring what was
+        # loaded, so rows read in the block stay readable after it.
+        self.session.close()
         # Autoflush can surface a lost race inside the block, not only at commit.
         if isinstance(exc, StaleDataError | IntegrityError):
             raise ConflictError(CONFLICT.format(what=self.what)) from exc

@@ -76,8 +76,7 @@ class MlflowRegistry:
     def alias_target(self, model_name: str, stage: ModelStage) -> str | None:
         """The version the stage's alias points at, or None."""
         with self._errors(model_name):
-            target = self.client.get_registered_model(model_name).aliases.get(stage.value)
-        return str(target) if target is not None else None
+            return self._aliases(model_name).get(stage.value)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -119,7 +118,7 @@ class MlflowRegistry:
         number = parse_version(version)
         with self._errors(f"{model_name} v{number}"):
             before = self.client.get_model_version(model_name, number)
-            aliases_before = dict(self.client.get_registered_model(model_name).aliases)
+            aliases_before = self._aliases(model_name)
             try:
                 self._apply_stage(model_name, number, stage, aliases_before)
             except BaseException:
@@ -152,7 +151,7 @@ class MlflowRegistry:
     ) -> None:
         with contextlib.suppress(Exception):
             self.client.set_model_version_tag(name, number, STAGE_TAG, old_stage or "development")
-        current = dict(self.client.get_registered_model(name).aliases)
+        current = self._aliases(name)
         for alias in ALIASED:
             with contextlib.suppress(Exception):
                 if alias.value in aliases:
@@ -223,6 +222,10 @@ class MlflowRegistry:
                 raise InfrastructureError(f"MLflow failed to register {name} v{number}")
             time.sleep(0.1)
         raise InfrastructureError(f"MLflow did not finish registering {name} v{number}")
+
+    def _aliases(self, name: str) -> dict[str, str]:
+        """alias -> version; MLflow returns versions as ints here, strings elsewhere."""
+        return {k: str(v) for k, v in self.client.get_registered_model(name).aliases.items()}
 
     def _exists(self, name: str) -> bool:
         from mlflow.exceptions import MlflowException

@@ -1,0 +1,250 @@
+"""Use cases for packages and endpoints: package, start, stop, list (with reattach), down.
+
+Every endpoint is recorded before its process starts (status ``pending``), so a crash in the
+middle leaves a record pointing at what may be running, never a process nobody knows about.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from agents.bootstrap import Container
+from database.models import DeploymentRow
+from lifecycle.errors import EndpointCreationError
+from lifecycle.ports import Endpoint
+from lifecycle.records import model_version_id, utcnow
+from lifecycle.stages import DeploymentStatus, change_status
+from mlops.processes import terminate_tree
+from mlops.registry_mlflow import download_model, parse_version
+
+LIVE = (
+    DeploymentStatus.PENDING,
+    DeploymentStatus.DEPLOYING,
+    DeploymentStatus.ACTIVE,
+    DeploymentStatus.DRAINING,
+)
+
+
+def package_version(
+    c: Container,
+    model_name: str,
+    version: str,
+    actor: str,
+    export_dir: str | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Build (or reuse) the bento of a registered version; optionally export it."""
+    number = parse_version(version)
+    registered = c.registry.get_version(model_name, number)
+    with c.uow() as uow:
+        uow.models.get(model_name, number)  # registered through us (or synced): else unknown
+    reused = c.packager.existing(model_name, number) is not None and not force
+    with tempfile.TemporaryDirectory(prefix="deployer-model-") as tmp:
+        model_dir = download_model(c.registry, model_name, number, Path(tmp))
+        packaged = c.packager.package(registered, model_dir, force=force)
+    with c.uow() as uow:
+        row = uow.models.get(model_name, number)
+        row.bento_tag = packaged.bento_tag
+        uow.audit.append(
+            actor,
+            "packaged",
+            row.model_version_id,
+            {"bento_tag": packaged.bento_tag, "reused": reused},
+        )
+        uow.commit()
+    result: dict[str, Any] = {
+        "model_name": model_name,
+        "version": number,
+        "bento_tag": packaged.bento_tag,
+        "path": packaged.path,
+        "reused": reused,
+        "export_path": None,
+    }
+    if export_dir:
+        result["export_path"] = c.packager.export(packaged.bento_tag, export_dir)
+    return result
+
+
+def start_endpoint(
+    c: Container,
+    model_name: str,
+    version: str,
+    actor: str,
+    workers: int = 1,
+    port: int | None = None,
+) -> dict[str, Any]:
+    """Package if needed, record the deployment, start the server and wait until it is ready."""
+    number = parse_version(version)
+    packaged = package_version(c, model_name, number, actor)
+    deployment_id = f"{model_name}-v{number}-{uuid.uuid4().hex[:8]}"
+    with c.uow() as uow:
+        model = uow.models.get(model_name, number)
+        uow.deployments.add(
+            DeploymentRow(
+                deployment_id=deployment_id,
+                model_version_id=model_version_id(model_name, number),
+                model_name=model_name,
+                model_version=number,
+                experiment_id=model.experiment_id,
+                target_stage=model.stage,
+                endpoint_name=f"{model_name}-v{number}",
+                status=DeploymentStatus.DEPLOYING.value,
+                replicas=workers,
+                autoscaling={},
+                bento_tag=packaged["bento_tag"],
+                traffic_percentage=0.0,
+                deployed_by=actor,
+            )
+        )
+        uow.commit()
+    started = time.monotonic()
+    try:
+        endpoint = c.endpoints.create(deployment_id, packaged["bento_tag"], workers, port)
+    except BaseException as exc:
+        _finish(c, deployment_id, DeploymentStatus.FAILED, actor, {"error": str(exc)})
+        raise
+    with c.uow() as uow:
+        row = uow.deployments.get(deployment_id)
+        row.endpoint_url, row.endpoint_pid, row.endpoint_port = (
+            endpoint.url,
+            endpoint.pid,
+            endpoint.port,
+        )
+        row.status = change_status(DeploymentStatus(row.status), DeploymentStatus.ACTIVE).value
+        row.deployment_duration_seconds = round(time.monotonic() - started, 3)
+        uow.audit.append(
+            actor,
+            "endpoint_started",
+            deployment_id,
+            {"url": endpoint.url, "pid": endpoint.pid, "bento_tag": row.bento_tag},
+        )
+        uow.commit()
+        return _describe(row, alive=True)
+
+
+def _finish(
+    c: Container, deployment_id: str, status: DeploymentStatus, actor: str, payload: dict[str, Any]
+) -> None:
+    with c.uow() as uow:
+        row = uow.deployments.get(deployment_id)
+        row.status = change_status(DeploymentStatus(row.status), status).value
+        if status is DeploymentStatus.ROLLED_BACK:
+            row.rolled_back_at = utcnow()
+        uow.audit.append(actor, f"endpoint_{status.value}", deployment_id, payload)
+        uow.commit()
+
+
+def endpoint_of(row: DeploymentRow) -> Endpoint:
+    return Endpoint(
+        row.deployment_id, row.endpoint_url or "", row.endpoint_port or 0, row.endpoint_pid
+    )
+
+
+def stop_endpoint(c: Container, deployment_id: str, actor: str, reason: str) -> dict[str, Any]:
+    """Stop a deployment's server (whole process tree); record it as rolled back.
+
+    The seed's statuses have no "stopped"; an operator's stop takes the deployment's traffic back
+    for good, which is what ``rolled_back`` records, and the audit event says it was a stop.
+    """
+    with c.uow() as uow:
+        row = uow.deployments.get(deployment_id)
+    c.endpoints.remove(endpoint_of(row))
+    if DeploymentStatus(row.status) in LIVE:
+        target = (
+            DeploymentStatus.FAILED
+            if row.status == DeploymentStatus.PENDING.value
+            else DeploymentStatus.ROLLED_BACK
+        )
+        _finish(c, deployment_id, target, actor, {"stopped": True, "reason": reason})
+    with c.uow() as uow:
+        return _describe(uow.deployments.get(deployment_id), alive=False)
+
+
+def list_endpoints(c: Container, actor: str) -> list[dict[str, Any]]:
+    """Every recorded deployment; live records whose process died are marked failed."""
+    with c.uow() as uow:
+        rows = list(uow.deployments.list())
+    result = []
+    for row in rows:
+        is_live = DeploymentStatus(row.status) in LIVE
+        running = (
+            is_live and row.endpoint_pid is not None and c.endpoints.process_alive(endpoint_of(row))
+        )
+        if is_live and row.endpoint_pid is not None and not running:
+            c.endpoints.remove(endpoint_of(row))  # reap workers the dead server orphaned
+            _finish(
+                c,
+                row.deployment_id,
+                DeploymentStatus.FAILED,
+                actor,
+                {"reason": "the endpoint process is gone", "pid": row.endpoint_pid},
+            )
+            row.status = DeploymentStatus.FAILED.value
+        result.append(_describe(row, alive=running))
+    return result
+
+
+def down(c: Container, actor: str) -> dict[str, Any]:
+    """Stop every endpoint this home started: the recorded ones, and any process that carries
+    this home's BentoML store in its environment (in case a record was lost)."""
+    stopped = []
+    with c.uow() as uow:
+        rows = list(uow.deployments.list(statuses=LIVE))
+    for row in rows:
+        stop_endpoint(c, row.deployment_id, actor, "deployer down")
+        stopped.append(row.deployment_id)
+    strays = _processes_of_home(str(c.settings.bentoml_home))
+    for proc in strays:
+        terminate_tree(proc.pid)
+    return {"stopped": stopped, "strays_stopped": [p.pid for p in strays]}
+
+
+def _processes_of_home(bentoml_home: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            env = proc.environ()
+        except psutil.Error:
+            continue
+        if env.get("BENTOML_HOME") == bentoml_home and env.get("DEPLOYER_DEPLOYMENT_ID"):
+            try:
+                parent = proc.parent()
+                parent_env = parent.environ() if parent else {}
+            except psutil.Error:
+                parent_env = {}
+            if parent_env.get("DEPLOYER_DEPLOYMENT_ID") != env.get("DEPLOYER_DEPLOYMENT_ID"):
+                found.append(proc)  # the root of a tree; its workers go with it
+    return found
+
+
+def _describe(row: DeploymentRow, alive: bool) -> dict[str, Any]:
+    return {
+        "deployment_id": row.deployment_id,
+        "model_name": row.model_name,
+        "version": row.model_version,
+        "status": row.status,
+        "endpoint_url": row.endpoint_url,
+        "pid": row.endpoint_pid,
+        "port": row.endpoint_port,
+        "bento_tag": row.bento_tag,
+        "alive": alive,
+        "deployed_by": row.deployed_by,
+        "deployed_at": row.deployed_at,
+        "deployment_duration_seconds": row.deployment_duration_seconds,
+    }
+
+
+__all__ = [
+    "EndpointCreationError",
+    "down",
+    "list_endpoints",
+    "package_version",
+    "start_endpoint",
+    "stop_endpoint",
+]
