@@ -20,7 +20,7 @@ from lifecycle.errors import EndpointCreationError
 from lifecycle.ports import Endpoint
 from lifecycle.records import model_version_id, utcnow
 from lifecycle.stages import DeploymentStatus, change_status
-from mlops.processes import terminate_tree
+from mlops.processes import find_by_env, terminate_tree
 from mlops.registry_mlflow import download_model, parse_version
 
 LIVE = (
@@ -200,27 +200,24 @@ def down(c: Container, actor: str) -> dict[str, Any]:
         stop_endpoint(c, row.deployment_id, actor, "deployer down")
         stopped.append(row.deployment_id)
     strays = _processes_of_home(str(c.settings.bentoml_home))
-    for proc in strays:
-        terminate_tree(proc.pid)
+    terminate_tree(None, extra=strays)
     return {"stopped": stopped, "strays_stopped": [p.pid for p in strays]}
 
 
 def _processes_of_home(bentoml_home: str) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["pid"]):
-        try:
-            env = proc.environ()
-        except psutil.Error:
-            continue
-        if env.get("BENTOML_HOME") == bentoml_home and env.get("DEPLOYER_DEPLOYMENT_ID"):
-            try:
-                parent = proc.parent()
-                parent_env = parent.environ() if parent else {}
-            except psutil.Error:
-                parent_env = {}
-            if parent_env.get("DEPLOYER_DEPLOYMENT_ID") != env.get("DEPLOYER_DEPLOYMENT_ID"):
-                found.append(proc)  # the root of a tree; its workers go with it
-    return found
+    """Endpoint processes of this home: they carry its BentoML home and a deployment id."""
+    return [
+        proc
+        for proc in find_by_env(BENTOML_HOME=bentoml_home)
+        if "DEPLOYER_DEPLOYMENT_ID" in _environ(proc)
+    ]
+
+
+def _environ(proc: psutil.Process) -> dict[str, str]:
+    try:
+        return proc.environ()
+    except psutil.Error:
+        return {}
 
 
 def _describe(row: DeploymentRow, alive: bool) -> dict[str, Any]:

@@ -5,8 +5,8 @@ a paper-trading sandbox, a cloud endpoint) is one more class with the same four 
 ``create``, ``is_alive``, ``remove`` and ``update``.
 
 Servers start in their own session (``start_new_session``) so they outlive the CLI call that
-started them; the session id equals the server's PID, which lets ``remove`` find workers that
-a crashed parent orphaned.
+started them. Each carries ``DEPLOYER_DEPLOYMENT_ID`` in its environment, which its workers
+inherit; ``remove`` uses it to find workers that a crashed parent orphaned.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from lifecycle.ports import Endpoint
 from mlops.mlflow_env import QUIET_ENV
 from mlops.processes import (
     alive,
+    find_by_env,
     free_port,
-    orphans_of,
     pid_matches,
     port_in_use,
     tail,
@@ -31,6 +31,8 @@ from mlops.processes import (
 )
 
 HOST = "127.0.0.1"
+# BentoML keeps restarting a worker whose start-up failed; this line in the log says it did.
+STARTUP_FAILED = b"Application startup failed"
 
 
 class PortInUseError(BadInputError):
@@ -57,6 +59,7 @@ class LocalEndpointManager:
         port = port or free_port(HOST)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path(deployment_id)
+        offset = log.stat().st_size if log.exists() else 0
         env = {
             **os.environ,
             **QUIET_ENV,
@@ -87,13 +90,20 @@ class LocalEndpointManager:
             )
         endpoint = Endpoint(deployment_id, f"http://{HOST}:{port}", port, proc.pid)
         ready = wait_http_ok(
-            f"{endpoint.url}/readyz", self.ready_timeout, lambda: proc.poll() is None
+            f"{endpoint.url}/readyz",
+            self.ready_timeout,
+            lambda: proc.poll() is None and not _startup_failed(log, offset),
         )
         if not ready:
             exited = proc.poll()
             self.remove(endpoint)
             proc.wait(timeout=10)
-            why = f"exited with code {exited}" if exited is not None else "was not ready in time"
+            if exited is not None:
+                why = f"exited with code {exited}"
+            elif _startup_failed(log, offset):
+                why = "failed to start (the model did not load)"
+            else:
+                why = f"was not ready within {self.ready_timeout:g} s"
             raise EndpointCreationError(
                 f"the server for {bento_tag} {why}; last log lines follow", tail(log, 20)
             )
@@ -112,8 +122,10 @@ class LocalEndpointManager:
     def remove(self, endpoint: Endpoint) -> None:
         """Stop the server and every worker it started (idempotent: gone is fine)."""
         owned = endpoint.pid if pid_matches(endpoint.pid, "bentoml", "serve") else None
-        leftovers = orphans_of(endpoint.pid) if endpoint.pid else []
-        terminate_tree(owned, extra=leftovers)
+        marked = find_by_env(
+            DEPLOYER_DEPLOYMENT_ID=endpoint.deployment_id, BENTOML_HOME=str(self.bentoml_home)
+        )
+        terminate_tree(owned, extra=marked)
 
     def update(
         self, old: Endpoint, deployment_id: str, bento_tag: str, workers: int = 1
@@ -128,6 +140,15 @@ class LocalEndpointManager:
         live = [e for e in endpoints if self.process_alive(e)]
         dead = [e for e in endpoints if e not in live]
         return live, dead
+
+
+def _startup_failed(log: Path, offset: int) -> bool:
+    try:
+        with log.open("rb") as handle:
+            handle.seek(offset)
+            return STARTUP_FAILED in handle.read()
+    except OSError:
+        return False
 
 
 __all__ = ["LocalEndpointManager", "PortInUseError", "alive"]

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,6 @@ def use_bentoml_home(home: Path) -> None:
     quiet()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["BENTOML_HOME"] = str(home)
-    import sys
-
     if "bentoml" in sys.modules:
         from bentoml._internal.configuration.containers import BentoMLContainer
 
@@ -123,6 +122,9 @@ class BentoPackager:
             "run_id": version.run_id,
             "created_at": utcnow().isoformat(),
         }
+        # BentoML imports the build context's ``service`` module in this process; a module
+        # cached from an earlier build would lend this bento the other bento's service name.
+        sys.modules.pop("service", None)
         with tempfile.TemporaryDirectory(prefix="deployer-build-") as ctx:
             shutil.copy(SERVICE_SOURCE, Path(ctx) / "service.py")
             (Path(ctx) / "deployment_manifest.json").write_text(json.dumps(manifest, indent=2))
@@ -139,6 +141,8 @@ class BentoPackager:
                 )
             except Exception as exc:
                 raise InfrastructureError(f"bentoml build failed for {tag}: {exc}") from exc
+            finally:
+                sys.modules.pop("service", None)
         return PackagedModel(bento_tag=str(bento.tag), path=str(bento.path))
 
     def export(self, bento_tag: str, directory: str) -> str:

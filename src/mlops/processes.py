@@ -1,8 +1,8 @@
 """Process helpers: free ports, readiness waits, and stopping a whole process tree by PID.
 
 ``bentoml serve`` starts worker children; SIGKILL of the parent alone orphans them and they keep
-the port. So a stop collects the tree first, sends SIGTERM to all, waits, then SIGKILLs what is
-left, and finally checks that the port is free.
+the port. So a stop collects the tree (and the processes that carry the endpoint's marker in
+their environment) first, sends SIGTERM to all, waits, then SIGKILLs what is left.
 """
 
 from __future__ import annotations
@@ -80,23 +80,21 @@ def terminate_tree(
     psutil.wait_procs(left, timeout=5)
 
 
-def orphans_of(session_id: int) -> list[psutil.Process]:
-    """Processes still in a session: the workers a killed server left behind."""
+def find_by_env(**pairs: str) -> list[psutil.Process]:
+    """Processes whose environment holds every ``KEY=value`` given.
+
+    A server's workers may start their own sessions, so neither the process tree (broken when
+    the parent dies) nor the session finds them all; the environment they inherit does.
+    """
     found = []
     for proc in psutil.process_iter(["pid"]):
-        with contextlib.suppress(psutil.Error):
-            if proc.pid != session_id and _sid(proc.pid) == session_id:
-                found.append(proc)
+        try:
+            env = proc.environ()
+        except psutil.Error:
+            continue
+        if all(env.get(key) == value for key, value in pairs.items()):
+            found.append(proc)
     return found
-
-
-def _sid(pid: int) -> int | None:
-    import os
-
-    try:
-        return os.getsid(pid)
-    except OSError:
-        return None
 
 
 def wait_http_ok(url: str, timeout: float, proc_alive: object = None) -> bool:
