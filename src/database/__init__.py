@@ -1,1 +1,6 @@
-"""database package."""
+"""The state database: SQLAlchemy mapping, repositories, unit of work and Alembic migrations.
+
+Entry points: ``engine.make_engine`` / ``engine.make_session_factory``, ``uow.SqlAlchemyUnitOfWork``
+(the repositories hang off it), ``services.record_stage_change``, ``audit.verify_audit_chain`` and
+``migrate.upgrade``. Works the same on SQLite (embedded default) and PostgreSQL.
+"""

@@ -45,7 +45,9 @@ def append_event(
     """Append one event to the chain inside the caller's transaction."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
-    head = session.get(AuditHeadRow, 1, with_for_update=True)
+    # populate_existing: a head loaded earlier in this session may be stale; re-read it under
+    # the lock (SQLite ignores FOR UPDATE, its BEGIN IMMEDIATE already holds the write lock).
+    head = session.get(AuditHeadRow, 1, with_for_update=True, populate_existing=True)
     prev_id, prev_hash = (head.last_id, head.last_hash) if head else (0, GENESIS)
     event = AuditEventRow(
         id=prev_id + 1,
@@ -76,30 +78,38 @@ class AuditVerification:
     problem: str = ""
 
 
-def verify_chain(session: Session) -> AuditVerification:
-    """Walk every event in order and check ids, links and hashes against the head."""
+def verify_audit_chain(session: Session) -> AuditVerification:
+    """Walk every event in order and check ids, links and hashes, then the head."""
     expected_id, prev_hash, checked = 1, GENESIS, 0
-    for event in session.scalars(select(AuditEventRow).order_by(AuditEventRow.id)):
-        if event.id != expected_id:
-            return AuditVerification(
-                False, checked, expected_id, f"event {expected_id} was removed"
-            )
-        if event.prev_hash != prev_hash:
-            return AuditVerification(
-                False, checked, event.id, f"event {event.id} does not follow event {event.id - 1}"
-            )
-        if event_hash(event) != event.hash:
-            return AuditVerification(False, checked, event.id, f"event {event.id} was changed")
+    events = select(AuditEventRow).order_by(AuditEventRow.id)
+    for event in session.scalars(events.execution_options(yield_per=500)):
+        problem = _link_problem(event, expected_id, prev_hash)
+        if problem:
+            return AuditVerification(False, checked, min(event.id, expected_id), problem)
         expected_id, prev_hash, checked = event.id + 1, event.hash, checked + 1
     head = session.get(AuditHeadRow, 1)
-    last_id, last_hash = (head.last_id, head.last_hash) if head else (0, GENESIS)
-    if last_id != expected_id - 1 or last_hash != prev_hash:
-        missing = expected_id if last_id >= expected_id else last_id
+    if head is None:
+        if checked == 0:
+            return AuditVerification(True, 0)
+        return AuditVerification(False, checked, None, "the audit head row was removed")
+    if head.last_id != expected_id - 1 or head.last_hash != prev_hash:
+        missing = expected_id if head.last_id >= expected_id else head.last_id
         return AuditVerification(
             False,
             checked,
             missing,
-            f"the log ends at event {expected_id - 1} "
-            f"but its head says {last_id}: events were removed or the head was changed",
+            f"the log ends at event {expected_id - 1} but its head says {head.last_id}: "
+            "events were removed or the head was changed",
         )
     return AuditVerification(True, checked)
+
+
+def _link_problem(event: AuditEventRow, expected_id: int, prev_hash: str) -> str:
+    """Why ``event`` does not belong where it stands in the chain ("" when it does)."""
+    if event.id != expected_id:
+        return f"event {expected_id} was removed"
+    if event.prev_hash != prev_hash:
+        return f"event {event.id} does not follow event {event.id - 1}"
+    if event_hash(event) != event.hash:
+        return f"event {event.id} was changed"
+    return ""

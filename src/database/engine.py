@@ -95,4 +95,5 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def is_sqlite(engine: Engine) -> bool:
+    """Whether ``engine`` talks to SQLite (whose locking differs from PostgreSQL's)."""
     return engine.dialect.name == "sqlite"

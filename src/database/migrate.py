@@ -12,11 +12,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 
 from database.engine import make_engine, parse_url, redact
 from database.uow import as_infrastructure_error
+from lifecycle.errors import ConfigurationError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -48,6 +50,9 @@ def upgrade(url: str) -> str:
         return current_revision(url) or head_revision()
     except OperationalError as exc:
         raise as_infrastructure_error(exc) from exc
+    except CommandError as exc:
+        # Typically a database migrated by a newer release: its revision is unknown here.
+        raise ConfigurationError(f"cannot migrate {redact(url)}: {exc}") from None
     finally:
         engine.dispose()
 

@@ -1,4 +1,7 @@
-"""Repositories: collection-like access to each aggregate, over one SQLAlchemy session."""
+"""Repositories: collection-like access to each aggregate, over one SQLAlchemy session.
+
+They add and read; they never commit. The unit of work owns the transaction.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from database.audit import AuditVerification, append_event, verify_chain
+from database.audit import AuditVerification, append_event, verify_audit_chain
 from database.models import (
     ApprovalRow,
     AuditEventRow,
@@ -29,10 +32,12 @@ class ModelVersionRepository:
         self.session = session
 
     def add(self, row: ModelVersionRow) -> ModelVersionRow:
+        """Stage a new version row for insertion at the next flush."""
         self.session.add(row)
         return row
 
     def find(self, model_name: str, version: str) -> ModelVersionRow | None:
+        """The row, or None when that version is not recorded."""
         return self.session.get(ModelVersionRow, model_version_id(model_name, version))
 
     def get(self, model_name: str, version: str) -> ModelVersionRow:
@@ -47,6 +52,7 @@ class ModelVersionRepository:
     def list(
         self, model_name: str | None = None, stage: ModelStage | None = None
     ) -> Sequence[ModelVersionRow]:
+        """Versions, optionally of one model and in one stage, by name then version number."""
         query = select(ModelVersionRow)
         if model_name is not None:
             query = query.where(ModelVersionRow.model_name == model_name)
@@ -55,12 +61,17 @@ class ModelVersionRepository:
         rows = self.session.scalars(query).all()
         return sorted(rows, key=lambda r: (r.model_name, _version_key(r.version)))
 
-    def model_names(self) -> builtins.list[str]:
+    def list_model_names(self) -> builtins.list[str]:
+        """Every model name with at least one version, sorted."""
         query = select(ModelVersionRow.model_name).distinct().order_by(ModelVersionRow.model_name)
         return list(self.session.scalars(query))
 
+    # The first name agents/status.py used; one idea, two spellings only until it moves over.
+    model_names = list_model_names
+
 
 def _version_key(version: str) -> tuple[int, str]:
+    # Registry versions are numbers as text: "10" sorts after "9".
     return (int(version), "") if version.isdigit() else (0, version)
 
 
@@ -71,10 +82,12 @@ class DeploymentRepository:
         self.session = session
 
     def add(self, row: DeploymentRow) -> DeploymentRow:
+        """Stage a new deployment row for insertion at the next flush."""
         self.session.add(row)
         return row
 
     def get(self, deployment_id: str) -> DeploymentRow:
+        """The deployment, or UnknownModelError naming the id."""
         row = self.session.get(DeploymentRow, deployment_id)
         if row is None:
             raise UnknownModelError(f"no deployment {deployment_id!r}")
@@ -84,7 +97,11 @@ class DeploymentRepository:
         self,
         model_name: str | None = None,
         statuses: Iterable[DeploymentStatus] | None = None,
+        status: DeploymentStatus | None = None,
     ) -> Sequence[DeploymentRow]:
+        """Deployments, oldest first, optionally of one model and in one or several statuses."""
+        if status is not None:
+            statuses = [status, *(statuses or ())]
         query = select(DeploymentRow).order_by(
             DeploymentRow.deployed_at, DeploymentRow.deployment_id
         )
@@ -95,6 +112,7 @@ class DeploymentRepository:
         return self.session.scalars(query).all()
 
     def active_for_model(self, model_name: str) -> Sequence[DeploymentRow]:
+        """The model's deployments in status ``active`` (served by the partial index)."""
         return self.list(model_name, [DeploymentStatus.ACTIVE])
 
 
@@ -105,14 +123,17 @@ class VersionRecordRepository:
         self.session = session
 
     def add(self, row: VersionRecordRow) -> VersionRecordRow:
+        """Stage a new record for insertion at the next flush."""
         self.session.add(row)
         return row
 
     def list_for(self, model_name: str, version: str | None = None) -> Sequence[VersionRecordRow]:
+        """A model's (or one version's) stage changes, oldest first."""
         query = select(VersionRecordRow).where(VersionRecordRow.model_name == model_name)
         if version is not None:
             query = query.where(VersionRecordRow.version == version)
-        return self.session.scalars(query.order_by(VersionRecordRow.id)).all()
+        order = (VersionRecordRow.changed_at, VersionRecordRow.id)
+        return self.session.scalars(query.order_by(*order)).all()
 
 
 class ApprovalRepository:
@@ -122,17 +143,20 @@ class ApprovalRepository:
         self.session = session
 
     def add(self, row: ApprovalRow) -> ApprovalRow:
+        """Stage a new approval request for insertion at the next flush."""
         self.session.add(row)
         return row
 
     def get(self, approval_id: str) -> ApprovalRow:
+        """The approval, or UnknownModelError naming the id."""
         row = self.session.get(ApprovalRow, approval_id)
         if row is None:
             raise UnknownModelError(f"no approval {approval_id!r}")
         return row
 
     def list(self, state: str | None = "pending") -> Sequence[ApprovalRow]:
-        query = select(ApprovalRow).order_by(ApprovalRow.requested_at)
+        """Approvals in ``state`` (None: all), oldest request first."""
+        query = select(ApprovalRow).order_by(ApprovalRow.requested_at, ApprovalRow.approval_id)
         if state is not None:
             query = query.where(ApprovalRow.state == state)
         return self.session.scalars(query).all()
@@ -147,13 +171,16 @@ class AuditLog:
     def append(
         self, actor: str, action: str, subject: str, payload: dict[str, Any] | None = None
     ) -> AuditEventRow:
+        """Append one event inside the current transaction; it commits with everything else."""
         return append_event(self.session, actor, action, subject, payload)
 
     def list(self, subject: str | None = None) -> Sequence[AuditEventRow]:
+        """Events in chain order, optionally about one subject."""
         query = select(AuditEventRow).order_by(AuditEventRow.id)
         if subject is not None:
             query = query.where(AuditEventRow.subject == subject)
         return self.session.scalars(query).all()
 
     def verify(self) -> AuditVerification:
-        return verify_chain(self.session)
+        """Check the whole chain and its head; see ``verify_audit_chain``."""
+        return verify_audit_chain(self.session)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from database.models import VersionRecordRow
-from database.uow import SqlAlchemyUnitOfWork
+from database.protocols import UnitOfWork
 from lifecycle.records import VersionRecord, utcnow
 from lifecycle.stages import ModelStage, transition
 
 
 def record_stage_change(
-    uow: SqlAlchemyUnitOfWork,
+    uow: UnitOfWork,
     model_name: str,
     version: str,
     to_stage: ModelStage,
@@ -24,7 +24,10 @@ def record_stage_change(
 
     The stage update carries the row's optimistic version, so of two racing writers only one
     commits; the other's ``uow.commit()`` raises ConflictError and writes nothing.
+    The caller commits; validation errors (unknown version, a move ALLOWED_TRANSITIONS does not
+    permit) are raised before anything is written.
     """
+    uow.what = f"{model_name} v{version}"
     row = uow.models.get(model_name, version)
     from_stage = row.model_stage
     transition(from_stage, to_stage)

@@ -7,12 +7,15 @@ back, so nothing is half-written.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from database.protocols import UnitOfWork
 from database.repositories import (
     ApprovalRepository,
     AuditLog,
@@ -20,15 +23,22 @@ from database.repositories import (
     ModelVersionRepository,
     VersionRecordRepository,
 )
-from lifecycle.errors import ConflictError, InfrastructureError
+from lifecycle.errors import ConflictError, InfrastructureError, ModelDeployerError
 
 CONFLICT = (
-    "someone else changed {what} at the same time; nothing was written, re-read and try again"
+    "{what} was changed by someone else at the same time; nothing was written"
+    " \N{EM DASH} re-read and try again"
 )
+_UNIQUE_VIOLATION = "23505"
+_LOST_RACE = {"40001", "40P01"}  # serialization failure, deadlock detected
 
 
 class SqlAlchemyUnitOfWork:
-    """Repositories over one session, committed together or not at all."""
+    """Repositories over one session, committed together or not at all.
+
+    ``what`` names the thing a ConflictError is about; services that know it set it
+    (``record_stage_change`` sets ``"fraud_detector v2"``).
+    """
 
     models: ModelVersionRepository
     deployments: DeploymentRepository
@@ -60,43 +70,71 @@ class SqlAlchemyUnitOfWork:
         # close() ends the transaction (a rollback unless committed) without expiring what was
         # loaded, so rows read in the block stay readable after it.
         self.session.close()
-        # Autoflush can surface a lost race inside the block, not only at commit.
-        if isinstance(exc, StaleDataError | IntegrityError):
-            raise ConflictError(CONFLICT.format(what=self.what)) from exc
-        if isinstance(exc, OperationalError):
-            raise as_infrastructure_error(exc) from exc
+        # Autoflush can surface a lost race or a dead server inside the block, not only at
+        # commit: give the caller the same one-line error either way.
+        translated = self._translate(exc)
+        if translated is not None:
+            raise translated from exc
 
     def flush(self) -> None:
         """Send pending writes now, so that a conflict surfaces before later side effects."""
         self._guarded(self.session.flush)
 
     def commit(self) -> None:
+        """Commit everything, or roll it all back and raise ConflictError/InfrastructureError."""
         self._guarded(self.session.commit)
         self.committed = True
 
     def rollback(self) -> None:
+        """Throw away everything written in this unit of work so far."""
         self.session.rollback()
 
-    def _guarded(self, action: object) -> None:
-        assert callable(action)
+    def _guarded(self, action: Callable[[], None]) -> None:
         try:
             action()
-        except (StaleDataError, IntegrityError) as exc:
-            self.session.rollback()
+        except DBAPIError as exc:
+            self._rollback_quietly()
+            translated = self._translate(exc)
+            if translated is None:
+                raise  # a bug (a NOT NULL or foreign key violation): keep the traceback
+            raise translated from exc
+        except StaleDataError as exc:
+            self._rollback_quietly()
             raise ConflictError(CONFLICT.format(what=self.what)) from exc
-        except OperationalError as exc:
+
+    def _rollback_quietly(self) -> None:
+        # A dead connection can fail the rollback too; the original error is the one to report.
+        with contextlib.suppress(DBAPIError):
             self.session.rollback()
-            if _is_lock_conflict(exc):
-                raise ConflictError(CONFLICT.format(what=self.what)) from exc
-            raise as_infrastructure_error(exc) from exc
+
+    def _translate(self, exc: BaseException | None) -> ModelDeployerError | None:
+        """The project error for a database exception, or None to let it through unchanged."""
+        if isinstance(exc, StaleDataError) or (isinstance(exc, DBAPIError) and _lost_race(exc)):
+            return ConflictError(CONFLICT.format(what=self.what))
+        if isinstance(exc, OperationalError):
+            return as_infrastructure_error(exc)
+        return None
 
 
-def _is_lock_conflict(exc: DBAPIError) -> bool:
+def _lost_race(exc: DBAPIError) -> bool:
+    """A duplicate key, a serialization failure or a deadlock: another writer got there first."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(exc, IntegrityError):
+        # SQLite has no SQLSTATE; its message is stable ("UNIQUE constraint failed: ...").
+        return sqlstate == _UNIQUE_VIOLATION or "UNIQUE constraint failed" in str(exc.orig)
+    if sqlstate in _LOST_RACE:
+        return True
     text = str(exc.orig).lower()
     return "could not serialize" in text or "deadlock" in text
 
 
 def as_infrastructure_error(exc: DBAPIError) -> InfrastructureError:
     """One readable line for a database that cannot be reached or used."""
-    first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    lines = str(exc.orig).strip().splitlines() if exc.orig else []
+    first = lines[0] if lines else type(exc).__name__
     return InfrastructureError(f"the state database is unavailable: {first}")
+
+
+def _conforms(uow: SqlAlchemyUnitOfWork) -> UnitOfWork:
+    # Never called: makes mypy prove this class still matches the protocol services accept.
+    return uow

@@ -118,3 +118,11 @@ class AuditChainBrokenError(ModelDeployerError):
     """The audit log's hash chain does not verify: a row was changed or removed."""
 
     exit_code = 1
+
+
+class InvalidModelDirectoryError(BadInputError):
+    """What was given to package is not an MLflow model (no readable ``MLmodel``)."""
+
+
+class PortInUseError(BadInputError):
+    """The port asked for an endpoint is already taken; nothing was started."""

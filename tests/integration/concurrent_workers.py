@@ -16,18 +16,18 @@ def promote_after_barrier(url: str, actor: str, barrier: Any, results: Any) -> N
     engine = make_engine(url)
     factory = make_session_factory(engine)
     try:
-        with SqlAlchemyUnitOfWork(factory, what="fraud_detector v2") as uow:
+        with SqlAlchemyUnitOfWork(factory) as uow:
             row = uow.models.get("fraud_detector", "2")
             # End the read so SQLite's write lock is not held across the barrier; the ORM
             # object keeps the version it read, which is what the optimistic check compares.
-            uow.session.commit()
+            uow.commit()
             barrier.wait(timeout=30)
             assert row.stage == "staging"
             record_stage_change(uow, "fraud_detector", "2", ModelStage.SHADOW, actor)
             uow.commit()
         results.put((actor, "won"))
     except ModelDeployerError as exc:
-        results.put((actor, type(exc).__name__))
+        results.put((actor, f"{type(exc).__name__}: {exc}"))
     except Exception as exc:  # report anything else to the parent instead of dying silently
         results.put((actor, f"unexpected {type(exc).__name__}: {exc}"))
     finally:

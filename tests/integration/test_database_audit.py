@@ -6,6 +6,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from database.audit import event_hash
+from database.models import AuditEventRow
 from database.uow import SqlAlchemyUnitOfWork
 from tests.integration.db_helpers import migrated_factory
 
@@ -49,23 +51,38 @@ TAMPERING = {
         5,
         "removed",
     ),
-    "a rehashed row still breaks the link to the next": (
-        "UPDATE audit_events SET hash = 'f' || substr(hash, 2) WHERE id = 4",
+    # A fixed value: flipping one hex digit could leave a hash that already had it unchanged.
+    "an edited stored hash is named": (
+        f"UPDATE audit_events SET hash = '{'ab' * 32}' WHERE id = 4",
         4,
         "changed",
     ),
+    "a removed head is found": ("DELETE FROM audit_head", None, "head"),
 }
 
 
 @pytest.mark.parametrize(("sql", "bad_id", "word"), TAMPERING.values(), ids=TAMPERING.keys())
 def test_tampering_is_found_and_the_first_bad_row_named(
-    factory: sessionmaker[Session], sql: str, bad_id: int, word: str
+    factory: sessionmaker[Session], sql: str, bad_id: int | None, word: str
 ) -> None:
     tamper(factory, sql)
     ok, first_bad, problem = verify(factory)
     assert not ok
     assert first_bad == bad_id
     assert word in problem
+
+
+@pytest.mark.parametrize(("row_id", "bad_id"), [(3, 4), (5, 5)], ids=["middle", "last"])
+def test_an_edited_row_whose_hash_was_recomputed_breaks_the_next_link_or_the_head(
+    factory: sessionmaker[Session], row_id: int, bad_id: int
+) -> None:
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        event = uow.session.get_one(AuditEventRow, row_id)
+        event.payload = {"i": row_id, "why": "forged"}
+        event.hash = event_hash(event)
+        uow.commit()
+    ok, first_bad, _ = verify(factory)
+    assert (ok, first_bad) == (False, bad_id)
 
 
 def test_appending_after_verification_continues_the_chain(factory: sessionmaker[Session]) -> None:

@@ -16,6 +16,12 @@ from tests.integration.db_helpers import add_version, migrated_factory
 SPAWN = multiprocessing.get_context("spawn")
 
 
+CONFLICT_LINE = (
+    "fraud_detector v2 was changed by someone else at the same time; nothing was written"
+    " \N{EM DASH} re-read and try again"
+)
+
+
 @pytest.fixture
 def factory(database_url: str) -> sessionmaker[Session]:
     return migrated_factory(database_url)
@@ -36,8 +42,9 @@ def test_a_second_concurrent_promotion_gets_a_conflict_and_writes_nothing(
     for w in workers:
         w.join(timeout=30)
         assert w.exitcode == 0
-    assert sorted(outcomes.values()) == ["ConflictError", "won"], outcomes
     winner = next(actor for actor, outcome in outcomes.items() if outcome == "won")
+    [loser_outcome] = [outcome for actor, outcome in outcomes.items() if actor != winner]
+    assert loser_outcome == f"ConflictError: {CONFLICT_LINE}", outcomes
     with SqlAlchemyUnitOfWork(factory) as uow:
         assert uow.models.get("fraud_detector", "2").stage == "shadow"
         records = uow.version_records.list_for("fraud_detector")

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from database import migrate
@@ -18,7 +20,13 @@ from database.engine import make_engine
 from database.models import ApprovalRow, Base, DeploymentRow
 from database.services import record_stage_change
 from database.uow import SqlAlchemyUnitOfWork
-from lifecycle.errors import InvalidPromotionPathError, UnknownModelError
+from lifecycle.errors import (
+    ConfigurationError,
+    ConflictError,
+    InvalidPromotionPathError,
+    UnknownModelError,
+)
+from lifecycle.records import utcnow
 from lifecycle.stages import DeploymentStatus, ModelStage
 from tests.integration.db_helpers import add_version, migrated_factory
 
@@ -62,7 +70,7 @@ def test_a_model_version_round_trips_with_aware_times(factory: sessionmaker[Sess
         assert row.criteria == ["accuracy>=0.9"]
         assert row.created_at.tzinfo is not None
         assert row.model_stage is ModelStage.DEVELOPMENT
-        assert uow.models.model_names() == ["fraud_detector"]
+        assert uow.models.list_model_names() == ["fraud_detector"]
 
 
 def test_unknown_models_and_versions_raise_a_typed_error(factory: sessionmaker[Session]) -> None:
@@ -180,3 +188,128 @@ def test_naive_datetimes_are_refused(factory: sessionmaker[Session]) -> None:
         row.stage_changed_at = datetime(2026, 1, 1)
         with pytest.raises(Exception, match="naive"):
             uow.flush()
+
+
+def test_downgrading_to_base_and_back_rebuilds_the_schema(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        config = migrate.alembic_config(database_url)
+        config.attributes["connection"] = conn
+        command.downgrade(config, "base")
+        assert set(inspect(conn).get_table_names()) == {"alembic_version"}
+    engine.dispose()
+    assert migrate.upgrade(database_url) == migrate.head_revision()
+
+
+def test_active_deployments_are_served_by_a_partial_index(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            sql = "SELECT sql FROM sqlite_master WHERE name = 'ix_ml_deployments_active'"
+        else:
+            sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_ml_deployments_active'"
+        definition = conn.execute(text(sql)).scalar_one()
+    engine.dispose()
+    assert "WHERE" in definition.upper()
+    assert "active" in definition
+
+
+def deployment(deployment_id: str, status: DeploymentStatus) -> DeploymentRow:
+    return DeploymentRow(
+        deployment_id=deployment_id,
+        model_version_id="fraud_detector/2",
+        model_name="fraud_detector",
+        model_version="2",
+        target_stage="staging",
+        endpoint_name=f"fraud-detector-{deployment_id}",
+        status=status.value,
+        deployed_by="alice",
+    )
+
+
+def test_deployments_are_listed_by_status(factory: sessionmaker[Session]) -> None:
+    add_version(factory)
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        uow.deployments.add(deployment("d1", DeploymentStatus.ROLLED_BACK))
+        uow.deployments.add(deployment("d2", DeploymentStatus.ACTIVE))
+        uow.deployments.add(deployment("d3", DeploymentStatus.DRAINING))
+        uow.commit()
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        by_status = uow.deployments.list(status=DeploymentStatus.DRAINING)
+        live = uow.deployments.list(
+            "fraud_detector", [DeploymentStatus.ACTIVE, DeploymentStatus.DRAINING]
+        )
+        assert [d.deployment_id for d in by_status] == ["d3"]
+        assert sorted(d.deployment_id for d in live) == ["d2", "d3"]
+        assert len(uow.deployments.list()) == 3
+        assert uow.deployments.list("other_model") == []
+
+
+def test_registering_the_same_version_twice_is_a_conflict(factory: sessionmaker[Session]) -> None:
+    add_version(factory)
+    with pytest.raises(ConflictError, match="nothing was written"):
+        add_version(factory)
+
+
+def test_two_approvers_cannot_both_decide_the_same_request(
+    factory: sessionmaker[Session],
+) -> None:
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        uow.approvals.add(
+            ApprovalRow(
+                approval_id="apr-1",
+                model_name="fraud_detector",
+                version="2",
+                target_stage="production",
+                requested_by="alice",
+            )
+        )
+        uow.commit()
+    with SqlAlchemyUnitOfWork(factory, what="approval apr-1") as first:
+        slow = first.approvals.get("apr-1")
+        first.commit()  # end the read; the row keeps the counter it was read with
+        with SqlAlchemyUnitOfWork(factory) as second:
+            fast = second.approvals.get("apr-1")
+            fast.state, fast.approver, fast.decided_at = "approved", "bob", utcnow()
+            second.commit()
+        slow.state, slow.approver, slow.decided_at = "rejected", "carol", utcnow()
+        with pytest.raises(ConflictError, match="approval apr-1 was changed by someone else"):
+            first.commit()
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        decided = uow.approvals.get("apr-1")
+        assert (decided.state, decided.approver) == ("approved", "bob")
+        assert uow.approvals.list() == []
+        assert [a.approval_id for a in uow.approvals.list(state=None)] == ["apr-1"]
+
+
+def test_version_records_map_to_the_domain_record_in_time_order(
+    factory: sessionmaker[Session],
+) -> None:
+    add_version(factory)
+    moves = [ModelStage.STAGING, ModelStage.SHADOW, ModelStage.PRODUCTION]
+    for stage in moves:
+        with SqlAlchemyUnitOfWork(factory) as uow:
+            record_stage_change(uow, "fraud_detector", "2", stage, "alice", approval_id="a1")
+            uow.commit()
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        records = [r.to_record() for r in uow.version_records.list_for("fraud_detector", "2")]
+        assert [r.to_stage for r in records] == moves
+        assert records[0].from_stage is ModelStage.DEVELOPMENT
+        assert all(r.approval_id == "a1" and r.changed_at.tzinfo for r in records)
+        assert uow.version_records.list_for("fraud_detector", "9") == []
+        assert [row.version for row in uow.models.list(stage=ModelStage.PRODUCTION)] == ["2"]
+        assert uow.models.list_model_names() == ["fraud_detector"]
+        assert len(uow.audit.list("fraud_detector/2")) == 3
+
+
+def test_a_database_from_a_newer_release_is_refused_in_one_line(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(ConfigurationError, match="9999") as caught:
+        migrate.upgrade(database_url)
+    assert "\n" not in str(caught.value)

@@ -7,12 +7,15 @@ The URL comes from, in order: a connection handed in by ``database.migrate``; ``
 from __future__ import annotations
 
 import os
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 from database.engine import make_engine
 from database.models import Base
+from database.types import UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -27,12 +30,21 @@ def _url() -> str:
     )
 
 
+def _render_item(kind: str, item: Any, autogen: AutogenContext) -> str | Literal[False]:
+    """Write our column types as plain SQLAlchemy ones, so no migration imports this package."""
+    if kind == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        # SQLite cannot ALTER most things in place; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -11,8 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import database.types
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -28,11 +26,11 @@ def upgrade() -> None:
         sa.Column("target_stage", sa.String(length=20), nullable=False),
         sa.Column("action", sa.String(length=20), nullable=False),
         sa.Column("requested_by", sa.String(length=100), nullable=False),
-        sa.Column("requested_at", database.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("approver", sa.String(length=100), nullable=True),
-        sa.Column("decided_at", database.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("comment", sa.Text(), nullable=True),
         sa.Column("thread_id", sa.String(length=100), nullable=True),
         sa.Column("row_version", sa.Integer(), nullable=False),
@@ -44,7 +42,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_events",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("occurred_at", database.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("action", sa.String(length=50), nullable=False),
         sa.Column("subject", sa.String(length=300), nullable=False),
@@ -85,9 +83,9 @@ def upgrade() -> None:
         sa.Column("experiment_id", sa.String(length=64), nullable=True),
         sa.Column("parent_version", sa.String(length=50), nullable=True),
         sa.Column("bento_tag", sa.String(length=300), nullable=True),
-        sa.Column("created_at", database.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", database.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("stage_changed_at", database.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("stage_changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("model_version_id", name=op.f("pk_ml_model_registry")),
         sa.UniqueConstraint(
@@ -122,10 +120,10 @@ def upgrade() -> None:
         sa.Column("bento_tag", sa.String(length=300), nullable=True),
         sa.Column("traffic_percentage", sa.Double(), nullable=False),
         sa.Column("deployed_by", sa.String(length=100), nullable=False),
-        sa.Column("deployed_at", database.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deployed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("deployment_duration_seconds", sa.Double(), nullable=True),
-        sa.Column("drained_at", database.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("rolled_back_at", database.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("drained_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("rolled_back_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["model_version_id"],
@@ -158,7 +156,7 @@ def upgrade() -> None:
             "metrics", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
         ),
         sa.Column("changed_by", sa.String(length=100), nullable=False),
-        sa.Column("changed_at", database.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("approval_id", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,126 @@
+"""The shapes of the repositories and of the unit of work, as ``typing.Protocol``.
+
+Services such as ``record_stage_change`` are written against these, so unit tests can hand them
+in-memory fakes while integration tests use the SQLAlchemy classes, which match structurally.
+Repositories return the mapped row classes (plain objects until a session holds them); the
+rows offer ``to_record()`` / ``to_manifest()`` for the pydantic domain records.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from database.audit import AuditVerification
+from database.models import (
+    ApprovalRow,
+    AuditEventRow,
+    DeploymentRow,
+    ModelVersionRow,
+    VersionRecordRow,
+)
+from lifecycle.stages import DeploymentStatus, ModelStage
+
+
+class ModelVersions(Protocol):
+    """``ml_model_registry``: one row per model version."""
+
+    def add(self, row: ModelVersionRow) -> ModelVersionRow: ...
+
+    def find(self, model_name: str, version: str) -> ModelVersionRow | None: ...
+
+    def get(self, model_name: str, version: str) -> ModelVersionRow: ...
+
+    def list(
+        self, model_name: str | None = None, stage: ModelStage | None = None
+    ) -> Sequence[ModelVersionRow]: ...
+
+    def list_model_names(self) -> builtins.list[str]: ...
+
+
+class Deployments(Protocol):
+    """``ml_deployments``."""
+
+    def add(self, row: DeploymentRow) -> DeploymentRow: ...
+
+    def get(self, deployment_id: str) -> DeploymentRow: ...
+
+    def list(
+        self,
+        model_name: str | None = None,
+        statuses: Iterable[DeploymentStatus] | None = None,
+        status: DeploymentStatus | None = None,
+    ) -> Sequence[DeploymentRow]: ...
+
+    def active_for_model(self, model_name: str) -> Sequence[DeploymentRow]: ...
+
+
+class VersionRecords(Protocol):
+    """``version_records``: the history of stage changes."""
+
+    def add(self, row: VersionRecordRow) -> VersionRecordRow: ...
+
+    def list_for(
+        self, model_name: str, version: str | None = None
+    ) -> Sequence[VersionRecordRow]: ...
+
+
+class Approvals(Protocol):
+    """``approvals``."""
+
+    def add(self, row: ApprovalRow) -> ApprovalRow: ...
+
+    def get(self, approval_id: str) -> ApprovalRow: ...
+
+    def list(self, state: str | None = "pending") -> Sequence[ApprovalRow]: ...
+
+
+class AuditTrail(Protocol):
+    """``audit_events``: append-only, hash-chained."""
+
+    def append(
+        self, actor: str, action: str, subject: str, payload: dict[str, Any] | None = None
+    ) -> AuditEventRow: ...
+
+    def list(self, subject: str | None = None) -> Sequence[AuditEventRow]: ...
+
+    def verify(self) -> AuditVerification: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository; leaving it without ``commit()`` rolls back."""
+
+    what: str
+    """What a ConflictError names, e.g. ``"fraud_detector v2"``."""
+
+    @property
+    def models(self) -> ModelVersions: ...
+
+    @property
+    def deployments(self) -> Deployments: ...
+
+    @property
+    def version_records(self) -> VersionRecords: ...
+
+    @property
+    def approvals(self) -> Approvals: ...
+
+    @property
+    def audit(self) -> AuditTrail: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
