@@ -35,9 +35,11 @@ def tracking(uri: str) -> Iterator[None]:
     import mlflow
 
     quiet()
-    previous = mlflow.get_tracking_uri()
+    # set_tracking_uri also exports MLFLOW_TRACKING_URI to the environment (for children);
+    # restore exactly what was there, or a later subprocess would inherit our store.
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     try:
         yield
     finally:
-        mlflow.set_tracking_uri(previous)
+        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None unsets, as documented

@@ -36,7 +36,9 @@ class InvalidModelDirectoryError(BadInputError):
 def use_bentoml_home(home: Path) -> None:
     """Make BentoML use ``home`` as its store, whether or not it was imported already."""
     quiet()
-    home.mkdir(parents=True, exist_ok=True)
+    # BentoML makes temporary build folders under <home>/tmp and expects it to exist.
+    for sub in ("bentos", "models", "tmp", "envs"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
     os.environ["BENTOML_HOME"] = str(home)
     if "bentoml" in sys.modules:
         from bentoml._internal.configuration.containers import BentoMLContainer

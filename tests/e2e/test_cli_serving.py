@@ -1,0 +1,144 @@
+"""A new user's path through the CLI: register, package, serve, predict, sync, down."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mlops.processes import alive
+from mlops.training import TrainedModel, train_and_log
+from tests.e2e.cli import Result, run
+
+pytestmark = pytest.mark.usefixtures("no_leftover_servers")
+
+
+def new_home(root: Path) -> Iterator[dict[str, str]]:
+    env = {"DEPLOYER_HOME": str(root / "home"), "DEPLOYER_USER": "alice"}
+    assert run("init", env=env).code == 0
+    yield env
+    run("down", env=env)  # whatever a failed test started
+
+
+def train_in(env: dict[str, str]) -> TrainedModel:
+    home = Path(env["DEPLOYER_HOME"])
+    return train_and_log(f"sqlite:///{home / 'mlflow.db'}", artifact_root=home / "mlartifacts")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    yield from new_home(tmp_path)
+
+
+@pytest.fixture
+def trained(env: dict[str, str]) -> TrainedModel:
+    return train_in(env)
+
+
+@pytest.fixture(scope="module")
+def registered_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """One home with iris v1 registered, shared by the bad-input cases (none may change it)."""
+    for env in new_home(tmp_path_factory.mktemp("bad-input")):
+        trained = train_in(env)
+        ok(run("register", "iris", "--model-uri", trained.model_uri, "--json", env=env))
+        env["MODEL_URI"] = trained.model_uri
+        env["BEFORE"] = repr(snapshot(env))
+        yield env
+
+
+def ok(result: Result) -> dict:  # type: ignore[type-arg]
+    assert result.code == 0, result.stderr
+    return result.json()  # type: ignore[no-any-return]
+
+
+def test_register_package_serve_predict_and_down(
+    env: dict[str, str], trained: TrainedModel, tmp_path: Path
+) -> None:
+    registered = ok(
+        run(
+            "register",
+            "iris",
+            "--model-uri",
+            trained.model_uri,
+            "--metric",
+            "latency_ms=3",
+            "--criteria",
+            "accuracy>=0.8",
+            "--json",
+            env=env,
+        )
+    )
+    assert (registered["version"], registered["stage"]) == ("1", "development")
+    assert registered["criteria"] == ["accuracy>=0.8"]
+
+    packaged = ok(run("package", "iris", "1", "--export", str(tmp_path / "out"), "--json", env=env))
+    assert Path(packaged["export_path"]).is_file()
+    assert ok(run("package", "iris", "v1", "--json", env=env))["reused"] is True
+
+    started = ok(run("endpoints", "start", "iris", "1", "--json", env=env))
+    assert alive(started["pid"]), "the endpoint outlives the CLI call that started it"
+    rows = [[float(v) for v in r] for r in trained.sample.values[:10]]
+    answer = httpx.post(f"{started['endpoint_url']}/predict", json={"instances": rows}).json()
+    assert answer["predictions"] == [int(p) for p in trained.model.predict(trained.sample[:10])]
+
+    listed = ok(run("endpoints", "--json", env=env))["endpoints"]
+    assert [(e["deployment_id"], e["alive"]) for e in listed] == [(started["deployment_id"], True)]
+    status = ok(run("status", "--json", env=env))
+    assert status["models"][0]["versions"][0]["deployments"][0]["status"] == "active"
+    assert ok(run("sync", "--json", env=env)) == {
+        "added": [],
+        "updated": [],
+        "missing_in_registry": [],
+        "unchanged": 1,
+    }
+
+    stopped = ok(run("down", "--json", env=env))
+    assert stopped["stopped"] == [started["deployment_id"]]
+    assert not alive(started["pid"])
+
+
+def snapshot(env: dict[str, str]) -> tuple[object, object]:
+    return ok(run("status", "--json", env=env))["models"], ok(run("endpoints", "--json", env=env))
+
+
+BAD = {
+    "a model URI that does not exist": ("register", "iris", "--model-uri", "/no/such/model"),
+    "a folder that is not an MLflow model": ("register", "iris", "--model-uri", "{tmp}"),
+    "an invalid model name": ("register", "9 lives", "--model-uri", "{uri}"),
+    "a malformed criterion": ("register", "iris", "--model-uri", "{uri}", "--criteria", "acc"),
+    "a malformed metric": ("register", "iris", "--model-uri", "{uri}", "--metric", "acc"),
+    "an unknown model": ("package", "ghost", "1"),
+    "an unknown version": ("package", "iris", "9"),
+    "a garbage version": ("package", "iris", "latest!"),
+    "an unknown deployment": ("endpoints", "stop", "dep-404"),
+}
+
+
+@pytest.mark.parametrize("args", BAD.values(), ids=BAD.keys())
+def test_bad_input_exits_2_with_one_line_and_changes_nothing(
+    registered_home: dict[str, str], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    env = registered_home
+    argv = [a.format(tmp=tmp_path, uri=env["MODEL_URI"]) for a in args]
+    result = run(*argv, env=env)
+    assert result.code == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert repr(snapshot(env)) == env["BEFORE"]
+
+
+def test_a_taken_port_exits_2_and_records_no_running_endpoint(
+    env: dict[str, str], trained: TrainedModel
+) -> None:
+    ok(run("register", "iris", "--model-uri", trained.model_uri, "--json", env=env))
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = str(blocker.getsockname()[1])
+        result = run("endpoints", "start", "iris", "1", "--port", port, env=env)
+    assert result.code == 2, result.stderr
+    assert port in result.stderr
+    endpoints = ok(run("endpoints", "--json", env=env))["endpoints"]
+    assert all(e["status"] == "failed" and not e["alive"] for e in endpoints)
