@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agents.settings import Settings, load_settings
 from database.engine import make_engine, make_session_factory
+from database.routing import DbMetricsSource, DbRouter
 from database.uow import SqlAlchemyUnitOfWork
 from mlops.endpoints_local import LocalEndpointManager
 from mlops.packager_bentoml import BentoPackager
@@ -45,6 +46,16 @@ class Container:
     @cached_property
     def endpoints(self) -> LocalEndpointManager:
         return LocalEndpointManager(self.settings.bentoml_home, self.settings.log_dir)
+
+    @cached_property
+    def router(self) -> DbRouter:
+        """Routing tables in the state DB; running gateways pick a change up within a second."""
+        return DbRouter(self.session_factory, self.settings.user)
+
+    @cached_property
+    def metrics(self) -> DbMetricsSource:
+        """What the gateways measured, merged over replicas."""
+        return DbMetricsSource(self.session_factory)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

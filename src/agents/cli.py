@@ -20,6 +20,7 @@ from agents.registration import parse_metrics, register_version, sync_registry
 from agents.serving import down as stop_everything
 from agents.serving import list_endpoints, package_version, start_endpoint, stop_endpoint
 from agents.status import home_status
+from agents.traffic import parse_weights, set_routes, show_routes, traffic_stats
 from database import migrate
 
 for _var, _value in (
@@ -261,8 +262,123 @@ def endpoints_stop(
 
 
 @app.command()
+def gateway(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
+    no_retry: Annotated[
+        bool, typer.Option("--no-retry", help="Do not retry a canary's failures on stable.")
+    ] = False,
+    upstream_timeout: Annotated[
+        float, typer.Option("--upstream-timeout", min=0.1, help="Seconds per upstream call.")
+    ] = 10.0,
+) -> None:
+    """Run the traffic gateway in the foreground (stop with Ctrl-C or SIGTERM)."""
+    from agents.gateway import serve_gateway
+
+    with command(False) as c:
+        console.print(
+            f"gateway on http://{host}:{port}  (admin token in {c.settings.home_dir}/gateway.token"
+            " unless DEPLOYER_GATEWAY_TOKEN is set)",
+            highlight=False,
+        )
+        serve_gateway(
+            c, host, port, retry_on_stable=not no_retry, upstream_timeout=upstream_timeout
+        )
+
+
+traffic_app = typer.Typer(help="Routing tables and what the gateways measured.")
+app.add_typer(traffic_app, name="traffic")
+
+
+@traffic_app.command("show")
+def traffic_show(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show a model's routing table."""
+    with command(as_json) as c:
+        result = show_routes(c, name)
+        emit(result, as_json, lambda: _render_routes(result))
+
+
+def _render_routes(result: dict[str, Any]) -> None:
+    if not result["weights"]:
+        console.print(f"{result['model_name']} has no routing table (no live deployment)")
+        return
+    table = Table("deployment", "weight %", "role")
+    for deployment_id, weight in result["weights"].items():
+        role = "stable" if deployment_id == result.get("stable_deployment_id") else ""
+        table.add_row(deployment_id, f"{weight:g}", role)
+    if result.get("shadow_deployment_id"):
+        table.add_row(
+            result["shadow_deployment_id"], f"mirror {result['shadow_percent']:g}", "shadow"
+        )
+    console.print(table)
+
+
+@traffic_app.command("set")
+def traffic_set(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    weights: Annotated[list[str], typer.Argument(help="DEPLOYMENT=PERCENT pairs summing to 100.")],
+    shadow: Annotated[
+        str | None, typer.Option("--shadow", help="Mirror to this deployment.")
+    ] = None,
+    mirror: Annotated[float, typer.Option("--mirror", help="Percent of requests to mirror.")] = 0.0,
+    stable: Annotated[
+        str | None, typer.Option("--stable", help="Retry target (default: the heaviest).")
+    ] = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace a model's routing table atomically (gateways serve it within a second)."""
+    with command(as_json) as c:
+        result = set_routes(
+            c,
+            name,
+            parse_weights(weights),
+            by or c.settings.user,
+            shadow,
+            mirror if shadow else 0.0,
+            stable,
+        )
+        emit(result, as_json, lambda: _render_routes(result))
+
+
+@traffic_app.command("stats")
+def traffic_stats_command(
+    name: Annotated[str | None, typer.Argument(help="Model name (default: all).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Requests, errors, latency per deployment and shadow agreement, as gateways reported."""
+    with command(as_json) as c:
+        result = traffic_stats(c, name)
+        emit(result, as_json, lambda: _render_stats(result))
+
+
+def _render_stats(result: dict[str, Any]) -> None:
+    columns = ("deployment", "model", "req (60 s)", "errors", "p50 ms", "p95 ms", "p99 ms", "rps")
+    table = Table(*columns)
+    for r in result["deployments"]:
+        table.add_row(
+            r["deployment_id"],
+            r["model_name"],
+            str(r["requests"]),
+            f"{r['errors']} ({r['error_rate']:.1%})",
+            *(f"{r[k]:.2f}" if r[k] is not None else "-" for k in ("p50_ms", "p95_ms", "p99_ms")),
+            f"{r['requests_per_second']:.1f}",
+        )
+    console.print(table)
+    for s in result["shadows"]:
+        agreement = "-" if s["agreement"] is None else f"{s['agreement']:.1%}"
+        console.print(
+            f"shadow {s['shadow_deployment_id']} ({s['model_name']}): agreement {agreement} "
+            f"over {s['compared']} predictions, {s['shadow_errors']} shadow error(s)"
+        )
+
+
+@app.command()
 def down(by: ByOption = None, as_json: JsonOption = False) -> None:
-    """Stop every endpoint this home started."""
+    """Stop every endpoint and gateway this home started."""
     with command(as_json) as c:
         result = stop_everything(c, by or c.settings.user)
         emit(
@@ -270,6 +386,11 @@ def down(by: ByOption = None, as_json: JsonOption = False) -> None:
             as_json,
             lambda: console.print(
                 f"stopped {len(result['stopped'])} endpoint(s)"
+                + (
+                    f", {len(result['gateways_stopped'])} gateway(s)"
+                    if result["gateways_stopped"]
+                    else ""
+                )
                 + (
                     f" and {len(result['strays_stopped'])} unrecorded process(es)"
                     if result["strays_stopped"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +79,11 @@ def start_endpoint(
     actor: str,
     workers: int = 1,
     port: int | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Package if needed, record the deployment, start the server and wait until it is ready."""
+    """Package if needed, record the deployment, start the server and wait until it is ready.
+
+    ``extra_env`` reaches the server process (fault drills: ``DEPLOYER_FAULT_*``)."""
     number = parse_version(version)
     packaged = package_version(c, model_name, number, actor)
     deployment_id = f"{model_name}-v{number}-{uuid.uuid4().hex[:8]}"
@@ -105,7 +109,9 @@ def start_endpoint(
         uow.commit()
     started = time.monotonic()
     try:
-        endpoint = c.endpoints.create(deployment_id, packaged["bento_tag"], workers, port)
+        endpoint = c.endpoints.create(
+            deployment_id, packaged["bento_tag"], workers, port, extra_env=extra_env
+        )
     except BaseException as exc:
         _finish(c, deployment_id, DeploymentStatus.FAILED, actor, {"error": str(exc)})
         raise
@@ -193,15 +199,27 @@ def list_endpoints(c: Container, actor: str) -> list[dict[str, Any]]:
 def down(c: Container, actor: str) -> dict[str, Any]:
     """Stop every endpoint this home started: the recorded ones, and any process that carries
     this home's BentoML store in its environment (in case a record was lost)."""
+    from agents.gateway import stop_gateways
+
+    gateways = stop_gateways(c.settings.gateway_dir)
     stopped = []
     with c.uow() as uow:
         rows = list(uow.deployments.list(statuses=LIVE))
     for row in rows:
         stop_endpoint(c, row.deployment_id, actor, "deployer down")
         stopped.append(row.deployment_id)
+    # Nothing is left to route to: drop the tables, so a gateway started later answers 503.
+    routed = [name for name in c.router.load().routes]
+    for name in routed:
+        c.router.clear(name, actor)
     strays = _processes_of_home(str(c.settings.bentoml_home))
     terminate_tree(None, extra=strays)
-    return {"stopped": stopped, "strays_stopped": [p.pid for p in strays]}
+    return {
+        "stopped": stopped,
+        "strays_stopped": [p.pid for p in strays],
+        "gateways_stopped": [g["pid"] for g in gateways],
+        "routes_cleared": routed,
+    }
 
 
 def _processes_of_home(bentoml_home: str) -> list[psutil.Process]:

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     user_override: str | None = Field(default=None, validation_alias=AliasChoices("DEPLOYER_USER"))
     """The acting person when ``--by`` is not given; default the OS user."""
 
+    gateway_token_override: str | None = Field(
+        default=None, validation_alias="DEPLOYER_GATEWAY_TOKEN"
+    )
+    """Bearer token of the gateway's admin API; default a random one kept in the home."""
+
+    gateway_url: str = Field(
+        default="http://127.0.0.1:8080", validation_alias="DEPLOYER_GATEWAY_URL"
+    )
+    """Where clients reach the gateway (comma-separate several replicas)."""
+
     @cached_property
     def home_dir(self) -> Path:
         """The home as an absolute path (relative homes are taken from the current folder)."""
@@ -65,6 +75,26 @@ class Settings(BaseSettings):
     def log_dir(self) -> Path:
         """Logs of the servers this home starts."""
         return self.home_dir / "logs"
+
+    @property
+    def gateway_dir(self) -> Path:
+        """PID files of the gateways this home started."""
+        return self.home_dir / "gateways"
+
+    @property
+    def gateway_token(self) -> str:
+        """The admin token: DEPLOYER_GATEWAY_TOKEN, else one made once and kept in the home."""
+        if self.gateway_token_override:
+            return self.gateway_token_override
+        path = self.home_dir / "gateway.token"
+        if not path.exists():
+            import secrets
+
+            self.home_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()
 
     @property
     def user(self) -> str:

@@ -221,3 +221,38 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_id: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class RouteRow(Base):
+    """``routes``: one model's routing table, the source of truth every gateway replica serves.
+
+    ``revision`` grows by one with every change, so a gateway rebuilds only what changed.
+    """
+
+    __tablename__ = "routes"
+
+    model_name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    weights: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    shadow_deployment_id: Mapped[str | None] = mapped_column(String(64))
+    shadow_percent: Mapped[float] = mapped_column(default=0.0)
+    stable_deployment_id: Mapped[str | None] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class GatewayStatsRow(Base):
+    """``gateway_stats``: what one gateway replica measured for one deployment or shadow.
+
+    ``kind`` is ``deployment`` (requests, errors, latency histograms) or ``shadow`` (output
+    comparison). Replicas write their own rows; readers merge them.
+    """
+
+    __tablename__ = "gateway_stats"
+
+    gateway_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    model_name: Mapped[str] = mapped_column(String(200))
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -126,3 +126,7 @@ class InvalidModelDirectoryError(BadInputError):
 
 class PortInUseError(BadInputError):
     """The port asked for an endpoint is already taken; nothing was started."""
+
+
+class InvalidRouteError(BadInputError):
+    """A routing table that cannot be applied (weights not summing to 100, unknown deployment)."""

@@ -51,12 +51,17 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class Routes:
-    """One model's routing table: weights per deployment (summing to 100) and an optional mirror."""
+    """One model's routing table: weights per deployment (summing to 100) and an optional mirror.
+
+    ``stable_deployment_id`` is where a failed request to any other deployment is retried; when it
+    is not given, the deployment with the largest weight is the stable one.
+    """
 
     model_name: str
     weights: Mapping[str, float]
     shadow_deployment_id: str | None = None
     shadow_percent: float = 0.0
+    stable_deployment_id: str | None = None
 
 
 @runtime_checkable

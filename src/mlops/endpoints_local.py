@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from lifecycle.errors import BadInputError, EndpointCreationError
@@ -51,9 +52,16 @@ class LocalEndpointManager:
         return self.log_dir / f"{deployment_id}.log"
 
     def create(
-        self, deployment_id: str, bento_tag: str, workers: int = 1, port: int | None = None
+        self,
+        deployment_id: str,
+        bento_tag: str,
+        workers: int = 1,
+        port: int | None = None,
+        extra_env: Mapping[str, str] | None = None,
     ) -> Endpoint:
-        """Start a server for ``bento_tag`` and wait until it is ready, or raise and leave none."""
+        """Start a server for ``bento_tag`` and wait until it is ready, or raise and leave none.
+
+        ``extra_env`` reaches the server (e.g. the service's ``DEPLOYER_FAULT_*`` drills)."""
         if port is not None and port_in_use(port, HOST):
             raise PortInUseError(f"port {port} on {HOST} is already in use; pick another")
         port = port or free_port(HOST)
@@ -66,6 +74,7 @@ class LocalEndpointManager:
             "BENTOML_HOME": str(self.bentoml_home),
             "DEPLOYER_WORKERS": str(max(1, workers)),
             "DEPLOYER_DEPLOYMENT_ID": deployment_id,
+            **(extra_env or {}),
         }
         command = [
             sys.executable,

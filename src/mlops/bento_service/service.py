@@ -5,11 +5,19 @@ version, stage, bento tag, the BentoML model holding the MLflow model, and the s
 columns. Routes: ``POST /predict`` (DESIGN.md section 6 body) and ``GET /model_info``; BentoML
 adds ``/readyz``, ``/livez`` and ``/healthz``. Malformed bodies get 422 with a message.
 
+Answers carry ``deployment_id`` (from ``DEPLOYER_DEPLOYMENT_ID``, set by the endpoint manager),
+so the gateway can pass them through without parsing them.
+
+Fault injection, for drills and the fault tests (never set by default): with
+``DEPLOYER_FAULT_ERROR_RATE=0.2`` exactly one request in five answers 500 (spread evenly, not at
+random), and ``DEPLOYER_FAULT_LATENCY_MS=50`` adds 50 ms to every prediction.
+
 This file runs inside ``bentoml serve`` and imports only what a served bento has.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -25,6 +33,26 @@ MANIFEST: dict[str, Any] = json.loads(
     (Path(__file__).resolve().parent / "deployment_manifest.json").read_text()
 )
 app = FastAPI(title=f"{MANIFEST['model_name']} v{MANIFEST['model_version']}")
+DEPLOYMENT_ID = os.environ.get("DEPLOYER_DEPLOYMENT_ID")
+FAULT_ERROR_RATE = min(1.0, max(0.0, float(os.environ.get("DEPLOYER_FAULT_ERROR_RATE") or 0)))
+FAULT_LATENCY_S = max(0.0, float(os.environ.get("DEPLOYER_FAULT_LATENCY_MS") or 0)) / 1000
+
+
+class _Faults:
+    """Error diffusion: after n requests, exactly floor(n * rate) have failed."""
+
+    seen = 0
+    failed = 0
+
+    @classmethod
+    def should_fail(cls) -> bool:
+        if FAULT_ERROR_RATE <= 0:
+            return False
+        cls.seen += 1
+        if math.floor(cls.seen * FAULT_ERROR_RATE + 1e-9) > cls.failed:
+            cls.failed += 1
+            return True
+        return False
 
 
 class BadRequest(Exception):
@@ -110,6 +138,10 @@ class ModelService:
 
     @app.post("/predict")
     async def predict(self, request: Request) -> JSONResponse:
+        if FAULT_LATENCY_S:
+            await asyncio.sleep(FAULT_LATENCY_S)
+        if _Faults.should_fail():
+            return JSONResponse({"error": "injected fault"}, status_code=500)
         try:
             body = await request.json()
         except ValueError:
@@ -123,6 +155,7 @@ class ModelService:
                 "predictions": predictions,
                 "model_name": MANIFEST["model_name"],
                 "model_version": MANIFEST["model_version"],
+                "deployment_id": DEPLOYMENT_ID,
             }
         )
 

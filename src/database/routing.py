@@ -1,0 +1,235 @@
+"""Routing tables and gateway figures in the state database.
+
+The ``routes`` table is the source of truth: gateways load it and poll it, the admin API and the
+agent write it through :class:`DbRouter`. Gateways write what they measured to ``gateway_stats``;
+:class:`DbMetricsSource` merges the rows of every replica into the figures the gates read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from database.models import DeploymentRow, GatewayStatsRow, ModelVersionRow, RouteRow
+from database.uow import SqlAlchemyUnitOfWork
+from lifecycle.errors import UnknownModelError
+from lifecycle.latency import merged_metrics
+from lifecycle.metrics import PerformanceMetrics, ShadowStats
+from lifecycle.ports import Routes
+from lifecycle.records import utcnow
+from lifecycle.routing import validate_routes
+from lifecycle.stages import DeploymentStatus
+
+ROUTABLE = tuple(
+    s.value
+    for s in (
+        DeploymentStatus.PENDING,
+        DeploymentStatus.DEPLOYING,
+        DeploymentStatus.ACTIVE,
+        DeploymentStatus.DRAINING,
+    )
+)
+"""Statuses a route may point at; failed and rolled-back deployments have no server."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRow:
+    """A deployment a route names, as a gateway needs it."""
+
+    deployment_id: str
+    model_name: str
+    model_version: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingState:
+    """Everything a gateway serves: the tables, their revisions, upstreams and known models."""
+
+    routes: Mapping[str, tuple[Routes, int]]
+    upstreams: Mapping[str, UpstreamRow]
+    models: frozenset[str]
+
+
+def routes_of(row: RouteRow) -> Routes:
+    """The domain value of one ``routes`` row."""
+    return Routes(
+        model_name=row.model_name,
+        weights={k: float(v) for k, v in row.weights.items()},
+        shadow_deployment_id=row.shadow_deployment_id,
+        shadow_percent=float(row.shadow_percent),
+        stable_deployment_id=row.stable_deployment_id,
+    )
+
+
+class DbRouter:
+    """The router port over the ``routes`` table (gateways pick changes up within a second)."""
+
+    def __init__(self, session_factory: sessionmaker[Session], actor: str = "deployer") -> None:
+        self.session_factory = session_factory
+        self.actor = actor
+
+    def set_routes(self, routes: Routes) -> None:
+        """Validate and store a table; see :meth:`save`."""
+        self.save(routes, self.actor)
+
+    def save(self, routes: Routes, actor: str) -> tuple[Routes, int]:
+        """Validate ``routes`` against live deployments, store it, audit it; return it and its
+        revision. Raises UnknownModelError or InvalidRouteError and changes nothing."""
+        what = f"the routes of {routes.model_name}"
+        with SqlAlchemyUnitOfWork(self.session_factory, what) as uow:
+            session = uow.session
+            known_model = session.scalar(
+                select(ModelVersionRow.model_name)
+                .where(ModelVersionRow.model_name == routes.model_name)
+                .limit(1)
+            )
+            if known_model is None:
+                raise UnknownModelError(f"unknown model {routes.model_name!r}")
+            live = session.execute(
+                select(DeploymentRow.deployment_id, DeploymentRow.model_name).where(
+                    DeploymentRow.status.in_(ROUTABLE)
+                )
+            ).all()
+            clean = validate_routes(routes, {d: m for d, m in live})
+            row = session.get(RouteRow, routes.model_name, with_for_update=True)
+            if row is None:
+                row = RouteRow(model_name=routes.model_name, revision=1, updated_by=actor)
+                session.add(row)
+            else:
+                row.revision += 1
+                row.updated_by = actor
+            row.weights = dict(clean.weights)
+            row.shadow_deployment_id = clean.shadow_deployment_id
+            row.shadow_percent = clean.shadow_percent
+            row.stable_deployment_id = clean.stable_deployment_id
+            row.updated_at = utcnow()
+            uow.flush()
+            uow.audit.append(
+                actor,
+                "routes.set",
+                routes.model_name,
+                {
+                    "weights": dict(clean.weights),
+                    "shadow_deployment_id": clean.shadow_deployment_id,
+                    "shadow_percent": clean.shadow_percent,
+                    "stable_deployment_id": clean.stable_deployment_id,
+                    "revision": row.revision,
+                },
+            )
+            revision = row.revision
+            uow.commit()
+        return clean, revision
+
+    def clear(self, model_name: str, actor: str) -> bool:
+        """Remove a model's table (it then has no live deployment); True if there was one."""
+        with SqlAlchemyUnitOfWork(self.session_factory, f"the routes of {model_name}") as uow:
+            row = uow.session.get(RouteRow, model_name, with_for_update=True)
+            if row is None:
+                return False
+            uow.session.delete(row)
+            uow.audit.append(actor, "routes.clear", model_name, {"revision": row.revision})
+            uow.commit()
+        return True
+
+    def get_routes(self, model_name: str) -> Routes | None:
+        """A model's stored table, or None."""
+        with self.session_factory() as session:
+            row = session.get(RouteRow, model_name)
+            return routes_of(row) if row is not None else None
+
+    def load(self) -> RoutingState:
+        """Every table with its revision, the deployments they name, and the known models."""
+        with self.session_factory() as session:
+            rows = session.scalars(select(RouteRow)).all()
+            named: set[str] = set()
+            for row in rows:
+                named.update(row.weights)
+                for extra in (row.shadow_deployment_id, row.stable_deployment_id):
+                    if extra:
+                        named.add(extra)
+            upstreams: dict[str, UpstreamRow] = {}
+            if named:
+                for dep in session.execute(
+                    select(
+                        DeploymentRow.deployment_id,
+                        DeploymentRow.model_name,
+                        DeploymentRow.model_version,
+                        DeploymentRow.endpoint_url,
+                    ).where(DeploymentRow.deployment_id.in_(named))
+                ).all():
+                    upstreams[dep[0]] = UpstreamRow(dep[0], dep[1], dep[2], dep[3])
+            models = frozenset(session.scalars(select(ModelVersionRow.model_name).distinct()))
+            return RoutingState(
+                {row.model_name: (routes_of(row), row.revision) for row in rows},
+                upstreams,
+                models,
+            )
+
+    def store_stats(
+        self,
+        gateway_id: str,
+        deployments: Iterable[Mapping[str, Any]],
+        shadows: Iterable[Mapping[str, Any]],
+    ) -> None:
+        """Replace this gateway's rows with its latest figures."""
+        now = utcnow()
+        with SqlAlchemyUnitOfWork(self.session_factory, "the gateway figures") as uow:
+            session = uow.session
+            session.execute(delete(GatewayStatsRow).where(GatewayStatsRow.gateway_id == gateway_id))
+            for kind, rows, key in (
+                ("deployment", deployments, "deployment_id"),
+                ("shadow", shadows, "shadow_deployment_id"),
+            ):
+                for figures in rows:
+                    session.add(
+                        GatewayStatsRow(
+                            gateway_id=gateway_id,
+                            kind=kind,
+                            deployment_id=str(figures[key]),
+                            model_name=str(figures["model_name"]),
+                            figures=dict(figures),
+                            updated_at=now,
+                        )
+                    )
+            uow.commit()
+
+
+class DbMetricsSource:
+    """The metrics-source port over ``gateway_stats``, merging every gateway replica.
+
+    Window figures come only from replicas that reported within ``fresh_seconds``; totals and
+    shadow comparisons add up every row, so a restarted gateway does not forget what was seen.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], fresh_seconds: float = 10.0) -> None:
+        self.session_factory = session_factory
+        self.fresh_seconds = fresh_seconds
+
+    def _rows(self, kind: str, deployment_id: str) -> Sequence[GatewayStatsRow]:
+        with self.session_factory() as session:
+            return session.scalars(
+                select(GatewayStatsRow).where(
+                    GatewayStatsRow.kind == kind, GatewayStatsRow.deployment_id == deployment_id
+                )
+            ).all()
+
+    def metrics(self, deployment_id: str) -> PerformanceMetrics:
+        """Window figures of one deployment across fresh replicas."""
+        cutoff = utcnow() - timedelta(seconds=self.fresh_seconds)
+        rows = [r for r in self._rows("deployment", deployment_id) if r.updated_at >= cutoff]
+        return merged_metrics([r.figures for r in rows])
+
+    def shadow_stats(self, deployment_id: str) -> ShadowStats:
+        """Output comparison of one shadow deployment, summed over every replica ever."""
+        rows = self._rows("shadow", deployment_id)
+        return ShadowStats(
+            compared=sum(int(r.figures.get("compared", 0)) for r in rows),
+            agreed=sum(int(r.figures.get("agreed", 0)) for r in rows),
+            shadow_errors=sum(int(r.figures.get("shadow_errors", 0)) for r in rows),
+        )

@@ -1,0 +1,408 @@
+"""The traffic gateway, for real: `deployer gateway` processes in front of real `bentoml serve`
+endpoints of two iris versions whose outputs differ, with the routing table in a real database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+
+from database.routing import DbMetricsSource
+from lifecycle.ports import Routes
+from mlops.gateway.client import GatewayClient, switch_gradually
+from tests.gateway_stack import MODEL, TOKEN, Stack, admin, gateway_stack, rows_of, wait_for
+
+pytestmark = pytest.mark.usefixtures("no_leftover_servers")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    deployment_id: str | None
+    ms: float
+    predictions: list[Any] | None
+
+
+def send(
+    url: str,
+    bodies: list[dict[str, Any]],
+    concurrency: int = 8,
+    headers: list[dict[str, str]] | None = None,
+) -> list[Answer]:
+    """POST every body to the gateway's predict route from ``concurrency`` threads."""
+    local = threading.local()
+
+    def one(i: int) -> Answer:
+        client = getattr(local, "client", None)
+        if client is None:
+            client = local.client = httpx.Client(timeout=30, trust_env=False)
+        start = time.perf_counter()
+        try:
+            response = client.post(
+                f"{url}/v1/models/{MODEL}/predict",
+                json=bodies[i],
+                headers=headers[i] if headers else None,
+            )
+        except httpx.HTTPError:
+            return Answer(0, None, (time.perf_counter() - start) * 1000, None)
+        ms = (time.perf_counter() - start) * 1000
+        data = response.json() if response.headers.get("content-type", "").startswith("app") else {}
+        return Answer(
+            response.status_code,
+            response.headers.get("X-Deployment-Id"),
+            ms,
+            data.get("predictions"),
+        )
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(one, range(len(bodies))))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with gateway_stack(tmp_path_factory.mktemp("gateway-home")) as built:
+        built.start("v1", "1")
+        built.start("v2", "2")
+        yield built
+
+
+@pytest.fixture(scope="module")
+def gateway(stack: Stack) -> str:
+    return stack.gateway()
+
+
+@pytest.fixture
+def ops(gateway: str) -> Iterator[httpx.Client]:
+    with admin(gateway) as client:
+        yield client
+
+
+def put(ops: httpx.Client, **table: Any) -> httpx.Response:
+    return ops.put(f"/admin/routes/{MODEL}", json=table)
+
+
+def stats_of(ops: httpx.Client) -> dict[str, Any]:
+    return dict(ops.get("/admin/stats").json())
+
+
+def deployment_stats(ops: httpx.Client, deployment_id: str) -> dict[str, Any]:
+    for row in stats_of(ops)["deployments"]:
+        if row["deployment_id"] == deployment_id:
+            return dict(row["total"])
+    return {"requests": 0, "errors": 0, "retried_on_stable": 0}
+
+
+def shadow_stats(ops: httpx.Client, deployment_id: str) -> dict[str, Any]:
+    for row in stats_of(ops)["shadows"]:
+        if row["shadow_deployment_id"] == deployment_id:
+            return dict(row)
+    return {"mirrored": 0, "compared": 0, "agreed": 0, "shadow_errors": 0, "dropped": 0}
+
+
+def effective(client: GatewayClient, url: str) -> dict[str, float]:
+    served = client.verify(MODEL, url)
+    return dict(served["effective_weights"]) if served else {}
+
+
+def bodies(stack: Stack, n: int) -> list[dict[str, Any]]:
+    rows = rows_of(stack.models["1"])
+    return [{"instances": [rows[i % len(rows)]]} for i in range(n)]
+
+
+def test_weights_hold_over_2000_requests(stack: Stack, ops: httpx.Client, gateway: str) -> None:
+    v1, v2 = stack.deployments["v1"], stack.deployments["v2"]
+    assert put(ops, weights={v1: 80, v2: 20}).status_code == 200
+    answers = send(gateway, bodies(stack, 2000))
+    assert {a.status for a in answers} == {200}
+    counts = Counter(a.deployment_id for a in answers)
+    # Smooth weighted round-robin gives each deployment its weight in every 100 picks, so the
+    # stated tolerance is one request per window of 100, i.e. +/- 20 over 2000 at the very worst.
+    assert abs(counts[v2] - 400) <= 20, counts
+    assert counts[v1] + counts[v2] == 2000
+
+
+def test_sticky_keys_stay_put_and_only_the_minimum_moves(
+    stack: Stack, ops: httpx.Client, gateway: str
+) -> None:
+    v1, v2 = stack.deployments["v1"], stack.deployments["v2"]
+    assert put(ops, weights={v1: 90, v2: 10}).status_code == 200
+    keys = [f"user-{i}" for i in range(300)]
+    body = bodies(stack, 1)[0]
+    first = send(gateway, [body] * 600, headers=[{"X-Routing-Key": k} for k in keys * 2])
+    placed = {k: a.deployment_id for k, a in zip(keys * 2, first, strict=True)}
+    again = {k: a.deployment_id for k, a in zip(keys, first[300:], strict=True)}
+    assert placed == again  # the same key, the same deployment
+    assert put(ops, weights={v1: 70, v2: 30}).status_code == 200
+    after = send(gateway, [body] * 300, headers=[{"X-Routing-Key": k} for k in keys])
+    moved = [(placed[k], a.deployment_id) for k, a in zip(keys, after, strict=True)]
+    moved = [m for m in moved if m[0] != m[1]]
+    assert set(moved) <= {(v1, v2)}  # nobody leaves the deployment that grew
+    # The minimum is 20% of keys; binomial sd over 300 keys is ~2.3%: allow 4 sd.
+    assert 0.20 - 0.10 <= len(moved) / 300 <= 0.20 + 0.10
+
+
+def test_shadow_share_and_agreement_match_the_known_disagreement(
+    stack: Stack, ops: httpx.Client, gateway: str
+) -> None:
+    v1, v2 = stack.deployments["v1"], stack.deployments["v2"]
+    m1, m2 = stack.models["1"], stack.models["2"]
+    before = shadow_stats(ops, v2)
+    assert (
+        put(ops, weights={v1: 100}, shadow_deployment_id=v2, shadow_percent=100).status_code == 200
+    )
+    sent = bodies(stack, 450)  # every held-out row, ten times
+    answers = send(gateway, sent)
+    assert {a.deployment_id for a in answers} == {v1}  # the shadow never answers a client
+    done = wait_for(lambda: shadow_stats(ops, v2)["compared"] - before["compared"] == 450)
+    assert done, shadow_stats(ops, v2)
+    after = shadow_stats(ops, v2)
+    rows = np.asarray([b["instances"][0] for b in sent])
+    frame = pd.DataFrame(rows, columns=m1.columns)
+    expected_agreed = int((m1.model.predict(frame) == m2.model.predict(frame)).sum())
+    assert 0 < expected_agreed < 450, "the two versions must disagree on some rows"
+    assert after["agreed"] - before["agreed"] == expected_agreed
+    assert after["disagreements"], "a sample of disagreements is kept"
+    sample = after["disagreements"][0]
+    assert sample["primary"] != sample["shadow"] and "instances" in sample["request"]
+
+    # Half the traffic mirrored: exactly half, by the error-diffusion counter.
+    assert (
+        put(ops, weights={v1: 100}, shadow_deployment_id=v2, shadow_percent=50).status_code == 200
+    )
+    before = shadow_stats(ops, v2)
+    send(gateway, bodies(stack, 400))
+    assert shadow_stats(ops, v2)["mirrored"] - before["mirrored"] == 200
+    assert wait_for(lambda: shadow_stats(ops, v2)["compared"] - before["compared"] == 200)
+
+    # What the gateway stored for the promotion gate equals what it reports.
+    source = DbMetricsSource(stack.container.session_factory)
+    final = shadow_stats(ops, v2)
+    stored = wait_for(lambda: (s := source.shadow_stats(v2)).compared == final["compared"] and s)
+    assert stored and stored.agreed == final["agreed"]
+
+
+def test_a_slow_shadow_does_not_slow_the_client(
+    stack: Stack, ops: httpx.Client, gateway: str
+) -> None:
+    v1 = stack.deployments["v1"]
+    slow = stack.start("slow", "2", DEPLOYER_FAULT_LATENCY_MS="300")
+    try:
+        assert put(ops, weights={v1: 100}).status_code == 200
+        baseline = send(gateway, bodies(stack, 200), concurrency=1)
+        assert (
+            put(ops, weights={v1: 100}, shadow_deployment_id=slow, shadow_percent=100).status_code
+            == 200
+        )
+        mirrored = send(gateway, bodies(stack, 200), concurrency=1)
+        assert {a.status for a in baseline + mirrored} == {200}
+
+        def p95(answers: list[Answer]) -> float:
+            return statistics.quantiles([a.ms for a in answers], n=20)[18]
+
+        # The shadow adds 300 ms to every mirrored call; were it on the client's path, every
+        # request would take 300 ms more. Compared within this run, not against a fixed time.
+        assert p95(mirrored) < p95(baseline) + 150
+        assert wait_for(lambda: shadow_stats(ops, slow)["compared"] > 0)
+        assert shadow_stats(ops, slow)["shadow_p95_ms"] >= 250
+    finally:
+        assert put(ops, weights={v1: 100}).status_code == 200
+        stack.stop("slow")
+
+
+def test_switching_weights_under_load_loses_nothing(
+    stack: Stack, ops: httpx.Client, gateway: str
+) -> None:
+    v1, v2 = stack.deployments["v1"], stack.deployments["v2"]
+    assert put(ops, weights={v1: 100}).status_code == 200
+    results: list[Answer] = []
+    load = threading.Thread(target=lambda: results.extend(send(gateway, bodies(stack, 1500))))
+    load.start()
+    with GatewayClient(gateway, TOKEN) as client:
+        while load.is_alive():
+            switch_gradually(client, MODEL, v1, v2, 25, 0.05)
+            switch_gradually(client, MODEL, v2, v1, 50, 0.05)
+            # and once straight through the database, as the agent does
+            stack.container.router.set_routes(Routes(MODEL, {v1: 50, v2: 50}))
+            time.sleep(0.1)
+    load.join()
+    assert len(results) == 1500
+    assert Counter(a.status for a in results) == Counter({200: 1500})
+    assert {a.deployment_id for a in results} == {v1, v2}
+
+
+def test_a_canary_killed_mid_load_is_invisible_to_clients(
+    stack: Stack, ops: httpx.Client, gateway: str
+) -> None:
+    v1 = stack.deployments["v1"]
+    canary = stack.start("doomed", "2")
+    try:
+        assert put(ops, weights={v1: 50, canary: 50}, stable_deployment_id=v1).status_code == 200
+        results: list[Answer] = []
+        load = threading.Thread(target=lambda: results.extend(send(gateway, bodies(stack, 1200))))
+        load.start()
+        wait_for(lambda: deployment_stats(ops, canary)["requests"] > 150)
+        with stack.container.uow() as uow:
+            pid = uow.deployments.get(canary).endpoint_pid
+        assert pid is not None
+        for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+            proc.send_signal(signal.SIGKILL)
+        load.join()
+        assert Counter(a.status for a in results) == Counter({200: 1200})
+        canary_figures = deployment_stats(ops, canary)
+        assert canary_figures["errors"] > 0
+        assert canary_figures["retried_on_stable"] == canary_figures["errors"]
+    finally:
+        assert put(ops, weights={v1: 100}).status_code == 200
+        stack.stop("doomed")
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        pytest.param({}, {"weights": {"x": 100}}, 401, id="no-token-is-401"),
+        pytest.param(
+            {"Authorization": "Bearer nope"}, {"weights": {"x": 100}}, 401, id="bad-token-is-401"
+        ),
+        pytest.param(None, {"weights": {"V1": 60, "V2": 30}}, 422, id="weights-not-100-is-422"),
+        pytest.param(
+            None, {"weights": {"V1": 50, "ghost": 50}}, 422, id="unknown-deployment-is-422"
+        ),
+        pytest.param(None, {"weights": {"V1": "all"}}, 422, id="a-weight-must-be-a-number"),
+        pytest.param(
+            None,
+            {"weights": {"V1": 100}, "shadow_deployment_id": "V2", "shadow_percent": 150},
+            422,
+            id="shadow-over-100-is-422",
+        ),
+        pytest.param(
+            None, {"weights": {"V1": 100}, "colour": "red"}, 422, id="unknown-fields-are-422"
+        ),
+        pytest.param(None, ["V1"], 422, id="a-list-is-not-a-table"),
+        pytest.param(None, b"{not json", 422, id="malformed-json-is-422"),
+    ],
+)
+def test_bad_admin_input_is_refused_and_changes_nothing(
+    stack: Stack,
+    ops: httpx.Client,
+    gateway: str,
+    headers: dict[str, str] | None,
+    body: Any,
+    status: int,
+) -> None:
+    v1, v2 = stack.deployments["v1"], stack.deployments["v2"]
+    assert put(ops, weights={v1: 70, v2: 30}).status_code == 200
+    before = ops.get(f"/admin/routes/{MODEL}").json()
+    stored_before = stack.container.router.get_routes(MODEL)
+    raw = (
+        json.dumps(body).replace("V1", v1).replace("V2", v2).encode()
+        if not isinstance(body, bytes)
+        else body
+    )
+    with httpx.Client(base_url=gateway, trust_env=False) as client:
+        response = client.put(
+            f"/admin/routes/{MODEL}",
+            content=raw,
+            headers=headers if headers is not None else {"Authorization": f"Bearer {TOKEN}"},
+        )
+    assert response.status_code == status
+    assert response.json()["error"]
+    assert ops.get(f"/admin/routes/{MODEL}").json() == before
+    assert stack.container.router.get_routes(MODEL) == stored_before
+
+
+def test_prediction_errors_are_json(stack: Stack, ops: httpx.Client, gateway: str) -> None:
+    v1 = stack.deployments["v1"]
+    with httpx.Client(base_url=gateway, trust_env=False, timeout=10) as client:
+        unknown = client.post("/v1/models/nope/predict", json={"instances": [[1, 2, 3, 4]]})
+        assert unknown.status_code == 404 and "nope" in unknown.json()["error"]
+        bad = client.post(f"/v1/models/{MODEL}/predict", json={"rows": []})
+        assert bad.status_code == 422 and bad.json()["error"]
+        huge = client.post(f"/v1/models/{MODEL}/predict", content=b"x" * (1024 * 1024 + 10))
+        assert huge.status_code == 413 and huge.json()["code"] == "body_too_large"
+        assert ops.delete(f"/admin/routes/{MODEL}").status_code == 200
+        try:
+            none_live = client.post(
+                f"/v1/models/{MODEL}/predict", json={"instances": [[1, 2, 3, 4]]}
+            )
+            assert none_live.status_code == 503 and none_live.json()["code"] == "no_live_deployment"
+        finally:
+            assert put(ops, weights={v1: 100}).status_code == 200
+
+
+def test_metrics_are_served_as_prometheus_json_and_through_the_client(
+    stack: Stack, ops: httpx.Client, gateway: str
+) -> None:
+    v1 = stack.deployments["v1"]
+    assert put(ops, weights={v1: 100}).status_code == 200
+    send(gateway, bodies(stack, 50))
+    text = httpx.get(f"{gateway}/metrics", trust_env=False).text
+    assert f'deployer_gateway_requests_total{{model="{MODEL}",deployment_id="{v1}"}}' in text
+    assert 'quantile="0.95"' in text
+    with GatewayClient(gateway, TOKEN) as client:
+        window = client.metrics(v1)
+        assert window.request_count >= 50 and window.p95_ms is not None
+        assert effective(client, gateway) == {v1: 100.0}
+    source = DbMetricsSource(stack.container.session_factory)
+    stored = wait_for(lambda: (m := source.metrics(v1)).request_count >= 50 and m)
+    assert stored and stored.p95_ms is not None
+
+
+def test_replicas_on_one_database_serve_the_same_table_within_a_second(
+    stack: Stack, ops: httpx.Client, gateway: str
+) -> None:
+    v1, v2 = stack.deployments["v1"], stack.deployments["v2"]
+    second = stack.gateway()
+    try:
+        assert put(ops, weights={v1: 60, v2: 40}).status_code == 200
+        with GatewayClient([gateway, second], TOKEN) as client:
+            seen = wait_for(
+                lambda: effective(client, second) == {v1: 60.0, v2: 40.0},
+                timeout=5,
+            )
+            assert seen
+            stack.container.router.set_routes(Routes(MODEL, {v1: 10, v2: 90}))
+            for url in (gateway, second):
+                assert wait_for(
+                    lambda url=url: effective(client, url) == {v1: 10.0, v2: 90.0},
+                    timeout=5,
+                )
+        answers = send(second, bodies(stack, 100))
+        assert Counter(a.deployment_id for a in answers) == Counter({v1: 10, v2: 90})
+    finally:
+        proc = stack.gateways.pop()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+        assert put(ops, weights={v1: 100}).status_code == 200
+
+
+def test_deployer_down_stops_the_gateway_it_started(stack: Stack, tmp_path: Path) -> None:
+    url = stack.gateway()
+    proc = stack.gateways[-1]
+    from agents.gateway import running_gateways, stop_gateways
+
+    assert any(g["pid"] == proc.pid for g in running_gateways(stack.container.settings.gateway_dir))
+    stop_gateways(stack.container.settings.gateway_dir)
+    assert proc.wait(timeout=15) == 0
+    stack.gateways.remove(proc)
+    assert not any(
+        g["pid"] == proc.pid for g in running_gateways(stack.container.settings.gateway_dir)
+    )
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{url}/healthz", trust_env=False, timeout=2)
+    assert os.path.exists(stack.container.settings.gateway_dir)

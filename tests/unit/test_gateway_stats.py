@@ -1,0 +1,123 @@
+"""Gateway figures: histograms, the sliding window, output comparison, Prometheus text."""
+
+from __future__ import annotations
+
+import random
+import statistics
+
+import pytest
+
+from lifecycle.latency import bucket_of, merge, merged_metrics, quantile, sparse
+from mlops.gateway.stats import (
+    DeploymentStats,
+    ShadowComparison,
+    metrics_from,
+    outputs_agree,
+    prometheus,
+)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("q", [0.5, 0.95, 0.99])
+def test_histogram_quantiles_are_within_five_percent(q: float) -> None:
+    rng = random.Random(3)
+    samples = [rng.lognormvariate(1.5, 0.6) for _ in range(20_000)]
+    counts = [0] * 200
+    for ms in samples:
+        counts[bucket_of(ms)] += 1
+    exact = statistics.quantiles(samples, n=1000)[int(q * 1000) - 1]
+    assert quantile(counts, q) == pytest.approx(exact, rel=0.05)
+
+
+def test_an_empty_histogram_has_no_quantiles() -> None:
+    assert quantile([0] * 200, 0.5) is None
+
+
+def test_histograms_of_replicas_merge_by_adding_counts() -> None:
+    a, b = [0] * 200, [0] * 200
+    a[10], b[10], b[20] = 3, 2, 5
+    assert merge([sparse(a), sparse(b)]) == {10: 5, 20: 5}
+
+
+def test_the_window_forgets_old_requests_and_totals_do_not() -> None:
+    clock = FakeClock()
+    stats = DeploymentStats("d1", "iris", window_seconds=10, clock=clock)
+    for _ in range(50):
+        stats.record(5.0, error=False)
+    stats.record(5.0, error=True)
+    clock.now += 5
+    for _ in range(10):
+        stats.record(50.0, error=False)
+    window = metrics_from(stats.snapshot())
+    assert (window.request_count, window.error_count) == (61, 1)
+    clock.now += 6  # the first second has left the 10 s window
+    window = metrics_from(stats.snapshot())
+    assert (window.request_count, window.error_count) == (10, 0)
+    assert window.p50_ms == pytest.approx(50, rel=0.05)
+    total = metrics_from(stats.snapshot(), window=False)
+    assert (total.request_count, total.error_count) == (61, 1)
+
+
+def test_an_idle_deployment_reports_no_latency_rather_than_zero() -> None:
+    stats = DeploymentStats("d1", "iris")
+    assert metrics_from(stats.snapshot()).p95_ms is None
+
+
+def test_merged_metrics_add_requests_and_errors_of_replicas() -> None:
+    one, two = DeploymentStats("d1", "iris"), DeploymentStats("d1", "iris")
+    for _ in range(30):
+        one.record(2.0, error=False)
+    for _ in range(10):
+        two.record(8.0, error=True)
+    merged = merged_metrics([one.snapshot(), two.snapshot()])
+    assert (merged.request_count, merged.error_count) == (40, 10)
+    assert merged.p50_ms == pytest.approx(2.0, rel=0.05)
+    assert merged.p99_ms == pytest.approx(8.0, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "agree"),
+    [
+        pytest.param(1, 1, True, id="equal-labels-agree"),
+        pytest.param("cat", "dog", False, id="different-labels-disagree"),
+        pytest.param(0.5, 0.5 + 1e-9, True, id="numbers-within-tolerance-agree"),
+        pytest.param(0.5, 0.51, False, id="numbers-beyond-tolerance-disagree"),
+        pytest.param([0.1, 0.9], [0.1, 0.9], True, id="probability-rows-compare-elementwise"),
+        pytest.param([1, 2], [1], False, id="different-lengths-disagree"),
+        pytest.param({"p": 1}, {"p": 1}, True, id="dicts-compare-by-key"),
+        pytest.param(True, 1, False, id="a-bool-is-not-a-number"),
+    ],
+)
+def test_outputs_agree(a: object, b: object, agree: bool) -> None:
+    assert outputs_agree(a, b) is agree
+
+
+def test_a_comparison_keeps_a_bounded_sample_of_disagreements() -> None:
+    comparison = ShadowComparison("s", "iris", sample_size=3)
+    for i in range(10):
+        comparison.record(1.0, 2.0, compared=2, agreed=1, sample={"i": i})
+    comparison.record_failure(1.0, 9.0)
+    snapshot = comparison.snapshot()
+    assert (snapshot["compared"], snapshot["agreed"], snapshot["shadow_errors"]) == (20, 10, 1)
+    assert snapshot["agreement"] == 0.5
+    assert [s["i"] for s in snapshot["disagreements"]] == [0, 1, 2]
+
+
+def test_prometheus_text_names_every_deployment_and_escapes_labels() -> None:
+    stats = DeploymentStats('we"ird', "iris")
+    stats.record(3.0, error=True)
+    comparison = ShadowComparison("s1", "iris")
+    comparison.record(1.0, 1.0, compared=4, agreed=3)
+    text = prometheus([stats.snapshot()], [comparison.snapshot()])
+    assert 'deployer_gateway_requests_total{model="iris",deployment_id="we\\"ird"} 1' in text
+    assert 'deployer_gateway_errors_total{model="iris",deployment_id="we\\"ird"} 1' in text
+    assert 'deployer_gateway_shadow_agreement{model="iris",deployment_id="s1"} 0.75' in text
+    for line in text.splitlines():
+        assert line.startswith("#") or " " in line
