@@ -1,0 +1,1 @@
+"""Operator-facing entry points: chat commands and scheduled runs."""
