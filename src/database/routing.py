@@ -143,6 +143,12 @@ class DbRouter:
             row = session.get(RouteRow, model_name)
             return routes_of(row) if row is not None else None
 
+    def revisions(self) -> dict[str, int]:
+        """Each table's revision: one small query, so that polling costs next to nothing."""
+        with self.session_factory() as session:
+            rows = session.execute(select(RouteRow.model_name, RouteRow.revision)).all()
+            return {name: revision for name, revision in rows}
+
     def load(self) -> RoutingState:
         """Every table with its revision, the deployments they name, and the known models."""
         with self.session_factory() as session:

@@ -41,9 +41,24 @@ def use_bentoml_home(home: Path) -> None:
         (home / sub).mkdir(parents=True, exist_ok=True)
     os.environ["BENTOML_HOME"] = str(home)
     if "bentoml" in sys.modules:
+        from bentoml._internal.bento import BentoStore
         from bentoml._internal.configuration.containers import BentoMLContainer
+        from bentoml._internal.models import ModelStore
 
-        BentoMLContainer.bentoml_home.set(str(home))
+        # The stores and folders derived from the home are memoised on first use: set them all,
+        # or a second home in the same process would build into the first one's store.
+        container: Any = BentoMLContainer
+        container.bentoml_home.set(str(home))
+        for name, sub in (
+            ("bento_store_dir", "bentos"),
+            ("model_store_dir", "models"),
+            ("tmp_bento_store_dir", "tmp"),
+            ("env_store_dir", "envs"),
+        ):
+            getattr(container, name).set(str(home / sub))
+        container.bento_store.set(BentoStore(str(home / "bentos")))
+        container.tmp_bento_store.set(BentoStore(str(home / "tmp")))
+        container.model_store.set(ModelStore(str(home / "models")))
 
 
 def safe_name(model_name: str) -> str:
@@ -68,6 +83,7 @@ class BentoPackager:
         import bentoml
         from bentoml.exceptions import NotFound
 
+        use_bentoml_home(self.home)  # BentoML's store is process-wide; another home may be set
         tag = bento_tag_for(model_name, version)
         try:
             bento = bentoml.bentos.get(tag)
@@ -151,6 +167,8 @@ class BentoPackager:
         """Write ``<directory>/<name>-<version>.bento`` and return its absolute path."""
         import bentoml
         from bentoml.exceptions import NotFound
+
+        use_bentoml_home(self.home)
 
         out = Path(directory).expanduser().resolve()
         out.mkdir(parents=True, exist_ok=True)

@@ -6,10 +6,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from database import migrate
 from database.engine import make_engine, make_session_factory
-from database.models import ModelVersionRow
+from database.models import DeploymentRow, ModelVersionRow
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.records import model_version_id
-from lifecycle.stages import ModelStage
+from lifecycle.stages import DeploymentStatus, ModelStage
 
 
 def migrated_factory(url: str) -> sessionmaker[Session]:
@@ -39,3 +39,24 @@ def add_version(
             )
         )
         uow.commit()
+
+
+def deployment_row(
+    deployment_id: str,
+    status: DeploymentStatus,
+    name: str = "fraud_detector",
+    version: str = "2",
+    url: str | None = None,
+) -> DeploymentRow:
+    """A deployment record of ``name`` ``version`` (not added to any session)."""
+    return DeploymentRow(
+        deployment_id=deployment_id,
+        model_version_id=model_version_id(name, version),
+        model_name=name,
+        model_version=version,
+        target_stage="staging",
+        endpoint_name=f"{name.replace('_', '-')}-{deployment_id}",
+        endpoint_url=url,
+        status=status.value,
+        deployed_by="alice",
+    )

@@ -28,7 +28,7 @@ from lifecycle.errors import (
 )
 from lifecycle.records import utcnow
 from lifecycle.stages import DeploymentStatus, ModelStage
-from tests.integration.db_helpers import add_version, migrated_factory
+from tests.integration.db_helpers import add_version, deployment_row, migrated_factory
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -217,16 +217,7 @@ def test_active_deployments_are_served_by_a_partial_index(database_url: str) -> 
 
 
 def deployment(deployment_id: str, status: DeploymentStatus) -> DeploymentRow:
-    return DeploymentRow(
-        deployment_id=deployment_id,
-        model_version_id="fraud_detector/2",
-        model_name="fraud_detector",
-        model_version="2",
-        target_stage="staging",
-        endpoint_name=f"fraud-detector-{deployment_id}",
-        status=status.value,
-        deployed_by="alice",
-    )
+    return deployment_row(deployment_id, status)
 
 
 def test_deployments_are_listed_by_status(factory: sessionmaker[Session]) -> None:

@@ -224,3 +224,16 @@ def test_an_exported_archive_imports_and_serves_on_a_fresh_home(
         assert got == [int(p) for p in logreg.model.predict(logreg.sample[:5])]
     finally:
         manager.remove(served)
+
+
+def test_two_homes_in_one_process_each_keep_their_own_bentos(
+    tmp_path: Path, logreg: TrainedModel
+) -> None:
+    first, second = BentoPackager(tmp_path / "a"), BentoPackager(tmp_path / "b")
+    built_second = second.package(version("7"), Path(logreg.model_uri))
+    built_first = first.package(version("7"), Path(logreg.model_uri))
+    assert built_first.path.startswith(str(tmp_path / "a"))
+    assert built_second.path.startswith(str(tmp_path / "b"))
+    found = second.existing("iris", "7")
+    assert found is not None and found.path.startswith(str(tmp_path / "b"))
+    assert first.existing("iris", "8") is None

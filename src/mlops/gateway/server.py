@@ -82,6 +82,8 @@ class RouteBackend(Protocol):
 
     def load(self) -> BackendState: ...
 
+    def revisions(self) -> Mapping[str, int]: ...
+
     def save(self, routes: Routes, actor: str) -> tuple[Routes, int]: ...
 
     def clear(self, model_name: str, actor: str) -> bool: ...
@@ -104,6 +106,7 @@ class GatewayConfig:
     max_body_bytes: int = 1024 * 1024
     retry_on_stable: bool = True
     poll_interval: float = 0.5
+    full_reload_interval: float = 10.0
     flush_interval: float = 2.0
     window_seconds: int = 60
     shadow_concurrency: int = 64
@@ -173,7 +176,7 @@ class Gateway:
         )
         await self.reload()
         tasks = [
-            asyncio.create_task(self._every(self.config.poll_interval, self.reload)),
+            asyncio.create_task(self._every(self.config.poll_interval, self.poll)),
             asyncio.create_task(self._every(self.config.flush_interval, self.flush)),
         ]
         yield
@@ -197,6 +200,24 @@ class Gateway:
                 raise
             except Exception as exc:  # the data plane keeps serving the last good table
                 log.warning("gateway background task failed: %s", exc)
+
+    async def poll(self) -> None:
+        """Reload when a revision changed, a routed deployment still lacks a server, or the last
+        full load is old (the known models); otherwise a single small query is all it costs."""
+        snapshot = self.snapshot
+        incomplete = any(
+            len(route.upstreams)
+            < len([*route.routes.weights, route.routes.shadow_deployment_id])
+            - (route.routes.shadow_deployment_id is None)
+            for route in snapshot.routes.values()
+        )
+        stale = time.monotonic() - self.loaded_at > self.config.full_reload_interval
+        if not incomplete and not stale:
+            revisions = await asyncio.to_thread(self.backend.revisions)
+            current = {name: key[0] for name, key in snapshot.keys.items()}
+            if dict(revisions) == current:
+                return
+        await self.reload()
 
     async def reload(self) -> None:
         """Load the tables and swap in a new snapshot, keeping unchanged tables' counters."""
@@ -523,4 +544,10 @@ def parse_routes(name: str, payload: Any) -> Routes:
 def run(gateway: Gateway, host: str, port: int) -> None:
     """Serve until SIGINT/SIGTERM (foreground)."""
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    web.run_app(gateway.app(), host=host, port=port, access_log=None, print=None)
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop  # measured: less CPU per proxied request
+    loop = loop_factory() if loop_factory else asyncio.new_event_loop()
+    web.run_app(gateway.app(), host=host, port=port, access_log=None, print=None, loop=loop)

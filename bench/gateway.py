@@ -1,0 +1,327 @@
+"""Gateway benchmark: direct to `bentoml serve`, through our gateway, and through nginx.
+
+The same load (a ~1 kB JSON body) goes three ways in one run, arms alternating over rounds:
+
+1. direct to one `bentoml serve` endpoint;
+2. through `deployer gateway` with a real routing table in the state DB (two deployments at
+   90/10 weights, metrics and the DB flush on);
+3. through Debian's nginx as a plain reverse proxy with upstream keepalive (the reference);
+   installed with apt if missing, skipped with a message if that fails.
+
+For each concurrency (1 for latency, 16 for throughput) it prints the median over rounds of
+p50/p95/p99 and requests per second, the latency each proxy adds over direct, the throughput
+ratio to direct, and each proxy's CPU time per request from its processes' CPU counters (on a
+noisy 2-core box that last figure is the stable one). It asserts nothing.
+
+    .venv/bin/python bench/gateway.py --rounds 3 --requests 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+TOKEN = "bench-token"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def body_bytes() -> bytes:
+    """About 1 kB of iris rows in the DESIGN.md section 6 body."""
+    rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
+    body: dict[str, Any] = {"instances": []}
+    while len(json.dumps(body)) < 1000:
+        body["instances"].append(rows[len(body["instances"]) % 3])
+    return json.dumps(body).encode()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes and their children."""
+    total = 0.0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            for p in [proc, *proc.children(recursive=True)]:
+                times = p.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
+@contextmanager
+def serving_stack(work: Path) -> Iterator[dict[str, Any]]:
+    """A home with one model version, two endpoints and a routing table; yields their URLs."""
+    os.environ["DEPLOYER_HOME"] = str(work / "home")
+    os.environ["DEPLOYER_GATEWAY_TOKEN"] = TOKEN
+    os.environ.pop("DEPLOYER_DATABASE_URL", None)
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    from agents.bootstrap import bootstrap
+    from agents.registration import register_version
+    from agents.serving import start_endpoint, stop_endpoint
+    from database import migrate
+    from lifecycle.ports import Routes
+    from mlops.training import train_and_log
+
+    c = bootstrap()
+    c.settings.ensure_home()
+    migrate.upgrade(c.settings.database_url)
+    trained = train_and_log(c.settings.tracking_uri, artifact_root=c.settings.artifact_root)
+    register_version(c.uow, c.registry, "iris", trained.model_uri, "bench")
+    started: list[str] = []
+    try:
+        for _ in range(2):
+            started.append(start_endpoint(c, "iris", "1", "bench")["deployment_id"])
+        c.router.set_routes(Routes("iris", {started[0]: 90, started[1]: 10}, None, 0.0, started[0]))
+        with c.uow() as uow:
+            direct = uow.deployments.get(started[0]).endpoint_url
+        yield {"direct": direct, "env": dict(os.environ)}
+    finally:
+        for deployment_id in started:
+            stop_endpoint(c, deployment_id, "bench", "bench over")
+        c.close()
+
+
+@contextmanager
+def gateway_process(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agents.cli", "gateway", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        from mlops.processes import wait_http_ok
+
+        if not wait_http_ok(f"http://127.0.0.1:{port}/healthz", 60, lambda: proc.poll() is None):
+            raise SystemExit("the gateway did not start")
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+
+
+def find_nginx() -> str | None:
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if found:
+        return found
+    log("nginx is missing: installing it with apt (the reference arm)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    for command in (
+        [*sudo, "apt-get", "install", "-y", "-q", "nginx-light"],
+        [*sudo, "apt-get", "install", "-y", "-q", "nginx"],
+    ):
+        if subprocess.run(command, env=env, capture_output=True, check=False).returncode == 0:
+            break
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if not found:
+        log("could not install nginx: skipping the nginx arm")
+    return found
+
+
+@contextmanager
+def nginx_process(
+    nginx: str, work: Path, port: int, upstream: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    prefix = work / "nginx"
+    (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    host_port = upstream.removeprefix("http://")
+    conf = prefix / "nginx.conf"
+    conf.write_text(
+        textwrap.dedent(
+            f"""
+            worker_processes 1;
+            pid {prefix}/nginx.pid;
+            error_log {prefix}/logs/error.log warn;
+            events {{ worker_connections 1024; }}
+            http {{
+                access_log off;
+                client_body_temp_path {prefix}/body;
+                proxy_temp_path {prefix}/proxy;
+                upstream model {{ server {host_port}; keepalive 32; }}
+                server {{
+                    listen 127.0.0.1:{port};
+                    location /v1/models/iris/predict {{
+                        proxy_pass http://model/predict;
+                        proxy_http_version 1.1;
+                        proxy_set_header Connection "";
+                    }}
+                }}
+            }}
+            """
+        )
+    )
+    user = "" if os.geteuid() != 0 else "user root;"
+    if user:
+        conf.write_text(user + "\n" + conf.read_text())
+    proc = subprocess.Popen(
+        [nginx, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        from mlops.processes import port_in_use
+
+        deadline = time.monotonic() + 10
+        while not port_in_use(port) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        if proc.poll() is not None:
+            raise SystemExit(f"nginx did not start: {(prefix / 'logs/error.log').read_text()}")
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGQUIT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def load(url: str, requests: int, concurrency: int, body_file: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "loadgen.py"),
+            url,
+            "--requests",
+            str(requests),
+            "--concurrency",
+            str(concurrency),
+            "--body-file",
+            str(body_file),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    args = parser.parse_args()
+    from mlops.processes import free_port
+
+    nginx = find_nginx()
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
+        work = Path(tmp)
+        body_file = work / "body.json"
+        body_file.write_bytes(body_bytes())
+        log(f"body: {len(body_file.read_bytes())} bytes; building the stack (two endpoints)")
+        with serving_stack(work) as stack:
+            gw_port = free_port()
+            nx_port = free_port()
+            with gateway_process(stack["env"], gw_port) as gateway:
+                arms: dict[str, tuple[str, list[int]]] = {
+                    "direct": (f"{stack['direct']}/predict", []),
+                    "gateway": (
+                        f"http://127.0.0.1:{gw_port}/v1/models/iris/predict",
+                        [gateway.pid],
+                    ),
+                }
+                time.sleep(2)
+                idle_before = cpu_seconds([gateway.pid])
+                time.sleep(10)
+                idle_ms_per_s = (cpu_seconds([gateway.pid]) - idle_before) * 1000 / 10
+                log(f"gateway idle (polling + flushing): {idle_ms_per_s:.2f} ms CPU per second")
+                nginx_ctx = nginx_process(nginx, work, nx_port, stack["direct"]) if nginx else None
+                nginx_proc = nginx_ctx.__enter__() if nginx_ctx else None
+                try:
+                    if nginx_proc is not None:
+                        arms["nginx"] = (
+                            f"http://127.0.0.1:{nx_port}/v1/models/iris/predict",
+                            [nginx_proc.pid],
+                        )
+                    results = run_rounds(arms, args, body_file)
+                finally:
+                    if nginx_ctx is not None:
+                        nginx_ctx.__exit__(None, None, None)
+    report(results, args)
+    print(
+        f"\ngateway idle cost (table polling every 0.5 s, figures flushed every 2 s): "
+        f"{idle_ms_per_s:.2f} ms CPU per second; included in its cpu ms/req above"
+    )
+
+
+def run_rounds(
+    arms: dict[str, tuple[str, list[int]]], args: argparse.Namespace, body_file: Path
+) -> dict[int, dict[str, list[dict[str, float]]]]:
+    results: dict[int, dict[str, list[dict[str, float]]]] = {
+        c: {arm: [] for arm in arms} for c in args.concurrency
+    }
+    names = list(arms)
+    for round_number in range(args.rounds):
+        order = names[round_number % len(names) :] + names[: round_number % len(names)]
+        for concurrency in args.concurrency:
+            for arm in order:
+                url, pids = arms[arm]
+                before = cpu_seconds(pids)
+                figures = load(url, args.requests, concurrency, body_file)
+                if pids:
+                    figures["cpu_ms_per_request"] = (
+                        (cpu_seconds(pids) - before) * 1000 / figures["requests"]
+                    )
+                results[concurrency][arm].append(figures)
+                log(
+                    f"round {round_number + 1} c={concurrency} {arm}: "
+                    + ", ".join(f"{k}={v:.3f}" for k, v in figures.items())
+                )
+    return results
+
+
+def report(results: dict[int, dict[str, list[dict[str, float]]]], args: argparse.Namespace) -> None:
+    print(
+        f"gateway bench: median of {args.rounds} rounds, {args.requests} requests per arm and "
+        "round, ~1 kB body, loopback, 2-core noisy machine"
+    )
+    for concurrency, arms in results.items():
+        med = {
+            arm: {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            for arm, runs in arms.items()
+        }
+        direct = med["direct"]
+        print(f"\nconcurrency {concurrency}")
+        print(
+            f"{'arm':<9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>9}"
+            f"{'+p50 ms':>9}{'rps/direct':>12}{'cpu ms/req':>12}{'failures':>10}"
+        )
+        for arm, m in med.items():
+            added = m["p50_ms"] - direct["p50_ms"]
+            cpu = m.get("cpu_ms_per_request")
+            print(
+                f"{arm:<9}{m['p50_ms']:>9.2f}{m['p95_ms']:>9.2f}{m['p99_ms']:>9.2f}{m['rps']:>9.0f}"
+                f"{added if arm != 'direct' else 0:>9.2f}{m['rps'] / direct['rps']:>11.2f}x"
+                f"{(f'{cpu:.3f}' if cpu is not None else '-'):>12}{m['failures']:>10.0f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

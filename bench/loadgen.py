@@ -1,0 +1,74 @@
+"""Load generator for bench/gateway.py, run in its own process so its CPU is not the proxy's.
+
+    python bench/loadgen.py URL --requests 5000 --concurrency 16 --body-file body.json
+
+Prints one JSON line: p50/p95/p99 in ms, requests per second, and failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+
+import aiohttp
+
+
+async def run(url: str, requests: int, concurrency: int, body: bytes) -> dict[str, float]:
+    latencies: list[float] = []
+    failures = 0
+    counter = iter(range(requests))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        # Warm the connections so the first requests do not pay for the handshakes.
+        for _ in range(min(concurrency * 2, 50)):
+            async with session.post(url, data=body, headers={"Content-Type": "application/json"}):
+                pass
+
+        async def worker() -> None:
+            nonlocal failures
+            for _ in counter:
+                start = time.perf_counter()
+                try:
+                    async with session.post(
+                        url, data=body, headers={"Content-Type": "application/json"}
+                    ) as response:
+                        await response.read()
+                        if response.status != 200:
+                            failures += 1
+                except aiohttp.ClientError:
+                    failures += 1
+                latencies.append((time.perf_counter() - start) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    return {
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": cuts[94],
+        "p99_ms": cuts[98],
+        "rps": len(latencies) / elapsed,
+        "failures": failures,
+        "requests": len(latencies),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--body-file", required=True)
+    args = parser.parse_args()
+    with open(args.body_file, "rb") as handle:
+        body = handle.read()
+    result = asyncio.run(run(args.url, args.requests, args.concurrency, body))
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Routing tables and gateway figures in the state DB, on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from database.routing import DbMetricsSource, DbRouter
+from database.uow import SqlAlchemyUnitOfWork
+from lifecycle.errors import InvalidRouteError, UnknownModelError
+from lifecycle.ports import Routes
+from lifecycle.stages import DeploymentStatus
+from mlops.gateway.stats import DeploymentStats, ShadowComparison
+from tests.integration.db_helpers import add_version, deployment_row, migrated_factory
+
+
+@pytest.fixture
+def factory(database_url: str) -> sessionmaker[Session]:
+    factory = migrated_factory(database_url)
+    add_version(factory, "iris", "1")
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        for deployment_id, status in (
+            ("d1", DeploymentStatus.ACTIVE),
+            ("d2", DeploymentStatus.ACTIVE),
+            ("dead", DeploymentStatus.ROLLED_BACK),
+        ):
+            url = f"http://127.0.0.1/{deployment_id}"
+            uow.deployments.add(deployment_row(deployment_id, status, "iris", "1", url))
+        uow.commit()
+    return factory
+
+
+def test_a_table_round_trips_with_a_growing_revision_and_an_audit_event(
+    factory: sessionmaker[Session],
+) -> None:
+    router = DbRouter(factory, "alice")
+    _, first = router.save(Routes("iris", {"d1": 90, "d2": 10}), "alice")
+    saved, second = router.save(
+        Routes("iris", {"d1": 50, "d2": 50}, stable_deployment_id="d1"), "bob"
+    )
+    assert (first, second) == (1, 2)
+    assert router.get_routes("iris") == saved
+    assert router.revisions() == {"iris": 2}
+    state = router.load()
+    assert state.routes["iris"] == (saved, 2)
+    assert set(state.upstreams) == {"d1", "d2"}
+    assert "iris" in state.models
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        events = [e for e in uow.audit.list("iris") if e.action == "routes.set"]
+        assert [e.actor for e in events] == ["alice", "bob"]
+        assert uow.audit.verify().ok
+
+
+@pytest.mark.parametrize(
+    "routes",
+    [
+        pytest.param(Routes("iris", {"d1": 70, "d2": 20}), id="weights-not-100"),
+        pytest.param(Routes("iris", {"d1": 50, "dead": 50}), id="a-rolled-back-deployment"),
+        pytest.param(Routes("iris", {"d1": 50, "ghost": 50}), id="an-unknown-deployment"),
+    ],
+)
+def test_a_bad_table_is_refused_and_the_stored_one_stays(
+    factory: sessionmaker[Session], routes: Routes
+) -> None:
+    router = DbRouter(factory)
+    good, _ = router.save(Routes("iris", {"d1": 100}), "alice")
+    with pytest.raises(InvalidRouteError):
+        router.save(routes, "mallory")
+    assert router.get_routes("iris") == good
+    assert router.revisions() == {"iris": 1}
+
+
+def test_a_table_for_an_unknown_model_is_refused(factory: sessionmaker[Session]) -> None:
+    with pytest.raises(UnknownModelError):
+        DbRouter(factory).save(Routes("nope", {"d1": 100}), "alice")
+
+
+def test_clearing_a_table_leaves_the_model_without_routes(factory: sessionmaker[Session]) -> None:
+    router = DbRouter(factory)
+    router.save(Routes("iris", {"d1": 100}), "alice")
+    assert router.clear("iris", "alice") is True
+    assert router.clear("iris", "alice") is False
+    assert router.get_routes("iris") is None
+
+
+def test_figures_of_several_gateways_are_merged(factory: sessionmaker[Session]) -> None:
+    router = DbRouter(factory)
+    for gateway_id, errors in (("gw-a", 1), ("gw-b", 3)):
+        stats = DeploymentStats("d1", "iris")
+        for i in range(10):
+            stats.record(4.0, error=i < errors)
+        shadow = ShadowComparison("d2", "iris")
+        shadow.record(4.0, 5.0, compared=10, agreed=9)
+        router.store_stats(gateway_id, [stats.snapshot()], [shadow.snapshot()])
+    router.store_stats("gw-a", [], [])  # a gateway replaces its own rows, nobody else's
+    source = DbMetricsSource(factory)
+    window = source.metrics("d1")
+    assert (window.request_count, window.error_count) == (10, 3)
+    assert window.p50_ms == pytest.approx(4.0, rel=0.05)
+    shadow_stats = source.shadow_stats("d2")
+    assert (shadow_stats.compared, shadow_stats.agreed) == (10, 9)
+    assert source.metrics("unknown").request_count == 0
