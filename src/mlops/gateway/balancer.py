@@ -98,6 +98,12 @@ class CompiledRoute:
             return shadow
         return None
 
+    @property
+    def named(self) -> set[str]:
+        """Every deployment the table sends traffic or mirrors to."""
+        shadow = self.routes.shadow_deployment_id
+        return {*self.routes.weights, *([shadow] if shadow else [])}
+
     def effective_weights(self) -> dict[str, float]:
         """The weights this table serves (what ``verify`` reports)."""
         return dict(zip(self._ids, self._weights, strict=True))

@@ -5,7 +5,7 @@ and the immediate and gradual traffic switches the endpoint manager offers.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -14,7 +14,7 @@ from lifecycle.errors import InfrastructureError, InvalidRouteError, UnknownMode
 from lifecycle.latency import merged_metrics
 from lifecycle.metrics import PerformanceMetrics, ShadowStats
 from lifecycle.ports import Router, Routes
-from lifecycle.routing import gradual, single, split
+from lifecycle.routing import gradual, single
 
 
 class GatewayClient:
@@ -152,13 +152,3 @@ def switch_gradually(
         router.set_routes(routes)
         applied.append(routes)
     return applied
-
-
-def canary_split(model_name: str, stable: str, candidate: str, percent: float) -> Routes:
-    """The table of one canary step (re-exported for callers that only know this module)."""
-    return split(model_name, stable, candidate, percent)
-
-
-def weights_of(served: Mapping[str, Any]) -> dict[str, float]:
-    """The effective weights in a ``verify`` answer."""
-    return {k: float(v) for k, v in served["effective_weights"].items()}

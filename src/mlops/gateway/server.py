@@ -206,10 +206,7 @@ class Gateway:
         full load is old (the known models); otherwise a single small query is all it costs."""
         snapshot = self.snapshot
         incomplete = any(
-            len(route.upstreams)
-            < len([*route.routes.weights, route.routes.shadow_deployment_id])
-            - (route.routes.shadow_deployment_id is None)
-            for route in snapshot.routes.values()
+            len(route.upstreams) < len(route.named) for route in snapshot.routes.values()
         )
         stale = time.monotonic() - self.loaded_at > self.config.full_reload_interval
         if not incomplete and not stale:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lifecycle.latency import BUCKETS, bucket_of, quantile, sparse
-from lifecycle.metrics import PerformanceMetrics, ShadowStats
+from lifecycle.metrics import PerformanceMetrics
 
 
 @dataclass(slots=True)
@@ -179,15 +179,6 @@ class ShadowComparison:
         }
 
 
-def shadow_stats_from(snapshot: Mapping[str, Any]) -> ShadowStats:
-    """The :class:`ShadowStats` of one comparison snapshot."""
-    return ShadowStats(
-        compared=int(snapshot["compared"]),
-        agreed=int(snapshot["agreed"]),
-        shadow_errors=int(snapshot["shadow_errors"]),
-    )
-
-
 def outputs_agree(primary: Any, shadow: Any, tolerance: float = 1e-6) -> bool:
     """Whether two prediction lists agree: equal labels, numbers within ``tolerance``."""
     if isinstance(primary, bool) or isinstance(shadow, bool):
@@ -209,59 +200,63 @@ def prometheus(
     deployments: Iterable[Mapping[str, Any]], shadows: Iterable[Mapping[str, Any]]
 ) -> str:
     """The figures in Prometheus text format (version 0.0.4)."""
-    lines = [
-        "# HELP deployer_gateway_requests_total Requests routed to a deployment.",
-        "# TYPE deployer_gateway_requests_total counter",
-    ]
     rows = list(deployments)
-    for row in rows:
-        labels = _labels(model=row["model_name"], deployment_id=row["deployment_id"])
-        lines.append(f"deployer_gateway_requests_total{labels} {row['total']['requests']}")
-    lines += [
-        "# HELP deployer_gateway_errors_total Requests that failed (5xx, timeout, no connection).",
-        "# TYPE deployer_gateway_errors_total counter",
-    ]
-    for row in rows:
-        labels = _labels(model=row["model_name"], deployment_id=row["deployment_id"])
-        lines.append(f"deployer_gateway_errors_total{labels} {row['total']['errors']}")
-    lines += [
-        "# HELP deployer_gateway_latency_ms Latency over the sliding window, in milliseconds.",
-        "# TYPE deployer_gateway_latency_ms summary",
-    ]
+    shadow_rows = list(shadows)
+    lines: list[str] = []
+
+    def family(name: str, kind: str, text: str, samples: Iterable[tuple[str, Any]]) -> None:
+        lines.extend((f"# HELP {name} {text}", f"# TYPE {name} {kind}"))
+        lines.extend(f"{name}{labels} {value}" for labels, value in samples)
+
+    def of(row: Mapping[str, Any], **extra: str) -> str:
+        return _labels(model=row["model_name"], deployment_id=row["deployment_id"], **extra)
+
+    def of_shadow(row: Mapping[str, Any]) -> str:
+        return _labels(model=row["model_name"], deployment_id=row["shadow_deployment_id"])
+
+    family(
+        "deployer_gateway_requests_total",
+        "counter",
+        "Requests routed to a deployment.",
+        ((of(r), r["total"]["requests"]) for r in rows),
+    )
+    family(
+        "deployer_gateway_errors_total",
+        "counter",
+        "Requests that failed (5xx, timeout, no connection).",
+        ((of(r), r["total"]["errors"]) for r in rows),
+    )
+    latency: list[tuple[str, Any]] = []
     for row in rows:
         window = row["window"]
         for q, key in (("0.5", "p50_ms"), ("0.95", "p95_ms"), ("0.99", "p99_ms")):
             if window[key] is not None:
-                labels = _labels(
-                    model=row["model_name"], deployment_id=row["deployment_id"], quantile=q
-                )
-                lines.append(f"deployer_gateway_latency_ms{labels} {window[key]}")
-        labels = _labels(model=row["model_name"], deployment_id=row["deployment_id"])
-        lines.append(f"deployer_gateway_latency_ms_count{labels} {window['requests']}")
-    lines += [
-        "# HELP deployer_gateway_requests_per_second Request rate over the sliding window.",
-        "# TYPE deployer_gateway_requests_per_second gauge",
-    ]
-    for row in rows:
-        labels = _labels(model=row["model_name"], deployment_id=row["deployment_id"])
-        rate = row["window"]["requests_per_second"]
-        lines.append(f"deployer_gateway_requests_per_second{labels} {rate}")
-    lines += [
-        "# HELP deployer_gateway_shadow_agreement Share of mirrored requests whose outputs agreed.",
-        "# TYPE deployer_gateway_shadow_agreement gauge",
-    ]
-    shadow_rows = list(shadows)
-    for row in shadow_rows:
-        if row["agreement"] is not None:
-            labels = _labels(model=row["model_name"], deployment_id=row["shadow_deployment_id"])
-            lines.append(f"deployer_gateway_shadow_agreement{labels} {row['agreement']}")
-    lines += [
-        "# HELP deployer_gateway_shadow_compared_total Mirrored requests compared.",
-        "# TYPE deployer_gateway_shadow_compared_total counter",
-    ]
-    for row in shadow_rows:
-        labels = _labels(model=row["model_name"], deployment_id=row["shadow_deployment_id"])
-        lines.append(f"deployer_gateway_shadow_compared_total{labels} {row['compared']}")
+                latency.append((of(row, quantile=q), window[key]))
+        latency.append(("_count" + of(row), window["requests"]))
+    family(
+        "deployer_gateway_latency_ms",
+        "summary",
+        "Latency over the sliding window, in milliseconds.",
+        latency,
+    )
+    family(
+        "deployer_gateway_requests_per_second",
+        "gauge",
+        "Request rate over the sliding window.",
+        ((of(r), r["window"]["requests_per_second"]) for r in rows),
+    )
+    family(
+        "deployer_gateway_shadow_agreement",
+        "gauge",
+        "Share of mirrored requests whose outputs agreed.",
+        ((of_shadow(r), r["agreement"]) for r in shadow_rows if r["agreement"] is not None),
+    )
+    family(
+        "deployer_gateway_shadow_compared_total",
+        "counter",
+        "Mirrored requests compared.",
+        ((of_shadow(r), r["compared"]) for r in shadow_rows),
+    )
     return "\n".join(lines) + "\n"
 
 
