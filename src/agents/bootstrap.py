@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from agents.model_deployer.agent import ModelDeployerAgent
+from agents.model_deployer.deps import AgentPolicy, DeployerDeps, SystemClock
 from agents.settings import Settings, load_settings
 from database.engine import make_engine, make_session_factory
 from database.routing import DbMetricsSource, DbRouter
 from database.uow import SqlAlchemyUnitOfWork
+from lifecycle.gates import PromotionPolicy
+from lifecycle.ports import Clock
+from memory.store_memory import StoreMemory
+from memory.stores import open_checkpointer, open_store
 from mlops.endpoints_local import LocalEndpointManager
 from mlops.packager_bentoml import BentoPackager
 from mlops.registry_mlflow import MlflowRegistry
@@ -56,6 +64,49 @@ class Container:
     def metrics(self) -> DbMetricsSource:
         """What the gateways measured, merged over replicas."""
         return DbMetricsSource(self.session_factory)
+
+    @contextmanager
+    def open_memory(self) -> Iterator[StoreMemory]:
+        """Episodic and procedural memory over the LangGraph store of this home's database."""
+        with open_store(self.settings.database_url) as store:
+            yield StoreMemory(store)
+
+    def policy(self) -> AgentPolicy:
+        """The agent's rules, from the settings."""
+        s = self.settings
+        return AgentPolicy(
+            promotion=PromotionPolicy(
+                shadow_min_hours=s.shadow_min_hours,
+                min_shadow_comparisons=s.min_shadow_comparisons,
+                min_shadow_agreement=s.min_shadow_agreement,
+            ),
+            approvers=s.approvers,
+            warm_seconds=s.warm_seconds,
+        )
+
+    def deps(self, memory: StoreMemory, clock: Clock | None = None) -> DeployerDeps:
+        """The agent's ports over this home's real adapters."""
+        from agents.gateway import ConfirmingRouter
+        from agents.serving import LocalServing  # serving's use cases take this container
+
+        s = self.settings
+        return DeployerDeps(
+            uow=self.uow,
+            registry=self.registry,
+            serving=LocalServing(self),
+            router=ConfirmingRouter(self.router, s.gateway_dir, s.gateway_token),
+            metrics=self.metrics,
+            memory=memory,
+            clock=clock or SystemClock(),
+            policy=self.policy(),
+        )
+
+    @contextmanager
+    def open_agent(self) -> Iterator[ModelDeployerAgent]:
+        """The ModelDeployerAgent over this home, with its checkpointer and store open."""
+        url = self.settings.database_url
+        with open_checkpointer(url) as saver, open_store(url) as store:
+            yield ModelDeployerAgent(self.deps(StoreMemory(store)), checkpointer=saver, store=store)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

@@ -6,20 +6,19 @@ Every command takes ``--json`` and then prints exactly one JSON document on stdo
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from agents.bootstrap import Container, bootstrap
-from agents.output import console, emit, fail
+from agents import cli_agent
+from agents.cli_shared import ByOption, JsonOption, command
+from agents.output import console, emit
 from agents.registration import parse_metrics, register_version, sync_registry
 from agents.serving import down as stop_everything
 from agents.serving import list_endpoints, package_version, start_endpoint, stop_endpoint
-from agents.status import home_status
+from agents.status import home_status, render_status
 from agents.traffic import parse_weights, set_routes, show_routes, traffic_stats
 from database import migrate
 
@@ -37,27 +36,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
-ByOption = Annotated[
-    str | None, typer.Option("--by", help="Who is acting (default: DEPLOYER_USER, else you).")
-]
-
-
-@contextlib.contextmanager
-def command(as_json: bool) -> Iterator[Container]:
-    """Run one command: build the container, turn every error into one line and an exit code."""
-    container: Container | None = None
-    try:
-        container = bootstrap()
-        yield container
-    except (SystemExit, KeyboardInterrupt, typer.Exit):
-        raise
-    except Exception as exc:
-        fail(exc, as_json)
-    finally:
-        if container is not None:
-            container.close()
 
 
 @app.command()
@@ -91,32 +69,7 @@ def status(
     """Show each model's versions by stage and its deployments."""
     with command(as_json) as c:
         result = home_status(c, name)
-        emit(result, as_json, lambda: _render_status(result))
-
-
-def _render_status(result: dict[str, Any]) -> None:
-    if not result["initialized"]:
-        console.print(f"[yellow]{result['home']} is not initialised[/]: run [bold]deployer init[/]")
-        return
-    console.print(f"home {result['home']}  database {result['database']}")
-    if not result["models"]:
-        console.print("no models registered yet: [bold]deployer register NAME --model-uri URI[/]")
-        return
-    table = Table("model", "version", "stage", "deployment", "status", "traffic", "endpoint")
-    for model in result["models"]:
-        for version in model["versions"]:
-            deployments = version["deployments"] or [None]
-            for d in deployments:
-                table.add_row(
-                    model["name"],
-                    f"v{version['version']}",
-                    version["stage"],
-                    d["deployment_id"] if d else "",
-                    d["status"] if d else "",
-                    f"{d['traffic_percentage']:g}%" if d else "",
-                    (d["endpoint_url"] or "") if d else "",
-                )
-    console.print(table)
+        emit(result, as_json, lambda: render_status(result))
 
 
 @app.command()
@@ -398,6 +351,10 @@ def down(by: ByOption = None, as_json: JsonOption = False) -> None:
                 )
             ),
         )
+
+
+for _command in cli_agent.COMMANDS:
+    app.command()(_command)
 
 
 def main() -> None:

@@ -8,15 +8,25 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agents.bootstrap import Container
+import httpx
+
+from database.routing import DbRouter
 from lifecycle.errors import PortInUseError
+from lifecycle.ports import Routes
 from mlops.gateway.server import Gateway, GatewayConfig, run
 from mlops.processes import port_in_use
+
+if TYPE_CHECKING:
+    from agents.bootstrap import Container
+
+log = logging.getLogger(__name__)
 
 
 def serve_gateway(
@@ -70,3 +80,46 @@ def stop_gateways(gateway_dir: Path) -> list[dict[str, Any]]:
             os.kill(int(info["pid"]), signal.SIGTERM)
             stopped.append(info)
     return stopped
+
+
+class ConfirmingRouter:
+    """The router port over the state DB that returns once this home's running gateways serve
+    the new table (or ``timeout`` passed): a deploy or rollback that reports done is in effect.
+
+    The DB stays the source of truth; a gateway that does not confirm in time is named in
+    ``unconfirmed`` and picks the table up on its next poll anyway.
+    """
+
+    def __init__(self, db: DbRouter, gateway_dir: Path, token: str, timeout: float = 5.0) -> None:
+        self.db = db
+        self.gateway_dir = gateway_dir
+        self.token = token
+        self.timeout = timeout
+        self.unconfirmed: list[str] = []
+        self.last_confirm_seconds: float | None = None
+
+    def set_routes(self, routes: Routes) -> None:
+        _, revision = self.db.save(routes, self.db.actor)
+        self.last_confirm_seconds = self.wait_served(routes.model_name, revision)
+
+    def get_routes(self, model_name: str) -> Routes | None:
+        return self.db.get_routes(model_name)
+
+    def wait_served(self, model_name: str, revision: int) -> float:
+        """Seconds until every running gateway served ``revision`` of the model's table."""
+        started = time.monotonic()
+        pending = {f"http://{g['host']}:{g['port']}" for g in running_gateways(self.gateway_dir)}
+        headers = {"Authorization": f"Bearer {self.token}"}
+        with httpx.Client(timeout=1.0, headers=headers) as client:
+            while pending and time.monotonic() - started < self.timeout:
+                for url in sorted(pending):
+                    with contextlib.suppress(httpx.HTTPError, ValueError):
+                        answer = client.get(f"{url}/admin/routes/{model_name}")
+                        if answer.is_success and int(answer.json().get("revision", 0)) >= revision:
+                            pending.discard(url)
+                if pending:
+                    time.sleep(0.02)
+        self.unconfirmed = sorted(pending)
+        if pending:
+            log.warning("gateways %s did not confirm %s revision %s", pending, model_name, revision)
+        return time.monotonic() - started

@@ -18,7 +18,7 @@ from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import BadInputError
 from lifecycle.gates import parse_criterion
 from lifecycle.ports import ModelRegistry, RegisteredVersion
-from lifecycle.records import model_version_id, utcnow
+from lifecycle.records import model_version_id, parse_version, utcnow
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]
 
@@ -176,3 +176,38 @@ def _reconcile(
         report.updated.append(key)
     else:
         report.unchanged += 1
+
+
+def set_criteria(
+    uow_factory: UowFactory,
+    model_name: str,
+    version: str,
+    criteria: Sequence[str],
+    metrics: Mapping[str, float],
+    actor: str,
+) -> dict[str, Any]:
+    """Replace a version's success criteria (and add metrics), audited; bad input changes
+    nothing."""
+
+    number = parse_version(version)
+    parsed = [str(parse_criterion(c)) for c in criteria]
+    if not parsed:
+        raise BadInputError("give at least one criterion, e.g. 'accuracy>=0.9'")
+    with uow_factory() as uow:
+        row = uow.models.get(model_name, number)
+        row.success_criteria = {"criteria": parsed}
+        if metrics:
+            row.metrics = {**row.metrics, **metrics}
+        uow.audit.append(
+            actor,
+            "criteria_set",
+            row.model_version_id,
+            {"criteria": parsed, "metrics": dict(metrics)},
+        )
+        uow.commit()
+        return {
+            "model_name": model_name,
+            "version": number,
+            "criteria": parsed,
+            "metrics": dict(row.metrics),
+        }

@@ -13,16 +13,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 
 from agents.bootstrap import Container
 from database.models import DeploymentRow
 from lifecycle.errors import EndpointCreationError
 from lifecycle.ports import Endpoint
-from lifecycle.records import model_version_id, utcnow
+from lifecycle.records import model_version_id, parse_version, utcnow
 from lifecycle.stages import DeploymentStatus, change_status
 from mlops.processes import find_by_env, terminate_tree
-from mlops.registry_mlflow import download_model, parse_version
+from mlops.registry_mlflow import download_model
 
 LIVE = (
     DeploymentStatus.PENDING,
@@ -146,10 +147,57 @@ def _finish(
         uow.commit()
 
 
+class LocalServing:
+    """The agent's ``Serving`` port over this home's packager and local endpoint processes."""
+
+    def __init__(self, container: Container) -> None:
+        self.c = container
+
+    def package(self, model_name: str, version: str, actor: str) -> str:
+        return str(package_version(self.c, model_name, version, actor)["bento_tag"])
+
+    def start(self, deployment_id: str, bento_tag: str, replicas: int) -> Endpoint:
+        return self.c.endpoints.create(deployment_id, bento_tag, replicas)
+
+    def is_alive(self, endpoint: Endpoint) -> bool:
+        return endpoint.pid is not None and self.c.endpoints.is_alive(endpoint)
+
+    def stop(self, endpoint: Endpoint) -> None:
+        if endpoint.pid is not None:
+            self.c.endpoints.remove(endpoint)
+
+    def stop_strays(self, deployment_id: str) -> list[int]:
+        strays = [
+            p
+            for p in _processes_of_home(str(self.c.settings.bentoml_home))
+            if _environ(p).get("DEPLOYER_DEPLOYMENT_ID") == deployment_id
+        ]
+        terminate_tree(None, extra=strays)
+        return [p.pid for p in strays]
+
+    def smoke(self, endpoint: Endpoint, model_name: str, version: str) -> None:
+        """``/model_info`` names this version, and ``/predict`` answers one row of zeros."""
+        with httpx.Client(base_url=endpoint.url, timeout=SMOKE_TIMEOUT) as client:
+            info = client.get("/model_info").json()
+            if (info.get("model_name"), str(info.get("model_version"))) != (model_name, version):
+                raise EndpointCreationError(
+                    f"smoke check: {endpoint.url} serves {info.get('model_name')} "
+                    f"v{info.get('model_version')}, not {model_name} v{version}"
+                )
+            row = [0.0] * max(1, len(info.get("columns") or []))
+            answer = client.post("/predict", json={"instances": [row]})
+            if answer.status_code != 200 or len(answer.json().get("predictions", [])) != 1:
+                raise EndpointCreationError(
+                    f"smoke check: {endpoint.url}/predict answered {answer.status_code}"
+                )
+
+
+SMOKE_TIMEOUT = 10.0
+
+
 def endpoint_of(row: DeploymentRow) -> Endpoint:
-    return Endpoint(
-        row.deployment_id, row.endpoint_url or "", row.endpoint_port or 0, row.endpoint_pid
-    )
+    """The row's endpoint (kept for callers; ``DeploymentRow.endpoint`` is the one definition)."""
+    return row.endpoint()
 
 
 def stop_endpoint(c: Container, deployment_id: str, actor: str, reason: str) -> dict[str, Any]:

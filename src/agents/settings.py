@@ -11,7 +11,7 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lifecycle.errors import ConfigurationError
@@ -45,6 +45,32 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8080", validation_alias="DEPLOYER_GATEWAY_URL"
     )
     """Where clients reach the gateway (comma-separate several replicas)."""
+
+    approvers_text: str = Field(default="", validation_alias="DEPLOYER_APPROVERS")
+    """Users who hold the approver role, comma-separated (nobody, until it is set)."""
+
+    shadow_min_hours: float = Field(
+        default=24.0, ge=0, validation_alias="DEPLOYER_SHADOW_MIN_HOURS"
+    )
+    """Hours a version must spend in shadow before production."""
+
+    min_shadow_comparisons: int = Field(
+        default=1000, ge=1, validation_alias="DEPLOYER_MIN_SHADOW_COMPARISONS"
+    )
+    """Mirrored requests that must be compared before shadow agreement can pass."""
+
+    min_shadow_agreement: float = Field(
+        default=0.95, ge=0, le=1, validation_alias="DEPLOYER_MIN_SHADOW_AGREEMENT"
+    )
+    """Share of compared requests whose outputs must agree."""
+
+    warm_seconds: float = Field(default=300.0, ge=0, validation_alias="DEPLOYER_WARM_SECONDS")
+    """How long a replaced deployment stays warm for an instant rollback."""
+
+    @property
+    def approvers(self) -> frozenset[str]:
+        """The approver role's holders."""
+        return frozenset(u.strip() for u in self.approvers_text.split(",") if u.strip())
 
     @cached_property
     def home_dir(self) -> Path:
@@ -120,4 +146,9 @@ def _os_user() -> str:
 
 def load_settings() -> Settings:
     """Read the settings from the environment now (not cached: tests change the environment)."""
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ", ".join(str(part) for part in first.get("loc", ())) or "a setting"
+        raise ConfigurationError(f"bad value for {where}: {first.get('msg')}") from None

@@ -1,13 +1,35 @@
-"""What ``deployer status`` reports: schema, models by stage, and their deployments."""
+"""What ``deployer status`` reports: schema, models by stage, their deployments and health.
+
+Each deployment carries its share of the routing table, whether its process runs, the figures
+the gateways measured over the last minute and a one-word verdict, so one screen answers "what
+serves what, and is it well?". :func:`render_status` prints that screen.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from rich.table import Table
+
 from agents.bootstrap import Container
+from agents.output import console
+from agents.serving import LIVE, endpoint_of
 from database import migrate
 from database.models import DeploymentRow, ModelVersionRow
 from lifecycle.errors import UnknownModelError
+from lifecycle.ports import Routes
+from lifecycle.rollback import PRESETS, RollbackPreset
+from lifecycle.routing import stable_of
+from lifecycle.strategies import StrategyName
+
+LIVE_STATUSES = frozenset(s.value for s in LIVE)
+"""Statuses whose deployment should have a running server (and so a health verdict)."""
+
+DEGRADED_ERROR_RATE = PRESETS[RollbackPreset.BALANCED].error_rate_threshold
+"""Above this error rate a deployment is "degraded": the default rollback threshold (1%)."""
+
+DASH = "\N{EM DASH}"
 
 
 def home_status(container: Container, model_name: str | None = None) -> dict[str, Any]:
@@ -26,12 +48,15 @@ def home_status(container: Container, model_name: str | None = None) -> dict[str
     if revision is None:
         return {**base, "initialized": False, "schema_revision": None, "models": []}
     with container.uow() as uow:
-        names = uow.models.model_names()
+        names = uow.models.list_model_names()
         if model_name is not None:
             if model_name not in names:
                 raise UnknownModelError(f"no model named {model_name!r} is registered")
             names = [model_name]
-        models = [_model(name, uow.models.list(name), uow.deployments.list(name)) for name in names]
+        rows = [(name, uow.models.list(name), uow.deployments.list(name)) for name in names]
+    # Routes, PIDs and gateway figures are read after the unit of work: none of them needs its
+    # transaction, and the metrics source opens sessions of its own.
+    models = [_model(container, name, versions, deps) for name, versions, deps in rows]
     return {
         **base,
         "initialized": True,
@@ -41,33 +66,170 @@ def home_status(container: Container, model_name: str | None = None) -> dict[str
     }
 
 
-def _model(name: str, versions: Any, deployments: Any) -> dict[str, Any]:
-    by_version: dict[str, list[DeploymentRow]] = {}
+def _model(
+    container: Container,
+    name: str,
+    versions: Sequence[ModelVersionRow],
+    deployments: Sequence[DeploymentRow],
+) -> dict[str, Any]:
+    routes = container.router.get_routes(name)
+    by_version: dict[str, list[dict[str, Any]]] = {}
     for d in deployments:
-        by_version.setdefault(d.model_version, []).append(d)
+        by_version.setdefault(d.model_version, []).append(_deployment(container, d, routes))
     return {
         "name": name,
+        "routes": _routes(routes),
         "versions": [_version(v, by_version.get(v.version, [])) for v in versions],
     }
 
 
-def _version(row: ModelVersionRow, deployments: list[DeploymentRow]) -> dict[str, Any]:
+def _routes(routes: Routes | None) -> dict[str, Any] | None:
+    if routes is None:
+        return None
+    return {
+        "weights": dict(routes.weights),
+        "stable_deployment_id": routes.stable_deployment_id,
+        "shadow_deployment_id": routes.shadow_deployment_id,
+        "shadow_percent": routes.shadow_percent,
+    }
+
+
+def _version(row: ModelVersionRow, deployments: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "version": row.version,
         "stage": row.stage,
         "metrics": row.metrics,
         "stage_changed_at": row.stage_changed_at,
-        "deployments": [
-            {
-                "deployment_id": d.deployment_id,
-                "status": d.status,
-                "strategy": d.strategy,
-                "traffic_percentage": d.traffic_percentage,
-                "endpoint_url": d.endpoint_url,
-            }
-            for d in deployments
-        ],
+        "deployments": deployments,
     }
+
+
+def _deployment(container: Container, d: DeploymentRow, routes: Routes | None) -> dict[str, Any]:
+    """One deployment: its record, its place in the routing table, and how it is doing."""
+    deployment_id = d.deployment_id
+    is_shadow = routes is not None and routes.shadow_deployment_id == deployment_id
+    live = d.status in LIVE_STATUSES
+    alive = container.endpoints.process_alive(endpoint_of(d)) if live else None
+    return {
+        "deployment_id": deployment_id,
+        "status": d.status,
+        "strategy": d.strategy,
+        "traffic_percentage": d.traffic_percentage,
+        "endpoint_url": d.endpoint_url,
+        "weight": float(routes.weights.get(deployment_id, 0.0)) if routes else 0.0,
+        "mirror_percent": routes.shadow_percent if routes and is_shadow else 0.0,
+        "stable": bool(routes and routes.weights and stable_of(routes) == deployment_id),
+        "alive": alive,
+        "health": _health(container, deployment_id, alive) if live else None,
+        # A shadow strategy's deployment keeps its comparison figures even while it is not
+        # (or no longer) the table's mirror, e.g. between promotion and archiving.
+        "shadow": (
+            _shadow(container, deployment_id)
+            if is_shadow or d.strategy == StrategyName.SHADOW.value
+            else None
+        ),
+    }
+
+
+def _health(container: Container, deployment_id: str, alive: bool | None) -> dict[str, Any]:
+    """The gateways' window figures and the verdict on them (``alive`` False means "down")."""
+    m = container.metrics.metrics(deployment_id)
+    return {
+        "request_count": m.request_count,
+        "error_count": m.error_count,
+        "error_rate": m.error_rate,
+        "p50_ms": m.p50_ms,
+        "p95_ms": m.p95_ms,
+        "p99_ms": m.p99_ms,
+        "requests_per_second": m.requests_per_second,
+        "verdict": health_verdict(alive, m.request_count, m.error_rate),
+    }
+
+
+def health_verdict(alive: bool | None, request_count: int, error_rate: float) -> str:
+    """One word for a live deployment: down, idle (no requests to judge), degraded, or ok."""
+    if alive is False:
+        return "down"
+    if request_count == 0:
+        return "idle"
+    if error_rate > DEGRADED_ERROR_RATE:
+        return "degraded"
+    return "ok"
+
+
+def _shadow(container: Container, deployment_id: str) -> dict[str, Any]:
+    s = container.metrics.shadow_stats(deployment_id)
+    return {
+        "compared": s.compared,
+        "agreed": s.agreed,
+        "shadow_errors": s.shadow_errors,
+        "agreement": s.agreement,
+    }
+
+
+def render_status(result: dict[str, Any]) -> None:
+    """Print the status at a glance: one row per deployment (or per version without one)."""
+    if not result["initialized"]:
+        console.print(f"[yellow]{result['home']} is not initialised[/]: run [bold]deployer init[/]")
+        return
+    console.print(f"home {result['home']}  database {result['database']}")
+    if not result["models"]:
+        console.print("no models registered yet: [bold]deployer register NAME --model-uri URI[/]")
+        return
+    table = Table(
+        "model", "version", "stage", "deployment", "status", "traffic", "health", "endpoint"
+    )
+    for model in result["models"]:
+        for version in model["versions"]:
+            for d in version["deployments"] or [None]:
+                table.add_row(
+                    model["name"],
+                    f"v{version['version']}",
+                    version["stage"],
+                    *(_deployment_cells(d) if d else ("", "", "", "", "")),
+                )
+    console.print(table)
+
+
+def _deployment_cells(d: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    return (
+        d["deployment_id"],
+        d["status"],
+        traffic_text(d),
+        health_text(d),
+        d["endpoint_url"] or "",
+    )
+
+
+def traffic_text(d: dict[str, Any]) -> str:
+    """``90%``, ``mirror 100%``, or a dash for a deployment the routing table does not name.
+
+    In a split, the stable deployment (where failed requests are retried) says so.
+    """
+    weight = d.get("weight")
+    if weight:
+        return f"{weight:g}% stable" if d.get("stable") and weight < 100 else f"{weight:g}%"
+    if d.get("mirror_percent"):
+        return f"mirror {d['mirror_percent']:g}%"
+    return DASH
+
+
+def health_text(d: dict[str, Any]) -> str:
+    """``ok · 1,204 req · 0.2% err · p95 12 ms``, ``idle``, ``DOWN``; a dash when not live."""
+    health = d.get("health")
+    if health is None:
+        return DASH
+    verdict = str(health["verdict"])
+    # Only a verdict with traffic behind it has figures worth a glance; DOWN must stand out.
+    parts = [verdict.upper() if verdict == "down" else verdict]
+    if verdict in ("ok", "degraded"):
+        parts += [f"{health['request_count']:,} req", f"{health['error_rate']:.1%} err"]
+        if health["p95_ms"] is not None:
+            parts.append(f"p95 {health['p95_ms']:,.0f} ms")
+    shadow = d.get("shadow")
+    if shadow and shadow["agreement"] is not None:
+        parts.append(f"agree {shadow['agreement']:.1%} of {shadow['compared']:,}")
+    return " \N{MIDDLE DOT} ".join(parts)
 
 
 def _sqlite_file_exists(url: str) -> bool:

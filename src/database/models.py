@@ -14,6 +14,7 @@ from sqlalchemy import ForeignKey, Index, Integer, MetaData, String, Text, Uniqu
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from database.types import JSONDocument, UTCDateTime
+from lifecycle.ports import Endpoint
 from lifecycle.records import DeploymentManifest, VersionRecord, utcnow
 from lifecycle.stages import DeploymentStatus, ModelStage
 from lifecycle.strategies import StrategyName
@@ -116,6 +117,12 @@ class DeploymentRow(Base):
 
     __mapper_args__ = {"version_id_col": row_version}
 
+    def endpoint(self) -> Endpoint:
+        """The endpoint as the ports know it (an empty URL before the server started)."""
+        return Endpoint(
+            self.deployment_id, self.endpoint_url or "", self.endpoint_port or 0, self.endpoint_pid
+        )
+
     def to_manifest(self) -> DeploymentManifest:
         """The deployment as the pydantic manifest the agent returns."""
         return DeploymentManifest(
@@ -193,6 +200,9 @@ class ApprovalRow(Base):
     decided_at: Mapped[datetime | None] = mapped_column()
     comment: Mapped[str | None] = mapped_column(Text)
     thread_id: Mapped[str | None] = mapped_column(String(100))
+    checkpoint_ns: Mapped[str | None] = mapped_column(String(300))
+    """Empty when the deployer graph itself waits; else the upstream graph's subgraph path."""
+    run_id: Mapped[str | None] = mapped_column(String(100))
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": row_version}
@@ -256,3 +266,20 @@ class GatewayStatsRow(Base):
     model_name: Mapped[str] = mapped_column(String(200))
     figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgentOperationRow(Base):
+    """``agent_operations``: side effects the agent has completed, by idempotency key.
+
+    A graph node that writes commits its key with its writes; run again after a crash (a
+    resumed thread re-runs the node that was interrupted), it finds the key and returns the
+    stored ``result`` instead of acting twice.
+    """
+
+    __tablename__ = "agent_operations"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(100), index=True)
+    node: Mapped[str] = mapped_column(String(100))
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    completed_at: Mapped[datetime] = mapped_column(default=utcnow)

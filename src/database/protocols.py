@@ -15,6 +15,7 @@ from typing import Any, Protocol, Self
 
 from database.audit import AuditVerification
 from database.models import (
+    AgentOperationRow,
     ApprovalRow,
     AuditEventRow,
     DeploymentRow,
@@ -77,6 +78,14 @@ class Approvals(Protocol):
     def list(self, state: str | None = "pending") -> Sequence[ApprovalRow]: ...
 
 
+class Operations(Protocol):
+    """``agent_operations``: completed side effects by idempotency key."""
+
+    def find(self, key: str) -> AgentOperationRow | None: ...
+
+    def add(self, row: AgentOperationRow) -> AgentOperationRow: ...
+
+
 class AuditTrail(Protocol):
     """``audit_events``: append-only, hash-chained."""
 
@@ -109,6 +118,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditTrail: ...
+
+    @property
+    def operations(self) -> Operations: ...
 
     def __enter__(self) -> Self: ...
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from database.audit import AuditVerification, append_event, verify_audit_chain
 from database.models import (
+    AgentOperationRow,
     ApprovalRow,
     AuditEventRow,
     DeploymentRow,
@@ -160,6 +161,22 @@ class ApprovalRepository:
         if state is not None:
             query = query.where(ApprovalRow.state == state)
         return self.session.scalars(query).all()
+
+
+class OperationRepository:
+    """``agent_operations``: completed side effects by idempotency key."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def find(self, key: str) -> AgentOperationRow | None:
+        """The completed operation with this key, or None."""
+        return self.session.get(AgentOperationRow, key)
+
+    def add(self, row: AgentOperationRow) -> AgentOperationRow:
+        """Stage the record of a completed operation (a second one with the key conflicts)."""
+        self.session.add(row)
+        return row
 
 
 class AuditLog:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from database.models import VersionRecordRow
 from database.protocols import UnitOfWork
 from lifecycle.records import VersionRecord, utcnow
-from lifecycle.stages import ModelStage, transition
+from lifecycle.stages import ModelStage, restore_for_rollback, transition
 
 
 def record_stage_change(
@@ -19,18 +19,24 @@ def record_stage_change(
     reason: str = "",
     metrics: Mapping[str, float] | None = None,
     approval_id: str | None = None,
+    rollback: bool = False,
 ) -> VersionRecord:
     """Move a version's stage, and write its version record and audit event, in one transaction.
 
     The stage update carries the row's optimistic version, so of two racing writers only one
     commits; the other's ``uow.commit()`` raises ConflictError and writes nothing.
-    The caller commits; validation errors (unknown version, a move ALLOWED_TRANSITIONS does not
-    permit) are raised before anything is written.
+    ``rollback=True`` is a rollback restoring this version to production (the one move outside
+    ALLOWED_TRANSITIONS; see ``restore_for_rollback``). The caller commits; validation errors
+    (unknown version, a move ALLOWED_TRANSITIONS does not permit) are raised before anything
+    is written.
     """
     uow.what = f"{model_name} v{version}"
     row = uow.models.get(model_name, version)
     from_stage = row.model_stage
-    transition(from_stage, to_stage)
+    if rollback and to_stage is ModelStage.PRODUCTION:
+        restore_for_rollback(from_stage)
+    else:
+        transition(from_stage, to_stage)
     now = utcnow()
     row.stage, row.stage_changed_at = to_stage.value, now
     evidence = dict(metrics if metrics is not None else row.metrics)
@@ -50,7 +56,7 @@ def record_stage_change(
     uow.flush()  # the optimistic check runs here, before the audit chain is touched
     uow.audit.append(
         actor,
-        "stage_changed",
+        "stage_restored" if rollback and to_stage is ModelStage.PRODUCTION else "stage_changed",
         row.model_version_id,
         {
             "from": from_stage.value,

@@ -21,6 +21,7 @@ from database.repositories import (
     AuditLog,
     DeploymentRepository,
     ModelVersionRepository,
+    OperationRepository,
     VersionRecordRepository,
 )
 from lifecycle.errors import ConflictError, InfrastructureError, ModelDeployerError
@@ -45,6 +46,7 @@ class SqlAlchemyUnitOfWork:
     version_records: VersionRecordRepository
     approvals: ApprovalRepository
     audit: AuditLog
+    operations: OperationRepository
 
     def __init__(self, session_factory: sessionmaker[Session], what: str = "this record") -> None:
         self.session_factory = session_factory
@@ -58,6 +60,7 @@ class SqlAlchemyUnitOfWork:
         self.version_records = VersionRecordRepository(self.session)
         self.approvals = ApprovalRepository(self.session)
         self.audit = AuditLog(self.session)
+        self.operations = OperationRepository(self.session)
         self.committed = False
         return self
 

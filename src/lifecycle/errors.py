@@ -106,6 +106,12 @@ class RollbackFailedError(InfrastructureError):
     retryable = False
 
 
+class DeploymentFailedError(InfrastructureError):
+    """A deploy step failed; the previous routing is in place and the new deployment is failed."""
+
+    retryable = False
+
+
 class EndpointCreationError(InfrastructureError):
     """An endpoint did not become ready; ``log_tail`` holds the server's last log lines."""
 

@@ -174,15 +174,24 @@ def shadow_age_gate(entered_shadow_at: datetime | None, now: datetime, min_hours
         return Verdict("shadow_age", VerdictStatus.FAILED, "the version has never been in shadow")
     age = now - entered_shadow_at
     if age < timedelta(hours=min_hours):
-        hours = age.total_seconds() / 3600
         return Verdict(
             "shadow_age",
             VerdictStatus.INCONCLUSIVE,
-            f"in shadow for {hours:.1f} h of the {min_hours:g} h required",
+            f"in shadow for {_duration(age.total_seconds())} of the "
+            f"{_duration(min_hours * 3600)} required",
         )
     return Verdict(
         "shadow_age", VerdictStatus.PASSED, f"in shadow since {entered_shadow_at.isoformat()}"
     )
+
+
+def _duration(seconds: float) -> str:
+    """A duration as a person reads it: ``42 s``, ``12.5 min``, ``3.2 h``."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def shadow_agreement_gate(stats: ShadowStats, min_agreement: float, min_compared: int) -> Verdict:
@@ -221,3 +230,73 @@ def overall(verdicts: Iterable[Verdict]) -> VerdictStatus:
 def unmet(verdicts: Iterable[Verdict]) -> list[str]:
     """The messages of every verdict that did not pass, for an error that lists them all."""
     return [v.message for v in verdicts if not v.passed]
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionPolicy:
+    """What a promotion to production demands beyond the version's own success criteria."""
+
+    shadow_min_hours: float = 24.0
+    min_shadow_comparisons: int = 1000
+    min_shadow_agreement: float = 0.95
+
+    def __post_init__(self) -> None:
+        if self.shadow_min_hours < 0:
+            raise BadInputError("shadow_min_hours cannot be negative")
+        if self.min_shadow_comparisons < 1:
+            raise BadInputError("min_shadow_comparisons must be at least 1")
+        if not 0.0 <= self.min_shadow_agreement <= 1.0:
+            raise BadInputError("min_shadow_agreement must be a fraction between 0 and 1")
+
+
+def production_gates(
+    *,
+    metrics: Mapping[str, float],
+    criteria: Iterable[Criterion],
+    entered_shadow_at: datetime | None,
+    now: datetime,
+    shadow: ShadowStats | None,
+    has_production: bool,
+    policy: PromotionPolicy,
+) -> list[Verdict]:
+    """Every check a move to production must pass: criteria, time in shadow, shadow agreement.
+
+    ``shadow`` is what the gateway measured for the version's shadow deployments (None: it was
+    never mirrored). A version with no success criteria fails: production needs a stated bar.
+    The first production version of a model has nothing to be compared with, so its agreement
+    gate passes and says so; every later one must have been mirrored and compared.
+    """
+    wanted = list(criteria)
+    verdicts = metric_thresholds_gate(metrics, wanted)
+    if not wanted:
+        verdicts.append(
+            Verdict(
+                "criteria",
+                VerdictStatus.FAILED,
+                "no success criteria are set; add them with 'deployer criteria NAME VERSION'",
+            )
+        )
+    verdicts.append(shadow_age_gate(entered_shadow_at, now, policy.shadow_min_hours))
+    if shadow is not None:
+        verdicts.append(
+            shadow_agreement_gate(
+                shadow, policy.min_shadow_agreement, policy.min_shadow_comparisons
+            )
+        )
+    elif has_production:
+        verdicts.append(
+            Verdict(
+                "shadow_agreement",
+                VerdictStatus.INCONCLUSIVE,
+                "the version was never mirrored: deploy it with the shadow strategy first",
+            )
+        )
+    else:
+        verdicts.append(
+            Verdict(
+                "shadow_agreement",
+                VerdictStatus.PASSED,
+                "first production version of this model: no production outputs to compare with",
+            )
+        )
+    return verdicts

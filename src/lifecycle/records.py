@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lifecycle.errors import BadInputError
 from lifecycle.stages import DeploymentStatus, ModelStage
 from lifecycle.strategies import StrategyName
 
@@ -62,3 +64,11 @@ class VersionRecord(BaseModel):
 def model_version_id(model_name: str, version: str) -> str:
     """The stable identifier of a model version, used as a key across the registry and the DB."""
     return f"{model_name}/{version}"
+
+
+def parse_version(version: str) -> str:
+    """``"2"`` or ``"v2"`` -> ``"2"``; anything else is bad input."""
+    match = re.fullmatch(r"[vV]?(\d+)", str(version).strip())
+    if not match:
+        raise BadInputError(f"invalid version {version!r}; versions are numbers like 2 or v2")
+    return str(int(match.group(1)))

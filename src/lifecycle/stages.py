@@ -49,6 +49,24 @@ def transition(current: ModelStage, target: ModelStage) -> ModelStage:
     return target
 
 
+ROLLBACK_RESTORABLE = frozenset({ModelStage.PRODUCTION, ModelStage.ARCHIVED})
+"""Stages a rollback may return to production: the serving version, or the one it replaced."""
+
+
+def restore_for_rollback(current: ModelStage) -> ModelStage:
+    """The stage a rollback gives the version it restores: production, from ``current``.
+
+    This is the one move outside ALLOWED_TRANSITIONS: an archived version comes back to serve
+    users only by a rollback, never by a promotion.
+    """
+    if current not in ROLLBACK_RESTORABLE:
+        raise InvalidPromotionPathError(
+            f"a rollback cannot restore a version in {current.value}; only a production or "
+            "archived version can serve again"
+        )
+    return ModelStage.PRODUCTION
+
+
 class DeploymentStatus(StrEnum):
     """The life of one deployment (one endpoint serving one model version)."""
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from lifecycle.errors import InvalidPlanError
+from lifecycle.stages import ModelStage
 
 
 class StrategyName(StrEnum):
@@ -139,3 +140,43 @@ def parse_strategy(value: str) -> StrategyName:
     except ValueError:
         names = ", ".join(s.value for s in StrategyName)
         raise InvalidPlanError(f"unknown strategy {value!r}; expected one of: {names}") from None
+
+
+ROUTED_STAGES = frozenset({ModelStage.PRODUCTION, ModelStage.SHADOW})
+"""Stages whose deployments take (or mirror) users' traffic; others get their own URL only."""
+
+
+def strategy_for(
+    stage: ModelStage, requested: StrategyName | None, has_stable: bool
+) -> StrategyName:
+    """The strategy a deployment of a version in ``stage`` uses: the target follows the stage.
+
+    A shadow version is mirrored; a development or staging version gets an endpoint of its own
+    (direct, no user traffic); a production version defaults to a canary when something already
+    serves users, else to direct. Combinations that cannot work are refused with the reason.
+    """
+    if stage is ModelStage.ARCHIVED:
+        raise InvalidPlanError("an archived version is not deployed; a rollback restores one")
+    if stage is ModelStage.SHADOW:
+        if requested not in (None, StrategyName.SHADOW):
+            raise InvalidPlanError(
+                f"a version in shadow is deployed with the shadow strategy, not {requested}; "
+                "promote it to production first"
+            )
+        if not has_stable:
+            raise InvalidPlanError("nothing to mirror: no production deployment takes traffic")
+        return StrategyName.SHADOW
+    if stage not in ROUTED_STAGES:
+        if requested not in (None, StrategyName.DIRECT):
+            raise InvalidPlanError(
+                f"a version in {stage.value} gets its own endpoint (direct) and no user traffic; "
+                f"{requested} needs a production version"
+            )
+        return StrategyName.DIRECT
+    if requested is StrategyName.SHADOW:
+        raise InvalidPlanError("a production version serves users; shadow is for shadow versions")
+    if requested is StrategyName.CANARY and not has_stable:
+        raise InvalidPlanError("a canary needs a stable deployment to compare with; use direct")
+    if requested is not None:
+        return requested
+    return StrategyName.CANARY if has_stable else StrategyName.DIRECT

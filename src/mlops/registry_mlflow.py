@@ -9,13 +9,13 @@ its evidence even when its run is gone. Every vendor error becomes one of ours.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from lifecycle.errors import BadInputError, InfrastructureError, UnknownModelError
 from lifecycle.ports import RegisteredVersion
+from lifecycle.records import parse_version
 from lifecycle.stages import ModelStage
 from mlops.mlflow_env import quiet, tracking
 from mlops.training import ensure_experiment
@@ -27,14 +27,6 @@ IMPORT_EXPERIMENT = "model-deployer-imports"
 
 class InvalidModelUriError(BadInputError):
     """The model URI names nothing, or something that is not an MLflow model."""
-
-
-def parse_version(version: str) -> str:
-    """``"2"`` or ``"v2"`` -> ``"2"``; anything else is bad input."""
-    match = re.fullmatch(r"[vV]?(\d+)", str(version).strip())
-    if not match:
-        raise BadInputError(f"invalid version {version!r}; versions are numbers like 2 or v2")
-    return str(int(match.group(1)))
 
 
 class MlflowRegistry:

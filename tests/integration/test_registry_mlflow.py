@@ -8,9 +8,10 @@ import mlflow.pyfunc
 import pytest
 
 from lifecycle.errors import BadInputError, InfrastructureError, UnknownModelError
+from lifecycle.records import parse_version
 from lifecycle.stages import ModelStage
 from mlops.mlflow_env import tracking
-from mlops.registry_mlflow import InvalidModelUriError, MlflowRegistry, parse_version
+from mlops.registry_mlflow import InvalidModelUriError, MlflowRegistry
 from mlops.training import TrainedModel, save_local, train_and_log
 
 S = ModelStage

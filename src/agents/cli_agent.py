@@ -1,0 +1,272 @@
+"""The agent's commands: promote, approvals, approve, reject, deploy, rollback, resume, history,
+criteria. ``agents.cli`` registers them on the ``deployer`` app.
+
+A promotion waiting for approval prints its approval id and exits 4 (DESIGN.md section 6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from agents import operations
+from agents.cli_shared import ByOption, JsonOption, command
+from agents.output import console, emit
+from agents.registration import parse_metrics, set_criteria
+
+AWAITING_APPROVAL_EXIT = 4
+
+ThreadOption = Annotated[
+    str | None,
+    typer.Option("--thread", help="Run on this thread id (give it again to resume the same run)."),
+]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why, in a sentence.")]
+
+
+def promote(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version, e.g. 2 or v2.")],
+    to: Annotated[str, typer.Option("--to", help="Target stage (one step forward).")],
+    reason: ReasonOption = "",
+    thread: ThreadOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Move a version to the next stage; production checks its gates and waits for approval."""
+    with command(as_json) as c:
+        result = operations.promote(c, name, version, to, by or c.settings.user, reason, thread)
+        emit(result, as_json, lambda: _render_run(result))
+    _exit_if_waiting(result)
+
+
+def approvals(
+    every: Annotated[bool, typer.Option("--all", help="Decided ones too.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List approvals waiting for a decision (oldest first)."""
+    with command(as_json) as c:
+        rows = operations.list_approvals(c, every)
+        emit({"approvals": rows}, as_json, lambda: _render_approvals(rows))
+
+
+def approve(
+    approval_id: Annotated[str, typer.Argument(help="The approval id, e.g. apr-1a2b3c4d5e6f.")],
+    comment: Annotated[str, typer.Option("--comment", help="Why.")] = "",
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a waiting promotion (not your own; you need the approver role) and finish it."""
+    _decide(approval_id, "approve", comment, by, as_json)
+
+
+def reject(
+    approval_id: Annotated[str, typer.Argument(help="The approval id.")],
+    comment: Annotated[str, typer.Option("--comment", help="Why.")] = "",
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Reject a waiting promotion (approvers, or the requester withdrawing it)."""
+    _decide(approval_id, "reject", comment, by, as_json)
+
+
+def _decide(approval_id: str, decision: str, comment: str, by: str | None, as_json: bool) -> None:
+    with command(as_json) as c:
+        result = operations.decide(c, approval_id, by or c.settings.user, decision, comment)
+        emit(result, as_json, lambda: _render_run(result))
+    _exit_if_waiting(result)
+
+
+def deploy(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version.")],
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            "--strategy",
+            help="direct|rolling|blue_green|canary|shadow (default: by the version's stage).",
+        ),
+    ] = None,
+    traffic: Annotated[
+        float | None,
+        typer.Option("--traffic", help="Canary share or shadow mirror share, in percent."),
+    ] = None,
+    replicas: Annotated[int, typer.Option("--replicas", min=1, max=16)] = 1,
+    reason: ReasonOption = "",
+    thread: ThreadOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Deploy a version behind the gateway; the target follows its stage. With --traffic on a
+    canary or shadow already running, only its share changes."""
+    with command(as_json) as c:
+        result = operations.deploy(
+            c, name, version, by or c.settings.user, strategy, traffic, replicas, reason, thread
+        )
+        emit(result, as_json, lambda: _render_run(result))
+
+
+def rollback(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    to: Annotated[
+        str | None, typer.Option("--to", help="Deployment id to go back to (default: previous).")
+    ] = None,
+    reason: ReasonOption = "",
+    thread: ThreadOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Switch all traffic back to the previous production deployment, at once."""
+    with command(as_json) as c:
+        result = operations.rollback(c, name, by or c.settings.user, to, reason, thread)
+        emit(result, as_json, lambda: _render_run(result))
+
+
+def resume(
+    thread_id: Annotated[str, typer.Argument(help="The thread id of a run cut short.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Take up a run that a crash or a kill cut short; finished steps are not repeated."""
+    with command(as_json) as c:
+        result = operations.resume_run(c, thread_id)
+        emit(result, as_json, lambda: _render_run(result))
+    _exit_if_waiting(result)
+
+
+def history(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """A model's timeline: stage changes, deployments, approvals, rollbacks, and what memory
+    advises for its next rollout."""
+    from agents.history import model_history, render_history
+
+    with command(as_json) as c:
+        result = model_history(c, name, limit)
+        emit(result, as_json, lambda: render_history(result))
+
+
+def criteria(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version.")],
+    rules: Annotated[list[str], typer.Argument(help='Success criteria like "accuracy>=0.9".')],
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", help="Also record metric K=V, repeatable.")
+    ] = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set a version's success criteria (they replace the old ones), and optionally metrics."""
+    with command(as_json) as c:
+        result = set_criteria(
+            c.uow, name, version, rules, parse_metrics(metric or []), by or c.settings.user
+        )
+        emit(
+            result,
+            as_json,
+            lambda: console.print(
+                f"{name} v{result['version']} criteria: {', '.join(result['criteria'])}"
+            ),
+        )
+
+
+def _exit_if_waiting(result: dict[str, Any]) -> None:
+    if result.get("status") == "awaiting_approval":
+        raise typer.Exit(AWAITING_APPROVAL_EXIT)
+
+
+def _render_run(r: dict[str, Any]) -> None:
+    for v in r.get("verdicts") or []:
+        mark = {"passed": "[green]pass[/]", "failed": "[red]FAIL[/]"}.get(
+            v["status"], "[yellow]wait[/]"
+        )
+        console.print(f"  {mark} {v['gate']}: {v['message']}", highlight=False)
+    status = r.get("status")
+    if status == "awaiting_approval":
+        w = r["waiting_for"]
+        console.print(
+            f"[yellow]awaiting approval[/] {w['approval_id']}: {w['model_name']} v{w['version']} "
+            f"-> {w['target_stage']}, requested by {w['requested_by']}\n"
+            f"  an approver runs: deployer approve {w['approval_id']} --by USER"
+        )
+    elif r.get("version_record") and status in ("promoted", "rejected"):
+        rec = r["version_record"]
+        console.print(
+            f"[green]{status}[/] {rec['model_name']} v{rec['version']}: "
+            f"{rec['from_stage']} -> {rec['to_stage']} by {rec['changed_by']}"
+        )
+    elif status == "rejected":
+        console.print(f"[red]rejected[/]: {'; '.join(r.get('errors') or [])}")
+    elif r.get("deployment_manifest"):
+        m = r["deployment_manifest"]
+        console.print(
+            f"[green]{status}[/] {m['model_name']} v{m['model_version']} as {m['deployment_id']} "
+            f"({m['strategy']}, {m['traffic_percentage']:g}%) at {m['endpoint_url']} "
+            f"in {m['deployment_duration_seconds'] or 0:.1f} s"
+        )
+        advice = r.get("advice") or {}
+        if advice.get("reason"):
+            console.print(f"  memory: {advice['reason']}", highlight=False)
+    elif status == "rolled_back":
+        console.print(
+            f"[green]rolled back[/]: {', '.join(r['rollback']['undo'])} -> "
+            f"{r['active_deployment_id']} now serves 100%"
+        )
+    else:
+        console.print(f"{status}")
+    console.print(f"  thread {r.get('thread_id')}", style="dim")
+
+
+def _render_approvals(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("no approvals waiting")
+        return
+    table = Table("approval", "model", "to", "requested by", "at", "state", "reason")
+    for a in rows:
+        table.add_row(
+            a["approval_id"],
+            f"{a['model_name']} v{a['version']}",
+            a["target_stage"],
+            a["requested_by"],
+            a["requested_at"].strftime("%Y-%m-%d %H:%M"),
+            a["state"] + (f" by {a['approver']}" if a["approver"] else ""),
+            a["reason"] or "",
+        )
+    console.print(table)
+
+
+def demo(
+    home: Annotated[
+        str | None, typer.Option("--home", help="Work in this folder (default: a fresh one).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The whole story end to end on embedded defaults: train, register, promote with approval,
+    deploy behind a gateway, shadow, canary, roll back. Leaves nothing running."""
+    from pathlib import Path
+
+    from agents.demo import run_demo
+    from agents.output import fail
+
+    try:
+        result = run_demo(Path(home).resolve() if home else None)
+    except Exception as exc:
+        fail(exc, as_json)
+    emit(result, as_json, lambda: None)
+
+
+COMMANDS: tuple[Callable[..., None], ...] = (
+    promote,
+    approvals,
+    approve,
+    reject,
+    deploy,
+    rollback,
+    resume,
+    history,
+    criteria,
+    demo,
+)

@@ -1,0 +1,113 @@
+"""What the graph's nodes need from the outside world, as ports, bundled in ``DeployerDeps``.
+
+Bootstrap builds the real bundle (``agents.model_deployer.runtime``); node tests build one from
+fakes. Nodes never import an adapter.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from database.protocols import UnitOfWork
+from lifecycle.gates import PromotionPolicy
+from lifecycle.ports import Clock, Endpoint, MetricsSource, ModelRegistry, Router
+from lifecycle.records import utcnow
+from memory.advice import Advice
+
+
+class Serving(Protocol):
+    """Packages and endpoints, as the deploy nodes use them."""
+
+    def package(self, model_name: str, version: str, actor: str) -> str:
+        """Build (or reuse) the version's package; return its tag."""
+        ...
+
+    def start(self, deployment_id: str, bento_tag: str, replicas: int) -> Endpoint:
+        """Start a server for the package and wait until it is ready."""
+        ...
+
+    def is_alive(self, endpoint: Endpoint) -> bool:
+        """Whether the endpoint's server runs and answers."""
+        ...
+
+    def stop(self, endpoint: Endpoint) -> None:
+        """Stop the endpoint's server, workers included."""
+        ...
+
+    def stop_strays(self, deployment_id: str) -> list[int]:
+        """Stop servers that carry ``deployment_id`` but were never recorded; return their PIDs."""
+        ...
+
+    def smoke(self, endpoint: Endpoint, model_name: str, version: str) -> None:
+        """Check the endpoint serves that version and answers a prediction; raise if not."""
+        ...
+
+
+class EpisodeMemory(Protocol):
+    """The parts of ``memory.store_memory.StoreMemory`` the nodes use."""
+
+    def record_episode(
+        self,
+        model_name: str,
+        kind: str,
+        episode: Any,
+        *,
+        episode_id: str | None = None,
+    ) -> str: ...
+
+    def advice(self, model_name: str) -> Advice: ...
+
+
+class SystemClock:
+    """The real time, in UTC."""
+
+    def now(self) -> datetime:
+        return utcnow()
+
+
+@dataclass(frozen=True)
+class AgentPolicy:
+    """The rules the agent holds every request to; each can be set from the environment."""
+
+    promotion: PromotionPolicy = field(default_factory=PromotionPolicy)
+    approvers: frozenset[str] = frozenset()
+    """Users who hold the approver role (``DEPLOYER_APPROVERS``)."""
+    warm_seconds: float = 300.0
+    """How long a replaced deployment stays warm for an instant rollback."""
+    drain_seconds: float = 1.5
+    """How long undone servers keep answering after a rollback's switch (gateways poll every
+    0.5 s and retry on the stable deployment)."""
+    canary_initial_percent: float = 10.0
+    """The canary's first share when neither the caller nor memory says otherwise."""
+
+
+@dataclass
+class DeployerDeps:
+    """Everything the nodes talk to."""
+
+    uow: Callable[[], UnitOfWork]
+    registry: ModelRegistry
+    serving: Serving
+    router: Router
+    metrics: MetricsSource
+    memory: EpisodeMemory
+    clock: Clock = field(default_factory=SystemClock)
+    policy: AgentPolicy = field(default_factory=AgentPolicy)
+
+
+FAILPOINT_ENV = "DEPLOYER_FAILPOINT"
+
+
+def failpoint(name: str) -> None:
+    """Die here, by SIGKILL, when ``DEPLOYER_FAILPOINT`` names this point.
+
+    Crash drills for the durability tests (as in FoundationDB's or TiKV's failpoints): a real
+    process killed between a side effect and the checkpoint that would record it.
+    """
+    if os.environ.get(FAILPOINT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)

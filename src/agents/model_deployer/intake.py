@@ -1,0 +1,104 @@
+"""The entry node: validate the intent, normalise it, and route on ``action``.
+
+Everything a caller can get wrong is refused here, before any side effect, with a typed error.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any, Literal
+
+from agents.model_deployer.deps import DeployerDeps
+from agents.model_deployer.state import State
+from lifecycle.errors import BadInputError, InvalidDeploymentActionError, UnknownModelError
+from lifecycle.records import parse_version
+from lifecycle.stages import parse_stage
+from lifecycle.strategies import parse_strategy
+
+ACTIONS = ("promote", "deploy", "rollback")
+"""Actions the graph carries out (the monitoring tick arrives with the operations work)."""
+
+Route = Literal["check_promotion", "plan_deploy", "plan_rollback"]
+
+FIRST_NODE: dict[str, Route] = {
+    "promote": "check_promotion",
+    "deploy": "plan_deploy",
+    "rollback": "plan_rollback",
+}
+
+
+def parse_action(value: str) -> str:
+    """The action, lower-cased; anything unknown raises InvalidDeploymentActionError."""
+    action = (value or "").strip().lower()
+    if action not in ACTIONS:
+        raise InvalidDeploymentActionError(
+            f"unknown action {value!r}; the model deployer does: {', '.join(ACTIONS)}"
+        )
+    return action
+
+
+class IntakeNode:
+    """Validates a request against the state database and resets the run's outputs."""
+
+    def __init__(self, deps: DeployerDeps) -> None:
+        self.deps = deps
+
+    def __call__(self, state: State) -> dict[str, Any]:
+        action = parse_action(state.action)
+        if not state.requested_by.strip():
+            raise BadInputError("every request must say who asks (requested_by)")
+        update: dict[str, Any] = {
+            "action": action,
+            "run_id": state.request_id or uuid.uuid4().hex,
+            "errors": [],
+            "status": "",
+            "version_record": None,
+            "deployment_manifest": None,
+            "rollback_successful": None,
+            "active_deployment_id": None,
+            "approval_id": None,
+            "approval": None,
+            "verdicts": [],
+            "plan": None,
+            "rollback": None,
+            "advice": None,
+        }
+        with self.deps.uow() as uow:
+            if state.model_name not in uow.models.list_model_names():
+                raise UnknownModelError(f"no model named {state.model_name!r} is registered")
+            if action in ("promote", "deploy"):
+                if state.version is None:
+                    raise BadInputError(f"{action} needs a version")
+                update["version"] = parse_version(state.version)
+                uow.models.get(state.model_name, update["version"])
+            if action == "rollback" and state.deployment_id:
+                row = uow.deployments.get(state.deployment_id)
+                if row.model_name != state.model_name:
+                    raise BadInputError(
+                        f"deployment {state.deployment_id} serves {row.model_name}, "
+                        f"not {state.model_name}"
+                    )
+        if action == "promote":
+            update["target_stage"] = parse_stage(state.target_stage or "").value
+        if action == "deploy":
+            _check_deploy_options(state)
+            if state.strategy:
+                update["strategy"] = parse_strategy(state.strategy).value
+        return update
+
+
+def _check_deploy_options(state: State) -> None:
+    if state.traffic is not None and (
+        not math.isfinite(state.traffic) or not 0 < state.traffic <= 100
+    ):
+        raise BadInputError(
+            f"traffic must be a percentage above 0 and at most 100, not {state.traffic}"
+        )
+    if state.replicas < 1:
+        raise BadInputError(f"replicas must be at least 1, not {state.replicas}")
+
+
+def route_action(state: State) -> Route:
+    """The first node of the action's flow; raises on an action intake did not vet."""
+    return FIRST_NODE[parse_action(state.action)]

@@ -1,0 +1,301 @@
+"""The promote flow: check the move -> (production) gates -> approval -> move -> remember.
+
+Production needs a person's approval: ``await_approval`` pauses the run with ``interrupt()``
+and resumes, maybe days later and from another process, with the approver's answer. The only
+side effects before the pause are idempotent (the approval row is keyed by the run).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command, interrupt
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from agents.model_deployer.deps import DeployerDeps, failpoint
+from agents.model_deployer.idempotency import once, operation_key
+from agents.model_deployer.state import State
+from database.models import ApprovalRow, DeploymentRow, ModelVersionRow
+from database.protocols import UnitOfWork
+from database.services import record_stage_change
+from lifecycle.approval import Decision, check_decider
+from lifecycle.errors import ModelDeployerError, ProductionCriteriaNotMetError
+from lifecycle.gates import (
+    Verdict,
+    VerdictStatus,
+    overall,
+    parse_criterion,
+    production_gates,
+    unmet,
+)
+from lifecycle.metrics import ShadowStats
+from lifecycle.records import utcnow
+from lifecycle.stages import ModelStage, transition
+from lifecycle.strategies import StrategyName
+from memory import episodes
+
+NEEDS_APPROVAL = frozenset({ModelStage.PRODUCTION})
+"""Stages a version enters only with a person's approval."""
+
+
+class ApprovalAnswer(BaseModel):
+    """What resumes a run paused for approval."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Decision
+    approver: str
+    comment: str = ""
+
+
+class PromoteNodes:
+    """The nodes of the promote flow, over the ports in ``deps``."""
+
+    def __init__(self, deps: DeployerDeps) -> None:
+        self.deps = deps
+
+    def check(self, state: State) -> dict[str, Any]:
+        """Refuse an illegal move; for production, run every gate and refuse unless all pass."""
+        target = ModelStage(str(state.target_stage))
+        version = str(state.version)
+        with self.deps.uow() as uow:
+            row = uow.models.get(state.model_name, version)
+            current = row.model_stage
+            transition(current, target)
+            deployments = list(uow.deployments.list(row.model_name))
+            others = [v.version for v in uow.models.list(row.model_name, ModelStage.PRODUCTION)]
+        # Gates read the metrics source outside the transaction: on SQLite a second connection
+        # would wait for this one's write lock.
+        verdicts = (
+            self._production_verdicts(
+                row, deployments, has_production=bool(set(others) - {version})
+            )
+            if target in NEEDS_APPROVAL
+            else []
+        )
+        found = [_verdict_dict(v) for v in verdicts]
+        if verdicts and overall(verdicts) is not VerdictStatus.PASSED:
+            missing = unmet(verdicts)
+            self._remember(state, episodes.PROMOTION, current, episodes.REFUSED, missing)
+            raise ProductionCriteriaNotMetError(
+                f"{state.model_name} v{version} cannot go to production yet: " + "; ".join(missing),
+                missing,
+            )
+        return {"from_stage": current.value, "verdicts": found}
+
+    def _production_verdicts(
+        self, row: ModelVersionRow, deployments: list[DeploymentRow], has_production: bool
+    ) -> list[Verdict]:
+        return production_gates(
+            metrics={k: float(v) for k, v in row.metrics.items()},
+            criteria=[parse_criterion(c) for c in row.criteria],
+            entered_shadow_at=row.stage_changed_at if row.stage == ModelStage.SHADOW else None,
+            now=self.deps.clock.now(),
+            shadow=self._shadow_stats(row, deployments),
+            has_production=has_production,
+            policy=self.deps.policy.promotion,
+        )
+
+    def _shadow_stats(self, row: ModelVersionRow, deployments: Any) -> ShadowStats | None:
+        """What the gateways compared for this version's shadow deployments, summed."""
+        shadows: list[DeploymentRow] = [
+            d
+            for d in deployments
+            if d.model_version == row.version and d.strategy == StrategyName.SHADOW.value
+        ]
+        if not shadows:
+            return None
+        stats = [self.deps.metrics.shadow_stats(d.deployment_id) for d in shadows]
+        return ShadowStats(
+            compared=sum(s.compared for s in stats),
+            agreed=sum(s.agreed for s in stats),
+            shadow_errors=sum(s.shadow_errors for s in stats),
+        )
+
+    def needs_approval(self, state: State) -> Literal["request_approval", "apply_promotion"]:
+        """Production waits for a person; other moves go straight on."""
+        if ModelStage(str(state.target_stage)) in NEEDS_APPROVAL:
+            return "request_approval"
+        return "apply_promotion"
+
+    def request_approval(self, state: State, config: RunnableConfig) -> dict[str, Any]:
+        """Record a pending approval naming this run's thread (once per run)."""
+        configurable = config.get("configurable", {})
+        approval_id = f"apr-{state.run_id[:12]}"
+
+        def act(uow: UnitOfWork) -> dict[str, Any]:
+            uow.approvals.add(
+                ApprovalRow(
+                    approval_id=approval_id,
+                    model_name=state.model_name,
+                    version=str(state.version),
+                    target_stage=str(state.target_stage),
+                    action="promote",
+                    requested_by=state.requested_by,
+                    reason=state.reason,
+                    state="pending",
+                    thread_id=str(configurable.get("thread_id") or ""),
+                    checkpoint_ns=_parent_namespace(str(configurable.get("checkpoint_ns") or "")),
+                    run_id=state.run_id,
+                )
+            )
+            uow.audit.append(
+                state.requested_by,
+                "approval_requested",
+                f"{state.model_name}/{state.version}",
+                {"approval_id": approval_id, "to": state.target_stage, "reason": state.reason},
+            )
+            return {"approval_id": approval_id}
+
+        once(self.deps, state.run_id, "request_approval", act)
+        return {"approval_id": approval_id, "status": "awaiting_approval"}
+
+    def await_approval(self, state: State) -> Command[Literal["await_approval", "record_decision"]]:
+        """Pause until a person answers; an answer that breaks the rules is refused and the run
+        waits again (the CLI and API refuse it before resuming, so this is the last guard)."""
+        answer = interrupt(
+            {
+                "approval_id": state.approval_id,
+                "model_name": state.model_name,
+                "version": state.version,
+                "from_stage": state.from_stage,
+                "target_stage": state.target_stage,
+                "requested_by": state.requested_by,
+                "reason": state.reason,
+                "verdicts": state.verdicts,
+            }
+        )
+        try:
+            parsed = ApprovalAnswer.model_validate(answer)
+            check_decider(
+                parsed.decision, parsed.approver, state.requested_by, self.deps.policy.approvers
+            )
+        except (ValidationError, ModelDeployerError) as exc:
+            problem = _first_line(exc)
+            return Command(
+                goto="await_approval",
+                update={"errors": [*state.errors, f"approval refused: {problem}"]},
+            )
+        return Command(goto="record_decision", update={"approval": parsed.model_dump(mode="json")})
+
+    def record_decision(self, state: State) -> dict[str, Any]:
+        """Write the decision to the approval row and the audit log, and remember it."""
+        answer = ApprovalAnswer.model_validate(state.approval)
+        approved = answer.decision is Decision.APPROVE
+
+        def act(uow: UnitOfWork) -> dict[str, Any]:
+            row = uow.approvals.get(str(state.approval_id))
+            row.state = "approved" if approved else "rejected"
+            row.approver, row.comment, row.decided_at = answer.approver, answer.comment, utcnow()
+            uow.audit.append(
+                answer.approver,
+                f"approval_{row.state}",
+                f"{state.model_name}/{state.version}",
+                {"approval_id": row.approval_id, "comment": answer.comment},
+            )
+            return {"state": row.state}
+
+        once(self.deps, state.run_id, "record_decision", act)
+        self.deps.memory.record_episode(
+            state.model_name,
+            episodes.APPROVAL,
+            {
+                "version": state.version,
+                "from_stage": state.from_stage,
+                "to_stage": state.target_stage,
+                "approval_id": state.approval_id,
+                "requested_by": state.requested_by,
+                "approver": answer.approver,
+                "comment": answer.comment,
+                "outcome": episodes.SUCCEEDED if approved else episodes.REFUSED,
+                "reasons": [] if approved else [f"rejected by {answer.approver}: {answer.comment}"],
+            },
+            episode_id=operation_key(state.run_id, "approval"),
+        )
+        if approved:
+            return {}
+        return {
+            "status": "rejected",
+            "errors": [
+                *state.errors,
+                f"rejected by {answer.approver}: {answer.comment}".rstrip(": "),
+            ],
+        }
+
+    def after_decision(self, state: State) -> Literal["apply_promotion", "__end__"]:
+        return "__end__" if state.status == "rejected" else "apply_promotion"
+
+    def apply(self, state: State) -> dict[str, Any]:
+        """Move the registry and the database together (the registry is put back if the
+        database refuses), write the version record and the audit event, and remember it."""
+        target = ModelStage(str(state.target_stage))
+        version = str(state.version)
+        approver = (state.approval or {}).get("approver")
+
+        def act(uow: UnitOfWork) -> dict[str, Any]:
+            before = uow.models.get(state.model_name, version).model_stage
+            self.deps.registry.set_stage(state.model_name, version, target)
+            failpoint("promote.registry_moved")
+            try:
+                record = record_stage_change(
+                    uow,
+                    state.model_name,
+                    version,
+                    target,
+                    approver or state.requested_by,
+                    reason=state.reason,
+                    approval_id=state.approval_id,
+                )
+                uow.flush()
+            except BaseException:
+                self.deps.registry.set_stage(state.model_name, version, before)
+                raise
+            return record.model_dump(mode="json")
+
+        record = once(self.deps, state.run_id, "apply_promotion", act)
+        self._remember(
+            state, episodes.PROMOTION, ModelStage(str(state.from_stage)), episodes.SUCCEEDED, []
+        )
+        return {"version_record": record, "status": "promoted"}
+
+    def _remember(
+        self,
+        state: State,
+        kind: str,
+        from_stage: ModelStage,
+        outcome: str,
+        reasons: list[str],
+    ) -> None:
+        self.deps.memory.record_episode(
+            state.model_name,
+            kind,
+            {
+                "version": state.version,
+                "from_stage": from_stage.value,
+                "to_stage": state.target_stage,
+                "requested_by": state.requested_by,
+                "approval_id": state.approval_id,
+                "reason": state.reason,
+                "outcome": outcome,
+                "reasons": reasons,
+            },
+            episode_id=operation_key(state.run_id, kind),
+        )
+
+
+def _verdict_dict(verdict: Verdict) -> dict[str, Any]:
+    return {"gate": verdict.gate, "status": verdict.status.value, "message": verdict.message}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _parent_namespace(checkpoint_ns: str) -> str:
+    """The namespace of the graph that runs the deployer as a subgraph ("" when it runs alone).
+
+    A node's namespace is ``node:task``; inside a subgraph it is ``parent:task|node:task``.
+    """
+    return checkpoint_ns.rsplit("|", 1)[0] if "|" in checkpoint_ns else ""

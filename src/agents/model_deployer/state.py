@@ -1,0 +1,96 @@
+"""The graph's state: a narrow input (what a caller asks) extended by the full state.
+
+Values are plain JSON types (records as ``model_dump(mode="json")`` dicts), so checkpoints
+round-trip through SQLite and PostgreSQL, and LangGraph Studio shows them as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(kw_only=True)
+class InputState:
+    """What a caller (an upstream agent, the CLI, a chat command, a schedule) asks for."""
+
+    action: str = ""
+    """What to do: ``promote``, ``deploy`` or ``rollback``."""
+
+    model_name: str = ""
+    """The registered model, e.g. ``fraud_detector``."""
+
+    version: str | None = None
+    """The model version (``2`` or ``v2``); a rollback needs none."""
+
+    target_stage: str | None = None
+    """Promote only: the stage to move the version to (one step forward)."""
+
+    strategy: str | None = None
+    """Deploy only: direct, rolling, blue_green, canary or shadow (default: by the stage)."""
+
+    traffic: float | None = None
+    """Deploy only: the canary's share or the shadow's mirror share, in percent."""
+
+    replicas: int = 1
+    """Deploy only: server workers for the new endpoint."""
+
+    deployment_id: str | None = None
+    """Rollback only: the deployment to go back to (default: the previous production one)."""
+
+    reason: str = ""
+    """Why, in a sentence; kept in the version record, the audit log and memory."""
+
+    requested_by: str = ""
+    """Who asks; an approver must be someone else."""
+
+    request_id: str | None = None
+    """Optional idempotency key of the whole request; by default each run gets a fresh one."""
+
+
+@dataclass(kw_only=True)
+class State(InputState):
+    """Everything the graph knows while it works, and what it returns."""
+
+    version_record: dict[str, Any] | None = None
+    """Out: the ``VersionRecord`` of a promotion (or of the restore a rollback made)."""
+
+    deployment_manifest: dict[str, Any] | None = None
+    """Out: the ``DeploymentManifest`` of a deploy."""
+
+    rollback_successful: bool | None = None
+    """Out: whether a rollback put the previous deployment back in service."""
+
+    active_deployment_id: str | None = None
+    """Out: the deployment serving the model's users (the stable one) after this run."""
+
+    errors: list[str] = field(default_factory=list)
+    """Out: what went wrong, one readable line each (a failed deploy step, a refused approval)."""
+
+    status: str = ""
+    """Out: promoted, awaiting_approval, rejected, deployed, traffic_updated, failed or
+    rolled_back."""
+
+    run_id: str = ""
+    """The id of this run, from which every idempotency key and new deployment id derive."""
+
+    from_stage: str | None = None
+    """Promote: the stage the version was in when the run began."""
+
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    """Promote: the gates' verdicts (gate, status, message) that the decision was made on."""
+
+    approval_id: str | None = None
+    """Promote: the pending approval this run waits on."""
+
+    approval: dict[str, Any] | None = None
+    """Promote: the decision given (decision, approver, comment)."""
+
+    advice: dict[str, Any] | None = None
+    """Deploy: what memory advised (rollback preset, canary steps) and why."""
+
+    plan: dict[str, Any] | None = None
+    """Deploy: the resolved rollout (deployment id, strategy, stage, traffic, previous routes)."""
+
+    rollback: dict[str, Any] | None = None
+    """Rollback: what is undone and what is restored."""
