@@ -249,10 +249,12 @@ def demo(
     from pathlib import Path
 
     from agents.demo import run_demo
-    from agents.output import fail
+    from agents.output import err_console, fail
 
     try:
-        result = run_demo(Path(home).resolve() if home else None)
+        result = run_demo(
+            Path(home).resolve() if home else None, err_console if as_json else console
+        )
     except Exception as exc:
         fail(exc, as_json)
     emit(result, as_json, lambda: None)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from rich.console import Console
 
 from agents import operations
 from agents.bootstrap import Container, bootstrap
@@ -54,25 +55,28 @@ DEMO_ENV = {
 class Timeline:
     """Prints each step with the seconds since the demo began."""
 
-    def __init__(self) -> None:
+    def __init__(self, out: Console) -> None:
+        self.out = out
         self.started = time.monotonic()
         self.events: list[dict[str, Any]] = []
 
     def say(self, text: str, detail: str = "") -> None:
         at = time.monotonic() - self.started
         self.events.append({"at": round(at, 2), "text": text, "detail": detail})
-        console.print(f"[dim]{at:6.1f}s[/]  {text}", highlight=False)
+        self.out.print(f"[dim]{at:6.1f}s[/]  {text}", highlight=False)
         if detail:
-            console.print(f"         [dim]{detail}[/]", highlight=False)
+            self.out.print(f"         [dim]{detail}[/]", highlight=False)
 
 
-def run_demo(home: Path | None = None) -> dict[str, Any]:
-    """Run the story in ``home`` (default: a fresh temporary folder); return what it measured."""
+def run_demo(home: Path | None = None, out: Console = console) -> dict[str, Any]:
+    """Run the story in ``home`` (default: a fresh temporary folder); return what it measured.
+
+    The timeline goes to ``out`` (stderr when the caller prints JSON on stdout)."""
     home = home or Path(tempfile.mkdtemp(prefix="deployer-demo-"))
     os.environ.update({**DEMO_ENV, "DEPLOYER_HOME": str(home)})
     for key in ("DEPLOYER_DATABASE_URL", "MLFLOW_TRACKING_URI"):
         os.environ.pop(key, None)  # the demo runs on embedded defaults, whatever the shell says
-    t = Timeline()
+    t = Timeline(out)
     t.say(
         f"home {home}",
         f"demo policy: {SHADOW_SECONDS:g} s in shadow (default 24 h), 150 shadow comparisons "

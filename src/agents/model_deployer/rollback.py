@@ -259,10 +259,12 @@ class RollbackNodes:
                 )
                 records.append(record.model_dump(mode="json"))
         target = uow.models.get(state.model_name, plan["target_version"])
+        # Always (idempotent): a newer version approved for production took the registry's
+        # `production` alias, and moving that version back above just dropped it.
+        self.deps.registry.set_stage(
+            state.model_name, plan["target_version"], ModelStage.PRODUCTION
+        )
         if target.model_stage is not ModelStage.PRODUCTION:
-            self.deps.registry.set_stage(
-                state.model_name, plan["target_version"], ModelStage.PRODUCTION
-            )
             record = record_stage_change(
                 uow,
                 state.model_name,
