@@ -260,6 +260,44 @@ def demo(
     emit(result, as_json, lambda: None)
 
 
+def chat(
+    text: Annotated[
+        str | None, typer.Argument(help='A command in words, e.g. "promote churn v2 to staging".')
+    ] = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Say what to do in words; without TEXT, an interactive prompt ('help' lists the commands)."""
+    from agents.ops.chat import answer
+
+    with command(as_json) as c:
+        actor = by or c.settings.user
+        if text is not None:
+            reply = answer(c, text, actor)
+            emit(reply.as_dict(), as_json, lambda: console.print(reply.reply, highlight=False))
+            code = reply.exit_code
+        else:
+            code = _chat_prompt(c, actor)
+    if code:
+        raise typer.Exit(code)
+
+
+def _chat_prompt(c: Any, actor: str) -> int:
+    from agents.ops.chat import answer
+
+    console.print(f"model-deployer chat as {actor}; 'help' lists commands, 'exit' leaves.")
+    while True:
+        try:
+            text = console.input("[bold]deployer>[/] ")
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return 0
+        if text.strip().lower() in ("exit", "quit", "bye"):
+            return 0
+        if text.strip():
+            console.print(answer(c, text, actor).reply, highlight=False)
+
+
 COMMANDS: tuple[Callable[..., None], ...] = (
     promote,
     approvals,
@@ -271,4 +309,5 @@ COMMANDS: tuple[Callable[..., None], ...] = (
     history,
     criteria,
     demo,
+    chat,
 )

@@ -71,10 +71,14 @@ def _stage_move(fields: Mapping[str, Any]) -> str | None:
 
 
 def is_production_rollout(episode: Mapping[str, Any]) -> bool:
-    """True for a promotion or deployment that put a version into production."""
-    if episode.get("kind") not in (PROMOTION, DEPLOYMENT):
+    """True for a deployment that put a version in front of production users.
+
+    A promotion to production is a stage change under approval; users meet the version only
+    once it is deployed, and only a deployment can be rolled back.
+    """
+    if episode.get("kind") != DEPLOYMENT:
         return False
-    return PRODUCTION in (episode.get("to_stage"), episode.get("stage"))
+    return episode.get("stage") == PRODUCTION
 
 
 def build_episode(

@@ -263,16 +263,19 @@ def test_the_stored_procedure_is_the_one_distilled_from_all_episodes(
     assert memory_.procedure(MODEL) == distill(MODEL, reversed(memory_.episodes(MODEL)))
 
 
-def test_only_production_rollouts_are_learned_from(memory_: StoreMemory) -> None:
+def test_only_deployments_to_production_are_learned_from(memory_: StoreMemory) -> None:
+    # A promotion to production is a stage change under approval; users meet the version only
+    # when it is deployed, so a later promotion must not wipe what a rolled-back deploy taught.
+    rollout = memory_.record_episode(MODEL, "deployment", canary_to_production())
     memory_.record_episode(MODEL, "deployment", canary_to_production(stage="staging"))
-    promotion = memory_.record_episode(
+    memory_.record_episode(
         MODEL,
         "promotion",
         {"from_stage": "shadow", "to_stage": "production", "outcome": "succeeded"},
     )
     memory_.record_episode(MODEL, "approval", {"to_stage": "production", "outcome": "succeeded"})
 
-    assert memory_.procedure(MODEL)["last_production_rollout"]["episode_id"] == promotion
+    assert memory_.procedure(MODEL)["last_production_rollout"]["episode_id"] == rollout
 
 
 def test_a_rollback_without_a_known_rollout_still_counts_as_a_rolled_back_production(

@@ -99,7 +99,7 @@ class DeployNodes:
             stage = uow.models.get(name, version).model_stage
             live = list(uow.deployments.list(name, LIVE))
         routes = self.deps.router.get_routes(name)
-        update = self._traffic_update(state, live, routes)
+        update = self._traffic_update(state, live, routes, stage)
         if update is not None:
             return {"plan": update}
         stable = stable_of(routes) if routes is not None else None
@@ -176,7 +176,7 @@ class DeployNodes:
         }
 
     def _traffic_update(
-        self, state: State, live: list[DeploymentRow], routes: Routes | None
+        self, state: State, live: list[DeploymentRow], routes: Routes | None, stage: ModelStage
     ) -> dict[str, Any] | None:
         """A plan that only changes the share of a canary or shadow already in flight."""
         if state.traffic is None or routes is None:
@@ -187,7 +187,10 @@ class DeployNodes:
             )
             kind = d.strategy in (StrategyName.CANARY.value, StrategyName.SHADOW.value)
             same = state.strategy in (None, d.strategy)
-            if d.model_version == state.version and in_table and kind and same:
+            # The mirror of a version since promoted is not the rollout in flight: a share for
+            # that version starts its canary.
+            current = d.target_stage == stage.value
+            if d.model_version == state.version and current and in_table and kind and same:
                 return {
                     "kind": "traffic",
                     "deployment_id": d.deployment_id,
@@ -333,6 +336,9 @@ class DeployNodes:
                 self._retire_or_share(uow, state, stable, planned)
             if planned.get("retire_mirror"):
                 self._retire_mirror(uow, state, planned["retire_mirror"])
+            replaced = (planned["previous"] or {}).get("shadow_deployment_id")
+            if planned["strategy"] == StrategyName.SHADOW.value and replaced not in (None, new):
+                self._retire_mirror(uow, state, replaced)
             uow.audit.append(
                 state.requested_by,
                 "deployed",

@@ -289,6 +289,10 @@ def _verdict_dict(verdict: Verdict) -> dict[str, Any]:
 
 
 def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "answer"
+        return f"{where}: {first['msg']}"
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 

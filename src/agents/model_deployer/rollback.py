@@ -45,8 +45,15 @@ class RollbackNodes:
             raise RollbackFailedError(f"nothing to roll back: no deployment of {name} is routed")
         routed = [rows[d] for d in _named(routes) if d in rows]
         target = self._target(state, routes, routed, rows)
+        newest = max(routed, key=lambda d: (d.deployed_at, d.deployment_id))
+        # A mirror serves no user: it is undone only when it is the change being undone.
+        kept = {routes.shadow_deployment_id} - {newest.deployment_id, None}
         by_age = sorted(routed, key=lambda d: (d.deployed_at, d.deployment_id))
-        undo = [d.deployment_id for d in by_age if d.deployment_id != target.deployment_id]
+        undo = [
+            d.deployment_id
+            for d in by_age
+            if d.deployment_id != target.deployment_id and d.deployment_id not in kept
+        ]
         if not undo:
             raise RollbackFailedError(
                 f"nothing to roll back: {target.deployment_id} already serves all of {name}"
@@ -83,6 +90,11 @@ class RollbackNodes:
                 raise RollbackFailedError(
                     f"{target.deployment_id} is {target.status}: it never served, so it cannot "
                     "be rolled back to"
+                )
+            if target.target_stage != ModelStage.PRODUCTION.value:
+                raise RollbackFailedError(
+                    f"{target.deployment_id} is a {target.target_stage} deployment: it never "
+                    "served production users, so it cannot be rolled back to"
                 )
             return target
         newest = max(routed, key=lambda d: (d.deployed_at, d.deployment_id))
