@@ -136,7 +136,9 @@ class World:
         return SqlAlchemyUnitOfWork(self.factory)
 
     def register(
-        self, name: str = "fraud_detector", criteria: tuple[str, ...] = ("accuracy>=0.9",),
+        self,
+        name: str = "fraud_detector",
+        criteria: tuple[str, ...] = ("accuracy>=0.9",),
         accuracy: float = 0.93,
     ) -> str:
         """Register a version in the fake registry and the database; return its number."""

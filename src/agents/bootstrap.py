@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from agents.model_deployer.agent import ModelDeployerAgent
-from agents.model_deployer.deps import AgentPolicy, DeployerDeps, SystemClock
 from agents.settings import Settings, load_settings
 from database.engine import make_engine, make_session_factory
 from database.routing import DbMetricsSource, DbRouter
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.gates import PromotionPolicy
-from lifecycle.ports import Clock
-from memory.store_memory import StoreMemory
-from memory.stores import open_checkpointer, open_store
+from lifecycle.ports import Clock, RegisteredVersion
+from lifecycle.stages import ModelStage
 from mlops.endpoints_local import LocalEndpointManager
 from mlops.packager_bentoml import BentoPackager
 from mlops.registry_mlflow import MlflowRegistry
+
+if TYPE_CHECKING:
+    # LangGraph and MLflow take seconds to import: commands that do not run the agent skip them.
+    from agents.model_deployer.agent import ModelDeployerAgent
+    from agents.model_deployer.deps import AgentPolicy, DeployerDeps
+    from memory.store_memory import StoreMemory
 
 
 @dataclass
@@ -68,11 +72,16 @@ class Container:
     @contextmanager
     def open_memory(self) -> Iterator[StoreMemory]:
         """Episodic and procedural memory over the LangGraph store of this home's database."""
+        from memory.store_memory import StoreMemory
+        from memory.stores import open_store
+
         with open_store(self.settings.database_url) as store:
             yield StoreMemory(store)
 
     def policy(self) -> AgentPolicy:
         """The agent's rules, from the settings."""
+        from agents.model_deployer.deps import AgentPolicy
+
         s = self.settings
         return AgentPolicy(
             promotion=PromotionPolicy(
@@ -87,12 +96,13 @@ class Container:
     def deps(self, memory: StoreMemory, clock: Clock | None = None) -> DeployerDeps:
         """The agent's ports over this home's real adapters."""
         from agents.gateway import ConfirmingRouter
+        from agents.model_deployer.deps import DeployerDeps, SystemClock
         from agents.serving import LocalServing  # serving's use cases take this container
 
         s = self.settings
         return DeployerDeps(
             uow=self.uow,
-            registry=self.registry,
+            registry=LazyRegistry(self),
             serving=LocalServing(self),
             router=ConfirmingRouter(self.router, s.gateway_dir, s.gateway_token),
             metrics=self.metrics,
@@ -104,6 +114,10 @@ class Container:
     @contextmanager
     def open_agent(self) -> Iterator[ModelDeployerAgent]:
         """The ModelDeployerAgent over this home, with its checkpointer and store open."""
+        from agents.model_deployer.agent import ModelDeployerAgent
+        from memory.store_memory import StoreMemory
+        from memory.stores import open_checkpointer, open_store
+
         url = self.settings.database_url
         with open_checkpointer(url) as saver, open_store(url) as store:
             yield ModelDeployerAgent(self.deps(StoreMemory(store)), checkpointer=saver, store=store)
@@ -111,6 +125,41 @@ class Container:
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+class LazyRegistry:
+    """The container's registry, built on first use: a run that never touches MLflow (a
+    resumed, finished thread; a refused request) does not pay for importing it."""
+
+    def __init__(self, container: Container) -> None:
+        self.c = container
+
+    def register(
+        self,
+        model_name: str,
+        model_uri: str,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, str] | None = None,
+        parent_version: str | None = None,
+    ) -> RegisteredVersion:
+        return self.c.registry.register(model_name, model_uri, metrics, params, parent_version)
+
+    def get_version(self, model_name: str, version: str) -> RegisteredVersion:
+        return self.c.registry.get_version(model_name, version)
+
+    def list_versions(
+        self, model_name: str, stage: ModelStage | None = None
+    ) -> Sequence[RegisteredVersion]:
+        return self.c.registry.list_versions(model_name, stage)
+
+    def set_stage(self, model_name: str, version: str, stage: ModelStage) -> RegisteredVersion:
+        return self.c.registry.set_stage(model_name, version, stage)
+
+    def list_model_names(self) -> Sequence[str]:
+        return self.c.registry.list_model_names()
+
+    def delete_version(self, model_name: str, version: str) -> None:
+        self.c.registry.delete_version(model_name, version)
 
 
 def bootstrap(settings: Settings | None = None) -> Container:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from agents.bootstrap import Container
-from agents.model_deployer.agent import new_thread_id
 from database.models import ApprovalRow
 from lifecycle.approval import Decision, check_decider, parse_decision
 from lifecycle.errors import BadInputError, ConflictError, DeploymentFailedError
@@ -35,7 +34,7 @@ def promote(
         "requested_by": actor,
     }
     with c.open_agent() as agent:
-        return outcome(agent.run(request, thread_id or new_thread_id()))
+        return outcome(agent.run(request, thread_id))
 
 
 def deploy(
@@ -61,7 +60,7 @@ def deploy(
         "requested_by": actor,
     }
     with c.open_agent() as agent:
-        return outcome(agent.run(request, thread_id or new_thread_id()))
+        return outcome(agent.run(request, thread_id))
 
 
 def rollback(
@@ -81,7 +80,7 @@ def rollback(
         "requested_by": actor,
     }
     with c.open_agent() as agent:
-        return outcome(agent.run(request, thread_id or new_thread_id()))
+        return outcome(agent.run(request, thread_id))
 
 
 def resume_run(c: Container, thread_id: str) -> dict[str, Any]:
