@@ -33,8 +33,7 @@ def promote(
         "reason": reason,
         "requested_by": actor,
     }
-    with c.open_agent() as agent:
-        return outcome(agent.run(request, thread_id))
+    return _run(c, request, thread_id)
 
 
 def deploy(
@@ -59,8 +58,7 @@ def deploy(
         "reason": reason,
         "requested_by": actor,
     }
-    with c.open_agent() as agent:
-        return outcome(agent.run(request, thread_id))
+    return _run(c, request, thread_id)
 
 
 def rollback(
@@ -79,6 +77,11 @@ def rollback(
         "reason": reason,
         "requested_by": actor,
     }
+    return _run(c, request, thread_id)
+
+
+def _run(c: Container, request: dict[str, Any], thread_id: str | None) -> dict[str, Any]:
+    """One request on its own thread (``thread_id`` again resumes that run)."""
     with c.open_agent() as agent:
         return outcome(agent.run(request, thread_id))
 

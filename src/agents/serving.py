@@ -195,11 +195,6 @@ class LocalServing:
 SMOKE_TIMEOUT = 10.0
 
 
-def endpoint_of(row: DeploymentRow) -> Endpoint:
-    """The row's endpoint (kept for callers; ``DeploymentRow.endpoint`` is the one definition)."""
-    return row.endpoint()
-
-
 def stop_endpoint(c: Container, deployment_id: str, actor: str, reason: str) -> dict[str, Any]:
     """Stop a deployment's server (whole process tree); record it as rolled back.
 
@@ -208,7 +203,7 @@ def stop_endpoint(c: Container, deployment_id: str, actor: str, reason: str) -> 
     """
     with c.uow() as uow:
         row = uow.deployments.get(deployment_id)
-    c.endpoints.remove(endpoint_of(row))
+    c.endpoints.remove(row.endpoint())
     if DeploymentStatus(row.status) in LIVE:
         target = (
             DeploymentStatus.FAILED
@@ -228,10 +223,10 @@ def list_endpoints(c: Container, actor: str) -> list[dict[str, Any]]:
     for row in rows:
         is_live = DeploymentStatus(row.status) in LIVE
         running = (
-            is_live and row.endpoint_pid is not None and c.endpoints.process_alive(endpoint_of(row))
+            is_live and row.endpoint_pid is not None and c.endpoints.process_alive(row.endpoint())
         )
         if is_live and row.endpoint_pid is not None and not running:
-            c.endpoints.remove(endpoint_of(row))  # reap workers the dead server orphaned
+            c.endpoints.remove(row.endpoint())  # reap workers the dead server orphaned
             _finish(
                 c,
                 row.deployment_id,

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from agents.bootstrap import Container
 from agents.output import console
-from agents.serving import LIVE, endpoint_of
+from agents.serving import LIVE
 from database import migrate
 from database.models import DeploymentRow, ModelVersionRow
 from lifecycle.errors import UnknownModelError
@@ -109,7 +109,7 @@ def _deployment(container: Container, d: DeploymentRow, routes: Routes | None) -
     deployment_id = d.deployment_id
     is_shadow = routes is not None and routes.shadow_deployment_id == deployment_id
     live = d.status in LIVE_STATUSES
-    alive = container.endpoints.process_alive(endpoint_of(d)) if live else None
+    alive = container.endpoints.process_alive(d.endpoint()) if live else None
     return {
         "deployment_id": deployment_id,
         "status": d.status,
