@@ -21,6 +21,7 @@ from database.models import Base, ModelVersionRow
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import EndpointCreationError
 from lifecycle.gates import PromotionPolicy
+from lifecycle.latency import RequestCounts, bucket_of
 from lifecycle.metrics import PerformanceMetrics, ShadowStats
 from lifecycle.ports import Endpoint, Routes
 from lifecycle.records import model_version_id
@@ -98,6 +99,19 @@ class FakeMetrics:
 
     figures: dict[str, PerformanceMetrics] = field(default_factory=dict)
     shadows: dict[str, ShadowStats] = field(default_factory=dict)
+    totals: dict[str, RequestCounts] = field(default_factory=dict)
+
+    def count(self, deployment_id: str, requests: int, errors: int = 0, ms: float = 5.0) -> None:
+        """Add ``requests`` (``errors`` of them failed) that took ``ms`` each to the counters."""
+        now = self.totals.get(deployment_id, RequestCounts())
+        histogram = dict(now.histogram)
+        histogram[bucket_of(ms)] = histogram.get(bucket_of(ms), 0) + requests
+        self.totals[deployment_id] = RequestCounts(
+            now.requests + requests, now.errors + errors, histogram
+        )
+
+    def counts(self, deployment_id: str) -> RequestCounts:
+        return self.totals.get(deployment_id, RequestCounts())
 
     def metrics(self, deployment_id: str) -> PerformanceMetrics:
         return self.figures.get(deployment_id, PerformanceMetrics())

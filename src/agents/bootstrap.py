@@ -91,6 +91,9 @@ class Container:
             ),
             approvers=s.approvers,
             warm_seconds=s.warm_seconds,
+            rollback_preset=s.rollback_preset,
+            rollback_overrides=s.rollback_overrides,
+            canary_step_seconds=s.canary_step_seconds,
         )
 
     def deps(self, memory: StoreMemory, clock: Clock | None = None) -> DeployerDeps:

@@ -11,10 +11,11 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lifecycle.errors import ConfigurationError
+from lifecycle.rollback import RollbackPreset
 
 
 class Settings(BaseSettings):
@@ -66,6 +67,46 @@ class Settings(BaseSettings):
 
     warm_seconds: float = Field(default=300.0, ge=0, validation_alias="DEPLOYER_WARM_SECONDS")
     """How long a replaced deployment stays warm for an instant rollback."""
+
+    rollback_preset: str = Field(default="balanced", validation_alias="DEPLOYER_ROLLBACK_PRESET")
+    """The rollback config a rollout is held to when memory advises nothing more cautious:
+    conservative, balanced or aggressive."""
+
+    max_error_rate: float | None = Field(
+        default=None, ge=0, le=1, validation_alias="DEPLOYER_MAX_ERROR_RATE"
+    )
+    """Overrides the preset's error-rate threshold (a fraction: 0.01 is 1%)."""
+
+    latency_multiplier: float | None = Field(
+        default=None, ge=1, validation_alias="DEPLOYER_LATENCY_MULTIPLIER"
+    )
+    """Overrides the preset's bound on p95 and p99 against the stable baseline's."""
+
+    min_requests: int | None = Field(default=None, ge=1, validation_alias="DEPLOYER_MIN_REQUESTS")
+    """Overrides the preset's minimum of requests in a step before it can pass."""
+
+    canary_step_seconds: float = Field(
+        default=60.0, ge=0, validation_alias="DEPLOYER_CANARY_STEP_SECONDS"
+    )
+    """How long each canary step runs before the monitor may move it on."""
+
+    @field_validator("rollback_preset")
+    @classmethod
+    def _known_preset(cls, value: str) -> str:
+        names = [p.value for p in RollbackPreset]
+        if value.strip().lower() not in names:
+            raise ValueError(f"unknown rollback preset {value!r}; expected one of {names}")
+        return value.strip().lower()
+
+    @property
+    def rollback_overrides(self) -> dict[str, float]:
+        """The rollback settings given in the environment, over the preset."""
+        given = {
+            "error_rate_threshold": self.max_error_rate,
+            "latency_multiplier": self.latency_multiplier,
+            "min_requests": self.min_requests,
+        }
+        return {k: float(v) for k, v in given.items() if v is not None}
 
     @property
     def approvers(self) -> frozenset[str]:

@@ -283,3 +283,66 @@ class AgentOperationRow(Base):
     node: Mapped[str] = mapped_column(String(100))
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
     completed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RolloutRow(Base):
+    """``rollouts``: what the monitoring tick owns of a deployment after its deploy returned.
+
+    A canary's weights and where it stands, a blue-green (or completed canary) deployment's
+    warm period, a shadow's comparison; the rollback config it is held to, the counters read
+    when its current step began (a step is judged on its own requests), and a rollback the
+    monitor decided but has not finished (``pending``), so a killed watcher's successor ends it.
+    """
+
+    __tablename__ = "rollouts"
+
+    deployment_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("ml_deployments.deployment_id"), primary_key=True
+    )
+    model_name: Mapped[str] = mapped_column(String(200), index=True)
+    strategy: Mapped[str] = mapped_column(String(20))
+    phase: Mapped[str] = mapped_column(String(20), index=True)
+    baseline_deployment_id: Mapped[str | None] = mapped_column(String(64))
+    steps: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """``{"weights": [..]}``: the canary's weights, the last one 100."""
+    step_index: Mapped[int] = mapped_column(Integer, default=0)
+    step_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    pause_seconds: Mapped[float] = mapped_column(default=60.0)
+    warm_until: Mapped[datetime | None] = mapped_column()
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    marks: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Cumulative counters of the candidate and the baseline when the step began."""
+    pending: Mapped[dict[str, Any] | None] = mapped_column()
+    last_message: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class HealthCheckRow(Base):
+    """``health_checks``: every judgement the monitor made, with the figures it judged on."""
+
+    __tablename__ = "health_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[str] = mapped_column(String(64), index=True)
+    model_name: Mapped[str] = mapped_column(String(200), index=True)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(20))
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    message: Mapped[str] = mapped_column(Text, default="")
+    tick_id: Mapped[str] = mapped_column(String(100))
+
+
+class LeaseRow(Base):
+    """``leases``: a named lock with an expiry, so two watchers on one database never tick at
+    once (the same on SQLite and PostgreSQL); a holder that dies loses it when it expires."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()

@@ -19,7 +19,9 @@ from database.models import (
     ApprovalRow,
     AuditEventRow,
     DeploymentRow,
+    HealthCheckRow,
     ModelVersionRow,
+    RolloutRow,
     VersionRecordRow,
 )
 from lifecycle.stages import DeploymentStatus, ModelStage
@@ -86,6 +88,28 @@ class Operations(Protocol):
     def add(self, row: AgentOperationRow) -> AgentOperationRow: ...
 
 
+class Rollouts(Protocol):
+    """``rollouts``: what the monitor owns of each canary, blue-green and shadow deployment."""
+
+    def add(self, row: RolloutRow) -> RolloutRow: ...
+
+    def find(self, deployment_id: str) -> RolloutRow | None: ...
+
+    def in_phases(
+        self, phases: Iterable[str], model_name: str | None = None
+    ) -> Sequence[RolloutRow]: ...
+
+
+class HealthChecks(Protocol):
+    """``health_checks``: the monitor's judgements."""
+
+    def add(self, row: HealthCheckRow) -> HealthCheckRow: ...
+
+    def list(
+        self, deployment_id: str | None = None, model_name: str | None = None, limit: int = 100
+    ) -> builtins.list[HealthCheckRow]: ...
+
+
 class AuditTrail(Protocol):
     """``audit_events``: append-only, hash-chained."""
 
@@ -121,6 +145,12 @@ class UnitOfWork(Protocol):
 
     @property
     def operations(self) -> Operations: ...
+
+    @property
+    def rollouts(self) -> Rollouts: ...
+
+    @property
+    def health_checks(self) -> HealthChecks: ...
 
     def __enter__(self) -> Self: ...
 

@@ -18,7 +18,9 @@ from database.models import (
     ApprovalRow,
     AuditEventRow,
     DeploymentRow,
+    HealthCheckRow,
     ModelVersionRow,
+    RolloutRow,
     VersionRecordRow,
 )
 from lifecycle.errors import UnknownModelError
@@ -177,6 +179,58 @@ class OperationRepository:
         """Stage the record of a completed operation (a second one with the key conflicts)."""
         self.session.add(row)
         return row
+
+
+class RolloutRepository:
+    """``rollouts``: the monitor's part of each canary, blue-green and shadow deployment."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: RolloutRow) -> RolloutRow:
+        """Stage a new rollout (one per deployment)."""
+        self.session.add(row)
+        return row
+
+    def find(self, deployment_id: str) -> RolloutRow | None:
+        """The rollout of a deployment, or None."""
+        return self.session.get(RolloutRow, deployment_id)
+
+    def in_phases(
+        self, phases: Iterable[str], model_name: str | None = None
+    ) -> Sequence[RolloutRow]:
+        """Rollouts in any of ``phases`` (of one model, or all), oldest deployment first."""
+        query = (
+            select(RolloutRow)
+            .where(RolloutRow.phase.in_(list(phases)))
+            .order_by(RolloutRow.model_name, RolloutRow.deployment_id)
+        )
+        if model_name is not None:
+            query = query.where(RolloutRow.model_name == model_name)
+        return self.session.scalars(query).all()
+
+
+class HealthCheckRepository:
+    """``health_checks``: the monitor's judgements, newest last."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: HealthCheckRow) -> HealthCheckRow:
+        """Stage one judgement."""
+        self.session.add(row)
+        return row
+
+    def list(
+        self, deployment_id: str | None = None, model_name: str | None = None, limit: int = 100
+    ) -> builtins.list[HealthCheckRow]:
+        """The latest ``limit`` judgements (of a deployment or a model), oldest first."""
+        query = select(HealthCheckRow).order_by(HealthCheckRow.id.desc()).limit(limit)
+        if deployment_id is not None:
+            query = query.where(HealthCheckRow.deployment_id == deployment_id)
+        if model_name is not None:
+            query = query.where(HealthCheckRow.model_name == model_name)
+        return list(reversed(self.session.scalars(query).all()))
 
 
 class AuditLog:

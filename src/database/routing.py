@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from database.models import DeploymentRow, GatewayStatsRow, ModelVersionRow, RouteRow
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import UnknownModelError
-from lifecycle.latency import merged_metrics
+from lifecycle.latency import RequestCounts, merged_metrics, summed_counts
 from lifecycle.metrics import PerformanceMetrics, ShadowStats
 from lifecycle.ports import Routes
 from lifecycle.records import utcnow
@@ -230,6 +230,12 @@ class DbMetricsSource:
         cutoff = utcnow() - timedelta(seconds=self.fresh_seconds)
         rows = [r for r in self._rows("deployment", deployment_id) if r.updated_at >= cutoff]
         return merged_metrics([r.figures for r in rows])
+
+    def counts(self, deployment_id: str) -> RequestCounts:
+        """Cumulative counters of one deployment, summed over every replica ever."""
+        return summed_counts(
+            r.figures.get("total", {}) for r in self._rows("deployment", deployment_id)
+        )
 
     def shadow_stats(self, deployment_id: str) -> ShadowStats:
         """Output comparison of one shadow deployment, summed over every replica ever."""

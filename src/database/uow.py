@@ -20,8 +20,10 @@ from database.repositories import (
     ApprovalRepository,
     AuditLog,
     DeploymentRepository,
+    HealthCheckRepository,
     ModelVersionRepository,
     OperationRepository,
+    RolloutRepository,
     VersionRecordRepository,
 )
 from lifecycle.errors import ConflictError, InfrastructureError, ModelDeployerError
@@ -47,6 +49,8 @@ class SqlAlchemyUnitOfWork:
     approvals: ApprovalRepository
     audit: AuditLog
     operations: OperationRepository
+    rollouts: RolloutRepository
+    health_checks: HealthCheckRepository
 
     def __init__(self, session_factory: sessionmaker[Session], what: str = "this record") -> None:
         self.session_factory = session_factory
@@ -61,6 +65,8 @@ class SqlAlchemyUnitOfWork:
         self.approvals = ApprovalRepository(self.session)
         self.audit = AuditLog(self.session)
         self.operations = OperationRepository(self.session)
+        self.rollouts = RolloutRepository(self.session)
+        self.health_checks = HealthCheckRepository(self.session)
         self.committed = False
         return self
 

@@ -120,9 +120,22 @@ def min_requests_gate(metrics: PerformanceMetrics, min_requests: int) -> Verdict
 
 
 def error_rate_gate(metrics: PerformanceMetrics, threshold: float, min_requests: int) -> Verdict:
-    """Fails when the error rate exceeds ``threshold``, once there are enough requests."""
+    """Fails when the error rate exceeds ``threshold``, once there are enough requests.
+
+    Before ``min_requests`` it can still fail, but only on certainty: when the errors already
+    seen exceed ``threshold`` of ``min_requests``, no run of successes up to the minimum could
+    bring the rate back within bounds. It never passes early.
+    """
     enough = min_requests_gate(metrics, min_requests)
     if not enough.passed:
+        if metrics.error_count > threshold * min_requests:
+            return Verdict(
+                "error_rate",
+                VerdictStatus.FAILED,
+                f"{metrics.error_count} errors in {metrics.request_count} requests: the error "
+                f"rate cannot stay within {threshold:.2%} over the {min_requests} requests "
+                "needed to judge",
+            )
         return Verdict("error_rate", enough.status, enough.message)
     rate = metrics.error_rate
     if check_threshold(rate, ">", threshold):
@@ -158,8 +171,15 @@ def latency_gate(
 def health_gates(
     candidate: PerformanceMetrics, baseline: PerformanceMetrics, config: RollbackConfig
 ) -> list[Verdict]:
-    """Every check a rollback config asks for: requests, error rate, p95 and p99."""
+    """Every check a rollback config asks for: requests, error rate, p95 and p99.
+
+    Below the minimum of requests only a certain error-rate failure is reported; otherwise
+    the verdict is inconclusive.
+    """
     if not min_requests_gate(candidate, config.min_requests).passed:
+        early = error_rate_gate(candidate, config.error_rate_threshold, config.min_requests)
+        if early.status is VerdictStatus.FAILED:
+            return [early]
         return [min_requests_gate(candidate, config.min_requests)]
     return [
         error_rate_gate(candidate, config.error_rate_threshold, config.min_requests),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from lifecycle.metrics import PerformanceMetrics
@@ -82,3 +83,72 @@ def merged_metrics(snapshots: Iterable[Mapping[str, Any]]) -> PerformanceMetrics
         p99_ms=quantile(latency, 0.99),
         requests_per_second=round(rate, 3),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCounts:
+    """Cumulative requests, errors and latency histogram of one deployment (all replicas).
+
+    Counters only grow, so the figures of a period are a difference of two readings (as with
+    Prometheus' ``increase``): a canary step is judged on what happened during that step.
+    """
+
+    requests: int = 0
+    errors: int = 0
+    histogram: Mapping[int, int] = field(default_factory=dict)
+
+    def since(self, earlier: RequestCounts | None) -> RequestCounts:
+        """What happened after ``earlier`` was read; a counter that went back (a gateway that
+        restarted under the same id) counts from zero again."""
+        if earlier is None:
+            return self
+        if self.requests < earlier.requests or self.errors < earlier.errors:
+            return self
+        histogram = {
+            k: n - earlier.histogram.get(k, 0)
+            for k, n in self.histogram.items()
+            if n - earlier.histogram.get(k, 0) > 0
+        }
+        return RequestCounts(
+            self.requests - earlier.requests, self.errors - earlier.errors, histogram
+        )
+
+    def metrics(self) -> PerformanceMetrics:
+        """The counts as the figures gates read."""
+        return PerformanceMetrics(
+            request_count=self.requests,
+            error_count=self.errors,
+            p50_ms=quantile(dict(self.histogram), 0.50),
+            p95_ms=quantile(dict(self.histogram), 0.95),
+            p99_ms=quantile(dict(self.histogram), 0.99),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready (histogram keys as strings)."""
+        return {
+            "requests": self.requests,
+            "errors": self.errors,
+            "histogram": {str(k): n for k, n in sorted(self.histogram.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> RequestCounts:
+        """The counts a ``to_json`` value describes (None: nothing counted)."""
+        if not data:
+            return cls()
+        return cls(
+            int(data.get("requests", 0)),
+            int(data.get("errors", 0)),
+            {int(k): int(n) for k, n in dict(data.get("histogram", {})).items()},
+        )
+
+
+def summed_counts(totals: Iterable[Mapping[str, Any]]) -> RequestCounts:
+    """Cumulative counts of one deployment added over gateway replicas' ``total`` figures."""
+    requests = errors = 0
+    histograms = []
+    for total in totals:
+        requests += int(total.get("requests", 0))
+        errors += int(total.get("errors", 0))
+        histograms.append(total.get("latency_histogram", {}))
+    return RequestCounts(requests, errors, merge(histograms))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from lifecycle.latency import RequestCounts
 from lifecycle.metrics import PerformanceMetrics, ShadowStats
 from lifecycle.stages import ModelStage
 
@@ -128,6 +129,10 @@ class MetricsSource(Protocol):
     def metrics(self, deployment_id: str) -> PerformanceMetrics: ...
 
     def shadow_stats(self, deployment_id: str) -> ShadowStats: ...
+
+    def counts(self, deployment_id: str) -> RequestCounts:
+        """Cumulative counters (all replicas), for figures over a period such as a step."""
+        ...
 
 
 @runtime_checkable

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 
 from lifecycle.errors import BadInputError
@@ -56,3 +57,45 @@ def rollback_preset(name: str | RollbackPreset) -> RollbackConfig:
     except ValueError:
         names = ", ".join(p.value for p in RollbackPreset)
         raise BadInputError(f"unknown rollback preset {name!r}; expected one of: {names}") from None
+
+
+OVERRIDABLE = (
+    "error_rate_threshold",
+    "latency_multiplier",
+    "min_requests",
+    "check_interval_seconds",
+)
+"""Fields a deployment may set over its preset."""
+
+
+def configure(
+    preset: str | RollbackPreset, overrides: Mapping[str, float | int] | None = None
+) -> RollbackConfig:
+    """The preset called ``preset`` with ``overrides`` over it (checked like any config)."""
+    base = rollback_preset(preset)
+    extra = {k: v for k, v in (overrides or {}).items() if v is not None}
+    unknown = sorted(set(extra) - set(OVERRIDABLE))
+    if unknown:
+        raise BadInputError(f"unknown rollback settings: {', '.join(unknown)}")
+    if "min_requests" in extra:
+        extra["min_requests"] = int(extra["min_requests"])
+    return replace(base, **extra)  # type: ignore[arg-type]
+
+
+def config_to_dict(config: RollbackConfig) -> dict[str, object]:
+    """JSON-ready."""
+    data = asdict(config)
+    data["preset"] = config.preset.value if config.preset else None
+    return data
+
+
+def config_from_dict(data: Mapping[str, object]) -> RollbackConfig:
+    """The config a ``config_to_dict`` value describes."""
+    preset = data.get("preset")
+    return RollbackConfig(
+        error_rate_threshold=float(str(data["error_rate_threshold"])),
+        latency_multiplier=float(str(data["latency_multiplier"])),
+        min_requests=int(str(data["min_requests"])),
+        check_interval_seconds=float(str(data["check_interval_seconds"])),
+        preset=RollbackPreset(str(preset)) if preset else None,
+    )

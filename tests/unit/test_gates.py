@@ -112,7 +112,9 @@ ERROR_RATE_CASES = {
     "a clean run passes": (m(1000, 0), 0.01, P),
     "exactly at the threshold passes": (m(1000, 10), 0.01, P),
     "just above the threshold fails": (m(1000, 11), 0.01, F),
-    "every request failing but too few requests is inconclusive": (m(10, 10), 0.01, INC),
+    "exactly the errors the minimum can absorb is inconclusive": (m(10, 1), 0.01, INC),
+    "more errors than the minimum can absorb fail early": (m(10, 2), 0.01, F),
+    "a clean start is inconclusive, never passed": (m(99, 0), 0.01, INC),
 }
 
 
@@ -147,11 +149,18 @@ def test_latency_multiplier_against_the_baseline(
     assert latency_gate(candidate, baseline, 1.5, quantile).status is status
 
 
-def test_health_gates_wait_for_enough_requests_before_judging_anything() -> None:
+def test_health_gates_wait_for_enough_requests_before_judging_latency() -> None:
     config = rollback_preset("balanced")
-    verdicts = health_gates(m(999, 999, 9000.0, 9000.0), m(5000, 0, 10.0, 20.0), config)
+    verdicts = health_gates(m(999, 9, 9000.0, 9000.0), m(5000, 0, 10.0, 20.0), config)
     assert overall(verdicts) is INC
     assert "999 of the 1000" in verdicts[0].message
+
+
+def test_health_gates_fail_early_when_errors_exceed_what_the_minimum_can_absorb() -> None:
+    config = rollback_preset("balanced")  # 1% of 1000 requests: 10 errors at most
+    verdicts = health_gates(m(40, 11), m(5000, 0, 10.0, 20.0), config)
+    assert overall(verdicts) is F
+    assert "11 errors in 40 requests" in verdicts[0].message
 
 
 def test_health_gates_list_every_failure_once_there_is_enough_data() -> None:

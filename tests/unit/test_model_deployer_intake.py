@@ -53,7 +53,9 @@ def invoke(graph: CompiledStateGraph[Any, Any, Any, Any], req: dict[str, Any]) -
 
 BAD_REQUESTS = [
     pytest.param(
-        request("promote", action="monitor"), InvalidDeploymentActionError, id="monitor-not-yet"
+        request("promote", action="monitor", model_name="churn"),
+        UnknownModelError,
+        id="monitor-of-an-unknown-model",
     ),
     pytest.param(request("promote", action="explode"), InvalidDeploymentActionError, id="unknown"),
     pytest.param(request("promote", action=""), InvalidDeploymentActionError, id="no-action"),
@@ -101,9 +103,14 @@ def test_a_bad_input_error_exits_with_code_2() -> None:
         assert error("x").exit_code == 2
 
 
-def test_monitor_is_not_an_action_the_graph_carries_out_yet(world: World) -> None:
-    with pytest.raises(InvalidDeploymentActionError, match="promote, deploy, rollback"):
-        IntakeNode(world.deps)(State(**request("promote", action="monitor")))
+def test_an_unknown_action_names_every_action_the_graph_carries_out(world: World) -> None:
+    with pytest.raises(InvalidDeploymentActionError, match="promote, deploy, rollback, monitor"):
+        IntakeNode(world.deps)(State(**request("promote", action="watch")))
+
+
+def test_a_monitor_tick_without_a_model_covers_every_model(world: World) -> None:
+    update = IntakeNode(world.deps)(State(action="monitor", requested_by="cron"))
+    assert update["action"] == "monitor"
 
 
 def test_a_rollback_naming_another_models_deployment_is_refused(story: Story) -> None:
@@ -152,7 +159,12 @@ def test_each_run_gets_a_fresh_run_id_and_clean_outputs(world: World) -> None:
 
 @pytest.mark.parametrize(
     ("action", "first_node"),
-    [("promote", "check_promotion"), ("deploy", "plan_deploy"), ("rollback", "plan_rollback")],
+    [
+        ("promote", "check_promotion"),
+        ("deploy", "plan_deploy"),
+        ("rollback", "plan_rollback"),
+        ("monitor", "check_health"),
+    ],
 )
 def test_each_action_routes_to_the_first_node_of_its_flow(action: str, first_node: str) -> None:
     assert route_action(State(action=action)) == first_node
@@ -160,4 +172,4 @@ def test_each_action_routes_to_the_first_node_of_its_flow(action: str, first_nod
 
 def test_the_router_raises_on_an_action_intake_did_not_vet() -> None:
     with pytest.raises(InvalidDeploymentActionError):
-        route_action(State(action="monitor"))
+        route_action(State(action="watch"))

@@ -8,18 +8,26 @@ deployment is ``failed`` and its server stopped.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from agents.model_deployer.deps import DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
+from agents.model_deployer.rollouts import (
+    archive_version,
+    close_rollouts,
+    marks_of,
+    open_rollout,
+    rollout_config,
+)
 from agents.model_deployer.state import State
 from database.models import DeploymentRow
 from database.protocols import UnitOfWork
-from database.services import record_stage_change
 from lifecycle.errors import UnknownModelError
+from lifecycle.monitor import OPEN_PHASES, RolloutPhase
 from lifecycle.ports import Routes
 from lifecycle.records import utcnow
+from lifecycle.rollback import config_to_dict
 from lifecycle.routing import single, split, stable_of
 from lifecycle.stages import DeploymentStatus, ModelStage, change_status
 from lifecycle.strategies import (
@@ -135,6 +143,7 @@ class DeployNodes:
             "stable": stable,
             "stable_version": stable_version,
             "retire_mirror": retire_mirror,
+            "rollback_config": config_to_dict(rollout_config(self.deps, advice.rollback_preset)),
             "started_at": utcnow().isoformat(),
         }
 
@@ -325,10 +334,12 @@ class DeployNodes:
         planned = _plan(state)
         new = planned["deployment_id"]
         started = datetime.fromisoformat(planned["started_at"])
+        marks = marks_of(self.deps, new, planned["stable"]) if planned["routed"] else {}
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             row = uow.deployments.get(new)
             row.status = change_status(DeploymentStatus(row.status), DeploymentStatus.ACTIVE)
+            open_rollout(uow, self.deps, state.model_name, planned, marks, self.deps.clock.now())
             row.traffic_percentage = planned["weight"] or planned["mirror"]
             row.deployment_duration_seconds = round((utcnow() - started).total_seconds(), 3)
             stable = planned["stable"]
@@ -380,7 +391,14 @@ class DeployNodes:
             old.status = change_status(DeploymentStatus(old.status), DeploymentStatus.DRAINING)
             old.drained_at = utcnow()
         if old.model_version != state.version:
-            self._archive(uow, state, old.model_version)
+            archive_version(
+                self.deps,
+                uow,
+                state.model_name,
+                old.model_version,
+                state.requested_by,
+                f"replaced in production by v{state.version}",
+            )
 
     def _retire_mirror(self, uow: UnitOfWork, state: State, deployment_id: str) -> None:
         """Stop the shadow deployment of a version that now serves users itself."""
@@ -389,21 +407,10 @@ class DeployNodes:
         if DeploymentStatus(row.status) in LIVE:
             row.status = change_status(DeploymentStatus(row.status), DeploymentStatus.ROLLED_BACK)
         row.rolled_back_at, row.traffic_percentage = utcnow(), 0.0
-        uow.audit.append(state.requested_by, "shadow_retired", deployment_id, {})
-
-    def _archive(self, uow: UnitOfWork, state: State, version: str) -> None:
-        row = uow.models.get(state.model_name, version)
-        if row.model_stage is not ModelStage.PRODUCTION:
-            return
-        self.deps.registry.set_stage(state.model_name, version, ModelStage.ARCHIVED)
-        record_stage_change(
-            uow,
-            state.model_name,
-            version,
-            ModelStage.ARCHIVED,
-            state.requested_by,
-            reason=f"replaced in production by v{state.version}",
+        close_rollouts(
+            uow, [deployment_id], RolloutPhase.COMPLETED, "retired: the version serves users"
         )
+        uow.audit.append(state.requested_by, "shadow_retired", deployment_id, {})
 
     # -- manual traffic change ----------------------------------------------------------------
 
@@ -423,10 +430,12 @@ class DeployNodes:
         self.deps.router.set_routes(routes)
         completed = planned["strategy"] != StrategyName.SHADOW.value and percent >= 100
         full = {**planned, "weight": percent, "mirror": 0.0, "completed": completed, "routed": True}
+        marks = marks_of(self.deps, dep, full["stable"])
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             row = uow.deployments.get(dep)
             row.traffic_percentage = percent
+            self._reset_rollout(uow, dep, percent, completed, marks)
             stable = full["stable"]
             if stable and stable != dep:
                 self._retire_or_share(uow, state, stable, full)
@@ -441,6 +450,25 @@ class DeployNodes:
             "status": "traffic_updated",
             "active_deployment_id": dep if completed else full["stable"],
         }
+
+    def _reset_rollout(
+        self, uow: UnitOfWork, dep: str, percent: float, completed: bool, marks: dict[str, Any]
+    ) -> None:
+        """A share set by hand starts a new step at that share (or the warm period at 100%)."""
+        rollout = uow.rollouts.find(dep)
+        if rollout is None or RolloutPhase(rollout.phase) not in OPEN_PHASES:
+            return
+        now = self.deps.clock.now()
+        rollout.step_started_at, rollout.marks = now, marks
+        if rollout.phase == RolloutPhase.SHADOW.value:
+            return
+        if completed:
+            rollout.phase = RolloutPhase.WARM.value
+            rollout.warm_until = now + timedelta(seconds=self.deps.policy.warm_seconds)
+            return
+        weights = [float(w) for w in rollout.steps.get("weights", [])]
+        rollout.steps = {"weights": sorted({percent, *(w for w in weights if w > percent), 100.0})}
+        rollout.step_index = 0
 
     # -- failure ------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -84,6 +84,12 @@ class AgentPolicy:
     0.5 s and retry on the stable deployment)."""
     canary_initial_percent: float = 10.0
     """The canary's first share when neither the caller nor memory says otherwise."""
+    rollback_preset: str = "balanced"
+    """The rollback config of a rollout unless memory advises a more cautious one."""
+    rollback_overrides: Mapping[str, float] = field(default_factory=dict)
+    """Thresholds set over the preset (``DEPLOYER_MAX_ERROR_RATE`` and friends)."""
+    canary_step_seconds: float = 60.0
+    """How long each canary step runs before the monitor may move it on."""
 
 
 @dataclass

@@ -8,6 +8,7 @@ thread per request::
            -> plan_deploy -> package -> start_endpoint -> apply_steps -> finish_deploy
                           -> update_traffic                (any failed step -> fail_deploy)
            -> plan_rollback -> restore_endpoint -> switch_traffic -> record_rollback
+           -> check_health -> act_on_health        (monitor: one tick over every rollout)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from agents.model_deployer.deploy import DeployNodes, next_or_fail
 from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.intake import IntakeNode, route_action
+from agents.model_deployer.monitor import MonitorNodes
 from agents.model_deployer.promote import PromoteNodes
 from agents.model_deployer.rollback import RollbackNodes
 from agents.model_deployer.state import InputState, State
@@ -33,6 +35,11 @@ def build_graph(deps: DeployerDeps) -> StateGraph[State, None, InputState, State
     _promote(graph, PromoteNodes(deps))
     _deploy(graph, DeployNodes(deps))
     _rollback(graph, RollbackNodes(deps))
+    monitor = MonitorNodes(deps)
+    graph.add_node("check_health", monitor.check)
+    graph.add_node("act_on_health", monitor.act)
+    graph.add_edge("check_health", "act_on_health")
+    graph.add_edge("act_on_health", END)
     return graph
 
 

@@ -16,15 +16,16 @@ from lifecycle.records import parse_version
 from lifecycle.stages import parse_stage
 from lifecycle.strategies import parse_strategy
 
-ACTIONS = ("promote", "deploy", "rollback")
-"""Actions the graph carries out (the monitoring tick arrives with the operations work)."""
+ACTIONS = ("promote", "deploy", "rollback", "monitor")
+"""Actions the graph carries out; ``monitor`` is one health tick (``deployer watch``)."""
 
-Route = Literal["check_promotion", "plan_deploy", "plan_rollback"]
+Route = Literal["check_promotion", "plan_deploy", "plan_rollback", "check_health"]
 
 FIRST_NODE: dict[str, Route] = {
     "promote": "check_promotion",
     "deploy": "plan_deploy",
     "rollback": "plan_rollback",
+    "monitor": "check_health",
 }
 
 
@@ -63,9 +64,11 @@ class IntakeNode:
             "plan": None,
             "rollback": None,
             "advice": None,
+            "monitor": None,
         }
         with self.deps.uow() as uow:
-            if state.model_name not in uow.models.list_model_names():
+            every = action == "monitor" and not state.model_name
+            if not every and state.model_name not in uow.models.list_model_names():
                 raise UnknownModelError(f"no model named {state.model_name!r} is registered")
             if action in ("promote", "deploy"):
                 if state.version is None:

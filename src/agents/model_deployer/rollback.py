@@ -14,11 +14,13 @@ from typing import Any
 from agents.model_deployer.deploy import LIVE, routes_from_dict, routes_to_dict
 from agents.model_deployer.deps import DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
+from agents.model_deployer.rollouts import close_rollouts
 from agents.model_deployer.state import State
 from database.models import DeploymentRow
 from database.protocols import UnitOfWork
 from database.services import record_stage_change
 from lifecycle.errors import RollbackFailedError
+from lifecycle.monitor import RolloutPhase
 from lifecycle.ports import Routes
 from lifecycle.records import utcnow
 from lifecycle.routing import single
@@ -222,6 +224,9 @@ class RollbackNodes:
                 )
             restored.traffic_percentage, restored.drained_at = 100.0, None
             records = self._stages(uow, state, undone_versions - {plan["target_version"]}, plan)
+            close_rollouts(
+                uow, plan["undo"], RolloutPhase.ROLLED_BACK, state.reason or "rolled back"
+            )
             uow.audit.append(
                 state.requested_by,
                 "rolled_back",

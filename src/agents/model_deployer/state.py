@@ -15,10 +15,10 @@ class InputState:
     """What a caller (an upstream agent, the CLI, a chat command, a schedule) asks for."""
 
     action: str = ""
-    """What to do: ``promote``, ``deploy`` or ``rollback``."""
+    """What to do: ``promote``, ``deploy``, ``rollback`` or ``monitor`` (one health tick)."""
 
     model_name: str = ""
-    """The registered model, e.g. ``fraud_detector``."""
+    """The registered model, e.g. ``fraud_detector`` (``monitor``: empty means every model)."""
 
     version: str | None = None
     """The model version (``2`` or ``v2``); a rollback needs none."""
@@ -94,3 +94,6 @@ class State(InputState):
 
     rollback: dict[str, Any] | None = None
     """Rollback: what is undone and what is restored."""
+
+    monitor: dict[str, Any] | None = None
+    """Monitor: the tick's checks (deployment, verdicts, figures, action, outcome)."""

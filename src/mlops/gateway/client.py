@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from lifecycle.errors import InfrastructureError, InvalidRouteError, UnknownModelError
-from lifecycle.latency import merged_metrics
+from lifecycle.latency import RequestCounts, merged_metrics, summed_counts
 from lifecycle.metrics import PerformanceMetrics, ShadowStats
 from lifecycle.ports import Router, Routes
 from lifecycle.routing import gradual, single
@@ -105,6 +105,15 @@ class GatewayClient:
             if row["deployment_id"] == deployment_id
         ]
         return merged_metrics(rows)
+
+    def counts(self, deployment_id: str) -> RequestCounts:
+        """Cumulative counters of one deployment, summed over the replicas."""
+        return summed_counts(
+            row["total"]
+            for stats in self.stats()
+            for row in stats["deployments"]
+            if row["deployment_id"] == deployment_id
+        )
 
     def shadow_stats(self, deployment_id: str) -> ShadowStats:
         """Output comparison of one shadow deployment, summed over the replicas."""

@@ -1,0 +1,111 @@
+"""The ``rollouts`` rows the deploy flow hands to the monitor, and the helpers both share.
+
+A deploy returns as soon as its first step is routed; what is left (a canary's next weights, a
+warm period, a shadow's comparison) is written here, in the same transaction as the
+deployment's ``active`` status, and the monitoring tick carries it on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from agents.model_deployer.deps import DeployerDeps
+from database.models import RolloutRow
+from database.protocols import UnitOfWork
+from database.services import record_stage_change
+from lifecycle.latency import RequestCounts
+from lifecycle.monitor import OPEN_PHASES, RolloutPhase
+from lifecycle.rollback import RollbackConfig, config_to_dict, configure
+from lifecycle.stages import ModelStage
+from lifecycle.strategies import StrategyName, canary_steps
+
+
+def rollout_config(deps: DeployerDeps, advised_preset: str | None) -> RollbackConfig:
+    """The rollback config of a new rollout: memory's advice (a cautious preset after a rolled
+    back rollout) or the policy's preset, with the policy's explicit thresholds over it."""
+    preset = advised_preset or deps.policy.rollback_preset
+    return configure(preset, deps.policy.rollback_overrides)
+
+
+def marks_of(deps: DeployerDeps, *deployment_ids: str | None) -> dict[str, Any]:
+    """The cumulative counters of the deployments now, to judge a step on its own requests.
+
+    Read before a unit of work opens: the metrics source has its own session.
+    """
+    return {d: deps.metrics.counts(d).to_json() for d in deployment_ids if d}
+
+
+def mark_of(marks: dict[str, Any], deployment_id: str | None) -> RequestCounts | None:
+    """The counters stored for ``deployment_id`` (None when none were)."""
+    if not deployment_id or deployment_id not in marks:
+        return None
+    return RequestCounts.from_json(marks[deployment_id])
+
+
+def open_rollout(
+    uow: UnitOfWork,
+    deps: DeployerDeps,
+    model_name: str,
+    planned: dict[str, Any],
+    marks: dict[str, Any],
+    now: datetime,
+) -> RolloutRow | None:
+    """Hand a deployment that is not finished (canary, warm, shadow) to the monitor."""
+    strategy = StrategyName(planned["strategy"])
+    if not planned["routed"]:
+        return None
+    stable = planned.get("stable")
+    config = planned.get("rollback_config") or config_to_dict(rollout_config(deps, None))
+    if strategy is StrategyName.SHADOW:
+        phase = RolloutPhase.SHADOW
+    elif strategy is StrategyName.CANARY and not planned["completed"]:
+        phase = RolloutPhase.PROGRESSING
+    elif strategy in (StrategyName.CANARY, StrategyName.BLUE_GREEN) and stable:
+        phase = RolloutPhase.WARM
+    else:
+        return None
+    weights = canary_steps(planned["initial_percent"], planned["canary_steps"])
+    if planned.get("weight") and planned["weight"] not in weights:
+        weights = sorted({float(planned["weight"]), *(w for w in weights if w > planned["weight"])})
+    index = weights.index(planned["weight"]) if planned.get("weight") in weights else 0
+    row = RolloutRow(
+        deployment_id=planned["deployment_id"],
+        model_name=model_name,
+        strategy=strategy.value,
+        phase=phase.value,
+        baseline_deployment_id=stable,
+        steps={"weights": weights},
+        step_index=index,
+        step_started_at=now,
+        pause_seconds=deps.policy.canary_step_seconds,
+        warm_until=now + timedelta(seconds=deps.policy.warm_seconds)
+        if phase is RolloutPhase.WARM
+        else None,
+        config=config,
+        marks=marks,
+        pending=None,
+        last_message="",
+    )
+    return uow.rollouts.add(row)
+
+
+def close_rollouts(
+    uow: UnitOfWork, deployment_ids: list[str], phase: RolloutPhase, why: str
+) -> None:
+    """End the open rollouts of these deployments (rolled back, failed, replaced)."""
+    for deployment_id in deployment_ids:
+        row = uow.rollouts.find(deployment_id)
+        if row is not None and RolloutPhase(row.phase) in OPEN_PHASES:
+            row.phase, row.pending, row.last_message = phase.value, None, why
+
+
+def archive_version(
+    deps: DeployerDeps, uow: UnitOfWork, model_name: str, version: str, actor: str, reason: str
+) -> None:
+    """Move a replaced production version to archived (registry and DB); others are left."""
+    row = uow.models.get(model_name, version)
+    if row.model_stage is not ModelStage.PRODUCTION:
+        return
+    deps.registry.set_stage(model_name, version, ModelStage.ARCHIVED)
+    record_stage_change(uow, model_name, version, ModelStage.ARCHIVED, actor, reason=reason)

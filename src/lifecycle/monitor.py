@@ -1,0 +1,175 @@
+"""The monitoring tick's decisions: pure functions from a rollout, its verdicts and the time.
+
+A rollout is the part of a deployment the monitor owns after the deploy returned: a canary's
+remaining steps, a blue-green (or completed canary) deployment's warm period, a shadow's
+comparison. Each tick judges it on the requests of its current step and decides one action:
+
+- ``rollback`` when a gate failed or the endpoint's process is gone (every reason kept);
+- ``wait`` when the step's pause has not elapsed or the verdict is inconclusive (said why);
+- ``advance`` to the next canary weight once the pause elapsed and the gates passed;
+- ``complete`` when the step that passed was the last before 100%;
+- ``retire`` the replaced deployment once the warm period is over and nothing failed;
+- ``observe`` a shadow (its verdicts feed the promotion gate; users never see it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from lifecycle.gates import Verdict, VerdictStatus, overall
+
+
+class RolloutPhase(StrEnum):
+    """Where a rollout is; the last three are final."""
+
+    PROGRESSING = "progressing"  # a canary between its first step and 100%
+    WARM = "warm"  # serving 100%, the replaced deployment kept warm for an instant rollback
+    SHADOW = "shadow"  # mirrored; compared, never serving
+    COMPLETED = "completed"
+    ROLLED_BACK = "rolled_back"
+    FAILED = "failed"
+
+
+OPEN_PHASES = frozenset({RolloutPhase.PROGRESSING, RolloutPhase.WARM, RolloutPhase.SHADOW})
+"""Phases the monitor still looks at."""
+
+
+class MonitorAction(StrEnum):
+    """What a tick does about one rollout."""
+
+    WAIT = "wait"
+    ADVANCE = "advance"
+    COMPLETE = "complete"
+    ROLLBACK = "rollback"
+    RETIRE = "retire"
+    OBSERVE = "observe"
+    RESTART = "restart"  # a routed deployment no rollout owns lost its server: start it again
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutView:
+    """What the decision needs to know about one rollout."""
+
+    phase: RolloutPhase
+    steps: tuple[float, ...]
+    """Canary weights in order, the last one 100."""
+    step_index: int
+    step_started_at: datetime
+    pause_seconds: float
+    warm_until: datetime | None = None
+
+    @property
+    def weight(self) -> float:
+        """The current canary weight (100 once warm)."""
+        if self.phase is RolloutPhase.WARM or not self.steps:
+            return 100.0
+        return self.steps[min(self.step_index, len(self.steps) - 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorDecision:
+    """One tick's decision about one rollout and the sentences that explain it."""
+
+    action: MonitorAction
+    status: VerdictStatus
+    reasons: tuple[str, ...]
+    next_percent: float | None = None
+
+    @property
+    def message(self) -> str:
+        """The reasons as one line."""
+        return "; ".join(self.reasons)
+
+
+def decide(
+    rollout: RolloutView, verdicts: Sequence[Verdict], now: datetime, alive: bool
+) -> MonitorDecision:
+    """The action for ``rollout`` given its gates' ``verdicts`` at ``now``.
+
+    A dead endpoint or any failed gate rolls back at once, whatever the pause. Inconclusive
+    never advances, completes or retires anything.
+    """
+    status = overall(verdicts)
+    if not alive:
+        return MonitorDecision(
+            MonitorAction.ROLLBACK, VerdictStatus.FAILED, ("the endpoint's process is gone",)
+        )
+    failed = tuple(v.message for v in verdicts if v.status is VerdictStatus.FAILED)
+    if rollout.phase is RolloutPhase.SHADOW:
+        return MonitorDecision(MonitorAction.OBSERVE, status, _messages(verdicts))
+    if failed:
+        return MonitorDecision(MonitorAction.ROLLBACK, VerdictStatus.FAILED, failed)
+    if rollout.phase is RolloutPhase.WARM:
+        return _warm(rollout, verdicts, status, now)
+    return _canary(rollout, verdicts, status, now)
+
+
+def _canary(
+    rollout: RolloutView, verdicts: Sequence[Verdict], status: VerdictStatus, now: datetime
+) -> MonitorDecision:
+    elapsed = (now - rollout.step_started_at).total_seconds()
+    left = rollout.pause_seconds - elapsed
+    at = f"step {rollout.step_index + 1} of {len(rollout.steps)} at {rollout.weight:g}%"
+    if left > 0:
+        return MonitorDecision(
+            MonitorAction.WAIT,
+            status,
+            (f"{at}: {left:.0f} s of its pause left", *_messages(verdicts)),
+        )
+    if status is not VerdictStatus.PASSED:
+        return MonitorDecision(
+            MonitorAction.WAIT,
+            status,
+            (f"{at}: waiting, not enough to judge", *_messages(verdicts)),
+        )
+    following = rollout.steps[rollout.step_index + 1 :]
+    if not following or following[0] >= 100.0:
+        return MonitorDecision(
+            MonitorAction.COMPLETE,
+            status,
+            (f"{at} passed: the canary takes all traffic", *_messages(verdicts)),
+            100.0,
+        )
+    return MonitorDecision(
+        MonitorAction.ADVANCE,
+        status,
+        (f"{at} passed: on to {following[0]:g}%", *_messages(verdicts)),
+        following[0],
+    )
+
+
+def _warm(
+    rollout: RolloutView, verdicts: Sequence[Verdict], status: VerdictStatus, now: datetime
+) -> MonitorDecision:
+    until = rollout.warm_until or now
+    left = (until - now).total_seconds()
+    if left > 0:
+        return MonitorDecision(
+            MonitorAction.WAIT,
+            status,
+            (
+                f"serving 100%, the old deployment stays warm {left:.0f} s more",
+                *_messages(verdicts),
+            ),
+        )
+    if status is not VerdictStatus.PASSED:
+        return MonitorDecision(
+            MonitorAction.WAIT,
+            status,
+            (
+                "warm period over, but not enough to judge: the old deployment stays warm",
+                *_messages(verdicts),
+            ),
+        )
+    return MonitorDecision(
+        MonitorAction.RETIRE,
+        status,
+        ("warm period over and healthy: the old deployment is retired", *_messages(verdicts)),
+    )
+
+
+def _messages(verdicts: Sequence[Verdict]) -> tuple[str, ...]:
+    return tuple(v.message for v in verdicts)

@@ -1,0 +1,240 @@
+"""The monitoring tick: every open rollout is judged on its current step's requests, the
+judgement is recorded, and the tick advances, completes, retires or rolls back."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents.model_deployer.monitor import MONITOR_ACTOR
+from database.models import HealthCheckRow, RolloutRow
+from lifecycle.routing import single, split
+from memory import episodes
+from tests.agent_fakes import make_world
+from tests.unit.model_deployer_story import MODEL, Replacing, Story
+
+
+@pytest.fixture(scope="module")
+def given_replacing(tmp_path_factory: pytest.TempPathFactory) -> Replacing:
+    return Story.over(make_world(tmp_path_factory.mktemp("monitor"))).replacing()
+
+
+@pytest.fixture
+def canary(given_replacing: Replacing, tmp_path: Path) -> Canary:
+    """v1 serves 90%, v2 takes 10% as the first step of a canary held to a small minimum."""
+    story, stable, version, _ = given_replacing.cloned(tmp_path)
+    world = story.world
+    world.deps.policy = dataclasses.replace(
+        world.deps.policy,
+        rollback_overrides={"min_requests": 50, "latency_multiplier": 2.0},
+        canary_step_seconds=30,
+        warm_seconds=60,
+    )
+    deployed = story.deploy(version, strategy="canary", traffic=10)
+    assert deployed["status"] == "deployed", deployed["errors"]
+    return Canary(story, stable, deployed["deployment_manifest"]["deployment_id"], version)
+
+
+@dataclasses.dataclass
+class Canary:
+    story: Story
+    stable: str
+    new: str
+    version: str
+
+    def traffic(
+        self, canary: int, errors: int = 0, ms: float = 5.0, stable_ms: float = 5.0
+    ) -> None:
+        """Requests the gateway counted since the last call: ``canary`` to the canary, nine
+        times as many to the stable deployment."""
+        self.story.world.metrics.count(self.new, canary, errors, ms)
+        self.story.world.metrics.count(self.stable, canary * 9, 0, stable_ms)
+
+    def tick(self) -> dict[str, Any]:
+        return self.story.agent.run({"action": "monitor", "requested_by": "cron"})
+
+    def check(self, result: dict[str, Any]) -> dict[str, Any]:
+        [check] = [c for c in result["monitor"]["checks"] if c["deployment_id"] == self.new]
+        return check
+
+    def rollout(self) -> RolloutRow:
+        with self.story.world.uow() as uow:
+            row = uow.rollouts.find(self.new)
+            assert row is not None
+            return row
+
+    def health(self) -> list[HealthCheckRow]:
+        with self.story.world.uow() as uow:
+            return uow.health_checks.list(self.new)
+
+
+def test_a_canary_deploy_hands_its_remaining_steps_to_the_monitor(canary: Canary) -> None:
+    rollout = canary.rollout()
+    assert (rollout.phase, rollout.step_index) == ("progressing", 0)
+    assert rollout.steps["weights"] == [10.0, 25.0, 50.0, 100.0]
+    assert rollout.baseline_deployment_id == canary.stable
+    assert rollout.config["min_requests"] == 50 and rollout.config["preset"] == "balanced"
+
+
+def test_a_failing_canary_is_rolled_back_at_once_with_every_reason(canary: Canary) -> None:
+    canary.traffic(40, errors=8)  # 20% errors: more than 1% of the 50 needed, already certain
+
+    check = canary.check(canary.tick())
+
+    assert (check["action"], check["status"]) == ("rollback", "failed")
+    assert "8 errors in 40 requests" in check["message"]
+    assert check["outcome"].startswith(f"rolled back to {canary.stable}")
+    assert canary.story.routes() == single(MODEL, canary.stable)
+    assert canary.story.deployment(canary.new).status == "rolled_back"
+    assert canary.new not in canary.story.world.serving.running
+    assert canary.rollout().phase == "rolled_back" and canary.rollout().pending is None
+    assert canary.story.world.stage_of(MODEL, canary.version) == "development"
+    [row] = canary.health()
+    assert (row.status, row.action) == ("failed", "rollback")
+    assert row.metrics["candidate"]["errors"] == 8
+    episode = canary.story.world.memory.last_episode(MODEL, episodes.ROLLBACK)
+    assert episode is not None and episode["requested_by"] == MONITOR_ACTOR
+    assert "automatic" in episode["reasons"][0] and "8 errors" in episode["reasons"][0]
+
+
+def test_a_canary_whose_p95_exceeds_the_multiplier_is_rolled_back(canary: Canary) -> None:
+    canary.traffic(60, ms=20.0, stable_ms=5.0)  # 4x the baseline, the bound is 2x
+
+    check = canary.check(canary.tick())
+
+    assert check["action"] == "rollback"
+    assert "p95" in check["message"] and "2x the baseline" in check["message"]
+    assert canary.story.routes() == single(MODEL, canary.stable)
+
+
+def test_too_little_traffic_is_inconclusive_and_never_advances(canary: Canary) -> None:
+    canary.traffic(20)
+    canary.story.world.clock.advance(seconds=600)  # the pause is long over
+
+    check = canary.check(canary.tick())
+
+    assert (check["action"], check["status"]) == ("wait", "inconclusive")
+    assert "only 20 of the 50 requests" in check["message"]
+    assert canary.rollout().step_index == 0
+    assert canary.story.routes() == split(MODEL, canary.stable, canary.new, 10.0)
+    assert [r.status for r in canary.health()] == ["inconclusive"]
+
+
+def test_a_healthy_step_waits_out_its_pause_before_the_next(canary: Canary) -> None:
+    canary.traffic(100)
+
+    check = canary.check(canary.tick())
+
+    assert (check["action"], check["status"]) == ("wait", "passed")
+    assert "30 s of its pause left" in check["message"]
+    assert canary.rollout().step_index == 0
+
+
+def test_a_passing_canary_walks_every_step_completes_and_retires_the_old_after_warming(
+    canary: Canary,
+) -> None:
+    seen = []
+    for _ in range(3):
+        canary.traffic(100)
+        canary.story.world.clock.advance(seconds=31)
+        check = canary.check(canary.tick())
+        seen.append((check["action"], check["next_percent"]))
+        assert canary.story.routes() is not None
+    assert seen == [("advance", 25.0), ("advance", 50.0), ("complete", 100.0)]
+    assert canary.story.routes() == single(MODEL, canary.new)
+    assert canary.rollout().phase == "warm"
+    assert canary.story.deployment(canary.stable).status == "draining"
+    assert canary.stable in canary.story.world.serving.running  # warm for an instant rollback
+
+    canary.traffic(100)
+    canary.story.world.clock.advance(seconds=61)
+    check = canary.check(canary.tick())
+
+    assert check["action"] == "retire"
+    assert canary.rollout().phase == "completed"
+    assert canary.stable not in canary.story.world.serving.running
+    assert canary.story.deployment(canary.stable).status == "rolled_back"
+    assert canary.story.deployment(canary.new).traffic_percentage == 100.0
+    assert [r.action for r in canary.health()] == ["advance", "advance", "complete", "retire"]
+    assert canary.story.world.stage_of(MODEL, canary.version) == "production"
+
+
+def test_each_step_is_judged_only_on_its_own_requests(canary: Canary) -> None:
+    canary.traffic(100)
+    canary.story.world.clock.advance(seconds=31)
+    assert canary.check(canary.tick())["action"] == "advance"
+    canary.traffic(10)  # the 100 requests of step 1 do not count for step 2
+    canary.story.world.clock.advance(seconds=31)
+
+    check = canary.check(canary.tick())
+
+    assert (check["action"], check["status"]) == ("wait", "inconclusive")
+    assert check["metrics"]["candidate"]["requests"] == 10
+
+
+def test_a_canary_whose_server_died_is_rolled_back_on_the_next_tick(canary: Canary) -> None:
+    canary.story.world.serving.running.pop(canary.new)
+
+    check = canary.check(canary.tick())
+
+    assert check["action"] == "rollback" and "process is gone" in check["message"]
+    assert canary.story.routes() == single(MODEL, canary.stable)
+    assert canary.story.deployment(canary.new).status == "rolled_back"
+
+
+def test_a_dead_stable_server_with_no_rollout_is_restarted_and_remembered(
+    canary: Canary,
+) -> None:
+    canary.traffic(40, errors=8)
+    canary.tick()  # back to v1 alone, which no rollout owns
+    old = canary.story.world.serving.running.pop(canary.stable)
+
+    result = canary.tick()
+
+    [check] = result["monitor"]["checks"]
+    assert (check["deployment_id"], check["action"]) == (canary.stable, "restart")
+    restarted = canary.story.world.serving.running[canary.stable]
+    assert restarted.port != old.port
+    assert canary.story.deployment(canary.stable).endpoint_port == restarted.port
+    episode = canary.story.world.memory.last_episode(MODEL, episodes.HEALTH)
+    assert episode is not None and episode["action"] == "restart"
+
+
+def test_a_rollback_a_killed_tick_decided_is_finished_by_the_next(canary: Canary) -> None:
+    with canary.story.world.uow() as uow:
+        row = uow.rollouts.find(canary.new)
+        assert row is not None
+        row.pending = {"run_id": "tick-1-killed", "reasons": ["error rate 20%"], "target": None}
+        uow.commit()
+
+    check = canary.check(canary.tick())
+
+    assert check["action"] == "rollback" and "finishing the rollback" in check["message"]
+    assert canary.story.routes() == single(MODEL, canary.stable)
+    assert canary.rollout().phase == "rolled_back"
+
+
+def test_a_tick_with_nothing_to_watch_changes_nothing(canary: Canary) -> None:
+    canary.story.rollback()  # v1 alone, alive: nothing to judge
+    before = canary.story.footprint()
+
+    result = canary.tick()
+
+    assert result["status"] == "monitored" and result["monitor"]["checks"] == []
+    after = canary.story.footprint()
+    assert after["deployments"] == before["deployments"]
+
+
+def test_a_shadow_is_observed_and_its_agreement_recorded(
+    given_replacing: Replacing, tmp_path: Path
+) -> None:
+    story, _, _, mirror = given_replacing.cloned(tmp_path)
+
+    result = story.agent.run({"action": "monitor", "requested_by": "cron"})
+
+    [check] = [c for c in result["monitor"]["checks"] if c["deployment_id"] == mirror]
+    assert (check["action"], check["status"]) == ("observe", "passed")
+    assert check["metrics"]["agreement"] == pytest.approx(199 / 200)
