@@ -1,11 +1,14 @@
 """The agent's commands: promote, approvals, approve, reject, deploy, rollback, resume, history,
-criteria. ``agents.cli`` registers them on the ``deployer`` app.
+criteria, demo, chat, watch. ``agents.cli`` registers them on the ``deployer`` app.
 
 A promotion waiting for approval prints its approval id and exits 4 (DESIGN.md section 6).
 """
 
 from __future__ import annotations
 
+import json
+import sys
+import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -298,6 +301,57 @@ def _chat_prompt(c: Any, actor: str) -> int:
             console.print(answer(c, text, actor).reply, highlight=False)
 
 
+def watch(
+    interval: Annotated[
+        float, typer.Option("--interval", help="Seconds between ticks.", min=0.1)
+    ] = 10.0,
+    once: Annotated[
+        bool, typer.Option("--once", help="One tick, then exit (cron, systemd timer, CronJob).")
+    ] = False,
+    model: Annotated[
+        str, typer.Option("--model", help="Watch only this model (default: every model).")
+    ] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Health ticks on a schedule: judge every canary, shadow and warm deployment, move canaries
+    on, roll back failures, restart dead endpoints. One watcher per database ticks; others wait
+    as standbys. SIGTERM stops it after the tick in progress. With --json, one JSON document
+    per tick, one per line."""
+    from agents.watch import stop_on_signals
+    from agents.watch import watch as run_watch
+
+    def report(tick: dict[str, Any]) -> None:
+        if as_json:
+            sys.stdout.write(json.dumps(tick, default=str) + "\n")
+            sys.stdout.flush()
+        else:
+            _render_tick(tick)
+
+    with command(as_json) as c, stop_on_signals() as stop:
+        run_watch(c, interval, once, report, model, stop)
+
+
+def _render_tick(tick: dict[str, Any]) -> None:
+    when = time.strftime("%H:%M:%S")
+    if tick["status"] == "standby":
+        console.print(
+            f"{when} standby: {tick['holder']} holds the watch lease until "
+            f"{tick['lease_expires_at']}",
+            highlight=False,
+        )
+        return
+    if not tick["checks"]:
+        console.print(f"{when} nothing to watch", highlight=False)
+    for check in tick["checks"]:
+        colour = {"failed": "red", "passed": "green"}.get(check["status"], "yellow")
+        console.print(
+            f"{when} {check['deployment_id']} [{colour}]{check['action']}[/] "
+            f"({check['status']}): {check['outcome'] or check['message']}",
+            highlight=False,
+        )
+    sys.stdout.flush()
+
+
 COMMANDS: tuple[Callable[..., None], ...] = (
     promote,
     approvals,
@@ -310,4 +364,5 @@ COMMANDS: tuple[Callable[..., None], ...] = (
     criteria,
     demo,
     chat,
+    watch,
 )

@@ -97,10 +97,24 @@ class ConfirmingRouter:
         self.timeout = timeout
         self.unconfirmed: list[str] = []
         self.last_confirm_seconds: float | None = None
+        self.last_effective_seconds: float | None = None
+        """Seconds from the table's write until every running gateway served it."""
 
     def set_routes(self, routes: Routes) -> None:
         _, revision = self.db.save(routes, self.db.actor)
+        started = time.monotonic()
+        self.push()
         self.last_confirm_seconds = self.wait_served(routes.model_name, revision)
+        self.last_effective_seconds = time.monotonic() - started
+
+    def push(self) -> None:
+        """Ask every running gateway to load the tables now rather than at its next poll; one
+        that does not answer still polls (the DB is the source of truth)."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        with httpx.Client(timeout=1.0, headers=headers) as client:
+            for g in running_gateways(self.gateway_dir):
+                with contextlib.suppress(httpx.HTTPError):
+                    client.post(f"http://{g['host']}:{g['port']}/admin/reload")
 
     def get_routes(self, model_name: str) -> Routes | None:
         return self.db.get_routes(model_name)

@@ -44,3 +44,15 @@ def append_audit_events(url: str, actor: str, count: int, barrier: Any) -> None:
             uow.audit.append(actor, "ping", "race", {"i": i})
             uow.commit()
     engine.dispose()
+
+
+def take_lease_after_barrier(url: str, holder: str, barrier: Any, results: Any) -> None:
+    """Try to take the ``monitor`` lease at the same instant as another process."""
+    from database import leases
+
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    barrier.wait(timeout=30)
+    state = leases.acquire(factory, "monitor", holder, 60)
+    results.put((holder, state.held))
+    engine.dispose()

@@ -41,9 +41,24 @@ class ModelDeployerAgent:
         store: BaseStore | None = None,
     ) -> None:
         self.deps = deps
+        self.store = store
         self.graph = build_graph(deps).compile(
             checkpointer=checkpointer, store=store, name=GRAPH_NAME
         )
+        self._ticker: Any = None
+
+    def tick(self, requested_by: str = "monitor", model_name: str = "") -> dict[str, Any]:
+        """One monitoring tick over every open rollout (or one model's), returned as the final
+        state. Ticks run without a checkpointer: a decided rollback is stored in the rollout
+        itself, so a tick cut short leaves nothing a thread would need, and a schedule that
+        ticks every second does not pile up checkpoints."""
+        if self._ticker is None:
+            self._ticker = build_graph(self.deps).compile(store=self.store, name=GRAPH_NAME)
+        started = time.monotonic()
+        request = {"action": "monitor", "model_name": model_name, "requested_by": requested_by}
+        out = dict(self._ticker.invoke(request))
+        out["elapsed_seconds"] = round(time.monotonic() - started, 3)
+        return out
 
     async def execute(self, state: Mapping[str, Any] | Any) -> dict[str, Any]:
         """Run one request to its end or its approval pause; return the final state.

@@ -88,6 +88,7 @@ class MonitorNodes:
                 rollout.last_message = d["message"]
                 if d["action"] == MonitorAction.ROLLBACK.value and rollout.pending is None:
                     rollout.pending = {
+                        "decided_at": utcnow().isoformat(),
                         "run_id": f"{tick}-{d['deployment_id']}"[:100],
                         "reasons": d["reasons"],
                         "target": d["target"],
@@ -305,7 +306,7 @@ class MonitorNodes:
         )
         plan = pending.get("plan")
         if plan is None:
-            plan = self.rollback.plan(run)["rollback"]
+            plan = {**self.rollback.plan(run)["rollback"], "decided_at": pending.get("decided_at")}
             self._save_pending(dep, {**pending, "plan": plan})
         run = replace(run, rollback=plan)
         self.rollback.restore_endpoint(run)

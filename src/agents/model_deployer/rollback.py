@@ -198,7 +198,15 @@ class RollbackNodes:
             )
         self.deps.router.set_routes(routes)
         failpoint("rollback.switched")
-        return {"rollback": {**plan, "switched_at": utcnow().isoformat()}}
+        # A confirming router knows when every running gateway served the table.
+        effective = getattr(self.deps.router, "last_effective_seconds", None)
+        return {
+            "rollback": {
+                **plan,
+                "switched_at": utcnow().isoformat(),
+                "effective_seconds": round(effective, 4) if effective is not None else None,
+            }
+        }
 
     def record(self, state: State) -> dict[str, Any]:
         """Statuses, stages (undone versions to development, the restored one to production),
@@ -231,7 +239,14 @@ class RollbackNodes:
                 state.requested_by,
                 "rolled_back",
                 state.model_name,
-                {"undone": plan["undo"], "restored": plan["restored"], "reason": state.reason},
+                {
+                    "undone": plan["undo"],
+                    "restored": plan["restored"],
+                    "reason": state.reason,
+                    "decided_at": plan.get("decided_at"),
+                    "switched_at": plan.get("switched_at"),
+                    "effective_seconds": plan.get("effective_seconds"),
+                },
             )
             return {"version_record": records[-1] if records else None}
 

@@ -155,6 +155,7 @@ class Gateway:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics)
         app.router.add_get("/admin/stats", self.admin(self.admin_stats))
+        app.router.add_post("/admin/reload", self.admin(self.reload_now))
         app.router.add_get("/admin/routes", self.admin(self.list_routes))
         app.router.add_get("/admin/routes/{name}", self.admin(self.get_routes))
         app.router.add_put("/admin/routes/{name}", self.admin(self.put_routes))
@@ -455,6 +456,13 @@ class Gateway:
             "shadow_percent": routes.shadow_percent,
             "live_deployments": sorted(route.upstreams),
         }
+
+    async def reload_now(self, request: web.Request) -> web.Response:
+        """Load the tables now instead of at the next poll: a control plane that just wrote a
+        table (a rollback) pushes it here, so it takes effect in milliseconds."""
+        await self.reload()
+        revisions = {name: route.revision for name, route in self.snapshot.routes.items()}
+        return web.json_response({"revisions": revisions})
 
     async def list_routes(self, request: web.Request) -> web.Response:
         """Every table being served."""

@@ -1,0 +1,245 @@
+"""Automatic rollback benchmark: a canary that fails a fifth of its requests, under user load,
+with ``deployer watch --interval 1`` running. It prints figures; it asserts nothing.
+
+    .venv/bin/python bench/rollback.py --runs 5
+
+Per run: users send 40 requests a second from their own process; v2 goes out as a 20% canary
+whose server fails one request in five; the watcher rolls it back. Measured:
+
+- **fault to 100% stable**: from the first answer the faulty canary served to the last one
+  (the users' own view: after it, every request is served by the stable deployment);
+- **decision to table effective**: from the tick's rollback decision to every running gateway
+  serving the new table, and the switch alone (table write, push, confirmation);
+- **client-visible failures** over the whole episode (the gateway retries a canary's failure on
+  the stable deployment).
+
+Baseline, measured in the same run: the same table change left to the gateways' 0.5 s poll
+(no push), against the pushed one. Flagger's documented defaults (a 1 min interval, five
+failed checks) take about 5 minutes from fault to rollback; that figure is quoted, not measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+MODEL = "iris"
+ENV = {
+    "DEPLOYER_USER": "alice",
+    "DEPLOYER_APPROVERS": "bob",
+    "DEPLOYER_SHADOW_MIN_HOURS": "0",
+    "DEPLOYER_MIN_SHADOW_COMPARISONS": "20",
+    "DEPLOYER_MIN_SHADOW_AGREEMENT": "0",  # users send one row the variants disagree on
+    "DEPLOYER_GATEWAY_TOKEN": "bench-admin-token",
+    "DEPLOYER_CANARY_STEP_SECONDS": "60",
+    "DEPLOYER_MIN_REQUESTS": "100",
+    "DEPLOYER_MAX_ERROR_RATE": "0.05",
+    "DEPLOYER_LATENCY_MULTIPLIER": "10",
+    "BENTOML_DO_NOT_TRACK": "true",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "1",
+}
+
+
+class Home:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.env = {**os.environ, **ENV, "DEPLOYER_HOME": str(root)}
+
+    def cli(self, *args: str, **extra: str) -> dict[str, Any]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "agents.cli", *args, "--json"],
+            env={**self.env, **extra},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode not in (0, 4):
+            raise SystemExit(f"deployer {' '.join(args)}: {proc.stderr.strip()}")
+        return dict(json.loads(proc.stdout))
+
+    def promote(self, version: str, *stages: str) -> None:
+        for stage in stages:
+            result = self.cli("promote", MODEL, version, "--to", stage)
+            if result.get("status") == "awaiting_approval":
+                self.cli("approve", result["approval_id"], "--by", "bob")
+
+    def weights(self) -> dict[str, float]:
+        return dict(self.cli("traffic", "show", MODEL)["weights"])
+
+    @contextmanager
+    def background(self, name: str, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+        with (self.root / f"{name}.log").open("ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, *args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+
+
+def set_up(home: Home, gateway: str) -> str:
+    """v1 serves users; v2 mirrored, compared and approved. Returns v1's deployment id."""
+    from mlops.training import train_and_log
+
+    home.cli("init")
+    for variant in (1, 2):
+        trained = train_and_log(
+            f"sqlite:///{home.root / 'mlflow.db'}",
+            MODEL,
+            variant,
+            artifact_root=home.root / "mlartifacts",
+        )
+        home.cli("register", MODEL, "--model-uri", trained.model_uri, "--criteria", "accuracy>=0.6")
+    home.promote("1", "staging", "shadow", "production")
+    stable = home.cli("deploy", MODEL, "1")["deployment_manifest"]["deployment_id"]
+    home.promote("2", "staging", "shadow")
+    home.cli("deploy", MODEL, "2")
+    with httpx.Client(base_url=gateway, timeout=10) as client:
+        for _ in range(40):
+            client.post(f"/v1/models/{MODEL}/predict", json={"instances": [[6.1, 2.8, 4.7, 1.2]]})
+    time.sleep(3)  # the gateway flushes its comparisons every 2 s
+    home.promote("2", "production")
+    return str(stable)
+
+
+def one_run(home: Home, gateway: str, stable: str, index: int) -> dict[str, Any]:
+    out = home.root / f"users-{index}.json"
+    url = f"{gateway}/v1/models/{MODEL}/predict"
+    with home.background("users", str(HERE / "users.py"), url, "--rate", "40", "--out", str(out)):
+        time.sleep(1.0)
+        canary = home.cli(
+            "deploy",
+            MODEL,
+            "2",
+            "--strategy",
+            "canary",
+            "--traffic",
+            "20",
+            DEPLOYER_FAULT_ERROR_RATE="0.2",
+        )["deployment_manifest"]["deployment_id"]
+        deadline = time.monotonic() + 60
+        while home.weights() != {stable: 100.0} and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)
+    tally = json.loads(out.read_text())
+    served = [t for t, status, d in tally["answers"] if status == 200 and d == canary]
+    event = rollback_event(home, canary)
+    decided = datetime.fromisoformat(event["decided_at"])
+    switched = datetime.fromisoformat(event["switched_at"])
+    home.promote("2", "staging", "shadow", "production")
+    return {
+        "fault_to_stable_s": (max(served) - min(served)) if served else None,
+        "decision_to_effective_ms": ((switched - decided).total_seconds()) * 1000,
+        "switch_effective_ms": (event["effective_seconds"] or 0) * 1000,
+        "client_failures": tally["failed"],
+        "requests": tally["answered"],
+    }
+
+
+def rollback_event(home: Home, canary: str) -> dict[str, Any]:
+    import sqlite3
+
+    with sqlite3.connect(f"file:{home.root / 'deployer.db'}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT payload FROM audit_events WHERE action = 'rolled_back' ORDER BY id DESC"
+        ).fetchall()
+    for (payload,) in rows:
+        data = json.loads(payload)
+        if canary in data.get("undone", []):
+            return dict(data)
+    raise SystemExit(f"no rollback of {canary} was recorded")
+
+
+def table_effective(home: Home, gateway: str, push: bool) -> float:
+    """Seconds until the gateway serves a rewritten table: pushed, or left to its poll."""
+    os.environ.update({**ENV, "DEPLOYER_HOME": str(home.root)})
+    from agents.bootstrap import bootstrap
+    from agents.gateway import ConfirmingRouter
+
+    c = bootstrap()
+    routes = c.router.get_routes(MODEL)
+    assert routes is not None
+    confirming = ConfirmingRouter(c.router, c.settings.gateway_dir, c.settings.gateway_token)
+    started = time.perf_counter()
+    if push:
+        confirming.set_routes(routes)
+    else:
+        _, revision = c.router.save(routes, "bench")
+        confirming.wait_served(MODEL, revision)
+    c.close()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    from mlops.processes import free_port, wait_http_ok
+
+    with tempfile.TemporaryDirectory(prefix="bench-rollback-") as tmp:
+        home = Home(Path(tmp) / "home")
+        port = free_port()
+        gateway = f"http://127.0.0.1:{port}"
+        try:
+            with home.background("gateway", "-m", "agents.cli", "gateway", "--port", str(port)):
+                wait_http_ok(f"{gateway}/healthz", 60)
+                stable = set_up(home, gateway)
+                with home.background("watch", "-m", "agents.cli", "watch", "--interval", "1"):
+                    runs = [one_run(home, gateway, stable, i) for i in range(args.runs)]
+                pushed = [table_effective(home, gateway, True) * 1000 for _ in range(9)]
+                polled = [table_effective(home, gateway, False) * 1000 for _ in range(9)]
+        finally:
+            subprocess.run(
+                [sys.executable, "-m", "agents.cli", "down"], env=home.env, capture_output=True
+            )
+    report(runs, pushed, polled)
+
+
+def report(runs: list[dict[str, Any]], pushed: list[float], polled: list[float]) -> None:
+    def med(key: str) -> float:
+        values = [r[key] for r in runs if r[key] is not None]
+        return statistics.median(values) if values else float("nan")
+
+    print(f"runs: {len(runs)} (median; 2 cores, noisy machine)")
+    print(f"fault to 100% stable:          {med('fault_to_stable_s'):7.2f} s    (target <= 5 s)")
+    print(
+        f"decision to table effective:   {med('decision_to_effective_ms'):7.1f} ms   "
+        "(target <= 100 ms)"
+    )
+    print(f"  of which the switch itself:  {med('switch_effective_ms'):7.1f} ms")
+    failures = sum(r["client_failures"] for r in runs)
+    requests = sum(r["requests"] for r in runs)
+    print(f"client-visible failures:       {failures} of {requests} requests (target 0)")
+    push, poll = statistics.median(pushed), statistics.median(polled)
+    print(
+        f"table change, pushed vs left to the 0.5 s poll: {push:.1f} ms vs {poll:.1f} ms "
+        f"(ratio {push / poll:.2f})"
+    )
+    print("per run:", json.dumps(runs))
+
+
+if __name__ == "__main__":
+    main()

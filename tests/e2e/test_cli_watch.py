@@ -1,0 +1,299 @@
+"""Fault drills for ``deployer watch``: real gateway, real ``bentoml serve`` endpoints, users
+sending requests from a process of their own, and watchers as separate processes.
+
+One story, in order: v1 serves users; v2 is mirrored, compared and approved. Then v2 goes out
+as a canary four times: erroring on a fifth of its requests (rolled back, no user sees an error),
+answering slowly (rolled back by the latency multiplier), with too little traffic (inconclusive,
+never moved on) and then killed (rolled back on the next tick), and finally healthy under two
+watchers at once (it walks every step, completes and retires v1, and no step is taken twice).
+After each rollback v2 is promoted again: its earlier shadow comparison still stands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from mlops.processes import free_port, terminate_tree, wait_http_ok
+from mlops.training import train_and_log
+from tests.e2e.test_cli_agent import Home, predict, processes_of, sample_rows, wait_for_comparisons
+
+MODEL = "iris"
+USERS = Path(__file__).resolve().parents[2] / "bench" / "users.py"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
+    """iris v1 and v2 registered, with rollback thresholds small enough for a drill."""
+    root = tmp_path_factory.mktemp("watch").resolve() / "home"
+    h = Home(
+        root,
+        {
+            "DEPLOYER_HOME": str(root),
+            "DEPLOYER_USER": "alice",
+            "DEPLOYER_APPROVERS": "bob",
+            "DEPLOYER_SHADOW_MIN_HOURS": "0",
+            "DEPLOYER_MIN_SHADOW_COMPARISONS": "20",
+            # Users send one row the two variants disagree on: agreement is not the subject.
+            "DEPLOYER_MIN_SHADOW_AGREEMENT": "0",
+            "DEPLOYER_GATEWAY_TOKEN": "watch-admin-token",
+            "DEPLOYER_CANARY_STEP_SECONDS": "2",
+            "DEPLOYER_WARM_SECONDS": "4",
+            "DEPLOYER_MIN_REQUESTS": "50",
+            "DEPLOYER_MAX_ERROR_RATE": "0.05",
+            # A fresh server's first answers are slow, and a p99 of 50 requests is their
+            # slowest: the bound leaves room for that, the slow drill is far beyond it.
+            "DEPLOYER_LATENCY_MULTIPLIER": "10",
+            "DEPLOYER_FAILPOINT": "",
+        },
+    )
+    try:
+        h.ok("init")
+        for version in ("1", "2"):
+            trained = train_and_log(
+                f"sqlite:///{root / 'mlflow.db'}",
+                MODEL,
+                int(version),
+                artifact_root=root / "mlartifacts",
+            )
+            h.ok("register", MODEL, "--model-uri", trained.model_uri, "--criteria", "accuracy>=0.6")
+            h.models[version] = trained
+        yield h
+    finally:
+        down = h.cli("down", "--json")
+        left = h.servers()
+        terminate_tree(None, extra=left)
+        assert down.code == 0, down.stderr
+        assert not left, f"deployer down left these processes of the home: {left}"
+
+
+@contextmanager
+def background(home: Home, name: str, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``python ARGS`` in its own session with the home's environment; SIGTERM on exit."""
+    with (home.root / f"{name}.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, *args],
+            env={**os.environ, **home.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                terminate_tree(proc.pid)
+                proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def gateway(home: Home) -> Iterator[str]:
+    port = free_port()
+    with background(home, "gateway", "-m", "agents.cli", "gateway", "--port", str(port)) as proc:
+        url = f"http://127.0.0.1:{port}"
+        assert wait_http_ok(f"{url}/healthz", 60, lambda: proc.poll() is None), "no gateway"
+        yield url
+
+
+@pytest.fixture(scope="module")
+def serving(home: Home, gateway: str) -> str:
+    """v1 serves every user; v2 was mirrored, compared and is approved for production."""
+    for stage in ("staging", "shadow", "production"):
+        promote(home, "1", stage)
+    v1 = home.ok("deploy", MODEL, "1")["deployment_manifest"]["deployment_id"]
+    promote(home, "2", "staging")
+    promote(home, "2", "shadow")
+    shadow = home.ok("deploy", MODEL, "2")["deployment_manifest"]["deployment_id"]
+    predict(gateway, sample_rows(home.models["1"], 30))
+    wait_for_comparisons(home, shadow, 30)
+    promote(home, "2", "production")
+    home.seen["v1"] = v1
+    return v1
+
+
+def promote(home: Home, version: str, stage: str) -> None:
+    result = home.cli("promote", MODEL, version, "--to", stage, "--json")
+    if result.code == 4:
+        home.ok("approve", result.json()["approval_id"], "--by", "bob")
+    else:
+        assert result.code == 0, result.stderr
+
+
+def repromote(home: Home) -> None:
+    """v2 back to production after a rollback returned it to development."""
+    for stage in ("staging", "shadow", "production"):
+        promote(home, "2", stage)
+
+
+@contextmanager
+def users(home: Home, gateway: str, rate: int = 40) -> Iterator[dict[str, Any]]:
+    """Users sending ``rate`` requests a second from their own process; their tally on exit."""
+    out = home.root / f"users-{time.monotonic_ns()}.json"
+    tally: dict[str, Any] = {}
+    url = f"{gateway}/v1/models/{MODEL}/predict"
+    with background(home, "users", str(USERS), url, "--rate", str(rate), "--out", str(out)):
+        time.sleep(1.0)
+        yield tally
+    tally.update(json.loads(out.read_text()))
+
+
+@contextmanager
+def watcher(home: Home, name: str = "watch") -> Iterator[Path]:
+    """``deployer watch --interval 1 --json`` as its own process; its output file."""
+    log = home.root / f"{name}.log"
+    with background(home, name, "-m", "agents.cli", "watch", "--interval", "1", "--json") as p:
+        yield log
+    assert p.returncode == 0, log.read_text()[-2000:]
+
+
+def ticks(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+
+def until(what: Callable[[], bool], seconds: float, why: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not what():
+        assert time.monotonic() < deadline, why
+        time.sleep(0.25)
+
+
+def canary(home: Home, **fault: str) -> str:
+    deployed = home.cli(
+        "deploy", MODEL, "2", "--strategy", "canary", "--traffic", "20", "--json", **fault
+    )
+    assert deployed.code == 0, deployed.stderr
+    return str(deployed.json()["deployment_manifest"]["deployment_id"])
+
+
+def checks_of(home: Home, deployment_id: str) -> list[tuple[str, str, str]]:
+    rows = home.query(
+        "SELECT status, action, message FROM health_checks WHERE deployment_id = ? ORDER BY id",
+        deployment_id,
+    )
+    return [(str(s), str(a), str(m)) for s, a, m in rows]
+
+
+def phase_of(home: Home, deployment_id: str) -> str:
+    ((phase,),) = home.query("SELECT phase FROM rollouts WHERE deployment_id = ?", deployment_id)
+    return str(phase)
+
+
+# -- the drills -------------------------------------------------------------------------------
+
+
+def test_a_canary_failing_a_fifth_of_its_requests_is_rolled_back_and_no_user_sees_it(
+    home: Home, gateway: str, serving: str
+) -> None:
+    with watcher(home), users(home, gateway) as tally:
+        bad = canary(home, DEPLOYER_FAULT_ERROR_RATE="0.2")
+        until(lambda: home.weights() == {serving: 100.0}, 60, "the canary was not rolled back")
+        time.sleep(1.0)
+
+    assert tally["answered"] > 100 and tally["failed"] == 0, tally["failed"]
+    served_by = {d for _, status, d in tally["answers"] if status == 200}
+    assert bad in served_by, "the canary did serve users before it was rolled back"
+    statuses, actions, messages = zip(*checks_of(home, bad), strict=True)
+    assert actions[-1] == "rollback" and statuses[-1] == "failed"
+    assert "errors in" in messages[-1] or "error rate" in messages[-1]
+    assert home.status_of(bad) == "rolled_back" and not processes_of(bad)
+    assert phase_of(home, bad) == "rolled_back"
+    assert home.stages()["2"] == "development"
+    ((actor, payload),) = home.query(
+        "SELECT actor, payload FROM audit_events WHERE action = 'rolled_back' AND payload LIKE ?",
+        f"%{bad}%",
+    )
+    assert actor == "monitor" and "automatic" in json.loads(payload)["reason"]
+
+
+def test_a_canary_whose_latency_multiplies_is_rolled_back_by_the_multiplier_rule(
+    home: Home, gateway: str, serving: str
+) -> None:
+    repromote(home)
+    with watcher(home), users(home, gateway) as tally:
+        slow = canary(home, DEPLOYER_FAULT_LATENCY_MS="1500")
+        until(lambda: home.weights() == {serving: 100.0}, 90, "the slow canary stayed")
+
+    assert tally["failed"] == 0
+    status, action, message = checks_of(home, slow)[-1]
+    assert (status, action) == ("failed", "rollback")
+    assert "10x the baseline" in message, message
+    assert home.status_of(slow) == "rolled_back"
+
+
+def test_a_quiet_canary_stays_inconclusive_and_a_killed_one_is_rolled_back_next_tick(
+    home: Home, gateway: str, serving: str
+) -> None:
+    repromote(home)
+    quiet = canary(home)
+    once = home.ok("watch", "--once")
+    time.sleep(2.5)  # the step's pause is over; still no traffic
+    again = home.ok("watch", "--once")
+
+    for tick in (once, again):
+        [check] = [c for c in tick["checks"] if c["deployment_id"] == quiet]
+        assert (check["action"], check["status"]) == ("wait", "inconclusive")
+    assert "requests needed to judge" in check["message"], check
+    assert home.weights() == {serving: 80.0, quiet: 20.0}
+
+    for pid in processes_of(quiet):
+        psutil.Process(pid).kill()
+    healed = home.ok("watch", "--once")
+
+    [check] = [c for c in healed["checks"] if c["deployment_id"] == quiet]
+    assert check["action"] == "rollback" and "process is gone" in check["message"]
+    assert home.weights() == {serving: 100.0}
+    assert home.status_of(quiet) == "rolled_back"
+    history = home.ok("history", MODEL)
+    assert any("process is gone" in json.dumps(e) for e in history["events"]), history
+
+
+def test_a_healthy_canary_walks_every_step_completes_and_two_watchers_never_double_act(
+    home: Home, gateway: str, serving: str
+) -> None:
+    repromote(home)
+    with watcher(home, "watch-a") as a, watcher(home, "watch-b") as b, users(home, gateway) as t:
+        good = canary(home)
+        until(lambda: phase_of(home, good) in ("completed", "rolled_back"), 180, "no end")
+
+    ((phase, last),) = home.query(
+        "SELECT phase, last_message FROM rollouts WHERE deployment_id = ?", good
+    )
+    assert phase == "completed", last
+
+    assert t["failed"] == 0
+    ((steps,),) = home.query("SELECT steps FROM rollouts WHERE deployment_id = ?", good)
+    weights = json.loads(steps)["weights"]  # memory slowed the canary after the rollbacks
+    assert len(weights) > 4 and weights[0] == 20.0 and weights[-1] == 100.0
+    actions = [action for _, action, _ in checks_of(home, good)]
+    moves = [a for a in actions if a in ("advance", "complete", "retire")]
+    assert moves == ["advance"] * (len(weights) - 2) + ["complete", "retire"], actions
+    assert set(actions) <= {"wait", "advance", "complete", "retire"}, actions
+    assert home.weights() == {good: 100.0}
+    assert home.status_of(serving) == "rolled_back" and not processes_of(serving)
+    assert home.stages() == {"1": "archived", "2": "production"}
+    advanced = home.query(
+        "SELECT count(*) FROM audit_events WHERE action = 'canary_advanced' AND subject = ?", good
+    )
+    assert advanced == [(len(weights) - 2,)]
+    holders = {
+        tick["holder"] for log in (a, b) for tick in ticks(log) if tick["status"] == "ticked"
+    }
+    assert len(holders) == 1, holders
+    standby = [tick for log in (a, b) for tick in ticks(log) if tick["status"] == "standby"]
+    assert standby, "the second watcher waited as a standby"
+    assert home.query("SELECT count(*) FROM leases") == [(0,)], "the lease was given back"
