@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from agents import cli_agent
+from agents import cli_agent, cli_api, cli_audit
 from agents.cli_shared import ByOption, JsonOption, command
 from agents.output import console, emit
 from agents.registration import parse_metrics, register_version, sync_registry
@@ -353,8 +353,9 @@ def down(by: ByOption = None, as_json: JsonOption = False) -> None:
         )
 
 
-for _command in cli_agent.COMMANDS:
+for _command in (*cli_agent.COMMANDS, *cli_api.COMMANDS):
     app.command()(_command)
+app.add_typer(cli_audit.app, name="audit")
 
 
 def main() -> None:

@@ -1,0 +1,79 @@
+"""``deployer api`` as an operator runs it: a real uvicorn process on a free port, real HTTP.
+
+The server is stopped by PID in a ``finally`` whatever happens; the test checks that SIGTERM
+stops it gracefully (exit 0) and gives the port back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mlops.processes import free_port, port_in_use, terminate_tree, wait_http_ok
+from tests.e2e.cli import DEPLOYER, run
+
+STARTUP_TIMEOUT = 60.0
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """An initialised home, and no tokens in the environment (the home's file is made)."""
+    monkeypatch.delenv("DEPLOYER_API_TOKENS", raising=False)
+    env = {"DEPLOYER_HOME": str(tmp_path / "home"), "DEPLOYER_USER": "alice"}
+    assert run("init", env=env).code == 0
+    return env
+
+
+@pytest.fixture
+def server(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """``deployer api --port PORT`` in the background; killed by PID (tree included) at the end."""
+    port = free_port()
+    log = (tmp_path / "api.log").open("wb")
+    proc = subprocess.Popen(
+        [str(DEPLOYER), "api", "--port", str(port)],
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield proc, port
+    finally:
+        terminate_tree(proc.pid)
+        proc.wait(timeout=10)
+        log.close()
+
+
+def test_deployer_api_serves_with_its_own_tokens_and_stops_cleanly_on_sigterm(
+    server: tuple[subprocess.Popen[bytes], int], env: dict[str, str], tmp_path: Path
+) -> None:
+    proc, port = server
+    base = f"http://127.0.0.1:{port}"
+    assert wait_http_ok(f"{base}/healthz", STARTUP_TIMEOUT, lambda: proc.poll() is None), (
+        tmp_path / "api.log"
+    ).read_text()
+
+    tokens_path = Path(env["DEPLOYER_HOME"]) / "api-tokens.json"
+    assert stat.S_IMODE(tokens_path.stat().st_mode) == 0o600
+    tokens = {t["role"]: t["token"] for t in json.loads(tokens_path.read_text())["tokens"]}
+    assert httpx.get(f"{base}/v1/status").status_code == 401
+    status = httpx.get(f"{base}/v1/status", headers={"Authorization": f"Bearer {tokens['viewer']}"})
+    assert status.status_code == 200
+    assert status.json()["initialized"] is True
+
+    taken = run("api", "--port", str(port), env=env)
+    assert taken.code == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in taken.stderr
+    assert len(taken.stderr.strip().splitlines()) == 1
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    assert not port_in_use(port)
+    assert "Application shutdown complete" in (tmp_path / "api.log").read_text()

@@ -1,0 +1,544 @@
+"""The HTTP ops API on a real home: real SQLite, the real MLflow registry, the agent's graph with
+its checkpointer and store, and (once) a real ``bentoml serve`` endpoint.
+
+One home and one app serve the whole module; each test works on a model name of its own, so the
+tests do not depend on each other's order. Refusals are checked to change nothing by comparing
+the state database (and MLflow, where a stage could move) before and after.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from agents.api import create_app, routes_deployments, routes_models, routes_ops
+from agents.api.auth import TokenTable, parse_token_spec
+from agents.bootstrap import Container, bootstrap
+from agents.serving import LIVE, stop_endpoint
+from agents.settings import Settings
+from database import migrate
+from lifecycle.ports import Routes
+from lifecycle.stages import DeploymentStatus, ModelStage
+from mlops.processes import alive, find_by_env, terminate_tree
+from mlops.training import train_and_log
+from tests.integration.db_helpers import add_version, deployment_row
+
+TOKENS = {
+    "vera": "viewer-token-vera-0001",
+    "dan": "deployer-token-dan-0001",
+    "alice": "approver-token-alice-01",
+    "bob": "approver-token-bob-0001",
+    "root": "admin-token-root-000001",
+}
+ROLES = {"vera": "viewer", "dan": "deployer", "alice": "approver", "bob": "approver"}
+ROLES["root"] = "admin"
+
+_names = itertools.count(1)
+
+
+def auth(user: str) -> dict[str, str]:
+    """The Authorization header of ``user``'s token."""
+    return {"Authorization": f"Bearer {TOKENS[user]}"}
+
+
+def token_table() -> TokenTable:
+    spec = ",".join(f"{TOKENS[user]}={user}:{role}" for user, role in ROLES.items())
+    return parse_token_spec(spec)
+
+
+@dataclass
+class Api:
+    """The module's home, its container and a client of the app over it."""
+
+    home: Path
+    container: Container
+    client: TestClient
+    model_uri: str
+
+    def new_model(self, criteria: str = "accuracy>=0.5") -> str:
+        """Register a fresh model (v1, development) through the API as dan; its name."""
+        name = f"iris_{next(_names)}"
+        body = {"model_uri": self.model_uri, "criteria": [criteria]}
+        answer = self.client.post(f"/v1/models/{name}/versions", json=body, headers=auth("dan"))
+        assert answer.status_code == 201, answer.text
+        return name
+
+    def promote(self, name: str, to: str, user: str = "dan") -> Any:
+        return self.client.post(
+            f"/v1/models/{name}/versions/1/promote", json={"to_stage": to}, headers=auth(user)
+        )
+
+    def to_shadow(self, name: str) -> None:
+        for stage in ("staging", "shadow"):
+            assert self.promote(name, stage).status_code == 200
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every row a request could change, read straight from the state database."""
+        tables = {
+            "ml_model_registry": "model_version_id, stage",
+            "ml_deployments": "deployment_id, status, traffic_percentage",
+            "approvals": "approval_id, state, approver",
+            "version_records": "id",
+            "audit_events": "id, hash",
+            "routes": "model_name, weights, shadow_deployment_id, revision",
+        }
+        uri = f"file:{self.home / 'deployer.db'}?mode=ro"
+        with sqlite3.connect(uri, uri=True) as db:
+            return {
+                table: db.execute(f"SELECT {columns} FROM {table} ORDER BY 1").fetchall()
+                for table, columns in tables.items()
+            }
+
+    def mlflow_stage(self, name: str) -> str:
+        return self.container.registry.get_version(name, "1").stage.value
+
+    def add_deployment(
+        self, name: str, deployment_id: str, version: str, strategy: str = "direct"
+    ) -> None:
+        """A deployment record (no server behind it) of a version in the database."""
+        row = deployment_row(deployment_id, DeploymentStatus.ACTIVE, name, version)
+        row.strategy, row.target_stage = strategy, ModelStage.PRODUCTION.value
+        with self.container.uow() as uow:
+            uow.deployments.add(row)
+            uow.commit()
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """A migrated home with one trained iris model logged to its MLflow store, and the app
+    over it. DEPLOYER_APPROVERS is empty on purpose: over the API the token's role decides."""
+    home = tmp_path_factory.mktemp("api").resolve() / "home"
+    settings = Settings(
+        DEPLOYER_HOME=str(home),
+        DEPLOYER_DATABASE_URL=f"sqlite:///{home / 'deployer.db'}",
+        DEPLOYER_USER="nobody",
+        DEPLOYER_APPROVERS="",
+        DEPLOYER_SHADOW_MIN_HOURS="0",
+        DEPLOYER_GATEWAY_TOKEN="api-test-gateway-token",
+    )
+    settings.ensure_home()
+    migrate.upgrade(settings.database_url)
+    container = bootstrap(settings)
+    trained = train_and_log(settings.tracking_uri, artifact_root=settings.artifact_root)
+    with TestClient(create_app(container, token_table())) as client:
+        yield Api(home, container, client, trained.model_uri)
+    container.close()
+
+
+# -- authentication and roles -------------------------------------------------------------------
+
+
+def test_healthz_answers_without_a_token(api: Api) -> None:
+    assert api.client.get("/healthz").json() == {"ok": True}
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-token-anyone-issued"}])
+def test_a_missing_or_unknown_token_is_401_with_a_bearer_challenge(
+    api: Api, headers: dict[str, str]
+) -> None:
+    before = api.snapshot()
+    for answer in (
+        api.client.get("/v1/status", headers=headers),
+        api.client.post("/v1/deployments", json={"nonsense": True}, headers=headers),
+    ):
+        assert answer.status_code == 401
+        assert answer.headers["WWW-Authenticate"] == "Bearer"
+        assert answer.json()["error"]["type"] == "NotAuthenticatedError"
+    assert api.snapshot() == before
+
+
+def test_a_viewer_reads_but_cannot_promote_and_nothing_changes(api: Api) -> None:
+    name = api.new_model()
+    for path in ("/v1/status", f"/v1/status/{name}", f"/v1/models/{name}/history"):
+        assert api.client.get(path, headers=auth("vera")).status_code == 200
+    before = api.snapshot()
+    answer = api.promote(name, "staging", user="vera")
+    assert answer.status_code == 403
+    assert answer.json()["error"] == {
+        "type": "PermissionDeniedError",
+        "message": "vera holds the viewer role; this needs deployer or above",
+    }
+    assert api.snapshot() == before
+    assert api.mlflow_stage(name) == "development"
+
+
+def test_the_token_user_is_the_actor_and_a_body_cannot_name_another(api: Api) -> None:
+    name = api.new_model()
+    body = {"to_stage": "staging", "requested_by": "bob"}
+    refused = api.client.post(
+        f"/v1/models/{name}/versions/1/promote", json=body, headers=auth("dan")
+    )
+    assert refused.status_code == 422
+    answer = api.promote(name, "staging", user="dan")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["version_record"]["changed_by"] == "dan"
+    with api.container.uow() as uow:
+        assert uow.audit.list()[-1].actor == "dan"
+
+
+# -- approvals ------------------------------------------------------------------------------------
+
+
+def test_nobody_approves_their_own_promotion_but_a_second_approver_can(api: Api) -> None:
+    name = api.new_model()
+    api.to_shadow(name)
+    waiting = api.promote(name, "production", user="alice")
+    assert waiting.status_code == 202, waiting.text
+    assert waiting.json()["status"] == "awaiting_approval"
+    approval_id = waiting.json()["approval_id"]
+    listed = api.client.get("/v1/approvals", headers=auth("vera")).json()["approvals"]
+    assert approval_id in [a["approval_id"] for a in listed]
+
+    before = api.snapshot()
+    own = api.client.post(f"/v1/approvals/{approval_id}/approve", headers=auth("alice"))
+    assert own.status_code == 403
+    assert own.json()["error"]["type"] == "PermissionDeniedError"
+    assert "four-eyes" in own.json()["error"]["message"]
+    assert api.snapshot() == before
+
+    done = api.client.post(
+        f"/v1/approvals/{approval_id}/approve", json={"comment": "ship it"}, headers=auth("bob")
+    )
+    assert done.status_code == 200, done.text
+    record = done.json()["version_record"]
+    assert (record["to_stage"], record["changed_by"]) == ("production", "bob")
+    assert api.mlflow_stage(name) == "production"
+    assert not api.container.settings.approvers  # the approver token was enough
+
+
+def test_a_decided_approval_cannot_be_decided_again(api: Api) -> None:
+    name = api.new_model()
+    api.to_shadow(name)
+    approval_id = api.promote(name, "production").json()["approval_id"]
+    path = f"/v1/approvals/{approval_id}"
+    assert api.client.post(f"{path}/approve", headers=auth("bob")).status_code == 200
+    before = api.snapshot()
+    for verb, user in (("approve", "alice"), ("reject", "root")):
+        again = api.client.post(f"{path}/{verb}", headers=auth(user))
+        assert again.status_code == 409
+        assert again.json()["error"]["type"] == "ConflictError"
+    assert api.snapshot() == before
+
+
+def test_a_deployer_cannot_approve_nor_reject_others_but_may_withdraw_their_own(api: Api) -> None:
+    name = api.new_model()
+    api.to_shadow(name)
+    approval_id = api.promote(name, "production", user="alice").json()["approval_id"]
+    path = f"/v1/approvals/{approval_id}"
+    before = api.snapshot()
+    assert api.client.post(f"{path}/approve", headers=auth("dan")).status_code == 403
+    assert api.client.post(f"{path}/reject", headers=auth("dan")).status_code == 403
+    assert api.client.post(f"{path}/reject", headers=auth("vera")).status_code == 403
+    assert api.snapshot() == before
+
+    other = api.new_model()
+    api.to_shadow(other)
+    own = api.promote(other, "production", user="dan").json()["approval_id"]
+    withdrawn = api.client.post(f"/v1/approvals/{own}/reject", headers=auth("dan"))
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["approval"]["state"] == "rejected"
+    assert api.mlflow_stage(other) == "shadow"
+
+
+# -- refusals by the rules ----------------------------------------------------------------------
+
+
+def test_a_gate_refusal_is_409_with_every_unmet_criterion_and_changes_nothing(api: Api) -> None:
+    name = api.new_model(criteria="accuracy>=0.999")
+    api.to_shadow(name)
+    before = api.snapshot()
+    refused = api.promote(name, "production")
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert error["type"] == "ProductionCriteriaNotMetError"
+    assert any("accuracy>=0.999" in reason for reason in error["unmet"])
+    assert api.snapshot() == before
+    assert api.mlflow_stage(name) == "shadow"
+
+
+def test_an_illegal_stage_move_is_422_and_changes_nothing(api: Api) -> None:
+    name = api.new_model()
+    before = api.snapshot()
+    answer = api.promote(name, "production")
+    assert answer.status_code == 422
+    assert answer.json()["error"]["type"] == "InvalidPromotionPathError"
+    assert api.snapshot() == before
+
+
+def test_a_rollback_with_nothing_to_go_back_to_is_409(api: Api) -> None:
+    name = api.new_model()
+    before = api.snapshot()
+    answer = api.client.post(f"/v1/models/{name}/rollback", headers=auth("dan"))
+    assert answer.status_code == 409
+    assert answer.json()["error"]["type"] == "RollbackFailedError"
+    assert api.snapshot() == before
+
+
+# -- bad input and unknown things -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "where"),
+    [
+        ("/v1/deployments", {"model_name": "m", "version": "1", "by": "bob"}, "body.by"),
+        ("/v1/deployments", {"model_name": "m", "version": "1", "replicas": "many"}, "replicas"),
+        ("/v1/deployments", {"model_name": "m", "version": "1", "traffic": 150}, "traffic"),
+        ("/v1/deployments", {"model_name": "m", "version": "1", "strategy": "yolo"}, "strategy"),
+        ("/v1/deployments", {"version": "1"}, "model_name"),
+        ("/v1/deployments/any-id", None, "body"),
+        ("/v1/models/m/versions/1/promote", {"to_stage": "heaven"}, "to_stage"),
+        ("/v1/models/m/versions", {"model_uri": "/etc"}, "model_uri"),
+    ],
+)
+def test_a_bad_body_is_422_in_the_error_shape_and_changes_nothing(
+    api: Api, path: str, body: dict[str, Any] | None, where: str
+) -> None:
+    before = api.snapshot()
+    method = "PATCH" if path.startswith("/v1/deployments/") else "POST"
+    answer = api.client.request(method, path, json=body, headers=auth("root"))
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert error["type"] == "RequestValidationError"
+    assert where in error["message"]
+    assert "\n" not in error["message"]
+    assert api.snapshot() == before
+
+
+def test_a_share_of_150_percent_is_refused_before_anything_is_looked_up(api: Api) -> None:
+    answer = api.client.patch(
+        "/v1/deployments/whatever", json={"traffic": 150}, headers=auth("dan")
+    )
+    assert answer.status_code == 422
+    assert "less than or equal to 100" in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=501", "offset=-1", "limit=ten"])
+def test_bad_paging_is_422(api: Api, query: str) -> None:
+    answer = api.client.get(f"/v1/deployments?{query}", headers=auth("vera"))
+    assert answer.status_code == 422
+    assert answer.json()["error"]["message"].startswith("query.")
+
+
+def test_unknown_models_versions_deployments_and_approvals_are_404(api: Api) -> None:
+    name = api.new_model()
+    before = api.snapshot()
+    asks = [
+        ("POST", "/v1/models/nope/versions/1/promote", {"to_stage": "staging"}),
+        ("POST", f"/v1/models/{name}/versions/9/promote", {"to_stage": "staging"}),
+        ("POST", "/v1/models/nope/rollback", None),
+        ("GET", "/v1/models/nope/history", None),
+        ("GET", "/v1/status/nope", None),
+        ("GET", "/v1/deployments?model_name=nope", None),
+        ("GET", "/v1/deployments/nope", None),
+        ("PATCH", "/v1/deployments/nope", {"traffic": 10}),
+        ("DELETE", "/v1/deployments/nope", None),
+        ("POST", "/v1/deployments", {"model_name": "nope", "version": "1"}),
+        ("POST", "/v1/approvals/apr-nope/approve", None),
+    ]
+    for method, path, body in asks:
+        answer = api.client.request(method, path, json=body, headers=auth("root"))
+        assert answer.status_code == 404, (method, path, answer.text)
+        assert answer.json()["error"]["type"] == "UnknownModelError"
+    assert api.snapshot() == before
+
+
+# -- deployments --------------------------------------------------------------------------------
+
+
+def test_the_deployment_list_pages_newest_first(api: Api) -> None:
+    name = f"paged_{next(_names)}"
+    add_version(api.container.session_factory, name, "1")
+    ids = [f"{name}-d{n}" for n in range(7)]
+    for deployment_id in ids:
+        api.add_deployment(name, deployment_id, "1")
+    newest_first = list(reversed(ids))
+
+    def page(query: str) -> dict[str, Any]:
+        answer = api.client.get(f"/v1/deployments?model_name={name}&{query}", headers=auth("vera"))
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    pages = [page(f"limit=3&offset={offset}") for offset in (0, 3, 6)]
+    assert [[d["deployment_id"] for d in p["deployments"]] for p in pages] == [
+        newest_first[0:3],
+        newest_first[3:6],
+        newest_first[6:],
+    ]
+    assert {(p["total"], p["limit"]) for p in pages} == {(7, 3)}
+    assert page("offset=7")["deployments"] == []
+    every = api.client.get("/v1/deployments?limit=500", headers=auth("vera")).json()
+    assert set(ids) <= {d["deployment_id"] for d in every["deployments"]}
+
+
+def _canary(api: Api) -> tuple[str, str, str]:
+    """A model whose v1 serves 90% and whose v2 is a 10% canary (records, no servers)."""
+    name = f"canary_{next(_names)}"
+    for version in ("1", "2"):
+        add_version(api.container.session_factory, name, version, ModelStage.PRODUCTION)
+    stable, canary = f"{name}-stable", f"{name}-canary"
+    api.add_deployment(name, stable, "1")
+    api.add_deployment(name, canary, "2", strategy="canary")
+    routes = Routes(name, {stable: 90, canary: 10}, stable_deployment_id=stable)
+    api.container.router.save(routes, "test")
+    return name, stable, canary
+
+
+def test_patch_changes_the_share_of_a_running_canary(api: Api) -> None:
+    name, stable, canary = _canary(api)
+    answer = api.client.patch(
+        f"/v1/deployments/{canary}",
+        json={"traffic": 30, "reason": "looks good"},
+        headers=auth("dan"),
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "traffic_updated"
+    routes = api.container.router.get_routes(name)
+    assert routes is not None
+    assert dict(routes.weights) == {stable: 70.0, canary: 30.0}
+    detail = api.client.get(f"/v1/deployments/{canary}", headers=auth("vera")).json()
+    assert (detail["traffic_percentage"], detail["weight"]) == (30.0, 30.0)
+
+
+def test_patch_refuses_a_deployment_that_is_not_a_routed_canary_and_changes_nothing(
+    api: Api,
+) -> None:
+    _, stable, _ = _canary(api)
+    before = api.snapshot()
+    answer = api.client.patch(
+        f"/v1/deployments/{stable}", json={"traffic": 50}, headers=auth("dan")
+    )
+    assert answer.status_code == 409
+    assert answer.json()["error"]["type"] == "DeploymentNotAdjustableError"
+    assert api.snapshot() == before
+
+
+def test_a_deployment_that_takes_traffic_cannot_be_stopped(api: Api) -> None:
+    _, stable, canary = _canary(api)
+    before = api.snapshot()
+    for deployment_id in (stable, canary):
+        answer = api.client.delete(f"/v1/deployments/{deployment_id}", headers=auth("root"))
+        assert answer.status_code == 409
+        assert answer.json()["error"]["type"] == "DeploymentInUseError"
+    assert api.snapshot() == before
+
+
+@pytest.mark.slow
+def test_a_staging_version_deployed_through_the_api_serves_and_delete_stops_it(api: Api) -> None:
+    name = api.new_model()
+    assert api.promote(name, "staging").status_code == 200
+    try:
+        created = api.client.post(
+            "/v1/deployments", json={"model_name": name, "version": 1}, headers=auth("dan")
+        )
+        assert created.status_code == 201, created.text
+        manifest = created.json()["deployment_manifest"]
+        deployment_id = manifest["deployment_id"]
+        assert created.headers["Location"] == f"/v1/deployments/{deployment_id}"
+        assert (manifest["strategy"], manifest["target_stage"]) == ("direct", "staging")
+        detail = api.client.get(f"/v1/deployments/{deployment_id}", headers=auth("vera")).json()
+        assert (detail["status"], detail["alive"]) == ("active", True)
+        predicted = httpx.post(
+            f"{manifest['endpoint_url']}/predict", json={"instances": [[5.1, 3.5, 1.4, 0.2]]}
+        )
+        assert predicted.status_code == 200 and len(predicted.json()["predictions"]) == 1
+
+        stopped = api.client.delete(f"/v1/deployments/{deployment_id}", headers=auth("dan"))
+        assert stopped.status_code == 200, stopped.text
+        assert (stopped.json()["status"], stopped.json()["alive"]) == ("rolled_back", False)
+        assert not alive(detail["pid"])
+    finally:
+        left = _stop_everything_of(api, name)
+    assert not left, f"servers of this home were still running: {left}"
+
+
+def _stop_everything_of(api: Api, name: str) -> list[int]:
+    """Stop every endpoint of ``name`` by its record, then any server process of this home
+    still running (whatever a failed check left); return the PIDs that had to be killed so.
+
+    Servers are found by this home's BentoML folder, not by a process-wide scan: other test
+    sessions may run servers of their own at the same time."""
+    with api.container.uow() as uow:
+        live = [d.deployment_id for d in uow.deployments.list(name, LIVE)]
+    for deployment_id in live:
+        stop_endpoint(api.container, deployment_id, "test", "test cleanup")
+    strays = find_by_env(BENTOML_HOME=str(api.home / "bentoml"))
+    terminate_tree(None, extra=strays)
+    return [p.pid for p in strays]
+
+
+# -- history, audit, the OpenAPI document ----------------------------------------------------------
+
+
+def test_history_shows_what_was_done_through_the_api(api: Api) -> None:
+    name = api.new_model()
+    api.promote(name, "staging")
+    answer = api.client.get(f"/v1/models/{name}/history?limit=10", headers=auth("vera"))
+    assert answer.status_code == 200
+    summaries = [e["summary"] for e in answer.json()["events"] if e["kind"] == "stage"]
+    assert summaries[0] == "v1 development -> staging by dan"
+    assert (
+        api.client.get(f"/v1/models/{name}/history?limit=0", headers=auth("vera")).status_code
+        == 422
+    )
+
+
+def test_the_audit_check_is_open_to_viewers_and_counts_every_event(api: Api) -> None:
+    api.new_model()
+    answer = api.client.get("/v1/audit/verify", headers=auth("vera"))
+    assert answer.status_code == 200
+    events = len(api.snapshot()["audit_events"])
+    assert answer.json() == {"ok": True, "checked": events, "first_bad_id": None, "problem": ""}
+
+
+EXPECTED_ROUTES = {
+    ("GET", "/healthz"),
+    ("POST", "/v1/deployments"),
+    ("GET", "/v1/deployments"),
+    ("GET", "/v1/deployments/{deployment_id}"),
+    ("PATCH", "/v1/deployments/{deployment_id}"),
+    ("DELETE", "/v1/deployments/{deployment_id}"),
+    ("POST", "/v1/models/{name}/versions"),
+    ("POST", "/v1/models/{name}/versions/{version}/promote"),
+    ("POST", "/v1/models/{name}/rollback"),
+    ("GET", "/v1/models/{name}/history"),
+    ("GET", "/v1/approvals"),
+    ("POST", "/v1/approvals/{approval_id}/approve"),
+    ("POST", "/v1/approvals/{approval_id}/reject"),
+    ("POST", "/v1/runs/{thread_id}/resume"),
+    ("GET", "/v1/status"),
+    ("GET", "/v1/status/{name}"),
+    ("GET", "/v1/audit/verify"),
+}
+
+
+def test_the_openapi_document_has_every_route_and_the_bearer_scheme(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    assert spec["info"]["title"] == "model-deployer ops API" and spec["info"]["version"]
+    found = {(m.upper(), path) for path, ops in spec["paths"].items() for m in ops}
+    assert found == EXPECTED_ROUTES
+    assert spec["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token from DEPLOYER_API_TOKENS or $DEPLOYER_HOME/api-tokens.json.",
+    }
+    for path, ops in spec["paths"].items():
+        for op in ops.values():
+            assert (op.get("security") == [{"bearer": []}]) is (path != "/healthz"), path
+    assert "swagger" in api.client.get("/docs").text.lower()
+
+
+def test_every_route_is_async_so_blocking_work_runs_in_worker_threads(api: Api) -> None:
+    routers = (routes_deployments.router, routes_models.router, routes_ops.router)
+    routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
+    assert len(routes) == len(EXPECTED_ROUTES)
+    assert all(inspect.iscoroutinefunction(r.endpoint) for r in routes)
