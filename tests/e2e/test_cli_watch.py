@@ -52,8 +52,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
             "DEPLOYER_WARM_SECONDS": "4",
             "DEPLOYER_MIN_REQUESTS": "50",
             "DEPLOYER_MAX_ERROR_RATE": "0.05",
-            # A fresh server's first answers are slow, and a p99 of 50 requests is their
-            # slowest: the bound leaves room for that, the slow drill is far beyond it.
+            # A p99 of 50 requests is their slowest, and a fresh server's first answers are
+            # slow: the bound leaves room for that; the slow drill is far beyond it.
             "DEPLOYER_LATENCY_MULTIPLIER": "10",
             "DEPLOYER_FAILPOINT": "",
         },
@@ -267,7 +267,9 @@ def test_a_healthy_canary_walks_every_step_completes_and_two_watchers_never_doub
 ) -> None:
     repromote(home)
     with watcher(home, "watch-a") as a, watcher(home, "watch-b") as b, users(home, gateway) as t:
-        good = canary(home)
+        # This drill is about steps and watchers; latency has its own. A 2-second step on this
+        # 2-core machine is judged on some 50 requests, where one stall is the whole tail.
+        good = canary(home, DEPLOYER_LATENCY_MULTIPLIER="1000")
         until(lambda: phase_of(home, good) in ("completed", "rolled_back"), 180, "no end")
 
     ((phase, last),) = home.query(
