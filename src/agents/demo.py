@@ -2,13 +2,14 @@
 
 Two versions of an iris classifier are trained (scikit-learn's own data, nothing downloaded),
 registered, promoted through their gates with a second user's approval, deployed behind a real
-gateway that carries real HTTP traffic, compared in shadow, released as a canary and rolled
-back. Every step goes through the same agent the CLI uses. The demo works in a fresh home of
+gateway that carries real HTTP traffic, compared in shadow, and released as a canary that
+fails one request in five, which the monitor rolls back by itself while no user sees an
+error. Every step goes through the same agent the CLI uses. The demo works in a fresh home of
 its own, prints a timeline, and stops every process it started, even when a step fails.
 
 Demo policy (printed at the start): a version must spend 15 seconds in shadow (24 hours by
-default) and 150 mirrored requests must be compared (1000 by default); everything else is the
-product's default rule.
+default), 150 mirrored requests must be compared (1000 by default), and a canary step is judged
+after 100 requests (1000) with at most 2% errors (1%); everything else is the product's default.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from mlops.processes import free_port, terminate_tree, wait_http_ok
 MODEL = "iris_classifier"
 REQUESTER, APPROVER = "alice", "bob"
 SHADOW_SECONDS = 15.0
+FAULT = "DEPLOYER_FAULT_ERROR_RATE"
 DEMO_ENV = {
     "DEPLOYER_USER": REQUESTER,
     "DEPLOYER_APPROVERS": APPROVER,
@@ -46,6 +48,8 @@ DEMO_ENV = {
     "DEPLOYER_MIN_SHADOW_COMPARISONS": "150",
     "DEPLOYER_MIN_SHADOW_AGREEMENT": "0.9",
     "DEPLOYER_WARM_SECONDS": "300",
+    "DEPLOYER_MIN_REQUESTS": "100",
+    "DEPLOYER_MAX_ERROR_RATE": "0.02",
     "BENTOML_DO_NOT_TRACK": "true",
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "1",
@@ -80,7 +84,8 @@ def run_demo(home: Path | None = None, out: Console = console) -> dict[str, Any]
     t.say(
         f"home {home}",
         f"demo policy: {SHADOW_SECONDS:g} s in shadow (default 24 h), 150 shadow comparisons "
-        f"(default 1000), agreement >= 90%; {REQUESTER} deploys, {APPROVER} approves",
+        f"(default 1000), agreement >= 90%; a canary step is judged after 100 requests at 2% "
+        f"errors at most; {REQUESTER} deploys, {APPROVER} approves",
     )
     c = bootstrap()
     c.settings.ensure_home()
@@ -127,23 +132,23 @@ def _story(c: Container, t: Timeline, url: str) -> dict[str, Any]:
     )
     _wait_out_shadow(t, shadow_since)
     _promote_with_approval(c, t, v2)
-    canary = operations.deploy(c, MODEL, v2, REQUESTER, strategy="canary", traffic=10)
+    # The canary carries a bug: its server fails one request in five (a fault drill knob).
+    os.environ[FAULT] = "0.2"
+    try:
+        canary = operations.deploy(c, MODEL, v2, REQUESTER, strategy="canary", traffic=10)
+    finally:
+        os.environ.pop(FAULT, None)
     _deployed(t, canary)
-    served = _traffic(url, rows, 300)
-    t.say(f"canary traffic, 300 requests: {_versions(served)}")
+    t.say("the v2 canary fails 1 request in 5; the monitor ticks every second (deployer watch)")
 
     during: list[int] = []
-    rolled = _while_sending(
-        url,
-        rows,
-        during,
-        lambda: operations.rollback(c, MODEL, REQUESTER, reason="demo drill: undo the canary"),
-    )
+    started = time.monotonic()
+    healed = _while_sending(url, rows, during, lambda: _watch_until_healed(c, t))
     failures = sum(1 for code in during if code != 200)
     t.say(
-        f"[green]rolled back[/] to {rolled['active_deployment_id']} in one routing switch; "
-        f"{len(during)} requests sent during the rollback, {failures} failed",
-        "v2 is back in development, v1 serves 100% in production",
+        f"[green]healed[/] in {time.monotonic() - started:.1f} s: the monitor rolled back to "
+        f"{healed['target']} by itself; {len(during)} requests sent meanwhile, {failures} failed",
+        f"why: {healed['message']}",
     )
     after = _traffic(url, rows, 100)
     t.say(f"after the rollback, 100 requests: {_versions(after)}")
@@ -153,11 +158,26 @@ def _story(c: Container, t: Timeline, url: str) -> dict[str, Any]:
     return {
         "home": str(c.settings.home_dir),
         "shadow_agreement": agreement["agreement"],
+        "rolled_back_by": healed["message"],
         "rollback_requests": len(during),
         "rollback_failures": failures,
         "advice": advice.reason,
         "events": t.events,
     }
+
+
+def _watch_until_healed(c: Container, t: Timeline, seconds: float = 60.0) -> dict[str, Any]:
+    """Monitoring ticks, one a second, until one rolls a deployment back; that check."""
+    deadline = time.monotonic() + seconds
+    with c.open_agent() as agent:
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            for check in agent.tick("monitor")["monitor"]["checks"]:
+                if check["action"] == "rollback":
+                    return dict(check)
+                t.say(f"monitor: {check['deployment_id']} {check['action']} ({check['status']})")
+            time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
+    raise RuntimeError(f"the monitor did not roll the faulty canary back within {seconds:.0f} s")
 
 
 def _train_and_register(c: Container, t: Timeline) -> tuple[str, str, list[list[float]]]:

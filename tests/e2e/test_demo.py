@@ -22,6 +22,7 @@ def test_the_demo_tells_the_whole_story_and_leaves_nothing_running(tmp_path: Pat
     assert 0.9 <= story["shadow_agreement"] <= 1.0  # the demo's own agreement bar was met
     assert story["rollback_requests"] > 0
     assert story["rollback_failures"] == 0
+    assert "error" in story["rolled_back_by"]  # the monitor, not a person, rolled it back
     assert "conservative" in story["advice"]
     leftovers = find_by_env(BENTOML_HOME=str(home / "bentoml"))
     assert [p.pid for p in leftovers if p.is_running()] == []
