@@ -104,7 +104,6 @@ def set_up(home: Home, gateway: str) -> str:
     """v1 serves users; v2 mirrored, compared and approved. Returns v1's deployment id."""
     from mlops.training import train_and_log
 
-    home.cli("init")
     for variant in (1, 2):
         trained = train_and_log(
             f"sqlite:///{home.root / 'mlflow.db'}",
@@ -170,7 +169,8 @@ def rollback_event(home: Home, canary: str) -> dict[str, Any]:
         data = json.loads(payload)
         if canary in data.get("undone", []):
             return dict(data)
-    raise SystemExit(f"no rollback of {canary} was recorded")
+    watch_log = (home.root / "watch.log").read_text()[-3000:]
+    raise SystemExit(f"no rollback of {canary} was recorded; the watcher said:\n{watch_log}")
 
 
 def table_effective(home: Home, gateway: str, push: bool) -> float:
@@ -201,6 +201,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-rollback-") as tmp:
         home = Home(Path(tmp) / "home")
+        home.cli("init")
         port = free_port()
         gateway = f"http://127.0.0.1:{port}"
         try:

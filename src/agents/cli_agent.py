@@ -320,29 +320,37 @@ def watch(
     from agents.watch import stop_on_signals
     from agents.watch import watch as run_watch
 
+    said: dict[str, tuple[str, str]] = {}
+
     def report(tick: dict[str, Any]) -> None:
         if as_json:
             sys.stdout.write(json.dumps(tick, default=str) + "\n")
             sys.stdout.flush()
         else:
-            _render_tick(tick)
+            _render_tick(tick, said)
 
     with command(as_json) as c, stop_on_signals() as stop:
         run_watch(c, interval, once, report, model, stop)
 
 
-def _render_tick(tick: dict[str, Any]) -> None:
+def _render_tick(tick: dict[str, Any], said: dict[str, tuple[str, str]]) -> None:
+    """One line per check that says something new: waiting and observing are printed when they
+    begin (or their verdict changes), every action each time."""
     when = time.strftime("%H:%M:%S")
-    if tick["status"] == "standby":
-        console.print(
-            f"{when} standby: {tick['holder']} holds the watch lease until "
-            f"{tick['lease_expires_at']}",
-            highlight=False,
+    key = "standby" if tick["status"] == "standby" else "idle" if not tick["checks"] else ""
+    if key and said.get("", ("",))[0] != key:
+        text = (
+            f"standby: {tick['holder']} holds the watch lease"
+            if key == "standby"
+            else "nothing to watch"
         )
-        return
-    if not tick["checks"]:
-        console.print(f"{when} nothing to watch", highlight=False)
+        console.print(f"{when} {text}", highlight=False)
+    said[""] = (key, "")
     for check in tick["checks"]:
+        now = (check["action"], check["status"])
+        if check["action"] in ("wait", "observe") and said.get(check["deployment_id"]) == now:
+            continue
+        said[check["deployment_id"]] = now
         colour = {"failed": "red", "passed": "green"}.get(check["status"], "yellow")
         console.print(
             f"{when} {check['deployment_id']} [{colour}]{check['action']}[/] "
