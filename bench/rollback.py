@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -80,7 +81,13 @@ class Home:
                 self.cli("approve", result["approval_id"], "--by", "bob")
 
     def weights(self) -> dict[str, float]:
-        return dict(self.cli("traffic", "show", MODEL)["weights"])
+        """The stored table, read straight from the DB: polling through the CLI would start a
+        process every time and starve the watcher of CPU."""
+        import sqlite3
+
+        with sqlite3.connect(f"file:{self.root / 'deployer.db'}?mode=ro", uri=True) as db:
+            ((weights,),) = db.execute("SELECT weights FROM routes WHERE model_name = ?", (MODEL,))
+        return {k: float(v) for k, v in json.loads(weights).items()}
 
     @contextmanager
     def background(self, name: str, *args: str) -> Iterator[subprocess.Popen[bytes]]:
@@ -124,7 +131,9 @@ def set_up(home: Home, gateway: str) -> str:
     return str(stable)
 
 
-def one_run(home: Home, gateway: str, stable: str, index: int) -> dict[str, Any]:
+def one_run(
+    home: Home, gateway: str, stable: str, index: int, watcher: subprocess.Popen[bytes]
+) -> dict[str, Any]:
     out = home.root / f"users-{index}.json"
     url = f"{gateway}/v1/models/{MODEL}/predict"
     with home.background("users", str(HERE / "users.py"), url, "--rate", "40", "--out", str(out)):
@@ -141,7 +150,10 @@ def one_run(home: Home, gateway: str, stable: str, index: int) -> dict[str, Any]
         )["deployment_manifest"]["deployment_id"]
         deadline = time.monotonic() + 60
         while home.weights() != {stable: 100.0} and time.monotonic() < deadline:
-            time.sleep(0.2)
+            time.sleep(0.1)
+        if home.weights() != {stable: 100.0}:
+            watcher.send_signal(signal.SIGUSR1)  # its stacks go to watch.log
+            time.sleep(1.0)
         time.sleep(1.0)
     tally = json.loads(out.read_text())
     served = [t for t, status, d in tally["answers"] if status == 200 and d == canary]
@@ -159,17 +171,22 @@ def one_run(home: Home, gateway: str, stable: str, index: int) -> dict[str, Any]
 
 
 def rollback_event(home: Home, canary: str) -> dict[str, Any]:
+    """The rollback's audit event; it is written after the switch, once the drain is over and
+    the canary's server stopped, so it may take a few seconds to appear."""
     import sqlite3
 
-    with sqlite3.connect(f"file:{home.root / 'deployer.db'}?mode=ro", uri=True) as db:
-        rows = db.execute(
-            "SELECT payload FROM audit_events WHERE action = 'rolled_back' ORDER BY id DESC"
-        ).fetchall()
-    for (payload,) in rows:
-        data = json.loads(payload)
-        if canary in data.get("undone", []):
-            return dict(data)
-    watch_log = (home.root / "watch.log").read_text()[-3000:]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with sqlite3.connect(f"file:{home.root / 'deployer.db'}?mode=ro", uri=True) as db:
+            rows = db.execute(
+                "SELECT payload FROM audit_events WHERE action = 'rolled_back' ORDER BY id DESC"
+            ).fetchall()
+        for (payload,) in rows:
+            data = json.loads(payload)
+            if canary in data.get("undone", []):
+                return dict(data)
+        time.sleep(0.5)
+    watch_log = (home.root / "watch.log").read_text()[-6000:]
     raise SystemExit(f"no rollback of {canary} was recorded; the watcher said:\n{watch_log}")
 
 
@@ -183,6 +200,9 @@ def table_effective(home: Home, gateway: str, push: bool) -> float:
     routes = c.router.get_routes(MODEL)
     assert routes is not None
     confirming = ConfirmingRouter(c.router, c.settings.gateway_dir, c.settings.gateway_token)
+    # Start at a random point of the gateway's 0.5 s poll: back-to-back runs would otherwise
+    # each begin just after a poll and wait a whole period.
+    time.sleep(random.uniform(0.0, 0.5))
     started = time.perf_counter()
     if push:
         confirming.set_routes(routes)
@@ -208,8 +228,9 @@ def main() -> None:
             with home.background("gateway", "-m", "agents.cli", "gateway", "--port", str(port)):
                 wait_http_ok(f"{gateway}/healthz", 60)
                 stable = set_up(home, gateway)
-                with home.background("watch", "-m", "agents.cli", "watch", "--interval", "1"):
-                    runs = [one_run(home, gateway, stable, i) for i in range(args.runs)]
+                watch = ("-m", "agents.cli", "watch", "--interval", "1", "--json")
+                with home.background("watch", *watch) as watcher:
+                    runs = [one_run(home, gateway, stable, i, watcher) for i in range(args.runs)]
                 pushed = [table_effective(home, gateway, True) * 1000 for _ in range(9)]
                 polled = [table_effective(home, gateway, False) * 1000 for _ in range(9)]
         finally:

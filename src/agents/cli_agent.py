@@ -6,7 +6,9 @@ A promotion waiting for approval prints its approval id and exits 4 (DESIGN.md s
 
 from __future__ import annotations
 
+import faulthandler
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -329,6 +331,8 @@ def watch(
         else:
             _render_tick(tick, said)
 
+    # `kill -USR1 PID` prints every thread's stack to stderr: what a stuck tick waits on.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     with command(as_json) as c, stop_on_signals() as stop:
         run_watch(c, interval, once, report, model, stop)
 
