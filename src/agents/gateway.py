@@ -103,28 +103,30 @@ class ConfirmingRouter:
     def set_routes(self, routes: Routes) -> None:
         _, revision = self.db.save(routes, self.db.actor)
         started = time.monotonic()
-        self.push()
-        self.last_confirm_seconds = self.wait_served(routes.model_name, revision)
+        self.last_confirm_seconds = self.wait_served(routes.model_name, revision, push=True)
         self.last_effective_seconds = time.monotonic() - started
-
-    def push(self) -> None:
-        """Ask every running gateway to load the tables now rather than at its next poll; one
-        that does not answer still polls (the DB is the source of truth)."""
-        headers = {"Authorization": f"Bearer {self.token}"}
-        with httpx.Client(timeout=1.0, headers=headers) as client:
-            for g in running_gateways(self.gateway_dir):
-                with contextlib.suppress(httpx.HTTPError):
-                    client.post(f"http://{g['host']}:{g['port']}/admin/reload")
 
     def get_routes(self, model_name: str) -> Routes | None:
         return self.db.get_routes(model_name)
 
-    def wait_served(self, model_name: str, revision: int) -> float:
-        """Seconds until every running gateway served ``revision`` of the model's table."""
+    def wait_served(self, model_name: str, revision: int, push: bool = False) -> float:
+        """Seconds until every running gateway served ``revision`` of the model's table.
+
+        With ``push``, each gateway is first asked to load the tables now rather than at its
+        next poll; its answer names the revisions it serves, which confirms it at once. One that
+        does not answer is polled, and still picks the table up itself (the DB is the source of
+        truth).
+        """
         started = time.monotonic()
         pending = {f"http://{g['host']}:{g['port']}" for g in running_gateways(self.gateway_dir)}
         headers = {"Authorization": f"Bearer {self.token}"}
         with httpx.Client(timeout=1.0, headers=headers) as client:
+            for url in sorted(pending) if push else ():
+                with contextlib.suppress(httpx.HTTPError, ValueError):
+                    answer = client.post(f"{url}/admin/reload")
+                    served = answer.json().get("revisions", {}) if answer.is_success else {}
+                    if int(served.get(model_name, 0)) >= revision:
+                        pending.discard(url)
             while pending and time.monotonic() - started < self.timeout:
                 for url in sorted(pending):
                     with contextlib.suppress(httpx.HTTPError, ValueError):

@@ -118,11 +118,7 @@ def start_endpoint(
         raise
     with c.uow() as uow:
         row = uow.deployments.get(deployment_id)
-        row.endpoint_url, row.endpoint_pid, row.endpoint_port = (
-            endpoint.url,
-            endpoint.pid,
-            endpoint.port,
-        )
+        row.serve_from(endpoint)
         row.status = change_status(DeploymentStatus(row.status), DeploymentStatus.ACTIVE).value
         row.deployment_duration_seconds = round(time.monotonic() - started, 3)
         uow.audit.append(

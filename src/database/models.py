@@ -123,6 +123,14 @@ class DeploymentRow(Base):
             self.deployment_id, self.endpoint_url or "", self.endpoint_port or 0, self.endpoint_pid
         )
 
+    def serve_from(self, endpoint: Endpoint) -> None:
+        """Record the server that now serves this deployment (the inverse of ``endpoint()``)."""
+        self.endpoint_url, self.endpoint_pid, self.endpoint_port = (
+            endpoint.url,
+            endpoint.pid,
+            endpoint.port,
+        )
+
     def to_manifest(self) -> DeploymentManifest:
         """The deployment as the pydantic manifest the agent returns."""
         return DeploymentManifest(

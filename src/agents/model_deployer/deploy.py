@@ -250,11 +250,7 @@ class DeployNodes:
         failpoint("deploy.endpoint_started")
         with self.deps.uow() as uow:
             row = uow.deployments.get(deployment_id)
-            row.endpoint_url, row.endpoint_pid, row.endpoint_port = (
-                endpoint.url,
-                endpoint.pid,
-                endpoint.port,
-            )
+            row.serve_from(endpoint)
             uow.audit.append(
                 state.requested_by,
                 "endpoint_started",

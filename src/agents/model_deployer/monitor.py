@@ -348,11 +348,7 @@ class MonitorNodes:
         with self.deps.uow() as uow:
             row = uow.deployments.get(dep)
             old = row.endpoint_pid
-            row.endpoint_url, row.endpoint_pid, row.endpoint_port = (
-                endpoint.url,
-                endpoint.pid,
-                endpoint.port,
-            )
+            row.serve_from(endpoint)
             uow.audit.append(
                 MONITOR_ACTOR, "endpoint_restarted", dep, {"old_pid": old, "pid": endpoint.pid}
             )

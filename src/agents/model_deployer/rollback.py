@@ -168,11 +168,7 @@ class RollbackNodes:
             ) from exc
         with self.deps.uow() as uow:
             fresh = uow.deployments.get(restored)
-            fresh.endpoint_url, fresh.endpoint_pid, fresh.endpoint_port = (
-                endpoint.url,
-                endpoint.pid,
-                endpoint.port,
-            )
+            fresh.serve_from(endpoint)
             uow.commit()
         return {}
 
