@@ -58,6 +58,9 @@ class FakeServing:
     def is_alive(self, endpoint: Endpoint) -> bool:
         return self.running.get(endpoint.deployment_id) == endpoint
 
+    def process_alive(self, endpoint: Endpoint) -> bool:
+        return self.running.get(endpoint.deployment_id) == endpoint
+
     def stop(self, endpoint: Endpoint) -> None:
         if self.running.pop(endpoint.deployment_id, None) is not None:
             self.stopped.append(endpoint.deployment_id)

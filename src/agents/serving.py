@@ -158,6 +158,9 @@ class LocalServing:
     def is_alive(self, endpoint: Endpoint) -> bool:
         return endpoint.pid is not None and self.c.endpoints.is_alive(endpoint)
 
+    def process_alive(self, endpoint: Endpoint) -> bool:
+        return endpoint.pid is not None and self.c.endpoints.process_alive(endpoint)
+
     def stop(self, endpoint: Endpoint) -> None:
         if endpoint.pid is not None:
             self.c.endpoints.remove(endpoint)

@@ -238,3 +238,27 @@ def test_a_shadow_is_observed_and_its_agreement_recorded(
     [check] = [c for c in result["monitor"]["checks"] if c["deployment_id"] == mirror]
     assert (check["action"], check["status"]) == ("observe", "passed")
     assert check["metrics"]["agreement"] == pytest.approx(199 / 200)
+
+
+def test_a_routed_deployment_still_being_deployed_is_left_to_its_deploy(canary: Canary) -> None:
+    canary.traffic(40, errors=8)
+    canary.tick()  # back to v1 alone, which no rollout owns
+    with canary.story.world.uow() as uow:
+        uow.deployments.get(canary.stable).status = "deploying"  # as a deploy in flight has it
+        uow.commit()
+    canary.story.world.serving.running.pop(canary.stable)
+
+    result = canary.tick()
+
+    assert result["monitor"]["checks"] == []
+    assert canary.stable not in canary.story.world.serving.running
+
+
+def test_a_slow_but_running_server_is_not_taken_for_dead(canary: Canary) -> None:
+    serving = canary.story.world.serving
+    serving.is_alive = lambda endpoint: False  # type: ignore[method-assign]  # readyz times out
+
+    check = canary.check(canary.tick())
+
+    assert check["action"] == "wait", check["message"]
+    assert canary.new in serving.running

@@ -35,6 +35,11 @@ class Serving(Protocol):
         """Whether the endpoint's server runs and answers."""
         ...
 
+    def process_alive(self, endpoint: Endpoint) -> bool:
+        """Whether the endpoint's server process still runs (no request: a busy server that
+        answers slowly is not dead)."""
+        ...
+
     def stop(self, endpoint: Endpoint) -> None:
         """Stop the endpoint's server, workers included."""
         ...

@@ -102,7 +102,7 @@ class MonitorNodes:
         """One rollout's decision, with the figures it was made on."""
         dep = rollout["deployment_id"]
         row, base = rows[dep], rows.get(rollout["baseline_deployment_id"] or "")
-        alive = self.deps.serving.is_alive(row.endpoint())
+        alive = self.deps.serving.process_alive(row.endpoint())
         if rollout["pending"]:
             reasons = list(rollout["pending"]["reasons"])
             decision = MonitorDecision(
@@ -160,7 +160,10 @@ class MonitorNodes:
         }, verdicts
 
     def _sweep(self, rows: dict[str, DeploymentRow], owned: set[str]) -> list[dict[str, Any]]:
-        """Routed deployments no rollout owns: a dead server is restarted in place."""
+        """Routed, active deployments no rollout owns: a dead server is restarted in place.
+
+        A deployment still pending or deploying belongs to the deploy in flight, which has not
+        written its rollout yet; it is never touched here."""
         found = []
         for name in sorted({r.model_name for r in rows.values()}):
             routes = self.deps.router.get_routes(name)
@@ -168,9 +171,9 @@ class MonitorNodes:
                 continue
             for dep in sorted(routes.weights):
                 row = rows.get(dep)
-                if row is None or dep in owned or DeploymentStatus(row.status) not in LIVE:
+                if row is None or dep in owned or row.status != DeploymentStatus.ACTIVE.value:
                     continue
-                if self.deps.serving.is_alive(row.endpoint()):
+                if self.deps.serving.process_alive(row.endpoint()):
                     continue
                 decision = MonitorDecision(
                     MonitorAction.RESTART,
