@@ -1,5 +1,5 @@
 """The agent's commands: promote, approvals, approve, reject, deploy, rollback, resume, history,
-criteria, demo, chat, watch. ``agents.cli`` registers them on the ``deployer`` app.
+checks, criteria, demo, chat, watch. ``agents.cli`` registers them on the ``deployer`` app.
 
 A promotion waiting for approval prints its approval id and exits 4 (DESIGN.md section 6).
 """
@@ -152,6 +152,23 @@ def history(
     with command(as_json) as c:
         result = model_history(c, name, limit)
         emit(result, as_json, lambda: render_history(result))
+
+
+def checks(
+    name: Annotated[str, typer.Argument(help="Model name (default: every model).")] = "",
+    deployment: Annotated[
+        str, typer.Option("--deployment", help="Only this deployment's checks.")
+    ] = "",
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """The monitor's latest judgements, oldest first: every wait, advance and rollback, with
+    the figures and the gates' verdicts behind it (why a canary has not moved on)."""
+    from agents.checks import health_checks, render_checks
+
+    with command(as_json) as c:
+        result = health_checks(c, name, deployment, limit)
+        emit(result, as_json, lambda: render_checks(result))
 
 
 def criteria(
@@ -373,6 +390,7 @@ COMMANDS: tuple[Callable[..., None], ...] = (
     rollback,
     resume,
     history,
+    checks,
     criteria,
     demo,
     chat,

@@ -1,7 +1,8 @@
 """What ``deployer history NAME`` reports: one model's life as a timeline, and what memory advises.
 
 The timeline merges what the state database recorded (stage changes, deployments, rollbacks,
-approvals) with what the agent remembered (episodes), newest first. Each event is
+approvals, the monitor's judgements that moved a rollout) with what the agent remembered
+(episodes), newest first. Each event is
 ``{"at", "kind", "summary", ...details}``; the procedure and advice come from memory as stored.
 """
 
@@ -15,8 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from agents.bootstrap import Container
+from agents.checks import MOVES
 from agents.output import console
-from database.models import ApprovalRow, DeploymentRow, VersionRecordRow
+from database.models import ApprovalRow, DeploymentRow, HealthCheckRow, VersionRecordRow
 from lifecycle.errors import UnknownModelError
 
 ARROW = "->"
@@ -36,6 +38,9 @@ def model_history(container: Container, model_name: str, limit: int = 50) -> dic
         events.extend(
             _approval_event(a) for a in uow.approvals.list(state=None) if a.model_name == model_name
         )
+        # The monitor's judgements that moved something; its waits are in `deployer checks`.
+        moves = uow.health_checks.list(model_name=model_name, limit=max(1, limit), actions=MOVES)
+        events.extend(_check_event(c) for c in moves)
     with container.open_memory() as memory:
         events.extend(_episode_event(e) for e in memory.episodes(model_name))
         procedure = memory.procedure(model_name)
@@ -122,6 +127,20 @@ def _approval_event(a: ApprovalRow) -> dict[str, Any]:
         "approver": a.approver,
         "decided_at": a.decided_at,
         "comment": a.comment,
+    }
+
+
+def _check_event(c: HealthCheckRow) -> dict[str, Any]:
+    return {
+        "at": c.checked_at,
+        "kind": "monitor",
+        "summary": f"{c.deployment_id} {c.action} ({c.status}): {c.message}",
+        "deployment_id": c.deployment_id,
+        "action": c.action,
+        "status": c.status,
+        "message": c.message,
+        "metrics": dict(c.metrics),
+        "tick_id": c.tick_id,
     }
 
 

@@ -17,10 +17,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from database import leases
 from lifecycle.errors import BadInputError
+from lifecycle.records import utcnow
 
 if TYPE_CHECKING:
     from agents.bootstrap import Container
@@ -75,9 +77,10 @@ def watch(
                 started = time.monotonic()
                 lease = leases.acquire(c.session_factory, LEASE_NAME, holder, ttl)
                 if lease.held:
+                    began = utcnow()
                     result = agent.tick(c.settings.user, model_name)
                     ticks += 1
-                    report(tick_report(result, holder))
+                    report(tick_report(result, holder, began, utcnow()))
                 else:
                     report(
                         {
@@ -95,13 +98,18 @@ def watch(
     return ticks
 
 
-def tick_report(result: dict[str, Any], holder: str) -> dict[str, Any]:
-    """One tick as the CLI prints it."""
+def tick_report(
+    result: dict[str, Any], holder: str, began: datetime, ended: datetime
+) -> dict[str, Any]:
+    """One tick as the CLI prints it. ``began`` and ``ended`` are the holder's wall clock around
+    the tick, so an operator (or a test) can see that two holders' ticks never overlap."""
     monitor = result.get("monitor") or {}
     return {
         "status": "ticked",
         "holder": holder,
         "tick_id": monitor.get("tick_id"),
+        "began_at": began.isoformat(),
+        "ended_at": ended.isoformat(),
         "checked_at": monitor.get("checked_at"),
         "elapsed_seconds": result.get("elapsed_seconds"),
         "checks": [

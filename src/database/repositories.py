@@ -222,14 +222,21 @@ class HealthCheckRepository:
         return row
 
     def list(
-        self, deployment_id: str | None = None, model_name: str | None = None, limit: int = 100
+        self,
+        deployment_id: str | None = None,
+        model_name: str | None = None,
+        limit: int = 100,
+        actions: Iterable[str] | None = None,
     ) -> builtins.list[HealthCheckRow]:
-        """The latest ``limit`` judgements (of a deployment or a model), oldest first."""
+        """The latest ``limit`` judgements (of a deployment or a model, with one of ``actions``),
+        oldest first."""
         query = select(HealthCheckRow).order_by(HealthCheckRow.id.desc()).limit(limit)
         if deployment_id is not None:
             query = query.where(HealthCheckRow.deployment_id == deployment_id)
         if model_name is not None:
             query = query.where(HealthCheckRow.model_name == model_name)
+        if actions is not None:
+            query = query.where(HealthCheckRow.action.in_(builtins.list(actions)))
         return list(reversed(self.session.scalars(query).all()))
 
 

@@ -19,6 +19,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +262,8 @@ def test_a_quiet_canary_stays_inconclusive_and_a_killed_one_is_rolled_back_next_
     assert home.status_of(quiet) == "rolled_back"
     history = home.ok("history", MODEL)
     assert any("process is gone" in json.dumps(e) for e in history["events"]), history
+    judged = home.ok("checks", MODEL, "--deployment", quiet)["checks"]
+    assert [c["action"] for c in judged] == ["wait", "wait", "rollback"], judged
 
 
 def test_a_healthy_canary_walks_every_step_completes_and_two_watchers_never_double_act(
@@ -271,6 +275,7 @@ def test_a_healthy_canary_walks_every_step_completes_and_two_watchers_never_doub
         # 2-core machine is judged on some 50 requests, where one stall is the whole tail.
         good = canary(home, DEPLOYER_LATENCY_MULTIPLIER="1000")
         until(lambda: phase_of(home, good) in ("completed", "rolled_back"), 180, "no end")
+        stopping = datetime.now(UTC)  # the watchers are stopped after this, one by one
 
     ((phase, last),) = home.query(
         "SELECT phase, last_message FROM rollouts WHERE deployment_id = ?", good
@@ -293,10 +298,19 @@ def test_a_healthy_canary_walks_every_step_completes_and_two_watchers_never_doub
         "SELECT count(*) FROM audit_events WHERE action = 'canary_advanced' AND subject = ?", good
     )
     assert advanced == [(len(weights) - 2,)]
-    holders = {
-        tick["holder"] for log in (a, b) for tick in ticks(log) if tick["status"] == "ticked"
-    }
-    assert len(holders) == 1, holders
+    # Never two ticks at once: sorted by start, each tick ends before the next one begins.
+    ticked = sorted(
+        (t for log in (a, b) for t in ticks(log) if t["status"] == "ticked"),
+        key=lambda t: t["began_at"],
+    )
+    spans = [(t["began_at"], t["ended_at"], t["holder"]) for t in ticked]
+    assert all(x[1] <= y[0] for x, y in pairwise(spans)), spans
+    # While both ran, one holder did every tick. Stopping the holder first hands the lease to
+    # the other watcher for its last second or two: that one handover is the only one allowed.
+    before = {holder for began, _, holder in spans if began < stopping.isoformat()}
+    assert len(before) == 1, spans
+    changes = sum(x[2] != y[2] for x, y in pairwise(spans))
+    assert changes <= 1, spans
     standby = [tick for log in (a, b) for tick in ticks(log) if tick["status"] == "standby"]
     assert standby, "the second watcher waited as a standby"
     assert home.query("SELECT holder FROM leases") == [], "the lease was given back"

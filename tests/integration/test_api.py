@@ -159,7 +159,12 @@ def test_a_missing_or_unknown_token_is_401_with_a_bearer_challenge(
 
 def test_a_viewer_reads_but_cannot_promote_and_nothing_changes(api: Api) -> None:
     name = api.new_model()
-    for path in ("/v1/status", f"/v1/status/{name}", f"/v1/models/{name}/history"):
+    for path in (
+        "/v1/status",
+        f"/v1/status/{name}",
+        f"/v1/models/{name}/history",
+        f"/v1/models/{name}/checks",
+    ):
         assert api.client.get(path, headers=auth("vera")).status_code == 200
     before = api.snapshot()
     answer = api.promote(name, "staging", user="vera")
@@ -337,6 +342,8 @@ def test_unknown_models_versions_deployments_and_approvals_are_404(api: Api) -> 
         ("POST", f"/v1/models/{name}/versions/9/promote", {"to_stage": "staging"}),
         ("POST", "/v1/models/nope/rollback", None),
         ("GET", "/v1/models/nope/history", None),
+        ("GET", "/v1/models/nope/checks", None),
+        ("GET", f"/v1/models/{name}/checks?deployment_id=nope", None),
         ("GET", "/v1/status/nope", None),
         ("GET", "/v1/deployments?model_name=nope", None),
         ("GET", "/v1/deployments/nope", None),
@@ -511,6 +518,7 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/models/{name}/versions/{version}/promote"),
     ("POST", "/v1/models/{name}/rollback"),
     ("GET", "/v1/models/{name}/history"),
+    ("GET", "/v1/models/{name}/checks"),
     ("GET", "/v1/approvals"),
     ("POST", "/v1/approvals/{approval_id}/approve"),
     ("POST", "/v1/approvals/{approval_id}/reject"),

@@ -13,6 +13,7 @@ from agents.api.deps import ContainerDep, Deployer, Viewer
 from agents.api.responses import json_response, run_response
 from agents.api.schemas import PromoteRequest, RegisterRequest, RollbackRequest
 from agents.bootstrap import Container
+from agents.checks import health_checks
 from agents.history import model_history
 from agents.registration import register_version
 
@@ -72,3 +73,17 @@ async def history(
 ) -> JSONResponse:
     """The model's timeline, newest first, and what memory advises for its next rollout."""
     return json_response(await run_in_threadpool(model_history, c, name, limit))
+
+
+@router.get("/{name}/checks")
+async def checks(
+    name: str,
+    user: Viewer,
+    c: ContainerDep,
+    deployment_id: str = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+) -> JSONResponse:
+    """The monitor's latest judgements of the model (or of one of its deployments), oldest
+    first: status, action, figures, verdicts and message, as ``deployer checks``."""
+    result = await run_in_threadpool(health_checks, c, name, deployment_id, limit)
+    return json_response(result)
