@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,8 +101,20 @@ def test_register_package_serve_predict_and_down(
     assert not alive(started["pid"])
 
 
-def snapshot(env: dict[str, str]) -> tuple[object, object]:
-    return ok(run("status", "--json", env=env))["models"], ok(run("endpoints", "--json", env=env))
+def snapshot(env: dict[str, str]) -> dict[str, object]:
+    """Every row of every database in the home (state, MLflow, memory) and the bentos built.
+
+    Read directly rather than through two more CLI calls per case: stricter, and 6 s faster."""
+    home = Path(env["DEPLOYER_HOME"])
+    found: dict[str, object] = {}
+    for db in sorted(home.rglob("*.db")):
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            listed = conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            for table in sorted(t for (t,) in listed):
+                rows = conn.execute(f'SELECT * FROM "{table}"').fetchall()
+                found[f"{db.relative_to(home)}:{table}"] = sorted(map(repr, rows))
+    found["bentos"] = sorted(str(p.relative_to(home)) for p in home.glob("bentoml/bentos/*/*"))
+    return found
 
 
 BAD = {
