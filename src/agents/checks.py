@@ -67,12 +67,18 @@ def check_dict(row: HealthCheckRow) -> dict[str, Any]:
 
 
 def figures_text(metrics: dict[str, Any]) -> str:
-    """``412 req, 1.2% err, p95 38 ms``: the figures a judgement was made on."""
-    if not metrics.get("requests"):
+    """The figures a judgement was made on: the candidate's requests of its current step
+    (``412 req, 1.2% err, p95 38 ms``), or a shadow's comparisons (``97.5% agreed of 40``)."""
+    if "compared" in metrics:
+        if not metrics["compared"]:
+            return "no comparisons"
+        return f"{metrics.get('agreement') or 0.0:.1%} agreed of {metrics['compared']:,}"
+    candidate = metrics.get("candidate") or {}
+    if not candidate.get("requests"):
         return "no requests"
-    parts = [f"{metrics['requests']:,} req", f"{metrics.get('error_rate', 0.0):.1%} err"]
-    if metrics.get("p95_ms") is not None:
-        parts.append(f"p95 {metrics['p95_ms']:,.0f} ms")
+    parts = [f"{candidate['requests']:,} req", f"{candidate.get('error_rate', 0.0):.1%} err"]
+    if candidate.get("p95_ms") is not None:
+        parts.append(f"p95 {candidate['p95_ms']:,.0f} ms")
     return ", ".join(parts)
 
 

@@ -62,11 +62,15 @@ def container(tmp_path: Path) -> Iterator[Container]:
                     checked_at=start + timedelta(seconds=10 * i),
                     status=status,
                     action=action,
-                    metrics={
-                        "requests": requests,
-                        "errors": errors,
-                        "error_rate": errors / requests,
-                        "p95_ms": 38.0,
+                    metrics={  # the shape the monitor writes (agents.model_deployer.monitor)
+                        "candidate": {
+                            "requests": requests,
+                            "errors": errors,
+                            "error_rate": errors / requests,
+                            "p95_ms": 38.0,
+                        },
+                        "baseline": {"requests": 400, "errors": 0, "p95_ms": 30.0},
+                        "verdicts": [],
                     },
                     message=message,
                     tick_id=f"tick-{i}",
@@ -78,7 +82,7 @@ def container(tmp_path: Path) -> Iterator[Container]:
                 model_name="iris",
                 status="passed",
                 action="observe",
-                metrics={},
+                metrics={"compared": 40, "agreed": 39, "shadow_errors": 0, "agreement": 0.975},
                 message="shadow agreed on 97% of 40 answers",
                 tick_id="tick-9",
             )
@@ -100,7 +104,7 @@ def test_checks_list_a_models_judgements_oldest_first_waits_included(
         "complete",
         "rollback",
     ]
-    assert result["checks"][-1]["metrics"]["errors"] == 9
+    assert result["checks"][-1]["metrics"]["candidate"]["errors"] == 9
     assert to_json(result)
 
 
@@ -140,7 +144,10 @@ def test_the_checks_table_prints_figures_and_free_text_messages(
 
     assert "health checks of fraud_detector" in text
     assert "12 req, 0.0% err, p95 38 ms" in text
+    assert "200 req, 4.5% err, p95 38 ms" in text
     assert "step 2 [bracketed] pause not over" in text  # printed as text, not markup
+    shadow = _printed(monkeypatch, agents.checks, render_checks, health_checks(container, "iris"))
+    assert "97.5% agreed of 40" in shadow
     empty = health_checks(container, deployment_id="can2", limit=1) | {"checks": []}
     assert "no health checks yet for can2" in _printed(
         monkeypatch, agents.checks, render_checks, empty
