@@ -44,6 +44,7 @@ def serve_gateway(
         token=settings.gateway_token,
         retry_on_stable=retry_on_stable,
         upstream_timeout=upstream_timeout,
+        flush_interval=settings.gateway_flush_seconds,
         gateway_id=f"{host}:{port}:{os.getpid()}",
     )
     gateway = Gateway(container.router, config)
