@@ -47,6 +47,10 @@ class Container:
         """A new unit of work on the state database (rolls back unless committed)."""
         return SqlAlchemyUnitOfWork(self.session_factory)
 
+    def reader(self) -> SqlAlchemyUnitOfWork:
+        """A read-only unit of work: for what is shown, never for what a write decides."""
+        return SqlAlchemyUnitOfWork(self.session_factory, read_only=True)
+
     @cached_property
     def registry(self) -> MlflowRegistry:
         return MlflowRegistry(self.settings.tracking_uri, artifact_root=self.settings.artifact_root)

@@ -41,7 +41,7 @@ def health_checks(
 
     Raises UnknownModelError for a model with no registered version or an unknown deployment.
     """
-    with container.uow() as uow:
+    with container.reader() as uow:
         if model_name and model_name not in uow.models.list_model_names():
             raise UnknownModelError(f"no model named {model_name!r} is registered")
         if deployment_id:

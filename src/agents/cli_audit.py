@@ -26,7 +26,7 @@ app = typer.Typer(help="The audit log: every change, who made it, hash-chained."
 
 def verify_audit(c: Container) -> dict[str, Any]:
     """Check the whole chain and its head; a JSON-ready report (``ok`` False names the row)."""
-    with c.uow() as uow:
+    with c.reader() as uow:
         found = uow.audit.verify()
     return {
         "ok": found.ok,

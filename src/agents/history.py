@@ -29,7 +29,7 @@ def model_history(container: Container, model_name: str, limit: int = 50) -> dic
 
     Raises UnknownModelError when no version of the model is registered.
     """
-    with container.uow() as uow:
+    with container.reader() as uow:
         if model_name not in uow.models.list_model_names():
             raise UnknownModelError(f"no model named {model_name!r} is registered")
         events = [_stage_event(r) for r in uow.version_records.list_for(model_name)]

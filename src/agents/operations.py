@@ -99,7 +99,7 @@ def resume_run(c: Container, thread_id: str) -> dict[str, Any]:
 
 def list_approvals(c: Container, every: bool = False) -> list[dict[str, Any]]:
     """Pending approvals (all of them with ``every``), oldest first."""
-    with c.uow() as uow:
+    with c.reader() as uow:
         return [approval_dict(row) for row in uow.approvals.list(None if every else "pending")]
 
 

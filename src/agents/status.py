@@ -47,7 +47,7 @@ def home_status(container: Container, model_name: str | None = None) -> dict[str
     revision = migrate.current_revision(database_url)
     if revision is None:
         return {**base, "initialized": False, "schema_revision": None, "models": []}
-    with container.uow() as uow:
+    with container.reader() as uow:
         names = uow.models.list_model_names()
         if model_name is not None:
             if model_name not in names:

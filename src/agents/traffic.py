@@ -35,7 +35,7 @@ def show_routes(c: Container, model_name: str) -> dict[str, Any]:
     """A model's stored table; UnknownModelError if it has none and is not registered."""
     routes = c.router.get_routes(model_name)
     if routes is None:
-        with c.uow() as uow:
+        with c.reader() as uow:
             if model_name not in uow.models.list_model_names():
                 raise UnknownModelError(f"unknown model {model_name!r}")
         return {"model_name": model_name, "weights": {}, "routed": False}

@@ -1,6 +1,7 @@
 """The state database: SQLAlchemy mapping, repositories, unit of work and Alembic migrations.
 
 Entry points: ``engine.make_engine`` / ``engine.make_session_factory``, ``uow.SqlAlchemyUnitOfWork``
-(the repositories hang off it), ``services.record_stage_change``, ``audit.verify_audit_chain`` and
-``migrate.upgrade``. Works the same on SQLite (embedded default) and PostgreSQL.
+(the repositories hang off it; with ``read_only=True`` it reads without SQLite's write lock),
+``services.record_stage_change``, ``audit.verify_audit_chain`` and ``migrate.upgrade``. Works the
+same on SQLite (embedded default) and PostgreSQL.
 """

@@ -1,26 +1,42 @@
 """Engines and sessions for SQLite and PostgreSQL, with the settings concurrency needs.
 
-SQLite: WAL, foreign keys on, a busy timeout, and every transaction opened with
-``BEGIN IMMEDIATE``. pysqlite's default deferred BEGIN lets two writers both read and then
-deadlock when each tries to upgrade to a write lock; taking the write lock up front makes them
-queue instead, so an optimistic-version conflict is detected cleanly rather than as "database is
-locked". PostgreSQL: psycopg 3 with pre-ping.
+SQLite: WAL, foreign keys on, a busy timeout. A writing transaction opens with
+``BEGIN IMMEDIATE``. With pysqlite's deferred BEGIN a transaction that has read and then writes
+must upgrade its read lock; if another writer got in first, SQLite fails it at once with
+SQLITE_BUSY (in WAL, SQLITE_BUSY_SNAPSHOT: its snapshot is stale) instead of waiting out the
+busy timeout, as waiting could not help. Taking the write lock up front makes writers queue
+instead, so an optimistic-version conflict is detected cleanly rather than as "database is
+locked". A read-only transaction (:func:`read_session`, or a unit of work with
+``read_only=True``) opens with a deferred ``BEGIN`` under ``PRAGMA query_only``: it never
+upgrades (it cannot write), and WAL lets it read the last committed snapshot while another
+connection holds the write lock. PostgreSQL: psycopg 3 with pre-ping; a read-only transaction
+is ``READ ONLY``.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from lifecycle.errors import ConfigurationError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+READ_ONLY = "deployer_read_only"
+"""The execution option that marks a connection's transaction as read-only."""
+
+READ_ONLY_OPTIONS: Mapping[str, bool] = MappingProxyType(
+    {READ_ONLY: True, "postgresql_readonly": True}
+)
+"""Execution options of a read-only transaction on either backend (each ignores the other's)."""
 
 
 def parse_url(url: str) -> URL:
@@ -83,8 +99,15 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    def _on_begin(conn: Connection) -> None:
+        read_only = bool(conn.get_execution_options().get(READ_ONLY, False))
+        # query_only outlives the transaction on the pooled connection: set it only on a change.
+        if conn.info.get(READ_ONLY, False) != read_only:
+            conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+            conn.info[READ_ONLY] = read_only
+        # A read never upgrades to a write (query_only), so a deferred BEGIN cannot fail on an
+        # upgrade; WAL lets it read beside a writer. A write takes the lock now (module doc).
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -92,6 +115,23 @@ def _sqlite_engine(url: URL) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (results outlive the unit of work)."""
     return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+
+
+def read_session(factory: sessionmaker[Session]) -> Session:
+    """A session of ``factory`` whose transaction only reads.
+
+    On SQLite it does not take the write lock, so it neither waits for a writer nor holds one
+    up; on both backends the database refuses a write in it. Read only what is shown or served
+    with it: a value read here and written back later is not protected against a rival writer.
+    """
+    session = factory()
+    try:
+        # Applied when the connection is procured, so before the transaction begins.
+        session.connection(execution_options=READ_ONLY_OPTIONS)
+    except BaseException:
+        session.close()
+        raise
+    return session
 
 
 def is_sqlite(engine: Engine) -> bool:

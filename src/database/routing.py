@@ -3,6 +3,8 @@
 The ``routes`` table is the source of truth: gateways load it and poll it, the admin API and the
 agent write it through :class:`DbRouter`. Gateways write what they measured to ``gateway_stats``;
 :class:`DbMetricsSource` merges the rows of every replica into the figures the gates read.
+Loads, revision polls and figure reads are read-only transactions: on SQLite a gateway's poll
+never takes the write lock, so it neither waits for a writer nor holds one up.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from database.engine import read_session
 from database.models import DeploymentRow, GatewayStatsRow, ModelVersionRow, RouteRow
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import UnknownModelError
@@ -139,19 +142,19 @@ class DbRouter:
 
     def get_routes(self, model_name: str) -> Routes | None:
         """A model's stored table, or None."""
-        with self.session_factory() as session:
+        with read_session(self.session_factory) as session:
             row = session.get(RouteRow, model_name)
             return routes_of(row) if row is not None else None
 
     def revisions(self) -> dict[str, int]:
         """Each table's revision: one small query, so that polling costs next to nothing."""
-        with self.session_factory() as session:
+        with read_session(self.session_factory) as session:
             rows = session.execute(select(RouteRow.model_name, RouteRow.revision)).all()
             return {name: revision for name, revision in rows}
 
     def load(self) -> RoutingState:
         """Every table with its revision, the deployments they name, and the known models."""
-        with self.session_factory() as session:
+        with read_session(self.session_factory) as session:
             rows = session.scalars(select(RouteRow)).all()
             named: set[str] = set()
             for row in rows:
@@ -218,7 +221,7 @@ class DbMetricsSource:
         self.fresh_seconds = fresh_seconds
 
     def _rows(self, kind: str, deployment_id: str) -> Sequence[GatewayStatsRow]:
-        with self.session_factory() as session:
+        with read_session(self.session_factory) as session:
             return session.scalars(
                 select(GatewayStatsRow).where(
                     GatewayStatsRow.kind == kind, GatewayStatsRow.deployment_id == deployment_id

@@ -3,6 +3,11 @@
 ``commit()`` turns a lost race (an optimistic-version mismatch or a duplicate key) into a
 ConflictError, and an unreachable database into an InfrastructureError, always after rolling
 back, so nothing is half-written.
+
+A read-only unit of work (``read_only=True``) is for what is shown or served (status, history,
+audit verification): on SQLite it does not take the write lock (see ``database.engine``), and it
+refuses to flush or commit with ReadOnlyTransactionError. A decision that leads to a write reads
+in the writing unit of work, so that no rival writer can change what it read before it writes.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from database.engine import read_session
 from database.protocols import UnitOfWork
 from database.repositories import (
     ApprovalRepository,
@@ -34,13 +40,24 @@ CONFLICT = (
 )
 _UNIQUE_VIOLATION = "23505"
 _LOST_RACE = {"40001", "40P01"}  # serialization failure, deadlock detected
+_READ_ONLY_TRANSACTION = "25006"
+
+
+class ReadOnlyTransactionError(ModelDeployerError):
+    """Something tried to write in a read-only unit of work: a bug in the caller, not bad input.
+
+    Nothing was written; the caller must use a writing unit of work.
+    """
+
+    exit_code = 1
 
 
 class SqlAlchemyUnitOfWork:
     """Repositories over one session, committed together or not at all.
 
     ``what`` names the thing a ConflictError is about; services that know it set it
-    (``record_stage_change`` sets ``"fraud_detector v2"``).
+    (``record_stage_change`` sets ``"fraud_detector v2"``). With ``read_only`` it only reads
+    (module docstring).
     """
 
     models: ModelVersionRepository
@@ -52,13 +69,20 @@ class SqlAlchemyUnitOfWork:
     rollouts: RolloutRepository
     health_checks: HealthCheckRepository
 
-    def __init__(self, session_factory: sessionmaker[Session], what: str = "this record") -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        what: str = "this record",
+        *,
+        read_only: bool = False,
+    ) -> None:
         self.session_factory = session_factory
         self.what = what
+        self.read_only = read_only
         self.committed = False
 
     def __enter__(self) -> SqlAlchemyUnitOfWork:
-        self.session = self.session_factory()
+        self.session = self._open_session()
         self.models = ModelVersionRepository(self.session)
         self.deployments = DeploymentRepository(self.session)
         self.version_records = VersionRecordRepository(self.session)
@@ -87,16 +111,33 @@ class SqlAlchemyUnitOfWork:
 
     def flush(self) -> None:
         """Send pending writes now, so that a conflict surfaces before later side effects."""
+        self._refuse_if_read_only("flush")
         self._guarded(self.session.flush)
 
     def commit(self) -> None:
         """Commit everything, or roll it all back and raise ConflictError/InfrastructureError."""
+        self._refuse_if_read_only("commit")
         self._guarded(self.session.commit)
         self.committed = True
 
     def rollback(self) -> None:
         """Throw away everything written in this unit of work so far."""
         self.session.rollback()
+
+    def _open_session(self) -> Session:
+        if not self.read_only:
+            return self.session_factory()  # the transaction begins at the first statement
+        try:
+            return read_session(self.session_factory)
+        except OperationalError as exc:
+            raise as_infrastructure_error(exc) from exc
+
+    def _refuse_if_read_only(self, action: str) -> None:
+        if self.read_only:
+            self.session.rollback()
+            raise ReadOnlyTransactionError(
+                f"cannot {action} a read-only unit of work; nothing was written"
+            )
 
     def _guarded(self, action: Callable[[], None]) -> None:
         try:
@@ -118,6 +159,11 @@ class SqlAlchemyUnitOfWork:
 
     def _translate(self, exc: BaseException | None) -> ModelDeployerError | None:
         """The project error for a database exception, or None to let it through unchanged."""
+        if self.read_only and isinstance(exc, DBAPIError) and _refused_write(exc):
+            # An autoflush in the block tried to write and the database refused it.
+            return ReadOnlyTransactionError(
+                "a read-only unit of work tried to write; nothing was written"
+            )
         if isinstance(exc, StaleDataError) or (isinstance(exc, DBAPIError) and _lost_race(exc)):
             return ConflictError(CONFLICT.format(what=self.what))
         if isinstance(exc, OperationalError):
@@ -135,6 +181,13 @@ def _lost_race(exc: DBAPIError) -> bool:
         return True
     text = str(exc.orig).lower()
     return "could not serialize" in text or "deadlock" in text
+
+
+def _refused_write(exc: DBAPIError) -> bool:
+    """The database refused a write because the transaction is read-only."""
+    if getattr(exc.orig, "sqlstate", None) == _READ_ONLY_TRANSACTION:
+        return True
+    return "readonly database" in str(exc.orig).lower()  # SQLite's SQLITE_READONLY
 
 
 def as_infrastructure_error(exc: DBAPIError) -> InfrastructureError:

@@ -29,7 +29,7 @@ def tamper(factory: sessionmaker[Session], sql: str) -> None:
 
 
 def verify(factory: sessionmaker[Session]) -> tuple[bool, int | None, str]:
-    with SqlAlchemyUnitOfWork(factory) as uow:
+    with SqlAlchemyUnitOfWork(factory, read_only=True) as uow:
         v = uow.audit.verify()
     return v.ok, v.first_bad_id, v.problem
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,3 +64,21 @@ def test_a_released_lease_is_free_at_once_and_only_its_holder_can_release_it(
 
     assert leases.current(factory, "monitor") is None
     assert leases.acquire(factory, "monitor", "b", 60).held
+
+
+def test_a_lease_expires_by_the_clock_it_is_given(database_url: str) -> None:
+    factory = migrated_factory(database_url)
+    start = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+    def at(seconds: float) -> Callable[[], datetime]:
+        return lambda: start + timedelta(seconds=seconds)
+
+    leases.acquire(factory, "monitor", "a", 60, now=at(0))
+    refused = leases.acquire(factory, "monitor", "b", 60, now=at(59))
+    taken = leases.acquire(factory, "monitor", "b", 60, now=at(60))
+
+    assert (refused.held, refused.holder) == (False, "a")
+    assert taken == leases.LeaseState(True, "b", start + timedelta(seconds=120))
+    assert leases.current(factory, "monitor", now=at(119)) == taken
+    expired = leases.current(factory, "monitor", now=at(120))
+    assert expired is not None and not expired.held

@@ -39,7 +39,7 @@ def list_deployments(
     c: Container, model_name: str | None, limit: int, offset: int
 ) -> dict[str, Any]:
     """One page of deployments, newest first, with the total for paging."""
-    with c.uow() as uow:
+    with c.reader() as uow:
         if model_name is not None and model_name not in uow.models.list_model_names():
             raise UnknownModelError(f"no model named {model_name!r} is registered")
         rows = list(reversed(uow.deployments.list(model_name)))
@@ -55,7 +55,7 @@ def list_deployments(
 def deployment_detail(c: Container, deployment_id: str) -> dict[str, Any]:
     """The manifest, the server's PID and port, and what ``deployer status`` says of it: its
     place in the routing table, whether its server runs, and the gateways' figures."""
-    with c.uow() as uow:
+    with c.reader() as uow:
         row = uow.deployments.get(deployment_id)
     status = home_status(c, row.model_name)
     entries = [

@@ -134,7 +134,7 @@ def serving_sentence(c: Container, model_name: str) -> str:
     routes = c.router.get_routes(model_name)
     if routes is None:
         return "nothing serves its users yet"
-    with c.uow() as uow:
+    with c.reader() as uow:
         versions = {d.deployment_id: d.model_version for d in uow.deployments.list(model_name)}
     parts = [
         f"v{versions.get(d, '?')} at {w:g}%"
