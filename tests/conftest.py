@@ -73,19 +73,26 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def no_leftover_servers() -> Iterator[None]:
-    """Fail a test that leaves a ``bentoml serve`` process of its own behind."""
+def no_leftover_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Fail a test that leaves a ``bentoml serve`` process of its own behind.
+
+    Only endpoints of this session's homes count (their BentoML home lies under pytest's base
+    temporary folder), so another test run on the same machine cannot fail this one.
+    """
     import psutil
+
+    root = str(tmp_path_factory.getbasetemp())
 
     def servers() -> set[int]:
         """Every endpoint process (server or worker): they carry DEPLOYER_DEPLOYMENT_ID."""
         found = set()
         for proc in psutil.process_iter(["pid"]):
             try:
-                if "DEPLOYER_DEPLOYMENT_ID" in proc.environ():
-                    found.add(proc.pid)
+                env = proc.environ()
             except psutil.Error:
                 continue
+            if "DEPLOYER_DEPLOYMENT_ID" in env and env.get("BENTOML_HOME", "").startswith(root):
+                found.add(proc.pid)
         return found
 
     before = servers()
