@@ -28,13 +28,13 @@ from lifecycle.stages import DeploymentStatus
 ROUTABLE = tuple(
     s.value
     for s in (
-        DeploymentStatus.PENDING,
         DeploymentStatus.DEPLOYING,
         DeploymentStatus.ACTIVE,
         DeploymentStatus.DRAINING,
     )
 )
-"""Statuses a route may point at; failed and rolled-back deployments have no server."""
+"""Statuses a route may point at (with a recorded endpoint): failed and rolled-back deployments
+have no server, and a pending one has none yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,8 @@ def checked_routes(session: Session, routes: Routes) -> Routes:
     """``routes`` validated against the state DB's records, or raise and change nothing.
 
     The model must be registered (else UnknownModelError), and every deployment the table names
-    must be one of that model's deployments in a :data:`ROUTABLE` status (else InvalidRouteError).
+    must be one of that model's deployments in a :data:`ROUTABLE` status with a recorded endpoint
+    (else InvalidRouteError): a gateway has nowhere to send a request for one without.
     The records decide, not a process check: every gateway replica and every host reads the same
     records, and a deployment recorded failed or rolled back never gets users back even while
     its server still runs. A server that died under an active record is the monitor's to notice.
@@ -85,7 +86,7 @@ def checked_routes(session: Session, routes: Routes) -> Routes:
         raise UnknownModelError(f"unknown model {routes.model_name!r}")
     live = session.execute(
         select(DeploymentRow.deployment_id, DeploymentRow.model_name).where(
-            DeploymentRow.status.in_(ROUTABLE)
+            DeploymentRow.status.in_(ROUTABLE), DeploymentRow.endpoint_url.is_not(None)
         )
     ).all()
     return validate_routes(routes, {d: m for d, m in live})
