@@ -62,14 +62,6 @@ class MlflowRegistry:
         with self._errors("the registry"):
             return sorted(m.name for m in self._all_registered_models())
 
-    def get_metrics(self, model_name: str, version: str) -> dict[str, float]:
-        return dict(self.get_version(model_name, version).metrics)
-
-    def alias_target(self, model_name: str, stage: ModelStage) -> str | None:
-        """The version the stage's alias points at, or None."""
-        with self._errors(model_name):
-            return self._aliases(model_name).get(stage.value)
-
     # -- writing ---------------------------------------------------------------------------
 
     def register(
