@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -64,7 +65,7 @@ class FakeRegistry:
 
     def set_stage(self, model_name: str, version: str, stage: ModelStage) -> RegisteredVersion:
         old = self.get_version(model_name, version)
-        new = RegisteredVersion(**{**_fields(old), "stage": stage})
+        new = dataclasses.replace(old, stage=stage)
         self.versions[model_name][old.version] = new
         return new
 
@@ -80,7 +81,3 @@ def _names_a_model(uri: str) -> bool:
     if uri.startswith(("runs:/", "models:/")) or "://" in uri:
         return True
     return bool(uri) and (Path(uri).expanduser() / "MLmodel").is_file()
-
-
-def _fields(v: RegisteredVersion) -> dict[str, object]:
-    return {name: getattr(v, name) for name in v.__dataclass_fields__}
