@@ -34,14 +34,16 @@ from tests.fakes import FakeRegistry
 class FakeServing:
     """Endpoints that exist only as records; ``fail_start`` / ``fail_smoke`` make steps fail.
 
-    Packages exist only for versions ``registry`` knows, and a server serves the version of the
-    package it was started from, as a real one does (the contract tests hold both to that).
+    Packages exist only for versions ``registry`` knows, only a built package starts, and a
+    server serves the version of the package it was started from, as with the real one (the
+    contract tests hold both to that).
     """
 
     def __init__(self, registry: FakeRegistry) -> None:
         self.registry = registry
         self.ports = itertools.count(9100)
         self.running: dict[str, Endpoint] = {}
+        self.packaged: set[str] = set()
         self.serves: dict[str, str] = {}
         """deployment id -> the package tag its server was started from."""
         self.started: list[str] = []
@@ -52,10 +54,12 @@ class FakeServing:
 
     def package(self, model_name: str, version: str, actor: str) -> str:
         self.registry.get_version(model_name, version)  # UnknownModelError, as the real one
-        return f"{model_name}_v{version}:tag"
+        tag = f"{model_name}_v{version}:tag"
+        self.packaged.add(tag)
+        return tag
 
     def start(self, deployment_id: str, bento_tag: str, replicas: int) -> Endpoint:
-        if self.fail_start:
+        if self.fail_start or bento_tag not in self.packaged:
             raise EndpointCreationError(f"the server for {bento_tag} exited with code 1")
         port = next(self.ports)
         endpoint = Endpoint(deployment_id, f"http://127.0.0.1:{port}", port, 40000 + port)

@@ -1,5 +1,6 @@
 """The registry port (``lifecycle.ports.ModelRegistry``): ``FakeRegistry`` and ``MlflowRegistry``
-on a real MLflow store (SQLite, local artifact root) pass the same tests.
+on a real MLflow store (SQLite, local artifact root) and against a real ``mlflow server`` (the
+HTTP client path) pass the same tests.
 
 The real side registers a real sklearn run (iris, trained once per module); each test uses its
 own model names, since the store is shared by the module.
@@ -17,7 +18,7 @@ Drift found and resolved:
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,6 @@ from mlops.training import train_and_log
 from tests.fakes import FakeRegistry
 
 S = ModelStage
-_names = itertools.count()
 
 
 @dataclass
@@ -43,21 +43,34 @@ class Side:
     """A model name nobody registered yet on this side."""
 
 
-@pytest.fixture(scope="module")
-def mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[MlflowRegistry, str]:
-    root = tmp_path_factory.mktemp("mlflow")
-    tracking_uri = f"sqlite:///{root / 'mlflow.db'}"
+def _store(tracking_uri: str, root: Path) -> tuple[MlflowRegistry, str]:
     trained = train_and_log(tracking_uri, artifact_root=root / "artifacts")
     return MlflowRegistry(tracking_uri, artifact_root=root / "artifacts"), trained.model_uri
 
 
-@pytest.fixture(params=["fake", "mlflow"])
+@pytest.fixture(scope="module")
+def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[MlflowRegistry, str]:
+    root = tmp_path_factory.mktemp("mlflow")
+    return _store(f"sqlite:///{root / 'mlflow.db'}", root)
+
+
+@pytest.fixture(scope="module")
+def server_store(
+    mlflow_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[MlflowRegistry, str]:
+    return _store(mlflow_server, tmp_path_factory.mktemp("mlflow-client"))
+
+
+@pytest.fixture(
+    params=["fake", "mlflow-sqlite", pytest.param("mlflow-server", marks=pytest.mark.slow)]
+)
 def side(request: pytest.FixtureRequest) -> Iterator[Side]:
-    name = f"model_{next(_names)}"
+    name = f"contract_{uuid.uuid4().hex[:10]}"  # the server is shared by the whole session
     if request.param == "fake":
         yield Side(FakeRegistry(), "runs:/abc123/model", name)
         return
-    registry, model_uri = request.getfixturevalue("mlflow_store")
+    store = "server_store" if request.param == "mlflow-server" else "sqlite_store"
+    registry, model_uri = request.getfixturevalue(store)
     yield Side(registry, model_uri, name)
 
 

@@ -121,6 +121,12 @@ def test_stop_strays_stops_every_server_carrying_the_deployment_id(side: Side, t
     assert side.serving.stop_strays("contract-stray") == []
 
 
+def test_a_package_nobody_built_does_not_start(side: Side) -> None:
+    with pytest.raises(EndpointCreationError):
+        side.start("contract-unbuilt", "nobody-built:v1")
+    assert side.serving.stop_strays("contract-unbuilt") == []
+
+
 def test_an_endpoint_without_a_server_is_dead(side: Side) -> None:
     port = free_port()
     nothing = Endpoint("contract-nothing", f"http://127.0.0.1:{port}", port)
