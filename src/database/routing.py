@@ -33,8 +33,8 @@ ROUTABLE = tuple(
         DeploymentStatus.DRAINING,
     )
 )
-"""Statuses a route may point at (with a recorded endpoint): failed and rolled-back deployments
-have no server, and a pending one has none yet."""
+"""Statuses a route may point at: failed and rolled-back deployments have no server, and a
+pending one has none yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +71,7 @@ def checked_routes(session: Session, routes: Routes) -> Routes:
     """``routes`` validated against the state DB's records, or raise and change nothing.
 
     The model must be registered (else UnknownModelError), and every deployment the table names
-    must be one of that model's deployments in a :data:`ROUTABLE` status with a recorded endpoint
-    (else InvalidRouteError): a gateway has nowhere to send a request for one without.
+    must be one of that model's deployments in a :data:`ROUTABLE` status (else InvalidRouteError).
     The records decide, not a process check: every gateway replica and every host reads the same
     records, and a deployment recorded failed or rolled back never gets users back even while
     its server still runs. A server that died under an active record is the monitor's to notice.
@@ -86,7 +85,7 @@ def checked_routes(session: Session, routes: Routes) -> Routes:
         raise UnknownModelError(f"unknown model {routes.model_name!r}")
     live = session.execute(
         select(DeploymentRow.deployment_id, DeploymentRow.model_name).where(
-            DeploymentRow.status.in_(ROUTABLE), DeploymentRow.endpoint_url.is_not(None)
+            DeploymentRow.status.in_(ROUTABLE)
         )
     ).all()
     return validate_routes(routes, {d: m for d, m in live})

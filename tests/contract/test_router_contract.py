@@ -10,8 +10,9 @@ records are what the promise needs: every gateway replica and every host reads t
 (a process check sees one machine), a deployment recorded failed or rolled back was judged
 failing or retired and must never get users back even while its server still runs, and a
 server that dies under an active record is the monitor's to notice and roll back. From the fake
-we kept what it got right: a route needs a server, so a deployment whose record has no endpoint
-yet (``pending``, or no URL) is refused too. Both sides call ``database.routing.checked_routes``.
+we kept what it got right: a route needs a server, so a ``pending`` deployment (recorded, its
+server not started yet) is refused too; ``DbRouter`` accepted it. Both sides now call
+``database.routing.checked_routes``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ DEPLOYMENTS = {
     "rolled_back": (MODEL, DeploymentStatus.ROLLED_BACK),
     "o1": (OTHER, DeploymentStatus.ACTIVE),
 }
-NO_ENDPOINT = "active_without_endpoint"
 
 
 @dataclass
@@ -63,7 +63,6 @@ def _records(url: str) -> sessionmaker[Session]:
         for deployment_id, (model, status) in DEPLOYMENTS.items():
             endpoint = None if status is DeploymentStatus.PENDING else f"http://127.0.0.1/{model}"
             uow.deployments.add(deployment_row(deployment_id, status, model, "1", endpoint))
-        uow.deployments.add(deployment_row(NO_ENDPOINT, DeploymentStatus.ACTIVE, MODEL, "1"))
         uow.commit()
     return factory
 
@@ -126,7 +125,6 @@ def test_a_deployment_recorded_with_a_server_may_take_traffic(side: Side, status
         pytest.param(Routes(MODEL, {"d1": 50, "failed": 50}), id="a-failed-deployment"),
         pytest.param(Routes(MODEL, {"d1": 50, "rolled_back": 50}), id="a-rolled-back-deployment"),
         pytest.param(Routes(MODEL, {"d1": 50, "pending": 50}), id="a-pending-deployment"),
-        pytest.param(Routes(MODEL, {"d1": 50, NO_ENDPOINT: 50}), id="one-without-an-endpoint"),
         pytest.param(Routes(MODEL, {"d1": 50, "ghost": 50}), id="an-unknown-deployment"),
         pytest.param(Routes(MODEL, {"d1": 50, "o1": 50}), id="another-models-deployment"),
         pytest.param(Routes(MODEL, {"d1": 100}, "rolled_back", 10), id="a-dead-shadow"),
