@@ -75,6 +75,10 @@ class FakeServing:
         return self.running.get(endpoint.deployment_id) == endpoint
 
     def stop(self, endpoint: Endpoint) -> None:
+        """Stop the deployment's server; an endpoint recorded without a PID names none (a server
+        started but never recorded is ``stop_strays``'s), as with the real one."""
+        if endpoint.pid is None:
+            return
         if self.running.pop(endpoint.deployment_id, None) is not None:
             self.stopped.append(endpoint.deployment_id)
 
