@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agents.model_deployer.deps import AgentPolicy, DeployerDeps
 from database.engine import make_engine, make_session_factory
 from database.models import Base, ModelVersionRow
+from database.routing import checked_routes
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import EndpointCreationError
 from lifecycle.gates import PromotionPolicy
@@ -25,18 +26,26 @@ from lifecycle.latency import RequestCounts, bucket_of
 from lifecycle.metrics import PerformanceMetrics, ShadowStats
 from lifecycle.ports import Endpoint, Routes
 from lifecycle.records import model_version_id
-from lifecycle.routing import validate_routes
 from lifecycle.stages import ModelStage
 from memory.store_memory import StoreMemory
 from tests.fakes import FakeRegistry
 
 
 class FakeServing:
-    """Endpoints that exist only as records; ``fail_start`` / ``fail_smoke`` make steps fail."""
+    """Endpoints that exist only as records; ``fail_start`` / ``fail_smoke`` make steps fail.
 
-    def __init__(self) -> None:
+    Packages exist only for versions ``registry`` knows, only a built package starts, and a
+    server serves the version of the package it was started from, as with the real one (the
+    contract tests hold both to that).
+    """
+
+    def __init__(self, registry: FakeRegistry) -> None:
+        self.registry = registry
         self.ports = itertools.count(9100)
         self.running: dict[str, Endpoint] = {}
+        self.packaged: set[str] = set()
+        self.serves: dict[str, str] = {}
+        """deployment id -> the package tag its server was started from."""
         self.started: list[str] = []
         self.stopped: list[str] = []
         self.fail_start = False
@@ -44,14 +53,18 @@ class FakeServing:
         self.strays: dict[str, int] = {}
 
     def package(self, model_name: str, version: str, actor: str) -> str:
-        return f"{model_name}_v{version}:tag"
+        self.registry.get_version(model_name, version)  # UnknownModelError, as the real one
+        tag = f"{model_name}_v{version}:tag"
+        self.packaged.add(tag)
+        return tag
 
     def start(self, deployment_id: str, bento_tag: str, replicas: int) -> Endpoint:
-        if self.fail_start:
+        if self.fail_start or bento_tag not in self.packaged:
             raise EndpointCreationError(f"the server for {bento_tag} exited with code 1")
         port = next(self.ports)
         endpoint = Endpoint(deployment_id, f"http://127.0.0.1:{port}", port, 40000 + port)
         self.running[deployment_id] = endpoint
+        self.serves[deployment_id] = bento_tag
         self.started.append(deployment_id)
         return endpoint
 
@@ -62,33 +75,49 @@ class FakeServing:
         return self.running.get(endpoint.deployment_id) == endpoint
 
     def stop(self, endpoint: Endpoint) -> None:
+        """Stop the deployment's server; an endpoint recorded without a PID names none (a server
+        started but never recorded is ``stop_strays``'s), as with the real one."""
+        if endpoint.pid is None:
+            return
         if self.running.pop(endpoint.deployment_id, None) is not None:
             self.stopped.append(endpoint.deployment_id)
 
     def stop_strays(self, deployment_id: str) -> list[int]:
-        pid = self.strays.pop(deployment_id, None)
-        return [pid] if pid is not None else []
+        """Every server carrying the deployment id goes, recorded or not (as the real one)."""
+        pids = []
+        running = self.running.pop(deployment_id, None)
+        if running is not None and running.pid is not None:
+            self.stopped.append(deployment_id)
+            pids.append(running.pid)
+        stray = self.strays.pop(deployment_id, None)
+        return pids + ([stray] if stray is not None else [])
 
     def smoke(self, endpoint: Endpoint, model_name: str, version: str) -> None:
-        if self.fail_smoke:
+        if self.fail_smoke or not self.is_alive(endpoint):
             raise EndpointCreationError(f"smoke check: {endpoint.url}/predict answered 500")
+        served = self.serves.get(endpoint.deployment_id, "")
+        if served.split(":")[0] != f"{model_name}_v{version}":
+            raise EndpointCreationError(
+                f"smoke check: {endpoint.url} serves {served}, not {model_name} v{version}"
+            )
 
 
 class FakeRouter:
-    """Routing tables in a dict, validated like the real ones against ``serving``'s servers."""
+    """Routing tables in a dict, validated like the real ones against the state DB's records
+    (``database.routing.checked_routes``: registered model, deployments in a routable status);
+    ``fail`` makes every write fail as an unreachable gateway would."""
 
-    def __init__(self, serving: FakeServing, model_of: dict[str, str]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.tables: dict[str, Routes] = {}
         self.history: list[Routes] = []
-        self.serving = serving
-        self.model_of = model_of
+        self.session_factory = session_factory
         self.fail = False
 
     def set_routes(self, routes: Routes) -> None:
         if self.fail:
             raise ConnectionError("the gateway admin API is unreachable")
-        known = {d: self.model_of.get(d, d.split("-v")[0]) for d in self.serving.running}
-        clean = validate_routes(routes, known)
+        with self.session_factory() as session:
+            clean = checked_routes(session, routes)
         self.tables[routes.model_name] = clean
         self.history.append(clean)
 
@@ -98,7 +127,8 @@ class FakeRouter:
 
 @dataclass
 class FakeMetrics:
-    """Figures set by the test."""
+    """Figures a test counts in (``count``, ``compare``) or sets outright (``figures``,
+    ``shadows``). Counted requests show in ``metrics`` too, as a gateway's window shows them."""
 
     figures: dict[str, PerformanceMetrics] = field(default_factory=dict)
     shadows: dict[str, ShadowStats] = field(default_factory=dict)
@@ -113,11 +143,20 @@ class FakeMetrics:
             now.requests + requests, now.errors + errors, histogram
         )
 
+    def compare(self, shadow_id: str, compared: int, agreed: int, shadow_errors: int = 0) -> None:
+        """Add mirrored predictions (``agreed`` of ``compared`` equal) and failed mirrors."""
+        now = self.shadows.get(shadow_id, ShadowStats())
+        self.shadows[shadow_id] = ShadowStats(
+            now.compared + compared, now.agreed + agreed, now.shadow_errors + shadow_errors
+        )
+
     def counts(self, deployment_id: str) -> RequestCounts:
         return self.totals.get(deployment_id, RequestCounts())
 
     def metrics(self, deployment_id: str) -> PerformanceMetrics:
-        return self.figures.get(deployment_id, PerformanceMetrics())
+        if deployment_id in self.figures:
+            return self.figures[deployment_id]
+        return self.counts(deployment_id).metrics()
 
     def shadow_stats(self, deployment_id: str) -> ShadowStats:
         return self.shadows.get(deployment_id, ShadowStats())
@@ -186,8 +225,8 @@ def make_world(tmp_path: Path, approvers: frozenset[str] = frozenset({"bob"})) -
     engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
     Base.metadata.create_all(engine)
     factory = make_session_factory(engine)
-    registry, serving, metrics, clock = FakeRegistry(), FakeServing(), FakeMetrics(), FixedClock()
-    router = FakeRouter(serving, {})
+    registry, metrics, clock = FakeRegistry(), FakeMetrics(), FixedClock()
+    serving, router = FakeServing(registry), FakeRouter(factory)
     memory = StoreMemory(InMemoryStore(), clock)
     deps = DeployerDeps(
         uow=lambda: SqlAlchemyUnitOfWork(factory),

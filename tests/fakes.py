@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from lifecycle.errors import BadInputError, UnknownModelError
 from lifecycle.ports import RegisteredVersion
+from lifecycle.records import parse_version
 from lifecycle.stages import ModelStage
 
 
 class FakeRegistry:
-    """An in-memory ModelRegistry; ``fail_on`` makes a named method raise, to test undo paths."""
+    """An in-memory ModelRegistry; ``fail_on`` makes a named method raise, to test undo paths.
+
+    Like MLflow's, it takes ``"2"`` or ``"v2"`` for a version, refuses a local folder without an
+    ``MLmodel`` file, and deleting a version that is gone is harmless (tests/contract holds the
+    two to the same rules).
+    """
 
     def __init__(self) -> None:
         self.versions: dict[str, dict[str, RegisteredVersion]] = {}
@@ -24,7 +32,7 @@ class FakeRegistry:
         params: Mapping[str, str] | None = None,
         parent_version: str | None = None,
     ) -> RegisteredVersion:
-        if "register" in self.fail_on or not model_uri:
+        if "register" in self.fail_on or not _names_a_model(model_uri):
             raise BadInputError(f"no MLflow model at {model_uri!r}")
         versions = self.versions.setdefault(model_name, {})
         number = str(max((int(v) for v in versions), default=0) + 1)
@@ -43,6 +51,7 @@ class FakeRegistry:
         return version
 
     def get_version(self, model_name: str, version: str) -> RegisteredVersion:
+        version = parse_version(version)
         try:
             return self.versions[model_name][version]
         except KeyError:
@@ -56,16 +65,19 @@ class FakeRegistry:
 
     def set_stage(self, model_name: str, version: str, stage: ModelStage) -> RegisteredVersion:
         old = self.get_version(model_name, version)
-        new = RegisteredVersion(**{**_fields(old), "stage": stage})
-        self.versions[model_name][version] = new
+        new = dataclasses.replace(old, stage=stage)
+        self.versions[model_name][old.version] = new
         return new
 
     def list_model_names(self) -> Sequence[str]:
         return sorted(name for name, versions in self.versions.items() if versions)
 
     def delete_version(self, model_name: str, version: str) -> None:
-        self.versions.get(model_name, {}).pop(version, None)
+        self.versions.get(model_name, {}).pop(parse_version(version), None)
 
 
-def _fields(v: RegisteredVersion) -> dict[str, object]:
-    return {name: getattr(v, name) for name in v.__dataclass_fields__}
+def _names_a_model(uri: str) -> bool:
+    """A URI the registry resolves, or a local folder holding an MLflow model."""
+    if uri.startswith(("runs:/", "models:/")) or "://" in uri:
+        return True
+    return bool(uri) and (Path(uri).expanduser() / "MLmodel").is_file()

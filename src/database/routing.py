@@ -31,13 +31,13 @@ from lifecycle.stages import DeploymentStatus
 ROUTABLE = tuple(
     s.value
     for s in (
-        DeploymentStatus.PENDING,
         DeploymentStatus.DEPLOYING,
         DeploymentStatus.ACTIVE,
         DeploymentStatus.DRAINING,
     )
 )
-"""Statuses a route may point at; failed and rolled-back deployments have no server."""
+"""Statuses a route may point at: failed and rolled-back deployments have no server, and a
+pending one has none yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,30 @@ def routes_of(row: RouteRow) -> Routes:
     )
 
 
+def checked_routes(session: Session, routes: Routes) -> Routes:
+    """``routes`` validated against the state DB's records, or raise and change nothing.
+
+    The model must be registered (else UnknownModelError), and every deployment the table names
+    must be one of that model's deployments in a :data:`ROUTABLE` status (else InvalidRouteError).
+    The records decide, not a process check: every gateway replica and every host reads the same
+    records, and a deployment recorded failed or rolled back never gets users back even while
+    its server still runs. A server that died under an active record is the monitor's to notice.
+    """
+    known_model = session.scalar(
+        select(ModelVersionRow.model_name)
+        .where(ModelVersionRow.model_name == routes.model_name)
+        .limit(1)
+    )
+    if known_model is None:
+        raise UnknownModelError(f"unknown model {routes.model_name!r}")
+    live = session.execute(
+        select(DeploymentRow.deployment_id, DeploymentRow.model_name).where(
+            DeploymentRow.status.in_(ROUTABLE)
+        )
+    ).all()
+    return validate_routes(routes, {d: m for d, m in live})
+
+
 class DbRouter:
     """The router port over the ``routes`` table (gateways pick changes up within a second)."""
 
@@ -87,19 +111,7 @@ class DbRouter:
         what = f"the routes of {routes.model_name}"
         with SqlAlchemyUnitOfWork(self.session_factory, what) as uow:
             session = uow.session
-            known_model = session.scalar(
-                select(ModelVersionRow.model_name)
-                .where(ModelVersionRow.model_name == routes.model_name)
-                .limit(1)
-            )
-            if known_model is None:
-                raise UnknownModelError(f"unknown model {routes.model_name!r}")
-            live = session.execute(
-                select(DeploymentRow.deployment_id, DeploymentRow.model_name).where(
-                    DeploymentRow.status.in_(ROUTABLE)
-                )
-            ).all()
-            clean = validate_routes(routes, {d: m for d, m in live})
+            clean = checked_routes(session, routes)
             row = session.get(RouteRow, routes.model_name, with_for_update=True)
             if row is None:
                 row = RouteRow(model_name=routes.model_name, revision=1, updated_by=actor)

@@ -2,11 +2,13 @@
 
 This is the embedded target behind the ``EndpointManager`` port. Another target (Kubernetes,
 a paper-trading sandbox, a cloud endpoint) is one more class with the same four methods:
-``create``, ``is_alive``, ``remove`` and ``update``.
+``create``, ``is_alive``, ``process_alive`` and ``remove``.
 
 Servers start in their own session (``start_new_session``) so they outlive the CLI call that
-started them. Each carries ``DEPLOYER_DEPLOYMENT_ID`` in its environment, which its workers
-inherit; ``remove`` uses it to find workers that a crashed parent orphaned.
+started them. Each carries ``DEPLOYER_DEPLOYMENT_ID`` and its ``BENTOML_HOME`` in its
+environment, which its workers inherit: that is how a PID is known to be ours (its command line
+is not: with ``setproctitle`` installed, BentoML's circus arbiter renames itself ``circusd``),
+and how ``remove`` finds workers that a crashed parent orphaned.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+
+import psutil
 
 from lifecycle.errors import BadInputError, EndpointCreationError
 from lifecycle.ports import Endpoint
@@ -74,6 +78,9 @@ class LocalEndpointManager:
             "BENTOML_HOME": str(self.bentoml_home),
             "DEPLOYER_WORKERS": str(max(1, workers)),
             "DEPLOYER_DEPLOYMENT_ID": deployment_id,
+            # setproctitle (when installed) would otherwise blank /proc/PID/environ as it renames
+            # the arbiter, and the environment is how this PID is known to be ours.
+            "SPT_NOENV": "1",
             **(extra_env or {}),
         }
         command = [
@@ -120,35 +127,39 @@ class LocalEndpointManager:
 
     def is_alive(self, endpoint: Endpoint) -> bool:
         """Whether our server still runs under that PID and answers ``/readyz``."""
-        if not pid_matches(endpoint.pid, "bentoml", "serve", str(endpoint.port)):
+        if not self.process_alive(endpoint):
             return False
         return wait_http_ok(f"{endpoint.url}/readyz", timeout=2.0)
 
     def process_alive(self, endpoint: Endpoint) -> bool:
         """The cheap check: the process is ours and runs (no HTTP call)."""
-        return pid_matches(endpoint.pid, "bentoml", "serve", str(endpoint.port))
+        return self._owns(endpoint)
 
     def remove(self, endpoint: Endpoint) -> None:
         """Stop the server and every worker it started (idempotent: gone is fine)."""
-        owned = endpoint.pid if pid_matches(endpoint.pid, "bentoml", "serve") else None
+        owned = endpoint.pid if self._owns(endpoint) else None
         marked = find_by_env(
             DEPLOYER_DEPLOYMENT_ID=endpoint.deployment_id, BENTOML_HOME=str(self.bentoml_home)
         )
         terminate_tree(owned, extra=marked)
 
-    def update(
-        self, old: Endpoint, deployment_id: str, bento_tag: str, workers: int = 1
-    ) -> Endpoint:
-        """Start the new server, then stop the old one (the old keeps serving until then)."""
-        new = self.create(deployment_id, bento_tag, workers)
-        self.remove(old)
-        return new
-
-    def reattach(self, endpoints: list[Endpoint]) -> tuple[list[Endpoint], list[Endpoint]]:
-        """After a restart: split recorded endpoints into (alive, dead)."""
-        live = [e for e in endpoints if self.process_alive(e)]
-        dead = [e for e in endpoints if e not in live]
-        return live, dead
+    def _owns(self, endpoint: Endpoint) -> bool:
+        """Whether ``endpoint.pid`` runs this endpoint's server (guards against PID reuse): its
+        environment names the deployment and this home, or (a server started before
+        ``SPT_NOENV``) its command line is still ``bentoml serve`` on the endpoint's port."""
+        if not alive(endpoint.pid):
+            return False
+        try:
+            env = psutil.Process(endpoint.pid).environ()
+        except psutil.Error:
+            return False
+        ours = {
+            "DEPLOYER_DEPLOYMENT_ID": endpoint.deployment_id,
+            "BENTOML_HOME": str(self.bentoml_home),
+        }
+        if all(env.get(key) == value for key, value in ours.items()):
+            return True
+        return pid_matches(endpoint.pid, "bentoml", "serve", str(endpoint.port))
 
 
 def _startup_failed(log: Path, offset: int) -> bool:

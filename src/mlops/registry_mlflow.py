@@ -62,14 +62,6 @@ class MlflowRegistry:
         with self._errors("the registry"):
             return sorted(m.name for m in self._all_registered_models())
 
-    def get_metrics(self, model_name: str, version: str) -> dict[str, float]:
-        return dict(self.get_version(model_name, version).metrics)
-
-    def alias_target(self, model_name: str, stage: ModelStage) -> str | None:
-        """The version the stage's alias points at, or None."""
-        with self._errors(model_name):
-            return self._aliases(model_name).get(stage.value)
-
     # -- writing ---------------------------------------------------------------------------
 
     def register(
@@ -119,12 +111,18 @@ class MlflowRegistry:
             return _to_version(self.client.get_model_version(model_name, number))
 
     def delete_version(self, model_name: str, version: str) -> None:
-        """Delete a version, and the registered model when it was the last one."""
+        """Delete a version, and the registered model when it was the last one.
+
+        A version that is already gone is fine: this undoes a registration, and an undo that
+        runs twice (or after a crash) must not hide the error that made it run."""
         number = parse_version(version)
-        with self._errors(f"{model_name} v{number}"):
+        with contextlib.suppress(UnknownModelError), self._errors(f"{model_name} v{number}"):
             self.client.delete_model_version(model_name, number)
-            if not self.client.search_model_versions(f"name = '{_quote(model_name)}'"):
-                self.client.delete_registered_model(model_name)
+        with self._errors(model_name):
+            gone = not self._exists(model_name)
+            if gone or self.client.search_model_versions(f"name = '{_quote(model_name)}'"):
+                return
+            self.client.delete_registered_model(model_name)
 
     # -- helpers ---------------------------------------------------------------------------
 

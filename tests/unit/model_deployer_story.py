@@ -54,7 +54,10 @@ def clone(world: World, tmp_path: Path) -> World:
         src.backup(dst)
     factory = make_session_factory(make_engine(f"sqlite:///{target}"))
     # itertools.count cannot be deep-copied on every Python we support: give the copy its own.
-    memo = {id(world.serving.ports): itertools.count(next(world.serving.ports))}
+    memo: dict[int, object] = {
+        id(world.serving.ports): itertools.count(next(world.serving.ports)),
+        id(world.factory): factory,  # the fake router reads the copy's records
+    }
     registry, serving, router, metrics, clock, memory = copy.deepcopy(
         (world.registry, world.serving, world.router, world.metrics, world.clock, world.memory),
         memo,

@@ -1,0 +1,1 @@
+"""Contract tests: each port's fake and its real adapter pass the same tests."""

@@ -1,0 +1,158 @@
+"""The serving port (``agents.model_deployer.deps.Serving``): ``FakeServing`` and ``LocalServing``
+(real bentos, real ``bentoml serve`` processes, called over real HTTP) pass the same tests.
+
+The real side is slow, so it is a few tests over one home per module (``tests/gateway_stack``:
+two iris versions trained on scikit-learn's own dataset, registered in a real MLflow store and
+state DB) and one package of v1 that every test shares. Every server a test starts is stopped by
+the ``side`` fixture, by PID and process tree, which then checks that no process of this home
+is left (arbiter included: the global ``no_leftover_servers`` would see other sessions' servers).
+
+Drift found and resolved (in the fake): it packaged versions nobody registered, its smoke check
+passed whatever version the server held, it started packages nobody built, ``stop`` of an
+endpoint recorded without a PID stopped the server anyway (the real one cannot know it: that is
+the crash ``stop_strays`` exists for), and ``stop_strays`` ignored servers it had started itself,
+while the real one stops every process carrying the deployment id. Drift left open: the
+real smoke check of an endpoint without a server raises httpx's error rather than the port's
+``EndpointCreationError``; ``LocalServing`` is being moved out of ``src/agents`` on another branch,
+so that test is a strict xfail on the real side until the move lands and the fix follows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from agents.model_deployer.deps import Serving
+from agents.serving import LocalServing
+from lifecycle.errors import EndpointCreationError, UnknownModelError
+from lifecycle.ports import Endpoint
+from mlops.processes import find_by_env, free_port
+from tests.agent_fakes import FakeServing
+from tests.fakes import FakeRegistry
+from tests.gateway_stack import MODEL, Stack, gateway_stack
+
+
+@dataclass
+class Side:
+    serving: Serving
+    started: list[Endpoint] = field(default_factory=list)
+
+    def start(self, deployment_id: str, tag: str) -> Endpoint:
+        endpoint = self.serving.start(deployment_id, tag, 1)
+        self.started.append(endpoint)
+        return endpoint
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with gateway_stack(tmp_path_factory.mktemp("serving-home")) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def real_serving(stack: Stack) -> LocalServing:
+    return LocalServing(stack.container)
+
+
+@pytest.fixture(scope="module")
+def real_tag(real_serving: LocalServing) -> str:
+    """The one package of v1 the real side's tests share."""
+    return real_serving.package(MODEL, "1", "tester")
+
+
+@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.slow)])
+def side(request: pytest.FixtureRequest) -> Iterator[Side]:
+    home = None
+    if request.param == "fake":
+        registry = FakeRegistry()
+        for _ in range(2):
+            registry.register(MODEL, f"runs:/r/{MODEL}")
+        side = Side(FakeServing(registry))
+    else:
+        side = Side(request.getfixturevalue("real_serving"))
+        home = str(request.getfixturevalue("stack").container.settings.bentoml_home)
+    yield side
+    for endpoint in side.started:
+        side.serving.stop(endpoint)
+    if home is not None:
+        # This home's processes only: other test sessions may run servers on the machine.
+        left = [p.pid for p in find_by_env(BENTOML_HOME=home)]
+        assert not left, f"bentoml serve processes left behind: {left}"
+
+
+@pytest.fixture
+def tag(side: Side, request: pytest.FixtureRequest) -> str:
+    if isinstance(side.serving, LocalServing):
+        return str(request.getfixturevalue("real_tag"))
+    return side.serving.package(MODEL, "1", "tester")
+
+
+def test_packaging_a_version_again_gives_the_same_package(side: Side, tag: str) -> None:
+    assert side.serving.package(MODEL, "1", "tester") == tag
+
+
+def test_a_version_nobody_registered_cannot_be_packaged(side: Side) -> None:
+    with pytest.raises(UnknownModelError):
+        side.serving.package(MODEL, "9", "tester")
+    with pytest.raises(UnknownModelError):
+        side.serving.package("never_registered", "1", "tester")
+
+
+def test_a_server_serves_its_packaged_version_from_start_until_stop(side: Side, tag: str) -> None:
+    endpoint = side.start("contract-life", tag)
+    assert endpoint.deployment_id == "contract-life" and endpoint.pid is not None
+    assert endpoint.url.endswith(f":{endpoint.port}")
+    assert side.serving.is_alive(endpoint) and side.serving.process_alive(endpoint)
+    side.serving.smoke(endpoint, MODEL, "1")
+    with pytest.raises(EndpointCreationError):
+        side.serving.smoke(endpoint, MODEL, "2")
+    side.serving.stop(endpoint)
+    assert not side.serving.is_alive(endpoint)
+    assert not side.serving.process_alive(endpoint)
+    side.serving.stop(endpoint)  # stopping twice is harmless
+
+
+def test_a_server_never_recorded_is_left_to_stop_strays_which_stops_it(
+    side: Side, tag: str
+) -> None:
+    assert side.serving.stop_strays("contract-never-started") == []
+    endpoint = side.start("contract-stray", tag)
+    unrecorded = Endpoint(endpoint.deployment_id, endpoint.url, endpoint.port, pid=None)
+    side.serving.stop(unrecorded)  # a crash before the PID was recorded: stop knows no server
+    assert side.serving.process_alive(endpoint)
+    stopped = side.serving.stop_strays("contract-stray")
+    assert endpoint.pid in stopped
+    assert not side.serving.process_alive(endpoint)
+    assert side.serving.stop_strays("contract-stray") == []
+
+
+def test_a_package_nobody_built_does_not_start(side: Side) -> None:
+    with pytest.raises(EndpointCreationError):
+        side.start("contract-unbuilt", "nobody-built:v1")
+    assert side.serving.stop_strays("contract-unbuilt") == []
+
+
+def test_an_endpoint_without_a_server_is_dead(side: Side) -> None:
+    port = free_port()
+    nothing = Endpoint("contract-nothing", f"http://127.0.0.1:{port}", port)
+    assert not side.serving.is_alive(nothing)
+    assert not side.serving.process_alive(nothing)
+    side.serving.stop(nothing)
+
+
+def test_the_smoke_check_of_an_endpoint_without_a_server_fails_as_the_ports_error(
+    side: Side, request: pytest.FixtureRequest
+) -> None:
+    if isinstance(side.serving, LocalServing):
+        request.applymarker(
+            pytest.mark.xfail(
+                reason="LocalServing.smoke lets httpx.ConnectError out; fix after its move",
+                strict=True,
+            )
+        )
+    port = free_port()
+    nothing = Endpoint("contract-nothing", f"http://127.0.0.1:{port}", port)
+    with pytest.raises(EndpointCreationError):
+        side.serving.smoke(nothing, MODEL, "1")
