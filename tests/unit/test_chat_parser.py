@@ -8,7 +8,7 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from agents.ops.chat_parser import (
+from agents.entrypoints.chat.chat_parser import (
     GRAMMAR_HELP,
     MAX_COMMAND_CHARS,
     ApproveRequest,

@@ -28,11 +28,11 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from agents import operations
 from agents.bootstrap import Container, bootstrap
-from agents.output import console
-from agents.registration import register_version
-from agents.serving import down
+from agents.entrypoints.cli.output import console
+from agents.handlers import operations
+from agents.handlers.registration import register_version
+from agents.handlers.serving import down
 from database import migrate
 from lifecycle.errors import PermissionDeniedError, ProductionCriteriaNotMetError
 from mlops.processes import free_port, terminate_tree, wait_http_ok
@@ -243,7 +243,7 @@ def _wait_out_shadow(t: Timeline, since: float) -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     """Run ``deployer ARGS`` in a second process, as another person would."""
-    command = [sys.executable, "-c", "from agents.cli import main; main()", *args]
+    command = [sys.executable, "-c", "from agents.entrypoints.cli import main; main()", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -319,7 +319,7 @@ def _gateway(c: Container, t: Timeline) -> Iterator[str]:
     command = [
         sys.executable,
         "-c",
-        "from agents.cli import main; main()",
+        "from agents.entrypoints.cli import main; main()",
         "gateway",
         "--port",
         str(port),

@@ -19,10 +19,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 
-from agents.api import routes_deployments, routes_models, routes_ops
-from agents.api.auth import Role, TokenTable, load_tokens
-from agents.api.errors import install_error_handlers
 from agents.bootstrap import Container
+from agents.entrypoints.api import routes_deployments, routes_models, routes_ops
+from agents.entrypoints.api.auth import Role, TokenTable, load_tokens
+from agents.entrypoints.api.errors import install_error_handlers
 
 TITLE = "model-deployer ops API"
 DESCRIPTION = (

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents import operations
-from agents.api.errors import DeploymentInUseError, DeploymentNotAdjustableError
 from agents.bootstrap import Container
-from agents.serving import LIVE, stop_endpoint
-from agents.status import home_status
+from agents.entrypoints.api.errors import DeploymentInUseError, DeploymentNotAdjustableError
+from agents.handlers import operations
+from agents.handlers.serving import LIVE, stop_endpoint
+from agents.queries.status import home_status
 from database.models import DeploymentRow
 from lifecycle.errors import UnknownModelError
 from lifecycle.ports import Routes

@@ -6,7 +6,8 @@ the exit code of ``AuditChainBrokenError`` (1, the hierarchy's "anything else": 
 is neither bad input nor a refusal). With ``--json`` exactly one document is printed either way:
 ``{"ok", "checked", "first_bad_id", "problem"}``; a script tells the cases apart by ``ok``.
 
-``verify_audit`` is the use case; the HTTP API's ``GET /v1/audit/verify`` calls it too.
+``agents.queries.audit.verify_audit`` is the query; the HTTP API's ``GET /v1/audit/verify``
+calls it too.
 """
 
 from __future__ import annotations
@@ -16,24 +17,12 @@ from typing import Any
 
 import typer
 
-from agents.bootstrap import Container
-from agents.cli_shared import JsonOption, command
-from agents.output import console, emit, err_console, to_json
+from agents.entrypoints.cli.output import console, emit, err_console, to_json
+from agents.entrypoints.cli.shared import JsonOption, command
+from agents.queries.audit import verify_audit
 from lifecycle.errors import AuditChainBrokenError
 
 app = typer.Typer(help="The audit log: every change, who made it, hash-chained.")
-
-
-def verify_audit(c: Container) -> dict[str, Any]:
-    """Check the whole chain and its head; a JSON-ready report (``ok`` False names the row)."""
-    with c.uow() as uow:
-        found = uow.audit.verify()
-    return {
-        "ok": found.ok,
-        "checked": found.checked,
-        "first_bad_id": found.first_bad_id,
-        "problem": found.problem,
-    }
 
 
 def describe(report: dict[str, Any]) -> str:

@@ -1,5 +1,5 @@
 """The agent's commands: promote, approvals, approve, reject, deploy, rollback, resume, history,
-checks, criteria, demo, chat, watch. ``agents.cli`` registers them on the ``deployer`` app.
+checks, criteria, demo, chat, watch. ``app`` registers them on the ``deployer`` app.
 
 A promotion waiting for approval prints its approval id and exits 4 (DESIGN.md section 6).
 """
@@ -17,10 +17,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from agents import operations
-from agents.cli_shared import ByOption, JsonOption, command
-from agents.output import console, emit
-from agents.registration import parse_metrics, set_criteria
+from agents.entrypoints.cli.output import console, emit
+from agents.entrypoints.cli.shared import ByOption, JsonOption, command
+from agents.handlers import operations
+from agents.handlers.registration import parse_metrics, set_criteria
 
 AWAITING_APPROVAL_EXIT = 4
 
@@ -147,7 +147,8 @@ def history(
 ) -> None:
     """A model's timeline: stage changes, deployments, approvals, rollbacks, and what memory
     advises for its next rollout."""
-    from agents.history import model_history, render_history
+    from agents.entrypoints.cli.render import render_history
+    from agents.queries.history import model_history
 
     with command(as_json) as c:
         result = model_history(c, name, limit)
@@ -164,7 +165,8 @@ def checks(
 ) -> None:
     """The monitor's latest judgements, oldest first: every wait, advance and rollback, with
     the figures and the gates' verdicts behind it (why a canary has not moved on)."""
-    from agents.checks import health_checks, render_checks
+    from agents.entrypoints.cli.render import render_checks
+    from agents.queries.checks import health_checks
 
     with command(as_json) as c:
         result = health_checks(c, name, deployment, limit)
@@ -270,8 +272,8 @@ def demo(
     deploy behind a gateway, shadow, canary, roll back. Leaves nothing running."""
     from pathlib import Path
 
-    from agents.demo import run_demo
-    from agents.output import err_console, fail
+    from agents.entrypoints.cli.output import err_console, fail
+    from agents.entrypoints.demo import run_demo
 
     try:
         result = run_demo(
@@ -290,7 +292,7 @@ def chat(
     as_json: JsonOption = False,
 ) -> None:
     """Say what to do in words; without TEXT, an interactive prompt ('help' lists the commands)."""
-    from agents.ops.chat import answer
+    from agents.entrypoints.chat.chat import answer
 
     with command(as_json) as c:
         actor = by or c.settings.user
@@ -305,7 +307,7 @@ def chat(
 
 
 def _chat_prompt(c: Any, actor: str) -> int:
-    from agents.ops.chat import answer
+    from agents.entrypoints.chat.chat import answer
 
     console.print(f"model-deployer chat as {actor}; 'help' lists commands, 'exit' leaves.")
     while True:
@@ -336,8 +338,8 @@ def watch(
     on, roll back failures, restart dead endpoints. One watcher per database ticks; others wait
     as standbys. SIGTERM stops it after the tick in progress. With --json, one JSON document
     per tick, one per line."""
-    from agents.watch import stop_on_signals
-    from agents.watch import watch as run_watch
+    from agents.entrypoints.watch import stop_on_signals
+    from agents.entrypoints.watch import watch as run_watch
 
     said: dict[str, tuple[str, str]] = {}
 

@@ -1,4 +1,4 @@
-"""``deployer api``: serve the HTTP ops API in the foreground. ``agents.cli`` registers it.
+"""``deployer api``: serve the HTTP ops API in the foreground. ``app`` registers it.
 
 FastAPI and uvicorn are imported only when the command runs, so other commands start fast.
 """
@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from agents.cli_shared import command
-from agents.output import console
+from agents.entrypoints.cli.output import console
+from agents.entrypoints.cli.shared import command
 
 
 def api(
@@ -21,8 +21,8 @@ def api(
     """Run the HTTP ops API (bearer tokens with roles) in the foreground; Ctrl-C or SIGTERM
     stops it. Tokens: DEPLOYER_API_TOKENS, else $DEPLOYER_HOME/api-tokens.json (created with
     one token per role when neither exists)."""
-    from agents.api.auth import create_token_file, load_tokens, token_source
-    from agents.api.server import check_port, serve_api
+    from agents.entrypoints.api.auth import create_token_file, load_tokens, token_source
+    from agents.entrypoints.api.server import check_port, serve_api
 
     with command(False) as c:
         check_port(host, port)

@@ -2,7 +2,7 @@
 
 Each deployment carries its share of the routing table, whether its process runs, the figures
 the gateways measured over the last minute and a one-word verdict, so one screen answers "what
-serves what, and is it well?". :func:`render_status` prints that screen.
+serves what, and is it well?".
 """
 
 from __future__ import annotations
@@ -10,11 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rich.table import Table
-
-from agents.bootstrap import Container
-from agents.output import console
-from agents.serving import LIVE
+from agents.handlers.serving import LIVE
+from agents.ports import Services
 from database import migrate
 from database.models import DeploymentRow, ModelVersionRow
 from lifecycle.errors import UnknownModelError
@@ -29,10 +26,8 @@ LIVE_STATUSES = frozenset(s.value for s in LIVE)
 DEGRADED_ERROR_RATE = PRESETS[RollbackPreset.BALANCED].error_rate_threshold
 """Above this error rate a deployment is "degraded": the default rollback threshold (1%)."""
 
-DASH = "\N{EM DASH}"
 
-
-def home_status(container: Container, model_name: str | None = None) -> dict[str, Any]:
+def home_status(container: Services, model_name: str | None = None) -> dict[str, Any]:
     """A JSON-ready picture of the home; an uninitialised home is reported, not created."""
     settings = container.settings
     database_url = settings.database_url
@@ -67,7 +62,7 @@ def home_status(container: Container, model_name: str | None = None) -> dict[str
 
 
 def _model(
-    container: Container,
+    container: Services,
     name: str,
     versions: Sequence[ModelVersionRow],
     deployments: Sequence[DeploymentRow],
@@ -104,7 +99,7 @@ def _version(row: ModelVersionRow, deployments: list[dict[str, Any]]) -> dict[st
     }
 
 
-def _deployment(container: Container, d: DeploymentRow, routes: Routes | None) -> dict[str, Any]:
+def _deployment(container: Services, d: DeploymentRow, routes: Routes | None) -> dict[str, Any]:
     """One deployment: its record, its place in the routing table, and how it is doing."""
     deployment_id = d.deployment_id
     is_shadow = routes is not None and routes.shadow_deployment_id == deployment_id
@@ -131,7 +126,7 @@ def _deployment(container: Container, d: DeploymentRow, routes: Routes | None) -
     }
 
 
-def _health(container: Container, deployment_id: str, alive: bool | None) -> dict[str, Any]:
+def _health(container: Services, deployment_id: str, alive: bool | None) -> dict[str, Any]:
     """The gateways' window figures and the verdict on them (``alive`` False means "down")."""
     m = container.metrics.metrics(deployment_id)
     return {
@@ -157,7 +152,7 @@ def health_verdict(alive: bool | None, request_count: int, error_rate: float) ->
     return "ok"
 
 
-def _shadow(container: Container, deployment_id: str) -> dict[str, Any]:
+def _shadow(container: Services, deployment_id: str) -> dict[str, Any]:
     s = container.metrics.shadow_stats(deployment_id)
     return {
         "compared": s.compared,
@@ -165,71 +160,6 @@ def _shadow(container: Container, deployment_id: str) -> dict[str, Any]:
         "shadow_errors": s.shadow_errors,
         "agreement": s.agreement,
     }
-
-
-def render_status(result: dict[str, Any]) -> None:
-    """Print the status at a glance: one row per deployment (or per version without one)."""
-    if not result["initialized"]:
-        console.print(f"[yellow]{result['home']} is not initialised[/]: run [bold]deployer init[/]")
-        return
-    console.print(f"home {result['home']}  database {result['database']}")
-    if not result["models"]:
-        console.print("no models registered yet: [bold]deployer register NAME --model-uri URI[/]")
-        return
-    table = Table(
-        "model", "version", "stage", "deployment", "status", "traffic", "health", "endpoint"
-    )
-    for model in result["models"]:
-        for version in model["versions"]:
-            for d in version["deployments"] or [None]:
-                table.add_row(
-                    model["name"],
-                    f"v{version['version']}",
-                    version["stage"],
-                    *(_deployment_cells(d) if d else ("", "", "", "", "")),
-                )
-    console.print(table)
-
-
-def _deployment_cells(d: dict[str, Any]) -> tuple[str, str, str, str, str]:
-    return (
-        d["deployment_id"],
-        d["status"],
-        traffic_text(d),
-        health_text(d),
-        d["endpoint_url"] or "",
-    )
-
-
-def traffic_text(d: dict[str, Any]) -> str:
-    """``90%``, ``mirror 100%``, or a dash for a deployment the routing table does not name.
-
-    In a split, the stable deployment (where failed requests are retried) says so.
-    """
-    weight = d.get("weight")
-    if weight:
-        return f"{weight:g}% stable" if d.get("stable") and weight < 100 else f"{weight:g}%"
-    if d.get("mirror_percent"):
-        return f"mirror {d['mirror_percent']:g}%"
-    return DASH
-
-
-def health_text(d: dict[str, Any]) -> str:
-    """``ok · 1,204 req · 0.2% err · p95 12 ms``, ``idle``, ``DOWN``; a dash when not live."""
-    health = d.get("health")
-    if health is None:
-        return DASH
-    verdict = str(health["verdict"])
-    # Only a verdict with traffic behind it has figures worth a glance; DOWN must stand out.
-    parts = [verdict.upper() if verdict == "down" else verdict]
-    if verdict in ("ok", "degraded"):
-        parts += [f"{health['request_count']:,} req", f"{health['error_rate']:.1%} err"]
-        if health["p95_ms"] is not None:
-            parts.append(f"p95 {health['p95_ms']:,.0f} ms")
-    shadow = d.get("shadow")
-    if shadow and shadow["agreement"] is not None:
-        parts.append(f"agree {shadow['agreement']:.1%} of {shadow['compared']:,}")
-    return " \N{MIDDLE DOT} ".join(parts)
 
 
 def _sqlite_file_exists(url: str) -> bool:

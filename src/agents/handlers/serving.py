@@ -6,24 +6,18 @@ middle leaves a record pointing at what may be running, never a process nobody k
 
 from __future__ import annotations
 
-import tempfile
 import time
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import httpx
-import psutil
-
-from agents.bootstrap import Container
+from agents.ports import Services
 from database.models import DeploymentRow
 from lifecycle.errors import EndpointCreationError
-from lifecycle.ports import Endpoint
 from lifecycle.records import model_version_id, parse_version, utcnow
 from lifecycle.stages import DeploymentStatus, change_status
-from mlops.processes import find_by_env, terminate_tree
-from mlops.registry_mlflow import download_model
+from mlops.processes import terminate_tree
+from mlops.serving_local import processes_of_home
 
 LIVE = (
     DeploymentStatus.PENDING,
@@ -34,7 +28,7 @@ LIVE = (
 
 
 def package_version(
-    c: Container,
+    c: Services,
     model_name: str,
     version: str,
     actor: str,
@@ -42,30 +36,13 @@ def package_version(
     force: bool = False,
 ) -> dict[str, Any]:
     """Build (or reuse) the bento of a registered version; optionally export it."""
-    number = parse_version(version)
-    registered = c.registry.get_version(model_name, number)
-    with c.uow() as uow:
-        uow.models.get(model_name, number)  # registered through us (or synced): else unknown
-    reused = c.packager.existing(model_name, number) is not None and not force
-    with tempfile.TemporaryDirectory(prefix="deployer-model-") as tmp:
-        model_dir = download_model(c.registry, model_name, number, Path(tmp))
-        packaged = c.packager.package(registered, model_dir, force=force)
-    with c.uow() as uow:
-        row = uow.models.get(model_name, number)
-        row.bento_tag = packaged.bento_tag
-        uow.audit.append(
-            actor,
-            "packaged",
-            row.model_version_id,
-            {"bento_tag": packaged.bento_tag, "reused": reused},
-        )
-        uow.commit()
+    packaged = c.serving.build(model_name, version, actor, force=force)
     result: dict[str, Any] = {
         "model_name": model_name,
-        "version": number,
+        "version": packaged.version,
         "bento_tag": packaged.bento_tag,
         "path": packaged.path,
-        "reused": reused,
+        "reused": packaged.reused,
         "export_path": None,
     }
     if export_dir:
@@ -74,7 +51,7 @@ def package_version(
 
 
 def start_endpoint(
-    c: Container,
+    c: Services,
     model_name: str,
     version: str,
     actor: str,
@@ -132,7 +109,7 @@ def start_endpoint(
 
 
 def _finish(
-    c: Container, deployment_id: str, status: DeploymentStatus, actor: str, payload: dict[str, Any]
+    c: Services, deployment_id: str, status: DeploymentStatus, actor: str, payload: dict[str, Any]
 ) -> None:
     with c.uow() as uow:
         row = uow.deployments.get(deployment_id)
@@ -143,58 +120,7 @@ def _finish(
         uow.commit()
 
 
-class LocalServing:
-    """The agent's ``Serving`` port over this home's packager and local endpoint processes."""
-
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
-    def package(self, model_name: str, version: str, actor: str) -> str:
-        return str(package_version(self.c, model_name, version, actor)["bento_tag"])
-
-    def start(self, deployment_id: str, bento_tag: str, replicas: int) -> Endpoint:
-        return self.c.endpoints.create(deployment_id, bento_tag, replicas)
-
-    def is_alive(self, endpoint: Endpoint) -> bool:
-        return endpoint.pid is not None and self.c.endpoints.is_alive(endpoint)
-
-    def process_alive(self, endpoint: Endpoint) -> bool:
-        return endpoint.pid is not None and self.c.endpoints.process_alive(endpoint)
-
-    def stop(self, endpoint: Endpoint) -> None:
-        if endpoint.pid is not None:
-            self.c.endpoints.remove(endpoint)
-
-    def stop_strays(self, deployment_id: str) -> list[int]:
-        strays = [
-            p
-            for p in _processes_of_home(str(self.c.settings.bentoml_home))
-            if _environ(p).get("DEPLOYER_DEPLOYMENT_ID") == deployment_id
-        ]
-        terminate_tree(None, extra=strays)
-        return [p.pid for p in strays]
-
-    def smoke(self, endpoint: Endpoint, model_name: str, version: str) -> None:
-        """``/model_info`` names this version, and ``/predict`` answers one row of zeros."""
-        with httpx.Client(base_url=endpoint.url, timeout=SMOKE_TIMEOUT) as client:
-            info = client.get("/model_info").json()
-            if (info.get("model_name"), str(info.get("model_version"))) != (model_name, version):
-                raise EndpointCreationError(
-                    f"smoke check: {endpoint.url} serves {info.get('model_name')} "
-                    f"v{info.get('model_version')}, not {model_name} v{version}"
-                )
-            row = [0.0] * max(1, len(info.get("columns") or []))
-            answer = client.post("/predict", json={"instances": [row]})
-            if answer.status_code != 200 or len(answer.json().get("predictions", [])) != 1:
-                raise EndpointCreationError(
-                    f"smoke check: {endpoint.url}/predict answered {answer.status_code}"
-                )
-
-
-SMOKE_TIMEOUT = 10.0
-
-
-def stop_endpoint(c: Container, deployment_id: str, actor: str, reason: str) -> dict[str, Any]:
+def stop_endpoint(c: Services, deployment_id: str, actor: str, reason: str) -> dict[str, Any]:
     """Stop a deployment's server (whole process tree); record it as rolled back.
 
     The seed's statuses have no "stopped"; an operator's stop takes the deployment's traffic back
@@ -214,7 +140,7 @@ def stop_endpoint(c: Container, deployment_id: str, actor: str, reason: str) -> 
         return _describe(uow.deployments.get(deployment_id), alive=False)
 
 
-def list_endpoints(c: Container, actor: str) -> list[dict[str, Any]]:
+def list_endpoints(c: Services, actor: str) -> list[dict[str, Any]]:
     """Every recorded deployment; live records whose process died are marked failed."""
     with c.uow() as uow:
         rows = list(uow.deployments.list())
@@ -238,10 +164,10 @@ def list_endpoints(c: Container, actor: str) -> list[dict[str, Any]]:
     return result
 
 
-def down(c: Container, actor: str) -> dict[str, Any]:
+def down(c: Services, actor: str) -> dict[str, Any]:
     """Stop every endpoint this home started: the recorded ones, and any process that carries
     this home's BentoML store in its environment (in case a record was lost)."""
-    from agents.gateway import stop_gateways
+    from mlops.gateway.runner import stop_gateways
 
     gateways = stop_gateways(c.settings.gateway_dir)
     stopped = []
@@ -254,7 +180,7 @@ def down(c: Container, actor: str) -> dict[str, Any]:
     routed = [name for name in c.router.load().routes]
     for name in routed:
         c.router.clear(name, actor)
-    strays = _processes_of_home(str(c.settings.bentoml_home))
+    strays = processes_of_home(str(c.settings.bentoml_home))
     terminate_tree(None, extra=strays)
     return {
         "stopped": stopped,
@@ -262,22 +188,6 @@ def down(c: Container, actor: str) -> dict[str, Any]:
         "gateways_stopped": [g["pid"] for g in gateways],
         "routes_cleared": routed,
     }
-
-
-def _processes_of_home(bentoml_home: str) -> list[psutil.Process]:
-    """Endpoint processes of this home: they carry its BentoML home and a deployment id."""
-    return [
-        proc
-        for proc in find_by_env(BENTOML_HOME=bentoml_home)
-        if "DEPLOYER_DEPLOYMENT_ID" in _environ(proc)
-    ]
-
-
-def _environ(proc: psutil.Process) -> dict[str, str]:
-    try:
-        return proc.environ()
-    except psutil.Error:
-        return {}
 
 
 def _describe(row: DeploymentRow, alive: bool) -> dict[str, Any]:

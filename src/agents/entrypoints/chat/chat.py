@@ -12,10 +12,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from agents import operations
 from agents.bootstrap import Container
-from agents.ops import chat_parser
-from agents.ops.chat_parser import (
+from agents.entrypoints.chat import chat_parser
+from agents.entrypoints.chat.chat_parser import (
     ApproveRequest,
     ChatRequest,
     Clarification,
@@ -27,6 +26,7 @@ from agents.ops.chat_parser import (
     RollbackRequest,
     StatusRequest,
 )
+from agents.handlers import operations
 from lifecycle.errors import ModelDeployerError
 
 
@@ -121,7 +121,7 @@ def _carry_out(c: Container, r: ChatRequest, actor: str) -> tuple[dict[str, Any]
     if isinstance(r, StatusRequest):
         return _status(c, r.model_name)
     if isinstance(r, HistoryRequest):
-        from agents.history import model_history
+        from agents.queries.history import model_history
 
         out = model_history(c, r.model_name, limit=5)
         lines = [f"{e['at']:%Y-%m-%d %H:%M} {e['summary']}" for e in out["events"]]
@@ -148,7 +148,7 @@ def serving_sentence(c: Container, model_name: str) -> str:
 
 
 def _status(c: Container, model_name: str | None) -> tuple[dict[str, Any], str]:
-    from agents.status import home_status
+    from agents.queries.status import home_status
 
     out = home_status(c, model_name)
     if not out.get("models"):

@@ -1,6 +1,6 @@
 """The agent's use cases as the CLI, the chat ops and the HTTP API call them.
 
-Each runs one request on its own graph thread through ``Container.open_agent`` and turns the
+Each runs one request on its own graph thread through ``Services.open_agent`` and turns the
 final state into one JSON-ready dict. A run paused for approval reports ``awaiting_approval``;
 a run cut short (a crash, a kill) is taken up again with ``resume_run(thread_id)``.
 """
@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.bootstrap import Container
+from agents.ports import Services
 from database.models import ApprovalRow
 from lifecycle.approval import Decision, check_decider, parse_decision
 from lifecycle.errors import BadInputError, ConflictError, DeploymentFailedError
 
 
 def promote(
-    c: Container,
+    c: Services,
     model_name: str,
     version: str,
     to_stage: str,
@@ -37,7 +37,7 @@ def promote(
 
 
 def deploy(
-    c: Container,
+    c: Services,
     model_name: str,
     version: str,
     actor: str,
@@ -62,7 +62,7 @@ def deploy(
 
 
 def rollback(
-    c: Container,
+    c: Services,
     model_name: str,
     actor: str,
     to_deployment: str | None = None,
@@ -80,13 +80,13 @@ def rollback(
     return _run(c, request, thread_id)
 
 
-def _run(c: Container, request: dict[str, Any], thread_id: str | None) -> dict[str, Any]:
+def _run(c: Services, request: dict[str, Any], thread_id: str | None) -> dict[str, Any]:
     """One request on its own thread (``thread_id`` again resumes that run)."""
     with c.open_agent() as agent:
         return outcome(agent.run(request, thread_id))
 
 
-def resume_run(c: Container, thread_id: str) -> dict[str, Any]:
+def resume_run(c: Services, thread_id: str) -> dict[str, Any]:
     """Take up a run a crash cut short; a finished run returns its result again."""
     with c.open_agent() as agent:
         snapshot = agent.snapshot(thread_id)
@@ -97,14 +97,14 @@ def resume_run(c: Container, thread_id: str) -> dict[str, Any]:
         return outcome(agent.continue_run(thread_id))
 
 
-def list_approvals(c: Container, every: bool = False) -> list[dict[str, Any]]:
+def list_approvals(c: Services, every: bool = False) -> list[dict[str, Any]]:
     """Pending approvals (all of them with ``every``), oldest first."""
     with c.uow() as uow:
         return [approval_dict(row) for row in uow.approvals.list(None if every else "pending")]
 
 
 def decide(
-    c: Container, approval_id: str, actor: str, decision: str, comment: str = ""
+    c: Services, approval_id: str, actor: str, decision: str, comment: str = ""
 ) -> dict[str, Any]:
     """Approve or reject a pending approval and resume the run that waits on it."""
     verdict = parse_decision(decision)

@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from agents.api.auth import ApiUser, Role, TokenTable
-from agents.api.errors import NotAuthenticatedError
 from agents.bootstrap import Container
+from agents.entrypoints.api.auth import ApiUser, Role, TokenTable
+from agents.entrypoints.api.errors import NotAuthenticatedError
 from lifecycle.errors import PermissionDeniedError
 
 bearer = HTTPBearer(

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from agents import operations
-from agents.api.deps import ContainerDep, Deployer, Viewer
-from agents.api.responses import json_response, run_response
-from agents.api.schemas import PromoteRequest, RegisterRequest, RollbackRequest
 from agents.bootstrap import Container
-from agents.checks import health_checks
-from agents.history import model_history
-from agents.registration import register_version
+from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
+from agents.entrypoints.api.responses import json_response, run_response
+from agents.entrypoints.api.schemas import PromoteRequest, RegisterRequest, RollbackRequest
+from agents.handlers import operations
+from agents.handlers.registration import register_version
+from agents.queries.checks import health_checks
+from agents.queries.history import model_history
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 

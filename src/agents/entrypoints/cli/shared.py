@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from agents.bootstrap import Container, bootstrap
-from agents.output import fail
+from agents.entrypoints.cli.output import fail
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
 ByOption = Annotated[

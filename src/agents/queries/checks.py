@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
-from rich.text import Text
-
-from agents.bootstrap import Container
-from agents.output import console
+from agents.ports import Services
 from database.models import HealthCheckRow
 from lifecycle.errors import UnknownModelError
 from lifecycle.monitor import MonitorAction
@@ -32,7 +28,7 @@ MOVES = frozenset(
 
 
 def health_checks(
-    container: Container,
+    container: Services,
     model_name: str | None = None,
     deployment_id: str | None = None,
     limit: int = 20,
@@ -64,42 +60,3 @@ def check_dict(row: HealthCheckRow) -> dict[str, Any]:
         "metrics": dict(row.metrics),
         "tick_id": row.tick_id,
     }
-
-
-def figures_text(metrics: dict[str, Any]) -> str:
-    """The figures a judgement was made on: the candidate's requests of its current step
-    (``412 req, 1.2% err, p95 38 ms``), or a shadow's comparisons (``97.5% agreed of 40``)."""
-    if "compared" in metrics:
-        if not metrics["compared"]:
-            return "no comparisons"
-        return f"{metrics.get('agreement') or 0.0:.1%} agreed of {metrics['compared']:,}"
-    candidate = metrics.get("candidate") or {}
-    if not candidate.get("requests"):
-        return "no requests"
-    parts = [f"{candidate['requests']:,} req", f"{candidate.get('error_rate', 0.0):.1%} err"]
-    if candidate.get("p95_ms") is not None:
-        parts.append(f"p95 {candidate['p95_ms']:,.0f} ms")
-    return ", ".join(parts)
-
-
-def render_checks(result: dict[str, Any]) -> None:
-    """A table of judgements, oldest first."""
-    checks = result["checks"]
-    scope = result["deployment_id"] or result["model_name"] or "every model"
-    if not checks:
-        console.print(f"no health checks yet for {scope}", highlight=False)
-        return
-    table = Table("time (UTC)", "deployment", "action", "status", "figures", "message")
-    table.title = f"health checks of {scope}"
-    for c in checks:
-        colour = {"failed": "red", "passed": "green"}.get(c["status"], "yellow")
-        table.add_row(
-            c["checked_at"].strftime("%Y-%m-%d %H:%M:%S"),
-            Text(c["deployment_id"]),
-            Text(c["action"], style="bold" if c["action"] in MOVES else ""),
-            Text(c["status"], style=colour),
-            Text(figures_text(c["metrics"])),
-            # Text, not markup: messages quote figures and may hold brackets.
-            Text(c["message"]),
-        )
-    console.print(table)

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from agents import operations
-from agents.api import deployments
-from agents.api.deps import ContainerDep, Deployer, Viewer
-from agents.api.responses import json_response
-from agents.api.schemas import DeployRequest, TrafficUpdate
+from agents.entrypoints.api import deployments
+from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
+from agents.entrypoints.api.responses import json_response
+from agents.entrypoints.api.schemas import DeployRequest, TrafficUpdate
+from agents.handlers import operations
 
 router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
 

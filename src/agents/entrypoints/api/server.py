@@ -13,9 +13,9 @@ from types import FrameType
 
 import uvicorn
 
-from agents.api.app import create_app
-from agents.api.auth import TokenTable
 from agents.bootstrap import Container
+from agents.entrypoints.api.app import create_app
+from agents.entrypoints.api.auth import TokenTable
 from lifecycle.errors import PortInUseError
 from mlops.processes import port_in_use
 

@@ -1,86 +1,32 @@
-"""``deployer gateway``: the data plane in the foreground, wired to the state database.
+"""The router port over a stored routing table that waits for the running gateways to serve it.
 
-The gateway writes a PID file under ``$DEPLOYER_HOME/gateways/`` while it runs, so that
-``deployer down`` can stop the gateways this home started.
+A deploy or rollback that reports done is then in effect, not merely written down.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
-import signal
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 import httpx
 
-from database.routing import DbRouter
-from lifecycle.errors import PortInUseError
 from lifecycle.ports import Routes
-from mlops.gateway.server import Gateway, GatewayConfig, run
-from mlops.processes import port_in_use
-
-if TYPE_CHECKING:
-    from agents.bootstrap import Container
+from mlops.gateway.runner import running_gateways
 
 log = logging.getLogger(__name__)
 
 
-def serve_gateway(
-    container: Container,
-    host: str,
-    port: int,
-    retry_on_stable: bool = True,
-    upstream_timeout: float = 10.0,
-) -> None:
-    """Run a gateway until SIGINT or SIGTERM; refuse a taken port before touching anything."""
-    if port_in_use(port, host):
-        raise PortInUseError(f"port {port} on {host} is already in use; pick another")
-    settings = container.settings
-    config = GatewayConfig(
-        token=settings.gateway_token,
-        retry_on_stable=retry_on_stable,
-        upstream_timeout=upstream_timeout,
-        flush_interval=settings.gateway_flush_seconds,
-        gateway_id=f"{host}:{port}:{os.getpid()}",
-    )
-    gateway = Gateway(container.router, config)
-    settings.gateway_dir.mkdir(parents=True, exist_ok=True)
-    pidfile = settings.gateway_dir / f"{port}.json"
-    pidfile.write_text(json.dumps({"pid": os.getpid(), "host": host, "port": port}))
-    try:
-        run(gateway, host, port)
-    finally:
-        with contextlib.suppress(OSError):
-            pidfile.unlink()
+class RouteStore(Protocol):
+    """Where routing tables are kept (the state database's ``DbRouter`` in production)."""
 
+    actor: str
 
-def running_gateways(gateway_dir: Path) -> list[dict[str, Any]]:
-    """The gateways whose PID files are in ``gateway_dir`` and whose process is alive."""
-    found = []
-    for path in sorted(gateway_dir.glob("*.json")) if gateway_dir.exists() else []:
-        try:
-            info = json.loads(path.read_text())
-            os.kill(int(info["pid"]), 0)
-        except (OSError, ValueError, KeyError):
-            with contextlib.suppress(OSError):
-                path.unlink()  # a stale file of a gateway that is gone
-            continue
-        found.append(info)
-    return found
+    def save(self, routes: Routes, actor: str) -> tuple[Routes, int]: ...
 
-
-def stop_gateways(gateway_dir: Path) -> list[dict[str, Any]]:
-    """SIGTERM every gateway this home started; return what was stopped."""
-    stopped = []
-    for info in running_gateways(gateway_dir):
-        with contextlib.suppress(OSError):
-            os.kill(int(info["pid"]), signal.SIGTERM)
-            stopped.append(info)
-    return stopped
+    def get_routes(self, model_name: str) -> Routes | None: ...
 
 
 class ConfirmingRouter:
@@ -91,7 +37,7 @@ class ConfirmingRouter:
     ``unconfirmed`` and picks the table up on its next poll anyway.
     """
 
-    def __init__(self, db: DbRouter, gateway_dir: Path, token: str, timeout: float = 5.0) -> None:
+    def __init__(self, db: RouteStore, gateway_dir: Path, token: str, timeout: float = 5.0) -> None:
         self.db = db
         self.gateway_dir = gateway_dir
         self.token = token

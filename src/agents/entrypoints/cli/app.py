@@ -12,14 +12,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from agents import cli_agent, cli_api, cli_audit
-from agents.cli_shared import ByOption, JsonOption, command
-from agents.output import console, emit
-from agents.registration import parse_metrics, register_version, sync_registry
-from agents.serving import down as stop_everything
-from agents.serving import list_endpoints, package_version, start_endpoint, stop_endpoint
-from agents.status import home_status, render_status
-from agents.traffic import parse_weights, set_routes, show_routes, traffic_stats
+from agents.entrypoints.cli import agent as cli_agent
+from agents.entrypoints.cli import api as cli_api
+from agents.entrypoints.cli import audit as cli_audit
+from agents.entrypoints.cli.output import console, emit
+from agents.entrypoints.cli.render import render_status
+from agents.entrypoints.cli.shared import ByOption, JsonOption, command
+from agents.handlers.registration import parse_metrics, register_version, sync_registry
+from agents.handlers.serving import down as stop_everything
+from agents.handlers.serving import list_endpoints, package_version, start_endpoint, stop_endpoint
+from agents.handlers.traffic import parse_weights, set_routes, show_routes
+from agents.queries.status import home_status
+from agents.queries.traffic import traffic_stats
 from database import migrate
 
 for _var, _value in (
@@ -226,7 +230,7 @@ def gateway(
     ] = 10.0,
 ) -> None:
     """Run the traffic gateway in the foreground (stop with Ctrl-C or SIGTERM)."""
-    from agents.gateway import serve_gateway
+    from mlops.gateway.runner import serve_gateway
 
     with command(False) as c:
         console.print(
@@ -234,8 +238,16 @@ def gateway(
             " unless DEPLOYER_GATEWAY_TOKEN is set)",
             highlight=False,
         )
+        settings = c.settings
         serve_gateway(
-            c, host, port, retry_on_stable=not no_retry, upstream_timeout=upstream_timeout
+            c.router,
+            settings.gateway_dir,
+            host,
+            port,
+            token=lambda: settings.gateway_token,
+            flush_interval=settings.gateway_flush_seconds,
+            retry_on_stable=not no_retry,
+            upstream_timeout=upstream_timeout,
         )
 
 

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from agents import operations
-from agents.api.deps import Approver, ContainerDep, Deployer, Viewer
-from agents.api.responses import json_response, run_response
-from agents.api.schemas import DecisionRequest
 from agents.bootstrap import Container
-from agents.cli_audit import verify_audit
-from agents.status import home_status
+from agents.entrypoints.api.deps import Approver, ContainerDep, Deployer, Viewer
+from agents.entrypoints.api.responses import json_response, run_response
+from agents.entrypoints.api.schemas import DecisionRequest
+from agents.handlers import operations
+from agents.queries.audit import verify_audit
+from agents.queries.status import home_status
 from lifecycle.approval import Decision
 
 router = APIRouter(tags=["operations"])

@@ -12,19 +12,15 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from rich.table import Table
-from rich.text import Text
-
-from agents.bootstrap import Container
-from agents.checks import MOVES
-from agents.output import console
+from agents.ports import Services
+from agents.queries.checks import MOVES
 from database.models import ApprovalRow, DeploymentRow, HealthCheckRow, VersionRecordRow
 from lifecycle.errors import UnknownModelError
 
 ARROW = "->"
 
 
-def model_history(container: Container, model_name: str, limit: int = 50) -> dict[str, Any]:
+def model_history(container: Services, model_name: str, limit: int = 50) -> dict[str, Any]:
     """The newest ``limit`` events of ``model_name``, its procedure and the advice for it.
 
     Raises UnknownModelError when no version of the model is registered.
@@ -174,30 +170,3 @@ def _episode_summary(episode: dict[str, Any]) -> str:
         reasons = [reasons]
     why = f" ({'; '.join(str(r) for r in reasons)})" if reasons else ""
     return f"{head}: {outcome}{why}" if outcome else f"{head}{why}"
-
-
-def render_history(result: dict[str, Any]) -> None:
-    """Print the timeline (time, kind, summary), newest first, then memory's advice."""
-    name = result["model_name"]
-    events = result["events"]
-    if not events:
-        console.print(f"no history yet for [bold]{name}[/]")
-    else:
-        table = Table("time (UTC)", "kind", "summary", title=f"history of {name}")
-        for event in events:
-            # Text, not markup: reasons and comments are free text and may hold brackets.
-            table.add_row(_when(event["at"]), Text(event["kind"]), Text(event["summary"]))
-        console.print(table)
-    console.print(Text(advice_line(result["advice"])))
-
-
-def advice_line(advice: dict[str, Any]) -> str:
-    """One line: the rollback preset and canary schedule memory advises, and why."""
-    steps = advice.get("canary_steps")
-    canary = f", canary {'/'.join(str(s) for s in steps)}%" if steps else ""
-    why = advice.get("reason") or "nothing learned yet, the defaults apply"
-    return f"advice: {advice['rollback_preset']} rollback config{canary} \N{EM DASH} {why}"
-
-
-def _when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M:%S")
