@@ -4,6 +4,7 @@ Two watchers on one database must never tick at once. A lease works the same on 
 PostgreSQL: the row is read ``FOR UPDATE`` (SQLite's BEGIN IMMEDIATE serialises writers anyway),
 taken when it is free, expired or already ours, and renewed by every tick of its holder. A holder
 that dies without releasing it loses it when it expires; one that stops releases it at once.
+Expiry is judged by the ``clock`` given (the system's UTC time when none is).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from database.models import LeaseRow
+from lifecycle.ports import Clock
 from lifecycle.records import utcnow
 
 
@@ -27,11 +29,19 @@ class LeaseState:
     expires_at: datetime
 
 
+def _now(clock: Clock | None) -> datetime:
+    return clock.now() if clock is not None else utcnow()
+
+
 def acquire(
-    factory: sessionmaker[Session], name: str, holder: str, ttl_seconds: float
+    factory: sessionmaker[Session],
+    name: str,
+    holder: str,
+    ttl_seconds: float,
+    clock: Clock | None = None,
 ) -> LeaseState:
     """Take or renew the lease ``name`` for ``holder``; say who holds it when it is taken."""
-    now = utcnow()
+    now = _now(clock)
     until = now + timedelta(seconds=ttl_seconds)
     try:
         with factory() as session:
@@ -46,7 +56,7 @@ def acquire(
                 return LeaseState(False, row.holder, row.expires_at)
             session.commit()
     except IntegrityError:  # another holder inserted it first
-        other = current(factory, name)
+        other = current(factory, name, clock)
         return LeaseState(False, other.holder if other else "", other.expires_at if other else now)
     return LeaseState(True, holder, until)
 
@@ -60,10 +70,12 @@ def release(factory: sessionmaker[Session], name: str, holder: str) -> None:
             session.commit()
 
 
-def current(factory: sessionmaker[Session], name: str) -> LeaseState | None:
+def current(
+    factory: sessionmaker[Session], name: str, clock: Clock | None = None
+) -> LeaseState | None:
     """Who holds ``name`` now (None: nobody ever took it or it was released)."""
     with factory() as session:
         row = session.get(LeaseRow, name)
         if row is None:
             return None
-        return LeaseState(row.expires_at > utcnow(), row.holder, row.expires_at)
+        return LeaseState(row.expires_at > _now(clock), row.holder, row.expires_at)

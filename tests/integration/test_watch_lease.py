@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,3 +63,25 @@ def test_a_released_lease_is_free_at_once_and_only_its_holder_can_release_it(
 
     assert leases.current(factory, "monitor") is None
     assert leases.acquire(factory, "monitor", "b", 60).held
+
+
+class _Clock:
+    def __init__(self, now: datetime) -> None:
+        self.at = now
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def test_expiry_is_judged_by_the_clock_the_caller_gives(database_url: str) -> None:
+    factory = migrated_factory(database_url)
+    clock = _Clock(datetime(2030, 1, 1, tzinfo=UTC))
+    leases.acquire(factory, "monitor", "a", 60, clock=clock)
+    assert not leases.acquire(factory, "monitor", "b", 60, clock=clock).held
+
+    clock.at += timedelta(seconds=61)
+
+    assert leases.current(factory, "monitor", clock) == leases.LeaseState(
+        False, "a", datetime(2030, 1, 1, 0, 1, tzinfo=UTC)
+    )
+    assert leases.acquire(factory, "monitor", "b", 60, clock=clock).held
