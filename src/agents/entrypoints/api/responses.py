@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+
+from lifecycle.jsonable import jsonable
 
 AWAITING_APPROVAL = 202
 """A run paused for an approval was accepted, not finished (the CLI exits 4)."""
@@ -16,7 +17,7 @@ def json_response(
     result: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     """``result`` as JSON (datetimes as ISO 8601, enums by value)."""
-    return JSONResponse(jsonable_encoder(result), status_code=status, headers=headers)
+    return JSONResponse(jsonable(result), status_code=status, headers=headers)
 
 
 def run_response(result: dict[str, Any]) -> JSONResponse:

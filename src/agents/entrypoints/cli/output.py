@@ -11,37 +11,20 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import date, datetime
-from enum import Enum
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from pydantic import BaseModel
 from rich.console import Console
 
 from lifecycle.errors import ModelDeployerError
+from lifecycle.jsonable import jsonable
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 
-def _default(value: object) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
-
-
 def to_json(data: object) -> str:
     """Encode the CLI's result as JSON (datetimes as ISO 8601, enums by value)."""
-    return json.dumps(data, default=_default, indent=2, sort_keys=False)
+    return json.dumps(jsonable(data), indent=2, sort_keys=False)
 
 
 def emit(data: object, as_json: bool, render: Callable[[], None]) -> None:
