@@ -35,7 +35,8 @@ from agents.handlers.registration import register_version
 from agents.handlers.serving import down
 from database import migrate
 from lifecycle.errors import PermissionDeniedError, ProductionCriteriaNotMetError
-from mlops.processes import free_port, terminate_tree, wait_http_ok
+from lifecycle.metrics import ShadowStats
+from mlops.processes import free_port, poll, terminate_tree, wait_http_ok
 
 MODEL = "iris_classifier"
 REQUESTER, APPROVER = "alice", "bob"
@@ -168,15 +169,18 @@ def _story(c: Container, t: Timeline, url: str) -> dict[str, Any]:
 
 def _watch_until_healed(c: Container, t: Timeline, seconds: float = 60.0) -> dict[str, Any]:
     """Monitoring ticks, one a second, until one rolls a deployment back; that check."""
-    deadline = time.monotonic() + seconds
     with c.open_agent() as agent:
-        while time.monotonic() < deadline:
-            started = time.monotonic()
+
+        def rolled_back() -> dict[str, Any] | None:
             for check in agent.tick("monitor")["monitor"]["checks"]:
                 if check["action"] == "rollback":
                     return dict(check)
                 t.say(f"monitor: {check['deployment_id']} {check['action']} ({check['status']})")
-            time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
+            return None
+
+        found = poll(rolled_back, timeout=seconds, interval=1.0, paced=True)
+    if found is not None:
+        return found
     raise RuntimeError(f"the monitor did not roll the faulty canary back within {seconds:.0f} s")
 
 
@@ -272,16 +276,13 @@ def _versions(served: list[str]) -> str:
 
 def _shadow_agreement(c: Container, deployment_id: str) -> dict[str, Any]:
     """Wait for the gateway's next flush of the comparison figures, then read them."""
-    deadline = time.monotonic() + 15
-    while True:
+
+    def enough() -> ShadowStats | None:
         stats = c.metrics.shadow_stats(deployment_id)
-        if stats.compared >= 150 or time.monotonic() > deadline:
-            return {
-                "compared": stats.compared,
-                "agreed": stats.agreed,
-                "agreement": stats.agreement or 0.0,
-            }
-        time.sleep(0.5)
+        return stats if stats.compared >= 150 else None
+
+    stats = poll(enough, timeout=15, interval=0.5) or c.metrics.shadow_stats(deployment_id)
+    return {"compared": stats.compared, "agreed": stats.agreed, "agreement": stats.agreement or 0.0}
 
 
 def _while_sending(

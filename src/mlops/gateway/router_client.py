@@ -15,6 +15,7 @@ import httpx
 
 from lifecycle.ports import Routes
 from mlops.gateway.runner import running_gateways
+from mlops.processes import poll
 
 log = logging.getLogger(__name__)
 
@@ -68,21 +69,32 @@ class ConfirmingRouter:
         pending = {f"http://{g['host']}:{g['port']}" for g in running_gateways(self.gateway_dir)}
         headers = {"Authorization": f"Bearer {self.token}"}
         with httpx.Client(timeout=1.0, headers=headers) as client:
-            for url in sorted(pending) if push else ():
-                with contextlib.suppress(httpx.HTTPError, ValueError):
-                    answer = client.post(f"{url}/admin/reload")
-                    served = answer.json().get("revisions", {}) if answer.is_success else {}
-                    if int(served.get(model_name, 0)) >= revision:
-                        pending.discard(url)
-            while pending and time.monotonic() - started < self.timeout:
+            if push:
+                pending -= _reloaded(client, pending, model_name, revision)
+
+            def all_served() -> bool | None:
                 for url in sorted(pending):
                     with contextlib.suppress(httpx.HTTPError, ValueError):
                         answer = client.get(f"{url}/admin/routes/{model_name}")
                         if answer.is_success and int(answer.json().get("revision", 0)) >= revision:
                             pending.discard(url)
-                if pending:
-                    time.sleep(0.02)
+                return None if pending else True
+
+            if pending:
+                poll(all_served, self.timeout - (time.monotonic() - started), 0.02)
         self.unconfirmed = sorted(pending)
         if pending:
             log.warning("gateways %s did not confirm %s revision %s", pending, model_name, revision)
         return time.monotonic() - started
+
+
+def _reloaded(client: httpx.Client, urls: set[str], model_name: str, revision: int) -> set[str]:
+    """The gateways that, asked to reload now, answer that they serve ``revision``."""
+    served_now = set()
+    for url in sorted(urls):
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            answer = client.post(f"{url}/admin/reload")
+            served = answer.json().get("revisions", {}) if answer.is_success else {}
+            if int(served.get(model_name, 0)) >= revision:
+                served_now.add(url)
+    return served_now
