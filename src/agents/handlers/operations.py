@@ -3,16 +3,36 @@
 Each runs one request on its own graph thread through ``Services.open_agent`` and turns the
 final state into one JSON-ready dict. A run paused for approval reports ``awaiting_approval``;
 a run cut short (a crash, a kill) is taken up again with ``resume_run(thread_id)``.
+``execute`` carries out a typed command (``agents.commands``), as the chat and the API give them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
+from agents.commands import AgentCommand, Approve, Deploy, Promote, Reject, Rollback
 from agents.ports import Services
 from database.models import ApprovalRow
 from lifecycle.approval import Decision, check_decider, parse_decision
 from lifecycle.errors import BadInputError, ConflictError, DeploymentFailedError
+
+
+def execute(c: Services, command: AgentCommand, actor: str) -> dict[str, Any]:
+    """Carry out one of the agent's commands for ``actor``; the result as the CLI prints it."""
+    match command:
+        case Promote():
+            stage = command.target_stage.value
+            reason = command.reason or ""
+            return promote(c, command.model_name, command.version, stage, actor, reason)
+        case Deploy():
+            strategy = command.strategy.value if command.strategy else None
+            return deploy(c, command.model_name, command.version, actor, strategy, command.traffic)
+        case Rollback():
+            to, reason = command.to_deployment_id, command.reason or ""
+            return rollback(c, command.model_name, actor, to, reason)
+        case Approve() | Reject():
+            return decide(c, command.approval_id, actor, command.kind, command.comment or "")
+    assert_never(command)
 
 
 def promote(

@@ -42,9 +42,8 @@ async def promote(
 ) -> JSONResponse:
     """Move a version one stage on. To production: the gates run (409 with ``unmet`` when they
     refuse), then 202 with ``approval_id`` while an approver has to answer."""
-    result = await run_in_threadpool(
-        operations.promote, c, name, version, body.to_stage.value, user.name, body.reason
-    )
+    command = body.to_command(name, version)
+    result = await run_in_threadpool(operations.execute, c, command, user.name)
     return run_response(result)
 
 
@@ -57,10 +56,8 @@ async def rollback(
 ) -> JSONResponse:
     """Switch all traffic back to the previous production deployment (or the one named), at
     once; 409 when there is nothing to go back to."""
-    ask = body or RollbackRequest()
-    result = await run_in_threadpool(
-        operations.rollback, c, name, user.name, ask.to_deployment_id, ask.reason
-    )
+    command = (body or RollbackRequest()).to_command(name)
+    result = await run_in_threadpool(operations.execute, c, command, user.name)
     return run_response(result)
 
 

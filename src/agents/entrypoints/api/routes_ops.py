@@ -62,10 +62,8 @@ async def _decide(
     body: DecisionRequest | None,
 ) -> JSONResponse:
     """Answer an approval through ``operations.decide``, which enforces who may answer."""
-    comment = body.comment if body else ""
-    result = await run_in_threadpool(
-        operations.decide, c, approval_id, actor, decision.value, comment
-    )
+    command = (body or DecisionRequest()).to_command(approval_id, decision)
+    result = await run_in_threadpool(operations.execute, c, command, actor)
     return run_response(result)
 
 

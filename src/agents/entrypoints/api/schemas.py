@@ -1,5 +1,6 @@
 """Request bodies of the ops API (pydantic 2). Unknown fields are refused (422), so a body can
-never name the actor: the token does."""
+never name the actor: the token does. A body and its path become one typed command
+(``agents.commands``) with ``to_command``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agents.commands import Approve, Promote, Reject, Rollback
+from lifecycle.approval import Decision
 from lifecycle.stages import ModelStage
 from lifecycle.strategies import StrategyName
 
@@ -49,6 +52,11 @@ class PromoteRequest(Body):
     to_stage: ModelStage
     reason: Reason = ""
 
+    def to_command(self, model_name: str, version: str) -> Promote:
+        return Promote(
+            model_name=model_name, version=version, target_stage=self.to_stage, reason=self.reason
+        )
+
 
 class DeployRequest(Body):
     """Deploy a version; the target follows its stage."""
@@ -75,9 +83,18 @@ class DecisionRequest(Body):
 
     comment: str = Field(default="", max_length=1000)
 
+    def to_command(self, approval_id: str, decision: Decision) -> Approve | Reject:
+        answer = Approve if decision is Decision.APPROVE else Reject
+        return answer(approval_id=approval_id, comment=self.comment)
+
 
 class RollbackRequest(Body):
     """Switch a model back to its previous production deployment (or to the one named)."""
 
     to_deployment_id: str | None = Field(default=None, min_length=1, max_length=64)
     reason: Reason = ""
+
+    def to_command(self, model_name: str) -> Rollback:
+        return Rollback(
+            model_name=model_name, to_deployment_id=self.to_deployment_id, reason=self.reason
+        )

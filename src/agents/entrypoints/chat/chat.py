@@ -1,4 +1,4 @@
-"""``deployer chat``: an operator's sentence -> the parser's typed request -> the same use case
+"""``deployer chat``: an operator's sentence -> the parser's typed command -> the same use case
 the CLI runs -> an answer in plain sentences.
 
 Nothing is guessed: an ambiguous or incomplete command gets the parser's question back and
@@ -10,22 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
 from agents.bootstrap import Container
-from agents.entrypoints.chat import chat_parser
-from agents.entrypoints.chat.chat_parser import (
-    ApproveRequest,
-    ChatRequest,
-    Clarification,
-    DeployRequest,
-    HelpRequest,
-    HistoryRequest,
-    PromoteRequest,
-    RejectRequest,
-    RollbackRequest,
-    StatusRequest,
+from agents.commands import (
+    AgentCommand,
+    Approve,
+    Deploy,
+    Help,
+    History,
+    Promote,
+    Reject,
+    Rollback,
+    Status,
 )
+from agents.commands import Command as ChatCommand
+from agents.entrypoints.chat import chat_parser
+from agents.entrypoints.chat.chat_parser import Clarification
 from agents.handlers import operations
 from lifecycle.errors import ModelDeployerError
 
@@ -35,7 +36,7 @@ class IntentParser(Protocol):
 
     def __call__(
         self, text: str, known_models: Collection[str] | None = None
-    ) -> ChatRequest | Clarification: ...
+    ) -> ChatCommand | Clarification: ...
 
 
 @dataclass
@@ -81,52 +82,53 @@ def answer(
     return ChatAnswer(reply, request.model_dump(mode="json"), result, exit_code=code)
 
 
-def _carry_out(c: Container, r: ChatRequest, actor: str) -> tuple[dict[str, Any], str]:
-    if isinstance(r, HelpRequest):
+def _carry_out(c: Container, r: ChatCommand, actor: str) -> tuple[dict[str, Any], str]:
+    if isinstance(r, Help):
         return {}, chat_parser.GRAMMAR_HELP
-    if isinstance(r, PromoteRequest):
-        out = operations.promote(
-            c, r.model_name, r.version, r.target_stage.value, actor, r.reason or ""
-        )
-        if out["status"] == "awaiting_approval":
-            waiting = out["approval_id"]
-            return out, (
-                f"v{r.version} of {r.model_name} passed every gate and waits for approval "
-                f"{waiting}; an approver says 'approve {waiting}'."
-            )
-        return out, (
-            f"v{r.version} of {r.model_name} is now in {r.target_stage.value}; "
-            f"{serving_sentence(c, r.model_name)}."
-        )
-    if isinstance(r, DeployRequest):
-        strategy = r.strategy.value if r.strategy else None
-        out = operations.deploy(c, r.model_name, r.version, actor, strategy, r.traffic)
-        m = out["deployment_manifest"]
-        return out, (
-            f"v{r.version} of {r.model_name} is deployed ({m['strategy'].replace('_', '-')}) as "
-            f"{m['deployment_id']}; {serving_sentence(c, r.model_name)}."
-        )
-    if isinstance(r, RollbackRequest):
-        out = operations.rollback(c, r.model_name, actor, r.to_deployment_id, r.reason or "")
-        return out, f"{r.model_name} is rolled back; {serving_sentence(c, r.model_name)}."
-    if isinstance(r, ApproveRequest | RejectRequest):
-        out = operations.decide(c, r.approval_id, actor, r.kind, r.comment or "")
-        a = out["approval"]
-        if r.kind == "approve":
-            return out, (
-                f"Approved: v{a['version']} of {a['model_name']} is now in {a['target_stage']}; "
-                f"{serving_sentence(c, a['model_name'])}."
-            )
-        return out, f"Rejected: v{a['version']} of {a['model_name']} stays where it was."
-    if isinstance(r, StatusRequest):
+    if isinstance(r, Status):
         return _status(c, r.model_name)
-    if isinstance(r, HistoryRequest):
+    if isinstance(r, History):
         from agents.queries.history import model_history
 
         out = model_history(c, r.model_name, limit=5)
         lines = [f"{e['at']:%Y-%m-%d %H:%M} {e['summary']}" for e in out["events"]]
         return out, f"The last {len(lines)} events of {r.model_name}:\n" + "\n".join(lines)
-    raise AssertionError(f"unhandled request {r!r}")
+    out = operations.execute(c, r, actor)
+    return out, _done_sentence(c, r, out)
+
+
+def _done_sentence(c: Container, r: AgentCommand, out: dict[str, Any]) -> str:
+    """What the agent did, in a sentence."""
+    match r:
+        case Promote() if out["status"] == "awaiting_approval":
+            waiting = out["approval_id"]
+            return (
+                f"v{r.version} of {r.model_name} passed every gate and waits for approval "
+                f"{waiting}; an approver says 'approve {waiting}'."
+            )
+        case Promote():
+            return (
+                f"v{r.version} of {r.model_name} is now in {r.target_stage.value}; "
+                f"{serving_sentence(c, r.model_name)}."
+            )
+        case Deploy():
+            m = out["deployment_manifest"]
+            return (
+                f"v{r.version} of {r.model_name} is deployed ({m['strategy'].replace('_', '-')}) "
+                f"as {m['deployment_id']}; {serving_sentence(c, r.model_name)}."
+            )
+        case Rollback():
+            return f"{r.model_name} is rolled back; {serving_sentence(c, r.model_name)}."
+        case Approve():
+            a = out["approval"]
+            return (
+                f"Approved: v{a['version']} of {a['model_name']} is now in {a['target_stage']}; "
+                f"{serving_sentence(c, a['model_name'])}."
+            )
+        case Reject():
+            a = out["approval"]
+            return f"Rejected: v{a['version']} of {a['model_name']} stays where it was."
+    assert_never(r)
 
 
 def serving_sentence(c: Container, model_name: str) -> str:

@@ -36,187 +36,40 @@ import difflib
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeAlias, assert_never
+from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.commands import (
+    Approve,
+    Deploy,
+    Help,
+    History,
+    Promote,
+    Reject,
+    Rollback,
+    Status,
+    Verb,
+)
+from agents.commands import Command as ChatCommand
+from agents.entrypoints.chat import vocabulary as v
+from agents.entrypoints.chat.vocabulary import GRAMMAR_HELP, MAX_COMMAND_CHARS, Missing, Slot
 from lifecycle.errors import InvalidPlanError, InvalidPromotionPathError
 from lifecycle.stages import ModelStage, parse_stage
 from lifecycle.strategies import StrategyName, parse_strategy
 
-Verb = Literal["promote", "deploy", "rollback", "approve", "reject", "status", "history", "help"]
-Slot = Literal["model_name", "version", "target_stage", "strategy", "traffic", "to_deployment_id"]
-Missing = Slot | Literal["command", "approval_id"]
-
-MAX_COMMAND_CHARS = 2000
-"""Longer text is refused with a Clarification rather than read."""
-
-_MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+__all__ = ["GRAMMAR_HELP", "MAX_COMMAND_CHARS", "ChatCommand", "Clarification", "parse"]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
-
-
-class PromoteRequest(_Request):
-    """``deployer promote NAME VERSION --to STAGE [--reason TEXT]``."""
-
-    kind: Literal["promote"] = "promote"
-    model_name: str = Field(pattern=_MODEL_NAME)
-    version: str = Field(pattern=r"^[0-9]+$")
-    target_stage: ModelStage
-    reason: str | None = None
-
-
-class DeployRequest(_Request):
-    """``deployer deploy NAME VERSION [--strategy S] [--traffic PCT]``."""
-
-    kind: Literal["deploy"] = "deploy"
-    model_name: str = Field(pattern=_MODEL_NAME)
-    version: str = Field(pattern=r"^[0-9]+$")
-    strategy: StrategyName | None = None
-    traffic: float | None = Field(default=None, ge=0.0, le=100.0)
-
-
-class RollbackRequest(_Request):
-    """``deployer rollback NAME [--to DEPLOYMENT_ID] [--reason TEXT]``."""
-
-    kind: Literal["rollback"] = "rollback"
-    model_name: str = Field(pattern=_MODEL_NAME)
-    to_deployment_id: str | None = None
-    reason: str | None = None
-
-
-class ApproveRequest(_Request):
-    """``deployer approve ID [--comment TEXT]``."""
-
-    kind: Literal["approve"] = "approve"
-    approval_id: str = Field(min_length=1)
-    comment: str | None = None
-
-
-class RejectRequest(_Request):
-    """``deployer reject ID [--comment TEXT]``."""
-
-    kind: Literal["reject"] = "reject"
-    approval_id: str = Field(min_length=1)
-    comment: str | None = None
-
-
-class StatusRequest(_Request):
-    """``deployer status [NAME]``."""
-
-    kind: Literal["status"] = "status"
-    model_name: str | None = Field(default=None, pattern=_MODEL_NAME)
-
-
-class HistoryRequest(_Request):
-    """``deployer history NAME``."""
-
-    kind: Literal["history"] = "history"
-    model_name: str = Field(pattern=_MODEL_NAME)
-
-
-class HelpRequest(_Request):
-    """What the chat understands; ``topic`` narrows it to one command."""
-
-    kind: Literal["help"] = "help"
-    topic: Verb | None = None
-
-
-ChatRequest: TypeAlias = (
-    PromoteRequest
-    | DeployRequest
-    | RollbackRequest
-    | ApproveRequest
-    | RejectRequest
-    | StatusRequest
-    | HistoryRequest
-    | HelpRequest
-)
-
-
-class Clarification(_Request):
+class Clarification(BaseModel):
     """A question back to the operator; ``partial`` holds what was understood so far."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["clarification"] = "clarification"
     question: str
     missing: Missing
     partial: dict[str, str] = Field(default_factory=dict)
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_STAGES = ", ".join(s.value for s in ModelStage)
-_STRATEGIES = ", ".join(s.value for s in StrategyName)
-
-GRAMMAR_HELP = f"""\
-I understand these commands ([brackets] are optional):
-  promote MODEL vN to STAGE [because REASON]        also: advance, move
-  deploy MODEL vN [as STRATEGY] [at N%]             also: release, ship
-  rollback MODEL [to DEPLOYMENT_ID] [because REASON]  also: roll back, revert, undo
-  approve ID [COMMENT]    reject ID [COMMENT]
-  status [MODEL]                                    also: show, what's running
-  history MODEL                                     also: show history of MODEL
-  help [COMMAND]                                    also: ?, what can you do
-Versions: v2, version 2 or 2. Stages: {_STAGES}. Strategies: {_STRATEGIES}.
-Examples: "promote fraud_detector v2 to staging", "deploy fraud_detector v2 as canary at 10%",
-"rollback fraud_detector because errors spiked", "approve 12 looks good"."""
-"""The answer to ``help``: every command, its synonyms and an example of each kind."""
-
-_SYNONYMS: dict[Verb, str] = {
-    "promote": "promote advance move",
-    "deploy": "deploy release ship",
-    "rollback": "rollback revert undo",
-    "approve": "approve",
-    "reject": "reject",
-    "status": "status show",
-    "history": "history",
-    "help": "help",
-}
-_VERBS: dict[str, Verb] = {w: verb for verb, words in _SYNONYMS.items() for w in words.split()}
-_PHRASES: tuple[tuple[tuple[str, ...], Verb], ...] = (
-    (("what", "can", "you", "do"), "help"),
-    (("what", "is", "running"), "status"),
-    (("what's", "running"), "status"),
-    (("whats", "running"), "status"),
-    (("show", "the", "history"), "history"),
-    (("show", "history"), "history"),
-    (("roll", "back"), "rollback"),
-)
-_NOISE = _words("of the a an model please to into as with using via at for on and traffic")
-_NOISE |= _words("--to --model --traffic --strategy")
-_VERB_NOISE: dict[Verb, frozenset[str]] = {
-    "deploy": frozenset({"strategy", "rollout", "deployment", "default"}),
-    "rollback": _words("its previous prior last stable deployment version one"),
-    "status": _words("status is running deployed all every models me what what's whats"),
-    "history": frozenset({"history"}),
-}
-_ALLOWED: dict[Verb, frozenset[Slot]] = {
-    "promote": frozenset({"model_name", "version", "target_stage"}),
-    "deploy": frozenset({"model_name", "version", "strategy", "traffic"}),
-    "rollback": frozenset({"model_name", "to_deployment_id"}),
-    "status": frozenset({"model_name"}),
-    "history": frozenset({"model_name"}),
-}
-_LABELS = {"model_name": "model", "target_stage": "stage", "to_deployment_id": "deployment"}
-_PERCENT = frozenset({"%", "percent", "pct"})
-_STAGE_ALIASES = {"dev": "development", "prod": "production"}
-_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-_VERSION = re.compile(r"v?[0-9]+")
-_NAME = re.compile(_MODEL_NAME)
-_LETTER = re.compile(r"[A-Za-z]")
-_APPROVAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
-_APPROVAL_NOISE = frozenset({"approval", "request", "id", "number", "no", "#", "the"})
-_REASON = re.compile(r"(?:^|\s)(?:because\b|reason\s*:|--reason\b=?)(.*)$", re.I | re.S)
-_COMMENT_LEAD = re.compile(
-    r"^(?:because\b|(?:with\s+(?:the\s+)?)?comment\b\s*:?|reason\s*:|--(?:comment|reason)\b=?"
-    r"|[-:,])\s*",
-    re.I,
-)
-_EDGE_PUNCT = "\"'`,;:()[]{}<>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,15 +81,15 @@ class _Token:
 
 _Found: TypeAlias = dict[Slot, list[str]]
 _Partial: TypeAlias = dict[str, str]
-_Reply: TypeAlias = ChatRequest | Clarification
+_Reply: TypeAlias = ChatCommand | Clarification
 
 
-def parse(text: str, known_models: Collection[str] | None = None) -> ChatRequest | Clarification:
+def parse(text: str, known_models: Collection[str] | None = None) -> ChatCommand | Clarification:
     """Read one operator command; when ``known_models`` is given, other model names are refused."""
     if len(text) > MAX_COMMAND_CHARS:
         return _clarify("command", "That is too long for a command. Say 'help' to see examples.")
     if text.strip() and not text.strip().strip("?"):
-        return HelpRequest()
+        return Help()
     normalised = " ".join(text.replace("\u2019", "'").split()).rstrip(".?! ")
     tokens = _tokens(normalised)
     found = _find_verb(tokens)
@@ -249,45 +102,16 @@ def parse(text: str, known_models: Collection[str] | None = None) -> ChatRequest
     rest = normalised[tokens[consumed - 1].end :]
     if verb == "help":
         topic = _find_verb(_tokens(rest))
-        return HelpRequest(topic=topic[0] if topic else None)
+        return Help(topic=topic[0] if topic else None)
     if verb in ("approve", "reject"):
         return _parse_decision(verb, rest)
     return _parse_slots(verb, rest, known_models)
 
 
-def describe(request: ChatRequest) -> str:
-    """One plain English sentence saying what ``request`` will do, for a confirmation prompt."""
-    match request:
-        case PromoteRequest():
-            what = f"v{request.version} of {request.model_name} to {request.target_stage.value}"
-            return _sentence(f"Promote {what}", request.reason)
-        case DeployRequest():
-            strategy = request.strategy.value.replace("_", "-") if request.strategy else "default"
-            at = "" if request.traffic is None else f" at {request.traffic:g}% traffic"
-            what = f"v{request.version} of {request.model_name}"
-            return f"Deploy {what} with the {strategy} strategy{at}."
-        case RollbackRequest():
-            to = request.to_deployment_id
-            target = f"deployment {to}" if to else "its previous deployment"
-            return _sentence(f"Roll back {request.model_name} to {target}", request.reason)
-        case ApproveRequest() | RejectRequest():
-            verb = "Approve" if request.kind == "approve" else "Reject"
-            comment = f" with the comment: {request.comment}" if request.comment else ""
-            return f"{verb} approval {request.approval_id}{comment}."
-        case StatusRequest():
-            return f"Show the status of {request.model_name or 'all models'}."
-        case HistoryRequest():
-            return f"Show the history of {request.model_name}."
-        case HelpRequest():
-            topic = f"the {request.topic} command" if request.topic else "the commands I understand"
-            return f"Explain {topic}."
-    assert_never(request)
-
-
 def _tokens(text: str) -> list[_Token]:
     tokens = []
     for match in re.finditer(r"\S+", text):
-        cleaned = match.group().strip(_EDGE_PUNCT)
+        cleaned = match.group().strip(v.EDGE_PUNCT)
         if cleaned:
             tokens.append(_Token(cleaned, cleaned.lower(), match.end()))
     return tokens
@@ -297,38 +121,38 @@ def _find_verb(tokens: Sequence[_Token]) -> tuple[Verb, int] | None:
     """The command word(s) at the start and how many tokens they take."""
     start = 1 if tokens and tokens[0].low == "please" else 0
     words = tuple(t.low for t in tokens[start : start + 4])
-    for phrase, verb in _PHRASES:
+    for phrase, verb in v.PHRASES:
         if words[: len(phrase)] == phrase:
             return verb, start + len(phrase)
-    single = _VERBS.get(words[0]) if words else None
+    single = v.VERBS.get(words[0]) if words else None
     return (single, start + 1) if single else None
 
 
 def _parse_decision(verb: Literal["approve", "reject"], rest: str) -> _Reply:
     tokens = _tokens(rest)
     i = 0
-    while i < len(tokens) and tokens[i].low in _APPROVAL_NOISE:
+    while i < len(tokens) and tokens[i].low in v.APPROVAL_NOISE:
         i += 1
     approval_id = tokens[i].text.lstrip("#") if i < len(tokens) else ""
     if not _is_approval_id(approval_id):
         question = f"Which approval should I {verb}? Give its id, for example '{verb} 12'."
         return _clarify("approval_id", question, {"kind": verb})
-    comment = _COMMENT_LEAD.sub("", rest[tokens[i].end :].strip(), count=1).strip() or None
+    comment = v.COMMENT_LEAD.sub("", rest[tokens[i].end :].strip(), count=1).strip() or None
     if verb == "approve":
-        return ApproveRequest(approval_id=approval_id, comment=comment)
-    return RejectRequest(approval_id=approval_id, comment=comment)
+        return Approve(approval_id=approval_id, comment=comment)
+    return Reject(approval_id=approval_id, comment=comment)
 
 
 def _is_approval_id(token: str) -> bool:
     """Digits, or a uuid/hex-like word: a digit somewhere, or eight or more hex characters."""
-    if not _APPROVAL_ID.fullmatch(token):
+    if not v.APPROVAL_ID.fullmatch(token):
         return False
     return any(c.isdigit() for c in token) or bool(re.fullmatch(r"[0-9a-fA-F]{8,}", token))
 
 
 def _parse_slots(verb: Verb, rest: str, known: Collection[str] | None) -> _Reply:
     reason: str | None = None
-    match = _REASON.search(rest) if verb in ("promote", "rollback") else None
+    match = v.REASON.search(rest) if verb in ("promote", "rollback") else None
     if match:
         rest, reason = rest[: match.start()], match.group(1).strip().strip("\"'") or None
     found, unexpected = _scan(_tokens(rest), verb)
@@ -338,12 +162,12 @@ def _parse_slots(verb: Verb, rest: str, known: Collection[str] | None) -> _Reply
     if unexpected:
         words = ", ".join(repr(_clip(w)) for w in unexpected)
         question = f"I did not understand {words} in that {verb} command. Try 'help {verb}'."
-        question += f" Stages are: {_STAGES}." if verb == "promote" else ""
+        question += f" Stages are: {v.STAGES}." if verb == "promote" else ""
         return _clarify("command", question, partial)
     for slot, values in found.items():
         if len(set(values)) > 1:
             choices = " or ".join(dict.fromkeys(_shown(slot, v) for v in values))
-            question = f"Which {_LABELS.get(slot, slot)} did you mean: {choices}?"
+            question = f"Which {v.LABELS.get(slot, slot)} did you mean: {choices}?"
             return _clarify(slot, question, _without(partial, slot))
     model = _first(found, "model_name")
     if model is not None and known is not None and model not in known:
@@ -360,7 +184,7 @@ def _scan(tokens: Sequence[_Token], verb: Verb) -> tuple[_Found, list[str]]:
         slot, value, after = _read_piece(tokens, i, verb)
         if slot == "noise":
             pass
-        elif slot in _ALLOWED[verb] and not (slot == "model_name" and "model_name" in found):
+        elif slot in v.ALLOWED[verb] and not (slot == "model_name" and "model_name" in found):
             found.setdefault(slot, []).append(value)
         else:
             unexpected.append(" ".join(t.text for t in tokens[i:after]))
@@ -378,13 +202,13 @@ def _read_piece(
         target = _deployment_after(tokens, i + 1)
         if target is not None:
             return "to_deployment_id", tokens[target].text, target + 1
-    if low in ("v", "version", "--version") and _VERSION.fullmatch(after):
+    if low in ("v", "version", "--version") and v.VERSION.fullmatch(after):
         return "version", _version(after), i + 2
-    if low in ("at", "traffic", "--traffic") and _NUMBER.fullmatch(after.rstrip("%")):
+    if low in ("at", "traffic", "--traffic") and v.NUMBER.fullmatch(after.rstrip("%")):
         return _traffic(tokens, i + 1)
-    if _NUMBER.fullmatch(low.rstrip("%")) and (low.endswith("%") or after in _PERCENT):
+    if v.NUMBER.fullmatch(low.rstrip("%")) and (low.endswith("%") or after in v.PERCENT):
         return _traffic(tokens, i)
-    if _VERSION.fullmatch(low):
+    if v.VERSION.fullmatch(low):
         return "version", _version(low), i + 1
     if low == "blue" and after == "green":
         return "strategy", StrategyName.BLUE_GREEN.value, i + 2
@@ -393,7 +217,7 @@ def _read_piece(
         return "strategy", strategy.value, i + 1
     if stage is not None:
         return "target_stage", stage.value, i + 1
-    if low in _NOISE or low in _VERB_NOISE.get(verb, ()):
+    if low in v.NOISE or low in v.VERB_NOISE.get(verb, ()):
         return "noise", "", i + 1
     if _is_name(tokens[i].text):
         return "model_name", tokens[i].text, i + 1
@@ -403,7 +227,7 @@ def _read_piece(
 def _traffic(tokens: Sequence[_Token], i: int) -> tuple[Slot, str, int]:
     value = tokens[i].low.rstrip("%")
     after = i + 1
-    if after < len(tokens) and tokens[after].low in _PERCENT:
+    if after < len(tokens) and tokens[after].low in v.PERCENT:
         after += 1
     return "traffic", value, after
 
@@ -415,8 +239,8 @@ def _deployment_after(tokens: Sequence[_Token], j: int) -> int | None:
     if j >= len(tokens):
         return None
     low = tokens[j].low
-    filler = low in _NOISE or low in _VERB_NOISE["rollback"]
-    if filler or _VERSION.fullmatch(low) or _stage(low) is not None:
+    filler = low in v.NOISE or low in v.VERB_NOISE["rollback"]
+    if filler or v.VERSION.fullmatch(low) or _stage(low) is not None:
         return None
     return j if _is_name(tokens[j].text) else None
 
@@ -431,11 +255,9 @@ def _promote(found: _Found, reason: str | None, partial: _Partial) -> _Reply:
     if version is None:
         return _clarify("version", f"Which version of {model} should I promote{to}?", partial)
     if stage is None:
-        question = f"Which stage should I promote v{version} of {model} to ({_STAGES})?"
+        question = f"Which stage should I promote v{version} of {model} to ({v.STAGES})?"
         return _clarify("target_stage", question, partial)
-    return PromoteRequest(
-        model_name=model, version=version, target_stage=ModelStage(stage), reason=reason
-    )
+    return Promote(model_name=model, version=version, target_stage=ModelStage(stage), reason=reason)
 
 
 def _deploy(found: _Found, reason: str | None, partial: _Partial) -> _Reply:
@@ -449,7 +271,7 @@ def _deploy(found: _Found, reason: str | None, partial: _Partial) -> _Reply:
         return _clarify("model_name", f"Which {which} should I deploy?", partial)
     if version is None:
         return _clarify("version", f"Which version of {model} should I deploy?", partial)
-    return DeployRequest(
+    return Deploy(
         model_name=model,
         version=version,
         strategy=StrategyName(strategy) if strategy else None,
@@ -461,20 +283,20 @@ def _rollback(found: _Found, reason: str | None, partial: _Partial) -> _Reply:
     model = _first(found, "model_name")
     if model is None:
         return _clarify("model_name", "Which model should I roll back?", partial)
-    return RollbackRequest(
+    return Rollback(
         model_name=model, to_deployment_id=_first(found, "to_deployment_id"), reason=reason
     )
 
 
 def _status(found: _Found, reason: str | None, partial: _Partial) -> _Reply:
-    return StatusRequest(model_name=_first(found, "model_name"))
+    return Status(model_name=_first(found, "model_name"))
 
 
 def _history(found: _Found, reason: str | None, partial: _Partial) -> _Reply:
     model = _first(found, "model_name")
     if model is None:
         return _clarify("model_name", "Which model's history should I show?", partial)
-    return HistoryRequest(model_name=model)
+    return History(model_name=model)
 
 
 _BUILDERS: dict[Verb, Callable[[_Found, str | None, _Partial], _Reply]] = {
@@ -508,7 +330,7 @@ def _clarify(missing: Missing, question: str, partial: _Partial | None = None) -
 
 def _stage(word: str) -> ModelStage | None:
     try:
-        return parse_stage(_STAGE_ALIASES.get(word, word))
+        return parse_stage(v.STAGE_ALIASES.get(word, word))
     except InvalidPromotionPathError:
         return None
 
@@ -525,7 +347,7 @@ def _version(word: str) -> str:
 
 
 def _is_name(word: str) -> bool:
-    return bool(_NAME.fullmatch(word) and _LETTER.search(word))
+    return bool(v.NAME.fullmatch(word) and v.LETTER.search(word))
 
 
 def _first(found: _Found, slot: Slot) -> str | None:
@@ -543,7 +365,3 @@ def _shown(slot: Slot, value: str) -> str:
 
 def _clip(word: str, limit: int = 40) -> str:
     return word if len(word) <= limit else word[:limit] + "..."
-
-
-def _sentence(body: str, reason: str | None) -> str:
-    return f"{body} because {reason.rstrip('.!?')}." if reason else f"{body}."
