@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from agents.entrypoints.cli.output import console, emit
+from agents.entrypoints.cli.render import render_approvals, render_run
 from agents.entrypoints.cli.shared import ByOption, JsonOption, command
 from agents.handlers import operations
 from agents.handlers.registration import parse_metrics, set_criteria
@@ -43,7 +43,7 @@ def promote(
     """Move a version to the next stage; production checks its gates and waits for approval."""
     with command(as_json) as c:
         result = operations.promote(c, name, version, to, by or c.settings.user, reason, thread)
-        emit(result, as_json, lambda: _render_run(result))
+        emit(result, as_json, lambda: render_run(result))
     _exit_if_waiting(result)
 
 
@@ -54,7 +54,7 @@ def approvals(
     """List approvals waiting for a decision (oldest first)."""
     with command(as_json) as c:
         rows = operations.list_approvals(c, every)
-        emit({"approvals": rows}, as_json, lambda: _render_approvals(rows))
+        emit({"approvals": rows}, as_json, lambda: render_approvals(rows))
 
 
 def approve(
@@ -80,7 +80,7 @@ def reject(
 def _decide(approval_id: str, decision: str, comment: str, by: str | None, as_json: bool) -> None:
     with command(as_json) as c:
         result = operations.decide(c, approval_id, by or c.settings.user, decision, comment)
-        emit(result, as_json, lambda: _render_run(result))
+        emit(result, as_json, lambda: render_run(result))
     _exit_if_waiting(result)
 
 
@@ -110,7 +110,7 @@ def deploy(
         result = operations.deploy(
             c, name, version, by or c.settings.user, strategy, traffic, replicas, reason, thread
         )
-        emit(result, as_json, lambda: _render_run(result))
+        emit(result, as_json, lambda: render_run(result))
 
 
 def rollback(
@@ -126,7 +126,7 @@ def rollback(
     """Switch all traffic back to the previous production deployment, at once."""
     with command(as_json) as c:
         result = operations.rollback(c, name, by or c.settings.user, to, reason, thread)
-        emit(result, as_json, lambda: _render_run(result))
+        emit(result, as_json, lambda: render_run(result))
 
 
 def resume(
@@ -136,7 +136,7 @@ def resume(
     """Take up a run that a crash or a kill cut short; finished steps are not repeated."""
     with command(as_json) as c:
         result = operations.resume_run(c, thread_id)
-        emit(result, as_json, lambda: _render_run(result))
+        emit(result, as_json, lambda: render_run(result))
     _exit_if_waiting(result)
 
 
@@ -200,66 +200,6 @@ def criteria(
 def _exit_if_waiting(result: dict[str, Any]) -> None:
     if result.get("status") == "awaiting_approval":
         raise typer.Exit(AWAITING_APPROVAL_EXIT)
-
-
-def _render_run(r: dict[str, Any]) -> None:
-    for v in r.get("verdicts") or []:
-        mark = {"passed": "[green]pass[/]", "failed": "[red]FAIL[/]"}.get(
-            v["status"], "[yellow]wait[/]"
-        )
-        console.print(f"  {mark} {v['gate']}: {v['message']}", highlight=False)
-    status = r.get("status")
-    if status == "awaiting_approval":
-        w = r["waiting_for"]
-        console.print(
-            f"[yellow]awaiting approval[/] {w['approval_id']}: {w['model_name']} v{w['version']} "
-            f"-> {w['target_stage']}, requested by {w['requested_by']}\n"
-            f"  an approver runs: deployer approve {w['approval_id']} --by USER"
-        )
-    elif r.get("version_record") and status in ("promoted", "rejected"):
-        rec = r["version_record"]
-        console.print(
-            f"[green]{status}[/] {rec['model_name']} v{rec['version']}: "
-            f"{rec['from_stage']} -> {rec['to_stage']} by {rec['changed_by']}"
-        )
-    elif status == "rejected":
-        console.print(f"[red]rejected[/]: {'; '.join(r.get('errors') or [])}")
-    elif r.get("deployment_manifest"):
-        m = r["deployment_manifest"]
-        console.print(
-            f"[green]{status}[/] {m['model_name']} v{m['model_version']} as {m['deployment_id']} "
-            f"({m['strategy']}, {m['traffic_percentage']:g}%) at {m['endpoint_url']} "
-            f"in {m['deployment_duration_seconds'] or 0:.1f} s"
-        )
-        advice = r.get("advice") or {}
-        if advice.get("reason"):
-            console.print(f"  memory: {advice['reason']}", highlight=False)
-    elif status == "rolled_back":
-        console.print(
-            f"[green]rolled back[/]: {', '.join(r['rollback']['undo'])} -> "
-            f"{r['active_deployment_id']} now serves 100%"
-        )
-    else:
-        console.print(f"{status}")
-    console.print(f"  thread {r.get('thread_id')}", style="dim")
-
-
-def _render_approvals(rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        console.print("no approvals waiting")
-        return
-    table = Table("approval", "model", "to", "requested by", "at", "state", "reason")
-    for a in rows:
-        table.add_row(
-            a["approval_id"],
-            f"{a['model_name']} v{a['version']}",
-            a["target_stage"],
-            a["requested_by"],
-            a["requested_at"].strftime("%Y-%m-%d %H:%M"),
-            a["state"] + (f" by {a['approver']}" if a["approver"] else ""),
-            a["reason"] or "",
-        )
-    console.print(table)
 
 
 def demo(

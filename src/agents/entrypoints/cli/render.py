@@ -1,4 +1,4 @@
-"""How the CLI shows read models to people: status, history and checks as rich tables.
+"""How the CLI shows results to people: runs, approvals, status, history and checks.
 
 The queries (``agents.queries``) return JSON-ready dicts; ``--json`` prints those as they are.
 """
@@ -15,6 +15,68 @@ from agents.entrypoints.cli.output import console
 from agents.queries.checks import MOVES
 
 DASH = "\N{EM DASH}"
+
+
+def render_run(r: dict[str, Any]) -> None:
+    """A run's outcome: its verdicts, then what happened (or what it waits for)."""
+    for v in r.get("verdicts") or []:
+        mark = {"passed": "[green]pass[/]", "failed": "[red]FAIL[/]"}.get(
+            v["status"], "[yellow]wait[/]"
+        )
+        console.print(f"  {mark} {v['gate']}: {v['message']}", highlight=False)
+    status = r.get("status")
+    if status == "awaiting_approval":
+        w = r["waiting_for"]
+        console.print(
+            f"[yellow]awaiting approval[/] {w['approval_id']}: {w['model_name']} v{w['version']} "
+            f"-> {w['target_stage']}, requested by {w['requested_by']}\n"
+            f"  an approver runs: deployer approve {w['approval_id']} --by USER"
+        )
+    elif r.get("version_record") and status in ("promoted", "rejected"):
+        rec = r["version_record"]
+        console.print(
+            f"[green]{status}[/] {rec['model_name']} v{rec['version']}: "
+            f"{rec['from_stage']} -> {rec['to_stage']} by {rec['changed_by']}"
+        )
+    elif status == "rejected":
+        console.print(f"[red]rejected[/]: {'; '.join(r.get('errors') or [])}")
+    elif r.get("deployment_manifest"):
+        m = r["deployment_manifest"]
+        console.print(
+            f"[green]{status}[/] {m['model_name']} v{m['model_version']} as {m['deployment_id']} "
+            f"({m['strategy']}, {m['traffic_percentage']:g}%) at {m['endpoint_url']} "
+            f"in {m['deployment_duration_seconds'] or 0:.1f} s"
+        )
+        advice = r.get("advice") or {}
+        if advice.get("reason"):
+            console.print(f"  memory: {advice['reason']}", highlight=False)
+    elif status == "rolled_back":
+        console.print(
+            f"[green]rolled back[/]: {', '.join(r['rollback']['undo'])} -> "
+            f"{r['active_deployment_id']} now serves 100%"
+        )
+    else:
+        console.print(f"{status}")
+    console.print(f"  thread {r.get('thread_id')}", style="dim")
+
+
+def render_approvals(rows: list[dict[str, Any]]) -> None:
+    """Approvals as a table, oldest first."""
+    if not rows:
+        console.print("no approvals waiting")
+        return
+    table = Table("approval", "model", "to", "requested by", "at", "state", "reason")
+    for a in rows:
+        table.add_row(
+            a["approval_id"],
+            f"{a['model_name']} v{a['version']}",
+            a["target_stage"],
+            a["requested_by"],
+            a["requested_at"].strftime("%Y-%m-%d %H:%M"),
+            a["state"] + (f" by {a['approver']}" if a["approver"] else ""),
+            a["reason"] or "",
+        )
+    console.print(table)
 
 
 def render_status(result: dict[str, Any]) -> None:
