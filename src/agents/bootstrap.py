@@ -104,8 +104,8 @@ class Container:
         from mlops.serving_local import LocalServing
 
         return LocalServing(
-            self.registry,
-            self.packager,
+            lambda: self.registry,
+            lambda: self.packager,
             self.endpoints,
             self.settings.bentoml_home,
             DbPackageLedger(self.uow),

@@ -7,6 +7,7 @@ built) goes through a ``PackageLedger``, which the composition root wires to the
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -55,17 +56,27 @@ class LocalServing:
 
     def __init__(
         self,
-        registry: MlflowRegistry,
-        packager: BentoPackager,
+        registry: Callable[[], MlflowRegistry],
+        packager: Callable[[], BentoPackager],
         endpoints: LocalEndpointManager,
         bentoml_home: Path,
         ledger: PackageLedger,
     ) -> None:
-        self.registry = registry
-        self.packager = packager
+        # The registry and packager are built on first use: importing MLflow and BentoML takes
+        # seconds, and a run that never packages (a resumed, finished thread) should not pay.
+        self._registry = registry
+        self._packager = packager
         self.endpoints = endpoints
         self.bentoml_home = bentoml_home
         self.ledger = ledger
+
+    @property
+    def registry(self) -> MlflowRegistry:
+        return self._registry()
+
+    @property
+    def packager(self) -> BentoPackager:
+        return self._packager()
 
     def build(self, model_name: str, version: str, actor: str, force: bool = False) -> Packaged:
         """Build (or reuse) the bento of a registered version, and record it in the ledger."""
