@@ -52,8 +52,8 @@ def arm_ours(work: Path) -> dict[str, float]:
     """deployer's own path: register (MLflow + DB), package, endpoint, predict, remove."""
     os.environ["DEPLOYER_HOME"] = str(work / "home")
     from agents.bootstrap import bootstrap
-    from agents.registration import register_version
-    from agents.serving import package_version
+    from agents.handlers.registration import register_version
+    from agents.handlers.serving import package_version
     from database import migrate
     from mlops.training import train_and_log
 

@@ -75,8 +75,8 @@ def serving_stack(work: Path) -> Iterator[dict[str, Any]]:
     os.environ.pop("DEPLOYER_DATABASE_URL", None)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     from agents.bootstrap import bootstrap
-    from agents.registration import register_version
-    from agents.serving import start_endpoint, stop_endpoint
+    from agents.handlers.registration import register_version
+    from agents.handlers.serving import start_endpoint, stop_endpoint
     from database import migrate
     from lifecycle.ports import Routes
     from mlops.training import train_and_log
@@ -103,7 +103,7 @@ def serving_stack(work: Path) -> Iterator[dict[str, Any]]:
 @contextmanager
 def gateway_process(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agents.cli", "gateway", "--port", str(port)],
+        [sys.executable, "-m", "agents.entrypoints.cli", "gateway", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

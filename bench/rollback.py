@@ -64,7 +64,7 @@ class Home:
 
     def cli(self, *args: str, **extra: str) -> dict[str, Any]:
         proc = subprocess.run(
-            [sys.executable, "-m", "agents.cli", *args, "--json"],
+            [sys.executable, "-m", "agents.entrypoints.cli", *args, "--json"],
             env={**self.env, **extra},
             capture_output=True,
             text=True,
@@ -194,7 +194,7 @@ def table_effective(home: Home, gateway: str, push: bool) -> float:
     """Seconds until the gateway serves a rewritten table: pushed, or left to its poll."""
     os.environ.update({**ENV, "DEPLOYER_HOME": str(home.root)})
     from agents.bootstrap import bootstrap
-    from agents.gateway import ConfirmingRouter
+    from mlops.gateway.router_client import ConfirmingRouter
 
     c = bootstrap()
     routes = c.router.get_routes(MODEL)
@@ -225,17 +225,21 @@ def main() -> None:
         port = free_port()
         gateway = f"http://127.0.0.1:{port}"
         try:
-            with home.background("gateway", "-m", "agents.cli", "gateway", "--port", str(port)):
+            with home.background(
+                "gateway", "-m", "agents.entrypoints.cli", "gateway", "--port", str(port)
+            ):
                 wait_http_ok(f"{gateway}/healthz", 60)
                 stable = set_up(home, gateway)
-                watch = ("-m", "agents.cli", "watch", "--interval", "1", "--json")
+                watch = ("-m", "agents.entrypoints.cli", "watch", "--interval", "1", "--json")
                 with home.background("watch", *watch) as watcher:
                     runs = [one_run(home, gateway, stable, i, watcher) for i in range(args.runs)]
                 pushed = [table_effective(home, gateway, True) * 1000 for _ in range(9)]
                 polled = [table_effective(home, gateway, False) * 1000 for _ in range(9)]
         finally:
             subprocess.run(
-                [sys.executable, "-m", "agents.cli", "down"], env=home.env, capture_output=True
+                [sys.executable, "-m", "agents.entrypoints.cli", "down"],
+                env=home.env,
+                capture_output=True,
             )
     report(runs, pushed, polled)
 

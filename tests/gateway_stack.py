@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 
 from agents.bootstrap import Container
-from agents.registration import register_version
-from agents.serving import start_endpoint, stop_endpoint
+from agents.handlers.registration import register_version
+from agents.handlers.serving import start_endpoint, stop_endpoint
 from agents.settings import Settings
 from database import migrate
 from mlops.processes import free_port, terminate_tree, wait_http_ok
@@ -56,7 +56,7 @@ class Stack:
         port = free_port()
         log = (self.home / f"gateway-{port}.log").open("ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "agents.cli", "gateway", "--port", str(port), *args],
+            [sys.executable, "-m", "agents.entrypoints.cli", "gateway", "--port", str(port), *args],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agents.settings import Settings, load_settings
 from database.engine import make_engine, make_session_factory
 from database.routing import DbMetricsSource, DbRouter
+from database.services import DbPackageLedger
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.gates import PromotionPolicy
 from lifecycle.ports import Clock, RegisteredVersion
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from agents.model_deployer.agent import ModelDeployerAgent
     from agents.model_deployer.deps import AgentPolicy, DeployerDeps
     from memory.store_memory import StoreMemory
+    from mlops.serving_local import LocalServing
 
 
 @dataclass
@@ -100,17 +102,29 @@ class Container:
             canary_step_seconds=s.canary_step_seconds,
         )
 
+    @cached_property
+    def serving(self) -> LocalServing:
+        """Packages and local endpoint processes; packaging is recorded in the state DB."""
+        from mlops.serving_local import LocalServing
+
+        return LocalServing(
+            lambda: self.registry,
+            lambda: self.packager,
+            self.endpoints,
+            self.settings.bentoml_home,
+            DbPackageLedger(self.uow),
+        )
+
     def deps(self, memory: StoreMemory, clock: Clock | None = None) -> DeployerDeps:
         """The agent's ports over this home's real adapters."""
-        from agents.gateway import ConfirmingRouter
         from agents.model_deployer.deps import DeployerDeps, SystemClock
-        from agents.serving import LocalServing  # serving's use cases take this container
+        from mlops.gateway.router_client import ConfirmingRouter
 
         s = self.settings
         return DeployerDeps(
             uow=self.uow,
             registry=LazyRegistry(self),
-            serving=LocalServing(self),
+            serving=self.serving,
             router=ConfirmingRouter(self.router, s.gateway_dir, s.gateway_token),
             metrics=self.metrics,
             memory=memory,

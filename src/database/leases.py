@@ -4,12 +4,11 @@ Two watchers on one database must never tick at once. A lease works the same on 
 PostgreSQL: the row is read ``FOR UPDATE`` (SQLite's BEGIN IMMEDIATE serialises writers anyway),
 taken when it is free, expired or already ours, and renewed by every tick of its holder. A holder
 that dies without releasing it loses it when it expires; one that stops releases it at once.
-Times come from ``now`` (the system's UTC time unless a clock is given, e.g. ``clock.now``).
+Expiry is judged by the ``clock`` given (the system's UTC time when none is).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from database.engine import read_session
 from database.models import LeaseRow
+from lifecycle.ports import Clock
 from lifecycle.records import utcnow
 
 
@@ -30,31 +30,35 @@ class LeaseState:
     expires_at: datetime
 
 
+def _now(clock: Clock | None) -> datetime:
+    return clock.now() if clock is not None else utcnow()
+
+
 def acquire(
     factory: sessionmaker[Session],
     name: str,
     holder: str,
     ttl_seconds: float,
-    now: Callable[[], datetime] = utcnow,
+    clock: Clock | None = None,
 ) -> LeaseState:
     """Take or renew the lease ``name`` for ``holder``; say who holds it when it is taken."""
-    at = now()
-    until = at + timedelta(seconds=ttl_seconds)
+    now = _now(clock)
+    until = now + timedelta(seconds=ttl_seconds)
     try:
         with factory() as session:
             row = session.get(LeaseRow, name, with_for_update=True)
             if row is None:
-                session.add(LeaseRow(name=name, holder=holder, acquired_at=at, expires_at=until))
-            elif row.holder == holder or row.expires_at <= at:
+                session.add(LeaseRow(name=name, holder=holder, acquired_at=now, expires_at=until))
+            elif row.holder == holder or row.expires_at <= now:
                 if row.holder != holder:
-                    row.holder, row.acquired_at = holder, at
+                    row.holder, row.acquired_at = holder, now
                 row.expires_at = until
             else:
                 return LeaseState(False, row.holder, row.expires_at)
             session.commit()
     except IntegrityError:  # another holder inserted it first
-        other = current(factory, name, now)
-        return LeaseState(False, other.holder if other else "", other.expires_at if other else at)
+        other = current(factory, name, clock)
+        return LeaseState(False, other.holder if other else "", other.expires_at if other else now)
     return LeaseState(True, holder, until)
 
 
@@ -68,11 +72,11 @@ def release(factory: sessionmaker[Session], name: str, holder: str) -> None:
 
 
 def current(
-    factory: sessionmaker[Session], name: str, now: Callable[[], datetime] = utcnow
+    factory: sessionmaker[Session], name: str, clock: Clock | None = None
 ) -> LeaseState | None:
     """Who holds ``name`` now (None: nobody ever took it or it was released)."""
     with read_session(factory) as session:
         row = session.get(LeaseRow, name)
         if row is None:
             return None
-        return LeaseState(row.expires_at > now(), row.holder, row.expires_at)
+        return LeaseState(row.expires_at > _now(clock), row.holder, row.expires_at)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from database.models import VersionRecordRow
 from database.protocols import UnitOfWork
@@ -66,3 +66,26 @@ def record_stage_change(
         },
     )
     return record.to_record()
+
+
+class DbPackageLedger:
+    """Packaging as the state DB sees it: the version must be known; its bento tag and a
+    ``packaged`` audit event are written in one transaction."""
+
+    def __init__(self, uow: Callable[[], UnitOfWork]) -> None:
+        self.uow = uow
+
+    def require_known(self, model_name: str, version: str) -> None:
+        with self.uow() as uow:
+            uow.models.get(model_name, version)  # registered through us (or synced): else unknown
+
+    def record_packaged(
+        self, model_name: str, version: str, bento_tag: str, reused: bool, actor: str
+    ) -> None:
+        with self.uow() as uow:
+            row = uow.models.get(model_name, version)
+            row.bento_tag = bento_tag
+            uow.audit.append(
+                actor, "packaged", row.model_version_id, {"bento_tag": bento_tag, "reused": reused}
+            )
+            uow.commit()

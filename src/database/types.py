@@ -10,6 +10,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from lifecycle.jsonable import jsonable
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime; SQLite, which stores no zone, reads back aware values too."""
@@ -35,9 +37,5 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
 def json_safe(value: Any) -> Any:
-    """A copy of ``value`` made of plain JSON types (tuples become lists, keys strings)."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
+    """A copy of ``value`` for a JSON column: the house encoding, ``lifecycle.jsonable``."""
+    return jsonable(value)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from lifecycle.errors import BadInputError, EndpointCreationError
+from lifecycle.errors import EndpointCreationError, PortInUseError
 from lifecycle.ports import Endpoint
 from mlops.mlflow_env import QUIET_ENV
 from mlops.processes import (
@@ -38,10 +38,6 @@ from mlops.processes import (
 HOST = "127.0.0.1"
 # BentoML keeps restarting a worker whose start-up failed; this line in the log says it did.
 STARTUP_FAILED = b"Application startup failed"
-
-
-class PortInUseError(BadInputError):
-    """The port asked for is taken."""
 
 
 class LocalEndpointManager:

@@ -21,16 +21,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from lifecycle.errors import BadInputError, InfrastructureError, UnknownModelError
+from lifecycle.errors import InfrastructureError, InvalidModelDirectoryError, UnknownModelError
 from lifecycle.ports import PackagedModel, RegisteredVersion
 from lifecycle.records import utcnow
 from mlops.mlflow_env import quiet
 
 SERVICE_SOURCE = Path(__file__).resolve().parent / "bento_service" / "service.py"
-
-
-class InvalidModelDirectoryError(BadInputError):
-    """The directory to package is not an MLflow model."""
 
 
 def use_bentoml_home(home: Path) -> None:

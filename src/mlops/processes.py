@@ -11,10 +11,14 @@ import contextlib
 import socket
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import psutil
+
+T = TypeVar("T")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -97,18 +101,43 @@ def find_by_env(**pairs: str) -> list[psutil.Process]:
     return found
 
 
-def wait_http_ok(url: str, timeout: float, proc_alive: object = None) -> bool:
-    """Poll ``url`` until it answers 200, the timeout passes, or ``proc_alive()`` is false."""
+def poll(
+    check: Callable[[], T | None],
+    timeout: float,
+    interval: float,
+    *,
+    paced: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T | None:
+    """Call ``check`` until it returns something other than None, and return that; None once
+    ``timeout`` seconds passed without. ``interval`` is the sleep between calls; with ``paced``,
+    a call starts every ``interval`` (the sleep is what the call left of it).
+
+    The one waiting loop of the project: readiness, registrations, gateways confirming a table.
+    """
     deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        result = check()
+        if result is not None:
+            return result
+        sleep(max(0.0, interval - (time.monotonic() - started)) if paced else interval)
+    return None
+
+
+def wait_http_ok(url: str, timeout: float, proc_alive: Callable[[], bool] | None = None) -> bool:
+    """Poll ``url`` until it answers 200, the timeout passes, or ``proc_alive()`` is false."""
     with httpx.Client(timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if callable(proc_alive) and not proc_alive():
+
+        def answered() -> bool | None:
+            if proc_alive is not None and not proc_alive():
                 return False
             with contextlib.suppress(httpx.HTTPError):
                 if client.get(url).status_code == 200:
                     return True
-            time.sleep(0.1)
-    return False
+            return None
+
+        return bool(poll(answered, timeout, 0.1))
 
 
 def tail(path: Path, lines: int = 20) -> list[str]:

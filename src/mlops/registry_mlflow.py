@@ -18,11 +18,14 @@ from lifecycle.ports import RegisteredVersion
 from lifecycle.records import parse_version
 from lifecycle.stages import ModelStage
 from mlops.mlflow_env import quiet, tracking
+from mlops.processes import poll
 from mlops.training import ensure_experiment
 
 STAGE_TAG = "lifecycle"
 ALIASED = (ModelStage.STAGING, ModelStage.SHADOW, ModelStage.PRODUCTION)
 IMPORT_EXPERIMENT = "model-deployer-imports"
+REGISTRATION_TIMEOUT = 60.0
+"""Seconds MLflow may take to finish registering a version (it is asynchronous)."""
 
 
 class InvalidModelUriError(BadInputError):
@@ -202,16 +205,16 @@ class MlflowRegistry:
         return dict(run.data.metrics), dict(run.data.params), str(run.info.experiment_id)
 
     def _wait_ready(self, name: str, number: str) -> RegisteredVersion:
-        import time
-
-        for _ in range(600):
+        def ready() -> RegisteredVersion | None:
             mv = self.client.get_model_version(name, number)
-            if mv.status == "READY":
-                return _to_version(mv)
             if mv.status == "FAILED_REGISTRATION":
                 raise InfrastructureError(f"MLflow failed to register {name} v{number}")
-            time.sleep(0.1)
-        raise InfrastructureError(f"MLflow did not finish registering {name} v{number}")
+            return _to_version(mv) if mv.status == "READY" else None
+
+        version = poll(ready, timeout=REGISTRATION_TIMEOUT, interval=0.1)
+        if version is None:
+            raise InfrastructureError(f"MLflow did not finish registering {name} v{number}")
+        return version
 
     def _aliases(self, name: str) -> dict[str, str]:
         """alias -> version; MLflow returns versions as ints here, strings elsewhere."""

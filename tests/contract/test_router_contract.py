@@ -24,12 +24,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from agents.gateway import ConfirmingRouter
 from database.routing import DbRouter
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import InvalidRouteError, UnknownModelError
 from lifecycle.ports import Router, Routes
 from lifecycle.stages import DeploymentStatus
+from mlops.gateway.router_client import ConfirmingRouter
 from tests.agent_fakes import FakeRouter
 from tests.integration.db_helpers import add_version, deployment_row, migrated_factory
 

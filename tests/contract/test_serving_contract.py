@@ -11,10 +11,9 @@ Drift found and resolved (in the fake): it packaged versions nobody registered, 
 passed whatever version the server held, it started packages nobody built, ``stop`` of an
 endpoint recorded without a PID stopped the server anyway (the real one cannot know it: that is
 the crash ``stop_strays`` exists for), and ``stop_strays`` ignored servers it had started itself,
-while the real one stops every process carrying the deployment id. Drift left open: the
-real smoke check of an endpoint without a server raises httpx's error rather than the port's
-``EndpointCreationError``; ``LocalServing`` is being moved out of ``src/agents`` on another branch,
-so that test is a strict xfail on the real side until the move lands and the fix follows it.
+while the real one stops every process carrying the deployment id. And in the adapter: its
+smoke check of an endpoint without a server let httpx's error out; it now raises the port's
+``EndpointCreationError`` for every failure of the check.
 """
 
 from __future__ import annotations
@@ -25,10 +24,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from agents.model_deployer.deps import Serving
-from agents.serving import LocalServing
 from lifecycle.errors import EndpointCreationError, UnknownModelError
 from lifecycle.ports import Endpoint
 from mlops.processes import find_by_env, free_port
+from mlops.serving_local import LocalServing
 from tests.agent_fakes import FakeServing
 from tests.fakes import FakeRegistry
 from tests.gateway_stack import MODEL, Stack, gateway_stack
@@ -53,7 +52,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def real_serving(stack: Stack) -> LocalServing:
-    return LocalServing(stack.container)
+    return stack.container.serving
 
 
 @pytest.fixture(scope="module")
@@ -143,15 +142,8 @@ def test_an_endpoint_without_a_server_is_dead(side: Side) -> None:
 
 
 def test_the_smoke_check_of_an_endpoint_without_a_server_fails_as_the_ports_error(
-    side: Side, request: pytest.FixtureRequest
+    side: Side,
 ) -> None:
-    if isinstance(side.serving, LocalServing):
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="LocalServing.smoke lets httpx.ConnectError out; fix after its move",
-                strict=True,
-            )
-        )
     port = free_port()
     nothing = Endpoint("contract-nothing", f"http://127.0.0.1:{port}", port)
     with pytest.raises(EndpointCreationError):

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from agents import operations
 from agents.bootstrap import bootstrap
-from agents.registration import register_version
+from agents.handlers import operations
+from agents.handlers.registration import register_version
 from agents.settings import Settings
 from mlops.training import train_and_log
 from tests.e2e.cli import Result, run

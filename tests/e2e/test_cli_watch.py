@@ -27,9 +27,9 @@ from typing import Any
 import psutil
 import pytest
 
-from agents import operations
 from agents.bootstrap import Container, bootstrap
-from agents.registration import register_version
+from agents.handlers import operations
+from agents.handlers.registration import register_version
 from agents.settings import Settings
 from mlops.processes import free_port, terminate_tree, wait_http_ok
 from mlops.training import train_and_log
@@ -112,7 +112,9 @@ def background(home: Home, name: str, *args: str) -> Iterator[subprocess.Popen[b
 @pytest.fixture(scope="module")
 def gateway(home: Home) -> Iterator[str]:
     port = free_port()
-    with background(home, "gateway", "-m", "agents.cli", "gateway", "--port", str(port)) as proc:
+    with background(
+        home, "gateway", "-m", "agents.entrypoints.cli", "gateway", "--port", str(port)
+    ) as proc:
         url = f"http://127.0.0.1:{port}"
         assert wait_http_ok(f"{url}/healthz", 60, lambda: proc.poll() is None), "no gateway"
         yield url
@@ -179,7 +181,9 @@ def users(home: Home, gateway: str, rate: int = 40) -> Iterator[dict[str, Any]]:
 def watcher(home: Home, name: str = "watch") -> Iterator[Path]:
     """``deployer watch --interval 1 --json`` as its own process; its output file."""
     log = home.root / f"{name}.log"
-    with background(home, name, "-m", "agents.cli", "watch", "--interval", "1", "--json") as p:
+    with background(
+        home, name, "-m", "agents.entrypoints.cli", "watch", "--interval", "1", "--json"
+    ) as p:
         yield log
     assert p.returncode == 0, log.read_text()[-2000:]
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from agents import operations
 from agents.bootstrap import Container, bootstrap
-from agents.registration import register_version
+from agents.handlers import operations
+from agents.handlers.registration import register_version
 from database import migrate
 from lifecycle.errors import PermissionDeniedError, ProductionCriteriaNotMetError
 from mlops.mlflow_env import tracking

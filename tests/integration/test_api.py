@@ -21,10 +21,10 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from agents.api import create_app, routes_deployments, routes_models, routes_ops
-from agents.api.auth import TokenTable, parse_token_spec
 from agents.bootstrap import Container, bootstrap
-from agents.serving import LIVE, stop_endpoint
+from agents.entrypoints.api import create_app, routes_deployments, routes_models, routes_ops
+from agents.entrypoints.api.auth import TokenTable, parse_token_spec
+from agents.handlers.serving import LIVE, stop_endpoint
 from agents.settings import Settings
 from database import migrate
 from lifecycle.ports import Routes

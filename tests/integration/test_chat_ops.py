@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from agents.bootstrap import Container, bootstrap
-from agents.ops.chat import answer
-from agents.registration import register_version
+from agents.entrypoints.chat.chat import answer
+from agents.handlers.registration import register_version
 from database import migrate
 from mlops.training import save_local
 

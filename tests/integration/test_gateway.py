@@ -394,7 +394,7 @@ def test_replicas_on_one_database_serve_the_same_table_within_a_second(
 def test_deployer_down_stops_the_gateway_it_started(stack: Stack, tmp_path: Path) -> None:
     url = stack.gateway()
     proc = stack.gateways[-1]
-    from agents.gateway import running_gateways, stop_gateways
+    from mlops.gateway.runner import running_gateways, stop_gateways
 
     assert any(g["pid"] == proc.pid for g in running_gateways(stack.container.settings.gateway_dir))
     stop_gateways(stack.container.settings.gateway_dir)

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-import agents.checks
 from agents.bootstrap import Container, bootstrap
-from agents.checks import health_checks, render_checks
-from agents.history import model_history
-from agents.output import to_json
+from agents.entrypoints.cli import render as cli_render
+from agents.entrypoints.cli.output import to_json
+from agents.entrypoints.cli.render import render_checks
+from agents.queries.checks import health_checks
+from agents.queries.history import model_history
 from agents.settings import Settings
 from database import migrate
 from database.models import HealthCheckRow
@@ -140,15 +141,15 @@ def test_history_shows_the_monitors_moves_but_not_its_waits(container: Container
 def test_the_checks_table_prints_figures_and_free_text_messages(
     container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = _printed(monkeypatch, agents.checks, render_checks, health_checks(container, MODEL))
+    text = _printed(monkeypatch, cli_render, render_checks, health_checks(container, MODEL))
 
     assert "health checks of fraud_detector" in text
     assert "12 req, 0.0% err, p95 38 ms" in text
     assert "200 req, 4.5% err, p95 38 ms" in text
     assert "step 2 [bracketed] pause not over" in text  # printed as text, not markup
-    shadow = _printed(monkeypatch, agents.checks, render_checks, health_checks(container, "iris"))
+    shadow = _printed(monkeypatch, cli_render, render_checks, health_checks(container, "iris"))
     assert "97.5% agreed of 40" in shadow
     empty = health_checks(container, deployment_id="can2", limit=1) | {"checks": []}
     assert "no health checks yet for can2" in _printed(
-        monkeypatch, agents.checks, render_checks, empty
+        monkeypatch, cli_render, render_checks, empty
     )

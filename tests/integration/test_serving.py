@@ -16,11 +16,11 @@ import httpx
 import psutil
 import pytest
 
-from lifecycle.errors import EndpointCreationError
+from lifecycle.errors import EndpointCreationError, InvalidModelDirectoryError, PortInUseError
 from lifecycle.ports import Endpoint, PackagedModel, RegisteredVersion
 from lifecycle.stages import ModelStage
-from mlops.endpoints_local import LocalEndpointManager, PortInUseError
-from mlops.packager_bentoml import BentoPackager, InvalidModelDirectoryError
+from mlops.endpoints_local import LocalEndpointManager
+from mlops.packager_bentoml import BentoPackager
 from mlops.processes import port_in_use
 from mlops.training import TrainedModel, save_local
 

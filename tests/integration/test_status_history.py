@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-import agents.history
-import agents.status
 from agents.bootstrap import Container, bootstrap
-from agents.history import model_history, render_history
-from agents.output import to_json
+from agents.entrypoints.cli import render as cli_render
+from agents.entrypoints.cli.output import to_json
+from agents.entrypoints.cli.render import render_history, render_status
+from agents.queries.history import model_history
+from agents.queries.status import health_verdict, home_status
 from agents.settings import Settings
-from agents.status import health_verdict, home_status, render_status
 from database import migrate
 from database.models import ApprovalRow
 from database.services import record_stage_change
@@ -247,7 +247,7 @@ def test_the_verdict_is_down_then_idle_then_degraded_above_one_percent_else_ok(
 def test_the_status_table_shows_traffic_and_health_at_a_glance(
     serving_home: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = _printed(monkeypatch, agents.status, render_status, home_status(serving_home))
+    text = _printed(monkeypatch, cli_render, render_status, home_status(serving_home))
 
     assert "90% stable" in text and "10%" in text and "mirror 100%" in text
     assert "ok · 1,000 req · 0.2% err · p95 12 ms" in text
@@ -261,7 +261,7 @@ def test_the_status_of_an_uninitialised_home_says_to_run_init(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     container = bootstrap(_settings(tmp_path / "never"))
-    text = _printed(monkeypatch, agents.status, render_status, home_status(container))
+    text = _printed(monkeypatch, cli_render, render_status, home_status(container))
 
     assert "is not initialised" in text and "deployer init" in text
 
@@ -269,7 +269,7 @@ def test_the_status_of_an_uninitialised_home_says_to_run_init(
 def test_the_status_of_an_empty_home_says_how_to_register(
     container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = _printed(monkeypatch, agents.status, render_status, home_status(container))
+    text = _printed(monkeypatch, cli_render, render_status, home_status(container))
 
     assert "no models registered yet" in text
 
@@ -426,7 +426,7 @@ def test_the_history_prints_a_timeline_and_the_advice(
     rolled_back_home: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     history = model_history(rolled_back_home, MODEL)
-    text = _printed(monkeypatch, agents.history, render_history, history)
+    text = _printed(monkeypatch, cli_render, render_history, history)
 
     assert "v1 deployed (canary, 10%) as dep1: rolled_back" in text
     assert "episode:rollback" in text

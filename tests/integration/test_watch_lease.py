@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -66,19 +65,41 @@ def test_a_released_lease_is_free_at_once_and_only_its_holder_can_release_it(
     assert leases.acquire(factory, "monitor", "b", 60).held
 
 
+class _Clock:
+    def __init__(self, now: datetime) -> None:
+        self.at = now
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def test_expiry_is_judged_by_the_clock_the_caller_gives(database_url: str) -> None:
+    factory = migrated_factory(database_url)
+    clock = _Clock(datetime(2030, 1, 1, tzinfo=UTC))
+    leases.acquire(factory, "monitor", "a", 60, clock=clock)
+    assert not leases.acquire(factory, "monitor", "b", 60, clock=clock).held
+
+    clock.at += timedelta(seconds=61)
+
+    assert leases.current(factory, "monitor", clock) == leases.LeaseState(
+        False, "a", datetime(2030, 1, 1, 0, 1, tzinfo=UTC)
+    )
+    assert leases.acquire(factory, "monitor", "b", 60, clock=clock).held
+
+
 def test_a_lease_expires_by_the_clock_it_is_given(database_url: str) -> None:
     factory = migrated_factory(database_url)
     start = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
-    def at(seconds: float) -> Callable[[], datetime]:
-        return lambda: start + timedelta(seconds=seconds)
+    def at(seconds: float) -> _Clock:
+        return _Clock(start + timedelta(seconds=seconds))
 
-    leases.acquire(factory, "monitor", "a", 60, now=at(0))
-    refused = leases.acquire(factory, "monitor", "b", 60, now=at(59))
-    taken = leases.acquire(factory, "monitor", "b", 60, now=at(60))
+    leases.acquire(factory, "monitor", "a", 60, clock=at(0))
+    refused = leases.acquire(factory, "monitor", "b", 60, clock=at(59))
+    taken = leases.acquire(factory, "monitor", "b", 60, clock=at(60))
 
     assert (refused.held, refused.holder) == (False, "a")
     assert taken == leases.LeaseState(True, "b", start + timedelta(seconds=120))
-    assert leases.current(factory, "monitor", now=at(119)) == taken
-    expired = leases.current(factory, "monitor", now=at(120))
+    assert leases.current(factory, "monitor", clock=at(119)) == taken
+    expired = leases.current(factory, "monitor", clock=at(120))
     assert expired is not None and not expired.held

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.api.auth import (
+from agents.entrypoints.api.auth import (
     TOKENS_ENV,
     ApiUser,
     Role,

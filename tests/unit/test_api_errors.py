@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict
 
-from agents.api.errors import (
+from agents.entrypoints.api.errors import (
     DeploymentInUseError,
     DeploymentNotAdjustableError,
     NotAuthenticatedError,

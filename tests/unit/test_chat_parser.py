@@ -8,20 +8,22 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from agents.ops.chat_parser import (
+from agents.commands import (
+    Approve,
+    Command,
+    Deploy,
+    Help,
+    History,
+    Promote,
+    Reject,
+    Rollback,
+    Status,
+    describe,
+)
+from agents.entrypoints.chat.chat_parser import (
     GRAMMAR_HELP,
     MAX_COMMAND_CHARS,
-    ApproveRequest,
-    ChatRequest,
     Clarification,
-    DeployRequest,
-    HelpRequest,
-    HistoryRequest,
-    PromoteRequest,
-    RejectRequest,
-    RollbackRequest,
-    StatusRequest,
-    describe,
     parse,
 )
 from lifecycle.stages import ModelStage
@@ -32,19 +34,19 @@ K = StrategyName
 FD = "fraud_detector"
 
 
-def promote(stage: ModelStage, version: str = "2", reason: str | None = None) -> PromoteRequest:
-    return PromoteRequest(model_name=FD, version=version, target_stage=stage, reason=reason)
+def promote(stage: ModelStage, version: str = "2", reason: str | None = None) -> Promote:
+    return Promote(model_name=FD, version=version, target_stage=stage, reason=reason)
 
 
-def deploy(strategy: StrategyName | None = None, traffic: float | None = None) -> DeployRequest:
-    return DeployRequest(model_name=FD, version="2", strategy=strategy, traffic=traffic)
+def deploy(strategy: StrategyName | None = None, traffic: float | None = None) -> Deploy:
+    return Deploy(model_name=FD, version="2", strategy=strategy, traffic=traffic)
 
 
-def rollback(to: str | None = None, reason: str | None = None) -> RollbackRequest:
-    return RollbackRequest(model_name=FD, to_deployment_id=to, reason=reason)
+def rollback(to: str | None = None, reason: str | None = None) -> Rollback:
+    return Rollback(model_name=FD, to_deployment_id=to, reason=reason)
 
 
-REQUESTS: dict[str, tuple[str, ChatRequest]] = {
+REQUESTS: dict[str, tuple[str, Command]] = {
     # promote / advance / move
     "promote names the model, the version and the stage": (
         "promote fraud_detector v2 to staging",
@@ -77,7 +79,7 @@ REQUESTS: dict[str, tuple[str, ChatRequest]] = {
     ),
     "verbs and stages are case-insensitive; model names keep their case": (
         "PROMOTE Fraud_Detector v2 TO Staging",
-        PromoteRequest(model_name="Fraud_Detector", version="2", target_stage=S.STAGING),
+        Promote(model_name="Fraud_Detector", version="2", target_stage=S.STAGING),
     ),
     "trailing punctuation and extra whitespace are ignored": (
         "  promote \t fraud_detector   v2  to staging.  ",
@@ -97,7 +99,7 @@ REQUESTS: dict[str, tuple[str, ChatRequest]] = {
     ),
     "model names may hold digits, dashes and dots": (
         "promote churn-model.v2_1 v4 to shadow",
-        PromoteRequest(model_name="churn-model.v2_1", version="4", target_stage=S.SHADOW),
+        Promote(model_name="churn-model.v2_1", version="4", target_stage=S.SHADOW),
     ),
     "the same version said twice is no conflict": (
         "promote fraud_detector v2 version 2 to staging",
@@ -177,67 +179,67 @@ REQUESTS: dict[str, tuple[str, ChatRequest]] = {
         rollback(),
     ),
     # approve / reject
-    "approve takes an id": ("approve 12", ApproveRequest(approval_id="12")),
+    "approve takes an id": ("approve 12", Approve(approval_id="12")),
     "words after the id are the comment": (
         "approve approval 12 looks good",
-        ApproveRequest(approval_id="12", comment="looks good"),
+        Approve(approval_id="12", comment="looks good"),
     ),
     "reject takes a comment after because": (
         "reject 12 because metrics are stale",
-        RejectRequest(approval_id="12", comment="metrics are stale"),
+        Reject(approval_id="12", comment="metrics are stale"),
     ),
-    "a hash before the id is dropped": ("Approve #12.", ApproveRequest(approval_id="12")),
+    "a hash before the id is dropped": ("Approve #12.", Approve(approval_id="12")),
     "a uuid is an approval id": (
         "approve id 3f2b8c1e-1d2a-4b7e-9f00-123456789abc",
-        ApproveRequest(approval_id="3f2b8c1e-1d2a-4b7e-9f00-123456789abc"),
+        Approve(approval_id="3f2b8c1e-1d2a-4b7e-9f00-123456789abc"),
     ),
     "a prefixed id is an approval id": (
         "reject apr_1a2b3c --comment wrong model",
-        RejectRequest(approval_id="apr_1a2b3c", comment="wrong model"),
+        Reject(approval_id="apr_1a2b3c", comment="wrong model"),
     ),
     "a long hex word is an approval id": (
         "approve deadbeefcafe",
-        ApproveRequest(approval_id="deadbeefcafe"),
+        Approve(approval_id="deadbeefcafe"),
     ),
     "comment: starts a comment": (
         "reject approval 7 comment: shadow too short",
-        RejectRequest(approval_id="7", comment="shadow too short"),
+        Reject(approval_id="7", comment="shadow too short"),
     ),
     # status / show / what's running
-    "status alone covers every model": ("status", StatusRequest()),
-    "show alone is status": ("show", StatusRequest()),
-    "what is running is status": ("what is running", StatusRequest()),
-    "what's running is status": ("what's running?", StatusRequest()),
-    "whats running is status": ("whats running", StatusRequest()),
-    "a typographic apostrophe is read as one": ("what\u2019s running", StatusRequest()),
-    "status takes a model": ("status fraud_detector", StatusRequest(model_name=FD)),
-    "show takes a model": ("show fraud_detector", StatusRequest(model_name=FD)),
+    "status alone covers every model": ("status", Status()),
+    "show alone is status": ("show", Status()),
+    "what is running is status": ("what is running", Status()),
+    "what's running is status": ("what's running?", Status()),
+    "whats running is status": ("whats running", Status()),
+    "a typographic apostrophe is read as one": ("what\u2019s running", Status()),
+    "status takes a model": ("status fraud_detector", Status(model_name=FD)),
+    "show takes a model": ("show fraud_detector", Status(model_name=FD)),
     "what's running may name a model": (
         "what's running for fraud_detector",
-        StatusRequest(model_name=FD),
+        Status(model_name=FD),
     ),
-    "show status of all models is status": ("show status of all models", StatusRequest()),
+    "show status of all models is status": ("show status of all models", Status()),
     # history
-    "history takes a model": ("history fraud_detector", HistoryRequest(model_name=FD)),
-    "show history of is history": ("show history of fraud_detector", HistoryRequest(model_name=FD)),
+    "history takes a model": ("history fraud_detector", History(model_name=FD)),
+    "show history of is history": ("show history of fraud_detector", History(model_name=FD)),
     "show the history of is history": (
         "Show the history of Fraud_Detector.",
-        HistoryRequest(model_name="Fraud_Detector"),
+        History(model_name="Fraud_Detector"),
     ),
     # help
-    "help alone is help": ("help", HelpRequest()),
-    "a question mark is help": ("?", HelpRequest()),
-    "question marks alone are help": (" ?? ", HelpRequest()),
-    "what can you do is help": ("What can you do?", HelpRequest()),
-    "help takes a command as topic": ("help deploy", HelpRequest(topic="deploy")),
-    "a synonym as topic is its command": ("help ship", HelpRequest(topic="deploy")),
-    "a two-word synonym as topic is its command": ("help roll back", HelpRequest(topic="rollback")),
-    "help with other words has no topic": ("help me", HelpRequest()),
+    "help alone is help": ("help", Help()),
+    "a question mark is help": ("?", Help()),
+    "question marks alone are help": (" ?? ", Help()),
+    "what can you do is help": ("What can you do?", Help()),
+    "help takes a command as topic": ("help deploy", Help(topic="deploy")),
+    "a synonym as topic is its command": ("help ship", Help(topic="deploy")),
+    "a two-word synonym as topic is its command": ("help roll back", Help(topic="rollback")),
+    "help with other words has no topic": ("help me", Help()),
 }
 
 
 @pytest.mark.parametrize(("text", "expected"), REQUESTS.values(), ids=REQUESTS.keys())
-def test_each_phrasing_is_read_as_its_request(text: str, expected: ChatRequest) -> None:
+def test_each_phrasing_is_read_as_its_request(text: str, expected: Command) -> None:
     assert parse(text) == expected
 
 
@@ -459,8 +461,8 @@ def test_an_empty_list_of_known_models_knows_no_model() -> None:
 
 
 def test_commands_without_a_model_ignore_known_models() -> None:
-    assert parse("status", KNOWN) == StatusRequest()
-    assert parse("approve 12", KNOWN) == ApproveRequest(approval_id="12")
+    assert parse("status", KNOWN) == Status()
+    assert parse("approve 12", KNOWN) == Approve(approval_id="12")
 
 
 JUNK = [
@@ -529,7 +531,7 @@ def test_random_word_soup_never_raises_and_every_request_can_be_described() -> N
             assert describe(answer).endswith(".")
 
 
-DESCRIPTIONS: dict[str, tuple[ChatRequest, str]] = {
+DESCRIPTIONS: dict[str, tuple[Command, str]] = {
     "a promotion": (promote(S.STAGING), "Promote v2 of fraud_detector to staging."),
     "a promotion with a reason": (
         promote(S.PRODUCTION, reason="shadow looked fine"),
@@ -555,41 +557,39 @@ DESCRIPTIONS: dict[str, tuple[ChatRequest, str]] = {
         rollback("dep_abc123", "errors spiked"),
         "Roll back fraud_detector to deployment dep_abc123 because errors spiked.",
     ),
-    "an approval": (ApproveRequest(approval_id="12"), "Approve approval 12."),
+    "an approval": (Approve(approval_id="12"), "Approve approval 12."),
     "an approval with a comment": (
-        ApproveRequest(approval_id="12", comment="looks good"),
+        Approve(approval_id="12", comment="looks good"),
         "Approve approval 12 with the comment: looks good.",
     ),
     "a rejection with a comment": (
-        RejectRequest(approval_id="12", comment="metrics are stale"),
+        Reject(approval_id="12", comment="metrics are stale"),
         "Reject approval 12 with the comment: metrics are stale.",
     ),
-    "the status of every model": (StatusRequest(), "Show the status of all models."),
+    "the status of every model": (Status(), "Show the status of all models."),
     "the status of one model": (
-        StatusRequest(model_name=FD),
+        Status(model_name=FD),
         "Show the status of fraud_detector.",
     ),
-    "a history": (HistoryRequest(model_name=FD), "Show the history of fraud_detector."),
+    "a history": (History(model_name=FD), "Show the history of fraud_detector."),
 }
 
 
 @pytest.mark.parametrize(("request_", "sentence"), DESCRIPTIONS.values(), ids=DESCRIPTIONS.keys())
-def test_describe_says_what_will_be_done_in_one_sentence(
-    request_: ChatRequest, sentence: str
-) -> None:
+def test_describe_says_what_will_be_done_in_one_sentence(request_: Command, sentence: str) -> None:
     assert describe(request_) == sentence
 
 
 @pytest.mark.parametrize(("request_", "sentence"), DESCRIPTIONS.values(), ids=DESCRIPTIONS.keys())
 def test_a_confirmation_sentence_reads_back_as_the_same_request(
-    request_: ChatRequest, sentence: str
+    request_: Command, sentence: str
 ) -> None:
     assert parse(sentence) == request_
 
 
 def test_help_is_described() -> None:
-    assert describe(HelpRequest()) == "Explain the commands I understand."
-    assert describe(HelpRequest(topic="deploy")) == "Explain the deploy command."
+    assert describe(Help()) == "Explain the commands I understand."
+    assert describe(Help(topic="deploy")) == "Explain the deploy command."
 
 
 def test_the_help_text_names_every_command_stage_and_strategy() -> None:
@@ -607,4 +607,4 @@ def test_requests_are_frozen() -> None:
 
 def test_a_request_refuses_a_traffic_share_outside_0_to_100() -> None:
     with pytest.raises(ValidationError):
-        DeployRequest(model_name=FD, version="2", traffic=101.0)
+        Deploy(model_name=FD, version="2", traffic=101.0)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from agents.handlers.operations import outcome
 from agents.model_deployer import InputState, build_graph
-from agents.operations import outcome
 from lifecycle.errors import DeploymentFailedError, InvalidPlanError
 from lifecycle.ports import Routes
 from lifecycle.routing import single

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from agents.registration import parse_metrics, register_version, sync_registry
+from agents.handlers.registration import parse_metrics, register_version, sync_registry
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import BadInputError, ConflictError
 from lifecycle.stages import ModelStage

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from agents.cli_agent import _render_tick
+from agents.entrypoints.cli.agent import _render_tick
 
 
 def tick(*checks: tuple[str, str, str]) -> dict[str, Any]:

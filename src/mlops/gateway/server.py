@@ -18,8 +18,8 @@ What happens to a prediction (``POST /v1/models/{name}/predict``):
    connection pool, after the answer is known: the client never waits for the shadow. The two
    outputs are compared prediction by prediction.
 
-The gateway knows the database only through :class:`RouteBackend`; ``agents.gateway`` wires the
-real one. Every ``poll_interval`` it reloads tables whose revision changed, and every
+The gateway knows the database only through :class:`RouteBackend`; ``mlops.gateway.runner`` runs
+it over the real one. Every ``poll_interval`` it reloads tables whose revision changed, and every
 ``flush_interval`` it writes its figures back, so the promotion gate can read them later.
 """
 

@@ -1,0 +1,26 @@
+"""How the ops API answers: JSON of the use cases' results, with the status a run calls for."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from lifecycle.jsonable import jsonable
+
+AWAITING_APPROVAL = 202
+"""A run paused for an approval was accepted, not finished (the CLI exits 4)."""
+
+
+def json_response(
+    result: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """``result`` as JSON (datetimes as ISO 8601, enums by value)."""
+    return JSONResponse(jsonable(result), status_code=status, headers=headers)
+
+
+def run_response(result: dict[str, Any]) -> JSONResponse:
+    """A run's result: 202 while it waits for an approval, else 200."""
+    waiting = result.get("status") == "awaiting_approval"
+    return json_response(result, AWAITING_APPROVAL if waiting else 200)

@@ -1,0 +1,82 @@
+"""``/v1/deployments``: deploy, read, list, change a share, stop.
+
+Each handler is ``async`` and runs the blocking use case in a worker thread, so a deploy that
+waits seconds for a server does not hold up other requests.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from agents.entrypoints.api import deployments
+from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
+from agents.entrypoints.api.responses import json_response
+from agents.entrypoints.api.schemas import DeployRequest, TrafficUpdate
+from agents.handlers import operations
+
+router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
+
+
+@router.post("", status_code=201)
+async def deploy(body: DeployRequest, user: Deployer, c: ContainerDep) -> JSONResponse:
+    """Deploy a version (as ``deployer deploy``); 201 with the run's result and manifest.
+
+    With ``traffic`` on a canary or shadow already running, only its share changes (200)."""
+    result: dict[str, Any] = await run_in_threadpool(
+        operations.deploy,
+        c,
+        body.model_name,
+        body.version,
+        user.name,
+        body.strategy.value if body.strategy else None,
+        body.traffic,
+        body.replicas,
+        body.reason,
+    )
+    manifest = result.get("deployment_manifest") or {}
+    if result.get("status") == "traffic_updated" or not manifest.get("deployment_id"):
+        return json_response(result)
+    location = f"{router.prefix}/{manifest['deployment_id']}"
+    return json_response(result, 201, headers={"Location": location})
+
+
+@router.get("")
+async def list_deployments(
+    user: Viewer,
+    c: ContainerDep,
+    model_name: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JSONResponse:
+    """Deployments, newest first, one page at a time (``total`` counts them all)."""
+    page = await run_in_threadpool(deployments.list_deployments, c, model_name, limit, offset)
+    return json_response(page)
+
+
+@router.get("/{deployment_id}")
+async def get_deployment(deployment_id: str, user: Viewer, c: ContainerDep) -> JSONResponse:
+    """One deployment: its manifest, routing share, process and health."""
+    return json_response(await run_in_threadpool(deployments.deployment_detail, c, deployment_id))
+
+
+@router.patch("/{deployment_id}")
+async def update_deployment(
+    deployment_id: str, body: TrafficUpdate, user: Deployer, c: ContainerDep
+) -> JSONResponse:
+    """Change the share of a running canary (or the mirror share of a shadow); 409 otherwise."""
+    result = await run_in_threadpool(
+        deployments.update_traffic, c, deployment_id, user.name, body.traffic, body.reason
+    )
+    return json_response(result)
+
+
+@router.delete("/{deployment_id}")
+async def stop_deployment(deployment_id: str, user: Deployer, c: ContainerDep) -> JSONResponse:
+    """Stop the deployment's server (recorded as rolled back); 409 while it takes traffic."""
+    return json_response(
+        await run_in_threadpool(deployments.stop_deployment, c, deployment_id, user.name)
+    )

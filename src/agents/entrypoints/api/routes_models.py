@@ -1,0 +1,86 @@
+"""``/v1/models/{name}/...``: register, promote, roll back, history (as the CLI's commands)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from agents.bootstrap import Container
+from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
+from agents.entrypoints.api.responses import json_response, run_response
+from agents.entrypoints.api.schemas import PromoteRequest, RegisterRequest, RollbackRequest
+from agents.handlers import operations
+from agents.handlers.registration import register_version
+from agents.queries.checks import health_checks
+from agents.queries.history import model_history
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+
+
+def _register(c: Container, name: str, body: RegisterRequest, actor: str) -> dict[str, Any]:
+    return register_version(
+        c.uow, c.registry, name, body.model_uri, actor, body.metrics, body.criteria
+    )
+
+
+@router.post("/{name}/versions", status_code=201)
+async def register(
+    name: str, body: RegisterRequest, user: Deployer, c: ContainerDep
+) -> JSONResponse:
+    """Register a new version from the MLflow registry (stage development), as ``deployer
+    register``; only ``runs:/`` and ``models:/`` URIs, never a folder on the server."""
+    result = await run_in_threadpool(_register, c, name, body, user.name)
+    return json_response(result, 201)
+
+
+@router.post("/{name}/versions/{version}/promote")
+async def promote(
+    name: str, version: str, body: PromoteRequest, user: Deployer, c: ContainerDep
+) -> JSONResponse:
+    """Move a version one stage on. To production: the gates run (409 with ``unmet`` when they
+    refuse), then 202 with ``approval_id`` while an approver has to answer."""
+    command = body.to_command(name, version)
+    result = await run_in_threadpool(operations.execute, c, command, user.name)
+    return run_response(result)
+
+
+@router.post("/{name}/rollback")
+async def rollback(
+    name: str,
+    user: Deployer,
+    c: ContainerDep,
+    body: Annotated[RollbackRequest | None, Body()] = None,
+) -> JSONResponse:
+    """Switch all traffic back to the previous production deployment (or the one named), at
+    once; 409 when there is nothing to go back to."""
+    command = (body or RollbackRequest()).to_command(name)
+    result = await run_in_threadpool(operations.execute, c, command, user.name)
+    return run_response(result)
+
+
+@router.get("/{name}/history")
+async def history(
+    name: str,
+    user: Viewer,
+    c: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> JSONResponse:
+    """The model's timeline, newest first, and what memory advises for its next rollout."""
+    return json_response(await run_in_threadpool(model_history, c, name, limit))
+
+
+@router.get("/{name}/checks")
+async def checks(
+    name: str,
+    user: Viewer,
+    c: ContainerDep,
+    deployment_id: str = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+) -> JSONResponse:
+    """The monitor's latest judgements of the model (or of one of its deployments), oldest
+    first: status, action, figures, verdicts and message, as ``deployer checks``."""
+    result = await run_in_threadpool(health_checks, c, name, deployment_id, limit)
+    return json_response(result)

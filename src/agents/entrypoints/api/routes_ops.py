@@ -1,0 +1,93 @@
+"""Approvals, runs, status, the audit check and the health probe."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from agents.bootstrap import Container
+from agents.entrypoints.api.deps import Approver, ContainerDep, Deployer, Viewer
+from agents.entrypoints.api.responses import json_response, run_response
+from agents.entrypoints.api.schemas import DecisionRequest
+from agents.handlers import operations
+from agents.queries.audit import verify_audit
+from agents.queries.status import home_status
+from lifecycle.approval import Decision
+
+router = APIRouter(tags=["operations"])
+
+Comment = Annotated[DecisionRequest | None, Body()]
+
+
+@router.get("/healthz", tags=["health"])
+async def healthz() -> dict[str, bool]:
+    """Liveness: the process answers. Needs no token and touches nothing."""
+    return {"ok": True}
+
+
+@router.get("/v1/approvals")
+async def approvals(
+    user: Viewer, c: ContainerDep, every: Annotated[bool, Query(alias="all")] = False
+) -> JSONResponse:
+    """Approvals waiting for a decision, oldest first (``?all=true``: decided ones too)."""
+    rows = await run_in_threadpool(operations.list_approvals, c, every)
+    return json_response({"approvals": rows})
+
+
+@router.post("/v1/approvals/{approval_id}/approve")
+async def approve(
+    approval_id: str, user: Approver, c: ContainerDep, body: Comment = None
+) -> JSONResponse:
+    """Approve someone else's promotion and finish it. Needs the approver role: 403 for your
+    own request (four eyes) and for a lower role; 409 when it was already decided."""
+    return await _decide(c, approval_id, user.name, Decision.APPROVE, body)
+
+
+@router.post("/v1/approvals/{approval_id}/reject")
+async def reject(
+    approval_id: str, user: Deployer, c: ContainerDep, body: Comment = None
+) -> JSONResponse:
+    """Reject a promotion: an approver, or its requester withdrawing it (403 for others)."""
+    return await _decide(c, approval_id, user.name, Decision.REJECT, body)
+
+
+async def _decide(
+    c: Container,
+    approval_id: str,
+    actor: str,
+    decision: Decision,
+    body: DecisionRequest | None,
+) -> JSONResponse:
+    """Answer an approval through ``operations.decide``, which enforces who may answer."""
+    command = (body or DecisionRequest()).to_command(approval_id, decision)
+    result = await run_in_threadpool(operations.execute, c, command, actor)
+    return run_response(result)
+
+
+@router.post("/v1/runs/{thread_id}/resume")
+async def resume(thread_id: str, user: Deployer, c: ContainerDep) -> JSONResponse:
+    """Take up a run a crash cut short (as ``deployer resume``); finished steps are kept."""
+    return run_response(await run_in_threadpool(operations.resume_run, c, thread_id))
+
+
+@router.get("/v1/status")
+async def status(user: Viewer, c: ContainerDep) -> JSONResponse:
+    """Every model's versions by stage, its deployments, routing shares and health."""
+    return json_response(await run_in_threadpool(home_status, c, None))
+
+
+@router.get("/v1/status/{name}")
+async def model_status(name: str, user: Viewer, c: ContainerDep) -> JSONResponse:
+    """One model's status (404 when it is not registered)."""
+    return json_response(await run_in_threadpool(home_status, c, name))
+
+
+@router.get("/v1/audit/verify", tags=["audit"])
+async def audit_verify(user: Viewer, c: ContainerDep) -> JSONResponse:
+    """Walk the audit log's hash chain: ``{"ok", "checked", "first_bad_id", "problem"}``.
+
+    A broken chain is a finding, not a failed request: 200 with ``ok`` false."""
+    return json_response(await run_in_threadpool(verify_audit, c))

@@ -1,0 +1,1 @@
+"""Chat ops: text -> typed command (`chat_parser`) -> use case -> one sentence (`chat`)."""

@@ -1,0 +1,162 @@
+"""``deployer chat``: an operator's sentence -> the parser's typed command -> the same use case
+the CLI runs -> an answer in plain sentences.
+
+Nothing is guessed: an ambiguous or incomplete command gets the parser's question back and
+changes nothing; an error gets its one readable line. The default parser never calls out; an
+LLM-backed one may be given behind :class:`IntentParser`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any, Protocol, assert_never
+
+from agents.bootstrap import Container
+from agents.commands import (
+    AgentCommand,
+    Approve,
+    Deploy,
+    Help,
+    History,
+    Promote,
+    Reject,
+    Rollback,
+    Status,
+)
+from agents.commands import Command as ChatCommand
+from agents.entrypoints.chat import chat_parser
+from agents.entrypoints.chat.chat_parser import Clarification
+from agents.handlers import operations
+from lifecycle.errors import ModelDeployerError
+
+
+class IntentParser(Protocol):
+    """Turns text into a typed request or a clarifying question (the default is deterministic)."""
+
+    def __call__(
+        self, text: str, known_models: Collection[str] | None = None
+    ) -> ChatCommand | Clarification: ...
+
+
+@dataclass
+class ChatAnswer:
+    """What the operator reads, and what scripts read (``--json``)."""
+
+    reply: str
+    request: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    exit_code: int = 0
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "reply": self.reply,
+            "request": self.request,
+            "result": self.result,
+            "exit_code": self.exit_code,
+            "error": self.error,
+        }
+
+
+def answer(
+    c: Container, text: str, actor: str, parser: IntentParser = chat_parser.parse
+) -> ChatAnswer:
+    """Carry out one chat command and say what happened (errors are answers, not exceptions)."""
+    with c.uow() as uow:
+        known = uow.models.list_model_names()
+    request = parser(text, known)
+    if isinstance(request, Clarification):
+        return ChatAnswer(request.question, request.model_dump(mode="json"), exit_code=2)
+    try:
+        result, reply = _carry_out(c, request, actor)
+    except ModelDeployerError as exc:
+        return ChatAnswer(
+            f"I did not do that: {exc}",
+            request.model_dump(mode="json"),
+            exit_code=exc.exit_code,
+            error=type(exc).__name__,
+        )
+    code = 4 if result.get("status") == "awaiting_approval" else 0
+    return ChatAnswer(reply, request.model_dump(mode="json"), result, exit_code=code)
+
+
+def _carry_out(c: Container, r: ChatCommand, actor: str) -> tuple[dict[str, Any], str]:
+    if isinstance(r, Help):
+        return {}, chat_parser.GRAMMAR_HELP
+    if isinstance(r, Status):
+        return _status(c, r.model_name)
+    if isinstance(r, History):
+        from agents.queries.history import model_history
+
+        out = model_history(c, r.model_name, limit=5)
+        lines = [f"{e['at']:%Y-%m-%d %H:%M} {e['summary']}" for e in out["events"]]
+        return out, f"The last {len(lines)} events of {r.model_name}:\n" + "\n".join(lines)
+    out = operations.execute(c, r, actor)
+    return out, _done_sentence(c, r, out)
+
+
+def _done_sentence(c: Container, r: AgentCommand, out: dict[str, Any]) -> str:
+    """What the agent did, in a sentence."""
+    match r:
+        case Promote() if out["status"] == "awaiting_approval":
+            waiting = out["approval_id"]
+            return (
+                f"v{r.version} of {r.model_name} passed every gate and waits for approval "
+                f"{waiting}; an approver says 'approve {waiting}'."
+            )
+        case Promote():
+            return (
+                f"v{r.version} of {r.model_name} is now in {r.target_stage.value}; "
+                f"{serving_sentence(c, r.model_name)}."
+            )
+        case Deploy():
+            m = out["deployment_manifest"]
+            return (
+                f"v{r.version} of {r.model_name} is deployed ({m['strategy'].replace('_', '-')}) "
+                f"as {m['deployment_id']}; {serving_sentence(c, r.model_name)}."
+            )
+        case Rollback():
+            return f"{r.model_name} is rolled back; {serving_sentence(c, r.model_name)}."
+        case Approve():
+            a = out["approval"]
+            return (
+                f"Approved: v{a['version']} of {a['model_name']} is now in {a['target_stage']}; "
+                f"{serving_sentence(c, a['model_name'])}."
+            )
+        case Reject():
+            a = out["approval"]
+            return f"Rejected: v{a['version']} of {a['model_name']} stays where it was."
+    assert_never(r)
+
+
+def serving_sentence(c: Container, model_name: str) -> str:
+    """``production serves v1 at 90% and v2 at 10%`` (or that nothing serves users)."""
+    routes = c.router.get_routes(model_name)
+    if routes is None:
+        return "nothing serves its users yet"
+    with c.reader() as uow:
+        versions = {d.deployment_id: d.model_version for d in uow.deployments.list(model_name)}
+    parts = [
+        f"v{versions.get(d, '?')} at {w:g}%"
+        for d, w in sorted(routes.weights.items(), key=lambda item: -item[1])
+    ]
+    text = "production serves " + " and ".join(parts)
+    if routes.shadow_deployment_id:
+        shadow = versions.get(routes.shadow_deployment_id, "?")
+        text += f", with v{shadow} mirroring {routes.shadow_percent:g}%"
+    return text
+
+
+def _status(c: Container, model_name: str | None) -> tuple[dict[str, Any], str]:
+    from agents.queries.status import home_status
+
+    out = home_status(c, model_name)
+    if not out.get("models"):
+        return out, "No models are registered yet."
+    lines = []
+    for model in out["models"]:
+        stages = ", ".join(f"v{v['version']} {v['stage']}" for v in model["versions"])
+        lines.append(f"{model['name']}: {stages}; {serving_sentence(c, model['name'])}.")
+    return out, "\n".join(lines)

@@ -1,0 +1,5 @@
+"""``python -m agents.entrypoints.cli``: the ``deployer`` command line."""
+
+from agents.entrypoints.cli.app import main
+
+main()

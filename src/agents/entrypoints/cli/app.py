@@ -1,0 +1,379 @@
+"""The ``deployer`` command line (Typer). DESIGN.md section 6 is its contract.
+
+Every command takes ``--json`` and then prints exactly one JSON document on stdout. Exit codes:
+0 done, 2 bad input, 3 refused, 4 waiting for approval, 1 anything else.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from agents.entrypoints.cli import agent as cli_agent
+from agents.entrypoints.cli import api as cli_api
+from agents.entrypoints.cli import audit as cli_audit
+from agents.entrypoints.cli.output import console, emit
+from agents.entrypoints.cli.render import render_status
+from agents.entrypoints.cli.shared import ByOption, JsonOption, command
+from agents.handlers.registration import parse_metrics, register_version, sync_registry
+from agents.handlers.serving import down as stop_everything
+from agents.handlers.serving import list_endpoints, package_version, start_endpoint, stop_endpoint
+from agents.handlers.traffic import parse_weights, set_routes, show_routes
+from agents.queries.status import home_status
+from agents.queries.traffic import traffic_stats
+from database import migrate
+
+for _var, _value in (
+    ("BENTOML_DO_NOT_TRACK", "true"),
+    ("MLFLOW_DISABLE_TELEMETRY", "true"),
+    ("DO_NOT_TRACK", "1"),
+):
+    os.environ.setdefault(_var, _value)
+
+app = typer.Typer(
+    name="deployer",
+    help="Promote, deploy, watch and roll back ML models safely.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.command()
+def init(as_json: JsonOption = False) -> None:
+    """Create DEPLOYER_HOME and migrate the state database to the newest schema."""
+    with command(as_json) as c:
+        home = c.settings.ensure_home()
+        revision = migrate.upgrade(c.settings.database_url)
+        c.registry.list_model_names()  # creates the embedded MLflow store now, not mid-command
+        result = {
+            "ok": True,
+            "home": str(home),
+            "database": migrate.redact(c.settings.database_url),
+            "schema_revision": revision,
+            "mlflow_tracking_uri": c.settings.tracking_uri,
+        }
+        emit(result, as_json, lambda: _render_init(result))
+
+
+def _render_init(result: dict[str, Any]) -> None:
+    console.print(f"[green]initialised[/] {result['home']}")
+    console.print(f"  state database  {result['database']} (schema {result['schema_revision']})")
+    console.print(f"  MLflow registry {result['mlflow_tracking_uri']}")
+
+
+@app.command()
+def status(
+    name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show each model's versions by stage and its deployments."""
+    with command(as_json) as c:
+        result = home_status(c, name)
+        emit(result, as_json, lambda: render_status(result))
+
+
+@app.command()
+def register(
+    name: Annotated[str, typer.Argument(help="Model name, e.g. fraud_detector.")],
+    model_uri: Annotated[
+        str, typer.Option("--model-uri", help="runs:/..., models:/... or an MLflow model folder.")
+    ],
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", help="K=V, repeatable; adds to the run's.")
+    ] = None,
+    criteria: Annotated[
+        list[str] | None, typer.Option("--criteria", help='Success criterion "K>=V", repeatable.')
+    ] = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register a model version (stage development) in MLflow and the state database."""
+    with command(as_json) as c:
+        result = register_version(
+            c.uow,
+            c.registry,
+            name,
+            model_uri,
+            by or c.settings.user,
+            metrics=parse_metrics(metric or []),
+            criteria=criteria or [],
+        )
+        emit(
+            result,
+            as_json,
+            lambda: console.print(
+                f"registered [bold]{name}[/] v{result['version']} ({result['stage']}) "
+                f"from {model_uri}"
+            ),
+        )
+
+
+@app.command()
+def package(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version, e.g. 2 or v2.")],
+    export: Annotated[
+        str | None, typer.Option("--export", help="Also write a .bento archive to this folder.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if it exists.")] = False,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Build the version's bento (once; later calls reuse it), optionally exported."""
+    with command(as_json) as c:
+        result = package_version(c, name, version, by or c.settings.user, export, force)
+
+        def render() -> None:
+            verb = "reused" if result["reused"] else "built"
+            console.print(f"{verb} bento [bold]{result['bento_tag']}[/]")
+            if result["export_path"]:
+                console.print(f"exported to {result['export_path']}")
+
+        emit(result, as_json, render)
+
+
+@app.command()
+def sync(by: ByOption = None, as_json: JsonOption = False) -> None:
+    """Reconcile the state database with the MLflow registry (safe to run again)."""
+    with command(as_json) as c:
+        report = sync_registry(c.uow, c.registry, by or c.settings.user).as_dict()
+
+        def render() -> None:
+            console.print(
+                f"added {len(report['added'])}, updated {len(report['updated'])}, "
+                f"unchanged {report['unchanged']}"
+            )
+            for key in report["missing_in_registry"]:
+                console.print(f"[yellow]{key} is in the state database but not in MLflow[/]")
+
+        emit(report, as_json, render)
+
+
+endpoints_app = typer.Typer(help="Local model endpoints (bentoml serve processes).")
+app.add_typer(endpoints_app, name="endpoints")
+
+
+@endpoints_app.callback(invoke_without_command=True)
+def endpoints_list(ctx: typer.Context, by: ByOption = None, as_json: JsonOption = False) -> None:
+    """List endpoints; records whose process died are marked failed."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with command(as_json) as c:
+        rows = list_endpoints(c, by or c.settings.user)
+        emit({"endpoints": rows}, as_json, lambda: _render_endpoints(rows))
+
+
+def _render_endpoints(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("no endpoints")
+        return
+    table = Table("deployment", "model", "status", "alive", "url", "pid")
+    for r in rows:
+        table.add_row(
+            r["deployment_id"],
+            f"{r['model_name']} v{r['version']}",
+            r["status"],
+            "yes" if r["alive"] else "no",
+            r["endpoint_url"] or "",
+            str(r["pid"] or ""),
+        )
+    console.print(table)
+
+
+@endpoints_app.command("start")
+def endpoints_start(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version.")],
+    workers: Annotated[int, typer.Option("--workers", min=1, max=16)] = 1,
+    port: Annotated[int | None, typer.Option("--port", min=1, max=65535)] = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Package if needed and start a detached endpoint; waits until it is ready."""
+    with command(as_json) as c:
+        result = start_endpoint(c, name, version, by or c.settings.user, workers, port)
+        emit(
+            result,
+            as_json,
+            lambda: console.print(
+                f"[green]ready[/] {result['deployment_id']} at {result['endpoint_url']} "
+                f"(pid {result['pid']})"
+            ),
+        )
+
+
+@endpoints_app.command("stop")
+def endpoints_stop(
+    deployment_id: Annotated[str, typer.Argument(help="Deployment id.")],
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stop one endpoint and all its worker processes."""
+    with command(as_json) as c:
+        result = stop_endpoint(c, deployment_id, by or c.settings.user, "stopped by operator")
+        emit(result, as_json, lambda: console.print(f"stopped {deployment_id}"))
+
+
+@app.command()
+def gateway(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
+    no_retry: Annotated[
+        bool, typer.Option("--no-retry", help="Do not retry a canary's failures on stable.")
+    ] = False,
+    upstream_timeout: Annotated[
+        float, typer.Option("--upstream-timeout", min=0.1, help="Seconds per upstream call.")
+    ] = 10.0,
+) -> None:
+    """Run the traffic gateway in the foreground (stop with Ctrl-C or SIGTERM)."""
+    from mlops.gateway.runner import serve_gateway
+
+    with command(False) as c:
+        console.print(
+            f"gateway on http://{host}:{port}  (admin token in {c.settings.home_dir}/gateway.token"
+            " unless DEPLOYER_GATEWAY_TOKEN is set)",
+            highlight=False,
+        )
+        settings = c.settings
+        serve_gateway(
+            c.router,
+            settings.gateway_dir,
+            host,
+            port,
+            token=lambda: settings.gateway_token,
+            flush_interval=settings.gateway_flush_seconds,
+            retry_on_stable=not no_retry,
+            upstream_timeout=upstream_timeout,
+        )
+
+
+traffic_app = typer.Typer(help="Routing tables and what the gateways measured.")
+app.add_typer(traffic_app, name="traffic")
+
+
+@traffic_app.command("show")
+def traffic_show(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show a model's routing table."""
+    with command(as_json) as c:
+        result = show_routes(c, name)
+        emit(result, as_json, lambda: _render_routes(result))
+
+
+def _render_routes(result: dict[str, Any]) -> None:
+    if not result["weights"]:
+        console.print(f"{result['model_name']} has no routing table (no live deployment)")
+        return
+    table = Table("deployment", "weight %", "role")
+    for deployment_id, weight in result["weights"].items():
+        role = "stable" if deployment_id == result.get("stable_deployment_id") else ""
+        table.add_row(deployment_id, f"{weight:g}", role)
+    if result.get("shadow_deployment_id"):
+        table.add_row(
+            result["shadow_deployment_id"], f"mirror {result['shadow_percent']:g}", "shadow"
+        )
+    console.print(table)
+
+
+@traffic_app.command("set")
+def traffic_set(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    weights: Annotated[list[str], typer.Argument(help="DEPLOYMENT=PERCENT pairs summing to 100.")],
+    shadow: Annotated[
+        str | None, typer.Option("--shadow", help="Mirror to this deployment.")
+    ] = None,
+    mirror: Annotated[float, typer.Option("--mirror", help="Percent of requests to mirror.")] = 0.0,
+    stable: Annotated[
+        str | None, typer.Option("--stable", help="Retry target (default: the heaviest).")
+    ] = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace a model's routing table atomically (gateways serve it within a second)."""
+    with command(as_json) as c:
+        result = set_routes(
+            c,
+            name,
+            parse_weights(weights),
+            by or c.settings.user,
+            shadow,
+            mirror if shadow else 0.0,
+            stable,
+        )
+        emit(result, as_json, lambda: _render_routes(result))
+
+
+@traffic_app.command("stats")
+def traffic_stats_command(
+    name: Annotated[str | None, typer.Argument(help="Model name (default: all).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Requests, errors, latency per deployment and shadow agreement, as gateways reported."""
+    with command(as_json) as c:
+        result = traffic_stats(c, name)
+        emit(result, as_json, lambda: _render_stats(result))
+
+
+def _render_stats(result: dict[str, Any]) -> None:
+    columns = ("deployment", "model", "req (60 s)", "errors", "p50 ms", "p95 ms", "p99 ms", "rps")
+    table = Table(*columns)
+    for r in result["deployments"]:
+        table.add_row(
+            r["deployment_id"],
+            r["model_name"],
+            str(r["requests"]),
+            f"{r['errors']} ({r['error_rate']:.1%})",
+            *(f"{r[k]:.2f}" if r[k] is not None else "-" for k in ("p50_ms", "p95_ms", "p99_ms")),
+            f"{r['requests_per_second']:.1f}",
+        )
+    console.print(table)
+    for s in result["shadows"]:
+        agreement = "-" if s["agreement"] is None else f"{s['agreement']:.1%}"
+        console.print(
+            f"shadow {s['shadow_deployment_id']} ({s['model_name']}): agreement {agreement} "
+            f"over {s['compared']} predictions, {s['shadow_errors']} shadow error(s)"
+        )
+
+
+@app.command()
+def down(by: ByOption = None, as_json: JsonOption = False) -> None:
+    """Stop every endpoint and gateway this home started."""
+    with command(as_json) as c:
+        result = stop_everything(c, by or c.settings.user)
+        emit(
+            result,
+            as_json,
+            lambda: console.print(
+                f"stopped {len(result['stopped'])} endpoint(s)"
+                + (
+                    f", {len(result['gateways_stopped'])} gateway(s)"
+                    if result["gateways_stopped"]
+                    else ""
+                )
+                + (
+                    f" and {len(result['strays_stopped'])} unrecorded process(es)"
+                    if result["strays_stopped"]
+                    else ""
+                )
+            ),
+        )
+
+
+for _command in (*cli_agent.COMMANDS, *cli_api.COMMANDS):
+    app.command()(_command)
+app.add_typer(cli_audit.app, name="audit")
+
+
+def main() -> None:
+    """Entry point of the ``deployer`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""How the CLI speaks: exactly one JSON document with ``--json``, else readable rich output.
+
+Errors are one line on stderr with the exit code their class carries (DESIGN.md section 6);
+a traceback is shown only with ``DEPLOYER_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import NoReturn
+
+from rich.console import Console
+
+from lifecycle.errors import ModelDeployerError
+from lifecycle.jsonable import jsonable
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+def to_json(data: object) -> str:
+    """Encode the CLI's result as JSON (datetimes as ISO 8601, enums by value)."""
+    return json.dumps(jsonable(data), indent=2, sort_keys=False)
+
+
+def emit(data: object, as_json: bool, render: Callable[[], None]) -> None:
+    """Print ``data`` as one JSON document, or call ``render`` for people."""
+    if as_json:
+        sys.stdout.write(to_json(data) + "\n")
+    else:
+        render()
+
+
+def fail(exc: BaseException, as_json: bool = False) -> NoReturn:
+    """Report an error in one line on stderr (and as JSON on stdout with ``--json``); exit."""
+    if isinstance(exc, ModelDeployerError):
+        code, message = exc.exit_code, str(exc)
+    else:
+        code, message = 1, f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
+    if os.environ.get("DEPLOYER_DEBUG") == "1":
+        traceback.print_exception(exc, file=sys.stderr)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    if as_json:
+        error = {"type": type(exc).__name__, "message": message, "exit_code": code}
+        sys.stdout.write(to_json({"ok": False, "error": error}) + "\n")
+    raise SystemExit(code)

@@ -1,0 +1,210 @@
+"""How the CLI shows results to people: runs, approvals, status, history and checks.
+
+The queries (``agents.queries``) return JSON-ready dicts; ``--json`` prints those as they are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from agents.entrypoints.cli.output import console
+from agents.queries.checks import MOVES
+
+DASH = "\N{EM DASH}"
+
+
+def render_run(r: dict[str, Any]) -> None:
+    """A run's outcome: its verdicts, then what happened (or what it waits for)."""
+    for v in r.get("verdicts") or []:
+        mark = {"passed": "[green]pass[/]", "failed": "[red]FAIL[/]"}.get(
+            v["status"], "[yellow]wait[/]"
+        )
+        console.print(f"  {mark} {v['gate']}: {v['message']}", highlight=False)
+    status = r.get("status")
+    if status == "awaiting_approval":
+        w = r["waiting_for"]
+        console.print(
+            f"[yellow]awaiting approval[/] {w['approval_id']}: {w['model_name']} v{w['version']} "
+            f"-> {w['target_stage']}, requested by {w['requested_by']}\n"
+            f"  an approver runs: deployer approve {w['approval_id']} --by USER"
+        )
+    elif r.get("version_record") and status in ("promoted", "rejected"):
+        rec = r["version_record"]
+        console.print(
+            f"[green]{status}[/] {rec['model_name']} v{rec['version']}: "
+            f"{rec['from_stage']} -> {rec['to_stage']} by {rec['changed_by']}"
+        )
+    elif status == "rejected":
+        console.print(f"[red]rejected[/]: {'; '.join(r.get('errors') or [])}")
+    elif r.get("deployment_manifest"):
+        m = r["deployment_manifest"]
+        console.print(
+            f"[green]{status}[/] {m['model_name']} v{m['model_version']} as {m['deployment_id']} "
+            f"({m['strategy']}, {m['traffic_percentage']:g}%) at {m['endpoint_url']} "
+            f"in {m['deployment_duration_seconds'] or 0:.1f} s"
+        )
+        advice = r.get("advice") or {}
+        if advice.get("reason"):
+            console.print(f"  memory: {advice['reason']}", highlight=False)
+    elif status == "rolled_back":
+        console.print(
+            f"[green]rolled back[/]: {', '.join(r['rollback']['undo'])} -> "
+            f"{r['active_deployment_id']} now serves 100%"
+        )
+    else:
+        console.print(f"{status}")
+    console.print(f"  thread {r.get('thread_id')}", style="dim")
+
+
+def render_approvals(rows: list[dict[str, Any]]) -> None:
+    """Approvals as a table, oldest first."""
+    if not rows:
+        console.print("no approvals waiting")
+        return
+    table = Table("approval", "model", "to", "requested by", "at", "state", "reason")
+    for a in rows:
+        table.add_row(
+            a["approval_id"],
+            f"{a['model_name']} v{a['version']}",
+            a["target_stage"],
+            a["requested_by"],
+            a["requested_at"].strftime("%Y-%m-%d %H:%M"),
+            a["state"] + (f" by {a['approver']}" if a["approver"] else ""),
+            a["reason"] or "",
+        )
+    console.print(table)
+
+
+def render_status(result: dict[str, Any]) -> None:
+    """Print the status at a glance: one row per deployment (or per version without one)."""
+    if not result["initialized"]:
+        console.print(f"[yellow]{result['home']} is not initialised[/]: run [bold]deployer init[/]")
+        return
+    console.print(f"home {result['home']}  database {result['database']}")
+    if not result["models"]:
+        console.print("no models registered yet: [bold]deployer register NAME --model-uri URI[/]")
+        return
+    table = Table(
+        "model", "version", "stage", "deployment", "status", "traffic", "health", "endpoint"
+    )
+    for model in result["models"]:
+        for version in model["versions"]:
+            for d in version["deployments"] or [None]:
+                table.add_row(
+                    model["name"],
+                    f"v{version['version']}",
+                    version["stage"],
+                    *(_deployment_cells(d) if d else ("", "", "", "", "")),
+                )
+    console.print(table)
+
+
+def _deployment_cells(d: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    return (
+        d["deployment_id"],
+        d["status"],
+        traffic_text(d),
+        health_text(d),
+        d["endpoint_url"] or "",
+    )
+
+
+def traffic_text(d: dict[str, Any]) -> str:
+    """``90%``, ``mirror 100%``, or a dash for a deployment the routing table does not name.
+
+    In a split, the stable deployment (where failed requests are retried) says so.
+    """
+    weight = d.get("weight")
+    if weight:
+        return f"{weight:g}% stable" if d.get("stable") and weight < 100 else f"{weight:g}%"
+    if d.get("mirror_percent"):
+        return f"mirror {d['mirror_percent']:g}%"
+    return DASH
+
+
+def health_text(d: dict[str, Any]) -> str:
+    """``ok · 1,204 req · 0.2% err · p95 12 ms``, ``idle``, ``DOWN``; a dash when not live."""
+    health = d.get("health")
+    if health is None:
+        return DASH
+    verdict = str(health["verdict"])
+    # Only a verdict with traffic behind it has figures worth a glance; DOWN must stand out.
+    parts = [verdict.upper() if verdict == "down" else verdict]
+    if verdict in ("ok", "degraded"):
+        parts += [f"{health['request_count']:,} req", f"{health['error_rate']:.1%} err"]
+        if health["p95_ms"] is not None:
+            parts.append(f"p95 {health['p95_ms']:,.0f} ms")
+    shadow = d.get("shadow")
+    if shadow and shadow["agreement"] is not None:
+        parts.append(f"agree {shadow['agreement']:.1%} of {shadow['compared']:,}")
+    return " \N{MIDDLE DOT} ".join(parts)
+
+
+def render_history(result: dict[str, Any]) -> None:
+    """Print the timeline (time, kind, summary), newest first, then memory's advice."""
+    name = result["model_name"]
+    events = result["events"]
+    if not events:
+        console.print(f"no history yet for [bold]{name}[/]")
+    else:
+        table = Table("time (UTC)", "kind", "summary", title=f"history of {name}")
+        for event in events:
+            # Text, not markup: reasons and comments are free text and may hold brackets.
+            table.add_row(_when(event["at"]), Text(event["kind"]), Text(event["summary"]))
+        console.print(table)
+    console.print(Text(advice_line(result["advice"])))
+
+
+def advice_line(advice: dict[str, Any]) -> str:
+    """One line: the rollback preset and canary schedule memory advises, and why."""
+    steps = advice.get("canary_steps")
+    canary = f", canary {'/'.join(str(s) for s in steps)}%" if steps else ""
+    why = advice.get("reason") or "nothing learned yet, the defaults apply"
+    return f"advice: {advice['rollback_preset']} rollback config{canary} \N{EM DASH} {why}"
+
+
+def _when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def figures_text(metrics: dict[str, Any]) -> str:
+    """The figures a judgement was made on: the candidate's requests of its current step
+    (``412 req, 1.2% err, p95 38 ms``), or a shadow's comparisons (``97.5% agreed of 40``)."""
+    if "compared" in metrics:
+        if not metrics["compared"]:
+            return "no comparisons"
+        return f"{metrics.get('agreement') or 0.0:.1%} agreed of {metrics['compared']:,}"
+    candidate = metrics.get("candidate") or {}
+    if not candidate.get("requests"):
+        return "no requests"
+    parts = [f"{candidate['requests']:,} req", f"{candidate.get('error_rate', 0.0):.1%} err"]
+    if candidate.get("p95_ms") is not None:
+        parts.append(f"p95 {candidate['p95_ms']:,.0f} ms")
+    return ", ".join(parts)
+
+
+def render_checks(result: dict[str, Any]) -> None:
+    """A table of judgements, oldest first."""
+    checks = result["checks"]
+    scope = result["deployment_id"] or result["model_name"] or "every model"
+    if not checks:
+        console.print(f"no health checks yet for {scope}", highlight=False)
+        return
+    table = Table("time (UTC)", "deployment", "action", "status", "figures", "message")
+    table.title = f"health checks of {scope}"
+    for c in checks:
+        colour = {"failed": "red", "passed": "green"}.get(c["status"], "yellow")
+        table.add_row(
+            c["checked_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            Text(c["deployment_id"]),
+            Text(c["action"], style="bold" if c["action"] in MOVES else ""),
+            Text(c["status"], style=colour),
+            Text(figures_text(c["metrics"])),
+            # Text, not markup: messages quote figures and may hold brackets.
+            Text(c["message"]),
+        )
+    console.print(table)

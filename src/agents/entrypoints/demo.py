@@ -1,0 +1,340 @@
+"""``deployer demo``: the whole story, end to end, on embedded defaults, in about two minutes.
+
+Two versions of an iris classifier are trained (scikit-learn's own data, nothing downloaded),
+registered, promoted through their gates with a second user's approval, deployed behind a real
+gateway that carries real HTTP traffic, compared in shadow, and released as a canary that
+fails one request in five, which the monitor rolls back by itself while no user sees an
+error. Every step goes through the same agent the CLI uses. The demo works in a fresh home of
+its own, prints a timeline, and stops every process it started, even when a step fails.
+
+Demo policy (printed at the start): a version must spend 15 seconds in shadow (24 hours by
+default), 150 mirrored requests must be compared (1000 by default), and a canary step is judged
+after 100 requests (1000) with at most 2% errors (1%); everything else is the product's default.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from agents.bootstrap import Container, bootstrap
+from agents.entrypoints.cli.output import console
+from agents.handlers import operations
+from agents.handlers.registration import register_version
+from agents.handlers.serving import down
+from database import migrate
+from lifecycle.errors import PermissionDeniedError, ProductionCriteriaNotMetError
+from lifecycle.metrics import ShadowStats
+from mlops.processes import free_port, poll, terminate_tree, wait_http_ok
+
+MODEL = "iris_classifier"
+REQUESTER, APPROVER = "alice", "bob"
+SHADOW_SECONDS = 15.0
+FAULT = "DEPLOYER_FAULT_ERROR_RATE"
+DEMO_ENV = {
+    "DEPLOYER_USER": REQUESTER,
+    "DEPLOYER_APPROVERS": APPROVER,
+    "DEPLOYER_SHADOW_MIN_HOURS": str(SHADOW_SECONDS / 3600),
+    "DEPLOYER_MIN_SHADOW_COMPARISONS": "150",
+    "DEPLOYER_MIN_SHADOW_AGREEMENT": "0.9",
+    "DEPLOYER_WARM_SECONDS": "300",
+    "DEPLOYER_MIN_REQUESTS": "100",
+    "DEPLOYER_MAX_ERROR_RATE": "0.02",
+    "BENTOML_DO_NOT_TRACK": "true",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "1",
+}
+
+
+class Timeline:
+    """Prints each step with the seconds since the demo began."""
+
+    def __init__(self, out: Console) -> None:
+        self.out = out
+        self.started = time.monotonic()
+        self.events: list[dict[str, Any]] = []
+
+    def say(self, text: str, detail: str = "") -> None:
+        at = time.monotonic() - self.started
+        self.events.append({"at": round(at, 2), "text": text, "detail": detail})
+        self.out.print(f"[dim]{at:6.1f}s[/]  {text}", highlight=False)
+        if detail:
+            self.out.print(f"         [dim]{detail}[/]", highlight=False)
+
+
+def run_demo(home: Path | None = None, out: Console = console) -> dict[str, Any]:
+    """Run the story in ``home`` (default: a fresh temporary folder); return what it measured.
+
+    The timeline goes to ``out`` (stderr when the caller prints JSON on stdout)."""
+    home = home or Path(tempfile.mkdtemp(prefix="deployer-demo-"))
+    os.environ.update({**DEMO_ENV, "DEPLOYER_HOME": str(home)})
+    for key in ("DEPLOYER_DATABASE_URL", "MLFLOW_TRACKING_URI"):
+        os.environ.pop(key, None)  # the demo runs on embedded defaults, whatever the shell says
+    t = Timeline(out)
+    t.say(
+        f"home {home}",
+        f"demo policy: {SHADOW_SECONDS:g} s in shadow (default 24 h), 150 shadow comparisons "
+        f"(default 1000), agreement >= 90%; a canary step is judged after 100 requests at 2% "
+        f"errors at most; {REQUESTER} deploys, {APPROVER} approves",
+    )
+    c = bootstrap()
+    c.settings.ensure_home()
+    migrate.upgrade(c.settings.database_url)
+    try:
+        with _gateway(c, t) as url:
+            return _story(c, t, url)
+    finally:
+        stopped = down(c, "demo")
+        c.close()
+        t.say(
+            f"stopped {len(stopped['stopped'])} endpoint(s) and "
+            f"{len(stopped['gateways_stopped'])} gateway(s); nothing is left running",
+            f"look around: DEPLOYER_HOME={home} deployer history {MODEL}",
+        )
+
+
+def _story(c: Container, t: Timeline, url: str) -> dict[str, Any]:
+    v1, v2, rows = _train_and_register(c, t)
+    _promote(c, t, v1, "staging")
+    _promote(c, t, v1, "shadow")
+    shadow_since = time.monotonic()
+    try:
+        _promote(c, t, v1, "production")
+    except ProductionCriteriaNotMetError as exc:
+        t.say("[yellow]gate[/] v1 -> production refused, as it should be", "; ".join(exc.unmet))
+    _wait_out_shadow(t, shadow_since)
+    _promote_with_approval(c, t, v1)
+    first = operations.deploy(c, MODEL, v1, REQUESTER, reason="first release")
+    _deployed(t, first)
+    served = _traffic(url, rows, 200)
+    t.say(f"sent 200 requests through the gateway: {_versions(served)}")
+
+    _promote(c, t, v2, "staging")
+    _promote(c, t, v2, "shadow")
+    shadow_since = time.monotonic()
+    shadow = operations.deploy(c, MODEL, v2, REQUESTER, reason="compare with v1")
+    _deployed(t, shadow)
+    _traffic(url, rows, 300)
+    agreement = _shadow_agreement(c, shadow["deployment_manifest"]["deployment_id"])
+    t.say(
+        f"shadow: v2 agreed with v1 on {agreement['agreed']} of {agreement['compared']} "
+        f"mirrored requests ({agreement['agreement']:.1%}); users only ever saw v1's answers"
+    )
+    _wait_out_shadow(t, shadow_since)
+    _promote_with_approval(c, t, v2)
+    # The canary carries a bug: its server fails one request in five (a fault drill knob).
+    os.environ[FAULT] = "0.2"
+    try:
+        canary = operations.deploy(c, MODEL, v2, REQUESTER, strategy="canary", traffic=10)
+    finally:
+        os.environ.pop(FAULT, None)
+    _deployed(t, canary)
+    t.say("the v2 canary fails 1 request in 5; the monitor ticks every second (deployer watch)")
+
+    during: list[int] = []
+    started = time.monotonic()
+    healed = _while_sending(url, rows, during, lambda: _watch_until_healed(c, t))
+    failures = sum(1 for code in during if code != 200)
+    t.say(
+        f"[green]healed[/] in {time.monotonic() - started:.1f} s: the monitor rolled back to "
+        f"{healed['target']} by itself; {len(during)} requests sent meanwhile, {failures} failed",
+        f"why: {healed['message']}",
+    )
+    after = _traffic(url, rows, 100)
+    t.say(f"after the rollback, 100 requests: {_versions(after)}")
+    with c.open_memory() as memory:
+        advice = memory.advice(MODEL)
+    t.say("memory: " + (advice.reason or "no advice"), f"next canary steps: {advice.canary_steps}")
+    return {
+        "home": str(c.settings.home_dir),
+        "shadow_agreement": agreement["agreement"],
+        "rolled_back_by": healed["message"],
+        "rollback_requests": len(during),
+        "rollback_failures": failures,
+        "advice": advice.reason,
+        "events": t.events,
+    }
+
+
+def _watch_until_healed(c: Container, t: Timeline, seconds: float = 60.0) -> dict[str, Any]:
+    """Monitoring ticks, one a second, until one rolls a deployment back; that check."""
+    with c.open_agent() as agent:
+
+        def rolled_back() -> dict[str, Any] | None:
+            for check in agent.tick("monitor")["monitor"]["checks"]:
+                if check["action"] == "rollback":
+                    return dict(check)
+                t.say(f"monitor: {check['deployment_id']} {check['action']} ({check['status']})")
+            return None
+
+        found = poll(rolled_back, timeout=seconds, interval=1.0, paced=True)
+    if found is not None:
+        return found
+    raise RuntimeError(f"the monitor did not roll the faulty canary back within {seconds:.0f} s")
+
+
+def _train_and_register(c: Container, t: Timeline) -> tuple[str, str, list[list[float]]]:
+    from mlops.training import load_dataset, train_and_log
+
+    versions = []
+    for variant in (1, 2):
+        trained = train_and_log(
+            c.settings.tracking_uri,
+            "iris",
+            variant,
+            "forest",
+            artifact_root=c.settings.artifact_root,
+        )
+        registered = register_version(
+            c.uow, c.registry, MODEL, trained.model_uri, REQUESTER, criteria=["accuracy>=0.85"]
+        )
+        versions.append(registered["version"])
+        t.say(
+            f"trained and registered v{registered['version']}: random forest, variant {variant}, "
+            f"accuracy {trained.metrics['accuracy']:.3f} (criterion accuracy>=0.85)"
+        )
+    frame, _, _ = load_dataset("iris")
+    return versions[0], versions[1], frame.to_numpy().tolist()
+
+
+def _promote(c: Container, t: Timeline, version: str, stage: str) -> dict[str, Any]:
+    result = operations.promote(c, MODEL, version, stage, REQUESTER, reason="demo")
+    record = result["version_record"]
+    t.say(f"promoted v{version}: {record['from_stage']} -> {record['to_stage']}")
+    return result
+
+
+def _promote_with_approval(c: Container, t: Timeline, version: str) -> None:
+    result = operations.promote(c, MODEL, version, "production", REQUESTER, reason="ready")
+    gates = "; ".join(v["message"] for v in result["verdicts"])
+    t.say(f"v{version} -> production: every gate passed, waiting for approval", gates)
+    approval_id = result["approval_id"]
+    try:
+        operations.decide(c, approval_id, REQUESTER, "approve")
+    except PermissionDeniedError as exc:
+        t.say(f"{REQUESTER} tries to approve her own request: refused", str(exc))
+    answer = _cli("approve", approval_id, "--by", APPROVER, "--comment", "looks good")
+    if answer.returncode != 0:
+        raise RuntimeError(f"the approval failed: {answer.stderr.strip()}")
+    t.say(f"{APPROVER} approves {approval_id} from another process: v{version} is in production")
+
+
+def _deployed(t: Timeline, result: dict[str, Any]) -> None:
+    m = result["deployment_manifest"]
+    t.say(
+        f"deployed v{m['model_version']} ({m['strategy']}, {m['traffic_percentage']:g}%) as "
+        f"{m['deployment_id']} in {m['deployment_duration_seconds']:.1f} s"
+    )
+
+
+def _wait_out_shadow(t: Timeline, since: float) -> None:
+    left = SHADOW_SECONDS - (time.monotonic() - since)
+    if left > 0:
+        t.say(f"waiting {left:.0f} s more in shadow (the shadow-age gate)")
+        time.sleep(left + 0.5)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``deployer ARGS`` in a second process, as another person would."""
+    command = [sys.executable, "-c", "from agents.entrypoints.cli import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _traffic(url: str, rows: list[list[float]], count: int) -> list[str]:
+    """Send ``count`` single-row predictions; return the version that answered each."""
+    served = []
+    with httpx.Client(base_url=url, timeout=10.0) as client:
+        for i in range(count):
+            answer = client.post(
+                f"/v1/models/{MODEL}/predict", json={"instances": [rows[i % len(rows)]]}
+            )
+            ok = answer.is_success
+            served.append(
+                str(answer.json().get("model_version")) if ok else f"!{answer.status_code}"
+            )
+    return served
+
+
+def _versions(served: list[str]) -> str:
+    counts = Counter(served)
+    return ", ".join(
+        f"{n} answered by v{v}" if v != "error" else f"{n} failed"
+        for v, n in sorted(counts.items())
+    )
+
+
+def _shadow_agreement(c: Container, deployment_id: str) -> dict[str, Any]:
+    """Wait for the gateway's next flush of the comparison figures, then read them."""
+
+    def enough() -> ShadowStats | None:
+        stats = c.metrics.shadow_stats(deployment_id)
+        return stats if stats.compared >= 150 else None
+
+    stats = poll(enough, timeout=15, interval=0.5) or c.metrics.shadow_stats(deployment_id)
+    return {"compared": stats.compared, "agreed": stats.agreed, "agreement": stats.agreement or 0.0}
+
+
+def _while_sending(
+    url: str, rows: list[list[float]], codes: list[int], action: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """Run ``action`` while another thread sends requests; record every status code."""
+    import threading
+
+    stop = threading.Event()
+
+    def send() -> None:
+        with httpx.Client(base_url=url, timeout=10.0) as client:
+            i = 0
+            while not stop.is_set():
+                answer = client.post(
+                    f"/v1/models/{MODEL}/predict", json={"instances": [rows[i % len(rows)]]}
+                )
+                codes.append(answer.status_code)
+                i += 1
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        return action()
+    finally:
+        time.sleep(1.0)  # keep sending past the switch, while the gateways pick it up
+        stop.set()
+        sender.join(timeout=15)
+
+
+@contextmanager
+def _gateway(c: Container, t: Timeline) -> Iterator[str]:
+    """A real gateway process for the demo's home, stopped by PID at the end."""
+    port = free_port("127.0.0.1")
+    command = [
+        sys.executable,
+        "-c",
+        "from agents.entrypoints.cli import main; main()",
+        "gateway",
+        "--port",
+        str(port),
+    ]
+    log = (c.settings.home_dir / "gateway.log").open("ab")
+    c.settings.ensure_home()
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        if not wait_http_ok(f"{url}/healthz", 30, lambda: proc.poll() is None):
+            raise RuntimeError(f"the gateway did not start; see {c.settings.home_dir}/gateway.log")
+        t.say(f"gateway listening on {url}")
+        yield url
+    finally:
+        terminate_tree(proc.pid)
+        proc.wait(timeout=10)
+        log.close()

@@ -1,0 +1,201 @@
+"""The agent's use cases as the CLI, the chat ops and the HTTP API call them.
+
+Each runs one request on its own graph thread through ``Services.open_agent`` and turns the
+final state into one JSON-ready dict. A run paused for approval reports ``awaiting_approval``;
+a run cut short (a crash, a kill) is taken up again with ``resume_run(thread_id)``.
+``execute`` carries out a typed command (``agents.commands``), as the chat and the API give them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, assert_never
+
+from agents.commands import AgentCommand, Approve, Deploy, Promote, Reject, Rollback
+from agents.ports import Services
+from database.models import ApprovalRow
+from lifecycle.approval import Decision, check_decider, parse_decision
+from lifecycle.errors import BadInputError, ConflictError, DeploymentFailedError
+
+
+def execute(c: Services, command: AgentCommand, actor: str) -> dict[str, Any]:
+    """Carry out one of the agent's commands for ``actor``; the result as the CLI prints it."""
+    match command:
+        case Promote():
+            stage = command.target_stage.value
+            reason = command.reason or ""
+            return promote(c, command.model_name, command.version, stage, actor, reason)
+        case Deploy():
+            strategy = command.strategy.value if command.strategy else None
+            return deploy(c, command.model_name, command.version, actor, strategy, command.traffic)
+        case Rollback():
+            to, reason = command.to_deployment_id, command.reason or ""
+            return rollback(c, command.model_name, actor, to, reason)
+        case Approve() | Reject():
+            return decide(c, command.approval_id, actor, command.kind, command.comment or "")
+    assert_never(command)
+
+
+def promote(
+    c: Services,
+    model_name: str,
+    version: str,
+    to_stage: str,
+    actor: str,
+    reason: str = "",
+    thread_id: str | None = None,
+) -> dict[str, Any]:
+    """Move a version one stage on; production pauses for an approval (``awaiting_approval``)."""
+    request = {
+        "action": "promote",
+        "model_name": model_name,
+        "version": version,
+        "target_stage": to_stage,
+        "reason": reason,
+        "requested_by": actor,
+    }
+    return _run(c, request, thread_id)
+
+
+def deploy(
+    c: Services,
+    model_name: str,
+    version: str,
+    actor: str,
+    strategy: str | None = None,
+    traffic: float | None = None,
+    replicas: int = 1,
+    reason: str = "",
+    thread_id: str | None = None,
+) -> dict[str, Any]:
+    """Deploy a version to the target its stage implies; a failed step raises after cleanup."""
+    request = {
+        "action": "deploy",
+        "model_name": model_name,
+        "version": version,
+        "strategy": strategy,
+        "traffic": traffic,
+        "replicas": replicas,
+        "reason": reason,
+        "requested_by": actor,
+    }
+    return _run(c, request, thread_id)
+
+
+def rollback(
+    c: Services,
+    model_name: str,
+    actor: str,
+    to_deployment: str | None = None,
+    reason: str = "",
+    thread_id: str | None = None,
+) -> dict[str, Any]:
+    """Switch a model back to its previous production deployment (or ``to_deployment``)."""
+    request = {
+        "action": "rollback",
+        "model_name": model_name,
+        "deployment_id": to_deployment,
+        "reason": reason,
+        "requested_by": actor,
+    }
+    return _run(c, request, thread_id)
+
+
+def _run(c: Services, request: dict[str, Any], thread_id: str | None) -> dict[str, Any]:
+    """One request on its own thread (``thread_id`` again resumes that run)."""
+    with c.open_agent() as agent:
+        return outcome(agent.run(request, thread_id))
+
+
+def resume_run(c: Services, thread_id: str) -> dict[str, Any]:
+    """Take up a run a crash cut short; a finished run returns its result again."""
+    with c.open_agent() as agent:
+        snapshot = agent.snapshot(thread_id)
+        if not snapshot.get("action"):
+            raise BadInputError(f"no run with thread id {thread_id!r}")
+        if snapshot["interrupts"]:
+            return outcome({**snapshot, "interrupts": snapshot["interrupts"]})
+        return outcome(agent.continue_run(thread_id))
+
+
+def list_approvals(c: Services, every: bool = False) -> list[dict[str, Any]]:
+    """Pending approvals (all of them with ``every``), oldest first."""
+    with c.reader() as uow:
+        return [approval_dict(row) for row in uow.approvals.list(None if every else "pending")]
+
+
+def decide(
+    c: Services, approval_id: str, actor: str, decision: str, comment: str = ""
+) -> dict[str, Any]:
+    """Approve or reject a pending approval and resume the run that waits on it."""
+    verdict = parse_decision(decision)
+    with c.uow() as uow:
+        row = uow.approvals.get(approval_id)
+        summary = approval_dict(row)
+    if row.state != "pending":
+        raise ConflictError(f"approval {approval_id} is already {row.state} by {row.approver}")
+    if row.checkpoint_ns:
+        raise BadInputError(
+            f"approval {approval_id} belongs to an upstream agent's run (thread {row.thread_id}); "
+            "answer it through that agent"
+        )
+    check_decider(verdict, actor, row.requested_by, c.settings.approvers)
+    answer = {"decision": verdict.value, "approver": actor, "comment": comment}
+    with c.open_agent() as agent:
+        result = outcome(agent.resume(str(row.thread_id), answer))
+    return {**result, "approval": {**summary, "state": _decided(verdict), "approver": actor}}
+
+
+def _decided(decision: Decision) -> str:
+    return "approved" if decision is Decision.APPROVE else "rejected"
+
+
+def approval_dict(row: ApprovalRow) -> dict[str, Any]:
+    """An approval as the CLI and API show it."""
+    return {
+        "approval_id": row.approval_id,
+        "model_name": row.model_name,
+        "version": row.version,
+        "target_stage": row.target_stage,
+        "requested_by": row.requested_by,
+        "requested_at": row.requested_at,
+        "reason": row.reason,
+        "state": row.state,
+        "approver": row.approver,
+        "decided_at": row.decided_at,
+        "comment": row.comment,
+        "thread_id": row.thread_id,
+    }
+
+
+OUTPUT_KEYS = (
+    "status",
+    "action",
+    "model_name",
+    "version",
+    "target_stage",
+    "version_record",
+    "deployment_manifest",
+    "rollback_successful",
+    "active_deployment_id",
+    "approval_id",
+    "verdicts",
+    "advice",
+    "errors",
+    "thread_id",
+)
+
+
+def outcome(state: dict[str, Any]) -> dict[str, Any]:
+    """The final state as one result; a failed deploy raises with every reason."""
+    result = {key: state.get(key) for key in OUTPUT_KEYS}
+    if state.get("interrupts"):
+        result["status"] = "awaiting_approval"
+        result["waiting_for"] = state["interrupts"][0]
+    if state.get("rollback"):
+        result["rollback"] = state["rollback"]
+    if result["status"] == "failed":
+        raise DeploymentFailedError(
+            "; ".join(state.get("errors") or ["the deploy failed"])
+            + " (the previous routing is in place)"
+        )
+    return result

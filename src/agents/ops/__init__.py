@@ -1,1 +1,0 @@
-"""Operator-facing entry points: chat commands and scheduled runs."""

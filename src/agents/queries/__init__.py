@@ -1,0 +1,1 @@
+"""Read models: status, history, checks, traffic figures, audit. JSON-ready, no rendering."""

@@ -1,0 +1,169 @@
+"""What ``deployer status`` reports: schema, models by stage, their deployments and health.
+
+Each deployment carries its share of the routing table, whether its process runs, the figures
+the gateways measured over the last minute and a one-word verdict, so one screen answers "what
+serves what, and is it well?".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agents.handlers.serving import LIVE
+from agents.ports import Services
+from database import migrate
+from database.models import DeploymentRow, ModelVersionRow
+from lifecycle.errors import UnknownModelError
+from lifecycle.ports import Routes
+from lifecycle.rollback import PRESETS, RollbackPreset
+from lifecycle.routing import stable_of
+from lifecycle.strategies import StrategyName
+
+LIVE_STATUSES = frozenset(s.value for s in LIVE)
+"""Statuses whose deployment should have a running server (and so a health verdict)."""
+
+DEGRADED_ERROR_RATE = PRESETS[RollbackPreset.BALANCED].error_rate_threshold
+"""Above this error rate a deployment is "degraded": the default rollback threshold (1%)."""
+
+
+def home_status(container: Services, model_name: str | None = None) -> dict[str, Any]:
+    """A JSON-ready picture of the home; an uninitialised home is reported, not created."""
+    settings = container.settings
+    database_url = settings.database_url
+    base: dict[str, Any] = {
+        "home": str(settings.home_dir),
+        "database": migrate.redact(database_url),
+        "mlflow_tracking_uri": settings.tracking_uri,
+    }
+    if database_url.startswith("sqlite") and not _sqlite_file_exists(database_url):
+        migrate.parse_url(database_url)  # a malformed URL is still reported as such
+        return {**base, "initialized": False, "schema_revision": None, "models": []}
+    revision = migrate.current_revision(database_url)
+    if revision is None:
+        return {**base, "initialized": False, "schema_revision": None, "models": []}
+    with container.reader() as uow:
+        names = uow.models.list_model_names()
+        if model_name is not None:
+            if model_name not in names:
+                raise UnknownModelError(f"no model named {model_name!r} is registered")
+            names = [model_name]
+        rows = [(name, uow.models.list(name), uow.deployments.list(name)) for name in names]
+    # Routes, PIDs and gateway figures are read after the unit of work: none of them needs its
+    # transaction, and the metrics source opens sessions of its own.
+    models = [_model(container, name, versions, deps) for name, versions, deps in rows]
+    return {
+        **base,
+        "initialized": True,
+        "schema_revision": revision,
+        "up_to_date": revision == migrate.head_revision(),
+        "models": models,
+    }
+
+
+def _model(
+    container: Services,
+    name: str,
+    versions: Sequence[ModelVersionRow],
+    deployments: Sequence[DeploymentRow],
+) -> dict[str, Any]:
+    routes = container.router.get_routes(name)
+    by_version: dict[str, list[dict[str, Any]]] = {}
+    for d in deployments:
+        by_version.setdefault(d.model_version, []).append(_deployment(container, d, routes))
+    return {
+        "name": name,
+        "routes": _routes(routes),
+        "versions": [_version(v, by_version.get(v.version, [])) for v in versions],
+    }
+
+
+def _routes(routes: Routes | None) -> dict[str, Any] | None:
+    if routes is None:
+        return None
+    return {
+        "weights": dict(routes.weights),
+        "stable_deployment_id": routes.stable_deployment_id,
+        "shadow_deployment_id": routes.shadow_deployment_id,
+        "shadow_percent": routes.shadow_percent,
+    }
+
+
+def _version(row: ModelVersionRow, deployments: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "version": row.version,
+        "stage": row.stage,
+        "metrics": row.metrics,
+        "stage_changed_at": row.stage_changed_at,
+        "deployments": deployments,
+    }
+
+
+def _deployment(container: Services, d: DeploymentRow, routes: Routes | None) -> dict[str, Any]:
+    """One deployment: its record, its place in the routing table, and how it is doing."""
+    deployment_id = d.deployment_id
+    is_shadow = routes is not None and routes.shadow_deployment_id == deployment_id
+    live = d.status in LIVE_STATUSES
+    alive = container.endpoints.process_alive(d.endpoint()) if live else None
+    return {
+        "deployment_id": deployment_id,
+        "status": d.status,
+        "strategy": d.strategy,
+        "traffic_percentage": d.traffic_percentage,
+        "endpoint_url": d.endpoint_url,
+        "weight": float(routes.weights.get(deployment_id, 0.0)) if routes else 0.0,
+        "mirror_percent": routes.shadow_percent if routes and is_shadow else 0.0,
+        "stable": bool(routes and routes.weights and stable_of(routes) == deployment_id),
+        "alive": alive,
+        "health": _health(container, deployment_id, alive) if live else None,
+        # A shadow strategy's deployment keeps its comparison figures even while it is not
+        # (or no longer) the table's mirror, e.g. between promotion and archiving.
+        "shadow": (
+            _shadow(container, deployment_id)
+            if is_shadow or d.strategy == StrategyName.SHADOW.value
+            else None
+        ),
+    }
+
+
+def _health(container: Services, deployment_id: str, alive: bool | None) -> dict[str, Any]:
+    """The gateways' window figures and the verdict on them (``alive`` False means "down")."""
+    m = container.metrics.metrics(deployment_id)
+    return {
+        "request_count": m.request_count,
+        "error_count": m.error_count,
+        "error_rate": m.error_rate,
+        "p50_ms": m.p50_ms,
+        "p95_ms": m.p95_ms,
+        "p99_ms": m.p99_ms,
+        "requests_per_second": m.requests_per_second,
+        "verdict": health_verdict(alive, m.request_count, m.error_rate),
+    }
+
+
+def health_verdict(alive: bool | None, request_count: int, error_rate: float) -> str:
+    """One word for a live deployment: down, idle (no requests to judge), degraded, or ok."""
+    if alive is False:
+        return "down"
+    if request_count == 0:
+        return "idle"
+    if error_rate > DEGRADED_ERROR_RATE:
+        return "degraded"
+    return "ok"
+
+
+def _shadow(container: Services, deployment_id: str) -> dict[str, Any]:
+    s = container.metrics.shadow_stats(deployment_id)
+    return {
+        "compared": s.compared,
+        "agreed": s.agreed,
+        "shadow_errors": s.shadow_errors,
+        "agreement": s.agreement,
+    }
+
+
+def _sqlite_file_exists(url: str) -> bool:
+    from pathlib import Path
+
+    database = migrate.parse_url(url).database or ""
+    return database in ("", ":memory:") or Path(database).exists()

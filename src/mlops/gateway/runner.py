@@ -1,0 +1,80 @@
+"""Running gateway processes: the data plane in the foreground, and finding or stopping the
+gateways a home started.
+
+The gateway writes a PID file under ``$DEPLOYER_HOME/gateways/`` while it runs, so that
+``deployer down`` can stop the gateways this home started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lifecycle.errors import PortInUseError
+from mlops.gateway.server import Gateway, GatewayConfig, RouteBackend, run
+from mlops.processes import port_in_use
+
+
+def serve_gateway(
+    backend: RouteBackend,
+    gateway_dir: Path,
+    host: str,
+    port: int,
+    *,
+    token: Callable[[], str],
+    flush_interval: float,
+    retry_on_stable: bool = True,
+    upstream_timeout: float = 10.0,
+) -> None:
+    """Run a gateway until SIGINT or SIGTERM; refuse a taken port before touching anything
+    (``token`` is read only then: reading it may create the home's token file).
+
+    Its PID file under ``gateway_dir`` names it for ``running_gateways`` while it runs."""
+    if port_in_use(port, host):
+        raise PortInUseError(f"port {port} on {host} is already in use; pick another")
+    config = GatewayConfig(
+        token=token(),
+        retry_on_stable=retry_on_stable,
+        upstream_timeout=upstream_timeout,
+        flush_interval=flush_interval,
+        gateway_id=f"{host}:{port}:{os.getpid()}",
+    )
+    gateway = Gateway(backend, config)
+    gateway_dir.mkdir(parents=True, exist_ok=True)
+    pidfile = gateway_dir / f"{port}.json"
+    pidfile.write_text(json.dumps({"pid": os.getpid(), "host": host, "port": port}))
+    try:
+        run(gateway, host, port)
+    finally:
+        with contextlib.suppress(OSError):
+            pidfile.unlink()
+
+
+def running_gateways(gateway_dir: Path) -> list[dict[str, Any]]:
+    """The gateways whose PID files are in ``gateway_dir`` and whose process is alive."""
+    found = []
+    for path in sorted(gateway_dir.glob("*.json")) if gateway_dir.exists() else []:
+        try:
+            info = json.loads(path.read_text())
+            os.kill(int(info["pid"]), 0)
+        except (OSError, ValueError, KeyError):
+            with contextlib.suppress(OSError):
+                path.unlink()  # a stale file of a gateway that is gone
+            continue
+        found.append(info)
+    return found
+
+
+def stop_gateways(gateway_dir: Path) -> list[dict[str, Any]]:
+    """SIGTERM every gateway this home started; return what was stopped."""
+    stopped = []
+    for info in running_gateways(gateway_dir):
+        with contextlib.suppress(OSError):
+            os.kill(int(info["pid"]), signal.SIGTERM)
+            stopped.append(info)
+    return stopped
