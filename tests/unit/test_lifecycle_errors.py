@@ -13,7 +13,11 @@ from lifecycle.errors import (
 
 def test_an_error_is_its_message() -> None:
     error = BadInputError("no such model")
-    assert (error.message, str(error), error.args) == ("no such model", "no such model", ("no such model",))
+    assert (error.message, str(error), error.args) == (
+        "no such model",
+        "no such model",
+        ("no such model",),
+    )
     assert (error.exit_code, error.retryable) == (2, False)
     assert ModelDeployerError("x").exit_code == 1
 
@@ -25,7 +29,11 @@ def test_an_awaiting_approval_error_names_the_approval() -> None:
 
 def test_an_endpoint_that_did_not_start_keeps_its_log_tail() -> None:
     error = EndpointCreationError("not ready", ("line 1", "line 2"))
-    assert (str(error), error.log_tail, error.retryable) == ("not ready", ["line 1", "line 2"], True)
+    assert (str(error), error.log_tail, error.retryable) == (
+        "not ready",
+        ["line 1", "line 2"],
+        True,
+    )
     assert EndpointCreationError("not ready").log_tail == []
 
 

@@ -202,7 +202,10 @@ def test_health_gates_at_the_minimum_judge_errors_p95_and_p99_with_the_configs_b
 
 
 SHADOW_AGE = {
-    "never in shadow fails": (None, Verdict("shadow_age", F, "the version has never been in shadow")),
+    "never in shadow fails": (
+        None,
+        Verdict("shadow_age", F, "the version has never been in shadow"),
+    ),
     "a second short waits, in seconds": (
         NOW - timedelta(seconds=59),
         Verdict("shadow_age", INC, "in shadow for 59 s of the 60 s required"),

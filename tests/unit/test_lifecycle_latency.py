@@ -200,12 +200,17 @@ FROM_JSON = {
     "none is nothing counted": (None, RequestCounts()),
     "empty is nothing counted": ({}, RequestCounts()),
     "missing fields are zero": ({"errors": 2}, RequestCounts(0, 2, {})),
-    "missing requests only": ({"requests": "7", "histogram": {"3": "4"}}, RequestCounts(7, 0, {3: 4})),
+    "missing requests only": (
+        {"requests": "7", "histogram": {"3": "4"}},
+        RequestCounts(7, 0, {3: 4}),
+    ),
 }
 
 
 @pytest.mark.parametrize(("data", "value"), FROM_JSON.values(), ids=FROM_JSON.keys())
-def test_counts_are_read_from_json_forgivingly(data: dict[str, object] | None, value: RequestCounts) -> None:
+def test_counts_are_read_from_json_forgivingly(
+    data: dict[str, object] | None, value: RequestCounts
+) -> None:
     assert RequestCounts.from_json(data) == value
 
 

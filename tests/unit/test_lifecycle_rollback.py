@@ -81,11 +81,11 @@ def test_overrides_replace_only_what_they_name_and_a_count_becomes_a_whole_numbe
 
 
 def test_overrides_set_to_none_keep_the_preset() -> None:
-    assert configure("aggressive", {"error_rate_threshold": None}) == PRESETS[  # type: ignore[dict-item]
-        RollbackPreset.AGGRESSIVE
-    ]
-    assert configure("aggressive") == PRESETS[RollbackPreset.AGGRESSIVE]
-    assert configure("aggressive", {}) == PRESETS[RollbackPreset.AGGRESSIVE]
+    aggressive = PRESETS[RollbackPreset.AGGRESSIVE]
+    unset: dict[str, float | int] = {"error_rate_threshold": None}  # type: ignore[dict-item]
+    assert configure("aggressive", unset) == aggressive
+    assert configure("aggressive") == aggressive
+    assert configure("aggressive", {}) == aggressive
 
 
 def test_every_overridable_field_may_be_set() -> None:

@@ -31,7 +31,10 @@ REFUSED = {
         Routes("iris", {"a": -0.5, "b": 100.5}),
         "the weight of a must be between 0 and 100, not -0.5",
     ),
-    "an infinite weight": (Routes("iris", {"a": INF}), "the weight of a must be between 0 and 100, not inf"),
+    "an infinite weight": (
+        Routes("iris", {"a": INF}),
+        "the weight of a must be between 0 and 100, not inf",
+    ),
     "a weight that is not a number": (
         Routes("iris", {"a": NAN}),
         "the weight of a must be between 0 and 100, not nan",
@@ -114,6 +117,10 @@ ACCEPTED = {
     "zero weights are dropped": (
         Routes("iris", {"a": 100, "b": 0}, stable_deployment_id="a"),
         Routes("iris", {"a": 100.0}, stable_deployment_id="a"),
+    ),
+    "a share under one percent is kept": (
+        Routes("iris", {"a": 99.5, "b": 0.5}),
+        Routes("iris", {"a": 99.5, "b": 0.5}),
     ),
     "a split with float slack": (
         Routes("iris", {"a": 60, "b": 40.0000001}),

@@ -61,4 +61,6 @@ def test_an_illegal_status_change_names_both_statuses() -> None:
     with pytest.raises(InvalidStatusChangeError) as raised:
         change_status(DeploymentStatus.FAILED, DeploymentStatus.ACTIVE)
     assert str(raised.value) == "a deployment cannot go from failed to active"
-    assert change_status(DeploymentStatus.DRAINING, DeploymentStatus.ACTIVE) is DeploymentStatus.ACTIVE
+    assert (
+        change_status(DeploymentStatus.DRAINING, DeploymentStatus.ACTIVE) is DeploymentStatus.ACTIVE
+    )

@@ -37,7 +37,12 @@ CHOSEN = {
         True,
         S.CANARY,
     ),
-    "the first production deploy defaults to direct": (ModelStage.PRODUCTION, None, False, S.DIRECT),
+    "the first production deploy defaults to direct": (
+        ModelStage.PRODUCTION,
+        None,
+        False,
+        S.DIRECT,
+    ),
     "production may ask for blue-green": (ModelStage.PRODUCTION, S.BLUE_GREEN, True, S.BLUE_GREEN),
     "production may ask for rolling with nothing serving": (
         ModelStage.PRODUCTION,
