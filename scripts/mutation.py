@@ -4,12 +4,16 @@ mutmut records, per function, which tests reached it; a mutant then runs only th
 that set is narrowed to the unit tests that are about the function's module (MODULE_TESTS and
 tests/unit/test_lifecycle_<module>.py), so a mutant of `gates` is judged by the gate tables and
 not by every graph test that happens to pass through a gate. A module with no mapping (a new
-one) keeps every unit test that reached it.
+one) keeps every unit test that reached it. Mutants mypy --strict refuses are counted as caught
+without running the tests (MUTATION_TYPECHECK=0 runs them too).
 
 Exit 0 when every mutant is killed or allowed, 1 when a mutant lives that nobody allowed: a
-survivor, one no selected test reached, or a suspicious one. Mutants that only reword a human
-message are marked `# pragma: no mutate` in the source; the few others that may live (provably
-equivalent ones) are in scripts/mutation-allowed.txt, one per line with the reason.
+survivor, one no selected test reached, or a suspicious one. Messages are pinned by the tests
+(they compare whole verdicts and error texts), so a reworded message is killed, not allowed; the
+few mutants that provably behave the same are in scripts/mutation-allowed.txt, each with the
+reason. Arguments name modules to run alone; MUTATION_JOBS sets the workers (default: cores).
+mutmut's own log is mutants/mutmut.log. This drives mutmut 3 from inside (its config object and
+its stats hook), which is why pyproject pins it below 4.
 """
 
 from __future__ import annotations
