@@ -23,17 +23,9 @@ from lifecycle.metrics import PerformanceMetrics, ShadowStats
 from lifecycle.ports import Routes
 from lifecycle.records import utcnow
 from lifecycle.routing import validate_routes
-from lifecycle.stages import DeploymentStatus
+from lifecycle.stages import LIVE_STATUSES
 
-ROUTABLE = tuple(
-    s.value
-    for s in (
-        DeploymentStatus.PENDING,
-        DeploymentStatus.DEPLOYING,
-        DeploymentStatus.ACTIVE,
-        DeploymentStatus.DRAINING,
-    )
-)
+ROUTABLE = tuple(s.value for s in LIVE_STATUSES)
 """Statuses a route may point at; failed and rolled-back deployments have no server."""
 
 
@@ -115,10 +107,7 @@ class DbRouter:
                 "routes.set",
                 routes.model_name,
                 {
-                    "weights": dict(clean.weights),
-                    "shadow_deployment_id": clean.shadow_deployment_id,
-                    "shadow_percent": clean.shadow_percent,
-                    "stable_deployment_id": clean.stable_deployment_id,
+                    **{k: v for k, v in clean.to_json().items() if k != "model_name"},
                     "revision": row.revision,
                 },
             )
@@ -240,8 +229,4 @@ class DbMetricsSource:
     def shadow_stats(self, deployment_id: str) -> ShadowStats:
         """Output comparison of one shadow deployment, summed over every replica ever."""
         rows = self._rows("shadow", deployment_id)
-        return ShadowStats(
-            compared=sum(int(r.figures.get("compared", 0)) for r in rows),
-            agreed=sum(int(r.figures.get("agreed", 0)) for r in rows),
-            shadow_errors=sum(int(r.figures.get("shadow_errors", 0)) for r in rows),
-        )
+        return ShadowStats.total(ShadowStats.from_figures(r.figures) for r in rows)

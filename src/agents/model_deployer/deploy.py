@@ -29,7 +29,7 @@ from lifecycle.ports import Routes
 from lifecycle.records import utcnow
 from lifecycle.rollback import config_to_dict
 from lifecycle.routing import single, split, stable_of
-from lifecycle.stages import DeploymentStatus, ModelStage, change_status
+from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, ModelStage, change_status
 from lifecycle.strategies import (
     DEFAULT_CANARY_STEPS,
     ROUTED_STAGES,
@@ -46,37 +46,7 @@ from lifecycle.strategies import (
 )
 from memory import episodes
 
-LIVE = (
-    DeploymentStatus.PENDING,
-    DeploymentStatus.DEPLOYING,
-    DeploymentStatus.ACTIVE,
-    DeploymentStatus.DRAINING,
-)
 NEXT_OR_FAIL = Literal["package", "start_endpoint", "apply_steps", "finish_deploy", "fail_deploy"]
-
-
-def routes_to_dict(routes: Routes | None) -> dict[str, Any] | None:
-    """A routing table as plain JSON for the state (None stays None)."""
-    if routes is None:
-        return None
-    return {
-        "model_name": routes.model_name,
-        "weights": dict(routes.weights),
-        "shadow_deployment_id": routes.shadow_deployment_id,
-        "shadow_percent": routes.shadow_percent,
-        "stable_deployment_id": routes.stable_deployment_id,
-    }
-
-
-def routes_from_dict(data: dict[str, Any]) -> Routes:
-    """The routing table a ``routes_to_dict`` value describes."""
-    return Routes(
-        model_name=data["model_name"],
-        weights={k: float(v) for k, v in data["weights"].items()},
-        shadow_deployment_id=data.get("shadow_deployment_id"),
-        shadow_percent=float(data.get("shadow_percent") or 0.0),
-        stable_deployment_id=data.get("stable_deployment_id"),
-    )
 
 
 def with_shadow_of(routes: Routes, previous: Routes | None, exclude: set[str]) -> Routes:
@@ -105,7 +75,7 @@ class DeployNodes:
         name, version = state.model_name, str(state.version)
         with self.deps.uow() as uow:
             stage = uow.models.get(name, version).model_stage
-            live = list(uow.deployments.list(name, LIVE))
+            live = list(uow.deployments.list(name, LIVE_STATUSES))
         routes = self.deps.router.get_routes(name)
         update = self._traffic_update(state, live, routes, stage)
         if update is not None:
@@ -139,7 +109,7 @@ class DeployNodes:
             "initial_percent": initial,
             "canary_steps": [float(s) for s in steps],
             "mirror_percent": state.traffic or 100.0,
-            "previous": routes_to_dict(routes),
+            "previous": routes.to_json() if routes is not None else None,
             "stable": stable,
             "stable_version": stable_version,
             "retire_mirror": retire_mirror,
@@ -205,7 +175,7 @@ class DeployNodes:
                     "deployment_id": d.deployment_id,
                     "strategy": d.strategy,
                     "traffic": float(state.traffic),
-                    "previous": routes_to_dict(routes),
+                    "previous": routes.to_json(),
                     "stable": stable_of(routes),
                 }
         return None
@@ -266,7 +236,7 @@ class DeployNodes:
         """Carry out the strategy's steps up to the first that needs time (the monitor's)."""
         planned = _plan(state)
         new = planned["deployment_id"]
-        previous = routes_from_dict(planned["previous"]) if planned["previous"] else None
+        previous = Routes.from_json(planned["previous"]) if planned["previous"] else None
         with self.deps.uow() as uow:
             endpoint = uow.deployments.get(new).endpoint()
         options = PlanOptions(
@@ -400,7 +370,7 @@ class DeployNodes:
         """Stop the shadow deployment of a version that now serves users itself."""
         row = uow.deployments.get(deployment_id)
         self.deps.serving.stop(row.endpoint())
-        if DeploymentStatus(row.status) in LIVE:
+        if DeploymentStatus(row.status) in LIVE_STATUSES:
             row.status = change_status(DeploymentStatus(row.status), DeploymentStatus.ROLLED_BACK)
         row.rolled_back_at, row.traffic_percentage = utcnow(), 0.0
         close_rollouts(
@@ -414,7 +384,7 @@ class DeployNodes:
         """Set a canary's share (or a shadow's mirror share) by hand; 100% completes a canary."""
         planned = _plan(state)
         dep, percent = planned["deployment_id"], planned["traffic"]
-        previous = routes_from_dict(planned["previous"])
+        previous = Routes.from_json(planned["previous"])
         if planned["strategy"] == StrategyName.SHADOW.value:
             routes = Routes(
                 state.model_name, previous.weights, dep, percent, previous.stable_deployment_id
@@ -474,8 +444,8 @@ class DeployNodes:
         new = planned["deployment_id"]
         previous = planned.get("previous")
         current = self.deps.router.get_routes(state.model_name)
-        if previous and current is not None and routes_to_dict(current) != previous:
-            self.deps.router.set_routes(routes_from_dict(previous))
+        if previous and current is not None and current.to_json() != previous:
+            self.deps.router.set_routes(Routes.from_json(previous))
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             row = uow.deployments.get(new)

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from agents.model_deployer.deploy import LIVE, with_shadow_of
+from agents.model_deployer.deploy import with_shadow_of
 from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.idempotency import once
 from agents.model_deployer.rollback import RollbackNodes
@@ -40,7 +40,7 @@ from lifecycle.ports import Routes
 from lifecycle.records import utcnow
 from lifecycle.rollback import config_from_dict
 from lifecycle.routing import single, split
-from lifecycle.stages import DeploymentStatus, change_status
+from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
 from memory import episodes
 
 MONITOR_ACTOR = "monitor"
@@ -280,7 +280,7 @@ class MonitorNodes:
             if base:
                 old = uow.deployments.get(base)
                 self.deps.serving.stop(old.endpoint())
-                if DeploymentStatus(old.status) in LIVE:
+                if DeploymentStatus(old.status) in LIVE_STATUSES:
                     old.status = change_status(
                         DeploymentStatus(old.status), DeploymentStatus.ROLLED_BACK
                     )
@@ -328,7 +328,7 @@ class MonitorNodes:
         def act(uow: UnitOfWork) -> dict[str, Any]:
             row = uow.deployments.get(dep)
             self.deps.serving.stop(row.endpoint())
-            if DeploymentStatus(row.status) in LIVE:
+            if DeploymentStatus(row.status) in LIVE_STATUSES:
                 row.status = change_status(DeploymentStatus(row.status), DeploymentStatus.FAILED)
             row.traffic_percentage = 0.0
             rollout = _open(uow, dep)

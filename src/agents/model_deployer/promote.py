@@ -106,12 +106,7 @@ class PromoteNodes:
         ]
         if not shadows:
             return None
-        stats = [self.deps.metrics.shadow_stats(d.deployment_id) for d in shadows]
-        return ShadowStats(
-            compared=sum(s.compared for s in stats),
-            agreed=sum(s.agreed for s in stats),
-            shadow_errors=sum(s.shadow_errors for s in stats),
-        )
+        return ShadowStats.total(self.deps.metrics.shadow_stats(d.deployment_id) for d in shadows)
 
     def needs_approval(self, state: State) -> Literal["request_approval", "apply_promotion"]:
         """Production waits for a person; other moves go straight on."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from agents.model_deployer.deploy import LIVE, routes_from_dict, routes_to_dict
 from agents.model_deployer.deps import DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
 from agents.model_deployer.rollouts import close_rollouts
@@ -24,11 +23,14 @@ from lifecycle.monitor import RolloutPhase
 from lifecycle.ports import Routes
 from lifecycle.records import utcnow
 from lifecycle.routing import single
-from lifecycle.stages import DeploymentStatus, ModelStage, change_status
+from lifecycle.stages import (
+    LIVE_STATUSES,
+    SERVED_STATUSES,
+    DeploymentStatus,
+    ModelStage,
+    change_status,
+)
 from memory import episodes
-
-SERVED = (DeploymentStatus.ACTIVE, DeploymentStatus.DRAINING, DeploymentStatus.ROLLED_BACK)
-"""Statuses of a deployment that once served users, and so may be gone back to."""
 
 
 class RollbackNodes:
@@ -74,7 +76,7 @@ class RollbackNodes:
                 "target_version": target.model_version,
                 "restored": restored,
                 "warm": warm,
-                "previous": routes_to_dict(routes),
+                "previous": routes.to_json(),
                 "started_at": utcnow().isoformat(),
             }
         }
@@ -88,7 +90,7 @@ class RollbackNodes:
     ) -> DeploymentRow:
         if state.deployment_id:
             target = rows[state.deployment_id]
-            if DeploymentStatus(target.status) not in SERVED:
+            if DeploymentStatus(target.status) not in SERVED_STATUSES:
                 raise RollbackFailedError(
                     f"{target.deployment_id} is {target.status}: it never served, so it cannot "
                     "be rolled back to"
@@ -110,7 +112,7 @@ class RollbackNodes:
             for d in rows.values()
             if d.deployed_at < newest.deployed_at
             and d.target_stage == ModelStage.PRODUCTION.value
-            and DeploymentStatus(d.status) in SERVED
+            and DeploymentStatus(d.status) in SERVED_STATUSES
         ]
         if not earlier:
             raise RollbackFailedError(
@@ -182,7 +184,7 @@ class RollbackNodes:
     def switch(self, state: State) -> dict[str, Any]:
         """One routing-table write: all traffic to the restored deployment."""
         plan = _plan(state)
-        previous = routes_from_dict(plan["previous"])
+        previous = Routes.from_json(plan["previous"])
         routes = single(state.model_name, plan["restored"])
         if previous.shadow_deployment_id and previous.shadow_deployment_id not in plan["undo"]:
             routes = Routes(
@@ -215,7 +217,7 @@ class RollbackNodes:
             for deployment_id in plan["undo"]:
                 row = uow.deployments.get(deployment_id)
                 self.deps.serving.stop(row.endpoint())
-                if DeploymentStatus(row.status) in LIVE:
+                if DeploymentStatus(row.status) in LIVE_STATUSES:
                     row.status = change_status(
                         DeploymentStatus(row.status), DeploymentStatus.ROLLED_BACK
                     )
