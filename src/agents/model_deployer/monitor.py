@@ -18,11 +18,11 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from agents.model_deployer.deploy import with_shadow_of
 from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.idempotency import once
+from agents.model_deployer.retirement import replace_stable, retire
 from agents.model_deployer.rollback import RollbackNodes
-from agents.model_deployer.rollouts import archive_version, mark_of, marks_of
+from agents.model_deployer.rollouts import mark_of, marks_of
 from agents.model_deployer.state import State
 from database.models import DeploymentRow, HealthCheckRow, RolloutRow
 from database.protocols import UnitOfWork
@@ -37,10 +37,10 @@ from lifecycle.monitor import (
     decide,
 )
 from lifecycle.ports import Routes
-from lifecycle.records import utcnow
 from lifecycle.rollback import config_from_dict
-from lifecycle.routing import single, split
-from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
+from lifecycle.rollback_plan import RollbackPlan
+from lifecycle.routing import single, split, with_shadow_of, without_mirror
+from lifecycle.stages import DeploymentStatus
 from memory import episodes
 
 MONITOR_ACTOR = "monitor"
@@ -88,7 +88,7 @@ class MonitorNodes:
                 rollout.last_message = d["message"]
                 if d["action"] == MonitorAction.ROLLBACK.value and rollout.pending is None:
                     rollout.pending = {
-                        "decided_at": utcnow().isoformat(),
+                        "decided_at": now.isoformat(),
                         "run_id": f"{tick}-{d['deployment_id']}"[:100],
                         "reasons": d["reasons"],
                         "target": d["target"],
@@ -251,20 +251,7 @@ class MonitorNodes:
             row.traffic_percentage = 100.0
             if base:
                 old = uow.deployments.get(base)
-                old.traffic_percentage, old.drained_at = 0.0, utcnow()
-                if DeploymentStatus(old.status) is DeploymentStatus.ACTIVE:
-                    old.status = change_status(
-                        DeploymentStatus(old.status), DeploymentStatus.DRAINING
-                    )
-                if old.model_version != row.model_version:
-                    archive_version(
-                        self.deps,
-                        uow,
-                        row.model_name,
-                        old.model_version,
-                        MONITOR_ACTOR,
-                        f"replaced in production by v{row.model_version}",
-                    )
+                replace_stable(self.deps, uow, old, row.model_version, MONITOR_ACTOR)
             uow.audit.append(MONITOR_ACTOR, "canary_completed", dep, {"why": check["message"]})
             return {}
 
@@ -278,13 +265,7 @@ class MonitorNodes:
             rollout = _open(uow, dep)
             rollout.phase = RolloutPhase.COMPLETED.value
             if base:
-                old = uow.deployments.get(base)
-                self.deps.serving.stop(old.endpoint())
-                if DeploymentStatus(old.status) in LIVE_STATUSES:
-                    old.status = change_status(
-                        DeploymentStatus(old.status), DeploymentStatus.ROLLED_BACK
-                    )
-                old.rolled_back_at, old.traffic_percentage = utcnow(), 0.0
+                retire(uow.deployments.get(base), self.deps.serving.stop, self.deps.clock.now())
                 uow.audit.append(MONITOR_ACTOR, "retired", base, {"replaced_by": dep})
             return {}
 
@@ -307,10 +288,14 @@ class MonitorNodes:
             requested_by=MONITOR_ACTOR,
             run_id=pending["run_id"],
         )
-        plan = pending.get("plan")
-        if plan is None:
-            plan = {**self.rollback.plan(run)["rollback"], "decided_at": pending.get("decided_at")}
-            self._save_pending(dep, {**pending, "plan": plan})
+        stored = pending.get("plan")
+        if stored is None:
+            planned = self.rollback.plan(run)["rollback"]
+            decided = {**planned.model_dump(), "decided_at": pending.get("decided_at")}
+            plan = RollbackPlan.model_validate(decided)
+            self._save_pending(dep, {**pending, "plan": plan.model_dump(mode="json")})
+        else:
+            plan = RollbackPlan.model_validate(stored)
         run = replace(run, rollback=plan)
         self.rollback.restore_endpoint(run)
         run = replace(run, **self.rollback.switch(run))
@@ -321,16 +306,11 @@ class MonitorNodes:
         dep, name = check["deployment_id"], check["model_name"]
         routes = self.deps.router.get_routes(name)
         if routes is not None and routes.shadow_deployment_id == dep:
-            self.deps.router.set_routes(
-                Routes(name, routes.weights, None, 0.0, routes.stable_deployment_id)
-            )
+            self.deps.router.set_routes(without_mirror(routes))
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             row = uow.deployments.get(dep)
-            self.deps.serving.stop(row.endpoint())
-            if DeploymentStatus(row.status) in LIVE_STATUSES:
-                row.status = change_status(DeploymentStatus(row.status), DeploymentStatus.FAILED)
-            row.traffic_percentage = 0.0
+            retire(row, self.deps.serving.stop, self.deps.clock.now(), DeploymentStatus.FAILED)
             rollout = _open(uow, dep)
             rollout.phase, rollout.pending = RolloutPhase.FAILED.value, None
             uow.audit.append(MONITOR_ACTOR, "shadow_stopped", dep, {"why": check["reasons"]})

@@ -17,6 +17,7 @@ from database.services import record_stage_change
 from lifecycle.latency import RequestCounts
 from lifecycle.monitor import OPEN_PHASES, RolloutPhase
 from lifecycle.rollback import RollbackConfig, config_to_dict, configure
+from lifecycle.rollout import RolloutPlan
 from lifecycle.stages import ModelStage
 from lifecycle.strategies import StrategyName, canary_steps
 
@@ -47,47 +48,51 @@ def open_rollout(
     uow: UnitOfWork,
     deps: DeployerDeps,
     model_name: str,
-    planned: dict[str, Any],
+    planned: RolloutPlan,
     marks: dict[str, Any],
     now: datetime,
 ) -> RolloutRow | None:
     """Hand a deployment that is not finished (canary, warm, shadow) to the monitor."""
-    strategy = StrategyName(planned["strategy"])
-    if not planned["routed"]:
+    phase = rollout_phase(planned)
+    if phase is None:
         return None
-    stable = planned.get("stable")
-    config = planned.get("rollback_config") or config_to_dict(rollout_config(deps, None))
-    if strategy is StrategyName.SHADOW:
-        phase = RolloutPhase.SHADOW
-    elif strategy is StrategyName.CANARY and not planned["completed"]:
-        phase = RolloutPhase.PROGRESSING
-    elif strategy in (StrategyName.CANARY, StrategyName.BLUE_GREEN) and stable:
-        phase = RolloutPhase.WARM
-    else:
-        return None
-    weights = canary_steps(planned["initial_percent"], planned["canary_steps"])
-    if planned.get("weight") and planned["weight"] not in weights:
-        weights = sorted({float(planned["weight"]), *(w for w in weights if w > planned["weight"])})
-    index = weights.index(planned["weight"]) if planned.get("weight") in weights else 0
+    weights = canary_steps(planned.initial_percent, planned.canary_steps)
+    weight = planned.weight
+    if weight and weight not in weights:
+        weights = sorted({float(weight), *(w for w in weights if w > weight)})
     row = RolloutRow(
-        deployment_id=planned["deployment_id"],
+        deployment_id=planned.deployment_id,
         model_name=model_name,
-        strategy=strategy.value,
+        strategy=planned.strategy.value,
         phase=phase.value,
-        baseline_deployment_id=stable,
+        baseline_deployment_id=planned.stable,
         steps={"weights": weights},
-        step_index=index,
+        step_index=weights.index(weight) if weight in weights else 0,
         step_started_at=now,
         pause_seconds=deps.policy.canary_step_seconds,
         warm_until=now + timedelta(seconds=deps.policy.warm_seconds)
         if phase is RolloutPhase.WARM
         else None,
-        config=config,
+        config=config_to_dict(planned.rollback_config),
         marks=marks,
         pending=None,
         last_message="",
     )
     return uow.rollouts.add(row)
+
+
+def rollout_phase(planned: RolloutPlan) -> RolloutPhase | None:
+    """The phase the monitor takes a finished deploy over in (None: nothing left to watch)."""
+    strategy = planned.strategy
+    if not planned.routed:
+        return None
+    if strategy is StrategyName.SHADOW:
+        return RolloutPhase.SHADOW
+    if strategy is StrategyName.CANARY and not planned.completed:
+        return RolloutPhase.PROGRESSING
+    if strategy in (StrategyName.CANARY, StrategyName.BLUE_GREEN) and planned.stable:
+        return RolloutPhase.WARM
+    return None
 
 
 def close_rollouts(

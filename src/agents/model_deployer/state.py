@@ -1,13 +1,25 @@
 """The graph's state: a narrow input (what a caller asks) extended by the full state.
 
-Values are plain JSON types (records as ``model_dump(mode="json")`` dicts), so checkpoints
-round-trip through SQLite and PostgreSQL, and LangGraph Studio shows them as they are.
+Values are plain JSON types (records as ``model_dump(mode="json")`` dicts) or frozen pydantic
+models (the deploy plan, the rollback plan, the monitor's report), which LangGraph's serializer
+checkpoints and restores as they are, so runs round-trip through SQLite and PostgreSQL, and
+LangGraph Studio shows them as JSON.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter
+
+from lifecycle.rollback_plan import RollbackPlan
+from lifecycle.rollout import RolloutPlan, TrafficUpdate
+
+DeployPlan = Annotated[RolloutPlan | TrafficUpdate, Field(discriminator="kind")]
+"""The deploy flow's plan: a new rollout, or a new share for one in flight."""
+
+DEPLOY_PLAN: TypeAdapter[RolloutPlan | TrafficUpdate] = TypeAdapter(DeployPlan)
 
 
 @dataclass(kw_only=True)
@@ -89,10 +101,11 @@ class State(InputState):
     advice: dict[str, Any] | None = None
     """Deploy: what memory advised (rollback preset, canary steps) and why."""
 
-    plan: dict[str, Any] | None = None
-    """Deploy: the resolved rollout (deployment id, strategy, stage, traffic, previous routes)."""
+    plan: DeployPlan | None = None
+    """Deploy: the resolved rollout (deployment id, strategy, stage, traffic, previous routes)
+    or the share change of one in flight."""
 
-    rollback: dict[str, Any] | None = None
+    rollback: RollbackPlan | None = None
     """Rollback: what is undone and what is restored."""
 
     monitor: dict[str, Any] | None = None
