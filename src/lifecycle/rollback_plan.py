@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from lifecycle.errors import RollbackFailedError
 from lifecycle.ports import Routes
+from lifecycle.records import Instant
 from lifecycle.rollout import DeploymentView
 from lifecycle.routing import single
 from lifecycle.stages import SERVED_STATUSES, ModelStage
@@ -35,10 +36,10 @@ class RollbackPlan(BaseModel):
     warm: bool
     """True: restoring is one routing write; False: the target's version is started again."""
     previous: Routes
-    started_at: datetime
-    decided_at: datetime | None = None
+    started_at: Instant
+    decided_at: Instant | None = None
     """When the monitor decided the rollback (None: asked for by someone)."""
-    switched_at: datetime | None = None
+    switched_at: Instant | None = None
     effective_seconds: float | None = None
     """How long until every running gateway served the restored table (None: not measured)."""
 

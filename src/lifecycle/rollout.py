@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from lifecycle.ports import Routes
+from lifecycle.records import Instant
 from lifecycle.rollback import RollbackConfig
 from lifecycle.routing import single, split, stable_of, with_shadow_of
 from lifecycle.stages import DeploymentStatus, ModelStage
@@ -80,7 +81,7 @@ class RolloutPlan(_Frozen):
     retire_mirror: str | None
     """The mirror of this very version, retired once the version serves users itself."""
     rollback_config: RollbackConfig
-    started_at: datetime
+    started_at: Instant
     weight: float | None = None
     mirror: float | None = None
     completed: bool = False
