@@ -20,7 +20,7 @@ from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.intake import IntakeNode, route_action
 from agents.model_deployer.monitor import MonitorNodes
 from agents.model_deployer.promote import PromoteNodes
-from agents.model_deployer.rollback import RollbackNodes
+from agents.model_deployer.rollback import RollbackNodes, add_rollback_flow
 from agents.model_deployer.state import InputState, State
 
 GRAPH_NAME = "model_deployer"
@@ -34,7 +34,7 @@ def build_graph(deps: DeployerDeps) -> StateGraph[State, None, InputState, State
     graph.add_conditional_edges("intake", route_action)
     _promote(graph, PromoteNodes(deps))
     _deploy(graph, DeployNodes(deps))
-    _rollback(graph, RollbackNodes(deps))
+    add_rollback_flow(graph, RollbackNodes(deps))
     monitor = MonitorNodes(deps)
     graph.add_node("check_health", monitor.check)
     graph.add_node("act_on_health", monitor.act)
@@ -72,14 +72,3 @@ def _deploy(graph: StateGraph[State, None, InputState, State], nodes: DeployNode
     graph.add_edge("finish_deploy", END)
     graph.add_edge("update_traffic", END)
     graph.add_edge("fail_deploy", END)
-
-
-def _rollback(graph: StateGraph[State, None, InputState, State], nodes: RollbackNodes) -> None:
-    graph.add_node("plan_rollback", nodes.plan)
-    graph.add_node("restore_endpoint", nodes.restore_endpoint)
-    graph.add_node("switch_traffic", nodes.switch)
-    graph.add_node("record_rollback", nodes.record)
-    graph.add_edge("plan_rollback", "restore_endpoint")
-    graph.add_edge("restore_endpoint", "switch_traffic")
-    graph.add_edge("switch_traffic", "record_rollback")
-    graph.add_edge("record_rollback", END)

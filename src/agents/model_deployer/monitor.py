@@ -14,16 +14,15 @@ warm period, or an automatic rollback through the rollback flow's own nodes.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.idempotency import once
 from agents.model_deployer.retirement import replace_stable, retire
-from agents.model_deployer.rollback import RollbackNodes
+from agents.model_deployer.rollback import rollback_flow, run_rollback
 from agents.model_deployer.rollouts import mark_of, marks_of
-from agents.model_deployer.state import State
+from agents.model_deployer.state import HealthCheck, MonitorReport, State
 from database.models import DeploymentRow, HealthCheckRow, RolloutRow
 from database.protocols import UnitOfWork
 from lifecycle.gates import Verdict, VerdictStatus, health_gates, shadow_agreement_gate
@@ -52,7 +51,7 @@ class MonitorNodes:
 
     def __init__(self, deps: DeployerDeps) -> None:
         self.deps = deps
-        self.rollback = RollbackNodes(deps)
+        self.rollback_flow = rollback_flow(deps)
 
     # -- check ------------------------------------------------------------------------------
 
@@ -64,41 +63,34 @@ class MonitorNodes:
             rollouts = [_rollout_dict(r) for r in uow.rollouts.in_phases(OPEN_PHASES, model)]
             rows = {d.deployment_id: d for d in uow.deployments.list(model)}
         owned = {r["deployment_id"] for r in rollouts}
-        decisions = [self._judge(r, rows) for r in rollouts]
-        decisions += self._sweep(rows, owned)
+        checks = [self._judge(r, rows) for r in rollouts] + self._sweep(rows, owned)
         now = self.deps.clock.now()
+        once(self.deps, tick, "check_health", self._recorder(tick, checks, now))
+        return {"monitor": MonitorReport(tick_id=tick, checked_at=now, checks=tuple(checks))}
+
+    def _recorder(self, tick: str, checks: list[HealthCheck], now: datetime) -> Any:
+        """The tick's one write: a ``health_checks`` row per judgement, and each decided
+        rollback stored in its rollout (``pending``) before anything acts on it."""
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
-            for d in decisions:
-                uow.health_checks.add(
-                    HealthCheckRow(
-                        deployment_id=d["deployment_id"],
-                        model_name=d["model_name"],
-                        checked_at=now,
-                        status=d["status"],
-                        action=d["action"],
-                        metrics=d["metrics"],
-                        message=d["message"],
-                        tick_id=tick,
-                    )
-                )
-                rollout = uow.rollouts.find(d["deployment_id"])
+            for check in checks:
+                uow.health_checks.add(_health_row(check, tick, now))
+                rollout = uow.rollouts.find(check.deployment_id)
                 if rollout is None:
                     continue
-                rollout.last_message = d["message"]
-                if d["action"] == MonitorAction.ROLLBACK.value and rollout.pending is None:
+                rollout.last_message = check.message
+                if check.action is MonitorAction.ROLLBACK and rollout.pending is None:
                     rollout.pending = {
                         "decided_at": now.isoformat(),
-                        "run_id": f"{tick}-{d['deployment_id']}"[:100],
-                        "reasons": d["reasons"],
-                        "target": d["target"],
+                        "run_id": f"{tick}-{check.deployment_id}"[:100],
+                        "reasons": list(check.reasons),
+                        "target": check.target,
                     }
             return {}
 
-        once(self.deps, tick, "check_health", act)
-        return {"monitor": {"tick_id": tick, "checked_at": now.isoformat(), "checks": decisions}}
+        return act
 
-    def _judge(self, rollout: dict[str, Any], rows: dict[str, DeploymentRow]) -> dict[str, Any]:
+    def _judge(self, rollout: dict[str, Any], rows: dict[str, DeploymentRow]) -> HealthCheck:
         """One rollout's decision, with the figures it was made on."""
         dep = rollout["deployment_id"]
         row, base = rows[dep], rows.get(rollout["baseline_deployment_id"] or "")
@@ -159,7 +151,7 @@ class MonitorNodes:
             "config": rollout["config"],
         }, verdicts
 
-    def _sweep(self, rows: dict[str, DeploymentRow], owned: set[str]) -> list[dict[str, Any]]:
+    def _sweep(self, rows: dict[str, DeploymentRow], owned: set[str]) -> list[HealthCheck]:
         """Routed, active deployments no rollout owns: a dead server is restarted in place.
 
         A deployment still pending or deploying belongs to the deploy in flight, which has not
@@ -187,19 +179,24 @@ class MonitorNodes:
 
     def act(self, state: State) -> dict[str, Any]:
         """Carry out each decision; one that cannot be carried out is reported, not raised."""
-        report = dict(state.monitor or {})
-        done = []
-        for check in report.get("checks", []):
-            try:
-                outcome = self._carry_out(state, check)
-            except Exception as exc:  # one broken rollout must not stop the others' ticks
-                outcome = f"could not {check['action']}: {exc}".splitlines()[0]
-            done.append({**check, "outcome": outcome})
-        report["checks"] = done
-        return {"monitor": report, "status": "monitored"}
+        report = state.monitor
+        if isinstance(report, dict):  # a checkpoint read without its class gives JSON back
+            report = MonitorReport.model_validate(report)
+        if report is None:
+            return {"status": "monitored"}
+        done = tuple(
+            c.model_copy(update={"outcome": self._outcome(state, c)}) for c in report.checks
+        )
+        return {"monitor": report.model_copy(update={"checks": done}), "status": "monitored"}
 
-    def _carry_out(self, state: State, check: dict[str, Any]) -> str:
-        action = MonitorAction(check["action"])
+    def _outcome(self, state: State, check: HealthCheck) -> str:
+        try:
+            return self._carry_out(state, check)
+        except Exception as exc:  # one broken rollout must not stop the others' ticks
+            return f"could not {check.action.value}: {exc}".splitlines()[0]
+
+    def _carry_out(self, state: State, check: HealthCheck) -> str:
+        action = check.action
         if action is MonitorAction.ADVANCE:
             return self._advance(state, check)
         if action is MonitorAction.COMPLETE:
@@ -210,11 +207,11 @@ class MonitorNodes:
             return self._roll_back(check)
         if action is MonitorAction.RESTART:
             return self._restart(state, check)
-        return str(check["message"])
+        return check.message
 
-    def _advance(self, state: State, check: dict[str, Any]) -> str:
-        dep, base, percent = check["deployment_id"], check["target"], check["next_percent"]
-        self._route(check, split(check["model_name"], base, dep, percent))
+    def _advance(self, state: State, check: HealthCheck) -> str:
+        dep, base, percent = check.deployment_id, check.target, float(check.next_percent or 0)
+        self._route(check, split(check.model_name, str(base), dep, percent))
         marks = marks_of(self.deps, dep, base)
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
@@ -225,16 +222,16 @@ class MonitorNodes:
             if base:
                 uow.deployments.get(base).traffic_percentage = 100.0 - percent
             uow.audit.append(
-                MONITOR_ACTOR, "canary_advanced", dep, {"percent": percent, "why": check["message"]}
+                MONITOR_ACTOR, "canary_advanced", dep, {"percent": percent, "why": check.message}
             )
             return {}
 
         once(self.deps, state.run_id, f"advance:{dep}", act)
         return f"{dep} now takes {percent:g}%"
 
-    def _complete(self, state: State, check: dict[str, Any]) -> str:
-        dep, base = check["deployment_id"], check["target"]
-        self._route(check, single(check["model_name"], dep))
+    def _complete(self, state: State, check: HealthCheck) -> str:
+        dep, base = check.deployment_id, check.target
+        self._route(check, single(check.model_name, dep))
         marks = marks_of(self.deps, dep, base)
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
@@ -252,14 +249,14 @@ class MonitorNodes:
             if base:
                 old = uow.deployments.get(base)
                 replace_stable(self.deps, uow, old, row.model_version, MONITOR_ACTOR)
-            uow.audit.append(MONITOR_ACTOR, "canary_completed", dep, {"why": check["message"]})
+            uow.audit.append(MONITOR_ACTOR, "canary_completed", dep, {"why": check.message})
             return {}
 
         once(self.deps, state.run_id, f"complete:{dep}", act)
         return f"{dep} takes all traffic; {base} stays warm"
 
-    def _retire(self, state: State, check: dict[str, Any]) -> str:
-        dep, base = check["deployment_id"], check["target"]
+    def _retire(self, state: State, check: HealthCheck) -> str:
+        dep, base = check.deployment_id, check.target
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             rollout = _open(uow, dep)
@@ -272,38 +269,38 @@ class MonitorNodes:
         once(self.deps, state.run_id, f"retire:{dep}", act)
         return f"warm period over: {base} retired" if base else "rollout completed"
 
-    def _roll_back(self, check: dict[str, Any]) -> str:
-        """The rollback flow's own nodes, under the run id the decision was stored with."""
-        dep = check["deployment_id"]
+    def _roll_back(self, check: HealthCheck) -> str:
+        """The rollback flow (the graph's own path), under the run id the decision was stored
+        with; a new plan is stored in the rollout before anything is undone."""
+        dep = check.deployment_id
         with self.deps.uow() as uow:
             rollout = _open(uow, dep)
             pending, phase = dict(rollout.pending or {}), rollout.phase
         if phase == RolloutPhase.SHADOW.value:
             return self._stop_mirror(check, pending)
-        run = State(
+        reason = "automatic: " + "; ".join(pending.get("reasons") or check.reasons)
+        stored = pending.get("plan")
+        request = State(
             action="rollback",
-            model_name=check["model_name"],
+            model_name=check.model_name,
             deployment_id=pending.get("target") or None,
-            reason="automatic: " + "; ".join(pending.get("reasons") or check["reasons"]),
+            reason=reason,
             requested_by=MONITOR_ACTOR,
             run_id=pending["run_id"],
+            rollback=RollbackPlan.model_validate(stored) if stored else None,
         )
-        stored = pending.get("plan")
-        if stored is None:
-            planned = self.rollback.plan(run)["rollback"]
+
+        def keep(planned: RollbackPlan) -> RollbackPlan:
             decided = {**planned.model_dump(), "decided_at": pending.get("decided_at")}
             plan = RollbackPlan.model_validate(decided)
             self._save_pending(dep, {**pending, "plan": plan.model_dump(mode="json")})
-        else:
-            plan = RollbackPlan.model_validate(stored)
-        run = replace(run, rollback=plan)
-        self.rollback.restore_endpoint(run)
-        run = replace(run, **self.rollback.switch(run))
-        result = self.rollback.record(run)
-        return f"rolled back to {result['active_deployment_id']}: {run.reason}"
+            return plan
 
-    def _stop_mirror(self, check: dict[str, Any], pending: dict[str, Any]) -> str:
-        dep, name = check["deployment_id"], check["model_name"]
+        result = run_rollback(self.rollback_flow, request, None if stored else keep)
+        return f"rolled back to {result['active_deployment_id']}: {reason}"
+
+    def _stop_mirror(self, check: HealthCheck, pending: dict[str, Any]) -> str:
+        dep, name = check.deployment_id, check.model_name
         routes = self.deps.router.get_routes(name)
         if routes is not None and routes.shadow_deployment_id == dep:
             self.deps.router.set_routes(without_mirror(routes))
@@ -313,16 +310,16 @@ class MonitorNodes:
             retire(row, self.deps.serving.stop, self.deps.clock.now(), DeploymentStatus.FAILED)
             rollout = _open(uow, dep)
             rollout.phase, rollout.pending = RolloutPhase.FAILED.value, None
-            uow.audit.append(MONITOR_ACTOR, "shadow_stopped", dep, {"why": check["reasons"]})
+            uow.audit.append(MONITOR_ACTOR, "shadow_stopped", dep, {"why": list(check.reasons)})
             return {}
 
         once(self.deps, pending["run_id"], "stop_mirror", act)
         self._remember(check, episodes.FAILED, pending["run_id"])
         return f"mirroring to {dep} stopped"
 
-    def _restart(self, state: State, check: dict[str, Any]) -> str:
+    def _restart(self, state: State, check: HealthCheck) -> str:
         """Start a dead routed deployment's server again under the same deployment id."""
-        dep = check["deployment_id"]
+        dep = check.deployment_id
         with self.deps.uow() as uow:
             row = uow.deployments.get(dep)
             tag, replicas = row.bento_tag, row.replicas
@@ -341,27 +338,27 @@ class MonitorNodes:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _route(self, check: dict[str, Any], routes: Routes) -> None:
-        previous = self.deps.router.get_routes(check["model_name"])
-        self.deps.router.set_routes(with_shadow_of(routes, previous, {check["deployment_id"]}))
+    def _route(self, check: HealthCheck, routes: Routes) -> None:
+        previous = self.deps.router.get_routes(check.model_name)
+        self.deps.router.set_routes(with_shadow_of(routes, previous, {check.deployment_id}))
 
     def _save_pending(self, dep: str, pending: dict[str, Any]) -> None:
         with self.deps.uow() as uow:
             _open(uow, dep).pending = pending
             uow.commit()
 
-    def _remember(self, check: dict[str, Any], outcome: str, run_id: str) -> None:
+    def _remember(self, check: HealthCheck, outcome: str, run_id: str) -> None:
         self.deps.memory.record_episode(
-            check["model_name"],
+            check.model_name,
             episodes.HEALTH,
             {
-                "deployment_id": check["deployment_id"],
-                "version": check["version"],
-                "action": check["action"],
+                "deployment_id": check.deployment_id,
+                "version": check.version,
+                "action": check.action.value,
                 "outcome": outcome,
-                "reasons": check["reasons"],
+                "reasons": list(check.reasons),
             },
-            episode_id=f"health:{check['deployment_id']}:{run_id}",
+            episode_id=f"health:{check.deployment_id}:{run_id}",
         )
 
 
@@ -388,26 +385,39 @@ def _check(
     figures: dict[str, Any],
     base: DeploymentRow | None,
     verdicts: list[Verdict] | None = None,
-) -> dict[str, Any]:
-    return {
-        "deployment_id": row.deployment_id,
-        "model_name": row.model_name,
-        "version": row.model_version,
-        "strategy": row.strategy,
-        "target": base.deployment_id if base is not None else None,
-        "action": decision.action.value,
-        "status": decision.status.value,
-        "next_percent": decision.next_percent,
-        "reasons": list(decision.reasons),
-        "message": decision.message,
-        "metrics": {
+) -> HealthCheck:
+    return HealthCheck(
+        deployment_id=row.deployment_id,
+        model_name=row.model_name,
+        version=row.model_version,
+        strategy=row.strategy,
+        target=base.deployment_id if base is not None else None,
+        action=decision.action,
+        status=decision.status,
+        next_percent=decision.next_percent,
+        reasons=decision.reasons,
+        message=decision.message,
+        metrics={
             **figures,
             "verdicts": [
                 {"gate": v.gate, "status": v.status.value, "message": v.message}
                 for v in verdicts or []
             ],
         },
-    }
+    )
+
+
+def _health_row(check: HealthCheck, tick: str, now: datetime) -> HealthCheckRow:
+    return HealthCheckRow(
+        deployment_id=check.deployment_id,
+        model_name=check.model_name,
+        checked_at=now,
+        status=check.status.value,
+        action=check.action.value,
+        metrics=check.metrics,
+        message=check.message,
+        tick_id=tick,
+    )
 
 
 def _figures(counts: RequestCounts) -> dict[str, Any]:

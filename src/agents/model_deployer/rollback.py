@@ -9,7 +9,14 @@ started again first.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 
 from agents.model_deployer.deps import DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
@@ -214,6 +221,55 @@ class RollbackNodes:
             )
             records.append(record.model_dump(mode="json"))
         return records
+
+
+ROLLBACK_FLOW = "model_deployer_rollback"
+"""The rollback flow compiled on its own, as the monitor runs it."""
+
+
+def add_rollback_flow(graph: StateGraph[State, None, Any, State], nodes: RollbackNodes) -> None:
+    """The rollback flow's nodes and edges: the one path every rollback takes, requested (after
+    intake, in the deployer's graph) or decided by the monitor (:func:`rollback_flow`)."""
+    graph.add_node("plan_rollback", nodes.plan)
+    graph.add_node("restore_endpoint", nodes.restore_endpoint)
+    graph.add_node("switch_traffic", nodes.switch)
+    graph.add_node("record_rollback", nodes.record)
+    graph.add_edge("plan_rollback", "restore_endpoint")
+    graph.add_edge("restore_endpoint", "switch_traffic")
+    graph.add_edge("switch_traffic", "record_rollback")
+    graph.add_edge("record_rollback", END)
+
+
+def rollback_flow(deps: DeployerDeps) -> CompiledStateGraph[State, None, State, State]:
+    """The rollback flow alone, entered at ``plan_rollback`` with a full request (its run id,
+    and the plan when one was already decided), pausing after the plan so the caller can store
+    the decision before anything is undone. Each run is one short-lived in-memory thread."""
+    graph = StateGraph(State)
+    add_rollback_flow(graph, RollbackNodes(deps))
+    graph.add_edge(START, "plan_rollback")
+    return graph.compile(
+        checkpointer=InMemorySaver(), interrupt_after=["plan_rollback"], name=ROLLBACK_FLOW
+    )
+
+
+def run_rollback(
+    flow: CompiledStateGraph[State, None, State, State],
+    request: State,
+    keep: Callable[[RollbackPlan], RollbackPlan] | None = None,
+) -> dict[str, Any]:
+    """Run ``request`` through ``flow`` to its end; ``keep`` is given the new plan (and returns
+    it as the flow carries it on) before the flow acts on it. Returns the final state."""
+    config: RunnableConfig = {"configurable": {"thread_id": f"{ROLLBACK_FLOW}-{uuid.uuid4().hex}"}}
+    try:
+        flow.invoke(request, config)
+        if keep is not None:
+            planned = _plan(State(**flow.get_state(config).values))
+            flow.update_state(config, {"rollback": keep(planned)})
+        return dict(flow.invoke(None, config))
+    finally:
+        checkpointer = flow.checkpointer
+        if isinstance(checkpointer, InMemorySaver):
+            checkpointer.delete_thread(config["configurable"]["thread_id"])
 
 
 def _event(state: State, plan: RollbackPlan) -> dict[str, Any]:

@@ -11,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
 
+from lifecycle.gates import VerdictStatus
+from lifecycle.monitor import MonitorAction
+from lifecycle.records import Instant
 from lifecycle.rollback_plan import RollbackPlan
 from lifecycle.rollout import RolloutPlan, TrafficUpdate
 
@@ -20,6 +23,38 @@ DeployPlan = Annotated[RolloutPlan | TrafficUpdate, Field(discriminator="kind")]
 """The deploy flow's plan: a new rollout, or a new share for one in flight."""
 
 DEPLOY_PLAN: TypeAdapter[RolloutPlan | TrafficUpdate] = TypeAdapter(DeployPlan)
+
+
+class HealthCheck(BaseModel):
+    """One tick's judgement of one deployment, the figures it was made on, and what came of it."""
+
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+    deployment_id: str
+    model_name: str
+    version: str
+    strategy: str
+    target: str | None
+    """The rollout's baseline (the stable deployment), if it has one."""
+    action: MonitorAction
+    status: VerdictStatus
+    next_percent: float | None
+    reasons: tuple[str, ...]
+    message: str
+    metrics: dict[str, JsonValue]
+    """The figures and verdicts, as the ``health_checks`` row stores them."""
+    outcome: str | None = None
+    """What carrying the action out did (None until ``act_on_health`` ran)."""
+
+
+class MonitorReport(BaseModel):
+    """One monitoring tick: every judgement it made."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tick_id: str
+    checked_at: Instant
+    checks: tuple[HealthCheck, ...] = ()
 
 
 @dataclass(kw_only=True)
@@ -108,5 +143,5 @@ class State(InputState):
     rollback: RollbackPlan | None = None
     """Rollback: what is undone and what is restored."""
 
-    monitor: dict[str, Any] | None = None
+    monitor: MonitorReport | None = None
     """Monitor: the tick's checks (deployment, verdicts, figures, action, outcome)."""
