@@ -9,29 +9,26 @@ and its server stopped.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, Literal
 
 from agents.model_deployer.deps import DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
-from agents.model_deployer.retirement import replace_stable, retire
+from agents.model_deployer.retirement import hand_over, retire
 from agents.model_deployer.rollouts import close_rollouts, marks_of, open_rollout, rollout_config
-from agents.model_deployer.state import DEPLOY_PLAN, State
+from agents.model_deployer.state import State, deploy_plan, rollout_plan
 from agents.model_deployer.views import views_of
 from database.models import DeploymentRow
 from database.protocols import UnitOfWork
 from lifecycle.errors import UnknownModelError
-from lifecycle.monitor import OPEN_PHASES, RolloutPhase
+from lifecycle.monitor import RolloutPhase
 from lifecycle.ports import Endpoint
 from lifecycle.rollout import (
     DeployRequest,
     RolloutPlan,
     TrafficUpdate,
-    canary_restart_weights,
     mirrored_routes,
     plan_rollout,
     traffic_update,
-    updated_routes,
     weighted_routes,
 )
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
@@ -126,13 +123,13 @@ class DeployNodes:
         return act
 
     def after_plan(self, state: State) -> Literal["package", "update_traffic"]:
-        return "update_traffic" if isinstance(_any_plan(state), TrafficUpdate) else "package"
+        return "update_traffic" if isinstance(deploy_plan(state), TrafficUpdate) else "package"
 
     # -- package and start ----------------------------------------------------------------
 
     def package(self, state: State) -> dict[str, Any]:
         """Build (or reuse) the version's package and mark the deployment as deploying."""
-        deployment_id = _rollout(state).deployment_id
+        deployment_id = rollout_plan(state).deployment_id
         try:
             tag = self.deps.serving.package(
                 state.model_name, str(state.version), state.requested_by
@@ -151,7 +148,7 @@ class DeployNodes:
 
     def start_endpoint(self, state: State) -> dict[str, Any]:
         """Start the server and wait until ready; a server already up for this run is kept."""
-        deployment_id = _rollout(state).deployment_id
+        deployment_id = rollout_plan(state).deployment_id
         with self.deps.uow() as uow:
             row = uow.deployments.get(deployment_id)
         if row.endpoint_pid is not None and self.deps.serving.is_alive(row.endpoint()):
@@ -179,7 +176,7 @@ class DeployNodes:
 
     def apply_steps(self, state: State) -> dict[str, Any]:
         """Carry out the strategy's steps up to the first that needs time (the monitor's)."""
-        planned = _rollout(state)
+        planned = rollout_plan(state)
         with self.deps.uow() as uow:
             endpoint = uow.deployments.get(planned.deployment_id).endpoint()
         try:
@@ -228,7 +225,7 @@ class DeployNodes:
 
     def finish(self, state: State) -> dict[str, Any]:
         """Mark the deployment active, retire what it replaced, write the manifest, remember."""
-        planned = _rollout(state)
+        planned = rollout_plan(state)
         new = planned.deployment_id
         marks = marks_of(self.deps, new, planned.stable) if planned.routed else {}
 
@@ -261,31 +258,10 @@ class DeployNodes:
         the mirror a new shadow replaces, is retired."""
         stable, new = planned.stable, planned.deployment_id
         if stable and stable != new and planned.routed:
-            weight = planned.weight or 0.0
-            self._hand_over(uow, state, stable, planned.strategy, weight, planned.completed)
+            hand_over(self.deps, uow, stable, planned, str(state.version), state.requested_by)
         for mirror in (planned.retire_mirror, planned.replaced_mirror):
             if mirror:
                 self._retire_mirror(uow, state, mirror)
-
-    def _hand_over(
-        self,
-        uow: UnitOfWork,
-        state: State,
-        stable: str,
-        strategy: StrategyName,
-        weight: float,
-        completed: bool,
-    ) -> None:
-        """After a full switch the old stable drains (or stops, for rolling) and its version is
-        archived; during a canary it keeps the rest of the traffic."""
-        old = uow.deployments.get(stable)
-        if completed:
-            keep_warm = strategy is not StrategyName.ROLLING
-            replace_stable(
-                self.deps, uow, old, str(state.version), state.requested_by, keep_warm=keep_warm
-            )
-        elif strategy is StrategyName.CANARY:
-            old.traffic_percentage = 100.0 - weight
 
     def _retire_mirror(self, uow: UnitOfWork, state: State, deployment_id: str) -> None:
         """Stop the shadow deployment of a version that now serves users itself."""
@@ -295,59 +271,11 @@ class DeployNodes:
         )
         uow.audit.append(state.requested_by, "shadow_retired", deployment_id, {})
 
-    # -- manual traffic change ----------------------------------------------------------------
-
-    def update_traffic(self, state: State) -> dict[str, Any]:
-        """Set a canary's share (or a shadow's mirror share) by hand; 100% completes a canary."""
-        update = _traffic(state)
-        dep, percent = update.deployment_id, update.traffic
-        self.deps.router.set_routes(updated_routes(update, state.model_name))
-        marks = marks_of(self.deps, dep, update.stable)
-
-        def act(uow: UnitOfWork) -> dict[str, Any]:
-            row = uow.deployments.get(dep)
-            row.traffic_percentage = percent
-            self._reset_rollout(uow, dep, percent, update.completed, marks)
-            if update.stable != dep:
-                self._hand_over(
-                    uow, state, update.stable, update.strategy, percent, update.completed
-                )
-            uow.audit.append(state.requested_by, "traffic_set", dep, {"percent": percent})
-            uow.flush()
-            return row.to_manifest().model_dump(mode="json")
-
-        manifest = once(self.deps, state.run_id, "update_traffic", act)
-        return {
-            "plan": update,
-            "deployment_manifest": manifest,
-            "status": "traffic_updated",
-            "active_deployment_id": dep if update.completed else update.stable,
-        }
-
-    def _reset_rollout(
-        self, uow: UnitOfWork, dep: str, percent: float, completed: bool, marks: dict[str, Any]
-    ) -> None:
-        """A share set by hand starts a new step at that share (or the warm period at 100%)."""
-        rollout = uow.rollouts.find(dep)
-        if rollout is None or RolloutPhase(rollout.phase) not in OPEN_PHASES:
-            return
-        now = self.deps.clock.now()
-        rollout.step_started_at, rollout.marks = now, marks
-        if rollout.phase == RolloutPhase.SHADOW.value:
-            return
-        if completed:
-            rollout.phase = RolloutPhase.WARM.value
-            rollout.warm_until = now + timedelta(seconds=self.deps.policy.warm_seconds)
-            return
-        weights = [float(w) for w in rollout.steps.get("weights", [])]
-        rollout.steps = {"weights": canary_restart_weights(weights, percent)}
-        rollout.step_index = 0
-
     # -- failure ------------------------------------------------------------------------------
 
     def fail(self, state: State) -> dict[str, Any]:
         """Put the previous routing back, mark the deployment failed, stop its server."""
-        planned = _rollout(state)
+        planned = rollout_plan(state)
         new, previous = planned.deployment_id, planned.previous
         current = self.deps.router.get_routes(state.model_name)
         if previous is not None and current is not None and current != previous:
@@ -368,7 +296,7 @@ class DeployNodes:
         return {"deployment_manifest": manifest, "status": "failed"}
 
     def _remember(self, state: State, outcome: str, reasons: list[str]) -> None:
-        planned = _rollout(state)
+        planned = rollout_plan(state)
         canary = planned.strategy is StrategyName.CANARY
         self.deps.memory.record_episode(
             state.model_name,
@@ -386,29 +314,6 @@ class DeployNodes:
             },
             episode_id=operation_key(state.run_id, episodes.DEPLOYMENT),
         )
-
-
-def _any_plan(state: State) -> RolloutPlan | TrafficUpdate:
-    """The plan in the state (a checkpoint read without its classes gives it back as JSON)."""
-    if state.plan is None:
-        raise RuntimeError("the deploy flow ran a step before planning")
-    if isinstance(state.plan, dict):
-        return DEPLOY_PLAN.validate_python(state.plan)
-    return state.plan
-
-
-def _rollout(state: State) -> RolloutPlan:
-    plan = _any_plan(state)
-    if not isinstance(plan, RolloutPlan):
-        raise RuntimeError("a share change has no rollout steps")
-    return plan
-
-
-def _traffic(state: State) -> TrafficUpdate:
-    plan = _any_plan(state)
-    if not isinstance(plan, TrafficUpdate):
-        raise RuntimeError("a new rollout is not a share change")
-    return plan
 
 
 def _failed(state: State, message: str) -> dict[str, Any]:

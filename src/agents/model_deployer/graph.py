@@ -21,6 +21,7 @@ from agents.model_deployer.intake import IntakeNode, route_action
 from agents.model_deployer.monitor import MonitorNodes
 from agents.model_deployer.promote import PromoteNodes
 from agents.model_deployer.rollback import RollbackNodes, add_rollback_flow
+from agents.model_deployer.share import ShareNodes
 from agents.model_deployer.state import InputState, State
 
 GRAPH_NAME = "model_deployer"
@@ -33,7 +34,7 @@ def build_graph(deps: DeployerDeps) -> StateGraph[State, None, InputState, State
     graph.add_edge(START, "intake")
     graph.add_conditional_edges("intake", route_action)
     _promote(graph, PromoteNodes(deps))
-    _deploy(graph, DeployNodes(deps))
+    _deploy(graph, DeployNodes(deps), ShareNodes(deps))
     add_rollback_flow(graph, RollbackNodes(deps))
     monitor = MonitorNodes(deps)
     graph.add_node("check_health", monitor.check)
@@ -57,13 +58,15 @@ def _promote(graph: StateGraph[State, None, InputState, State], nodes: PromoteNo
     graph.add_edge("apply_promotion", END)
 
 
-def _deploy(graph: StateGraph[State, None, InputState, State], nodes: DeployNodes) -> None:
+def _deploy(
+    graph: StateGraph[State, None, InputState, State], nodes: DeployNodes, share: ShareNodes
+) -> None:
     graph.add_node("plan_deploy", nodes.plan)
     graph.add_node("package", nodes.package)
     graph.add_node("start_endpoint", nodes.start_endpoint)
     graph.add_node("apply_steps", nodes.apply_steps)
     graph.add_node("finish_deploy", nodes.finish)
-    graph.add_node("update_traffic", nodes.update_traffic)
+    graph.add_node("update_traffic", share.update_traffic)
     graph.add_node("fail_deploy", nodes.fail)
     graph.add_conditional_edges("plan_deploy", nodes.after_plan)
     graph.add_conditional_edges("package", next_or_fail("start_endpoint"))

@@ -30,7 +30,6 @@ from lifecycle.gates import (
     unmet,
 )
 from lifecycle.metrics import ShadowStats
-from lifecycle.records import utcnow
 from lifecycle.stages import ModelStage, transition
 from lifecycle.strategies import StrategyName
 from memory import episodes
@@ -178,11 +177,12 @@ class PromoteNodes:
         """Write the decision to the approval row and the audit log, and remember it."""
         answer = ApprovalAnswer.model_validate(state.approval)
         approved = answer.decision is Decision.APPROVE
+        now = self.deps.clock.now()
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             row = uow.approvals.get(str(state.approval_id))
             row.state = "approved" if approved else "rejected"
-            row.approver, row.comment, row.decided_at = answer.approver, answer.comment, utcnow()
+            row.approver, row.comment, row.decided_at = answer.approver, answer.comment, now
             uow.audit.append(
                 answer.approver,
                 f"approval_{row.state}",
@@ -192,6 +192,18 @@ class PromoteNodes:
             return {"state": row.state}
 
         once(self.deps, state.run_id, "record_decision", act)
+        self._remember_decision(state, answer, approved)
+        if approved:
+            return {}
+        return {
+            "status": "rejected",
+            "errors": [
+                *state.errors,
+                f"rejected by {answer.approver}: {answer.comment}".rstrip(": "),
+            ],
+        }
+
+    def _remember_decision(self, state: State, answer: ApprovalAnswer, approved: bool) -> None:
         self.deps.memory.record_episode(
             state.model_name,
             episodes.APPROVAL,
@@ -208,15 +220,6 @@ class PromoteNodes:
             },
             episode_id=operation_key(state.run_id, "approval"),
         )
-        if approved:
-            return {}
-        return {
-            "status": "rejected",
-            "errors": [
-                *state.errors,
-                f"rejected by {answer.approver}: {answer.comment}".rstrip(": "),
-            ],
-        }
 
     def after_decision(self, state: State) -> Literal["apply_promotion", "__end__"]:
         return "__end__" if state.status == "rejected" else "apply_promotion"

@@ -17,7 +17,9 @@ from agents.model_deployer.rollouts import archive_version
 from database.models import DeploymentRow
 from database.protocols import UnitOfWork
 from lifecycle.ports import Endpoint
+from lifecycle.rollout import RolloutPlan, TrafficUpdate
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
+from lifecycle.strategies import StrategyName
 
 
 def retire(
@@ -64,3 +66,23 @@ def replace_stable(
             actor,
             f"replaced in production by v{new_version}",
         )
+
+
+def hand_over(
+    deps: DeployerDeps,
+    uow: UnitOfWork,
+    stable: str,
+    plan: RolloutPlan | TrafficUpdate,
+    new_version: str,
+    actor: str,
+) -> None:
+    """The old stable deployment after a deploy step: once the new one has taken everything it
+    is replaced (kept warm, or retired at once for a rolling switch); during a canary it keeps
+    the rest of the traffic."""
+    old = uow.deployments.get(stable)
+    if plan.completed:
+        keep_warm = plan.strategy is not StrategyName.ROLLING
+        replace_stable(deps, uow, old, new_version, actor, keep_warm=keep_warm)
+    elif plan.strategy is StrategyName.CANARY:
+        share = plan.traffic if isinstance(plan, TrafficUpdate) else plan.weight or 0.0
+        old.traffic_percentage = 100.0 - share

@@ -145,3 +145,28 @@ class State(InputState):
 
     monitor: MonitorReport | None = None
     """Monitor: the tick's checks (deployment, verdicts, figures, action, outcome)."""
+
+
+def deploy_plan(state: State) -> RolloutPlan | TrafficUpdate:
+    """The deploy flow's plan (a checkpoint read without its classes gives it back as JSON)."""
+    if state.plan is None:
+        raise RuntimeError("the deploy flow ran a step before planning")
+    if isinstance(state.plan, dict):
+        return DEPLOY_PLAN.validate_python(state.plan)
+    return state.plan
+
+
+def rollout_plan(state: State) -> RolloutPlan:
+    """The plan of a new rollout (the deploy flow's steps after ``plan_deploy``)."""
+    plan = deploy_plan(state)
+    if not isinstance(plan, RolloutPlan):
+        raise RuntimeError("a share change has no rollout steps")
+    return plan
+
+
+def traffic_plan(state: State) -> TrafficUpdate:
+    """The share change ``update_traffic`` carries out."""
+    plan = deploy_plan(state)
+    if not isinstance(plan, TrafficUpdate):
+        raise RuntimeError("a new rollout is not a share change")
+    return plan
