@@ -17,6 +17,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agents.model_deployer.deploy import DeployNodes, next_or_fail
 from agents.model_deployer.deps import DeployerDeps
+from agents.model_deployer.health import HealthChecks
 from agents.model_deployer.intake import IntakeNode, route_action
 from agents.model_deployer.monitor import MonitorNodes
 from agents.model_deployer.promote import PromoteNodes
@@ -37,7 +38,7 @@ def build_graph(deps: DeployerDeps) -> StateGraph[State, None, InputState, State
     _deploy(graph, DeployNodes(deps), ShareNodes(deps))
     add_rollback_flow(graph, RollbackNodes(deps))
     monitor = MonitorNodes(deps)
-    graph.add_node("check_health", monitor.check)
+    graph.add_node("check_health", HealthChecks(deps).check)
     graph.add_node("act_on_health", monitor.act)
     graph.add_edge("check_health", "act_on_health")
     graph.add_edge("act_on_health", END)
