@@ -1,8 +1,10 @@
-"""The graph state's typed parts (the deploy plan, the rollback plan) survive a checkpoint in
-SQLite as the same typed values, and a run starts from the state's own defaults."""
+"""The graph state's typed parts (the deploy plan, the rollback plan, the monitor's report)
+survive a checkpoint in SQLite as the same typed values, and a run starts from the state's own
+defaults."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime
@@ -12,7 +14,10 @@ from typing import Any
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 
-from agents.model_deployer.state import InputState, State
+from agents.model_deployer.intake import run_defaults
+from agents.model_deployer.state import HealthCheck, InputState, MonitorReport, State
+from lifecycle.gates import VerdictStatus
+from lifecycle.monitor import MonitorAction
 from lifecycle.ports import Routes
 from lifecycle.rollback import configure
 from lifecycle.rollback_plan import RollbackPlan
@@ -84,3 +89,40 @@ def test_a_rollout_plan_and_a_rollback_plan_come_back_from_a_checkpoint_as_they_
 
 def test_a_share_change_comes_back_from_a_checkpoint_as_a_share_change(tmp_path: Path) -> None:
     assert checkpointed(tmp_path, {"plan": UPDATE})["plan"] == UPDATE
+
+
+def test_a_monitor_report_comes_back_from_a_checkpoint_as_it_was(tmp_path: Path) -> None:
+    check = HealthCheck(
+        deployment_id="v2",
+        model_name="fraud",
+        version="2",
+        strategy="canary",
+        target="v1",
+        action=MonitorAction.ADVANCE,
+        status=VerdictStatus.PASSED,
+        next_percent=25.0,
+        reasons=("error rate 0.00% is within 1.00%",),
+        message="error rate 0.00% is within 1.00%",
+        metrics={"candidate": {"requests": 60, "p95_ms": None}, "verdicts": []},
+        outcome="v2 now takes 25%",
+    )
+    report = MonitorReport(tick_id="tick", checked_at=NOW, checks=(check,))
+    assert checkpointed(tmp_path, {"monitor": report})["monitor"] == report
+
+
+def test_a_monitor_report_is_written_for_callers_with_plain_values_and_iso_times() -> None:
+    report = MonitorReport(tick_id="tick", checked_at=NOW)
+    assert report.model_dump(mode="json") == {
+        "tick_id": "tick",
+        "checked_at": "2026-11-29T12:00:00+00:00",
+        "checks": [],
+    }
+
+
+def test_a_new_run_resets_every_field_the_state_adds_to_the_request() -> None:
+    asked = {f.name for f in dataclasses.fields(InputState)}
+    added = {f.name for f in dataclasses.fields(State)} - asked
+    defaults = run_defaults()
+    assert set(defaults) == added
+    assert defaults["errors"] == [] and defaults["plan"] is None and defaults["status"] == ""
+    assert run_defaults()["errors"] is not defaults["errors"]  # a fresh list each run
