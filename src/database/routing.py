@@ -49,13 +49,15 @@ class RoutingState:
 
 
 def routes_of(row: RouteRow) -> Routes:
-    """The domain value of one ``routes`` row."""
-    return Routes(
-        model_name=row.model_name,
-        weights={k: float(v) for k, v in row.weights.items()},
-        shadow_deployment_id=row.shadow_deployment_id,
-        shadow_percent=float(row.shadow_percent),
-        stable_deployment_id=row.stable_deployment_id,
+    """The domain value of one ``routes`` row (its columns are the JSON codec's fields)."""
+    return Routes.from_json(
+        {
+            "model_name": row.model_name,
+            "weights": row.weights,
+            "shadow_deployment_id": row.shadow_deployment_id,
+            "shadow_percent": row.shadow_percent,
+            "stable_deployment_id": row.stable_deployment_id,
+        }
     )
 
 
