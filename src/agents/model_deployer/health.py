@@ -17,18 +17,12 @@ from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.idempotency import once
 from agents.model_deployer.rollouts import mark_of
 from agents.model_deployer.state import HealthCheck, MonitorReport, State
-from database.models import DeploymentRow, HealthCheckRow, RolloutRow
+from agents.model_deployer.views import OpenRollout, open_rollout_of
+from database.models import DeploymentRow, HealthCheckRow
 from database.protocols import UnitOfWork
 from lifecycle.gates import Verdict, VerdictStatus, health_gates, shadow_agreement_gate
 from lifecycle.latency import RequestCounts
-from lifecycle.monitor import (
-    OPEN_PHASES,
-    MonitorAction,
-    MonitorDecision,
-    RolloutPhase,
-    RolloutView,
-    decide,
-)
+from lifecycle.monitor import OPEN_PHASES, MonitorAction, MonitorDecision, RolloutPhase, judge
 from lifecycle.rollback import config_from_dict
 from lifecycle.stages import DeploymentStatus
 
@@ -44,9 +38,9 @@ class HealthChecks:
         tick = state.run_id
         model = state.model_name or None
         with self.deps.uow() as uow:
-            rollouts = [_rollout_dict(r) for r in uow.rollouts.in_phases(OPEN_PHASES, model)]
+            rollouts = [open_rollout_of(r) for r in uow.rollouts.in_phases(OPEN_PHASES, model)]
             rows = {d.deployment_id: d for d in uow.deployments.list(model)}
-        owned = {r["deployment_id"] for r in rollouts}
+        owned = {r.deployment_id for r in rollouts}
         checks = [self._judge(r, rows) for r in rollouts] + self._sweep(rows, owned)
         now = self.deps.clock.now()
         once(self.deps, tick, "check_health", self._recorder(tick, checks, now))
@@ -74,38 +68,25 @@ class HealthChecks:
 
         return act
 
-    def _judge(self, rollout: dict[str, Any], rows: dict[str, DeploymentRow]) -> HealthCheck:
-        """One rollout's decision, with the figures it was made on."""
-        dep = rollout["deployment_id"]
-        row, base = rows[dep], rows.get(rollout["baseline_deployment_id"] or "")
+    def _judge(self, rollout: OpenRollout, rows: dict[str, DeploymentRow]) -> HealthCheck:
+        """One rollout's judgement (``lifecycle.monitor.judge``), with the figures it was made
+        on; a rollback already decided is finished without reading any."""
+        row = rows[rollout.deployment_id]
+        base = rows.get(rollout.baseline_deployment_id or "")
         alive = self.deps.serving.process_alive(row.endpoint())
-        if rollout["pending"]:
-            reasons = list(rollout["pending"]["reasons"])
-            decision = MonitorDecision(
-                MonitorAction.ROLLBACK, VerdictStatus.FAILED, ("finishing the rollback", *reasons)
-            )
-            return _check(row, decision, {}, base)
-        figures, verdicts = self._verdicts(rollout, row, base)
-        view = RolloutView(
-            phase=RolloutPhase(rollout["phase"]),
-            steps=tuple(rollout["weights"]),
-            step_index=rollout["step_index"],
-            step_started_at=rollout["step_started_at"],
-            pause_seconds=rollout["pause_seconds"],
-            warm_until=rollout["warm_until"],
-        )
-        decision = decide(view, verdicts, self.deps.clock.now(), alive)
-        if view.phase is RolloutPhase.SHADOW and not alive:
-            decision = MonitorDecision(
-                MonitorAction.ROLLBACK, VerdictStatus.FAILED, ("the shadow's process is gone",)
-            )
+        figures: dict[str, Any] = {}
+        verdicts: list[Verdict] = []
+        if rollout.pending is None:
+            figures, verdicts = self._verdicts(rollout, row, base)
+        now = self.deps.clock.now()
+        decision = judge(rollout.view, verdicts, now, alive, rollout.pending)
         return _check(row, decision, figures, base, verdicts)
 
     def _verdicts(
-        self, rollout: dict[str, Any], row: DeploymentRow, base: DeploymentRow | None
+        self, rollout: OpenRollout, row: DeploymentRow, base: DeploymentRow | None
     ) -> tuple[dict[str, Any], list[Verdict]]:
         """The gates of the rollout's phase over the requests of its current step."""
-        if rollout["phase"] == RolloutPhase.SHADOW.value:
+        if rollout.view.phase is RolloutPhase.SHADOW:
             stats = self.deps.metrics.shadow_stats(row.deployment_id)
             promotion = self.deps.policy.promotion
             verdict = shadow_agreement_gate(
@@ -118,8 +99,8 @@ class HealthChecks:
                 "agreement": stats.agreement,
             }
             return figures, [verdict]
-        config = config_from_dict(rollout["config"])
-        marks = rollout["marks"]
+        config = config_from_dict(rollout.config)
+        marks = rollout.marks
         candidate = self.deps.metrics.counts(row.deployment_id).since(
             mark_of(marks, row.deployment_id)
         )
@@ -132,7 +113,7 @@ class HealthChecks:
         return {
             "candidate": _figures(candidate),
             "baseline": _figures(baseline),
-            "config": rollout["config"],
+            "config": dict(rollout.config),
         }, verdicts
 
     def _sweep(self, rows: dict[str, DeploymentRow], owned: set[str]) -> list[HealthCheck]:
@@ -158,23 +139,6 @@ class HealthChecks:
                 )
                 found.append(_check(row, decision, {}, None))
         return found
-
-
-def _rollout_dict(row: RolloutRow) -> dict[str, Any]:
-    return {
-        "deployment_id": row.deployment_id,
-        "model_name": row.model_name,
-        "phase": row.phase,
-        "baseline_deployment_id": row.baseline_deployment_id,
-        "weights": [float(w) for w in row.steps.get("weights", [])],
-        "step_index": row.step_index,
-        "step_started_at": row.step_started_at,
-        "pause_seconds": row.pause_seconds,
-        "warm_until": row.warm_until,
-        "config": dict(row.config),
-        "marks": dict(row.marks),
-        "pending": dict(row.pending) if row.pending else None,
-    }
 
 
 def _check(

@@ -7,6 +7,7 @@ deployment's ``active`` status, and the monitoring tick carries it on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +38,7 @@ def marks_of(deps: DeployerDeps, *deployment_ids: str | None) -> dict[str, Any]:
     return {d: deps.metrics.counts(d).to_json() for d in deployment_ids if d}
 
 
-def mark_of(marks: dict[str, Any], deployment_id: str | None) -> RequestCounts | None:
+def mark_of(marks: Mapping[str, Any], deployment_id: str | None) -> RequestCounts | None:
     """The counters stored for ``deployment_id`` (None when none were)."""
     if not deployment_id or deployment_id not in marks:
         return None
