@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from lifecycle.monitor import RolloutPhase
 from lifecycle.ports import Routes
 from lifecycle.records import Instant
 from lifecycle.rollback import RollbackConfig
@@ -25,6 +26,7 @@ from lifecycle.strategies import (
     DEFAULT_CANARY_STEPS,
     ROUTED_STAGES,
     StrategyName,
+    canary_steps,
     strategy_for,
 )
 
@@ -220,3 +222,29 @@ def canary_restart_weights(weights: Sequence[float], percent: float) -> list[flo
     """A canary's remaining weights after a share set by hand: that share, then the later
     steps above it, ending at 100."""
     return sorted({percent, *(float(w) for w in weights if w > percent), 100.0})
+
+
+def monitored_phase(plan: RolloutPlan) -> RolloutPhase | None:
+    """The phase the monitor takes a finished deploy over in: a shadow is watched, a canary not
+    at 100% goes on step by step, a switch with a stable deployment behind it stays warm; the
+    rest (direct, rolling, unrouted, nothing replaced) leaves nothing to watch (None)."""
+    strategy = plan.strategy
+    if not plan.routed:
+        return None
+    if strategy is StrategyName.SHADOW:
+        return RolloutPhase.SHADOW
+    if strategy is StrategyName.CANARY and not plan.completed:
+        return RolloutPhase.PROGRESSING
+    if strategy in (StrategyName.CANARY, StrategyName.BLUE_GREEN) and plan.stable:
+        return RolloutPhase.WARM
+    return None
+
+
+def remaining_steps(plan: RolloutPlan) -> tuple[list[float], int]:
+    """The canary's weights as the monitor goes on with them, and the index of the share the
+    deploy reached (a share that is not a step starts the weights, before the later steps)."""
+    weights = canary_steps(plan.initial_percent, plan.canary_steps)
+    weight = plan.weight
+    if weight and weight not in weights:
+        weights = sorted({float(weight), *(w for w in weights if w > weight)})
+    return weights, weights.index(weight) if weight in weights else 0

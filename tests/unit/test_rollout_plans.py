@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lifecycle.errors import InvalidPlanError
+from lifecycle.monitor import RolloutPhase
 from lifecycle.ports import Routes
 from lifecycle.rollback import configure
 from lifecycle.rollout import (
@@ -18,7 +19,9 @@ from lifecycle.rollout import (
     TrafficUpdate,
     canary_restart_weights,
     mirrored_routes,
+    monitored_phase,
     plan_rollout,
+    remaining_steps,
     traffic_update,
     updated_routes,
     weighted_routes,
@@ -323,3 +326,62 @@ def test_a_share_set_by_hand_restarts_the_canary_at_it_then_the_later_steps_to_1
 def test_a_plan_survives_a_json_round_trip() -> None:
     planned = rollout(ask(), live=LIVE_V1, routes=MIRRORED)
     assert RolloutPlan.model_validate_json(planned.model_dump_json()) == planned
+
+
+# -- what the monitor takes over -------------------------------------------------------------
+
+
+def finished(
+    strategy: StrategyName,
+    completed: bool,
+    stable: str | None = "v1",
+    routed: bool = True,
+    weight: float | None = None,
+) -> RolloutPlan:
+    base = rollout(ask(), live=LIVE_V1, routes=STABLE)
+    return base.model_copy(
+        update={
+            "strategy": strategy,
+            "completed": completed,
+            "stable": stable,
+            "routed": routed,
+            "weight": weight,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("plan", "phase"),
+    [
+        pytest.param(finished(StrategyName.SHADOW, False), RolloutPhase.SHADOW, id="shadow"),
+        pytest.param(finished(StrategyName.CANARY, False), RolloutPhase.PROGRESSING, id="canary"),
+        pytest.param(finished(StrategyName.CANARY, True), RolloutPhase.WARM, id="canary at 100"),
+        pytest.param(finished(StrategyName.BLUE_GREEN, True), RolloutPhase.WARM, id="blue-green"),
+        pytest.param(finished(StrategyName.BLUE_GREEN, True, None), None, id="nothing replaced"),
+        pytest.param(finished(StrategyName.CANARY, True, None), None, id="canary, no stable"),
+        pytest.param(finished(StrategyName.ROLLING, True), None, id="rolling"),
+        pytest.param(finished(StrategyName.DIRECT, True), None, id="direct"),
+        pytest.param(finished(StrategyName.SHADOW, False, routed=False), None, id="unrouted"),
+    ],
+)
+def test_the_monitor_watches_shadows_canaries_and_warm_switches_only(
+    plan: RolloutPlan, phase: RolloutPhase | None
+) -> None:
+    assert monitored_phase(plan) == phase
+
+
+@pytest.mark.parametrize(
+    ("weight", "weights", "index"),
+    [
+        (None, [10.0, 25.0, 50.0, 100.0], 0),
+        (10.0, [10.0, 25.0, 50.0, 100.0], 0),
+        (25.0, [10.0, 25.0, 50.0, 100.0], 1),
+        (30.0, [30.0, 50.0, 100.0], 0),
+        (100.0, [10.0, 25.0, 50.0, 100.0], 3),
+    ],
+)
+def test_the_monitor_goes_on_from_the_share_the_deploy_reached(
+    weight: float | None, weights: list[float], index: int
+) -> None:
+    plan = finished(StrategyName.CANARY, False, weight=weight)
+    assert remaining_steps(plan) == (weights, index)

@@ -18,9 +18,8 @@ from database.services import record_stage_change
 from lifecycle.latency import RequestCounts
 from lifecycle.monitor import OPEN_PHASES, RolloutPhase
 from lifecycle.rollback import RollbackConfig, config_to_dict, configure
-from lifecycle.rollout import RolloutPlan
+from lifecycle.rollout import RolloutPlan, monitored_phase, remaining_steps
 from lifecycle.stages import ModelStage
-from lifecycle.strategies import StrategyName, canary_steps
 
 
 def rollout_config(deps: DeployerDeps, advised_preset: str | None) -> RollbackConfig:
@@ -54,13 +53,10 @@ def open_rollout(
     now: datetime,
 ) -> RolloutRow | None:
     """Hand a deployment that is not finished (canary, warm, shadow) to the monitor."""
-    phase = rollout_phase(planned)
+    phase = monitored_phase(planned)
     if phase is None:
         return None
-    weights = canary_steps(planned.initial_percent, planned.canary_steps)
-    weight = planned.weight
-    if weight and weight not in weights:
-        weights = sorted({float(weight), *(w for w in weights if w > weight)})
+    weights, index = remaining_steps(planned)
     row = RolloutRow(
         deployment_id=planned.deployment_id,
         model_name=model_name,
@@ -68,7 +64,7 @@ def open_rollout(
         phase=phase.value,
         baseline_deployment_id=planned.stable,
         steps={"weights": weights},
-        step_index=weights.index(weight) if weight in weights else 0,
+        step_index=index,
         step_started_at=now,
         pause_seconds=deps.policy.canary_step_seconds,
         warm_until=now + timedelta(seconds=deps.policy.warm_seconds)
@@ -80,20 +76,6 @@ def open_rollout(
         last_message="",
     )
     return uow.rollouts.add(row)
-
-
-def rollout_phase(planned: RolloutPlan) -> RolloutPhase | None:
-    """The phase the monitor takes a finished deploy over in (None: nothing left to watch)."""
-    strategy = planned.strategy
-    if not planned.routed:
-        return None
-    if strategy is StrategyName.SHADOW:
-        return RolloutPhase.SHADOW
-    if strategy is StrategyName.CANARY and not planned.completed:
-        return RolloutPhase.PROGRESSING
-    if strategy in (StrategyName.CANARY, StrategyName.BLUE_GREEN) and planned.stable:
-        return RolloutPhase.WARM
-    return None
 
 
 def close_rollouts(
