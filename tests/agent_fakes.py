@@ -174,6 +174,10 @@ class FixedClock:
     def advance(self, **delta: float) -> None:
         self.moment += timedelta(**delta)
 
+    def sleep(self, seconds: float) -> None:
+        """A wait passes at once: the clock moves on by ``seconds``."""
+        self.moment += timedelta(seconds=seconds)
+
 
 @dataclass
 class World:

@@ -17,7 +17,7 @@ from database.routing import DbMetricsSource, DbRouter
 from database.services import DbPackageLedger
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.gates import PromotionPolicy
-from lifecycle.ports import Clock, RegisteredVersion
+from lifecycle.ports import RegisteredVersion
 from lifecycle.stages import ModelStage
 from mlops.endpoints_local import LocalEndpointManager
 from mlops.packager_bentoml import BentoPackager
@@ -26,7 +26,7 @@ from mlops.registry_mlflow import MlflowRegistry
 if TYPE_CHECKING:
     # LangGraph and MLflow take seconds to import: commands that do not run the agent skip them.
     from agents.model_deployer.agent import ModelDeployerAgent
-    from agents.model_deployer.deps import AgentPolicy, DeployerDeps
+    from agents.model_deployer.deps import AgentClock, AgentPolicy, DeployerDeps
     from memory.store_memory import StoreMemory
     from mlops.serving_local import LocalServing
 
@@ -115,7 +115,7 @@ class Container:
             DbPackageLedger(self.uow),
         )
 
-    def deps(self, memory: StoreMemory, clock: Clock | None = None) -> DeployerDeps:
+    def deps(self, memory: StoreMemory, clock: AgentClock | None = None) -> DeployerDeps:
         """The agent's ports over this home's real adapters."""
         from agents.model_deployer.deps import DeployerDeps, SystemClock
         from mlops.gateway.router_client import ConfirmingRouter

@@ -26,18 +26,9 @@ from lifecycle.metrics import PerformanceMetrics, ShadowStats
 from lifecycle.ports import Routes
 from lifecycle.records import utcnow
 from lifecycle.routing import validate_routes
-from lifecycle.stages import DeploymentStatus
+from lifecycle.stages import ROUTABLE_STATUSES
 
-ROUTABLE = tuple(
-    s.value
-    for s in (
-        DeploymentStatus.DEPLOYING,
-        DeploymentStatus.ACTIVE,
-        DeploymentStatus.DRAINING,
-    )
-)
-"""Statuses a route may point at: failed and rolled-back deployments have no server, and a
-pending one has none yet."""
+ROUTABLE = tuple(s.value for s in ROUTABLE_STATUSES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +51,15 @@ class RoutingState:
 
 
 def routes_of(row: RouteRow) -> Routes:
-    """The domain value of one ``routes`` row."""
-    return Routes(
-        model_name=row.model_name,
-        weights={k: float(v) for k, v in row.weights.items()},
-        shadow_deployment_id=row.shadow_deployment_id,
-        shadow_percent=float(row.shadow_percent),
-        stable_deployment_id=row.stable_deployment_id,
+    """The domain value of one ``routes`` row (its columns are the JSON codec's fields)."""
+    return Routes.from_json(
+        {
+            "model_name": row.model_name,
+            "weights": row.weights,
+            "shadow_deployment_id": row.shadow_deployment_id,
+            "shadow_percent": row.shadow_percent,
+            "stable_deployment_id": row.stable_deployment_id,
+        }
     )
 
 
@@ -130,10 +123,7 @@ class DbRouter:
                 "routes.set",
                 routes.model_name,
                 {
-                    "weights": dict(clean.weights),
-                    "shadow_deployment_id": clean.shadow_deployment_id,
-                    "shadow_percent": clean.shadow_percent,
-                    "stable_deployment_id": clean.stable_deployment_id,
+                    **{k: v for k, v in clean.to_json().items() if k != "model_name"},
                     "revision": row.revision,
                 },
             )
@@ -255,8 +245,4 @@ class DbMetricsSource:
     def shadow_stats(self, deployment_id: str) -> ShadowStats:
         """Output comparison of one shadow deployment, summed over every replica ever."""
         rows = self._rows("shadow", deployment_id)
-        return ShadowStats(
-            compared=sum(int(r.figures.get("compared", 0)) for r in rows),
-            agreed=sum(int(r.figures.get("agreed", 0)) for r in rows),
-            shadow_errors=sum(int(r.figures.get("shadow_errors", 0)) for r in rows),
-        )
+        return ShadowStats.total(ShadowStats.from_figures(r.figures) for r in rows)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +40,25 @@ class ShadowStats:
     def agreement(self) -> float | None:
         """Share of compared requests whose outputs agreed, or None before any comparison."""
         return self.agreed / self.compared if self.compared else None
+
+    def __add__(self, other: ShadowStats) -> ShadowStats:
+        """The comparisons of two gateways (or two shadow deployments) together."""
+        return ShadowStats(
+            self.compared + other.compared,
+            self.agreed + other.agreed,
+            self.shadow_errors + other.shadow_errors,
+        )
+
+    @classmethod
+    def total(cls, stats: Iterable[ShadowStats]) -> ShadowStats:
+        """Every comparison in ``stats`` added up (nothing compared for none)."""
+        return sum(stats, cls())
+
+    @classmethod
+    def from_figures(cls, figures: Mapping[str, Any]) -> ShadowStats:
+        """The counters of a gateway's shadow figures (missing ones count as 0)."""
+        return cls(
+            compared=int(figures.get("compared", 0)),
+            agreed=int(figures.get("agreed", 0)),
+            shadow_errors=int(figures.get("shadow_errors", 0)),
+        )

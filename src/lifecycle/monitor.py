@@ -107,6 +107,28 @@ def decide(
     return _canary(rollout, verdicts, status, now)
 
 
+def judge(
+    rollout: RolloutView,
+    verdicts: Sequence[Verdict],
+    now: datetime,
+    alive: bool,
+    pending: Sequence[str] | None = None,
+) -> MonitorDecision:
+    """A tick's judgement of one rollout: :func:`decide`, after the two things a tick knows
+    beyond the figures. A rollback already decided (``pending``, with its reasons) is finished
+    before anything else; a shadow whose process is gone is rolled back (its mirror stopped).
+    """
+    if pending is not None:
+        return MonitorDecision(
+            MonitorAction.ROLLBACK, VerdictStatus.FAILED, ("finishing the rollback", *pending)
+        )
+    if rollout.phase is RolloutPhase.SHADOW and not alive:
+        return MonitorDecision(
+            MonitorAction.ROLLBACK, VerdictStatus.FAILED, ("the shadow's process is gone",)
+        )
+    return decide(rollout, verdicts, now, alive)
+
+
 def _canary(
     rollout: RolloutView, verdicts: Sequence[Verdict], status: VerdictStatus, now: datetime
 ) -> MonitorDecision:

@@ -64,6 +64,27 @@ class Routes:
     shadow_percent: float = 0.0
     stable_deployment_id: str | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        """The table as plain JSON (the one codec: state, audit, admin API, gateway)."""
+        return {
+            "model_name": self.model_name,
+            "weights": dict(self.weights),
+            "shadow_deployment_id": self.shadow_deployment_id,
+            "shadow_percent": self.shadow_percent,
+            "stable_deployment_id": self.stable_deployment_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Routes:
+        """The table a :meth:`to_json` value (or a stored row's columns) describes."""
+        return cls(
+            model_name=data["model_name"],
+            weights={k: float(v) for k, v in data["weights"].items()},
+            shadow_deployment_id=data.get("shadow_deployment_id"),
+            shadow_percent=float(data.get("shadow_percent") or 0.0),
+            stable_deployment_id=data.get("stable_deployment_id"),
+        )
+
 
 @runtime_checkable
 class ModelRegistry(Protocol):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from lifecycle.errors import BadInputError
 from lifecycle.stages import DeploymentStatus, ModelStage
@@ -16,6 +16,13 @@ from lifecycle.strategies import StrategyName
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC (the only kind of time this project stores)."""
     return datetime.now(UTC)
+
+
+Instant = Annotated[
+    datetime, PlainSerializer(datetime.isoformat, return_type=str, when_used="json")
+]
+"""A time in a graph-state value, written as ``datetime.isoformat()`` in JSON (``+00:00``, the
+way the agent's output and the audit log have always written times)."""
 
 
 class DeploymentManifest(BaseModel):

@@ -96,6 +96,24 @@ def split(model_name: str, stable: str, candidate: str, candidate_percent: float
     return Routes(model_name, weights, stable_deployment_id=stable)
 
 
+def with_shadow_of(routes: Routes, previous: Routes | None, exclude: set[str]) -> Routes:
+    """``routes`` keeping the previous table's mirror, unless the mirror is in ``exclude``."""
+    if previous is None or previous.shadow_deployment_id in (None, *exclude):
+        return routes
+    return Routes(
+        routes.model_name,
+        routes.weights,
+        previous.shadow_deployment_id,
+        previous.shadow_percent,
+        routes.stable_deployment_id,
+    )
+
+
+def without_mirror(routes: Routes) -> Routes:
+    """``routes`` with its mirror stopped (the weights and the stable deployment unchanged)."""
+    return Routes(routes.model_name, routes.weights, None, 0.0, routes.stable_deployment_id)
+
+
 def gradual(model_name: str, stable: str, candidate: str, step_percent: float) -> Iterator[Routes]:
     """The tables of a gradual switch: ``step_percent`` more to ``candidate`` each time, to 100."""
     if not math.isfinite(step_percent) or step_percent <= 0 or step_percent > 100:

@@ -104,5 +104,29 @@ def change_status(current: DeploymentStatus, target: DeploymentStatus) -> Deploy
     return target
 
 
-ROUTABLE_STATUSES = frozenset({DeploymentStatus.DEPLOYING, DeploymentStatus.ACTIVE})
-"""Statuses in which a deployment may receive traffic."""
+ROUTABLE_STATUSES: tuple[DeploymentStatus, ...] = (
+    DeploymentStatus.DEPLOYING,
+    DeploymentStatus.ACTIVE,
+    DeploymentStatus.DRAINING,
+)
+"""Statuses a route may point at: failed and rolled-back deployments have no server, and a
+pending one has none yet (a draining one still serves, so a rollback may route back to it)."""
+
+LIVE_STATUSES: tuple[DeploymentStatus, ...] = (
+    DeploymentStatus.PENDING,
+    DeploymentStatus.DEPLOYING,
+    DeploymentStatus.ACTIVE,
+    DeploymentStatus.DRAINING,
+)
+"""Statuses of a deployment that has (or is getting) a server: a route may name it, and
+retiring it means stopping that server."""
+
+SERVED_STATUSES: tuple[DeploymentStatus, ...] = (
+    DeploymentStatus.ACTIVE,
+    DeploymentStatus.DRAINING,
+    DeploymentStatus.ROLLED_BACK,
+)
+"""Statuses of a deployment that once served users, and so may be gone back to."""
+
+WARM_STATUSES: tuple[DeploymentStatus, ...] = (DeploymentStatus.ACTIVE, DeploymentStatus.DRAINING)
+"""Statuses of a deployment kept running: restoring it is one routing-table write."""

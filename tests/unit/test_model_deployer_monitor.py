@@ -217,6 +217,41 @@ def test_a_rollback_a_killed_tick_decided_is_finished_by_the_next(canary: Canary
     assert canary.rollout().phase == "rolled_back"
 
 
+def test_a_decided_rollback_stores_its_plan_before_anything_is_undone(canary: Canary) -> None:
+    canary.traffic(40, errors=8)
+    canary.story.world.router.fail = True  # the switch cannot happen
+
+    check = canary.check(canary.tick())
+
+    assert check["outcome"].startswith("could not rollback: the gateway admin API")
+    pending = canary.rollout().pending
+    assert pending is not None and pending["plan"]["undo"] == [canary.new]
+    assert pending["plan"]["restored"] == canary.stable
+    assert pending["plan"]["decided_at"] == pending["decided_at"]
+    assert canary.story.routes() == split(MODEL, canary.stable, canary.new, 10.0)
+
+
+def test_the_next_tick_carries_out_the_stored_plan_through_the_rollback_flow(
+    canary: Canary,
+) -> None:
+    canary.traffic(40, errors=8)
+    canary.story.world.router.fail = True
+    canary.tick()
+    stored = canary.rollout().pending
+    assert stored is not None
+    canary.story.world.router.fail = False
+
+    check = canary.check(canary.tick())
+
+    assert check["outcome"].startswith(f"rolled back to {canary.stable}: automatic: ")
+    assert canary.story.routes() == single(MODEL, canary.stable)
+    assert (canary.rollout().phase, canary.rollout().pending) == ("rolled_back", None)
+    with canary.story.world.uow() as uow:
+        [event] = [e for e in uow.audit.list() if e.action == "rolled_back"]
+    assert event.payload["decided_at"] == stored["decided_at"]
+    assert event.payload["undone"] == [canary.new] and event.actor == MONITOR_ACTOR
+
+
 def test_a_tick_with_nothing_to_watch_changes_nothing(canary: Canary) -> None:
     canary.story.rollback()  # v1 alone, alive: nothing to judge
     before = canary.story.footprint()

@@ -19,6 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 from langgraph.types import Command
+from pydantic import BaseModel
 
 from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.graph import GRAPH_NAME, build_graph
@@ -56,7 +57,7 @@ class ModelDeployerAgent:
             self._ticker = build_graph(self.deps).compile(store=self.store, name=GRAPH_NAME)
         started = time.monotonic()
         request = {"action": "monitor", "model_name": model_name, "requested_by": requested_by}
-        out = dict(self._ticker.invoke(request))
+        out = plain(self._ticker.invoke(request))
         out["elapsed_seconds"] = round(time.monotonic() - started, 3)
         return out
 
@@ -85,7 +86,7 @@ class ModelDeployerAgent:
     def snapshot(self, thread_id: str) -> dict[str, Any]:
         """The thread's state, what would run next, and what it waits on."""
         snap = self.graph.get_state(config_for(thread_id))
-        values = dict(snap.values) if isinstance(snap.values, Mapping) else {}
+        values = plain(snap.values) if isinstance(snap.values, Mapping) else {}
         return {
             **values,
             "thread_id": thread_id,
@@ -97,13 +98,20 @@ class ModelDeployerAgent:
         started = time.monotonic()
         result = self.graph.invoke(payload, config_for(thread_id))
         elapsed = time.monotonic() - started
-        out = dict(result) if isinstance(result, Mapping) else {}
+        out = plain(result) if isinstance(result, Mapping) else {}
         interrupts = out.pop("__interrupt__", None) or []
         out["thread_id"] = thread_id
         out["interrupts"] = [i.value for i in interrupts]
         out["elapsed_seconds"] = round(elapsed, 3)
         out["sla_met"] = elapsed <= self.sla_seconds or bool(interrupts)
         return out
+
+
+def plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's state as callers get it: the typed parts (plan, rollback, monitor) as JSON."""
+    return {
+        k: v.model_dump(mode="json") if isinstance(v, BaseModel) else v for k, v in values.items()
+    }
 
 
 def new_thread_id() -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,11 +69,24 @@ class EpisodeMemory(Protocol):
     def advice(self, model_name: str) -> Advice: ...
 
 
+class AgentClock(Clock, Protocol):
+    """The time, and waiting: nodes never call ``utcnow()`` or ``time.sleep`` themselves, so a
+    test's clock decides what time it is and waits without sleeping."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (a test's clock just moves on)."""
+        ...
+
+
 class SystemClock:
-    """The real time, in UTC."""
+    """The real time, in UTC, and real waits."""
 
     def now(self) -> datetime:
         return utcnow()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
 
 
 @dataclass(frozen=True)
@@ -107,7 +121,7 @@ class DeployerDeps:
     router: Router
     metrics: MetricsSource
     memory: EpisodeMemory
-    clock: Clock = field(default_factory=SystemClock)
+    clock: AgentClock = field(default_factory=SystemClock)
     policy: AgentPolicy = field(default_factory=AgentPolicy)
 
 

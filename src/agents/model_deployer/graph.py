@@ -17,10 +17,12 @@ from langgraph.graph import END, START, StateGraph
 
 from agents.model_deployer.deploy import DeployNodes, next_or_fail
 from agents.model_deployer.deps import DeployerDeps
+from agents.model_deployer.health import HealthChecks
 from agents.model_deployer.intake import IntakeNode, route_action
 from agents.model_deployer.monitor import MonitorNodes
 from agents.model_deployer.promote import PromoteNodes
-from agents.model_deployer.rollback import RollbackNodes
+from agents.model_deployer.rollback import RollbackNodes, add_rollback_flow
+from agents.model_deployer.share import ShareNodes
 from agents.model_deployer.state import InputState, State
 
 GRAPH_NAME = "model_deployer"
@@ -33,10 +35,10 @@ def build_graph(deps: DeployerDeps) -> StateGraph[State, None, InputState, State
     graph.add_edge(START, "intake")
     graph.add_conditional_edges("intake", route_action)
     _promote(graph, PromoteNodes(deps))
-    _deploy(graph, DeployNodes(deps))
-    _rollback(graph, RollbackNodes(deps))
+    _deploy(graph, DeployNodes(deps), ShareNodes(deps))
+    add_rollback_flow(graph, RollbackNodes(deps))
     monitor = MonitorNodes(deps)
-    graph.add_node("check_health", monitor.check)
+    graph.add_node("check_health", HealthChecks(deps).check)
     graph.add_node("act_on_health", monitor.act)
     graph.add_edge("check_health", "act_on_health")
     graph.add_edge("act_on_health", END)
@@ -57,13 +59,15 @@ def _promote(graph: StateGraph[State, None, InputState, State], nodes: PromoteNo
     graph.add_edge("apply_promotion", END)
 
 
-def _deploy(graph: StateGraph[State, None, InputState, State], nodes: DeployNodes) -> None:
+def _deploy(
+    graph: StateGraph[State, None, InputState, State], nodes: DeployNodes, share: ShareNodes
+) -> None:
     graph.add_node("plan_deploy", nodes.plan)
     graph.add_node("package", nodes.package)
     graph.add_node("start_endpoint", nodes.start_endpoint)
     graph.add_node("apply_steps", nodes.apply_steps)
     graph.add_node("finish_deploy", nodes.finish)
-    graph.add_node("update_traffic", nodes.update_traffic)
+    graph.add_node("update_traffic", share.update_traffic)
     graph.add_node("fail_deploy", nodes.fail)
     graph.add_conditional_edges("plan_deploy", nodes.after_plan)
     graph.add_conditional_edges("package", next_or_fail("start_endpoint"))
@@ -72,14 +76,3 @@ def _deploy(graph: StateGraph[State, None, InputState, State], nodes: DeployNode
     graph.add_edge("finish_deploy", END)
     graph.add_edge("update_traffic", END)
     graph.add_edge("fail_deploy", END)
-
-
-def _rollback(graph: StateGraph[State, None, InputState, State], nodes: RollbackNodes) -> None:
-    graph.add_node("plan_rollback", nodes.plan)
-    graph.add_node("restore_endpoint", nodes.restore_endpoint)
-    graph.add_node("switch_traffic", nodes.switch)
-    graph.add_node("record_rollback", nodes.record)
-    graph.add_edge("plan_rollback", "restore_endpoint")
-    graph.add_edge("restore_endpoint", "switch_traffic")
-    graph.add_edge("switch_traffic", "record_rollback")
-    graph.add_edge("record_rollback", END)

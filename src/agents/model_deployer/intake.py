@@ -5,12 +5,13 @@ Everything a caller can get wrong is refused here, before any side effect, with 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import uuid
 from typing import Any, Literal
 
 from agents.model_deployer.deps import DeployerDeps
-from agents.model_deployer.state import State
+from agents.model_deployer.state import InputState, State
 from lifecycle.errors import BadInputError, InvalidDeploymentActionError, UnknownModelError
 from lifecycle.records import parse_version
 from lifecycle.stages import parse_stage
@@ -27,6 +28,19 @@ FIRST_NODE: dict[str, Route] = {
     "rollback": "plan_rollback",
     "monitor": "check_health",
 }
+
+
+def run_defaults() -> dict[str, Any]:
+    """Every field a run fills in (what ``State`` adds to ``InputState``) at its default, so a
+    thread reused for a new request starts clean; a new field is reset without a change here."""
+    asked = {f.name for f in dataclasses.fields(InputState)}
+    return {f.name: _default(f) for f in dataclasses.fields(State) if f.name not in asked}
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
 
 
 def parse_action(value: str) -> str:
@@ -50,21 +64,9 @@ class IntakeNode:
         if not state.requested_by.strip():
             raise BadInputError("every request must say who asks (requested_by)")
         update: dict[str, Any] = {
+            **run_defaults(),
             "action": action,
             "run_id": state.request_id or uuid.uuid4().hex,
-            "errors": [],
-            "status": "",
-            "version_record": None,
-            "deployment_manifest": None,
-            "rollback_successful": None,
-            "active_deployment_id": None,
-            "approval_id": None,
-            "approval": None,
-            "verdicts": [],
-            "plan": None,
-            "rollback": None,
-            "advice": None,
-            "monitor": None,
         }
         with self.deps.uow() as uow:
             every = action == "monitor" and not state.model_name

@@ -1,46 +1,32 @@
-"""The monitoring tick: judge every open rollout, record each judgement, act on it.
-
-``check_health`` reads the gateways' counters for each canary, warm and shadow deployment,
-judges the requests of its current step with the rollback config it was given at deploy time,
-and writes one ``health_checks`` row per deployment; a decided rollback is written into the
-rollout (``pending``) in the same transaction, so a watcher killed half-way leaves it to the
-next tick. It also looks at every routed deployment without a rollout: a dead server is
-restarted in place (the gateway retries on the stable deployment meanwhile).
+"""The monitoring tick, acting: carry out each judgement ``check_health`` made (see health.py).
 
 ``act_on_health`` carries the decisions out: the next canary weight, completion (100%, the old
 deployment drains and its version is archived), retirement of the old deployment after the
-warm period, or an automatic rollback through the rollback flow's own nodes.
+warm period, the restart of a dead server, or an automatic rollback, which runs the rollback
+flow (the same nodes and edges a requested rollback takes) under the run id stored with it.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from agents.model_deployer.deploy import LIVE, with_shadow_of
 from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.idempotency import once
-from agents.model_deployer.rollback import RollbackNodes
-from agents.model_deployer.rollouts import archive_version, mark_of, marks_of
-from agents.model_deployer.state import State
-from database.models import DeploymentRow, HealthCheckRow, RolloutRow
+from agents.model_deployer.retirement import replace_stable, retire
+from agents.model_deployer.rollback import rollback_flow, run_rollback
+from agents.model_deployer.rollouts import marks_of
+from agents.model_deployer.state import HealthCheck, MonitorReport, State
+from database.models import RolloutRow
 from database.protocols import UnitOfWork
-from lifecycle.gates import Verdict, VerdictStatus, health_gates, shadow_agreement_gate
-from lifecycle.latency import RequestCounts
 from lifecycle.monitor import (
-    OPEN_PHASES,
     MonitorAction,
-    MonitorDecision,
     RolloutPhase,
-    RolloutView,
-    decide,
 )
 from lifecycle.ports import Routes
-from lifecycle.records import utcnow
-from lifecycle.rollback import config_from_dict
-from lifecycle.routing import single, split
-from lifecycle.stages import DeploymentStatus, change_status
+from lifecycle.rollback_plan import RollbackPlan
+from lifecycle.routing import single, split, with_shadow_of, without_mirror
+from lifecycle.stages import DeploymentStatus
 from memory import episodes
 
 MONITOR_ACTOR = "monitor"
@@ -52,154 +38,30 @@ class MonitorNodes:
 
     def __init__(self, deps: DeployerDeps) -> None:
         self.deps = deps
-        self.rollback = RollbackNodes(deps)
-
-    # -- check ------------------------------------------------------------------------------
-
-    def check(self, state: State) -> dict[str, Any]:
-        """Judge every open rollout (of ``model_name``, or all) and every routed endpoint."""
-        tick = state.run_id
-        model = state.model_name or None
-        with self.deps.uow() as uow:
-            rollouts = [_rollout_dict(r) for r in uow.rollouts.in_phases(OPEN_PHASES, model)]
-            rows = {d.deployment_id: d for d in uow.deployments.list(model)}
-        owned = {r["deployment_id"] for r in rollouts}
-        decisions = [self._judge(r, rows) for r in rollouts]
-        decisions += self._sweep(rows, owned)
-        now = self.deps.clock.now()
-
-        def act(uow: UnitOfWork) -> dict[str, Any]:
-            for d in decisions:
-                uow.health_checks.add(
-                    HealthCheckRow(
-                        deployment_id=d["deployment_id"],
-                        model_name=d["model_name"],
-                        checked_at=now,
-                        status=d["status"],
-                        action=d["action"],
-                        metrics=d["metrics"],
-                        message=d["message"],
-                        tick_id=tick,
-                    )
-                )
-                rollout = uow.rollouts.find(d["deployment_id"])
-                if rollout is None:
-                    continue
-                rollout.last_message = d["message"]
-                if d["action"] == MonitorAction.ROLLBACK.value and rollout.pending is None:
-                    rollout.pending = {
-                        "decided_at": utcnow().isoformat(),
-                        "run_id": f"{tick}-{d['deployment_id']}"[:100],
-                        "reasons": d["reasons"],
-                        "target": d["target"],
-                    }
-            return {}
-
-        once(self.deps, tick, "check_health", act)
-        return {"monitor": {"tick_id": tick, "checked_at": now.isoformat(), "checks": decisions}}
-
-    def _judge(self, rollout: dict[str, Any], rows: dict[str, DeploymentRow]) -> dict[str, Any]:
-        """One rollout's decision, with the figures it was made on."""
-        dep = rollout["deployment_id"]
-        row, base = rows[dep], rows.get(rollout["baseline_deployment_id"] or "")
-        alive = self.deps.serving.process_alive(row.endpoint())
-        if rollout["pending"]:
-            reasons = list(rollout["pending"]["reasons"])
-            decision = MonitorDecision(
-                MonitorAction.ROLLBACK, VerdictStatus.FAILED, ("finishing the rollback", *reasons)
-            )
-            return _check(row, decision, {}, base)
-        figures, verdicts = self._verdicts(rollout, row, base)
-        view = RolloutView(
-            phase=RolloutPhase(rollout["phase"]),
-            steps=tuple(rollout["weights"]),
-            step_index=rollout["step_index"],
-            step_started_at=rollout["step_started_at"],
-            pause_seconds=rollout["pause_seconds"],
-            warm_until=rollout["warm_until"],
-        )
-        decision = decide(view, verdicts, self.deps.clock.now(), alive)
-        if view.phase is RolloutPhase.SHADOW and not alive:
-            decision = MonitorDecision(
-                MonitorAction.ROLLBACK, VerdictStatus.FAILED, ("the shadow's process is gone",)
-            )
-        return _check(row, decision, figures, base, verdicts)
-
-    def _verdicts(
-        self, rollout: dict[str, Any], row: DeploymentRow, base: DeploymentRow | None
-    ) -> tuple[dict[str, Any], list[Verdict]]:
-        """The gates of the rollout's phase over the requests of its current step."""
-        if rollout["phase"] == RolloutPhase.SHADOW.value:
-            stats = self.deps.metrics.shadow_stats(row.deployment_id)
-            promotion = self.deps.policy.promotion
-            verdict = shadow_agreement_gate(
-                stats, promotion.min_shadow_agreement, promotion.min_shadow_comparisons
-            )
-            figures: dict[str, Any] = {
-                "compared": stats.compared,
-                "agreed": stats.agreed,
-                "shadow_errors": stats.shadow_errors,
-                "agreement": stats.agreement,
-            }
-            return figures, [verdict]
-        config = config_from_dict(rollout["config"])
-        marks = rollout["marks"]
-        candidate = self.deps.metrics.counts(row.deployment_id).since(
-            mark_of(marks, row.deployment_id)
-        )
-        baseline = (
-            self.deps.metrics.counts(base.deployment_id).since(mark_of(marks, base.deployment_id))
-            if base is not None
-            else RequestCounts()
-        )
-        verdicts = health_gates(candidate.metrics(), baseline.metrics(), config)
-        return {
-            "candidate": _figures(candidate),
-            "baseline": _figures(baseline),
-            "config": rollout["config"],
-        }, verdicts
-
-    def _sweep(self, rows: dict[str, DeploymentRow], owned: set[str]) -> list[dict[str, Any]]:
-        """Routed, active deployments no rollout owns: a dead server is restarted in place.
-
-        A deployment still pending or deploying belongs to the deploy in flight, which has not
-        written its rollout yet; it is never touched here."""
-        found = []
-        for name in sorted({r.model_name for r in rows.values()}):
-            routes = self.deps.router.get_routes(name)
-            if routes is None:
-                continue
-            for dep in sorted(routes.weights):
-                row = rows.get(dep)
-                if row is None or dep in owned or row.status != DeploymentStatus.ACTIVE.value:
-                    continue
-                if self.deps.serving.process_alive(row.endpoint()):
-                    continue
-                decision = MonitorDecision(
-                    MonitorAction.RESTART,
-                    VerdictStatus.FAILED,
-                    (f"the endpoint of {dep} is gone: starting it again",),
-                )
-                found.append(_check(row, decision, {}, None))
-        return found
+        self.rollback_flow = rollback_flow(deps)
 
     # -- act --------------------------------------------------------------------------------
 
     def act(self, state: State) -> dict[str, Any]:
         """Carry out each decision; one that cannot be carried out is reported, not raised."""
-        report = dict(state.monitor or {})
-        done = []
-        for check in report.get("checks", []):
-            try:
-                outcome = self._carry_out(state, check)
-            except Exception as exc:  # one broken rollout must not stop the others' ticks
-                outcome = f"could not {check['action']}: {exc}".splitlines()[0]
-            done.append({**check, "outcome": outcome})
-        report["checks"] = done
-        return {"monitor": report, "status": "monitored"}
+        report = state.monitor
+        if isinstance(report, dict):  # a checkpoint read without its class gives JSON back
+            report = MonitorReport.model_validate(report)
+        if report is None:
+            return {"status": "monitored"}
+        done = tuple(
+            c.model_copy(update={"outcome": self._outcome(state, c)}) for c in report.checks
+        )
+        return {"monitor": report.model_copy(update={"checks": done}), "status": "monitored"}
 
-    def _carry_out(self, state: State, check: dict[str, Any]) -> str:
-        action = MonitorAction(check["action"])
+    def _outcome(self, state: State, check: HealthCheck) -> str:
+        try:
+            return self._carry_out(state, check)
+        except Exception as exc:  # one broken rollout must not stop the others' ticks
+            return f"could not {check.action.value}: {exc}".splitlines()[0]
+
+    def _carry_out(self, state: State, check: HealthCheck) -> str:
+        action = check.action
         if action is MonitorAction.ADVANCE:
             return self._advance(state, check)
         if action is MonitorAction.COMPLETE:
@@ -210,11 +72,11 @@ class MonitorNodes:
             return self._roll_back(check)
         if action is MonitorAction.RESTART:
             return self._restart(state, check)
-        return str(check["message"])
+        return check.message
 
-    def _advance(self, state: State, check: dict[str, Any]) -> str:
-        dep, base, percent = check["deployment_id"], check["target"], check["next_percent"]
-        self._route(check, split(check["model_name"], base, dep, percent))
+    def _advance(self, state: State, check: HealthCheck) -> str:
+        dep, base, percent = check.deployment_id, check.target, float(check.next_percent or 0)
+        self._route(check, split(check.model_name, str(base), dep, percent))
         marks = marks_of(self.deps, dep, base)
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
@@ -225,16 +87,16 @@ class MonitorNodes:
             if base:
                 uow.deployments.get(base).traffic_percentage = 100.0 - percent
             uow.audit.append(
-                MONITOR_ACTOR, "canary_advanced", dep, {"percent": percent, "why": check["message"]}
+                MONITOR_ACTOR, "canary_advanced", dep, {"percent": percent, "why": check.message}
             )
             return {}
 
         once(self.deps, state.run_id, f"advance:{dep}", act)
         return f"{dep} now takes {percent:g}%"
 
-    def _complete(self, state: State, check: dict[str, Any]) -> str:
-        dep, base = check["deployment_id"], check["target"]
-        self._route(check, single(check["model_name"], dep))
+    def _complete(self, state: State, check: HealthCheck) -> str:
+        dep, base = check.deployment_id, check.target
+        self._route(check, single(check.model_name, dep))
         marks = marks_of(self.deps, dep, base)
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
@@ -251,98 +113,78 @@ class MonitorNodes:
             row.traffic_percentage = 100.0
             if base:
                 old = uow.deployments.get(base)
-                old.traffic_percentage, old.drained_at = 0.0, utcnow()
-                if DeploymentStatus(old.status) is DeploymentStatus.ACTIVE:
-                    old.status = change_status(
-                        DeploymentStatus(old.status), DeploymentStatus.DRAINING
-                    )
-                if old.model_version != row.model_version:
-                    archive_version(
-                        self.deps,
-                        uow,
-                        row.model_name,
-                        old.model_version,
-                        MONITOR_ACTOR,
-                        f"replaced in production by v{row.model_version}",
-                    )
-            uow.audit.append(MONITOR_ACTOR, "canary_completed", dep, {"why": check["message"]})
+                replace_stable(self.deps, uow, old, row.model_version, MONITOR_ACTOR)
+            uow.audit.append(MONITOR_ACTOR, "canary_completed", dep, {"why": check.message})
             return {}
 
         once(self.deps, state.run_id, f"complete:{dep}", act)
         return f"{dep} takes all traffic; {base} stays warm"
 
-    def _retire(self, state: State, check: dict[str, Any]) -> str:
-        dep, base = check["deployment_id"], check["target"]
+    def _retire(self, state: State, check: HealthCheck) -> str:
+        dep, base = check.deployment_id, check.target
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             rollout = _open(uow, dep)
             rollout.phase = RolloutPhase.COMPLETED.value
             if base:
-                old = uow.deployments.get(base)
-                self.deps.serving.stop(old.endpoint())
-                if DeploymentStatus(old.status) in LIVE:
-                    old.status = change_status(
-                        DeploymentStatus(old.status), DeploymentStatus.ROLLED_BACK
-                    )
-                old.rolled_back_at, old.traffic_percentage = utcnow(), 0.0
+                retire(uow.deployments.get(base), self.deps.serving.stop, self.deps.clock.now())
                 uow.audit.append(MONITOR_ACTOR, "retired", base, {"replaced_by": dep})
             return {}
 
         once(self.deps, state.run_id, f"retire:{dep}", act)
         return f"warm period over: {base} retired" if base else "rollout completed"
 
-    def _roll_back(self, check: dict[str, Any]) -> str:
-        """The rollback flow's own nodes, under the run id the decision was stored with."""
-        dep = check["deployment_id"]
+    def _roll_back(self, check: HealthCheck) -> str:
+        """The rollback flow (the graph's own path), under the run id the decision was stored
+        with; a new plan is stored in the rollout before anything is undone."""
+        dep = check.deployment_id
         with self.deps.uow() as uow:
             rollout = _open(uow, dep)
             pending, phase = dict(rollout.pending or {}), rollout.phase
         if phase == RolloutPhase.SHADOW.value:
             return self._stop_mirror(check, pending)
-        run = State(
+        reason = "automatic: " + "; ".join(pending.get("reasons") or check.reasons)
+        stored = pending.get("plan")
+        request = State(
             action="rollback",
-            model_name=check["model_name"],
+            model_name=check.model_name,
             deployment_id=pending.get("target") or None,
-            reason="automatic: " + "; ".join(pending.get("reasons") or check["reasons"]),
+            reason=reason,
             requested_by=MONITOR_ACTOR,
             run_id=pending["run_id"],
+            rollback=RollbackPlan.model_validate(stored) if stored else None,
         )
-        plan = pending.get("plan")
-        if plan is None:
-            plan = {**self.rollback.plan(run)["rollback"], "decided_at": pending.get("decided_at")}
-            self._save_pending(dep, {**pending, "plan": plan})
-        run = replace(run, rollback=plan)
-        self.rollback.restore_endpoint(run)
-        run = replace(run, **self.rollback.switch(run))
-        result = self.rollback.record(run)
-        return f"rolled back to {result['active_deployment_id']}: {run.reason}"
 
-    def _stop_mirror(self, check: dict[str, Any], pending: dict[str, Any]) -> str:
-        dep, name = check["deployment_id"], check["model_name"]
+        def keep(planned: RollbackPlan) -> RollbackPlan:
+            decided = {**planned.model_dump(), "decided_at": pending.get("decided_at")}
+            plan = RollbackPlan.model_validate(decided)
+            self._save_pending(dep, {**pending, "plan": plan.model_dump(mode="json")})
+            return plan
+
+        result = run_rollback(self.rollback_flow, request, None if stored else keep)
+        return f"rolled back to {result['active_deployment_id']}: {reason}"
+
+    def _stop_mirror(self, check: HealthCheck, pending: dict[str, Any]) -> str:
+        dep, name = check.deployment_id, check.model_name
         routes = self.deps.router.get_routes(name)
         if routes is not None and routes.shadow_deployment_id == dep:
-            self.deps.router.set_routes(
-                Routes(name, routes.weights, None, 0.0, routes.stable_deployment_id)
-            )
+            self.deps.router.set_routes(without_mirror(routes))
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             row = uow.deployments.get(dep)
-            self.deps.serving.stop(row.endpoint())
-            if DeploymentStatus(row.status) in LIVE:
-                row.status = change_status(DeploymentStatus(row.status), DeploymentStatus.FAILED)
-            row.traffic_percentage = 0.0
+            retire(row, self.deps.serving.stop, self.deps.clock.now(), DeploymentStatus.FAILED)
             rollout = _open(uow, dep)
             rollout.phase, rollout.pending = RolloutPhase.FAILED.value, None
-            uow.audit.append(MONITOR_ACTOR, "shadow_stopped", dep, {"why": check["reasons"]})
+            uow.audit.append(MONITOR_ACTOR, "shadow_stopped", dep, {"why": list(check.reasons)})
             return {}
 
         once(self.deps, pending["run_id"], "stop_mirror", act)
         self._remember(check, episodes.FAILED, pending["run_id"])
         return f"mirroring to {dep} stopped"
 
-    def _restart(self, state: State, check: dict[str, Any]) -> str:
+    def _restart(self, state: State, check: HealthCheck) -> str:
         """Start a dead routed deployment's server again under the same deployment id."""
-        dep = check["deployment_id"]
+        dep = check.deployment_id
         with self.deps.uow() as uow:
             row = uow.deployments.get(dep)
             tag, replicas = row.bento_tag, row.replicas
@@ -361,85 +203,28 @@ class MonitorNodes:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _route(self, check: dict[str, Any], routes: Routes) -> None:
-        previous = self.deps.router.get_routes(check["model_name"])
-        self.deps.router.set_routes(with_shadow_of(routes, previous, {check["deployment_id"]}))
+    def _route(self, check: HealthCheck, routes: Routes) -> None:
+        previous = self.deps.router.get_routes(check.model_name)
+        self.deps.router.set_routes(with_shadow_of(routes, previous, {check.deployment_id}))
 
     def _save_pending(self, dep: str, pending: dict[str, Any]) -> None:
         with self.deps.uow() as uow:
             _open(uow, dep).pending = pending
             uow.commit()
 
-    def _remember(self, check: dict[str, Any], outcome: str, run_id: str) -> None:
+    def _remember(self, check: HealthCheck, outcome: str, run_id: str) -> None:
         self.deps.memory.record_episode(
-            check["model_name"],
+            check.model_name,
             episodes.HEALTH,
             {
-                "deployment_id": check["deployment_id"],
-                "version": check["version"],
-                "action": check["action"],
+                "deployment_id": check.deployment_id,
+                "version": check.version,
+                "action": check.action.value,
                 "outcome": outcome,
-                "reasons": check["reasons"],
+                "reasons": list(check.reasons),
             },
-            episode_id=f"health:{check['deployment_id']}:{run_id}",
+            episode_id=f"health:{check.deployment_id}:{run_id}",
         )
-
-
-def _rollout_dict(row: RolloutRow) -> dict[str, Any]:
-    return {
-        "deployment_id": row.deployment_id,
-        "model_name": row.model_name,
-        "phase": row.phase,
-        "baseline_deployment_id": row.baseline_deployment_id,
-        "weights": [float(w) for w in row.steps.get("weights", [])],
-        "step_index": row.step_index,
-        "step_started_at": row.step_started_at,
-        "pause_seconds": row.pause_seconds,
-        "warm_until": row.warm_until,
-        "config": dict(row.config),
-        "marks": dict(row.marks),
-        "pending": dict(row.pending) if row.pending else None,
-    }
-
-
-def _check(
-    row: DeploymentRow,
-    decision: MonitorDecision,
-    figures: dict[str, Any],
-    base: DeploymentRow | None,
-    verdicts: list[Verdict] | None = None,
-) -> dict[str, Any]:
-    return {
-        "deployment_id": row.deployment_id,
-        "model_name": row.model_name,
-        "version": row.model_version,
-        "strategy": row.strategy,
-        "target": base.deployment_id if base is not None else None,
-        "action": decision.action.value,
-        "status": decision.status.value,
-        "next_percent": decision.next_percent,
-        "reasons": list(decision.reasons),
-        "message": decision.message,
-        "metrics": {
-            **figures,
-            "verdicts": [
-                {"gate": v.gate, "status": v.status.value, "message": v.message}
-                for v in verdicts or []
-            ],
-        },
-    }
-
-
-def _figures(counts: RequestCounts) -> dict[str, Any]:
-    m = counts.metrics()
-    return {
-        "requests": m.request_count,
-        "errors": m.error_count,
-        "error_rate": round(m.error_rate, 5),
-        "p50_ms": m.p50_ms,
-        "p95_ms": m.p95_ms,
-        "p99_ms": m.p99_ms,
-    }
 
 
 def _open(uow: UnitOfWork, deployment_id: str) -> RolloutRow:

@@ -30,7 +30,6 @@ from lifecycle.gates import (
     unmet,
 )
 from lifecycle.metrics import ShadowStats
-from lifecycle.records import utcnow
 from lifecycle.stages import ModelStage, transition
 from lifecycle.strategies import StrategyName
 from memory import episodes
@@ -106,12 +105,7 @@ class PromoteNodes:
         ]
         if not shadows:
             return None
-        stats = [self.deps.metrics.shadow_stats(d.deployment_id) for d in shadows]
-        return ShadowStats(
-            compared=sum(s.compared for s in stats),
-            agreed=sum(s.agreed for s in stats),
-            shadow_errors=sum(s.shadow_errors for s in stats),
-        )
+        return ShadowStats.total(self.deps.metrics.shadow_stats(d.deployment_id) for d in shadows)
 
     def needs_approval(self, state: State) -> Literal["request_approval", "apply_promotion"]:
         """Production waits for a person; other moves go straight on."""
@@ -183,11 +177,12 @@ class PromoteNodes:
         """Write the decision to the approval row and the audit log, and remember it."""
         answer = ApprovalAnswer.model_validate(state.approval)
         approved = answer.decision is Decision.APPROVE
+        now = self.deps.clock.now()
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             row = uow.approvals.get(str(state.approval_id))
             row.state = "approved" if approved else "rejected"
-            row.approver, row.comment, row.decided_at = answer.approver, answer.comment, utcnow()
+            row.approver, row.comment, row.decided_at = answer.approver, answer.comment, now
             uow.audit.append(
                 answer.approver,
                 f"approval_{row.state}",
@@ -197,6 +192,18 @@ class PromoteNodes:
             return {"state": row.state}
 
         once(self.deps, state.run_id, "record_decision", act)
+        self._remember_decision(state, answer, approved)
+        if approved:
+            return {}
+        return {
+            "status": "rejected",
+            "errors": [
+                *state.errors,
+                f"rejected by {answer.approver}: {answer.comment}".rstrip(": "),
+            ],
+        }
+
+    def _remember_decision(self, state: State, answer: ApprovalAnswer, approved: bool) -> None:
         self.deps.memory.record_episode(
             state.model_name,
             episodes.APPROVAL,
@@ -213,15 +220,6 @@ class PromoteNodes:
             },
             episode_id=operation_key(state.run_id, "approval"),
         )
-        if approved:
-            return {}
-        return {
-            "status": "rejected",
-            "errors": [
-                *state.errors,
-                f"rejected by {answer.approver}: {answer.comment}".rstrip(": "),
-            ],
-        }
 
     def after_decision(self, state: State) -> Literal["apply_promotion", "__end__"]:
         return "__end__" if state.status == "rejected" else "apply_promotion"

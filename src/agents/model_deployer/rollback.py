@@ -1,34 +1,37 @@
 """The rollback flow: choose what to undo and what to restore -> warm it -> switch -> record.
 
-The switch is one routing-table write: every gateway serves the restored deployment within a
-second, and retries any request that still reaches an undone one on the restored (stable) one.
-A deployment kept warm (active or draining, process alive) is restored instantly; otherwise its
-version is started again first.
+The choice is the pure ``lifecycle.rollback_plan`` decision over what the node reads. The switch
+is one routing-table write: every gateway serves the restored deployment within a second, and
+retries any request that still reaches an undone one on the restored (stable) one. A deployment
+kept warm (active or draining, process alive) is restored instantly; otherwise its version is
+started again first.
 """
 
 from __future__ import annotations
 
-import time
+import uuid
+from collections.abc import Callable
 from typing import Any
 
-from agents.model_deployer.deploy import LIVE, routes_from_dict, routes_to_dict
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
 from agents.model_deployer.deps import DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
+from agents.model_deployer.retirement import retire
 from agents.model_deployer.rollouts import close_rollouts
 from agents.model_deployer.state import State
+from agents.model_deployer.views import views_of
 from database.models import DeploymentRow
 from database.protocols import UnitOfWork
 from database.services import record_stage_change
 from lifecycle.errors import RollbackFailedError
 from lifecycle.monitor import RolloutPhase
-from lifecycle.ports import Routes
-from lifecycle.records import utcnow
-from lifecycle.routing import single
-from lifecycle.stages import DeploymentStatus, ModelStage, change_status
+from lifecycle.rollback_plan import RollbackPlan, plan_rollback, rollback_target, switched_routes
+from lifecycle.stages import WARM_STATUSES, DeploymentStatus, ModelStage, change_status
 from memory import episodes
-
-SERVED = (DeploymentStatus.ACTIVE, DeploymentStatus.DRAINING, DeploymentStatus.ROLLED_BACK)
-"""Statuses of a deployment that once served users, and so may be gone back to."""
 
 
 class RollbackNodes:
@@ -38,101 +41,60 @@ class RollbackNodes:
         self.deps = deps
 
     def plan(self, state: State) -> dict[str, Any]:
-        """Pick the deployments to undo and the one to restore; refuse if there is none."""
+        """Pick the deployments to undo and the one to restore; refuse if there is none.
+
+        A plan already in the state (the monitor's stored decision) is kept as it is."""
+        if state.rollback is not None:
+            return {}
         name = state.model_name
         routes = self.deps.router.get_routes(name)
         with self.deps.uow() as uow:
             rows = {d.deployment_id: d for d in uow.deployments.list(name)}
-        if routes is None:
-            raise RollbackFailedError(f"nothing to roll back: no deployment of {name} is routed")
-        routed = [rows[d] for d in _named(routes) if d in rows]
-        target = self._target(state, routes, routed, rows)
-        newest = max(routed, key=lambda d: (d.deployed_at, d.deployment_id))
-        # A mirror serves no user: it is undone only when it is the change being undone.
-        kept = {routes.shadow_deployment_id} - {newest.deployment_id, None}
-        by_age = sorted(routed, key=lambda d: (d.deployed_at, d.deployment_id))
-        undo = [
-            d.deployment_id
-            for d in by_age
-            if d.deployment_id != target.deployment_id and d.deployment_id not in kept
-        ]
-        if not undo:
-            raise RollbackFailedError(
-                f"nothing to roll back: {target.deployment_id} already serves all of {name}"
-            )
-        warm = DeploymentStatus(target.status) in (
-            DeploymentStatus.ACTIVE,
-            DeploymentStatus.DRAINING,
-        ) and self.deps.serving.is_alive(target.endpoint())
-        restored = (
-            target.deployment_id if warm else f"{name}-v{target.model_version}-{state.run_id[:8]}"
+        views = views_of(rows.values())
+        target = rollback_target(name, routes, views, state.deployment_id)
+        assert routes is not None  # rollback_target refuses a model with no routing table
+        warm = target.status in WARM_STATUSES and self.deps.serving.is_alive(
+            rows[target.deployment_id].endpoint()
         )
-        return {
-            "rollback": {
-                "undo": undo,
-                "target": target.deployment_id,
-                "target_version": target.model_version,
-                "restored": restored,
-                "warm": warm,
-                "previous": routes_to_dict(routes),
-                "started_at": utcnow().isoformat(),
-            }
-        }
-
-    def _target(
-        self,
-        state: State,
-        routes: Routes,
-        routed: list[DeploymentRow],
-        rows: dict[str, DeploymentRow],
-    ) -> DeploymentRow:
-        if state.deployment_id:
-            target = rows[state.deployment_id]
-            if DeploymentStatus(target.status) not in SERVED:
-                raise RollbackFailedError(
-                    f"{target.deployment_id} is {target.status}: it never served, so it cannot "
-                    "be rolled back to"
-                )
-            if target.target_stage != ModelStage.PRODUCTION.value:
-                raise RollbackFailedError(
-                    f"{target.deployment_id} is a {target.target_stage} deployment: it never "
-                    "served production users, so it cannot be rolled back to"
-                )
-            return target
-        newest = max(routed, key=lambda d: (d.deployed_at, d.deployment_id))
-        if newest.deployment_id == routes.shadow_deployment_id:
-            # Undoing a shadow stops the mirror; the stable deployment keeps serving.
-            return rows[
-                routes.stable_deployment_id or max(routes.weights, key=routes.weights.__getitem__)
-            ]
-        earlier = [
-            d
-            for d in rows.values()
-            if d.deployed_at < newest.deployed_at
-            and d.target_stage == ModelStage.PRODUCTION.value
-            and DeploymentStatus(d.status) in SERVED
-        ]
-        if not earlier:
-            raise RollbackFailedError(
-                f"nothing to roll back to: {state.model_name} has no production deployment "
-                f"before {newest.deployment_id}"
-            )
-        return max(earlier, key=lambda d: (d.deployed_at, d.deployment_id))
+        now = self.deps.clock.now()
+        return {"rollback": plan_rollback(name, routes, views, target, warm, state.run_id, now)}
 
     def restore_endpoint(self, state: State) -> dict[str, Any]:
         """Start the restored version again unless its deployment is still warm."""
         plan = _plan(state)
-        if plan["warm"]:
+        if plan.warm:
             return {}
-        restored = plan["restored"]
+        once(self.deps, state.run_id, "restore_record", self._restore_record(state, plan))
+        with self.deps.uow() as uow:
+            row = uow.deployments.get(plan.restored)
+        if row.endpoint_pid is not None and self.deps.serving.is_alive(row.endpoint()):
+            return {}
+        try:
+            self.deps.serving.stop_strays(plan.restored)
+            tag = row.bento_tag or self.deps.serving.package(
+                state.model_name, row.model_version, state.requested_by
+            )
+            endpoint = self.deps.serving.start(plan.restored, tag, row.replicas)
+        except Exception as exc:
+            self._mark(plan.restored, DeploymentStatus.FAILED, state.requested_by)
+            raise RollbackFailedError(
+                f"could not start v{row.model_version} again to roll back to: {exc}".splitlines()[0]
+            ) from exc
+        with self.deps.uow() as uow:
+            uow.deployments.get(plan.restored).serve_from(endpoint)
+            uow.commit()
+        return {}
+
+    def _restore_record(self, state: State, plan: RollbackPlan) -> Any:
+        """The write of the restored deployment: a copy of the target's row, deploying."""
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
-            if _exists(uow, state.model_name, restored):
+            if _exists(uow, state.model_name, plan.restored):
                 return {}
-            target = uow.deployments.get(plan["target"])
+            target = uow.deployments.get(plan.target)
             uow.deployments.add(
                 DeploymentRow(
-                    deployment_id=restored,
+                    deployment_id=plan.restored,
                     model_version_id=target.model_version_id,
                     model_name=target.model_name,
                     model_version=target.model_version,
@@ -150,27 +112,7 @@ class RollbackNodes:
             )
             return {}
 
-        once(self.deps, state.run_id, "restore_record", act)
-        with self.deps.uow() as uow:
-            row = uow.deployments.get(restored)
-        if row.endpoint_pid is not None and self.deps.serving.is_alive(row.endpoint()):
-            return {}
-        try:
-            self.deps.serving.stop_strays(restored)
-            tag = row.bento_tag or self.deps.serving.package(
-                state.model_name, row.model_version, state.requested_by
-            )
-            endpoint = self.deps.serving.start(restored, tag, row.replicas)
-        except Exception as exc:
-            self._mark(restored, DeploymentStatus.FAILED, state.requested_by)
-            raise RollbackFailedError(
-                f"could not start v{row.model_version} again to roll back to: {exc}".splitlines()[0]
-            ) from exc
-        with self.deps.uow() as uow:
-            fresh = uow.deployments.get(restored)
-            fresh.serve_from(endpoint)
-            uow.commit()
-        return {}
+        return act
 
     def _mark(self, deployment_id: str, status: DeploymentStatus, actor: str) -> None:
         with self.deps.uow() as uow:
@@ -182,79 +124,30 @@ class RollbackNodes:
     def switch(self, state: State) -> dict[str, Any]:
         """One routing-table write: all traffic to the restored deployment."""
         plan = _plan(state)
-        previous = routes_from_dict(plan["previous"])
-        routes = single(state.model_name, plan["restored"])
-        if previous.shadow_deployment_id and previous.shadow_deployment_id not in plan["undo"]:
-            routes = Routes(
-                routes.model_name,
-                routes.weights,
-                previous.shadow_deployment_id,
-                previous.shadow_percent,
-                routes.stable_deployment_id,
-            )
-        self.deps.router.set_routes(routes)
+        self.deps.router.set_routes(switched_routes(plan, state.model_name))
         failpoint("rollback.switched")
         # A confirming router knows when every running gateway served the table.
         effective = getattr(self.deps.router, "last_effective_seconds", None)
-        return {
-            "rollback": {
-                **plan,
-                "switched_at": utcnow().isoformat(),
-                "effective_seconds": round(effective, 4) if effective is not None else None,
-            }
+        switched = {
+            "switched_at": self.deps.clock.now(),
+            "effective_seconds": round(effective, 4) if effective is not None else None,
         }
+        return {"rollback": plan.model_copy(update=switched)}
 
     def record(self, state: State) -> dict[str, Any]:
         """Statuses, stages (undone versions to development, the restored one to production),
         the audit event and memory; then stop the undone servers."""
         plan = _plan(state)
-        time.sleep(self.deps.policy.drain_seconds)
-
-        def act(uow: UnitOfWork) -> dict[str, Any]:
-            undone_versions: set[str] = set()
-            for deployment_id in plan["undo"]:
-                row = uow.deployments.get(deployment_id)
-                self.deps.serving.stop(row.endpoint())
-                if DeploymentStatus(row.status) in LIVE:
-                    row.status = change_status(
-                        DeploymentStatus(row.status), DeploymentStatus.ROLLED_BACK
-                    )
-                row.rolled_back_at, row.traffic_percentage = utcnow(), 0.0
-                undone_versions.add(row.model_version)
-            restored = uow.deployments.get(plan["restored"])
-            if DeploymentStatus(restored.status) is not DeploymentStatus.ACTIVE:
-                restored.status = change_status(
-                    DeploymentStatus(restored.status), DeploymentStatus.ACTIVE
-                )
-            restored.traffic_percentage, restored.drained_at = 100.0, None
-            records = self._stages(uow, state, undone_versions - {plan["target_version"]}, plan)
-            close_rollouts(
-                uow, plan["undo"], RolloutPhase.ROLLED_BACK, state.reason or "rolled back"
-            )
-            uow.audit.append(
-                state.requested_by,
-                "rolled_back",
-                state.model_name,
-                {
-                    "undone": plan["undo"],
-                    "restored": plan["restored"],
-                    "reason": state.reason,
-                    "decided_at": plan.get("decided_at"),
-                    "switched_at": plan.get("switched_at"),
-                    "effective_seconds": plan.get("effective_seconds"),
-                },
-            )
-            return {"version_record": records[-1] if records else None}
-
-        done = once(self.deps, state.run_id, "record_rollback", act)
+        self.deps.clock.sleep(self.deps.policy.drain_seconds)
+        done = once(self.deps, state.run_id, "record_rollback", self._recorder(state, plan))
         self.deps.memory.record_episode(
             state.model_name,
             episodes.ROLLBACK,
             {
-                "deployment_id": plan["undo"][-1],
-                "undone": plan["undo"],
-                "restored_deployment_id": plan["restored"],
-                "version": plan["target_version"],
+                "deployment_id": plan.undo[-1],
+                "undone": list(plan.undo),
+                "restored_deployment_id": plan.restored,
+                "version": plan.target_version,
                 "requested_by": state.requested_by,
                 "outcome": episodes.SUCCEEDED,
                 "reasons": [state.reason or "rolled back by hand"],
@@ -263,13 +156,39 @@ class RollbackNodes:
         )
         return {
             "rollback_successful": True,
-            "active_deployment_id": plan["restored"],
+            "active_deployment_id": plan.restored,
             "version_record": done["version_record"],
             "status": "rolled_back",
         }
 
+    def _recorder(self, state: State, plan: RollbackPlan) -> Any:
+        """The rollback's one write: undone deployments retired, the restored one active with
+        all traffic, stages, rollouts closed, the audit event."""
+
+        def act(uow: UnitOfWork) -> dict[str, Any]:
+            undone = set()
+            for deployment_id in plan.undo:
+                row = uow.deployments.get(deployment_id)
+                retire(row, self.deps.serving.stop, self.deps.clock.now())
+                undone.add(row.model_version)
+            restored = uow.deployments.get(plan.restored)
+            if DeploymentStatus(restored.status) is not DeploymentStatus.ACTIVE:
+                restored.status = change_status(
+                    DeploymentStatus(restored.status), DeploymentStatus.ACTIVE
+                )
+            restored.traffic_percentage, restored.drained_at = 100.0, None
+            records = self._stages(uow, state, undone - {plan.target_version}, plan)
+            why = state.reason or "rolled back"
+            close_rollouts(uow, list(plan.undo), RolloutPhase.ROLLED_BACK, why)
+            uow.audit.append(
+                state.requested_by, "rolled_back", state.model_name, _event(state, plan)
+            )
+            return {"version_record": records[-1] if records else None}
+
+        return act
+
     def _stages(
-        self, uow: UnitOfWork, state: State, undone: set[str], plan: dict[str, Any]
+        self, uow: UnitOfWork, state: State, undone: set[str], plan: RollbackPlan
     ) -> list[dict[str, Any]]:
         """Undone versions go back to development; the restored version serves in production."""
         records = []
@@ -286,17 +205,15 @@ class RollbackNodes:
                     reason=f"rolled back: {state.reason}".rstrip(": "),
                 )
                 records.append(record.model_dump(mode="json"))
-        target = uow.models.get(state.model_name, plan["target_version"])
+        target = uow.models.get(state.model_name, plan.target_version)
         # Always (idempotent): a newer version approved for production took the registry's
         # `production` alias, and moving that version back above just dropped it.
-        self.deps.registry.set_stage(
-            state.model_name, plan["target_version"], ModelStage.PRODUCTION
-        )
+        self.deps.registry.set_stage(state.model_name, plan.target_version, ModelStage.PRODUCTION)
         if target.model_stage is not ModelStage.PRODUCTION:
             record = record_stage_change(
                 uow,
                 state.model_name,
-                plan["target_version"],
+                plan.target_version,
                 ModelStage.PRODUCTION,
                 state.requested_by,
                 reason=f"restored by a rollback: {state.reason}".rstrip(": "),
@@ -306,18 +223,75 @@ class RollbackNodes:
         return records
 
 
-def _named(routes: Routes) -> list[str]:
-    named = list(routes.weights)
-    if routes.shadow_deployment_id:
-        named.append(routes.shadow_deployment_id)
-    return named
+ROLLBACK_FLOW = "model_deployer_rollback"
+"""The rollback flow compiled on its own, as the monitor runs it."""
+
+
+def add_rollback_flow(graph: StateGraph[State, None, Any, State], nodes: RollbackNodes) -> None:
+    """The rollback flow's nodes and edges: the one path every rollback takes, requested (after
+    intake, in the deployer's graph) or decided by the monitor (:func:`rollback_flow`)."""
+    graph.add_node("plan_rollback", nodes.plan)
+    graph.add_node("restore_endpoint", nodes.restore_endpoint)
+    graph.add_node("switch_traffic", nodes.switch)
+    graph.add_node("record_rollback", nodes.record)
+    graph.add_edge("plan_rollback", "restore_endpoint")
+    graph.add_edge("restore_endpoint", "switch_traffic")
+    graph.add_edge("switch_traffic", "record_rollback")
+    graph.add_edge("record_rollback", END)
+
+
+def rollback_flow(deps: DeployerDeps) -> CompiledStateGraph[State, None, State, State]:
+    """The rollback flow alone, entered at ``plan_rollback`` with a full request (its run id,
+    and the plan when one was already decided), pausing after the plan so the caller can store
+    the decision before anything is undone. Each run is one short-lived in-memory thread."""
+    graph = StateGraph(State)
+    add_rollback_flow(graph, RollbackNodes(deps))
+    graph.add_edge(START, "plan_rollback")
+    return graph.compile(
+        checkpointer=InMemorySaver(), interrupt_after=["plan_rollback"], name=ROLLBACK_FLOW
+    )
+
+
+def run_rollback(
+    flow: CompiledStateGraph[State, None, State, State],
+    request: State,
+    keep: Callable[[RollbackPlan], RollbackPlan] | None = None,
+) -> dict[str, Any]:
+    """Run ``request`` through ``flow`` to its end; ``keep`` is given the new plan (and returns
+    it as the flow carries it on) before the flow acts on it. Returns the final state."""
+    config: RunnableConfig = {"configurable": {"thread_id": f"{ROLLBACK_FLOW}-{uuid.uuid4().hex}"}}
+    try:
+        flow.invoke(request, config)
+        if keep is not None:
+            planned = _plan(State(**flow.get_state(config).values))
+            flow.update_state(config, {"rollback": keep(planned)})
+        return dict(flow.invoke(None, config))
+    finally:
+        checkpointer = flow.checkpointer
+        if isinstance(checkpointer, InMemorySaver):
+            checkpointer.delete_thread(config["configurable"]["thread_id"])
+
+
+def _event(state: State, plan: RollbackPlan) -> dict[str, Any]:
+    """The audit payload of a rollback (times as ISO strings, as they were decided)."""
+    return {
+        "undone": list(plan.undo),
+        "restored": plan.restored,
+        "reason": state.reason,
+        "decided_at": plan.decided_at.isoformat() if plan.decided_at else None,
+        "switched_at": plan.switched_at.isoformat() if plan.switched_at else None,
+        "effective_seconds": plan.effective_seconds,
+    }
 
 
 def _exists(uow: UnitOfWork, model_name: str, deployment_id: str) -> bool:
     return any(d.deployment_id == deployment_id for d in uow.deployments.list(model_name))
 
 
-def _plan(state: State) -> dict[str, Any]:
+def _plan(state: State) -> RollbackPlan:
+    """The rollback plan in the state (a checkpoint read without its class gives JSON back)."""
     if state.rollback is None:
         raise RuntimeError("the rollback flow ran a step before planning")
+    if isinstance(state.rollback, dict):
+        return RollbackPlan.model_validate(state.rollback)
     return state.rollback

@@ -7,6 +7,7 @@ deployment's ``active`` status, and the monitoring tick carries it on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,8 +18,8 @@ from database.services import record_stage_change
 from lifecycle.latency import RequestCounts
 from lifecycle.monitor import OPEN_PHASES, RolloutPhase
 from lifecycle.rollback import RollbackConfig, config_to_dict, configure
+from lifecycle.rollout import RolloutPlan, monitored_phase, remaining_steps
 from lifecycle.stages import ModelStage
-from lifecycle.strategies import StrategyName, canary_steps
 
 
 def rollout_config(deps: DeployerDeps, advised_preset: str | None) -> RollbackConfig:
@@ -36,7 +37,7 @@ def marks_of(deps: DeployerDeps, *deployment_ids: str | None) -> dict[str, Any]:
     return {d: deps.metrics.counts(d).to_json() for d in deployment_ids if d}
 
 
-def mark_of(marks: dict[str, Any], deployment_id: str | None) -> RequestCounts | None:
+def mark_of(marks: Mapping[str, Any], deployment_id: str | None) -> RequestCounts | None:
     """The counters stored for ``deployment_id`` (None when none were)."""
     if not deployment_id or deployment_id not in marks:
         return None
@@ -47,34 +48,21 @@ def open_rollout(
     uow: UnitOfWork,
     deps: DeployerDeps,
     model_name: str,
-    planned: dict[str, Any],
+    planned: RolloutPlan,
     marks: dict[str, Any],
     now: datetime,
 ) -> RolloutRow | None:
     """Hand a deployment that is not finished (canary, warm, shadow) to the monitor."""
-    strategy = StrategyName(planned["strategy"])
-    if not planned["routed"]:
+    phase = monitored_phase(planned)
+    if phase is None:
         return None
-    stable = planned.get("stable")
-    config = planned.get("rollback_config") or config_to_dict(rollout_config(deps, None))
-    if strategy is StrategyName.SHADOW:
-        phase = RolloutPhase.SHADOW
-    elif strategy is StrategyName.CANARY and not planned["completed"]:
-        phase = RolloutPhase.PROGRESSING
-    elif strategy in (StrategyName.CANARY, StrategyName.BLUE_GREEN) and stable:
-        phase = RolloutPhase.WARM
-    else:
-        return None
-    weights = canary_steps(planned["initial_percent"], planned["canary_steps"])
-    if planned.get("weight") and planned["weight"] not in weights:
-        weights = sorted({float(planned["weight"]), *(w for w in weights if w > planned["weight"])})
-    index = weights.index(planned["weight"]) if planned.get("weight") in weights else 0
+    weights, index = remaining_steps(planned)
     row = RolloutRow(
-        deployment_id=planned["deployment_id"],
+        deployment_id=planned.deployment_id,
         model_name=model_name,
-        strategy=strategy.value,
+        strategy=planned.strategy.value,
         phase=phase.value,
-        baseline_deployment_id=stable,
+        baseline_deployment_id=planned.stable,
         steps={"weights": weights},
         step_index=index,
         step_started_at=now,
@@ -82,7 +70,7 @@ def open_rollout(
         warm_until=now + timedelta(seconds=deps.policy.warm_seconds)
         if phase is RolloutPhase.WARM
         else None,
-        config=config,
+        config=config_to_dict(planned.rollback_config),
         marks=marks,
         pending=None,
         last_message="",

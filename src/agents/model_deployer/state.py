@@ -1,13 +1,60 @@
 """The graph's state: a narrow input (what a caller asks) extended by the full state.
 
-Values are plain JSON types (records as ``model_dump(mode="json")`` dicts), so checkpoints
-round-trip through SQLite and PostgreSQL, and LangGraph Studio shows them as they are.
+Values are plain JSON types (records as ``model_dump(mode="json")`` dicts) or frozen pydantic
+models (the deploy plan, the rollback plan, the monitor's report), which LangGraph's serializer
+checkpoints and restores as they are, so runs round-trip through SQLite and PostgreSQL, and
+LangGraph Studio shows them as JSON.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
+
+from lifecycle.gates import VerdictStatus
+from lifecycle.monitor import MonitorAction
+from lifecycle.records import Instant
+from lifecycle.rollback_plan import RollbackPlan
+from lifecycle.rollout import RolloutPlan, TrafficUpdate
+
+DeployPlan = Annotated[RolloutPlan | TrafficUpdate, Field(discriminator="kind")]
+"""The deploy flow's plan: a new rollout, or a new share for one in flight."""
+
+DEPLOY_PLAN: TypeAdapter[RolloutPlan | TrafficUpdate] = TypeAdapter(DeployPlan)
+
+
+class HealthCheck(BaseModel):
+    """One tick's judgement of one deployment, the figures it was made on, and what came of it."""
+
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+    deployment_id: str
+    model_name: str
+    version: str
+    strategy: str
+    target: str | None
+    """The rollout's baseline (the stable deployment), if it has one."""
+    action: MonitorAction
+    status: VerdictStatus
+    next_percent: float | None
+    reasons: tuple[str, ...]
+    message: str
+    metrics: dict[str, JsonValue]
+    """The figures and verdicts, as the ``health_checks`` row stores them."""
+    outcome: str | None = None
+    """What carrying the action out did (None until ``act_on_health`` ran)."""
+
+
+class MonitorReport(BaseModel):
+    """One monitoring tick: every judgement it made."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tick_id: str
+    checked_at: Instant
+    checks: tuple[HealthCheck, ...] = ()
 
 
 @dataclass(kw_only=True)
@@ -89,11 +136,37 @@ class State(InputState):
     advice: dict[str, Any] | None = None
     """Deploy: what memory advised (rollback preset, canary steps) and why."""
 
-    plan: dict[str, Any] | None = None
-    """Deploy: the resolved rollout (deployment id, strategy, stage, traffic, previous routes)."""
+    plan: DeployPlan | None = None
+    """Deploy: the resolved rollout (deployment id, strategy, stage, traffic, previous routes)
+    or the share change of one in flight."""
 
-    rollback: dict[str, Any] | None = None
+    rollback: RollbackPlan | None = None
     """Rollback: what is undone and what is restored."""
 
-    monitor: dict[str, Any] | None = None
+    monitor: MonitorReport | None = None
     """Monitor: the tick's checks (deployment, verdicts, figures, action, outcome)."""
+
+
+def deploy_plan(state: State) -> RolloutPlan | TrafficUpdate:
+    """The deploy flow's plan (a checkpoint read without its classes gives it back as JSON)."""
+    if state.plan is None:
+        raise RuntimeError("the deploy flow ran a step before planning")
+    if isinstance(state.plan, dict):
+        return DEPLOY_PLAN.validate_python(state.plan)
+    return state.plan
+
+
+def rollout_plan(state: State) -> RolloutPlan:
+    """The plan of a new rollout (the deploy flow's steps after ``plan_deploy``)."""
+    plan = deploy_plan(state)
+    if not isinstance(plan, RolloutPlan):
+        raise RuntimeError("a share change has no rollout steps")
+    return plan
+
+
+def traffic_plan(state: State) -> TrafficUpdate:
+    """The share change ``update_traffic`` carries out."""
+    plan = deploy_plan(state)
+    if not isinstance(plan, TrafficUpdate):
+        raise RuntimeError("a new rollout is not a share change")
+    return plan

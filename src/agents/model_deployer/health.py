@@ -1,0 +1,194 @@
+"""The monitoring tick, judging: every open rollout and every routed endpoint, one judgement each.
+
+``check_health`` reads the gateways' counters for each canary, warm and shadow deployment,
+judges the requests of its current step with the rollback config it was given at deploy time
+(the pure ``lifecycle.monitor.decide``), and writes one ``health_checks`` row per deployment; a
+decided rollback is written into the rollout (``pending``) in the same transaction, so a watcher
+killed half-way leaves it to the next tick. A routed deployment without a rollout whose server
+is gone is judged for a restart. ``act_on_health`` (monitor.py) carries the judgements out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from agents.model_deployer.deps import DeployerDeps
+from agents.model_deployer.idempotency import once
+from agents.model_deployer.rollouts import mark_of
+from agents.model_deployer.state import HealthCheck, MonitorReport, State
+from agents.model_deployer.views import OpenRollout, open_rollout_of
+from database.models import DeploymentRow, HealthCheckRow
+from database.protocols import UnitOfWork
+from lifecycle.gates import Verdict, VerdictStatus, health_gates, shadow_agreement_gate
+from lifecycle.latency import RequestCounts
+from lifecycle.monitor import OPEN_PHASES, MonitorAction, MonitorDecision, RolloutPhase, judge
+from lifecycle.rollback import config_from_dict
+from lifecycle.stages import DeploymentStatus
+
+
+class HealthChecks:
+    """The tick's judging node over the ports in ``deps``."""
+
+    def __init__(self, deps: DeployerDeps) -> None:
+        self.deps = deps
+
+    def check(self, state: State) -> dict[str, Any]:
+        """Judge every open rollout (of ``model_name``, or all) and every routed endpoint."""
+        tick = state.run_id
+        model = state.model_name or None
+        with self.deps.uow() as uow:
+            rollouts = [open_rollout_of(r) for r in uow.rollouts.in_phases(OPEN_PHASES, model)]
+            rows = {d.deployment_id: d for d in uow.deployments.list(model)}
+        owned = {r.deployment_id for r in rollouts}
+        checks = [self._judge(r, rows) for r in rollouts] + self._sweep(rows, owned)
+        now = self.deps.clock.now()
+        once(self.deps, tick, "check_health", self._recorder(tick, checks, now))
+        return {"monitor": MonitorReport(tick_id=tick, checked_at=now, checks=tuple(checks))}
+
+    def _recorder(self, tick: str, checks: list[HealthCheck], now: datetime) -> Any:
+        """The tick's one write: a ``health_checks`` row per judgement, and each decided
+        rollback stored in its rollout (``pending``) before anything acts on it."""
+
+        def act(uow: UnitOfWork) -> dict[str, Any]:
+            for check in checks:
+                uow.health_checks.add(_health_row(check, tick, now))
+                rollout = uow.rollouts.find(check.deployment_id)
+                if rollout is None:
+                    continue
+                rollout.last_message = check.message
+                if check.action is MonitorAction.ROLLBACK and rollout.pending is None:
+                    rollout.pending = {
+                        "decided_at": now.isoformat(),
+                        "run_id": f"{tick}-{check.deployment_id}"[:100],
+                        "reasons": list(check.reasons),
+                        "target": check.target,
+                    }
+            return {}
+
+        return act
+
+    def _judge(self, rollout: OpenRollout, rows: dict[str, DeploymentRow]) -> HealthCheck:
+        """One rollout's judgement (``lifecycle.monitor.judge``), with the figures it was made
+        on; a rollback already decided is finished without reading any."""
+        row = rows[rollout.deployment_id]
+        base = rows.get(rollout.baseline_deployment_id or "")
+        alive = self.deps.serving.process_alive(row.endpoint())
+        figures: dict[str, Any] = {}
+        verdicts: list[Verdict] = []
+        if rollout.pending is None:
+            figures, verdicts = self._verdicts(rollout, row, base)
+        now = self.deps.clock.now()
+        decision = judge(rollout.view, verdicts, now, alive, rollout.pending)
+        return _check(row, decision, figures, base, verdicts)
+
+    def _verdicts(
+        self, rollout: OpenRollout, row: DeploymentRow, base: DeploymentRow | None
+    ) -> tuple[dict[str, Any], list[Verdict]]:
+        """The gates of the rollout's phase over the requests of its current step."""
+        if rollout.view.phase is RolloutPhase.SHADOW:
+            stats = self.deps.metrics.shadow_stats(row.deployment_id)
+            promotion = self.deps.policy.promotion
+            verdict = shadow_agreement_gate(
+                stats, promotion.min_shadow_agreement, promotion.min_shadow_comparisons
+            )
+            figures: dict[str, Any] = {
+                "compared": stats.compared,
+                "agreed": stats.agreed,
+                "shadow_errors": stats.shadow_errors,
+                "agreement": stats.agreement,
+            }
+            return figures, [verdict]
+        config = config_from_dict(rollout.config)
+        marks = rollout.marks
+        candidate = self.deps.metrics.counts(row.deployment_id).since(
+            mark_of(marks, row.deployment_id)
+        )
+        baseline = (
+            self.deps.metrics.counts(base.deployment_id).since(mark_of(marks, base.deployment_id))
+            if base is not None
+            else RequestCounts()
+        )
+        verdicts = health_gates(candidate.metrics(), baseline.metrics(), config)
+        return {
+            "candidate": _figures(candidate),
+            "baseline": _figures(baseline),
+            "config": dict(rollout.config),
+        }, verdicts
+
+    def _sweep(self, rows: dict[str, DeploymentRow], owned: set[str]) -> list[HealthCheck]:
+        """Routed, active deployments no rollout owns: a dead server is restarted in place.
+
+        A deployment still pending or deploying belongs to the deploy in flight, which has not
+        written its rollout yet; it is never touched here."""
+        found = []
+        for name in sorted({r.model_name for r in rows.values()}):
+            routes = self.deps.router.get_routes(name)
+            if routes is None:
+                continue
+            for dep in sorted(routes.weights):
+                row = rows.get(dep)
+                if row is None or dep in owned or row.status != DeploymentStatus.ACTIVE.value:
+                    continue
+                if self.deps.serving.process_alive(row.endpoint()):
+                    continue
+                decision = MonitorDecision(
+                    MonitorAction.RESTART,
+                    VerdictStatus.FAILED,
+                    (f"the endpoint of {dep} is gone: starting it again",),
+                )
+                found.append(_check(row, decision, {}, None))
+        return found
+
+
+def _check(
+    row: DeploymentRow,
+    decision: MonitorDecision,
+    figures: dict[str, Any],
+    base: DeploymentRow | None,
+    verdicts: list[Verdict] | None = None,
+) -> HealthCheck:
+    return HealthCheck(
+        deployment_id=row.deployment_id,
+        model_name=row.model_name,
+        version=row.model_version,
+        strategy=row.strategy,
+        target=base.deployment_id if base is not None else None,
+        action=decision.action,
+        status=decision.status,
+        next_percent=decision.next_percent,
+        reasons=decision.reasons,
+        message=decision.message,
+        metrics={
+            **figures,
+            "verdicts": [
+                {"gate": v.gate, "status": v.status.value, "message": v.message}
+                for v in verdicts or []
+            ],
+        },
+    )
+
+
+def _health_row(check: HealthCheck, tick: str, now: datetime) -> HealthCheckRow:
+    return HealthCheckRow(
+        deployment_id=check.deployment_id,
+        model_name=check.model_name,
+        checked_at=now,
+        status=check.status.value,
+        action=check.action.value,
+        metrics=check.metrics,
+        message=check.message,
+        tick_id=tick,
+    )
+
+
+def _figures(counts: RequestCounts) -> dict[str, Any]:
+    m = counts.metrics()
+    return {
+        "requests": m.request_count,
+        "errors": m.error_count,
+        "error_rate": round(m.error_rate, 5),
+        "p50_ms": m.p50_ms,
+        "p95_ms": m.p95_ms,
+        "p99_ms": m.p99_ms,
+    }

@@ -1,0 +1,88 @@
+"""Taking a deployment out of service, written once for every flow that does it.
+
+``retire`` stops a deployment's server and records it as ended (rolled back, or failed) with no
+traffic; the deploy flow retires a replaced stable or a version's own mirror with it, the
+monitor a warm deployment whose period is over or a failing shadow, the rollback flow what it
+undoes. ``replace_stable`` keeps a replaced deployment warm for an instant rollback (or
+retires it) and archives its version. Both work on a row inside the caller's unit of work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from agents.model_deployer.deps import DeployerDeps
+from agents.model_deployer.rollouts import archive_version
+from database.models import DeploymentRow
+from database.protocols import UnitOfWork
+from lifecycle.ports import Endpoint
+from lifecycle.rollout import RolloutPlan, TrafficUpdate
+from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
+from lifecycle.strategies import StrategyName
+
+
+def retire(
+    row: DeploymentRow,
+    stop: Callable[[Endpoint], None],
+    now: datetime,
+    status: DeploymentStatus = DeploymentStatus.ROLLED_BACK,
+) -> None:
+    """Stop ``row``'s server (idempotent) and take it out of service: ``status`` unless it has
+    already ended, no traffic, and the time it was rolled back (a failure keeps none)."""
+    stop(row.endpoint())
+    if DeploymentStatus(row.status) in LIVE_STATUSES:
+        row.status = change_status(DeploymentStatus(row.status), status)
+    if status is DeploymentStatus.ROLLED_BACK:
+        row.rolled_back_at = now
+    row.traffic_percentage = 0.0
+
+
+def replace_stable(
+    deps: DeployerDeps,
+    uow: UnitOfWork,
+    old: DeploymentRow,
+    new_version: str,
+    actor: str,
+    *,
+    keep_warm: bool = True,
+) -> None:
+    """``old`` was replaced: it leaves routing and drains, kept warm for an instant rollback
+    (or, ``keep_warm=False``, is retired at once); its version, when another replaced it, is
+    archived."""
+    now = deps.clock.now()
+    if keep_warm:
+        old.traffic_percentage, old.drained_at = 0.0, now
+        if DeploymentStatus(old.status) is DeploymentStatus.ACTIVE:
+            old.status = change_status(DeploymentStatus(old.status), DeploymentStatus.DRAINING)
+    else:
+        retire(old, deps.serving.stop, now)
+    if old.model_version != new_version:
+        archive_version(
+            deps,
+            uow,
+            old.model_name,
+            old.model_version,
+            actor,
+            f"replaced in production by v{new_version}",
+        )
+
+
+def hand_over(
+    deps: DeployerDeps,
+    uow: UnitOfWork,
+    stable: str,
+    plan: RolloutPlan | TrafficUpdate,
+    new_version: str,
+    actor: str,
+) -> None:
+    """The old stable deployment after a deploy step: once the new one has taken everything it
+    is replaced (kept warm, or retired at once for a rolling switch); during a canary it keeps
+    the rest of the traffic."""
+    old = uow.deployments.get(stable)
+    if plan.completed:
+        keep_warm = plan.strategy is not StrategyName.ROLLING
+        replace_stable(deps, uow, old, new_version, actor, keep_warm=keep_warm)
+    elif plan.strategy is StrategyName.CANARY:
+        share = plan.traffic if isinstance(plan, TrafficUpdate) else plan.weight or 0.0
+        old.traffic_percentage = 100.0 - share

@@ -1,0 +1,160 @@
+"""The rollback decision, pure: what a rollback undoes, what it restores, and how fast.
+
+:func:`rollback_target` picks the deployment to go back to (the one asked for, else the stable
+one behind a shadow being undone, else the previous production deployment that served users);
+:func:`plan_rollback` lists what is undone and whether the target is restored by one routing
+write (still warm) or needs its server started again. Refusals are ``RollbackFailedError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from lifecycle.errors import RollbackFailedError
+from lifecycle.ports import Routes
+from lifecycle.records import Instant
+from lifecycle.rollout import DeploymentView
+from lifecycle.routing import single
+from lifecycle.stages import SERVED_STATUSES, ModelStage
+
+
+class RollbackPlan(BaseModel):
+    """What a rollback undoes and restores; the switch and the decision add their times."""
+
+    model_config = ConfigDict(frozen=True)
+
+    undo: tuple[str, ...]
+    """The deployments taken out of service, oldest first."""
+    target: str
+    """The deployment gone back to."""
+    target_version: str
+    restored: str
+    """The deployment that serves afterwards: the target itself when warm, else a new one."""
+    warm: bool
+    """True: restoring is one routing write; False: the target's version is started again."""
+    previous: Routes
+    started_at: Instant
+    decided_at: Instant | None = None
+    """When the monitor decided the rollback (None: asked for by someone)."""
+    switched_at: Instant | None = None
+    effective_seconds: float | None = None
+    """How long until every running gateway served the restored table (None: not measured)."""
+
+
+def _age(d: DeploymentView) -> tuple[datetime, str]:
+    return (d.deployed_at, d.deployment_id)
+
+
+def _named(routes: Routes) -> list[str]:
+    named = list(routes.weights)
+    if routes.shadow_deployment_id:
+        named.append(routes.shadow_deployment_id)
+    return named
+
+
+def _routed(routes: Routes, deployments: Sequence[DeploymentView]) -> list[DeploymentView]:
+    by_id = {d.deployment_id: d for d in deployments}
+    return [by_id[d] for d in _named(routes) if d in by_id]
+
+
+def rollback_target(
+    model_name: str,
+    routes: Routes | None,
+    deployments: Sequence[DeploymentView],
+    requested: str | None = None,
+) -> DeploymentView:
+    """The deployment a rollback of ``model_name`` goes back to, or RollbackFailedError."""
+    if routes is None:
+        raise RollbackFailedError(f"nothing to roll back: no deployment of {model_name} is routed")
+    by_id = {d.deployment_id: d for d in deployments}
+    if requested:
+        return _requested_target(by_id[requested])
+    newest = max(_routed(routes, deployments), key=_age)
+    if newest.deployment_id == routes.shadow_deployment_id:
+        # Undoing a shadow stops the mirror; the stable deployment keeps serving.
+        stable = routes.stable_deployment_id or max(routes.weights, key=routes.weights.__getitem__)
+        return by_id[stable]
+    earlier = [
+        d
+        for d in deployments
+        if d.deployed_at < newest.deployed_at
+        and d.stage is ModelStage.PRODUCTION
+        and d.status in SERVED_STATUSES
+    ]
+    if not earlier:
+        raise RollbackFailedError(
+            f"nothing to roll back to: {model_name} has no production deployment "
+            f"before {newest.deployment_id}"
+        )
+    return max(earlier, key=_age)
+
+
+def _requested_target(target: DeploymentView) -> DeploymentView:
+    if target.status not in SERVED_STATUSES:
+        raise RollbackFailedError(
+            f"{target.deployment_id} is {target.status.value}: it never served, so it cannot "
+            "be rolled back to"
+        )
+    if target.stage is not ModelStage.PRODUCTION:
+        raise RollbackFailedError(
+            f"{target.deployment_id} is a {target.stage.value} deployment: it never "
+            "served production users, so it cannot be rolled back to"
+        )
+    return target
+
+
+def plan_rollback(
+    model_name: str,
+    routes: Routes,
+    deployments: Sequence[DeploymentView],
+    target: DeploymentView,
+    target_warm: bool,
+    run_id: str,
+    now: datetime,
+) -> RollbackPlan:
+    """Undo every routed deployment but the target, oldest first; a mirror serves no user, so
+    it is undone only when it is the newest change. ``target_warm``: the target is active or
+    draining and its server answers, so it is restored as it is."""
+    routed = _routed(routes, deployments)
+    newest = max(routed, key=_age)
+    kept = {routes.shadow_deployment_id} - {newest.deployment_id, None}
+    undo = tuple(
+        d.deployment_id
+        for d in sorted(routed, key=_age)
+        if d.deployment_id != target.deployment_id and d.deployment_id not in kept
+    )
+    if not undo:
+        raise RollbackFailedError(
+            f"nothing to roll back: {target.deployment_id} already serves all of {model_name}"
+        )
+    restored = (
+        target.deployment_id if target_warm else f"{model_name}-v{target.version}-{run_id[:8]}"
+    )
+    return RollbackPlan(
+        undo=undo,
+        target=target.deployment_id,
+        target_version=target.version,
+        restored=restored,
+        warm=target_warm,
+        previous=routes,
+        started_at=now,
+    )
+
+
+def switched_routes(plan: RollbackPlan, model_name: str) -> Routes:
+    """The one table of the switch: everything to the restored deployment, keeping a mirror
+    that is not undone."""
+    routes = single(model_name, plan.restored)
+    mirror = plan.previous.shadow_deployment_id
+    if mirror and mirror not in plan.undo:
+        return Routes(
+            routes.model_name,
+            routes.weights,
+            mirror,
+            plan.previous.shadow_percent,
+            routes.stable_deployment_id,
+        )
+    return routes

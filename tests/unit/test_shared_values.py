@@ -1,0 +1,79 @@
+"""One place for each thing: the routing table's JSON codec, shadow comparisons that add up,
+and the deployment status groups every module reads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lifecycle.metrics import ShadowStats
+from lifecycle.ports import Routes
+from lifecycle.stages import LIVE_STATUSES, SERVED_STATUSES, WARM_STATUSES, DeploymentStatus
+
+TABLES = [
+    Routes("m", {"a": 100.0}),
+    Routes("m", {"a": 90.0, "b": 10.0}, stable_deployment_id="a"),
+    Routes("m", {"a": 100.0}, "s", 25.0, "a"),
+]
+
+
+@pytest.mark.parametrize("routes", TABLES)
+def test_a_routing_table_survives_a_json_round_trip(routes: Routes) -> None:
+    assert Routes.from_json(json.loads(json.dumps(routes.to_json()))) == routes
+
+
+def test_a_routing_table_is_written_as_the_five_fields_the_gateway_reads() -> None:
+    assert Routes("m", {"a": 60.0, "b": 40.0}, "s", 5.0, "a").to_json() == {
+        "model_name": "m",
+        "weights": {"a": 60.0, "b": 40.0},
+        "shadow_deployment_id": "s",
+        "shadow_percent": 5.0,
+        "stable_deployment_id": "a",
+    }
+
+
+def test_a_table_read_from_json_has_float_weights_and_no_mirror_when_none_is_named() -> None:
+    routes = Routes.from_json({"model_name": "m", "weights": {"a": 100}, "shadow_percent": None})
+    assert routes == Routes("m", {"a": 100.0}, None, 0.0, None)
+    assert isinstance(routes.weights["a"], float) and isinstance(routes.shadow_percent, float)
+
+
+def test_shadow_comparisons_add_up_field_by_field() -> None:
+    total = ShadowStats(10, 9, 1) + ShadowStats(5, 4, 2)
+    assert total == ShadowStats(compared=15, agreed=13, shadow_errors=3)
+    assert total.agreement == 13 / 15
+
+
+def test_the_total_of_no_comparison_is_nothing_compared() -> None:
+    assert ShadowStats.total([]) == ShadowStats(0, 0, 0)
+    assert ShadowStats.total([]).agreement is None
+
+
+def test_the_total_of_several_gateways_is_their_sum() -> None:
+    stats = [ShadowStats(1, 1, 0), ShadowStats(2, 1, 1), ShadowStats(3, 3, 0)]
+    assert ShadowStats.total(stats) == ShadowStats(6, 5, 1)
+
+
+def test_a_gateways_figures_give_its_counters_and_missing_ones_count_as_zero() -> None:
+    figures = {"compared": "7", "agreed": 6, "model_name": "m"}
+    assert ShadowStats.from_figures(figures) == ShadowStats(7, 6, 0)
+
+
+@pytest.mark.parametrize(
+    ("status", "live", "served", "warm"),
+    [
+        (DeploymentStatus.PENDING, True, False, False),
+        (DeploymentStatus.DEPLOYING, True, False, False),
+        (DeploymentStatus.ACTIVE, True, True, True),
+        (DeploymentStatus.DRAINING, True, True, True),
+        (DeploymentStatus.ROLLED_BACK, False, True, False),
+        (DeploymentStatus.FAILED, False, False, False),
+    ],
+)
+def test_status_groups(status: DeploymentStatus, live: bool, served: bool, warm: bool) -> None:
+    assert (status in LIVE_STATUSES, status in SERVED_STATUSES, status in WARM_STATUSES) == (
+        live,
+        served,
+        warm,
+    )
