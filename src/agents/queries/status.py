@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agents.handlers.serving import LIVE
 from agents.ports import Services
 from database import migrate
 from database.models import DeploymentRow, ModelVersionRow
@@ -18,10 +17,8 @@ from lifecycle.errors import UnknownModelError
 from lifecycle.ports import Routes
 from lifecycle.rollback import PRESETS, RollbackPreset
 from lifecycle.routing import stable_of
+from lifecycle.stages import LIVE_STATUSES
 from lifecycle.strategies import StrategyName
-
-LIVE_STATUSES = frozenset(s.value for s in LIVE)
-"""Statuses whose deployment should have a running server (and so a health verdict)."""
 
 DEGRADED_ERROR_RATE = PRESETS[RollbackPreset.BALANCED].error_rate_threshold
 """Above this error rate a deployment is "degraded": the default rollback threshold (1%)."""
