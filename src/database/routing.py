@@ -121,7 +121,7 @@ class DbRouter:
                 "routes.set",
                 routes.model_name,
                 {
-                    **{k: v for k, v in clean.to_json().items() if k != "model_name"},
+                    **clean.table_json(),
                     "revision": row.revision,
                 },
             )

@@ -78,12 +78,7 @@ def _model(
 def _routes(routes: Routes | None) -> dict[str, Any] | None:
     if routes is None:
         return None
-    return {
-        "weights": dict(routes.weights),
-        "stable_deployment_id": routes.stable_deployment_id,
-        "shadow_deployment_id": routes.shadow_deployment_id,
-        "shadow_percent": routes.shadow_percent,
-    }
+    return routes.table_json()
 
 
 def _version(row: ModelVersionRow, deployments: list[dict[str, Any]]) -> dict[str, Any]:

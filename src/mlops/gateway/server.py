@@ -537,13 +537,7 @@ def parse_routes(name: str, payload: Any) -> Routes:
     }
     if unknown:
         raise InvalidRouteError(f"unknown fields: {', '.join(sorted(unknown))}")
-    return Routes(
-        model_name=name,
-        weights={k: float(v) for k, v in weights.items()},
-        shadow_deployment_id=shadow,
-        shadow_percent=float(percent),
-        stable_deployment_id=stable,
-    )
+    return Routes.from_json({**payload, "model_name": name})
 
 
 def run(gateway: Gateway, host: str, port: int) -> None:
