@@ -106,16 +106,11 @@ class GatewayClient:
 
     def shadow_stats(self, deployment_id: str) -> ShadowStats:
         """Output comparison of one shadow deployment, summed over the replicas."""
-        rows = [
-            row
+        return ShadowStats.total(
+            ShadowStats.from_figures(row)
             for stats in self.stats()
             for row in stats["shadows"]
             if row["shadow_deployment_id"] == deployment_id
-        ]
-        return ShadowStats(
-            compared=sum(r["compared"] for r in rows),
-            agreed=sum(r["agreed"] for r in rows),
-            shadow_errors=sum(r["shadow_errors"] for r in rows),
         )
 
 
