@@ -228,10 +228,16 @@ class DbMetricsSource:
                 )
             ).all()
 
+    def fresh(self, rows: Iterable[GatewayStatsRow]) -> list[GatewayStatsRow]:
+        """The rows whose window figures count: those their gateway wrote within
+        ``fresh_seconds``. A gateway that stopped reporting left its last window behind, which
+        says nothing about now. Every reader of window figures asks this, so they agree."""
+        cutoff = utcnow() - timedelta(seconds=self.fresh_seconds)
+        return [r for r in rows if r.updated_at >= cutoff]
+
     def metrics(self, deployment_id: str) -> PerformanceMetrics:
         """Window figures of one deployment across fresh replicas."""
-        cutoff = utcnow() - timedelta(seconds=self.fresh_seconds)
-        rows = [r for r in self._rows("deployment", deployment_id) if r.updated_at >= cutoff]
+        rows = self.fresh(self._rows("deployment", deployment_id))
         return merged_metrics([r.figures for r in rows])
 
     def counts(self, deployment_id: str) -> RequestCounts:
