@@ -8,6 +8,7 @@ serves what, and is it well?".
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from agents.ports import Services
@@ -146,12 +147,7 @@ def health_verdict(alive: bool | None, request_count: int, error_rate: float) ->
 
 def _shadow(container: Services, deployment_id: str) -> dict[str, Any]:
     s = container.metrics.shadow_stats(deployment_id)
-    return {
-        "compared": s.compared,
-        "agreed": s.agreed,
-        "shadow_errors": s.shadow_errors,
-        "agreement": s.agreement,
-    }
+    return {**asdict(s), "agreement": s.agreement}
 
 
 def _sqlite_file_exists(url: str) -> bool:

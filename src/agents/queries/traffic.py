@@ -4,6 +4,7 @@ the state database (every two seconds)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
@@ -55,8 +56,6 @@ def _shadow(deployment_id: str, rows: list[GatewayStatsRow]) -> dict[str, Any]:
     return {
         "shadow_deployment_id": deployment_id,
         "model_name": rows[0].model_name,
-        "compared": total.compared,
-        "agreed": total.agreed,
-        "shadow_errors": total.shadow_errors,
+        **asdict(total),
         "agreement": round(total.agreement, 6) if total.agreement is not None else None,
     }
