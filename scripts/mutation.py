@@ -38,7 +38,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     "latency": ["test_gateway_stats.py", "test_monitor_decisions.py"],
     "metrics": ["test_gates.py"],
     "monitor": ["test_monitor_decisions.py"],
-    "ports": ["test_routing.py"],
+    "ports": ["test_routing.py", "test_shared_values.py"],
     "records": [],
     "rollback": ["test_gates.py"],
     "routing": ["test_routing.py"],

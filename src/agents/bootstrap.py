@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,8 +17,6 @@ from database.routing import DbMetricsSource, DbRouter
 from database.services import DbPackageLedger
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.gates import PromotionPolicy
-from lifecycle.ports import RegisteredVersion
-from lifecycle.stages import ModelStage
 from mlops.endpoints_local import LocalEndpointManager
 from mlops.packager_bentoml import BentoPackager
 from mlops.registry_mlflow import MlflowRegistry
@@ -123,7 +121,7 @@ class Container:
         s = self.settings
         return DeployerDeps(
             uow=self.uow,
-            registry=LazyRegistry(self),
+            registry=self.registry,
             serving=self.serving,
             router=ConfirmingRouter(self.router, s.gateway_dir, s.gateway_token),
             metrics=self.metrics,
@@ -146,41 +144,6 @@ class Container:
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
-
-
-class LazyRegistry:
-    """The container's registry, built on first use: a run that never touches MLflow (a
-    resumed, finished thread; a refused request) does not pay for importing it."""
-
-    def __init__(self, container: Container) -> None:
-        self.c = container
-
-    def register(
-        self,
-        model_name: str,
-        model_uri: str,
-        metrics: Mapping[str, float] | None = None,
-        params: Mapping[str, str] | None = None,
-        parent_version: str | None = None,
-    ) -> RegisteredVersion:
-        return self.c.registry.register(model_name, model_uri, metrics, params, parent_version)
-
-    def get_version(self, model_name: str, version: str) -> RegisteredVersion:
-        return self.c.registry.get_version(model_name, version)
-
-    def list_versions(
-        self, model_name: str, stage: ModelStage | None = None
-    ) -> Sequence[RegisteredVersion]:
-        return self.c.registry.list_versions(model_name, stage)
-
-    def set_stage(self, model_name: str, version: str, stage: ModelStage) -> RegisteredVersion:
-        return self.c.registry.set_stage(model_name, version, stage)
-
-    def list_model_names(self) -> Sequence[str]:
-        return self.c.registry.list_model_names()
-
-    def delete_version(self, model_name: str, version: str) -> None:
-        self.c.registry.delete_version(model_name, version)
 
 
 def bootstrap(settings: Settings | None = None) -> Container:

@@ -28,8 +28,6 @@ from lifecycle.records import utcnow
 from lifecycle.routing import validate_routes
 from lifecycle.stages import ROUTABLE_STATUSES
 
-ROUTABLE = tuple(s.value for s in ROUTABLE_STATUSES)
-
 
 @dataclass(frozen=True, slots=True)
 class UpstreamRow:
@@ -67,7 +65,7 @@ def checked_routes(session: Session, routes: Routes) -> Routes:
     """``routes`` validated against the state DB's records, or raise and change nothing.
 
     The model must be registered (else UnknownModelError), and every deployment the table names
-    must be one of that model's deployments in a :data:`ROUTABLE` status (else InvalidRouteError).
+    must be one of that model's deployments in a ROUTABLE_STATUSES status (else InvalidRouteError).
     The records decide, not a process check: every gateway replica and every host reads the same
     records, and a deployment recorded failed or rolled back never gets users back even while
     its server still runs. A server that died under an active record is the monitor's to notice.
@@ -81,7 +79,7 @@ def checked_routes(session: Session, routes: Routes) -> Routes:
         raise UnknownModelError(f"unknown model {routes.model_name!r}")
     live = session.execute(
         select(DeploymentRow.deployment_id, DeploymentRow.model_name).where(
-            DeploymentRow.status.in_(ROUTABLE)
+            DeploymentRow.status.in_(ROUTABLE_STATUSES)
         )
     ).all()
     return validate_routes(routes, {d: m for d, m in live})
@@ -123,7 +121,7 @@ class DbRouter:
                 "routes.set",
                 routes.model_name,
                 {
-                    **{k: v for k, v in clean.to_json().items() if k != "model_name"},
+                    **clean.table_json(),
                     "revision": row.revision,
                 },
             )
@@ -230,10 +228,16 @@ class DbMetricsSource:
                 )
             ).all()
 
+    def fresh(self, rows: Iterable[GatewayStatsRow]) -> list[GatewayStatsRow]:
+        """The rows whose window figures count: those their gateway wrote within
+        ``fresh_seconds``. A gateway that stopped reporting left its last window behind, which
+        says nothing about now. Every reader of window figures asks this, so they agree."""
+        cutoff = utcnow() - timedelta(seconds=self.fresh_seconds)
+        return [r for r in rows if r.updated_at >= cutoff]
+
     def metrics(self, deployment_id: str) -> PerformanceMetrics:
         """Window figures of one deployment across fresh replicas."""
-        cutoff = utcnow() - timedelta(seconds=self.fresh_seconds)
-        rows = [r for r in self._rows("deployment", deployment_id) if r.updated_at >= cutoff]
+        rows = self.fresh(self._rows("deployment", deployment_id))
         return merged_metrics([r.figures for r in rows])
 
     def counts(self, deployment_id: str) -> RequestCounts:

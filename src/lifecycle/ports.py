@@ -65,13 +65,19 @@ class Routes:
     stable_deployment_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The table as plain JSON (the one codec: state, audit, admin API, gateway)."""
+        """The table as plain JSON (the one codec: state, audit, admin API, gateway).
+
+        The keys keep this order: the CLI prints them as they come."""
+        return {"model_name": self.model_name, **self.table_json()}
+
+    def table_json(self) -> dict[str, Any]:
+        """:meth:`to_json` without the model's name, where the name is already said (the admin
+        API's path, a model's status, a stored row's key)."""
         return {
-            "model_name": self.model_name,
             "weights": dict(self.weights),
+            "stable_deployment_id": self.stable_deployment_id,
             "shadow_deployment_id": self.shadow_deployment_id,
             "shadow_percent": self.shadow_percent,
-            "stable_deployment_id": self.stable_deployment_id,
         }
 
     @classmethod

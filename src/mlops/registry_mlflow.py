@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecycle.errors import BadInputError, InfrastructureError, UnknownModelError
 from lifecycle.ports import RegisteredVersion
@@ -20,6 +21,9 @@ from lifecycle.stages import ModelStage
 from mlops.mlflow_env import quiet, tracking
 from mlops.processes import poll
 from mlops.training import ensure_experiment
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 STAGE_TAG = "lifecycle"
 ALIASED = (ModelStage.STAGING, ModelStage.SHADOW, ModelStage.PRODUCTION)
@@ -39,11 +43,17 @@ class MlflowRegistry:
         self, tracking_uri: str, registry_uri: str | None = None, artifact_root: Path | None = None
     ) -> None:
         quiet()
+        self.tracking_uri = tracking_uri
+        self.registry_uri = registry_uri
+        self.artifact_root = artifact_root
+
+    @cached_property
+    def client(self) -> MlflowClient:
+        """The MLflow client, made on first use: importing MLflow takes seconds, and a run that
+        never touches the registry (a resumed, finished thread; a refused request) skips it."""
         from mlflow import MlflowClient
 
-        self.tracking_uri = tracking_uri
-        self.artifact_root = artifact_root
-        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -24,11 +24,11 @@ from fastapi.testclient import TestClient
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints.api import create_app, routes_deployments, routes_models, routes_ops
 from agents.entrypoints.api.auth import TokenTable, parse_token_spec
-from agents.handlers.serving import LIVE, stop_endpoint
+from agents.handlers.serving import stop_endpoint
 from agents.settings import Settings
 from database import migrate
 from lifecycle.ports import Routes
-from lifecycle.stages import DeploymentStatus, ModelStage
+from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, ModelStage
 from mlops.processes import alive, find_by_env, terminate_tree
 from mlops.training import train_and_log
 from tests.integration.db_helpers import add_version, deployment_row
@@ -475,7 +475,7 @@ def _stop_everything_of(api: Api, name: str) -> list[int]:
     Servers are found by this home's BentoML folder, not by a process-wide scan: other test
     sessions may run servers of their own at the same time."""
     with api.container.uow() as uow:
-        live = [d.deployment_id for d in uow.deployments.list(name, LIVE)]
+        live = [d.deployment_id for d in uow.deployments.list(name, LIVE_STATUSES)]
     for deployment_id in live:
         stop_endpoint(api.container, deployment_id, "test", "test cleanup")
     strays = find_by_env(BENTOML_HOME=str(api.home / "bentoml"))

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import cast
+
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from agents.ports import Services
+from agents.queries.traffic import traffic_stats
+from database.models import GatewayStatsRow
 from database.routing import DbMetricsSource, DbRouter
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import InvalidRouteError, UnknownModelError
+from lifecycle.metrics import ShadowStats
 from lifecycle.ports import Routes
+from lifecycle.records import utcnow
 from lifecycle.stages import DeploymentStatus
 from mlops.gateway.stats import DeploymentStats, ShadowComparison
 from tests.integration.db_helpers import add_version, deployment_row, migrated_factory
@@ -100,3 +110,33 @@ def test_figures_of_several_gateways_are_merged(factory: sessionmaker[Session]) 
     shadow_stats = source.shadow_stats("d2")
     assert (shadow_stats.compared, shadow_stats.agreed) == (10, 9)
     assert source.metrics("unknown").request_count == 0
+
+
+def test_traffic_stats_windows_count_the_gateways_the_monitor_counts(
+    factory: sessionmaker[Session],
+) -> None:
+    """A gateway that stopped reporting keeps its totals, but its old window is not "now": the
+    ``traffic stats`` report and the monitor's metrics source leave it out alike."""
+    router = DbRouter(factory)
+    for gateway_id, requests in (("gw-fresh", 4), ("gw-stale", 6)):
+        stats = DeploymentStats("d1", "iris")
+        for _ in range(requests):
+            stats.record(4.0, error=False)
+        shadow = ShadowComparison("d2", "iris")
+        shadow.record(4.0, 5.0, compared=requests, agreed=requests - 1)
+        router.store_stats(gateway_id, [stats.snapshot()], [shadow.snapshot()])
+    source = DbMetricsSource(factory, fresh_seconds=10.0)
+    with factory() as session:
+        session.execute(
+            update(GatewayStatsRow)
+            .where(GatewayStatsRow.gateway_id == "gw-stale")
+            .values(updated_at=utcnow() - timedelta(seconds=60))
+        )
+        session.commit()
+    report = traffic_stats(cast(Services, SimpleNamespace(session_factory=factory, metrics=source)))
+    (deployment,) = report["deployments"]
+    assert deployment["requests"] == source.metrics("d1").request_count == 4
+    assert deployment["total_requests"] == source.counts("d1").requests == 10
+    (shadow_row,) = report["shadows"]
+    assert (shadow_row["compared"], shadow_row["agreed"]) == (10, 8)
+    assert source.shadow_stats("d2") == ShadowStats(10, 8, 0)

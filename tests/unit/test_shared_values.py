@@ -33,6 +33,18 @@ def test_a_routing_table_is_written_as_the_five_fields_the_gateway_reads() -> No
     }
 
 
+def test_a_table_is_printed_name_first_then_weights_stable_and_mirror() -> None:
+    routes = Routes("m", {"a": 100.0}, None, 0.0, "a")
+    assert list(routes.to_json()) == [
+        "model_name",
+        "weights",
+        "stable_deployment_id",
+        "shadow_deployment_id",
+        "shadow_percent",
+    ]
+    assert routes.table_json() == {k: v for k, v in routes.to_json().items() if k != "model_name"}
+
+
 def test_a_table_read_from_json_has_float_weights_and_no_mirror_when_none_is_named() -> None:
     routes = Routes.from_json({"model_name": "m", "weights": {"a": 100}, "shadow_percent": None})
     assert routes == Routes("m", {"a": 100.0}, None, 0.0, None)

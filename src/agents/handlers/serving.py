@@ -15,16 +15,9 @@ from agents.ports import Services
 from database.models import DeploymentRow
 from lifecycle.errors import EndpointCreationError
 from lifecycle.records import model_version_id, parse_version, utcnow
-from lifecycle.stages import DeploymentStatus, change_status
+from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
 from mlops.processes import terminate_tree
 from mlops.serving_local import processes_of_home
-
-LIVE = (
-    DeploymentStatus.PENDING,
-    DeploymentStatus.DEPLOYING,
-    DeploymentStatus.ACTIVE,
-    DeploymentStatus.DRAINING,
-)
 
 
 def package_version(
@@ -129,7 +122,7 @@ def stop_endpoint(c: Services, deployment_id: str, actor: str, reason: str) -> d
     with c.uow() as uow:
         row = uow.deployments.get(deployment_id)
     c.endpoints.remove(row.endpoint())
-    if DeploymentStatus(row.status) in LIVE:
+    if DeploymentStatus(row.status) in LIVE_STATUSES:
         target = (
             DeploymentStatus.FAILED
             if row.status == DeploymentStatus.PENDING.value
@@ -146,7 +139,7 @@ def list_endpoints(c: Services, actor: str) -> list[dict[str, Any]]:
         rows = list(uow.deployments.list())
     result = []
     for row in rows:
-        is_live = DeploymentStatus(row.status) in LIVE
+        is_live = DeploymentStatus(row.status) in LIVE_STATUSES
         running = (
             is_live and row.endpoint_pid is not None and c.endpoints.process_alive(row.endpoint())
         )
@@ -172,7 +165,7 @@ def down(c: Services, actor: str) -> dict[str, Any]:
     gateways = stop_gateways(c.settings.gateway_dir)
     stopped = []
     with c.uow() as uow:
-        rows = list(uow.deployments.list(statuses=LIVE))
+        rows = list(uow.deployments.list(statuses=LIVE_STATUSES))
     for row in rows:
         stop_endpoint(c, row.deployment_id, actor, "deployer down")
         stopped.append(row.deployment_id)

@@ -35,7 +35,7 @@ def show_routes(c: Services, model_name: str) -> dict[str, Any]:
             if model_name not in uow.models.list_model_names():
                 raise UnknownModelError(f"unknown model {model_name!r}")
         return {"model_name": model_name, "weights": {}, "routed": False}
-    return {**describe(routes), "routed": True}
+    return {**routes.to_json(), "routed": True}
 
 
 def set_routes(
@@ -50,14 +50,4 @@ def set_routes(
     """Validate and store a table (all or nothing); return it with its revision."""
     routes = Routes(model_name, weights, shadow, shadow_percent, stable)
     saved, revision = c.router.save(routes, actor)
-    return {**describe(saved), "revision": revision}
-
-
-def describe(routes: Routes) -> dict[str, Any]:
-    return {
-        "model_name": routes.model_name,
-        "weights": dict(routes.weights),
-        "stable_deployment_id": routes.stable_deployment_id,
-        "shadow_deployment_id": routes.shadow_deployment_id,
-        "shadow_percent": routes.shadow_percent,
-    }
+    return {**saved.to_json(), "revision": revision}

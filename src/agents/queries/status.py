@@ -8,9 +8,9 @@ serves what, and is it well?".
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
-from agents.handlers.serving import LIVE
 from agents.ports import Services
 from database import migrate
 from database.models import DeploymentRow, ModelVersionRow
@@ -18,10 +18,8 @@ from lifecycle.errors import UnknownModelError
 from lifecycle.ports import Routes
 from lifecycle.rollback import PRESETS, RollbackPreset
 from lifecycle.routing import stable_of
+from lifecycle.stages import LIVE_STATUSES
 from lifecycle.strategies import StrategyName
-
-LIVE_STATUSES = frozenset(s.value for s in LIVE)
-"""Statuses whose deployment should have a running server (and so a health verdict)."""
 
 DEGRADED_ERROR_RATE = PRESETS[RollbackPreset.BALANCED].error_rate_threshold
 """Above this error rate a deployment is "degraded": the default rollback threshold (1%)."""
@@ -81,12 +79,7 @@ def _model(
 def _routes(routes: Routes | None) -> dict[str, Any] | None:
     if routes is None:
         return None
-    return {
-        "weights": dict(routes.weights),
-        "stable_deployment_id": routes.stable_deployment_id,
-        "shadow_deployment_id": routes.shadow_deployment_id,
-        "shadow_percent": routes.shadow_percent,
-    }
+    return routes.table_json()
 
 
 def _version(row: ModelVersionRow, deployments: list[dict[str, Any]]) -> dict[str, Any]:
@@ -154,12 +147,7 @@ def health_verdict(alive: bool | None, request_count: int, error_rate: float) ->
 
 def _shadow(container: Services, deployment_id: str) -> dict[str, Any]:
     s = container.metrics.shadow_stats(deployment_id)
-    return {
-        "compared": s.compared,
-        "agreed": s.agreed,
-        "shadow_errors": s.shadow_errors,
-        "agreement": s.agreement,
-    }
+    return {**asdict(s), "agreement": s.agreement}
 
 
 def _sqlite_file_exists(url: str) -> bool:

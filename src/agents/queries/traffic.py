@@ -4,6 +4,7 @@ the state database (every two seconds)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
@@ -11,51 +12,50 @@ from sqlalchemy import select
 from agents.ports import Services
 from database.models import GatewayStatsRow
 from lifecycle.latency import merged_metrics
+from lifecycle.metrics import ShadowStats
 
 
 def traffic_stats(c: Services, model_name: str | None = None) -> dict[str, Any]:
-    """Per deployment: window figures merged over fresh gateways; per shadow: agreement."""
+    """Per deployment: window figures merged over the gateways the metrics source counts as
+    fresh (as the monitor sees them) and totals over every gateway; per shadow: agreement."""
     with c.session_factory() as session:
         query = select(GatewayStatsRow)
         if model_name is not None:
             query = query.where(GatewayStatsRow.model_name == model_name)
         rows = session.scalars(query).all()
-    deployments: dict[str, list[dict[str, Any]]] = {}
-    shadows: dict[str, dict[str, Any]] = {}
+    deployments: dict[str, list[GatewayStatsRow]] = {}
+    shadows: dict[str, list[GatewayStatsRow]] = {}
     for row in rows:
-        if row.kind == "deployment":
-            deployments.setdefault(row.deployment_id, []).append(row.figures)
-        else:
-            total = shadows.setdefault(
-                row.deployment_id,
-                {"model_name": row.model_name, "compared": 0, "agreed": 0, "shadow_errors": 0},
-            )
-            for key in ("compared", "agreed", "shadow_errors"):
-                total[key] += int(row.figures.get(key, 0))
-    out_deployments = []
-    for deployment_id, snapshots in sorted(deployments.items()):
-        window = merged_metrics(snapshots)
-        out_deployments.append(
-            {
-                "deployment_id": deployment_id,
-                "model_name": snapshots[0]["model_name"],
-                "requests": window.request_count,
-                "errors": window.error_count,
-                "error_rate": round(window.error_rate, 6),
-                "p50_ms": window.p50_ms,
-                "p95_ms": window.p95_ms,
-                "p99_ms": window.p99_ms,
-                "requests_per_second": window.requests_per_second,
-                "total_requests": sum(int(s["total"]["requests"]) for s in snapshots),
-                "total_errors": sum(int(s["total"]["errors"]) for s in snapshots),
-            }
-        )
-    out_shadows = [
-        {
-            "shadow_deployment_id": d,
-            **s,
-            "agreement": round(s["agreed"] / s["compared"], 6) if s["compared"] else None,
-        }
-        for d, s in sorted(shadows.items())
-    ]
-    return {"deployments": out_deployments, "shadows": out_shadows}
+        by_id = deployments if row.kind == "deployment" else shadows
+        by_id.setdefault(row.deployment_id, []).append(row)
+    return {
+        "deployments": [_deployment(c, d, r) for d, r in sorted(deployments.items())],
+        "shadows": [_shadow(d, r) for d, r in sorted(shadows.items())],
+    }
+
+
+def _deployment(c: Services, deployment_id: str, rows: list[GatewayStatsRow]) -> dict[str, Any]:
+    window = merged_metrics([r.figures for r in c.metrics.fresh(rows)])
+    return {
+        "deployment_id": deployment_id,
+        "model_name": rows[0].figures["model_name"],
+        "requests": window.request_count,
+        "errors": window.error_count,
+        "error_rate": round(window.error_rate, 6),
+        "p50_ms": window.p50_ms,
+        "p95_ms": window.p95_ms,
+        "p99_ms": window.p99_ms,
+        "requests_per_second": window.requests_per_second,
+        "total_requests": sum(int(r.figures["total"]["requests"]) for r in rows),
+        "total_errors": sum(int(r.figures["total"]["errors"]) for r in rows),
+    }
+
+
+def _shadow(deployment_id: str, rows: list[GatewayStatsRow]) -> dict[str, Any]:
+    total = ShadowStats.total(ShadowStats.from_figures(r.figures) for r in rows)
+    return {
+        "shadow_deployment_id": deployment_id,
+        "model_name": rows[0].model_name,
+        **asdict(total),
+        "agreement": round(total.agreement, 6) if total.agreement is not None else None,
+    }

@@ -63,12 +63,7 @@ class GatewayClient:
 
     def put(self, routes: Routes, actor: str | None = None) -> dict[str, Any]:
         """Apply a table and return it as the gateway now serves it."""
-        body: dict[str, Any] = {
-            "weights": dict(routes.weights),
-            "shadow_deployment_id": routes.shadow_deployment_id,
-            "shadow_percent": routes.shadow_percent,
-            "stable_deployment_id": routes.stable_deployment_id,
-        }
+        body = routes.table_json()
         if actor:
             body["actor"] = actor
         url = f"{self.urls[0]}/admin/routes/{routes.model_name}"
@@ -84,13 +79,7 @@ class GatewayClient:
         served = self.verify(model_name)
         if served is None:
             return None
-        return Routes(
-            model_name=model_name,
-            weights=served["weights"],
-            shadow_deployment_id=served["shadow_deployment_id"],
-            shadow_percent=served["shadow_percent"],
-            stable_deployment_id=served["stable_deployment_id"],
-        )
+        return Routes.from_json({**served, "model_name": model_name})
 
     def stats(self) -> list[dict[str, Any]]:
         """``/admin/stats`` of every replica."""
@@ -117,16 +106,11 @@ class GatewayClient:
 
     def shadow_stats(self, deployment_id: str) -> ShadowStats:
         """Output comparison of one shadow deployment, summed over the replicas."""
-        rows = [
-            row
+        return ShadowStats.total(
+            ShadowStats.from_figures(row)
             for stats in self.stats()
             for row in stats["shadows"]
             if row["shadow_deployment_id"] == deployment_id
-        ]
-        return ShadowStats(
-            compared=sum(r["compared"] for r in rows),
-            agreed=sum(r["agreed"] for r in rows),
-            shadow_errors=sum(r["shadow_errors"] for r in rows),
         )
 
 

@@ -19,11 +19,12 @@ from typing import Any
 from agents.bootstrap import Container
 from agents.entrypoints.api.errors import DeploymentInUseError, DeploymentNotAdjustableError
 from agents.handlers import operations
-from agents.handlers.serving import LIVE, stop_endpoint
+from agents.handlers.serving import stop_endpoint
 from agents.queries.status import home_status
 from database.models import DeploymentRow
 from lifecycle.errors import UnknownModelError
 from lifecycle.ports import Routes
+from lifecycle.stages import LIVE_STATUSES
 from lifecycle.strategies import StrategyName
 
 ADJUSTABLE = (StrategyName.CANARY.value, StrategyName.SHADOW.value)
@@ -93,7 +94,7 @@ def update_traffic(
 def not_adjustable(row: DeploymentRow, stage: str, routes: Routes | None) -> str:
     """Why the share of ``row`` cannot change now ("" when it can)."""
     name = row.deployment_id
-    if row.status not in {s.value for s in LIVE}:
+    if row.status not in LIVE_STATUSES:
         return f"{name} is {row.status}; only a running canary or shadow takes a new share"
     if row.strategy not in ADJUSTABLE:
         return (

@@ -6,7 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
+from agents.bootstrap import Container
+from agents.commands import AgentCommand
+from agents.handlers import operations
 from lifecycle.jsonable import jsonable
 
 AWAITING_APPROVAL = 202
@@ -24,3 +28,8 @@ def run_response(result: dict[str, Any]) -> JSONResponse:
     """A run's result: 202 while it waits for an approval, else 200."""
     waiting = result.get("status") == "awaiting_approval"
     return json_response(result, AWAITING_APPROVAL if waiting else 200)
+
+
+async def execute(c: Container, command: AgentCommand, actor: str) -> JSONResponse:
+    """Run one typed command (off the event loop) and answer as :func:`run_response` does."""
+    return run_response(await run_in_threadpool(operations.execute, c, command, actor))

@@ -10,9 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from agents.bootstrap import Container
 from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
-from agents.entrypoints.api.responses import json_response, run_response
+from agents.entrypoints.api.responses import execute, json_response
 from agents.entrypoints.api.schemas import PromoteRequest, RegisterRequest, RollbackRequest
-from agents.handlers import operations
 from agents.handlers.registration import register_version
 from agents.queries.checks import health_checks
 from agents.queries.history import model_history
@@ -43,8 +42,7 @@ async def promote(
     """Move a version one stage on. To production: the gates run (409 with ``unmet`` when they
     refuse), then 202 with ``approval_id`` while an approver has to answer."""
     command = body.to_command(name, version)
-    result = await run_in_threadpool(operations.execute, c, command, user.name)
-    return run_response(result)
+    return await execute(c, command, user.name)
 
 
 @router.post("/{name}/rollback")
@@ -57,8 +55,7 @@ async def rollback(
     """Switch all traffic back to the previous production deployment (or the one named), at
     once; 409 when there is nothing to go back to."""
     command = (body or RollbackRequest()).to_command(name)
-    result = await run_in_threadpool(operations.execute, c, command, user.name)
-    return run_response(result)
+    return await execute(c, command, user.name)
 
 
 @router.get("/{name}/history")

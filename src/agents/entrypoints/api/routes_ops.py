@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from agents.bootstrap import Container
 from agents.entrypoints.api.deps import Approver, ContainerDep, Deployer, Viewer
-from agents.entrypoints.api.responses import json_response, run_response
+from agents.entrypoints.api.responses import execute, json_response, run_response
 from agents.entrypoints.api.schemas import DecisionRequest
 from agents.handlers import operations
 from agents.queries.audit import verify_audit
@@ -63,8 +63,7 @@ async def _decide(
 ) -> JSONResponse:
     """Answer an approval through ``operations.decide``, which enforces who may answer."""
     command = (body or DecisionRequest()).to_command(approval_id, decision)
-    result = await run_in_threadpool(operations.execute, c, command, actor)
-    return run_response(result)
+    return await execute(c, command, actor)
 
 
 @router.post("/v1/runs/{thread_id}/resume")

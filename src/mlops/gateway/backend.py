@@ -1,0 +1,96 @@
+"""What a gateway is given: the backend it reads tables from and writes figures to (the
+state database in production, through ``database.routing``), its knobs, and the snapshot of
+tables it serves; plus the JSON error answer every part of it gives."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from lifecycle.ports import Routes
+from mlops.gateway.balancer import CompiledRoute
+
+JSON = "application/json"
+
+
+class UpstreamInfo(Protocol):
+    """A deployment as the backend describes it."""
+
+    @property
+    def deployment_id(self) -> str: ...
+
+    @property
+    def model_version(self) -> str: ...
+
+    @property
+    def url(self) -> str | None: ...
+
+
+class BackendState(Protocol):
+    """What :meth:`RouteBackend.load` returns."""
+
+    @property
+    def routes(self) -> Mapping[str, tuple[Routes, int]]: ...
+
+    @property
+    def upstreams(self) -> Mapping[str, UpstreamInfo]: ...
+
+    @property
+    def models(self) -> frozenset[str]: ...
+
+
+class RouteBackend(Protocol):
+    """Where routing tables live and figures go (the state database in production)."""
+
+    def load(self) -> BackendState: ...
+
+    def revisions(self) -> Mapping[str, int]: ...
+
+    def save(self, routes: Routes, actor: str) -> tuple[Routes, int]: ...
+
+    def clear(self, model_name: str, actor: str) -> bool: ...
+
+    def store_stats(
+        self,
+        gateway_id: str,
+        deployments: Iterable[Mapping[str, Any]],
+        shadows: Iterable[Mapping[str, Any]],
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """Knobs of one gateway process; the defaults are what ``deployer gateway`` runs with."""
+
+    token: str
+    upstream_timeout: float = 10.0
+    shadow_timeout: float = 10.0
+    max_body_bytes: int = 1024 * 1024
+    retry_on_stable: bool = True
+    poll_interval: float = 0.5
+    full_reload_interval: float = 10.0
+    flush_interval: float = 2.0
+    window_seconds: int = 60
+    shadow_concurrency: int = 64
+    shadow_backlog: int = 2000
+    tolerance: float = 1e-6
+    gateway_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The routing tables being served, swapped as a whole."""
+
+    routes: Mapping[str, CompiledRoute]
+    models: frozenset[str]
+    keys: Mapping[str, tuple[Any, ...]]
+
+
+def error(status: int, message: str, code: str, **extra: Any) -> web.Response:
+    """A JSON error answer."""
+    return web.json_response({"error": message, "code": code, **extra}, status=status)

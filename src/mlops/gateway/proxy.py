@@ -1,0 +1,273 @@
+"""The gateway's data plane: routes predictions by the routing table it keeps loaded.
+
+Stack, chosen by measuring (DESIGN.md section 7): an aiohttp server with an aiohttp client
+upstream. It costs about a quarter of what the same forwarder costs with httpx, and on two cores
+the proxy's CPU per request is what decides throughput.
+
+What happens to a prediction (``POST /v1/models/{name}/predict``):
+
+1. The current snapshot of routing tables is read once; the admin API and the poller replace the
+   whole snapshot, so each request sees the old table or the new one, never a mix.
+2. A deployment is picked (:mod:`mlops.gateway.balancer`): sticky with ``X-Routing-Key``.
+3. The body goes upstream unchanged; the answer comes back unchanged (the model server already
+   puts ``model_name``, ``model_version`` and ``deployment_id`` in it) with ``X-Deployment-Id``
+   and ``X-Model-Version`` headers added.
+4. A failure of a non-stable deployment (no connection, timeout, 5xx) counts against it and is
+   retried once on the stable deployment, so users do not see a canary's failures.
+5. When the table mirrors, a copy goes to the shadow deployment in a background task on its own
+   connection pool, after the answer is known: the client never waits for the shadow. The two
+   outputs are compared prediction by prediction.
+
+The gateway knows the database only through :class:`RouteBackend`; ``mlops.gateway.runner`` runs
+it over the real one. Every ``poll_interval`` it reloads tables whose revision changed, and every
+``flush_interval`` it writes its figures back, so the promotion gate can read them later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from mlops.gateway.backend import JSON, GatewayConfig, RouteBackend, Snapshot, error
+from mlops.gateway.balancer import CompiledRoute, Upstream
+from mlops.gateway.stats import DeploymentStats, ShadowComparison, outputs_agree, prometheus
+
+log = logging.getLogger("deployer.gateway")
+
+
+class DataPlane:
+    """Predictions, ``/healthz`` and ``/metrics`` over a snapshot of the routing tables, which
+    :meth:`poll` and :meth:`reload` keep current and :meth:`flush` reports figures from."""
+
+    def __init__(self, backend: RouteBackend, config: GatewayConfig) -> None:
+        self.backend = backend
+        self.config = config
+        self.snapshot = Snapshot({}, frozenset(), {})
+        self.stats: dict[str, DeploymentStats] = {}
+        self.shadows: dict[str, ShadowComparison] = {}
+        self._shadow_tasks: set[asyncio.Task[None]] = set()
+        self._session: aiohttp.ClientSession | None = None
+        self._shadow_session: aiohttp.ClientSession | None = None
+        self._reload_lock = asyncio.Lock()
+        self._shadow_slots = asyncio.Semaphore(config.shadow_concurrency)
+        self.loaded_at = 0.0
+
+    # -- the routing snapshot ------------------------------------------------------------------
+
+    async def poll(self) -> None:
+        """Reload when a revision changed, a routed deployment still lacks a server, or the last
+        full load is old (the known models); otherwise a single small query is all it costs."""
+        snapshot = self.snapshot
+        incomplete = any(
+            len(route.upstreams) < len(route.named) for route in snapshot.routes.values()
+        )
+        stale = time.monotonic() - self.loaded_at > self.config.full_reload_interval
+        if not incomplete and not stale:
+            revisions = await asyncio.to_thread(self.backend.revisions)
+            current = {name: key[0] for name, key in snapshot.keys.items()}
+            if dict(revisions) == current:
+                return
+        await self.reload()
+
+    async def reload(self) -> None:
+        """Load the tables and swap in a new snapshot, keeping unchanged tables' counters."""
+        async with self._reload_lock:
+            state = await asyncio.to_thread(self.backend.load)
+            old = self.snapshot
+            compiled: dict[str, CompiledRoute] = {}
+            keys: dict[str, tuple[Any, ...]] = {}
+            for name, (routes, revision) in state.routes.items():
+                named = [*routes.weights, routes.shadow_deployment_id]
+                upstreams = {
+                    d: Upstream(d, info.url, info.model_version)
+                    for d in named
+                    if d is not None
+                    and (info := state.upstreams.get(d)) is not None
+                    and info.url is not None
+                }
+                key = (revision, tuple(sorted((d, u.url) for d, u in upstreams.items())))
+                keys[name] = key
+                if old.keys.get(name) == key:
+                    compiled[name] = old.routes[name]
+                else:
+                    compiled[name] = CompiledRoute(routes, upstreams, revision)
+            self.snapshot = Snapshot(compiled, state.models, keys)
+            self.loaded_at = time.monotonic()
+
+    async def flush(self) -> None:
+        """Write this gateway's figures to the backend."""
+        deployments = [s.snapshot() for s in self.stats.values()]
+        shadows = [s.snapshot() for s in self.shadows.values()]
+        await asyncio.to_thread(
+            self.backend.store_stats, self.config.gateway_id, deployments, shadows
+        )
+
+    # -- the data plane ----------------------------------------------------------------------
+
+    def _stats(self, deployment_id: str, model_name: str) -> DeploymentStats:
+        stats = self.stats.get(deployment_id)
+        if stats is None:
+            stats = DeploymentStats(deployment_id, model_name, self.config.window_seconds)
+            self.stats[deployment_id] = stats
+        return stats
+
+    async def _call(
+        self, session: aiohttp.ClientSession, upstream: Upstream | None, body: bytes
+    ) -> tuple[int, bytes, float, str | None]:
+        """POST ``body`` to one deployment: status, body, milliseconds, and a failure or None."""
+        start = time.perf_counter()
+        if upstream is None:
+            return 503, b"", 0.0, "the deployment has no server"
+        try:
+            async with session.post(
+                upstream.url + "/predict", data=body, headers={"Content-Type": JSON}
+            ) as response:
+                data = await response.read()
+                status = response.status
+        except TimeoutError:
+            return 504, b"", (time.perf_counter() - start) * 1000, "timed out"
+        except aiohttp.ClientError as exc:
+            return 502, b"", (time.perf_counter() - start) * 1000, f"unreachable ({exc})"
+        ms = (time.perf_counter() - start) * 1000
+        return status, data, ms, (f"answered {status}" if status >= 500 else None)
+
+    async def predict(self, request: web.Request) -> web.StreamResponse:
+        """Route one prediction."""
+        name = request.match_info["name"]
+        snapshot = self.snapshot
+        route = snapshot.routes.get(name)
+        if route is None or not route.upstreams:
+            if route is None and name not in snapshot.models:
+                return error(404, f"unknown model {name!r}", "unknown_model")
+            return error(503, f"model {name!r} has no live deployment", "no_live_deployment")
+        length = request.content_length
+        if length is not None and length > self.config.max_body_bytes:
+            return self._too_large()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self._too_large()
+        deployment_id = route.pick(request.headers.get("X-Routing-Key"))
+        upstream = route.upstreams.get(deployment_id)
+        status, data, ms, failure = await self._call(self._session_(), upstream, body)
+        self._stats(deployment_id, name).record(ms, failure is not None)
+        if failure is not None and self.config.retry_on_stable and deployment_id != route.stable:
+            stable = route.upstreams.get(route.stable)
+            if stable is not None:
+                self.stats[deployment_id].retried += 1
+                deployment_id, upstream = route.stable, stable
+                status, data, ms, failure = await self._call(self._session_(), stable, body)
+                self._stats(deployment_id, name).record(ms, failure is not None)
+        if failure is not None:
+            code = {502: "upstream_unreachable", 504: "upstream_timeout"}.get(status, "upstream")
+            if not data or status in (502, 503, 504):
+                message = f"deployment {deployment_id} of {name} {failure}"
+                return error(status, message, code, deployment_id=deployment_id)
+        shadow = route.mirror()
+        if shadow is not None and status == 200:
+            self._mirror(route, shadow, body, data, ms)
+        assert upstream is not None  # a failure above returned when there was no upstream
+        return web.Response(
+            body=data,
+            status=status,
+            content_type=JSON,
+            headers={"X-Deployment-Id": deployment_id, "X-Model-Version": upstream.model_version},
+        )
+
+    def _too_large(self) -> web.Response:
+        limit = self.config.max_body_bytes
+        return error(413, f"the body is larger than {limit} bytes", "body_too_large")
+
+    def _session_(self) -> aiohttp.ClientSession:
+        assert self._session is not None, "the gateway app is not running"
+        return self._session
+
+    def _mirror(
+        self, route: CompiledRoute, shadow_id: str, body: bytes, primary: bytes, primary_ms: float
+    ) -> None:
+        model = route.routes.model_name
+        comparison = self.shadows.get(shadow_id)
+        if comparison is None or comparison.model_name != model:
+            comparison = ShadowComparison(shadow_id, model)
+            self.shadows[shadow_id] = comparison
+        comparison.mirrored += 1
+        if len(self._shadow_tasks) >= self.config.shadow_backlog:
+            comparison.dropped += 1  # a slow shadow must not pile up unbounded work
+            return
+        task = asyncio.create_task(
+            self._shadow_call(route, shadow_id, comparison, body, primary, primary_ms)
+        )
+        self._shadow_tasks.add(task)
+        task.add_done_callback(self._shadow_tasks.discard)
+
+    async def _shadow_call(
+        self,
+        route: CompiledRoute,
+        shadow_id: str,
+        comparison: ShadowComparison,
+        body: bytes,
+        primary: bytes,
+        primary_ms: float,
+    ) -> None:
+        assert self._shadow_session is not None
+        # At most shadow_concurrency calls in flight; the rest wait here, outside the timing.
+        async with self._shadow_slots:
+            status, data, ms, failure = await self._call(
+                self._shadow_session, route.upstreams.get(shadow_id), body
+            )
+        self._stats(shadow_id, comparison.model_name).record(ms, failure is not None)
+        if failure is not None or status != 200:
+            comparison.record_failure(primary_ms, ms)
+            return
+        try:
+            ours = json.loads(primary)["predictions"]
+            theirs = json.loads(data)["predictions"]
+        except (ValueError, KeyError, TypeError):
+            comparison.record_failure(primary_ms, ms)
+            return
+        if not isinstance(ours, list) or not isinstance(theirs, list):
+            comparison.record_failure(primary_ms, ms)
+            return
+        compared = max(len(ours), len(theirs))
+        if len(ours) == len(theirs):
+            tolerance = self.config.tolerance
+            agreed = sum(outputs_agree(a, b, tolerance) for a, b in zip(ours, theirs, strict=True))
+        else:
+            agreed = 0
+        sample = None
+        if agreed < compared:
+            with contextlib.suppress(ValueError):
+                sample = {
+                    "request": json.loads(body),
+                    "primary": ours,
+                    "shadow": theirs,
+                }
+        comparison.record(primary_ms, ms, compared, agreed, sample)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """Liveness, with the age of the routing snapshot."""
+        return web.json_response(
+            {
+                "status": "ok",
+                "gateway_id": self.config.gateway_id,
+                "models": sorted(self.snapshot.routes),
+                "snapshot_age_seconds": round(time.monotonic() - self.loaded_at, 3),
+            }
+        )
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Prometheus text format."""
+        text = prometheus(
+            [s.snapshot() for s in self.stats.values()],
+            [s.snapshot() for s in self.shadows.values()],
+        )
+        return web.Response(text=text, content_type="text/plain", charset="utf-8")
