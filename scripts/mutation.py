@@ -4,8 +4,10 @@ mutmut records, per function, which tests reached it; a mutant then runs only th
 that set is narrowed to the unit tests that are about the function's module (MODULE_TESTS and
 tests/unit/test_lifecycle_<module>.py), so a mutant of `gates` is judged by the gate tables and
 not by every graph test that happens to pass through a gate. A module with no mapping (a new
-one) keeps every unit test that reached it. Mutants mypy --strict refuses are counted as caught
-without running the tests (MUTATION_TYPECHECK=0 runs them too).
+one) is judged by the unit test files that import it, or, when none does, by every unit test
+that reached it. A function the narrowing leaves without a test is reported with the files that
+did reach it, so a stale mapping reads as one, not as untested code. Mutants mypy --strict
+refuses are counted as caught without running the tests (MUTATION_TYPECHECK=0 runs them too).
 
 Exit 0 when every mutant is killed or allowed, 1 when a mutant lives that nobody allowed: a
 survivor, one no selected test reached, or a suspicious one. Messages are pinned by the tests
@@ -19,6 +21,7 @@ its stats hook), which is why pyproject pins it below 4.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import time
@@ -29,6 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = ROOT / "src" / "lifecycle"
 ALLOWED = ROOT / "scripts" / "mutation-allowed.txt"
+UNIT = ROOT / "tests" / "unit"
+# Unit tests mutmut's run leaves out (pyproject's --ignore): they judge no mutant.
+UNJUDGING = {"test_code_shape.py"}
 
 # Module -> the unit test files that pin its behaviour (besides test_lifecycle_<module>.py).
 MODULE_TESTS: dict[str, list[str]] = {
@@ -36,12 +42,14 @@ MODULE_TESTS: dict[str, list[str]] = {
     "errors": ["test_api_errors.py"],
     "gates": ["test_gates.py", "test_monitor_decisions.py"],
     "latency": ["test_gateway_stats.py", "test_monitor_decisions.py"],
-    "metrics": ["test_gates.py"],
-    "monitor": ["test_monitor_decisions.py"],
+    "metrics": ["test_gates.py", "test_shared_values.py"],
+    "monitor": ["test_monitor_decisions.py", "test_monitor_judgement.py"],
     "ports": ["test_routing.py", "test_shared_values.py"],
     "records": [],
     "rollback": ["test_gates.py"],
-    "routing": ["test_routing.py"],
+    "rollback_plan": ["test_rollback_plans.py"],
+    "rollout": ["test_rollout_plans.py", "test_rollback_plans.py"],
+    "routing": ["test_routing.py", "test_rollout_plans.py", "test_rollback_plans.py"],
     "stages": ["test_stages.py"],
     "strategies": ["test_strategies.py"],
 }
@@ -54,20 +62,35 @@ def domain_modules() -> list[str]:
     return sorted(p.stem for p in DOMAIN.glob("*.py") if p.stem != "__init__")
 
 
+def importers(module: str) -> list[str]:
+    """The unit test files that import ``module`` (``from lifecycle.<module> import`` or
+    ``import lifecycle.<module>``): a new module's own tests, before anyone maps it."""
+    pattern = re.compile(
+        rf"^\s*(from\s+lifecycle\.{module}\s+import|import\s+lifecycle\.{module}\b)", re.M
+    )
+    return sorted(
+        path.name
+        for path in UNIT.glob("test_*.py")
+        if path.name not in UNJUDGING and pattern.search(path.read_text())
+    )
+
+
 def selected_files(module: str) -> list[str] | None:
     """The test files that judge `module`'s mutants, or None for every unit test."""
     own = f"test_lifecycle_{module}.py"
-    files = list(MODULE_TESTS.get(module, []))
-    if (ROOT / "tests" / "unit" / own).exists():
+    files = list(MODULE_TESTS[module] if module in MODULE_TESTS else importers(module))
+    if (UNIT / own).exists() and own not in files:
         files.append(own)
     if module not in MODULE_TESTS and not files:
         return None
     return [f"tests/unit/{name}" for name in files]
 
 
-def narrow_tests(tests_by_function: dict[str, set[str]]) -> None:
-    """Keep, for each mutated function, only the tests selected for its module."""
+def narrow_tests(tests_by_function: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Keep, for each mutated function, only the tests selected for its module. Returns the
+    functions the narrowing left with no test, each with the test files that did reach it."""
     selection = {module: selected_files(module) for module in domain_modules()}
+    unjudged: dict[str, list[str]] = {}
     for function, tests in tests_by_function.items():
         module = next((m for m in selection if function.startswith(f"lifecycle.{m}.")), None)
         files = selection.get(module) if module else None
@@ -76,8 +99,11 @@ def narrow_tests(tests_by_function: dict[str, set[str]]) -> None:
         kept = {t for t in tests if "\\" not in t}
         if files is not None:
             kept = {t for t in kept if t.split("::", 1)[0] in files}
+        if tests and not kept:
+            unjudged[function] = sorted({t.split("::", 1)[0] for t in tests})
         tests.clear()
         tests.update(kept)
+    return unjudged
 
 
 def read_allowed() -> dict[str, str]:
@@ -103,8 +129,9 @@ def mypy_cache() -> Path:
     return cache
 
 
-def run_mutmut(modules: list[str], max_children: int) -> None:
-    """Run mutmut over ``modules`` with the narrowed test selection."""
+def run_mutmut(modules: list[str], max_children: int, unjudged: dict[str, list[str]]) -> None:
+    """Run mutmut over ``modules`` with the narrowed test selection; ``unjudged`` gets the
+    functions the narrowing left with no test (narrow_tests)."""
     import mutmut.__main__ as mm
 
     config = mm.config()
@@ -136,7 +163,7 @@ def run_mutmut(modules: list[str], max_children: int) -> None:
 
     def collect_then_narrow(*args: object, **kwargs: object) -> None:
         original(*args, **kwargs)  # type: ignore[arg-type]
-        narrow_tests(mm.state().tests_by_mangled_function_name)
+        unjudged.update(narrow_tests(mm.state().tests_by_mangled_function_name))
 
     mm.collect_or_load_stats = collect_then_narrow
     mm.cli.main(["run", "--max-children", str(max_children)], standalone_mode=False)
@@ -191,6 +218,13 @@ def diff(mutant: str) -> str:
     )
 
 
+def function_of(mutant: str) -> str:
+    """The mutated function's name as mutmut records the tests that reached it."""
+    from mutmut.__main__ import mangled_name_from_mutant_name
+
+    return mangled_name_from_mutant_name(mutant)
+
+
 def main(argv: list[str]) -> int:
     os.chdir(ROOT)
     modules = argv or domain_modules()
@@ -202,7 +236,8 @@ def main(argv: list[str]) -> int:
     shutil.rmtree("mutants", ignore_errors=True)
     started = time.monotonic()
     jobs = int(os.environ.get("MUTATION_JOBS", os.cpu_count() or 2))
-    quietly(ROOT / "mutants" / "mutmut.log", lambda: run_mutmut(modules, jobs))
+    unjudged: dict[str, list[str]] = {}
+    quietly(ROOT / "mutants" / "mutmut.log", lambda: run_mutmut(modules, jobs, unjudged))
     statuses = results()
     allowed = read_allowed()
 
@@ -221,6 +256,11 @@ def main(argv: list[str]) -> int:
     for mutant in unallowed:
         print(f"  {statuses[mutant].upper()}: {mutant}  (mutmut show {mutant})")
         print(diff(mutant))
+        reached = unjudged.get(function_of(mutant))
+        if reached:
+            print(
+                f"      no selected test; reached by {', '.join(reached)}: map them in MODULE_TESTS"
+            )
     for mutant in stale:
         print(f"  STALE: {mutant} is allowed but not alive; remove it from {ALLOWED.name}")
     if unallowed or stale:

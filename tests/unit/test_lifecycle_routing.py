@@ -1,5 +1,6 @@
 """Routing tables pinned exactly: which tables are refused and with which sentence, the bounds
-that are still accepted, and the exact tables of a split and a gradual switch."""
+that are still accepted, the exact tables of a split and a gradual switch, and how a new table
+keeps or stops the previous one's mirror."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import pytest
 
 from lifecycle.errors import InvalidRouteError
 from lifecycle.ports import Routes
-from lifecycle.routing import gradual, single, split, validate_routes
+from lifecycle.routing import (
+    gradual,
+    single,
+    split,
+    validate_routes,
+    with_shadow_of,
+    without_mirror,
+)
 
 KNOWN = {"a": "iris", "b": "iris", "c": "iris", "x": "wine"}
 INF, NAN = float("inf"), float("nan")
@@ -198,3 +206,50 @@ def test_a_gradual_switch_refuses_a_step_outside_0_to_100(step: float, shown: st
     with pytest.raises(InvalidRouteError) as raised:
         next(gradual("iris", "a", "b", step))
     assert str(raised.value) == f"a switch step must be in (0, 100], not {shown}"
+
+
+NEW = Routes("iris", {"a": 60.0, "b": 40.0}, stable_deployment_id="a")
+MIRRORING = Routes("iris", {"a": 100.0}, "m", 25.0, "a")
+
+KEPT_MIRRORS = {
+    "no previous table: the new table as it is": (None, set(), NEW),
+    "a previous table without a mirror: the new table as it is": (
+        Routes("iris", {"a": 100.0}, stable_deployment_id="a"),
+        set(),
+        NEW,
+    ),
+    "a mirror not excluded is kept with its share": (
+        MIRRORING,
+        {"b"},
+        Routes("iris", {"a": 60.0, "b": 40.0}, "m", 25.0, "a"),
+    ),
+    "an excluded mirror is dropped": (MIRRORING, {"b", "m"}, NEW),
+}
+
+
+@pytest.mark.parametrize(
+    ("previous", "exclude", "routes"), KEPT_MIRRORS.values(), ids=KEPT_MIRRORS.keys()
+)
+def test_a_new_table_keeps_the_previous_mirror_unless_it_is_excluded(
+    previous: Routes | None, exclude: set[str], routes: Routes
+) -> None:
+    kept = with_shadow_of(NEW, previous, exclude)
+    assert kept == routes
+    assert (kept.model_name, dict(kept.weights), kept.stable_deployment_id) == (
+        "iris",
+        {"a": 60.0, "b": 40.0},
+        "a",
+    )
+
+
+def test_a_mirror_kept_for_a_table_without_a_named_stable_leaves_it_unnamed() -> None:
+    unnamed = Routes("iris", {"a": 60.0, "b": 40.0})
+    assert with_shadow_of(unnamed, MIRRORING, set()) == Routes(
+        "iris", {"a": 60.0, "b": 40.0}, "m", 25.0, None
+    )
+
+
+def test_stopping_the_mirror_keeps_the_weights_and_the_stable_deployment() -> None:
+    stopped = without_mirror(Routes("iris", {"a": 70.0, "b": 30.0}, "m", 25.0, "b"))
+    assert stopped == Routes("iris", {"a": 70.0, "b": 30.0}, None, 0.0, "b")
+    assert (stopped.shadow_deployment_id, stopped.shadow_percent) == (None, 0.0)

@@ -71,6 +71,12 @@ def test_a_rollback_goes_back_to_the_previous_production_deployment_that_served(
     assert rollback_target(M, routes, deployments).deployment_id == target
 
 
+def test_undoing_a_shadow_without_a_named_stable_goes_back_to_the_heaviest_deployment() -> None:
+    unnamed = Routes(M, {"a": 70.0, "z": 30.0}, "v3s", 50.0)
+    deployments = (view("a", "1", 3), view("z", "2", 2), V3_SHADOW)
+    assert rollback_target(M, unnamed, deployments).deployment_id == "a"
+
+
 def test_a_rollback_goes_back_to_the_deployment_asked_for() -> None:
     older = view("v0", "0", 9, DeploymentStatus.ROLLED_BACK)
     assert rollback_target(M, SWITCHED, (older, V1, V2), "v0") == older
@@ -79,16 +85,27 @@ def test_a_rollback_goes_back_to_the_deployment_asked_for() -> None:
 @pytest.mark.parametrize(
     ("asked", "message"),
     [
-        (view("p", "4", 5, DeploymentStatus.PENDING), "p is pending: it never served"),
-        (view("f", "4", 5, DeploymentStatus.FAILED), "f is failed: it never served"),
-        (view("s", "4", 5, stage=SHADOW), "s is a shadow deployment: it never served production"),
+        (
+            view("p", "4", 5, DeploymentStatus.PENDING),
+            "p is pending: it never served, so it cannot be rolled back to",
+        ),
+        (
+            view("f", "4", 5, DeploymentStatus.FAILED),
+            "f is failed: it never served, so it cannot be rolled back to",
+        ),
+        (
+            view("s", "4", 5, stage=SHADOW),
+            "s is a shadow deployment: it never served production users, so it cannot be rolled "
+            "back to",
+        ),
     ],
 )
 def test_a_deployment_that_never_served_production_users_cannot_be_gone_back_to(
     asked: DeploymentView, message: str
 ) -> None:
-    with pytest.raises(RollbackFailedError, match=message):
+    with pytest.raises(RollbackFailedError) as refused:
         rollback_target(M, SWITCHED, (asked, V2), asked.deployment_id)
+    assert str(refused.value) == message
 
 
 def test_nothing_routed_is_nothing_to_roll_back() -> None:

@@ -259,6 +259,14 @@ def test_a_weight_step_splits_with_the_stable_deployment_until_100(
     assert (dict(routes.weights), routes.stable_deployment_id) == (weights, stable)
 
 
+def test_a_weight_step_splits_with_the_heaviest_deployment_when_no_stable_is_named() -> None:
+    unnamed = Routes(M, {"v0": 30.0, "v1": 70.0})
+    planned = rollout(ask(), live=(view("v0", "0"), *LIVE_V1), routes=unnamed)
+    assert weighted_routes(planned, M, 10.0) == Routes(
+        M, {"v1": 90.0, "fraud-v2-abcdef01": 10.0}, stable_deployment_id="v1"
+    )
+
+
 def test_a_weight_step_without_a_table_sends_everything_to_the_new_deployment() -> None:
     routes = weighted_routes(rollout(ask()), M, 10.0)
     assert dict(routes.weights) == {"fraud-v2-abcdef01": 100.0}
@@ -295,6 +303,19 @@ def test_a_canarys_new_share_splits_with_the_stable_and_keeps_a_mirror() -> None
         completed=False,
     )
     assert updated_routes(update, M) == Routes(M, {"v1": 60.0, "v2": 40.0}, "v9", 5.0, "v1")
+
+
+def test_a_new_share_for_the_stable_deployment_itself_sends_everything_to_it() -> None:
+    previous = Routes(M, {"v2": 100.0}, stable_deployment_id="v2")
+    update = TrafficUpdate(
+        deployment_id="v2",
+        strategy=StrategyName.CANARY,
+        traffic=40.0,
+        previous=previous,
+        stable="v2",
+        completed=False,
+    )
+    assert updated_routes(update, M) == Routes(M, {"v2": 100.0}, stable_deployment_id="v2")
 
 
 def test_a_shadows_new_share_only_moves_the_mirror() -> None:
@@ -385,3 +406,10 @@ def test_the_monitor_goes_on_from_the_share_the_deploy_reached(
 ) -> None:
     plan = finished(StrategyName.CANARY, False, weight=weight)
     assert remaining_steps(plan) == (weights, index)
+
+
+def test_the_monitor_goes_on_with_the_plans_own_canary_steps() -> None:
+    plan = finished(StrategyName.CANARY, False, weight=20.0).model_copy(
+        update={"initial_percent": 5.0, "canary_steps": (20.0, 60.0)}
+    )
+    assert remaining_steps(plan) == ([5.0, 20.0, 60.0, 100.0], 1)

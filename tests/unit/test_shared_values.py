@@ -67,9 +67,24 @@ def test_the_total_of_several_gateways_is_their_sum() -> None:
     assert ShadowStats.total(stats) == ShadowStats(6, 5, 1)
 
 
-def test_a_gateways_figures_give_its_counters_and_missing_ones_count_as_zero() -> None:
-    figures = {"compared": "7", "agreed": 6, "model_name": "m"}
-    assert ShadowStats.from_figures(figures) == ShadowStats(7, 6, 0)
+@pytest.mark.parametrize(
+    ("figures", "stats"),
+    [
+        pytest.param(
+            {"compared": "7", "agreed": 6, "shadow_errors": 2, "model_name": "m"},
+            ShadowStats(7, 6, 2),
+            id="each counter by its name, text read as a number",
+        ),
+        pytest.param({"agreed": 6, "shadow_errors": 2}, ShadowStats(0, 6, 2), id="no compared"),
+        pytest.param({"compared": 7, "shadow_errors": 2}, ShadowStats(7, 0, 2), id="no agreed"),
+        pytest.param({"compared": 7, "agreed": 6}, ShadowStats(7, 6, 0), id="no shadow_errors"),
+        pytest.param({"model_name": "m"}, ShadowStats(0, 0, 0), id="no counter at all"),
+    ],
+)
+def test_a_gateways_figures_give_its_counters_and_missing_ones_count_as_zero(
+    figures: dict[str, object], stats: ShadowStats
+) -> None:
+    assert ShadowStats.from_figures(figures) == stats
 
 
 @pytest.mark.parametrize(
