@@ -129,6 +129,15 @@ def judge(
     return decide(rollout, verdicts, now, alive)
 
 
+def change_in_flight(marked_since: datetime | None, now: datetime, stale_after: float) -> bool:
+    """Whether a deployment marked as being changed by a run (since ``marked_since``) is left
+    alone at ``now``. A mark older than ``stale_after`` seconds is a crashed run's that nobody
+    resumed: it no longer keeps the monitor away, which then judges the deployment as usual."""
+    if marked_since is None:
+        return False
+    return (now - marked_since).total_seconds() < stale_after
+
+
 def _canary(
     rollout: RolloutView, verdicts: Sequence[Verdict], status: VerdictStatus, now: datetime
 ) -> MonitorDecision:

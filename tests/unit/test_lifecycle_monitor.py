@@ -14,6 +14,7 @@ from lifecycle.monitor import (
     MonitorDecision,
     RolloutPhase,
     RolloutView,
+    change_in_flight,
     decide,
 )
 
@@ -180,3 +181,23 @@ def test_a_decisions_message_joins_its_reasons() -> None:
 
 def test_only_progressing_warm_and_shadow_rollouts_are_watched() -> None:
     assert frozenset({"progressing", "warm", "shadow"}) == OPEN_PHASES
+
+
+@pytest.mark.parametrize(
+    ("marked_seconds_ago", "left_alone"),
+    [
+        (None, False),  # not marked: judged as usual
+        (0.0, True),  # marked just now
+        (-5.0, True),  # a mark set by a clock a little ahead
+        (599.0, True),
+        (599.5, True),
+        (600.0, False),  # as old as the bound: a crashed run's, stale
+        (3600.0, False),
+    ],
+)
+def test_a_marked_deployment_is_left_alone_until_its_mark_is_stale(
+    marked_seconds_ago: float | None, left_alone: bool
+) -> None:
+    since = None if marked_seconds_ago is None else NOW - timedelta(seconds=marked_seconds_ago)
+
+    assert change_in_flight(since, NOW, 600.0) is left_alone

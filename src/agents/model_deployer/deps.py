@@ -109,6 +109,9 @@ class AgentPolicy:
     """Thresholds set over the preset (``DEPLOYER_MAX_ERROR_RATE`` and friends)."""
     canary_step_seconds: float = 60.0
     """How long each canary step runs before the monitor may move it on."""
+    change_mark_seconds: float = 600.0
+    """How long a run's mark on a deployment it is changing keeps the monitor away; an older
+    mark is a crashed run's (its resume clears it) and the monitor judges the deployment."""
 
 
 @dataclass

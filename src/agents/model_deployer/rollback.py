@@ -18,6 +18,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from agents.model_deployer.changes import change, stop_servers
 from agents.model_deployer.deps import DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
 from agents.model_deployer.retirement import retire
@@ -135,11 +136,14 @@ class RollbackNodes:
         return {"rollback": plan.model_copy(update=switched)}
 
     def record(self, state: State) -> dict[str, Any]:
-        """Statuses, stages (undone versions to development, the restored one to production),
-        the audit event and memory; then stop the undone servers."""
+        """Stop the undone servers and move the registry's stages (undone versions to
+        development, the restored one to production), the deployments marked meanwhile; then
+        record statuses, stages and the audit event, and remember."""
         plan = _plan(state)
         self.deps.clock.sleep(self.deps.policy.drain_seconds)
-        done = once(self.deps, state.run_id, "record_rollback", self._recorder(state, plan))
+        marked, effect = [*plan.undo, plan.restored], self._effect(state, plan)
+        recorder = self._recorder(state, plan)
+        done = change(self.deps, state.run_id, "record_rollback", marked, effect, recorder)
         self.deps.memory.record_episode(
             state.model_name,
             episodes.ROLLBACK,
@@ -161,6 +165,32 @@ class RollbackNodes:
             "status": "rolled_back",
         }
 
+    def _effect(self, state: State, plan: RollbackPlan) -> Callable[[], None]:
+        """The rollback's outside half: the undone servers stop, and the registry follows the
+        stages ``_stages`` records (each move idempotent, read from the rows before them)."""
+        name = state.model_name
+
+        def effect() -> None:
+            stop_servers(self.deps, plan.undo)
+            for version in self._demoted(state, plan):
+                self.deps.registry.set_stage(name, version, ModelStage.DEVELOPMENT)
+            # Always: a newer version approved for production took the registry's
+            # `production` alias, and moving that version back above just dropped it.
+            self.deps.registry.set_stage(name, plan.target_version, ModelStage.PRODUCTION)
+
+        return effect
+
+    def _demoted(self, state: State, plan: RollbackPlan) -> list[str]:
+        """The undone versions (not the restored one) still in production or shadow."""
+        with self.deps.uow() as uow:
+            undone = {uow.deployments.get(d).model_version for d in plan.undo}
+            return [
+                version
+                for version in sorted(undone - {plan.target_version})
+                if uow.models.get(state.model_name, version).model_stage
+                in (ModelStage.PRODUCTION, ModelStage.SHADOW)
+            ]
+
     def _recorder(self, state: State, plan: RollbackPlan) -> Any:
         """The rollback's one write: undone deployments retired, the restored one active with
         all traffic, stages, rollouts closed, the audit event."""
@@ -169,7 +199,7 @@ class RollbackNodes:
             undone = set()
             for deployment_id in plan.undo:
                 row = uow.deployments.get(deployment_id)
-                retire(row, self.deps.serving.stop, self.deps.clock.now())
+                retire(row, self.deps.clock.now())
                 undone.add(row.model_version)
             restored = uow.deployments.get(plan.restored)
             if DeploymentStatus(restored.status) is not DeploymentStatus.ACTIVE:
@@ -195,7 +225,6 @@ class RollbackNodes:
         for version in sorted(undone):
             row = uow.models.get(state.model_name, version)
             if row.model_stage in (ModelStage.PRODUCTION, ModelStage.SHADOW):
-                self.deps.registry.set_stage(state.model_name, version, ModelStage.DEVELOPMENT)
                 record = record_stage_change(
                     uow,
                     state.model_name,
@@ -206,9 +235,6 @@ class RollbackNodes:
                 )
                 records.append(record.model_dump(mode="json"))
         target = uow.models.get(state.model_name, plan.target_version)
-        # Always (idempotent): a newer version approved for production took the registry's
-        # `production` alias, and moving that version back above just dropped it.
-        self.deps.registry.set_stage(state.model_name, plan.target_version, ModelStage.PRODUCTION)
         if target.model_stage is not ModelStage.PRODUCTION:
             record = record_stage_change(
                 uow,
