@@ -128,6 +128,10 @@ class DeployerDeps:
     policy: AgentPolicy = field(default_factory=AgentPolicy)
 
 
+MONITOR_ACTOR = "monitor"
+"""Who the audit log and the memory name for what a tick does (and who requests the rollbacks
+it decides)."""
+
 FAILPOINT_ENV = "DEPLOYER_FAILPOINT"
 
 

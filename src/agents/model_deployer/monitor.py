@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 from agents.model_deployer.changes import change, mark, stop_servers, unmark
-from agents.model_deployer.deps import DeployerDeps
+from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
 from agents.model_deployer.idempotency import once
 from agents.model_deployer.retirement import replace_effect, replace_stable, retire
 from agents.model_deployer.rollback import rollback_flow, run_rollback
@@ -21,18 +21,12 @@ from agents.model_deployer.rollouts import marks_of
 from agents.model_deployer.state import HealthCheck, MonitorReport, State
 from database.models import RolloutRow
 from database.protocols import UnitOfWork
-from lifecycle.monitor import (
-    MonitorAction,
-    RolloutPhase,
-)
+from lifecycle.monitor import MonitorAction, RolloutPhase, monitor_mark
 from lifecycle.ports import Routes
 from lifecycle.rollback_plan import RollbackPlan
 from lifecycle.routing import single, split, with_shadow_of, without_mirror
 from lifecycle.stages import DeploymentStatus
 from memory import episodes
-
-MONITOR_ACTOR = "monitor"
-"""Who the audit log and the memory name for what a tick does."""
 
 
 class MonitorNodes:
@@ -120,7 +114,8 @@ class MonitorNodes:
             return {}
 
         effect = replace_effect(self.deps, base, check.version) if base else _nothing
-        change(self.deps, state.run_id, f"complete:{dep}", [dep, base], effect, act)
+        mine = monitor_mark(state.run_id)
+        change(self.deps, state.run_id, f"complete:{dep}", [dep, base], effect, act, mine)
         return f"{dep} takes all traffic; {base} stays warm"
 
     def _retire(self, state: State, check: HealthCheck) -> str:
@@ -135,7 +130,8 @@ class MonitorNodes:
             return {}
 
         effect = partial(stop_servers, self.deps, [base])
-        change(self.deps, state.run_id, f"retire:{dep}", [dep, base], effect, act)
+        mine = monitor_mark(state.run_id)
+        change(self.deps, state.run_id, f"retire:{dep}", [dep, base], effect, act, mine)
         return f"warm period over: {base} retired" if base else "rollout completed"
 
     def _roll_back(self, check: HealthCheck) -> str:
@@ -183,7 +179,8 @@ class MonitorNodes:
             return {}
 
         effect = partial(stop_servers, self.deps, [dep])
-        change(self.deps, pending["run_id"], "stop_mirror", [dep], effect, act)
+        mine = monitor_mark(pending["run_id"])
+        change(self.deps, pending["run_id"], "stop_mirror", [dep], effect, act, mine)
         self._remember(check, episodes.FAILED, pending["run_id"])
         return f"mirroring to {dep} stopped"
 
@@ -193,14 +190,14 @@ class MonitorNodes:
         with self.deps.uow() as uow:
             row = uow.deployments.get(dep)
             tag, replicas = row.bento_tag, row.replicas
-        mark(self.deps, state.run_id, [dep])
+        mark(self.deps, monitor_mark(state.run_id), [dep])
         self.deps.serving.stop_strays(dep)
         endpoint = self.deps.serving.start(dep, str(tag), replicas)
         with self.deps.uow() as uow:
             row = uow.deployments.get(dep)
             old = row.endpoint_pid
             row.serve_from(endpoint)
-            unmark(uow, state.run_id, [dep])
+            unmark(uow, monitor_mark(state.run_id), [dep])
             uow.audit.append(
                 MONITOR_ACTOR, "endpoint_restarted", dep, {"old_pid": old, "pid": endpoint.pid}
             )

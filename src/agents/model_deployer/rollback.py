@@ -19,7 +19,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from agents.model_deployer.changes import change, stop_servers
-from agents.model_deployer.deps import DeployerDeps, failpoint
+from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
 from agents.model_deployer.retirement import retire
 from agents.model_deployer.rollouts import close_rollouts
@@ -29,7 +29,7 @@ from database.models import DeploymentRow
 from database.protocols import UnitOfWork
 from database.services import record_stage_change
 from lifecycle.errors import RollbackFailedError
-from lifecycle.monitor import RolloutPhase
+from lifecycle.monitor import RolloutPhase, monitor_mark
 from lifecycle.rollback_plan import RollbackPlan, plan_rollback, rollback_target, switched_routes
 from lifecycle.stages import WARM_STATUSES, DeploymentStatus, ModelStage, change_status
 from memory import episodes
@@ -142,8 +142,9 @@ class RollbackNodes:
         plan = _plan(state)
         self.deps.clock.sleep(self.deps.policy.drain_seconds)
         marked, effect = [*plan.undo, plan.restored], self._effect(state, plan)
-        recorder = self._recorder(state, plan)
-        done = change(self.deps, state.run_id, "record_rollback", marked, effect, recorder)
+        recorder, run = self._recorder(state, plan), state.run_id
+        mine = monitor_mark(run) if state.requested_by == MONITOR_ACTOR else run
+        done = change(self.deps, run, "record_rollback", marked, effect, recorder, mine)
         self.deps.memory.record_episode(
             state.model_name,
             episodes.ROLLBACK,
