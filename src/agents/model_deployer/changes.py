@@ -59,6 +59,10 @@ def change(
     return once(deps, run_id, node, act)
 
 
+def nothing() -> None:
+    """No outside effect: only the record changes."""
+
+
 def mark(deps: DeployerDeps, holder: str, deployment_ids: list[str]) -> None:
     """Commit that ``holder`` (a run) is changing these deployments; another actor's fresh
     mark is refused (two actors never change one deployment at once)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from agents.model_deployer.changes import change, stop_servers
+from agents.model_deployer.changes import Effect, change, stop_servers
 from agents.model_deployer.deps import DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
 from agents.model_deployer.retirement import hand_over, hand_over_effect, retire
@@ -257,7 +257,7 @@ class DeployNodes:
             "active_deployment_id": active,
         }
 
-    def _replaced(self, state: State, planned: RolloutPlan) -> tuple[list[str | None], Any]:
+    def _replaced(self, state: State, planned: RolloutPlan) -> tuple[list[str | None], Effect]:
         """The deployments ``_retire_replaced`` changes, and its outside half: the old stable's
         hand-over and the retired mirrors' servers stopped."""
         stable, mirrors = planned.stable, [planned.retire_mirror, planned.replaced_mirror]

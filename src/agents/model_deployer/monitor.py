@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from agents.model_deployer.changes import change, mark, stop_servers, unmark
+from agents.model_deployer.changes import change, mark, nothing, stop_servers, unmark
 from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
 from agents.model_deployer.idempotency import once
 from agents.model_deployer.retirement import replace_effect, replace_stable, retire
@@ -113,7 +113,7 @@ class MonitorNodes:
             uow.audit.append(MONITOR_ACTOR, "canary_completed", dep, {"why": check.message})
             return {}
 
-        effect = replace_effect(self.deps, base, check.version) if base else _nothing
+        effect = replace_effect(self.deps, base, check.version) if base else nothing
         mine = monitor_mark(state.run_id)
         change(self.deps, state.run_id, f"complete:{dep}", [dep, base], effect, act, mine)
         return f"{dep} takes all traffic; {base} stays warm"
@@ -236,7 +236,3 @@ def _open(uow: UnitOfWork, deployment_id: str) -> RolloutRow:
     if row is None:
         raise RuntimeError(f"{deployment_id} has no rollout")
     return row
-
-
-def _nothing() -> None:
-    """No outside effect."""

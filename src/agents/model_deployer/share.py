@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from agents.model_deployer.changes import change
+from agents.model_deployer.changes import change, nothing
 from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.retirement import hand_over, hand_over_effect
 from agents.model_deployer.rollouts import marks_of
@@ -46,7 +46,7 @@ class ShareNodes:
 
         effect = hand_over_effect(self.deps, update.stable, update, str(state.version))
         if update.stable == dep:
-            effect = _nothing
+            effect = nothing
         marked = [dep, update.stable]
         manifest = change(self.deps, state.run_id, "update_traffic", marked, effect, act)
         return {
@@ -74,7 +74,3 @@ class ShareNodes:
         weights = [float(w) for w in rollout.steps.get("weights", [])]
         rollout.steps = {"weights": canary_restart_weights(weights, percent)}
         rollout.step_index = 0
-
-
-def _nothing() -> None:
-    """No outside effect (the stable deployment is the one whose share changes)."""
