@@ -37,7 +37,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     "gates": ["test_gates.py", "test_monitor_decisions.py"],
     "latency": ["test_gateway_stats.py", "test_monitor_decisions.py"],
     "metrics": ["test_gates.py"],
-    "monitor": ["test_monitor_decisions.py"],
+    "monitor": ["test_monitor_decisions.py", "test_monitor_judgement.py"],
     "ports": ["test_routing.py"],
     "records": [],
     "rollback": ["test_gates.py"],
