@@ -19,12 +19,17 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from agents.handlers.registration import register_version
 from database.engine import make_engine
-from mlops.processes import free_port, terminate_tree, wait_http_ok
-from mlops.training import train_and_log
 from tests.e2e.test_cli_agent import Home, predict, sample_rows
-from tests.e2e.test_cli_watch import MODEL, background, in_process, promote, ticks, until, watcher
+from tests.e2e.test_cli_watch import (
+    MODEL,
+    drill_home,
+    promote,
+    running_gateway,
+    ticks,
+    until,
+    watcher,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -42,51 +47,13 @@ def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
 @pytest.fixture
 def home(postgres_url: str, tmp_path: Path) -> Iterator[Home]:
     """iris v1 and v2 registered in a home whose state database is PostgreSQL."""
-    root = tmp_path.resolve() / "home"
-    h = Home(
-        root,
-        {
-            "DEPLOYER_HOME": str(root),
-            "DEPLOYER_DATABASE_URL": postgres_url,
-            "DEPLOYER_USER": "alice",
-            "DEPLOYER_APPROVERS": "bob",
-            "DEPLOYER_SHADOW_MIN_HOURS": "0",
-            "DEPLOYER_MIN_SHADOW_COMPARISONS": "20",
-            "DEPLOYER_MIN_SHADOW_AGREEMENT": "0",
-            "DEPLOYER_GATEWAY_TOKEN": "race-admin-token",
-            "DEPLOYER_FAILPOINT": "",
-        },
-    )
-    try:
-        h.ok("init")
-        for version in ("1", "2"):
-            trained = train_and_log(
-                f"sqlite:///{root / 'mlflow.db'}",
-                MODEL,
-                int(version),
-                artifact_root=root / "mlartifacts",
-            )
-            with in_process(h) as c:
-                uri, criteria = trained.model_uri, ["accuracy>=0.6"]
-                register_version(c.uow, c.registry, MODEL, uri, "alice", None, criteria)
-            h.models[version] = trained
+    with drill_home(tmp_path.resolve() / "home", {"DEPLOYER_DATABASE_URL": postgres_url}) as h:
         yield h
-    finally:
-        down = h.cli("down", "--json")
-        left = h.servers()
-        terminate_tree(None, extra=left)
-        assert down.code == 0, down.stderr
-        assert not left, f"deployer down left these processes of the home: {left}"
 
 
 @pytest.fixture
 def gateway(home: Home) -> Iterator[str]:
-    port = free_port()
-    with background(
-        home, "gateway", "-m", "agents.entrypoints.cli", "gateway", "--port", str(port)
-    ) as proc:
-        url = f"http://127.0.0.1:{port}"
-        assert wait_http_ok(f"{url}/healthz", 60, lambda: proc.poll() is None), "no gateway"
+    with running_gateway(home) as url:
         yield url
 
 

@@ -14,11 +14,11 @@ import pytest
 
 from agents.model_deployer.changes import change, left_alone, mark, stop_servers
 from agents.model_deployer.idempotency import already_done
-from database.models import DeploymentRow
 from database.protocols import UnitOfWork
 from lifecycle.errors import ConflictError
-from lifecycle.records import model_version_id
+from lifecycle.stages import DeploymentStatus
 from tests.agent_fakes import World, make_world
+from tests.integration.db_helpers import deployment_row
 
 MODEL = "fraud_detector"
 DEP = "fraud_detector-v1-abc"
@@ -35,18 +35,7 @@ def world(tmp_path: Path) -> World:
     tag = world.serving.package(MODEL, version, "alice")
     endpoint = world.serving.start(DEP, tag, 1)
     with world.uow() as uow:
-        row = DeploymentRow(
-            deployment_id=DEP,
-            model_version_id=model_version_id(MODEL, version),
-            model_name=MODEL,
-            model_version=version,
-            target_stage="production",
-            endpoint_name=f"{MODEL}-v1",
-            status="active",
-            traffic_percentage=100.0,
-            deployed_by="alice",
-            autoscaling={},
-        )
+        row = deployment_row(DEP, DeploymentStatus.ACTIVE, MODEL, version)
         row.serve_from(endpoint)
         uow.deployments.add(row)
         uow.commit()
