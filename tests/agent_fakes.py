@@ -225,8 +225,11 @@ class World:
             return uow.models.get(name, version).stage
 
 
-def make_world(tmp_path: Path, approvers: frozenset[str] = frozenset({"bob"})) -> World:
-    engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
+def make_world(
+    tmp_path: Path, approvers: frozenset[str] = frozenset({"bob"}), url: str | None = None
+) -> World:
+    """Fakes over a real state database: a SQLite file in ``tmp_path``, or the one at ``url``."""
+    engine = make_engine(url or f"sqlite:///{tmp_path / 'state.db'}")
     Base.metadata.create_all(engine)
     factory = make_session_factory(engine)
     registry, metrics, clock = FakeRegistry(), FakeMetrics(), FixedClock()

@@ -113,6 +113,14 @@ class DeploymentRow(Base):
     deployment_duration_seconds: Mapped[float | None] = mapped_column()
     drained_at: Mapped[datetime | None] = mapped_column()
     rolled_back_at: Mapped[datetime | None] = mapped_column()
+    changing_run_id: Mapped[str | None] = mapped_column(String(100))
+    """The run changing this deployment's server or service right now (committed before the
+    server is touched, cleared with the outcome): the monitor leaves it alone meanwhile. A
+    column rather than a status: statuses are the deployment's life (``draining`` already means
+    kept warm), a mark is a short lock that names its holder and ages."""
+    changing_since: Mapped[datetime | None] = mapped_column()
+    """When the mark was set; a mark older than ``AgentPolicy.change_mark_seconds`` is a crashed
+    run's, and no longer keeps the monitor away."""
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": row_version}

@@ -129,6 +129,42 @@ def judge(
     return decide(rollout, verdicts, now, alive)
 
 
+MONITOR_MARK_PREFIX = "monitor:"
+"""How a mark the monitor itself set begins (followed by its run id)."""
+
+
+def monitor_mark(run_id: str) -> str:
+    """The mark the monitor sets on a deployment it changes in run ``run_id``."""
+    return f"{MONITOR_MARK_PREFIX}{run_id}"
+
+
+def change_in_flight(
+    holder: str | None, marked_since: datetime | None, now: datetime, stale_after: float
+) -> bool:
+    """Whether the monitor leaves alone a deployment that ``holder`` marked (since
+    ``marked_since``) as being changed: yes while another actor's mark is younger than
+    ``stale_after`` seconds. An older mark is a crashed run's that nobody resumed, and the
+    monitor's own mark is a tick cut short (ticks run one at a time, under the watch lease):
+    neither keeps the monitor away, which then judges the deployment as usual."""
+    if holder is None or marked_since is None or holder.startswith(MONITOR_MARK_PREFIX):
+        return False
+    return (now - marked_since).total_seconds() < stale_after
+
+
+def mark_taken(
+    other: str | None, marked_since: datetime | None, holder: str, now: datetime, stale_after: float
+) -> bool:
+    """Whether ``holder`` is refused a mark on a deployment ``other`` marked (since
+    ``marked_since``): another actor's mark younger than ``stale_after`` seconds is. Its own
+    mark, a stale one, and the monitor's mark when the monitor asks (a tick cut short is taken
+    over by the next) are not."""
+    if other is None or marked_since is None or other == holder:
+        return False
+    if other.startswith(MONITOR_MARK_PREFIX) and holder.startswith(MONITOR_MARK_PREFIX):
+        return False
+    return (now - marked_since).total_seconds() < stale_after
+
+
 def _canary(
     rollout: RolloutView, verdicts: Sequence[Verdict], status: VerdictStatus, now: datetime
 ) -> MonitorDecision:

@@ -42,7 +42,23 @@ USERS = Path(__file__).resolve().parents[2] / "bench" / "users.py"
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
     """iris v1 and v2 registered, with rollback thresholds small enough for a drill."""
-    root = tmp_path_factory.mktemp("watch").resolve() / "home"
+    env = {
+        "DEPLOYER_CANARY_STEP_SECONDS": "2",
+        "DEPLOYER_WARM_SECONDS": "4",
+        "DEPLOYER_MIN_REQUESTS": "50",
+        "DEPLOYER_MAX_ERROR_RATE": "0.05",
+        # A p99 of 50 requests is their slowest, and a fresh server's first answers are
+        # slow: the bound leaves room for that; the slow drill is far beyond it.
+        "DEPLOYER_LATENCY_MULTIPLIER": "10",
+    }
+    with drill_home(tmp_path_factory.mktemp("watch").resolve() / "home", env) as h:
+        yield h
+
+
+@contextmanager
+def drill_home(root: Path, env: dict[str, str]) -> Iterator[Home]:
+    """A home at ``root`` (the drills' settings, then ``env``) with iris v1 and v2 registered;
+    ``deployer down`` must leave none of its processes behind."""
     h = Home(
         root,
         {
@@ -54,14 +70,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
             # Users send one row the two variants disagree on: agreement is not the subject.
             "DEPLOYER_MIN_SHADOW_AGREEMENT": "0",
             "DEPLOYER_GATEWAY_TOKEN": "watch-admin-token",
-            "DEPLOYER_CANARY_STEP_SECONDS": "2",
-            "DEPLOYER_WARM_SECONDS": "4",
-            "DEPLOYER_MIN_REQUESTS": "50",
-            "DEPLOYER_MAX_ERROR_RATE": "0.05",
-            # A p99 of 50 requests is their slowest, and a fresh server's first answers are
-            # slow: the bound leaves room for that; the slow drill is far beyond it.
-            "DEPLOYER_LATENCY_MULTIPLIER": "10",
             "DEPLOYER_FAILPOINT": "",
+            **env,
         },
     )
     try:
@@ -111,6 +121,13 @@ def background(home: Home, name: str, *args: str) -> Iterator[subprocess.Popen[b
 
 @pytest.fixture(scope="module")
 def gateway(home: Home) -> Iterator[str]:
+    with running_gateway(home) as url:
+        yield url
+
+
+@contextmanager
+def running_gateway(home: Home) -> Iterator[str]:
+    """``deployer gateway`` as its own process, healthy; its URL."""
     port = free_port()
     with background(
         home, "gateway", "-m", "agents.entrypoints.cli", "gateway", "--port", str(port)

@@ -12,7 +12,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agents.handlers.operations import outcome
 from agents.model_deployer import InputState, build_graph
 from lifecycle.errors import DeploymentFailedError, InvalidPlanError
-from lifecycle.ports import Routes
+from lifecycle.ports import Endpoint, Routes
 from lifecycle.routing import single
 from memory import episodes
 from tests.agent_fakes import World, make_world
@@ -392,3 +392,44 @@ def test_finishing_a_deploy_twice_in_one_run_writes_once(story: Story) -> None:
     assert story.footprint() == before
     assert story.operation_count(state.run_id) == operations
     assert len(story.world.memory.episodes(MODEL, episodes.DEPLOYMENT)) == len(remembered)
+
+
+class Killed(Exception):
+    """The deploy's process dies while it stops the mirror's server."""
+
+
+def test_a_deploy_killed_while_stopping_the_mirror_leaves_it_marked_and_its_resume_clears_it(
+    replacing: Replacing,
+) -> None:
+    story, _, version, mirror = replacing
+    serving, stop = story.world.serving, story.world.serving.stop
+
+    def killed(endpoint: Endpoint) -> None:
+        if endpoint.deployment_id == mirror:
+            raise Killed
+        stop(endpoint)
+
+    serving.stop = killed  # type: ignore[method-assign]
+    with pytest.raises(Killed):
+        story.agent.run(
+            {
+                "action": "deploy",
+                "model_name": MODEL,
+                "version": version,
+                "strategy": "canary",
+                "traffic": 10,
+                "requested_by": REQUESTER,
+            },
+            thread_id="t-killed",
+        )
+    assert story.deployment(mirror).changing_run_id is not None
+    serving.running.pop(mirror)  # the server went before the kill
+    tick = story.agent.tick()
+    assert [c for c in tick["monitor"]["checks"] if c["deployment_id"] == mirror] == []
+    serving.stop = stop  # type: ignore[method-assign]
+
+    resumed = story.agent.continue_run("t-killed")
+
+    assert resumed["status"] == "deployed", resumed["errors"]
+    row = story.deployment(mirror)
+    assert (row.status, row.changing_run_id, row.changing_since) == ("rolled_back", None, None)

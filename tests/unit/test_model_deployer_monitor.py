@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from agents.model_deployer.changes import mark
 from agents.model_deployer.monitor import MONITOR_ACTOR
 from database.models import HealthCheckRow, RolloutRow
+from lifecycle.ports import Endpoint
 from lifecycle.routing import single, split
 from memory import episodes
 from tests.agent_fakes import make_world
@@ -183,6 +185,57 @@ def test_a_canary_whose_server_died_is_rolled_back_on_the_next_tick(canary: Cana
     assert check["action"] == "rollback" and "process is gone" in check["message"]
     assert canary.story.routes() == single(MODEL, canary.stable)
     assert canary.story.deployment(canary.new).status == "rolled_back"
+
+
+def test_a_canary_a_run_is_changing_is_left_alone_until_the_mark_is_stale(canary: Canary) -> None:
+    world = canary.story.world
+    mark(world.deps, "deploy-in-flight", [canary.new])  # committed before it stops the server
+    world.serving.running.pop(canary.new)
+
+    left = canary.tick()
+
+    assert [c for c in left["monitor"]["checks"] if c["deployment_id"] == canary.new] == []
+    assert canary.story.deployment(canary.new).status == "active"
+    world.clock.advance(seconds=world.deps.policy.change_mark_seconds)  # its run crashed
+
+    check = canary.check(canary.tick())
+
+    assert check["action"] == "rollback" and "process is gone" in check["message"]
+    assert canary.story.deployment(canary.new).status == "rolled_back"
+
+
+def test_a_tick_cut_short_while_rolling_back_leaves_marks_the_next_tick_finishes_under(
+    canary: Canary,
+) -> None:
+    world = canary.story.world
+    stop = world.serving.stop
+
+    def cut_short(endpoint: Endpoint) -> None:
+        raise RuntimeError("the watcher was killed")
+
+    world.serving.stop = cut_short  # type: ignore[method-assign]
+    canary.traffic(40, errors=8)
+    first = canary.check(canary.tick())
+    assert first["outcome"].startswith("could not rollback")
+    assert canary.story.deployment(canary.new).changing_run_id.startswith("monitor:")
+    world.serving.stop = stop  # type: ignore[method-assign]
+
+    check = canary.check(canary.tick())
+
+    assert check["action"] == "rollback" and "finishing the rollback" in check["message"]
+    row = canary.story.deployment(canary.new)
+    assert (row.status, row.changing_run_id) == ("rolled_back", None)
+    assert canary.story.deployment(canary.stable).changing_run_id is None
+
+
+def test_a_marked_stable_deployment_is_not_restarted_under_its_run(canary: Canary) -> None:
+    canary.traffic(40, errors=8)
+    canary.tick()  # back to v1 alone, which no rollout owns
+    mark(canary.story.world.deps, "rollback-in-flight", [canary.stable])
+    canary.story.world.serving.running.pop(canary.stable)
+
+    assert canary.tick()["monitor"]["checks"] == []
+    assert canary.stable not in canary.story.world.serving.running
 
 
 def test_a_dead_stable_server_with_no_rollout_is_restarted_and_remembered(

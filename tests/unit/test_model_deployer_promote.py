@@ -12,7 +12,11 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.model_deployer import InputState, State, build_graph
 from agents.model_deployer.promote import PromoteNodes
-from lifecycle.errors import InvalidPromotionPathError, ProductionCriteriaNotMetError
+from lifecycle.errors import (
+    ConflictError,
+    InvalidPromotionPathError,
+    ProductionCriteriaNotMetError,
+)
 from lifecycle.metrics import ShadowStats
 from memory import episodes
 from tests.agent_fakes import World, make_world
@@ -383,3 +387,19 @@ def test_applying_a_promotion_twice_in_one_run_writes_once(story: Story) -> None
     assert story.footprint() == before
     assert story.operation_count(state.run_id) == operations
     assert len(world.memory.episodes(MODEL, episodes.PROMOTION)) == 1
+
+
+def test_the_registry_is_put_back_when_the_database_refuses_the_promotion(
+    story: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    version = story.world.register()
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise ConflictError("this record was changed by someone else at the same time")
+
+    monkeypatch.setattr("agents.model_deployer.promote.record_stage_change", refused)
+    with pytest.raises(ConflictError):
+        story.promote(version, "staging")
+
+    assert story.world.stage_of(MODEL, version) == story.registry_stage(version) == "development"
+    assert story.version_record_count(version) == 0

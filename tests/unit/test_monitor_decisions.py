@@ -9,7 +9,15 @@ import pytest
 
 from lifecycle.gates import Verdict, VerdictStatus
 from lifecycle.latency import RequestCounts, bucket_of
-from lifecycle.monitor import MonitorAction, RolloutPhase, RolloutView, decide
+from lifecycle.monitor import (
+    MonitorAction,
+    RolloutPhase,
+    RolloutView,
+    change_in_flight,
+    decide,
+    mark_taken,
+    monitor_mark,
+)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PASSED = Verdict("error_rate", VerdictStatus.PASSED, "error rate 0.00% is within 1.00%")
@@ -87,3 +95,52 @@ def test_counts_survive_a_round_trip_through_json() -> None:
     counts = RequestCounts(7, 2, {3: 4, 90: 3})
     assert RequestCounts.from_json(counts.to_json()) == counts
     assert RequestCounts.from_json(None) == RequestCounts()
+
+
+@pytest.mark.parametrize(
+    ("holder", "marked_seconds_ago", "left_alone"),
+    [
+        (None, None, False),  # not marked: judged as usual
+        ("deploy-run", None, False),  # a holder without a time is no mark
+        ("deploy-run", 0.0, True),  # marked just now by another actor
+        ("deploy-run", -5.0, True),  # a mark set by a clock a little ahead
+        ("deploy-run", 599.0, True),
+        ("deploy-run", 599.5, True),
+        ("deploy-run", 600.0, False),  # as old as the bound: a crashed run's, stale
+        ("deploy-run", 3600.0, False),
+        ("monitor:tick-1", 0.0, False),  # the monitor's own: a tick cut short
+        ("monitors-run", 0.0, True),  # only the prefix with its colon names the monitor
+    ],
+)
+def test_a_marked_deployment_is_left_alone_until_its_mark_is_stale(
+    holder: str | None, marked_seconds_ago: float | None, left_alone: bool
+) -> None:
+    since = None if marked_seconds_ago is None else NOW - timedelta(seconds=marked_seconds_ago)
+
+    assert change_in_flight(holder, since, NOW, 600.0) is left_alone
+
+
+def test_the_monitors_mark_names_its_run() -> None:
+    assert monitor_mark("tick-1") == "monitor:tick-1"
+
+
+@pytest.mark.parametrize(
+    ("other", "marked_seconds_ago", "holder", "taken"),
+    [
+        (None, None, "deploy-run", False),  # not marked
+        ("deploy-run", 0.0, "deploy-run", False),  # its own mark: a resume marks again
+        ("deploy-run", 0.0, "rollback-run", True),  # another actor's fresh mark
+        ("deploy-run", 599.0, "monitor:tick-2", True),
+        ("deploy-run", 600.0, "rollback-run", False),  # stale: a crashed run's
+        ("deploy-run", None, "rollback-run", False),
+        ("monitor:tick-1", 0.0, "monitor:tick-2", False),  # a tick cut short, taken over
+        ("monitor:tick-1", 0.0, "deploy-run", True),  # the monitor is changing it now
+        ("monitor:tick-1", 600.0, "deploy-run", False),
+    ],
+)
+def test_a_mark_is_refused_over_another_actors_fresh_mark(
+    other: str | None, marked_seconds_ago: float | None, holder: str, taken: bool
+) -> None:
+    since = None if marked_seconds_ago is None else NOW - timedelta(seconds=marked_seconds_ago)
+
+    assert mark_taken(other, since, holder, NOW, 600.0) is taken

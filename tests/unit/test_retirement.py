@@ -1,5 +1,6 @@
-"""Retiring a deployment, written once: its server is stopped, it ends (rolled back, or failed)
-unless it already has, and it takes no traffic."""
+"""Retiring a deployment, written once: it ends (rolled back, or failed) unless it already has,
+and it takes no traffic; its server is stopped before, outside the transaction
+(``tests/unit/test_changes.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import pytest
 
 from agents.model_deployer.retirement import retire
 from database.models import DeploymentRow
-from lifecycle.ports import Endpoint
 from lifecycle.stages import DeploymentStatus
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -40,17 +40,15 @@ def row(status: DeploymentStatus) -> DeploymentRow:
         (DeploymentStatus.ROLLED_BACK, DeploymentStatus.FAILED, "rolled_back", None),
     ],
 )
-def test_a_retired_deployment_is_stopped_ends_unless_it_had_and_takes_no_traffic(
+def test_a_retired_deployment_ends_unless_it_had_and_takes_no_traffic(
     before: DeploymentStatus,
     status: DeploymentStatus,
     after: str,
     rolled_back_at: datetime | None,
 ) -> None:
-    stopped: list[Endpoint] = []
     retired = row(before)
 
-    retire(retired, stopped.append, NOW, status)
+    retire(retired, NOW, status)
 
-    assert [e.deployment_id for e in stopped] == ["fraud-v1-abc"]
     assert (retired.status, retired.traffic_percentage) == (after, 0.0)
     assert retired.rolled_back_at == rolled_back_at

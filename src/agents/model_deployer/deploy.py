@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from agents.model_deployer.changes import Effect, change, stop_servers
 from agents.model_deployer.deps import DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
-from agents.model_deployer.retirement import hand_over, retire
+from agents.model_deployer.retirement import hand_over, hand_over_effect, retire
 from agents.model_deployer.rollouts import close_rollouts, marks_of, open_rollout, rollout_config
 from agents.model_deployer.state import State, deploy_plan, rollout_plan
 from agents.model_deployer.views import views_of
@@ -224,7 +225,9 @@ class DeployNodes:
     # -- finish -------------------------------------------------------------------------------
 
     def finish(self, state: State) -> dict[str, Any]:
-        """Mark the deployment active, retire what it replaced, write the manifest, remember."""
+        """Mark the deployment active, retire what it replaced, write the manifest, remember.
+
+        What it replaces is marked first and its servers stopped outside the transaction."""
         planned = rollout_plan(state)
         new = planned.deployment_id
         marks = marks_of(self.deps, new, planned.stable) if planned.routed else {}
@@ -244,7 +247,8 @@ class DeployNodes:
             uow.flush()
             return row.to_manifest().model_dump(mode="json")
 
-        manifest = once(self.deps, state.run_id, "finish_deploy", act)
+        replaced, effect = self._replaced(state, planned)
+        manifest = change(self.deps, state.run_id, "finish_deploy", replaced, effect, act)
         self._remember(state, episodes.SUCCEEDED, [])
         active = new if planned.completed and planned.routed else planned.stable
         return {
@@ -252,6 +256,20 @@ class DeployNodes:
             "status": "deployed",
             "active_deployment_id": active,
         }
+
+    def _replaced(self, state: State, planned: RolloutPlan) -> tuple[list[str | None], Effect]:
+        """The deployments ``_retire_replaced`` changes, and its outside half: the old stable's
+        hand-over and the retired mirrors' servers stopped."""
+        stable, mirrors = planned.stable, [planned.retire_mirror, planned.replaced_mirror]
+        handing = bool(stable and stable != planned.deployment_id and planned.routed)
+        over = hand_over_effect(self.deps, str(stable), planned, str(state.version))
+
+        def effect() -> None:
+            if handing:
+                over()
+            stop_servers(self.deps, mirrors)
+
+        return [stable if handing else None, *mirrors], effect
 
     def _retire_replaced(self, uow: UnitOfWork, state: State, planned: RolloutPlan) -> None:
         """The old stable hands over (or shares, during a canary); a mirror of this version, or
@@ -265,7 +283,7 @@ class DeployNodes:
 
     def _retire_mirror(self, uow: UnitOfWork, state: State, deployment_id: str) -> None:
         """Stop the shadow deployment of a version that now serves users itself."""
-        retire(uow.deployments.get(deployment_id), self.deps.serving.stop, self.deps.clock.now())
+        retire(uow.deployments.get(deployment_id), self.deps.clock.now())
         close_rollouts(
             uow, [deployment_id], RolloutPhase.COMPLETED, "retired: the version serves users"
         )
@@ -281,17 +299,19 @@ class DeployNodes:
         if previous is not None and current is not None and current != previous:
             self.deps.router.set_routes(previous)
 
+        def effect() -> None:
+            stop_servers(self.deps, [new])
+            self.deps.serving.stop_strays(new)
+
         def act(uow: UnitOfWork) -> dict[str, Any]:
             row = uow.deployments.get(new)
-            self.deps.serving.stop(row.endpoint())
-            self.deps.serving.stop_strays(new)
             if DeploymentStatus(row.status) is not DeploymentStatus.FAILED:
                 row.status = change_status(DeploymentStatus(row.status), DeploymentStatus.FAILED)
             uow.audit.append(state.requested_by, "deploy_failed", new, {"errors": state.errors})
             uow.flush()
             return row.to_manifest().model_dump(mode="json")
 
-        manifest = once(self.deps, state.run_id, "fail_deploy", act)
+        manifest = change(self.deps, state.run_id, "fail_deploy", [new], effect, act)
         self._remember(state, episodes.FAILED, list(state.errors))
         return {"deployment_manifest": manifest, "status": "failed"}
 

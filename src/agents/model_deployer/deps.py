@@ -109,6 +109,9 @@ class AgentPolicy:
     """Thresholds set over the preset (``DEPLOYER_MAX_ERROR_RATE`` and friends)."""
     canary_step_seconds: float = 60.0
     """How long each canary step runs before the monitor may move it on."""
+    change_mark_seconds: float = 600.0
+    """How long a run's mark on a deployment it is changing keeps the monitor away; an older
+    mark is a crashed run's (its resume clears it) and the monitor judges the deployment."""
 
 
 @dataclass
@@ -124,6 +127,10 @@ class DeployerDeps:
     clock: AgentClock = field(default_factory=SystemClock)
     policy: AgentPolicy = field(default_factory=AgentPolicy)
 
+
+MONITOR_ACTOR = "monitor"
+"""Who the audit log and the memory name for what a tick does (and who requests the rollbacks
+it decides)."""
 
 FAILPOINT_ENV = "DEPLOYER_FAILPOINT"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from agents.model_deployer.changes import left_alone
 from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.idempotency import once
 from agents.model_deployer.rollouts import mark_of
@@ -41,17 +42,25 @@ class HealthChecks:
             rollouts = [open_rollout_of(r) for r in uow.rollouts.in_phases(OPEN_PHASES, model)]
             rows = {d.deployment_id: d for d in uow.deployments.list(model)}
         owned = {r.deployment_id for r in rollouts}
-        checks = [self._judge(r, rows) for r in rollouts] + self._sweep(rows, owned)
+        busy = {d for d, row in rows.items() if left_alone(self.deps, row)}
+        mine = [r for r in rollouts if not {r.deployment_id, r.baseline_deployment_id} & busy]
+        checks = [self._judge(r, rows) for r in mine] + self._sweep(rows, owned | busy)
         now = self.deps.clock.now()
-        once(self.deps, tick, "check_health", self._recorder(tick, checks, now))
-        return {"monitor": MonitorReport(tick_id=tick, checked_at=now, checks=tuple(checks))}
+        done = once(self.deps, tick, "check_health", self._recorder(tick, checks, now))
+        kept = tuple(c for c in checks if c.deployment_id not in done.get("left_alone", ()))
+        return {"monitor": MonitorReport(tick_id=tick, checked_at=now, checks=kept)}
 
     def _recorder(self, tick: str, checks: list[HealthCheck], now: datetime) -> Any:
         """The tick's one write: a ``health_checks`` row per judgement, and each decided
-        rollback stored in its rollout (``pending``) before anything acts on it."""
+        rollback stored in its rollout (``pending``) before anything acts on it. A deployment a
+        run marked since it was read is left to that run (its server may be stopping: a
+        judgement of it is not one of its health), and so is said in the result."""
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
+            left = [c.deployment_id for c in checks if self._marked(uow, c)]
             for check in checks:
+                if check.deployment_id in left:
+                    continue
                 uow.health_checks.add(_health_row(check, tick, now))
                 rollout = uow.rollouts.find(check.deployment_id)
                 if rollout is None:
@@ -64,9 +73,14 @@ class HealthChecks:
                         "reasons": list(check.reasons),
                         "target": check.target,
                     }
-            return {}
+            return {"left_alone": left}
 
         return act
+
+    def _marked(self, uow: UnitOfWork, check: HealthCheck) -> bool:
+        """Whether the check's deployment (or its baseline) is marked by a run changing it."""
+        ids = [check.deployment_id, check.target]
+        return any(left_alone(self.deps, uow.deployments.get(d)) for d in ids if d)
 
     def _judge(self, rollout: OpenRollout, rows: dict[str, DeploymentRow]) -> HealthCheck:
         """One rollout's judgement (``lifecycle.monitor.judge``), with the figures it was made
@@ -120,7 +134,7 @@ class HealthChecks:
         """Routed, active deployments no rollout owns: a dead server is restarted in place.
 
         A deployment still pending or deploying belongs to the deploy in flight, which has not
-        written its rollout yet; it is never touched here."""
+        written its rollout yet; it is never touched here, nor one a run has marked."""
         found = []
         for name in sorted({r.model_name for r in rows.values()}):
             routes = self.deps.router.get_routes(name)

@@ -4,6 +4,8 @@ LangGraph re-runs a node that did not finish (a crash, a kill, an interrupt). A 
 writes commit together with its idempotency key, ``<run_id>:<node>``; a re-run finds the key and
 returns what the first run stored. External effects before the commit (a registry move, a
 routing table) must be idempotent themselves: setting the same stage or table twice is harmless.
+None runs inside ``act``: a node that stops a server or moves a stage goes through
+``changes.change``, which marks what it touches, acts, and then records through ``once``.
 """
 
 from __future__ import annotations

@@ -9,28 +9,24 @@ flow (the same nodes and edges a requested rollback takes) under the run id stor
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from agents.model_deployer.deps import DeployerDeps
+from agents.model_deployer.changes import change, mark, nothing, stop_servers, unmark
+from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
 from agents.model_deployer.idempotency import once
-from agents.model_deployer.retirement import replace_stable, retire
+from agents.model_deployer.retirement import replace_effect, replace_stable, retire
 from agents.model_deployer.rollback import rollback_flow, run_rollback
 from agents.model_deployer.rollouts import marks_of
 from agents.model_deployer.state import HealthCheck, MonitorReport, State
 from database.models import RolloutRow
 from database.protocols import UnitOfWork
-from lifecycle.monitor import (
-    MonitorAction,
-    RolloutPhase,
-)
+from lifecycle.monitor import MonitorAction, RolloutPhase, monitor_mark
 from lifecycle.ports import Routes
 from lifecycle.rollback_plan import RollbackPlan
 from lifecycle.routing import single, split, with_shadow_of, without_mirror
 from lifecycle.stages import DeploymentStatus
 from memory import episodes
-
-MONITOR_ACTOR = "monitor"
-"""Who the audit log and the memory name for what a tick does."""
 
 
 class MonitorNodes:
@@ -117,7 +113,9 @@ class MonitorNodes:
             uow.audit.append(MONITOR_ACTOR, "canary_completed", dep, {"why": check.message})
             return {}
 
-        once(self.deps, state.run_id, f"complete:{dep}", act)
+        effect = replace_effect(self.deps, base, check.version) if base else nothing
+        mine = monitor_mark(state.run_id)
+        change(self.deps, state.run_id, f"complete:{dep}", [dep, base], effect, act, mine)
         return f"{dep} takes all traffic; {base} stays warm"
 
     def _retire(self, state: State, check: HealthCheck) -> str:
@@ -127,11 +125,13 @@ class MonitorNodes:
             rollout = _open(uow, dep)
             rollout.phase = RolloutPhase.COMPLETED.value
             if base:
-                retire(uow.deployments.get(base), self.deps.serving.stop, self.deps.clock.now())
+                retire(uow.deployments.get(base), self.deps.clock.now())
                 uow.audit.append(MONITOR_ACTOR, "retired", base, {"replaced_by": dep})
             return {}
 
-        once(self.deps, state.run_id, f"retire:{dep}", act)
+        effect = partial(stop_servers, self.deps, [base])
+        mine = monitor_mark(state.run_id)
+        change(self.deps, state.run_id, f"retire:{dep}", [dep, base], effect, act, mine)
         return f"warm period over: {base} retired" if base else "rollout completed"
 
     def _roll_back(self, check: HealthCheck) -> str:
@@ -172,13 +172,15 @@ class MonitorNodes:
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             row = uow.deployments.get(dep)
-            retire(row, self.deps.serving.stop, self.deps.clock.now(), DeploymentStatus.FAILED)
+            retire(row, self.deps.clock.now(), DeploymentStatus.FAILED)
             rollout = _open(uow, dep)
             rollout.phase, rollout.pending = RolloutPhase.FAILED.value, None
             uow.audit.append(MONITOR_ACTOR, "shadow_stopped", dep, {"why": list(check.reasons)})
             return {}
 
-        once(self.deps, pending["run_id"], "stop_mirror", act)
+        effect = partial(stop_servers, self.deps, [dep])
+        mine = monitor_mark(pending["run_id"])
+        change(self.deps, pending["run_id"], "stop_mirror", [dep], effect, act, mine)
         self._remember(check, episodes.FAILED, pending["run_id"])
         return f"mirroring to {dep} stopped"
 
@@ -188,12 +190,14 @@ class MonitorNodes:
         with self.deps.uow() as uow:
             row = uow.deployments.get(dep)
             tag, replicas = row.bento_tag, row.replicas
+        mark(self.deps, monitor_mark(state.run_id), [dep])
         self.deps.serving.stop_strays(dep)
         endpoint = self.deps.serving.start(dep, str(tag), replicas)
         with self.deps.uow() as uow:
             row = uow.deployments.get(dep)
             old = row.endpoint_pid
             row.serve_from(endpoint)
+            unmark(uow, monitor_mark(state.run_id), [dep])
             uow.audit.append(
                 MONITOR_ACTOR, "endpoint_restarted", dep, {"old_pid": old, "pid": endpoint.pid}
             )

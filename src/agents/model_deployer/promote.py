@@ -14,7 +14,7 @@ from langgraph.types import Command, interrupt
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents.model_deployer.deps import DeployerDeps, failpoint
-from agents.model_deployer.idempotency import once, operation_key
+from agents.model_deployer.idempotency import already_done, once, operation_key
 from agents.model_deployer.state import State
 from database.models import ApprovalRow, DeploymentRow, ModelVersionRow
 from database.protocols import UnitOfWork
@@ -225,37 +225,43 @@ class PromoteNodes:
         return "__end__" if state.status == "rejected" else "apply_promotion"
 
     def apply(self, state: State) -> dict[str, Any]:
-        """Move the registry and the database together (the registry is put back if the
-        database refuses), write the version record and the audit event, and remember it."""
-        target = ModelStage(str(state.target_stage))
-        version = str(state.version)
-        approver = (state.approval or {}).get("approver")
-
-        def act(uow: UnitOfWork) -> dict[str, Any]:
-            before = uow.models.get(state.model_name, version).model_stage
-            self.deps.registry.set_stage(state.model_name, version, target)
-            failpoint("promote.registry_moved")
-            try:
-                record = record_stage_change(
-                    uow,
-                    state.model_name,
-                    version,
-                    target,
-                    approver or state.requested_by,
-                    reason=state.reason,
-                    approval_id=state.approval_id,
-                )
-                uow.flush()
-            except BaseException:
-                self.deps.registry.set_stage(state.model_name, version, before)
-                raise
-            return record.model_dump(mode="json")
-
-        record = once(self.deps, state.run_id, "apply_promotion", act)
+        """Move the registry, then the database (the registry is put back if the database
+        refuses), write the version record and the audit event, and remember it."""
+        done = already_done(self.deps, state.run_id, "apply_promotion")
+        record = done if done is not None else self._move(state)
         self._remember(
             state, episodes.PROMOTION, ModelStage(str(state.from_stage)), episodes.SUCCEEDED, []
         )
         return {"version_record": record, "status": "promoted"}
+
+    def _move(self, state: State) -> dict[str, Any]:
+        """The registry moves outside any transaction (a resumed run moves it again, harmless),
+        then the stage is recorded; a refusal puts the registry back where the database has it."""
+        target, version = ModelStage(str(state.target_stage)), str(state.version)
+        approver = (state.approval or {}).get("approver")
+        with self.deps.uow() as uow:
+            before = uow.models.get(state.model_name, version).model_stage
+        self.deps.registry.set_stage(state.model_name, version, target)
+        failpoint("promote.registry_moved")
+
+        def act(uow: UnitOfWork) -> dict[str, Any]:
+            record = record_stage_change(
+                uow,
+                state.model_name,
+                version,
+                target,
+                approver or state.requested_by,
+                reason=state.reason,
+                approval_id=state.approval_id,
+            )
+            uow.flush()
+            return record.model_dump(mode="json")
+
+        try:
+            return once(self.deps, state.run_id, "apply_promotion", act)
+        except BaseException:
+            self.deps.registry.set_stage(state.model_name, version, before)
+            raise
 
     def _remember(
         self,

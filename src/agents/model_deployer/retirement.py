@@ -1,36 +1,35 @@
 """Taking a deployment out of service, written once for every flow that does it.
 
-``retire`` stops a deployment's server and records it as ended (rolled back, or failed) with no
-traffic; the deploy flow retires a replaced stable or a version's own mirror with it, the
-monitor a warm deployment whose period is over or a failing shadow, the rollback flow what it
-undoes. ``replace_stable`` keeps a replaced deployment warm for an instant rollback (or
-retires it) and archives its version. Both work on a row inside the caller's unit of work.
+Each routine comes in two halves, run by :func:`agents.model_deployer.changes.change` on either
+side of the outside world: the effect (the server stopped, the registry's stage moved), run
+after the deployments are marked, and the record, written inside the caller's unit of work.
+``retire`` records a deployment as ended (rolled back, or failed) with no traffic; the deploy
+flow retires a replaced stable or a version's own mirror with it, the monitor a warm deployment
+whose period is over or a failing shadow, the rollback flow what it undoes. ``replace_stable``
+keeps a replaced deployment warm for an instant rollback (or retires it) and archives its
+version; ``replace_effect`` is its outside half.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
+from agents.model_deployer.changes import Effect
 from agents.model_deployer.deps import DeployerDeps
-from agents.model_deployer.rollouts import archive_version
+from agents.model_deployer.rollouts import archive_in_registry, archive_version
 from database.models import DeploymentRow
 from database.protocols import UnitOfWork
-from lifecycle.ports import Endpoint
 from lifecycle.rollout import RolloutPlan, TrafficUpdate
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
 from lifecycle.strategies import StrategyName
 
 
 def retire(
-    row: DeploymentRow,
-    stop: Callable[[Endpoint], None],
-    now: datetime,
-    status: DeploymentStatus = DeploymentStatus.ROLLED_BACK,
+    row: DeploymentRow, now: datetime, status: DeploymentStatus = DeploymentStatus.ROLLED_BACK
 ) -> None:
-    """Stop ``row``'s server (idempotent) and take it out of service: ``status`` unless it has
-    already ended, no traffic, and the time it was rolled back (a failure keeps none)."""
-    stop(row.endpoint())
+    """Take ``row`` out of service (its server was stopped before, see ``changes``):
+    ``status`` unless it has already ended, no traffic, and the time it was rolled back (a
+    failure keeps none)."""
     if DeploymentStatus(row.status) in LIVE_STATUSES:
         row.status = change_status(DeploymentStatus(row.status), status)
     if status is DeploymentStatus.ROLLED_BACK:
@@ -56,16 +55,33 @@ def replace_stable(
         if DeploymentStatus(old.status) is DeploymentStatus.ACTIVE:
             old.status = change_status(DeploymentStatus(old.status), DeploymentStatus.DRAINING)
     else:
-        retire(old, deps.serving.stop, now)
+        retire(old, now)
     if old.model_version != new_version:
         archive_version(
-            deps,
             uow,
             old.model_name,
             old.model_version,
             actor,
             f"replaced in production by v{new_version}",
         )
+
+
+def replace_effect(
+    deps: DeployerDeps, old_id: str, new_version: str, *, keep_warm: bool = True
+) -> Effect:
+    """The outside half of ``replace_stable``: a deployment not kept warm has its server
+    stopped; a replaced production version leaves the registry's production alias."""
+
+    def effect() -> None:
+        with deps.uow() as uow:
+            old = uow.deployments.get(old_id)
+            endpoint, name, version = old.endpoint(), old.model_name, old.model_version
+        if not keep_warm:
+            deps.serving.stop(endpoint)
+        if version != new_version:
+            archive_in_registry(deps, name, version)
+
+    return effect
 
 
 def hand_over(
@@ -86,3 +102,13 @@ def hand_over(
     elif plan.strategy is StrategyName.CANARY:
         share = plan.traffic if isinstance(plan, TrafficUpdate) else plan.weight or 0.0
         old.traffic_percentage = 100.0 - share
+
+
+def hand_over_effect(
+    deps: DeployerDeps, stable: str, plan: RolloutPlan | TrafficUpdate, new_version: str
+) -> Effect:
+    """The outside half of ``hand_over`` (nothing until the new deployment takes everything)."""
+    if not plan.completed:
+        return lambda: None
+    keep_warm = plan.strategy is not StrategyName.ROLLING
+    return replace_effect(deps, stable, new_version, keep_warm=keep_warm)

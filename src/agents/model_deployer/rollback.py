@@ -18,7 +18,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agents.model_deployer.deps import DeployerDeps, failpoint
+from agents.model_deployer.changes import change, stop_servers
+from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
 from agents.model_deployer.retirement import retire
 from agents.model_deployer.rollouts import close_rollouts
@@ -28,7 +29,7 @@ from database.models import DeploymentRow
 from database.protocols import UnitOfWork
 from database.services import record_stage_change
 from lifecycle.errors import RollbackFailedError
-from lifecycle.monitor import RolloutPhase
+from lifecycle.monitor import RolloutPhase, monitor_mark
 from lifecycle.rollback_plan import RollbackPlan, plan_rollback, rollback_target, switched_routes
 from lifecycle.stages import WARM_STATUSES, DeploymentStatus, ModelStage, change_status
 from memory import episodes
@@ -135,11 +136,15 @@ class RollbackNodes:
         return {"rollback": plan.model_copy(update=switched)}
 
     def record(self, state: State) -> dict[str, Any]:
-        """Statuses, stages (undone versions to development, the restored one to production),
-        the audit event and memory; then stop the undone servers."""
+        """Stop the undone servers and move the registry's stages (undone versions to
+        development, the restored one to production), the deployments marked meanwhile; then
+        record statuses, stages and the audit event, and remember."""
         plan = _plan(state)
         self.deps.clock.sleep(self.deps.policy.drain_seconds)
-        done = once(self.deps, state.run_id, "record_rollback", self._recorder(state, plan))
+        marked, effect = [*plan.undo, plan.restored], self._effect(state, plan)
+        recorder, run = self._recorder(state, plan), state.run_id
+        mine = monitor_mark(run) if state.requested_by == MONITOR_ACTOR else run
+        done = change(self.deps, run, "record_rollback", marked, effect, recorder, mine)
         self.deps.memory.record_episode(
             state.model_name,
             episodes.ROLLBACK,
@@ -161,6 +166,32 @@ class RollbackNodes:
             "status": "rolled_back",
         }
 
+    def _effect(self, state: State, plan: RollbackPlan) -> Callable[[], None]:
+        """The rollback's outside half: the undone servers stop, and the registry follows the
+        stages ``_stages`` records (each move idempotent, read from the rows before them)."""
+        name = state.model_name
+
+        def effect() -> None:
+            stop_servers(self.deps, plan.undo)
+            for version in self._demoted(state, plan):
+                self.deps.registry.set_stage(name, version, ModelStage.DEVELOPMENT)
+            # Always: a newer version approved for production took the registry's
+            # `production` alias, and moving that version back above just dropped it.
+            self.deps.registry.set_stage(name, plan.target_version, ModelStage.PRODUCTION)
+
+        return effect
+
+    def _demoted(self, state: State, plan: RollbackPlan) -> list[str]:
+        """The undone versions (not the restored one) still in production or shadow."""
+        with self.deps.uow() as uow:
+            undone = {uow.deployments.get(d).model_version for d in plan.undo}
+            return [
+                version
+                for version in sorted(undone - {plan.target_version})
+                if uow.models.get(state.model_name, version).model_stage
+                in (ModelStage.PRODUCTION, ModelStage.SHADOW)
+            ]
+
     def _recorder(self, state: State, plan: RollbackPlan) -> Any:
         """The rollback's one write: undone deployments retired, the restored one active with
         all traffic, stages, rollouts closed, the audit event."""
@@ -169,7 +200,7 @@ class RollbackNodes:
             undone = set()
             for deployment_id in plan.undo:
                 row = uow.deployments.get(deployment_id)
-                retire(row, self.deps.serving.stop, self.deps.clock.now())
+                retire(row, self.deps.clock.now())
                 undone.add(row.model_version)
             restored = uow.deployments.get(plan.restored)
             if DeploymentStatus(restored.status) is not DeploymentStatus.ACTIVE:
@@ -195,7 +226,6 @@ class RollbackNodes:
         for version in sorted(undone):
             row = uow.models.get(state.model_name, version)
             if row.model_stage in (ModelStage.PRODUCTION, ModelStage.SHADOW):
-                self.deps.registry.set_stage(state.model_name, version, ModelStage.DEVELOPMENT)
                 record = record_stage_change(
                     uow,
                     state.model_name,
@@ -206,9 +236,6 @@ class RollbackNodes:
                 )
                 records.append(record.model_dump(mode="json"))
         target = uow.models.get(state.model_name, plan.target_version)
-        # Always (idempotent): a newer version approved for production took the registry's
-        # `production` alias, and moving that version back above just dropped it.
-        self.deps.registry.set_stage(state.model_name, plan.target_version, ModelStage.PRODUCTION)
         if target.model_stage is not ModelStage.PRODUCTION:
             record = record_stage_change(
                 uow,

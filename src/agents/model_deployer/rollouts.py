@@ -88,12 +88,21 @@ def close_rollouts(
             row.phase, row.pending, row.last_message = phase.value, None, why
 
 
+def archive_in_registry(deps: DeployerDeps, model_name: str, version: str) -> None:
+    """The outside half of ``archive_version``: a version production still holds leaves the
+    registry's production alias (idempotent; run before the record)."""
+    with deps.uow() as uow:
+        stage = uow.models.get(model_name, version).model_stage
+    if stage is ModelStage.PRODUCTION:
+        deps.registry.set_stage(model_name, version, ModelStage.ARCHIVED)
+
+
 def archive_version(
-    deps: DeployerDeps, uow: UnitOfWork, model_name: str, version: str, actor: str, reason: str
+    uow: UnitOfWork, model_name: str, version: str, actor: str, reason: str
 ) -> None:
-    """Move a replaced production version to archived (registry and DB); others are left."""
+    """Record a replaced production version as archived (its registry stage moved before, by
+    ``archive_in_registry``); others are left."""
     row = uow.models.get(model_name, version)
     if row.model_stage is not ModelStage.PRODUCTION:
         return
-    deps.registry.set_stage(model_name, version, ModelStage.ARCHIVED)
     record_stage_change(uow, model_name, version, ModelStage.ARCHIVED, actor, reason=reason)

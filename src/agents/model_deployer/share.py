@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from agents.model_deployer.changes import change, nothing
 from agents.model_deployer.deps import DeployerDeps
-from agents.model_deployer.idempotency import once
-from agents.model_deployer.retirement import hand_over
+from agents.model_deployer.retirement import hand_over, hand_over_effect
 from agents.model_deployer.rollouts import marks_of
 from agents.model_deployer.state import State, traffic_plan
 from database.protocols import UnitOfWork
@@ -44,7 +44,11 @@ class ShareNodes:
             uow.flush()
             return row.to_manifest().model_dump(mode="json")
 
-        manifest = once(self.deps, state.run_id, "update_traffic", act)
+        effect = hand_over_effect(self.deps, update.stable, update, str(state.version))
+        if update.stable == dep:
+            effect = nothing
+        marked = [dep, update.stable]
+        manifest = change(self.deps, state.run_id, "update_traffic", marked, effect, act)
         return {
             "plan": update,
             "deployment_manifest": manifest,
