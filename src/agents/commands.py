@@ -1,23 +1,43 @@
-"""One typed vocabulary of requests: what the chat parser reads, the HTTP API's bodies become,
-and ``agents.handlers.operations.execute`` carries out.
+"""One typed vocabulary of requests: what the CLI's options, the chat parser's words and the
+HTTP API's bodies become, and one handler carries out: ``agents.handlers.operations.execute``
+for the agent's commands, ``agents.handlers.registration.register`` for ``Register``, the
+watcher (``agents.entrypoints.watch``) for ``Tick``.
 
 Each command maps 1:1 to a CLI command (DESIGN.md section 6). A command holds what was asked,
-as asked (a version may be ``2`` or ``v2``); the agent's intake judges it against the state
-database, so an unknown model or a bad version is refused there, with the same message on
-every path.
+as asked (a version may be ``2`` or ``v2``, a stage or a strategy any word); the agent's intake
+judges it against the state database, so an unknown model, a bad version or an unknown stage is
+refused there, with the same typed error and message on every path. The chat and the API hand
+over stages and strategies already parsed (the enums); the CLI hands over the words as typed.
+A deploy's share is range-checked here too, except under the ``AS_ASKED`` validation context
+(the CLI's), where the intake judges it after the model and the version, as it always did.
 """
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias, assert_never
+from collections.abc import Mapping
+from typing import Annotated, Any, Final, Literal, TypeAlias, assert_never
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from lifecycle.stages import ModelStage
 from lifecycle.strategies import StrategyName
 
 Verb = Literal["promote", "deploy", "rollback", "approve", "reject", "status", "history", "help"]
 """The command words."""
+
+
+AS_ASKED: Final[Mapping[str, Any]] = {"as_asked": True}
+"""Validation context for a command built from what a person typed on the command line: the
+share of a deploy is not range-checked here, so the intake refuses it (after an unknown model or
+version, with its own message and exit code), exactly as before commands existed."""
+
+Stage = Annotated[ModelStage | str, Field(union_mode="left_to_right")]
+"""A stage as parsed (the chat, the API) or as typed (the CLI; the intake judges the word)."""
+
+Strategy = Annotated[StrategyName | str, Field(union_mode="left_to_right")]
+"""A strategy as parsed or as typed (the intake judges the word)."""
+
+ThreadId = Annotated[str | None, Field(description="Run on this graph thread (again: resume it).")]
 
 
 class _Command(BaseModel):
@@ -28,36 +48,50 @@ class Promote(_Command):
     """``deployer promote NAME VERSION --to STAGE [--reason TEXT]``."""
 
     kind: Literal["promote"] = "promote"
-    model_name: str = Field(min_length=1)
-    version: str = Field(min_length=1)
-    target_stage: ModelStage
+    model_name: str
+    version: str
+    target_stage: Stage
     reason: str | None = None
+    thread_id: ThreadId = None
 
 
 class Deploy(_Command):
-    """``deployer deploy NAME VERSION [--strategy S] [--traffic PCT]``."""
+    """``deployer deploy NAME VERSION [--strategy S] [--traffic PCT] [--replicas N]
+    [--reason TEXT]``."""
 
     kind: Literal["deploy"] = "deploy"
-    model_name: str = Field(min_length=1)
-    version: str = Field(min_length=1)
-    strategy: StrategyName | None = None
-    traffic: float | None = Field(default=None, ge=0.0, le=100.0)
+    model_name: str
+    version: str
+    strategy: Strategy | None = None
+    traffic: float | None = None
+    replicas: int = 1
+    reason: str | None = None
+    thread_id: ThreadId = None
+
+    @field_validator("traffic")
+    @classmethod
+    def _a_share(cls, value: float | None, info: ValidationInfo) -> float | None:
+        as_asked = isinstance(info.context, Mapping) and info.context.get("as_asked")
+        if value is not None and not as_asked and not 0.0 <= value <= 100.0:
+            raise ValueError(f"traffic must be between 0 and 100 percent, not {value}")
+        return value
 
 
 class Rollback(_Command):
     """``deployer rollback NAME [--to DEPLOYMENT_ID] [--reason TEXT]``."""
 
     kind: Literal["rollback"] = "rollback"
-    model_name: str = Field(min_length=1)
+    model_name: str
     to_deployment_id: str | None = None
     reason: str | None = None
+    thread_id: ThreadId = None
 
 
 class Approve(_Command):
     """``deployer approve ID [--comment TEXT]``."""
 
     kind: Literal["approve"] = "approve"
-    approval_id: str = Field(min_length=1)
+    approval_id: str
     comment: str | None = None
 
 
@@ -65,8 +99,26 @@ class Reject(_Command):
     """``deployer reject ID [--comment TEXT]``."""
 
     kind: Literal["reject"] = "reject"
-    approval_id: str = Field(min_length=1)
+    approval_id: str
     comment: str | None = None
+
+
+class Register(_Command):
+    """``deployer register NAME --model-uri URI [--metric K=V]... [--criteria "K>=V"]...``
+    (metrics already read into numbers); the handler judges the name, the criteria, the URI."""
+
+    kind: Literal["register"] = "register"
+    model_name: str
+    model_uri: str
+    metrics: dict[str, float] = Field(default_factory=dict)
+    criteria: tuple[str, ...] = ()
+
+
+class Tick(_Command):
+    """One monitoring tick of ``deployer watch [--model NAME]``: every model, or one."""
+
+    kind: Literal["tick"] = "tick"
+    model_name: str | None = None
 
 
 class Status(_Command):
@@ -93,17 +145,18 @@ class Help(_Command):
 Command: TypeAlias = Promote | Deploy | Rollback | Approve | Reject | Status | History | Help
 
 AgentCommand: TypeAlias = Promote | Deploy | Rollback | Approve | Reject
-"""The commands the model deployer agent carries out (the others only read)."""
+"""The commands the model deployer agent carries out (the others only read). ``Approve`` and
+``Reject`` carry no thread id: they resume the thread their approval belongs to."""
 
 
 def describe(request: Command) -> str:
     """One plain English sentence saying what ``request`` will do, for a confirmation prompt."""
     match request:
         case Promote():
-            what = f"v{request.version} of {request.model_name} to {request.target_stage.value}"
+            what = f"v{request.version} of {request.model_name} to {request.target_stage}"
             return _sentence(f"Promote {what}", request.reason)
         case Deploy():
-            strategy = request.strategy.value.replace("_", "-") if request.strategy else "default"
+            strategy = str(request.strategy).replace("_", "-") if request.strategy else "default"
             at = "" if request.traffic is None else f" at {request.traffic:g}% traffic"
             what = f"v{request.version} of {request.model_name}"
             return f"Deploy {what} with the {strategy} strategy{at}."

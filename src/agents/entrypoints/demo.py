@@ -29,13 +29,15 @@ import httpx
 from rich.console import Console
 
 from agents.bootstrap import Container, bootstrap
+from agents.commands import AgentCommand, Approve, Deploy, Promote, Register
 from agents.entrypoints.cli.output import console
-from agents.handlers import operations
-from agents.handlers.registration import register_version
+from agents.handlers import operations, registration
 from agents.handlers.serving import down
 from database import migrate
 from lifecycle.errors import PermissionDeniedError, ProductionCriteriaNotMetError
 from lifecycle.metrics import ShadowStats
+from lifecycle.stages import ModelStage
+from lifecycle.strategies import StrategyName
 from mlops.processes import free_port, poll, terminate_tree, wait_http_ok
 
 MODEL = "iris_classifier"
@@ -115,7 +117,7 @@ def _story(c: Container, t: Timeline, url: str) -> dict[str, Any]:
         t.say("[yellow]gate[/] v1 -> production refused, as it should be", "; ".join(exc.unmet))
     _wait_out_shadow(t, shadow_since)
     _promote_with_approval(c, t, v1)
-    first = operations.deploy(c, MODEL, v1, REQUESTER, reason="first release")
+    first = _execute(c, Deploy(model_name=MODEL, version=v1, reason="first release"))
     _deployed(t, first)
     served = _traffic(url, rows, 200)
     t.say(f"sent 200 requests through the gateway: {_versions(served)}")
@@ -123,7 +125,7 @@ def _story(c: Container, t: Timeline, url: str) -> dict[str, Any]:
     _promote(c, t, v2, "staging")
     _promote(c, t, v2, "shadow")
     shadow_since = time.monotonic()
-    shadow = operations.deploy(c, MODEL, v2, REQUESTER, reason="compare with v1")
+    shadow = _execute(c, Deploy(model_name=MODEL, version=v2, reason="compare with v1"))
     _deployed(t, shadow)
     _traffic(url, rows, 300)
     agreement = _shadow_agreement(c, shadow["deployment_manifest"]["deployment_id"])
@@ -136,7 +138,9 @@ def _story(c: Container, t: Timeline, url: str) -> dict[str, Any]:
     # The canary carries a bug: its server fails one request in five (a fault drill knob).
     os.environ[FAULT] = "0.2"
     try:
-        canary = operations.deploy(c, MODEL, v2, REQUESTER, strategy="canary", traffic=10)
+        canary = _execute(
+            c, Deploy(model_name=MODEL, version=v2, strategy=StrategyName.CANARY, traffic=10)
+        )
     finally:
         os.environ.pop(FAULT, None)
     _deployed(t, canary)
@@ -196,9 +200,10 @@ def _train_and_register(c: Container, t: Timeline) -> tuple[str, str, list[list[
             "forest",
             artifact_root=c.settings.artifact_root,
         )
-        registered = register_version(
-            c.uow, c.registry, MODEL, trained.model_uri, REQUESTER, criteria=["accuracy>=0.85"]
+        request = Register(
+            model_name=MODEL, model_uri=trained.model_uri, criteria=("accuracy>=0.85",)
         )
+        registered = registration.register(c, request, REQUESTER)
         versions.append(registered["version"])
         t.say(
             f"trained and registered v{registered['version']}: random forest, variant {variant}, "
@@ -208,20 +213,29 @@ def _train_and_register(c: Container, t: Timeline) -> tuple[str, str, list[list[
     return versions[0], versions[1], frame.to_numpy().tolist()
 
 
+def _execute(c: Container, request: AgentCommand) -> dict[str, Any]:
+    return operations.execute(c, request, REQUESTER)
+
+
 def _promote(c: Container, t: Timeline, version: str, stage: str) -> dict[str, Any]:
-    result = operations.promote(c, MODEL, version, stage, REQUESTER, reason="demo")
+    result = _execute(
+        c, Promote(model_name=MODEL, version=version, target_stage=stage, reason="demo")
+    )
     record = result["version_record"]
     t.say(f"promoted v{version}: {record['from_stage']} -> {record['to_stage']}")
     return result
 
 
 def _promote_with_approval(c: Container, t: Timeline, version: str) -> None:
-    result = operations.promote(c, MODEL, version, "production", REQUESTER, reason="ready")
+    to_production = Promote(
+        model_name=MODEL, version=version, target_stage=ModelStage.PRODUCTION, reason="ready"
+    )
+    result = _execute(c, to_production)
     gates = "; ".join(v["message"] for v in result["verdicts"])
     t.say(f"v{version} -> production: every gate passed, waiting for approval", gates)
     approval_id = result["approval_id"]
     try:
-        operations.decide(c, approval_id, REQUESTER, "approve")
+        _execute(c, Approve(approval_id=approval_id))
     except PermissionDeniedError as exc:
         t.say(f"{REQUESTER} tries to approve her own request: refused", str(exc))
     answer = _cli("approve", approval_id, "--by", APPROVER, "--comment", "looks good")

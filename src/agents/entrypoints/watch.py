@@ -20,12 +20,14 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from agents.commands import Tick
 from database import leases
 from lifecycle.errors import BadInputError
 from lifecycle.records import utcnow
 
 if TYPE_CHECKING:
     from agents.bootstrap import Container
+    from agents.model_deployer.agent import ModelDeployerAgent
 
 LEASE_NAME = "monitor"
 """The one lease every watcher of a database competes for."""
@@ -65,9 +67,11 @@ def watch(
     stop: threading.Event | None = None,
     max_ticks: int | None = None,
 ) -> int:
-    """Tick every ``interval`` seconds (or once) until stopped; return the ticks run."""
+    """Tick every ``interval`` seconds (or once) until stopped; return the ticks run. Each
+    tick carries out one ``Tick`` command (every model, or ``model_name``'s)."""
     if interval <= 0:
         raise BadInputError(f"the interval must be a positive number of seconds, not {interval}")
+    request = Tick(model_name=model_name or None)
     holder, ttl = holder_name(), lease_seconds(interval)
     stop = stop or threading.Event()
     ticks = 0
@@ -78,7 +82,7 @@ def watch(
                 lease = leases.acquire(c.session_factory, LEASE_NAME, holder, ttl)
                 if lease.held:
                     began = utcnow()
-                    result = agent.tick(c.settings.user, model_name)
+                    result = tick(agent, request, c.settings.user)
                     ticks += 1
                     report(tick_report(result, holder, began, utcnow()))
                 else:
@@ -96,6 +100,11 @@ def watch(
         finally:
             leases.release(c.session_factory, LEASE_NAME, holder)
     return ticks
+
+
+def tick(agent: ModelDeployerAgent, request: Tick, actor: str) -> dict[str, Any]:
+    """Carry out one ``Tick`` for ``actor`` on an open agent: the monitor's final state."""
+    return agent.tick(actor, request.model_name or "")
 
 
 def tick_report(

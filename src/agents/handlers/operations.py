@@ -3,7 +3,10 @@
 Each runs one request on its own graph thread through ``Services.open_agent`` and turns the
 final state into one JSON-ready dict. A run paused for approval reports ``awaiting_approval``;
 a run cut short (a crash, a kill) is taken up again with ``resume_run(thread_id)``.
-``execute`` carries out a typed command (``agents.commands``), as the chat and the API give them.
+``execute`` carries out a typed command (``agents.commands``), as the CLI, the chat and the API
+give them: it is the one entry to the agent's use cases. ``promote``, ``deploy``, ``rollback``
+and ``decide`` below are its implementation (positional, building the graph's input); the
+entrypoints do not call them, only ``execute`` and the tests of these functions do.
 """
 
 from __future__ import annotations
@@ -21,15 +24,24 @@ def execute(c: Services, command: AgentCommand, actor: str) -> dict[str, Any]:
     """Carry out one of the agent's commands for ``actor``; the result as the CLI prints it."""
     match command:
         case Promote():
-            stage = command.target_stage.value
-            reason = command.reason or ""
-            return promote(c, command.model_name, command.version, stage, actor, reason)
+            stage, reason = str(command.target_stage), command.reason or ""
+            name, version, thread = command.model_name, command.version, command.thread_id
+            return promote(c, name, version, stage, actor, reason, thread)
         case Deploy():
-            strategy = command.strategy.value if command.strategy else None
-            return deploy(c, command.model_name, command.version, actor, strategy, command.traffic)
+            return deploy(
+                c,
+                command.model_name,
+                command.version,
+                actor,
+                str(command.strategy) if command.strategy else None,
+                command.traffic,
+                command.replicas,
+                command.reason or "",
+                command.thread_id,
+            )
         case Rollback():
             to, reason = command.to_deployment_id, command.reason or ""
-            return rollback(c, command.model_name, actor, to, reason)
+            return rollback(c, command.model_name, actor, to, reason, command.thread_id)
         case Approve() | Reject():
             return decide(c, command.approval_id, actor, command.kind, command.comment or "")
     assert_never(command)
@@ -44,7 +56,8 @@ def promote(
     reason: str = "",
     thread_id: str | None = None,
 ) -> dict[str, Any]:
-    """Move a version one stage on; production pauses for an approval (``awaiting_approval``)."""
+    """Move a version one stage on; production pauses for an approval (``awaiting_approval``).
+    The implementation of ``execute(Promote)``."""
     request = {
         "action": "promote",
         "model_name": model_name,
@@ -67,7 +80,8 @@ def deploy(
     reason: str = "",
     thread_id: str | None = None,
 ) -> dict[str, Any]:
-    """Deploy a version to the target its stage implies; a failed step raises after cleanup."""
+    """Deploy a version to the target its stage implies; a failed step raises after cleanup.
+    The implementation of ``execute(Deploy)``."""
     request = {
         "action": "deploy",
         "model_name": model_name,
@@ -89,7 +103,8 @@ def rollback(
     reason: str = "",
     thread_id: str | None = None,
 ) -> dict[str, Any]:
-    """Switch a model back to its previous production deployment (or ``to_deployment``)."""
+    """Switch a model back to its previous production deployment (or ``to_deployment``).
+    The implementation of ``execute(Rollback)``."""
     request = {
         "action": "rollback",
         "model_name": model_name,
@@ -126,7 +141,8 @@ def list_approvals(c: Services, every: bool = False) -> list[dict[str, Any]]:
 def decide(
     c: Services, approval_id: str, actor: str, decision: str, comment: str = ""
 ) -> dict[str, Any]:
-    """Approve or reject a pending approval and resume the run that waits on it."""
+    """Approve or reject a pending approval and resume the run that waits on it.
+    The implementation of ``execute(Approve)`` and ``execute(Reject)``."""
     verdict = parse_decision(decision)
     with c.uow() as uow:
         row = uow.approvals.get(approval_id)

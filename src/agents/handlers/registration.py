@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.commands import Register
+from agents.ports import Services
 from database.models import ModelVersionRow
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import BadInputError
@@ -47,6 +49,20 @@ def parse_metrics(pairs: Sequence[str]) -> dict[str, float]:
             message = f"cannot read metric {pair!r}; write it like accuracy=0.93"
             raise BadInputError(message) from None
     return metrics
+
+
+def register(c: Services, command: Register, actor: str) -> dict[str, Any]:
+    """Carry out ``Register`` for ``actor`` (the CLI's ``deployer register``, the API's POST of a
+    version): the version in the registry and the state database, or in neither."""
+    return register_version(
+        c.uow,
+        c.registry,
+        command.model_name,
+        command.model_uri,
+        actor,
+        metrics=command.metrics,
+        criteria=command.criteria,
+    )
 
 
 def register_version(

@@ -1,12 +1,12 @@
 """The deployment resource of the ops API, over the existing use cases.
 
 Reading is a plain query of the state database (a GET changes nothing: unlike ``deployer
-endpoints``, it does not reap dead servers). Changing a share goes through
-``operations.deploy`` and stopping through ``serving.stop_endpoint``; what this module adds are
-the API's guards, checked before anything is touched:
+endpoints``, it does not reap dead servers). Changing a share is a ``Deploy`` command through
+``operations.execute`` and stopping goes through ``serving.stop_endpoint``; what this module
+adds are the API's guards, checked before anything is touched:
 
 - PATCH only changes the share of a live canary or shadow that the routing table names, for the
-  stage its version is still in. ``operations.deploy`` with a share starts a *new* rollout when
+  stage its version is still in. A deploy with a share starts a *new* rollout when
   that is not so; through PATCH that would be a surprise, so it is refused (409) instead.
 - DELETE refuses a deployment the routing table still names (a weight or the mirror): stopping
   it would leave the gateway routing to nothing. Roll back or deploy first, then stop it.
@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.bootstrap import Container
+from agents.commands import Deploy
 from agents.entrypoints.api.errors import DeploymentInUseError, DeploymentNotAdjustableError
 from agents.handlers import operations
 from agents.handlers.serving import stop_endpoint
@@ -80,15 +81,14 @@ def update_traffic(
     problem = not_adjustable(row, stage, c.router.get_routes(row.model_name))
     if problem:
         raise DeploymentNotAdjustableError(problem)
-    return operations.deploy(
-        c,
-        row.model_name,
-        row.model_version,
-        actor,
+    command = Deploy(
+        model_name=row.model_name,
+        version=row.model_version,
         strategy=row.strategy,
         traffic=traffic,
         reason=reason,
     )
+    return operations.execute(c, command, actor)
 
 
 def not_adjustable(row: DeploymentRow, stage: str, routes: Routes | None) -> str:

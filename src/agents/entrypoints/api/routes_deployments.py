@@ -26,17 +26,8 @@ async def deploy(body: DeployRequest, user: Deployer, c: ContainerDep) -> JSONRe
     """Deploy a version (as ``deployer deploy``); 201 with the run's result and manifest.
 
     With ``traffic`` on a canary or shadow already running, only its share changes (200)."""
-    result: dict[str, Any] = await run_in_threadpool(
-        operations.deploy,
-        c,
-        body.model_name,
-        body.version,
-        user.name,
-        body.strategy.value if body.strategy else None,
-        body.traffic,
-        body.replicas,
-        body.reason,
-    )
+    command = body.to_command()
+    result: dict[str, Any] = await run_in_threadpool(operations.execute, c, command, user.name)
     manifest = result.get("deployment_manifest") or {}
     if result.get("status") == "traffic_updated" or not manifest.get("deployment_id"):
         return json_response(result)

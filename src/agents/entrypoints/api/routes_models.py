@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from agents.bootstrap import Container
 from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
 from agents.entrypoints.api.responses import execute, json_response
 from agents.entrypoints.api.schemas import PromoteRequest, RegisterRequest, RollbackRequest
-from agents.handlers.registration import register_version
+from agents.handlers import registration
 from agents.queries.checks import health_checks
 from agents.queries.history import model_history
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
-
-
-def _register(c: Container, name: str, body: RegisterRequest, actor: str) -> dict[str, Any]:
-    return register_version(
-        c.uow, c.registry, name, body.model_uri, actor, body.metrics, body.criteria
-    )
 
 
 @router.post("/{name}/versions", status_code=201)
@@ -31,7 +24,8 @@ async def register(
 ) -> JSONResponse:
     """Register a new version from the MLflow registry (stage development), as ``deployer
     register``; only ``runs:/`` and ``models:/`` URIs, never a folder on the server."""
-    result = await run_in_threadpool(_register, c, name, body, user.name)
+    command = body.to_command(name)
+    result = await run_in_threadpool(registration.register, c, command, user.name)
     return json_response(result, 201)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agents.commands import Approve, Promote, Reject, Rollback
+from agents.commands import Approve, Deploy, Promote, Register, Reject, Rollback
 from lifecycle.approval import Decision
 from lifecycle.stages import ModelStage
 from lifecycle.strategies import StrategyName
@@ -45,6 +45,14 @@ class RegisterRequest(Body):
             raise ValueError("over the API a model_uri must be a runs:/ or models:/ URI")
         return value
 
+    def to_command(self, model_name: str) -> Register:
+        return Register(
+            model_name=model_name,
+            model_uri=self.model_uri,
+            metrics=self.metrics,
+            criteria=tuple(self.criteria),
+        )
+
 
 class PromoteRequest(Body):
     """Move a version one stage on (production waits for an approval: 202)."""
@@ -69,6 +77,16 @@ class DeployRequest(Body):
     traffic: Traffic | None = None
     replicas: int = Field(default=1, ge=1, le=16)
     reason: Reason = ""
+
+    def to_command(self) -> Deploy:
+        return Deploy(
+            model_name=self.model_name,
+            version=self.version,
+            strategy=self.strategy,
+            traffic=self.traffic,
+            replicas=self.replicas,
+            reason=self.reason,
+        )
 
 
 class TrafficUpdate(Body):

@@ -69,17 +69,32 @@ def answer(
     request = parser(text, known)
     if isinstance(request, Clarification):
         return ChatAnswer(request.question, request.model_dump(mode="json"), exit_code=2)
+    asked = echo(request)
     try:
         result, reply = _carry_out(c, request, actor)
     except ModelDeployerError as exc:
         return ChatAnswer(
             f"I did not do that: {exc}",
-            request.model_dump(mode="json"),
+            asked,
             exit_code=exc.exit_code,
             error=type(exc).__name__,
         )
     code = 4 if result.get("status") == "awaiting_approval" else 0
-    return ChatAnswer(reply, request.model_dump(mode="json"), result, exit_code=code)
+    return ChatAnswer(reply, asked, result, exit_code=code)
+
+
+LATER_FIELDS = frozenset({"thread_id", "replicas"})
+"""Fields the commands gained for the CLI and the API, never set by the chat: its echo of a
+request (``deployer chat --json``'s ``request``) leaves them out while they are at their
+default, and so does a deploy's ``reason``, which the chat's deploy never takes."""
+
+
+def echo(request: ChatCommand) -> dict[str, Any]:
+    """``request`` as the chat echoes it, unchanged by the fields added for other callers."""
+    later = LATER_FIELDS | ({"reason"} if isinstance(request, Deploy) else set())
+    fields = type(request).model_fields
+    unset = {k for k in later & fields.keys() if getattr(request, k) == fields[k].default}
+    return request.model_dump(mode="json", exclude=unset)
 
 
 def _carry_out(c: Container, r: ChatCommand, actor: str) -> tuple[dict[str, Any], str]:
@@ -108,7 +123,7 @@ def _done_sentence(c: Container, r: AgentCommand, out: dict[str, Any]) -> str:
             )
         case Promote():
             return (
-                f"v{r.version} of {r.model_name} is now in {r.target_stage.value}; "
+                f"v{r.version} of {r.model_name} is now in {r.target_stage}; "
                 f"{serving_sentence(c, r.model_name)}."
             )
         case Deploy():

@@ -2,6 +2,8 @@
 checks, criteria, demo, chat, watch. ``app`` registers them on the ``deployer`` app.
 
 A promotion waiting for approval prints its approval id and exits 4 (DESIGN.md section 6).
+The agent's commands build a typed command (``agents.commands``) from the options as typed and
+hand it to ``operations.execute``; the intake judges what was typed, as on every other path.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Annotated, Any
 
 import typer
 
+from agents.bootstrap import Container
+from agents.commands import AS_ASKED, AgentCommand, Approve, Deploy, Promote, Reject, Rollback
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render import render_approvals, render_run
 from agents.entrypoints.cli.shared import ByOption, JsonOption, command
@@ -42,7 +46,8 @@ def promote(
 ) -> None:
     """Move a version to the next stage; production checks its gates and waits for approval."""
     with command(as_json) as c:
-        result = operations.promote(c, name, version, to, by or c.settings.user, reason, thread)
+        asked = {"model_name": name, "version": version, "target_stage": to, "reason": reason}
+        result = _execute(c, Promote.model_validate({**asked, "thread_id": thread}), by)
         emit(result, as_json, lambda: render_run(result))
     _exit_if_waiting(result)
 
@@ -79,7 +84,8 @@ def reject(
 
 def _decide(approval_id: str, decision: str, comment: str, by: str | None, as_json: bool) -> None:
     with command(as_json) as c:
-        result = operations.decide(c, approval_id, by or c.settings.user, decision, comment)
+        answer = Approve if decision == "approve" else Reject
+        result = _execute(c, answer(approval_id=approval_id, comment=comment), by)
         emit(result, as_json, lambda: render_run(result))
     _exit_if_waiting(result)
 
@@ -107,9 +113,11 @@ def deploy(
     """Deploy a version behind the gateway; the target follows its stage. With --traffic on a
     canary or shadow already running, only its share changes."""
     with command(as_json) as c:
-        result = operations.deploy(
-            c, name, version, by or c.settings.user, strategy, traffic, replicas, reason, thread
-        )
+        asked = {"model_name": name, "version": version, "strategy": strategy, "traffic": traffic}
+        more = {"replicas": replicas, "reason": reason, "thread_id": thread}
+        # AS_ASKED: a share out of range is the intake's to refuse, after the model and version.
+        request = Deploy.model_validate({**asked, **more}, context=AS_ASKED)
+        result = _execute(c, request, by)
         emit(result, as_json, lambda: render_run(result))
 
 
@@ -125,7 +133,8 @@ def rollback(
 ) -> None:
     """Switch all traffic back to the previous production deployment, at once."""
     with command(as_json) as c:
-        result = operations.rollback(c, name, by or c.settings.user, to, reason, thread)
+        request = Rollback(model_name=name, to_deployment_id=to, reason=reason, thread_id=thread)
+        result = _execute(c, request, by)
         emit(result, as_json, lambda: render_run(result))
 
 
@@ -195,6 +204,11 @@ def criteria(
                 f"{name} v{result['version']} criteria: {', '.join(result['criteria'])}"
             ),
         )
+
+
+def _execute(c: Container, request: AgentCommand, by: str | None) -> dict[str, Any]:
+    """Carry out ``request`` for ``--by`` (default: the configured user)."""
+    return operations.execute(c, request, by or c.settings.user)
 
 
 def _exit_if_waiting(result: dict[str, Any]) -> None:

@@ -12,13 +12,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from agents.commands import Register
 from agents.entrypoints.cli import agent as cli_agent
 from agents.entrypoints.cli import api as cli_api
 from agents.entrypoints.cli import audit as cli_audit
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render import render_status
 from agents.entrypoints.cli.shared import ByOption, JsonOption, command
-from agents.handlers.registration import parse_metrics, register_version, sync_registry
+from agents.handlers import registration
+from agents.handlers.registration import parse_metrics, sync_registry
 from agents.handlers.serving import down as stop_everything
 from agents.handlers.serving import list_endpoints, package_version, start_endpoint, stop_endpoint
 from agents.handlers.traffic import parse_weights, set_routes, show_routes
@@ -93,15 +95,11 @@ def register(
 ) -> None:
     """Register a model version (stage development) in MLflow and the state database."""
     with command(as_json) as c:
-        result = register_version(
-            c.uow,
-            c.registry,
-            name,
-            model_uri,
-            by or c.settings.user,
-            metrics=parse_metrics(metric or []),
-            criteria=criteria or [],
+        metrics = parse_metrics(metric or [])
+        request = Register(
+            model_name=name, model_uri=model_uri, metrics=metrics, criteria=tuple(criteria or ())
         )
+        result = registration.register(c, request, by or c.settings.user)
         emit(
             result,
             as_json,

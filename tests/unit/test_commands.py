@@ -1,0 +1,104 @@
+"""The typed commands: what they hold as asked, and what ``operations.execute`` makes of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from agents.commands import AS_ASKED, Deploy, Promote, Register, Rollback, Tick
+from agents.entrypoints.chat.chat import echo
+from agents.handlers import operations
+from lifecycle.stages import ModelStage
+from lifecycle.strategies import StrategyName
+
+
+def test_a_known_stage_or_strategy_is_parsed_and_any_other_word_is_kept_for_the_intake() -> None:
+    assert Promote(model_name="m", version="2", target_stage="staging").target_stage is (
+        ModelStage.STAGING
+    )
+    assert Promote(model_name="m", version="v2", target_stage="bogus").target_stage == "bogus"
+    assert Deploy(model_name="m", version="2", strategy="canary").strategy is StrategyName.CANARY
+    assert Deploy(model_name="m", version="2", strategy="blue-green").strategy == "blue-green"
+
+
+def test_a_share_out_of_range_is_refused_unless_built_as_asked_for_the_intake() -> None:
+    with pytest.raises(ValidationError):
+        Deploy(model_name="m", version="2", traffic=150.0)
+    asked = {"model_name": "m", "version": "2", "traffic": 150.0}
+    assert Deploy.model_validate(asked, context=AS_ASKED).traffic == 150.0
+
+
+def test_register_and_tick_hold_what_the_cli_and_the_api_take() -> None:
+    request = Register(model_name="iris", model_uri="runs:/r/model", criteria=["accuracy>=0.9"])
+    assert (request.metrics, request.criteria) == ({}, ("accuracy>=0.9",))
+    assert Tick().model_name is None
+    assert Tick(model_name="iris").model_name == "iris"
+
+
+def test_the_chat_echo_leaves_out_the_fields_it_never_sets_while_at_their_default() -> None:
+    deploy = Deploy(model_name="m", version="2", strategy=StrategyName.CANARY, traffic=10.0)
+    assert echo(deploy) == {
+        "kind": "deploy",
+        "model_name": "m",
+        "version": "2",
+        "strategy": "canary",
+        "traffic": 10.0,
+    }
+    rollback = Rollback(model_name="m")
+    assert echo(rollback) == {
+        "kind": "rollback",
+        "model_name": "m",
+        "to_deployment_id": None,
+        "reason": None,
+    }
+    assert echo(Rollback(model_name="m", thread_id="t-1"))["thread_id"] == "t-1"
+
+
+class _Agent:
+    def __init__(self) -> None:
+        self.calls: list[tuple[dict[str, Any], str | None]] = []
+
+    def run(self, request: dict[str, Any], thread_id: str | None) -> dict[str, Any]:
+        self.calls.append((request, thread_id))
+        return {"status": "deployed", "action": request["action"], "thread_id": thread_id}
+
+
+class _Services:
+    def __init__(self) -> None:
+        self.agent = _Agent()
+
+    @contextmanager
+    def open_agent(self) -> Iterator[_Agent]:
+        yield self.agent
+
+
+def test_execute_hands_the_thread_the_replicas_and_the_reason_to_the_run() -> None:
+    c = _Services()
+    request = Deploy(
+        model_name="m",
+        version="2",
+        strategy="canary",
+        traffic=5.0,
+        replicas=3,
+        reason="why",
+        thread_id="t-1",
+    )
+    operations.execute(c, request, "alice")  # type: ignore[arg-type]
+    operations.execute(c, Promote(model_name="m", version="2", target_stage="shadow"), "bob")  # type: ignore[arg-type]
+    (deploy, deploy_thread), (promote, promote_thread) = c.agent.calls
+    assert deploy_thread == "t-1" and promote_thread is None
+    assert deploy == {
+        "action": "deploy",
+        "model_name": "m",
+        "version": "2",
+        "strategy": "canary",
+        "traffic": 5.0,
+        "replicas": 3,
+        "reason": "why",
+        "requested_by": "alice",
+    }
+    assert promote["target_stage"] == "shadow" and promote["requested_by"] == "bob"
