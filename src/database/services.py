@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 
-from database.models import VersionRecordRow
+from database.models import DeploymentRow, VersionRecordRow
 from database.protocols import UnitOfWork
 from lifecycle.records import VersionRecord, utcnow
-from lifecycle.stages import ModelStage, restore_for_rollback, transition
+from lifecycle.stages import (
+    LIVE_STATUSES,
+    DeploymentStatus,
+    ModelStage,
+    change_status,
+    restore_for_rollback,
+    transition,
+)
 
 
 def record_stage_change(
@@ -89,3 +97,16 @@ class DbPackageLedger:
                 actor, "packaged", row.model_version_id, {"bento_tag": bento_tag, "reused": reused}
             )
             uow.commit()
+
+
+def retire(
+    row: DeploymentRow, now: datetime, status: DeploymentStatus = DeploymentStatus.ROLLED_BACK
+) -> None:
+    """Take ``row`` out of service (its server was stopped before; the one retire routine):
+    ``status`` unless it has already ended, no traffic, and the time it was rolled back (a
+    failure keeps none)."""
+    if DeploymentStatus(row.status) in LIVE_STATUSES:
+        row.status = change_status(DeploymentStatus(row.status), status)
+    if status is DeploymentStatus.ROLLED_BACK:
+        row.rolled_back_at = now
+    row.traffic_percentage = 0.0

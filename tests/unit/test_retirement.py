@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agents.model_deployer.retirement import retire
 from database.models import DeploymentRow
+from database.services import retire
 from lifecycle.stages import DeploymentStatus
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

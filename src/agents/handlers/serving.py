@@ -13,6 +13,7 @@ from typing import Any
 
 from agents.ports import Services
 from database.models import DeploymentRow
+from database.services import retire
 from lifecycle.errors import EndpointCreationError
 from lifecycle.records import model_version_id, parse_version, utcnow
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
@@ -104,11 +105,9 @@ def start_endpoint(
 def _finish(
     c: Services, deployment_id: str, status: DeploymentStatus, actor: str, payload: dict[str, Any]
 ) -> None:
+    """Record that a deployment whose server is stopped (or never started) left service."""
     with c.uow() as uow:
-        row = uow.deployments.get(deployment_id)
-        row.status = change_status(DeploymentStatus(row.status), status).value
-        if status is DeploymentStatus.ROLLED_BACK:
-            row.rolled_back_at = utcnow()
+        retire(uow.deployments.get(deployment_id), utcnow(), status)
         uow.audit.append(actor, f"endpoint_{status.value}", deployment_id, payload)
         uow.commit()
 

@@ -14,12 +14,13 @@ from typing import Any, Literal
 from agents.model_deployer.changes import Effect, change, stop_servers
 from agents.model_deployer.deps import DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
-from agents.model_deployer.retirement import hand_over, hand_over_effect, retire
+from agents.model_deployer.retirement import hand_over, hand_over_effect
 from agents.model_deployer.rollouts import close_rollouts, marks_of, open_rollout, rollout_config
 from agents.model_deployer.state import State, deploy_plan, rollout_plan
 from agents.model_deployer.views import views_of
 from database.models import DeploymentRow
 from database.protocols import UnitOfWork
+from database.services import retire
 from lifecycle.errors import UnknownModelError
 from lifecycle.monitor import RolloutPhase
 from lifecycle.ports import Endpoint

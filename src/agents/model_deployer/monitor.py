@@ -15,12 +15,13 @@ from typing import Any
 from agents.model_deployer.changes import change, mark, nothing, stop_servers, unmark
 from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
 from agents.model_deployer.idempotency import once
-from agents.model_deployer.retirement import replace_effect, replace_stable, retire
+from agents.model_deployer.retirement import replace_effect, replace_stable
 from agents.model_deployer.rollback import rollback_flow, run_rollback
 from agents.model_deployer.rollouts import marks_of
 from agents.model_deployer.state import HealthCheck, MonitorReport, State
 from database.models import RolloutRow
 from database.protocols import UnitOfWork
+from database.services import retire
 from lifecycle.monitor import MonitorAction, RolloutPhase, monitor_mark
 from lifecycle.ports import Routes
 from lifecycle.rollback_plan import RollbackPlan

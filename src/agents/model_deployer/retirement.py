@@ -12,29 +12,15 @@ version; ``replace_effect`` is its outside half.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from agents.model_deployer.changes import Effect
 from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.rollouts import archive_in_registry, archive_version
 from database.models import DeploymentRow
 from database.protocols import UnitOfWork
+from database.services import retire
 from lifecycle.rollout import RolloutPlan, TrafficUpdate
-from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
+from lifecycle.stages import DeploymentStatus, change_status
 from lifecycle.strategies import StrategyName
-
-
-def retire(
-    row: DeploymentRow, now: datetime, status: DeploymentStatus = DeploymentStatus.ROLLED_BACK
-) -> None:
-    """Take ``row`` out of service (its server was stopped before, see ``changes``):
-    ``status`` unless it has already ended, no traffic, and the time it was rolled back (a
-    failure keeps none)."""
-    if DeploymentStatus(row.status) in LIVE_STATUSES:
-        row.status = change_status(DeploymentStatus(row.status), status)
-    if status is DeploymentStatus.ROLLED_BACK:
-        row.rolled_back_at = now
-    row.traffic_percentage = 0.0
 
 
 def replace_stable(

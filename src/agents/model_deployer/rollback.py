@@ -21,13 +21,12 @@ from langgraph.graph.state import CompiledStateGraph
 from agents.model_deployer.changes import change, stop_servers
 from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
-from agents.model_deployer.retirement import retire
 from agents.model_deployer.rollouts import close_rollouts
 from agents.model_deployer.state import State
 from agents.model_deployer.views import views_of
 from database.models import DeploymentRow
 from database.protocols import UnitOfWork
-from database.services import record_stage_change
+from database.services import record_stage_change, retire
 from lifecycle.errors import RollbackFailedError
 from lifecycle.monitor import RolloutPhase, monitor_mark
 from lifecycle.rollback_plan import RollbackPlan, plan_rollback, rollback_target, switched_routes
