@@ -132,8 +132,3 @@ def read_session(factory: sessionmaker[Session]) -> Session:
         session.close()
         raise
     return session
-
-
-def is_sqlite(engine: Engine) -> bool:
-    """Whether ``engine`` talks to SQLite (whose locking differs from PostgreSQL's)."""
-    return engine.dialect.name == "sqlite"

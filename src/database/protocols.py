@@ -57,8 +57,6 @@ class Deployments(Protocol):
         status: DeploymentStatus | None = None,
     ) -> Sequence[DeploymentRow]: ...
 
-    def active_for_model(self, model_name: str) -> Sequence[DeploymentRow]: ...
-
 
 class VersionRecords(Protocol):
     """``version_records``: the history of stage changes."""

@@ -69,9 +69,6 @@ class ModelVersionRepository:
         query = select(ModelVersionRow.model_name).distinct().order_by(ModelVersionRow.model_name)
         return list(self.session.scalars(query))
 
-    # The first name agents/status.py used; one idea, two spellings only until it moves over.
-    model_names = list_model_names
-
 
 def _version_key(version: str) -> tuple[int, str]:
     # Registry versions are numbers as text: "10" sorts after "9".
@@ -113,10 +110,6 @@ class DeploymentRepository:
         if statuses is not None:
             query = query.where(DeploymentRow.status.in_([s.value for s in statuses]))
         return self.session.scalars(query).all()
-
-    def active_for_model(self, model_name: str) -> Sequence[DeploymentRow]:
-        """The model's deployments in status ``active`` (served by the partial index)."""
-        return self.list(model_name, [DeploymentStatus.ACTIVE])
 
 
 class VersionRecordRepository:

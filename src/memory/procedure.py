@@ -86,11 +86,6 @@ class _PathStats:
         }
 
 
-def empty_procedure(model_name: str) -> dict[str, Any]:
-    """The procedure of a model nothing is known about yet."""
-    return distill(model_name, ())
-
-
 def distill(model_name: str, episodes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The procedure document for ``model_name`` from its episodes, given oldest first."""
     resolved = _resolve_outcomes(episodes)

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
 from mlops.mlflow_env import quiet, tracking
 
 Dataset = Literal["iris", "breast_cancer", "wine"]
@@ -153,8 +151,3 @@ def save_local(
     return TrainedModel(
         trained.model, str(path), None, None, trained.metrics, trained.columns, trained.sample
     )
-
-
-def disagreement(a: Any, b: Any, rows: Any) -> float:
-    """Share of ``rows`` on which two models predict different labels."""
-    return float(np.mean(np.asarray(a.predict(rows)) != np.asarray(b.predict(rows))))

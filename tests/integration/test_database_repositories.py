@@ -173,9 +173,10 @@ def test_deployments_and_approvals_round_trip(factory: sessionmaker[Session]) ->
         assert manifest.autoscaling == {"min": 1, "max": 3}
         assert manifest.status is DeploymentStatus.ACTIVE
         assert manifest.deployed_at.tzinfo == UTC
-        assert [d.deployment_id for d in uow.deployments.active_for_model("fraud_detector")] == [
-            "dep-1"
-        ]
+        assert [
+            d.deployment_id
+            for d in uow.deployments.list("fraud_detector", status=DeploymentStatus.ACTIVE)
+        ] == ["dep-1"]
         assert [a.approval_id for a in uow.approvals.list("pending")] == ["apr-1"]
         with pytest.raises(UnknownModelError):
             uow.deployments.get("dep-404")

@@ -73,9 +73,6 @@ class FakeDeployments:
     ) -> Sequence[DeploymentRow]:
         return list(self.rows.values())
 
-    def active_for_model(self, model_name: str) -> Sequence[DeploymentRow]:
-        return [r for r in self.rows.values() if r.status == DeploymentStatus.ACTIVE.value]
-
 
 class FakeVersionRecords:
     def __init__(self) -> None:

@@ -14,7 +14,7 @@ from lifecycle.errors import InfrastructureError, InvalidRouteError, UnknownMode
 from lifecycle.latency import RequestCounts, merged_metrics, summed_counts
 from lifecycle.metrics import PerformanceMetrics, ShadowStats
 from lifecycle.ports import Router, Routes
-from lifecycle.routing import gradual, single
+from lifecycle.routing import gradual
 
 
 class GatewayClient:
@@ -112,13 +112,6 @@ class GatewayClient:
             for row in stats["shadows"]
             if row["shadow_deployment_id"] == deployment_id
         )
-
-
-def switch_now(router: Router, model_name: str, deployment_id: str) -> Routes:
-    """Send all of a model's traffic to one deployment in one atomic table change."""
-    routes = single(model_name, deployment_id)
-    router.set_routes(routes)
-    return routes
 
 
 def switch_gradually(
