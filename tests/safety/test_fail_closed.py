@@ -1,6 +1,6 @@
 """Fail closed: nothing failing goes unjudged because the figures stopped.
 
-- A canary whose gateway stops reporting is rolled back within the documented ticks
+- A canary, blue-green or shadow whose gateway stops reporting is rolled back within the ticks
   (``DEPLOYER_STALE_FIGURES_TICKS`` = 3 ticks and ``DEPLOYER_STALE_FIGURES_SECONDS`` = 30 s
   since the last report the state DB stored), through the rollback flow.
 - Poisoned request bodies (a NUL, NaN in an extra key, a lone surrogate, non-UTF-8 bytes, a
@@ -47,7 +47,7 @@ from lifecycle.gates import (
 )
 from lifecycle.metrics import PerformanceMetrics
 from lifecycle.rollback import config_to_dict, configure
-from lifecycle.routing import single, split
+from lifecycle.routing import split
 from memory.store_memory import StoreMemory
 from mlops.gateway.stats import DeploymentStats
 from tests.agent_fakes import make_world
@@ -61,43 +61,57 @@ from tests.unit.model_deployer_story import Story
 # -- the gateway stops reporting -------------------------------------------------------------
 
 
-def test_a_canary_whose_gateway_stops_reporting_is_rolled_back_within_the_stale_ticks(
-    database_url: str, tmp_path: Path
+@pytest.mark.parametrize("strategy", ["canary", "blue_green", "shadow"])
+def test_a_live_rollout_whose_gateway_stops_reporting_is_rolled_back_within_the_stale_ticks(
+    database_url: str, tmp_path: Path, strategy: str
 ) -> None:
-    story, stable, version, _ = Story.over(make_world(tmp_path, url=database_url)).replacing()
+    """The documented bound: with the defaults (3 ticks, 30 s) the third tick 33 s after the
+    last report the state DB stored rolls the rollout back (a shadow: its mirror is stopped)."""
+    story = Story.over(make_world(tmp_path, url=database_url))
     world = story.world
+    if strategy == "shadow":
+        stable = story.serving()[1]
+        version = story.in_shadow()
+    else:
+        story, stable, version, _ = story.replacing()
     world.deps.policy = dataclasses.replace(world.deps.policy, canary_step_seconds=30)
     world.clock.moment = datetime.now(UTC)  # the monitor's clock and the DB's reports agree
-    deployed = story.deploy(version, strategy="canary", traffic=10)
+    asked: dict[str, dict[str, Any]] = {
+        "canary": {"strategy": "canary", "traffic": 10},
+        "blue_green": {"strategy": "blue_green"},
+        "shadow": {},  # a version in shadow is deployed as a shadow
+    }
+    deployed = story.deploy(version, **asked[strategy])
     assert deployed["status"] == "deployed", deployed["errors"]
-    canary = deployed["deployment_manifest"]["deployment_id"]
+    new = deployed["deployment_manifest"]["deployment_id"]
     world.deps.metrics = DbMetricsSource(world.factory)  # the real figures, from the real DB
-    gateway = DbRouter(world.factory)
-    figures = {d: DeploymentStats(d, STORY_MODEL) for d in (stable, canary)}
-    for _ in range(5):
-        figures[canary].record(5.0, error=False)
-        figures[stable].record(5.0, error=False)
-    gateway.store_stats("gw-a", [s.snapshot() for s in figures.values()], [])
+    figures = {d: DeploymentStats(d, STORY_MODEL) for d in (stable, new)}
+    for stats in figures.values():
+        for _ in range(5):
+            stats.record(5.0, error=False)
+    DbRouter(world.factory).store_stats("gw-a", [s.snapshot() for s in figures.values()], [])
 
     def tick() -> dict[str, Any]:
         result = story.agent.run({"action": "monitor", "requested_by": "cron"})
-        [check] = [c for c in result["monitor"]["checks"] if c["deployment_id"] == canary]
+        [check] = [c for c in result["monitor"]["checks"] if c["deployment_id"] == new]
         return dict(check)
 
-    assert tick()["action"] == "wait"  # fresh figures, too few requests: wait
+    usual = "observe" if strategy == "shadow" else "wait"
+    assert tick()["action"] == usual  # fresh figures: judged as usual
     checks = []
     for _ in range(3):  # the gateway is gone: nothing is flushed any more
         world.clock.advance(seconds=11)
         checks.append(tick())
 
-    assert [c["action"] for c in checks] == ["wait", "wait", "rollback"]
+    assert [c["action"] for c in checks] == [usual, usual, "rollback"]
     assert checks[-1]["message"].startswith("figures stale: no gateway report for 3 ticks (")
-    assert checks[-1]["outcome"].startswith(f"rolled back to {stable}")
-    assert story.routes() == single(STORY_MODEL, stable)
-    assert story.deployment(canary).status == "rolled_back"
+    routes = story.routes()
+    assert routes is not None and new not in routes.weights and routes.shadow_deployment_id is None
+    assert stable in routes.weights
+    assert story.deployment(new).status == ("failed" if strategy == "shadow" else "rolled_back")
     with world.uow() as uow:
-        rollout = uow.rollouts.find(canary)
-        assert rollout is not None and rollout.phase == "rolled_back"
+        rollout = uow.rollouts.find(new)
+        assert rollout is not None and rollout.phase in {"rolled_back", "failed"}
 
 
 def test_quick_ticks_on_a_real_database_do_not_call_a_reporting_gateway_silent(
