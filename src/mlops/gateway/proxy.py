@@ -255,7 +255,7 @@ class DataPlane:
         else:
             agreed = 0
         sample = None
-        if agreed < compared:
+        if agreed < compared and len(comparison.disagreements) < comparison.sample_size:
             keep = comparison.model_name in self.config.sample_body_models
             sample = disagreement(body, ours, theirs, keep)
         comparison.record(primary_ms, ms, compared, agreed, sample)
