@@ -40,10 +40,14 @@ UNJUDGING = {"test_code_shape.py"}
 MODULE_TESTS: dict[str, list[str]] = {
     "approval": [],
     "errors": ["test_api_errors.py"],
-    "gates": ["test_gates.py", "test_monitor_decisions.py"],
+    "gates": ["test_gates.py", "test_monitor_decisions.py", "test_lifecycle_non_finite.py"],
     "latency": ["test_gateway_stats.py", "test_monitor_decisions.py"],
-    "metrics": ["test_gates.py", "test_shared_values.py"],
-    "monitor": ["test_monitor_decisions.py", "test_monitor_judgement.py"],
+    "metrics": ["test_gates.py", "test_shared_values.py", "test_lifecycle_non_finite.py"],
+    "monitor": [
+        "test_monitor_decisions.py",
+        "test_monitor_judgement.py",
+        "test_lifecycle_stale_figures.py",
+    ],
     "ports": ["test_routing.py", "test_shared_values.py"],
     "records": [],
     "rollback": ["test_gates.py"],

@@ -8,6 +8,7 @@ unit tests only: integrations use the real adapters.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -133,6 +134,17 @@ class FakeMetrics:
     figures: dict[str, PerformanceMetrics] = field(default_factory=dict)
     shadows: dict[str, ShadowStats] = field(default_factory=dict)
     totals: dict[str, RequestCounts] = field(default_factory=dict)
+    clock: Callable[[], datetime] = field(default_factory=lambda: lambda: datetime.now(UTC))
+    """The time a report is stored at: a gateway that keeps reporting reports "now"."""
+    silent_since: datetime | None = None
+    """When the gateway stopped reporting (``stop_reporting``); None while it reports."""
+
+    def stop_reporting(self) -> None:
+        """The gateway stops writing figures: its last report stays where it was."""
+        self.silent_since = self.clock()
+
+    def reported_at(self, deployment_id: str) -> datetime | None:
+        return self.silent_since if self.silent_since is not None else self.clock()
 
     def count(self, deployment_id: str, requests: int, errors: int = 0, ms: float = 5.0) -> None:
         """Add ``requests`` (``errors`` of them failed) that took ``ms`` each to the counters."""
@@ -232,7 +244,8 @@ def make_world(
     engine = make_engine(url or f"sqlite:///{tmp_path / 'state.db'}")
     Base.metadata.create_all(engine)
     factory = make_session_factory(engine)
-    registry, metrics, clock = FakeRegistry(), FakeMetrics(), FixedClock()
+    registry, clock = FakeRegistry(), FixedClock()
+    metrics = FakeMetrics(clock=clock.now)
     serving, router = FakeServing(registry), FakeRouter(factory)
     memory = StoreMemory(InMemoryStore(), clock)
     deps = DeployerDeps(

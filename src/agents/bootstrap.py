@@ -106,6 +106,8 @@ class Container:
             rollback_preset=s.rollback_preset,
             rollback_overrides=s.rollback_overrides,
             canary_step_seconds=s.canary_step_seconds,
+            stale_figures_ticks=s.stale_figures_ticks,
+            stale_figures_seconds=s.stale_figures_seconds,
         )
 
     @cached_property

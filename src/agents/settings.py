@@ -54,6 +54,25 @@ class Settings(BaseSettings):
     fresher data than this. 1 s did not shorten bench/rollback.py's fault-to-stable median
     (5.04 s at both), so the default stays at 2 s and half the writes."""
 
+    stale_figures_ticks: int = Field(
+        default=3, ge=1, validation_alias="DEPLOYER_STALE_FIGURES_TICKS"
+    )
+    """Monitoring ticks in a row without a fresh gateway report of a live canary, blue-green
+    or shadow deployment before it is rolled back ("figures stale")."""
+
+    stale_figures_seconds: float = Field(
+        default=30.0, gt=0, validation_alias="DEPLOYER_STALE_FIGURES_SECONDS"
+    )
+    """How old the last gateway report must be as well (ticks quicker than the flushes are no
+    silence): with the defaults, a canary whose gateways stopped reporting is rolled back on
+    the first tick at which 30 s have passed and 3 ticks have seen no report."""
+
+    shadow_sample_bodies_text: str = Field(
+        default="", validation_alias="DEPLOYER_SHADOW_SAMPLE_BODIES"
+    )
+    """Models (comma-separated) whose shadow disagreement samples keep the request body,
+    sanitised and truncated; every other model's samples keep only its hash and shape."""
+
     approvers_text: str = Field(default="", validation_alias="DEPLOYER_APPROVERS")
     """Users who hold the approver role, comma-separated (nobody, until it is set)."""
 
@@ -114,6 +133,11 @@ class Settings(BaseSettings):
             "min_requests": self.min_requests,
         }
         return {k: float(v) for k, v in given.items() if v is not None}
+
+    @property
+    def shadow_sample_bodies(self) -> frozenset[str]:
+        """The models that opted in to raw request bodies in shadow samples."""
+        return frozenset(n.strip() for n in self.shadow_sample_bodies_text.split(",") if n.strip())
 
     @property
     def approvers(self) -> frozenset[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -106,6 +107,8 @@ class HealthChecks(Protocol):
     def list(
         self, deployment_id: str | None = None, model_name: str | None = None, limit: int = 100
     ) -> builtins.list[HealthCheckRow]: ...
+
+    def count_since(self, deployment_id: str, after: datetime) -> int: ...
 
 
 class AuditTrail(Protocol):

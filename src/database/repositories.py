@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from database.audit import AuditVerification, append_event, verify_audit_chain
@@ -231,6 +232,14 @@ class HealthCheckRepository:
         if actions is not None:
             query = query.where(HealthCheckRow.action.in_(builtins.list(actions)))
         return list(reversed(self.session.scalars(query).all()))
+
+    def count_since(self, deployment_id: str, after: datetime) -> int:
+        """How many judgements of a deployment were made after ``after`` (the monitor's ticks
+        that saw it since then)."""
+        query = select(func.count()).where(
+            HealthCheckRow.deployment_id == deployment_id, HealthCheckRow.checked_at > after
+        )
+        return int(self.session.scalar(query) or 0)
 
 
 class AuditLog:

@@ -9,12 +9,14 @@ never takes the write lock, so it neither waits for a writer nor holds one up.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from database.engine import read_session
@@ -27,6 +29,8 @@ from lifecycle.ports import Routes
 from lifecycle.records import utcnow
 from lifecycle.routing import validate_routes
 from lifecycle.stages import ROUTABLE_STATUSES
+
+log = logging.getLogger("deployer.routing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,11 +206,29 @@ class DbRouter:
                             kind=kind,
                             deployment_id=str(figures[key]),
                             model_name=str(figures["model_name"]),
-                            figures=dict(figures),
+                            figures=storable(figures),
                             updated_at=now,
                         )
                     )
             uow.commit()
+
+
+def storable(figures: Mapping[str, Any]) -> dict[str, Any]:
+    """``figures`` as a JSON column on every database takes them. The gateway sanitises its
+    samples (``mlops.gateway.samples``); this is the guard behind it: figures that strict JSON
+    or PostgreSQL would refuse (NaN, inf, a NUL character, a lone surrogate) are stored without
+    their ``disagreements`` samples, so one bad sample never stops the counters of a flush."""
+    try:
+        text = json.dumps(dict(figures), allow_nan=False, ensure_ascii=False)
+        text.encode("utf-8")  # a lone surrogate does not encode
+        if "\\u0000" not in text:
+            return dict(figures)
+    except (TypeError, ValueError):
+        pass
+    log.warning(
+        "figures of %s not storable as they are: samples left out", figures.get("model_name")
+    )
+    return {**figures, "disagreements": [], "samples_dropped": True}
 
 
 class DbMetricsSource:
@@ -245,6 +267,16 @@ class DbMetricsSource:
         return summed_counts(
             r.figures.get("total", {}) for r in self._rows("deployment", deployment_id)
         )
+
+    def reported_at(self, deployment_id: str) -> datetime | None:
+        """When the freshest gateway report naming the deployment (its figures, or its shadow
+        comparison) was stored: the ``updated_at`` of the rows each flush rewrites."""
+        with read_session(self.session_factory) as session:
+            return session.scalar(
+                select(func.max(GatewayStatsRow.updated_at)).where(
+                    GatewayStatsRow.deployment_id == deployment_id
+                )
+            )
 
     def shadow_stats(self, deployment_id: str) -> ShadowStats:
         """Output comparison of one shadow deployment, summed over every replica ever."""

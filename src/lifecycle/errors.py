@@ -136,3 +136,7 @@ class PortInUseError(BadInputError):
 
 class InvalidRouteError(BadInputError):
     """A routing table that cannot be applied (weights not summing to 100, unknown deployment)."""
+
+
+class NonFiniteMetricError(BadInputError):
+    """A metric that is not a finite number (NaN, inf): it would pass or break every gate."""

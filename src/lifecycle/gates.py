@@ -2,11 +2,14 @@
 
 As in Argo Rollouts' analysis and Flagger's "no values found", a lack of data is *inconclusive*
 (wait and look again), never *passed*. Every threshold comparison goes through
-:func:`check_threshold`, so there is one place that knows what ``>=`` means.
+:func:`check_threshold`, so there is one place that knows what ``>=`` means. A figure that is
+not a finite number (NaN, inf) is *failed*: ``inf >= 0.9`` holds and ``nan > limit`` does not,
+so comparing it would pass a gate it cannot have met.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -83,6 +86,8 @@ def parse_criterion(text: str) -> Criterion:
         threshold = float(match.group(3))
     except ValueError:
         raise BadInputError(f"criterion {text!r} has no number to compare with") from None
+    if not math.isfinite(threshold):
+        raise BadInputError(f"criterion {text!r} compares with {threshold}, not a finite number")
     return Criterion(match.group(1), match.group(2), threshold)
 
 
@@ -97,6 +102,8 @@ def metric_thresholds_gate(
             verdicts.append(
                 Verdict(gate, VerdictStatus.INCONCLUSIVE, f"{c.metric} was never recorded")
             )
+        elif not math.isfinite(metrics[c.metric]):
+            verdicts.append(not_finite(gate, c.metric, metrics[c.metric]))
         elif check_threshold(metrics[c.metric], c.op, c.threshold):
             verdicts.append(
                 Verdict(gate, VerdictStatus.PASSED, f"{c.metric}={metrics[c.metric]:g} meets {c}")
@@ -106,6 +113,11 @@ def metric_thresholds_gate(
                 Verdict(gate, VerdictStatus.FAILED, f"{c.metric}={metrics[c.metric]:g} misses {c}")
             )
     return verdicts
+
+
+def not_finite(gate: str, what: str, value: float) -> Verdict:
+    """The failed verdict of a figure that is not a finite number (NaN, inf): never a pass."""
+    return Verdict(gate, VerdictStatus.FAILED, f"{what} is {value}, not a finite number")
 
 
 def min_requests_gate(metrics: PerformanceMetrics, min_requests: int) -> Verdict:
@@ -158,6 +170,9 @@ def latency_gate(
         return Verdict(
             gate, VerdictStatus.INCONCLUSIVE, f"no {quantile} latency for the {side} yet"
         )
+    for side, value in (("candidate", new), ("baseline", old)):
+        if not math.isfinite(value):
+            return not_finite(gate, f"the {side}'s {quantile}", value)
     limit = old * multiplier
     if check_threshold(new, ">", limit):
         return Verdict(

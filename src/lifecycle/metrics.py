@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from lifecycle.errors import NonFiniteMetricError
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +65,15 @@ class ShadowStats:
             agreed=int(figures.get("agreed", 0)),
             shadow_errors=int(figures.get("shadow_errors", 0)),
         )
+
+
+def finite_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
+    """``metrics`` as floats, or raise NonFiniteMetricError naming the first one that is NaN or
+    infinite: such a figure would pass a gate (``inf >= 0.9``) or be refused by PostgreSQL's
+    JSON, so it is bad input and nothing is written."""
+    for name, value in metrics.items():
+        if not math.isfinite(value):
+            raise NonFiniteMetricError(
+                f"metric {name!r} is {value}: metrics must be finite numbers"
+            )
+    return {name: float(value) for name, value in metrics.items()}

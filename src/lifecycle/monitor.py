@@ -4,7 +4,8 @@ A rollout is the part of a deployment the monitor owns after the deploy returned
 remaining steps, a blue-green (or completed canary) deployment's warm period, a shadow's
 comparison. Each tick judges it on the requests of its current step and decides one action:
 
-- ``rollback`` when a gate failed or the endpoint's process is gone (every reason kept);
+- ``rollback`` when a gate failed, the endpoint's process is gone (every reason kept), or the
+  figures went stale: no data is not a pass, and no data for long is a failure;
 - ``wait`` when the step's pause has not elapsed or the verdict is inconclusive (said why);
 - ``advance`` to the next canary weight once the pause elapsed and the gates passed;
 - ``complete`` when the step that passed was the last before 100%;
@@ -113,10 +114,13 @@ def judge(
     now: datetime,
     alive: bool,
     pending: Sequence[str] | None = None,
+    stale: str | None = None,
 ) -> MonitorDecision:
-    """A tick's judgement of one rollout: :func:`decide`, after the two things a tick knows
+    """A tick's judgement of one rollout: :func:`decide`, after the three things a tick knows
     beyond the figures. A rollback already decided (``pending``, with its reasons) is finished
-    before anything else; a shadow whose process is gone is rolled back (its mirror stopped).
+    before anything else; a shadow whose process is gone is rolled back (its mirror stopped);
+    a live rollout whose figures are ``stale`` (the reason :func:`stale_figures` gave) is rolled
+    back with that reason, whatever the figures it has say.
     """
     if pending is not None:
         return MonitorDecision(
@@ -126,7 +130,23 @@ def judge(
         return MonitorDecision(
             MonitorAction.ROLLBACK, VerdictStatus.FAILED, ("the shadow's process is gone",)
         )
+    if alive and stale is not None:
+        return MonitorDecision(MonitorAction.ROLLBACK, VerdictStatus.FAILED, (stale,))
     return decide(rollout, verdicts, now, alive)
+
+
+def stale_figures(ticks: int, seconds: float, max_ticks: int, max_seconds: float) -> str | None:
+    """Why a rollout's figures are stale, or None while they are fresh enough.
+
+    ``ticks`` counts the monitor's ticks (this one included) since a gateway last reported
+    figures of the deployment, and ``seconds`` is the age of that report as the database
+    recorded it (or of the rollout's current step, when none came since). Both must reach
+    their bound: many quick ticks between two flushes are not silence, and neither is one
+    tick after a watcher's long absence.
+    """
+    if ticks < max_ticks or seconds < max_seconds:
+        return None
+    return f"figures stale: no gateway report for {ticks} ticks ({seconds:.0f} s)"
 
 
 MONITOR_MARK_PREFIX = "monitor:"

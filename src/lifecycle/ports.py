@@ -161,6 +161,13 @@ class MetricsSource(Protocol):
         """Cumulative counters (all replicas), for figures over a period such as a step."""
         ...
 
+    def reported_at(self, deployment_id: str) -> datetime | None:
+        """When a gateway last reported figures of the deployment, as the store recorded the
+        report (not as a gateway remembers it); None if none ever did. A gateway reports every
+        deployment it routes or mirrors, requests or none, so an old report means no gateway
+        is watching it: its figures are stale."""
+        ...
+
 
 @runtime_checkable
 class Clock(Protocol):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 import pytest
@@ -135,3 +136,13 @@ def test_shadow_comparisons_add_up(side: Side) -> None:
     assert (stats.compared, stats.agreed, stats.shadow_errors) == (15, 14, 1)
     assert stats.agreement == pytest.approx(14 / 15)
     assert side.source.counts("s1") == RequestCounts()
+
+
+def test_a_report_is_dated_when_it_is_stored_and_a_later_one_moves_forward(side: Side) -> None:
+    before = datetime.now(UTC)
+    side.traffic.count("d1", 3)
+    first = side.source.reported_at("d1")
+    assert first is not None and before <= first <= datetime.now(UTC)
+    side.traffic.count("d1", 1)
+    later = side.source.reported_at("d1")
+    assert later is not None and later >= first

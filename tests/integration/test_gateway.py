@@ -179,7 +179,15 @@ def test_shadow_share_and_agreement_match_the_known_disagreement(
     assert after["agreed"] - before["agreed"] == expected_agreed
     assert after["disagreements"], "a sample of disagreements is kept"
     sample = after["disagreements"][0]
-    assert sample["primary"] != sample["shadow"] and "instances" in sample["request"]
+    assert sample["primary"] != sample["shadow"]
+    # The request is kept as its hash and shape, never its body (no model opted in).
+    assert sample["request"]["shape"] == {
+        "type": "dict",
+        "keys": ["instances"],
+        "instances": 1,
+        "width": 4,
+    }
+    assert "body" not in sample["request"] and len(sample["request"]["sha256"]) == 16
 
     # Half the traffic mirrored: exactly half, by the error-diffusion counter.
     assert (

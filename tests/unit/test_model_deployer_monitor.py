@@ -350,3 +350,39 @@ def test_a_slow_but_running_server_is_not_taken_for_dead(canary: Canary) -> None
 
     assert check["action"] == "wait", check["message"]
     assert canary.new in serving.running
+
+
+def test_a_canary_whose_gateway_stopped_reporting_is_rolled_back_after_the_stale_ticks(
+    canary: Canary,
+) -> None:
+    """No data is not a pass: with the defaults (3 ticks, 30 s), the third tick 30 s after the
+    last report rolls the canary back through the rollback flow, with that reason."""
+    canary.traffic(20)
+    canary.story.world.metrics.stop_reporting()
+    actions = []
+    for _ in range(3):
+        canary.story.world.clock.advance(seconds=10)
+        actions.append(canary.check(canary.tick())["action"])
+    assert actions == ["wait", "wait", "rollback"]
+    [*_, last] = canary.health()
+    assert last.message == "figures stale: no gateway report for 3 ticks (30 s)"
+    assert canary.story.routes() == single(MODEL, canary.stable)
+    assert canary.story.deployment(canary.new).status == "rolled_back"
+    assert canary.rollout().phase == "rolled_back"
+
+
+def test_quick_ticks_between_two_reports_are_not_silence(canary: Canary) -> None:
+    canary.traffic(20)
+    canary.story.world.metrics.stop_reporting()
+    for _ in range(6):
+        canary.story.world.clock.advance(seconds=1)
+        assert canary.check(canary.tick())["action"] == "wait"
+    assert canary.story.routes() == split(MODEL, canary.stable, canary.new, 10.0)
+
+
+def test_a_canary_its_gateway_keeps_reporting_waits_however_long_it_lacks_requests(
+    canary: Canary,
+) -> None:
+    for _ in range(4):
+        canary.story.world.clock.advance(seconds=600)
+        assert canary.check(canary.tick())["action"] == "wait"

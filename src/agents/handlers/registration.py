@@ -19,6 +19,7 @@ from database.models import ModelVersionRow
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import BadInputError
 from lifecycle.gates import parse_criterion
+from lifecycle.metrics import finite_metrics
 from lifecycle.ports import ModelRegistry, RegisteredVersion
 from lifecycle.records import model_version_id, parse_version, utcnow
 
@@ -77,8 +78,10 @@ def register_version(
     """Register a model version in the registry and the state database, or in neither."""
     check_model_name(model_name)
     parsed = [str(parse_criterion(c)) for c in criteria]  # refuse bad input before any write
+    metrics = finite_metrics(metrics or {})  # NaN/inf would pass gates and break PostgreSQL
     registered = registry.register(model_name, model_uri, metrics=metrics)
     try:
+        finite_metrics(registered.metrics)  # the training run's own may be NaN too
         with uow_factory() as uow:
             row = uow.models.add(_row_for(registered, parsed))
             uow.audit.append(

@@ -109,6 +109,12 @@ class AgentPolicy:
     """Thresholds set over the preset (``DEPLOYER_MAX_ERROR_RATE`` and friends)."""
     canary_step_seconds: float = 60.0
     """How long each canary step runs before the monitor may move it on."""
+    stale_figures_ticks: int = 3
+    """Ticks in a row that see no fresh gateway report of a live rollout's deployment before
+    the rollout is rolled back ("figures stale"): no data for long is a failure."""
+    stale_figures_seconds: float = 30.0
+    """How old that last report (or the step's start, when none came since) must be too:
+    gateways report every 2 s, so quick ticks between two reports are not silence."""
     change_mark_seconds: float = 600.0
     """How long a run's mark on a deployment it is changing keeps the monitor away; an older
     mark is a crashed run's (its resume clears it) and the monitor judges the deployment."""

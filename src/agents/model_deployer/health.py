@@ -2,10 +2,12 @@
 
 ``check_health`` reads the gateways' counters for each canary, warm and shadow deployment,
 judges the requests of its current step with the rollback config it was given at deploy time
-(the pure ``lifecycle.monitor.decide``), and writes one ``health_checks`` row per deployment; a
-decided rollback is written into the rollout (``pending``) in the same transaction, so a watcher
-killed half-way leaves it to the next tick. A routed deployment without a rollout whose server
-is gone is judged for a restart. ``act_on_health`` (monitor.py) carries the judgements out.
+(the pure ``lifecycle.monitor.decide``), rolls back a live one whose gateways stopped reporting
+it (``stale_figures``: ticks and age since the last report the state DB recorded), and writes
+one ``health_checks`` row per deployment; a decided rollback is written into the rollout
+(``pending``) in the same transaction, so a watcher killed half-way leaves it to the next tick.
+A routed deployment without a rollout whose server is gone is judged for a restart.
+``act_on_health`` (monitor.py) carries the judgements out.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from database.models import DeploymentRow, HealthCheckRow
 from database.protocols import UnitOfWork
 from lifecycle.gates import Verdict, VerdictStatus, health_gates, shadow_agreement_gate
 from lifecycle.latency import RequestCounts
-from lifecycle.monitor import OPEN_PHASES, MonitorAction, MonitorDecision, RolloutPhase, judge
+from lifecycle.monitor import (
+    OPEN_PHASES,
+    MonitorAction,
+    MonitorDecision,
+    RolloutPhase,
+    judge,
+    stale_figures,
+)
 from lifecycle.rollback import config_from_dict
 from lifecycle.stages import DeploymentStatus
 
@@ -90,11 +99,29 @@ class HealthChecks:
         alive = self.deps.serving.process_alive(row.endpoint())
         figures: dict[str, Any] = {}
         verdicts: list[Verdict] = []
+        now = self.deps.clock.now()
+        stale = None
         if rollout.pending is None:
             figures, verdicts = self._verdicts(rollout, row, base)
-        now = self.deps.clock.now()
-        decision = judge(rollout.view, verdicts, now, alive, rollout.pending)
+            stale = self._stale(rollout, now)
+        decision = judge(rollout.view, verdicts, now, alive, rollout.pending, stale)
         return _check(row, decision, figures, base, verdicts)
+
+    def _stale(self, rollout: OpenRollout, now: datetime) -> str | None:
+        """Why the rollout's figures are stale, or None: the ticks that judged it, and the time
+        gone, since the later of its last gateway report (as the state DB stored it) and the
+        start of its current step."""
+        since = rollout.view.step_started_at
+        reported = self.deps.metrics.reported_at(rollout.deployment_id)
+        if reported is not None and reported > since:
+            since = reported
+        with self.deps.uow() as uow:
+            ticks = uow.health_checks.count_since(rollout.deployment_id, since) + 1
+        policy = self.deps.policy
+        seconds = (now - since).total_seconds()
+        return stale_figures(
+            ticks, seconds, policy.stale_figures_ticks, policy.stale_figures_seconds
+        )
 
     def _verdicts(
         self, rollout: OpenRollout, row: DeploymentRow, base: DeploymentRow | None

@@ -79,6 +79,9 @@ class GatewayConfig:
     shadow_concurrency: int = 64
     shadow_backlog: int = 2000
     tolerance: float = 1e-6
+    sample_body_models: frozenset[str] = frozenset()
+    """Models whose shadow disagreement samples keep the request body (sanitised, truncated);
+    the others keep its hash and shape only (``mlops.gateway.samples``)."""
     gateway_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 

@@ -26,7 +26,6 @@ it over the real one. Every ``poll_interval`` it reloads tables whose revision c
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -37,6 +36,7 @@ from aiohttp import web
 
 from mlops.gateway.backend import JSON, GatewayConfig, RouteBackend, Snapshot, error
 from mlops.gateway.balancer import CompiledRoute, Upstream
+from mlops.gateway.samples import disagreement
 from mlops.gateway.stats import DeploymentStats, ShadowComparison, outputs_agree, prometheus
 
 log = logging.getLogger("deployer.gateway")
@@ -58,6 +58,8 @@ class DataPlane:
         self._reload_lock = asyncio.Lock()
         self._shadow_slots = asyncio.Semaphore(config.shadow_concurrency)
         self.loaded_at = 0.0
+        self.flushed_at: float | None = None
+        self.failed_flushes = 0
 
     # -- the routing snapshot ------------------------------------------------------------------
 
@@ -100,14 +102,25 @@ class DataPlane:
                     compiled[name] = CompiledRoute(routes, upstreams, revision)
             self.snapshot = Snapshot(compiled, state.models, keys)
             self.loaded_at = time.monotonic()
+            for name, route in compiled.items():
+                for deployment_id in route.upstreams:
+                    self._stats(deployment_id, name)  # reported each flush, requests or none
 
     async def flush(self) -> None:
-        """Write this gateway's figures to the backend."""
+        """Write this gateway's figures to the backend: every deployment it routes or mirrors
+        (the monitor reads a deployment whose report is old as one nobody watches). Figures
+        are cumulative, so a failed flush loses nothing: it is logged and counted, and the
+        next one carries every counter."""
         deployments = [s.snapshot() for s in self.stats.values()]
         shadows = [s.snapshot() for s in self.shadows.values()]
-        await asyncio.to_thread(
-            self.backend.store_stats, self.config.gateway_id, deployments, shadows
-        )
+        try:
+            await asyncio.to_thread(
+                self.backend.store_stats, self.config.gateway_id, deployments, shadows
+            )
+        except Exception:
+            self.failed_flushes += 1
+            raise
+        self.flushed_at = time.monotonic()
 
     # -- the data plane ----------------------------------------------------------------------
 
@@ -242,13 +255,9 @@ class DataPlane:
         else:
             agreed = 0
         sample = None
-        if agreed < compared:
-            with contextlib.suppress(ValueError):
-                sample = {
-                    "request": json.loads(body),
-                    "primary": ours,
-                    "shadow": theirs,
-                }
+        if agreed < compared and len(comparison.disagreements) < comparison.sample_size:
+            keep = comparison.model_name in self.config.sample_body_models
+            sample = disagreement(body, ours, theirs, keep)
         comparison.record(primary_ms, ms, compared, agreed, sample)
 
     # -- reading -------------------------------------------------------------------------------
@@ -261,6 +270,12 @@ class DataPlane:
                 "gateway_id": self.config.gateway_id,
                 "models": sorted(self.snapshot.routes),
                 "snapshot_age_seconds": round(time.monotonic() - self.loaded_at, 3),
+                "flush_age_seconds": (
+                    None
+                    if self.flushed_at is None
+                    else round(time.monotonic() - self.flushed_at, 3)
+                ),
+                "failed_flushes": self.failed_flushes,
             }
         )
 

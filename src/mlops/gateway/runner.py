@@ -30,6 +30,7 @@ def serve_gateway(
     flush_interval: float,
     retry_on_stable: bool = True,
     upstream_timeout: float = 10.0,
+    sample_body_models: frozenset[str] = frozenset(),
 ) -> None:
     """Run a gateway until SIGINT or SIGTERM; refuse a taken port before touching anything
     (``token`` is read only then: reading it may create the home's token file).
@@ -42,6 +43,7 @@ def serve_gateway(
         retry_on_stable=retry_on_stable,
         upstream_timeout=upstream_timeout,
         flush_interval=flush_interval,
+        sample_body_models=sample_body_models,
         gateway_id=f"{host}:{port}:{os.getpid()}",
     )
     gateway = Gateway(backend, config)

@@ -71,8 +71,10 @@ class Gateway(AdminApi):
         for task in list(self._shadow_tasks):
             task.cancel()
         await asyncio.gather(*tasks, *self._shadow_tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
+        try:
             await self.flush()
+        except Exception as exc:  # said, not swallowed: these counters are lost with the process
+            log.warning("the last figures flush failed; counters since the one before: %s", exc)
         await self._session.close()
         await self._shadow_session.close()
 
@@ -84,7 +86,8 @@ class Gateway(AdminApi):
                 await action()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the data plane keeps serving the last good table
+            except Exception as exc:  # the data plane keeps serving the last good table, and a
+                # failed figures flush is carried whole by the next (the figures are cumulative)
                 log.warning("gateway background task failed: %s", exc)
 
 

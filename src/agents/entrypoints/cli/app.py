@@ -246,6 +246,7 @@ def gateway(
             flush_interval=settings.gateway_flush_seconds,
             retry_on_stable=not no_retry,
             upstream_timeout=upstream_timeout,
+            sample_body_models=settings.shadow_sample_bodies,
         )
 
 
