@@ -269,7 +269,7 @@ def chat(
 def _chat_prompt(c: Any, actor: str) -> int:
     from agents.entrypoints.chat.chat import answer
 
-    console.print(f"model-deployer chat as {actor}; 'help' lists commands, 'exit' leaves.")
+    console.print(f"model-deployer chat as {escape(actor)}; 'help' lists commands, 'exit' leaves.")
     while True:
         try:
             text = console.input("[bold]deployer>[/] ")
