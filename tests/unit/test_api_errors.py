@@ -158,3 +158,20 @@ def test_every_documented_error_status_has_the_error_envelope() -> None:
     assert {entry["model"] for entry in documented.values()} == {ErrorEnvelope}
     assert all(entry["description"] for entry in documented.values())
     assert sorted(error_responses(413, 500, common=False)) == [413, 500]
+
+
+def test_the_server_log_of_an_unexpected_error_hides_a_uris_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/crash")
+    async def crash() -> None:
+        raise RuntimeError("lost postgresql://app:s3cret@db/x")
+
+    with caplog.at_level("ERROR"):
+        assert TestClient(app).get("/crash").status_code == 500
+    logged = caplog.text + "".join(r.exc_text or "" for r in caplog.records)
+    assert "postgresql://app:***@db/x" in logged
+    assert "s3cret" not in logged

@@ -65,6 +65,20 @@ from mlops.registry_mlflow import InvalidModelUriError
 log = logging.getLogger(__name__)
 
 
+class RedactingFilter(logging.Filter):
+    """Hides URI passwords in a record's message and traceback before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_text(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            traceback = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact_text(traceback)
+        return True
+
+
+log.addFilter(RedactingFilter())
+
+
 class NotAuthenticatedError(RefusedError):
     """The request carries no bearer token, or one that no entry of the token table knows."""
 
