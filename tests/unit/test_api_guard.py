@@ -37,8 +37,10 @@ class App:
     def __init__(self) -> None:
         self.state = State()
         self.bodies: list[bytes] = []
+        self.users: list[str | None] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.users.append(scope.get("state", {}).get("user"))
         message = await receive()
         self.bodies.append(message["body"])
         await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -133,12 +135,14 @@ async def test_a_body_within_the_limit_reaches_the_app_whole() -> None:
     assert exchange.status == 200
     assert app.bodies == [b"1234567890"]
     assert app.state.asked == [TOKEN]
+    assert app.users == ["alice"]
 
 
 async def test_a_public_path_needs_no_token_but_keeps_the_limit() -> None:
     exchange, app = await call([b"{}"], {}, path="/healthz")
     assert exchange.status == 200
     assert app.state.asked == []
+    assert app.users == [None]
     exchange, _ = await call([b"x" * (LIMIT + 1)], {}, path="/healthz")
     assert exchange.status == 413
 

@@ -10,7 +10,8 @@ A pure ASGI middleware, so neither check depends on a route's parameters:
    ``Content-Length`` over it is refused at once, and a chunked or streamed body is counted as it
    arrives and refused as soon as it passes the limit. A body within it is handed on unchanged.
 
-Roles stay the routes' business (``deps.require``); the guard only asks "who is this?".
+Roles stay the routes' business (``deps.require``); the guard only asks "who is this?" and
+leaves the answer in ``request.state.user`` for them.
 """
 
 from __future__ import annotations
@@ -104,8 +105,10 @@ class RequestGuard:
         if not token:
             return "this request needs a bearer token (Authorization: Bearer TOKEN)"
         authenticate: Authenticate = scope["app"].state.authenticate
-        if await run_in_threadpool(authenticate, token) is None:
+        user = await run_in_threadpool(authenticate, token)
+        if user is None:
             return "the bearer token is not valid"
+        scope.setdefault("state", {})["user"] = user
         return ""
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
