@@ -20,6 +20,8 @@ _USERINFO = re.compile(r"^(?P<user>[^:/@?#]*):(?P<password>[^?#]*)@")
 (SQLAlchemy accepts both) is hidden whole. So ``http://host:5000/a@b`` shows as
 ``http://host:***@b``: hiding too much beats showing a secret."""
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
+_PARAMETER = re.compile(r"(?<=[?&])(?P<name>[A-Za-z0-9_.\-]+)=(?P<value>[^&\s'\"#<>]+)")
+"""A query parameter anywhere in a text, e.g. in a path a client quotes without its scheme."""
 
 
 def is_secret_name(name: str) -> bool:
@@ -43,8 +45,16 @@ def redact_uri(uri: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """``text`` with every ``scheme://...`` in it redacted (for error messages and logs)."""
-    return _URI.sub(lambda match: redact_uri(match.group(0)), text)
+    """``text`` with every ``scheme://...`` in it redacted, and every secret query parameter
+    (``?token=...``) even where no scheme precedes it (for error messages and logs)."""
+    text = _URI.sub(lambda match: redact_uri(match.group(0)), text)
+    return _PARAMETER.sub(_hide_parameter, text)
+
+
+def _hide_parameter(match: re.Match[str]) -> str:
+    if not is_secret_name(match.group("name")):
+        return match.group(0)
+    return f"{match.group('name')}={HIDDEN}"
 
 
 def _hide_password(match: re.Match[str]) -> str:

@@ -4,8 +4,8 @@
   never 422, on every route; nothing changed.
 - A body over the limit is 413 before any of it is parsed, whether it declares its length or
   streams in chunks; nothing changed.
-- The MLflow tracking URI's and the database URL's passwords appear in no status output: the
-  API's, the CLI's text and the CLI's ``--json``.
+- The MLflow tracking URI's and the database URL's passwords appear in no status output (the
+  API's, the CLI's text and the CLI's ``--json``) and in no error that quotes the URI.
 - Rich markup in a request's reason (or a requester's name) is shown literally by the CLI.
 """
 
@@ -76,6 +76,9 @@ def home(database_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> I
         "DEPLOYER_API_TOKENS": f"{TOKEN}=root:admin",
         "DEPLOYER_API_MAX_BODY_BYTES": str(LIMIT),
         "COLUMNS": "400",
+        # The tracking server is never there: fail at once instead of retrying for minutes.
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "2",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -166,6 +169,25 @@ def test_no_status_output_shows_a_password(home: Home) -> None:
     if home.env["DEPLOYER_DATABASE_URL"].startswith("postgresql"):
         assert ":***@" in shown["database"]
     assert f"database {shown['database']}" in outputs["cli"]
+
+
+def test_no_error_quoting_the_tracking_uri_shows_its_password(home: Home) -> None:
+    before = home.snapshot()
+    body = {"model_uri": "runs:/abc/model"}
+    answer = home.client.post(f"/v1/models/{MODEL}/versions", json=body, headers=admin())
+    text_run = run("register", MODEL, "--model-uri", "runs:/abc/model", env=home.env)
+    json_run = run("register", MODEL, "--model-uri", "runs:/abc/model", "--json", env=home.env)
+    assert answer.status_code == 404, answer.text
+    assert (text_run.code, json_run.code) == (2, 2)
+    errors = {
+        "api": answer.json()["error"]["message"],
+        "cli": text_run.stderr,
+        "cli json": json_run.json()["error"]["message"],
+    }
+    for where, message in errors.items():
+        assert "http://bob:***@127.0.0.1:9/" in message, where
+        assert MLFLOW_PASSWORD not in message, where
+    assert home.snapshot() == before
 
 
 def test_rich_markup_in_a_reason_is_shown_literally(home: Home) -> None:

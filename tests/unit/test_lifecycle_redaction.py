@@ -91,6 +91,13 @@ def test_every_secret_word_is_one_a_name_is_judged_by() -> None:
             "'postgresql://a:***@h/d' and \"http://c:***@e/?token=***\"",
         ),
         ("no uri here: a:b@c", "no uri here: a:b@c"),
+        (
+            "with url: /?token=s3cret/api/get&run_id=1 (refused)",
+            "with url: /?token=***&run_id=1 (refused)",
+        ),
+        ("/get?page=2&api_key=k'", "/get?page=2&api_key=***'"),
+        ("/get?page=2&token=", "/get?page=2&token="),
+        ("a token=t outside a query", "a token=t outside a query"),
         ("", ""),
     ],
 )
