@@ -116,7 +116,7 @@ def test_without_a_token_a_malformed_body_is_401_on_every_route_and_changes_noth
 ) -> None:
     before = home.snapshot()
     asked = [(m, p) for m, p in routes(home.client) if p != "/healthz"]
-    assert len(asked) == 17
+    assert len(asked) >= 17  # every route but /healthz, whatever routes are added later
     for method, path in asked:
         for headers in ({}, {"Authorization": "Bearer nobody-issued-this-one"}):
             answer = home.client.request(
