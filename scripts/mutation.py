@@ -40,6 +40,7 @@ UNJUDGING = {"test_code_shape.py"}
 MODULE_TESTS: dict[str, list[str]] = {
     "approval": [],
     "errors": ["test_api_errors.py"],
+    "redaction": [],
     "gates": ["test_gates.py", "test_monitor_decisions.py", "test_lifecycle_non_finite.py"],
     "latency": ["test_gateway_stats.py", "test_monitor_decisions.py"],
     "metrics": ["test_gates.py", "test_shared_values.py", "test_lifecycle_non_finite.py"],

@@ -27,6 +27,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from lifecycle.errors import ConfigurationError
+from lifecycle.redaction import redact_uri
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -58,11 +59,8 @@ def parse_url(url: str) -> URL:
 
 
 def redact(url: str) -> str:
-    """The URL with any password hidden, for output and logs."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unreadable URL>"
+    """The URL with any password (and secret query value) hidden, for output and logs."""
+    return redact_uri(url)
 
 
 def make_engine(url: str) -> Engine:

@@ -34,6 +34,7 @@ from langgraph.store.postgres import PostgresStore
 from langgraph.store.sqlite import SqliteStore
 
 from lifecycle.errors import ConfigurationError, InfrastructureError
+from lifecycle.redaction import redact_uri
 
 IN_MEMORY: Final = ":memory:"
 AGENT_FILE_SUFFIX: Final = "-agent"
@@ -117,8 +118,4 @@ def _opening(database_url: str) -> Iterator[None]:
 
 def _redacted(database_url: str) -> str:
     """The URL without a password, for messages."""
-    scheme, separator, rest = database_url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at or ":" not in credentials:
-        return database_url
-    return f"{scheme}{separator}{credentials.split(':', 1)[0]}:***@{host}"
+    return redact_uri(database_url)

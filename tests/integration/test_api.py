@@ -271,11 +271,12 @@ def test_a_gate_refusal_is_409_with_every_unmet_criterion_and_changes_nothing(ap
     assert api.mlflow_stage(name) == "shadow"
 
 
-def test_an_illegal_stage_move_is_422_and_changes_nothing(api: Api) -> None:
+def test_an_illegal_stage_move_is_a_409_refusal_and_changes_nothing(api: Api) -> None:
+    # The body is schema-valid: the version's current stage refuses it, as a gate would.
     name = api.new_model()
     before = api.snapshot()
     answer = api.promote(name, "production")
-    assert answer.status_code == 422
+    assert answer.status_code == 409
     assert answer.json()["error"]["type"] == "InvalidPromotionPathError"
     assert api.snapshot() == before
 
@@ -550,3 +551,27 @@ def test_every_route_is_async_so_blocking_work_runs_in_worker_threads(api: Api) 
     routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     assert len(routes) == len(EXPECTED_ROUTES)
     assert all(inspect.iscoroutinefunction(r.endpoint) for r in routes)
+
+
+def test_every_route_documents_every_status_it_can_answer_in_the_error_shape(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    assert set(spec["components"]["schemas"]["ErrorEnvelope"]["properties"]) == {"error"}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            errors = {s for s in operation["responses"] if s[0] in "45"}
+            if path == "/healthz":
+                assert errors == {"413", "500"}, where
+            else:
+                assert {"400", "401", "403", "413", "422", "500", "503"} <= errors, where
+            if method != "get":
+                assert {"404", "409", "502"} <= errors, where
+            if "{" in path or method != "get":
+                assert "404" in errors or path == "/v1/approvals", where
+            for status in errors:
+                schema = operation["responses"][status]["content"]["application/json"]["schema"]
+                assert schema == envelope, (where, status)
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path":
+                    assert parameter["schema"]["pattern"].startswith("^"), (where, parameter)

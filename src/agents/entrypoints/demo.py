@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 
 from agents.bootstrap import Container, bootstrap
 from agents.commands import AgentCommand, Approve, Deploy, Promote, Register
@@ -36,6 +37,7 @@ from agents.handlers.serving import down
 from database import migrate
 from lifecycle.errors import PermissionDeniedError, ProductionCriteriaNotMetError
 from lifecycle.metrics import ShadowStats
+from lifecycle.redaction import redact_text
 from lifecycle.stages import ModelStage
 from lifecycle.strategies import StrategyName
 from mlops.processes import free_port, poll, terminate_tree, wait_http_ok
@@ -72,7 +74,8 @@ class Timeline:
         self.events.append({"at": round(at, 2), "text": text, "detail": detail})
         self.out.print(f"[dim]{at:6.1f}s[/]  {text}", highlight=False)
         if detail:
-            self.out.print(f"         [dim]{detail}[/]", highlight=False)
+            # Details quote errors and reasons: shown literally, with any URI redacted.
+            self.out.print(f"         [dim]{escape(redact_text(detail))}[/]", highlight=False)
 
 
 def run_demo(home: Path | None = None, out: Console = console) -> dict[str, Any]:

@@ -17,7 +17,12 @@ from agents.commands import AgentCommand, Approve, Deploy, Promote, Reject, Roll
 from agents.ports import Services
 from database.models import ApprovalRow
 from lifecycle.approval import Decision, check_decider, parse_decision
-from lifecycle.errors import BadInputError, ConflictError, DeploymentFailedError
+from lifecycle.errors import (
+    BadInputError,
+    ConflictError,
+    DeploymentFailedError,
+    UnknownModelError,
+)
 
 
 def execute(c: Services, command: AgentCommand, actor: str) -> dict[str, Any]:
@@ -129,7 +134,7 @@ def resume_run(c: Services, thread_id: str) -> dict[str, Any]:
     with c.open_agent() as agent:
         snapshot = agent.snapshot(thread_id)
         if not snapshot.get("action"):
-            raise BadInputError(f"no run with thread id {thread_id!r}")
+            raise UnknownModelError(f"no run with thread id {thread_id!r}")
         if snapshot["interrupts"]:
             return outcome({**snapshot, "interrupts": snapshot["interrupts"]})
         return outcome(agent.continue_run(thread_id))

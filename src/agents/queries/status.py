@@ -16,6 +16,7 @@ from database import migrate
 from database.models import DeploymentRow, ModelVersionRow
 from lifecycle.errors import UnknownModelError
 from lifecycle.ports import Routes
+from lifecycle.redaction import redact_uri
 from lifecycle.rollback import PRESETS, RollbackPreset
 from lifecycle.routing import stable_of
 from lifecycle.stages import LIVE_STATUSES
@@ -31,8 +32,8 @@ def home_status(container: Services, model_name: str | None = None) -> dict[str,
     database_url = settings.database_url
     base: dict[str, Any] = {
         "home": str(settings.home_dir),
-        "database": migrate.redact(database_url),
-        "mlflow_tracking_uri": settings.tracking_uri,
+        "database": redact_uri(database_url),
+        "mlflow_tracking_uri": redact_uri(settings.tracking_uri),
     }
     if database_url.startswith("sqlite") and not _sqlite_file_exists(database_url):
         migrate.parse_url(database_url)  # a malformed URL is still reported as such

@@ -23,13 +23,17 @@ from agents.bootstrap import Container
 from agents.entrypoints.api import routes_deployments, routes_models, routes_ops
 from agents.entrypoints.api.auth import Role, TokenTable, load_tokens
 from agents.entrypoints.api.errors import install_error_handlers
+from agents.entrypoints.api.guard import RequestGuard, configured_max_body_bytes
 
 TITLE = "model-deployer ops API"
 DESCRIPTION = (
     "Promote, deploy, roll back and inspect ML models, as the `deployer` CLI does. "
-    "Every route but /healthz needs `Authorization: Bearer TOKEN`; roles: viewer < deployer < "
-    'approver < admin. Errors are `{"error": {"type", "message"}}`.'
+    "Every route but /healthz needs `Authorization: Bearer TOKEN`, checked before the body is "
+    "read (401); roles: viewer < deployer < approver < admin. A body over the limit "
+    '(DEPLOYER_API_MAX_BODY_BYTES, 1 MiB) is 413. Errors are `{"error": {"type", "message"}}`.'
 )
+PUBLIC_PATHS = ("/healthz",)
+"""Paths that need no token (besides the OpenAPI document and its viewers)."""
 
 
 def _package_version() -> str:
@@ -54,9 +58,15 @@ def with_token_approvers(container: Container, tokens: TokenTable) -> Container:
     )
 
 
-def create_app(container: Container, tokens: TokenTable | None = None) -> FastAPI:
+def create_app(
+    container: Container, tokens: TokenTable | None = None, max_body_bytes: int | None = None
+) -> FastAPI:
     """The API over ``container``'s home. ``tokens`` default to ``load_tokens`` (the
-    environment, else the home's tokens file); none at all is a ConfigurationError."""
+    environment, else the home's tokens file); none at all is a ConfigurationError.
+    ``max_body_bytes`` defaults to ``DEPLOYER_API_MAX_BODY_BYTES`` (1 MiB).
+
+    ``app.state.authenticate`` (token -> user or None) is the app's one authentication
+    function: the guard calls it before anything else (see ``guard``)."""
     table = tokens if tokens is not None else load_tokens(container.settings.home_dir)
     serving = with_token_approvers(container, table)
     _build_shared_parts(serving)
@@ -72,7 +82,12 @@ def create_app(container: Container, tokens: TokenTable | None = None) -> FastAP
     )
     app.state.container = serving
     app.state.tokens = table
-    install_error_handlers(app)
+    app.state.authenticate = table.authenticate
+    limit = max_body_bytes or configured_max_body_bytes()
+    public = {*PUBLIC_PATHS, app.openapi_url, app.docs_url, app.redoc_url}
+    public.add(app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(RequestGuard, public_paths={p for p in public if p}, max_body_bytes=limit)
+    install_error_handlers(app)  # its middleware wraps the guard: nothing escapes as a traceback
     for module in (routes_ops, routes_deployments, routes_models):
         app.include_router(module.router)
     return app

@@ -7,9 +7,11 @@ class hierarchy of ``lifecycle.errors``, never the message text:
 ======================================  =====  ============================================
 class                                   code   why
 ======================================  =====  ============================================
-NotAuthenticatedError                   401    no token, or one nobody issued
+NotAuthenticatedError                   401    no token, or one nobody issued (checked first)
+BodyTooLargeError                       413    a body over the limit (checked before parsing)
 PermissionDeniedError                   403    the role is too low, self-approval, ...
 UnknownModelError                       404    no such model, version, deployment, approval
+InvalidModelUriError                    404    the runs:/ or models:/ URI names no MLflow model
 BadInputError (and the rest of it)      422    malformed or unusable input; nothing changed
 RefusedError (gates, Deployment...)     409    a well-formed request the current state refuses
 ConflictError                           409    someone else changed it first (or decided it)
@@ -20,6 +22,11 @@ InfrastructureError, not retryable      502    a component failed the request (a
 any other ModelDeployerError            500
 anything unexpected                     500    one line; the traceback goes to the server log
 ======================================  =====  ============================================
+
+The body of a request that is not UTF-8 JSON is 400. A schema-valid request is never 422: the
+OpenAPI document's constraints (path patterns, body fields) admit only what the handlers accept,
+and a move the current state does not allow (InvalidPromotionPathError) is a refusal, 409.
+``error_responses(...)`` documents each status a route can answer with ``ErrorEnvelope``.
 
 A gate refusal (ProductionCriteriaNotMetError) is 409, not 422: the body was fine, the version's
 evidence is not yet; the same request can succeed later without changing a byte.
@@ -34,7 +41,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lifecycle.errors import (
@@ -42,6 +51,7 @@ from lifecycle.errors import (
     BadInputError,
     ConflictError,
     InfrastructureError,
+    InvalidPromotionPathError,
     ModelDeployerError,
     PermissionDeniedError,
     ProductionCriteriaNotMetError,
@@ -49,8 +59,24 @@ from lifecycle.errors import (
     RollbackFailedError,
     UnknownModelError,
 )
+from lifecycle.redaction import redact_text
+from mlops.registry_mlflow import InvalidModelUriError
 
 log = logging.getLogger(__name__)
+
+
+class RedactingFilter(logging.Filter):
+    """Hides URI passwords in a record's message and traceback before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_text(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            traceback = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact_text(traceback)
+        return True
+
+
+log.addFilter(RedactingFilter())
 
 
 class NotAuthenticatedError(RefusedError):
@@ -65,10 +91,17 @@ class DeploymentNotAdjustableError(RefusedError):
     """A share change asked of a deployment that is not a live, routed canary or shadow."""
 
 
+class BodyTooLargeError(BadInputError):
+    """A request body over the API's limit: refused before any of it is parsed."""
+
+
 STATUS_BY_CLASS: tuple[tuple[type[ModelDeployerError], int], ...] = (
     (NotAuthenticatedError, 401),
     (PermissionDeniedError, 403),
     (UnknownModelError, 404),
+    (InvalidModelUriError, 404),
+    (BodyTooLargeError, 413),
+    (InvalidPromotionPathError, 409),
     (BadInputError, 422),
     (RefusedError, 409),
     (ConflictError, 409),
@@ -88,10 +121,58 @@ def status_for(exc: ModelDeployerError) -> int:
     return 500
 
 
+class ErrorDetail(BaseModel):
+    """What went wrong: the error's class name and one line; some errors add a field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    message: str
+    unmet: list[str] | None = None
+    """A refused production promotion: every criterion that failed."""
+    approval_id: str | None = None
+    """A run that waits for an approval: the approval to answer."""
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error the API answers: ``{"error": {"type", "message"}}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: ErrorDetail
+
+
+MEANINGS: dict[int, str] = {
+    400: "The body is not UTF-8 JSON",
+    401: "No bearer token, or one nobody issued (checked before the body is read)",
+    403: "The token's role is too low, or the rules forbid it (four eyes)",
+    404: "No such model, version, deployment, approval or run",
+    409: "Well formed, but the current state refuses it (gates, a decided approval, ...)",
+    413: "The body is over the API's limit (refused before it is parsed)",
+    422: "The request does not match this document (nothing changed)",
+    500: "An unexpected error (the server log has details)",
+    502: "A component failed the request (e.g. a deploy step)",
+    503: "A component is down; try again",
+}
+
+COMMON = (400, 401, 403, 413, 422, 500, 503)
+"""What every route behind a token can answer, whatever it does."""
+
+
+def error_responses(*statuses: int, common: bool = True) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses (and ``COMMON``), in the error shape."""
+    chosen = {*statuses, *(COMMON if common else ())}
+    return {
+        status: {"model": ErrorEnvelope, "description": MEANINGS[status]}
+        for status in sorted(chosen)
+    }
+
+
 def error_response(status: int, type_name: str, message: str, **extra: Any) -> JSONResponse:
-    """The one error shape; ``message`` is cut to its first line."""
+    """The one error shape; ``message`` is cut to its first line, any URI in it redacted."""
     lines = message.strip().splitlines()
-    body = {"error": {"type": type_name, "message": lines[0] if lines else type_name, **extra}}
+    first = redact_text(lines[0]) if lines else type_name
+    body = {"error": {"type": type_name, "message": first, **extra}}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -117,7 +198,20 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     response = error_response(exc.status_code, phrase.replace(" ", ""), str(exc.detail))
     for key, value in (exc.headers or {}).items():
         response.headers[key] = value
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(allowed_methods(request))
     return response
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path (FastAPI makes one route per
+    method, so the 405 of the first one would name only its own)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "\x00"})
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def validation_message(errors: Any) -> str:

@@ -16,6 +16,11 @@ from lifecycle.jsonable import jsonable
 AWAITING_APPROVAL = 202
 """A run paused for an approval was accepted, not finished (the CLI exits 4)."""
 
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    AWAITING_APPROVAL: {"description": "Accepted: the run waits for an approver (approval_id)"}
+}
+"""The OpenAPI entry of a route whose run can pause for an approval."""
+
 
 def json_response(
     result: Any, status: int = 200, headers: Mapping[str, str] | None = None

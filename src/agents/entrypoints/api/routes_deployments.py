@@ -14,14 +14,29 @@ from starlette.concurrency import run_in_threadpool
 
 from agents.entrypoints.api import deployments
 from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
-from agents.entrypoints.api.responses import json_response
-from agents.entrypoints.api.schemas import DeployRequest, TrafficUpdate
+from agents.entrypoints.api.errors import error_responses
+from agents.entrypoints.api.responses import ACCEPTED, json_response
+from agents.entrypoints.api.schemas import (
+    MODEL_NAME_PATTERN,
+    DeploymentId,
+    DeployRequest,
+    TrafficUpdate,
+)
 from agents.handlers import operations
 
 router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
 
 
-@router.post("", status_code=201)
+CHANGE = error_responses(404, 409, 502)
+
+
+@router.post(
+    "",
+    status_code=201,
+    responses={200: {"description": "Only the share of a running canary or shadow changed"}}
+    | ACCEPTED
+    | CHANGE,
+)
 async def deploy(body: DeployRequest, user: Deployer, c: ContainerDep) -> JSONResponse:
     """Deploy a version (as ``deployer deploy``); 201 with the run's result and manifest.
 
@@ -35,11 +50,11 @@ async def deploy(body: DeployRequest, user: Deployer, c: ContainerDep) -> JSONRe
     return json_response(result, 201, headers={"Location": location})
 
 
-@router.get("")
+@router.get("", responses=error_responses(404))
 async def list_deployments(
     user: Viewer,
     c: ContainerDep,
-    model_name: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    model_name: Annotated[str | None, Query(pattern=MODEL_NAME_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JSONResponse:
@@ -48,15 +63,17 @@ async def list_deployments(
     return json_response(page)
 
 
-@router.get("/{deployment_id}")
-async def get_deployment(deployment_id: str, user: Viewer, c: ContainerDep) -> JSONResponse:
+@router.get("/{deployment_id}", responses=error_responses(404))
+async def get_deployment(
+    deployment_id: DeploymentId, user: Viewer, c: ContainerDep
+) -> JSONResponse:
     """One deployment: its manifest, routing share, process and health."""
     return json_response(await run_in_threadpool(deployments.deployment_detail, c, deployment_id))
 
 
-@router.patch("/{deployment_id}")
+@router.patch("/{deployment_id}", responses=ACCEPTED | CHANGE)
 async def update_deployment(
-    deployment_id: str, body: TrafficUpdate, user: Deployer, c: ContainerDep
+    deployment_id: DeploymentId, body: TrafficUpdate, user: Deployer, c: ContainerDep
 ) -> JSONResponse:
     """Change the share of a running canary (or the mirror share of a shadow); 409 otherwise."""
     result = await run_in_threadpool(
@@ -65,8 +82,10 @@ async def update_deployment(
     return json_response(result)
 
 
-@router.delete("/{deployment_id}")
-async def stop_deployment(deployment_id: str, user: Deployer, c: ContainerDep) -> JSONResponse:
+@router.delete("/{deployment_id}", responses=CHANGE)
+async def stop_deployment(
+    deployment_id: DeploymentId, user: Deployer, c: ContainerDep
+) -> JSONResponse:
     """Stop the deployment's server (recorded as rolled back); 409 while it takes traffic."""
     return json_response(
         await run_in_threadpool(deployments.stop_deployment, c, deployment_id, user.name)

@@ -9,18 +9,27 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
-from agents.entrypoints.api.responses import execute, json_response
-from agents.entrypoints.api.schemas import PromoteRequest, RegisterRequest, RollbackRequest
+from agents.entrypoints.api.errors import error_responses
+from agents.entrypoints.api.responses import ACCEPTED, execute, json_response
+from agents.entrypoints.api.schemas import (
+    ID_PATTERN,
+    ModelName,
+    PromoteRequest,
+    RegisterRequest,
+    RollbackRequest,
+    Version,
+)
 from agents.handlers import registration
 from agents.queries.checks import health_checks
 from agents.queries.history import model_history
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
+CHANGE = error_responses(404, 409, 502)
 
 
-@router.post("/{name}/versions", status_code=201)
+@router.post("/{name}/versions", status_code=201, responses=CHANGE)
 async def register(
-    name: str, body: RegisterRequest, user: Deployer, c: ContainerDep
+    name: ModelName, body: RegisterRequest, user: Deployer, c: ContainerDep
 ) -> JSONResponse:
     """Register a new version from the MLflow registry (stage development), as ``deployer
     register``; only ``runs:/`` and ``models:/`` URIs, never a folder on the server."""
@@ -29,9 +38,9 @@ async def register(
     return json_response(result, 201)
 
 
-@router.post("/{name}/versions/{version}/promote")
+@router.post("/{name}/versions/{version}/promote", responses=ACCEPTED | CHANGE)
 async def promote(
-    name: str, version: str, body: PromoteRequest, user: Deployer, c: ContainerDep
+    name: ModelName, version: Version, body: PromoteRequest, user: Deployer, c: ContainerDep
 ) -> JSONResponse:
     """Move a version one stage on. To production: the gates run (409 with ``unmet`` when they
     refuse), then 202 with ``approval_id`` while an approver has to answer."""
@@ -39,9 +48,9 @@ async def promote(
     return await execute(c, command, user.name)
 
 
-@router.post("/{name}/rollback")
+@router.post("/{name}/rollback", responses=ACCEPTED | CHANGE)
 async def rollback(
-    name: str,
+    name: ModelName,
     user: Deployer,
     c: ContainerDep,
     body: Annotated[RollbackRequest | None, Body()] = None,
@@ -52,9 +61,9 @@ async def rollback(
     return await execute(c, command, user.name)
 
 
-@router.get("/{name}/history")
+@router.get("/{name}/history", responses=error_responses(404))
 async def history(
-    name: str,
+    name: ModelName,
     user: Viewer,
     c: ContainerDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -63,12 +72,12 @@ async def history(
     return json_response(await run_in_threadpool(model_history, c, name, limit))
 
 
-@router.get("/{name}/checks")
+@router.get("/{name}/checks", responses=error_responses(404))
 async def checks(
-    name: str,
+    name: ModelName,
     user: Viewer,
     c: ContainerDep,
-    deployment_id: str = "",
+    deployment_id: Annotated[str, Query(pattern=f"{ID_PATTERN}|^$")] = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
 ) -> JSONResponse:
     """The monitor's latest judgements of the model (or of one of its deployments), oldest

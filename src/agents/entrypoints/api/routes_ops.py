@@ -10,8 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from agents.bootstrap import Container
 from agents.entrypoints.api.deps import Approver, ContainerDep, Deployer, Viewer
-from agents.entrypoints.api.responses import execute, json_response, run_response
-from agents.entrypoints.api.schemas import DecisionRequest
+from agents.entrypoints.api.errors import error_responses
+from agents.entrypoints.api.responses import ACCEPTED, execute, json_response, run_response
+from agents.entrypoints.api.schemas import ApprovalId, DecisionRequest, ModelName, ThreadId
 from agents.handlers import operations
 from agents.queries.audit import verify_audit
 from agents.queries.status import home_status
@@ -20,15 +21,16 @@ from lifecycle.approval import Decision
 router = APIRouter(tags=["operations"])
 
 Comment = Annotated[DecisionRequest | None, Body()]
+CHANGE = error_responses(404, 409, 502)
 
 
-@router.get("/healthz", tags=["health"])
+@router.get("/healthz", tags=["health"], responses=error_responses(413, 500, common=False))
 async def healthz() -> dict[str, bool]:
     """Liveness: the process answers. Needs no token and touches nothing."""
     return {"ok": True}
 
 
-@router.get("/v1/approvals")
+@router.get("/v1/approvals", responses=error_responses())
 async def approvals(
     user: Viewer, c: ContainerDep, every: Annotated[bool, Query(alias="all")] = False
 ) -> JSONResponse:
@@ -37,18 +39,18 @@ async def approvals(
     return json_response({"approvals": rows})
 
 
-@router.post("/v1/approvals/{approval_id}/approve")
+@router.post("/v1/approvals/{approval_id}/approve", responses=ACCEPTED | CHANGE)
 async def approve(
-    approval_id: str, user: Approver, c: ContainerDep, body: Comment = None
+    approval_id: ApprovalId, user: Approver, c: ContainerDep, body: Comment = None
 ) -> JSONResponse:
     """Approve someone else's promotion and finish it. Needs the approver role: 403 for your
     own request (four eyes) and for a lower role; 409 when it was already decided."""
     return await _decide(c, approval_id, user.name, Decision.APPROVE, body)
 
 
-@router.post("/v1/approvals/{approval_id}/reject")
+@router.post("/v1/approvals/{approval_id}/reject", responses=ACCEPTED | CHANGE)
 async def reject(
-    approval_id: str, user: Deployer, c: ContainerDep, body: Comment = None
+    approval_id: ApprovalId, user: Deployer, c: ContainerDep, body: Comment = None
 ) -> JSONResponse:
     """Reject a promotion: an approver, or its requester withdrawing it (403 for others)."""
     return await _decide(c, approval_id, user.name, Decision.REJECT, body)
@@ -66,25 +68,25 @@ async def _decide(
     return await execute(c, command, actor)
 
 
-@router.post("/v1/runs/{thread_id}/resume")
-async def resume(thread_id: str, user: Deployer, c: ContainerDep) -> JSONResponse:
+@router.post("/v1/runs/{thread_id}/resume", responses=ACCEPTED | CHANGE)
+async def resume(thread_id: ThreadId, user: Deployer, c: ContainerDep) -> JSONResponse:
     """Take up a run a crash cut short (as ``deployer resume``); finished steps are kept."""
     return run_response(await run_in_threadpool(operations.resume_run, c, thread_id))
 
 
-@router.get("/v1/status")
+@router.get("/v1/status", responses=error_responses())
 async def status(user: Viewer, c: ContainerDep) -> JSONResponse:
     """Every model's versions by stage, its deployments, routing shares and health."""
     return json_response(await run_in_threadpool(home_status, c, None))
 
 
-@router.get("/v1/status/{name}")
-async def model_status(name: str, user: Viewer, c: ContainerDep) -> JSONResponse:
+@router.get("/v1/status/{name}", responses=error_responses(404))
+async def model_status(name: ModelName, user: Viewer, c: ContainerDep) -> JSONResponse:
     """One model's status (404 when it is not registered)."""
     return json_response(await run_in_threadpool(home_status, c, name))
 
 
-@router.get("/v1/audit/verify", tags=["audit"])
+@router.get("/v1/audit/verify", tags=["audit"], responses=error_responses())
 async def audit_verify(user: Viewer, c: ContainerDep) -> JSONResponse:
     """Walk the audit log's hash chain: ``{"ok", "checked", "first_bad_id", "problem"}``.
 

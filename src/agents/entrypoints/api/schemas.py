@@ -1,12 +1,17 @@
-"""Request bodies of the ops API (pydantic 2). Unknown fields are refused (422), so a body can
-never name the actor: the token does. A body and its path become one typed command
-(``agents.commands``) with ``to_command``."""
+"""Request bodies and path parameters of the ops API (pydantic 2). Unknown fields are refused
+(422), so a body can never name the actor: the token does. A body and its path become one typed
+command (``agents.commands``) with ``to_command``.
+
+The constraints are the handlers' own rules written into the OpenAPI document (a model name's
+pattern, a version's, a criterion's), so what the document admits the handlers accept: a
+schema-valid request is never answered 422."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field
 
 from agents.commands import Approve, Deploy, Promote, Register, Reject, Rollback
 from lifecycle.approval import Decision
@@ -18,7 +23,29 @@ Traffic = Annotated[
     float,
     Field(gt=0, le=100, description="Canary share, or shadow mirror share, in percent."),
 ]
-REGISTRY_SCHEMES = ("runs:/", "models:/")
+MODEL_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]{0,99}$"
+"""``registration.check_model_name``'s rule: a letter, then letters, digits, ``_ . -``."""
+VERSION_PATTERN = r"^[vV]?[0-9]{1,18}$"
+"""``lifecycle.records.parse_version``'s rule: ``2`` or ``v2``."""
+CRITERION_PATTERN = (
+    r"^ *[A-Za-z_][A-Za-z0-9_.\-]{0,99} *(>=|<=|==|>|<) *-?[0-9]{1,18}(\.[0-9]{1,18})?"
+    r"(e-?[0-9]{1,3})? *$"
+)
+"""``lifecycle.gates.parse_criterion``'s rule (``accuracy>=0.9``)."""
+METRIC_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$"
+"""A metric's name, as a criterion names it."""
+REGISTRY_URI_PATTERN = r"^(runs|models):/[^\s]{1,500}$"
+"""Over HTTP a folder on the server is not something a caller should be able to name."""
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,199}$"
+"""Deployment, approval and thread ids: what the agent makes them of."""
+
+ModelName = Annotated[
+    str, Path(pattern=MODEL_NAME_PATTERN, description="The model's name.", examples=["churn"])
+]
+Version = Annotated[str, Path(pattern=VERSION_PATTERN, description="2 or v2.", examples=["2"])]
+DeploymentId = Annotated[str, Path(pattern=ID_PATTERN, description="A deployment's id.")]
+ApprovalId = Annotated[str, Path(pattern=ID_PATTERN, description="An approval's id.")]
+ThreadId = Annotated[str, Path(pattern=ID_PATTERN, description="A run's thread id.")]
 
 
 class Body(BaseModel):
@@ -32,18 +59,20 @@ class RegisterRequest(Body):
     """Register a new version of a model (stage development)."""
 
     model_uri: str = Field(
-        min_length=1, description="runs:/RUN_ID/PATH or models:/NAME/VERSION in the registry."
+        pattern=REGISTRY_URI_PATTERN,
+        description="runs:/RUN_ID/PATH or models:/NAME/VERSION in the registry (never a folder).",
     )
-    metrics: dict[str, float] = Field(default_factory=dict, description="Adds to the run's.")
-    criteria: list[str] = Field(default_factory=list, description='Success criteria "K>=V".')
-
-    @field_validator("model_uri")
-    @classmethod
-    def _registry_uri(cls, value: str) -> str:
-        # Over HTTP a folder on the server is not something a caller should be able to name.
-        if not value.startswith(REGISTRY_SCHEMES):
-            raise ValueError("over the API a model_uri must be a runs:/ or models:/ URI")
-        return value
+    metrics: dict[Annotated[str, Field(pattern=METRIC_PATTERN)], float] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="Adds to the run's.",
+        # pydantic writes the key rule as patternProperties; without this, the document would
+        # admit any other key with any value.
+        json_schema_extra={"additionalProperties": False},
+    )
+    criteria: list[Annotated[str, Field(pattern=CRITERION_PATTERN)]] = Field(
+        default_factory=list, max_length=50, description='Success criteria "K>=V".'
+    )
 
     def to_command(self, model_name: str) -> Register:
         return Register(
@@ -69,8 +98,8 @@ class PromoteRequest(Body):
 class DeployRequest(Body):
     """Deploy a version; the target follows its stage."""
 
-    model_name: str = Field(min_length=1, max_length=100)
-    version: str = Field(min_length=1, max_length=20, description="2 or v2.")
+    model_name: str = Field(pattern=MODEL_NAME_PATTERN)
+    version: str = Field(pattern=VERSION_PATTERN, description="2 or v2.")
     strategy: StrategyName | None = Field(
         default=None, description="Default: chosen by the version's stage."
     )
@@ -109,9 +138,9 @@ class DecisionRequest(Body):
 class RollbackRequest(Body):
     """Switch a model back to its previous production deployment (or to the one named)."""
 
-    to_deployment_id: str | None = Field(default=None, min_length=1, max_length=64)
+    to_deployment_id: str | None = Field(default=None, pattern=ID_PATTERN)
     """The deployment to go back to."""
-    current_deployment_id: str | None = Field(default=None, min_length=1, max_length=64)
+    current_deployment_id: str | None = Field(default=None, pattern=ID_PATTERN)
     """The deployment to take out of service (seed 004's name); not with ``to_deployment_id``."""
     reason: Reason = ""
 

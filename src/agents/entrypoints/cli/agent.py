@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from agents.bootstrap import Container
 from agents.commands import AS_ASKED, AgentCommand, Approve, Deploy, Promote, Reject, Rollback
@@ -211,7 +212,8 @@ def criteria(
             result,
             as_json,
             lambda: console.print(
-                f"{name} v{result['version']} criteria: {', '.join(result['criteria'])}"
+                f"{name} v{result['version']} criteria: {', '.join(result['criteria'])}",
+                markup=False,
             ),
         )
 
@@ -262,7 +264,11 @@ def chat(
         actor = by or c.settings.user
         if text is not None:
             reply = answer(c, text, actor)
-            emit(reply.as_dict(), as_json, lambda: console.print(reply.reply, highlight=False))
+            emit(
+                reply.as_dict(),
+                as_json,
+                lambda: console.print(reply.reply, highlight=False, markup=False),
+            )
             code = reply.exit_code
         else:
             code = _chat_prompt(c, actor)
@@ -273,7 +279,7 @@ def chat(
 def _chat_prompt(c: Any, actor: str) -> int:
     from agents.entrypoints.chat.chat import answer
 
-    console.print(f"model-deployer chat as {actor}; 'help' lists commands, 'exit' leaves.")
+    console.print(f"model-deployer chat as {escape(actor)}; 'help' lists commands, 'exit' leaves.")
     while True:
         try:
             text = console.input("[bold]deployer>[/] ")
@@ -283,7 +289,7 @@ def _chat_prompt(c: Any, actor: str) -> int:
         if text.strip().lower() in ("exit", "quit", "bye"):
             return 0
         if text.strip():
-            console.print(answer(c, text, actor).reply, highlight=False)
+            console.print(answer(c, text, actor).reply, highlight=False, markup=False)
 
 
 def watch(
@@ -331,7 +337,7 @@ def _render_tick(tick: dict[str, Any], said: dict[str, tuple[str, str]]) -> None
             if key == "standby"
             else "nothing to watch"
         )
-        console.print(f"{when} {text}", highlight=False)
+        console.print(f"{when} {text}", highlight=False, markup=False)
     said[""] = (key, "")
     for check in tick["checks"]:
         now = (check["action"], check["status"])
@@ -340,8 +346,8 @@ def _render_tick(tick: dict[str, Any], said: dict[str, tuple[str, str]]) -> None
         said[check["deployment_id"]] = now
         colour = {"failed": "red", "passed": "green"}.get(check["status"], "yellow")
         console.print(
-            f"{when} {check['deployment_id']} [{colour}]{check['action']}[/] "
-            f"({check['status']}): {check['outcome'] or check['message']}",
+            f"{when} {escape(check['deployment_id'])} [{colour}]{escape(check['action'])}[/] "
+            f"({escape(check['status'])}): {escape(check['outcome'] or check['message'])}",
             highlight=False,
         )
     sys.stdout.flush()

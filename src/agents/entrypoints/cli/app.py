@@ -10,6 +10,7 @@ import os
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from agents.commands import Register
@@ -27,6 +28,7 @@ from agents.handlers.traffic import parse_weights, set_routes, show_routes
 from agents.queries.status import home_status
 from agents.queries.traffic import traffic_stats
 from database import migrate
+from lifecycle.redaction import redact_uri
 
 for _var, _value in (
     ("BENTOML_DO_NOT_TRACK", "true"),
@@ -56,7 +58,7 @@ def init(as_json: JsonOption = False) -> None:
             "home": str(home),
             "database": migrate.redact(c.settings.database_url),
             "schema_revision": revision,
-            "mlflow_tracking_uri": c.settings.tracking_uri,
+            "mlflow_tracking_uri": redact_uri(c.settings.tracking_uri),
         }
         emit(result, as_json, lambda: _render_init(result))
 
@@ -64,7 +66,7 @@ def init(as_json: JsonOption = False) -> None:
 def _render_init(result: dict[str, Any]) -> None:
     console.print(f"[green]initialised[/] {result['home']}")
     console.print(f"  state database  {result['database']} (schema {result['schema_revision']})")
-    console.print(f"  MLflow registry {result['mlflow_tracking_uri']}")
+    console.print(f"  MLflow registry {result['mlflow_tracking_uri']}", markup=False)
 
 
 @app.command()
@@ -104,8 +106,8 @@ def register(
             result,
             as_json,
             lambda: console.print(
-                f"registered [bold]{name}[/] v{result['version']} ({result['stage']}) "
-                f"from {model_uri}"
+                f"registered [bold]{escape(name)}[/] v{result['version']} ({result['stage']}) "
+                f"from {escape(model_uri)}"
             ),
         )
 

@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from agents.entrypoints.cli.output import console, emit, err_console, to_json
 from agents.entrypoints.cli.shared import JsonOption, command
@@ -39,9 +40,11 @@ def verify(as_json: JsonOption = False) -> None:
     with command(as_json) as c:
         report = verify_audit(c)
     if report["ok"]:
-        emit(report, as_json, lambda: console.print(describe(report), highlight=False))
+        emit(
+            report, as_json, lambda: console.print(describe(report), highlight=False, markup=False)
+        )
         return
     if as_json:
         sys.stdout.write(to_json(report) + "\n")
-    err_console.print(f"[bold red]error:[/] {describe(report)}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(describe(report))}", highlight=False)
     raise typer.Exit(AuditChainBrokenError.exit_code)

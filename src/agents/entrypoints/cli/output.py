@@ -14,9 +14,11 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 
 from lifecycle.errors import ModelDeployerError
 from lifecycle.jsonable import jsonable
+from lifecycle.redaction import redact_text
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -41,9 +43,10 @@ def fail(exc: BaseException, as_json: bool = False) -> NoReturn:
         code, message = exc.exit_code, str(exc)
     else:
         code, message = 1, f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
+    message = redact_text(message)  # a vendor's message may quote a URI with its password
     if os.environ.get("DEPLOYER_DEBUG") == "1":
         traceback.print_exception(exc, file=sys.stderr)
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     if as_json:
         error = {"type": type(exc).__name__, "message": message, "exit_code": code}
         sys.stdout.write(to_json({"ok": False, "error": error}) + "\n")

@@ -1,6 +1,8 @@
 """How the CLI shows results to people: runs, approvals, status, history and checks.
 
 The queries (``agents.queries``) return JSON-ready dicts; ``--json`` prints those as they are.
+Everything a user typed (reasons, comments, names, ids, errors quoting them) is shown literally:
+escaped with ``rich.markup.escape`` inside markup, or as ``Text`` cells, never read as markup.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -17,47 +20,59 @@ from agents.queries.checks import MOVES
 DASH = "\N{EM DASH}"
 
 
+def cells(*values: object) -> list[Text]:
+    """Table cells shown as they are (a ``str`` cell would be read as markup)."""
+    return [v if isinstance(v, Text) else Text(str(v)) for v in values]
+
+
+def _e(value: object) -> str:
+    """``value`` as text, escaped for use inside markup."""
+    return escape(str(value))
+
+
 def render_run(r: dict[str, Any]) -> None:
     """A run's outcome: its verdicts, then what happened (or what it waits for)."""
     for v in r.get("verdicts") or []:
         mark = {"passed": "[green]pass[/]", "failed": "[red]FAIL[/]"}.get(
             v["status"], "[yellow]wait[/]"
         )
-        console.print(f"  {mark} {v['gate']}: {v['message']}", highlight=False)
+        console.print(f"  {mark} {_e(v['gate'])}: {_e(v['message'])}", highlight=False)
     status = r.get("status")
     if status == "awaiting_approval":
         w = r["waiting_for"]
         console.print(
-            f"[yellow]awaiting approval[/] {w['approval_id']}: {w['model_name']} v{w['version']} "
-            f"-> {w['target_stage']}, requested by {w['requested_by']}\n"
-            f"  an approver runs: deployer approve {w['approval_id']} --by USER"
+            f"[yellow]awaiting approval[/] {_e(w['approval_id'])}: {_e(w['model_name'])} "
+            f"v{_e(w['version'])} -> {_e(w['target_stage'])}, requested by "
+            f"{_e(w['requested_by'])}\n"
+            f"  an approver runs: deployer approve {_e(w['approval_id'])} --by USER"
         )
     elif r.get("version_record") and status in ("promoted", "rejected"):
         rec = r["version_record"]
         console.print(
-            f"[green]{status}[/] {rec['model_name']} v{rec['version']}: "
-            f"{rec['from_stage']} -> {rec['to_stage']} by {rec['changed_by']}"
+            f"[green]{status}[/] {_e(rec['model_name'])} v{_e(rec['version'])}: "
+            f"{_e(rec['from_stage'])} -> {_e(rec['to_stage'])} by {_e(rec['changed_by'])}"
         )
     elif status == "rejected":
-        console.print(f"[red]rejected[/]: {'; '.join(r.get('errors') or [])}")
+        console.print(f"[red]rejected[/]: {_e('; '.join(r.get('errors') or []))}")
     elif r.get("deployment_manifest"):
         m = r["deployment_manifest"]
         console.print(
-            f"[green]{status}[/] {m['model_name']} v{m['model_version']} as {m['deployment_id']} "
-            f"({m['strategy']}, {m['traffic_percentage']:g}%) at {m['endpoint_url']} "
+            f"[green]{_e(status)}[/] {_e(m['model_name'])} v{_e(m['model_version'])} as "
+            f"{_e(m['deployment_id'])} ({_e(m['strategy'])}, {m['traffic_percentage']:g}%) at "
+            f"{_e(m['endpoint_url'])} "
             f"in {m['deployment_duration_seconds'] or 0:.1f} s"
         )
         advice = r.get("advice") or {}
         if advice.get("reason"):
-            console.print(f"  memory: {advice['reason']}", highlight=False)
+            console.print(f"  memory: {_e(advice['reason'])}", highlight=False)
     elif status == "rolled_back":
         console.print(
-            f"[green]rolled back[/]: {', '.join(r['rollback']['undo'])} -> "
-            f"{r['active_deployment_id']} now serves 100%"
+            f"[green]rolled back[/]: {_e(', '.join(r['rollback']['undo']))} -> "
+            f"{_e(r['active_deployment_id'])} now serves 100%"
         )
     else:
-        console.print(f"{status}")
-    console.print(f"  thread {r.get('thread_id')}", style="dim")
+        console.print(Text(f"{status}"))
+    console.print(Text(f"  thread {r.get('thread_id')}", style="dim"))
 
 
 def render_approvals(rows: list[dict[str, Any]]) -> None:
@@ -68,13 +83,15 @@ def render_approvals(rows: list[dict[str, Any]]) -> None:
     table = Table("approval", "model", "to", "requested by", "at", "state", "reason")
     for a in rows:
         table.add_row(
-            a["approval_id"],
-            f"{a['model_name']} v{a['version']}",
-            a["target_stage"],
-            a["requested_by"],
-            a["requested_at"].strftime("%Y-%m-%d %H:%M"),
-            a["state"] + (f" by {a['approver']}" if a["approver"] else ""),
-            a["reason"] or "",
+            *cells(
+                a["approval_id"],
+                f"{a['model_name']} v{a['version']}",
+                a["target_stage"],
+                a["requested_by"],
+                a["requested_at"].strftime("%Y-%m-%d %H:%M"),
+                a["state"] + (f" by {a['approver']}" if a["approver"] else ""),
+                a["reason"] or "",
+            )
         )
     console.print(table)
 
@@ -82,9 +99,11 @@ def render_approvals(rows: list[dict[str, Any]]) -> None:
 def render_status(result: dict[str, Any]) -> None:
     """Print the status at a glance: one row per deployment (or per version without one)."""
     if not result["initialized"]:
-        console.print(f"[yellow]{result['home']} is not initialised[/]: run [bold]deployer init[/]")
+        console.print(
+            f"[yellow]{_e(result['home'])} is not initialised[/]: run [bold]deployer init[/]"
+        )
         return
-    console.print(f"home {result['home']}  database {result['database']}")
+    console.print(Text(f"home {result['home']}  database {result['database']}"))
     if not result["models"]:
         console.print("no models registered yet: [bold]deployer register NAME --model-uri URI[/]")
         return
@@ -95,10 +114,12 @@ def render_status(result: dict[str, Any]) -> None:
         for version in model["versions"]:
             for d in version["deployments"] or [None]:
                 table.add_row(
-                    model["name"],
-                    f"v{version['version']}",
-                    version["stage"],
-                    *(_deployment_cells(d) if d else ("", "", "", "", "")),
+                    *cells(
+                        model["name"],
+                        f"v{version['version']}",
+                        version["stage"],
+                        *(_deployment_cells(d) if d else ("", "", "", "", "")),
+                    )
                 )
     console.print(table)
 
@@ -149,9 +170,9 @@ def render_history(result: dict[str, Any]) -> None:
     name = result["model_name"]
     events = result["events"]
     if not events:
-        console.print(f"no history yet for [bold]{name}[/]")
+        console.print(f"no history yet for [bold]{_e(name)}[/]")
     else:
-        table = Table("time (UTC)", "kind", "summary", title=f"history of {name}")
+        table = Table("time (UTC)", "kind", "summary", title=Text(f"history of {name}"))
         for event in events:
             # Text, not markup: reasons and comments are free text and may hold brackets.
             table.add_row(_when(event["at"]), Text(event["kind"]), Text(event["summary"]))
@@ -192,14 +213,14 @@ def render_checks(result: dict[str, Any]) -> None:
     checks = result["checks"]
     scope = result["deployment_id"] or result["model_name"] or "every model"
     if not checks:
-        console.print(f"no health checks yet for {scope}", highlight=False)
+        console.print(Text(f"no health checks yet for {scope}"), highlight=False)
         return
     table = Table("time (UTC)", "deployment", "action", "status", "figures", "message")
-    table.title = f"health checks of {scope}"
+    table.title = Text(f"health checks of {scope}")
     for c in checks:
         colour = {"failed": "red", "passed": "green"}.get(c["status"], "yellow")
         table.add_row(
-            c["checked_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            Text(c["checked_at"].strftime("%Y-%m-%d %H:%M:%S")),
             Text(c["deployment_id"]),
             Text(c["action"], style="bold" if c["action"] in MOVES else ""),
             Text(c["status"], style=colour),
