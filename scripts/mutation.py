@@ -44,6 +44,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     "latency": ["test_gateway_stats.py", "test_monitor_decisions.py"],
     "metrics": ["test_gates.py", "test_shared_values.py"],
     "monitor": ["test_monitor_decisions.py", "test_monitor_judgement.py"],
+    "names": ["test_lifecycle_names.py"],
     "ports": ["test_routing.py", "test_shared_values.py"],
     "records": [],
     "rollback": ["test_gates.py"],
