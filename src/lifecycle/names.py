@@ -23,6 +23,9 @@ MODEL_NAME_MAX = 100
 MODEL_NAME_PATTERN = r"[A-Za-z][A-Za-z0-9_.\-]{0,99}"
 """A letter, then letters, digits, ``_ . -``; matched whole."""
 
+REQUEST_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}"
+"""An upstream caller's request id (the run id: idempotency keys, marks and ids derive from it)."""
+
 ID_WIDTH = 64
 """The width of the id columns (``ml_deployments.deployment_id`` and the ones that refer to it)."""
 
@@ -32,6 +35,7 @@ BENTO_NAME_WIDTH = 57
 HASH_LENGTH = 8
 
 _MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 _SEPARATORS = re.compile(r"[._\-]+")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _DASHES_AT_ENDS = re.compile(r"\A-+|-+\Z")
@@ -50,6 +54,17 @@ def check_model_name(name: str) -> str:
             f"'-'; at most {MODEL_NAME_MAX} characters"
         )
     return name
+
+
+def check_request_id(request_id: str) -> str:
+    """``request_id`` when it is, whole, a letter or digit then up to 63 of ``A-Za-z0-9_.:-``;
+    BadInputError otherwise (it keys the run's writes and must fit their columns)."""
+    if _REQUEST_ID.fullmatch(request_id) is None:
+        raise BadInputError(
+            f"invalid request id {request_id!r}: a letter or digit, then letters, digits, "
+            "'_', '.', ':', '-'; at most 64 characters"
+        )
+    return request_id
 
 
 def fold_model_name(name: str) -> str:

@@ -13,11 +13,13 @@ from lifecycle.names import (
     ID_WIDTH,
     MODEL_NAME_MAX,
     MODEL_NAME_PATTERN,
+    REQUEST_ID_PATTERN,
     bento_name,
     bento_tag,
     bounded_id,
     check_distinct,
     check_model_name,
+    check_request_id,
     fold_model_name,
     is_model_name,
     look_alike,
@@ -178,3 +180,19 @@ def test_names_that_fold_alike_get_different_bento_tags() -> None:
     tags = {bento_tag(n, "1") for n in ("churn", "Churn", "CHURN", "churn.", "churn_")}
     assert len(tags) == 5
     assert bento_tag("churn", "2") == f"deployer-churn-{sha('churn')}:v2"
+
+
+@pytest.mark.parametrize("text", ["r1", "7", "parent-run:step.2_b", "A" * 64, "0" + "x" * 63])
+def test_a_request_id_is_kept_as_given(text: str) -> None:
+    assert check_request_id(text) == text
+
+
+@pytest.mark.parametrize("text", ["", "-r1", ":r1", "r1\n", "r 1", "r/1", "A" * 65, "r1\x00", "é"])
+def test_any_other_request_id_is_bad_input_in_one_line(text: str) -> None:
+    assert REQUEST_ID_PATTERN == r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}"
+    with pytest.raises(BadInputError) as raised:
+        check_request_id(text)
+    assert str(raised.value) == (
+        f"invalid request id {text!r}: a letter or digit, then letters, digits, '_', '.', ':', "
+        "'-'; at most 64 characters"
+    )
