@@ -14,6 +14,7 @@ and how ``remove`` finds workers that a crashed parent orphaned.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from lifecycle.errors import EndpointCreationError, PortInUseError
+from lifecycle.errors import BadInputError, EndpointCreationError, PortInUseError
 from lifecycle.ports import Endpoint
 from mlops.mlflow_env import QUIET_ENV
 from mlops.processes import (
@@ -62,7 +63,7 @@ class LocalEndpointManager:
     def private_home(self, deployment_id: str) -> Path:
         """The server's own empty ``HOME`` and working folder (0700), outside the deployer's
         home folder's files: a relative path in model code reaches none of them."""
-        home = self.bentoml_home / "servers" / deployment_id
+        home = self._server_dir(deployment_id)
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
         home.chmod(0o700)
         return home
@@ -146,6 +147,14 @@ class LocalEndpointManager:
             DEPLOYER_DEPLOYMENT_ID=endpoint.deployment_id, BENTOML_HOME=str(self.bentoml_home)
         )
         terminate_tree(owned, extra=marked)
+        shutil.rmtree(self._server_dir(endpoint.deployment_id), ignore_errors=True)
+
+    def _server_dir(self, deployment_id: str) -> Path:
+        folder = self.bentoml_home / "servers"
+        path = folder / deployment_id
+        if path.parent != folder or deployment_id in ("", ".", ".."):
+            raise BadInputError(f"invalid deployment id {deployment_id!r}")
+        return path
 
     def _owns(self, endpoint: Endpoint) -> bool:
         """Whether ``endpoint.pid`` runs this endpoint's server (guards against PID reuse): its

@@ -12,8 +12,9 @@ import pytest
 
 from agents.private import ensure_private_dir, write_private_file
 from agents.settings import Settings
-from lifecycle.errors import ConfigurationError, ForeignArtifactError
-from mlops.endpoints_local import server_env
+from lifecycle.errors import BadInputError, ConfigurationError, ForeignArtifactError
+from lifecycle.ports import Endpoint
+from mlops.endpoints_local import LocalEndpointManager, server_env
 from mlops.mlflow_env import QUIET_ENV
 from mlops.registry_mlflow import own_artifact_path
 
@@ -170,3 +171,21 @@ def test_concurrent_writers_of_one_secret_agree_on_one_whole_value(tmp_path: Pat
         t.join()
     assert len(set(seen)) == 1 and len(seen[0]) == 80
     assert os.listdir(tmp_path) == ["token"]
+
+
+@pytest.mark.parametrize("deployment_id", ["..", "../x", "a/b", "", "."])
+def test_a_deployment_id_that_is_not_one_folder_name_gets_no_server_home(
+    tmp_path: Path, deployment_id: str
+) -> None:
+    manager = LocalEndpointManager(tmp_path / "bentoml", tmp_path / "logs")
+    with pytest.raises(BadInputError):
+        manager.private_home(deployment_id)
+    assert not (tmp_path / "bentoml").exists()
+
+
+def test_a_server_home_is_private_and_removed_with_its_server(tmp_path: Path) -> None:
+    manager = LocalEndpointManager(tmp_path / "bentoml", tmp_path / "logs")
+    home = manager.private_home("dep-1")
+    assert home == tmp_path / "bentoml" / "servers" / "dep-1" and mode(home) == 0o700
+    manager.remove(Endpoint("dep-1", "http://127.0.0.1:9", 9, None))
+    assert not home.exists()
