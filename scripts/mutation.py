@@ -49,6 +49,7 @@ MODULE_TESTS: dict[str, list[str]] = {
         "test_monitor_judgement.py",
         "test_lifecycle_stale_figures.py",
     ],
+    "names": ["test_lifecycle_names.py"],
     "ports": ["test_routing.py", "test_shared_values.py"],
     "records": [],
     "rollback": ["test_gates.py"],

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agents.private import ensure_private_dir, write_private_file
 from lifecycle.errors import ConfigurationError
 from lifecycle.rollback import RollbackPreset
 
@@ -188,10 +189,8 @@ class Settings(BaseSettings):
         if not path.exists():
             import secrets
 
-            self.home_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(32))
+            ensure_private_dir(self.home_dir)
+            write_private_file(path, secrets.token_urlsafe(32))  # the first writer's wins
         return path.read_text().strip()
 
     @property
@@ -200,10 +199,12 @@ class Settings(BaseSettings):
         return self.user_override or _os_user()
 
     def ensure_home(self) -> Path:
-        """Create the home and its sub-folders; a home that cannot be made is a config error."""
+        """Create the home (private: 0700, an existing looser one is tightened) and its
+        sub-folders; a home that cannot be made is a config error."""
+        ensure_private_dir(self.home_dir)
         try:
-            for path in (self.home_dir, self.artifact_root, self.bentoml_home, self.log_dir):
-                path.mkdir(parents=True, exist_ok=True)
+            for path in (self.artifact_root, self.bentoml_home, self.log_dir):
+                path.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigurationError(f"cannot use {self.home_dir} as DEPLOYER_HOME: {exc}") from exc
         return self.home_dir

@@ -58,6 +58,11 @@ class ConfigurationError(BadInputError):
     """A setting (database URL, home folder, tracking URI) is unusable."""
 
 
+class AmbiguousModelNameError(BadInputError):
+    """A new model name reads like a registered model's (it differs only by case or
+    punctuation: ``lifecycle.names.fold_model_name``); nothing was registered."""
+
+
 class RefusedError(ModelDeployerError):
     """A gate or a permission said no; nothing was changed."""
 
@@ -74,6 +79,11 @@ class ProductionCriteriaNotMetError(RefusedError):
 
 class PermissionDeniedError(RefusedError):
     """The actor lacks the role, or tried to approve their own request."""
+
+
+class ForeignArtifactError(RefusedError):
+    """An artifact a version names (its ``preprocessing_uri``) is not one of its own run's
+    artifacts; nothing was packaged."""
 
 
 class ConflictError(ModelDeployerError):

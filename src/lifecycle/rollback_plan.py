@@ -14,6 +14,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from lifecycle.errors import RollbackFailedError
+from lifecycle.names import make_deployment_id
 from lifecycle.ports import Routes
 from lifecycle.records import Instant
 from lifecycle.rollout import DeploymentView
@@ -147,9 +148,8 @@ def plan_rollback(
         raise RollbackFailedError(
             f"nothing to roll back: {target.deployment_id} already serves all of {model_name}"
         )
-    restored = (
-        target.deployment_id if target_warm else f"{model_name}-v{target.version}-{run_id[:8]}"
-    )
+    fresh = make_deployment_id(model_name, target.version, run_id)
+    restored = target.deployment_id if target_warm else fresh
     return RollbackPlan(
         undo=undo,
         target=target.deployment_id,

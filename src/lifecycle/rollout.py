@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from lifecycle.monitor import RolloutPhase
+from lifecycle.names import make_deployment_id
 from lifecycle.ports import Routes
 from lifecycle.records import Instant
 from lifecycle.rollback import RollbackConfig
@@ -170,7 +171,7 @@ def plan_rollout(
         d.deployment_id == mirror and d.version == request.version for d in live
     )
     return RolloutPlan(
-        deployment_id=f"{request.model_name}-v{request.version}-{request.run_id[:8]}",
+        deployment_id=make_deployment_id(request.model_name, request.version, request.run_id),
         strategy=strategy,
         stage=stage,
         routed=stage in ROUTED_STAGES,

@@ -14,6 +14,7 @@ and how ``remove`` finds workers that a crashed parent orphaned.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from lifecycle.errors import EndpointCreationError, PortInUseError
+from lifecycle.errors import BadInputError, EndpointCreationError, PortInUseError
 from lifecycle.ports import Endpoint
 from mlops.mlflow_env import QUIET_ENV
 from mlops.processes import (
@@ -36,6 +37,14 @@ from mlops.processes import (
 )
 
 HOST = "127.0.0.1"
+PASSED_ENV = frozenset(
+    {"PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR", "USER", "LOGNAME", "LD_LIBRARY_PATH"}
+)
+"""What a model server keeps of the caller's environment (besides ``LC_*``): what a Python
+process needs to run, nothing that grants access (no token, no database or MLflow URL)."""
+DRILL_ENV = frozenset({"DEPLOYER_FAULT_ERROR_RATE", "DEPLOYER_FAULT_LATENCY_MS"})
+"""The service's fault drills (``bento_service/service.py``), passed on when the caller sets
+them."""
 # BentoML keeps restarting a worker whose start-up failed; this line in the log says it did.
 STARTUP_FAILED = b"Application startup failed"
 
@@ -50,6 +59,14 @@ class LocalEndpointManager:
 
     def log_path(self, deployment_id: str) -> Path:
         return self.log_dir / f"{deployment_id}.log"
+
+    def private_home(self, deployment_id: str) -> Path:
+        """The server's own empty ``HOME`` and working folder (0700), outside the deployer's
+        home folder's files: a relative path in model code reaches none of them."""
+        home = self._server_dir(deployment_id)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        home.chmod(0o700)
+        return home
 
     def create(
         self,
@@ -68,17 +85,8 @@ class LocalEndpointManager:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path(deployment_id)
         offset = log.stat().st_size if log.exists() else 0
-        env = {
-            **os.environ,
-            **QUIET_ENV,
-            "BENTOML_HOME": str(self.bentoml_home),
-            "DEPLOYER_WORKERS": str(max(1, workers)),
-            "DEPLOYER_DEPLOYMENT_ID": deployment_id,
-            # setproctitle (when installed) would otherwise blank /proc/PID/environ as it renames
-            # the arbiter, and the environment is how this PID is known to be ours.
-            "SPT_NOENV": "1",
-            **(extra_env or {}),
-        }
+        home = self.private_home(deployment_id)
+        env = server_env(self.bentoml_home, deployment_id, workers, home, extra_env)
         command = [
             sys.executable,
             "-m",
@@ -99,6 +107,7 @@ class LocalEndpointManager:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 close_fds=True,
+                cwd=home,
             )
         endpoint = Endpoint(deployment_id, f"http://{HOST}:{port}", port, proc.pid)
         ready = wait_http_ok(
@@ -138,6 +147,14 @@ class LocalEndpointManager:
             DEPLOYER_DEPLOYMENT_ID=endpoint.deployment_id, BENTOML_HOME=str(self.bentoml_home)
         )
         terminate_tree(owned, extra=marked)
+        shutil.rmtree(self._server_dir(endpoint.deployment_id), ignore_errors=True)
+
+    def _server_dir(self, deployment_id: str) -> Path:
+        folder = self.bentoml_home / "servers"
+        path = folder / deployment_id
+        if path.parent != folder or deployment_id in ("", ".", ".."):
+            raise BadInputError(f"invalid deployment id {deployment_id!r}")
+        return path
 
     def _owns(self, endpoint: Endpoint) -> bool:
         """Whether ``endpoint.pid`` runs this endpoint's server (guards against PID reuse): its
@@ -156,6 +173,36 @@ class LocalEndpointManager:
         if all(env.get(key) == value for key, value in ours.items()):
             return True
         return pid_matches(endpoint.pid, "bentoml", "serve", str(endpoint.port))
+
+
+def server_env(
+    bentoml_home: Path,
+    deployment_id: str,
+    workers: int,
+    home: Path,
+    extra_env: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> dict[str, str]:
+    """The whole environment of a model server: an allow-list of ``environ`` (``PASSED_ENV``,
+    ``LC_*``, the fault drills), telemetry off, its private ``HOME`` and the markers it is
+    recognised by. Never a ``DEPLOYER_*`` setting or token, a database or an MLflow URL."""
+    kept = {
+        key: value
+        for key, value in environ.items()
+        if key in PASSED_ENV or key in DRILL_ENV or key.startswith("LC_")
+    }
+    return {
+        **kept,
+        **QUIET_ENV,
+        "HOME": str(home),
+        "BENTOML_HOME": str(bentoml_home),
+        "DEPLOYER_WORKERS": str(max(1, workers)),
+        "DEPLOYER_DEPLOYMENT_ID": deployment_id,
+        # setproctitle (when installed) would otherwise blank /proc/PID/environ as it renames
+        # the arbiter, and the environment is how this PID is known to be ours.
+        "SPT_NOENV": "1",
+        **{k: v for k, v in (extra_env or {}).items() if k in DRILL_ENV},
+    }
 
 
 def _startup_failed(log: Path, offset: int) -> bool:

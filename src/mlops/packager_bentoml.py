@@ -14,14 +14,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from lifecycle.errors import InfrastructureError, InvalidModelDirectoryError, UnknownModelError
+from lifecycle.errors import (
+    ForeignArtifactError,
+    InfrastructureError,
+    InvalidModelDirectoryError,
+    UnknownModelError,
+)
+from lifecycle.names import bento_name, bento_tag
 from lifecycle.ports import PackagedModel, RegisteredVersion
 from lifecycle.records import utcnow
 from mlops.mlflow_env import quiet
@@ -57,14 +62,10 @@ def use_bentoml_home(home: Path) -> None:
         container.model_store.set(ModelStore(str(home / "models")))
 
 
-def safe_name(model_name: str) -> str:
-    """A BentoML-legal name (lower-case letters, digits, ``-_.``) for a model name."""
-    return re.sub(r"[^a-z0-9_.-]+", "-", model_name.lower()).strip("-.") or "model"
-
-
 def bento_tag_for(model_name: str, version: str) -> str:
-    """The deterministic bento tag of a model version: ``deployer-<name>:v<version>``."""
-    return f"deployer-{safe_name(model_name)}:v{version}"
+    """The deterministic bento tag of a model version, unique per exact model name
+    (``lifecycle.names.bento_tag``: ``deployer-<slug>-<hash of the name>:v<version>``)."""
+    return bento_tag(model_name, version)
 
 
 class BentoPackager:
@@ -75,7 +76,10 @@ class BentoPackager:
         use_bentoml_home(bentoml_home)
 
     def existing(self, model_name: str, version: str) -> PackagedModel | None:
-        """The bento of this version if it was already built."""
+        """The bento of this version if it was already built for exactly this model and version.
+
+        A bento under the tag whose labels name another model or version is never reused: it
+        is a ``ForeignArtifactError`` (``package(force=True)`` rebuilds it)."""
         import bentoml
         from bentoml.exceptions import NotFound
 
@@ -85,27 +89,56 @@ class BentoPackager:
             bento = bentoml.bentos.get(tag)
         except NotFound:
             return None
+        labels = dict(bento.info.labels or {})
+        found = (labels.get("model_name"), labels.get("model_version"))
+        if found != (model_name, version):
+            raise ForeignArtifactError(
+                f"bento {tag} is labelled {found[0]!r} v{found[1]}, not {model_name!r} "
+                f"v{version}; it is not reused (package with --force to rebuild it)"
+            )
         return PackagedModel(bento_tag=str(bento.tag), path=str(bento.path))
 
     def package(
-        self, version: RegisteredVersion, model_dir: Path, force: bool = False
+        self,
+        version: RegisteredVersion,
+        model_dir: Path,
+        force: bool = False,
+        preprocessing: Path | None = None,
     ) -> PackagedModel:
-        """Build the bento of ``version`` from a local MLflow model directory (idempotent)."""
+        """Build the bento of ``version`` from a local MLflow model directory (idempotent).
+
+        ``preprocessing`` is the version's preprocessing step, already fetched from its own
+        run's artifacts (``MlflowRegistry.fetch_preprocessing``); a version that names one and
+        comes without it is refused, so nothing but the run's artifacts enters a bento."""
         if not (model_dir / "MLmodel").is_file():
             raise InvalidModelDirectoryError(f"{model_dir} is not an MLflow model (no MLmodel)")
-        found = self.existing(version.model_name, version.version)
+        if version.preprocessing_uri and preprocessing is None:
+            raise ForeignArtifactError(
+                f"{version.model_name} v{version.version} names a preprocessing step that was "
+                "not fetched from its run's artifacts; nothing was packaged"
+            )
+        try:
+            found = self.existing(version.model_name, version.version)
+        except ForeignArtifactError:
+            if not force:
+                raise
+            found = None
         if found and not force:
             return found
-        if found:
-            self._delete(found.bento_tag, f"{_model_name(version)}:v{version.version}")
-        model_tag = self._save_model(version, model_dir)
+        self._delete(
+            bento_tag_for(version.model_name, version.version),
+            f"{_model_name(version)}:v{version.version}",
+        )
+        model_tag = self._save_model(version, model_dir, preprocessing)
         try:
             return self._build(version, model_tag)
         except BaseException:
             self._delete(None, model_tag)
             raise
 
-    def _save_model(self, version: RegisteredVersion, model_dir: Path) -> str:
+    def _save_model(
+        self, version: RegisteredVersion, model_dir: Path, preprocessing: Path | None
+    ) -> str:
         import bentoml
 
         columns = _signature_columns(model_dir)
@@ -115,8 +148,8 @@ class BentoPackager:
             metadata={"source_uri": version.source_uri, "columns": columns},
         ) as model:
             shutil.copytree(model_dir, Path(model.path) / "mlflow_model")
-            if version.preprocessing_uri:
-                shutil.copy(version.preprocessing_uri, Path(model.path) / "preprocessing.joblib")
+            if preprocessing is not None:
+                shutil.copy(preprocessing, Path(model.path) / "preprocessing.joblib")
         return str(model.tag)
 
     def _build(self, version: RegisteredVersion, model_tag: str) -> PackagedModel:
@@ -185,7 +218,7 @@ class BentoPackager:
 
 
 def _model_name(version: RegisteredVersion) -> str:
-    return f"deployer-{safe_name(version.model_name)}-model"
+    return f"{bento_name(version.model_name)}-model"
 
 
 def _signature_columns(model_dir: Path) -> list[str]:

@@ -14,7 +14,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lifecycle.errors import BadInputError, InfrastructureError, UnknownModelError
+from lifecycle.errors import (
+    BadInputError,
+    ForeignArtifactError,
+    InfrastructureError,
+    UnknownModelError,
+)
 from lifecycle.ports import RegisteredVersion
 from lifecycle.records import parse_version
 from lifecycle.stages import ModelStage
@@ -70,6 +75,32 @@ class MlflowRegistry:
             found = self.client.search_model_versions(f"name = '{_quote(model_name)}'")
         versions = sorted((_to_version(v) for v in found), key=lambda v: int(v.version))
         return [v for v in versions if stage is None or v.stage is stage]
+
+    def fetch_preprocessing(self, version: RegisteredVersion, dst: Path) -> Path | None:
+        """Download the version's preprocessing step into ``dst`` (None when it has none).
+
+        Only the version's own run's artifacts are fetched (``own_artifact_path``); any other
+        URI is a ``ForeignArtifactError`` and nothing is downloaded."""
+        import mlflow
+
+        if not version.preprocessing_uri:
+            return None
+        run_artifacts = None
+        if version.run_id:
+            with self._errors(f"run {version.run_id}"):
+                run_artifacts = str(self.client.get_run(version.run_id).info.artifact_uri)
+        path = own_artifact_path(version.preprocessing_uri, version.run_id, run_artifacts)
+        dst.mkdir(parents=True, exist_ok=True)
+        with tracking(self.tracking_uri), self._errors(f"run {version.run_id}"):
+            local = mlflow.artifacts.download_artifacts(
+                run_id=version.run_id, artifact_path=path, dst_path=str(dst)
+            )
+        if not Path(local).is_file():
+            raise ForeignArtifactError(
+                f"preprocessing_uri {version.preprocessing_uri} is not a file of run "
+                f"{version.run_id}; nothing was packaged"
+            )
+        return Path(local)
 
     def list_model_names(self) -> Sequence[str]:
         with self._errors("the registry"):
@@ -290,6 +321,23 @@ def _to_version(mv: Any) -> RegisteredVersion:
         params={k.removeprefix("param."): v for k, v in tags.items() if k.startswith("param.")},
         preprocessing_uri=tags.get("preprocessing_uri"),
     )
+
+
+def own_artifact_path(uri: str, run_id: str | None, run_artifact_uri: str | None) -> str:
+    """The path inside the run of ``uri`` when it is one of run ``run_id``'s own artifacts
+    (``runs:/<run_id>/<path>`` or ``<the run's artifact URI>/<path>``, no ``..``); any other
+    URI (a local path, ``file://``, ``http``, another run) is a ``ForeignArtifactError``."""
+    prefixes = [f"runs:/{run_id}/"] if run_id else []
+    if run_id and run_artifact_uri:
+        prefixes.append(run_artifact_uri.rstrip("/") + "/")
+    path = next((uri[len(p) :] for p in prefixes if uri.startswith(p)), None)
+    parts = (path or "").split("/")
+    if path is None or any(part in ("", ".", "..") or "\\" in part for part in parts):
+        raise ForeignArtifactError(
+            f"preprocessing_uri {uri!r} is not an artifact of the version's own run "
+            f"({run_id or 'none'}); only runs:/{run_id or '<run id>'}/<path> is packaged"
+        )
+    return path
 
 
 def _quote(name: str) -> str:

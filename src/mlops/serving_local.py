@@ -83,10 +83,12 @@ class LocalServing:
         number = parse_version(version)
         registered = self.registry.get_version(model_name, number)
         self.ledger.require_known(model_name, number)
-        reused = self.packager.existing(model_name, number) is not None and not force
         with tempfile.TemporaryDirectory(prefix="deployer-model-") as tmp:
-            model_dir = download_model(self.registry, model_name, number, Path(tmp))
-            packaged = self.packager.package(registered, model_dir, force=force)
+            # a foreign preprocessing URI is refused here, before anything is built
+            pre = self.registry.fetch_preprocessing(registered, Path(tmp) / "preprocessing")
+            reused = not force and self.packager.existing(model_name, number) is not None
+            model_dir = download_model(self.registry, model_name, number, Path(tmp) / "model")
+            packaged = self.packager.package(registered, model_dir, force, pre)
         self.ledger.record_packaged(model_name, number, packaged.bento_tag, reused, actor)
         return Packaged(model_name, number, packaged.bento_tag, packaged.path, reused)
 

@@ -94,6 +94,7 @@ def test_register_package_serve_predict_and_down(
         "updated": [],
         "missing_in_registry": [],
         "unchanged": 1,
+        "refused": [],
     }
 
     stopped = ok(run("down", "--json", env=env))

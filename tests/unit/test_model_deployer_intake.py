@@ -83,6 +83,8 @@ BAD_REQUESTS = [
         UnknownModelError,
         id="unknown-deployment",
     ),
+    pytest.param(request("deploy", request_id="r" * 65), BadInputError, id="request-id-too-long"),
+    pytest.param(request("deploy", request_id="r1\n"), BadInputError, id="request-id-newline"),
 ]
 
 

@@ -8,7 +8,6 @@ the other does not know.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,21 +19,11 @@ from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import BadInputError
 from lifecycle.gates import parse_criterion
 from lifecycle.metrics import finite_metrics
+from lifecycle.names import check_distinct, check_model_name
 from lifecycle.ports import ModelRegistry, RegisteredVersion
 from lifecycle.records import model_version_id, parse_version, utcnow
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]
-
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,99}$")
-
-
-def check_model_name(name: str) -> str:
-    """A model name: a letter, then letters, digits, ``_ . -``; at most 100 characters."""
-    if not _NAME.match(name):
-        raise BadInputError(
-            f"invalid model name {name!r}: start with a letter, then letters, digits, '_', '.', '-'"
-        )
-    return name
 
 
 def parse_metrics(pairs: Sequence[str]) -> dict[str, float]:
@@ -79,10 +68,14 @@ def register_version(
     check_model_name(model_name)
     parsed = [str(parse_criterion(c)) for c in criteria]  # refuse bad input before any write
     metrics = finite_metrics(metrics or {})  # NaN/inf would pass gates and break PostgreSQL
+    with uow_factory() as uow:  # a name that reads like another model's is refused, too
+        known = {*uow.models.list_model_names(), *registry.list_model_names()}
+    check_distinct(model_name, known)
     registered = registry.register(model_name, model_uri, metrics=metrics)
     try:
         finite_metrics(registered.metrics)  # the training run's own may be NaN too
         with uow_factory() as uow:
+            check_distinct(model_name, uow.models.list_model_names())  # one registered meanwhile
             row = uow.models.add(_row_for(registered, parsed))
             uow.audit.append(
                 actor,
@@ -138,6 +131,9 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)
     missing_in_registry: list[str] = field(default_factory=list)
     unchanged: int = 0
+    refused: list[str] = field(default_factory=list)
+    """Registry model names not taken in (malformed, or reading like a known model's), each as
+    one line saying why."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -145,6 +141,7 @@ class SyncReport:
             "updated": self.updated,
             "missing_in_registry": self.missing_in_registry,
             "unchanged": self.unchanged,
+            "refused": self.refused,
         }
 
 
@@ -158,7 +155,10 @@ def sync_registry(uow_factory: UowFactory, registry: ModelRegistry, actor: str) 
     with uow_factory() as uow:
         known = {r.model_version_id: r for r in uow.models.list()}
         seen: set[str] = set()
+        names = {r.model_name for r in known.values()}
         for name in registry.list_model_names():
+            if not _admissible(name, names, report):
+                continue
             for version in registry.list_versions(name):
                 key = model_version_id(version.model_name, version.version)
                 seen.add(key)
@@ -168,6 +168,19 @@ def sync_registry(uow_factory: UowFactory, registry: ModelRegistry, actor: str) 
             uow.audit.append(actor, "sync_missing_in_registry", key, {})
         uow.commit()
     return report
+
+
+def _admissible(name: str, names: set[str], report: SyncReport) -> bool:
+    """Whether sync may take in the registry's model ``name``: a valid name that reads like no
+    other known model's (the rules of register). A refused name is reported (nothing written:
+    the next sync reports it again), and ``names`` grows by each admitted one."""
+    try:
+        check_distinct(check_model_name(name), names)
+    except BadInputError as exc:
+        report.refused.append(exc.message)
+        return False
+    names.add(name)
+    return True
 
 
 def _reconcile(

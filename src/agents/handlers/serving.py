@@ -15,6 +15,7 @@ from agents.ports import Services
 from database.models import DeploymentRow
 from database.services import retire
 from lifecycle.errors import EndpointCreationError
+from lifecycle.names import make_deployment_id
 from lifecycle.records import model_version_id, parse_version, utcnow
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
 from mlops.processes import terminate_tree
@@ -58,7 +59,7 @@ def start_endpoint(
     ``extra_env`` reaches the server process (fault drills: ``DEPLOYER_FAULT_*``)."""
     number = parse_version(version)
     packaged = package_version(c, model_name, number, actor)
-    deployment_id = f"{model_name}-v{number}-{uuid.uuid4().hex[:8]}"
+    deployment_id = make_deployment_id(model_name, number, uuid.uuid4().hex)
     with c.uow() as uow:
         model = uow.models.get(model_name, number)
         uow.deployments.add(

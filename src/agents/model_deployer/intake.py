@@ -14,6 +14,7 @@ from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.state import InputState, State
 from database.protocols import UnitOfWork
 from lifecycle.errors import BadInputError, InvalidDeploymentActionError, UnknownModelError
+from lifecycle.names import check_request_id
 from lifecycle.records import parse_version
 from lifecycle.stages import parse_stage
 from lifecycle.strategies import parse_strategy
@@ -67,7 +68,7 @@ class IntakeNode:
         update: dict[str, Any] = {
             **run_defaults(),
             "action": action,
-            "run_id": state.request_id or uuid.uuid4().hex,
+            "run_id": check_request_id(state.request_id) if state.request_id else uuid.uuid4().hex,
         }
         with self.deps.uow() as uow:
             every = action == "monitor" and not state.model_name

@@ -7,6 +7,7 @@ import re
 from typing import Literal
 
 from agents.commands import Verb
+from lifecycle.names import MODEL_NAME_PATTERN
 from lifecycle.stages import ModelStage
 from lifecycle.strategies import StrategyName
 
@@ -24,7 +25,8 @@ Missing = Slot | Literal["command", "approval_id"]
 MAX_COMMAND_CHARS = 2000
 """Longer text is refused with a Clarification rather than read."""
 
-MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+MODEL_NAME = MODEL_NAME_PATTERN
+"""The one model-name rule (``lifecycle.names``), matched whole."""
 
 
 def words(text: str) -> frozenset[str]:

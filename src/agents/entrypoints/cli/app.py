@@ -149,6 +149,8 @@ def sync(by: ByOption = None, as_json: JsonOption = False) -> None:
             )
             for key in report["missing_in_registry"]:
                 console.print(f"[yellow]{key} is in the state database but not in MLflow[/]")
+            for line in report["refused"]:
+                console.print(f"not taken in: {line}", style="yellow", markup=False)
 
         emit(report, as_json, render)
 
