@@ -37,7 +37,7 @@ from typing import Any
 import psutil
 
 HERE = Path(__file__).resolve().parent
-TOKEN = "bench-token"
+TOKEN = "bench-admin-token-0123"
 
 
 def log(message: str) -> None:

@@ -76,6 +76,11 @@ class PermissionDeniedError(RefusedError):
     """The actor lacks the role, or tried to approve their own request."""
 
 
+class UnapprovedRouteError(RefusedError):
+    """A routing table would give users' traffic (or the mirror) to a deployment whose stage
+    was not approved for it; nothing was changed."""
+
+
 class ConflictError(ModelDeployerError):
     """Someone else changed the same thing first; re-read and try again."""
 

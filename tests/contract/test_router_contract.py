@@ -28,7 +28,7 @@ from database.routing import DbRouter
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import InvalidRouteError, UnknownModelError
 from lifecycle.ports import Router, Routes
-from lifecycle.stages import DeploymentStatus
+from lifecycle.stages import DeploymentStatus, ModelStage
 from mlops.gateway.router_client import ConfirmingRouter
 from tests.agent_fakes import FakeRouter
 from tests.integration.db_helpers import add_version, deployment_row, migrated_factory
@@ -44,7 +44,11 @@ DEPLOYMENTS = {
     "failed": (MODEL, DeploymentStatus.FAILED),
     "rolled_back": (MODEL, DeploymentStatus.ROLLED_BACK),
     "o1": (OTHER, DeploymentStatus.ACTIVE),
+    "mirror": (MODEL, DeploymentStatus.DEPLOYING),
 }
+MIRRORS = {"mirror"}
+"""Deployments made at shadow (the only ones that take the mirror); the rest are production
+deployments of production versions (the only ones that take weight)."""
 
 
 @dataclass
@@ -56,13 +60,14 @@ class Side:
 def _records(url: str) -> sessionmaker[Session]:
     """A migrated state DB with two models and deployments in every status."""
     factory = migrated_factory(url)
-    add_version(factory, MODEL, "1")
-    add_version(factory, OTHER, "1")
+    add_version(factory, MODEL, "1", ModelStage.PRODUCTION)
+    add_version(factory, OTHER, "1", ModelStage.PRODUCTION)
     add_version(factory, "unrouted", "1")
     with SqlAlchemyUnitOfWork(factory) as uow:
         for deployment_id, (model, status) in DEPLOYMENTS.items():
             endpoint = None if status is DeploymentStatus.PENDING else f"http://127.0.0.1/{model}"
-            uow.deployments.add(deployment_row(deployment_id, status, model, "1", endpoint))
+            stage = ModelStage.SHADOW if deployment_id in MIRRORS else ModelStage.PRODUCTION
+            uow.deployments.add(deployment_row(deployment_id, status, model, "1", endpoint, stage))
         uow.commit()
     return factory
 
@@ -91,9 +96,9 @@ def side(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Side]:
 
 
 def test_a_stored_table_reads_back_without_its_zero_weights(side: Side) -> None:
-    side.router.set_routes(Routes(MODEL, {"d1": 90, "d2": 10, "draining": 0}, "deploying", 5))
+    side.router.set_routes(Routes(MODEL, {"d1": 90, "d2": 10, "draining": 0}, "mirror", 5))
     assert side.router.get_routes(MODEL) == Routes(
-        MODEL, {"d1": 90.0, "d2": 10.0}, "deploying", 5.0, None
+        MODEL, {"d1": 90.0, "d2": 10.0}, "mirror", 5.0, None
     )
 
 
