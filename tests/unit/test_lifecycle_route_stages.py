@@ -84,6 +84,15 @@ REFUSED = {
             )
         ],
     ),
+    "a development deployment given half a percent": (
+        Routes("m", {"prod": 99.5, "dev": 0.5}),
+        [
+            (
+                "dev",
+                "dev is a development deployment: only production deployments take users' traffic",
+            )
+        ],
+    ),
     "a staging deployment given weight": (
         Routes("m", {"prod": 50, "staging": 50}),
         [
