@@ -70,27 +70,38 @@ def test_a_database_failure_undoes_the_registry_version(factory: sessionmaker[Se
     assert [v.version for v in registry.list_versions("iris")] == ["1"]
 
 
-def test_sync_adds_updates_and_reports_and_a_second_sync_changes_nothing(
+def test_sync_adds_as_development_reports_drift_and_a_second_sync_changes_nothing(
     factory: sessionmaker[Session],
 ) -> None:
     registry = FakeRegistry()
     register_version(lambda: uow_factory(factory), registry, "iris", "runs:/a/m", "alice")
     register_version(lambda: uow_factory(factory), registry, "iris", "runs:/b/m", "alice")
     registry.register("wine", "runs:/c/m")  # registered behind our back
+    registry.set_stage("wine", "1", ModelStage.PRODUCTION)  # ... and tagged production
     registry.set_stage("iris", "1", ModelStage.STAGING)  # moved behind our back
     registry.delete_version("iris", "2")  # deleted in MLflow
 
     first = sync_registry(lambda: uow_factory(factory), registry, "sync")
     assert first.added == ["wine/1"]
-    assert first.updated == ["iris/1"]
+    assert first.drift == [
+        {"model_version_id": "iris/1", "stage": {"state_db": "development", "registry": "staging"}},
+        {
+            "model_version_id": "wine/1",
+            "stage": {"state_db": "development", "registry": "production"},
+        },
+    ]
     assert first.missing_in_registry == ["iris/2"]
 
     second = sync_registry(lambda: uow_factory(factory), registry, "sync")
-    assert (second.added, second.updated) == ([], [])
+    assert second.added == []
+    assert second.drift == first.drift  # still reported, never adopted
     assert second.missing_in_registry == ["iris/2"]  # still reported, never silently dropped
     with SqlAlchemyUnitOfWork(factory) as uow:
-        assert uow.models.get("iris", "1").stage == "staging"
+        assert uow.models.get("iris", "1").stage == "development"
+        assert uow.models.get("wine", "1").stage == "development"
         assert uow.models.get("iris", "2").stage == "development"
+        drift_events = [e for e in uow.audit.list() if e.action == "sync_drift"]
+        assert [e.subject for e in drift_events] == ["iris/1", "wine/1"]  # once each
         assert uow.audit.verify().ok
 
 
