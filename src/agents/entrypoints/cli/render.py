@@ -65,7 +65,7 @@ def render_approvals(rows: list[dict[str, Any]]) -> None:
     if not rows:
         console.print("no approvals waiting")
         return
-    table = Table("approval", "model", "to", "requested by", "at", "state", "reason")
+    table = Table("approval", "model", "to", "requested by", "at", "state", "reason", "metrics")
     for a in rows:
         table.add_row(
             a["approval_id"],
@@ -75,6 +75,8 @@ def render_approvals(rows: list[dict[str, Any]]) -> None:
             a["requested_at"].strftime("%Y-%m-%d %H:%M"),
             a["state"] + (f" by {a['approver']}" if a["approver"] else ""),
             a["reason"] or "",
+            # Text, not markup: names and sources are shown as they are.
+            Text(", ".join(f"{m['metric']}={m['value']:g} ({m['source']})" for m in a["metrics"])),
         )
     console.print(table)
 
