@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from database.routing import DbRouter
 from database.uow import SqlAlchemyUnitOfWork
-from lifecycle.errors import InvalidRouteError, UnknownModelError
+from lifecycle.errors import InvalidRouteError, UnapprovedRouteError, UnknownModelError
 from lifecycle.ports import Router, Routes
 from lifecycle.stages import DeploymentStatus, ModelStage
 from mlops.gateway.router_client import ConfirmingRouter
@@ -45,8 +45,13 @@ DEPLOYMENTS = {
     "rolled_back": (MODEL, DeploymentStatus.ROLLED_BACK),
     "o1": (OTHER, DeploymentStatus.ACTIVE),
     "mirror": (MODEL, DeploymentStatus.DEPLOYING),
+    "dev": (MODEL, DeploymentStatus.ACTIVE),
+    "staging": (MODEL, DeploymentStatus.ACTIVE),
 }
 MIRRORS = {"mirror"}
+UNAPPROVED = {"dev": ModelStage.DEVELOPMENT, "staging": ModelStage.STAGING}
+"""Deployments of v2 of MODEL made in (and still in) development and staging: an endpoint of
+their own, no users' traffic and no mirror."""
 """Deployments made at shadow (the only ones that take the mirror); the rest are production
 deployments of production versions (the only ones that take weight)."""
 
@@ -63,11 +68,15 @@ def _records(url: str) -> sessionmaker[Session]:
     add_version(factory, MODEL, "1", ModelStage.PRODUCTION)
     add_version(factory, OTHER, "1", ModelStage.PRODUCTION)
     add_version(factory, "unrouted", "1")
+    add_version(factory, MODEL, "2")
     with SqlAlchemyUnitOfWork(factory) as uow:
         for deployment_id, (model, status) in DEPLOYMENTS.items():
             endpoint = None if status is DeploymentStatus.PENDING else f"http://127.0.0.1/{model}"
             stage = ModelStage.SHADOW if deployment_id in MIRRORS else ModelStage.PRODUCTION
-            uow.deployments.add(deployment_row(deployment_id, status, model, "1", endpoint, stage))
+            stage = UNAPPROVED.get(deployment_id, stage)
+            version = "2" if deployment_id in UNAPPROVED else "1"
+            row = deployment_row(deployment_id, status, model, version, endpoint, stage)
+            uow.deployments.add(row)
         uow.commit()
     return factory
 
@@ -172,3 +181,22 @@ def test_each_model_has_its_own_table(side: Side) -> None:
     side.router.set_routes(Routes(MODEL, {"d2": 100}))
     assert side.router.get_routes(OTHER) == Routes(OTHER, {"o1": 100.0})
     assert side.router.get_routes(MODEL) == Routes(MODEL, {"d2": 100.0})
+
+
+@pytest.mark.parametrize(
+    "routes",
+    [
+        pytest.param(Routes(MODEL, {"dev": 100}), id="a-development-deployment-takes-all"),
+        pytest.param(Routes(MODEL, {"d1": 90, "staging": 10}), id="a-staging-canary"),
+        pytest.param(Routes(MODEL, {"d1": 100}, "staging", 10), id="a-staging-mirror"),
+        pytest.param(Routes(MODEL, {"d1": 100}, "d2", 10), id="a-production-mirror"),
+        pytest.param(Routes(MODEL, {"mirror": 100}), id="a-shadow-takes-weight"),
+    ],
+)
+def test_a_table_the_stage_rule_refuses_is_refused_on_every_side_and_nothing_is_stored(
+    side: Side, routes: Routes
+) -> None:
+    side.router.set_routes(Routes(MODEL, {"d1": 100}))
+    with pytest.raises(UnapprovedRouteError):
+        side.router.set_routes(routes)
+    assert side.router.get_routes(MODEL) == Routes(MODEL, {"d1": 100.0})

@@ -105,6 +105,45 @@ def test_sync_adds_as_development_reports_drift_and_a_second_sync_changes_nothin
         assert uow.audit.verify().ok
 
 
+def test_sync_reports_a_name_register_would_refuse_and_adds_nothing_of_it(
+    factory: sessionmaker[Session],
+) -> None:
+    registry = FakeRegistry()
+    registry.register("9lives", "runs:/a/m")  # register refuses a name not starting with a letter
+    registry.register("has space", "runs:/b/m")
+    report = sync_registry(lambda: uow_factory(factory), registry, "sync")
+    assert report.added == []
+    assert [r["model_name"] for r in report.refused] == ["9lives", "has space"]
+    assert report.refused[0]["reason"].startswith("invalid model name '9lives'")
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        assert uow.models.list() == []
+        refused = [e.subject for e in uow.audit.list() if e.action == "sync_refused"]
+    assert refused == ["9lives", "has space"]
+
+
+def test_sync_adds_a_tagged_version_as_development_with_its_metrics_marked_registry(
+    factory: sessionmaker[Session],
+) -> None:
+    registry = FakeRegistry()
+    registry.register("wine", "runs:/c/m", metrics={"accuracy": 1.0})
+    registry.set_stage("wine", "1", ModelStage.STAGING)
+    report = sync_registry(lambda: uow_factory(factory), registry, "sync")
+    assert report.added == ["wine/1"]
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        row = uow.models.get("wine", "1")
+        assert (row.stage, dict(row.metrics)) == ("development", {"accuracy": 1.0})
+        assert row.metric_sources == {"accuracy": "registry"}
+
+
+def test_register_keeps_which_metrics_the_caller_typed(factory: sessionmaker[Session]) -> None:
+    registry = FakeRegistry()
+    register_version(
+        lambda: uow_factory(factory), registry, "iris", "runs:/a/m", "alice", {"latency_ms": 3.0}
+    )
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        assert uow.models.get("iris", "1").metric_sources == {"latency_ms": "caller"}
+
+
 @pytest.mark.parametrize(
     ("pairs", "expected"),
     [(["accuracy=0.93"], {"accuracy": 0.93}), (["a=1", "b=-2e-3"], {"a": 1.0, "b": -0.002})],
