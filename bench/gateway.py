@@ -37,7 +37,7 @@ from typing import Any
 import psutil
 
 HERE = Path(__file__).resolve().parent
-TOKEN = "bench-token"
+TOKEN = "bench-admin-token-0123"
 
 
 def log(message: str) -> None:
@@ -86,6 +86,9 @@ def serving_stack(work: Path) -> Iterator[dict[str, Any]]:
     migrate.upgrade(c.settings.database_url)
     trained = train_and_log(c.settings.tracking_uri, artifact_root=c.settings.artifact_root)
     register_version(c.uow, c.registry, "iris", trained.model_uri, "bench")
+    with c.uow() as uow:  # set-up: only production deployments take users' traffic
+        uow.models.get("iris", "1").stage = "production"
+        uow.commit()
     started: list[str] = []
     try:
         for _ in range(2):

@@ -55,6 +55,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     "rollback": ["test_gates.py"],
     "rollback_plan": ["test_rollback_plans.py"],
     "rollout": ["test_rollout_plans.py", "test_rollback_plans.py"],
+    "route_stages": [],
     "routing": ["test_routing.py", "test_rollout_plans.py", "test_rollback_plans.py"],
     "stages": ["test_stages.py"],
     "strategies": ["test_strategies.py"],

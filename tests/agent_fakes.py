@@ -105,7 +105,8 @@ class FakeServing:
 
 class FakeRouter:
     """Routing tables in a dict, validated like the real ones against the state DB's records
-    (``database.routing.checked_routes``: registered model, deployments in a routable status);
+    (``database.routing.checked_routes``: registered model, deployments in a routable status,
+    the stage rule of ``lifecycle.route_stages``);
     ``fail`` makes every write fail as an unreachable gateway would."""
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:

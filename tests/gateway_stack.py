@@ -24,6 +24,7 @@ from agents.handlers.registration import register_version
 from agents.handlers.serving import start_endpoint, stop_endpoint
 from agents.settings import Settings
 from database import migrate
+from lifecycle.stages import ModelStage
 from mlops.processes import free_port, terminate_tree, wait_http_ok
 from mlops.training import TrainedModel, train_and_log
 
@@ -40,13 +41,28 @@ class Stack:
     deployments: dict[str, str] = field(default_factory=dict)  # label -> deployment id
     gateways: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def start(self, label: str, version: str, **extra_env: str) -> str:
-        """Start an endpoint for ``version``; ``extra_env`` sets fault drills."""
+    def start(
+        self, label: str, version: str, stage: ModelStage = ModelStage.PRODUCTION, **extra_env: str
+    ) -> str:
+        """Start an endpoint for ``version`` made at ``stage`` (production: it may take weight;
+        shadow: it may be the mirror); ``extra_env`` sets fault drills.
+
+        The version is recorded in ``stage`` for the start and in production after it, as a
+        shadow version promoted since (whose mirror the stage rule still admits): every
+        version of the stack serves users, which is what the gateway tests are about."""
+        self.record_stage(version, stage)
         started = start_endpoint(
             self.container, MODEL, version, "tester", extra_env=extra_env or None
         )
+        self.record_stage(version, ModelStage.PRODUCTION)
         self.deployments[label] = started["deployment_id"]
         return str(started["deployment_id"])
+
+    def record_stage(self, version: str, stage: ModelStage) -> None:
+        """Set the version's stage in the state DB (set-up: the promote flow is not the subject)."""
+        with self.container.uow() as uow:
+            uow.models.get(MODEL, version).stage = stage.value
+            uow.commit()
 
     def stop(self, label: str) -> None:
         stop_endpoint(self.container, self.deployments[label], "tester", "test over")

@@ -70,6 +70,12 @@ class ModelVersionRow(Base):
         """Success criteria as typed at register time, e.g. ``["accuracy>=0.9"]``."""
         return list(self.success_criteria.get("criteria", []))
 
+    @property
+    def metric_sources(self) -> dict[str, str]:
+        """Where each metric came from (``run``, ``caller`` or ``registry``; kept beside the
+        criteria; a row older than provenance has none)."""
+        return dict(self.success_criteria.get("metric_sources", {}))
+
 
 ACTIVE_ONLY = text("status = 'active'")
 

@@ -27,8 +27,9 @@ from lifecycle.latency import RequestCounts, merged_metrics, summed_counts
 from lifecycle.metrics import PerformanceMetrics, ShadowStats
 from lifecycle.ports import Routes
 from lifecycle.records import utcnow
+from lifecycle.route_stages import RoutedDeployment, admit_routes
 from lifecycle.routing import validate_routes
-from lifecycle.stages import ROUTABLE_STATUSES
+from lifecycle.stages import ROUTABLE_STATUSES, DeploymentStatus, ModelStage
 
 log = logging.getLogger("deployer.routing")
 
@@ -68,8 +69,12 @@ def routes_of(row: RouteRow) -> Routes:
 def checked_routes(session: Session, routes: Routes) -> Routes:
     """``routes`` validated against the state DB's records, or raise and change nothing.
 
-    The model must be registered (else UnknownModelError), and every deployment the table names
-    must be one of that model's deployments in a ROUTABLE_STATUSES status (else InvalidRouteError).
+    The model must be registered (else UnknownModelError), every deployment the table names
+    must be one of that model's deployments in a ROUTABLE_STATUSES status (else InvalidRouteError),
+    and the stage rule (``lifecycle.route_stages``: users' weight only to production deployments,
+    the mirror only to a shadow one) must hold (else UnapprovedRouteError, exit 3). Every path
+    that writes a table (``traffic set``, the gateway's admin API, the graph) saves it
+    through :meth:`DbRouter.save`, so this is the one place the rule is enforced.
     The records decide, not a process check: every gateway replica and every host reads the same
     records, and a deployment recorded failed or rolled back never gets users back even while
     its server still runs. A server that died under an active record is the monitor's to notice.
@@ -86,7 +91,31 @@ def checked_routes(session: Session, routes: Routes) -> Routes:
             DeploymentRow.status.in_(ROUTABLE_STATUSES)
         )
     ).all()
-    return validate_routes(routes, {d: m for d, m in live})
+    clean = validate_routes(routes, {d: m for d, m in live})
+    return admit_routes(clean, routed_deployments(session, clean))
+
+
+def routed_deployments(session: Session, routes: Routes) -> dict[str, RoutedDeployment]:
+    """The deployments ``routes`` names, as the stage rule reads them (its stage at deploy
+    time, its version's stage now, its status)."""
+    named = {*routes.weights, routes.shadow_deployment_id} - {None}
+    rows = session.execute(
+        select(
+            DeploymentRow.deployment_id,
+            DeploymentRow.target_stage,
+            ModelVersionRow.stage,
+            DeploymentRow.status,
+        )
+        .join(
+            ModelVersionRow,
+            ModelVersionRow.model_version_id == DeploymentRow.model_version_id,
+        )
+        .where(DeploymentRow.deployment_id.in_(named))
+    ).all()
+    return {
+        d: RoutedDeployment(d, ModelStage(deployed), ModelStage(version), DeploymentStatus(status))
+        for d, deployed, version, status in rows
+    }
 
 
 class DbRouter:

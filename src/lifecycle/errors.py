@@ -86,6 +86,11 @@ class ForeignArtifactError(RefusedError):
     artifacts; nothing was packaged."""
 
 
+class UnapprovedRouteError(RefusedError):
+    """A routing table would give users' traffic (or the mirror) to a deployment whose stage
+    was not approved for it; nothing was changed."""
+
+
 class ConflictError(ModelDeployerError):
     """Someone else changed the same thing first; re-read and try again."""
 

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from database.routing import DbRouter
 from database.uow import SqlAlchemyUnitOfWork
-from lifecycle.errors import InvalidRouteError, UnknownModelError
+from lifecycle.errors import InvalidRouteError, UnapprovedRouteError, UnknownModelError
 from lifecycle.ports import Router, Routes
-from lifecycle.stages import DeploymentStatus
+from lifecycle.stages import DeploymentStatus, ModelStage
 from mlops.gateway.router_client import ConfirmingRouter
 from tests.agent_fakes import FakeRouter
 from tests.integration.db_helpers import add_version, deployment_row, migrated_factory
@@ -44,7 +44,16 @@ DEPLOYMENTS = {
     "failed": (MODEL, DeploymentStatus.FAILED),
     "rolled_back": (MODEL, DeploymentStatus.ROLLED_BACK),
     "o1": (OTHER, DeploymentStatus.ACTIVE),
+    "mirror": (MODEL, DeploymentStatus.DEPLOYING),
+    "dev": (MODEL, DeploymentStatus.ACTIVE),
+    "staging": (MODEL, DeploymentStatus.ACTIVE),
 }
+MIRRORS = {"mirror"}
+UNAPPROVED = {"dev": ModelStage.DEVELOPMENT, "staging": ModelStage.STAGING}
+"""Deployments of v2 of MODEL made in (and still in) development and staging: an endpoint of
+their own, no users' traffic and no mirror."""
+"""Deployments made at shadow (the only ones that take the mirror); the rest are production
+deployments of production versions (the only ones that take weight)."""
 
 
 @dataclass
@@ -56,13 +65,18 @@ class Side:
 def _records(url: str) -> sessionmaker[Session]:
     """A migrated state DB with two models and deployments in every status."""
     factory = migrated_factory(url)
-    add_version(factory, MODEL, "1")
-    add_version(factory, OTHER, "1")
+    add_version(factory, MODEL, "1", ModelStage.PRODUCTION)
+    add_version(factory, OTHER, "1", ModelStage.PRODUCTION)
     add_version(factory, "unrouted", "1")
+    add_version(factory, MODEL, "2")
     with SqlAlchemyUnitOfWork(factory) as uow:
         for deployment_id, (model, status) in DEPLOYMENTS.items():
             endpoint = None if status is DeploymentStatus.PENDING else f"http://127.0.0.1/{model}"
-            uow.deployments.add(deployment_row(deployment_id, status, model, "1", endpoint))
+            stage = ModelStage.SHADOW if deployment_id in MIRRORS else ModelStage.PRODUCTION
+            stage = UNAPPROVED.get(deployment_id, stage)
+            version = "2" if deployment_id in UNAPPROVED else "1"
+            row = deployment_row(deployment_id, status, model, version, endpoint, stage)
+            uow.deployments.add(row)
         uow.commit()
     return factory
 
@@ -91,9 +105,9 @@ def side(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Side]:
 
 
 def test_a_stored_table_reads_back_without_its_zero_weights(side: Side) -> None:
-    side.router.set_routes(Routes(MODEL, {"d1": 90, "d2": 10, "draining": 0}, "deploying", 5))
+    side.router.set_routes(Routes(MODEL, {"d1": 90, "d2": 10, "draining": 0}, "mirror", 5))
     assert side.router.get_routes(MODEL) == Routes(
-        MODEL, {"d1": 90.0, "d2": 10.0}, "deploying", 5.0, None
+        MODEL, {"d1": 90.0, "d2": 10.0}, "mirror", 5.0, None
     )
 
 
@@ -167,3 +181,22 @@ def test_each_model_has_its_own_table(side: Side) -> None:
     side.router.set_routes(Routes(MODEL, {"d2": 100}))
     assert side.router.get_routes(OTHER) == Routes(OTHER, {"o1": 100.0})
     assert side.router.get_routes(MODEL) == Routes(MODEL, {"d2": 100.0})
+
+
+@pytest.mark.parametrize(
+    "routes",
+    [
+        pytest.param(Routes(MODEL, {"dev": 100}), id="a-development-deployment-takes-all"),
+        pytest.param(Routes(MODEL, {"d1": 90, "staging": 10}), id="a-staging-canary"),
+        pytest.param(Routes(MODEL, {"d1": 100}, "staging", 10), id="a-staging-mirror"),
+        pytest.param(Routes(MODEL, {"d1": 100}, "d2", 10), id="a-production-mirror"),
+        pytest.param(Routes(MODEL, {"mirror": 100}), id="a-shadow-takes-weight"),
+    ],
+)
+def test_a_table_the_stage_rule_refuses_is_refused_on_every_side_and_nothing_is_stored(
+    side: Side, routes: Routes
+) -> None:
+    side.router.set_routes(Routes(MODEL, {"d1": 100}))
+    with pytest.raises(UnapprovedRouteError):
+        side.router.set_routes(routes)
+    assert side.router.get_routes(MODEL) == Routes(MODEL, {"d1": 100.0})

@@ -108,7 +108,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
             # The two iris variants disagree on about a third of the rows.
             "DEPLOYER_MIN_SHADOW_AGREEMENT": "0.5",
             "DEPLOYER_WARM_SECONDS": "300",
-            "DEPLOYER_GATEWAY_TOKEN": "e2e-admin-token",
+            "DEPLOYER_GATEWAY_TOKEN": "e2e-admin-token-0123",
             "DEPLOYER_FAILPOINT": "",
         },
     )

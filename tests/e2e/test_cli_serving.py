@@ -91,10 +91,10 @@ def test_register_package_serve_predict_and_down(
     assert status["models"][0]["versions"][0]["deployments"][0]["status"] == "active"
     assert ok(run("sync", "--json", env=env)) == {
         "added": [],
-        "updated": [],
+        "drift": [],
+        "refused": [],
         "missing_in_registry": [],
         "unchanged": 1,
-        "refused": [],
     }
 
     stopped = ok(run("down", "--json", env=env))

@@ -47,14 +47,17 @@ def deployment_row(
     name: str = "fraud_detector",
     version: str = "2",
     url: str | None = None,
+    stage: ModelStage = ModelStage.STAGING,
 ) -> DeploymentRow:
-    """A deployment record of ``name`` ``version`` (not added to any session)."""
+    """A deployment record of ``name`` ``version`` made at ``stage`` (not added to any
+    session); the routing stage rule lets only production ones take weight, shadow ones the
+    mirror."""
     return DeploymentRow(
         deployment_id=deployment_id,
         model_version_id=model_version_id(name, version),
         model_name=name,
         model_version=version,
-        target_stage="staging",
+        target_stage=stage.value,
         endpoint_name=f"{name.replace('_', '-')}-{deployment_id}",
         endpoint_url=url,
         status=status.value,

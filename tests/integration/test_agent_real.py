@@ -61,7 +61,13 @@ def test_a_production_promotion_waits_and_a_fresh_process_approves_it(home: Path
     second = _container()  # nothing shared with the first but the databases
     with pytest.raises(PermissionDeniedError):
         operations.decide(second, approval_id, "alice", "approve")
-    assert operations.list_approvals(second)[0]["state"] == "pending"
+    (pending,) = operations.list_approvals(second)
+    assert pending["state"] == "pending"
+    # The approver sees each figure the gates judged and that the training run logged it.
+    assert pending["metrics"] == [
+        {"metric": name, "value": value, "source": "run"}
+        for name, value in sorted(trained.metrics.items())
+    ]
     done = operations.decide(second, approval_id, "bob", "approve", "ship it")
     record = done["version_record"]
     assert (done["status"], record["to_stage"], record["changed_by"]) == (

@@ -37,9 +37,11 @@ def factory(database_url: str) -> sessionmaker[Session]:
 @pytest.fixture
 def sqlite_factory(sqlite_url: str) -> sessionmaker[Session]:
     factory = migrated_factory(sqlite_url)
-    add_version(factory)
+    add_version(factory, stage=ModelStage.PRODUCTION)
     with SqlAlchemyUnitOfWork(factory) as uow:
-        uow.deployments.add(deployment_row("d1", DeploymentStatus.ACTIVE, url="http://d1"))
+        row = deployment_row("d1", DeploymentStatus.ACTIVE, url="http://d1")
+        row.target_stage = ModelStage.PRODUCTION.value
+        uow.deployments.add(row)
         uow.audit.append("alice", "deploy", "fraud_detector", {"why": "test"})
         uow.commit()
     router = DbRouter(factory, "alice")
@@ -87,7 +89,7 @@ def versions_of(factory: sessionmaker[Session]) -> list[str]:
 def test_a_reader_reads_the_committed_state_while_another_connection_holds_the_write_lock(
     sqlite_factory: sessionmaker[Session],
 ) -> None:
-    assert stage_read_by(sqlite_factory, read_only=True) == "development"
+    assert stage_read_by(sqlite_factory, read_only=True) == "production"
 
 
 @pytest.mark.usefixtures("rival_writer")

@@ -19,7 +19,7 @@ from lifecycle.errors import InvalidRouteError, UnknownModelError
 from lifecycle.metrics import ShadowStats
 from lifecycle.ports import Routes
 from lifecycle.records import utcnow
-from lifecycle.stages import DeploymentStatus
+from lifecycle.stages import DeploymentStatus, ModelStage
 from mlops.gateway.stats import DeploymentStats, ShadowComparison
 from tests.integration.db_helpers import add_version, deployment_row, migrated_factory
 
@@ -27,7 +27,7 @@ from tests.integration.db_helpers import add_version, deployment_row, migrated_f
 @pytest.fixture
 def factory(database_url: str) -> sessionmaker[Session]:
     factory = migrated_factory(database_url)
-    add_version(factory, "iris", "1")
+    add_version(factory, "iris", "1", ModelStage.PRODUCTION)
     with SqlAlchemyUnitOfWork(factory) as uow:
         for deployment_id, status in (
             ("d1", DeploymentStatus.ACTIVE),
@@ -35,7 +35,8 @@ def factory(database_url: str) -> sessionmaker[Session]:
             ("dead", DeploymentStatus.ROLLED_BACK),
         ):
             url = f"http://127.0.0.1/{deployment_id}"
-            uow.deployments.add(deployment_row(deployment_id, status, "iris", "1", url))
+            row = deployment_row(deployment_id, status, "iris", "1", url, ModelStage.PRODUCTION)
+            uow.deployments.add(row)
         uow.commit()
     return factory
 

@@ -25,6 +25,7 @@ import pytest
 
 from database.routing import DbMetricsSource
 from lifecycle.ports import Routes
+from lifecycle.stages import ModelStage
 from mlops.gateway.client import GatewayClient, switch_gradually
 from tests.gateway_stack import MODEL, TOKEN, Stack, admin, gateway_stack, rows_of, wait_for
 
@@ -160,7 +161,16 @@ def test_sticky_keys_stay_put_and_only_the_minimum_moves(
 def test_shadow_share_and_agreement_match_the_known_disagreement(
     stack: Stack, ops: httpx.Client, gateway: str
 ) -> None:
-    v1, v2 = stack.deployments["v1"], stack.deployments["v2"]
+    # The mirror is a shadow deployment of v2 (the stage rule gives the mirror to no other).
+    v1, v2 = stack.deployments["v1"], stack.start("shadow", "2", ModelStage.SHADOW)
+    try:
+        _compare_shadow(stack, ops, gateway, v1, v2)
+    finally:
+        assert put(ops, weights={v1: 100}).status_code == 200
+        stack.stop("shadow")
+
+
+def _compare_shadow(stack: Stack, ops: httpx.Client, gateway: str, v1: str, v2: str) -> None:
     m1, m2 = stack.models["1"], stack.models["2"]
     before = shadow_stats(ops, v2)
     assert (
@@ -209,7 +219,7 @@ def test_a_slow_shadow_does_not_slow_the_client(
     stack: Stack, ops: httpx.Client, gateway: str
 ) -> None:
     v1 = stack.deployments["v1"]
-    slow = stack.start("slow", "2", DEPLOYER_FAULT_LATENCY_MS="300")
+    slow = stack.start("slow", "2", ModelStage.SHADOW, DEPLOYER_FAULT_LATENCY_MS="300")
     try:
         assert put(ops, weights={v1: 100}).status_code == 200
         baseline = send(gateway, bodies(stack, 200), concurrency=1)
@@ -287,7 +297,19 @@ def test_a_canary_killed_mid_load_is_invisible_to_clients(
         pytest.param(
             {"Authorization": "Bearer nope"}, {"weights": {"x": 100}}, 401, id="bad-token-is-401"
         ),
+        pytest.param(
+            {"Authorization": "Bearer"}, {"weights": {"x": 100}}, 401, id="a-bare-bearer-is-401"
+        ),
         pytest.param(None, {"weights": {"V1": 60, "V2": 30}}, 422, id="weights-not-100-is-422"),
+        pytest.param(
+            None, {"weights": {"V1": 100}, "actor": "someone-else"}, 422, id="a-body-actor-is-422"
+        ),
+        pytest.param(
+            None,
+            {"weights": {"V1": 100}, "shadow_deployment_id": "V2", "shadow_percent": 10},
+            409,
+            id="a-production-deployment-as-the-mirror-is-409",
+        ),
         pytest.param(
             None, {"weights": {"V1": 50, "ghost": 50}}, 422, id="unknown-deployment-is-422"
         ),

@@ -79,7 +79,10 @@ def _add_deployment(
     pid: int | None = None,
     strategy: str = "direct",
 ) -> None:
-    row = deployment_row(deployment_id, status, MODEL, version, f"http://127.0.0.1/{deployment_id}")
+    url, stage = f"http://127.0.0.1/{deployment_id}", ModelStage.PRODUCTION
+    if strategy == "shadow":
+        stage = ModelStage.SHADOW
+    row = deployment_row(deployment_id, status, MODEL, version, url, stage)
     row.endpoint_pid, row.endpoint_port, row.strategy = pid, SERVER_PORT, strategy
     with container.uow() as uow:
         uow.deployments.add(row)
@@ -107,7 +110,7 @@ def _comparison(deployment_id: str, agreed: int, disagreed: int, failed: int) ->
 def serving_home(container: Container, server_pid: int) -> Container:
     """fraud_detector: v1 serves 90% (stable), v2 is a 10% canary, v3 is mirrored, plus a
     deployment whose process is gone and one rolled back; iris has a version and no deployment."""
-    for version, stage in (("1", ModelStage.PRODUCTION), ("2", ModelStage.SHADOW)):
+    for version, stage in (("1", ModelStage.PRODUCTION), ("2", ModelStage.PRODUCTION)):
         add_version(container.session_factory, MODEL, version, stage)
     add_version(container.session_factory, MODEL, "3", ModelStage.SHADOW)
     add_version(container.session_factory, "iris", "1")

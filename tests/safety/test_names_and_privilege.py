@@ -141,17 +141,21 @@ def test_a_look_alike_name_created_in_mlflow_is_not_taken_in_by_sync(home: Home)
 
     report = sync_registry(home.container.uow, home.container.registry, "alice")
 
-    assert report.added == [] and report.updated == []
+    assert report.added == [] and report.drift == []
     assert report.refused == [
-        "model name 'Churn' differs from the registered model 'churn' only by case or "
-        "punctuation; use 'churn' or a distinct name"
+        {
+            "model_name": "Churn",
+            "reason": "model name 'Churn' differs from the registered model 'churn' only by "
+            "case or punctuation; use 'churn' or a distinct name",
+        }
     ]
     with home.container.reader() as uow:
         assert sorted(r.model_version_id for r in uow.models.list()) == rows_before
-    assert home.snapshot() == before
+    audited = {**before, "audit": before["audit"] + 1}  # the refusal is recorded, once
+    assert home.snapshot() == audited
     cli = run("sync", "--json", env=home.env)
     assert cli.code == 0 and cli.json()["refused"] == report.refused
-    assert home.snapshot() == before
+    assert home.snapshot() == audited
 
 
 # -- 8. least privilege for model servers ----------------------------------------------------

@@ -70,28 +70,78 @@ def test_a_database_failure_undoes_the_registry_version(factory: sessionmaker[Se
     assert [v.version for v in registry.list_versions("iris")] == ["1"]
 
 
-def test_sync_adds_updates_and_reports_and_a_second_sync_changes_nothing(
+def test_sync_adds_as_development_reports_drift_and_a_second_sync_changes_nothing(
     factory: sessionmaker[Session],
 ) -> None:
     registry = FakeRegistry()
     register_version(lambda: uow_factory(factory), registry, "iris", "runs:/a/m", "alice")
     register_version(lambda: uow_factory(factory), registry, "iris", "runs:/b/m", "alice")
     registry.register("wine", "runs:/c/m")  # registered behind our back
+    registry.set_stage("wine", "1", ModelStage.PRODUCTION)  # ... and tagged production
     registry.set_stage("iris", "1", ModelStage.STAGING)  # moved behind our back
     registry.delete_version("iris", "2")  # deleted in MLflow
 
     first = sync_registry(lambda: uow_factory(factory), registry, "sync")
     assert first.added == ["wine/1"]
-    assert first.updated == ["iris/1"]
+    assert first.drift == [
+        {"model_version_id": "iris/1", "stage": {"state_db": "development", "registry": "staging"}},
+        {
+            "model_version_id": "wine/1",
+            "stage": {"state_db": "development", "registry": "production"},
+        },
+    ]
     assert first.missing_in_registry == ["iris/2"]
 
     second = sync_registry(lambda: uow_factory(factory), registry, "sync")
-    assert (second.added, second.updated) == ([], [])
+    assert second.added == []
+    assert second.drift == first.drift  # still reported, never adopted
     assert second.missing_in_registry == ["iris/2"]  # still reported, never silently dropped
     with SqlAlchemyUnitOfWork(factory) as uow:
-        assert uow.models.get("iris", "1").stage == "staging"
+        assert uow.models.get("iris", "1").stage == "development"
+        assert uow.models.get("wine", "1").stage == "development"
         assert uow.models.get("iris", "2").stage == "development"
+        drift_events = [e for e in uow.audit.list() if e.action == "sync_drift"]
+        assert [e.subject for e in drift_events] == ["iris/1", "wine/1"]  # once each
         assert uow.audit.verify().ok
+
+
+def test_sync_reports_a_name_register_would_refuse_and_adds_nothing_of_it(
+    factory: sessionmaker[Session],
+) -> None:
+    registry = FakeRegistry()
+    registry.register("9lives", "runs:/a/m")  # register refuses a name not starting with a letter
+    registry.register("has space", "runs:/b/m")
+    report = sync_registry(lambda: uow_factory(factory), registry, "sync")
+    assert report.added == []
+    assert [r["model_name"] for r in report.refused] == ["9lives", "has space"]
+    assert report.refused[0]["reason"].startswith("invalid model name '9lives'")
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        assert uow.models.list() == []
+        refused = [e.subject for e in uow.audit.list() if e.action == "sync_refused"]
+    assert refused == ["9lives", "has space"]
+
+
+def test_sync_adds_a_tagged_version_as_development_with_its_metrics_marked_registry(
+    factory: sessionmaker[Session],
+) -> None:
+    registry = FakeRegistry()
+    registry.register("wine", "runs:/c/m", metrics={"accuracy": 1.0})
+    registry.set_stage("wine", "1", ModelStage.STAGING)
+    report = sync_registry(lambda: uow_factory(factory), registry, "sync")
+    assert report.added == ["wine/1"]
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        row = uow.models.get("wine", "1")
+        assert (row.stage, dict(row.metrics)) == ("development", {"accuracy": 1.0})
+        assert row.metric_sources == {"accuracy": "registry"}
+
+
+def test_register_keeps_which_metrics_the_caller_typed(factory: sessionmaker[Session]) -> None:
+    registry = FakeRegistry()
+    register_version(
+        lambda: uow_factory(factory), registry, "iris", "runs:/a/m", "alice", {"latency_ms": 3.0}
+    )
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        assert uow.models.get("iris", "1").metric_sources == {"latency_ms": "caller"}
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from typing import Any, assert_never
 
 from agents.commands import AgentCommand, Approve, Deploy, Promote, Reject, Rollback
 from agents.ports import Services
+from agents.queries.checks import metric_evidence
 from database.models import ApprovalRow
 from lifecycle.approval import Decision, check_decider, parse_decision
 from lifecycle.errors import (
@@ -143,7 +144,13 @@ def resume_run(c: Services, thread_id: str) -> dict[str, Any]:
 def list_approvals(c: Services, every: bool = False) -> list[dict[str, Any]]:
     """Pending approvals (all of them with ``every``), oldest first."""
     with c.reader() as uow:
-        return [approval_dict(row) for row in uow.approvals.list(None if every else "pending")]
+        return [
+            {
+                **approval_dict(row),
+                "metrics": metric_evidence(uow.models.get(row.model_name, row.version)),
+            }
+            for row in uow.approvals.list(None if every else "pending")
+        ]
 
 
 def decide(

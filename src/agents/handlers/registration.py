@@ -1,9 +1,21 @@
 """Use cases that keep the registry and the state database in step: register and sync.
 
-The registry (MLflow) owns versions, stages and metrics; the ``ml_model_registry`` table mirrors
-them for queries, joins and history. Registering writes both in one logical step: if the
-database write fails, the new registry version is deleted again, so neither side holds a version
-the other does not know.
+The registry (MLflow) holds versions, their artifacts and the runs' evidence; the
+``ml_model_registry`` table is the record the gates and the flows judge. Registering writes both
+in one logical step: if the database write fails, the new registry version is deleted again, so
+neither side holds a version the other does not know.
+
+Sync reports, never adopts: a stage or metric that differs between MLflow's tags and the state
+database is reported (in the :class:`SyncReport` and once per difference in the audit log) and
+the database keeps its own; anyone who can edit a tag in MLflow could otherwise put a version in
+production or through the gates. A stage moves only through promote (and rollback). A version
+new to the database enters as development with its tag metrics marked ``registry`` (typed in
+MLflow, not logged by a run we read); a model name that register would refuse is reported and
+not added.
+
+Every metric's provenance is kept beside the criteria (``success_criteria["metric_sources"]``:
+``run`` logged by the training run, ``caller`` typed by whoever registered it or set criteria,
+``registry`` found by sync), so an approver sees which figures the gates judged came from where.
 """
 
 from __future__ import annotations
@@ -21,7 +33,8 @@ from lifecycle.gates import parse_criterion
 from lifecycle.metrics import finite_metrics
 from lifecycle.names import check_distinct, check_model_name
 from lifecycle.ports import ModelRegistry, RegisteredVersion
-from lifecycle.records import model_version_id, parse_version, utcnow
+from lifecycle.records import model_version_id, parse_version
+from lifecycle.stages import ModelStage
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]
 
@@ -72,16 +85,23 @@ def register_version(
         known = {*uow.models.list_model_names(), *registry.list_model_names()}
     check_distinct(model_name, known)
     registered = registry.register(model_name, model_uri, metrics=metrics)
+    typed = set(metrics or {})
+    sources = {k: CALLER if k in typed else RUN for k in registered.metrics}
     try:
         finite_metrics(registered.metrics)  # the training run's own may be NaN too
         with uow_factory() as uow:
             check_distinct(model_name, uow.models.list_model_names())  # one registered meanwhile
-            row = uow.models.add(_row_for(registered, parsed))
+            row = uow.models.add(_row_for(registered, parsed, sources))
             uow.audit.append(
                 actor,
                 "registered",
                 row.model_version_id,
-                {"model_uri": model_uri, "metrics": dict(registered.metrics), "criteria": parsed},
+                {
+                    "model_uri": model_uri,
+                    "metrics": dict(registered.metrics),
+                    "metric_sources": sources,
+                    "criteria": parsed,
+                },
             )
             uow.commit()
     except BaseException:
@@ -90,15 +110,24 @@ def register_version(
     return describe(registered, parsed)
 
 
-def _row_for(version: RegisteredVersion, criteria: Sequence[str]) -> ModelVersionRow:
+RUN, CALLER, REGISTRY = "run", "caller", "registry"
+"""Where a metric came from: logged by the training run, typed by a caller, found by sync."""
+
+
+def _row_for(
+    version: RegisteredVersion,
+    criteria: Sequence[str],
+    sources: Mapping[str, str],
+    stage: ModelStage | None = None,
+) -> ModelVersionRow:
     return ModelVersionRow(
         model_version_id=model_version_id(version.model_name, version.version),
         model_name=version.model_name,
         version=version.version,
-        stage=version.stage.value,
+        stage=(stage or version.stage).value,
         metrics=dict(version.metrics),
         params=dict(version.params),
-        success_criteria={"criteria": list(criteria)},
+        success_criteria={"criteria": list(criteria), "metric_sources": dict(sources)},
         artifact_uri=version.source_uri,
         preprocessing_uri=version.preprocessing_uri,
         run_id=version.run_id,
@@ -125,31 +154,33 @@ def describe(version: RegisteredVersion, criteria: Sequence[str] = ()) -> dict[s
 
 @dataclass
 class SyncReport:
-    """What a sync changed or found; a second sync of an unchanged registry reports nothing."""
+    """What a sync found: versions added (as development), differences between MLflow and the
+    state database (reported, never adopted), names refused, versions MLflow no longer has.
+    A second sync of an unchanged registry adds nothing and reports the same differences."""
 
     added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
+    drift: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[dict[str, str]] = field(default_factory=list)
     missing_in_registry: list[str] = field(default_factory=list)
     unchanged: int = 0
-    refused: list[str] = field(default_factory=list)
-    """Registry model names not taken in (malformed, or reading like a known model's), each as
-    one line saying why."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "added": self.added,
-            "updated": self.updated,
+            "drift": self.drift,
+            "refused": self.refused,
             "missing_in_registry": self.missing_in_registry,
             "unchanged": self.unchanged,
-            "refused": self.refused,
         }
 
 
 def sync_registry(uow_factory: UowFactory, registry: ModelRegistry, actor: str) -> SyncReport:
-    """Reconcile the state database with the registry, idempotently.
+    """Reconcile the state database with the registry, idempotently, adopting nothing.
 
-    Versions only in the registry are added; stage and metrics drift is taken from the registry;
-    versions only in the database are reported (and kept, with their history), never dropped.
+    Versions only in the registry are added as development (their names validated as register
+    validates them); stage and metric differences are reported and audited once each, the
+    database keeping its own; versions only in the database are reported (and kept, with their
+    history), never dropped.
     """
     report = SyncReport()
     with uow_factory() as uow:
@@ -157,7 +188,7 @@ def sync_registry(uow_factory: UowFactory, registry: ModelRegistry, actor: str) 
         seen: set[str] = set()
         names = {r.model_name for r in known.values()}
         for name in registry.list_model_names():
-            if not _admissible(name, names, report):
+            if _refused(uow, name, names, report, actor):
                 continue
             for version in registry.list_versions(name):
                 key = model_version_id(version.model_name, version.version)
@@ -165,22 +196,25 @@ def sync_registry(uow_factory: UowFactory, registry: ModelRegistry, actor: str) 
                 _reconcile(uow, known.get(key), version, report, actor)
         report.missing_in_registry = sorted(set(known) - seen)
         for key in report.missing_in_registry:
-            uow.audit.append(actor, "sync_missing_in_registry", key, {})
+            _audit_once(uow, actor, "sync_missing_in_registry", key, {})
         uow.commit()
     return report
 
 
-def _admissible(name: str, names: set[str], report: SyncReport) -> bool:
-    """Whether sync may take in the registry's model ``name``: a valid name that reads like no
-    other known model's (the rules of register). A refused name is reported (nothing written:
-    the next sync reports it again), and ``names`` grows by each admitted one."""
+def _refused(
+    uow: SqlAlchemyUnitOfWork, name: str, names: set[str], report: SyncReport, actor: str
+) -> bool:
+    """Whether register would refuse ``name``: malformed, or reading like another known model's
+    (then it is reported and audited once, not added; the next sync reports it again). ``names``
+    grows by each admitted one."""
     try:
         check_distinct(check_model_name(name), names)
     except BadInputError as exc:
-        report.refused.append(exc.message)
-        return False
+        report.refused.append({"model_name": name, "reason": str(exc)})
+        _audit_once(uow, actor, "sync_refused", name[:300], {"reason": str(exc)})
+        return True
     names.add(name)
-    return True
+    return False
 
 
 def _reconcile(
@@ -192,22 +226,53 @@ def _reconcile(
 ) -> None:
     key = model_version_id(version.model_name, version.version)
     if row is None:
-        uow.models.add(_row_for(version, ()))
-        uow.audit.append(actor, "sync_added", key, {"stage": version.stage.value})
+        sources = dict.fromkeys(version.metrics, REGISTRY)
+        row = uow.models.add(_row_for(version, (), sources, ModelStage.DEVELOPMENT))
+        uow.audit.append(actor, "sync_added", key, {"stage": row.stage, "metric_sources": sources})
         report.added.append(key)
-        return
+    drift = drift_of(row, version)
+    if drift:
+        _audit_once(uow, actor, "sync_drift", key, drift)
+        report.drift.append({"model_version_id": key, **drift})
+    elif key not in report.added:
+        report.unchanged += 1
+
+
+def drift_of(row: ModelVersionRow, version: RegisteredVersion) -> dict[str, Any]:
+    """How MLflow's tags differ from the state database's record: ``{"stage": {"state_db",
+    "registry"}, "metrics": {name: {"state_db", "registry"}}}`` (empty: they agree)."""
     drift: dict[str, Any] = {}
     if row.stage != version.stage.value:
-        drift["stage"] = [row.stage, version.stage.value]
-        row.stage, row.stage_changed_at = version.stage.value, utcnow()
-    if dict(version.metrics) and row.metrics != dict(version.metrics):
-        drift["metrics"] = [row.metrics, dict(version.metrics)]
-        row.metrics = dict(version.metrics)
-    if drift:
-        uow.audit.append(actor, "sync_updated", key, drift)
-        report.updated.append(key)
-    else:
-        report.unchanged += 1
+        drift["stage"] = {"state_db": row.stage, "registry": version.stage.value}
+    metrics = {
+        k: {"state_db": row.metrics.get(k), "registry": v}
+        for k, v in sorted(version.metrics.items())
+        if row.metrics.get(k) != v
+    }
+    if metrics:
+        drift["metrics"] = metrics
+    return drift
+
+
+def drift_line(found: Mapping[str, Any]) -> str:
+    """One reported difference as a sentence (what the CLI prints)."""
+    parts = []
+    if "stage" in found:
+        stage = found["stage"]
+        parts.append(f"stage {stage['registry']} in MLflow, {stage['state_db']} here")
+    for name, values in found.get("metrics", {}).items():
+        parts.append(f"{name} {values['registry']} in MLflow, {values['state_db']} here")
+    return f"{found['model_version_id']}: " + "; ".join(parts) + " (kept: use promote)"
+
+
+def _audit_once(
+    uow: SqlAlchemyUnitOfWork, actor: str, action: str, subject: str, payload: dict[str, Any]
+) -> None:
+    """Audit ``action`` about ``subject`` unless its last such event said the same."""
+    last = [e for e in uow.audit.list(subject) if e.action == action]
+    if last and last[-1].payload == payload:
+        return
+    uow.audit.append(actor, action, subject, payload)
 
 
 def set_criteria(
@@ -227,7 +292,8 @@ def set_criteria(
         raise BadInputError("give at least one criterion, e.g. 'accuracy>=0.9'")
     with uow_factory() as uow:
         row = uow.models.get(model_name, number)
-        row.success_criteria = {"criteria": parsed}
+        sources = {**row.metric_sources, **dict.fromkeys(metrics, CALLER)}
+        row.success_criteria = {"criteria": parsed, "metric_sources": sources}
         if metrics:
             row.metrics = {**row.metrics, **metrics}
         uow.audit.append(

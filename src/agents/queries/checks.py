@@ -1,5 +1,7 @@
 """What ``deployer checks`` reports: the monitor's judgements, as the ``health_checks`` table
-keeps them (one row per rollout per tick: status, action, figures, verdicts, message).
+keeps them (one row per rollout per tick: status, action, figures, verdicts, message); and the
+evidence a promotion's gates judge, each metric with where it came from (``metric_evidence``:
+what ``deployer approvals`` shows an approver).
 
 ``deployer history`` shows only the judgements that moved something (``MOVES``); this shows every
 one, waits included, so an operator can see why a canary has not moved on.
@@ -10,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.ports import Services
-from database.models import HealthCheckRow
+from database.models import HealthCheckRow, ModelVersionRow
 from lifecycle.errors import UnknownModelError
 from lifecycle.monitor import MonitorAction
 
@@ -60,3 +62,18 @@ def check_dict(row: HealthCheckRow) -> dict[str, Any]:
         "metrics": dict(row.metrics),
         "tick_id": row.tick_id,
     }
+
+
+UNRECORDED = "unrecorded"
+"""The source shown for a metric recorded before provenance was kept."""
+
+
+def metric_evidence(row: ModelVersionRow) -> list[dict[str, Any]]:
+    """Each metric the gates judge for ``row``, by name: its value and its source (``run``:
+    logged by the training run; ``caller``: typed at register or with the criteria;
+    ``registry``: found in MLflow's tags by sync; ``unrecorded``: older than provenance)."""
+    sources = row.metric_sources
+    return [
+        {"metric": name, "value": value, "source": sources.get(name, UNRECORDED)}
+        for name, value in sorted(row.metrics.items())
+    ]

@@ -11,7 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
-from lifecycle.errors import InvalidRouteError, ModelDeployerError, UnknownModelError
+from lifecycle.errors import (
+    InvalidRouteError,
+    ModelDeployerError,
+    UnapprovedRouteError,
+    UnknownModelError,
+)
 from lifecycle.ports import Routes
 from mlops.gateway.backend import error
 from mlops.gateway.proxy import DataPlane
@@ -35,13 +40,17 @@ class AdminApi(DataPlane):
     def admin(
         self, handler: Callable[[web.Request], Awaitable[web.Response]]
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
-        """Require ``Authorization: Bearer <token>``; answer 401 otherwise."""
+        """Require ``Authorization: Bearer <token>`` with the gateway's token; answer 401
+        otherwise (an empty token included, whatever the gateway was given)."""
 
         async def guarded(request: web.Request) -> web.Response:
             given = request.headers.get("Authorization", "")
             scheme, _, token = given.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                token.encode(), self.config.token.encode()
+            token = token.strip()
+            if (
+                scheme.lower() != "bearer"
+                or not token
+                or not hmac.compare_digest(token.encode(), self.config.token.encode())
             ):
                 return error(401, "a valid admin token is required", "unauthorized")
             return await handler(request)
@@ -86,7 +95,9 @@ class AdminApi(DataPlane):
         return web.json_response(described)
 
     async def put_routes(self, request: web.Request) -> web.Response:
-        """Replace one table, atomically; 422 and no change for a malformed one."""
+        """Replace one table, atomically; 422 and no change for a malformed one, 409 and no
+        change for one the stage rule refuses. The change is recorded as the token's holder
+        (``config.admin_actor``): a body cannot name its actor (an ``actor`` field is a 422)."""
         name = request.match_info["name"]
         try:
             payload = await request.json()
@@ -94,12 +105,13 @@ class AdminApi(DataPlane):
             return error(422, "the body is not valid JSON", "invalid_route")
         try:
             routes = parse_routes(name, payload)
-            actor = str(payload.get("actor") or "gateway-admin")
-            await asyncio.to_thread(self.backend.save, routes, actor)
+            await asyncio.to_thread(self.backend.save, routes, self.config.admin_actor)
         except UnknownModelError as exc:
             return error(404, str(exc), "unknown_model")
         except InvalidRouteError as exc:
             return error(422, str(exc), "invalid_route")
+        except UnapprovedRouteError as exc:
+            return error(409, str(exc), "unapproved_route")
         except ModelDeployerError as exc:
             return error(409 if exc.exit_code == 3 else 500, str(exc), "not_applied")
         await self.reload()
@@ -109,7 +121,7 @@ class AdminApi(DataPlane):
     async def delete_routes(self, request: web.Request) -> web.Response:
         """Remove one table (the model then answers 503)."""
         name = request.match_info["name"]
-        removed = await asyncio.to_thread(self.backend.clear, name, "gateway-admin")
+        removed = await asyncio.to_thread(self.backend.clear, name, self.config.admin_actor)
         if not removed:
             return error(404, f"no routing table for {name!r}", "no_routes")
         await self.reload()
@@ -135,12 +147,15 @@ def parse_routes(name: str, payload: Any) -> Routes:
         raise InvalidRouteError('"stable_deployment_id" must be a string')
     if isinstance(percent, bool) or not isinstance(percent, int | float) or math.isnan(percent):
         raise InvalidRouteError('"shadow_percent" must be a number')
+    if "actor" in payload:
+        raise InvalidRouteError(
+            '"actor" is not accepted: a change is recorded as the admin token\'s holder'
+        )
     unknown = set(payload) - {
         "weights",
         "shadow_deployment_id",
         "shadow_percent",
         "stable_deployment_id",
-        "actor",
     }
     if unknown:
         raise InvalidRouteError(f"unknown fields: {', '.join(sorted(unknown))}")

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from lifecycle.errors import ConfigurationError
 from lifecycle.ports import Routes
 from mlops.gateway.balancer import CompiledRoute
 
@@ -63,9 +64,21 @@ class RouteBackend(Protocol):
     ) -> None: ...
 
 
+MIN_TOKEN_LENGTH = 16
+"""The shortest admin token a gateway starts with (an empty or guessable one is refused)."""
+
+ADMIN_ACTOR = "gateway-admin"
+"""Who a routing change through the admin API is recorded as: the admin token's holder."""
+
+
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
-    """Knobs of one gateway process; the defaults are what ``deployer gateway`` runs with."""
+    """Knobs of one gateway process; the defaults are what ``deployer gateway`` runs with.
+
+    ``token`` is the admin API's bearer token: shorter than MIN_TOKEN_LENGTH is refused
+    (ConfigurationError), so a gateway never starts with an empty one (a token file read while
+    another process was still writing it). ``admin_actor`` is the identity that token proves:
+    every change through the admin API is recorded as that actor."""
 
     token: str
     upstream_timeout: float = 10.0
@@ -83,6 +96,14 @@ class GatewayConfig:
     """Models whose shadow disagreement samples keep the request body (sanitised, truncated);
     the others keep its hash and shape only (``mlops.gateway.samples``)."""
     gateway_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    admin_actor: str = ADMIN_ACTOR
+
+    def __post_init__(self) -> None:
+        if len(self.token) < MIN_TOKEN_LENGTH:
+            raise ConfigurationError(
+                f"the gateway's admin token must be at least {MIN_TOKEN_LENGTH} characters "
+                f"(it has {len(self.token)}); set a longer DEPLOYER_GATEWAY_TOKEN"
+            )
 
 
 @dataclass(frozen=True, slots=True)

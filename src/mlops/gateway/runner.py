@@ -32,8 +32,9 @@ def serve_gateway(
     upstream_timeout: float = 10.0,
     sample_body_models: frozenset[str] = frozenset(),
 ) -> None:
-    """Run a gateway until SIGINT or SIGTERM; refuse a taken port before touching anything
-    (``token`` is read only then: reading it may create the home's token file).
+    """Run a gateway until SIGINT or SIGTERM; refuse a taken port, then a token shorter than
+    ``MIN_TOKEN_LENGTH`` (ConfigurationError), before touching anything (``token`` is read only
+    then: reading it may create the home's token file).
 
     Its PID file under ``gateway_dir`` names it for ``running_gateways`` while it runs."""
     if port_in_use(port, host):

@@ -21,7 +21,7 @@ from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render import render_status
 from agents.entrypoints.cli.shared import ByOption, JsonOption, command
 from agents.handlers import registration
-from agents.handlers.registration import parse_metrics, sync_registry
+from agents.handlers.registration import drift_line, parse_metrics, sync_registry
 from agents.handlers.serving import down as stop_everything
 from agents.handlers.serving import list_endpoints, package_version, start_endpoint, stop_endpoint
 from agents.handlers.traffic import parse_weights, set_routes, show_routes
@@ -144,9 +144,14 @@ def sync(by: ByOption = None, as_json: JsonOption = False) -> None:
 
         def render() -> None:
             console.print(
-                f"added {len(report['added'])}, updated {len(report['updated'])}, "
+                f"added {len(report['added'])} (as development), "
+                f"differing {len(report['drift'])} (reported, not adopted), "
                 f"unchanged {report['unchanged']}"
             )
+            for found in report["drift"]:
+                console.print(f"[yellow]{escape(drift_line(found))}[/]")
+            for refused in report["refused"]:
+                console.print(f"[red]not added: {escape(refused['reason'])}[/]")
             for key in report["missing_in_registry"]:
                 console.print(f"[yellow]{key} is in the state database but not in MLflow[/]")
             for line in report["refused"]:

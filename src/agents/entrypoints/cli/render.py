@@ -80,7 +80,7 @@ def render_approvals(rows: list[dict[str, Any]]) -> None:
     if not rows:
         console.print("no approvals waiting")
         return
-    table = Table("approval", "model", "to", "requested by", "at", "state", "reason")
+    table = Table("approval", "model", "to", "requested by", "at", "state", "reason", "metrics")
     for a in rows:
         table.add_row(
             *cells(
@@ -91,6 +91,8 @@ def render_approvals(rows: list[dict[str, Any]]) -> None:
                 a["requested_at"].strftime("%Y-%m-%d %H:%M"),
                 a["state"] + (f" by {a['approver']}" if a["approver"] else ""),
                 a["reason"] or "",
+                # names and sources are shown as they are
+                ", ".join(f"{m['metric']}={m['value']:g} ({m['source']})" for m in a["metrics"]),
             )
         )
     console.print(table)
