@@ -39,9 +39,10 @@ def test_an_approvals_reason_and_requester_are_shown_literally(
         "state": "approved",
         "approver": "[b]bob",
         "reason": MARKUP,
+        "metrics": [{"metric": "acc[u]", "value": 0.9, "source": "caller"}],
     }
     text = printed(monkeypatch, cli_render, lambda: cli_render.render_approvals([row]))
-    for typed in (MARKUP, "eve[i]", "approved by [b]bob"):
+    for typed in (MARKUP, "eve[i]", "approved by [b]bob", "acc[u]=0.9"):
         assert typed in text
 
 

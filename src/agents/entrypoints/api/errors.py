@@ -25,7 +25,8 @@ anything unexpected                     500    one line; the traceback goes to t
 
 The body of a request that is not UTF-8 JSON is 400. A schema-valid request is never 422: the
 OpenAPI document's constraints (path patterns, body fields) admit only what the handlers accept,
-and a move the current state does not allow (InvalidPromotionPathError) is a refusal, 409.
+and a move the current state does not allow (InvalidPromotionPathError), like a new model name
+that reads like a registered one (AmbiguousModelNameError), is a refusal, 409.
 ``error_responses(...)`` documents each status a route can answer with ``ErrorEnvelope``.
 
 A gate refusal (ProductionCriteriaNotMetError) is 409, not 422: the body was fine, the version's
@@ -47,6 +48,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lifecycle.errors import (
+    AmbiguousModelNameError,
     AwaitingApprovalError,
     BadInputError,
     ConflictError,
@@ -102,6 +104,7 @@ STATUS_BY_CLASS: tuple[tuple[type[ModelDeployerError], int], ...] = (
     (InvalidModelUriError, 404),
     (BodyTooLargeError, 413),
     (InvalidPromotionPathError, 409),
+    (AmbiguousModelNameError, 409),
     (BadInputError, 422),
     (RefusedError, 409),
     (ConflictError, 409),
