@@ -14,6 +14,7 @@ from agents.entrypoints.api.responses import execute, json_response, run_respons
 from agents.entrypoints.api.schemas import DecisionRequest
 from agents.handlers import operations
 from agents.queries.audit import verify_audit
+from agents.queries.checks import health_checks
 from agents.queries.status import home_status
 from lifecycle.approval import Decision
 
@@ -26,6 +27,12 @@ Comment = Annotated[DecisionRequest | None, Body()]
 async def healthz() -> dict[str, bool]:
     """Liveness: the process answers. Needs no token and touches nothing."""
     return {"ok": True}
+
+
+@router.get("/v1/whoami")
+async def whoami(user: Viewer) -> dict[str, str]:
+    """Who the bearer token stands for and its role (``deployer whoami`` in remote mode)."""
+    return {"user": user.name, "role": user.role.label}
 
 
 @router.get("/v1/approvals")
@@ -82,6 +89,18 @@ async def status(user: Viewer, c: ContainerDep) -> JSONResponse:
 async def model_status(name: str, user: Viewer, c: ContainerDep) -> JSONResponse:
     """One model's status (404 when it is not registered)."""
     return json_response(await run_in_threadpool(home_status, c, name))
+
+
+@router.get("/v1/checks")
+async def checks(
+    user: Viewer,
+    c: ContainerDep,
+    deployment_id: str = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+) -> JSONResponse:
+    """The monitor's latest judgements of every model (or of one deployment), oldest first,
+    as ``deployer checks`` without a model name."""
+    return json_response(await run_in_threadpool(health_checks, c, "", deployment_id, limit))
 
 
 @router.get("/v1/audit/verify", tags=["audit"])

@@ -368,9 +368,26 @@ for _command in (*cli_agent.COMMANDS, *cli_api.COMMANDS):
 app.add_typer(cli_audit.app, name="audit")
 
 
+@app.command()
+def whoami(as_json: JsonOption = False) -> None:
+    """Who you act as: in local mode the OS user (remote mode asks the ops API)."""
+    import pwd
+
+    result = {"user": pwd.getpwuid(os.geteuid()).pw_name, "mode": "local"}
+    emit(result, as_json, lambda: console.print(f"{result['user']} (local)", highlight=False))
+
+
 def main() -> None:
-    """Entry point of the ``deployer`` console script."""
-    app()
+    """Entry point of the ``deployer`` console script: remote mode when ``DEPLOYER_API_URL``
+    is set (the ops API carries every command out), else local mode."""
+    from agents.entrypoints.cli.remote import remote_url
+
+    if remote_url() is None:
+        app()
+        return
+    from agents.entrypoints.cli.remote_commands import app as remote_app
+
+    remote_app()
 
 
 if __name__ == "__main__":
