@@ -378,16 +378,8 @@ def whoami(as_json: JsonOption = False) -> None:
 
 
 def main() -> None:
-    """Entry point of the ``deployer`` console script: remote mode when ``DEPLOYER_API_URL``
-    is set (the ops API carries every command out), else local mode."""
-    from agents.entrypoints.cli.remote import remote_url
-
-    if remote_url() is None:
-        app()
-        return
-    from agents.entrypoints.cli.remote_commands import app as remote_app
-
-    remote_app()
+    """The local command line (``agents.entrypoints.cli.main`` picks the mode first)."""
+    app()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@ identity), calls one route and prints what the local command prints for the same
 same ``--json`` document, the same rich output (``render``), the same exit codes. Commands
 that are local by nature (they start processes or manage this machine's home) and the ones the
 API does not offer refuse with one line, exit 2, before anything is sent.
+
+Only what talks to the API is imported up front (no database, MLflow or graph library): the
+renderers and the metric parser are imported when they are used.
 """
 
 from __future__ import annotations
@@ -20,21 +23,12 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from agents.entrypoints.cli.audit import describe
 from agents.entrypoints.cli.output import console, emit, err_console, fail, to_json
 from agents.entrypoints.cli.remote import URL_ENV, Answer, RemoteModeError, remote_command
-from agents.entrypoints.cli.render import (
-    render_approvals,
-    render_checks,
-    render_history,
-    render_run,
-    render_status,
-)
-from agents.entrypoints.cli.shared import JsonOption
-from agents.handlers.registration import parse_metrics
 from lifecycle.errors import AuditChainBrokenError
 
 AWAITING_APPROVAL_EXIT = 4
+JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
 
 app = typer.Typer(
     name="deployer",
@@ -78,13 +72,23 @@ def _revived(value: Any) -> Any:
     return out
 
 
-def _show(answer: Answer, as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
-    emit(answer.body, as_json, lambda: render(_revived(answer.body)))
+def _show(answer: Answer, as_json: bool, render: Callable[[dict[str, Any]], None] | str) -> None:
+    """``answer``'s document, or ``render`` (a function, or the name of one in ``render``)."""
+
+    def show() -> None:
+        if isinstance(render, str):
+            from agents.entrypoints.cli import render as renderers
+
+            getattr(renderers, render)(_revived(answer.body))
+        else:
+            render(_revived(answer.body))
+
+    emit(answer.body, as_json, show)
 
 
 def _show_run(answer: Answer, as_json: bool) -> None:
     """A run's result; exit 4 while it waits for an approval, as locally."""
-    _show(answer, as_json, render_run)
+    _show(answer, as_json, "render_run")
     if answer.body.get("status") == "awaiting_approval":
         raise typer.Exit(AWAITING_APPROVAL_EXIT)
 
@@ -111,7 +115,7 @@ def status(
     """Show each model's versions by stage and its deployments."""
     with remote_command(as_json) as api:
         answer = api.get(f"/v1/status/{_path(name)}" if name else "/v1/status")
-        _show(answer, as_json, render_status)
+        _show(answer, as_json, "render_status")
 
 
 @app.command()
@@ -123,7 +127,7 @@ def history(
     """A model's timeline and what memory advises for its next rollout."""
     with remote_command(as_json) as api:
         answer = api.get(f"/v1/models/{_path(name)}/history", {"limit": limit})
-        _show(answer, as_json, render_history)
+        _show(answer, as_json, "render_history")
 
 
 @app.command()
@@ -139,7 +143,7 @@ def checks(
     params = {"deployment_id": deployment or None, "limit": limit}
     with remote_command(as_json) as api:
         route = f"/v1/models/{_path(name)}/checks" if name else "/v1/checks"
-        _show(api.get(route, params), as_json, render_checks)
+        _show(api.get(route, params), as_json, "render_checks")
 
 
 @app.command()
@@ -157,6 +161,8 @@ def register(
     as_json: JsonOption = False,
 ) -> None:
     """Register a model version (stage development) through the ops API."""
+    from agents.handlers.registration import parse_metrics
+
     with remote_command(as_json) as api:
         body = {
             "model_uri": model_uri,
@@ -237,7 +243,13 @@ def approvals(
     """List approvals waiting for a decision (oldest first)."""
     with remote_command(as_json) as api:
         answer = api.get("/v1/approvals", {"all": "true" if every else None})
-    _show(answer, as_json, lambda body: render_approvals(body["approvals"]))
+    _show(answer, as_json, _render_approvals)
+
+
+def _render_approvals(body: dict[str, Any]) -> None:
+    from agents.entrypoints.cli.render import render_approvals
+
+    render_approvals(body["approvals"])
 
 
 @app.command()
@@ -341,6 +353,8 @@ def deployments_stop(
 @audit_app.command("verify")
 def audit_verify(as_json: JsonOption = False) -> None:
     """Check that no audit event was changed or removed since it was written."""
+    from agents.entrypoints.cli.audit import describe
+
     with remote_command(as_json) as api:
         report = api.get("/v1/audit/verify").body
     if report["ok"]:
