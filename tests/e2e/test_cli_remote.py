@@ -18,6 +18,7 @@ from tests.e2e.cli import Result
 from tests.remote_stack import RemoteStack, remote_stack
 
 ROLES = {"alice": "deployer", "bob": "approver", "vera": "viewer"}
+pytestmark = pytest.mark.usefixtures("no_leftover_servers")
 _names = itertools.count(1)
 
 
@@ -80,6 +81,8 @@ def test_four_eyes_through_remote_mode(stack: RemoteStack) -> None:
     approval_id, thread_id = run["waiting_for"]["approval_id"], run["thread_id"]
     assert run["waiting_for"]["requested_by"] == "alice"
 
+    table = stack.cli("vera", "approvals")
+    assert table.code == 0 and approval_id in table.stdout, table.stderr
     resumed = stack.cli("alice", "resume", thread_id, "--json")
     assert resumed.code == 4 and resumed.json()["waiting_for"]["approval_id"] == approval_id
 
@@ -124,6 +127,8 @@ def test_deploy_show_list_stop_and_rollback_round_trip(stack: RemoteStack) -> No
 
     listed = stack.ok("vera", "deployments", "list", "--model", name)
     assert [d["deployment_id"] for d in listed["deployments"]] == [deployment_id]
+    table = stack.cli("vera", "deployments", "list")
+    assert table.code == 0 and deployment_id in table.stdout, table.stderr
     shown = stack.ok("vera", "deployments", "show", deployment_id)
     assert (shown["deployment_id"], shown["pid"] is not None) == (deployment_id, True)
 

@@ -383,17 +383,18 @@ NOT_OFFERED = ("package", "criteria", "traffic", "chat")
 ANY_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 
 
-def _refusal(name: str, why: str) -> Callable[[typer.Context], None]:
+def _refusal(name: str, why: str, summary: str) -> Callable[[typer.Context], None]:
     def refuse(ctx: typer.Context) -> None:
         fail(RemoteModeError(f"`deployer {name}` {why}"), "--json" in ctx.args)
 
-    refuse.__doc__ = f"Not in remote mode: {why}."
+    refuse.__doc__ = summary
     return refuse
 
 
 for _name, _why in LOCAL_BY_NATURE.items():
     text = f"is local only: {_why}; unset {URL_ENV} to run it where the home is"
-    app.command(_name, context_settings=ANY_ARGS)(_refusal(_name, text))
+    app.command(_name, context_settings=ANY_ARGS)(_refusal(_name, text, f"(local only) {_why}."))
 for _name in NOT_OFFERED:
     text = f"is not available in remote mode: the ops API does not offer it; unset {URL_ENV}"
-    app.command(_name, context_settings=ANY_ARGS)(_refusal(_name, text))
+    summary = "(not available in remote mode)"
+    app.command(_name, context_settings=ANY_ARGS)(_refusal(_name, text, summary))
