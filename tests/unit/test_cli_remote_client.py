@@ -6,6 +6,9 @@ tests/e2e/test_cli_remote.py.
 
 from __future__ import annotations
 
+import json
+import os
+import pwd
 import subprocess
 import sys
 from collections.abc import Callable
@@ -140,6 +143,7 @@ def test_remote_mode_is_on_exactly_when_the_api_url_is_set(
     ("env", "says"),
     [
         ({"DEPLOYER_API_URL": URL}, "needs DEPLOYER_TOKEN"),
+        ({"DEPLOYER_API_URL": "localhost:8000", "DEPLOYER_TOKEN": TOKEN}, "http:// or https://"),
         ({"DEPLOYER_API_URL": URL, "DEPLOYER_TOKEN": " "}, "needs DEPLOYER_TOKEN"),
         (
             {"DEPLOYER_API_URL": URL, "DEPLOYER_TOKEN": TOKEN, "DEPLOYER_API_TIMEOUT": "0"},
@@ -155,6 +159,19 @@ def test_remote_mode_set_up_wrongly_is_bad_input(env: dict[str, str], says: str)
     with pytest.raises(RemoteModeError) as raised:
         ApiClient.from_environment(env)
     assert says in str(raised.value) and raised.value.exit_code == 2
+
+
+def test_whoami_in_local_mode_is_the_os_user() -> None:
+    from typer.testing import CliRunner
+
+    from agents.entrypoints.cli.app import app
+
+    result = CliRunner().invoke(app, ["whoami", "--json"], env={"DEPLOYER_USER": "someone-else"})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "user": pwd.getpwuid(os.geteuid()).pw_name,
+        "mode": "local",
+    }
 
 
 def test_remote_mode_loads_no_database_registry_or_graph_library() -> None:

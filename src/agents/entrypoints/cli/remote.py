@@ -126,6 +126,8 @@ class ApiClient:
         url = remote_url(env)
         if url is None:
             raise RemoteModeError(f"{URL_ENV} is not set: this is local mode")
+        if not url.startswith(("http://", "https://")):
+            raise RemoteModeError(f"{URL_ENV} must be an http:// or https:// URL, not {url!r}")
         token = env.get(TOKEN_ENV, "").strip()
         if not token:
             raise RemoteModeError(
