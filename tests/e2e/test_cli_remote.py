@@ -62,7 +62,7 @@ def test_reads_in_remote_mode_print_what_local_mode_prints(stack: RemoteStack) -
         local = stack.local(*args, "--json")
         assert local.code == 0, local.stderr
         assert remote == local.json(), args
-    table = stack.cli("vera", "history", name)
+    table = stack.cli("vera", "history", name, COLUMNS="200")
     assert table.code == 0, table.stderr
     assert "history of" in table.stdout and "development -> staging" in table.stdout
     assert stack.ok("vera", "whoami") == {
@@ -81,7 +81,7 @@ def test_four_eyes_through_remote_mode(stack: RemoteStack) -> None:
     approval_id, thread_id = run["waiting_for"]["approval_id"], run["thread_id"]
     assert run["waiting_for"]["requested_by"] == "alice"
 
-    table = stack.cli("vera", "approvals")
+    table = stack.cli("vera", "approvals", COLUMNS="200")
     assert table.code == 0 and approval_id in table.stdout, table.stderr
     resumed = stack.cli("alice", "resume", thread_id, "--json")
     assert resumed.code == 4 and resumed.json()["waiting_for"]["approval_id"] == approval_id
@@ -127,7 +127,7 @@ def test_deploy_show_list_stop_and_rollback_round_trip(stack: RemoteStack) -> No
 
     listed = stack.ok("vera", "deployments", "list", "--model", name)
     assert [d["deployment_id"] for d in listed["deployments"]] == [deployment_id]
-    table = stack.cli("vera", "deployments", "list")
+    table = stack.cli("vera", "deployments", "list", COLUMNS="200")
     assert table.code == 0 and deployment_id in table.stdout, table.stderr
     shown = stack.ok("vera", "deployments", "show", deployment_id)
     assert (shown["deployment_id"], shown["pid"] is not None) == (deployment_id, True)

@@ -145,6 +145,8 @@ def test_remote_mode_is_on_exactly_when_the_api_url_is_set(
         ({"DEPLOYER_API_URL": URL}, "needs DEPLOYER_TOKEN"),
         ({"DEPLOYER_API_URL": "localhost:8000", "DEPLOYER_TOKEN": TOKEN}, "http:// or https://"),
         ({"DEPLOYER_API_URL": URL, "DEPLOYER_TOKEN": " "}, "needs DEPLOYER_TOKEN"),
+        ({"DEPLOYER_API_URL": URL, "DEPLOYER_TOKEN": "tökén-with-àccents"}, "characters"),
+        ({"DEPLOYER_API_URL": URL, "DEPLOYER_TOKEN": "two words"}, "characters"),
         (
             {"DEPLOYER_API_URL": URL, "DEPLOYER_TOKEN": TOKEN, "DEPLOYER_API_TIMEOUT": "0"},
             "above 0",

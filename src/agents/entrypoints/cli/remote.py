@@ -134,6 +134,8 @@ class ApiClient:
                 f"{URL_ENV} is set, so this is remote mode, and it needs {TOKEN_ENV}: "
                 "your API token (ask an admin for one)"
             )
+        if not (token.isascii() and token.isprintable()) or " " in token:
+            raise RemoteModeError(f"{TOKEN_ENV} holds characters no API token has")
         return cls(url, token, _timeout(env.get(TIMEOUT_ENV, "")))
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Answer:
