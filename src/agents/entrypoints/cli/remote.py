@@ -14,13 +14,15 @@ come back as the CLI's exit codes:
 - no connection, a timeout or an answer that is not the API's JSON is one line, exit 1.
 
 The token is only ever put in the Authorization header: no message, output or error names it.
+``add_refusals`` gives the remote command line the commands it refuses (``LOCAL_BY_NATURE``,
+``NOT_OFFERED``), each with one line that says why.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,3 +205,39 @@ def remote_command(as_json: bool) -> Iterator[ApiClient]:
     finally:
         if client is not None:
             client.close()
+
+
+LOCAL_BY_NATURE = {
+    "init": "it creates a home and its state database",
+    "api": "it serves a home of the machine it runs on",
+    "watch": "the watcher runs beside the state database",
+    "demo": "it builds a fresh home on the machine it runs on",
+    "gateway": "the gateway runs beside the state database",
+    "sync": "it reconciles a state database with its registry",
+    "down": "it stops the processes a home started on its machine",
+    "endpoints": "endpoints are processes of the home's machine (`deployer deployments` works)",
+    "access": "roles and tokens are granted by an admin where the home is",
+}
+"""Commands that work on a home and the processes of its machine, and why."""
+NOT_OFFERED = ("package", "criteria", "traffic", "chat")
+"""Commands the ops API does not offer (yet)."""
+ANY_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+def _refusal(name: str, why: str, summary: str) -> Callable[[typer.Context], None]:
+    def refuse(ctx: typer.Context) -> None:
+        fail(RemoteModeError(f"`deployer {name}` {why}"), "--json" in ctx.args)
+
+    refuse.__doc__ = summary
+    return refuse
+
+
+def add_refusals(app: typer.Typer) -> None:
+    """Give ``app`` the commands remote mode refuses: whatever follows them, one line, exit 2."""
+    for name, why in LOCAL_BY_NATURE.items():
+        text = f"is local only: {why}; unset {URL_ENV} to run it where the home is"
+        app.command(name, context_settings=ANY_ARGS)(_refusal(name, text, f"(local only) {why}."))
+    for name in NOT_OFFERED:
+        text = f"is not available in remote mode: the ops API does not offer it; unset {URL_ENV}"
+        summary = "(not available in remote mode)"
+        app.command(name, context_settings=ANY_ARGS)(_refusal(name, text, summary))

@@ -23,8 +23,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from agents.entrypoints.cli.output import console, emit, err_console, fail, to_json
-from agents.entrypoints.cli.remote import URL_ENV, Answer, RemoteModeError, remote_command
+from agents.entrypoints.cli.output import console, emit, err_console, to_json
+from agents.entrypoints.cli.remote import URL_ENV, Answer, add_refusals, remote_command
 from lifecycle.errors import AuditChainBrokenError
 
 AWAITING_APPROVAL_EXIT = 4
@@ -366,35 +366,4 @@ def audit_verify(as_json: JsonOption = False) -> None:
     raise typer.Exit(AuditChainBrokenError.exit_code)
 
 
-LOCAL_BY_NATURE = {
-    "init": "it creates a home and its state database",
-    "api": "it serves a home of the machine it runs on",
-    "watch": "the watcher runs beside the state database",
-    "demo": "it builds a fresh home on the machine it runs on",
-    "gateway": "the gateway runs beside the state database",
-    "sync": "it reconciles a state database with its registry",
-    "down": "it stops the processes a home started on its machine",
-    "endpoints": "endpoints are processes of the home's machine (`deployer deployments` works)",
-    "access": "roles and tokens are granted by an admin where the home is",
-}
-NOT_OFFERED = ("package", "criteria", "traffic", "chat")
-"""Commands the ops API does not offer (yet)."""
-
-ANY_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
-
-
-def _refusal(name: str, why: str, summary: str) -> Callable[[typer.Context], None]:
-    def refuse(ctx: typer.Context) -> None:
-        fail(RemoteModeError(f"`deployer {name}` {why}"), "--json" in ctx.args)
-
-    refuse.__doc__ = summary
-    return refuse
-
-
-for _name, _why in LOCAL_BY_NATURE.items():
-    text = f"is local only: {_why}; unset {URL_ENV} to run it where the home is"
-    app.command(_name, context_settings=ANY_ARGS)(_refusal(_name, text, f"(local only) {_why}."))
-for _name in NOT_OFFERED:
-    text = f"is not available in remote mode: the ops API does not offer it; unset {URL_ENV}"
-    summary = "(not available in remote mode)"
-    app.command(_name, context_settings=ANY_ARGS)(_refusal(_name, text, summary))
+add_refusals(app)
