@@ -527,7 +527,25 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/status"),
     ("GET", "/v1/status/{name}"),
     ("GET", "/v1/audit/verify"),
+    ("GET", "/v1/whoami"),
+    ("GET", "/v1/checks"),
 }
+
+
+def test_whoami_answers_the_tokens_user_and_role_and_needs_a_token(api: Api) -> None:
+    for user, role in ROLES.items():
+        answer = api.client.get("/v1/whoami", headers=auth(user))
+        assert (answer.status_code, answer.json()) == (200, {"user": user, "role": role})
+    assert api.client.get("/v1/whoami").status_code == 401
+
+
+def test_checks_of_every_model_answer_as_deployer_checks_without_a_name(api: Api) -> None:
+    answer = api.client.get("/v1/checks", params={"limit": 5}, headers=auth("vera"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["model_name"] in ("", None) and isinstance(answer.json()["checks"], list)
+    assert (
+        api.client.get("/v1/checks", params={"limit": 0}, headers=auth("vera")).status_code == 422
+    )
 
 
 def test_the_openapi_document_has_every_route_and_the_bearer_scheme(api: Api) -> None:

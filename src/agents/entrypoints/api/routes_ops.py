@@ -12,9 +12,16 @@ from agents.bootstrap import Container
 from agents.entrypoints.api.deps import Approver, ContainerDep, Deployer, Viewer
 from agents.entrypoints.api.errors import error_responses
 from agents.entrypoints.api.responses import ACCEPTED, execute, json_response, run_response
-from agents.entrypoints.api.schemas import ApprovalId, DecisionRequest, ModelName, ThreadId
+from agents.entrypoints.api.schemas import (
+    ID_PATTERN,
+    ApprovalId,
+    DecisionRequest,
+    ModelName,
+    ThreadId,
+)
 from agents.handlers import operations
 from agents.queries.audit import verify_audit
+from agents.queries.checks import health_checks
 from agents.queries.status import home_status
 from lifecycle.approval import Decision
 
@@ -28,6 +35,12 @@ CHANGE = error_responses(404, 409, 502)
 async def healthz() -> dict[str, bool]:
     """Liveness: the process answers. Needs no token and touches nothing."""
     return {"ok": True}
+
+
+@router.get("/v1/whoami", responses=error_responses())
+async def whoami(user: Viewer) -> dict[str, str]:
+    """Who the bearer token stands for and its role (``deployer whoami`` in remote mode)."""
+    return {"user": user.name, "role": user.role.label}
 
 
 @router.get("/v1/approvals", responses=error_responses())
@@ -84,6 +97,18 @@ async def status(user: Viewer, c: ContainerDep) -> JSONResponse:
 async def model_status(name: ModelName, user: Viewer, c: ContainerDep) -> JSONResponse:
     """One model's status (404 when it is not registered)."""
     return json_response(await run_in_threadpool(home_status, c, name))
+
+
+@router.get("/v1/checks", responses=error_responses())
+async def checks(
+    user: Viewer,
+    c: ContainerDep,
+    deployment_id: Annotated[str, Query(pattern=f"{ID_PATTERN}|^$")] = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+) -> JSONResponse:
+    """The monitor's latest judgements of every model (or of one deployment), oldest first,
+    as ``deployer checks`` without a model name."""
+    return json_response(await run_in_threadpool(health_checks, c, "", deployment_id, limit))
 
 
 @router.get("/v1/audit/verify", tags=["audit"], responses=error_responses())

@@ -1,5 +1,33 @@
-"""The ``deployer`` command line (Typer); ``main`` is the console script's entry point."""
+"""The ``deployer`` command line (Typer); ``main`` is the console script's entry point.
 
-from agents.entrypoints.cli.app import app, main
+``main`` picks the mode before anything heavy is imported: remote mode (``DEPLOYER_API_URL``
+set; ``remote_commands``) needs only the ops API's client, local mode (``app``) the whole
+application.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def main() -> None:
+    """Entry point of the ``deployer`` console script."""
+    from agents.entrypoints.cli.remote import remote_url
+
+    if remote_url() is None:
+        from agents.entrypoints.cli.app import app
+    else:
+        from agents.entrypoints.cli.remote_commands import app
+    app()
+
+
+def __getattr__(name: str) -> Any:
+    """``app`` (the local command line), imported on first use."""
+    if name == "app":
+        from agents.entrypoints.cli.app import app
+
+        return app
+    raise AttributeError(name)
+
 
 __all__ = ["app", "main"]

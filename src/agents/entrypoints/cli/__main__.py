@@ -1,5 +1,5 @@
 """``python -m agents.entrypoints.cli``: the ``deployer`` command line."""
 
-from agents.entrypoints.cli.app import main
+from agents.entrypoints.cli import main
 
 main()

@@ -378,8 +378,17 @@ for _command in (*cli_agent.COMMANDS, *cli_api.COMMANDS):
 app.add_typer(cli_audit.app, name="audit")
 
 
+@app.command()
+def whoami(as_json: JsonOption = False) -> None:
+    """Who you act as: in local mode the OS user (remote mode asks the ops API)."""
+    import pwd
+
+    result = {"user": pwd.getpwuid(os.geteuid()).pw_name, "mode": "local"}
+    emit(result, as_json, lambda: console.print(f"{result['user']} (local)", highlight=False))
+
+
 def main() -> None:
-    """Entry point of the ``deployer`` console script."""
+    """The local command line (``agents.entrypoints.cli.main`` picks the mode first)."""
     app()
 
 

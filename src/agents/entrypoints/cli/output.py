@@ -48,6 +48,8 @@ def fail(exc: BaseException, as_json: bool = False) -> NoReturn:
         traceback.print_exception(exc, file=sys.stderr)
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     if as_json:
-        error = {"type": type(exc).__name__, "message": message, "exit_code": code}
+        # An error the ops API answered with keeps the API's type name (remote mode).
+        kind = getattr(exc, "kind", type(exc).__name__)
+        error = {"type": kind, "message": message, "exit_code": code}
         sys.stdout.write(to_json({"ok": False, "error": error}) + "\n")
     raise SystemExit(code)
