@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -24,6 +25,8 @@ from database.models import (
     RolloutRow,
     VersionRecordRow,
 )
+from database.models_access import ApiTokenRow, RoleBindingRow
+from lifecycle.approval import Role
 from lifecycle.stages import DeploymentStatus, ModelStage
 
 
@@ -76,6 +79,32 @@ class Approvals(Protocol):
     def get(self, approval_id: str) -> ApprovalRow: ...
 
     def list(self, state: str | None = "pending") -> Sequence[ApprovalRow]: ...
+
+
+class Access(Protocol):
+    """``access_bindings`` and ``access_tokens``: roles and hashed API tokens."""
+
+    def bindings(self, user: str | None = None) -> Sequence[RoleBindingRow]: ...
+
+    def roles_of(self, user: str) -> frozenset[Role]: ...
+
+    def highest_role(self, user: str) -> Role | None: ...
+
+    def holders(self, at_least: Role) -> frozenset[str]: ...
+
+    def grant(self, user: str, role: Role, by: str) -> bool: ...
+
+    def revoke(self, user: str, role: Role) -> bool: ...
+
+    def add_token(self, owner: str, by: str) -> tuple[ApiTokenRow, str]: ...
+
+    def tokens(self, owner: str | None = None) -> Sequence[ApiTokenRow]: ...
+
+    def get_token(self, token_id: str) -> ApiTokenRow: ...
+
+    def revoke_token(self, token_id: str, now: datetime | None = None) -> ApiTokenRow: ...
+
+    def owner_of(self, token: str) -> str | None: ...
 
 
 class Operations(Protocol):
@@ -149,6 +178,9 @@ class UnitOfWork(Protocol):
 
     @property
     def health_checks(self) -> HealthChecks: ...
+
+    @property
+    def access(self) -> Access: ...
 
     def __enter__(self) -> Self: ...
 

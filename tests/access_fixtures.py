@@ -1,0 +1,62 @@
+"""Test helpers for role bindings and API tokens.
+
+``issue_tokens`` runs the real ``deployer access`` commands a user would: it grants each person
+their role and makes them a token, as the OS user who ran ``deployer init`` (the first admin).
+``AccessHome`` is the in-process equivalent for tests that hold a ``Services`` (a container or
+a stub over a real SQLite file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from agents.handlers import access
+from agents.ports import Services
+from agents.settings import local_identity
+
+DEPLOYER = Path(sys.executable).with_name("deployer")
+
+
+def deployer_json(env: dict[str, str], *args: str) -> dict[str, Any]:
+    """Run ``deployer ARGS --json`` with ``env`` over the current environment; its document."""
+    done = subprocess.run(
+        [str(DEPLOYER), *args, "--json"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"deployer {' '.join(args)} exited {done.returncode}: {done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def issue_tokens(env: dict[str, str], roles: dict[str, str]) -> dict[str, str]:
+    """Grant each user their role and make each a token, through the CLI as the first admin
+    (the OS user who ran ``deployer init`` on ``env``'s DEPLOYER_HOME); {user: token}."""
+    tokens = {}
+    for user, role in roles.items():
+        if user != local_identity():
+            deployer_json(env, "access", "grant", user, role)
+        tokens[user] = deployer_json(env, "access", "token", "create", user)["token"]
+    return tokens
+
+
+def grant_roles(c: Services, roles: dict[str, str]) -> None:
+    """In process: make the OS user the first admin if nobody is, then grant ``roles``."""
+    access.ensure_first_admin(c, local_identity())
+    for user, role in roles.items():
+        access.grant(c, local_identity(), user, role)
+
+
+def issue_tokens_in_process(c: Services, roles: dict[str, str]) -> dict[str, str]:
+    """In process: ``grant_roles`` and one token per user; {user: token}."""
+    grant_roles(c, roles)
+    return {user: access.create_token(c, local_identity(), user)["token"] for user in roles}
