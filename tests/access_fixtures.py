@@ -2,8 +2,9 @@
 
 ``issue_tokens`` runs the real ``deployer access`` commands a user would: it grants each person
 their role and makes them a token, as the OS user who ran ``deployer init`` (the first admin).
-``AccessHome`` is the in-process equivalent for tests that hold a ``Services`` (a container or
-a stub over a real SQLite file).
+``grant_roles`` / ``issue_tokens_in_process`` are the in-process equivalents for tests that hold
+a ``Services`` (a container or a stub over a real SQLite file). ``running_api`` runs
+``deployer api`` for a test and ``api_decide`` answers an approval through it with a token.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from agents.handlers import access
 from agents.ports import Services
 from agents.settings import local_identity
+from mlops.processes import free_port, terminate_tree, wait_http_ok
 
 DEPLOYER = Path(sys.executable).with_name("deployer")
 
@@ -60,3 +66,38 @@ def issue_tokens_in_process(c: Services, roles: dict[str, str]) -> dict[str, str
     """In process: ``grant_roles`` and one token per user; {user: token}."""
     grant_roles(c, roles)
     return {user: access.create_token(c, local_identity(), user)["token"] for user in roles}
+
+
+@contextmanager
+def running_api(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """``deployer api`` on a free port over ``env``'s home; its URL. Stopped by PID (its tree)
+    when the block ends, whatever happens."""
+    port = free_port()
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            [str(DEPLOYER), "api", "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_http_ok(f"{url}/healthz", 60, lambda: proc.poll() is None), log_path.read_text()
+        yield url
+    finally:
+        terminate_tree(proc.pid)
+        proc.wait(timeout=15)
+
+
+def api_decide(
+    url: str, token: str, approval_id: str, verb: str = "approve", comment: str = ""
+) -> httpx.Response:
+    """POST /v1/approvals/ID/(approve|reject) with ``token``: a person deciding remotely."""
+    return httpx.post(
+        f"{url}/v1/approvals/{approval_id}/{verb}",
+        json={"comment": comment},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=240,
+        trust_env=False,
+    )
