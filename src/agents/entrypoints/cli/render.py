@@ -30,7 +30,7 @@ def render_run(r: dict[str, Any]) -> None:
         console.print(
             f"[yellow]awaiting approval[/] {w['approval_id']}: {w['model_name']} v{w['version']} "
             f"-> {w['target_stage']}, requested by {w['requested_by']}\n"
-            f"  an approver runs: deployer approve {w['approval_id']} --by USER"
+            f"  another person holding approver runs: deployer approve {w['approval_id']}"
         )
     elif r.get("version_record") and status in ("promoted", "rejected"):
         rec = r["version_record"]
