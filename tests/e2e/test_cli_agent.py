@@ -244,7 +244,9 @@ def test_production_waits_for_an_approver_who_is_not_the_requester(
     assert by_requester.code == 3, by_requester
     assert "four-eyes" in by_requester.stderr
     assert by_stranger.status_code == 403, by_stranger.text
-    assert "mallory does not hold the approver role" in by_stranger.json()["error"]["message"]
+    assert by_stranger.json()["error"]["message"] == (
+        "mallory holds the deployer role; this needs approver or above"
+    )
     assert home.query("SELECT state FROM approvals") == [("pending",)]
     assert home.stages()["1"] == "shadow"
 
