@@ -122,13 +122,23 @@ def rollback(
     to: Annotated[
         str | None, typer.Option("--to", help="Deployment id to go back to (default: previous).")
     ] = None,
+    undo: Annotated[
+        str | None,
+        typer.Option("--undo", help="Deployment id to take out of service (not with --to)."),
+    ] = None,
     reason: ReasonOption = "",
     thread: ThreadOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Switch all traffic back to the previous production deployment, at once."""
     with command(as_json) as c:
-        request = Rollback(model_name=name, to_deployment_id=to, reason=reason, thread_id=thread)
+        request = Rollback(
+            model_name=name,
+            to_deployment_id=to,
+            undo_deployment_id=undo,
+            reason=reason,
+            thread_id=thread,
+        )
         result = _execute(c, request)
         emit(result, as_json, lambda: render_run(result))
 
