@@ -21,13 +21,17 @@ from tests.access_fixtures import issue_tokens
 from tests.e2e.cli import DEPLOYER, run
 
 STARTUP_TIMEOUT = 60.0
+OLD_TOKEN = "an-old-admin-token-from-the-tokens-file"
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """A home initialised by the OS user (its first admin), with no API token yet."""
+    """A home initialised by the OS user (its first admin), with no API token yet, and the
+    tokens file an older release wrote (which must grant nothing now)."""
     env = {"DEPLOYER_HOME": str(tmp_path / "home")}
     assert run("init", env=env).code == 0
+    old = {"tokens": [{"token": OLD_TOKEN, "user": "admin", "role": "admin"}]}
+    (tmp_path / "home" / "api-tokens.json").write_text(json.dumps(old))
     return env
 
 
@@ -59,7 +63,8 @@ def test_deployer_api_serves_per_person_tokens_from_the_db_and_stops_cleanly_on_
         tmp_path / "api.log"
     ).read_text()
 
-    assert not (Path(env["DEPLOYER_HOME"]) / "api-tokens.json").exists()
+    old = httpx.get(f"{base}/v1/status", headers={"Authorization": f"Bearer {OLD_TOKEN}"})
+    assert old.status_code == 401  # the old tokens file grants nothing
     tokens = issue_tokens(env, {"vera": "viewer"})  # made while the server runs
     assert httpx.get(f"{base}/v1/status").status_code == 401
     vera = {"Authorization": f"Bearer {tokens['vera']}"}
@@ -83,3 +88,4 @@ def test_deployer_api_serves_per_person_tokens_from_the_db_and_stops_cleanly_on_
     log = (tmp_path / "api.log").read_text()
     assert "Application shutdown complete" in log
     assert "no API tokens yet: an admin makes one with `deployer access token create USER`" in log
+    assert "api-tokens.json: it grants nothing now" in log

@@ -32,6 +32,14 @@ def api(
                 "no API tokens yet: an admin makes one with `deployer access token create USER`",
                 highlight=False,
             )
+        old = c.settings.home_dir / "api-tokens.json"
+        if old.exists():
+            console.print(
+                f"ignoring {old}: it grants nothing now; tokens are per person "
+                "(deployer access token create USER), so delete it",
+                highlight=False,
+                markup=False,
+            )
         serve_api(c, host, port)
 
 
