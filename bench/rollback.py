@@ -41,8 +41,6 @@ import httpx
 HERE = Path(__file__).resolve().parent
 MODEL = "iris"
 ENV = {
-    "DEPLOYER_USER": "alice",
-    "DEPLOYER_APPROVERS": "bob",
     "DEPLOYER_SHADOW_MIN_HOURS": "0",
     "DEPLOYER_MIN_SHADOW_COMPARISONS": "20",
     "DEPLOYER_MIN_SHADOW_AGREEMENT": "0",  # users send one row the variants disagree on
@@ -78,7 +76,20 @@ class Home:
         for stage in stages:
             result = self.cli("promote", MODEL, version, "--to", stage)
             if result.get("status") == "awaiting_approval":
-                self.cli("approve", result["approval_id"], "--by", "bob")
+                self.approve_as_bob(result["approval_id"])
+
+    def approve_as_bob(self, approval_id: str) -> None:
+        """bob, the second person (granted approver by the OS user who ran init), approves; in
+        this process, as the bench measures rollbacks, not approvals."""
+        from agents.bootstrap import bootstrap
+        from agents.handlers import operations
+        from agents.settings import Settings
+
+        c = bootstrap(Settings(**{**ENV, "DEPLOYER_HOME": str(self.root)}))
+        try:
+            operations.decide(c, approval_id, "bob", "approve")
+        finally:
+            c.close()
 
     def weights(self) -> dict[str, float]:
         """The stored table, read straight from the DB: polling through the CLI would start a
@@ -222,6 +233,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-rollback-") as tmp:
         home = Home(Path(tmp) / "home")
         home.cli("init")
+        home.cli("access", "grant", "bob", "approver")
         port = free_port()
         gateway = f"http://127.0.0.1:{port}"
         try:

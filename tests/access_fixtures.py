@@ -1,25 +1,103 @@
-"""Identities for tests: ``issue_tokens`` gives each named person a token of the ops API.
+"""Test helpers for role bindings and API tokens.
 
-TEMPORARY body: it works with today's token mechanism (``DEPLOYER_API_TOKENS`` in the
-environment the tests start ``deployer api`` with). The real body (role bindings and hashed
-per-person tokens in the state database, ``deployer access ...``) replaces it with the same
-signature; callers therefore only pass the same ``env`` on to the API server and use the
-returned tokens.
+``issue_tokens`` runs the real ``deployer access`` commands a user would: it grants each person
+their role and makes them a token, as the OS user who ran ``deployer init`` (the first admin).
+``grant_roles`` / ``issue_tokens_in_process`` are the in-process equivalents for tests that hold
+a ``Services`` (a container or a stub over a real SQLite file). ``running_api`` runs
+``deployer api`` for a test and ``api_decide`` answers an approval through it with a token.
 """
 
 from __future__ import annotations
 
-import secrets
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
-TOKENS_ENV = "DEPLOYER_API_TOKENS"
+import httpx
+
+from agents.handlers import access
+from agents.ports import Services
+from agents.settings import local_identity
+from mlops.processes import free_port, terminate_tree, wait_http_ok
+
+DEPLOYER = Path(sys.executable).with_name("deployer")
+
+
+def deployer_json(env: dict[str, str], *args: str) -> dict[str, Any]:
+    """Run ``deployer ARGS --json`` with ``env`` over the current environment; its document."""
+    done = subprocess.run(
+        [str(DEPLOYER), *args, "--json"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"deployer {' '.join(args)} exited {done.returncode}: {done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 def issue_tokens(env: dict[str, str], roles: dict[str, str]) -> dict[str, str]:
-    """A fresh token per user of ``roles`` ({user: role}), granted in ``env`` (the environment
-    of an initialised home that the test runs ``deployer`` and ``deployer api`` with);
-    {user: token}. Tokens issued earlier in ``env`` stay valid."""
-    tokens = {user: secrets.token_urlsafe(24) for user in roles}
-    entries = [f"{tokens[user]}={user}:{role}" for user, role in roles.items()]
-    earlier = [env[TOKENS_ENV]] if env.get(TOKENS_ENV) else []
-    env[TOKENS_ENV] = ",".join(earlier + entries)
+    """Grant each user their role and make each a token, through the CLI as the first admin
+    (the OS user who ran ``deployer init`` on ``env``'s DEPLOYER_HOME); {user: token}."""
+    tokens = {}
+    for user, role in roles.items():
+        if user != local_identity():
+            deployer_json(env, "access", "grant", user, role)
+        tokens[user] = deployer_json(env, "access", "token", "create", user)["token"]
     return tokens
+
+
+def grant_roles(c: Services, roles: dict[str, str]) -> None:
+    """In process: make the OS user the first admin if nobody is, then grant ``roles``."""
+    access.ensure_first_admin(c, local_identity())
+    for user, role in roles.items():
+        access.grant(c, local_identity(), user, role)
+
+
+def issue_tokens_in_process(c: Services, roles: dict[str, str]) -> dict[str, str]:
+    """In process: ``grant_roles`` and one token per user; {user: token}."""
+    grant_roles(c, roles)
+    return {user: access.create_token(c, local_identity(), user)["token"] for user in roles}
+
+
+@contextmanager
+def running_api(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """``deployer api`` on a free port over ``env``'s home; its URL. Stopped by PID (its tree)
+    when the block ends, whatever happens."""
+    port = free_port()
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            [str(DEPLOYER), "api", "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_http_ok(f"{url}/healthz", 60, lambda: proc.poll() is None), log_path.read_text()
+        yield url
+    finally:
+        terminate_tree(proc.pid)
+        proc.wait(timeout=15)
+
+
+def api_decide(
+    url: str, token: str, approval_id: str, verb: str = "approve", comment: str = ""
+) -> httpx.Response:
+    """POST /v1/approvals/ID/(approve|reject) with ``token``: a person deciding remotely."""
+    return httpx.post(
+        f"{url}/v1/approvals/{approval_id}/{verb}",
+        json={"comment": comment},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=240,
+        trust_env=False,
+    )

@@ -21,6 +21,7 @@ from database.engine import make_engine, make_session_factory
 from database.models import Base, ModelVersionRow
 from database.routing import checked_routes
 from database.uow import SqlAlchemyUnitOfWork
+from lifecycle.approval import Role
 from lifecycle.errors import EndpointCreationError
 from lifecycle.gates import PromotionPolicy
 from lifecycle.latency import RequestCounts, bucket_of
@@ -241,10 +242,15 @@ class World:
 def make_world(
     tmp_path: Path, approvers: frozenset[str] = frozenset({"bob"}), url: str | None = None
 ) -> World:
-    """Fakes over a real state database: a SQLite file in ``tmp_path``, or the one at ``url``."""
+    """Fakes over a real state database: a SQLite file in ``tmp_path``, or the one at ``url``.
+    Each of ``approvers`` holds the approver role there (bindings, as an admin grants them)."""
     engine = make_engine(url or f"sqlite:///{tmp_path / 'state.db'}")
     Base.metadata.create_all(engine)
     factory = make_session_factory(engine)
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        for user in sorted(approvers):
+            uow.access.grant(user, Role.APPROVER, "test-admin")
+        uow.commit()
     registry, clock = FakeRegistry(), FixedClock()
     metrics = FakeMetrics(clock=clock.now)
     serving, router = FakeServing(registry), FakeRouter(factory)
@@ -259,7 +265,6 @@ def make_world(
         clock=clock,
         policy=AgentPolicy(
             promotion=PromotionPolicy(shadow_min_hours=24, min_shadow_comparisons=100),
-            approvers=approvers,
             warm_seconds=60,
             drain_seconds=0,
         ),

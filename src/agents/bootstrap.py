@@ -101,7 +101,6 @@ class Container:
                 min_shadow_comparisons=s.min_shadow_comparisons,
                 min_shadow_agreement=s.min_shadow_agreement,
             ),
-            approvers=s.approvers,
             warm_seconds=s.warm_seconds,
             rollback_preset=s.rollback_preset,
             rollback_overrides=s.rollback_overrides,
@@ -123,8 +122,11 @@ class Container:
             DbPackageLedger(self.uow),
         )
 
-    def deps(self, memory: StoreMemory, clock: AgentClock | None = None) -> DeployerDeps:
-        """The agent's ports over this home's real adapters."""
+    def deps(
+        self, memory: StoreMemory, clock: AgentClock | None = None, actor: str | None = None
+    ) -> DeployerDeps:
+        """The agent's ports over this home's real adapters, acting for ``actor`` (default: the
+        OS user of this process, ``settings.user``); never unbound."""
         from agents.model_deployer.deps import DeployerDeps, SystemClock
         from mlops.gateway.router_client import ConfirmingRouter
 
@@ -138,18 +140,21 @@ class Container:
             memory=memory,
             clock=clock or SystemClock(),
             policy=self.policy(),
+            actor=actor or s.user,
         )
 
     @contextmanager
-    def open_agent(self) -> Iterator[ModelDeployerAgent]:
-        """The ModelDeployerAgent over this home, with its checkpointer and store open."""
+    def open_agent(self, actor: str | None = None) -> Iterator[ModelDeployerAgent]:
+        """The ModelDeployerAgent over this home, with its checkpointer and store open, acting
+        for ``actor`` (the API passes its token's user; default: this process's OS user)."""
         from agents.model_deployer.agent import ModelDeployerAgent
         from memory.store_memory import StoreMemory
         from memory.stores import open_checkpointer, open_store
 
         url = self.settings.database_url
         with open_checkpointer(url) as saver, open_store(url) as store:
-            yield ModelDeployerAgent(self.deps(StoreMemory(store)), checkpointer=saver, store=store)
+            deps = self.deps(StoreMemory(store), actor=actor)
+            yield ModelDeployerAgent(deps, checkpointer=saver, store=store)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

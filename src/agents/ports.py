@@ -63,6 +63,7 @@ class Services(Protocol):
         """Episodic and procedural memory over this home's store."""
         ...
 
-    def open_agent(self) -> AbstractContextManager[ModelDeployerAgent]:
-        """The ModelDeployerAgent over this home, with its checkpointer and store open."""
+    def open_agent(self, actor: str | None = None) -> AbstractContextManager[ModelDeployerAgent]:
+        """The ModelDeployerAgent over this home, with its checkpointer and store open, acting
+        for ``actor`` (default: this process's OS user)."""
         ...

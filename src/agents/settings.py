@@ -2,16 +2,22 @@
 
 ``DEPLOYER_HOME`` (default ``./.deployer``) holds everything a laptop run needs: the SQLite state
 database, the MLflow store, the BentoML store and the logs of the servers we start.
+
+Who acts is never a setting. A local command acts as the OS user running it
+(``local_identity``: the password database's name for the effective uid, not ``$USER``); roles
+are bindings in the state database that an admin grants (``deployer access grant``). The
+variables that once claimed an identity or a role (``RETIRED``) are refused, not ignored, so
+nobody believes they still work.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agents.private import ensure_private_dir, write_private_file
@@ -34,9 +40,6 @@ class Settings(BaseSettings):
 
     tracking_uri_override: str | None = Field(default=None, validation_alias="MLFLOW_TRACKING_URI")
     """MLflow tracking (and registry) URI; default an SQLite store in the home."""
-
-    user_override: str | None = Field(default=None, validation_alias=AliasChoices("DEPLOYER_USER"))
-    """The acting person when ``--by`` is not given; default the OS user."""
 
     gateway_token_override: str | None = Field(
         default=None, validation_alias="DEPLOYER_GATEWAY_TOKEN"
@@ -73,9 +76,6 @@ class Settings(BaseSettings):
     )
     """Models (comma-separated) whose shadow disagreement samples keep the request body,
     sanitised and truncated; every other model's samples keep only its hash and shape."""
-
-    approvers_text: str = Field(default="", validation_alias="DEPLOYER_APPROVERS")
-    """Users who hold the approver role, comma-separated (nobody, until it is set)."""
 
     shadow_min_hours: float = Field(
         default=24.0, ge=0, validation_alias="DEPLOYER_SHADOW_MIN_HOURS"
@@ -140,11 +140,6 @@ class Settings(BaseSettings):
         """The models that opted in to raw request bodies in shadow samples."""
         return frozenset(n.strip() for n in self.shadow_sample_bodies_text.split(",") if n.strip())
 
-    @property
-    def approvers(self) -> frozenset[str]:
-        """The approver role's holders."""
-        return frozenset(u.strip() for u in self.approvers_text.split(",") if u.strip())
-
     @cached_property
     def home_dir(self) -> Path:
         """The home as an absolute path (relative homes are taken from the current folder)."""
@@ -195,8 +190,8 @@ class Settings(BaseSettings):
 
     @property
     def user(self) -> str:
-        """The acting person: DEPLOYER_USER, else the OS user."""
-        return self.user_override or _os_user()
+        """The acting person of a local command: the OS user (``local_identity``)."""
+        return local_identity()
 
     def ensure_home(self) -> Path:
         """Create the home (private: 0700, an existing looser one is tightened) and its
@@ -210,15 +205,38 @@ class Settings(BaseSettings):
         return self.home_dir
 
 
-def _os_user() -> str:
+RETIRED = {
+    "DEPLOYER_USER": "local commands act as the OS user",
+    "DEPLOYER_APPROVERS": "approvers are the users granted approver or admin",
+    "DEPLOYER_API_TOKENS": "API tokens are per person, made by an admin",
+}
+"""Variables that used to claim an identity or grant a role, and what replaced them."""
+
+
+def local_identity() -> str:
+    """The OS user of this process's effective uid, from the password database: the one
+    identity of a local command, which no flag or environment variable can change."""
+    uid = os.geteuid()
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return os.environ.get("USER", "unknown")
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid-{uid}"
+
+
+def refuse_retired_variables() -> None:
+    """ConfigurationError naming the first retired variable that is set (see ``RETIRED``)."""
+    for name, instead in RETIRED.items():
+        if name in os.environ:
+            raise ConfigurationError(
+                f"{name} is no longer read: {instead}; unset it and use "
+                "`deployer access grant USER ROLE` (and `deployer access token create USER`)"
+            )
 
 
 def load_settings() -> Settings:
-    """Read the settings from the environment now (not cached: tests change the environment)."""
+    """Read the settings from the environment now (not cached: tests change the environment);
+    a retired identity variable is refused."""
+    refuse_retired_variables()
     try:
         return Settings()
     except ValidationError as exc:

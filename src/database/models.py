@@ -10,29 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
 
-from database.types import JSONDocument, UTCDateTime
+from database.base import NAMING as NAMING
+from database.base import Base as Base
 from lifecycle.ports import Endpoint
 from lifecycle.records import DeploymentManifest, VersionRecord, utcnow
 from lifecycle.stages import DeploymentStatus, ModelStage
 from lifecycle.strategies import StrategyName
-
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    """Declarative base with a naming convention, so migrations name constraints predictably."""
-
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONDocument}
 
 
 class ModelVersionRow(Base):
@@ -368,3 +354,8 @@ class LeaseRow(Base):
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+
+
+# The access tables share this metadata; importing them here lets every user of
+# ``Base.metadata`` (migrations, create_all) see them without knowing the module.
+import database.models_access  # noqa: E402, F401

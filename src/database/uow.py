@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from database.access import AccessRepository
 from database.engine import read_session
 from database.protocols import UnitOfWork
 from database.repositories import (
@@ -68,6 +69,7 @@ class SqlAlchemyUnitOfWork:
     operations: OperationRepository
     rollouts: RolloutRepository
     health_checks: HealthCheckRepository
+    access: AccessRepository
 
     def __init__(
         self,
@@ -91,6 +93,7 @@ class SqlAlchemyUnitOfWork:
         self.operations = OperationRepository(self.session)
         self.rollouts = RolloutRepository(self.session)
         self.health_checks = HealthCheckRepository(self.session)
+        self.access = AccessRepository(self.session)
         self.committed = False
         return self
 

@@ -1,11 +1,37 @@
-"""Who may approve what: the four-eyes rule and the approver role, as one pure check."""
+"""Who may do what: the ordered roles, and who may approve (four eyes and the approver role)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from lifecycle.errors import BadInputError, PermissionDeniedError
+
+
+class Role(IntEnum):
+    """What a person may do; a higher role includes every lower one. Bindings live in the state
+    database and only an admin grants them (``deployer access grant USER ROLE``)."""
+
+    VIEWER = 1  # reads: status, history, deployments, approvals, audit verification
+    DEPLOYER = 2  # register, deploy, change traffic, stop, promote, roll back, resume
+    APPROVER = 3  # approve or reject someone else's promotion
+    ADMIN = 4  # everything, and grants roles and tokens
+
+    @property
+    def label(self) -> str:
+        """The role as people write it: ``viewer``, ``deployer``, ``approver``, ``admin``."""
+        return self.name.lower()
+
+
+ROLE_NAMES = ", ".join(r.label for r in Role)
+
+
+def parse_role(text: str) -> Role:
+    """``"Deployer "`` -> Role.DEPLOYER; anything else raises BadInputError."""
+    try:
+        return Role[text.strip().upper()]
+    except KeyError:
+        raise BadInputError(f"unknown role {text!r}; expected one of: {ROLE_NAMES}") from None
 
 
 class Decision(StrEnum):
@@ -36,7 +62,8 @@ def check_approver(approver: str, requested_by: str, approvers: Collection[str])
         )
     if not approvers:
         raise PermissionDeniedError(
-            "nobody holds the approver role: set DEPLOYER_APPROVERS (comma-separated users)"
+            "nobody holds the approver role: an admin grants it with "
+            "`deployer access grant USER approver`"
         )
     if approver not in approvers:
         raise PermissionDeniedError(f"{approver} does not hold the approver role")

@@ -24,11 +24,13 @@ from agents.handlers import registration
 from agents.settings import Settings
 from mlops.processes import free_port, terminate_tree, wait_http_ok
 from mlops.training import train_and_log
+from tests.access_fixtures import issue_tokens_in_process
 from tests.e2e.cli import DEPLOYER, run
 
 ST = Path(sys.executable).parent / "st"
 STARTUP_TIMEOUT = 60.0
-ADMIN_TOKEN = "fuzz-admin-token-0000000001"
+ADMIN_TOKEN: list[str] = []
+"""The admin's token, made by the home fixture (tokens are random, shown once)."""
 MODEL = "iris"
 SEED = 13
 MAX_EXAMPLES = 12
@@ -46,16 +48,13 @@ parameters = {{ "path.name" = "{MODEL}", "path.version" = "1" }}
 def home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """An initialised home where ``iris`` v1 is registered (development)."""
     home = tmp_path_factory.mktemp("fuzz").resolve() / "home"
-    env = {
-        "DEPLOYER_HOME": str(home),
-        "DEPLOYER_USER": "alice",
-        "DEPLOYER_API_TOKENS": f"{ADMIN_TOKEN}=root:admin",
-    }
+    env = {"DEPLOYER_HOME": str(home)}
     assert run("init", env=env).code == 0
     trained = train_and_log(f"sqlite:///{home / 'mlflow.db'}", artifact_root=home / "mlartifacts")
-    c = bootstrap(Settings(DEPLOYER_HOME=str(home), DEPLOYER_USER="alice"))
+    c = bootstrap(Settings(DEPLOYER_HOME=str(home)))
     try:
         registration.register(c, Register(model_name=MODEL, model_uri=trained.model_uri), "alice")
+        ADMIN_TOKEN.append(issue_tokens_in_process(c, {"root": "admin"})["root"])
     finally:
         c.close()
     return env
@@ -108,7 +107,7 @@ def test_schemathesis_finds_no_failure_against_a_live_api(server: str, tmp_path:
         "30",
         "--no-color",
         "--header",
-        f"Authorization: Bearer {ADMIN_TOKEN}",
+        f"Authorization: Bearer {ADMIN_TOKEN[-1]}",
     ]
     done = subprocess.run(
         command,

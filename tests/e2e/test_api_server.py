@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,17 +17,21 @@ import httpx
 import pytest
 
 from mlops.processes import free_port, port_in_use, terminate_tree, wait_http_ok
+from tests.access_fixtures import issue_tokens
 from tests.e2e.cli import DEPLOYER, run
 
 STARTUP_TIMEOUT = 60.0
+OLD_TOKEN = "an-old-admin-token-from-the-tokens-file"
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """An initialised home, and no tokens in the environment (the home's file is made)."""
-    monkeypatch.delenv("DEPLOYER_API_TOKENS", raising=False)
-    env = {"DEPLOYER_HOME": str(tmp_path / "home"), "DEPLOYER_USER": "alice"}
+def env(tmp_path: Path) -> dict[str, str]:
+    """A home initialised by the OS user (its first admin), with no API token yet, and the
+    tokens file an older release wrote (which must grant nothing now)."""
+    env = {"DEPLOYER_HOME": str(tmp_path / "home")}
     assert run("init", env=env).code == 0
+    old = {"tokens": [{"token": OLD_TOKEN, "user": "admin", "role": "admin"}]}
+    (tmp_path / "home" / "api-tokens.json").write_text(json.dumps(old))
     return env
 
 
@@ -51,7 +54,7 @@ def server(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[subprocess.Pop
         log.close()
 
 
-def test_deployer_api_serves_with_its_own_tokens_and_stops_cleanly_on_sigterm(
+def test_deployer_api_serves_per_person_tokens_from_the_db_and_stops_cleanly_on_sigterm(
     server: tuple[subprocess.Popen[bytes], int], env: dict[str, str], tmp_path: Path
 ) -> None:
     proc, port = server
@@ -60,13 +63,19 @@ def test_deployer_api_serves_with_its_own_tokens_and_stops_cleanly_on_sigterm(
         tmp_path / "api.log"
     ).read_text()
 
-    tokens_path = Path(env["DEPLOYER_HOME"]) / "api-tokens.json"
-    assert stat.S_IMODE(tokens_path.stat().st_mode) == 0o600
-    tokens = {t["role"]: t["token"] for t in json.loads(tokens_path.read_text())["tokens"]}
+    old = httpx.get(f"{base}/v1/status", headers={"Authorization": f"Bearer {OLD_TOKEN}"})
+    assert old.status_code == 401  # the old tokens file grants nothing
+    tokens = issue_tokens(env, {"vera": "viewer"})  # made while the server runs
     assert httpx.get(f"{base}/v1/status").status_code == 401
-    status = httpx.get(f"{base}/v1/status", headers={"Authorization": f"Bearer {tokens['viewer']}"})
+    vera = {"Authorization": f"Bearer {tokens['vera']}"}
+    status = httpx.get(f"{base}/v1/status", headers=vera)
     assert status.status_code == 200
     assert status.json()["initialized"] is True
+    listed = json.loads(run("access", "list", "--json", env=env).stdout)
+    assert tokens["vera"] not in json.dumps(listed)
+    (token_id,) = [t["token_id"] for t in listed["tokens"] if t["owner"] == "vera"]
+    assert run("access", "token", "revoke", token_id, env=env).code == 0
+    assert httpx.get(f"{base}/v1/status", headers=vera).status_code == 401  # at once
 
     taken = run("api", "--port", str(port), env=env)
     assert taken.code == 2
@@ -76,4 +85,7 @@ def test_deployer_api_serves_with_its_own_tokens_and_stops_cleanly_on_sigterm(
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     assert not port_in_use(port)
-    assert "Application shutdown complete" in (tmp_path / "api.log").read_text()
+    log = (tmp_path / "api.log").read_text()
+    assert "Application shutdown complete" in log
+    assert "no API tokens yet: an admin makes one with `deployer access token create USER`" in log
+    assert "api-tokens.json: it grants nothing now" in log

@@ -21,8 +21,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,8 +32,10 @@ import psutil
 import pytest
 from mlflow import MlflowClient
 
+from agents.settings import local_identity
 from mlops.processes import alive, find_by_env, free_port, terminate_tree, tree, wait_http_ok
 from mlops.training import TrainedModel, train_and_log
+from tests.access_fixtures import api_decide, issue_tokens, running_api
 from tests.e2e.cli import Result, run
 
 MODEL = "iris"
@@ -51,6 +52,9 @@ class Home:
     models: dict[str, TrainedModel] = field(default_factory=dict)
     seen: dict[str, str] = field(default_factory=dict)
     """Deployment ids by role (``v1``: the one serving v1, ``shadow``, ``canary``)."""
+    tokens: dict[str, str] = field(default_factory=dict)
+    """API tokens of the other people: bob (approver) and mallory (deployer). The requester is
+    the OS user running the tests, the home's first admin."""
 
     def cli(self, *args: str, **extra_env: str) -> Result:
         return run(*args, env={**self.env, **extra_env}, timeout=240)
@@ -101,8 +105,6 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
         root,
         {
             "DEPLOYER_HOME": str(root),
-            "DEPLOYER_USER": "alice",
-            "DEPLOYER_APPROVERS": "bob",
             "DEPLOYER_SHADOW_MIN_HOURS": "0",
             "DEPLOYER_MIN_SHADOW_COMPARISONS": "20",
             # The two iris variants disagree on about a third of the rows.
@@ -114,6 +116,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
     )
     try:
         h.ok("init")
+        h.tokens = issue_tokens(h.env, {"bob": "approver", "mallory": "deployer"})
         for version, variant in (("1", 1), ("2", 2)):
             trained = train_and_log(
                 f"sqlite:///{root / 'mlflow.db'}",
@@ -133,6 +136,13 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
         terminate_tree(None, extra=left)  # a failed check below must not leak them either
         assert down.code == 0, down.stderr
         assert not left, f"deployer down left these processes of the home: {left}"
+
+
+@pytest.fixture(scope="module")
+def ops_api(home: Home) -> Iterator[str]:
+    """``deployer api`` over the home, for the second person: they approve with their token."""
+    with running_api(home.env, home.root / "api.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -183,12 +193,6 @@ def processes_of(deployment_id: str) -> set[int]:
     return {p.pid for p in find_by_env(DEPLOYER_DEPLOYMENT_ID=deployment_id)}
 
 
-def together(*calls: Callable[[], Result]) -> list[Result]:
-    """Run independent CLI calls at the same time (each is a process of its own)."""
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(lambda call: call(), calls))
-
-
 # -- the story --------------------------------------------------------------------------------
 
 
@@ -214,7 +218,9 @@ def test_an_illegal_promotion_exits_2_with_one_line_and_changes_nothing(home: Ho
     assert before[3] == [(0,)]
 
 
-def test_production_waits_for_an_approver_who_is_not_the_requester(home: Home) -> None:
+def test_production_waits_for_an_approver_who_is_not_the_requester(
+    home: Home, ops_api: str
+) -> None:
     assert home.ok("promote", MODEL, "1", "--to", "staging")["status"] == "promoted"
     assert home.ok("promote", MODEL, "1", "--to", "shadow")["status"] == "promoted"
 
@@ -227,22 +233,27 @@ def test_production_waits_for_an_approver_who_is_not_the_requester(home: Home) -
     assert {v["gate"]: v["status"] for v in asked["verdicts"]}["metric:accuracy"] == "passed"
     listed = home.ok("approvals")["approvals"]
     assert [(a["approval_id"], a["state"], a["requested_by"]) for a in listed] == [
-        (approval, "pending", "alice")
+        (approval, "pending", local_identity())
     ]
 
-    by_requester, by_stranger = together(
-        lambda: home.cli("approve", approval, "--by", "alice"),
-        lambda: home.cli("approve", approval, "--by", "mallory"),
-    )
+    claimed = home.cli("approve", approval, "--by", "bob")
+    assert claimed.code == 2 and "--by is not accepted" in claimed.stderr
+    by_requester = home.cli("approve", approval)  # the OS user asked: four eyes refuse
+    by_stranger = api_decide(ops_api, home.tokens["mallory"], approval)
 
-    assert (by_requester.code, by_stranger.code) == (3, 3), (by_requester, by_stranger)
+    assert by_requester.code == 3, by_requester
     assert "four-eyes" in by_requester.stderr
-    assert "mallory does not hold the approver role" in by_stranger.stderr
+    assert by_stranger.status_code == 403, by_stranger.text
+    assert by_stranger.json()["error"]["message"] == (
+        "mallory holds the deployer role; this needs approver or above"
+    )
     assert home.query("SELECT state FROM approvals") == [("pending",)]
     assert home.stages()["1"] == "shadow"
 
-    # A second process, as in life: the approver answers from their own shell.
-    approved = home.ok("approve", approval, "--by", "bob", "--comment", "looks good")
+    # A second person, as in life: the approver answers through the ops API with their token.
+    answered = api_decide(ops_api, home.tokens["bob"], approval, comment="looks good")
+    assert answered.status_code == 200, answered.text
+    approved = answered.json()
 
     record = approved["version_record"]
     assert (record["version"], record["from_stage"], record["to_stage"]) == (
@@ -276,7 +287,7 @@ def test_the_first_production_deploy_goes_direct_and_serves_through_the_gateway(
 
 
 def test_a_shadow_is_compared_and_its_measured_agreement_is_a_production_gate(
-    home: Home, gateway: str
+    home: Home, gateway: str, ops_api: str
 ) -> None:
     assert home.ok("promote", MODEL, "2", "--to", "staging")["status"] == "promoted"
     assert home.ok("promote", MODEL, "2", "--to", "shadow")["status"] == "promoted"
@@ -309,8 +320,9 @@ def test_a_shadow_is_compared_and_its_measured_agreement_is_a_production_gate(
     assert (
         f"shadow agreement {agreed / MIRRORED:.1%} over {MIRRORED} requests" in (verdict["message"])
     )
-    approved = home.ok("approve", waiting.json()["approval_id"], "--by", "bob")
-    assert approved["version_record"]["to_stage"] == "production"
+    approved = api_decide(ops_api, home.tokens["bob"], waiting.json()["approval_id"])
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["version_record"]["to_stage"] == "production"
     assert home.registry()["aliases"] == {"production": "2"}
 
 

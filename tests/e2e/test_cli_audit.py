@@ -32,10 +32,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     same operations the CLI calls (the CLI's own are test_cli_agent's subject), which saves
     four interpreter and MLflow start-ups. The verification is the CLI's."""
     home = tmp_path_factory.mktemp("audit").resolve() / "home"
-    env = {"DEPLOYER_HOME": str(home), "DEPLOYER_USER": "alice"}
+    env = {"DEPLOYER_HOME": str(home)}
     assert run("init", env=env).code == 0
     trained = train_and_log(f"sqlite:///{home / 'mlflow.db'}", artifact_root=home / "mlartifacts")
-    c = bootstrap(Settings(DEPLOYER_HOME=str(home), DEPLOYER_USER="alice"))
+    c = bootstrap(Settings(DEPLOYER_HOME=str(home)))
     try:
         for _ in range(2):
             register_version(c.uow, c.registry, MODEL, trained.model_uri, "alice")

@@ -11,7 +11,7 @@ from tests.e2e.cli import run
 
 @pytest.fixture
 def home_env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    env = {"DEPLOYER_HOME": str(tmp_path / "home"), "DEPLOYER_USER": "alice"}
+    env = {"DEPLOYER_HOME": str(tmp_path / "home")}
     if database_url.startswith("postgresql"):
         env["DEPLOYER_DATABASE_URL"] = database_url
     return env

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("no_leftover_servers")
 
 
 def new_home(root: Path) -> Iterator[dict[str, str]]:
-    env = {"DEPLOYER_HOME": str(root / "home"), "DEPLOYER_USER": "alice"}
+    env = {"DEPLOYER_HOME": str(root / "home")}
     assert run("init", env=env).code == 0
     yield env
     run("down", env=env)  # whatever a failed test started

@@ -17,7 +17,8 @@ def test_the_demo_tells_the_whole_story_and_leaves_nothing_running(tmp_path: Pat
     story = result.json()
     said = [event["text"] for event in story["events"]]
     assert any("refused, as it should be" in text for text in said)  # the shadow-age gate
-    assert sum("approves" in text and "from another process" in text for text in said) == 2
+    assert sum("approves" in text and "with his own token" in text for text in said) == 2
+    assert any("approve your own request: refused" in text for text in said)
     assert any("answered by v1" in text and "failed" not in text for text in said)
     assert 0.9 <= story["shadow_agreement"] <= 1.0  # the demo's own agreement bar was met
     assert story["rollback_requests"] > 0
@@ -29,11 +30,11 @@ def test_the_demo_tells_the_whole_story_and_leaves_nothing_running(tmp_path: Pat
     gateways = [
         p
         for p in psutil.process_iter(["cmdline"])
-        if "gateway" in (p.info["cmdline"] or [])
+        if {"gateway", "api"} & set(p.info["cmdline"] or [])
         and p.is_running()
         and any(str(home) in part for part in (_env(p).get("DEPLOYER_HOME", ""),))
     ]
-    assert gateways == []
+    assert gateways == []  # neither the gateway nor the ops API is left
 
 
 def _env(proc: psutil.Process) -> dict[str, str]:

@@ -19,6 +19,7 @@ from database import migrate
 from lifecycle.errors import PermissionDeniedError, ProductionCriteriaNotMetError
 from mlops.mlflow_env import tracking
 from mlops.training import train_and_log
+from tests.access_fixtures import grant_roles
 
 MODEL = "churn"
 
@@ -29,13 +30,14 @@ def home(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     for key, value in {
         "DEPLOYER_HOME": str(home),
         "DEPLOYER_DATABASE_URL": database_url,
-        "DEPLOYER_USER": "alice",
-        "DEPLOYER_APPROVERS": "bob",
         "DEPLOYER_SHADOW_MIN_HOURS": "0",
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     migrate.upgrade(database_url)
+    c = bootstrap()
+    grant_roles(c, {"bob": "approver"})  # four eyes: bob approves what alice asks
+    c.close()
     return home
 
 

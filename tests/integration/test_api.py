@@ -23,23 +23,19 @@ from fastapi.testclient import TestClient
 
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints.api import create_app, routes_deployments, routes_models, routes_ops
-from agents.entrypoints.api.auth import TokenTable, parse_token_spec
 from agents.handlers.serving import stop_endpoint
 from agents.settings import Settings
 from database import migrate
+from lifecycle.approval import Role
 from lifecycle.ports import Routes
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, ModelStage
 from mlops.processes import alive, find_by_env, terminate_tree
 from mlops.training import train_and_log
+from tests.access_fixtures import issue_tokens_in_process
 from tests.integration.db_helpers import add_version, deployment_row
 
-TOKENS = {
-    "vera": "viewer-token-vera-0001",
-    "dan": "deployer-token-dan-0001",
-    "alice": "approver-token-alice-01",
-    "bob": "approver-token-bob-0001",
-    "root": "admin-token-root-000001",
-}
+TOKENS: dict[str, str] = {}
+"""Each user's token, made by the module's fixture (``deployer access token create``)."""
 ROLES = {"vera": "viewer", "dan": "deployer", "alice": "approver", "bob": "approver"}
 ROLES["root"] = "admin"
 
@@ -49,11 +45,6 @@ _names = itertools.count(1)
 def auth(user: str) -> dict[str, str]:
     """The Authorization header of ``user``'s token."""
     return {"Authorization": f"Bearer {TOKENS[user]}"}
-
-
-def token_table() -> TokenTable:
-    spec = ",".join(f"{TOKENS[user]}={user}:{role}" for user, role in ROLES.items())
-    return parse_token_spec(spec)
 
 
 @dataclass
@@ -116,21 +107,20 @@ class Api:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """A migrated home with one trained iris model logged to its MLflow store, and the app
-    over it. DEPLOYER_APPROVERS is empty on purpose: over the API the token's role decides."""
+    over it. Roles and tokens are the state database's, granted by the first admin."""
     home = tmp_path_factory.mktemp("api").resolve() / "home"
     settings = Settings(
         DEPLOYER_HOME=str(home),
         DEPLOYER_DATABASE_URL=f"sqlite:///{home / 'deployer.db'}",
-        DEPLOYER_USER="nobody",
-        DEPLOYER_APPROVERS="",
         DEPLOYER_SHADOW_MIN_HOURS="0",
         DEPLOYER_GATEWAY_TOKEN="api-test-gateway-token",
     )
     settings.ensure_home()
     migrate.upgrade(settings.database_url)
     container = bootstrap(settings)
+    TOKENS.update(issue_tokens_in_process(container, ROLES))
     trained = train_and_log(settings.tracking_uri, artifact_root=settings.artifact_root)
-    with TestClient(create_app(container, token_table())) as client:
+    with TestClient(create_app(container)) as client:
         yield Api(home, container, client, trained.model_uri)
     container.close()
 
@@ -218,7 +208,8 @@ def test_nobody_approves_their_own_promotion_but_a_second_approver_can(api: Api)
     record = done.json()["version_record"]
     assert (record["to_stage"], record["changed_by"]) == ("production", "bob")
     assert api.mlflow_stage(name) == "production"
-    assert not api.container.settings.approvers  # the approver token was enough
+    with api.container.reader() as uow:  # approvers are the state database's role bindings
+        assert uow.access.holders(Role.APPROVER) >= {"alice", "bob"}
 
 
 def test_a_decided_approval_cannot_be_decided_again(api: Api) -> None:
@@ -556,7 +547,7 @@ def test_the_openapi_document_has_every_route_and_the_bearer_scheme(api: Api) ->
     assert spec["components"]["securitySchemes"]["bearer"] == {
         "type": "http",
         "scheme": "bearer",
-        "description": "A token from DEPLOYER_API_TOKENS or $DEPLOYER_HOME/api-tokens.json.",
+        "description": "A per-person token from `deployer access token create USER` (shown once).",
     }
     for path, ops in spec["paths"].items():
         for op in ops.values():

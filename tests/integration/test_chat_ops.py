@@ -15,6 +15,7 @@ from agents.entrypoints.chat.chat import answer
 from agents.handlers.registration import register_version
 from database import migrate
 from mlops.training import save_local
+from tests.access_fixtures import grant_roles
 
 MODEL = "churn"
 
@@ -29,13 +30,13 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def home(tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Container]:
     monkeypatch.setenv("DEPLOYER_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("DEPLOYER_APPROVERS", "bob")
     monkeypatch.setenv("DEPLOYER_SHADOW_MIN_HOURS", "0")
     for key in ("DEPLOYER_DATABASE_URL", "MLFLOW_TRACKING_URI"):
         monkeypatch.delenv(key, raising=False)
     c = bootstrap()
     c.settings.ensure_home()
     migrate.upgrade(c.settings.database_url)
+    grant_roles(c, {"bob": "approver"})
     register_version(
         c.uow,
         c.registry,

@@ -37,7 +37,6 @@ def container(tmp_path: Path) -> Iterator[Container]:
     settings = Settings(
         DEPLOYER_HOME=str(home),
         DEPLOYER_DATABASE_URL=f"sqlite:///{home / 'deployer.db'}",
-        DEPLOYER_USER="alice",
     )
     settings.ensure_home()
     migrate.upgrade(settings.database_url)

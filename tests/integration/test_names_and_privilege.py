@@ -30,7 +30,7 @@ from mlops.training import TrainedModel, save_local, train_and_log
 from tests.integration.db_helpers import add_version, deployment_row, migrated_factory
 
 SECRETS = {
-    "DEPLOYER_API_TOKENS": "tok-0123456789abcdef=alice:admin",
+    "DEPLOYER_API_SECRET": "api-secret-0123456789abcdef",
     "DEPLOYER_TOKEN": "tok-0123456789abcdef",
     "DEPLOYER_GATEWAY_TOKEN": "gateway-secret-0123456789",
     "DEPLOYER_DATABASE_URL": "postgresql+psycopg://deployer:db-secret@127.0.0.1/deployer",

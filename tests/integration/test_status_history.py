@@ -42,7 +42,6 @@ def _settings(home: Path) -> Settings:
     return Settings(
         DEPLOYER_HOME=str(home),
         DEPLOYER_DATABASE_URL=f"sqlite:///{home / 'deployer.db'}",
-        DEPLOYER_USER="alice",
     )
 
 

@@ -22,14 +22,13 @@ from sqlalchemy import text
 
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints.api import create_app
-from agents.entrypoints.api.auth import parse_token_spec
 from agents.settings import Settings
 from database import migrate
 from database.models import ApprovalRow
+from tests.access_fixtures import issue_tokens_in_process
 from tests.e2e.cli import run
 from tests.integration.db_helpers import add_version
 
-TOKEN = "bad-input-admin-token-0001"
 MLFLOW_PASSWORD = "mlflow-pw-hunter2"
 DB_PASSWORD = "db-pw-correct-horse"
 MLFLOW_URI = f"http://bob:{MLFLOW_PASSWORD}@127.0.0.1:9/?token={MLFLOW_PASSWORD}"
@@ -72,8 +71,6 @@ def home(database_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> I
         "DEPLOYER_HOME": str(tmp_path / "home"),
         "DEPLOYER_DATABASE_URL": url,
         "MLFLOW_TRACKING_URI": MLFLOW_URI,
-        "DEPLOYER_USER": "alice",
-        "DEPLOYER_API_TOKENS": f"{TOKEN}=root:admin",
         "DEPLOYER_API_MAX_BODY_BYTES": str(LIMIT),
         "COLUMNS": "400",
         # The tracking server is never there: fail at once instead of retrying for minutes.
@@ -87,7 +84,9 @@ def home(database_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> I
     migrate.upgrade(url)
     container = bootstrap(settings)
     add_version(container.session_factory, MODEL, "1")
-    app = create_app(container, parse_token_spec(f"{TOKEN}=root:admin"))
+    tokens = issue_tokens_in_process(container, {"root": "admin"})
+    app = create_app(container)
+    client_headers["Authorization"] = f"Bearer {tokens['root']}"
     try:
         with TestClient(app) as client:
             yield Home(env, container, client)
@@ -95,8 +94,12 @@ def home(database_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> I
         container.close()
 
 
+client_headers: dict[str, str] = {}
+"""The admin's header; the home fixture puts the admin's freshly made token in it."""
+
+
 def admin() -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKEN}"}
+    return dict(client_headers)
 
 
 def routes(client: TestClient) -> list[tuple[str, str]]:

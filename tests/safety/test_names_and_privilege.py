@@ -23,7 +23,6 @@ from sqlalchemy import func, select
 
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints.api import create_app
-from agents.entrypoints.api.auth import parse_token_spec
 from agents.handlers.registration import register_version, sync_registry
 from agents.handlers.serving import start_endpoint, stop_endpoint
 from agents.settings import Settings
@@ -31,10 +30,10 @@ from database import migrate
 from database.models import AuditEventRow
 from lifecycle.errors import ForeignArtifactError
 from mlops.training import TrainedModel, train_and_log
+from tests.access_fixtures import issue_tokens_in_process
 from tests.e2e.cli import run
 
 LOOK_ALIKES = ["Churn", "CHURN", "churn.", "churn\n", "churn_"]
-DAN = "deployer-token-dan-0001-names"
 
 
 @dataclass
@@ -113,14 +112,14 @@ def test_a_look_alike_name_is_refused_by_the_cli_and_nothing_changes(home: Home)
 
 
 def test_a_look_alike_name_is_refused_by_the_api_and_nothing_changes(home: Home) -> None:
-    tokens = parse_token_spec(f"{DAN}=dan:deployer")
+    dan = issue_tokens_in_process(home.container, {"dan": "deployer"})["dan"]
     before = home.snapshot()
-    with TestClient(create_app(home.container, tokens)) as client:
+    with TestClient(create_app(home.container)) as client:
         for name in LOOK_ALIKES:
             answer = client.post(
                 f"/v1/models/{quote(name, safe='')}/versions",
                 json={"model_uri": home.trained.model_uri},
-                headers={"Authorization": f"Bearer {DAN}"},
+                headers={"Authorization": f"Bearer {dan}"},
             )
             # the schema's name pattern refuses a malformed name (422); a look-alike of a
             # registered name is well formed, and the registered one refuses it (409)
@@ -164,7 +163,7 @@ def test_a_look_alike_name_created_in_mlflow_is_not_taken_in_by_sync(home: Home)
 # -- 8. least privilege for model servers ----------------------------------------------------
 
 SECRETS = {
-    "DEPLOYER_API_TOKENS": "tok-names-0123456789=alice:admin",
+    "DEPLOYER_API_SECRET": "api-secret-names-0123456789",
     "DEPLOYER_TOKEN": "tok-names-0123456789",
     "DEPLOYER_AUDIT_KEY": "audit-key-secret-0123456789",
     "MLFLOW_TRACKING_PASSWORD": "mlflow-secret-0123456789",

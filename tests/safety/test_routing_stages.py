@@ -89,7 +89,6 @@ def make_home(root: Path, database_url: str) -> Home:
         "DEPLOYER_HOME": str(settings.home_dir),
         "DEPLOYER_DATABASE_URL": database_url,
         "DEPLOYER_GATEWAY_TOKEN": TOKEN,
-        "DEPLOYER_USER": "alice",
     }
     return Home(settings, Container(settings), env)
 
@@ -156,7 +155,7 @@ def test_endpoints_start_of_a_development_version_then_traffic_set_is_refused(
     tmp_path: Path,
 ) -> None:
     """The bypass as a user typed it: a real endpoint of a development version, then the CLI."""
-    env = {"DEPLOYER_HOME": str(tmp_path / "home"), "DEPLOYER_USER": "alice"}
+    env = {"DEPLOYER_HOME": str(tmp_path / "home")}
     assert run("init", env=env).code == 0
     try:
         home = Path(env["DEPLOYER_HOME"])

@@ -70,9 +70,11 @@ class _Agent:
 class _Services:
     def __init__(self) -> None:
         self.agent = _Agent()
+        self.actors: list[str | None] = []
 
     @contextmanager
-    def open_agent(self) -> Iterator[_Agent]:
+    def open_agent(self, actor: str | None = None) -> Iterator[_Agent]:
+        self.actors.append(actor)
         yield self.agent
 
 
@@ -102,3 +104,4 @@ def test_execute_hands_the_thread_the_replicas_and_the_reason_to_the_run() -> No
         "requested_by": "alice",
     }
     assert promote["target_stage"] == "shadow" and promote["requested_by"] == "bob"
+    assert c.actors == ["alice", "bob"]  # each run's agent acts for its caller

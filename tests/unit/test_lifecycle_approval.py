@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from lifecycle.approval import Decision, check_approver, check_decider, parse_decision
+from lifecycle.approval import (
+    ROLE_NAMES,
+    Decision,
+    Role,
+    check_approver,
+    check_decider,
+    parse_decision,
+    parse_role,
+)
 from lifecycle.errors import BadInputError, PermissionDeniedError
 
 APPROVERS = frozenset({"ana", "bo"})
@@ -43,7 +51,8 @@ REFUSED_APPROVALS = {
         "ana",
         "cy",
         frozenset(),
-        "nobody holds the approver role: set DEPLOYER_APPROVERS (comma-separated users)",
+        "nobody holds the approver role: an admin grants it with "
+        "`deployer access grant USER approver`",
     ),
     "someone without the role": ("dee", "cy", APPROVERS, "dee does not hold the approver role"),
 }
@@ -90,3 +99,32 @@ def test_a_blank_name_does_not_withdraw_a_blank_requesters_request() -> None:
     with pytest.raises(PermissionDeniedError) as raised:
         check_decider(Decision.REJECT, " ", " ", APPROVERS)
     assert str(raised.value) == "  does not hold the approver role and did not make this request"
+
+
+@pytest.mark.parametrize(
+    ("text", "role"),
+    [
+        ("viewer", Role.VIEWER),
+        ("Deployer", Role.DEPLOYER),
+        (" approver ", Role.APPROVER),
+        ("ADMIN", Role.ADMIN),
+    ],
+)
+def test_a_role_is_read_as_a_person_writes_it(text: str, role: Role) -> None:
+    assert parse_role(text) is role
+    assert role.label == text.strip().lower()
+
+
+@pytest.mark.parametrize("text", ["", "root", "admins", "view er"])
+def test_anything_else_is_not_a_role(text: str) -> None:
+    with pytest.raises(BadInputError) as raised:
+        parse_role(text)
+    assert str(raised.value) == (
+        f"unknown role {text!r}; expected one of: viewer, deployer, approver, admin"
+    )
+
+
+def test_roles_are_ordered_each_including_the_ones_below() -> None:
+    assert [r.label for r in sorted(Role)] == ["viewer", "deployer", "approver", "admin"]
+    assert [int(r) for r in Role] == [1, 2, 3, 4]
+    assert ROLE_NAMES == "viewer, deployer, approver, admin"

@@ -25,7 +25,7 @@ CALLER = {
     "TMPDIR": "/tmp/x",
     "HOME": "/home/alice",
     "PYTHONPATH": "/work/src",
-    "DEPLOYER_API_TOKENS": "tok=alice:admin",
+    "DEPLOYER_API_SECRET": "api-secret",
     "DEPLOYER_TOKEN": "secret-token",
     "DEPLOYER_GATEWAY_TOKEN": "gateway-secret",
     "DEPLOYER_DATABASE_URL": "postgresql+psycopg://u:pw@db/deployer",

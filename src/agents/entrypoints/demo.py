@@ -1,11 +1,16 @@
 """``deployer demo``: the whole story, end to end, on embedded defaults, in about two minutes.
 
 Two versions of an iris classifier are trained (scikit-learn's own data, nothing downloaded),
-registered, promoted through their gates with a second user's approval, deployed behind a real
+registered, promoted through their gates with a second person's approval, deployed behind a real
 gateway that carries real HTTP traffic, compared in shadow, and released as a canary that
 fails one request in five, which the monitor rolls back by itself while no user sees an
 error. Every step goes through the same agent the CLI uses. The demo works in a fresh home of
 its own, prints a timeline, and stops every process it started, even when a step fails.
+
+Two people, honestly: the requester is you, the OS user running the demo (the fresh home's first
+admin). You grant ``bob`` the approver role and make him an API token; bob approves through the
+ops API (``deployer api``, started for the demo) with his own token, the way a second person
+would from their own machine. Your own attempt to approve is refused by the four-eyes rule.
 
 Demo policy (printed at the start): a version must spend 15 seconds in shadow (24 hours by
 default), 150 mirrored requests must be compared (1000 by default), and a canary step is judged
@@ -32,7 +37,7 @@ from rich.markup import escape
 from agents.bootstrap import Container, bootstrap
 from agents.commands import AgentCommand, Approve, Deploy, Promote, Register
 from agents.entrypoints.cli.output import console
-from agents.handlers import operations, registration
+from agents.handlers import access, operations, registration
 from agents.handlers.serving import down
 from database import migrate
 from lifecycle.errors import PermissionDeniedError, ProductionCriteriaNotMetError
@@ -43,12 +48,11 @@ from lifecycle.strategies import StrategyName
 from mlops.processes import free_port, poll, terminate_tree, wait_http_ok
 
 MODEL = "iris_classifier"
-REQUESTER, APPROVER = "alice", "bob"
+APPROVER = "bob"
+"""The demo's second person; the requester is the OS user running it (``Settings.user``)."""
 SHADOW_SECONDS = 15.0
 FAULT = "DEPLOYER_FAULT_ERROR_RATE"
 DEMO_ENV = {
-    "DEPLOYER_USER": REQUESTER,
-    "DEPLOYER_APPROVERS": APPROVER,
     "DEPLOYER_SHADOW_MIN_HOURS": str(SHADOW_SECONDS / 3600),
     "DEPLOYER_MIN_SHADOW_COMPARISONS": "150",
     "DEPLOYER_MIN_SHADOW_AGREEMENT": "0.9",
@@ -87,18 +91,19 @@ def run_demo(home: Path | None = None, out: Console = console) -> dict[str, Any]
     for key in ("DEPLOYER_DATABASE_URL", "MLFLOW_TRACKING_URI"):
         os.environ.pop(key, None)  # the demo runs on embedded defaults, whatever the shell says
     t = Timeline(out)
+    c = bootstrap()
     t.say(
         f"home {home}",
         f"demo policy: {SHADOW_SECONDS:g} s in shadow (default 24 h), 150 shadow comparisons "
         f"(default 1000), agreement >= 90%; a canary step is judged after 100 requests at 2% "
-        f"errors at most; {REQUESTER} deploys, {APPROVER} approves",
+        f"errors at most; {c.settings.user} (you) deploys, {APPROVER} approves",
     )
-    c = bootstrap()
     c.settings.ensure_home()
     migrate.upgrade(c.settings.database_url)
     try:
-        with _gateway(c, t) as url:
-            return _story(c, t, url)
+        token = _second_person(c, t)
+        with _serve(c, t, "gateway") as url, _serve(c, t, "api") as api:
+            return _story(c, t, url, lambda approval_id: _approve_remotely(api, token, approval_id))
     finally:
         stopped = down(c, "demo")
         c.close()
@@ -109,7 +114,34 @@ def run_demo(home: Path | None = None, out: Console = console) -> dict[str, Any]
         )
 
 
-def _story(c: Container, t: Timeline, url: str) -> dict[str, Any]:
+def _second_person(c: Container, t: Timeline) -> str:
+    """You (the OS user, first admin of the fresh home) grant bob the approver role and make
+    him an API token; the token, which only bob would see."""
+    me = c.settings.user
+    access.ensure_first_admin(c, me)
+    access.grant(c, me, APPROVER, "approver")
+    made = access.create_token(c, me, APPROVER)
+    t.say(
+        f"{me} (you, the OS user) is the home's first admin: granted {APPROVER} the approver "
+        f"role and made him API token {made['token_id']}",
+        f"as: deployer access grant {APPROVER} approver; deployer access token create {APPROVER}",
+    )
+    return str(made["token"])
+
+
+def _approve_remotely(api: str, token: str, approval_id: str) -> None:
+    """bob approves through the ops API with his own token, as from another machine."""
+    answer = httpx.post(
+        f"{api}/v1/approvals/{approval_id}/approve",
+        json={"comment": "looks good"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=120.0,
+    )
+    if answer.status_code != 200:
+        raise RuntimeError(f"the approval failed: {answer.status_code} {answer.text}")
+
+
+def _story(c: Container, t: Timeline, url: str, approve: Callable[[str], None]) -> dict[str, Any]:
     v1, v2, rows = _train_and_register(c, t)
     _promote(c, t, v1, "staging")
     _promote(c, t, v1, "shadow")
@@ -119,7 +151,7 @@ def _story(c: Container, t: Timeline, url: str) -> dict[str, Any]:
     except ProductionCriteriaNotMetError as exc:
         t.say("[yellow]gate[/] v1 -> production refused, as it should be", "; ".join(exc.unmet))
     _wait_out_shadow(t, shadow_since)
-    _promote_with_approval(c, t, v1)
+    _promote_with_approval(c, t, v1, approve)
     first = _execute(c, Deploy(model_name=MODEL, version=v1, reason="first release"))
     _deployed(t, first)
     served = _traffic(url, rows, 200)
@@ -137,7 +169,7 @@ def _story(c: Container, t: Timeline, url: str) -> dict[str, Any]:
         f"mirrored requests ({agreement['agreement']:.1%}); users only ever saw v1's answers"
     )
     _wait_out_shadow(t, shadow_since)
-    _promote_with_approval(c, t, v2)
+    _promote_with_approval(c, t, v2, approve)
     # The canary carries a bug: its server fails one request in five (a fault drill knob).
     os.environ[FAULT] = "0.2"
     try:
@@ -206,7 +238,7 @@ def _train_and_register(c: Container, t: Timeline) -> tuple[str, str, list[list[
         request = Register(
             model_name=MODEL, model_uri=trained.model_uri, criteria=("accuracy>=0.85",)
         )
-        registered = registration.register(c, request, REQUESTER)
+        registered = registration.register(c, request, c.settings.user)
         versions.append(registered["version"])
         t.say(
             f"trained and registered v{registered['version']}: random forest, variant {variant}, "
@@ -217,7 +249,7 @@ def _train_and_register(c: Container, t: Timeline) -> tuple[str, str, list[list[
 
 
 def _execute(c: Container, request: AgentCommand) -> dict[str, Any]:
-    return operations.execute(c, request, REQUESTER)
+    return operations.execute(c, request, c.settings.user)
 
 
 def _promote(c: Container, t: Timeline, version: str, stage: str) -> dict[str, Any]:
@@ -229,7 +261,9 @@ def _promote(c: Container, t: Timeline, version: str, stage: str) -> dict[str, A
     return result
 
 
-def _promote_with_approval(c: Container, t: Timeline, version: str) -> None:
+def _promote_with_approval(
+    c: Container, t: Timeline, version: str, approve: Callable[[str], None]
+) -> None:
     to_production = Promote(
         model_name=MODEL, version=version, target_stage=ModelStage.PRODUCTION, reason="ready"
     )
@@ -240,11 +274,12 @@ def _promote_with_approval(c: Container, t: Timeline, version: str) -> None:
     try:
         _execute(c, Approve(approval_id=approval_id))
     except PermissionDeniedError as exc:
-        t.say(f"{REQUESTER} tries to approve her own request: refused", str(exc))
-    answer = _cli("approve", approval_id, "--by", APPROVER, "--comment", "looks good")
-    if answer.returncode != 0:
-        raise RuntimeError(f"the approval failed: {answer.stderr.strip()}")
-    t.say(f"{APPROVER} approves {approval_id} from another process: v{version} is in production")
+        t.say(f"{c.settings.user} (you) tries to approve your own request: refused", str(exc))
+    approve(approval_id)
+    t.say(
+        f"{APPROVER} approves {approval_id} from another process, through the ops API with his "
+        f"own token: v{version} is in production"
+    )
 
 
 def _deployed(t: Timeline, result: dict[str, Any]) -> None:
@@ -260,12 +295,6 @@ def _wait_out_shadow(t: Timeline, since: float) -> None:
     if left > 0:
         t.say(f"waiting {left:.0f} s more in shadow (the shadow-age gate)")
         time.sleep(left + 0.5)
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``deployer ARGS`` in a second process, as another person would."""
-    command = [sys.executable, "-c", "from agents.entrypoints.cli import main; main()", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
 def _traffic(url: str, rows: list[list[float]], count: int) -> list[str]:
@@ -331,25 +360,24 @@ def _while_sending(
 
 
 @contextmanager
-def _gateway(c: Container, t: Timeline) -> Iterator[str]:
-    """A real gateway process for the demo's home, stopped by PID at the end."""
+def _serve(c: Container, t: Timeline, what: str) -> Iterator[str]:
+    """``deployer gateway`` or ``deployer api`` for the demo's home on a free port; its URL.
+    Stopped by PID (its process tree) at the end."""
     port = free_port("127.0.0.1")
-    command = [
-        sys.executable,
-        "-c",
-        "from agents.entrypoints.cli import main; main()",
-        "gateway",
-        "--port",
-        str(port),
-    ]
-    log = (c.settings.home_dir / "gateway.log").open("ab")
+    command = [sys.executable, "-c", "from agents.entrypoints.cli import main; main()"]
     c.settings.ensure_home()
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log = (c.settings.home_dir / f"{what}.log").open("ab")
+    proc = subprocess.Popen(
+        [*command, what, "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
-        if not wait_http_ok(f"{url}/healthz", 30, lambda: proc.poll() is None):
-            raise RuntimeError(f"the gateway did not start; see {c.settings.home_dir}/gateway.log")
-        t.say(f"gateway listening on {url}")
+        if not wait_http_ok(f"{url}/healthz", 60, lambda: proc.poll() is None):
+            raise RuntimeError(f"the {what} did not start; see {c.settings.home_dir}/{what}.log")
+        t.say(f"{'ops API' if what == 'api' else what} listening on {url}")
         yield url
     finally:
         terminate_tree(proc.pid)

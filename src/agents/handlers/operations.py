@@ -17,7 +17,7 @@ from agents.commands import AgentCommand, Approve, Deploy, Promote, Reject, Roll
 from agents.ports import Services
 from agents.queries.checks import metric_evidence
 from database.models import ApprovalRow
-from lifecycle.approval import Decision, check_decider, parse_decision
+from lifecycle.approval import Decision, Role, check_decider, parse_decision
 from lifecycle.errors import (
     BadInputError,
     ConflictError,
@@ -125,8 +125,9 @@ def rollback(
 
 
 def _run(c: Services, request: dict[str, Any], thread_id: str | None) -> dict[str, Any]:
-    """One request on its own thread (``thread_id`` again resumes that run)."""
-    with c.open_agent() as agent:
+    """One request on its own thread (``thread_id`` again resumes that run), by an agent that
+    acts for the request's actor (the caller authenticated them: the OS user or a token)."""
+    with c.open_agent(request["requested_by"]) as agent:
         return outcome(agent.run(request, thread_id))
 
 
@@ -162,6 +163,7 @@ def decide(
     with c.uow() as uow:
         row = uow.approvals.get(approval_id)
         summary = approval_dict(row)
+        approvers = uow.access.holders(Role.APPROVER)  # the role bindings, as they are now
     if row.state != "pending":
         raise ConflictError(f"approval {approval_id} is already {row.state} by {row.approver}")
     if row.checkpoint_ns:
@@ -169,9 +171,9 @@ def decide(
             f"approval {approval_id} belongs to an upstream agent's run (thread {row.thread_id}); "
             "answer it through that agent"
         )
-    check_decider(verdict, actor, row.requested_by, c.settings.approvers)
+    check_decider(verdict, actor, row.requested_by, approvers)
     answer = {"decision": verdict.value, "approver": actor, "comment": comment}
-    with c.open_agent() as agent:
+    with c.open_agent(actor) as agent:
         result = outcome(agent.resume(str(row.thread_id), answer))
     return {**result, "approval": {**summary, "state": _decided(verdict), "approver": actor}}
 

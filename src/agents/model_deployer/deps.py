@@ -94,8 +94,6 @@ class AgentPolicy:
     """The rules the agent holds every request to; each can be set from the environment."""
 
     promotion: PromotionPolicy = field(default_factory=PromotionPolicy)
-    approvers: frozenset[str] = frozenset()
-    """Users who hold the approver role (``DEPLOYER_APPROVERS``)."""
     warm_seconds: float = 300.0
     """How long a replaced deployment stays warm for an instant rollback."""
     drain_seconds: float = 1.5
@@ -132,6 +130,12 @@ class DeployerDeps:
     memory: EpisodeMemory
     clock: AgentClock = field(default_factory=SystemClock)
     policy: AgentPolicy = field(default_factory=AgentPolicy)
+    actor: str | None = None
+    """Who this agent acts for: the OS user of the process, or the user of the API token that
+    carries the request (``Container.deps`` always sets it). A request whose ``requested_by``
+    names someone else, or an approval answer naming another approver, is refused
+    (``IdentityMismatchError``). None only for graphs over fakes in unit tests, whose inputs
+    name their actors."""
 
 
 MONITOR_ACTOR = "monitor"

@@ -10,10 +10,15 @@ import math
 import uuid
 from typing import Any, Literal
 
-from agents.model_deployer.deps import DeployerDeps
+from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
 from agents.model_deployer.state import InputState, State
 from database.protocols import UnitOfWork
-from lifecycle.errors import BadInputError, InvalidDeploymentActionError, UnknownModelError
+from lifecycle.errors import (
+    BadInputError,
+    InvalidDeploymentActionError,
+    PermissionDeniedError,
+    UnknownModelError,
+)
 from lifecycle.names import check_request_id
 from lifecycle.records import parse_version
 from lifecycle.stages import parse_stage
@@ -45,6 +50,35 @@ def _default(f: dataclasses.Field[Any]) -> Any:
     return f.default
 
 
+class IdentityMismatchError(PermissionDeniedError):
+    """A request (or an approval answer) claims to come from someone other than the identity
+    the agent acts for; nothing was done."""
+
+
+def acting_identity(deps: DeployerDeps, action: str, claimed: str) -> str:
+    """Who a run acts for. An agent bound to an identity (``deps.actor``: the process's OS user
+    or the API token's user) acts for it: a blank ``requested_by`` is filled in, a different one
+    is refused. Only a monitoring tick names its own actor (``monitor``). An unbound agent (unit
+    tests over fakes) acts for whoever the input names."""
+    if deps.actor is None or (action == "monitor" and claimed == MONITOR_ACTOR):
+        if not claimed.strip():
+            raise BadInputError("every request must say who asks (requested_by)")
+        return claimed
+    if claimed.strip() and claimed != deps.actor:
+        raise IdentityMismatchError(
+            f"this agent acts as {deps.actor}; a request cannot claim to come from {claimed!r}"
+        )
+    return deps.actor
+
+
+def check_answerer(deps: DeployerDeps, approver: str) -> None:
+    """An approval answer of a bound agent must name the agent's own identity."""
+    if deps.actor is not None and approver != deps.actor:
+        raise IdentityMismatchError(
+            f"this agent acts as {deps.actor}; an answer cannot claim to come from {approver!r}"
+        )
+
+
 def parse_action(value: str) -> str:
     """The action, lower-cased; anything unknown raises InvalidDeploymentActionError."""
     action = (value or "").strip().lower()
@@ -63,11 +97,10 @@ class IntakeNode:
 
     def __call__(self, state: State) -> dict[str, Any]:
         action = parse_action(state.action)
-        if not state.requested_by.strip():
-            raise BadInputError("every request must say who asks (requested_by)")
         update: dict[str, Any] = {
             **run_defaults(),
             "action": action,
+            "requested_by": acting_identity(self.deps, action, state.requested_by),
             "run_id": check_request_id(state.request_id) if state.request_id else uuid.uuid4().hex,
         }
         with self.deps.uow() as uow:

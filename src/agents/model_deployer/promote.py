@@ -15,11 +15,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents.model_deployer.deps import DeployerDeps, failpoint
 from agents.model_deployer.idempotency import already_done, once, operation_key
+from agents.model_deployer.intake import check_answerer
 from agents.model_deployer.state import State
 from database.models import ApprovalRow, DeploymentRow, ModelVersionRow
 from database.protocols import UnitOfWork
 from database.services import record_stage_change
-from lifecycle.approval import Decision, check_decider
+from lifecycle.approval import Decision, Role, check_decider
 from lifecycle.errors import ModelDeployerError, ProductionCriteriaNotMetError
 from lifecycle.gates import (
     Verdict,
@@ -162,9 +163,8 @@ class PromoteNodes:
         )
         try:
             parsed = ApprovalAnswer.model_validate(answer)
-            check_decider(
-                parsed.decision, parsed.approver, state.requested_by, self.deps.policy.approvers
-            )
+            check_answerer(self.deps, parsed.approver)
+            check_decider(parsed.decision, parsed.approver, state.requested_by, self._approvers())
         except (ValidationError, ModelDeployerError) as exc:
             problem = _first_line(exc)
             return Command(
@@ -172,6 +172,11 @@ class PromoteNodes:
                 update={"errors": [*state.errors, f"approval refused: {problem}"]},
             )
         return Command(goto="record_decision", update={"approval": parsed.model_dump(mode="json")})
+
+    def _approvers(self) -> frozenset[str]:
+        """Who holds approver (or admin) in the state database now, read when an answer comes."""
+        with self.deps.uow() as uow:
+            return uow.access.holders(Role.APPROVER)
 
     def record_decision(self, state: State) -> dict[str, Any]:
         """Write the decision to the approval row and the audit log, and remember it."""

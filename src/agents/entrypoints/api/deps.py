@@ -1,7 +1,9 @@
 """FastAPI dependencies: the container of the app, and the caller's identity and role.
 
-``require(role)`` is the one place a route states who may call it. The user it returns is the
-actor of the request (``requested_by`` / ``--by``): no body field can name someone else.
+``require(role)`` is the one place a route states who may call it; ``authenticate`` (over
+``app.state.authenticator``) is the one place a token becomes a person, for routes and for any
+middleware. The user it returns is the actor of the request (``requested_by``): no body field
+can name someone else.
 """
 
 from __future__ import annotations
@@ -11,16 +13,17 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from agents.bootstrap import Container
-from agents.entrypoints.api.auth import ApiUser, Role, TokenTable
+from agents.entrypoints.api.auth import ApiUser, Authenticator, Role
 from agents.entrypoints.api.errors import NotAuthenticatedError
 from lifecycle.errors import PermissionDeniedError
 
 bearer = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
-    description="A token from DEPLOYER_API_TOKENS or $DEPLOYER_HOME/api-tokens.json.",
+    description="A per-person token from `deployer access token create USER` (shown once).",
 )
 """Declares the scheme in OpenAPI; ``auto_error=False`` so a missing token reaches ``require``,
 which answers 401 in the API's own error shape."""
@@ -34,19 +37,20 @@ def get_container(request: Request) -> Container:
     return container
 
 
-def get_tokens(request: Request) -> TokenTable:
-    """The token table this app was made with."""
-    tokens: TokenTable = request.app.state.tokens
-    return tokens
+def get_authenticator(request: Request) -> Authenticator:
+    """What this app authenticates tokens with (see ``create_app``)."""
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator
 
 
-def authenticate(credentials: HTTPAuthorizationCredentials | None, tokens: TokenTable) -> ApiUser:
-    """The user of the request's bearer token; NotAuthenticatedError when there is none."""
-    if credentials is None or not credentials.credentials:
+def authenticate(token: str | None, authenticator: Authenticator) -> ApiUser:
+    """The user of a bearer token; NotAuthenticatedError when there is none or it is not valid
+    (unknown or revoked)."""
+    if not token:
         raise NotAuthenticatedError(
             "this request needs a bearer token (Authorization: Bearer TOKEN)"
         )
-    user = tokens.authenticate(credentials.credentials)
+    user = authenticator.authenticate(token)
     if user is None:
         raise NotAuthenticatedError("the bearer token is not valid")
     return user
@@ -56,12 +60,14 @@ def require(role: Role) -> Callable[..., Awaitable[ApiUser]]:
     """A dependency that lets only users whose role includes ``role`` through (else 403)."""
 
     async def caller(
-        credentials: Credentials, tokens: Annotated[TokenTable, Depends(get_tokens)]
+        credentials: Credentials,
+        authenticator: Annotated[Authenticator, Depends(get_authenticator)],
     ) -> ApiUser:
-        user = authenticate(credentials, tokens)
+        token = credentials.credentials if credentials is not None else None
+        user = await run_in_threadpool(authenticate, token, authenticator)
         if not user.may(role):
             raise PermissionDeniedError(
-                f"{user.name} holds the {user.role.label} role; this needs {role.label} or above"
+                f"{user.name} holds the {user.role_label} role; this needs {role.label} or above"
             )
         return user
 

@@ -40,7 +40,7 @@ async def healthz() -> dict[str, bool]:
 @router.get("/v1/whoami", responses=error_responses())
 async def whoami(user: Viewer) -> dict[str, str]:
     """Who the bearer token stands for and its role (``deployer whoami`` in remote mode)."""
-    return {"user": user.name, "role": user.role.label}
+    return {"user": user.name, "role": user.role_label}
 
 
 @router.get("/v1/approvals", responses=error_responses())

@@ -15,7 +15,6 @@ import uvicorn
 
 from agents.bootstrap import Container
 from agents.entrypoints.api.app import create_app
-from agents.entrypoints.api.auth import TokenTable
 from lifecycle.errors import PortInUseError
 from mlops.processes import port_in_use
 
@@ -32,13 +31,12 @@ def serve_api(
     container: Container,
     host: str,
     port: int,
-    tokens: TokenTable | None = None,
     log_level: str = "info",
 ) -> None:
-    """Serve the API on ``host:port`` until SIGTERM/SIGINT; refuse a taken port first.
-    ``tokens`` default to ``load_tokens`` (see ``create_app``)."""
+    """Serve the API on ``host:port`` until SIGTERM/SIGINT; refuse a taken port first. Tokens
+    are the state database's (see ``create_app``)."""
     check_port(host, port)
-    app = create_app(container, tokens)
+    app = create_app(container)
     config = uvicorn.Config(app, host=host, port=port, workers=1, log_level=log_level)
     server = uvicorn.Server(config)
     with _stop_on_signals(server):

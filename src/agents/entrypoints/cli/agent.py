@@ -23,7 +23,7 @@ from agents.bootstrap import Container
 from agents.commands import AS_ASKED, AgentCommand, Approve, Deploy, Promote, Reject, Rollback
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render import render_approvals, render_run
-from agents.entrypoints.cli.shared import ByOption, JsonOption, command
+from agents.entrypoints.cli.shared import JsonOption, command
 from agents.handlers import operations
 from agents.handlers.registration import parse_metrics, set_criteria
 
@@ -42,13 +42,12 @@ def promote(
     to: Annotated[str, typer.Option("--to", help="Target stage (one step forward).")],
     reason: ReasonOption = "",
     thread: ThreadOption = None,
-    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Move a version to the next stage; production checks its gates and waits for approval."""
     with command(as_json) as c:
         asked = {"model_name": name, "version": version, "target_stage": to, "reason": reason}
-        result = _execute(c, Promote.model_validate({**asked, "thread_id": thread}), by)
+        result = _execute(c, Promote.model_validate({**asked, "thread_id": thread}))
         emit(result, as_json, lambda: render_run(result))
     _exit_if_waiting(result)
 
@@ -66,27 +65,25 @@ def approvals(
 def approve(
     approval_id: Annotated[str, typer.Argument(help="The approval id, e.g. apr-1a2b3c4d5e6f.")],
     comment: Annotated[str, typer.Option("--comment", help="Why.")] = "",
-    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Approve a waiting promotion (not your own; you need the approver role) and finish it."""
-    _decide(approval_id, "approve", comment, by, as_json)
+    _decide(approval_id, "approve", comment, as_json)
 
 
 def reject(
     approval_id: Annotated[str, typer.Argument(help="The approval id.")],
     comment: Annotated[str, typer.Option("--comment", help="Why.")] = "",
-    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Reject a waiting promotion (approvers, or the requester withdrawing it)."""
-    _decide(approval_id, "reject", comment, by, as_json)
+    _decide(approval_id, "reject", comment, as_json)
 
 
-def _decide(approval_id: str, decision: str, comment: str, by: str | None, as_json: bool) -> None:
+def _decide(approval_id: str, decision: str, comment: str, as_json: bool) -> None:
     with command(as_json) as c:
         answer = Approve if decision == "approve" else Reject
-        result = _execute(c, answer(approval_id=approval_id, comment=comment), by)
+        result = _execute(c, answer(approval_id=approval_id, comment=comment))
         emit(result, as_json, lambda: render_run(result))
     _exit_if_waiting(result)
 
@@ -108,7 +105,6 @@ def deploy(
     replicas: Annotated[int, typer.Option("--replicas", min=1, max=16)] = 1,
     reason: ReasonOption = "",
     thread: ThreadOption = None,
-    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Deploy a version behind the gateway; the target follows its stage. With --traffic on a
@@ -118,7 +114,7 @@ def deploy(
         more = {"replicas": replicas, "reason": reason, "thread_id": thread}
         # AS_ASKED: a share out of range is the intake's to refuse, after the model and version.
         request = Deploy.model_validate({**asked, **more}, context=AS_ASKED)
-        result = _execute(c, request, by)
+        result = _execute(c, request)
         emit(result, as_json, lambda: render_run(result))
 
 
@@ -133,7 +129,6 @@ def rollback(
     ] = None,
     reason: ReasonOption = "",
     thread: ThreadOption = None,
-    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Switch all traffic back to the previous production deployment, at once."""
@@ -145,7 +140,7 @@ def rollback(
             reason=reason,
             thread_id=thread,
         )
-        result = _execute(c, request, by)
+        result = _execute(c, request)
         emit(result, as_json, lambda: render_run(result))
 
 
@@ -200,13 +195,12 @@ def criteria(
     metric: Annotated[
         list[str] | None, typer.Option("--metric", help="Also record metric K=V, repeatable.")
     ] = None,
-    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Set a version's success criteria (they replace the old ones), and optionally metrics."""
     with command(as_json) as c:
         result = set_criteria(
-            c.uow, name, version, rules, parse_metrics(metric or []), by or c.settings.user
+            c.uow, name, version, rules, parse_metrics(metric or []), c.settings.user
         )
         emit(
             result,
@@ -218,9 +212,9 @@ def criteria(
         )
 
 
-def _execute(c: Container, request: AgentCommand, by: str | None) -> dict[str, Any]:
-    """Carry out ``request`` for ``--by`` (default: the configured user)."""
-    return operations.execute(c, request, by or c.settings.user)
+def _execute(c: Container, request: AgentCommand) -> dict[str, Any]:
+    """Carry out ``request`` as the local identity (the OS user running the command)."""
+    return operations.execute(c, request, c.settings.user)
 
 
 def _exit_if_waiting(result: dict[str, Any]) -> None:
@@ -254,14 +248,13 @@ def chat(
     text: Annotated[
         str | None, typer.Argument(help='A command in words, e.g. "promote churn v2 to staging".')
     ] = None,
-    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Say what to do in words; without TEXT, an interactive prompt ('help' lists the commands)."""
     from agents.entrypoints.chat.chat import answer
 
     with command(as_json) as c:
-        actor = by or c.settings.user
+        actor = c.settings.user
         if text is not None:
             reply = answer(c, text, actor)
             emit(

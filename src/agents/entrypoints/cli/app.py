@@ -7,6 +7,7 @@ Every command takes ``--json`` and then prints exactly one JSON document on stdo
 from __future__ import annotations
 
 import os
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -14,13 +15,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from agents.commands import Register
+from agents.entrypoints.cli import access as cli_access
 from agents.entrypoints.cli import agent as cli_agent
 from agents.entrypoints.cli import api as cli_api
 from agents.entrypoints.cli import audit as cli_audit
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render import render_status
-from agents.entrypoints.cli.shared import ByOption, JsonOption, command
-from agents.handlers import registration
+from agents.entrypoints.cli.shared import JsonOption, command, refuse_claimed_identity
+from agents.handlers import access, registration
 from agents.handlers.registration import drift_line, parse_metrics, sync_registry
 from agents.handlers.serving import down as stop_everything
 from agents.handlers.serving import list_endpoints, package_version, start_endpoint, stop_endpoint
@@ -48,17 +50,20 @@ app = typer.Typer(
 
 @app.command()
 def init(as_json: JsonOption = False) -> None:
-    """Create DEPLOYER_HOME and migrate the state database to the newest schema."""
+    """Create DEPLOYER_HOME and migrate the state database to the newest schema; the OS user who
+    runs it becomes the first admin when nobody is one yet."""
     with command(as_json) as c:
         home = c.settings.ensure_home()
         revision = migrate.upgrade(c.settings.database_url)
         c.registry.list_model_names()  # creates the embedded MLflow store now, not mid-command
+        made_admin = access.ensure_first_admin(c, c.settings.user)
         result = {
             "ok": True,
             "home": str(home),
             "database": migrate.redact(c.settings.database_url),
             "schema_revision": revision,
             "mlflow_tracking_uri": redact_uri(c.settings.tracking_uri),
+            "first_admin": c.settings.user if made_admin else None,
         }
         emit(result, as_json, lambda: _render_init(result))
 
@@ -67,6 +72,11 @@ def _render_init(result: dict[str, Any]) -> None:
     console.print(f"[green]initialised[/] {result['home']}")
     console.print(f"  state database  {result['database']} (schema {result['schema_revision']})")
     console.print(f"  MLflow registry {result['mlflow_tracking_uri']}", markup=False)
+    if result["first_admin"]:
+        console.print(
+            f"  first admin     {result['first_admin']} (grant roles: deployer access)",
+            markup=False,
+        )
 
 
 @app.command()
@@ -92,7 +102,6 @@ def register(
     criteria: Annotated[
         list[str] | None, typer.Option("--criteria", help='Success criterion "K>=V", repeatable.')
     ] = None,
-    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register a model version (stage development) in MLflow and the state database."""
@@ -101,7 +110,7 @@ def register(
         request = Register(
             model_name=name, model_uri=model_uri, metrics=metrics, criteria=tuple(criteria or ())
         )
-        result = registration.register(c, request, by or c.settings.user)
+        result = registration.register(c, request, c.settings.user)
         emit(
             result,
             as_json,
@@ -120,12 +129,11 @@ def package(
         str | None, typer.Option("--export", help="Also write a .bento archive to this folder.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if it exists.")] = False,
-    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Build the version's bento (once; later calls reuse it), optionally exported."""
     with command(as_json) as c:
-        result = package_version(c, name, version, by or c.settings.user, export, force)
+        result = package_version(c, name, version, c.settings.user, export, force)
 
         def render() -> None:
             verb = "reused" if result["reused"] else "built"
@@ -137,10 +145,10 @@ def package(
 
 
 @app.command()
-def sync(by: ByOption = None, as_json: JsonOption = False) -> None:
+def sync(as_json: JsonOption = False) -> None:
     """Reconcile the state database with the MLflow registry (safe to run again)."""
     with command(as_json) as c:
-        report = sync_registry(c.uow, c.registry, by or c.settings.user).as_dict()
+        report = sync_registry(c.uow, c.registry, c.settings.user).as_dict()
 
         def render() -> None:
             console.print(
@@ -165,12 +173,12 @@ app.add_typer(endpoints_app, name="endpoints")
 
 
 @endpoints_app.callback(invoke_without_command=True)
-def endpoints_list(ctx: typer.Context, by: ByOption = None, as_json: JsonOption = False) -> None:
+def endpoints_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List endpoints; records whose process died are marked failed."""
     if ctx.invoked_subcommand is not None:
         return
     with command(as_json) as c:
-        rows = list_endpoints(c, by or c.settings.user)
+        rows = list_endpoints(c, c.settings.user)
         emit({"endpoints": rows}, as_json, lambda: _render_endpoints(rows))
 
 
@@ -197,12 +205,11 @@ def endpoints_start(
     version: Annotated[str, typer.Argument(help="Version.")],
     workers: Annotated[int, typer.Option("--workers", min=1, max=16)] = 1,
     port: Annotated[int | None, typer.Option("--port", min=1, max=65535)] = None,
-    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Package if needed and start a detached endpoint; waits until it is ready."""
     with command(as_json) as c:
-        result = start_endpoint(c, name, version, by or c.settings.user, workers, port)
+        result = start_endpoint(c, name, version, c.settings.user, workers, port)
         emit(
             result,
             as_json,
@@ -216,12 +223,11 @@ def endpoints_start(
 @endpoints_app.command("stop")
 def endpoints_stop(
     deployment_id: Annotated[str, typer.Argument(help="Deployment id.")],
-    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Stop one endpoint and all its worker processes."""
     with command(as_json) as c:
-        result = stop_endpoint(c, deployment_id, by or c.settings.user, "stopped by operator")
+        result = stop_endpoint(c, deployment_id, c.settings.user, "stopped by operator")
         emit(result, as_json, lambda: console.print(f"stopped {deployment_id}"))
 
 
@@ -300,7 +306,6 @@ def traffic_set(
     stable: Annotated[
         str | None, typer.Option("--stable", help="Retry target (default: the heaviest).")
     ] = None,
-    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Replace a model's routing table atomically (gateways serve it within a second)."""
@@ -309,7 +314,7 @@ def traffic_set(
             c,
             name,
             parse_weights(weights),
-            by or c.settings.user,
+            c.settings.user,
             shadow,
             mirror if shadow else 0.0,
             stable,
@@ -350,10 +355,10 @@ def _render_stats(result: dict[str, Any]) -> None:
 
 
 @app.command()
-def down(by: ByOption = None, as_json: JsonOption = False) -> None:
+def down(as_json: JsonOption = False) -> None:
     """Stop every endpoint and gateway this home started."""
     with command(as_json) as c:
-        result = stop_everything(c, by or c.settings.user)
+        result = stop_everything(c, c.settings.user)
         emit(
             result,
             as_json,
@@ -376,6 +381,7 @@ def down(by: ByOption = None, as_json: JsonOption = False) -> None:
 for _command in (*cli_agent.COMMANDS, *cli_api.COMMANDS):
     app.command()(_command)
 app.add_typer(cli_audit.app, name="audit")
+app.add_typer(cli_access.app, name="access")
 
 
 @app.command()
@@ -389,6 +395,7 @@ def whoami(as_json: JsonOption = False) -> None:
 
 def main() -> None:
     """The local command line (``agents.entrypoints.cli.main`` picks the mode first)."""
+    refuse_claimed_identity(sys.argv[1:])
     app()
 
 

@@ -44,7 +44,7 @@ def render_run(r: dict[str, Any]) -> None:
             f"[yellow]awaiting approval[/] {_e(w['approval_id'])}: {_e(w['model_name'])} "
             f"v{_e(w['version'])} -> {_e(w['target_stage'])}, requested by "
             f"{_e(w['requested_by'])}\n"
-            f"  an approver runs: deployer approve {_e(w['approval_id'])}"
+            f"  another person holding approver runs: deployer approve {_e(w['approval_id'])}"
         )
     elif r.get("version_record") and status in ("promoted", "rejected"):
         rec = r["version_record"]
