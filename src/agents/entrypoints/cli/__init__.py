@@ -12,7 +12,12 @@ from typing import Any
 
 def main() -> None:
     """Entry point of the ``deployer`` console script."""
+    import sys
+
+    from agents.entrypoints.cli.output import refuse_claimed_identity
     from agents.entrypoints.cli.remote import remote_url
+
+    refuse_claimed_identity(sys.argv[1:])  # in either mode: no flag claims an identity
 
     if remote_url() is None:
         from agents.entrypoints.cli.app import app

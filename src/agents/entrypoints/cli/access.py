@@ -17,6 +17,7 @@ from rich.table import Table
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.shared import JsonOption, command
 from agents.handlers import access
+from agents.settings import local_identity
 
 app = typer.Typer(help="Roles (viewer < deployer < approver < admin) and API tokens.")
 token_app = typer.Typer(help="Per-person API tokens for the ops API (shown once).")
@@ -108,3 +109,9 @@ def token_revoke(
                 result, "revoked {token_id} of {owner}", "{token_id} of {owner} was already revoked"
             ),
         )
+
+
+def whoami(as_json: JsonOption = False) -> None:
+    """Who you act as: in local mode the OS user (remote mode asks the ops API)."""
+    result = {"user": local_identity(), "mode": "local"}
+    emit(result, as_json, lambda: console.print(f"{result['user']} (local)", highlight=False))

@@ -384,13 +384,7 @@ app.add_typer(cli_audit.app, name="audit")
 app.add_typer(cli_access.app, name="access")
 
 
-@app.command()
-def whoami(as_json: JsonOption = False) -> None:
-    """Who you act as: in local mode the OS user (remote mode asks the ops API)."""
-    import pwd
-
-    result = {"user": pwd.getpwuid(os.geteuid()).pw_name, "mode": "local"}
-    emit(result, as_json, lambda: console.print(f"{result['user']} (local)", highlight=False))
+app.command()(cli_access.whoami)
 
 
 def main() -> None:

@@ -10,13 +10,13 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from rich.console import Console
 from rich.markup import escape
 
-from lifecycle.errors import ModelDeployerError
+from lifecycle.errors import BadInputError, ModelDeployerError
 from lifecycle.jsonable import jsonable
 from lifecycle.redaction import redact_text
 
@@ -53,3 +53,20 @@ def fail(exc: BaseException, as_json: bool = False) -> NoReturn:
         error = {"type": kind, "message": message, "exit_code": code}
         sys.stdout.write(to_json({"ok": False, "error": error}) + "\n")
     raise SystemExit(code)
+
+
+IDENTITY_FLAG = "--by"
+CLAIMED_IDENTITY = (
+    "--by is not accepted: local commands act as the OS user who runs them, remote ones as the "
+    "owner of DEPLOYER_TOKEN (with DEPLOYER_API_URL); an admin grants roles with "
+    "`deployer access grant USER ROLE`"
+)
+
+
+def refuse_claimed_identity(argv: Sequence[str]) -> None:
+    """Exit 2 with one line when the arguments (before a ``--``) try ``--by``; nothing runs."""
+    for arg in argv:
+        if arg == "--":
+            return
+        if arg == IDENTITY_FLAG or arg.startswith(IDENTITY_FLAG + "="):
+            fail(BadInputError(CLAIMED_IDENTITY), "--json" in argv)

@@ -8,32 +8,16 @@ someone else. ``--by`` (which once named the actor) is refused before any comman
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
 
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints.cli.output import fail
-from lifecycle.errors import BadInputError
+from agents.entrypoints.cli.output import refuse_claimed_identity as refuse_claimed_identity
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
-
-IDENTITY_FLAG = "--by"
-CLAIMED_IDENTITY = (
-    "--by is not accepted: local commands act as the OS user who runs them, remote ones as the "
-    "owner of DEPLOYER_TOKEN (with DEPLOYER_API_URL); an admin grants roles with "
-    "`deployer access grant USER ROLE`"
-)
-
-
-def refuse_claimed_identity(argv: Sequence[str]) -> None:
-    """Exit 2 with one line when the arguments (before a ``--``) try ``--by``; nothing runs."""
-    for arg in argv:
-        if arg == "--":
-            return
-        if arg == IDENTITY_FLAG or arg.startswith(IDENTITY_FLAG + "="):
-            fail(BadInputError(CLAIMED_IDENTITY), "--json" in argv)
 
 
 @contextlib.contextmanager
