@@ -46,6 +46,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     "monitor": ["test_monitor_decisions.py", "test_monitor_judgement.py"],
     "ports": ["test_routing.py", "test_shared_values.py"],
     "records": [],
+    "recovery": [],
     "rollback": ["test_gates.py"],
     "rollback_plan": ["test_rollback_plans.py"],
     "rollout": ["test_rollout_plans.py", "test_rollback_plans.py"],

@@ -98,6 +98,7 @@ class Container:
             rollback_preset=s.rollback_preset,
             rollback_overrides=s.rollback_overrides,
             canary_step_seconds=s.canary_step_seconds,
+            stuck_deploy_seconds=s.stuck_deploy_seconds,
         )
 
     @cached_property
