@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -74,6 +75,12 @@ class Approvals(Protocol):
     def add(self, row: ApprovalRow) -> ApprovalRow: ...
 
     def get(self, approval_id: str) -> ApprovalRow: ...
+
+    def decide(
+        self, approval_id: str, state: str, approver: str, comment: str, now: datetime
+    ) -> bool:
+        """Compare-and-set from pending; False when it was no longer pending."""
+        ...
 
     def list(self, state: str | None = "pending") -> Sequence[ApprovalRow]: ...
 
