@@ -162,7 +162,7 @@ def decide(
         summary = approval_dict(row)
     again = row.state == _decided(verdict) and row.approver == actor
     if row.state != "pending" and not again:
-        raise ConflictError(f"approval {approval_id} is already {row.state} by {row.approver}")
+        raise ConflictError(_lost(row, _decided(verdict)))
     if row.checkpoint_ns:
         raise BadInputError(
             f"approval {approval_id} belongs to an upstream agent's run (thread {row.thread_id}); "
@@ -171,7 +171,11 @@ def decide(
     check_decider(verdict, actor, row.requested_by, c.settings.approvers)
     answer = {"decision": verdict.value, "approver": actor, "comment": comment}
     with c.open_agent() as agent:
-        _check_waiting(agent.snapshot(str(row.thread_id)), row)
+        try:
+            _check_waiting(agent.snapshot(str(row.thread_id)), row)
+        except ApprovalMismatchError:
+            _refuse_if_decided(c, approval_id, _decided(verdict))  # decided meanwhile
+            raise
         if not again:
             _claim(c, approval_id, _decided(verdict), actor, comment)
         resumed = agent.resume(str(row.thread_id), {**answer, "approval_id": approval_id})
@@ -197,9 +201,27 @@ def _claim(c: Services, approval_id: str, state: str, actor: str, comment: str) 
         if won:
             uow.commit()
             return
+        truth = _lost(uow.approvals.get(approval_id), state)
+    raise ConflictError(truth)
+
+
+def _refuse_if_decided(c: Services, approval_id: str, state: str) -> None:
+    with c.reader() as uow:
         row = uow.approvals.get(approval_id)
-        truth = f"approval {approval_id} was {row.state} by {row.approver} first"
-    raise ConflictError(f"{truth}: your {state[:-1]} decision changed nothing")
+        truth = _lost(row, state) if row.state != "pending" else None
+    if truth is not None:
+        raise ConflictError(truth)
+
+
+VERBS = {"approved": "approve", "rejected": "reject"}
+
+
+def _lost(row: ApprovalRow, state: str) -> str:
+    """What a decider whose decision came second is told: the decision that stands."""
+    return (
+        f"approval {row.approval_id} was {row.state} by {row.approver} first: your "
+        f"{VERBS[state]} decision changed nothing"
+    )
 
 
 def _decided(decision: Decision) -> str:
