@@ -6,14 +6,22 @@
 - Concurrent approve and reject from two deciders with their own engines (as two processes):
   exactly one wins, the other gets a ConflictError saying what really happened, and the
   model's stage (database and MLflow) agrees with the winner; repeated on both databases.
-- A deploy SIGKILLed at each failpoint of the deploy flow and never resumed is healed by
-  ``deployer watch`` (in test_orphans_crash.py beside this file: it needs real servers).
+- A deploy SIGKILLed at each failpoint of the deploy flow (a real ``deployer deploy`` that
+  kills itself there, real ``bentoml serve`` servers, a real gateway) and never resumed is
+  healed by ``deployer watch --once``: its thread is resumed into a judged canary, or, when the
+  thread cannot be resumed, the deployment is rolled back; afterwards no route names a dead or
+  unjudged deployment and no server of a failed one runs. One home, two bentos, shared by the
+  cases (tests.e2e.test_cli_watch builds it).
 """
 
 from __future__ import annotations
 
+import signal
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +34,23 @@ from agents.handlers.registration import register_version
 from database import migrate
 from lifecycle.errors import ApprovalMismatchError, ConflictError
 from mlops.mlflow_env import tracking
+from mlops.processes import alive
 from mlops.training import TrainedModel, train_and_log
+from tests.e2e.test_cli_agent import (
+    Home,
+    predict,
+    processes_of,
+    sample_rows,
+    wait_for_comparisons,
+)
+from tests.e2e.test_cli_watch import MODEL as DRILL_MODEL
+from tests.e2e.test_cli_watch import drill_home, in_process, promote, running_gateway
 
 ROUNDS = 3
 
 
 @pytest.fixture
-def home(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def approval_home(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A home on ``database_url`` where bob and carol approve and alice requests."""
     home = tmp_path / "home"
     for key, value in {
@@ -49,7 +67,7 @@ def home(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.fixture
-def container(home: Path) -> Iterator[Container]:
+def container(approval_home: Path) -> Iterator[Container]:
     c = fresh()
     try:
         yield c
@@ -184,3 +202,110 @@ def test_concurrent_approve_and_reject_have_one_winner_and_both_callers_hear_the
     with container.reader() as uow:
         decided = [e.action for e in uow.audit.list(f"{model}/{version}")]
     assert decided.count("approval_approved") + decided.count("approval_rejected") == 1
+
+
+# -- a deploy killed at each failpoint, healed by the watcher -----------------------------------
+
+STUCK_SECONDS = 2.0
+"""The deadline of a deploy that makes no progress (DEPLOYER_STUCK_DEPLOY_SECONDS)."""
+
+
+@pytest.fixture(scope="module")
+def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
+    """iris v1 serves every user through a real gateway; v2 was mirrored, compared and is
+    approved for production (test_cli_watch's story up to its drills)."""
+    env = {"DEPLOYER_STUCK_DEPLOY_SECONDS": str(STUCK_SECONDS), "DEPLOYER_WARM_SECONDS": "300"}
+    root = tmp_path_factory.mktemp("orphans").resolve() / "home"
+    with drill_home(root, env) as h, running_gateway(h) as url:
+        promote(h, "1", "staging", "shadow", "production")
+        h.seen["v1"] = h.ok("deploy", DRILL_MODEL, "1")["deployment_manifest"]["deployment_id"]
+        promote(h, "2", "staging", "shadow")
+        shadow = h.ok("deploy", DRILL_MODEL, "2")["deployment_manifest"]["deployment_id"]
+        predict(url, sample_rows(h.models["1"], 30))
+        wait_for_comparisons(h, shadow, 30)
+        promote(h, "2", "production")
+        yield h
+
+
+@pytest.mark.parametrize(
+    ("failpoint", "resumable", "undo_after"),
+    [
+        # 10% of users reach the canary, the deploy never finished, its thread is unusable:
+        # rolled back (v2 stays approved for production, so the next case needs no set-up).
+        ("deploy.routed", False, False),
+        # A server runs that no row records; no route yet: resumed (then undone for the next).
+        ("deploy.endpoint_started", True, True),
+        # 10% of users reach the canary and the deploy never finished: resumed.
+        ("deploy.routed", True, False),
+    ],
+)
+def test_a_deploy_killed_at_a_failpoint_and_never_resumed_is_healed_by_the_watcher(
+    drill: Home, failpoint: str, resumable: bool, undo_after: bool
+) -> None:
+    stable = drill.seen["v1"]
+    killed = drill.cli(
+        "deploy", DRILL_MODEL, "2", "--strategy", "canary", "--traffic", "10",
+        DEPLOYER_FAILPOINT=failpoint,
+    )  # fmt: skip
+    assert killed.code == -signal.SIGKILL, (killed.code, killed.stderr)
+    ((new, status, thread),) = drill.query(
+        "SELECT deployment_id, status, thread_id FROM ml_deployments "
+        "WHERE status IN ('pending', 'deploying')"
+    )
+    assert status == "deploying" and thread, "the deployment names its thread"
+    strays = processes_of(new)
+    assert strays, "the killed run's server outlives it"
+    if failpoint == "deploy.routed":
+        assert drill.weights() == {stable: 90.0, new: 10.0}
+        ((phase,),) = drill.query("SELECT phase FROM rollouts WHERE deployment_id = ?", new)
+        assert phase == "progressing", "users reach a canary the monitor already owns"
+    if not resumable:
+        write(drill, "UPDATE ml_deployments SET thread_id = NULL WHERE deployment_id = ?", new)
+    time.sleep(STUCK_SECONDS + 0.5)
+
+    ticked = drill.ok("watch", "--once")
+
+    (healed,) = ticked["healed"]
+    assert (healed["deployment_id"], healed["action"]) == (
+        new,
+        "resume" if resumable else "rollback",
+    )
+    assert not drill.query(
+        "SELECT deployment_id FROM ml_deployments WHERE status IN ('pending', 'deploying')"
+    )
+    if resumable:
+        assert healed["outcome"] == "resumed: the deploy ended deployed."
+        assert drill.status_of(new) == "active"
+        assert drill.weights() == {stable: 90.0, new: 10.0}
+        ((phase,),) = drill.query("SELECT phase FROM rollouts WHERE deployment_id = ?", new)
+        assert phase == "progressing", "the canary is judged by the monitor"
+        assert len(processes_of(new) - strays) > 0 or failpoint == "deploy.routed"
+        if failpoint == "deploy.endpoint_started":
+            assert not any(alive(pid) for pid in strays), "the unrecorded server was stopped"
+    else:
+        assert healed["message"].endswith("its thread cannot be resumed")
+        assert drill.status_of(new) == "failed"
+        assert drill.weights() == {stable: 100.0}
+        assert not processes_of(new), "the failed deployment's server is stopped"
+        ((phase,),) = drill.query("SELECT phase FROM rollouts WHERE deployment_id = ?", new)
+        assert phase == "failed"
+        checks = drill.query(
+            "SELECT action, message FROM health_checks WHERE deployment_id = ?", new
+        )
+        assert ("rollback", healed["message"] + "; " + healed["outcome"]) in checks
+    for routed in drill.weights():
+        assert drill.status_of(routed) in ("active", "draining")
+        assert processes_of(routed), f"{routed} is routed but has no server"
+    if undo_after:  # back to v1 alone for the next case: undo the canary, approve v2 again
+        with in_process(drill) as c:
+            undone = operations.rollback(c, DRILL_MODEL, "alice", reason="next drill")
+        assert (drill.weights(), drill.stages()["2"]) == ({stable: 100.0}, "development"), undone
+        promote(drill, "2", "staging", "shadow", "production")
+        assert not processes_of(new)
+
+
+def write(home: Home, sql: str, *params: Any) -> None:
+    """Change the state database directly (what an upstream agent's deploy leaves: no thread)."""
+    with closing(sqlite3.connect(home.root / "deployer.db")) as db:
+        db.execute(sql, params)
+        db.commit()

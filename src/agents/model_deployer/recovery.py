@@ -169,7 +169,8 @@ def _fallback(deps: DeployerDeps, found: InFlight) -> str | None:
 def _said(routes: Routes | None, table: Routes | None, dep: str) -> str:
     named = routes is not None and (dep in routes.weights or routes.shadow_deployment_id == dep)
     if table is not None:
-        return f"rolled back: its users went back to {sorted(table.weights)}; its server stopped"
+        back = ", ".join(sorted(table.weights))
+        return f"rolled back: its users went back to {back}; its server stopped"
     if named:
         return "rolled back: nothing else serves the model, its route is left; its server stopped"
     return "rolled back: it took no traffic; its server stopped"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from agents.bootstrap import Container
 from agents.commands import AS_ASKED, AgentCommand, Approve, Deploy, Promote, Reject, Rollback
@@ -332,6 +333,13 @@ def _render_tick(tick: dict[str, Any], said: dict[str, tuple[str, str]]) -> None
         console.print(
             f"{when} {check['deployment_id']} [{colour}]{check['action']}[/] "
             f"({check['status']}): {check['outcome'] or check['message']}",
+            highlight=False,
+        )
+    for healed in tick.get("healed") or []:
+        said_text = escape(f"({healed['message']}): {healed['outcome']}")
+        console.print(
+            f"{when} {escape(healed['deployment_id'])} "
+            f"[red]stuck deploy: {healed['action']}[/] {said_text}",
             highlight=False,
         )
     sys.stdout.flush()
