@@ -152,3 +152,28 @@ def test_a_stuck_deploy_whose_thread_cannot_be_resumed_is_rolled_back_with_the_r
     assert check.message.startswith("deploying with no progress for ")
     assert "stuck_deploy_rollback" in events
     assert crashed.heal(after_seconds=1200) == []
+
+
+def test_a_resume_that_breaks_is_followed_by_a_rollback_with_both_reasons(
+    given_replacing: Replacing,
+    tmp_path: Path,
+    killed_at: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    crashed = crash(given_replacing, tmp_path, killed_at, "deploy.routed")
+
+    def broken(thread_id: str) -> dict[str, Any]:
+        raise RuntimeError("the checkpoint store is unreachable")
+
+    monkeypatch.setattr(crashed.story.agent, "continue_run", broken)
+
+    (healed,) = crashed.heal(after_seconds=600)
+
+    assert healed["action"] == "rollback"
+    assert healed["message"].endswith("; its resume did not finish it")
+    assert healed["outcome"] == (
+        "resumed, but it broke: the checkpoint store is unreachable; "
+        f"rolled back: its users went back to {crashed.stable}; its server stopped"
+    )
+    assert crashed.story.routes() == single(MODEL, crashed.stable)
+    assert crashed.story.deployment(crashed.new).status == "failed"

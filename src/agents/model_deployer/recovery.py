@@ -94,7 +94,7 @@ def heal(agent: ModelDeployerAgent, found: InFlight) -> dict[str, Any] | None:
             _record(deps, found, decision, outcome)
             return _report(found, decision, outcome)
         decision = heal_stuck_deploy(status, progress, deps.clock.now(), policy, True, True)
-    outcome = " ".join(filter(None, [outcome, roll_back_stuck(deps, found, decision)]))
+    outcome = "; ".join(filter(None, [outcome, roll_back_stuck(deps, found, decision)]))
     _record(deps, found, decision, outcome)
     return _report(found, decision, outcome)
 
