@@ -31,11 +31,14 @@ from mlflow import MlflowClient
 from agents.bootstrap import Container, bootstrap
 from agents.handlers import operations
 from agents.handlers.registration import register_version
+from agents.model_deployer import deploy as deploy_module
 from database import migrate
 from lifecycle.errors import ApprovalMismatchError, ConflictError
+from lifecycle.routing import single, split
 from mlops.mlflow_env import tracking
 from mlops.processes import alive
 from mlops.training import TrainedModel, train_and_log
+from tests.agent_fakes import make_world
 from tests.e2e.test_cli_agent import (
     Home,
     predict,
@@ -45,6 +48,8 @@ from tests.e2e.test_cli_agent import (
 )
 from tests.e2e.test_cli_watch import MODEL as DRILL_MODEL
 from tests.e2e.test_cli_watch import drill_home, in_process, promote, running_gateway
+from tests.unit.model_deployer_story import MODEL, Story
+from tests.unit.test_model_deployer_recovery import Killed, crash_on
 
 ROUNDS = 3
 
@@ -309,3 +314,50 @@ def write(home: Home, sql: str, *params: Any) -> None:
     with closing(sqlite3.connect(home.root / "deployer.db")) as db:
         db.execute(sql, params)
         db.commit()
+
+
+# -- the same healing on SQLite and PostgreSQL (fakes outside the database) ---------------------
+
+
+@pytest.fixture
+def killed_at(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The deploy failpoints that kill the run here (a BaseException the graph lets through)."""
+    points: list[str] = []
+
+    def failpoint(name: str) -> None:
+        if name in points:
+            points.remove(name)
+            raise Killed(name)
+
+    monkeypatch.setattr(deploy_module, "failpoint", failpoint)
+    return points
+
+
+@pytest.mark.parametrize("resumable", [True, False])
+def test_a_stuck_deploy_is_healed_on_either_database(
+    database_url: str,
+    tmp_path: Path,
+    killed_at: list[str],
+    resumable: bool,
+) -> None:
+    given = Story.over(make_world(tmp_path, url=database_url)).replacing()
+    crashed = crash_on(given, killed_at, "deploy.routed")
+    if not resumable:
+        with crashed.story.world.uow() as uow:
+            uow.deployments.get(crashed.new).thread_id = None
+            uow.commit()
+
+    (healed,) = crashed.heal(after_seconds=600)
+
+    story, new, stable = crashed.story, crashed.new, crashed.stable
+    assert healed["action"] == ("resume" if resumable else "rollback")
+    row = story.deployment(new)
+    assert row.changing_run_id is None
+    if resumable:
+        assert row.status == "active"
+        assert story.routes() == split(MODEL, stable, new, 10)
+    else:
+        assert (row.status, row.traffic_percentage) == ("failed", 0.0)
+        assert story.routes() == single(MODEL, stable)
+        assert new not in story.world.serving.running
+    assert crashed.heal(after_seconds=1200) == [], "healed once"

@@ -65,8 +65,13 @@ class Crashed:
 
 
 def crash(given: Replacing, tmp_path: Path, killed_at: list[str], point: str) -> Crashed:
-    """v1 serves every user; a canary of v2 killed at ``point``."""
-    story, stable, version, _ = given.cloned(tmp_path)
+    """v1 serves every user; a canary of v2 killed at ``point`` (on a copy of ``given``)."""
+    return crash_on(given.cloned(tmp_path), killed_at, point)
+
+
+def crash_on(given: Replacing, killed_at: list[str], point: str) -> Crashed:
+    """v1 serves every user; a canary of v2 killed at ``point`` (in ``given`` itself)."""
+    story, stable, version, _ = given
     story.world.deps.policy = dataclasses.replace(story.world.deps.policy, stuck_deploy_seconds=120)
     killed_at.append(point)
     thread = f"crash-{point}"
