@@ -52,6 +52,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     "names": ["test_lifecycle_names.py"],
     "ports": ["test_routing.py", "test_shared_values.py"],
     "records": [],
+    "recovery": [],
     "rollback": ["test_gates.py"],
     "rollback_plan": ["test_rollback_plans.py"],
     "rollout": ["test_rollout_plans.py", "test_rollback_plans.py"],

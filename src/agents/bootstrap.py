@@ -107,6 +107,7 @@ class Container:
             canary_step_seconds=s.canary_step_seconds,
             stale_figures_ticks=s.stale_figures_ticks,
             stale_figures_seconds=s.stale_figures_seconds,
+            stuck_deploy_seconds=s.stuck_deploy_seconds,
         )
 
     @cached_property

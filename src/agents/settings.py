@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     )
     """How long each canary step runs before the monitor may move it on."""
 
+    stuck_deploy_seconds: float = Field(
+        default=600.0, gt=0, validation_alias="DEPLOYER_STUCK_DEPLOY_SECONDS"
+    )
+    """How long a deploy may make no progress (no checkpoint, no mark) before ``deployer
+    watch`` takes it as stuck: it resumes the deploy's thread, or rolls the deployment back."""
+
     @field_validator("rollback_preset")
     @classmethod
     def _known_preset(cls, value: str) -> str:

@@ -113,6 +113,9 @@ class DeploymentRow(Base):
     changing_since: Mapped[datetime | None] = mapped_column()
     """When the mark was set; a mark older than ``AgentPolicy.change_mark_seconds`` is a crashed
     run's, and no longer keeps the monitor away."""
+    thread_id: Mapped[str | None] = mapped_column(String(100))
+    """The agent thread of the deploy that created this row: a watcher resumes it when the
+    deploy is stuck (``deployer watch``), so a killed deploy is never left unjudged."""
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": row_version}

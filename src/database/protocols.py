@@ -78,6 +78,12 @@ class Approvals(Protocol):
 
     def get(self, approval_id: str) -> ApprovalRow: ...
 
+    def decide(
+        self, approval_id: str, state: str, approver: str, comment: str, now: datetime
+    ) -> bool:
+        """Compare-and-set from pending; False when it was no longer pending."""
+        ...
+
     def list(self, state: str | None = "pending") -> Sequence[ApprovalRow]: ...
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from database.audit import AuditVerification, append_event, verify_audit_chain
@@ -150,6 +150,30 @@ class ApprovalRepository:
         if row is None:
             raise UnknownModelError(f"no approval {approval_id!r}")
         return row
+
+    def decide(
+        self, approval_id: str, state: str, approver: str, comment: str, now: datetime
+    ) -> bool:
+        """Move a pending approval to ``state`` (approved or rejected) by compare-and-set:
+        ``UPDATE ... WHERE state = 'pending'``. True when this call moved it; False when it was
+        no longer pending (another decision won: read the row for what it says). Of two
+        concurrent deciders exactly one gets True, on SQLite (one writer at a time) and on
+        PostgreSQL (the second UPDATE waits for the first's row lock, then finds no pending
+        row)."""
+        moved = self.session.execute(
+            update(ApprovalRow)
+            .where(ApprovalRow.approval_id == approval_id, ApprovalRow.state == "pending")
+            .values(
+                state=state,
+                approver=approver,
+                comment=comment,
+                decided_at=now,
+                row_version=ApprovalRow.row_version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        self.session.expire_all()
+        return getattr(moved, "rowcount", 0) == 1
 
     def list(self, state: str | None = "pending") -> Sequence[ApprovalRow]:
         """Approvals in ``state`` (None: all), oldest request first."""

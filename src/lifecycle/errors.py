@@ -98,6 +98,13 @@ class ConflictError(ModelDeployerError):
     retryable = True
 
 
+class ApprovalMismatchError(ConflictError):
+    """An answer names another approval than the one its run waits on: refused, nothing
+    changed (an answer to an earlier request never decides a later one on the same thread)."""
+
+    retryable = False
+
+
 class AwaitingApprovalError(ModelDeployerError):
     """The action is paused until a person approves it."""
 

@@ -276,6 +276,39 @@ def test_two_approvers_cannot_both_decide_the_same_request(
         assert [a.approval_id for a in uow.approvals.list(state=None)] == ["apr-1"]
 
 
+def test_an_approval_moves_from_pending_once_by_compare_and_set(
+    factory: sessionmaker[Session],
+) -> None:
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        uow.approvals.add(
+            ApprovalRow(
+                approval_id="apr-1",
+                model_name="fraud_detector",
+                version="2",
+                target_stage="production",
+                requested_by="alice",
+            )
+        )
+        uow.commit()
+    decided_at = utcnow()
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        assert uow.approvals.decide("apr-1", "approved", "bob", "ship it", decided_at) is True
+        uow.commit()
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        assert uow.approvals.decide("apr-1", "rejected", "carol", "no", utcnow()) is False
+        uow.commit()
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        row = uow.approvals.get("apr-1")
+        assert (row.state, row.approver, row.comment, row.decided_at) == (
+            "approved",
+            "bob",
+            "ship it",
+            decided_at,
+        )
+        assert row.row_version == 2, "a compare-and-set counts as a change of the row"
+        assert uow.approvals.decide("apr-missing", "approved", "bob", "", utcnow()) is False
+
+
 def test_version_records_map_to_the_domain_record_in_time_order(
     factory: sessionmaker[Session],
 ) -> None:

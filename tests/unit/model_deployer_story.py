@@ -106,9 +106,8 @@ class Story:
         self, paused: dict[str, Any], decision: str = "approve", **answer: Any
     ) -> dict[str, Any]:
         """Answer the approval a paused run waits on (by the approver unless told otherwise)."""
-        return self.agent.resume(
-            paused["thread_id"], {"decision": decision, "approver": APPROVER, **answer}
-        )
+        waiting = {"approval_id": paused.get("approval_id"), "decision": decision}
+        return self.agent.resume(paused["thread_id"], {**waiting, "approver": APPROVER, **answer})
 
     def deploy(self, version: str, **extra: Any) -> dict[str, Any]:
         """Deploy ``version`` to the target its stage implies."""

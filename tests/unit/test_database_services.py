@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -96,6 +97,15 @@ class FakeApprovals:
 
     def get(self, approval_id: str) -> ApprovalRow:
         return self.rows[approval_id]
+
+    def decide(
+        self, approval_id: str, state: str, approver: str, comment: str, now: datetime
+    ) -> bool:
+        row = self.rows[approval_id]
+        if row.state != "pending":
+            return False
+        row.state, row.approver, row.comment, row.decided_at = state, approver, comment, now
+        return True
 
     def list(self, state: str | None = "pending") -> Sequence[ApprovalRow]:
         return [r for r in self.rows.values() if state in (None, r.state)]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from lifecycle.errors import (
+    ApprovalMismatchError,
     AwaitingApprovalError,
     BadInputError,
+    ConflictError,
     EndpointCreationError,
     ModelDeployerError,
     ProductionCriteriaNotMetError,
@@ -41,3 +43,10 @@ def test_unmet_criteria_are_listed() -> None:
     error = ProductionCriteriaNotMetError("refused", ("a", "b"))
     assert (str(error), error.unmet, error.exit_code) == ("refused", ["a", "b"], 3)
     assert ProductionCriteriaNotMetError("refused").unmet == []
+
+
+def test_an_answer_to_another_approval_is_a_refusal_that_trying_again_does_not_help() -> None:
+    error = ApprovalMismatchError("the answer is for apr-1, but this run waits on apr-2")
+    assert isinstance(error, ConflictError)
+    assert (error.exit_code, error.retryable) == (3, False)
+    assert ConflictError("x").retryable is True

@@ -119,7 +119,8 @@ def test_the_deployers_approval_pause_surfaces_at_the_parent_and_the_parent_resu
     assert paused["features"] == ["amount", "merchant_risk"]
     assert pipeline.seen == []
 
-    done = pipeline.invoke(Command(resume={"decision": "approve", "approver": APPROVER}), thread)
+    answer = {"approval_id": row.approval_id, "decision": "approve", "approver": APPROVER}
+    done = pipeline.invoke(Command(resume=answer), thread)
 
     assert "__interrupt__" not in done
     (seen,) = pipeline.seen
@@ -154,16 +155,21 @@ def test_a_refused_answer_at_the_parent_keeps_the_deployer_waiting(
     pipeline = build_pipeline(story.world.deps, promote_to_production(in_shadow))
     thread = uuid.uuid4().hex
     pipeline.invoke({}, thread)
+    (row,) = story.approvals()
 
     refused = pipeline.invoke(
-        Command(resume={"decision": "approve", "approver": REQUESTER}), thread
+        Command(
+            resume={"approval_id": row.approval_id, "decision": "approve", "approver": REQUESTER}
+        ),
+        thread,
     )
 
     assert refused["__interrupt__"] and pipeline.seen == []
     assert "four-eyes" in pipeline.deployer_state(thread)["errors"][-1]
     assert story.world.stage_of(MODEL, in_shadow) == "shadow"
 
-    done = pipeline.invoke(Command(resume={"decision": "approve", "approver": APPROVER}), thread)
+    answer = {"approval_id": row.approval_id, "decision": "approve", "approver": APPROVER}
+    done = pipeline.invoke(Command(resume=answer), thread)
 
     assert [seen.status for seen in pipeline.seen] == ["promoted"]
     assert "__interrupt__" not in done

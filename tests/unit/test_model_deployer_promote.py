@@ -281,7 +281,9 @@ def test_a_top_level_run_records_no_checkpoint_namespace_so_the_cli_may_answer_i
 def test_an_answer_that_breaks_the_rules_is_refused_and_the_run_keeps_waiting(
     story: Story, paused: dict[str, Any], answer: dict[str, Any], problem: str
 ) -> None:
-    refused = story.agent.resume(paused["thread_id"], answer)
+    refused = story.agent.resume(
+        paused["thread_id"], {"approval_id": paused["approval_id"], **answer}
+    )
 
     assert refused["status"] == "awaiting_approval"
     assert refused["interrupts"][0]["approval_id"] == paused["approval_id"]
@@ -299,7 +301,8 @@ def test_an_answer_that_breaks_the_rules_is_refused_and_the_run_keeps_waiting(
 def test_a_malformed_answer_is_refused_with_the_field_that_is_wrong(
     story: Story, paused: dict[str, Any]
 ) -> None:
-    refused = story.agent.resume(paused["thread_id"], {"decision": "maybe", "approver": APPROVER})
+    answer = {"approval_id": paused["approval_id"], "decision": "maybe", "approver": APPROVER}
+    refused = story.agent.resume(paused["thread_id"], answer)
 
     assert "decision" in refused["errors"][-1]
 
@@ -403,3 +406,22 @@ def test_the_registry_is_put_back_when_the_database_refuses_the_promotion(
 
     assert story.world.stage_of(MODEL, version) == story.registry_stage(version) == "development"
     assert story.version_record_count(version) == 0
+
+
+def test_an_answer_to_another_approval_is_refused_and_changes_nothing(
+    story: Story, paused: dict[str, Any]
+) -> None:
+    before = story.footprint()
+    answer = {"approval_id": "apr-earlier", "decision": "approve", "approver": APPROVER}
+
+    refused = story.agent.resume(paused["thread_id"], answer)
+
+    assert refused["status"] == "awaiting_approval"
+    assert refused["errors"][-1] == (
+        f"approval refused: the answer is for apr-earlier, but this run waits on "
+        f"{paused['approval_id']}"
+    )
+    assert story.footprint() == before
+    (row,) = story.approvals()
+    assert (row.state, row.approver) == ("pending", None)
+    assert story.answer(paused)["status"] == "promoted"

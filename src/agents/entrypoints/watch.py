@@ -1,10 +1,12 @@
 """``deployer watch``: monitoring ticks on a schedule, one watcher at a time per database.
 
 Each tick is the agent's ``monitor`` action (judge every open rollout, record the judgement,
-advance, complete, retire or roll back). A lease in the state database makes a second watcher
-wait as a standby instead of ticking too; ``--once`` runs one tick for cron, a systemd timer or
-a Kubernetes CronJob and skips when a long-running watcher holds the lease. SIGTERM and SIGINT
-stop the loop after the tick in progress, and the lease is given back at once.
+advance, complete, retire or roll back), after healing the deploys a crash left half done
+(resume their thread, else roll them back: ``model_deployer.recovery``). A lease in the state
+database makes a second watcher wait as a standby instead of ticking too; ``--once`` runs one
+tick for cron, a systemd timer or a Kubernetes CronJob and skips when a long-running watcher
+holds the lease. SIGTERM and SIGINT stop the loop after the tick in progress, and the lease is
+given back at once.
 """
 
 from __future__ import annotations
@@ -82,9 +84,10 @@ def watch(
                 lease = leases.acquire(c.session_factory, LEASE_NAME, holder, ttl)
                 if lease.held:
                     began = utcnow()
+                    healed = heal(agent, request)
                     result = tick(agent, request, c.settings.user)
                     ticks += 1
-                    report(tick_report(result, holder, began, utcnow()))
+                    report({**tick_report(result, holder, began, utcnow()), "healed": healed})
                 else:
                     report(
                         {
@@ -100,6 +103,14 @@ def watch(
         finally:
             leases.release(c.session_factory, LEASE_NAME, holder)
     return ticks
+
+
+def heal(agent: ModelDeployerAgent, request: Tick) -> list[dict[str, Any]]:
+    """Before judging: deploys a crash left half done past the deadline, resumed or rolled
+    back (``model_deployer.recovery``); one report each."""
+    from agents.model_deployer.recovery import heal_stuck_deploys
+
+    return heal_stuck_deploys(agent, request.model_name or "")
 
 
 def tick(agent: ModelDeployerAgent, request: Tick, actor: str) -> dict[str, Any]:

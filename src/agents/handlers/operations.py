@@ -19,11 +19,13 @@ from agents.queries.checks import metric_evidence
 from database.models import ApprovalRow
 from lifecycle.approval import Decision, Role, check_decider, parse_decision
 from lifecycle.errors import (
+    ApprovalMismatchError,
     BadInputError,
     ConflictError,
     DeploymentFailedError,
     UnknownModelError,
 )
+from lifecycle.records import utcnow
 
 
 def execute(c: Services, command: AgentCommand, actor: str) -> dict[str, Any]:
@@ -158,14 +160,22 @@ def decide(
     c: Services, approval_id: str, actor: str, decision: str, comment: str = ""
 ) -> dict[str, Any]:
     """Approve or reject a pending approval and resume the run that waits on it.
-    The implementation of ``execute(Approve)`` and ``execute(Reject)``."""
+    The implementation of ``execute(Approve)`` and ``execute(Reject)``.
+
+    The run must wait on this very approval (else ApprovalMismatchError, nothing changed); the
+    row moves from pending by compare-and-set in its own committed unit of work before the run
+    is resumed, so of two concurrent deciders exactly one wins and the other is told what
+    really happened (ConflictError); the answer carries the approval id, which the graph checks
+    again. The same decision by the same approver again resumes a run still waiting on it (a
+    resume cut short)."""
     verdict = parse_decision(decision)
     with c.uow() as uow:
         row = uow.approvals.get(approval_id)
         summary = approval_dict(row)
         approvers = uow.access.holders(Role.APPROVER)  # the role bindings, as they are now
-    if row.state != "pending":
-        raise ConflictError(f"approval {approval_id} is already {row.state} by {row.approver}")
+    again = row.state == _decided(verdict) and row.approver == actor
+    if row.state != "pending" and not again:
+        raise ConflictError(_lost(row, _decided(verdict)))
     if row.checkpoint_ns:
         raise BadInputError(
             f"approval {approval_id} belongs to an upstream agent's run (thread {row.thread_id}); "
@@ -174,8 +184,57 @@ def decide(
     check_decider(verdict, actor, row.requested_by, approvers)
     answer = {"decision": verdict.value, "approver": actor, "comment": comment}
     with c.open_agent(actor) as agent:
-        result = outcome(agent.resume(str(row.thread_id), answer))
+        try:
+            _check_waiting(agent.snapshot(str(row.thread_id)), row)
+        except ApprovalMismatchError:
+            _refuse_if_decided(c, approval_id, _decided(verdict))  # decided meanwhile
+            raise
+        if not again:
+            _claim(c, approval_id, _decided(verdict), actor, comment)
+        resumed = agent.resume(str(row.thread_id), {**answer, "approval_id": approval_id})
+        result = outcome(resumed)
     return {**result, "approval": {**summary, "state": _decided(verdict), "approver": actor}}
+
+
+def _check_waiting(snapshot: dict[str, Any], row: ApprovalRow) -> None:
+    """Refuse unless the approval's run waits on this approval now."""
+    waits = snapshot.get("interrupts") or []
+    waiting = waits[0].get("approval_id") if waits and isinstance(waits[0], dict) else None
+    if waiting != row.approval_id:
+        raise ApprovalMismatchError(
+            f"approval {row.approval_id} is not what its run waits on (thread {row.thread_id} "
+            f"waits on {waiting or 'nothing'}): nothing changed"
+        )
+
+
+def _claim(c: Services, approval_id: str, state: str, actor: str, comment: str) -> None:
+    """Move the row from pending (compare-and-set, committed); a lost race says who won."""
+    with c.uow() as uow:
+        won = uow.approvals.decide(approval_id, state, actor, comment, utcnow())
+        if won:
+            uow.commit()
+            return
+        truth = _lost(uow.approvals.get(approval_id), state)
+    raise ConflictError(truth)
+
+
+def _refuse_if_decided(c: Services, approval_id: str, state: str) -> None:
+    with c.reader() as uow:
+        row = uow.approvals.get(approval_id)
+        truth = _lost(row, state) if row.state != "pending" else None
+    if truth is not None:
+        raise ConflictError(truth)
+
+
+VERBS = {"approved": "approve", "rejected": "reject"}
+
+
+def _lost(row: ApprovalRow, state: str) -> str:
+    """What a decider whose decision came second is told: the decision that stands."""
+    return (
+        f"approval {row.approval_id} was {row.state} by {row.approver} first: your "
+        f"{VERBS[state]} decision changed nothing"
+    )
 
 
 def _decided(decision: Decision) -> str:

@@ -11,11 +11,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from agents.model_deployer.changes import Effect, change, stop_servers
+from langchain_core.runnables import RunnableConfig
+
+from agents.model_deployer.changes import Effect, change, stop_servers, unmark
 from agents.model_deployer.deps import DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
 from agents.model_deployer.retirement import hand_over, hand_over_effect
-from agents.model_deployer.rollouts import close_rollouts, marks_of, open_rollout, rollout_config
+from agents.model_deployer.rollouts import (
+    close_rollouts,
+    open_rollout_first,
+    own_thread,
+    rollout_config,
+)
 from agents.model_deployer.state import State, deploy_plan, rollout_plan
 from agents.model_deployer.views import views_of
 from database.models import DeploymentRow
@@ -58,9 +65,10 @@ class DeployNodes:
 
     # -- plan ---------------------------------------------------------------------------
 
-    def plan(self, state: State) -> dict[str, Any]:
+    def plan(self, state: State, config: RunnableConfig) -> dict[str, Any]:
         """Read the stage, live deployments and routes; decide (a share change of a rollout in
-        flight, else a new rollout with memory's advice); record the new deployment."""
+        flight, else a new rollout with memory's advice); record the new deployment with the
+        thread that carries it (a watcher resumes a stuck deploy by it)."""
         name, version = state.model_name, str(state.version)
         with self.deps.uow() as uow:
             stage = uow.models.get(name, version).model_stage
@@ -82,7 +90,9 @@ class DeployNodes:
             rollout_config(self.deps, advice.rollback_preset),
             self.deps.clock.now(),
         )
-        once(self.deps, state.run_id, "plan_deploy", self._recorder(state, planned, advice.reason))
+        thread = own_thread(config)
+        record = self._recorder(state, planned, advice.reason, thread)
+        once(self.deps, state.run_id, "plan_deploy", record)
         return {
             "plan": planned,
             "advice": {
@@ -92,8 +102,11 @@ class DeployNodes:
             },
         }
 
-    def _recorder(self, state: State, planned: RolloutPlan, why: str | None) -> Any:
-        """The write of a planned deployment: its row (pending) and the audit event."""
+    def _recorder(
+        self, state: State, planned: RolloutPlan, why: str | None, thread: str | None
+    ) -> Any:
+        """The write of a planned deployment: its row (pending, with its thread) and the audit
+        event."""
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             model = uow.models.get(state.model_name, str(state.version))
@@ -112,6 +125,7 @@ class DeployNodes:
                     autoscaling={},
                     traffic_percentage=0.0,
                     deployed_by=state.requested_by,
+                    thread_id=thread,
                 )
             )
             uow.audit.append(
@@ -177,7 +191,11 @@ class DeployNodes:
     # -- routing ----------------------------------------------------------------------------
 
     def apply_steps(self, state: State) -> dict[str, Any]:
-        """Carry out the strategy's steps up to the first that needs time (the monitor's)."""
+        """Carry out the strategy's steps up to the first that needs time (the monitor's).
+
+        The rollout the monitor judges opens (and this run marks the deployment) before any
+        route names the new deployment: users never reach a deployment nobody judges, and a
+        kill after the routes leaves a rollout and a thread behind (``open_rollout_first``)."""
         planned = rollout_plan(state)
         with self.deps.uow() as uow:
             endpoint = uow.deployments.get(planned.deployment_id).endpoint()
@@ -186,26 +204,44 @@ class DeployNodes:
                 self.deps.serving.smoke(endpoint, state.model_name, str(state.version))
                 done = {"weight": 0.0, "mirror": 0.0, "completed": True}
                 return {"plan": planned.model_copy(update=done)}
-            weight, mirror, completed = self._steps(state, planned, endpoint)
+            reached = planned.model_copy(update=self._reach(planned))
+            open_rollout_first(self.deps, state.run_id, state.model_name, reached)
+            self._steps(state, planned, endpoint)
         except Exception as exc:
             return _failed(state, f"{planned.strategy.value} step failed: {exc}")
         failpoint("deploy.routed")
-        done = {"weight": weight, "mirror": mirror, "completed": completed or weight >= 100}
-        return {"plan": planned.model_copy(update=done)}
+        return {"plan": reached}
+
+    def _options(self, planned: RolloutPlan) -> PlanOptions:
+        return PlanOptions(
+            initial_percent=planned.initial_percent,
+            canary_steps=planned.canary_steps,
+            mirror_percent=planned.mirror_percent,
+            warm_seconds=self.deps.policy.warm_seconds,
+        )
+
+    def _reach(self, planned: RolloutPlan) -> dict[str, Any]:
+        """How far ``_steps`` carries the plan (share, mirror share, promoted), known before
+        any step runs so the rollout can open first."""
+        weight, mirror, completed = 0.0, 0.0, False
+        for step in strategy_steps(planned.strategy, self._options(planned)):
+            if isinstance(step, SetWeight) and step.percent > 0:
+                weight = step.percent
+            elif isinstance(step, SetMirror):
+                mirror = step.percent
+            elif isinstance(step, Promote):
+                completed = True
+            elif isinstance(step, Pause) or (isinstance(step, Analyze) and step.rule != "smoke"):
+                break
+        return {"weight": weight, "mirror": mirror, "completed": completed or weight >= 100}
 
     def _steps(
         self, state: State, planned: RolloutPlan, endpoint: Endpoint
     ) -> tuple[float, float, bool]:
         """The routed steps up to the first pause or health analysis: the share and mirror
         share reached, and whether the plan promoted the new deployment."""
-        options = PlanOptions(
-            initial_percent=planned.initial_percent,
-            canary_steps=planned.canary_steps,
-            mirror_percent=planned.mirror_percent,
-            warm_seconds=self.deps.policy.warm_seconds,
-        )
         name, weight, mirror, completed = state.model_name, 0.0, 0.0, False
-        for step in strategy_steps(planned.strategy, options):
+        for step in strategy_steps(planned.strategy, self._options(planned)):
             if isinstance(step, SetWeight) and step.percent > 0:
                 self.deps.router.set_routes(weighted_routes(planned, name, step.percent))
                 weight = step.percent
@@ -231,13 +267,12 @@ class DeployNodes:
         What it replaces is marked first and its servers stopped outside the transaction."""
         planned = rollout_plan(state)
         new = planned.deployment_id
-        marks = marks_of(self.deps, new, planned.stable) if planned.routed else {}
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             row = uow.deployments.get(new)
             row.status = change_status(DeploymentStatus(row.status), DeploymentStatus.ACTIVE)
             now = self.deps.clock.now()
-            open_rollout(uow, self.deps, state.model_name, planned, marks, now)
+            unmark(uow, state.run_id, [new])
             row.traffic_percentage = planned.weight or planned.mirror or 0.0
             row.deployment_duration_seconds = round((now - planned.started_at).total_seconds(), 3)
             self._retire_replaced(uow, state, planned)
@@ -308,6 +343,7 @@ class DeployNodes:
             row = uow.deployments.get(new)
             if DeploymentStatus(row.status) is not DeploymentStatus.FAILED:
                 row.status = change_status(DeploymentStatus(row.status), DeploymentStatus.FAILED)
+            close_rollouts(uow, [new], RolloutPhase.FAILED, "the deploy failed")
             uow.audit.append(state.requested_by, "deploy_failed", new, {"errors": state.errors})
             uow.flush()
             return row.to_manifest().model_dump(mode="json")

@@ -116,6 +116,9 @@ class AgentPolicy:
     change_mark_seconds: float = 600.0
     """How long a run's mark on a deployment it is changing keeps the monitor away; an older
     mark is a crashed run's (its resume clears it) and the monitor judges the deployment."""
+    stuck_deploy_seconds: float = 600.0
+    """How long a deploy may make no progress before ``deployer watch`` resumes its thread or
+    rolls it back (``DEPLOYER_STUCK_DEPLOY_SECONDS``; ``lifecycle.recovery``)."""
 
 
 @dataclass

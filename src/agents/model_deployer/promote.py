@@ -21,7 +21,12 @@ from database.models import ApprovalRow, DeploymentRow, ModelVersionRow
 from database.protocols import UnitOfWork
 from database.services import record_stage_change
 from lifecycle.approval import Decision, Role, check_decider
-from lifecycle.errors import ModelDeployerError, ProductionCriteriaNotMetError
+from lifecycle.errors import (
+    ApprovalMismatchError,
+    ConflictError,
+    ModelDeployerError,
+    ProductionCriteriaNotMetError,
+)
 from lifecycle.gates import (
     Verdict,
     VerdictStatus,
@@ -40,10 +45,14 @@ NEEDS_APPROVAL = frozenset({ModelStage.PRODUCTION})
 
 
 class ApprovalAnswer(BaseModel):
-    """What resumes a run paused for approval."""
+    """What resumes a run paused for approval: the approval it answers, and the decision.
+
+    The run takes only an answer to the approval it waits on (the pause names it), so an
+    answer meant for an earlier request on the same thread never decides a later one."""
 
     model_config = ConfigDict(extra="forbid")
 
+    approval_id: str
     decision: Decision
     approver: str
     comment: str = ""
@@ -163,6 +172,7 @@ class PromoteNodes:
         )
         try:
             parsed = ApprovalAnswer.model_validate(answer)
+            _answers(parsed, str(state.approval_id))
             check_answerer(self.deps, parsed.approver)
             check_decider(parsed.decision, parsed.approver, state.requested_by, self._approvers())
         except (ValidationError, ModelDeployerError) as exc:
@@ -179,15 +189,19 @@ class PromoteNodes:
             return uow.access.holders(Role.APPROVER)
 
     def record_decision(self, state: State) -> dict[str, Any]:
-        """Write the decision to the approval row and the audit log, and remember it."""
+        """Move the approval row from pending by compare-and-set (the CLI and the API already
+        moved it before resuming: then it must say this very decision), write the audit event,
+        and remember it. A row another decision moved first is a ConflictError."""
         answer = ApprovalAnswer.model_validate(state.approval)
         approved = answer.decision is Decision.APPROVE
         now = self.deps.clock.now()
+        wanted = "approved" if approved else "rejected"
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
-            row = uow.approvals.get(str(state.approval_id))
-            row.state = "approved" if approved else "rejected"
-            row.approver, row.comment, row.decided_at = answer.approver, answer.comment, now
+            approval_id = str(state.approval_id)
+            if not uow.approvals.decide(approval_id, wanted, answer.approver, answer.comment, now):
+                _decided_as(uow.approvals.get(approval_id), wanted, answer.approver)
+            row = uow.approvals.get(approval_id)
             uow.audit.append(
                 answer.approver,
                 f"approval_{row.state}",
@@ -291,6 +305,20 @@ class PromoteNodes:
             },
             episode_id=operation_key(state.run_id, kind),
         )
+
+
+def _answers(answer: ApprovalAnswer, waiting: str) -> None:
+    """Refuse an answer to another approval than the one the run waits on."""
+    if answer.approval_id != waiting:
+        raise ApprovalMismatchError(
+            f"the answer is for {answer.approval_id}, but this run waits on {waiting}"
+        )
+
+
+def _decided_as(row: ApprovalRow, wanted: str, approver: str) -> None:
+    """A row no longer pending must already say this decision by this approver."""
+    if (row.state, row.approver) != (wanted, approver):
+        raise ConflictError(f"approval {row.approval_id} is already {row.state} by {row.approver}")
 
 
 def _verdict_dict(verdict: Verdict) -> dict[str, Any]:

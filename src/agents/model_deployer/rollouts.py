@@ -1,8 +1,8 @@
 """The ``rollouts`` rows the deploy flow hands to the monitor, and the helpers both share.
 
 A deploy returns as soon as its first step is routed; what is left (a canary's next weights, a
-warm period, a shadow's comparison) is written here, in the same transaction as the
-deployment's ``active`` status, and the monitoring tick carries it on.
+warm period, a shadow's comparison) is written here, committed before the first route names
+the new deployment (``open_rollout_first``), and the monitoring tick carries it on.
 """
 
 from __future__ import annotations
@@ -11,7 +11,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+
+from agents.model_deployer.changes import RUN_ID_LENGTH
 from agents.model_deployer.deps import DeployerDeps
+from agents.model_deployer.idempotency import once
 from database.models import RolloutRow
 from database.protocols import UnitOfWork
 from database.services import record_stage_change
@@ -76,6 +80,36 @@ def open_rollout(
         last_message="",
     )
     return uow.rollouts.add(row)
+
+
+def open_rollout_first(
+    deps: DeployerDeps, run_id: str, model_name: str, reached: RolloutPlan
+) -> None:
+    """Before a deploy routes users to its new deployment: open the rollout the monitor judges
+    (``reached`` says how far the deploy's steps go) and mark the deployment as this run's, in
+    one keyed commit. The monitor leaves the deployment to the run until the run finishes
+    (``finish_deploy`` or ``fail_deploy`` clear the mark); a run killed after routing leaves
+    the rollout, the mark and the deployment's thread for ``deployer watch`` to heal."""
+    marks = marks_of(deps, reached.deployment_id, reached.stable)
+
+    def act(uow: UnitOfWork) -> dict[str, Any]:
+        now = deps.clock.now()
+        row = uow.deployments.get(reached.deployment_id)
+        row.changing_run_id, row.changing_since = run_id[:RUN_ID_LENGTH], now
+        opened = open_rollout(uow, deps, model_name, reached, marks, now)
+        return {"rollout": opened is not None}
+
+    once(deps, run_id, "open_rollout", act)
+
+
+def own_thread(config: RunnableConfig) -> str | None:
+    """The thread a node runs on, when the deployer runs alone (None inside an upstream
+    agent's graph: that thread is the upstream graph's, resumed through that agent)."""
+    configurable = config.get("configurable", {})
+    thread = str(configurable.get("thread_id") or "")
+    if not thread or "|" in str(configurable.get("checkpoint_ns") or ""):
+        return None
+    return thread
 
 
 def close_rollouts(

@@ -343,6 +343,13 @@ def _render_tick(tick: dict[str, Any], said: dict[str, tuple[str, str]]) -> None
             f"({escape(check['status'])}): {escape(check['outcome'] or check['message'])}",
             highlight=False,
         )
+    for healed in tick.get("healed") or []:
+        said_text = escape(f"({healed['message']}): {healed['outcome']}")
+        console.print(
+            f"{when} {escape(healed['deployment_id'])} "
+            f"[red]stuck deploy: {healed['action']}[/] {said_text}",
+            highlight=False,
+        )
     sys.stdout.flush()
 
 
