@@ -60,6 +60,7 @@ REAL: dict[tuple[str, str], Any] = {
     ("approvals", "approver"): None,
     ("approvals", "decided_at"): None,
     ("approvals", "row_version"): 1,
+    ("access_bindings", "role"): "viewer",
     ("routes", "model_name"): MODEL,
     ("routes", "weights"): {"iris-v2-0a1b2c3d": 100.0},
     ("routes", "shadow_deployment_id"): None,

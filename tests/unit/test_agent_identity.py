@@ -103,10 +103,11 @@ def test_an_answer_naming_someone_other_than_the_bound_approver_is_refused(world
         {**promotion(), "version": version, "target_stage": "production"}
     )
     assert paused["interrupts"], paused["errors"]
+    answer = {"decision": "approve", "approver": APPROVER, "approval_id": paused["approval_id"]}
     as_mallory = agent_of(world, "mallory", saver)
-    refused = as_mallory.resume(paused["thread_id"], {"decision": "approve", "approver": APPROVER})
+    refused = as_mallory.resume(paused["thread_id"], answer)
     assert refused["interrupts"] and "acts as mallory" in refused["errors"][-1]
     assert world.stage_of(MODEL, version) == "shadow"
     as_bob = agent_of(world, APPROVER, saver)
-    done = as_bob.resume(paused["thread_id"], {"decision": "approve", "approver": APPROVER})
+    done = as_bob.resume(paused["thread_id"], answer)
     assert world.stage_of(MODEL, version) == "production", done
