@@ -16,7 +16,7 @@ from langgraph.store.memory import InMemoryStore
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.model_deployer.deps import AgentPolicy, DeployerDeps
-from database.engine import make_engine, make_session_factory
+from database.engine import make_engine
 from database.models import Base, ModelVersionRow
 from database.routing import checked_routes
 from database.uow import SqlAlchemyUnitOfWork
@@ -28,6 +28,7 @@ from lifecycle.ports import Endpoint, Routes
 from lifecycle.records import model_version_id
 from lifecycle.stages import ModelStage
 from memory.store_memory import StoreMemory
+from tests.audit_keys import keyed_factory
 from tests.fakes import FakeRegistry
 
 
@@ -231,7 +232,7 @@ def make_world(
     """Fakes over a real state database: a SQLite file in ``tmp_path``, or the one at ``url``."""
     engine = make_engine(url or f"sqlite:///{tmp_path / 'state.db'}")
     Base.metadata.create_all(engine)
-    factory = make_session_factory(engine)
+    factory = keyed_factory(engine)
     registry, metrics, clock = FakeRegistry(), FakeMetrics(), FixedClock()
     serving, router = FakeServing(registry), FakeRouter(factory)
     memory = StoreMemory(InMemoryStore(), clock)

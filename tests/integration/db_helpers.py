@@ -5,16 +5,17 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from database import migrate
-from database.engine import make_engine, make_session_factory
+from database.engine import make_engine
 from database.models import DeploymentRow, ModelVersionRow
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.records import model_version_id
 from lifecycle.stages import DeploymentStatus, ModelStage
+from tests.audit_keys import keyed_factory
 
 
 def migrated_factory(url: str) -> sessionmaker[Session]:
     migrate.upgrade(url)
-    return make_session_factory(make_engine(url))
+    return keyed_factory(make_engine(url))
 
 
 def add_version(

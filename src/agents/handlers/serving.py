@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from agents.handlers.model_lock import endpoint_subject, one_actor_per_model
 from agents.ports import Services
 from database.models import DeploymentRow
 from database.services import retire
@@ -112,6 +113,7 @@ def _finish(
         uow.commit()
 
 
+@one_actor_per_model(endpoint_subject)
 def stop_endpoint(c: Services, deployment_id: str, actor: str, reason: str) -> dict[str, Any]:
     """Stop a deployment's server (whole process tree); record it as rolled back.
 
