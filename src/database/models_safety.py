@@ -45,6 +45,8 @@ class AuditCheckRow(Base):
 
 
 def _on_create(table: Any, statement: str, dialect: str) -> None:
+    """Run ``statement`` after ``table`` is created on ``dialect`` (``%`` must be doubled:
+    DDL formats the statement with the table's names)."""
     ddl = DDL(statement)  # type: ignore[no-untyped-call]
     event.listen(table, "after_create", ddl.execute_if(dialect=dialect))
 
@@ -62,7 +64,7 @@ def _append_only_ddl() -> None:
     _on_create(
         events,
         "CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$ BEGIN "
-        "RAISE EXCEPTION 'audit events are append-only: % refused', TG_OP; END; $$ "
+        "RAISE EXCEPTION 'audit events are append-only: %% refused', TG_OP; END; $$ "
         "LANGUAGE plpgsql",
         "postgresql",
     )
