@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,7 +46,8 @@ class Container:
 
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:
-        self.session_info.setdefault(AUDIT_KEY_INFO, self.settings.audit_key)
+        # The key is read (or made) on the first append or verification, then kept.
+        self.session_info.setdefault(AUDIT_KEY_INFO, functools.cache(self.settings.audit_key))
         return make_session_factory(self.engine, self.session_info)
 
     def uow(self) -> SqlAlchemyUnitOfWork:

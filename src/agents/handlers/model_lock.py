@@ -16,7 +16,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
@@ -25,6 +25,7 @@ from agents.ports import Services
 from database import locks
 from database.leases import StaleFenceError
 from lifecycle.errors import ConflictError, ModelDeployerError
+from lifecycle.stages import LIVE_STATUSES
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -82,6 +83,33 @@ def one_actor_per_model(
         return wrapper
 
     return wrap
+
+
+def every_model(purpose: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Wrap a use case ``fn(c, actor, ...)`` that changes every model of the home (``down``):
+    hold the lock of each model with a live deployment or a routing table, taken in name order
+    (two such calls cannot deadlock), for the whole call."""
+
+    def wrap(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            c: Any = args[0]
+            actor = str(kwargs.get("actor", args[1] if len(args) > 1 else "someone"))
+            with ExitStack() as stack:
+                for model in models_of_home(c):
+                    stack.enter_context(hold_model(c, model, purpose, actor))
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    return wrap
+
+
+def models_of_home(c: Services) -> list[str]:
+    """Every model with a live deployment or a routing table, sorted."""
+    with c.reader() as uow:
+        live = {row.model_name for row in uow.deployments.list(statuses=LIVE_STATUSES)}
+    return sorted(live | set(c.router.load().routes))
 
 
 def _tried(fn: Callable[P, R], retry: bool, *args: P.args, **kwargs: P.kwargs) -> R:

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from agents.handlers.model_lock import endpoint_subject, one_actor_per_model
+from agents.handlers.model_lock import endpoint_subject, every_model, one_actor_per_model
 from agents.ports import Services
 from database.models import DeploymentRow
 from database.services import retire
@@ -158,6 +158,7 @@ def list_endpoints(c: Services, actor: str) -> list[dict[str, Any]]:
     return result
 
 
+@every_model("down")
 def down(c: Services, actor: str) -> dict[str, Any]:
     """Stop every endpoint this home started: the recorded ones, and any process that carries
     this home's BentoML store in its environment (in case a record was lost)."""
