@@ -423,6 +423,34 @@ def test_a_watcher_that_lost_its_lease_mid_tick_writes_nothing(container: Contai
         assert uow.session.scalar(text("SELECT count(*) FROM audit_checks")) == 0
 
 
+def test_a_tick_longer_than_the_lease_keeps_it_by_renewing_in_the_background(
+    container: Container,
+) -> None:
+    add_version(container.session_factory, "iris", "1")
+    with container.uow() as uow:
+        uow.deployments.add(deployment_row("d-1", DeploymentStatus.ACTIVE, "iris", "1"))
+        uow.commit()
+    rivals: list[bool] = []
+
+    class SlowAgent:
+        def tick(self, requested_by: str = "monitor", model_name: str = "") -> dict[str, Any]:
+            for _ in range(4):  # 4 s in all, twice the lease's 2 s
+                time.sleep(1.0)
+                rival = leases.acquire(container.session_factory, watch.LEASE_NAME, "b", 60)
+                rivals.append(rival.held)
+            return {"monitor": {"tick_id": "t", "checks": []}}
+
+    fence = watch.fence_writes(container, "watcher-a")
+    fence.token = leases.acquire(
+        container.session_factory, watch.LEASE_NAME, "watcher-a", 0.3
+    ).fence
+
+    report = watch.fenced_tick(container, SlowAgent(), watch.Tick(), fence, 0.3, 0)  # type: ignore[arg-type]
+
+    assert rivals == [False] * 4
+    assert report["status"] == "ticked" and report["audit"]["ok"]
+
+
 class _NoAgent:
     def tick(self, requested_by: str = "monitor", model_name: str = "") -> dict[str, Any]:
         raise AssertionError("no model to tick")
