@@ -16,6 +16,7 @@ from agents.settings import Settings, load_settings
 from database.audit import AUDIT_KEY_INFO
 from database.engine import make_engine, make_session_factory
 from database.routing import DbMetricsSource, DbRouter
+from database.schema import check_schema
 from database.services import DbPackageLedger
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.gates import PromotionPolicy
@@ -39,7 +40,14 @@ class Container:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.database_url)
+        """The state database, refused (one line) when its schema is not this code's."""
+        engine = make_engine(self.settings.database_url)
+        try:
+            check_schema(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return engine
 
     session_info: dict[str, Any] = field(default_factory=dict)
     """What every session of this container carries (the audit key; a watcher's fence)."""

@@ -78,11 +78,15 @@ class Deploy(_Command):
 
 
 class Rollback(_Command):
-    """``deployer rollback NAME [--to DEPLOYMENT_ID] [--reason TEXT]``."""
+    """``deployer rollback NAME [--to DEPLOYMENT_ID | --undo DEPLOYMENT_ID] [--reason TEXT]``.
+
+    ``to_deployment_id`` is the deployment to go back to; ``undo_deployment_id`` the one to take
+    out of service (seed 004's ``current_deployment_id``); at most one of them."""
 
     kind: Literal["rollback"] = "rollback"
     model_name: str
     to_deployment_id: str | None = None
+    undo_deployment_id: str | None = None
     reason: str | None = None
     thread_id: ThreadId = None
 

@@ -17,6 +17,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 
 from database.engine import make_engine, parse_url, redact
+from database.schema import database_revision, judge_revision, known_revisions
 from database.uow import as_infrastructure_error
 from lifecycle.errors import ConfigurationError
 
@@ -43,6 +44,9 @@ def upgrade(url: str) -> str:
     """Migrate the database at ``url`` to the newest schema; return the revision it is at."""
     engine = make_engine(url)
     try:
+        found = database_revision(engine)
+        if found is not None and found not in known_revisions():
+            judge_revision(found, known_revisions())  # newer than this code: one clear line
         with engine.begin() as conn:
             config = alembic_config(url)
             config.attributes["connection"] = conn

@@ -65,14 +65,31 @@ def rollback_target(
     routes: Routes | None,
     deployments: Sequence[DeploymentView],
     requested: str | None = None,
+    undo: str | None = None,
 ) -> DeploymentView:
-    """The deployment a rollback of ``model_name`` goes back to, or RollbackFailedError."""
+    """The deployment a rollback of ``model_name`` goes back to, or RollbackFailedError.
+
+    Two ways to ask, never both (the intake refuses that): ``requested`` names the deployment to
+    go back to (``deployer rollback --to``); ``undo`` names the deployment to take out of
+    service (``--undo``, seed 004's ``current_deployment_id``), and the rollback goes back to
+    what served before it. Neither: undo the newest routed change. Going "back" to the newest
+    routed change is refused: it would send every user to what is being rolled back."""
     if routes is None:
         raise RollbackFailedError(f"nothing to roll back: no deployment of {model_name} is routed")
     by_id = {d.deployment_id: d for d in deployments}
+    routed = _routed(routes, deployments)
     if requested:
+        if len(routed) > 1 and requested == max(routed, key=_age).deployment_id:
+            raise RollbackFailedError(
+                f"{requested} is the newest change of {model_name}: rolling back to it would send "
+                f"every user to it; to take it out of service use --undo {requested}"
+            )
         return _requested_target(by_id[requested])
-    newest = max(_routed(routes, deployments), key=_age)
+    newest = max(routed, key=_age)
+    if undo is not None:
+        if undo not in _named(routes) or undo not in by_id:
+            raise RollbackFailedError(f"nothing to undo: {undo} takes no traffic of {model_name}")
+        newest = by_id[undo]
     if newest.deployment_id == routes.shadow_deployment_id:
         # Undoing a shadow stops the mirror; the stable deployment keeps serving.
         stable = routes.stable_deployment_id or max(routes.weights, key=routes.weights.__getitem__)

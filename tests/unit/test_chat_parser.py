@@ -608,3 +608,9 @@ def test_requests_are_frozen() -> None:
 def test_a_request_refuses_a_traffic_share_outside_0_to_100() -> None:
     with pytest.raises(ValidationError):
         Deploy(model_name=FD, version="2", traffic=101.0)
+
+
+def test_a_rollback_can_name_the_deployment_to_undo() -> None:
+    parsed = parse("rollback fraud --undo fraud-v2-abc123 because errors")
+    assert isinstance(parsed, Rollback)
+    assert (parsed.to_deployment_id, parsed.undo_deployment_id) == (None, "fraud-v2-abc123")

@@ -11,7 +11,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.model_deployer import InputState, build_graph
 from agents.model_deployer.rollback import RollbackNodes
-from lifecycle.errors import RollbackFailedError
+from lifecycle.errors import BadInputError, RollbackFailedError
 from lifecycle.ports import Routes
 from lifecycle.routing import single
 from memory import episodes
@@ -244,3 +244,44 @@ def test_recording_a_rollback_twice_in_one_run_writes_once(replacing: Replacing)
     assert story.footprint() == before
     assert story.operation_count(state.run_id) == operations
     assert len(story.world.memory.episodes(MODEL, episodes.ROLLBACK)) == 1
+
+
+def test_a_seed_request_naming_the_deployment_to_undo_takes_that_canary_out_of_service(
+    replacing: Replacing,
+) -> None:
+    """Seed 004's rollback names the deployment to undo (``current_deployment_id``); it must
+    never send users to it."""
+    story, stable, version, _ = replacing
+    canary = story.deploy(version, strategy="canary")["deployment_manifest"]["deployment_id"]
+
+    result = story.rollback(current_deployment_id=canary, reason="seed 004 contract")
+
+    assert (result["status"], result["active_deployment_id"]) == ("rolled_back", stable)
+    assert story.routes() == single(MODEL, stable)
+    assert story.deployment(canary).status == "rolled_back"
+
+
+def test_going_back_to_the_canary_being_rolled_back_is_refused_and_nothing_changes(
+    replacing: Replacing,
+) -> None:
+    story, _, version, _ = replacing
+    canary = story.deploy(version, strategy="canary")["deployment_manifest"]["deployment_id"]
+    routes, before = story.routes(), story.footprint()
+
+    with pytest.raises(RollbackFailedError, match=f"use --undo {canary}"):
+        story.rollback(deployment_id=canary)
+
+    assert (story.routes(), story.footprint()) == (routes, before)
+
+
+def test_a_rollback_naming_both_the_target_and_the_deployment_to_undo_is_refused(
+    replacing: Replacing,
+) -> None:
+    story, stable, version, _ = replacing
+    canary = story.deploy(version, strategy="canary")["deployment_manifest"]["deployment_id"]
+    routes, before = story.routes(), story.footprint()
+
+    with pytest.raises(BadInputError, match="not both"):
+        story.rollback(deployment_id=stable, current_deployment_id=canary)
+
+    assert (story.routes(), story.footprint()) == (routes, before)

@@ -185,3 +185,38 @@ def test_a_rollback_plan_survives_a_json_round_trip() -> None:
         update={"decided_at": NOW, "switched_at": NOW, "effective_seconds": 0.5}
     )
     assert RollbackPlan.model_validate_json(planned.model_dump_json()) == planned
+
+
+@pytest.mark.parametrize(
+    ("routes", "deployments", "undo", "target"),
+    [
+        pytest.param(SWITCHED, (V1, V2), "v2", "v1", id="the one serving all: the one before"),
+        pytest.param(CANARY, (V1, V2, V3_CANARY), "v3", "v2", id="a canary: its stable"),
+        pytest.param(CANARY, (V1, V2, V3_CANARY), "v2", "v1", id="the stable: the one before"),
+        pytest.param(MIRROR, (V1, V2, V3_SHADOW), "v3s", "v2", id="a shadow: the stable"),
+    ],
+)
+def test_a_rollback_that_names_the_deployment_to_undo_goes_back_to_what_served_before_it(
+    routes: Routes, deployments: tuple[DeploymentView, ...], undo: str, target: str
+) -> None:
+    assert rollback_target(M, routes, deployments, undo=undo).deployment_id == target
+
+
+@pytest.mark.parametrize("undo", ["v1", "nope"])
+def test_a_deployment_that_takes_no_traffic_cannot_be_undone(undo: str) -> None:
+    with pytest.raises(RollbackFailedError) as refused:
+        rollback_target(M, SWITCHED, (V1, V2), undo=undo)
+    assert str(refused.value) == f"nothing to undo: {undo} takes no traffic of fraud"
+
+
+def test_going_back_to_the_newest_change_is_refused_and_points_to_undo() -> None:
+    with pytest.raises(RollbackFailedError) as refused:
+        rollback_target(M, CANARY, (V1, V2, V3_CANARY), "v3")
+    assert str(refused.value) == (
+        "v3 is the newest change of fraud: rolling back to it would send every user to it; "
+        "to take it out of service use --undo v3"
+    )
+
+
+def test_going_back_to_the_only_routed_deployment_is_not_refused_as_the_newest_change() -> None:
+    assert rollback_target(M, SWITCHED, (V1, V2), "v2") == V2

@@ -43,7 +43,8 @@ def execute(c: Services, command: AgentCommand, actor: str) -> dict[str, Any]:
             )
         case Rollback():
             to, reason = command.to_deployment_id, command.reason or ""
-            return rollback(c, command.model_name, actor, to, reason, command.thread_id)
+            undo = command.undo_deployment_id
+            return rollback(c, command.model_name, actor, to, reason, command.thread_id, undo)
         case Approve() | Reject():
             return decide(c, command.approval_id, actor, command.kind, command.comment or "")
     assert_never(command)
@@ -104,13 +105,15 @@ def rollback(
     to_deployment: str | None = None,
     reason: str = "",
     thread_id: str | None = None,
+    undo_deployment: str | None = None,
 ) -> dict[str, Any]:
-    """Switch a model back to its previous production deployment (or ``to_deployment``).
-    The implementation of ``execute(Rollback)``."""
+    """Switch a model back to its previous production deployment (or ``to_deployment``), or
+    take ``undo_deployment`` out of service. The implementation of ``execute(Rollback)``."""
     request = {
         "action": "rollback",
         "model_name": model_name,
         "deployment_id": to_deployment,
+        "current_deployment_id": undo_deployment,
         "reason": reason,
         "requested_by": actor,
     }

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.state import InputState, State
+from database.protocols import UnitOfWork
 from lifecycle.errors import BadInputError, InvalidDeploymentActionError, UnknownModelError
 from lifecycle.records import parse_version
 from lifecycle.stages import parse_stage
@@ -77,13 +78,8 @@ class IntakeNode:
                     raise BadInputError(f"{action} needs a version")
                 update["version"] = parse_version(state.version)
                 uow.models.get(state.model_name, update["version"])
-            if action == "rollback" and state.deployment_id:
-                row = uow.deployments.get(state.deployment_id)
-                if row.model_name != state.model_name:
-                    raise BadInputError(
-                        f"deployment {state.deployment_id} serves {row.model_name}, "
-                        f"not {state.model_name}"
-                    )
+            if action == "rollback":
+                _check_rollback_ids(uow, state)
         if action == "promote":
             update["target_stage"] = parse_stage(state.target_stage or "").value
         if action == "deploy":
@@ -91,6 +87,22 @@ class IntakeNode:
             if state.strategy:
                 update["strategy"] = parse_strategy(state.strategy).value
         return update
+
+
+def _check_rollback_ids(uow: UnitOfWork, state: State) -> None:
+    """The deployment to go back to and the one to undo are the model's own; never both."""
+    if state.deployment_id and state.current_deployment_id:
+        raise BadInputError(
+            "a rollback names the deployment to go back to (--to) or the one to undo (--undo), "
+            "not both"
+        )
+    for named in (state.deployment_id, state.current_deployment_id):
+        if named:
+            row = uow.deployments.get(named)
+            if row.model_name != state.model_name:
+                raise BadInputError(
+                    f"deployment {named} serves {row.model_name}, not {state.model_name}"
+                )
 
 
 def _check_deploy_options(state: State) -> None:

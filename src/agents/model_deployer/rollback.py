@@ -51,7 +51,8 @@ class RollbackNodes:
         with self.deps.uow() as uow:
             rows = {d.deployment_id: d for d in uow.deployments.list(name)}
         views = views_of(rows.values())
-        target = rollback_target(name, routes, views, state.deployment_id)
+        undo = state.current_deployment_id
+        target = rollback_target(name, routes, views, state.deployment_id, undo)
         assert routes is not None  # rollback_target refuses a model with no routing table
         warm = target.status in WARM_STATUSES and self.deps.serving.is_alive(
             rows[target.deployment_id].endpoint()

@@ -85,6 +85,10 @@ class InputState:
     deployment_id: str | None = None
     """Rollback only: the deployment to go back to (default: the previous production one)."""
 
+    current_deployment_id: str | None = None
+    """Rollback only: the deployment to take out of service (seed 004's name); the rollback goes
+    back to what served before it. Never together with ``deployment_id``."""
+
     reason: str = ""
     """Why, in a sentence; kept in the version record, the audit log and memory."""
 

@@ -110,9 +110,15 @@ class RollbackRequest(Body):
     """Switch a model back to its previous production deployment (or to the one named)."""
 
     to_deployment_id: str | None = Field(default=None, min_length=1, max_length=64)
+    """The deployment to go back to."""
+    current_deployment_id: str | None = Field(default=None, min_length=1, max_length=64)
+    """The deployment to take out of service (seed 004's name); not with ``to_deployment_id``."""
     reason: Reason = ""
 
     def to_command(self, model_name: str) -> Rollback:
         return Rollback(
-            model_name=model_name, to_deployment_id=self.to_deployment_id, reason=self.reason
+            model_name=model_name,
+            to_deployment_id=self.to_deployment_id,
+            undo_deployment_id=self.current_deployment_id,
+            reason=self.reason,
         )

@@ -83,7 +83,7 @@ def answer(
     return ChatAnswer(reply, asked, result, exit_code=code)
 
 
-LATER_FIELDS = frozenset({"thread_id", "replicas"})
+LATER_FIELDS = frozenset({"thread_id", "replicas", "undo_deployment_id"})
 """Fields the commands gained for the CLI and the API, never set by the chat: its echo of a
 request (``deployer chat --json``'s ``request``) leaves them out while they are at their
 default, and so does a deploy's ``reason``, which the chat's deploy never takes."""

@@ -9,7 +9,7 @@ trailing ``.``/``?``/``!`` and extra spaces are ignored. Pieces in braces may co
     promote  = ("promote" | "advance" | "move") {model | version | ["to" | "into"] stage} [reason]
     deploy   = ("deploy" | "release" | "ship") {model | version | strategy | traffic}
     rollback = ("rollback" | "roll back" | "revert" | "undo")
-               {model | ("to" | "--to") ["deployment"] deployment_id} [reason]
+               {model | ("to" | "--to" | "--undo") ["deployment"] deployment_id} [reason]
     approve  = "approve" ["approval" | "id" | "#"] approval_id [comment]
     reject   = "reject" ["approval" | "id" | "#"] approval_id [comment]
     status   = ("status" | "show" | "what is running" | "what's running") [["for" | "of"] model]
@@ -202,6 +202,10 @@ def _read_piece(
         target = _deployment_after(tokens, i + 1)
         if target is not None:
             return "to_deployment_id", tokens[target].text, target + 1
+    if verb == "rollback" and low == "--undo":
+        target = _deployment_after(tokens, i + 1)
+        if target is not None:
+            return "undo_deployment_id", tokens[target].text, target + 1
     if low in ("v", "version", "--version") and v.VERSION.fullmatch(after):
         return "version", _version(after), i + 2
     if low in ("at", "traffic", "--traffic") and v.NUMBER.fullmatch(after.rstrip("%")):
@@ -284,7 +288,10 @@ def _rollback(found: _Found, reason: str | None, partial: _Partial) -> _Reply:
     if model is None:
         return _clarify("model_name", "Which model should I roll back?", partial)
     return Rollback(
-        model_name=model, to_deployment_id=_first(found, "to_deployment_id"), reason=reason
+        model_name=model,
+        to_deployment_id=_first(found, "to_deployment_id"),
+        undo_deployment_id=_first(found, "undo_deployment_id"),
+        reason=reason,
     )
 
 

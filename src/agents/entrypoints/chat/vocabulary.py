@@ -10,7 +10,15 @@ from agents.commands import Verb
 from lifecycle.stages import ModelStage
 from lifecycle.strategies import StrategyName
 
-Slot = Literal["model_name", "version", "target_stage", "strategy", "traffic", "to_deployment_id"]
+Slot = Literal[
+    "model_name",
+    "version",
+    "target_stage",
+    "strategy",
+    "traffic",
+    "to_deployment_id",
+    "undo_deployment_id",
+]
 Missing = Slot | Literal["command", "approval_id"]
 
 MAX_COMMAND_CHARS = 2000
@@ -30,7 +38,7 @@ GRAMMAR_HELP = f"""\
 I understand these commands ([brackets] are optional):
   promote MODEL vN to STAGE [because REASON]        also: advance, move
   deploy MODEL vN [as STRATEGY] [at N%]             also: release, ship
-  rollback MODEL [to DEPLOYMENT_ID] [because REASON]  also: roll back, revert, undo
+  rollback MODEL [to ID | --undo ID] [because REASON]  also: roll back, revert, undo
   approve ID [COMMENT]    reject ID [COMMENT]
   status [MODEL]                                    also: show, what's running
   history MODEL                                     also: show history of MODEL
@@ -71,7 +79,7 @@ VERB_NOISE: dict[Verb, frozenset[str]] = {
 ALLOWED: dict[Verb, frozenset[Slot]] = {
     "promote": frozenset({"model_name", "version", "target_stage"}),
     "deploy": frozenset({"model_name", "version", "strategy", "traffic"}),
-    "rollback": frozenset({"model_name", "to_deployment_id"}),
+    "rollback": frozenset({"model_name", "to_deployment_id", "undo_deployment_id"}),
     "status": frozenset({"model_name"}),
     "history": frozenset({"model_name"}),
 }

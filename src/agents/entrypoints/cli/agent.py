@@ -126,6 +126,10 @@ def rollback(
     to: Annotated[
         str | None, typer.Option("--to", help="Deployment id to go back to (default: previous).")
     ] = None,
+    undo: Annotated[
+        str | None,
+        typer.Option("--undo", help="Deployment id to take out of service (not with --to)."),
+    ] = None,
     reason: ReasonOption = "",
     thread: ThreadOption = None,
     by: ByOption = None,
@@ -133,7 +137,13 @@ def rollback(
 ) -> None:
     """Switch all traffic back to the previous production deployment, at once."""
     with command(as_json) as c:
-        request = Rollback(model_name=name, to_deployment_id=to, reason=reason, thread_id=thread)
+        request = Rollback(
+            model_name=name,
+            to_deployment_id=to,
+            undo_deployment_id=undo,
+            reason=reason,
+            thread_id=thread,
+        )
         result = _execute(c, request, by)
         emit(result, as_json, lambda: render_run(result))
 
