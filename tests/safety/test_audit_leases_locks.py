@@ -332,9 +332,15 @@ def test_a_scheduled_check_records_a_break_and_status_shows_it(container: Contai
     assert found is not None and not found["ok"] and skipped is None
     last = last_audit_check(container)
     assert last is not None and (last["ok"], last["first_bad_id"]) == (False, 2)
+    from agents.entrypoints.cli.output import console
+    from agents.entrypoints.cli.render import render_status
     from agents.queries.status import home_status
 
-    assert home_status(container)["audit"]["ok"] is False
+    shown = home_status(container)
+    with console.capture() as printed:
+        render_status(shown)
+    assert shown["audit"]["ok"] is False
+    assert "audit chain broken" in printed.get()
 
 
 # -- item 10: leases on the database clock, with a fence ---------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -85,6 +86,12 @@ def render_status(result: dict[str, Any]) -> None:
         console.print(f"[yellow]{result['home']} is not initialised[/]: run [bold]deployer init[/]")
         return
     console.print(f"home {result['home']}  database {result['database']}")
+    audit = result.get("audit")
+    if audit and not audit["ok"]:
+        console.print(
+            f"[bold red]audit chain broken[/] (checked {audit['checked_at']} by the watcher): "
+            f"{escape(audit['problem'])}"
+        )
     if not result["models"]:
         console.print("no models registered yet: [bold]deployer register NAME --model-uri URI[/]")
         return
