@@ -506,6 +506,43 @@ def test_the_watcher_neither_judges_nor_acts_on_a_model_another_operation_holds(
         assert uow.session.scalar(select(func.count()).select_from(HealthCheckRow)) == 0
 
 
+def test_every_wrapped_flow_waits_for_the_model_and_changes_nothing_if_it_never_frees(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        DEPLOYER_HOME=str(tmp_path / "home"),
+        DEPLOYER_DATABASE_URL=database_url,
+        DEPLOYER_USER="alice",
+        DEPLOYER_MODEL_LOCK_WAIT_SECONDS="0.3",
+    )
+    settings.ensure_home()
+    migrate.upgrade(database_url)
+    c = bootstrap(settings)
+    try:
+        add_version(c.session_factory, "iris", "1")
+        with c.uow() as uow:
+            uow.deployments.add(deployment_row("d-1", DeploymentStatus.ACTIVE, "iris", "1"))
+            uow.commit()
+        assert locks.try_acquire(c.session_factory, "iris", "deploy by bob", 60).held
+        from agents.commands import Rollback
+        from agents.handlers import operations, serving, traffic
+
+        attempts = {
+            "traffic set": lambda: traffic.set_routes(c, "iris", {"d-1": 100.0}, "alice"),
+            "endpoints stop": lambda: serving.stop_endpoint(c, "d-1", "alice", "drill"),
+            "rollback": lambda: operations.execute(c, Rollback(model_name="iris"), "alice"),
+            "down": lambda: serving.down(c, "alice"),
+        }
+        for flow, attempt in attempts.items():
+            with pytest.raises(locks.ModelLockedError, match="deploy by bob"):
+                attempt()
+            assert c.router.get_routes("iris") is None, flow
+            with c.reader() as uow:
+                assert uow.deployments.get("d-1").status == "active", flow
+    finally:
+        c.close()
+
+
 def _services(factory: sessionmaker[Session], wait: float) -> Any:
     settings = SimpleNamespace(model_lock_seconds=60.0, model_lock_wait_seconds=wait)
     return SimpleNamespace(session_factory=factory, settings=settings)
