@@ -17,7 +17,7 @@ from langgraph.store.memory import InMemoryStore
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.model_deployer.deps import AgentPolicy, DeployerDeps
-from database.engine import make_engine, make_session_factory
+from database.engine import make_engine
 from database.models import Base, ModelVersionRow
 from database.routing import checked_routes
 from database.uow import SqlAlchemyUnitOfWork
@@ -30,6 +30,7 @@ from lifecycle.ports import Endpoint, Routes
 from lifecycle.records import model_version_id
 from lifecycle.stages import ModelStage
 from memory.store_memory import StoreMemory
+from tests.audit_keys import keyed_factory
 from tests.fakes import FakeRegistry
 
 
@@ -246,7 +247,7 @@ def make_world(
     Each of ``approvers`` holds the approver role there (bindings, as an admin grants them)."""
     engine = make_engine(url or f"sqlite:///{tmp_path / 'state.db'}")
     Base.metadata.create_all(engine)
-    factory = make_session_factory(engine)
+    factory = keyed_factory(engine)
     with SqlAlchemyUnitOfWork(factory) as uow:
         for user in sorted(approvers):
             uow.access.grant(user, Role.APPROVER, "test-admin")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.settings import Settings, load_settings
+from database.audit import AUDIT_KEY_INFO
 from database.engine import make_engine, make_session_factory
 from database.routing import DbMetricsSource, DbRouter
 from database.schema import check_schema
@@ -47,9 +49,14 @@ class Container:
             raise
         return engine
 
+    session_info: dict[str, Any] = field(default_factory=dict)
+    """What every session of this container carries (the audit key; a watcher's fence)."""
+
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:
-        return make_session_factory(self.engine)
+        # The key is read (or made) on the first append or verification, then kept.
+        self.session_info.setdefault(AUDIT_KEY_INFO, functools.cache(self.settings.audit_key))
+        return make_session_factory(self.engine, self.session_info)
 
     def uow(self) -> SqlAlchemyUnitOfWork:
         """A new unit of work on the state database (rolls back unless committed)."""

@@ -46,6 +46,20 @@ class Settings(BaseSettings):
     )
     """Bearer token of the gateway's admin API; default a random one kept in the home."""
 
+    audit_key_override: str | None = Field(default=None, validation_alias="DEPLOYER_AUDIT_KEY")
+    """The audit chain's HMAC key; default a random one kept in the home (``audit_key()``)."""
+    audit_verify_every_ticks: int = Field(
+        default=60, ge=1, validation_alias="DEPLOYER_AUDIT_VERIFY_EVERY_TICKS"
+    )
+    """``deployer watch`` verifies the audit chain on its first tick and every this many."""
+    model_lock_wait_seconds: float = Field(
+        default=300.0, gt=0, validation_alias="DEPLOYER_MODEL_LOCK_WAIT_SECONDS"
+    )
+    """How long a user's flow waits for another operation's hold on its model to end."""
+    model_lock_seconds: float = Field(
+        default=60.0, gt=0, validation_alias="DEPLOYER_MODEL_LOCK_SECONDS"
+    )
+    """A model lock's expiry (its holder renews it while it works; a dead one loses it)."""
     gateway_url: str = Field(
         default="http://127.0.0.1:8080", validation_alias="DEPLOYER_GATEWAY_URL"
     )
@@ -193,6 +207,15 @@ class Settings(BaseSettings):
             ensure_private_dir(self.home_dir)
             write_private_file(path, secrets.token_urlsafe(32))  # the first writer's wins
         return path.read_text().strip()
+
+    def audit_key(self) -> bytes:
+        """The audit chain's key: DEPLOYER_AUDIT_KEY, else the home's ``audit.key`` (made 0600
+        on first need). Kept outside the database, so a database edit cannot re-sign the log."""
+        from database.audit import load_or_create_key
+
+        if self.audit_key_override:
+            return self.audit_key_override.encode()
+        return load_or_create_key(self.home_dir / "audit.key")
 
     @property
     def user(self) -> str:

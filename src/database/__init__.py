@@ -5,3 +5,6 @@ Entry points: ``engine.make_engine`` / ``engine.make_session_factory``, ``uow.Sq
 ``services.record_stage_change``, ``audit.verify_audit_chain`` and ``migrate.upgrade``. Works the
 same on SQLite (embedded default) and PostgreSQL.
 """
+
+# The tables issue 13 added live in their own module on the same metadata: map them with the rest.
+import database.models_safety  # noqa: F401

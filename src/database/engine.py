@@ -110,9 +110,15 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit (results outlive the unit of work)."""
-    return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+def make_session_factory(
+    engine: Engine, info: dict[str, Any] | None = None
+) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit (results outlive the unit of work).
+
+    ``info`` is copied into each new session's ``Session.info`` (the audit key,
+    ``database.audit.AUDIT_KEY_INFO``; a watcher's fence, ``database.leases.FENCE_INFO``); the
+    dict is read at each session's creation, so later changes to it reach later sessions."""
+    return sessionmaker(bind=engine, expire_on_commit=False, future=True, info=info)
 
 
 def read_session(factory: sessionmaker[Session]) -> Session:

@@ -230,6 +230,8 @@ class AuditEventRow(Base):
     action: Mapped[str] = mapped_column(String(50))
     subject: Mapped[str] = mapped_column(String(300))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payload_json: Mapped[str | None] = mapped_column(Text)
+    """The payload's canonical JSON text, exactly as hashed (None: an event from before 0008)."""
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -242,6 +244,10 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_id: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+    keyed_from: Mapped[int] = mapped_column(Integer, default=1)
+    """The first event whose hash is keyed (an HMAC); the ones before it predate the key."""
+    mac: Mapped[str | None] = mapped_column(String(64))
+    """The HMAC of the head itself, so a rewritten head (a removed tail) needs the key too."""
 
 
 class RouteRow(Base):
@@ -357,6 +363,8 @@ class LeaseRow(Base):
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+    fence: Mapped[int] = mapped_column(Integer, default=0)
+    """Grows by one with every acquisition: a write carrying an older fence is refused."""
 
 
 # The access tables share this metadata; importing them here lets every user of

@@ -53,10 +53,13 @@ def verify(env: dict[str, str], *args: str) -> Result:
 
 @contextmanager
 def database(env: dict[str, str]) -> Iterator[sqlite3.Connection]:
-    """The home's state database, opened raw (as someone tampering with it would)."""
+    """The home's state database, opened raw (as someone tampering with it would), past the
+    triggers that refuse UPDATE and DELETE on audit rows (its owner can drop them)."""
     db = sqlite3.connect(Path(env["DEPLOYER_HOME"]) / "deployer.db")
     try:
         with db:
+            for trigger in ("audit_events_no_update", "audit_events_no_delete"):
+                db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
             yield db
     finally:
         db.close()
@@ -122,3 +125,10 @@ def test_a_removed_event_is_named(env: dict[str, str], position: str) -> None:
             marks = ",".join("?" * len(row))
             db.execute(f"INSERT INTO audit_events VALUES ({marks})", row)
     assert verify(env).code == 0
+
+
+def test_verification_with_another_key_says_the_key_is_wrong(env: dict[str, str]) -> None:
+    wrong = verify({**env, "DEPLOYER_AUDIT_KEY": "another-key-0123456789abcdef0123456789"})
+
+    assert wrong.code == 1
+    assert "does not verify with this audit key: the key is wrong" in wrong.stderr

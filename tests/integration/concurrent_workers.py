@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from database.engine import make_engine, make_session_factory
+from database.engine import make_engine
 from database.services import record_stage_change
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import ModelDeployerError
 from lifecycle.stages import ModelStage
+from tests.audit_keys import keyed_factory
 
 
 def promote_after_barrier(url: str, actor: str, barrier: Any, results: Any) -> None:
     """Read the version, wait for the rival to have read it too, then try to promote it."""
     engine = make_engine(url)
-    factory = make_session_factory(engine)
+    factory = keyed_factory(engine)
     try:
         with SqlAlchemyUnitOfWork(factory) as uow:
             row = uow.models.get("fraud_detector", "2")
@@ -37,7 +38,7 @@ def promote_after_barrier(url: str, actor: str, barrier: Any, results: Any) -> N
 def append_audit_events(url: str, actor: str, count: int, barrier: Any) -> None:
     """Append ``count`` audit events, each in its own transaction, racing the other process."""
     engine = make_engine(url)
-    factory = make_session_factory(engine)
+    factory = keyed_factory(engine)
     barrier.wait(timeout=30)
     for i in range(count):
         with SqlAlchemyUnitOfWork(factory) as uow:
@@ -51,7 +52,7 @@ def take_lease_after_barrier(url: str, holder: str, barrier: Any, results: Any) 
     from database import leases
 
     engine = make_engine(url)
-    factory = make_session_factory(engine)
+    factory = keyed_factory(engine)
     barrier.wait(timeout=30)
     state = leases.acquire(factory, "monitor", holder, 60)
     results.put((holder, state.held))

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from database import migrate
-from database.engine import make_engine, make_session_factory
+from database.engine import make_engine
 from database.models import DeploymentRow, ModelVersionRow
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.records import model_version_id
 from lifecycle.stages import DeploymentStatus, ModelStage
+from tests.audit_keys import keyed_factory
 
 
 def migrated_factory(url: str) -> sessionmaker[Session]:
     migrate.upgrade(url)
-    return make_session_factory(make_engine(url))
+    return keyed_factory(make_engine(url))
+
+
+def disable_append_only_triggers(session: Session) -> None:
+    """Do what only the database's owner can: switch off the triggers that refuse UPDATE and
+    DELETE on audit rows (migration 0008), in ``session``'s transaction, to tamper past them."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+        session.execute(text("ALTER TABLE audit_head DISABLE TRIGGER USER"))
+        return
+    for trigger in (
+        "audit_events_no_update",
+        "audit_events_no_delete",
+        "audit_head_keyed_from_fixed",
+    ):
+        session.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
 
 
 def add_version(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from database.audit import event_hash
 from database.models import AuditEventRow
 from database.uow import SqlAlchemyUnitOfWork
-from tests.integration.db_helpers import migrated_factory
+from tests.integration.db_helpers import disable_append_only_triggers, migrated_factory
 
 
 @pytest.fixture
@@ -23,7 +23,9 @@ def factory(database_url: str) -> sessionmaker[Session]:
 
 
 def tamper(factory: sessionmaker[Session], sql: str) -> None:
+    """Run ``sql`` as the database's owner would: past the append-only triggers."""
     with factory() as session:
+        disable_append_only_triggers(session)
         session.execute(text(sql))
         session.commit()
 
@@ -72,11 +74,12 @@ def test_tampering_is_found_and_the_first_bad_row_named(
     assert word in problem
 
 
-@pytest.mark.parametrize(("row_id", "bad_id"), [(3, 4), (5, 5)], ids=["middle", "last"])
-def test_an_edited_row_whose_hash_was_recomputed_breaks_the_next_link_or_the_head(
+@pytest.mark.parametrize(("row_id", "bad_id"), [(3, 3), (5, 5)], ids=["middle", "last"])
+def test_an_edited_row_whose_hash_was_recomputed_without_the_key_is_named(
     factory: sessionmaker[Session], row_id: int, bad_id: int
 ) -> None:
     with SqlAlchemyUnitOfWork(factory) as uow:
+        disable_append_only_triggers(uow.session)
         event = uow.session.get_one(AuditEventRow, row_id)
         event.payload = {"i": row_id, "why": "forged"}
         event.hash = event_hash(event)

@@ -11,9 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from database import migrate
-from database.engine import make_engine, make_session_factory
+from database.engine import make_engine
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import ConfigurationError, InfrastructureError
+from tests.audit_keys import keyed_factory
 from tests.integration.db_helpers import add_version, migrated_factory
 
 
@@ -49,7 +50,7 @@ def test_a_server_that_is_down_is_an_infrastructure_error_of_one_line() -> None:
     with pytest.raises(InfrastructureError, match="state database is unavailable") as caught:
         migrate.upgrade(url)
     assert "\n" not in str(caught.value)
-    factory = make_session_factory(make_engine(url))
+    factory = keyed_factory(make_engine(url))
     with pytest.raises(InfrastructureError), SqlAlchemyUnitOfWork(factory) as uow:
         uow.models.list()
 

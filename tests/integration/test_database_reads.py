@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from database.engine import make_engine, make_session_factory, read_session
+from database.engine import make_engine, read_session
 from database.models import ModelVersionRow
 from database.routing import DbMetricsSource, DbRouter
 from database.uow import ReadOnlyTransactionError, SqlAlchemyUnitOfWork
@@ -24,6 +24,7 @@ from lifecycle.metrics import ShadowStats
 from lifecycle.ports import Routes
 from lifecycle.records import model_version_id
 from lifecycle.stages import DeploymentStatus, ModelStage
+from tests.audit_keys import keyed_factory
 from tests.integration.db_helpers import add_version, deployment_row, migrated_factory
 
 
@@ -188,7 +189,7 @@ def test_a_read_only_session_refuses_raw_sql_writes(factory: sessionmaker[Sessio
 def test_a_connection_that_served_a_reader_writes_again(database_url: str) -> None:
     migrated_factory(database_url)
     engine = make_engine(database_url)
-    factory = make_session_factory(engine)
+    factory = keyed_factory(engine)
     for version in ("1", "2", "3"):
         assert versions_of(factory) == [str(v) for v in range(1, int(version))]
         with SqlAlchemyUnitOfWork(factory) as uow:
@@ -201,7 +202,7 @@ def test_a_connection_that_served_a_reader_writes_again(database_url: str) -> No
 
 def test_a_reader_on_a_server_that_is_down_is_an_infrastructure_error_of_one_line() -> None:
     url = "postgresql+psycopg://deployer@127.0.0.1:1/deployer"  # nothing listens on port 1
-    factory = make_session_factory(make_engine(url))
+    factory = keyed_factory(make_engine(url))
     with (
         pytest.raises(InfrastructureError, match="state database is unavailable") as caught,
         SqlAlchemyUnitOfWork(factory, read_only=True),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,41 +65,22 @@ def test_a_released_lease_is_free_at_once_and_only_its_holder_can_release_it(
     assert leases.acquire(factory, "monitor", "b", 60).held
 
 
-class _Clock:
-    def __init__(self, now: datetime) -> None:
-        self.at = now
-
-    def now(self) -> datetime:
-        return self.at
-
-
-def test_expiry_is_judged_by_the_clock_the_caller_gives(database_url: str) -> None:
+def test_the_fence_grows_with_every_acquisition_and_a_renewal_keeps_it(database_url: str) -> None:
     factory = migrated_factory(database_url)
-    clock = _Clock(datetime(2030, 1, 1, tzinfo=UTC))
-    leases.acquire(factory, "monitor", "a", 60, clock=clock)
-    assert not leases.acquire(factory, "monitor", "b", 60, clock=clock).held
+    first = leases.acquire(factory, "monitor", "a", 60)
+    renewed = leases.acquire(factory, "monitor", "a", 60)
+    leases.release(factory, "monitor", "a")
+    second = leases.acquire(factory, "monitor", "b", 60)
+    leases.release(factory, "monitor", "b")
+    third = leases.acquire(factory, "monitor", "a", 60)
 
-    clock.at += timedelta(seconds=61)
-
-    assert leases.current(factory, "monitor", clock) == leases.LeaseState(
-        False, "a", datetime(2030, 1, 1, 0, 1, tzinfo=UTC)
-    )
-    assert leases.acquire(factory, "monitor", "b", 60, clock=clock).held
+    assert [first.fence, renewed.fence, second.fence, third.fence] == [1, 1, 2, 3]
 
 
-def test_a_lease_expires_by_the_clock_it_is_given(database_url: str) -> None:
+def test_expiry_is_judged_by_the_database_clock(database_url: str) -> None:
     factory = migrated_factory(database_url)
-    start = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    taken = leases.acquire(factory, "monitor", "a", 60)
+    with factory() as session:
+        now = leases.db_now(session)
 
-    def at(seconds: float) -> _Clock:
-        return _Clock(start + timedelta(seconds=seconds))
-
-    leases.acquire(factory, "monitor", "a", 60, clock=at(0))
-    refused = leases.acquire(factory, "monitor", "b", 60, clock=at(59))
-    taken = leases.acquire(factory, "monitor", "b", 60, clock=at(60))
-
-    assert (refused.held, refused.holder) == (False, "a")
-    assert taken == leases.LeaseState(True, "b", start + timedelta(seconds=120))
-    assert leases.current(factory, "monitor", clock=at(119)) == taken
-    expired = leases.current(factory, "monitor", clock=at(120))
-    assert expired is not None and not expired.held
+    assert now < taken.expires_at <= now + timedelta(seconds=60)

@@ -23,12 +23,13 @@ from langgraph.graph.state import CompiledStateGraph
 from sqlalchemy import func, select
 
 from agents.model_deployer import InputState, ModelDeployerAgent, State
-from database.engine import make_engine, make_session_factory
+from database.engine import make_engine
 from database.models import AgentOperationRow, ApprovalRow, DeploymentRow
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.metrics import ShadowStats
 from lifecycle.ports import Routes
 from tests.agent_fakes import World
+from tests.audit_keys import keyed_factory
 
 MODEL = "fraud_detector"
 REQUESTER = "alice"
@@ -52,7 +53,7 @@ def clone(world: World, tmp_path: Path) -> World:
     target = tmp_path / "state.db"
     with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
-    factory = make_session_factory(make_engine(f"sqlite:///{target}"))
+    factory = keyed_factory(make_engine(f"sqlite:///{target}"))
     # itertools.count cannot be deep-copied on every Python we support: give the copy its own.
     memo: dict[int, object] = {
         id(world.serving.ports): itertools.count(next(world.serving.ports)),

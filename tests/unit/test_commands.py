@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -12,8 +14,11 @@ from pydantic import ValidationError
 from agents.commands import AS_ASKED, Deploy, Promote, Register, Rollback, Tick
 from agents.entrypoints.chat.chat import echo
 from agents.handlers import operations
+from database.engine import make_engine
+from database.models import Base
 from lifecycle.stages import ModelStage
 from lifecycle.strategies import StrategyName
+from tests.audit_keys import keyed_factory
 
 
 def test_a_known_stage_or_strategy_is_parsed_and_any_other_word_is_kept_for_the_intake() -> None:
@@ -68,9 +73,15 @@ class _Agent:
 
 
 class _Services:
-    def __init__(self) -> None:
+    """A fake agent over a real SQLite file: ``execute`` holds the model's lock (locks.py)."""
+
+    def __init__(self, tmp_path: Path) -> None:
         self.agent = _Agent()
         self.actors: list[str | None] = []
+        engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
+        Base.metadata.create_all(engine)
+        self.session_factory = keyed_factory(engine)
+        self.settings = SimpleNamespace(model_lock_seconds=60.0, model_lock_wait_seconds=5.0)
 
     @contextmanager
     def open_agent(self, actor: str | None = None) -> Iterator[_Agent]:
@@ -78,8 +89,8 @@ class _Services:
         yield self.agent
 
 
-def test_execute_hands_the_thread_the_replicas_and_the_reason_to_the_run() -> None:
-    c = _Services()
+def test_execute_hands_the_thread_the_replicas_and_the_reason_to_the_run(tmp_path: Path) -> None:
+    c = _Services(tmp_path)
     request = Deploy(
         model_name="m",
         version="2",

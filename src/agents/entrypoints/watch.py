@@ -5,12 +5,21 @@ advance, complete, retire or roll back), after healing the deploys a crash left 
 (resume their thread, else roll them back: ``model_deployer.recovery``). A lease in the state
 database makes a second watcher wait as a standby instead of ticking too; ``--once`` runs one
 tick for cron, a systemd timer or a Kubernetes CronJob and skips when a long-running watcher
-holds the lease. SIGTERM and SIGINT stop the loop after the tick in progress, and the lease is
-given back at once.
+holds the lease. SIGTERM and SIGINT
+stop the loop after the tick in progress, and the lease is given back at once.
+
+The lease is judged on the database's clock and renewed in the background while a tick runs;
+each acquisition has a new fence, and every write of the watcher's sessions checks it
+(``fence_writes``): a watcher that lost its lease mid-tick has its writes refused
+(``fenced_out``). Each model is ticked while the watcher holds its lock (``database.locks``): a
+model another operation is changing is skipped this tick and said so. On the first tick and every
+``DEPLOYER_AUDIT_VERIFY_EVERY_TICKS`` ticks after it the audit chain is verified and the outcome
+recorded (``deployer status`` shows it; a break is logged as an error).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -23,13 +32,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agents.commands import Tick
-from database import leases
+from agents.queries.audit import record_audit_check
+from database import leases, locks
 from lifecycle.errors import BadInputError
 from lifecycle.records import utcnow
+from lifecycle.stages import LIVE_STATUSES
 
 if TYPE_CHECKING:
     from agents.bootstrap import Container
     from agents.model_deployer.agent import ModelDeployerAgent
+
+log = logging.getLogger(__name__)
 
 LEASE_NAME = "monitor"
 """The one lease every watcher of a database competes for."""
@@ -76,6 +89,7 @@ def watch(
     request = Tick(model_name=model_name or None)
     holder, ttl = holder_name(), lease_seconds(interval)
     stop = stop or threading.Event()
+    fence = fence_writes(c, holder)
     ticks = 0
     with c.open_agent() as agent:
         try:
@@ -83,11 +97,9 @@ def watch(
                 started = time.monotonic()
                 lease = leases.acquire(c.session_factory, LEASE_NAME, holder, ttl)
                 if lease.held:
-                    began = utcnow()
-                    healed = heal(agent, request)
-                    result = tick(agent, request, c.settings.user)
+                    fence.token = lease.fence
+                    report(fenced_tick(c, agent, request, fence, ttl, ticks))
                     ticks += 1
-                    report({**tick_report(result, holder, began, utcnow()), "healed": healed})
                 else:
                     report(
                         {
@@ -111,6 +123,125 @@ def heal(agent: ModelDeployerAgent, request: Tick) -> list[dict[str, Any]]:
     from agents.model_deployer.recovery import heal_stuck_deploys
 
     return heal_stuck_deploys(agent, request.model_name or "")
+
+
+def fence_writes(c: Container, holder: str) -> leases.Fence:
+    """Make every write of ``c``'s sessions carry this watcher's fence (``database.leases``):
+    once the lease is another's, the monitor's writes are refused and change nothing."""
+    fence = leases.Fence(LEASE_NAME, holder)
+    c.session_info[leases.FENCE_INFO] = fence
+    return fence
+
+
+def fenced_tick(
+    c: Container,
+    agent: ModelDeployerAgent,
+    request: Tick,
+    fence: leases.Fence,
+    ttl: float,
+    ticks_before: int,
+) -> dict[str, Any]:
+    """One tick under the lease ``fence`` holds, renewed in the background while it runs; the
+    audit chain is verified on the schedule the settings give. A tick whose lease was taken
+    over meanwhile stops at its first refused write (``fenced_out``)."""
+    began = utcnow()
+    try:
+        with renewing(c, fence, ttl):
+            result = tick_models(c, agent, request, fence.holder, ttl)
+            audit = scheduled_audit_check(c, ticks_before, fence.holder)
+    except leases.StaleFenceError as exc:
+        log.warning("watcher %s lost its lease mid-tick: %s", fence.holder, exc)
+        return {"status": "fenced_out", "holder": fence.holder, "message": str(exc), "checks": []}
+    out = {**tick_report(result, fence.holder, began, utcnow()), "healed": result["healed"]}
+    if audit is not None:
+        out["audit"] = audit
+    return out
+
+
+@contextmanager
+def renewing(c: Container, fence: leases.Fence, ttl: float) -> Iterator[None]:
+    """Renew the lease every third of its life while the block runs (a long rollback)."""
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(ttl / 3):
+            try:
+                if not leases.renew(c.session_factory, fence, ttl):
+                    return  # lost: the fenced writes will say so
+            except Exception:  # a busy database: try again at the next beat
+                log.warning("renewing the %s lease failed; retrying", fence.name, exc_info=True)
+
+    renewer = threading.Thread(target=beat, name="lease-renewal", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewer.join()
+
+
+def models_to_watch(c: Container, request: Tick) -> list[str]:
+    """The models a tick judges: the one asked for, else every model with a live deployment."""
+    if request.model_name:
+        return [request.model_name]
+    with c.reader() as uow:
+        rows = uow.deployments.list(statuses=LIVE_STATUSES)
+    return sorted({row.model_name for row in rows})
+
+
+def tick_models(
+    c: Container, agent: ModelDeployerAgent, request: Tick, holder: str, ttl: float
+) -> dict[str, Any]:
+    """Tick each model while holding its lock; a model whose lock another operation holds (a
+    user's deploy, ``traffic set``) is neither judged nor acted on this tick, and the report
+    says so (``action: "skipped"``)."""
+    checks: list[dict[str, Any]] = []
+    healed: list[dict[str, Any]] = []
+    tick_ids: list[str] = []
+    elapsed = 0.0
+    for model in models_to_watch(c, request):
+        try:
+            with locks.holding(c.session_factory, model, f"monitor ({holder})", ttl, 0.0):
+                healed.extend(heal(agent, Tick(model_name=model)))
+                result = tick(agent, Tick(model_name=model), c.settings.user)
+        except locks.ModelLockedError:
+            other = locks.holder_of(c.session_factory, model)
+            checks.append(skipped_check(model, other.holder if other else "another operation"))
+            continue
+        monitor = result.get("monitor") or {}
+        checks.extend(monitor.get("checks", []))
+        tick_ids.append(monitor.get("tick_id") or "")
+        elapsed += float(result.get("elapsed_seconds") or 0.0)
+    monitor_out = {
+        "tick_id": ",".join(t for t in tick_ids if t),
+        "checked_at": utcnow().isoformat(),
+    }
+    return {
+        "monitor": {**monitor_out, "checks": checks},
+        "elapsed_seconds": round(elapsed, 3),
+        "healed": healed,
+    }
+
+
+def skipped_check(model: str, holder: str) -> dict[str, Any]:
+    """The report line of a model left alone this tick because ``holder`` is changing it."""
+    return {
+        "model_name": model,
+        "action": "skipped",
+        "status": "skipped",
+        "message": f"left alone this tick: {holder} is changing it",
+    }
+
+
+def scheduled_audit_check(c: Container, ticks_before: int, holder: str) -> dict[str, Any] | None:
+    """On the first tick and every ``audit_verify_every_ticks`` after it, verify the audit
+    chain and record the outcome (``deployer status`` shows the last one); a break is logged."""
+    if ticks_before % c.settings.audit_verify_every_ticks != 0:
+        return None
+    found = record_audit_check(c, holder)
+    if not found["ok"]:
+        log.error("the audit chain is broken: %s", found["problem"])
+    return found
 
 
 def tick(agent: ModelDeployerAgent, request: Tick, actor: str) -> dict[str, Any]:

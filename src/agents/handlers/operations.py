@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, assert_never
 
 from agents.commands import AgentCommand, Approve, Deploy, Promote, Reject, Rollback
+from agents.handlers.model_lock import command_subject, one_actor_per_model
 from agents.ports import Services
 from agents.queries.checks import metric_evidence
 from database.models import ApprovalRow
@@ -28,6 +29,7 @@ from lifecycle.errors import (
 from lifecycle.records import utcnow
 
 
+@one_actor_per_model(command_subject)
 def execute(c: Services, command: AgentCommand, actor: str) -> dict[str, Any]:
     """Carry out one of the agent's commands for ``actor``; the result as the CLI prints it."""
     match command:

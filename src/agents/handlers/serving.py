@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from agents.handlers.model_lock import endpoint_subject, every_model, one_actor_per_model
 from agents.ports import Services
 from database.models import DeploymentRow
 from database.services import retire
@@ -113,6 +114,7 @@ def _finish(
         uow.commit()
 
 
+@one_actor_per_model(endpoint_subject)
 def stop_endpoint(c: Services, deployment_id: str, actor: str, reason: str) -> dict[str, Any]:
     """Stop a deployment's server (whole process tree); record it as rolled back.
 
@@ -157,6 +159,7 @@ def list_endpoints(c: Services, actor: str) -> list[dict[str, Any]]:
     return result
 
 
+@every_model("down")
 def down(c: Services, actor: str) -> dict[str, Any]:
     """Stop every endpoint this home started: the recorded ones, and any process that carries
     this home's BentoML store in its environment (in case a record was lost)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.handlers.model_lock import one_actor_per_model, routes_subject
 from agents.ports import Services
 from lifecycle.errors import InvalidRouteError, UnknownModelError
 from lifecycle.ports import Routes
@@ -38,6 +39,7 @@ def show_routes(c: Services, model_name: str) -> dict[str, Any]:
     return {**routes.to_json(), "routed": True}
 
 
+@one_actor_per_model(routes_subject)
 def set_routes(
     c: Services,
     model_name: str,

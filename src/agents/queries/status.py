@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from agents.ports import Services
+from agents.queries.audit import last_audit_check
 from database import migrate
 from database.models import DeploymentRow, ModelVersionRow
 from lifecycle.errors import UnknownModelError
@@ -57,6 +58,7 @@ def home_status(container: Services, model_name: str | None = None) -> dict[str,
         "schema_revision": revision,
         "up_to_date": revision == migrate.head_revision(),
         "models": models,
+        "audit": last_audit_check(container) if revision == migrate.head_revision() else None,
     }
 
 

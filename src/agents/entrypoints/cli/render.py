@@ -106,6 +106,12 @@ def render_status(result: dict[str, Any]) -> None:
         )
         return
     console.print(Text(f"home {result['home']}  database {result['database']}"))
+    audit = result.get("audit")
+    if audit and not audit["ok"]:
+        console.print(
+            f"[bold red]audit chain broken[/] (checked {audit['checked_at']} by the watcher): "
+            f"{escape(audit['problem'])}"
+        )
     if not result["models"]:
         console.print("no models registered yet: [bold]deployer register NAME --model-uri URI[/]")
         return
