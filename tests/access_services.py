@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from database.engine import make_engine, make_session_factory
+from database.engine import make_engine
 from database.models import Base
 from database.uow import SqlAlchemyUnitOfWork
+from tests.audit_keys import keyed_factory
 
 
 @dataclass
@@ -24,7 +25,7 @@ class AccessServices:
     def at(cls, folder: Path) -> Any:
         engine = make_engine(f"sqlite:///{folder / 'access.db'}")
         Base.metadata.create_all(engine)
-        return cls(make_session_factory(engine))
+        return cls(keyed_factory(engine))
 
     def uow(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.session_factory)

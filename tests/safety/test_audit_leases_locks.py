@@ -430,8 +430,9 @@ def test_a_watcher_that_lost_its_lease_mid_tick_writes_nothing(container: Contai
 
 
 def test_a_tick_longer_than_the_lease_keeps_it_by_renewing_in_the_background(
-    container: Container,
+    container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(watch, "heal", lambda agent, request: [])  # no deploy is in flight here
     add_version(container.session_factory, "iris", "1")
     with container.uow() as uow:
         uow.deployments.add(deployment_row("d-1", DeploymentStatus.ACTIVE, "iris", "1"))
@@ -478,8 +479,9 @@ def test_a_model_lock_has_one_holder_and_passes_on_only_after_expiry(database_ur
 
 
 def test_the_watcher_neither_judges_nor_acts_on_a_model_another_operation_holds(
-    container: Container,
+    container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(watch, "heal", lambda agent, request: [])  # no deploy is in flight here
     add_version(container.session_factory, "iris", "1")
     with container.uow() as uow:
         uow.deployments.add(deployment_row("d-1", DeploymentStatus.ACTIVE, "iris", "1"))

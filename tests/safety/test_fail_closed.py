@@ -48,6 +48,7 @@ from lifecycle.gates import (
 from lifecycle.metrics import PerformanceMetrics
 from lifecycle.rollback import config_to_dict, configure
 from lifecycle.routing import split
+from lifecycle.stages import ModelStage
 from memory.store_memory import StoreMemory
 from mlops.gateway.stats import DeploymentStats
 from tests.agent_fakes import make_world
@@ -154,7 +155,7 @@ def test_poisoned_bodies_get_answers_and_never_blind_the_monitor(
 ) -> None:
     with gateway_stack(tmp_path / "home", database_url) as stack:
         stack.env["DEPLOYER_GATEWAY_FLUSH_SECONDS"] = "0.3"
-        v1, v2 = stack.start("v1", "1"), stack.start("v2", "2")
+        v1, v2 = stack.start("v1", "1"), stack.start("v2", "2", ModelStage.SHADOW)
         faulty = stack.start("faulty", "2", DEPLOYER_FAULT_ERROR_RATE="0.5")
         url = stack.gateway()
         with admin(url) as ops:
