@@ -19,7 +19,7 @@ from lifecycle.ports import Routes
 from lifecycle.records import Instant
 from lifecycle.rollout import DeploymentView
 from lifecycle.routing import single
-from lifecycle.stages import SERVED_STATUSES, ModelStage
+from lifecycle.stages import SERVED_STATUSES, DeploymentStatus, ModelStage
 
 
 class RollbackPlan(BaseModel):
@@ -73,7 +73,9 @@ def rollback_target(
     Two ways to ask, never both (the intake refuses that): ``requested`` names the deployment to
     go back to (``deployer rollback --to``); ``undo`` names the deployment to take out of
     service (``--undo``, seed 004's ``current_deployment_id``), and the rollback goes back to
-    what served before it. Neither: undo the newest routed change. Going "back" to the newest
+    what served before it: the table's stable deployment when it is older (a canary beside it),
+    else the newest earlier production deployment that served, one never rolled back itself
+    first. Neither: undo the newest routed change. Going "back" to the newest
     routed change is refused: it would send every user to what is being rolled back."""
     if routes is None:
         raise RollbackFailedError(f"nothing to roll back: no deployment of {model_name} is routed")
@@ -95,6 +97,9 @@ def rollback_target(
         # Undoing a shadow stops the mirror; the stable deployment keeps serving.
         stable = routes.stable_deployment_id or max(routes.weights, key=routes.weights.__getitem__)
         return by_id[stable]
+    kept_on = by_id.get(routes.stable_deployment_id or "")
+    if kept_on is not None and kept_on.deployed_at < newest.deployed_at:
+        return kept_on  # undoing a change beside the stable one (a canary): it serves on
     earlier = [
         d
         for d in deployments
@@ -107,7 +112,9 @@ def rollback_target(
             f"nothing to roll back to: {model_name} has no production deployment "
             f"before {newest.deployment_id}"
         )
-    return max(earlier, key=_age)
+    # One that was itself rolled back (a failed canary) only when no other served before.
+    kept = [d for d in earlier if d.status is not DeploymentStatus.ROLLED_BACK]
+    return max(kept or earlier, key=_age)
 
 
 def _requested_target(target: DeploymentView) -> DeploymentView:

@@ -220,3 +220,29 @@ def test_going_back_to_the_newest_change_is_refused_and_points_to_undo() -> None
 
 def test_going_back_to_the_only_routed_deployment_is_not_refused_as_the_newest_change() -> None:
     assert rollback_target(M, SWITCHED, (V1, V2), "v2") == V2
+
+
+def test_undoing_a_canary_goes_back_to_the_stable_deployment_not_a_newer_failed_canary() -> None:
+    failed = view("v2x", "2", 1.5, DeploymentStatus.ROLLED_BACK)  # an earlier canary, undone
+    canary = Routes(M, {"v1": 90.0, "v3": 10.0}, stable_deployment_id="v1")
+    v1, v3 = view("v1", "1", 3), view("v3", "3", 1)
+    assert rollback_target(M, canary, (v1, failed, v3)) == v1
+
+
+def test_a_stable_deployment_newer_than_the_undone_one_is_not_gone_back_to() -> None:
+    routes = Routes(M, {"v1": 90.0, "v3": 10.0}, stable_deployment_id="v3")
+    older, v1, v3 = view("v0", "0", 5, DRAINING), view("v1", "1", 3), view("v3", "3", 1)
+    assert rollback_target(M, routes, (older, v1, v3), undo="v1") == older
+
+
+def test_after_a_full_switch_a_rolled_back_deployment_is_passed_over_for_one_that_was_not() -> None:
+    failed = view("v2x", "2", 1.5, DeploymentStatus.ROLLED_BACK)
+    switched = Routes(M, {"v3": 100.0}, stable_deployment_id="v3")
+    v1, v3 = view("v1", "1", 3, DRAINING), view("v3", "3", 1)
+    assert rollback_target(M, switched, (v1, failed, v3)) == v1
+
+
+def test_undoing_a_canary_keeps_its_stable_deployment_over_a_newer_one_kept_warm() -> None:
+    canary = Routes(M, {"v1": 90.0, "v3": 10.0}, stable_deployment_id="v1")
+    v1, warm, v3 = view("v1", "1", 3), view("v2", "2", 2, DRAINING), view("v3", "3", 1)
+    assert rollback_target(M, canary, (v1, warm, v3)) == v1
