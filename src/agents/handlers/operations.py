@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, assert_never
 
 from agents.commands import AgentCommand, Approve, Deploy, Promote, Reject, Rollback
-from agents.handlers.model_lock import command_subject, one_actor_per_model
+from agents.handlers.model_lock import command_subject, hold_model, one_actor_per_model
 from agents.ports import Services
 from agents.queries.checks import metric_evidence
 from database.models import ApprovalRow
@@ -143,7 +143,11 @@ def resume_run(c: Services, thread_id: str) -> dict[str, Any]:
             raise UnknownModelError(f"no run with thread id {thread_id!r}")
         if snapshot["interrupts"]:
             return outcome({**snapshot, "interrupts": snapshot["interrupts"]})
-        return outcome(agent.continue_run(thread_id))
+        model = str(snapshot.get("model_name") or "")
+        if not model:  # nothing model-specific to hold (ticks are never checkpointed)
+            return outcome(agent.continue_run(thread_id))
+        with hold_model(c, model, "resume", str(snapshot.get("requested_by") or "someone")):
+            return outcome(agent.continue_run(thread_id))
 
 
 def list_approvals(c: Services, every: bool = False) -> list[dict[str, Any]]:
