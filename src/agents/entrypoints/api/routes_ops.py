@@ -99,7 +99,7 @@ async def model_status(name: ModelName, user: Viewer, c: ContainerDep) -> JSONRe
     return json_response(await run_in_threadpool(home_status, c, name))
 
 
-@router.get("/v1/checks", responses=error_responses())
+@router.get("/v1/checks", responses=error_responses(404))
 async def checks(
     user: Viewer,
     c: ContainerDep,

@@ -29,9 +29,10 @@ VERSION_PATTERN = r"^[vV]?[0-9]{1,18}$"
 """``lifecycle.records.parse_version``'s rule: ``2`` or ``v2``."""
 CRITERION_PATTERN = (
     r"^ *[A-Za-z_][A-Za-z0-9_.\-]{0,99} *(>=|<=|==|>|<) *-?[0-9]{1,18}(\.[0-9]{1,18})?"
-    r"(e-?[0-9]{1,3})? *$"
+    r"(e[0-9]{1,2}|e-[0-9]{1,3})? *$"
 )
-"""``lifecycle.gates.parse_criterion``'s rule (``accuracy>=0.9``)."""
+"""``lifecycle.gates.parse_criterion``'s rule (``accuracy>=0.9``), bounded so that every number it
+admits is finite (``1e999`` is infinite, which the gates refuse)."""
 METRIC_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$"
 """A metric's name, as a criterion names it."""
 REGISTRY_URI_PATTERN = r"^(runs|models):/[^\s]{1,500}$"
@@ -136,7 +137,20 @@ class DecisionRequest(Body):
 
 
 class RollbackRequest(Body):
-    """Switch a model back to its previous production deployment (or to the one named)."""
+    """Switch a model back to its previous production deployment (or to the one named), or take
+    the one named out of service; never both (the schema says so: ``not`` both as strings)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "not": {
+                "required": ["to_deployment_id", "current_deployment_id"],
+                "properties": {
+                    "to_deployment_id": {"type": "string"},
+                    "current_deployment_id": {"type": "string"},
+                },
+            }
+        }
+    )
 
     to_deployment_id: str | None = Field(default=None, pattern=ID_PATTERN)
     """The deployment to go back to."""
