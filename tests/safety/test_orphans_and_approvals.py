@@ -38,6 +38,7 @@ from lifecycle.routing import single, split
 from mlops.mlflow_env import tracking
 from mlops.processes import alive
 from mlops.training import TrainedModel, train_and_log
+from tests.access_fixtures import grant_roles
 from tests.agent_fakes import make_world
 from tests.e2e.test_cli_agent import (
     Home,
@@ -61,13 +62,16 @@ def approval_home(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
     for key, value in {
         "DEPLOYER_HOME": str(home),
         "DEPLOYER_DATABASE_URL": database_url,
-        "DEPLOYER_USER": "alice",
-        "DEPLOYER_APPROVERS": "bob,carol",
         "DEPLOYER_SHADOW_MIN_HOURS": "0",
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     migrate.upgrade(database_url)
+    c = fresh()
+    try:
+        grant_roles(c, {"alice": "deployer", "bob": "approver", "carol": "approver"})
+    finally:
+        c.close()
     return home
 
 
@@ -219,7 +223,13 @@ STUCK_SECONDS = 2.0
 def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
     """iris v1 serves every user through a real gateway; v2 was mirrored, compared and is
     approved for production (test_cli_watch's story up to its drills)."""
-    env = {"DEPLOYER_STUCK_DEPLOY_SECONDS": str(STUCK_SECONDS), "DEPLOYER_WARM_SECONDS": "300"}
+    env = {
+        "DEPLOYER_STUCK_DEPLOY_SECONDS": str(STUCK_SECONDS),
+        "DEPLOYER_WARM_SECONDS": "300",
+        # The killed deploy held the model's lock: the watcher acts once it has expired (in
+        # production the lock lives 60 s and a deploy is stuck only after 600 s).
+        "DEPLOYER_MODEL_LOCK_SECONDS": "1",
+    }
     root = tmp_path_factory.mktemp("orphans").resolve() / "home"
     with drill_home(root, env) as h, running_gateway(h) as url:
         promote(h, "1", "staging", "shadow", "production")
