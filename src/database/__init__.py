@@ -6,5 +6,7 @@ Entry points: ``engine.make_engine`` / ``engine.make_session_factory``, ``uow.Sq
 same on SQLite (embedded default) and PostgreSQL.
 """
 
-# The tables issue 13 added live in their own module on the same metadata: map them with the rest.
-import database.models_safety  # noqa: F401
+# The tables issues 13 and 14 added live in modules of their own on the same metadata: map them
+# with the rest (model locks, audit checks; captured predictions, capture settings).
+import database.models_safety
+import database.models_watch  # noqa: F401

@@ -67,6 +67,15 @@ REAL: dict[tuple[str, str], Any] = {
     ("routes", "shadow_percent"): 0.0,
     ("routes", "stable_deployment_id"): "iris-v2-0a1b2c3d",
     ("routes", "revision"): 3,
+    ("capture_settings", "model_name"): MODEL,
+    ("capture_settings", "percent"): 10.0,
+    ("predictions", "request_id"): "7f9c2b1e-3d4a-4e5f-8a6b-0c1d2e3f4a5b",
+    ("predictions", "model_name"): MODEL,
+    ("predictions", "version"): "2",
+    ("predictions", "deployment_id"): "iris-v2-0a1b2c3d",
+    ("predictions", "status"): 200,
+    ("predictions", "inputs"): {"inputs": [[5.1, 3.5, 1.4, 0.2]]},
+    ("predictions", "output"): {"predictions": [0]},
 }
 
 
