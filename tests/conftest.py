@@ -7,6 +7,7 @@ which the README's test command sets.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,33 @@ from tests.postgres_server import PostgresServer, create_database, drop_database
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+class RefusedCheckpointTypes(logging.Handler):
+    """Collects LangGraph's "Blocked deserialization" warnings: a checkpointed class missing
+    from ``memory.checkpoint_types``' allow-list would make a resumed run lose its value."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "Blocked deserialization" in record.getMessage():
+            self.seen.append(record.getMessage())
+
+
+REFUSED_CHECKPOINT_TYPES = RefusedCheckpointTypes()
+logging.getLogger("langgraph.checkpoint.serde.jsonplus").addHandler(REFUSED_CHECKPOINT_TYPES)
+
+
+@pytest.fixture(autouse=True)
+def no_checkpointed_type_is_refused() -> Iterator[None]:
+    """Every in-process graph run restores all it checkpointed (tests that mean to be refused
+    empty ``REFUSED_CHECKPOINT_TYPES.seen`` themselves)."""
+    yield
+    seen = list(REFUSED_CHECKPOINT_TYPES.seen)
+    REFUSED_CHECKPOINT_TYPES.seen.clear()
+    assert not seen, f"the checkpointer refused a type the graph stored: {seen}"
 
 
 @pytest.fixture(scope="session")

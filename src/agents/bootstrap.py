@@ -156,11 +156,12 @@ class Container:
         """The ModelDeployerAgent over this home, with its checkpointer and store open, acting
         for ``actor`` (the API passes its token's user; default: this process's OS user)."""
         from agents.model_deployer.agent import ModelDeployerAgent
+        from agents.model_deployer.state import State
         from memory.store_memory import StoreMemory
         from memory.stores import open_checkpointer, open_store
 
         url = self.settings.database_url
-        with open_checkpointer(url) as saver, open_store(url) as store:
+        with open_checkpointer(url, (State,)) as saver, open_store(url) as store:
             deps = self.deps(StoreMemory(store), actor=actor)
             yield ModelDeployerAgent(deps, checkpointer=saver, store=store)
 

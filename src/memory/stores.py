@@ -20,7 +20,7 @@ materialise it (``list(saver.list(config))``) before calling the saver again.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Final
@@ -28,6 +28,8 @@ from typing import Any, Final
 import psycopg
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres import PostgresSaver
+from langgraph.checkpoint.serde.base import maybe_add_typed_methods
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.store.base import BaseStore
 from langgraph.store.postgres import PostgresStore
@@ -35,6 +37,7 @@ from langgraph.store.sqlite import SqliteStore
 
 from lifecycle.errors import ConfigurationError, InfrastructureError
 from lifecycle.redaction import redact_uri
+from memory.checkpoint_types import msgpack_allowlist, reachable_types
 
 IN_MEMORY: Final = ":memory:"
 AGENT_FILE_SUFFIX: Final = "-agent"
@@ -48,11 +51,24 @@ def open_store(database_url: str) -> Iterator[BaseStore]:
 
 
 @contextmanager
-def open_checkpointer(database_url: str) -> Iterator[BaseCheckpointSaver[str]]:
-    """A set-up ``SqliteSaver`` or ``PostgresSaver`` for ``database_url``, closed on exit."""
+def open_checkpointer(
+    database_url: str, state_types: Iterable[type] = ()
+) -> Iterator[BaseCheckpointSaver[str]]:
+    """A set-up ``SqliteSaver`` or ``PostgresSaver`` for ``database_url``, closed on exit.
+
+    Its serializer restores only LangGraph's safe types and the classes reachable from
+    ``state_types`` (the graphs' state classes; see ``memory.checkpoint_types``): a checkpoint
+    row naming any other class is refused, not imported."""
     # PostgresSaver.from_conn_string connects with autocommit and dict rows, as setup() needs.
     with _open(database_url, SqliteSaver, PostgresSaver) as saver:
+        saver.serde = strict_serde(state_types)
         yield saver
+
+
+def strict_serde(state_types: Iterable[type]) -> Any:
+    """LangGraph's serializer with an explicit allow-list: the classes ``state_types`` reach."""
+    allowed = msgpack_allowlist(reachable_types(*state_types))
+    return maybe_add_typed_methods(JsonPlusSerializer(allowed_msgpack_modules=allowed))
 
 
 @contextmanager
