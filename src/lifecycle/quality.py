@@ -15,6 +15,7 @@ read from the version's metrics (``infer_task``): ``accuracy``/``f1*``/``precisi
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -26,7 +27,6 @@ Label = str | float
 """A label as stored and compared: a finite number, or a class name."""
 
 MAX_LABEL_CHARS = 200
-MAX_REQUEST_ID_CHARS = 64  # predictions.request_id's column
 
 
 class LabelConflictError(RefusedError):
@@ -74,12 +74,31 @@ def infer_task(metrics: Mapping[str, float], setting: str | None = None) -> Task
     return TaskType.CLASSIFICATION if says_classes else TaskType.REGRESSION
 
 
+REQUEST_ID = re.compile(r"[!-~]{1,64}")
+"""A request id: 1-64 printable ASCII characters, no spaces (``X-Request-Id``'s column)."""
+WINDOW = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
+UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_WINDOW_SECONDS = 366 * 86400
+
+
 def check_request_id(value: Any, where: str) -> str:
-    """A request id as the gateway writes it (1-64 printable characters, no spaces)."""
+    """A request id as the gateway writes it (surrounding blanks dropped)."""
     text = value.strip() if isinstance(value, str) else ""
-    if not text or len(text) > MAX_REQUEST_ID_CHARS or not text.isprintable() or " " in text:
-        raise BadInputError(f"{where}: {value!r} is not a request id (1-64 characters)")
+    if not REQUEST_ID.fullmatch(text):
+        raise BadInputError(
+            f"{where}: {value!r} is not a request id (1-64 printable characters, no spaces)"
+        )
     return text
+
+
+def parse_window(text: str) -> float:
+    """``"90s"``, ``"30m"``, ``"1h"``, ``"7d"`` or a number of seconds -> seconds (1 s to 366
+    days); anything else is bad input."""
+    match = WINDOW.fullmatch(text.strip().lower())
+    seconds = float(match.group(1)) * UNIT_SECONDS[match.group(2)] if match else 0.0
+    if not 1 <= seconds <= MAX_WINDOW_SECONDS:
+        raise BadInputError(f"invalid window {text!r}; say 90s, 30m, 1h or 7d (up to 366d)")
+    return seconds
 
 
 def check_label(value: Any, where: str) -> Label:

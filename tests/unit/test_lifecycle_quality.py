@@ -18,6 +18,7 @@ from lifecycle.quality import (
     infer_task,
     is_new_drop,
     judge,
+    parse_window,
     plan_feedback,
     predicted_label,
     regression_metrics,
@@ -73,6 +74,7 @@ BATCHES = {
     "a request id with a space": [("line 2", "a b", 1)],
     "a request id over 64 characters": [("line 2", "r" * 65, 1)],
     "a request id that is a number": [("line 2", 7, 1)],
+    "a request id with a non-ASCII letter": [("line 2", "r\u00e9q", 1)],
     "one id, two labels": [("line 2", "a", 1), ("line 3", "a", 2)],
 }
 
@@ -199,3 +201,17 @@ def test_only_a_new_drop_raises_an_alert(
     previous: QualityVerdict | None, current: QualityVerdict, new: bool
 ) -> None:
     assert is_new_drop(previous, current) is new
+
+
+WINDOWS = {"1h": 3600.0, "30m": 1800.0, " 90s ": 90.0, "7d": 604800.0, "600": 600.0, "1.5h": 5400.0}
+
+
+@pytest.mark.parametrize(("text", "seconds"), WINDOWS.items(), ids=WINDOWS.keys())
+def test_a_window_reads_as_seconds(text: str, seconds: float) -> None:
+    assert parse_window(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["", "0s", "h", "1w", "-1h", "367d", "0.5"])
+def test_a_bad_window_is_bad_input(bad: str) -> None:
+    with pytest.raises(BadInputError, match="invalid window"):
+        parse_window(bad)
