@@ -50,7 +50,7 @@ FeedbackBody = Annotated[
 ]
 
 
-@router.post("/{name}/feedback", responses=error_responses(404, 409))
+@router.post("/{name}/feedback", responses=error_responses(404, 409, 502))
 async def feedback(
     name: ModelName,
     body: FeedbackBody,
