@@ -6,6 +6,7 @@ drop. Predictions are inserted as the gateways' capture writes them (``predictio
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error
 from sqlalchemy import func, select
 
 from agents.bootstrap import Container, bootstrap
+from agents.entrypoints import watch
 from agents.handlers.feedback import import_feedback, judge_quality, record_feedback
 from agents.queries.quality import quality_report
 from agents.settings import Settings
@@ -36,6 +38,20 @@ _ids = itertools.count(1)
 def container(database_url: str, tmp_path: Path) -> Iterator[Container]:
     """A migrated home (SQLite or PostgreSQL) with iris v1 approved at accuracy 0.93 and a
     regressor ``house`` v1 approved at MAE 2.0."""
+    c = make_home(database_url, tmp_path)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def sqlite_container(sqlite_url: str, tmp_path: Path) -> Iterator[Container]:
+    """The same home, on SQLite only (for what does not depend on the database)."""
+    c = make_home(sqlite_url, tmp_path)
+    yield c
+    c.close()
+
+
+def make_home(database_url: str, tmp_path: Path) -> Container:
     home = tmp_path / "home"
     settings = Settings(
         DEPLOYER_HOME=str(home),
@@ -51,8 +67,7 @@ def container(database_url: str, tmp_path: Path) -> Iterator[Container]:
     with c.uow() as uow:
         uow.models.get("house", "1").metrics = {"mae": 2.0, "r2": 0.7}
         uow.commit()
-    yield c
-    c.close()
+    return c
 
 
 def capture(
@@ -245,3 +260,67 @@ def test_a_version_with_no_approved_metric_is_inconclusive_not_ok(container: Con
     record_feedback(container, MODEL, rows(ids, [1] * 12), "lena")
     (found,) = quality_report(container, MODEL, 3600)["deployments"]
     assert (found["verdict"], found["summary"]) == ("inconclusive", "task type unknown")
+
+
+def test_a_watch_tick_judges_quality_and_a_failing_judgement_never_breaks_it(
+    sqlite_container: Container, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    c = sqlite_container
+    ids = capture(c, [{"predictions": [1]}] * 12)
+    record_feedback(c, MODEL, rows(ids, [0] * 12), "lena")
+    reports: list[dict[str, Any]] = []
+    assert watch.watch(c, 60.0, True, reports.append, model_name=MODEL) == 1
+    (report,) = reports
+    assert report["status"] == "ticked"
+    assert [(q["deployment_id"], q["verdict"]) for q in report["quality"]] == [
+        ("iris-v1-aaaa", "drop")
+    ]
+
+    def broken(*args: Any) -> list[dict[str, Any]]:
+        raise RuntimeError("the join failed")
+
+    monkeypatch.setattr(watch, "judge_quality", broken)
+    reports.clear()
+    assert watch.watch(c, 60.0, True, reports.append, model_name=MODEL) == 1
+    assert reports[0]["status"] == "ticked" and "quality" not in reports[0]
+    assert "judging the quality of iris failed; the tick goes on" in caplog.text
+
+
+def test_the_cli_imports_a_file_shows_quality_and_refuses_a_bad_line_in_one_line(
+    sqlite_container: Container, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from agents.entrypoints.cli.app import app
+
+    c = sqlite_container
+    ids = capture(c, [{"predictions": [1]}] * 12)
+    good = tmp_path / "labels.csv"
+    good.write_text(
+        "request_id,label\n" + "".join(f"{r},{n % 4 != 0:d}\n" for n, r in enumerate(ids))
+    )
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        f'{{"request_id": "{ids[0]}", "label": 1}}\n{{"request_id": "{ids[1]}", "label": null}}\n'
+    )
+    env = {
+        "DEPLOYER_HOME": str(c.settings.home_dir),
+        "DEPLOYER_DATABASE_URL": c.settings.database_url,
+        "DEPLOYER_QUALITY_MIN_LABELLED": "10",
+    }
+    runner = CliRunner()
+
+    refused = runner.invoke(app, ["feedback", "import", MODEL, str(bad)], env=env)
+    assert refused.exit_code == 2
+    assert refused.output.strip() == "error: line 2: None is not a label (a class name or a number)"
+    done = runner.invoke(app, ["feedback", "import", MODEL, str(good)], env=env)
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == "iris: 12 labels added, 0 replaced, 0 unchanged"
+
+    shown = runner.invoke(app, ["feedback", "show", MODEL, "--window", "1h"], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "iris-v1-aaaa: accuracy dropped to 0.7500 over 12 labelled predictions" in shown.output
+    as_json = runner.invoke(app, ["feedback", "show", MODEL, "--json"], env=env)
+    assert json.loads(as_json.output)["deployments"][0]["verdict"] == "drop"
+    wrong = runner.invoke(app, ["feedback", "show", MODEL, "--window", "1w"], env=env)
+    assert wrong.exit_code == 2 and "invalid window '1w'" in wrong.output
