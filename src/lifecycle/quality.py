@@ -102,17 +102,17 @@ def parse_window(text: str) -> float:
 
 
 def check_label(value: Any, where: str) -> Label:
-    """A label: a finite number or a non-empty class name (a string holding a number is that
-    number, so ``"1"`` from a CSV file and ``1`` from JSON are the same label)."""
+    """A label: a finite number or a class name (1-200 printable characters; a string holding a
+    number is that number, so ``"1"`` from a CSV file and ``1`` from JSON are the same label)."""
     if isinstance(value, bool) or value is None:
         raise BadInputError(f"{where}: {value!r} is not a label (a class name or a number)")
     if isinstance(value, int | float):
-        number = float(value)
+        number = float(value) if abs(value) < 1e308 else math.inf
         if not math.isfinite(number):
             raise BadInputError(f"{where}: {value!r} is not a finite number")
         return number
-    if isinstance(value, str) and value.strip() and len(value.strip()) <= MAX_LABEL_CHARS:
-        text = value.strip()
+    text = value.strip() if isinstance(value, str) else ""
+    if text and len(text) <= MAX_LABEL_CHARS and text.isprintable():
         try:
             number = float(text)
         except ValueError:

@@ -202,6 +202,10 @@ def test_the_same_label_again_is_a_no_op_and_a_different_one_needs_replace(
     first = import_feedback(container, MODEL, good, "lena")
     assert (first["added"], first["unmatched"]) == (3, 1)
     assert first["unmatched_request_ids"] == ["not-captured-1"]  # reported, and kept
+    with container.reader() as uow:
+        (event,) = [e for e in uow.audit.list(MODEL) if e.action == "feedback_recorded"]
+    assert (event.actor, event.payload["model"], event.payload["added"]) == ("lena", MODEL, 3)
+    assert event.payload["summary"].endswith("; 1 without a captured prediction (yet)")
     after_first = stored(container)
 
     again = import_feedback(container, MODEL, good, "lena")

@@ -63,7 +63,9 @@ def test_labels_are_numbers_or_class_names(given: object, label: object) -> None
     assert check_label(given, "line 2") == label
 
 
-@pytest.mark.parametrize("bad", [None, True, "", "  ", float("nan"), float("inf"), [1], "x" * 201])
+@pytest.mark.parametrize(
+    "bad", [None, True, "", "  ", float("nan"), float("inf"), [1], "x" * 201, "a\x00b", "tab\there"]
+)
 def test_a_malformed_label_is_bad_input_naming_where_it_is(bad: object) -> None:
     with pytest.raises(BadInputError, match=r"^line 7: "):
         check_label(bad, "line 7")

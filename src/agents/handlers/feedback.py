@@ -15,10 +15,7 @@ alerts' outbox, in the same unit of work.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from agents.queries.quality import Assessment, assess
 from database.feedback import FeedbackRepository
 from database.models_feedback import QualityCheckRow
 from lifecycle.errors import BadInputError, UnknownModelError
+from lifecycle.feedback_rows import Row, feedback_rows
 from lifecycle.quality import (
     QualityVerdict,
     check_batch,
@@ -41,8 +39,6 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 SHOWN_UNMATCHED = 20
 """Unmatched request ids a result lists by name (all are counted)."""
 
-Row = tuple[str, Any, Any]
-
 
 def read_feedback_file(path: Path) -> list[Row]:
     """``(where, request_id, label)`` rows of a CSV file (a header naming ``request_id`` and
@@ -53,53 +49,7 @@ def read_feedback_file(path: Path) -> list[Row]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInputError(f"cannot read {path}: {exc}") from None
-    first = text.lstrip()[:1]
-    return json_lines_rows(text) if first == "{" else csv_rows(text)
-
-
-def csv_rows(text: str) -> list[Row]:
-    """CSV with a header line; every row needs both columns."""
-    reader = csv.reader(io.StringIO(text))
-    header = [h.strip().lower() for h in next(reader, [])]
-    if "request_id" not in header or "label" not in header:
-        raise BadInputError("line 1: the CSV header must name request_id and label")
-    rid, lab = header.index("request_id"), header.index("label")
-    rows: list[Row] = []
-    for cells in reader:
-        where = f"line {reader.line_num}"
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            raise BadInputError(f"{where}: {len(cells)} fields, the header has {len(header)}")
-        rows.append((where, cells[rid], cells[lab]))
-    return rows
-
-
-def json_lines_rows(text: str) -> list[Row]:
-    """One JSON object a line, with ``request_id`` and ``label``."""
-    rows: list[Row] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"line {number}"
-        try:
-            item = json.loads(line)
-        except ValueError:
-            raise BadInputError(f"{where}: not a JSON object") from None
-        rows.append(item_row(item, where))
-    return rows
-
-
-def item_row(item: Any, where: str) -> Row:
-    """One ``{"request_id", "label"}`` object as a row."""
-    if not isinstance(item, dict) or set(item) != {"request_id", "label"}:
-        raise BadInputError(f"{where}: expected an object with request_id and label only")
-    return (where, item["request_id"], item["label"])
-
-
-def body_rows(items: Sequence[Any]) -> list[Row]:
-    """The API's batch (a list of objects) as rows, named ``item N`` (from 1)."""
-    return [item_row(item, f"item {n}") for n, item in enumerate(items, start=1)]
+    return feedback_rows(text)
 
 
 def record_feedback(
@@ -136,9 +86,8 @@ def record_feedback(
         if plan.added or plan.replaced:
             summary = describe(result)
             payload = {k: v for k, v in result.items() if k != "unmatched_request_ids"}
-            uow.audit.append(
-                actor, "feedback_recorded", model_name, {**payload, "summary": summary}
-            )
+            payload |= {"model": model_name, "summary": summary}
+            uow.audit.append(actor, "feedback_recorded", model_name, payload)
             uow.commit()
     return result
 
@@ -150,7 +99,7 @@ def describe(result: dict[str, Any]) -> str:
         f" {result['unchanged']} unchanged"
     )
     if result["unmatched"]:
-        text += f"; {result['unmatched']} match no captured prediction (yet)"
+        text += f"; {result['unmatched']} without a captured prediction (yet)"
     return text
 
 

@@ -20,8 +20,9 @@ from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
 from agents.entrypoints.api.errors import error_responses
 from agents.entrypoints.api.responses import json_response
 from agents.entrypoints.api.schemas import ModelName
-from agents.handlers.feedback import Row, body_rows, record_feedback
+from agents.handlers.feedback import record_feedback
 from agents.queries.quality import quality_report
+from lifecycle.feedback_rows import Row, body_rows
 from lifecycle.quality import MAX_WINDOW_SECONDS
 
 router = APIRouter(prefix="/v1/models", tags=["feedback"])

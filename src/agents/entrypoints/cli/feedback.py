@@ -42,15 +42,17 @@ def import_command(
     with command(as_json) as c:
         result = import_feedback(c, name, file, c.settings.user, replace)
 
-    def render() -> None:
-        console.print(Text(describe(result)), highlight=False)
-        shown = result["unmatched_request_ids"]
-        if shown:
-            more = result["unmatched"] - len(shown)
-            tail = f" and {more} more" if more else ""
-            console.print(Text(f"unmatched: {', '.join(shown)}{tail}", style="yellow"))
+    emit(result, as_json, lambda: render_import(result))
 
-    emit(result, as_json, render)
+
+def render_import(result: dict[str, Any]) -> None:
+    """A batch's outcome, and the request ids no captured prediction has (yet)."""
+    console.print(Text(describe(result)), highlight=False)
+    shown = result["unmatched_request_ids"]
+    if shown:
+        more = result["unmatched"] - len(shown)
+        tail = f" and {more} more" if more else ""
+        console.print(Text(f"unmatched: {', '.join(shown)}{tail}", style="yellow"))
 
 
 @app.command("show")
@@ -78,8 +80,10 @@ def render_quality(report: dict[str, Any], window: str) -> None:
         text = f"no labelled predictions of {report['model_name']} in the last {window.strip()}"
         console.print(Text(text), highlight=False)
         return
-    table = Table("deployment", "version", "task", "metric", "rolling", "approved", "labelled")
-    table.add_column("verdict")
+    table = Table()
+    table.add_column("deployment", no_wrap=True)
+    for heading in ("version", "metric", "rolling", "approved", "labels", "verdict"):
+        table.add_column(heading, no_wrap=True)
     table.title = Text(
         f"quality of {report['model_name']} over {window.strip()}"
         f" (margin {report['margin']:g}, at least {report['min_labelled']} labels)"
@@ -88,7 +92,6 @@ def render_quality(report: dict[str, Any], window: str) -> None:
         table.add_row(
             Text(d["deployment_id"]),
             Text(d["version"]),
-            Text(d["task"] or DASH),
             Text(d["metric"] or DASH),
             Text(_figure(d["observed"])),
             Text(_figure(d["approved"])),

@@ -145,9 +145,15 @@ class ApiClient:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         return self._call("GET", path, params=query)
 
-    def post(self, path: str, body: Mapping[str, Any] | None = None) -> Answer:
-        """POST ``body`` (JSON) to ``path``."""
-        return self._call("POST", path, json=dict(body) if body is not None else None)
+    def post(
+        self,
+        path: str,
+        body: Mapping[str, Any] | list[Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Answer:
+        """POST ``body`` (JSON: an object, or a list for a batch) to ``path`` with ``params``."""
+        sent = body if body is None or isinstance(body, list) else dict(body)
+        return self._call("POST", path, json=sent, params=dict(params or {}))
 
     def delete(self, path: str) -> Answer:
         """DELETE ``path``."""
@@ -219,7 +225,7 @@ LOCAL_BY_NATURE = {
     "access": "roles and tokens are granted by an admin where the home is",
 }
 """Commands that work on a home and the processes of its machine, and why."""
-NOT_OFFERED = ("package", "criteria", "traffic", "chat", "feedback")
+NOT_OFFERED = ("package", "criteria", "traffic", "chat")
 """Commands the ops API does not offer (yet)."""
 ANY_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 
