@@ -135,6 +135,13 @@ def check_batch(rows: Iterable[tuple[str, Any, Any]]) -> dict[str, Label]:
     return labels
 
 
+def shown(label: Label) -> str:
+    """A label as a person writes it: ``2`` (not ``2.0``), ``0.25``, ``'setosa'``."""
+    if isinstance(label, float):
+        return str(int(label)) if label.is_integer() and abs(label) < 1e15 else repr(label)
+    return repr(label)
+
+
 @dataclass(frozen=True)
 class FeedbackPlan:
     """What recording a batch does: new labels, replaced ones, the unchanged."""
@@ -154,7 +161,8 @@ def plan_feedback(
     if differing and not replace:
         first = next(iter(differing))
         raise LabelConflictError(
-            f"request {first} already has label {stored[first]!r}, not {differing[first]!r}"
+            f"request {first} already has label {shown(stored[first])},"
+            f" not {shown(differing[first])}"
             f" ({len(differing)} such); nothing was written; --replace replaces them"
         )
     unchanged = tuple(r for r in given if r in stored and stored[r] == given[r])

@@ -213,7 +213,7 @@ def test_the_same_label_again_is_a_no_op_and_a_different_one_needs_replace(
     assert stored(container) == after_first  # no row, no audit event
 
     changed = [(f"item {n}", r, lab) for n, (r, lab) in enumerate([(ids[2], 0), (ids[0], 2)])]
-    with pytest.raises(LabelConflictError, match=f"request {ids[0]} already has label 1.0"):
+    with pytest.raises(LabelConflictError, match=f"request {ids[0]} already has label 1, not 2 "):
         record_feedback(container, MODEL, changed, "lena")
     assert stored(container) == after_first  # ids[2]'s new label was not written either
 

@@ -22,6 +22,7 @@ from lifecycle.quality import (
     plan_feedback,
     predicted_label,
     regression_metrics,
+    shown,
 )
 
 C, R = TaskType.CLASSIFICATION, TaskType.REGRESSION
@@ -102,7 +103,9 @@ def test_the_same_label_again_is_a_no_op_and_a_new_one_is_added() -> None:
 
 
 def test_a_different_label_is_refused_unless_replacing() -> None:
-    with pytest.raises(LabelConflictError, match=r"request a already has label 1\.0, not 2\.0"):
+    with pytest.raises(
+        LabelConflictError, match=r"request a already has label 1, not 2 \(1 such\)"
+    ):
         plan_feedback({"a": 2.0, "b": 1.0}, {"a": 1.0}, replace=False)
     assert issubclass(LabelConflictError, RefusedError)
     plan = plan_feedback({"a": 2.0, "b": 1.0}, {"a": 1.0}, replace=True)
@@ -217,3 +220,7 @@ def test_a_window_reads_as_seconds(text: str, seconds: float) -> None:
 def test_a_bad_window_is_bad_input(bad: str) -> None:
     with pytest.raises(BadInputError, match="invalid window"):
         parse_window(bad)
+
+
+def test_a_label_is_shown_as_a_person_writes_it() -> None:
+    assert [shown(x) for x in (2.0, 0.25, -3.0, "setosa")] == ["2", "0.25", "-3", "'setosa'"]
