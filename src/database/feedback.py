@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from database.models_feedback import FeedbackRow, QualityCheckRow
@@ -77,12 +77,20 @@ class FeedbackRepository:
 
     def add(self, model_name: str, labels: Mapping[str, Any], by: str, at: datetime) -> None:
         """Store new labels."""
-        self.session.add_all(
-            FeedbackRow(
-                request_id=r, model_name=model_name, label=lab, received_by=by, received_at=at
+        if labels:  # one executemany, not an ORM object a label
+            self.session.execute(
+                insert(FeedbackRow),
+                [
+                    {
+                        "request_id": r,
+                        "model_name": model_name,
+                        "label": lab,
+                        "received_by": by,
+                        "received_at": at,
+                    }
+                    for r, lab in labels.items()
+                ],
             )
-            for r, lab in labels.items()
-        )
 
     def replace(self, labels: Mapping[str, Any], by: str, at: datetime) -> None:
         """Change stored labels (``--replace``)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -187,15 +188,13 @@ def classification_metrics(pairs: Sequence[tuple[Label, Label]]) -> dict[str, fl
     either, as scikit-learn's ``f1_score(average="macro")``)."""
     if not pairs:
         return {}
-    correct = sum(1 for p, t in pairs if p == t)
-    classes = sorted({str(x) for pair in pairs for x in pair})
-    scores = []
-    for cls in classes:
-        tp = sum(1 for p, t in pairs if str(p) == cls and str(t) == cls)
-        fp = sum(1 for p, t in pairs if str(p) == cls and str(t) != cls)
-        fn = sum(1 for p, t in pairs if str(p) != cls and str(t) == cls)
-        scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
-    return {"accuracy": correct / len(pairs), "f1": sum(scores) / len(scores)}
+    hits: Counter[Label] = Counter(p for p, t in pairs if p == t)
+    predicted: Counter[Label] = Counter(p for p, _ in pairs)
+    actual: Counter[Label] = Counter(t for _, t in pairs)
+    classes = set(predicted) | set(actual)
+    # per class: F1 = 2tp / (2tp + fp + fn) = 2tp / (predicted + actual)
+    scores = [2 * hits[c] / (predicted[c] + actual[c]) for c in classes]
+    return {"accuracy": sum(hits.values()) / len(pairs), "f1": sum(scores) / len(scores)}
 
 
 def regression_metrics(pairs: Sequence[tuple[Label, Label]]) -> dict[str, float]:
