@@ -20,7 +20,7 @@ from agents.handlers.feedback import judge_quality, record_feedback
 from agents.queries.quality import quality_report
 from agents.settings import Settings
 from database import migrate
-from database.models import ModelVersionRow
+from database.models import DeploymentRow, ModelVersionRow
 from database.models_watch import PredictionRow
 from lifecycle.records import utcnow
 
@@ -40,6 +40,19 @@ def home(root: Path) -> Container:
                 metrics={"accuracy": 0.93},
                 params={},
                 success_criteria={},
+            )
+        )
+        uow.flush()
+        uow.deployments.add(
+            DeploymentRow(
+                deployment_id="iris-v1-aaaa",
+                model_version_id="iris/1",
+                model_name="iris",
+                model_version="1",
+                target_stage="production",
+                endpoint_name="iris-v1-aaaa",
+                status="active",
+                deployed_by="bench",
             )
         )
         uow.commit()

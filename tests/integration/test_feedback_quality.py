@@ -28,9 +28,11 @@ from database.models_watch import PredictionRow
 from lifecycle.errors import BadInputError, UnknownModelError
 from lifecycle.quality import LabelConflictError
 from lifecycle.records import utcnow
-from tests.integration.db_helpers import add_version
+from lifecycle.stages import DeploymentStatus
+from tests.integration.db_helpers import add_version, deployment_row
 
 MODEL = "iris"
+RETIRED = DeploymentStatus.ROLLED_BACK
 _ids = itertools.count(1)
 
 
@@ -66,6 +68,8 @@ def make_home(database_url: str, tmp_path: Path) -> Container:
     add_version(c.session_factory, "house", "1")
     with c.uow() as uow:
         uow.models.get("house", "1").metrics = {"mae": 2.0, "r2": 0.7}
+        for dep, status in (("iris-v1-aaaa", DeploymentStatus.ACTIVE), ("iris-v1-old", RETIRED)):
+            uow.deployments.add(deployment_row(dep, status, MODEL, "1"))
         uow.commit()
     return c
 
@@ -231,7 +235,10 @@ def test_the_watcher_records_each_judgement_and_alerts_only_on_a_new_drop(
     container: Container,
 ) -> None:
     ids = capture(container, [{"predictions": [1]}] * 20)
+    old = capture(container, [{"predictions": [1]}] * 20, deployment_id="iris-v1-old")
     record_feedback(container, MODEL, rows(ids, [1] * 10 + [0] * 10), "lena")  # accuracy 0.5
+    record_feedback(container, MODEL, rows(old, [0] * 20), "lena")  # rolled back: not judged
+    assert len(quality_report(container, MODEL, 3600)["deployments"]) == 2  # but shown
     first = judge_quality(container, MODEL, "watcher")
     second = judge_quality(container, MODEL, "watcher")
     assert [j["verdict"] for j in first + second] == ["drop", "drop"]

@@ -34,6 +34,7 @@ from lifecycle.quality import (
     plan_feedback,
 )
 from lifecycle.records import utcnow
+from lifecycle.stages import LIVE_STATUSES
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 SHOWN_UNMATCHED = 20
@@ -111,14 +112,15 @@ def import_feedback(
 
 
 def judge_quality(c: Services, model_name: str, actor: str) -> list[dict[str, Any]]:
-    """Judge each of the model's deployments with labelled predictions in the window; record
-    the judgements and, for a new drop, a ``quality_drop`` audit event (one commit)."""
+    """Judge each of the model's live deployments with labelled predictions in the window
+    (a retired one serves nobody: late labels of its answers raise no alert); record the
+    judgements and, for a new drop, a ``quality_drop`` audit event (one commit)."""
     settings = c.settings
     now = utcnow()
     with c.uow() as uow:
-        found = assess(
-            uow, settings, model_name, now - timedelta(seconds=settings.quality_window_seconds)
-        )
+        live = {r.deployment_id for r in uow.deployments.list(model_name, LIVE_STATUSES)}
+        since = now - timedelta(seconds=settings.quality_window_seconds)
+        found = [a for a in assess(uow, settings, model_name, since) if a.deployment_id in live]
         feedback = FeedbackRepository(uow.session)
         for a in found:
             last = feedback.last_conclusive(a.deployment_id)
