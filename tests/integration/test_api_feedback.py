@@ -3,9 +3,13 @@ home: deployers send labels, viewers read quality, and every refusal changes not
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -141,3 +145,53 @@ def test_feedback_for_an_unknown_model_is_404(api: Api) -> None:
         "/v1/models/nope/feedback", json={"request_id": "x", "label": 1}, headers=api.auth("dan")
     )
     assert answer.status_code == 404, answer.text
+
+
+def test_remote_mode_sends_a_judged_file_and_shows_quality_through_the_api(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``deployer feedback`` in remote mode (in process), its requests served by the app."""
+    from typer.testing import CliRunner
+
+    from agents.entrypoints.cli import remote
+    from agents.entrypoints.cli.remote_commands import app
+
+    def forward(request: httpx.Request) -> httpx.Response:
+        answer = api.client.request(
+            request.method,
+            request.url.raw_path.decode(),
+            headers=dict(request.headers),
+            content=request.content,
+        )
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+
+    def client(env: Any = None) -> remote.ApiClient:
+        token = os.environ["DEPLOYER_TOKEN"]
+        return remote.ApiClient("http://testserver", token, transport=httpx.MockTransport(forward))
+
+    monkeypatch.setattr(remote.ApiClient, "from_environment", staticmethod(client))
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(f'{{"request_id": "{r}", "label": 1}}\n' for r in IDS[:2]))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"request_id,label\n{IDS[0]},1\n{IDS[1]},\n")
+    runner = CliRunner()
+
+    def cli(user: str, *args: str) -> Any:
+        env = {"DEPLOYER_API_URL": "http://testserver", "DEPLOYER_TOKEN": api.tokens[user]}
+        return runner.invoke(app, ["feedback", *args], env=env)
+
+    before = api.written()
+    refused = cli("dan", "import", "iris", str(bad))
+    assert (refused.exit_code, refused.output.strip()) == (
+        2,
+        "error: line 3: '' is not a label (a class name or a number)",
+    )
+    viewer = cli("vera", "import", "iris", str(labels))
+    assert viewer.exit_code == 3 and "this needs deployer or above" in viewer.output
+    assert api.written() == before
+    done = cli("dan", "import", "iris", str(labels), "--replace", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["model_name"] == "iris"
+    shown = cli("vera", "show", "iris", "--window", "2h", "--json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["window_seconds"] == 7200
