@@ -102,24 +102,34 @@ def parse_window(text: str) -> float:
     return seconds
 
 
-def check_label(value: Any, where: str) -> Label:
-    """A label: a finite number or a class name (1-200 printable characters; a string holding a
-    number is that number, so ``"1"`` from a CSV file and ``1`` from JSON are the same label)."""
-    if isinstance(value, bool) or value is None:
-        raise BadInputError(f"{where}: {value!r} is not a label (a class name or a number)")
+def as_label(value: Any) -> Label | None:
+    """``value`` as a label: a finite number, or a class name (1-200 printable characters; a
+    string holding a number is that number, so ``"1"`` from a CSV file and ``1`` from JSON are
+    the same label); None when it is neither."""
+    if isinstance(value, bool):
+        return None
     if isinstance(value, int | float):
-        number = float(value) if abs(value) < 1e308 else math.inf
-        if not math.isfinite(number):
-            raise BadInputError(f"{where}: {value!r} is not a finite number")
-        return number
-    text = value.strip() if isinstance(value, str) else ""
-    if text and len(text) <= MAX_LABEL_CHARS and text.isprintable():
         try:
-            number = float(text)
-        except ValueError:
-            return text
-        return number if math.isfinite(number) else text
-    raise BadInputError(f"{where}: {value!r} is not a label (a class name or a number)")
+            number = float(value)
+        except OverflowError:  # an integer too large for a float
+            return None
+        return number if math.isfinite(number) else None
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > MAX_LABEL_CHARS or not text.isprintable():
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) else text
+
+
+def check_label(value: Any, where: str) -> Label:
+    """``as_label(value)``, or bad input naming ``where``."""
+    label = as_label(value)
+    if label is None:
+        raise BadInputError(f"{where}: {value!r} is not a label (a class name or a number)")
+    return label
 
 
 def check_batch(rows: Iterable[tuple[str, Any, Any]]) -> dict[str, Label]:
@@ -139,7 +149,7 @@ def check_batch(rows: Iterable[tuple[str, Any, Any]]) -> dict[str, Label]:
 def shown(label: Label) -> str:
     """A label as a person writes it: ``2`` (not ``2.0``), ``0.25``, ``'setosa'``."""
     if isinstance(label, float):
-        return str(int(label)) if label.is_integer() and abs(label) < 1e15 else repr(label)
+        return repr(label).removesuffix(".0")
     return repr(label)
 
 
@@ -177,10 +187,7 @@ def predicted_label(output: Any) -> Label | None:
     if not isinstance(values, list) or len(values) != 1:
         return None
     value = values[0][0] if isinstance(values[0], list) and len(values[0]) == 1 else values[0]
-    try:
-        return check_label(value, "prediction")
-    except BadInputError:
-        return None
+    return as_label(value)
 
 
 def classification_metrics(pairs: Sequence[tuple[Label, Label]]) -> dict[str, float]:

@@ -13,6 +13,10 @@ READ = {
         "label,source,request_id\n0,app,r1\n",
         [("line 2", "r1", "0")],
     ),
+    "json lines after a blank line": (
+        '\n  {"request_id": "r1", "label": 1}\n',
+        [("line 2", "r1", 1)],
+    ),
     "json lines": (
         '{"request_id": "r1", "label": 1}\n\n{"label": "x", "request_id": "r2"}\n',
         [("line 1", "r1", 1), ("line 3", "r2", "x")],
@@ -26,6 +30,8 @@ def test_a_file_reads_as_rows_naming_their_line(text: str, rows: list[object]) -
 
 
 REFUSED = {
+    "an empty file": ("", r"^line 1: the CSV header must name request_id and label$"),
+    "no label column": ("request_id,truth\nr1,1\n", r"^line 1: the CSV header must name"),
     "no header": ("r1,1\n", r"^line 1: the CSV header must name request_id and label$"),
     "a short row": ("request_id,label\nr1,1\nr2\n", r"^line 3: 1 fields, the header has 2$"),
     "an unclosed quote": ('request_id,label\nr1,"1\n', r"^line \d: not CSV"),

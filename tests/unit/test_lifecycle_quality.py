@@ -22,6 +22,7 @@ from lifecycle.quality import (
     plan_feedback,
     predicted_label,
     regression_metrics,
+    rolling_metrics,
     shown,
 )
 
@@ -46,7 +47,10 @@ def test_the_task_type_is_the_setting_else_what_the_metric_names_say(
 
 
 def test_an_unknown_task_setting_is_bad_input() -> None:
-    with pytest.raises(BadInputError, match="unknown task type 'ranking'"):
+    with pytest.raises(
+        BadInputError,
+        match=r"^unknown task type 'ranking'; expected one of: classification, regression$",
+    ):
         infer_task({}, "ranking")
 
 
@@ -56,6 +60,7 @@ LABELS = {
     "a float": (2.5, 2.5),
     "a class name": (" setosa", "setosa"),
     "nan as text stays text": ("nan", "nan"),
+    "a class name of 200 characters": ("c" * 200, "c" * 200),
 }
 
 
@@ -93,7 +98,9 @@ def test_a_batch_repeating_a_label_is_one_label_and_an_empty_batch_is_refused() 
         "a": 1.0,
         "b": "cat",
     }
-    with pytest.raises(BadInputError, match="no feedback given"):
+    with pytest.raises(
+        BadInputError, match=r"^no feedback given: expected rows of request_id and label$"
+    ):
         check_batch([])
 
 
@@ -133,6 +140,17 @@ def test_accuracy_and_macro_f1_are_scikit_learn_s() -> None:
     # sklearn: accuracy_score = 0.75; f1_score(average="macro") = (2/3 + 2/3 + 1) / 3
     assert classification_metrics(pairs) == {"accuracy": 0.75, "f1": (2 / 3 + 2 / 3 + 1) / 3}
     assert classification_metrics([]) == {}
+    # a class only labelled, one only predicted: F1 averages over both, a missed class is 0
+    assert classification_metrics([(0.0, 0.0), (1.0, 0.0), (2.0, 3.0)]) == {
+        "accuracy": 1 / 3,
+        "f1": (2 / 3 + 0 + 0 + 0) / 4,
+    }
+
+
+def test_the_rolling_metrics_are_the_task_s() -> None:
+    pairs: list[tuple[float | str, float | str]] = [(1.0, 1.0), (3.0, 1.0)]
+    assert rolling_metrics(TaskType.CLASSIFICATION, pairs) == {"accuracy": 0.5, "f1": 1 / 3}
+    assert rolling_metrics(TaskType.REGRESSION, pairs) == {"mae": 1.0}
 
 
 def test_mae_skips_pairs_that_are_not_numbers() -> None:
@@ -189,7 +207,18 @@ def test_the_summary_is_one_readable_line() -> None:
         60,
         "accuracy dropped to 0.8000 over 60 labelled predictions (approved 0.9000, margin 0.05)",
     )
-    assert judge(C, {}, IRIS, 3, 0.05, 50).summary == "3 labelled predictions, 50 needed"
+    assert judge(C, {"accuracy": 0.86}, IRIS, 50, 0.05, 50).summary == (
+        "accuracy is 0.8600 over 50 labelled predictions (approved 0.9000, margin 0.05)"
+    )
+    assert judge(C, {}, IRIS, 3, 0.05, 50) == QualityJudgement(
+        WAIT, "accuracy", None, 0.9, 3, "3 labelled predictions, 50 needed"
+    )
+    assert judge(None, {}, IRIS, 3, 0.05, 50) == QualityJudgement(
+        WAIT, None, None, None, 3, "task type unknown"
+    )
+    assert judge(R, {}, IRIS, 3, 0.05, 50) == QualityJudgement(
+        WAIT, None, None, None, 3, "no approved metric"
+    )
 
 
 NEW_DROPS = {
@@ -208,7 +237,16 @@ def test_only_a_new_drop_raises_an_alert(
     assert is_new_drop(previous, current) is new
 
 
-WINDOWS = {"1h": 3600.0, "30m": 1800.0, " 90s ": 90.0, "7d": 604800.0, "600": 600.0, "1.5h": 5400.0}
+WINDOWS = {
+    "1s": 1.0,
+    "366d": 31622400.0,
+    "1h": 3600.0,
+    "30m": 1800.0,
+    " 90s ": 90.0,
+    "7d": 604800.0,
+    "600": 600.0,
+    "1.5h": 5400.0,
+}
 
 
 @pytest.mark.parametrize(("text", "seconds"), WINDOWS.items(), ids=WINDOWS.keys())
@@ -223,4 +261,10 @@ def test_a_bad_window_is_bad_input(bad: str) -> None:
 
 
 def test_a_label_is_shown_as_a_person_writes_it() -> None:
-    assert [shown(x) for x in (2.0, 0.25, -3.0, "setosa")] == ["2", "0.25", "-3", "'setosa'"]
+    assert [shown(x) for x in (2.0, 0.25, -3.0, 1e20, "setosa")] == [
+        "2",
+        "0.25",
+        "-3",
+        "1e+20",
+        "'setosa'",
+    ]
