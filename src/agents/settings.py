@@ -137,6 +137,36 @@ class Settings(BaseSettings):
     """How long a deploy may make no progress (no checkpoint, no mark) before ``deployer
     watch`` takes it as stuck: it resumes the deploy's thread, or rolls the deployment back."""
 
+    quality_margin: float = Field(default=0.05, ge=0, validation_alias="DEPLOYER_QUALITY_MARGIN")
+    """How far (absolute) a deployment's rolling accuracy/F1 may fall below, or its MAE rise
+    above, the value its version was approved on before ``deployer watch`` calls a drop."""
+
+    quality_min_labelled: int = Field(
+        default=50, ge=1, validation_alias="DEPLOYER_QUALITY_MIN_LABELLED"
+    )
+    """Labelled predictions a deployment needs in the window before quality is judged (fewer:
+    ``inconclusive``)."""
+
+    quality_window_seconds: float = Field(
+        default=86400.0, gt=0, validation_alias="DEPLOYER_QUALITY_WINDOW_SECONDS"
+    )
+    """The rolling window of captured predictions ``deployer watch`` judges quality over."""
+
+    quality_tasks_text: str = Field(default="", validation_alias="DEPLOYER_QUALITY_TASKS")
+    """Per-model task types over what the version's metric names say:
+    ``house_prices=regression,iris=classification``."""
+
+    @field_validator("quality_tasks_text")
+    @classmethod
+    def _known_tasks(cls, value: str) -> str:
+        parse_quality_tasks(value)
+        return value
+
+    @property
+    def quality_tasks(self) -> dict[str, str]:
+        """DEPLOYER_QUALITY_TASKS as {model: task type}."""
+        return parse_quality_tasks(self.quality_tasks_text)
+
     @field_validator("rollback_preset")
     @classmethod
     def _known_preset(cls, value: str) -> str:
@@ -272,3 +302,16 @@ def load_settings() -> Settings:
         first = exc.errors()[0]
         where = ", ".join(str(part) for part in first.get("loc", ())) or "a setting"
         raise ConfigurationError(f"bad value for {where}: {first.get('msg')}") from None
+
+
+def parse_quality_tasks(text: str) -> dict[str, str]:
+    """``"a=regression, b=classification"`` -> {"a": "regression", ...}; ValueError otherwise."""
+    tasks: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, _, task = item.partition("=")
+        if task.strip().lower() not in ("classification", "regression") or not name.strip():
+            raise ValueError(f"{item!r} is not MODEL=classification or MODEL=regression")
+        tasks[name.strip()] = task.strip().lower()
+    return tasks

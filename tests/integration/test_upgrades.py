@@ -76,6 +76,17 @@ REAL: dict[tuple[str, str], Any] = {
     ("predictions", "status"): 200,
     ("predictions", "inputs"): {"inputs": [[5.1, 3.5, 1.4, 0.2]]},
     ("predictions", "output"): {"predictions": [0]},
+    ("feedback", "request_id"): "7f9c2b1e-3d4a-4e5f-8a6b-0c1d2e3f4a5b",
+    ("feedback", "model_name"): MODEL,
+    ("feedback", "label"): 0.0,
+    ("feedback", "updated_by"): None,
+    ("feedback", "updated_at"): None,
+    ("quality_checks", "model_name"): MODEL,
+    ("quality_checks", "version"): "2",
+    ("quality_checks", "deployment_id"): "iris-v2-0a1b2c3d",
+    ("quality_checks", "task"): "classification",
+    ("quality_checks", "metric"): "accuracy",
+    ("quality_checks", "verdict"): "ok",
 }
 
 

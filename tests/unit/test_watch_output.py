@@ -52,3 +52,18 @@ def test_a_repeated_wait_is_said_once_and_every_action_each_time(
         "nothing to watch",
         "standby: vm:2:def holds the watch lease",
     ]
+
+
+def test_a_quality_verdict_is_said_when_it_changes(capsys: pytest.CaptureFixture[str]) -> None:
+    said: dict[str, tuple[str, str]] = {}
+    for verdict in ("inconclusive", "drop", "drop", "ok"):
+        t = tick()
+        t["quality"] = [{"deployment_id": "d1", "verdict": verdict, "summary": f"[{verdict}]"}]
+        _render_tick(t, said)
+    lines = [line.split(" ", 1)[1] for line in capsys.readouterr().out.splitlines()]
+    assert lines == [
+        "nothing to watch",
+        "d1 quality inconclusive: [inconclusive]",
+        "d1 quality drop: [drop]",
+        "d1 quality ok: [ok]",
+    ]

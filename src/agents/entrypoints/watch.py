@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agents.commands import Tick
+from agents.handlers.feedback import judge_quality
 from agents.queries.audit import record_audit_check
 from database import leases, locks
 from lifecycle.errors import BadInputError
@@ -149,12 +150,15 @@ def fenced_tick(
         with renewing(c, fence, ttl):
             result = tick_models(c, agent, request, fence.holder, ttl)
             audit = scheduled_audit_check(c, ticks_before, fence.holder)
+            quality = quality_checks(c, request)
     except leases.StaleFenceError as exc:
         log.warning("watcher %s lost its lease mid-tick: %s", fence.holder, exc)
         return {"status": "fenced_out", "holder": fence.holder, "message": str(exc), "checks": []}
     out = {**tick_report(result, fence.holder, began, utcnow()), "healed": result["healed"]}
     if audit is not None:
         out["audit"] = audit
+    if quality:
+        out["quality"] = quality
     return out
 
 
@@ -280,3 +284,17 @@ def tick_report(
             for check in monitor.get("checks", [])
         ],
     }
+
+
+def quality_checks(c: Container, request: Tick) -> list[dict[str, Any]]:
+    """Quality from feedback (``handlers.feedback.judge_quality``) of each watched model, after
+    the monitor: a failure is logged and never breaks the tick (a lost lease still stops it)."""
+    found: list[dict[str, Any]] = []
+    for model in models_to_watch(c, request):
+        try:
+            found.extend(judge_quality(c, model, c.settings.user))
+        except leases.StaleFenceError:
+            raise
+        except Exception:
+            log.warning("judging the quality of %s failed; the tick goes on", model, exc_info=True)
+    return found

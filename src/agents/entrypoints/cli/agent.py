@@ -350,6 +350,11 @@ def _render_tick(tick: dict[str, Any], said: dict[str, tuple[str, str]]) -> None
             f"[red]stuck deploy: {healed['action']}[/] {said_text}",
             highlight=False,
         )
+    for q in tick.get("quality") or []:  # quality from feedback: said when its verdict changes
+        if said.get(f"quality:{q['deployment_id']}") != ("quality", q["verdict"]):
+            said[f"quality:{q['deployment_id']}"] = ("quality", q["verdict"])
+            text = f"{when} {q['deployment_id']} quality {q['verdict']}: {q['summary']}"
+            console.print(text, highlight=False, markup=False)
     sys.stdout.flush()
 
 

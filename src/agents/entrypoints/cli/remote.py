@@ -145,9 +145,15 @@ class ApiClient:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         return self._call("GET", path, params=query)
 
-    def post(self, path: str, body: Mapping[str, Any] | None = None) -> Answer:
-        """POST ``body`` (JSON) to ``path``."""
-        return self._call("POST", path, json=dict(body) if body is not None else None)
+    def post(
+        self,
+        path: str,
+        body: Mapping[str, Any] | list[Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Answer:
+        """POST ``body`` (JSON: an object, or a list for a batch) to ``path`` with ``params``."""
+        sent = body if body is None or isinstance(body, list) else dict(body)
+        return self._call("POST", path, json=sent, params=dict(params or {}))
 
     def delete(self, path: str) -> Answer:
         """DELETE ``path``."""

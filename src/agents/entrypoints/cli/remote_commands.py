@@ -23,6 +23,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from agents.entrypoints.cli import remote_feedback
 from agents.entrypoints.cli.output import console, emit, err_console, to_json
 from agents.entrypoints.cli.remote import URL_ENV, Answer, add_refusals, remote_command
 from lifecycle.errors import AuditChainBrokenError
@@ -371,4 +372,5 @@ def audit_verify(as_json: JsonOption = False) -> None:
     raise typer.Exit(AuditChainBrokenError.exit_code)
 
 
+app.add_typer(remote_feedback.app, name="feedback")
 add_refusals(app)
