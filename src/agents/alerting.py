@@ -77,7 +77,7 @@ def _target(session: Session, subject: str) -> Target:
         return Target()
     row = session.get(DeploymentRow, subject) if len(subject) <= 64 else None
     if row is not None:
-        return Target(row.model_name, row.version, row.deployment_id)
+        return Target(row.model_name, row.model_version, row.deployment_id)
     return Target(model=subject)
 
 
@@ -95,8 +95,10 @@ def _fan_out(
         if not wants(parse_groups(channel.events), parse_severity(channel.min_severity), alert):
             continue
         since = now - timedelta(seconds=suppress_seconds)
-        repeat = suppress_seconds > 0 and repo.told_recently(
-            channel.id, suppression_key(alert), since
+        repeat = (
+            alert.group != "test"
+            and suppress_seconds > 0
+            and repo.told_recently(channel.id, suppression_key(alert), since)
         )
         repo.add_alert(channel.id, source, alert, SUPPRESSED if repeat else PENDING, now)
         repo.session.flush()
@@ -104,13 +106,18 @@ def _fan_out(
     return written
 
 
-def raise_alert(c: Services, alert: Alert, source: str) -> int:
-    """Write ``alert`` for every channel that wants it (not through the audit chain); the
-    number of rows written. Never fenced; a source already told is not told again."""
+def raise_alert(c: Services, alert: Alert, source: str, only: set[int] | None = None) -> int:
+    """Write ``alert`` for every channel that wants it (not through the audit chain; ``only``
+    these channels when given); the number of rows written. Never fenced; a source already
+    told to a channel is not told again."""
     now = utcnow()
     with unfenced(c) as session, session.begin():
         repo = AlertRepository(session)
-        channels = [ch for ch in repo.channels() if not _already(session, ch.id, source)]
+        channels = [
+            ch
+            for ch in repo.channels()
+            if (only is None or ch.id in only) and not _already(session, ch.id, source)
+        ]
         return _fan_out(repo, channels, source, alert, now, c.settings.alert_suppress_seconds)
 
 

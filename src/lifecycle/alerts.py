@@ -376,3 +376,15 @@ def next_attempt(
     if attempts >= max_attempts:
         return None
     return now + timedelta(seconds=backoff(attempts, base_seconds))
+
+
+_WINDOW_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_window(text: str) -> timedelta:
+    """``30m``, ``2h``, ``1d``, ``1w`` (a positive whole number and a unit) as a duration;
+    BadInputError otherwise."""
+    value, unit = text.strip()[:-1], text.strip()[-1:].lower()
+    if unit not in _WINDOW_UNITS or not value.isdigit() or int(value) <= 0:
+        raise BadInputError(f"{text!r} is not a window; use e.g. 30m, 2h, 1d or 1w")
+    return timedelta(seconds=int(value) * _WINDOW_UNITS[unit])

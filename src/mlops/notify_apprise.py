@@ -53,7 +53,7 @@ class AppriseNotifier:
             Severity.CRITICAL: apprise.NotifyType.FAILURE,
             Severity.WARNING: apprise.NotifyType.WARNING,
         }.get(alert.severity, apprise.NotifyType.INFO)
-        with apprise.LogCapture(level=logging.WARNING) as logs:
+        with apprise.LogCapture(level=logging.WARNING) as logs:  # type: ignore[no-untyped-call]
             ok = plugin.notify(title=alert.title, body=alert.body, notify_type=kind)
         if ok:
             return None

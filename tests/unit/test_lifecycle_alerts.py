@@ -18,6 +18,7 @@ from lifecycle.alerts import (
     next_attempt,
     parse_groups,
     parse_severity,
+    parse_window,
     suppression_key,
     trial_alert,
     wants,
@@ -307,3 +308,16 @@ def test_a_delivery_is_retried_until_its_attempts_run_out() -> None:
 
 def test_a_trial_alert_names_who_sent_it() -> None:
     assert "ann" in trial_alert("ann").summary
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30m", 1800), ("2h", 7200), ("1d", 86400), ("1W", 604800), ("45s", 45)]
+)
+def test_a_history_window_parses(text: str, seconds: int) -> None:
+    assert parse_window(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "d", "0h", "-1d", "1.5h", "1y", "day"])
+def test_a_bad_window_is_bad_input(text: str) -> None:
+    with pytest.raises(BadInputError, match="is not a window"):
+        parse_window(text)
