@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agents.ports import Services
@@ -174,8 +175,8 @@ class Dispatcher:
                 if new != old and not repo.move_cursor(old, new):
                     raise _CursorMoved
                 return written
-        except _CursorMoved:
-            return 0
+        except (_CursorMoved, IntegrityError):
+            return 0  # another dispatcher took these events first: its rows stand
 
     def _scan(
         self,

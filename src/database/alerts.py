@@ -60,11 +60,12 @@ class AlertRepository:
     # -- the scan ---------------------------------------------------------------------------
 
     def cursor(self) -> AlertCursorRow:
-        """The cursor (made at the chain's start on first use; the dispatcher moves it to the end
-        while no channel is configured, so a new channel is not told the past)."""
+        """The cursor (made at the chain's end on first use, and moved to the end while no
+        channel is configured: a new channel is not told the past)."""
         row = self.session.get(AlertCursorRow, CURSOR)
         if row is None:
-            row = AlertCursorRow(name=CURSOR, last_event_id=0, last_check_id=0)
+            event, check = self.last_ids()
+            row = AlertCursorRow(name=CURSOR, last_event_id=event, last_check_id=check)
             self.session.add(row)
             self.session.flush()
         return row

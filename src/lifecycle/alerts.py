@@ -136,6 +136,11 @@ class _Rule:
     action: Callable[[Mapping[str, Any], Target], str]
 
 
+def _mv(t: Target) -> str:
+    """``iris v2``, or ``iris`` when the version is not known."""
+    return f"{t.model} v{t.version}" if t.version else t.model
+
+
 def _status(_p: Mapping[str, Any], t: Target) -> str:
     return f"deployer status {t.model}" if t.model else "deployer status"
 
@@ -153,42 +158,42 @@ RULES: dict[str, _Rule] = {
         "approval_requested",
         "approval",
         Severity.WARNING,
-        lambda p, t: f"{t.model} v{t.version} waits for approval to {p.get('to', 'production')}",
+        lambda p, t: f"{_mv(t)} waits for approval to {p.get('to', 'production')}",
         lambda p, _t: f"deployer approve {p.get('approval_id', 'APPROVAL_ID')}",
     ),
     "approval_approved": _Rule(
         "approval_approved",
         "approval",
         Severity.INFO,
-        lambda p, t: f"{t.model} v{t.version} approved ({p.get('approval_id', '')})",
+        lambda p, t: f"{_mv(t)} approved ({p.get('approval_id', '')})",
         _history,
     ),
     "approval_rejected": _Rule(
         "approval_rejected",
         "approval",
         Severity.INFO,
-        lambda p, t: f"{t.model} v{t.version} rejected ({p.get('approval_id', '')})",
+        lambda p, t: f"{_mv(t)} rejected ({p.get('approval_id', '')})",
         _history,
     ),
     "deploy_planned": _Rule(
         "rollout_started",
         "rollout",
         Severity.INFO,
-        lambda p, t: f"{t.model} v{t.version}: {p.get('strategy', 'a')} rollout started",
+        lambda p, t: f"{_mv(t)}: {p.get('strategy', 'a')} rollout started",
         _status,
     ),
     "canary_advanced": _Rule(
         "rollout_advanced",
         "rollout",
         Severity.INFO,
-        lambda p, t: f"{t.model} v{t.version} canary now takes {p.get('percent', '?')}%",
+        lambda p, t: f"{_mv(t)} canary now takes {p.get('percent', '?')}%",
         _status,
     ),
     "canary_completed": _Rule(
         "rollout_completed",
         "rollout",
         Severity.INFO,
-        lambda _p, t: f"{t.model} v{t.version} canary completed",
+        lambda _p, t: f"{_mv(t)} canary completed",
         _status,
     ),
     "rolled_back": _Rule(
@@ -205,21 +210,21 @@ RULES: dict[str, _Rule] = {
         "shadow_stopped",
         "rollback",
         Severity.WARNING,
-        lambda p, t: f"{t.model} v{t.version} shadow stopped: {'; '.join(p.get('why') or [])}",
+        lambda p, t: f"{_mv(t)} shadow stopped: {'; '.join(p.get('why') or [])}",
         _history,
     ),
     "stuck_deploy_rolled_back": _Rule(
         "stuck_deploy_rolled_back",
         "rollback",
         Severity.CRITICAL,
-        lambda p, t: f"{t.model} v{t.version}: a crashed deploy was rolled back ({p.get('why')})",
+        lambda p, t: f"{_mv(t)}: a crashed deploy was rolled back ({p.get('why')})",
         _history,
     ),
     "deploy_failed": _Rule(
         "deploy_failed",
         "deploy_failed",
         Severity.CRITICAL,
-        lambda p, t: f"{t.model} v{t.version} deploy failed: {'; '.join(p.get('errors') or [])}",
+        lambda p, t: f"{_mv(t)} deploy failed: {'; '.join(p.get('errors') or [])}",
         _history,
     ),
     "slo_breach": _Rule(
@@ -228,8 +233,7 @@ RULES: dict[str, _Rule] = {
         Severity.CRITICAL,
         lambda p, t: str(
             p.get("summary")
-            or f"{t.model} v{t.version} breaches {p.get('objective')}: "
-            f"{p.get('observed')} > {p.get('limit')}"
+            or f"{_mv(t)} breaches {p.get('objective')}: {p.get('observed')} > {p.get('limit')}"
         ),
         _status,
     ),
