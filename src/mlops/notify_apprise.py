@@ -34,7 +34,7 @@ class AppriseNotifier:
         if plugin is None:
             raise BadInputError(
                 f"{redact_uri(url)} is not an alert channel URL Apprise can send to "
-                "(e.g. json://host:port/path, mailto://user:pass@host?to=..., slack://...)"
+                "(e.g. json://host:port/path, mailto://host:port?from=...&to=..., slack://...)"
             )
         return plugin
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from agents.commands import Register
 from agents.entrypoints.cli import access as cli_access
 from agents.entrypoints.cli import agent as cli_agent
+from agents.entrypoints.cli import alerts as cli_alerts
 from agents.entrypoints.cli import api as cli_api
 from agents.entrypoints.cli import audit as cli_audit
 from agents.entrypoints.cli.output import console, emit
@@ -382,6 +383,7 @@ for _command in (*cli_agent.COMMANDS, *cli_api.COMMANDS):
     app.command()(_command)
 app.add_typer(cli_audit.app, name="audit")
 app.add_typer(cli_access.app, name="access")
+app.add_typer(cli_alerts.app, name="alerts")
 
 
 app.command()(cli_access.whoami)
