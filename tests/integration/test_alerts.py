@@ -287,3 +287,22 @@ def test_a_tick_returns_while_the_dispatcher_is_still_sending(
     assert [(r["status"], r["send_finished"]) for r in reports] == [("ticked", False)]
     assert [a.kind for a in slow.to(webhook.url)] == ["rolled_back"]
     c.close()
+
+
+def test_the_chat_says_what_alerts_fired_today(container: Container, webhook: Inbox) -> None:
+    from agents.entrypoints.chat.chat import answer
+
+    assert answer(container, "what alerts fired today?", ME).reply == "No alerts fired today."
+    alerts.add_channel(container, ME, webhook.url)
+    alerts.add_channel(container, ME, closed_port_url())
+    append(container, "monitor", "rolled_back", "iris", restored="1", reason="error rate 4% > 1%")
+    dispatch_once(container)
+
+    said = answer(container, "what alerts fired today?", ME)
+    [headline, line] = said.reply.splitlines()
+    assert headline == "1 alert fired today:"
+    assert line.endswith(
+        "[critical] iris rolled back to v1: error rate 4% > 1% (pending, sent)"
+        " \N{EM DASH} deployer history iris"
+    )
+    assert said.exit_code == 0

@@ -9,6 +9,7 @@ URL. A URL the notifier cannot send to is refused before anything is written.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from agents.alerting import AlertServices, Dispatcher, raise_alert
@@ -126,6 +127,10 @@ def describe_alert(row: AlertRow) -> dict[str, Any]:
 
 def alert_history(c: AlertServices, since: str = "1d") -> list[dict[str, Any]]:
     """The alerts of the last ``since`` (``30m``, ``2h``, ``1d``), newest first."""
-    start = utcnow() - parse_window(since)
+    return alerts_since(c, utcnow() - parse_window(since))
+
+
+def alerts_since(c: AlertServices, start: datetime) -> list[dict[str, Any]]:
+    """The alerts made at or after ``start``, newest first."""
     with c.reader() as uow:
         return [describe_alert(row) for row in AlertRepository(uow.session).history(start)]
