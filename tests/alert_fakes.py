@@ -13,7 +13,7 @@ import socket
 import threading
 from urllib.parse import urlsplit
 
-from lifecycle.alerts import Alert
+from lifecycle.alerts import Alert, UnusableChannelUrlError
 from lifecycle.errors import BadInputError
 
 SCHEMES = {"json": 80, "jsons": 443, "mailto": 25, "mailtos": 465}
@@ -27,7 +27,7 @@ class FakeNotifier:
 
     def check(self, url: str) -> None:
         if urlsplit(url).scheme not in SCHEMES:
-            raise BadInputError(f"{url.split('://')[0]}:// is not an alert channel URL")
+            raise UnusableChannelUrlError(f"{url.split('://')[0]}:// is not an alert channel URL")
 
     def send(self, url: str, alert: Alert) -> str | None:
         self.sending.set()

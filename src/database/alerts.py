@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 from database.models import AuditEventRow
 from database.models_alerts import AlertChannelRow, AlertCursorRow, AlertRow
 from database.models_safety import AuditCheckRow
-from lifecycle.alerts import Alert
-from lifecycle.errors import BadInputError
+from lifecycle.alerts import Alert, UnknownAlertChannelError
 
 CURSOR = "alerts"
 PENDING, SENT, FAILED, SUPPRESSED = "pending", "sent", "failed", "suppressed"
@@ -49,7 +48,7 @@ class AlertRepository:
     def channel(self, channel_id: int) -> AlertChannelRow:
         row = self.session.get(AlertChannelRow, channel_id)
         if row is None:
-            raise BadInputError(f"no alert channel {channel_id} (deployer alerts list)")
+            raise UnknownAlertChannelError(f"no alert channel {channel_id} (deployer alerts list)")
         return row
 
     def remove_channel(self, channel_id: int) -> AlertChannelRow:

@@ -18,7 +18,17 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any, Protocol
 
-from lifecycle.errors import BadInputError
+from lifecycle.errors import BadInputError, UnknownModelError
+
+
+class UnknownAlertChannelError(UnknownModelError):
+    """No alert channel has this id (404 over the ops API, like an unknown model)."""
+
+
+class UnusableChannelUrlError(BadInputError):
+    """A well-formed URL the notifier cannot send to: an unknown service, a missing part (404
+    over the ops API, like a model URI that names nothing; exit 2 on the command line)."""
+
 
 MONITOR_ACTOR = "monitor"
 """The actor of what the watcher does on its own (``agents.model_deployer.deps``)."""

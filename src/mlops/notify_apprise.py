@@ -14,7 +14,7 @@ import logging
 import re
 from typing import Any
 
-from lifecycle.alerts import Alert, Severity
+from lifecycle.alerts import Alert, Severity, UnusableChannelUrlError
 from lifecycle.errors import BadInputError
 from lifecycle.redaction import redact_text, redact_uri
 
@@ -32,7 +32,7 @@ class AppriseNotifier:
 
         plugin = apprise.Apprise.instantiate(url)
         if plugin is None:
-            raise BadInputError(
+            raise UnusableChannelUrlError(
                 f"{redact_uri(url)} is not an alert channel URL Apprise can send to "
                 "(e.g. json://host:port/path, mailto://host:port?from=...&to=..., slack://...)"
             )

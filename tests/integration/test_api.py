@@ -595,7 +595,7 @@ def test_alert_channels_are_admins_and_the_alerts_a_viewers(api: Api) -> None:
     assert api.client.post("/v1/alert-channels", json=body, headers=auth("dan")).status_code == 403
     assert api.client.get("/v1/alert-channels", headers=auth("vera")).status_code == 403
     bad = api.client.post("/v1/alert-channels", json={"url": "nosuch://x/y"}, headers=auth("root"))
-    assert bad.status_code == 422, bad.text
+    assert bad.status_code == 404, bad.text
     assert "Apprise" in bad.json()["error"]["message"]
 
     added = api.client.post("/v1/alert-channels", json=body, headers=auth("root"))
@@ -608,3 +608,4 @@ def test_alert_channels_are_admins_and_the_alerts_a_viewers(api: Api) -> None:
     gone = api.client.delete(f"/v1/alert-channels/{added.json()['id']}", headers=auth("root"))
     assert gone.status_code == 200
     assert api.client.get("/v1/alert-channels", headers=auth("root")).json()["channels"] == []
+    assert api.client.delete("/v1/alert-channels/1", headers=auth("root")).status_code == 404
