@@ -264,7 +264,8 @@ def dispatch_once(c: AlertServices, notifier: Notifier | None = None) -> dict[st
 
 class BackgroundDispatcher:
     """A dispatcher looping in its own daemon thread every ``interval`` seconds (sooner when
-    woken) until stopped; a failing pass is logged and the loop goes on."""
+    woken) until stopped, with one last pass then; a failing pass is logged and the loop goes
+    on."""
 
     def __init__(self, dispatcher: Dispatcher, interval: float) -> None:
         self.dispatcher, self.interval = dispatcher, interval
@@ -273,13 +274,15 @@ class BackgroundDispatcher:
         self.thread = threading.Thread(target=self._loop, name="alert-dispatcher", daemon=True)
 
     def _loop(self) -> None:
-        while not self.stopping.is_set():
+        while True:  # a last pass after ``stop``: what the last tick raised goes out
             self.woken.clear()
             try:
                 self.dispatcher.run_once()
             except Exception:
                 log.warning("an alert dispatch pass failed; retrying", exc_info=True)
             self.passes += 1
+            if self.stopping.is_set():
+                return
             self.woken.wait(self.interval)
 
     def wake(self) -> None:

@@ -109,20 +109,13 @@ def history(
         if not rows:
             console.print(f"no alerts in the last {since}", highlight=False, markup=False)
             return
-        table = Table("when", "channel", "severity", "kind", "summary", "state", "act")
+        table = Table("when", "ch", "severity", "kind", "summary", "state")
         for r in rows:
-            state = r["state"] + (f": {r['error']}" if r["error"] else "")
-            when = r["created_at"].strftime("%Y-%m-%d %H:%M:%S")
+            tries = f"{r['attempts']} attempt" + ("s" if r["attempts"] != 1 else "")
+            state = r["state"] + (f" after {tries}: {r['error']}" if r["error"] else "")
+            when = r["created_at"].strftime("%m-%d %H:%M:%S")
             table.add_row(
-                *cells(
-                    when,
-                    r["channel_id"],
-                    r["severity"],
-                    r["kind"],
-                    r["summary"],
-                    state,
-                    r["action"],
-                )
+                *cells(when, r["channel_id"], r["severity"], r["kind"], r["summary"], state)
             )
         console.print(table)
 
