@@ -38,6 +38,7 @@ from database.engine import read_session
 from database.leases import FENCE_INFO
 from database.models import DeploymentRow
 from database.models_alerts import AlertChannelRow, AlertRow
+from lifecycle.alert_timing import next_attempt
 from lifecycle.alerts import (
     Alert,
     Notifier,
@@ -45,7 +46,6 @@ from lifecycle.alerts import (
     Target,
     alert_for,
     audit_broken,
-    next_attempt,
     parse_groups,
     parse_severity,
     suppression_key,

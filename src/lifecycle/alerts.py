@@ -7,14 +7,13 @@ the watcher's ``audit_checks`` rows, ``lease_lost`` raised by the watcher that n
 built here too. A channel takes the alerts its ``events`` groups and ``min_severity`` let
 through (``wants``); a repeat of the same kind, model and deployment inside the suppression
 window is recorded but not sent (``suppression_key``); a failed delivery is retried after
-``backoff(attempt)`` until ``max_attempts``. Pure: no I/O.
+``lifecycle.alert_timing.backoff(attempt)`` until ``max_attempts``. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any, Protocol
 
@@ -374,31 +373,3 @@ def wants(groups: tuple[str, ...], min_severity: Severity, alert: Alert) -> bool
 def suppression_key(alert: Alert) -> tuple[str, str, str]:
     """Alerts with the same key inside the suppression window are one alert told once."""
     return (alert.kind, alert.model, alert.deployment_id)
-
-
-def backoff(attempt: int, base_seconds: float = 5.0, cap_seconds: float = 600.0) -> float:
-    """Seconds to wait before retry number ``attempt`` (1, 2, ...): doubling, capped."""
-    if attempt < 1:
-        return 0.0
-    return float(min(cap_seconds, base_seconds * 2 ** (attempt - 1)))
-
-
-def next_attempt(
-    attempts: int, max_attempts: int, now: datetime, base_seconds: float = 5.0
-) -> datetime | None:
-    """When a delivery that failed ``attempts`` times is tried again; None: give up."""
-    if attempts >= max_attempts:
-        return None
-    return now + timedelta(seconds=backoff(attempts, base_seconds))
-
-
-_WINDOW_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_window(text: str) -> timedelta:
-    """``30m``, ``2h``, ``1d``, ``1w`` (a positive whole number and a unit) as a duration;
-    BadInputError otherwise."""
-    value, unit = text.strip()[:-1], text.strip()[-1:].lower()
-    if unit not in _WINDOW_UNITS or not value.isdigit() or int(value) <= 0:
-        raise BadInputError(f"{text!r} is not a window; use e.g. 30m, 2h, 1d or 1w")
-    return timedelta(seconds=int(value) * _WINDOW_UNITS[unit])

@@ -7,18 +7,16 @@ from typing import Any
 
 import pytest
 
+from lifecycle.alert_timing import backoff, next_attempt, parse_window
 from lifecycle.alerts import (
     Alert,
     Severity,
     Target,
     alert_for,
     audit_broken,
-    backoff,
     lease_lost,
-    next_attempt,
     parse_groups,
     parse_severity,
-    parse_window,
     suppression_key,
     trial_alert,
     wants,

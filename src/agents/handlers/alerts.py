@@ -16,7 +16,8 @@ from agents.alerting import AlertServices, Dispatcher, raise_alert
 from agents.handlers.access import require_admin
 from database.alerts import AlertRepository
 from database.models_alerts import AlertChannelRow, AlertRow
-from lifecycle.alerts import parse_groups, parse_severity, parse_window, trial_alert
+from lifecycle.alert_timing import parse_window
+from lifecycle.alerts import parse_groups, parse_severity, trial_alert
 from lifecycle.records import utcnow
 from lifecycle.redaction import redact_uri
 
