@@ -150,6 +150,12 @@ def _mv(t: Target) -> str:
     return f"{t.model} v{t.version}" if t.version else t.model
 
 
+def _restored(value: Any) -> str:
+    """What a rollback restored: ``v1`` for a version, a deployment id as it is."""
+    text = str(value or "the previous deployment")
+    return f"v{text}" if text.isdigit() else text
+
+
 def _status(_p: Mapping[str, Any], t: Target) -> str:
     return f"deployer status {t.model}" if t.model else "deployer status"
 
@@ -210,7 +216,7 @@ RULES: dict[str, _Rule] = {
         "rollback",
         Severity.CRITICAL,
         lambda p, t: (
-            f"{t.model} rolled back to v{p.get('restored') or '?'}: "
+            f"{t.model} rolled back to {_restored(p.get('restored'))}: "
             f"{p.get('reason') or 'rolled back'}"
         ),
         _history,

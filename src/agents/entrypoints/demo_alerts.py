@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rich.markup import escape
+
 from agents.alerting import dispatch_once
 from agents.handlers import alerts
 
@@ -72,5 +74,6 @@ def deliver(c: Container, t: Says, hook: Webhook, seconds: float = 15.0) -> dict
         got = hook.received.get(timeout=seconds)
     except queue.Empty:
         raise RuntimeError(f"the webhook received no alert within {seconds:.0f} s") from None
-    t.say(f"[red]alert[/] the webhook received: {got.get('title', '')}", got.get("message", ""))
+    title, message = str(got.get("title", "")), str(got.get("message", ""))
+    t.say(f"[red]alert[/] the webhook received: {escape(title)}", message.replace("\n", "; "))
     return {"title": got.get("title", ""), "message": got.get("message", "")}
