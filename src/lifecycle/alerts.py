@@ -197,6 +197,15 @@ RULES: dict[str, _Rule] = {
         lambda p, t: f"{_mv(t)}: {p.get('strategy', 'a')} rollout started",
         _status,
     ),
+    "deployed": _Rule(
+        "deployed",
+        "rollout",
+        Severity.INFO,
+        lambda p, t: (
+            f"{_mv(t)} deployed ({p.get('strategy', '?')}, {p.get('traffic', '?')}% of traffic)"
+        ),
+        _status,
+    ),
     "canary_advanced": _Rule(
         "rollout_advanced",
         "rollout",

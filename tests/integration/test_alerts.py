@@ -306,3 +306,24 @@ def test_the_chat_says_what_alerts_fired_today(container: Container, webhook: In
         " \N{EM DASH} deployer history iris"
     )
     assert said.exit_code == 0
+
+
+def test_a_watcher_that_lost_its_lease_still_raises_the_alert(container: Container) -> None:
+    from agents.entrypoints import watch
+    from database import leases
+
+    fake = FakeNotifier()
+    with webhook_receiver() as hook:
+        alerts.add_channel(container, ME, hook.url, events="lease")
+        fence = watch.fence_writes(container, "watcher-a")
+        fence.token = 41  # a fence the lease table never issued: every fenced write is refused
+        with pytest.raises(leases.StaleFenceError), container.uow() as uow:
+            uow.audit.append("monitor", "canary_advanced", "dep-1", {"percent": 5})
+            uow.commit()
+
+        watch.tell_lease_lost(container, fence, "fence 41 is stale")
+        dispatch_once(container, fake)
+
+    [alert] = fake.to(hook.url)
+    assert (alert.kind, alert.severity.label) == ("lease_lost", "warning")
+    assert "watcher-a lost its lease" in alert.summary

@@ -66,6 +66,15 @@ DEP = Target("iris", "2", "dep-1")
             "deployer status iris",
         ),
         (
+            "deployed",
+            "dep-1",
+            {"strategy": "direct", "traffic": 100.0},
+            "ann",
+            "deployed",
+            Severity.INFO,
+            "deployer status iris",
+        ),
+        (
             "canary_advanced",
             "dep-1",
             {"percent": 50},
