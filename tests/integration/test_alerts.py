@@ -68,6 +68,14 @@ def container(tmp_path: Path, database_url: str) -> Iterator[Container]:
     c.close()
 
 
+@pytest.fixture
+def sqlite_container(tmp_path: Path, sqlite_url: str) -> Iterator[Container]:
+    """For what the backend does not change (the rules above the repository)."""
+    c = make_container(tmp_path, sqlite_url)
+    yield c
+    c.close()
+
+
 def append(c: Container, actor: str, action: str, subject: str, **payload: Any) -> None:
     with c.uow() as uow:
         uow.audit.append(actor, action, subject, payload)
@@ -197,25 +205,27 @@ def test_a_channel_takes_only_its_groups_at_or_above_its_severity(
     c.close()
 
 
-def test_channels_are_an_admins_and_a_bad_url_writes_nothing(container: Container) -> None:
+def test_channels_are_an_admins_and_a_bad_url_writes_nothing(sqlite_container: Container) -> None:
     with pytest.raises(BadInputError, match="not an alert channel URL"):
-        alerts.add_channel(container, ME, "nosuch://tok@host")
+        alerts.add_channel(sqlite_container, ME, "nosuch://tok@host")
     with pytest.raises(BadInputError, match="unknown alert event"):
-        alerts.add_channel(container, ME, "json://127.0.0.1:9/h", events="rolback")
+        alerts.add_channel(sqlite_container, ME, "json://127.0.0.1:9/h", events="rolback")
     with pytest.raises(PermissionDeniedError, match="only an admin"):
-        alerts.add_channel(container, "mallory", "json://127.0.0.1:9/h")
-    assert alerts.list_channels(container) == []
+        alerts.add_channel(sqlite_container, "mallory", "json://127.0.0.1:9/h")
+    assert alerts.list_channels(sqlite_container) == []
 
-    added = alerts.add_channel(container, ME, "jsons://user:pw-secret@hooks.example/x?token=t0k")
-    [shown] = alerts.list_channels(container)
+    added = alerts.add_channel(
+        sqlite_container, ME, "jsons://user:pw-secret@hooks.example/x?token=t0k"
+    )
+    [shown] = alerts.list_channels(sqlite_container)
     assert "pw-secret" not in shown["url"] and "t0k" not in shown["url"]
-    with container.reader() as uow:
+    with sqlite_container.reader() as uow:
         [event] = [e for e in uow.audit.list() if e.action == "alert_channel_added"]
     assert "pw-secret" not in str(event.payload) and event.payload["scheme"] == "jsons"
     with pytest.raises(PermissionDeniedError):
-        alerts.remove_channel(container, "mallory", added["id"])
-    alerts.remove_channel(container, ME, added["id"])
-    assert alerts.list_channels(container) == []
+        alerts.remove_channel(sqlite_container, "mallory", added["id"])
+    alerts.remove_channel(sqlite_container, ME, added["id"])
+    assert alerts.list_channels(sqlite_container) == []
 
 
 def test_two_dispatchers_on_one_database_never_double_send(container: Container) -> None:
@@ -247,16 +257,16 @@ def test_two_dispatchers_on_one_database_never_double_send(container: Container)
 
 
 def test_a_test_alert_goes_to_the_channel_asked_and_says_how_it_went(
-    container: Container, webhook: Inbox
+    sqlite_container: Container, webhook: Inbox
 ) -> None:
-    live = alerts.add_channel(container, ME, webhook.url, events="drift")
-    dead = alerts.add_channel(container, ME, closed_port_url())
+    live = alerts.add_channel(sqlite_container, ME, webhook.url, events="drift")
+    dead = alerts.add_channel(sqlite_container, ME, closed_port_url())
     before = len(webhook.received)
 
-    [outcome] = alerts.send_test(container, ME, live["id"])
+    [outcome] = alerts.send_test(sqlite_container, ME, live["id"])
     assert (outcome["channel_id"], outcome["state"]) == (live["id"], "sent")
     assert "[info] test" in webhook.wait_for(before + 1)[-1]["title"]
-    outcomes = alerts.send_test(container, ME)
+    outcomes = alerts.send_test(sqlite_container, ME)
     assert [(o["channel_id"], o["state"]) for o in outcomes] == [
         (live["id"], "sent"),
         (dead["id"], "pending"),
@@ -289,16 +299,25 @@ def test_a_tick_returns_while_the_dispatcher_is_still_sending(
     c.close()
 
 
-def test_the_chat_says_what_alerts_fired_today(container: Container, webhook: Inbox) -> None:
+def test_the_chat_says_what_alerts_fired_today(sqlite_container: Container, webhook: Inbox) -> None:
     from agents.entrypoints.chat.chat import answer
 
-    assert answer(container, "what alerts fired today?", ME).reply == "No alerts fired today."
-    alerts.add_channel(container, ME, webhook.url)
-    alerts.add_channel(container, ME, closed_port_url())
-    append(container, "monitor", "rolled_back", "iris", restored="1", reason="error rate 4% > 1%")
-    dispatch_once(container)
+    assert (
+        answer(sqlite_container, "what alerts fired today?", ME).reply == "No alerts fired today."
+    )
+    alerts.add_channel(sqlite_container, ME, webhook.url)
+    alerts.add_channel(sqlite_container, ME, closed_port_url())
+    append(
+        sqlite_container,
+        "monitor",
+        "rolled_back",
+        "iris",
+        restored="1",
+        reason="error rate 4% > 1%",
+    )
+    dispatch_once(sqlite_container)
 
-    said = answer(container, "what alerts fired today?", ME)
+    said = answer(sqlite_container, "what alerts fired today?", ME)
     [headline, line] = said.reply.splitlines()
     assert headline == "1 alert fired today:"
     assert line.endswith(
@@ -308,21 +327,21 @@ def test_the_chat_says_what_alerts_fired_today(container: Container, webhook: In
     assert said.exit_code == 0
 
 
-def test_a_watcher_that_lost_its_lease_still_raises_the_alert(container: Container) -> None:
+def test_a_watcher_that_lost_its_lease_still_raises_the_alert(sqlite_container: Container) -> None:
     from agents.entrypoints import watch
     from database import leases
 
     fake = FakeNotifier()
     with webhook_receiver() as hook:
-        alerts.add_channel(container, ME, hook.url, events="lease")
-        fence = watch.fence_writes(container, "watcher-a")
+        alerts.add_channel(sqlite_container, ME, hook.url, events="lease")
+        fence = watch.fence_writes(sqlite_container, "watcher-a")
         fence.token = 41  # a fence the lease table never issued: every fenced write is refused
-        with pytest.raises(leases.StaleFenceError), container.uow() as uow:
+        with pytest.raises(leases.StaleFenceError), sqlite_container.uow() as uow:
             uow.audit.append("monitor", "canary_advanced", "dep-1", {"percent": 5})
             uow.commit()
 
-        watch.tell_lease_lost(container, fence, "fence 41 is stale")
-        dispatch_once(container, fake)
+        watch.tell_lease_lost(sqlite_container, fence, "fence 41 is stale")
+        dispatch_once(sqlite_container, fake)
 
     [alert] = fake.to(hook.url)
     assert (alert.kind, alert.severity.label) == ("lease_lost", "warning")
