@@ -161,6 +161,8 @@ class Dispatcher:
     def collect(self) -> int:
         """Alert rows for the events and audit checks after the cursor; how many were written
         (0 as well when another dispatcher moved the cursor first: its rows stand)."""
+        if not self._news():
+            return 0  # nothing new: no write transaction (SQLite has one writer at a time)
         now = self.clock()
         try:
             with unfenced(self.c) as session, session.begin():
@@ -177,6 +179,13 @@ class Dispatcher:
                 return written
         except (_CursorMoved, IntegrityError):
             return 0  # another dispatcher took these events first: its rows stand
+
+    def _news(self) -> bool:
+        """Whether the chain or the audit checks moved past the cursor (read only)."""
+        with read_session(self.c.session_factory) as session:
+            repo = AlertRepository(session)
+            cursor = repo.peek_cursor()
+            return cursor is None or cursor != repo.last_ids()
 
     def _scan(
         self,

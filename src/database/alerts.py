@@ -69,6 +69,11 @@ class AlertRepository:
             self.session.flush()
         return row
 
+    def peek_cursor(self) -> tuple[int, int] | None:
+        """The cursor's (event id, check id) without making it; None when there is none yet."""
+        row = self.session.get(AlertCursorRow, CURSOR)
+        return None if row is None else (row.last_event_id, row.last_check_id)
+
     def last_ids(self) -> tuple[int, int]:
         """The newest audit event's and audit check's ids (0 when none)."""
         event = self.session.scalar(select(func.max(AuditEventRow.id))) or 0
