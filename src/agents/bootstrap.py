@@ -21,6 +21,7 @@ from database.services import DbPackageLedger
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.gates import PromotionPolicy
 from mlops.endpoints_local import LocalEndpointManager
+from mlops.notify_apprise import AppriseNotifier
 from mlops.packager_bentoml import BentoPackager
 from mlops.registry_mlflow import MlflowRegistry
 
@@ -87,6 +88,11 @@ class Container:
     def metrics(self) -> DbMetricsSource:
         """What the gateways measured, merged over replicas."""
         return DbMetricsSource(self.session_factory)
+
+    @cached_property
+    def notifier(self) -> AppriseNotifier:
+        """Alert delivery (``agents.alerting``) through Apprise, each send bounded."""
+        return AppriseNotifier(self.settings.alert_send_timeout_seconds)
 
     @contextmanager
     def open_memory(self) -> Iterator[StoreMemory]:

@@ -167,6 +167,31 @@ class Settings(BaseSettings):
         """DEPLOYER_QUALITY_TASKS as {model: task type}."""
         return parse_quality_tasks(self.quality_tasks_text)
 
+    alert_suppress_seconds: float = Field(
+        default=600.0, ge=0, validation_alias="DEPLOYER_ALERT_SUPPRESS_SECONDS"
+    )
+    """A repeat of an alert (same kind, model and deployment) to a channel within this many
+    seconds is recorded as suppressed, not sent."""
+
+    alert_max_attempts: int = Field(default=5, ge=1, validation_alias="DEPLOYER_ALERT_MAX_ATTEMPTS")
+    """How many times a delivery is tried (with exponential backoff) before it is failed."""
+
+    alert_backoff_seconds: float = Field(
+        default=5.0, gt=0, validation_alias="DEPLOYER_ALERT_BACKOFF_SECONDS"
+    )
+    """The wait before a failed delivery's first retry; it doubles with each retry (10 min cap)."""
+
+    alert_send_timeout_seconds: float = Field(
+        default=5.0, gt=0, validation_alias="DEPLOYER_ALERT_SEND_TIMEOUT_SECONDS"
+    )
+    """How long one delivery may take (connect and answer) before it counts as failed."""
+
+    alert_dispatch_seconds: float = Field(
+        default=2.0, gt=0, validation_alias="DEPLOYER_ALERT_DISPATCH_SECONDS"
+    )
+    """How often ``deployer watch``'s alert dispatcher (a thread beside the ticks) looks for new
+    audit events and due deliveries."""
+
     @field_validator("rollback_preset")
     @classmethod
     def _known_preset(cls, value: str) -> str:

@@ -25,6 +25,9 @@ def test_the_demo_tells_the_whole_story_and_leaves_nothing_running(tmp_path: Pat
     assert story["rollback_failures"] == 0
     assert "error" in story["rolled_back_by"]  # the monitor, not a person, rolled it back
     assert "conservative" in story["advice"]
+    assert story["alert"]["title"].startswith("[critical] rolled_back iris_classifier")
+    assert "act: deployer history iris_classifier" in story["alert"]["message"]
+    assert any("the webhook received:" in text and "rolled_back" in text for text in said)
     leftovers = find_by_env(BENTOML_HOME=str(home / "bentoml"))
     assert [p.pid for p in leftovers if p.is_running()] == []
     gateways = [

@@ -528,6 +528,10 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/checks"),
     ("POST", "/v1/models/{name}/feedback"),
     ("GET", "/v1/models/{name}/quality"),
+    ("GET", "/v1/alerts"),
+    ("GET", "/v1/alert-channels"),
+    ("POST", "/v1/alert-channels"),
+    ("DELETE", "/v1/alert-channels/{channel_id}"),
 }
 
 
@@ -593,3 +597,24 @@ def test_every_route_documents_every_status_it_can_answer_in_the_error_shape(api
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "path":
                     assert parameter["schema"]["pattern"].startswith("^"), (where, parameter)
+
+
+def test_alert_channels_are_admins_and_the_alerts_a_viewers(api: Api) -> None:
+    body = {"url": "json://ops:hook-secret@127.0.0.1:9/hook", "events": "rollback,drift"}
+    assert api.client.post("/v1/alert-channels", json=body, headers=auth("dan")).status_code == 403
+    assert api.client.get("/v1/alert-channels", headers=auth("vera")).status_code == 403
+    bad = api.client.post("/v1/alert-channels", json={"url": "nosuch://x/y"}, headers=auth("root"))
+    assert bad.status_code == 404, bad.text
+    assert "Apprise" in bad.json()["error"]["message"]
+
+    added = api.client.post("/v1/alert-channels", json=body, headers=auth("root"))
+    assert added.status_code == 201, added.text
+    assert "hook-secret" not in added.text and added.json()["events"] == "drift,rollback"
+    listed = api.client.get("/v1/alert-channels", headers=auth("root")).json()["channels"]
+    assert [c["id"] for c in listed] == [added.json()["id"]] and "hook-secret" not in str(listed)
+    answer = api.client.get("/v1/alerts", params={"since": "2h"}, headers=auth("vera"))
+    assert answer.status_code == 200 and isinstance(answer.json()["alerts"], list)
+    gone = api.client.delete(f"/v1/alert-channels/{added.json()['id']}", headers=auth("root"))
+    assert gone.status_code == 200
+    assert api.client.get("/v1/alert-channels", headers=auth("root")).json()["channels"] == []
+    assert api.client.delete("/v1/alert-channels/1", headers=auth("root")).status_code == 404

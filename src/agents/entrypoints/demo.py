@@ -37,6 +37,8 @@ from rich.markup import escape
 from agents.bootstrap import Container, bootstrap
 from agents.commands import AgentCommand, Approve, Deploy, Promote, Register
 from agents.entrypoints.cli.output import console
+from agents.entrypoints.demo_alerts import deliver
+from agents.entrypoints.demo_alerts import local_webhook as webhook
 from agents.handlers import access, operations, registration
 from agents.handlers.serving import down
 from database import migrate
@@ -102,8 +104,11 @@ def run_demo(home: Path | None = None, out: Console = console) -> dict[str, Any]
     migrate.upgrade(c.settings.database_url)
     try:
         token = _second_person(c, t)
-        with _serve(c, t, "gateway") as url, _serve(c, t, "api") as api:
-            return _story(c, t, url, lambda approval_id: _approve_remotely(api, token, approval_id))
+        with _serve(c, t, "gateway") as url, _serve(c, t, "api") as api, webhook(c, t) as hook:
+            story = _story(
+                c, t, url, lambda approval_id: _approve_remotely(api, token, approval_id)
+            )
+            return {**story, "alert": deliver(c, t, hook)}
     finally:
         stopped = down(c, "demo")
         c.close()

@@ -14,7 +14,12 @@ each acquisition has a new fence, and every write of the watcher's sessions chec
 (``fenced_out``). Each model is ticked while the watcher holds its lock (``database.locks``): a
 model another operation is changing is skipped this tick and said so. On the first tick and every
 ``DEPLOYER_AUDIT_VERIFY_EVERY_TICKS`` ticks after it the audit chain is verified and the outcome
-recorded (``deployer status`` shows it; a break is logged as an error).
+recorded (``deployer status`` shows it; a break is logged as an error, and the alert dispatcher
+turns the recorded break into an ``audit_chain_broken`` alert).
+
+Alerts (``agents.alerting``) are delivered by a dispatcher in a thread of its own, started and
+stopped with the watcher and woken after each tick: a slow or dead alert channel never holds up
+a tick. A watcher that finds its lease taken mid-tick raises ``lease_lost`` itself.
 """
 
 from __future__ import annotations
@@ -31,10 +36,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from agents.alerting import dispatching, raise_alert
 from agents.commands import Tick
 from agents.handlers.feedback import judge_quality
 from agents.queries.audit import record_audit_check
 from database import leases, locks
+from lifecycle.alerts import lease_lost
 from lifecycle.errors import BadInputError
 from lifecycle.records import utcnow
 from lifecycle.stages import LIVE_STATUSES
@@ -92,7 +99,7 @@ def watch(
     stop = stop or threading.Event()
     fence = fence_writes(c, holder)
     ticks = 0
-    with c.open_agent() as agent:
+    with c.open_agent() as agent, dispatching(c) as alerts:
         try:
             while not stop.is_set():
                 started = time.monotonic()
@@ -100,6 +107,7 @@ def watch(
                 if lease.held:
                     fence.token = lease.fence
                     report(fenced_tick(c, agent, request, fence, ttl, ticks))
+                    alerts.wake()  # tell what the tick did without waiting for the next pass
                     ticks += 1
                 else:
                     report(
@@ -153,6 +161,7 @@ def fenced_tick(
             quality = quality_checks(c, request)
     except leases.StaleFenceError as exc:
         log.warning("watcher %s lost its lease mid-tick: %s", fence.holder, exc)
+        tell_lease_lost(c, fence, str(exc))
         return {"status": "fenced_out", "holder": fence.holder, "message": str(exc), "checks": []}
     out = {**tick_report(result, fence.holder, began, utcnow()), "healed": result["healed"]}
     if audit is not None:
@@ -160,6 +169,16 @@ def fenced_tick(
     if quality:
         out["quality"] = quality
     return out
+
+
+def tell_lease_lost(c: Container, fence: leases.Fence, why: str) -> None:
+    """Raise the ``lease_lost`` alert (outside the fence, which refuses this watcher now); a
+    failure to record it is logged, never raised."""
+    try:
+        source = f"lease:{fence.holder}:{fence.token}"
+        raise_alert(c, lease_lost(fence.holder, why), source)
+    except Exception:
+        log.warning("recording the lease_lost alert failed", exc_info=True)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ BodyTooLargeError                       413    a body over the limit (checked be
 PermissionDeniedError                   403    the role is too low, self-approval, ...
 UnknownModelError                       404    no such model, version, deployment, approval
 InvalidModelUriError                    404    the runs:/ or models:/ URI names no MLflow model
+UnusableChannelUrlError                 404    the alert channel URL names no service Apprise knows
 BadInputError (and the rest of it)      422    malformed or unusable input; nothing changed
 RefusedError (gates, Deployment...)     409    a well-formed request the current state refuses
 ConflictError                           409    someone else changed it first (or decided it)
@@ -47,6 +48,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lifecycle.alerts import UnusableChannelUrlError
 from lifecycle.errors import (
     AmbiguousModelNameError,
     AwaitingApprovalError,
@@ -102,6 +104,7 @@ STATUS_BY_CLASS: tuple[tuple[type[ModelDeployerError], int], ...] = (
     (PermissionDeniedError, 403),
     (UnknownModelError, 404),
     (InvalidModelUriError, 404),
+    (UnusableChannelUrlError, 404),
     (BodyTooLargeError, 413),
     (InvalidPromotionPathError, 409),
     (AmbiguousModelNameError, 409),

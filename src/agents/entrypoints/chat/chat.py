@@ -26,9 +26,11 @@ from agents.commands import (
 )
 from agents.commands import Command as ChatCommand
 from agents.entrypoints.chat import chat_parser
+from agents.entrypoints.chat.alerts_chat import alert_window, answer_alerts
 from agents.entrypoints.chat.chat_parser import Clarification
 from agents.handlers import operations
 from lifecycle.errors import ModelDeployerError
+from lifecycle.records import utcnow
 
 
 class IntentParser(Protocol):
@@ -64,6 +66,10 @@ def answer(
     c: Container, text: str, actor: str, parser: IntentParser = chat_parser.parse
 ) -> ChatAnswer:
     """Carry out one chat command and say what happened (errors are answers, not exceptions)."""
+    window = alert_window(text, utcnow())
+    if window is not None:  # "what alerts fired today?": a question, answered from the history
+        result, reply = answer_alerts(c, *window)
+        return ChatAnswer(reply, {"kind": "alerts", "since": window[0].isoformat()}, result)
     with c.uow() as uow:
         known = uow.models.list_model_names()
     request = parser(text, known)

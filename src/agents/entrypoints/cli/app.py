@@ -18,8 +18,7 @@ from agents.commands import Register
 from agents.entrypoints.cli import access as cli_access
 from agents.entrypoints.cli import agent as cli_agent
 from agents.entrypoints.cli import api as cli_api
-from agents.entrypoints.cli import audit as cli_audit
-from agents.entrypoints.cli import feedback as cli_feedback
+from agents.entrypoints.cli.groups import GROUPS
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render import render_status
 from agents.entrypoints.cli.shared import JsonOption, command, refuse_claimed_identity
@@ -381,9 +380,8 @@ def down(as_json: JsonOption = False) -> None:
 
 for _command in (*cli_agent.COMMANDS, *cli_api.COMMANDS):
     app.command()(_command)
-app.add_typer(cli_audit.app, name="audit")
-app.add_typer(cli_access.app, name="access")
-app.add_typer(cli_feedback.app, name="feedback")
+for _name, _group in GROUPS:
+    app.add_typer(_group, name=_name)
 
 
 app.command()(cli_access.whoami)

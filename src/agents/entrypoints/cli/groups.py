@@ -1,0 +1,18 @@
+"""The ``deployer`` command groups (``deployer NAME ...``), each a Typer app of its own module;
+``cli/app.py`` adds every one. A new group is one line here."""
+
+from __future__ import annotations
+
+import typer
+
+from agents.entrypoints.cli import access as cli_access
+from agents.entrypoints.cli import alerts as cli_alerts
+from agents.entrypoints.cli import audit as cli_audit
+from agents.entrypoints.cli import feedback as cli_feedback
+
+GROUPS: tuple[tuple[str, typer.Typer], ...] = (
+    ("audit", cli_audit.app),
+    ("access", cli_access.app),
+    ("feedback", cli_feedback.app),
+    ("alerts", cli_alerts.app),
+)

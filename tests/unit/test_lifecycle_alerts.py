@@ -1,0 +1,330 @@
+"""The pure alert rules: which audit event raises which alert, filters, suppression, backoff."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from lifecycle.alert_timing import backoff, next_attempt, parse_window
+from lifecycle.alerts import (
+    Alert,
+    Severity,
+    Target,
+    alert_for,
+    audit_broken,
+    lease_lost,
+    parse_groups,
+    parse_severity,
+    suppression_key,
+    trial_alert,
+    wants,
+)
+from lifecycle.errors import BadInputError
+
+DEP = Target("iris", "2", "dep-1")
+
+
+@pytest.mark.parametrize(
+    ("action", "subject", "payload", "actor", "kind", "severity", "action_text"),
+    [
+        (
+            "approval_requested",
+            "iris/2",
+            {"approval_id": "apr-1", "to": "production"},
+            "ann",
+            "approval_requested",
+            Severity.WARNING,
+            "deployer approve apr-1",
+        ),
+        (
+            "approval_approved",
+            "iris/2",
+            {"approval_id": "apr-1"},
+            "bob",
+            "approval_approved",
+            Severity.INFO,
+            "deployer history iris",
+        ),
+        (
+            "approval_rejected",
+            "iris/2",
+            {"approval_id": "apr-1"},
+            "bob",
+            "approval_rejected",
+            Severity.INFO,
+            "deployer history iris",
+        ),
+        (
+            "deploy_planned",
+            "dep-1",
+            {"strategy": "canary"},
+            "ann",
+            "rollout_started",
+            Severity.INFO,
+            "deployer status iris",
+        ),
+        (
+            "deployed",
+            "dep-1",
+            {"strategy": "direct", "traffic": 100.0},
+            "ann",
+            "deployed",
+            Severity.INFO,
+            "deployer status iris",
+        ),
+        (
+            "canary_advanced",
+            "dep-1",
+            {"percent": 50},
+            "monitor",
+            "rollout_advanced",
+            Severity.INFO,
+            "deployer status iris",
+        ),
+        (
+            "canary_completed",
+            "dep-1",
+            {},
+            "monitor",
+            "rollout_completed",
+            Severity.INFO,
+            "deployer status iris",
+        ),
+        (
+            "rolled_back",
+            "iris",
+            {"restored": "1", "reason": "error rate"},
+            "monitor",
+            "rolled_back",
+            Severity.CRITICAL,
+            "deployer history iris",
+        ),
+        (
+            "rolled_back",
+            "iris",
+            {"restored": "1", "reason": "by hand"},
+            "ann",
+            "rolled_back",
+            Severity.WARNING,
+            "deployer history iris",
+        ),
+        (
+            "deploy_failed",
+            "dep-1",
+            {"errors": ["port in use"]},
+            "ann",
+            "deploy_failed",
+            Severity.CRITICAL,
+            "deployer history iris",
+        ),
+        (
+            "slo_breach",
+            "dep-1",
+            {"objective": "p95", "observed": 80, "limit": 50},
+            "monitor",
+            "slo_breach",
+            Severity.CRITICAL,
+            "deployer status iris",
+        ),
+        (
+            "slo_recovered",
+            "dep-1",
+            {"summary": "p95 back under 50 ms"},
+            "monitor",
+            "slo_recovered",
+            Severity.INFO,
+            "deployer status iris",
+        ),
+        (
+            "slo_rollback_proposed",
+            "dep-1",
+            {"command": "deployer rollback iris --to 1"},
+            "monitor",
+            "slo_rollback_proposed",
+            Severity.CRITICAL,
+            "deployer rollback iris --to 1",
+        ),
+        (
+            "drift_detected",
+            "dep-1",
+            {"features": ["petal_length"]},
+            "monitor",
+            "drift_detected",
+            Severity.WARNING,
+            "deployer drift iris",
+        ),
+        (
+            "quality_drop",
+            "iris",
+            {"metric": "accuracy", "observed": 0.7, "approved": 0.9},
+            "monitor",
+            "quality_drop",
+            Severity.WARNING,
+            "deployer status iris",
+        ),
+        (
+            "stale_figures",
+            "dep-1",
+            {"summary": "no figures for 3 ticks"},
+            "monitor",
+            "stale_figures",
+            Severity.CRITICAL,
+            "deployer status iris",
+        ),
+        (
+            "shadow_stopped",
+            "dep-1",
+            {"why": ["disagrees"]},
+            "monitor",
+            "shadow_stopped",
+            Severity.WARNING,
+            "deployer history iris",
+        ),
+        (
+            "stuck_deploy_rolled_back",
+            "dep-1",
+            {"why": "no progress"},
+            "monitor",
+            "stuck_deploy_rolled_back",
+            Severity.CRITICAL,
+            "deployer history iris",
+        ),
+    ],
+)
+def test_each_watched_event_raises_its_alert(
+    action: str,
+    subject: str,
+    payload: dict[str, Any],
+    actor: str,
+    kind: str,
+    severity: Severity,
+    action_text: str,
+) -> None:
+    known = DEP if subject == "dep-1" else Target(model="iris")
+    alert = alert_for(action, subject, payload, actor, known)
+    assert alert is not None
+    assert (alert.kind, alert.severity, alert.action) == (kind, severity, action_text)
+    assert alert.model == "iris"
+    assert alert.summary and "\n" not in alert.summary
+
+
+@pytest.mark.parametrize(
+    "action", ["packaged", "traffic_set", "access_granted", "alert_channel_added", "x"]
+)
+def test_other_events_raise_no_alert(action: str) -> None:
+    assert alert_for(action, "iris", {}) is None
+
+
+def test_the_payload_names_win_over_what_was_resolved() -> None:
+    payload = {"model": "fraud", "version": "7", "deployment_id": "dep-9", "summary": "p99"}
+    alert = alert_for("slo_breach", "dep-9", payload, "monitor", Target("x", "1", "dep-1"))
+    assert alert is not None
+    assert (alert.model, alert.version, alert.deployment_id, alert.summary) == (
+        "fraud",
+        "7",
+        "dep-9",
+        "p99",
+    )
+
+
+def test_a_summary_is_one_bounded_line() -> None:
+    alert = alert_for("deploy_failed", "dep-1", {"errors": ["a\nb", "c" * 500]}, "", DEP)
+    assert alert is not None
+    assert "\n" not in alert.summary and len(alert.summary) <= 300
+
+
+def test_the_message_says_what_where_and_how_to_act() -> None:
+    alert = alert_for("drift_detected", "dep-1", {"features": ["f1"]}, "monitor", DEP)
+    assert alert is not None
+    assert alert.title == "[warning] drift_detected iris v2"
+    assert alert.body.splitlines() == [
+        "iris drifts on f1",
+        "deployment: dep-1",
+        "act: deployer drift iris",
+    ]
+
+
+def test_the_two_alerts_from_outside_the_chain() -> None:
+    broken = audit_broken(12, "event 12 was changed")
+    assert (broken.kind, broken.severity) == ("audit_chain_broken", Severity.CRITICAL)
+    assert "event 12" in broken.summary and broken.action == "deployer audit verify"
+    lost = lease_lost("host:1:abc", "fence 3 is stale")
+    assert (lost.kind, lost.group) == ("lease_lost", "lease")
+
+
+@pytest.mark.parametrize(
+    ("groups", "minimum", "group", "severity", "taken"),
+    [
+        ((), Severity.INFO, "drift", Severity.WARNING, True),
+        (("rollback", "drift"), Severity.INFO, "drift", Severity.WARNING, True),
+        (("rollback",), Severity.INFO, "drift", Severity.WARNING, False),
+        ((), Severity.CRITICAL, "drift", Severity.WARNING, False),
+        (("drift",), Severity.WARNING, "drift", Severity.WARNING, True),
+        (("rollback",), Severity.CRITICAL, "test", Severity.INFO, True),
+    ],
+)
+def test_a_channel_takes_its_groups_at_or_above_its_severity(
+    groups: tuple[str, ...], minimum: Severity, group: str, severity: Severity, taken: bool
+) -> None:
+    assert wants(groups, minimum, Alert("k", group, severity, "s")) is taken
+
+
+@pytest.mark.parametrize(
+    ("text", "groups"),
+    [
+        ("", ()),
+        ("all", ()),
+        ("rollback,drift", ("drift", "rollback")),
+        (" DRIFT , drift", ("drift",)),
+    ],
+)
+def test_event_groups_parse(text: str, groups: tuple[str, ...]) -> None:
+    assert parse_groups(text) == groups
+
+
+def test_an_unknown_group_or_severity_is_bad_input() -> None:
+    with pytest.raises(BadInputError, match="unknown alert event 'rolback'"):
+        parse_groups("rolback")
+    with pytest.raises(BadInputError, match="unknown severity"):
+        parse_severity("loud")
+    assert parse_severity("Warning") is Severity.WARNING
+
+
+def test_repeats_share_kind_model_and_deployment() -> None:
+    a = Alert("slo_breach", "slo", Severity.CRITICAL, "p95 80", "iris", "2", "dep-1")
+    b = Alert("slo_breach", "slo", Severity.CRITICAL, "p95 90", "iris", "2", "dep-1")
+    c = Alert("slo_breach", "slo", Severity.CRITICAL, "p95 90", "iris", "3", "dep-2")
+    assert suppression_key(a) == suppression_key(b) != suppression_key(c)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "seconds"), [(0, 0.0), (1, 5.0), (2, 10.0), (3, 20.0), (8, 600.0), (30, 600.0)]
+)
+def test_backoff_doubles_up_to_a_cap(attempt: int, seconds: float) -> None:
+    assert backoff(attempt) == seconds
+
+
+def test_a_delivery_is_retried_until_its_attempts_run_out() -> None:
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    assert next_attempt(1, 3, now) == now + timedelta(seconds=5)
+    assert next_attempt(2, 3, now) == now + timedelta(seconds=10)
+    assert next_attempt(3, 3, now) is None
+
+
+def test_a_trial_alert_names_who_sent_it() -> None:
+    assert "ann" in trial_alert("ann").summary
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30m", 1800), ("2h", 7200), ("1d", 86400), ("1W", 604800), ("45s", 45)]
+)
+def test_a_history_window_parses(text: str, seconds: int) -> None:
+    assert parse_window(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "d", "0h", "-1d", "1.5h", "1y", "day"])
+def test_a_bad_window_is_bad_input(text: str) -> None:
+    with pytest.raises(BadInputError, match="is not a window"):
+        parse_window(text)
