@@ -74,7 +74,7 @@ REAL: dict[tuple[str, str], Any] = {
     ("predictions", "version"): "2",
     ("predictions", "deployment_id"): "iris-v2-0a1b2c3d",
     ("predictions", "status"): 200,
-    ("predictions", "inputs"): {"inputs": [[5.1, 3.5, 1.4, 0.2]]},
+    ("predictions", "inputs"): {"instances": [[5.1, 3.5, 1.4, 0.2]]},
     ("predictions", "output"): {"predictions": [0]},
 }
 
