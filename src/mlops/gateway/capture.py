@@ -195,8 +195,9 @@ class CaptureSink:
                 log.warning("prediction capture round failed (will retry): %s", exc)
 
     def figures(self) -> dict[str, Any]:
-        """The sink's counters (``/healthz``)."""
+        """The sink's counters and the percents it applies (``/healthz``)."""
         return {
+            "percents": dict(self.percents),
             "queued": self.queued,
             "waiting": len(self.queue),
             "written": self.written,
