@@ -435,24 +435,8 @@ def test_replicas_on_one_database_serve_the_same_table_within_a_second(
         assert put(ops, weights={v1: 100}).status_code == 200
 
 
-def test_deployer_down_stops_the_gateway_it_started(stack: Stack, tmp_path: Path) -> None:
-    url = stack.gateway()
-    proc = stack.gateways[-1]
-    from mlops.gateway.runner import running_gateways, stop_gateways
-
-    assert any(g["pid"] == proc.pid for g in running_gateways(stack.container.settings.gateway_dir))
-    stop_gateways(stack.container.settings.gateway_dir)
-    assert proc.wait(timeout=15) == 0
-    stack.gateways.remove(proc)
-    assert not any(
-        g["pid"] == proc.pid for g in running_gateways(stack.container.settings.gateway_dir)
-    )
-    with pytest.raises(httpx.HTTPError):
-        httpx.get(f"{url}/healthz", trust_env=False, timeout=2)
-    assert os.path.exists(stack.container.settings.gateway_dir)
-
-
 # -- prediction capture ----------------------------------------------------------------------
+# (before the `deployer down` test: it stops this module's gateway)
 # The two-gateway capture runs on a PostgreSQL state database of its own whose deployment
 # record points at this module's v1 endpoint: real gateways, a real server, a real database,
 # without building another bento or starting another server.
@@ -629,3 +613,20 @@ def test_capture_retention_deletes_the_old_rows_only(
     kept = captured_count(pg) - 2
     assert store.apply_retention(utcnow(), 7 * 24 * 3600, 100_000) == 2
     assert captured_count(pg) == kept > 0
+
+
+def test_deployer_down_stops_the_gateway_it_started(stack: Stack, tmp_path: Path) -> None:
+    url = stack.gateway()
+    proc = stack.gateways[-1]
+    from mlops.gateway.runner import running_gateways, stop_gateways
+
+    assert any(g["pid"] == proc.pid for g in running_gateways(stack.container.settings.gateway_dir))
+    stop_gateways(stack.container.settings.gateway_dir)
+    assert proc.wait(timeout=15) == 0
+    stack.gateways.remove(proc)
+    assert not any(
+        g["pid"] == proc.pid for g in running_gateways(stack.container.settings.gateway_dir)
+    )
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{url}/healthz", trust_env=False, timeout=2)
+    assert os.path.exists(stack.container.settings.gateway_dir)
