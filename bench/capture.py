@@ -78,6 +78,7 @@ def state_db(url: str, upstream: str) -> Any:
                 experiment_id="0",
             )
         )
+        uow.flush()
         uow.deployments.add(
             DeploymentRow(
                 deployment_id="bench-d1",
