@@ -1,7 +1,8 @@
 """``deployer capture`` in process (typer's runner, a real SQLite home): a bad percent, an
 unknown model, a bad export path or duration are one line and exit 2, and change nothing;
 enable, status --json and disable read back what was set; an export with nothing captured
-writes an empty Parquet file; remote mode refuses the command with one line."""
+writes an empty Parquet file; remote mode refuses export, a status without a name and a bad
+percent with one line, before calling the API."""
 
 from __future__ import annotations
 
@@ -78,8 +79,15 @@ def test_enable_status_and_disable_read_back_what_was_set(
     assert [m["enabled"] for m in status(home)] == [False]
 
 
-def test_remote_mode_refuses_capture_with_one_line(home: dict[str, str]) -> None:
+def test_remote_mode_refuses_what_it_cannot_do_with_one_line() -> None:
     from agents.entrypoints.cli.remote_commands import app as remote_app
 
-    result = CliRunner().invoke(remote_app, ["capture", "status"])
-    assert result.exit_code == 2 and "not available in remote mode" in result.stderr
+    env = {"DEPLOYER_API_URL": "http://127.0.0.1:9", "DEPLOYER_TOKEN": "t" * 20}
+    for args, line in (
+        (["capture", "export", "iris", "--to", "x.parquet"], "is local only"),
+        (["capture", "status"], "needs a model name in remote mode"),
+        (["capture", "enable", "iris", "--percent", "-5"], "must be from 0 to 100"),
+    ):
+        result = CliRunner().invoke(remote_app, args, env=env)
+        assert result.exit_code == 2 and line in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1

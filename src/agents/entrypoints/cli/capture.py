@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from agents.bootstrap import Container
+from agents.entrypoints.cli.capture_render import capture_line, render_capture_status
 from agents.entrypoints.cli.output import console, emit
-from agents.entrypoints.cli.render import cells
 from agents.entrypoints.cli.shared import JsonOption, command
 from agents.handlers.capture import capture_status, export_capture, set_capture_percent
 
@@ -37,7 +36,7 @@ def enable(
     """Capture this share of the model's requests (inputs, output, deployment, latency)."""
     with command(as_json) as c:
         result = set_capture_percent(c, name, percent, c.settings.user)
-        emit(result, as_json, lambda: console.print(_line(result), highlight=False))
+        emit(result, as_json, lambda: console.print(capture_line(result), highlight=False))
 
 
 @app.command("disable")
@@ -45,7 +44,7 @@ def disable(name: Name, as_json: JsonOption = False) -> None:
     """Stop capturing the model's requests (what was captured stays until retention)."""
     with command(as_json) as c:
         result = set_capture_percent(c, name, 0, c.settings.user)
-        emit(result, as_json, lambda: console.print(_line(result), highlight=False))
+        emit(result, as_json, lambda: console.print(capture_line(result), highlight=False))
 
 
 @app.command("status")
@@ -56,7 +55,7 @@ def status(
     """Each model's capture percent and its captured predictions."""
     with command(as_json) as c:
         result = capture_status(c, name)
-        emit(result, as_json, lambda: _render_status(result))
+        emit(result, as_json, lambda: render_capture_status(result))
 
 
 @app.command("export")
@@ -94,28 +93,3 @@ def gateway_capture(c: Container) -> dict[str, Any]:
         max_rows=c.settings.capture_max_rows,
     )
     return {"capture": DbCaptureStore(c.session_factory), "capture_config": config}
-
-
-def _line(result: dict[str, Any]) -> str:
-    if result["enabled"]:
-        return f"capturing {result['percent']:g}% of {result['model_name']}'s requests"
-    return f"capture of {result['model_name']} is off"
-
-
-def _render_status(result: dict[str, Any]) -> None:
-    if not result["models"]:
-        console.print("no model is captured")
-        return
-    table = Table("model", "percent", "captured", "oldest (UTC)", "newest (UTC)", "set by")
-    for m in result["models"]:
-        table.add_row(
-            *cells(
-                m["model_name"],
-                f"{m['percent']:g}%" if m["enabled"] else "off",
-                m["captured"],
-                (m["oldest"] or "-")[:19],
-                (m["newest"] or "-")[:19],
-                m["updated_by"] or "-",
-            )
-        )
-    console.print(table)

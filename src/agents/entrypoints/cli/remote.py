@@ -149,6 +149,10 @@ class ApiClient:
         """POST ``body`` (JSON) to ``path``."""
         return self._call("POST", path, json=dict(body) if body is not None else None)
 
+    def put(self, path: str, body: Mapping[str, Any]) -> Answer:
+        """PUT ``body`` (JSON) to ``path``."""
+        return self._call("PUT", path, json=dict(body))
+
     def delete(self, path: str) -> Answer:
         """DELETE ``path``."""
         return self._call("DELETE", path)
@@ -219,7 +223,7 @@ LOCAL_BY_NATURE = {
     "access": "roles and tokens are granted by an admin where the home is",
 }
 """Commands that work on a home and the processes of its machine, and why."""
-NOT_OFFERED = ("package", "criteria", "traffic", "chat", "capture")
+NOT_OFFERED = ("package", "criteria", "traffic", "chat")
 """Commands the ops API does not offer (yet)."""
 ANY_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 
