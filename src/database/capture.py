@@ -183,6 +183,9 @@ class DbCaptureStore:
         """Per model (indexed on model name and capture time): delete rows older than the
         cutoff, then the rows beyond the newest ``max_rows``."""
         cutoff = retention_cutoff(now, max_age_seconds)
+        with read_session(self.session_factory) as session:
+            if not _anything_to_delete(session, cutoff, max_rows):
+                return 0  # the usual case: no write lock taken (SQLite) for nothing
         deleted = 0
         with SqlAlchemyUnitOfWork(self.session_factory, "captured predictions") as uow:
             session = uow.session
@@ -209,6 +212,24 @@ class DbCaptureStore:
                     deleted += _count(session.execute(delete(PredictionRow).where(mine, beyond)))
             uow.commit()
         return deleted
+
+
+def _anything_to_delete(session: Session, cutoff: datetime, max_rows: int) -> bool:
+    for model in session.scalars(select(PredictionRow.model_name).distinct()).all():
+        mine = PredictionRow.model_name == model
+        old = session.scalar(
+            select(PredictionRow.id).where(mine, PredictionRow.captured_at < cutoff).limit(1)
+        )
+        beyond = session.scalar(
+            select(PredictionRow.id)
+            .where(mine)
+            .order_by(PredictionRow.captured_at.desc(), PredictionRow.id.desc())
+            .offset(max_rows)
+            .limit(1)
+        )
+        if old is not None or beyond is not None:
+            return True
+    return False
 
 
 def _count(result: Any) -> int:
