@@ -552,6 +552,30 @@ def test_two_gateways_on_one_postgres_capture_every_request_once_with_its_deploy
     assert len({p.gateway for p in got.values()}) == 2
 
 
+def test_a_body_no_database_column_takes_is_captured_without_inputs_and_blocks_nothing(
+    capture_stack: tuple[Stack, list[str]],
+) -> None:
+    pg, urls = capture_stack
+    set_capture(pg, urls, 100.0)
+    row = json.dumps({"instances": [rows_of(pg.models["1"])[0]]})
+    poisons = [row[:-1].encode() + tail for tail in (b', "n": "a\\u0000b"}', b', "x": NaN}')]
+    with httpx.Client(timeout=30, trust_env=False) as client:
+        ids = []
+        for body in [*poisons, row.encode()]:
+            answer = client.post(
+                f"{urls[0]}/v1/models/{MODEL}/predict",
+                content=body,
+                headers={"Content-Type": "application/json"},
+            )
+            ids.append(answer.headers["X-Request-Id"])
+    assert wait_for(lambda: drained(urls), timeout=15)
+    with read_session(pg.container.session_factory) as session:
+        got = {p.request_id: p for p in captured(session, MODEL, limit=10)}
+    assert [got[rid].inputs for rid in ids[:2]] == [None, None]
+    assert got[ids[2]].inputs == json.loads(row)
+    assert all(capture_health(u)["failed_flushes"] == 0 for u in urls)
+
+
 def test_a_percent_change_applies_without_restart_and_zero_turns_capture_off(
     capture_stack: tuple[Stack, list[str]],
 ) -> None:
@@ -587,9 +611,13 @@ def test_the_capture_export_round_trips_to_parquet(
     for record in frame.to_dict("records"):
         p = by_id[record["request_id"]]
         assert (record["deployment_id"], record["version"]) == (p.deployment_id, p.version)
-        assert [record[f"input.{i}"] for i in range(4)] == p.inputs["instances"][0]
         assert json.loads(record["inputs_json"]) == p.inputs
-        assert json.loads(record["prediction"]) == p.predictions[0]
+        prediction = json.loads(record["prediction"]) if record["prediction"] else None
+        assert prediction == (p.predictions[0] if p.predictions else None)
+        if p.inputs is None:  # a body no column takes: the row is kept, without features
+            assert pd.isna(record["input.0"])
+        else:
+            assert [record[f"input.{i}"] for i in range(4)] == p.inputs["instances"][0]
 
 
 def test_capture_retention_deletes_the_old_rows_only(

@@ -9,7 +9,10 @@ A background task (:meth:`CaptureSink.run`) wakes every ``flush_seconds`` or as 
 through the :class:`CaptureStore`, so the event loop never waits on the database. A full queue
 drops the request's capture and counts it (``dropped``); it never blocks or fails a request.
 A failed write is counted and its batch goes back to the queue's front (as much as fits): the
-store is idempotent on ``request_id``, so a retried batch never duplicates a row.
+store is idempotent on ``request_id``, so a retried batch never duplicates a row. Every row is
+made storable before the store sees it (inputs and output strict JSON or None, ids bounded by
+the rules that made them), so a failing batch means the store is unreachable, not a poisoned row
+that would block the queue.
 
 Retention (age and rows per model) runs here too, at most once per ``retention_every``
 seconds per gateway: the gateways are what write captured rows, so they bound them, with or
@@ -90,7 +93,7 @@ def record(item: Sampled, gateway: str) -> PredictionRecord:
         status=item.status,
         inputs=parsed(item.body),
         output=parsed(item.output) if item.output else None,
-        gateway=gateway,
+        gateway=gateway[:100],
     )
 
 
