@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
+from lifecycle.capture import PredictionRecord, retention_cutoff
 from lifecycle.errors import BadInputError, UnknownModelError
 from lifecycle.ports import RegisteredVersion
 from lifecycle.records import parse_version
@@ -81,3 +83,45 @@ def _names_a_model(uri: str) -> bool:
     if uri.startswith(("runs:/", "models:/")) or "://" in uri:
         return True
     return bool(uri) and (Path(uri).expanduser() / "MLmodel").is_file()
+
+
+class FakeCaptureStore:
+    """An in-memory capture store (``mlops.gateway.capture.CaptureStore``): percents in a
+    dict, rows by request id (a stored id is skipped, as the database's unique key does);
+    ``failures`` makes the next that many ``store`` calls raise (tests/contract holds it and
+    ``database.capture.DbCaptureStore`` to the same rules)."""
+
+    def __init__(self) -> None:
+        self.settings: dict[str, float] = {}
+        self.rows: dict[str, PredictionRecord] = {}
+        self.failures = 0
+        self.calls = 0
+
+    def set_percent(self, model_name: str, percent: float) -> None:
+        self.settings[model_name] = percent
+
+    def percents(self) -> Mapping[str, float]:
+        return {name: p for name, p in self.settings.items() if p > 0}
+
+    def store(self, rows: Sequence[PredictionRecord]) -> int:
+        self.calls += 1
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the capture store refused the batch")
+        new = 0
+        for row in rows:
+            if row.request_id not in self.rows:
+                self.rows[row.request_id] = row
+                new += 1
+        return new
+
+    def apply_retention(self, now: datetime, max_age_seconds: float, max_rows: int) -> int:
+        cutoff = retention_cutoff(now, max_age_seconds)
+        before = len(self.rows)
+        kept = {k: r for k, r in self.rows.items() if r.captured_at >= cutoff}
+        newest = sorted(kept.items(), key=lambda kv: (kv[1].captured_at, kv[0]), reverse=True)
+        by_model: dict[str, list[str]] = {}
+        for rid, row in newest:
+            by_model.setdefault(row.model_name, []).append(rid)
+        self.rows = {rid: kept[rid] for ids in by_model.values() for rid in ids[:max_rows]}
+        return before - len(self.rows)

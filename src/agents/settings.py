@@ -191,6 +191,15 @@ class Settings(BaseSettings):
     )
     """How often ``deployer watch``'s alert dispatcher (a thread beside the ticks) looks for new
     audit events and due deliveries."""
+    capture_retention_seconds: float = Field(
+        default=7 * 24 * 3600.0, gt=0, validation_alias="DEPLOYER_CAPTURE_RETENTION_SECONDS"
+    )
+    """How long captured predictions are kept (the gateways delete older ones, once a minute)."""
+
+    capture_max_rows: int = Field(
+        default=100_000, ge=1, validation_alias="DEPLOYER_CAPTURE_MAX_ROWS"
+    )
+    """The most captured predictions kept per model (the newest; the gateways delete the rest)."""
 
     @field_validator("rollback_preset")
     @classmethod

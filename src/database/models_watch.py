@@ -44,6 +44,7 @@ class PredictionRow(Base):
     captured_at: Mapped[datetime] = mapped_column()
     latency_ms: Mapped[float] = mapped_column(Float)
     status: Mapped[int] = mapped_column(Integer)
-    inputs: Mapped[Any] = mapped_column(JSONDocument)
+    inputs: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    """The request JSON; None when the body was not strict JSON (the request is still kept)."""
     output: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     gateway: Mapped[str] = mapped_column(String(100), default="")

@@ -193,3 +193,12 @@ def test_local_only_commands_refuse_in_remote_mode(
     assert f"`deployer {args[0]}` is" in one_line(refused)
     assert "DEPLOYER_API_URL" in refused.stderr
     assert stack.snapshot() == before
+
+
+def test_capture_is_set_and_read_through_remote_mode(stack: RemoteStack) -> None:
+    # Roles and refusals of these routes: test_api.py; local-only export: test_capture_cli.py.
+    name = new_model(stack)
+    enabled = stack.ok("alice", "capture", "enable", name, "--percent", "10")
+    assert enabled == {"model_name": name, "percent": 10.0, "enabled": True}
+    (shown,) = stack.ok("vera", "capture", "status", name)["models"]
+    assert (shown["percent"], shown["updated_by"], shown["captured"]) == (10.0, "alice", 0)

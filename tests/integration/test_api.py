@@ -532,6 +532,8 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/alert-channels"),
     ("POST", "/v1/alert-channels"),
     ("DELETE", "/v1/alert-channels/{channel_id}"),
+    ("GET", "/v1/models/{name}/capture"),
+    ("PUT", "/v1/models/{name}/capture"),
 }
 
 
@@ -618,3 +620,37 @@ def test_alert_channels_are_admins_and_the_alerts_a_viewers(api: Api) -> None:
     assert gone.status_code == 200
     assert api.client.get("/v1/alert-channels", headers=auth("root")).json()["channels"] == []
     assert api.client.delete("/v1/alert-channels/1", headers=auth("root")).status_code == 404
+
+
+# -- prediction capture --------------------------------------------------------------------------
+
+
+def test_capture_is_read_by_viewers_changed_by_deployers_and_bad_percents_change_nothing(
+    api: Api,
+) -> None:
+    name = api.new_model()
+    path = f"/v1/models/{name}/capture"
+    off = api.client.get(path, headers=auth("vera"))
+    assert off.status_code == 200 and (off.json()["percent"], off.json()["captured"]) == (0.0, 0)
+    assert api.client.put(path, json={"percent": 10}, headers=auth("vera")).status_code == 403
+    before = api.snapshot()
+    for bad in (-1, 101, "ten", None, True):
+        answer = api.client.put(path, json={"percent": bad}, headers=auth("dan"))
+        assert answer.status_code == 422, (bad, answer.text)
+    assert api.snapshot() == before
+    assert (
+        api.client.put(
+            "/v1/models/nobody/capture", json={"percent": 5}, headers=auth("dan")
+        ).status_code
+        == 404
+    )
+    assert api.client.get("/v1/models/nobody/capture", headers=auth("vera")).status_code == 404
+    changed = api.client.put(path, json={"percent": 12.5}, headers=auth("dan"))
+    assert changed.status_code == 200, changed.text
+    assert changed.json() == {"model_name": name, "percent": 12.5, "enabled": True}
+    shown = api.client.get(path, headers=auth("vera")).json()
+    assert (shown["percent"], shown["updated_by"]) == (12.5, "dan")
+    with api.container.reader() as uow:
+        event = uow.audit.list(subject=name)[-1]
+        assert (event.action, event.actor) == ("capture_set", "dan")
+        assert event.payload["model"] == name and event.payload["percent"] == 12.5

@@ -10,10 +10,12 @@ import signal
 import statistics
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +24,24 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
+from sqlalchemy import func, select
 
+from agents.bootstrap import Container
+from agents.handlers.capture import export_capture, set_capture_percent
+from agents.settings import Settings
+from database import migrate
+from database.capture import DbCaptureStore, captured
+from database.engine import read_session
+from database.models_watch import PredictionRow
 from database.routing import DbMetricsSource
+from lifecycle.capture import PredictionRecord
 from lifecycle.ports import Routes
-from lifecycle.stages import ModelStage
+from lifecycle.records import utcnow
+from lifecycle.stages import DeploymentStatus, ModelStage
 from mlops.gateway.client import GatewayClient, switch_gradually
 from tests.gateway_stack import MODEL, TOKEN, Stack, admin, gateway_stack, rows_of, wait_for
+from tests.integration.db_helpers import add_version, deployment_row
+from tests.postgres_server import PostgresServer, create_database, drop_database
 
 pytestmark = pytest.mark.usefixtures("no_leftover_servers")
 
@@ -419,6 +433,214 @@ def test_replicas_on_one_database_serve_the_same_table_within_a_second(
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
         assert put(ops, weights={v1: 100}).status_code == 200
+
+
+# -- prediction capture ----------------------------------------------------------------------
+# (before the `deployer down` test: it stops this module's gateway)
+# The two-gateway capture runs on a PostgreSQL state database of its own whose deployment
+# record points at this module's v1 endpoint: real gateways, a real server, a real database,
+# without building another bento or starting another server.
+
+
+@pytest.fixture(scope="module")
+def capture_stack(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
+) -> Iterator[tuple[Stack, list[str]]]:
+    """A home on a fresh PostgreSQL database routing iris v1=100 to this module's v1 server,
+    and two gateways on it (their URLs)."""
+    name = f"t_capture_{uuid.uuid4().hex[:8]}"
+    url = create_database(postgres_server, name)
+    home = tmp_path_factory.mktemp("capture-home")
+    settings = Settings.model_validate({"DEPLOYER_HOME": str(home), "DEPLOYER_DATABASE_URL": url})
+    settings.ensure_home()
+    migrate.upgrade(url)
+    container = Container(settings)
+    pg = Stack(
+        home, container, {**stack.env, "DEPLOYER_HOME": str(home), "DEPLOYER_DATABASE_URL": url}
+    )
+    try:
+        v1 = stack.deployments["v1"]
+        add_version(container.session_factory, MODEL, "1", ModelStage.PRODUCTION)
+        with stack.container.reader() as uow:
+            endpoint = uow.deployments.get(v1).endpoint_url
+        with container.uow() as uow:
+            row = deployment_row(v1, DeploymentStatus.ACTIVE, MODEL, "1", endpoint)
+            row.target_stage = ModelStage.PRODUCTION.value
+            uow.deployments.add(row)
+            uow.commit()
+        container.router.set_routes(Routes(MODEL, {v1: 100}))
+        pg.deployments["v1"] = v1
+        pg.models = stack.models
+        yield pg, [pg.gateway(), pg.gateway()]
+    finally:
+        pg.stop_gateways()
+        container.close()
+        drop_database(postgres_server, name)
+
+
+def capture_health(url: str) -> dict[str, Any]:
+    return dict(httpx.get(f"{url}/healthz", timeout=5, trust_env=False).json()["capture"])
+
+
+def set_capture(pg: Stack, urls: list[str], percent: float) -> None:
+    """Set the percent in the database; wait until both running gateways apply it."""
+    set_capture_percent(pg.container, MODEL, percent, "tester")
+    for url in urls:
+        assert wait_for(
+            lambda url=url: capture_health(url)["percents"].get(MODEL, 0.0) == percent, 10
+        )
+
+
+def drained(urls: list[str]) -> bool:
+    return all(
+        (h := capture_health(u))["waiting"] == 0 and h["written"] == h["queued"] for u in urls
+    )
+
+
+def captured_count(pg: Stack) -> int:
+    with read_session(pg.container.session_factory) as session:
+        return int(session.scalar(select(func.count()).select_from(PredictionRow)) or 0)
+
+
+def test_every_prediction_answer_carries_a_request_id(
+    stack: Stack, ops: httpx.Client, gateway: str
+) -> None:
+    assert put(ops, weights={stack.deployments["v1"]: 100}).status_code == 200
+    body = {"instances": [rows_of(stack.models["1"])[0]]}
+    predict = f"{gateway}/v1/models/{MODEL}/predict"
+    with httpx.Client(timeout=30, trust_env=False) as client:
+        kept = client.post(predict, json=body, headers={"X-Request-Id": "client-id_1.2:3"})
+        assert kept.status_code == 200 and kept.headers["X-Request-Id"] == "client-id_1.2:3"
+        for bad in ("x" * 65, "has space", "a/b", ""):
+            answer = client.post(predict, json=body, headers={"X-Request-Id": bad})
+            assert uuid.UUID(answer.headers["X-Request-Id"]).version == 4
+        fresh = {client.post(predict, json=body).headers["X-Request-Id"] for _ in range(3)}
+        assert len(fresh) == 3 and all(uuid.UUID(r).version == 4 for r in fresh)
+        unknown = client.post(f"{gateway}/v1/models/nobody/predict", json=body)
+        assert unknown.status_code == 404 and uuid.UUID(unknown.headers["X-Request-Id"])
+    with read_session(stack.container.session_factory) as session:
+        assert session.scalar(select(func.count()).select_from(PredictionRow)) == 0  # off
+
+
+def test_two_gateways_on_one_postgres_capture_every_request_once_with_its_deployment(
+    capture_stack: tuple[Stack, list[str]],
+) -> None:
+    pg, urls = capture_stack
+    set_capture(pg, urls, 100.0)
+    rows = rows_of(pg.models["1"])
+    sent: dict[str, tuple[Any, Any]] = {}
+    with httpx.Client(timeout=30, trust_env=False) as client:
+        for i in range(120):
+            body = {"instances": [rows[i % len(rows)]]}
+            headers = {"X-Request-Id": f"c-{i}"} if i % 3 == 0 else {}  # some chosen by clients
+            answer = client.post(
+                f"{urls[i % 2]}/v1/models/{MODEL}/predict", json=body, headers=headers
+            )
+            assert answer.status_code == 200
+            sent[answer.headers["X-Request-Id"]] = (body, answer.json())
+    assert wait_for(lambda: drained(urls), timeout=15)
+    with read_session(pg.container.session_factory) as session:
+        got = {p.request_id: p for p in captured(session, MODEL)}
+    assert set(got) == set(sent) and captured_count(pg) == len(sent)  # none lost, none twice
+    v1 = pg.deployments["v1"]
+    for rid, (body, answer) in sent.items():
+        p = got[rid]
+        assert (p.deployment_id, p.version, p.status) == (v1, "1", 200)
+        assert p.inputs == body and p.output == answer and p.latency_ms > 0
+        assert p.predictions == answer["predictions"]
+        assert p.features == [{str(i): v for i, v in enumerate(body["instances"][0])}]
+    assert len({p.gateway for p in got.values()}) == 2
+
+
+def test_a_body_no_database_column_takes_is_captured_without_inputs_and_blocks_nothing(
+    capture_stack: tuple[Stack, list[str]],
+) -> None:
+    pg, urls = capture_stack
+    set_capture(pg, urls, 100.0)
+    row = json.dumps({"instances": [rows_of(pg.models["1"])[0]]})
+    poisons = [row[:-1].encode() + tail for tail in (b', "n": "a\\u0000b"}', b', "x": NaN}')]
+    with httpx.Client(timeout=30, trust_env=False) as client:
+        ids = []
+        for body in [*poisons, row.encode()]:
+            answer = client.post(
+                f"{urls[0]}/v1/models/{MODEL}/predict",
+                content=body,
+                headers={"Content-Type": "application/json"},
+            )
+            ids.append(answer.headers["X-Request-Id"])
+    assert wait_for(lambda: drained(urls), timeout=15)
+    with read_session(pg.container.session_factory) as session:
+        got = {p.request_id: p for p in captured(session, MODEL, limit=10)}
+    assert [got[rid].inputs for rid in ids[:2]] == [None, None]
+    assert got[ids[2]].inputs == json.loads(row)
+    assert all(capture_health(u)["failed_flushes"] == 0 for u in urls)
+
+
+def test_a_percent_change_applies_without_restart_and_zero_turns_capture_off(
+    capture_stack: tuple[Stack, list[str]],
+) -> None:
+    pg, urls = capture_stack
+    body = {"instances": [rows_of(pg.models["1"])[0]]}
+    set_capture(pg, urls, 10.0)
+    before = captured_count(pg)
+    with httpx.Client(timeout=30, trust_env=False) as client:
+        for i in range(200):
+            assert client.post(f"{urls[i % 2]}/v1/models/{MODEL}/predict", json=body).is_success
+    assert wait_for(lambda: drained(urls), timeout=15)
+    assert 2 <= captured_count(pg) - before <= 60  # binomial(200, 0.1): 20, sd 4.2
+    set_capture(pg, urls, 0.0)
+    before = captured_count(pg)
+    with httpx.Client(timeout=30, trust_env=False) as client:
+        for i in range(20):
+            assert client.post(f"{urls[i % 2]}/v1/models/{MODEL}/predict", json=body).is_success
+    assert wait_for(lambda: drained(urls), timeout=15) and captured_count(pg) == before
+
+
+def test_the_capture_export_round_trips_to_parquet(
+    capture_stack: tuple[Stack, list[str]], tmp_path: Path
+) -> None:
+    pg, _ = capture_stack
+    path = tmp_path / "iris.parquet"
+    result = export_capture(pg.container, MODEL, path, since="1h")
+    with read_session(pg.container.session_factory) as session:
+        predictions = captured(session, MODEL)
+    assert result["requests"] == len(predictions) == result["rows"] > 0
+    frame = pd.read_parquet(path)
+    assert len(frame) == len(predictions)
+    by_id = {p.request_id: p for p in predictions}
+    for record in frame.to_dict("records"):
+        p = by_id[record["request_id"]]
+        assert (record["deployment_id"], record["version"]) == (p.deployment_id, p.version)
+        assert json.loads(record["inputs_json"]) == p.inputs
+        prediction = json.loads(record["prediction"]) if record["prediction"] else None
+        assert prediction == (p.predictions[0] if p.predictions else None)
+        if p.inputs is None:  # a body no column takes: the row is kept, without features
+            assert pd.isna(record["input.0"])
+        else:
+            assert [record[f"input.{i}"] for i in range(4)] == p.inputs["instances"][0]
+
+
+def test_capture_retention_deletes_the_old_rows_only(
+    capture_stack: tuple[Stack, list[str]],
+) -> None:
+    pg, _ = capture_stack
+    store = DbCaptureStore(pg.container.session_factory)
+    old = PredictionRecord(
+        str(uuid.uuid4()),
+        MODEL,
+        "1",
+        pg.deployments["v1"],
+        utcnow() - timedelta(days=8),
+        1.0,
+        200,
+        {"instances": [[1.0, 2.0, 3.0, 4.0]]},
+        {"predictions": [0]},
+        "gw-old",
+    )
+    assert store.store([old, replace(old, request_id=str(uuid.uuid4()))]) == 2
+    kept = captured_count(pg) - 2
+    assert store.apply_retention(utcnow(), 7 * 24 * 3600, 100_000) == 2
+    assert captured_count(pg) == kept > 0
 
 
 def test_deployer_down_stops_the_gateway_it_started(stack: Stack, tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ REAL: dict[tuple[str, str], Any] = {
     ("predictions", "version"): "2",
     ("predictions", "deployment_id"): "iris-v2-0a1b2c3d",
     ("predictions", "status"): 200,
-    ("predictions", "inputs"): {"inputs": [[5.1, 3.5, 1.4, 0.2]]},
+    ("predictions", "inputs"): {"instances": [[5.1, 3.5, 1.4, 0.2]]},
     ("predictions", "output"): {"predictions": [0]},
     ("feedback", "request_id"): "7f9c2b1e-3d4a-4e5f-8a6b-0c1d2e3f4a5b",
     ("feedback", "model_name"): MODEL,

@@ -28,14 +28,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
+import uuid
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from lifecycle.capture import request_id, sampled
 from mlops.gateway.backend import JSON, GatewayConfig, RouteBackend, Snapshot, error
 from mlops.gateway.balancer import CompiledRoute, Upstream
+from mlops.gateway.capture import CaptureSink, Sampled
 from mlops.gateway.samples import disagreement
 from mlops.gateway.stats import DeploymentStats, ShadowComparison, outputs_agree, prometheus
 
@@ -46,9 +50,12 @@ class DataPlane:
     """Predictions, ``/healthz`` and ``/metrics`` over a snapshot of the routing tables, which
     :meth:`poll` and :meth:`reload` keep current and :meth:`flush` reports figures from."""
 
-    def __init__(self, backend: RouteBackend, config: GatewayConfig) -> None:
+    def __init__(
+        self, backend: RouteBackend, config: GatewayConfig, capture: CaptureSink | None = None
+    ) -> None:
         self.backend = backend
         self.config = config
+        self.capture = capture
         self.snapshot = Snapshot({}, frozenset(), {})
         self.stats: dict[str, DeploymentStats] = {}
         self.shadows: dict[str, ShadowComparison] = {}
@@ -152,7 +159,14 @@ class DataPlane:
         return status, data, ms, (f"answered {status}" if status >= 500 else None)
 
     async def predict(self, request: web.Request) -> web.StreamResponse:
-        """Route one prediction."""
+        """Route one prediction; every answer carries ``X-Request-Id`` (the client's when it is
+        valid, else a new uuid4), and a sampled one is queued for capture."""
+        rid = request_id(request.headers.get("X-Request-Id"), _new_request_id)
+        response = await self._predict(request, rid)
+        response.headers["X-Request-Id"] = rid
+        return response
+
+    async def _predict(self, request: web.Request, rid: str) -> web.Response:
         name = request.match_info["name"]
         snapshot = self.snapshot
         route = snapshot.routes.get(name)
@@ -178,6 +192,16 @@ class DataPlane:
                 deployment_id, upstream = route.stable, stable
                 status, data, ms, failure = await self._call(self._session_(), stable, body)
                 self._stats(deployment_id, name).record(ms, failure is not None)
+        capture = self.capture
+        percent = capture.percents.get(name) if capture is not None else None
+        if percent and capture is not None and sampled(percent, random.random()):
+            version = upstream.model_version if upstream is not None else ""
+            answer = data
+            if failure is not None and (not data or status in (502, 503, 504)):
+                answer = b""
+            capture.offer(
+                Sampled(rid, name, version, deployment_id, time.time(), ms, status, body, answer)
+            )
         if failure is not None:
             code = {502: "upstream_unreachable", 504: "upstream_timeout"}.get(status, "upstream")
             if not data or status in (502, 503, 504):
@@ -276,6 +300,7 @@ class DataPlane:
                     else round(time.monotonic() - self.flushed_at, 3)
                 ),
                 "failed_flushes": self.failed_flushes,
+                "capture": None if self.capture is None else self.capture.figures(),
             }
         )
 
@@ -286,3 +311,7 @@ class DataPlane:
             [s.snapshot() for s in self.shadows.values()],
         )
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
+
+
+def _new_request_id() -> str:
+    return str(uuid.uuid4())

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lifecycle.errors import PortInUseError
+from mlops.gateway.capture import CaptureConfig, CaptureSink, CaptureStore
 from mlops.gateway.server import Gateway, GatewayConfig, RouteBackend, run
 from mlops.processes import port_in_use
 
@@ -31,12 +32,15 @@ def serve_gateway(
     retry_on_stable: bool = True,
     upstream_timeout: float = 10.0,
     sample_body_models: frozenset[str] = frozenset(),
+    capture: CaptureStore | None = None,
+    capture_config: CaptureConfig | None = None,
 ) -> None:
     """Run a gateway until SIGINT or SIGTERM; refuse a taken port, then a token shorter than
     ``MIN_TOKEN_LENGTH`` (ConfigurationError), before touching anything (``token`` is read only
     then: reading it may create the home's token file).
 
-    Its PID file under ``gateway_dir`` names it for ``running_gateways`` while it runs."""
+    Its PID file under ``gateway_dir`` names it for ``running_gateways`` while it runs. With a
+    ``capture`` store it samples each model's requests at the percent the store gives."""
     if port_in_use(port, host):
         raise PortInUseError(f"port {port} on {host} is already in use; pick another")
     config = GatewayConfig(
@@ -47,7 +51,10 @@ def serve_gateway(
         sample_body_models=sample_body_models,
         gateway_id=f"{host}:{port}:{os.getpid()}",
     )
-    gateway = Gateway(backend, config)
+    sink = None
+    if capture is not None:
+        sink = CaptureSink(capture, config.gateway_id, capture_config or CaptureConfig())
+    gateway = Gateway(backend, config, sink)
     gateway_dir.mkdir(parents=True, exist_ok=True)
     pidfile = gateway_dir / f"{port}.json"
     pidfile.write_text(json.dumps({"pid": os.getpid(), "host": host, "port": port}))

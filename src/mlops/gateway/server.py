@@ -65,6 +65,10 @@ class Gateway(AdminApi):
             asyncio.create_task(self._every(self.config.poll_interval, self.poll)),
             asyncio.create_task(self._every(self.config.flush_interval, self.flush)),
         ]
+        if self.capture is not None:
+            with contextlib.suppress(Exception):  # the first round of run() retries it
+                await self.capture.refresh()
+            tasks.append(asyncio.create_task(self.capture.run()))
         yield
         for task in tasks:
             task.cancel()
@@ -75,6 +79,12 @@ class Gateway(AdminApi):
             await self.flush()
         except Exception as exc:  # said, not swallowed: these counters are lost with the process
             log.warning("the last figures flush failed; counters since the one before: %s", exc)
+        if self.capture is not None:
+            try:
+                await self.capture.flush()
+            except Exception as exc:
+                lost = len(self.capture.queue)
+                log.warning("the last capture flush failed; %d samples lost: %s", lost, exc)
         await self._session.close()
         await self._shadow_session.close()
 

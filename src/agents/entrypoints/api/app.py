@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from agents.bootstrap import Container
 from agents.entrypoints.api import (
     routes_alerts,
+    routes_capture,
     routes_deployments,
     routes_feedback,
     routes_models,
@@ -65,7 +66,14 @@ def create_app(
     public.add(app.swagger_ui_oauth2_redirect_url)
     app.add_middleware(RequestGuard, public_paths={p for p in public if p}, max_body_bytes=limit)
     install_error_handlers(app)  # its middleware wraps the guard: nothing escapes as a traceback
-    modules = (routes_ops, routes_deployments, routes_models, routes_feedback, routes_alerts)
+    modules = (
+        routes_ops,
+        routes_deployments,
+        routes_models,
+        routes_feedback,
+        routes_alerts,
+        routes_capture,
+    )
     for module in modules:
         app.include_router(module.router)
     return app

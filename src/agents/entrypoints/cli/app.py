@@ -18,6 +18,7 @@ from agents.commands import Register
 from agents.entrypoints.cli import access as cli_access
 from agents.entrypoints.cli import agent as cli_agent
 from agents.entrypoints.cli import api as cli_api
+from agents.entrypoints.cli import capture as cli_capture
 from agents.entrypoints.cli.groups import GROUPS
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render import render_status
@@ -262,6 +263,7 @@ def gateway(
             retry_on_stable=not no_retry,
             upstream_timeout=upstream_timeout,
             sample_body_models=settings.shadow_sample_bodies,
+            **cli_capture.gateway_capture(c),
         )
 
 

@@ -8,6 +8,7 @@ import typer
 from agents.entrypoints.cli import access as cli_access
 from agents.entrypoints.cli import alerts as cli_alerts
 from agents.entrypoints.cli import audit as cli_audit
+from agents.entrypoints.cli import capture as cli_capture
 from agents.entrypoints.cli import feedback as cli_feedback
 
 GROUPS: tuple[tuple[str, typer.Typer], ...] = (
@@ -15,4 +16,5 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("access", cli_access.app),
     ("feedback", cli_feedback.app),
     ("alerts", cli_alerts.app),
+    ("capture", cli_capture.app),
 )

@@ -155,6 +155,10 @@ class ApiClient:
         sent = body if body is None or isinstance(body, list) else dict(body)
         return self._call("POST", path, json=sent, params=dict(params or {}))
 
+    def put(self, path: str, body: Mapping[str, Any]) -> Answer:
+        """PUT ``body`` (JSON) to ``path``."""
+        return self._call("PUT", path, json=dict(body))
+
     def delete(self, path: str) -> Answer:
         """DELETE ``path``."""
         return self._call("DELETE", path)

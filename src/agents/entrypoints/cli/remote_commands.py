@@ -23,7 +23,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from agents.entrypoints.cli import remote_feedback
+from agents.entrypoints.cli import remote_capture, remote_feedback
 from agents.entrypoints.cli.output import console, emit, err_console, to_json
 from agents.entrypoints.cli.remote import URL_ENV, Answer, add_refusals, remote_command
 from lifecycle.errors import AuditChainBrokenError
@@ -42,6 +42,7 @@ deployments_app = typer.Typer(help="Deployments the ops API knows.", no_args_is_
 audit_app = typer.Typer(help="The audit log: every change, who made it, hash-chained.")
 app.add_typer(deployments_app, name="deployments")
 app.add_typer(audit_app, name="audit")
+app.add_typer(remote_capture.app, name="capture")
 
 Name = Annotated[str, typer.Argument(help="Model name.")]
 Version = Annotated[str, typer.Argument(help="Version, e.g. 2 or v2.")]

@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column(
             "inputs",
             sa.JSON().with_variant(JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            nullable=True,
         ),
         sa.Column(
             "output",
