@@ -13,8 +13,10 @@ stability index, PSI), measured on the reference sample against the current wind
 - a column drifts only when BOTH its corrected p-value is below ``alpha`` AND its effect size is
   at least ``psi_threshold``: on large samples a p-value flags shifts too small to matter, and
   on small ones a large PSI can be noise;
-- the check drifts when any column drifts; else it is inconclusive when any column is (or there
-  is nothing to judge); else no drift.
+- the check drifts when any column drifts; else it is inconclusive when any input column is (or
+  there is nothing to judge); else no drift. The output column (prediction drift) is judged
+  like the others but, lacking a baseline, does not make the check inconclusive
+  (``_unknown_feature``).
 
 ``is_new_drift`` says whether a verdict is news (an alert) or the same ongoing drift.
 """
@@ -138,11 +140,18 @@ def judge_drift(columns: Sequence[ColumnStatistic], policy: DriftPolicy) -> Drif
     drifted = tuple(v.column.name for v in judged if v.verdict is DriftVerdict.DRIFT)
     if drifted:
         verdict = DriftVerdict.DRIFT
-    elif not judged or any(v.verdict is DriftVerdict.INCONCLUSIVE for v in judged):
+    elif not judged or any(_unknown_feature(v) for v in judged):
         verdict = DriftVerdict.INCONCLUSIVE
     else:
         verdict = DriftVerdict.NO_DRIFT
     return DriftReport(verdict, judged, drifted, summarize(verdict, judged, drifted))
+
+
+def _unknown_feature(judged: ColumnVerdict) -> bool:
+    """An input column too small to judge. The output's baseline (the version's earlier
+    captured answers) arrives only after a window in production, so an output column alone
+    never makes the check inconclusive; it can only add drift."""
+    return judged.column.role != "output" and judged.verdict is DriftVerdict.INCONCLUSIVE
 
 
 def summarize(
@@ -154,7 +163,7 @@ def summarize(
     if not judged:
         return "inconclusive: nothing to compare"
     if verdict is DriftVerdict.INCONCLUSIVE:
-        few = [v.column.name for v in judged if v.verdict is DriftVerdict.INCONCLUSIVE]
+        few = [v.column.name for v in judged if _unknown_feature(v)]
         return f"inconclusive: too few rows for {', '.join(few)}"
     return f"no drift in {len(judged)} columns"
 

@@ -17,6 +17,8 @@ from lifecycle.drift import (
 from lifecycle.errors import BadInputError
 
 POLICY = DriftPolicy(alpha=0.05, psi_threshold=0.2, min_samples=100)
+OUT_NEW = ColumnStatistic("prediction", "categorical", 0.0, 1.0, 0.0, 0, 500, role="output")
+OUT_DRIFT = ColumnStatistic("prediction", "categorical", 80.0, 1e-12, 0.9, 900, 500, "output")
 
 
 def col(
@@ -64,6 +66,9 @@ def test_one_column_verdicts(case: str, column: ColumnStatistic, expected: Drift
             ("a",),
         ),
         ("nothing to compare is inconclusive", [], "inconclusive", ()),
+        ("an output without a baseline leaves the inputs' verdict", [col("a"), OUT_NEW],
+         "no_drift", ()),
+        ("a drifting output drifts the model", [col("a"), OUT_DRIFT], "drift", ("prediction",)),
     ],
 )
 def test_the_model_verdict(

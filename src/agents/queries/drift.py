@@ -1,0 +1,169 @@
+"""Drift checks: the serving version's reference against a window of its captured predictions.
+
+``run_check`` reads (reference, captured rows), computes each column's statistics
+(``mlops.drift_stats``) and judges them (``lifecycle.drift.judge_drift``). ``drift_report`` is
+what ``deployer drift`` and ``GET /v1/models/{name}/drift`` show (nothing written);
+``record_drift_checks`` is the watcher's: one ``drift_checks`` row per model serving a version
+that has a reference, and an audit ``drift_detected`` event when the verdict is news.
+
+Prediction drift: the output column is compared with the same version's earliest captured
+answers before the window (up to ``DEPLOYER_REFERENCE_MAX_ROWS``), not with predictions
+computed on the reference at register: that would load and run the model artefact inside the
+control plane, which only ever runs it inside its bento server. A version younger than one
+window has no output baseline yet; its output column says so (inconclusive) and the inputs
+alone decide.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agents.ports import Services
+from database.drift import DriftRepository
+from database.models import DeploymentRow
+from database.uow import SqlAlchemyUnitOfWork
+from lifecycle.drift import ColumnVerdict, DriftPolicy, DriftReport, judge_drift
+from lifecycle.errors import BadInputError, UnknownModelError
+from lifecycle.records import model_version_id, utcnow
+from lifecycle.stages import LIVE_STATUSES
+from mlops.drift_stats import column_statistic, frame_statistics
+
+log = logging.getLogger(__name__)
+
+OUTPUT = "prediction"
+"""The output column's name in a check."""
+_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class NoReferenceError(BadInputError):
+    """The serving version has no reference sample to compare with (nothing was judged)."""
+
+
+class NotServingError(BadInputError):
+    """The model has no live deployment, so nothing it serves can drift."""
+
+
+def parse_window(text: str) -> float:
+    """``30m``, ``1h``, ``2d``, ``90s`` or a number of seconds, as seconds (at most 90 days)."""
+    found = _WINDOW.match(text or "")
+    seconds = float(found.group(1)) * _UNIT[found.group(2)] if found else 0.0
+    if not 0 < seconds <= 90 * 86400:
+        raise BadInputError(f"cannot read window {text!r}; write it like 30m, 1h or 1d")
+    return seconds
+
+
+def policy_of(c: Services) -> DriftPolicy:
+    """The thresholds the settings give."""
+    s = c.settings
+    return DriftPolicy(s.drift_alpha, s.drift_psi_threshold, s.drift_min_samples)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check's subject and outcome."""
+
+    model_name: str
+    version: str
+    deployment_id: str
+    window_seconds: float
+    report: DriftReport
+    reference_rows: int
+    current_rows: int
+    unreadable_requests: int
+
+
+def serving_deployment(uow: SqlAlchemyUnitOfWork, model_name: str) -> DeploymentRow | None:
+    """The live deployment most of a model's users see (the highest share; ties, the newest)."""
+    rows = list(uow.deployments.list(model_name, statuses=LIVE_STATUSES))
+    return max(reversed(rows), key=lambda d: d.traffic_percentage or 0.0, default=None)
+
+
+def run_check(
+    uow: SqlAlchemyUnitOfWork,
+    deployment: DeploymentRow,
+    window_seconds: float,
+    policy: DriftPolicy,
+    max_rows: int,
+    now: datetime,
+) -> Check:
+    """Judge the deployment's version: reference vs. the window's captured rows (and outputs
+    vs. the version's earlier answers). Raises ``NoReferenceError`` without a reference."""
+    model, version = deployment.model_name, deployment.model_version
+    drift = DriftRepository(uow.session)
+    reference = drift.reference(model_version_id(model, version))
+    if reference is None:
+        raise NoReferenceError(
+            f"{model} v{version} has no drift reference: register a version with "
+            "--reference FILE, or log its training data as an MLflow input"
+        )
+    since = now - timedelta(seconds=window_seconds)
+    current = drift.captured_rows(model, version, reference.columns, since)
+    earlier = drift.captured_rows(model, version, reference.columns, EPOCH, since, max_rows)
+    stats = frame_statistics(reference.columns, reference.rows, current.rows)
+    stats.append(column_statistic(OUTPUT, earlier.outputs[:max_rows], current.outputs, "output"))
+    return Check(
+        model,
+        version,
+        deployment.deployment_id,
+        window_seconds,
+        judge_drift(stats, policy),
+        reference.row_count,
+        len(current.rows),
+        current.unreadable,
+    )
+
+
+def check_json(check: Check) -> dict[str, Any]:
+    """A check as the CLI (``--json``) and the API give it."""
+    return {
+        "model_name": check.model_name,
+        "version": check.version,
+        "deployment_id": check.deployment_id,
+        "window_seconds": check.window_seconds,
+        "verdict": check.report.verdict.value,
+        "drifted": list(check.report.drifted),
+        "summary": check.report.summary,
+        "reference_rows": check.reference_rows,
+        "current_rows": check.current_rows,
+        "unreadable_requests": check.unreadable_requests,
+        "columns": [column_json(v) for v in check.report.columns],
+    }
+
+
+def column_json(judged: ColumnVerdict) -> dict[str, Any]:
+    """One column: its test's statistic and p-values, effect sizes, rows and verdict."""
+    col = judged.column
+    return {
+        "name": col.name,
+        "role": col.role,
+        "kind": col.kind,
+        "statistic": col.statistic,
+        "p_value": col.p_value,
+        "adjusted_p_value": judged.adjusted_p_value,
+        "psi": col.psi,
+        "wasserstein": col.wasserstein,
+        "reference_rows": col.reference_rows,
+        "current_rows": col.current_rows,
+        "verdict": judged.verdict.value,
+        "reason": judged.reason,
+    }
+
+
+def drift_report(c: Services, model_name: str, window_seconds: float) -> dict[str, Any]:
+    """``deployer drift NAME``: the serving version judged now (read only, nothing written)."""
+    with c.reader() as uow:
+        if model_name not in uow.models.list_model_names():
+            raise UnknownModelError(f"no model named {model_name!r} is registered")
+        deployment = serving_deployment(uow, model_name)
+        if deployment is None:
+            raise NotServingError(f"{model_name} has no live deployment to check for drift")
+        check = run_check(
+            uow, deployment, window_seconds, policy_of(c), c.settings.reference_max_rows, utcnow()
+        )
+    return check_json(check)
