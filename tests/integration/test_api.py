@@ -520,6 +520,7 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/audit/verify"),
     ("GET", "/v1/whoami"),
     ("GET", "/v1/checks"),
+    ("GET", "/v1/models/{name}/drift"),
 }
 
 

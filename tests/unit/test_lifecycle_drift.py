@@ -66,8 +66,12 @@ def test_one_column_verdicts(case: str, column: ColumnStatistic, expected: Drift
             ("a",),
         ),
         ("nothing to compare is inconclusive", [], "inconclusive", ()),
-        ("an output without a baseline leaves the inputs' verdict", [col("a"), OUT_NEW],
-         "no_drift", ()),
+        (
+            "an output without a baseline leaves the inputs' verdict",
+            [col("a"), OUT_NEW],
+            "no_drift",
+            (),
+        ),
         ("a drifting output drifts the model", [col("a"), OUT_DRIFT], "drift", ("prediction",)),
     ],
 )
