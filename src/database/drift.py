@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from database.models_drift import DriftCheckRow, ReferenceSampleRow
@@ -116,6 +116,15 @@ class DriftRepository:
             .limit(limit)
         )
         return list(self.session.scalars(query).all())
+
+    def first_captured_at(self, model_name: str, version: str) -> datetime | None:
+        """When the version's first answered request was captured (None: none yet)."""
+        query = select(func.min(PredictionRow.captured_at)).where(
+            PredictionRow.model_name == model_name,
+            PredictionRow.version == version,
+            PredictionRow.status == 200,
+        )
+        return self.session.scalar(query)
 
     def captured_rows(
         self,

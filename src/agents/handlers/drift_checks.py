@@ -60,7 +60,7 @@ def check_model(
     """Judge one model's serving version and record it; None when it has no reference."""
     window = c.settings.drift_window_seconds
     with c.reader() as uow:
-        deployment = serving_deployment(uow, model_name)
+        deployment = serving_deployment(c, uow, model_name)
         if deployment is None:
             return None
         try:

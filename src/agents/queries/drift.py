@@ -6,8 +6,8 @@ what ``deployer drift`` and ``GET /v1/models/{name}/drift`` show (nothing writte
 ``record_drift_checks`` is the watcher's: one ``drift_checks`` row per model serving a version
 that has a reference, and an audit ``drift_detected`` event when the verdict is news.
 
-Prediction drift: the output column is compared with the same version's earliest captured
-answers before the window (up to ``DEPLOYER_REFERENCE_MAX_ROWS``), not with predictions
+Prediction drift: the output column is compared with the same version's answers in its first
+captured window (up to ``DEPLOYER_REFERENCE_MAX_ROWS``), not with predictions
 computed on the reference at register: that would load and run the model artefact inside the
 control plane, which only ever runs it inside its bento server. A version younger than one
 window has no output baseline yet; its output column says so (inconclusive) and the inputs
@@ -29,6 +29,7 @@ from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.drift import ColumnVerdict, DriftPolicy, DriftReport, judge_drift
 from lifecycle.errors import BadInputError, UnknownModelError
 from lifecycle.records import model_version_id, utcnow
+from lifecycle.routing import stable_of
 from lifecycle.stages import LIVE_STATUSES
 from mlops.drift_stats import column_statistic, frame_statistics
 
@@ -38,7 +39,6 @@ OUTPUT = "prediction"
 """The output column's name in a check."""
 _WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class NoReferenceError(BadInputError):
@@ -78,10 +78,20 @@ class Check:
     unreadable_requests: int
 
 
-def serving_deployment(uow: SqlAlchemyUnitOfWork, model_name: str) -> DeploymentRow | None:
-    """The live deployment most of a model's users see (the highest share; ties, the newest)."""
+def serving_deployment(
+    c: Services, uow: SqlAlchemyUnitOfWork, model_name: str
+) -> DeploymentRow | None:
+    """The live deployment most of a model's users see: the routing table's stable one, else
+    the live one with the highest recorded share (ties: the newest)."""
     rows = list(uow.deployments.list(model_name, statuses=LIVE_STATUSES))
-    return max(reversed(rows), key=lambda d: d.traffic_percentage or 0.0, default=None)
+    routes = c.router.get_routes(model_name)
+    stable = stable_of(routes) if routes is not None and routes.weights else None
+    routed = [d for d in rows if d.deployment_id == stable]
+    return routed[0] if routed else max(reversed(rows), key=_share, default=None)
+
+
+def _share(d: DeploymentRow) -> float:
+    return float(d.traffic_percentage or 0.0)
 
 
 def run_check(
@@ -104,9 +114,9 @@ def run_check(
         )
     since = now - timedelta(seconds=window_seconds)
     current = drift.captured_rows(model, version, reference.columns, since)
-    earlier = drift.captured_rows(model, version, reference.columns, EPOCH, since, max_rows)
     stats = frame_statistics(reference.columns, reference.rows, current.rows)
-    stats.append(column_statistic(OUTPUT, earlier.outputs[:max_rows], current.outputs, "output"))
+    baseline = first_window_outputs(drift, model, version, reference.columns, window_seconds, since)
+    stats.append(column_statistic(OUTPUT, baseline[:max_rows], current.outputs, "output"))
     return Check(
         model,
         version,
@@ -117,6 +127,26 @@ def run_check(
         len(current.rows),
         current.unreadable,
     )
+
+
+def first_window_outputs(
+    drift: DriftRepository,
+    model: str,
+    version: str,
+    columns: list[str],
+    window_seconds: float,
+    since: datetime,
+) -> list[Any]:
+    """The output baseline: the version's answers in its first captured window (one window
+    from its first capture), when that window ended before the current one began."""
+    first = drift.first_captured_at(model, version)
+    if first is None:
+        return []
+    first = first if first.tzinfo else first.replace(tzinfo=UTC)
+    until = min(first + timedelta(seconds=window_seconds), since)
+    if until <= first:
+        return []
+    return drift.captured_rows(model, version, columns, first, until).outputs
 
 
 def check_json(check: Check) -> dict[str, Any]:
@@ -157,13 +187,20 @@ def column_json(judged: ColumnVerdict) -> dict[str, Any]:
 
 def drift_report(c: Services, model_name: str, window_seconds: float) -> dict[str, Any]:
     """``deployer drift NAME``: the serving version judged now (read only, nothing written)."""
+    return drift_report_at(c, model_name, window_seconds, utcnow())
+
+
+def drift_report_at(
+    c: Services, model_name: str, window_seconds: float, now: datetime
+) -> dict[str, Any]:
+    """The serving version judged over the window that ends at ``now``."""
     with c.reader() as uow:
         if model_name not in uow.models.list_model_names():
             raise UnknownModelError(f"no model named {model_name!r} is registered")
-        deployment = serving_deployment(uow, model_name)
+        deployment = serving_deployment(c, uow, model_name)
         if deployment is None:
             raise NotServingError(f"{model_name} has no live deployment to check for drift")
         check = run_check(
-            uow, deployment, window_seconds, policy_of(c), c.settings.reference_max_rows, utcnow()
+            uow, deployment, window_seconds, policy_of(c), c.settings.reference_max_rows, now
         )
     return check_json(check)
