@@ -56,7 +56,10 @@ def numeric_statistic(
     spread = float(np.std(reference))
     distance = float(stats.wasserstein_distance(reference, current))
     scaled = distance / spread if spread > 0 else (0.0 if distance == 0 else math.inf)
-    result = stats.ks_2samp(reference, current)
+    # The exact KS distribution costs ~40 ms a column at 5,000 x 10,000 rows; past a million
+    # pairs the asymptotic one agrees with it to the third decimal.
+    method = "asymp" if len(reference) * len(current) >= 1_000_000 else "auto"
+    result = stats.ks_2samp(reference, current, method=method)
     return ColumnStatistic(
         name=name,
         kind="numeric",
@@ -120,9 +123,36 @@ def frame_statistics(
     current: Sequence[Sequence[Any]],
 ) -> list[ColumnStatistic]:
     """Every feature's statistic; ``reference`` and ``current`` are rows in ``columns`` order."""
+    ref, cur = _as_matrix(reference, len(columns)), _as_matrix(current, len(columns))
+    if ref is not None and cur is not None:  # all numbers: no per-value Python
+        return [
+            numeric_statistic(name, ref[:, i], cur[:, i])
+            if not _few_whole_numbers(ref[:, i])
+            else categorical_statistic(name, ref[:, i].tolist(), cur[:, i].tolist())
+            for i, name in enumerate(columns)
+        ]
     ref_cols = list(zip(*reference, strict=True)) if reference else [() for _ in columns]
     cur_cols = list(zip(*current, strict=True)) if current else [() for _ in columns]
     return [
         column_statistic(name, list(ref_cols[i]), list(cur_cols[i]))
         for i, name in enumerate(columns)
     ]
+
+
+def _as_matrix(rows: Sequence[Sequence[Any]], width: int) -> np.ndarray | None:
+    """The rows as a float matrix, or None when a value is not a number (or there are none)."""
+    if not rows or any(isinstance(v, str | bool) for v in rows[0]):
+        return None
+    try:
+        matrix = np.asarray(rows, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    ok = matrix.ndim == 2 and matrix.shape[1] == width and bool(np.isfinite(matrix).all())
+    return matrix if ok else None
+
+
+def _few_whole_numbers(values: np.ndarray) -> bool:
+    """``is_categorical`` for a column of numbers, vectorised."""
+    return (
+        bool(np.all(np.mod(values, 1) == 0)) and len(np.unique(values)) <= MAX_CATEGORIES_AS_NUMBERS
+    )

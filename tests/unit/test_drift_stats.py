@@ -112,3 +112,17 @@ def test_frame_statistics_find_the_shifted_column_only() -> None:
     stats = frame_statistics(["a", "b", "c"], ref.tolist(), cur.tolist())
     report = judge_drift(stats, DriftPolicy())
     assert report.drifted == ("b",)
+
+
+def test_a_frame_with_text_and_class_labels_tests_them_as_categories() -> None:
+    ref = [[float(i % 7), "red" if i % 2 else "blue", i % 3] for i in range(300)]
+    cur = [[float(i % 7), "red", i % 3] for i in range(300)]
+    stats = frame_statistics(["x", "colour", "label"], ref, cur)
+    assert [s.kind for s in stats] == ["categorical", "categorical", "categorical"]
+    assert judge_drift(stats, DriftPolicy()).drifted == ("colour",)
+
+
+def test_whole_numbers_of_many_values_in_a_number_frame_are_numbers() -> None:
+    ref = [[float(i), i % 2] for i in range(200)]
+    stats = frame_statistics(["n", "flag"], ref, ref)
+    assert [s.kind for s in stats] == ["numeric", "categorical"]
