@@ -72,6 +72,7 @@ def check_phases(stack: Any, send: Send, url: str) -> dict[str, Any]:
     records the shifted window twice (one ``drift_detected`` only). Routes stay at v1=100."""
     from sqlalchemy import func, select
 
+    from agents.entrypoints.chat.chat import answer
     from agents.handlers.drift_checks import record_drift_checks
     from agents.handlers.references import store_reference
     from agents.queries.drift import drift_report_at
@@ -105,6 +106,7 @@ def check_phases(stack: Any, send: Send, url: str) -> dict[str, Any]:
             select(func.count()).where(AuditEventRow.action == "drift_detected")
         )
     out["watch"] = {"rows": rows_written, "drift_detected": alerts}
+    out["chat"] = answer(c, "is iris drifting?", "tester").reply  # the last hour: no shift
     return out
 
 

@@ -585,3 +585,28 @@ def test_every_route_documents_every_status_it_can_answer_in_the_error_shape(api
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "path":
                     assert parameter["schema"]["pattern"].startswith("^"), (where, parameter)
+
+
+# -- drift --------------------------------------------------------------------------------------
+
+
+def test_a_viewer_reads_the_drift_of_the_serving_version_and_nothing_changes(api: Api) -> None:
+    name = api.new_model()  # its run logged its training data: that is its reference
+    api.add_deployment(name, f"{name}-d1", "1")
+    before = api.snapshot()
+    answer = api.client.get(f"/v1/models/{name}/drift?window=30m", headers=auth("vera"))
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert (report["version"], report["verdict"], report["window_seconds"]) == (
+        "1",
+        "inconclusive",
+        1800.0,
+    )
+    assert report["reference_rows"] == 105 and report["current_rows"] == 0
+    assert [c["name"] for c in report["columns"]][-1] == "prediction"
+    bad = api.client.get(f"/v1/models/{name}/drift?window=soon", headers=auth("vera"))
+    assert bad.status_code == 422
+    missing = api.client.get("/v1/models/nope/drift", headers=auth("vera"))
+    assert missing.status_code == 404
+    assert api.client.get(f"/v1/models/{name}/drift").status_code == 401
+    assert api.snapshot() == before

@@ -440,6 +440,7 @@ def test_drift_is_found_on_the_shifted_feature_of_served_traffic_only(
     assert verdicts["none"]["verdict"] == "no_drift"
     assert verdicts["too_few"]["verdict"] == "inconclusive"
     assert verdicts["watch"] == {"rows": 2, "drift_detected": 1}  # the same drift: no repeat
+    assert verdicts["chat"].startswith("No: iris v1 shows no drift (350 captured rows")
 
 
 def test_deployer_down_stops_the_gateway_it_started(stack: Stack, tmp_path: Path) -> None:

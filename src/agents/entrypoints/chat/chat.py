@@ -25,7 +25,7 @@ from agents.commands import (
     Status,
 )
 from agents.commands import Command as ChatCommand
-from agents.entrypoints.chat import chat_parser
+from agents.entrypoints.chat import chat_parser, questions
 from agents.entrypoints.chat.chat_parser import Clarification
 from agents.handlers import operations
 from lifecycle.errors import ModelDeployerError
@@ -64,6 +64,8 @@ def answer(
     c: Container, text: str, actor: str, parser: IntentParser = chat_parser.parse
 ) -> ChatAnswer:
     """Carry out one chat command and say what happened (errors are answers, not exceptions)."""
+    if (drifting := questions.drift_model(text)) is not None:  # "is NAME drifting?"
+        return ChatAnswer(**questions.answer_drift(c, drifting))
     with c.uow() as uow:
         known = uow.models.list_model_names()
     request = parser(text, known)
