@@ -16,10 +16,12 @@ from agents.queries.drift import drift_report, parse_window
 
 router = APIRouter(tags=["drift"])
 
-WINDOW_PATTERN = r"^[0-9]{1,7}(\.[0-9]{1,3})?[smhd]?$"
+WINDOW_PATTERN = r"^[1-9][0-9]{0,7}s?$|^[1-9][0-9]{0,5}m$|^[1-9][0-9]{0,4}h$|^[1-9][0-9]{0,2}d$"
+"""Whole seconds, minutes, hours or days, each within ``parse_window``'s limit: a window the
+pattern admits is never refused."""
 
 
-@router.get("/v1/models/{name}/drift", responses=error_responses(404, 422))
+@router.get("/v1/models/{name}/drift", responses=error_responses(404, 409))
 async def drift(
     name: ModelName,
     user: Viewer,
@@ -30,7 +32,7 @@ async def drift(
 ) -> JSONResponse:
     """Each column's test statistic, Holm-corrected p-value, PSI and verdict, and the model's
     verdict, over the window's captured predictions against the serving version's reference
-    (``deployer drift NAME --json``). 404: no such model; 422: a bad window, no live
-    deployment, or no reference. Nothing is written."""
+    (``deployer drift NAME --json``). 404: no such model; 409: it has no live deployment, or
+    its serving version no reference. Nothing is written."""
     seconds = parse_window(window)
     return json_response(await run_in_threadpool(drift_report, c, name, seconds))
