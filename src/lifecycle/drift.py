@@ -165,7 +165,11 @@ def summarize(
     if verdict is DriftVerdict.INCONCLUSIVE:
         few = [v.column.name for v in judged if _unknown_feature(v)]
         return f"inconclusive: too few rows for {', '.join(few)}"
-    return f"no drift in {len(judged)} columns"
+    quiet = [v for v in judged if v.verdict is DriftVerdict.NO_DRIFT]
+    waiting = len(judged) - len(quiet)  # an output column without a baseline yet
+    return f"no drift in {len(quiet)} column{'' if len(quiet) == 1 else 's'}" + (
+        "; the output has no baseline yet" if waiting else ""
+    )
 
 
 def is_new_drift(previous: tuple[str, ...] | None, report: DriftReport) -> bool:

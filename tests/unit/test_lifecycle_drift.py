@@ -116,6 +116,8 @@ def test_the_summary_names_the_drifted_columns() -> None:
     report = judge_drift([col("age", 1e-9, 0.5), col("income")], POLICY)
     assert report.summary == "drift in 1 of 2 columns: age"
     assert "too few rows for b" in judge_drift([col("b", cur=1)], POLICY).summary
+    quiet = judge_drift([col("a"), OUT_NEW], POLICY).summary
+    assert quiet == "no drift in 1 column; the output has no baseline yet"
 
 
 @pytest.mark.parametrize(
