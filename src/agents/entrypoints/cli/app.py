@@ -111,14 +111,7 @@ def register(
         asked = {"metrics": parse_metrics(metric or []), "criteria": tuple(criteria or ())}
         request = Register(model_name=name, model_uri=model_uri, reference=reference, **asked)
         result = registration.register(c, request, c.settings.user)
-        emit(
-            result,
-            as_json,
-            lambda: console.print(
-                f"registered [bold]{escape(name)}[/] v{result['version']} ({result['stage']}) "
-                f"from {escape(model_uri)}"
-            ),
-        )
+        emit(result, as_json, lambda: cli_drift.render_registered(result, name, model_uri))
 
 
 @app.command()

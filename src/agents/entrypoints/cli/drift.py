@@ -5,13 +5,12 @@ option ``deployer register`` takes for a version's reference file."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from agents.entrypoints.cli.output import console, emit
-from agents.entrypoints.cli.render import cells
+from agents.entrypoints.cli.output import emit
+from agents.entrypoints.cli.render_drift import render_drift, render_registered
 from agents.entrypoints.cli.shared import JsonOption, command
 from agents.queries.drift import drift_report, parse_window
 
@@ -34,31 +33,7 @@ def drift(
         emit(result, as_json, lambda: render_drift(result))
 
 
-def render_drift(result: dict[str, Any]) -> None:
-    """The check's summary line, then one row per column."""
-    console.print(f"{result['model_name']}: {result['summary']}", markup=False, highlight=False)
-    if not result["columns"]:
-        return
-    table = Table("column", "test", "statistic", "p (Holm)", "PSI", "W/sd", "rows", "verdict")
-    for col in result["columns"]:
-        table.add_row(
-            *cells(
-                col["name"] + (" (output)" if col["role"] == "output" else ""),
-                "KS" if col["kind"] == "numeric" else "chi2",
-                f"{col['statistic']:.3f}",
-                _number(col["adjusted_p_value"]),
-                f"{col['psi']:.3f}",
-                _number(col["wasserstein"]),
-                f"{col['current_rows']}/{col['reference_rows']}",
-                col["verdict"],
-            )
-        )
-    console.print(table)
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g}"
-
+__all__ = ["COMMANDS", "ReferenceOption", "drift", "render_registered"]
 
 COMMANDS = (drift,)
 """Registered on the local ``deployer`` app."""
