@@ -116,6 +116,8 @@ class Register(_Command):
     model_uri: str
     metrics: dict[str, float] = Field(default_factory=dict)
     criteria: tuple[str, ...] = ()
+    reference: str | None = None
+    """A CSV or Parquet file of feature rows: the version's drift reference (local only)."""
 
 
 class Tick(_Command):

@@ -200,6 +200,27 @@ class Settings(BaseSettings):
         default=100_000, ge=1, validation_alias="DEPLOYER_CAPTURE_MAX_ROWS"
     )
     """The most captured predictions kept per model (the newest; the gateways delete the rest)."""
+    # -- drift (issue 14, items 3 and 4) ---------------------------------------------------
+
+    reference_max_rows: int = Field(
+        default=5000, ge=1, le=1_000_000, validation_alias="DEPLOYER_REFERENCE_MAX_ROWS"
+    )
+    """At most this many rows of a reference file (or logged dataset) are kept as a version's
+    drift reference, sampled reproducibly."""
+    drift_alpha: float = Field(default=0.05, gt=0, lt=1, validation_alias="DEPLOYER_DRIFT_ALPHA")
+    """A column's Holm-corrected p-value must be below this for drift."""
+    drift_psi_threshold: float = Field(
+        default=0.2, gt=0, allow_inf_nan=False, validation_alias="DEPLOYER_DRIFT_PSI_THRESHOLD"
+    )
+    """...and its population stability index at least this (0.1 moderate, 0.2 large shift)."""
+    drift_min_samples: int = Field(default=100, ge=1, validation_alias="DEPLOYER_DRIFT_MIN_SAMPLES")
+    """Rows each side needs before a column is judged; fewer is "inconclusive"."""
+    drift_window_seconds: float = Field(
+        default=3600.0, gt=0, validation_alias="DEPLOYER_DRIFT_WINDOW_SECONDS"
+    )
+    """The window of captured predictions a watch tick's drift check reads."""
+    drift_every_ticks: int = Field(default=10, ge=1, validation_alias="DEPLOYER_DRIFT_EVERY_TICKS")
+    """``deployer watch`` checks drift on its first tick and every this many after it."""
 
     @field_validator("rollback_preset")
     @classmethod

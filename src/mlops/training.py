@@ -31,6 +31,7 @@ class TrainedModel:
     metrics: dict[str, float]
     columns: list[str]
     sample: Any = field(repr=False)  # held-out feature rows, for checking predictions
+    train: Any = field(default=None, repr=False)  # the training features (logged as an input)
 
 
 def load_dataset(dataset: Dataset) -> tuple[Any, Any, list[str]]:
@@ -77,7 +78,7 @@ def fit(dataset: Dataset = "iris", variant: int = 1, kind: ModelKind = "logreg")
         "accuracy": float(accuracy_score(y_test, predicted)),
         "f1_macro": float(f1_score(y_test, predicted, average="macro")),
     }
-    return TrainedModel(model, "", None, None, metrics, columns, x_test)
+    return TrainedModel(model, "", None, None, metrics, columns, x_test, x_train)
 
 
 def train_and_log(
@@ -99,6 +100,7 @@ def train_and_log(
         with mlflow.start_run(experiment_id=experiment_id) as run:
             mlflow.log_metrics(trained.metrics)
             mlflow.log_params({"dataset": dataset, "variant": variant, "kind": kind})
+            log_training_input(trained.train, f"{dataset}-train", run.info.artifact_uri)
             mlflow.sklearn.log_model(
                 trained.model,
                 name="model",
@@ -114,7 +116,29 @@ def train_and_log(
         trained.metrics,
         trained.columns,
         trained.sample,
+        trained.train,
     )
+
+
+def log_training_input(frame: Any, name: str, artifact_uri: str) -> None:
+    """Log the training features as the run's input dataset (context ``training``), stored as
+    a Parquet artifact of the run: a version registered from the run gets them as its drift
+    reference (``mlops.reference_data.logged_reference``)."""
+    import tempfile
+    import warnings
+
+    import mlflow
+    from mlflow.data.pandas_dataset import from_pandas
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "train.parquet"
+        frame.to_parquet(path, index=False)
+        mlflow.log_artifact(str(path), artifact_path="reference")
+    source = f"{artifact_uri.rstrip('/')}/reference/train.parquet"
+    with warnings.catch_warnings():  # "can be interpreted in multiple ways": both are the file
+        warnings.simplefilter("ignore", UserWarning)
+        dataset = from_pandas(frame, source=source, name=name)
+    mlflow.log_input(dataset, context="training")
 
 
 def ensure_experiment(name: str, artifact_root: Path | None = None) -> str:

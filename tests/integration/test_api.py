@@ -534,6 +534,7 @@ EXPECTED_ROUTES = {
     ("DELETE", "/v1/alert-channels/{channel_id}"),
     ("GET", "/v1/models/{name}/capture"),
     ("PUT", "/v1/models/{name}/capture"),
+    ("GET", "/v1/models/{name}/drift"),
 }
 
 
@@ -654,3 +655,28 @@ def test_capture_is_read_by_viewers_changed_by_deployers_and_bad_percents_change
         event = uow.audit.list(subject=name)[-1]
         assert (event.action, event.actor) == ("capture_set", "dan")
         assert event.payload["model"] == name and event.payload["percent"] == 12.5
+
+
+# -- drift --------------------------------------------------------------------------------------
+
+
+def test_a_viewer_reads_the_drift_of_the_serving_version_and_nothing_changes(api: Api) -> None:
+    name = api.new_model()  # its run logged its training data: that is its reference
+    api.add_deployment(name, f"{name}-d1", "1")
+    before = api.snapshot()
+    answer = api.client.get(f"/v1/models/{name}/drift?window=30m", headers=auth("vera"))
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert (report["version"], report["verdict"], report["window_seconds"]) == (
+        "1",
+        "inconclusive",
+        1800.0,
+    )
+    assert report["reference_rows"] == 105 and report["current_rows"] == 0
+    assert [c["name"] for c in report["columns"]][-1] == "prediction"
+    bad = api.client.get(f"/v1/models/{name}/drift?window=soon", headers=auth("vera"))
+    assert bad.status_code == 422
+    missing = api.client.get("/v1/models/nope/drift", headers=auth("vera"))
+    assert missing.status_code == 404
+    assert api.client.get(f"/v1/models/{name}/drift").status_code == 401
+    assert api.snapshot() == before

@@ -643,6 +643,28 @@ def test_capture_retention_deletes_the_old_rows_only(
     assert captured_count(pg) == kept > 0
 
 
+def test_drift_is_found_on_the_shifted_feature_of_served_traffic_only(
+    stack: Stack, ops: httpx.Client, gateway: str
+) -> None:
+    """Issue 14's drift test on real served traffic: one feature shifted, then none, then too
+    few rows (``tests/drift_traffic.py``; it writes the captured rows until capture is merged)."""
+    from tests.drift_traffic import check_phases
+
+    assert put(ops, weights={stack.deployments["v1"]: 100}).status_code == 200
+    wait_for(
+        lambda: send(gateway, [{"instances": rows_of(stack.models["1"])[:1]}])[0].status == 200
+    )
+
+    verdicts = check_phases(stack, send, gateway)
+    assert verdicts["shifted"]["drifted_features"] == ["petal_length"]
+    assert verdicts["shifted"]["verdict"] == "drift"
+    assert verdicts["shifted"]["output_verdict"] == "drift"  # the answers moved too
+    assert verdicts["none"]["verdict"] == "no_drift"
+    assert verdicts["too_few"]["verdict"] == "inconclusive"
+    assert verdicts["watch"] == {"rows": 2, "drift_detected": 1}  # the same drift: no repeat
+    assert verdicts["chat"].startswith("No: iris v1 shows no drift (350 captured rows")
+
+
 def test_deployer_down_stops_the_gateway_it_started(stack: Stack, tmp_path: Path) -> None:
     url = stack.gateway()
     proc = stack.gateways[-1]

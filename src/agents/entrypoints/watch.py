@@ -159,6 +159,7 @@ def fenced_tick(
             result = tick_models(c, agent, request, fence.holder, ttl)
             audit = scheduled_audit_check(c, ticks_before, fence.holder)
             quality = quality_checks(c, request)
+            drift = scheduled_drift_checks(c, ticks_before, fence.holder, request)
     except leases.StaleFenceError as exc:
         log.warning("watcher %s lost its lease mid-tick: %s", fence.holder, exc)
         tell_lease_lost(c, fence, str(exc))
@@ -168,6 +169,8 @@ def fenced_tick(
         out["audit"] = audit
     if quality:
         out["quality"] = quality
+    if drift is not None:
+        out["drift"] = drift
     return out
 
 
@@ -265,6 +268,18 @@ def scheduled_audit_check(c: Container, ticks_before: int, holder: str) -> dict[
     if not found["ok"]:
         log.error("the audit chain is broken: %s", found["problem"])
     return found
+
+
+def scheduled_drift_checks(
+    c: Container, ticks_before: int, holder: str, request: Tick
+) -> list[dict[str, Any]] | None:
+    """On the first tick and every ``drift_every_ticks`` after it, record a drift check of each
+    model serving a version with a reference (``handlers.drift_checks``; never breaks a tick)."""
+    if ticks_before % c.settings.drift_every_ticks != 0:
+        return None
+    from agents.handlers.drift_checks import record_drift_checks
+
+    return record_drift_checks(c, holder, request.model_name or "")
 
 
 def tick(agent: ModelDeployerAgent, request: Tick, actor: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.commands import Register
+from agents.handlers import references
 from agents.ports import Services
 from database.models import ModelVersionRow
 from database.uow import SqlAlchemyUnitOfWork
@@ -35,6 +36,7 @@ from lifecycle.names import check_distinct, check_model_name
 from lifecycle.ports import ModelRegistry, RegisteredVersion
 from lifecycle.records import model_version_id, parse_version
 from lifecycle.stages import ModelStage
+from mlops.reference_data import ReferenceSample
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]
 
@@ -57,7 +59,13 @@ def parse_metrics(pairs: Sequence[str]) -> dict[str, float]:
 def register(c: Services, command: Register, actor: str) -> dict[str, Any]:
     """Carry out ``Register`` for ``actor`` (the CLI's ``deployer register``, the API's POST of a
     version): the version in the registry and the state database, or in neither."""
-    return register_version(
+    check_model_name(command.model_name)
+    reference = (  # a bad reference file is refused before anything is written
+        references.file_reference(c, command.model_uri, command.reference)
+        if command.reference
+        else None
+    )
+    result = register_version(
         c.uow,
         c.registry,
         command.model_name,
@@ -65,7 +73,13 @@ def register(c: Services, command: Register, actor: str) -> dict[str, Any]:
         actor,
         metrics=command.metrics,
         criteria=command.criteria,
+        reference=reference,
     )
+    if reference is None:  # else the dataset the run logged as its input, if any
+        result["reference"] = references.adopt_logged_reference(
+            c, command.model_name, result["version"], result["run_id"], command.model_uri, actor
+        )
+    return result
 
 
 def register_version(
@@ -76,8 +90,10 @@ def register_version(
     actor: str,
     metrics: Mapping[str, float] | None = None,
     criteria: Sequence[str] = (),
+    reference: ReferenceSample | None = None,
 ) -> dict[str, Any]:
-    """Register a model version in the registry and the state database, or in neither."""
+    """Register a model version in the registry and the state database, or in neither (with
+    its drift ``reference``, when given, in the same transaction)."""
     check_model_name(model_name)
     parsed = [str(parse_criterion(c)) for c in criteria]  # refuse bad input before any write
     metrics = finite_metrics(metrics or {})  # NaN/inf would pass gates and break PostgreSQL
@@ -103,11 +119,23 @@ def register_version(
                     "criteria": parsed,
                 },
             )
+            stored = _store_reference(uow, registered, reference, actor)
             uow.commit()
     except BaseException:
         registry.delete_version(model_name, registered.version)
         raise
-    return describe(registered, parsed)
+    return {**describe(registered, parsed), "reference": stored}
+
+
+def _store_reference(
+    uow: SqlAlchemyUnitOfWork,
+    version: RegisteredVersion,
+    reference: ReferenceSample | None,
+    actor: str,
+) -> dict[str, Any] | None:
+    if reference is None:
+        return None
+    return references.store_reference(uow, version.model_name, version.version, reference, actor)
 
 
 RUN, CALLER, REGISTRY = "run", "caller", "registry"

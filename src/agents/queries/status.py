@@ -14,7 +14,9 @@ from typing import Any
 from agents.ports import Services
 from agents.queries.audit import last_audit_check
 from database import migrate
+from database.drift import DriftRepository, reference_summary
 from database.models import DeploymentRow, ModelVersionRow
+from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import UnknownModelError
 from lifecycle.ports import Routes
 from lifecycle.redaction import redact_uri
@@ -49,9 +51,13 @@ def home_status(container: Services, model_name: str | None = None) -> dict[str,
                 raise UnknownModelError(f"no model named {model_name!r} is registered")
             names = [model_name]
         rows = [(name, uow.models.list(name), uow.deployments.list(name)) for name in names]
+        references = reference_summaries(uow, names)
     # Routes, PIDs and gateway figures are read after the unit of work: none of them needs its
     # transaction, and the metrics source opens sessions of its own.
     models = [_model(container, name, versions, deps) for name, versions, deps in rows]
+    for model in models:  # each version's drift reference (rows, columns, source) or None
+        for version in model["versions"]:
+            version["reference"] = references.get((model["name"], version["version"]))
     return {
         **base,
         "initialized": True,
@@ -151,6 +157,16 @@ def health_verdict(alive: bool | None, request_count: int, error_rate: float) ->
 def _shadow(container: Services, deployment_id: str) -> dict[str, Any]:
     s = container.metrics.shadow_stats(deployment_id)
     return {**asdict(s), "agreement": s.agreement}
+
+
+def reference_summaries(
+    uow: SqlAlchemyUnitOfWork, names: Sequence[str]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each version's drift reference as status shows it, keyed by (model, version)."""
+    drift = DriftRepository(uow.session)
+    return {
+        (r.model_name, r.version): reference_summary(r) for n in names for r in drift.references(n)
+    }
 
 
 def _sqlite_file_exists(url: str) -> bool:

@@ -18,6 +18,7 @@ from agents.entrypoints.api import (
     routes_alerts,
     routes_capture,
     routes_deployments,
+    routes_drift,
     routes_feedback,
     routes_models,
     routes_ops,
@@ -73,6 +74,7 @@ def create_app(
         routes_feedback,
         routes_alerts,
         routes_capture,
+        routes_drift,
     )
     for module in modules:
         app.include_router(module.router)

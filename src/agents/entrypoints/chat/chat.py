@@ -25,7 +25,7 @@ from agents.commands import (
     Status,
 )
 from agents.commands import Command as ChatCommand
-from agents.entrypoints.chat import chat_parser
+from agents.entrypoints.chat import chat_parser, questions
 from agents.entrypoints.chat.alerts_chat import alert_window, answer_alerts
 from agents.entrypoints.chat.chat_parser import Clarification
 from agents.handlers import operations
@@ -70,6 +70,8 @@ def answer(
     if window is not None:  # "what alerts fired today?": a question, answered from the history
         result, reply = answer_alerts(c, *window)
         return ChatAnswer(reply, {"kind": "alerts", "since": window[0].isoformat()}, result)
+    if (drifting := questions.drift_model(text)) is not None:  # "is NAME drifting?"
+        return ChatAnswer(**questions.answer_drift(c, drifting))
     with c.uow() as uow:
         known = uow.models.list_model_names()
     request = parser(text, known)

@@ -19,6 +19,7 @@ from agents.entrypoints.cli import access as cli_access
 from agents.entrypoints.cli import agent as cli_agent
 from agents.entrypoints.cli import api as cli_api
 from agents.entrypoints.cli import capture as cli_capture
+from agents.entrypoints.cli import drift as cli_drift
 from agents.entrypoints.cli.groups import GROUPS
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render import render_status
@@ -103,23 +104,15 @@ def register(
     criteria: Annotated[
         list[str] | None, typer.Option("--criteria", help='Success criterion "K>=V", repeatable.')
     ] = None,
+    reference: cli_drift.ReferenceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register a model version (stage development) in MLflow and the state database."""
     with command(as_json) as c:
-        metrics = parse_metrics(metric or [])
-        request = Register(
-            model_name=name, model_uri=model_uri, metrics=metrics, criteria=tuple(criteria or ())
-        )
+        asked = {"metrics": parse_metrics(metric or []), "criteria": tuple(criteria or ())}
+        request = Register(model_name=name, model_uri=model_uri, reference=reference, **asked)
         result = registration.register(c, request, c.settings.user)
-        emit(
-            result,
-            as_json,
-            lambda: console.print(
-                f"registered [bold]{escape(name)}[/] v{result['version']} ({result['stage']}) "
-                f"from {escape(model_uri)}"
-            ),
-        )
+        emit(result, as_json, lambda: cli_drift.render_registered(result, name, model_uri))
 
 
 @app.command()
@@ -380,7 +373,7 @@ def down(as_json: JsonOption = False) -> None:
         )
 
 
-for _command in (*cli_agent.COMMANDS, *cli_api.COMMANDS):
+for _command in (*cli_agent.COMMANDS, *cli_api.COMMANDS, *cli_drift.COMMANDS):
     app.command()(_command)
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)

@@ -121,6 +121,19 @@ def status(
 
 
 @app.command()
+def drift(
+    name: Name,
+    window: Annotated[str, typer.Option("--window", help="30m, 1h, 1d or seconds.")] = "1h",
+    as_json: JsonOption = False,
+) -> None:
+    """Is the model drifting? Each column's test, p-value, PSI and verdict (nothing written)."""
+    from agents.entrypoints.cli.render_drift import render_drift
+
+    with remote_command(as_json) as api:
+        _show(api.get(f"/v1/models/{_path(name)}/drift", {"window": window}), as_json, render_drift)
+
+
+@app.command()
 def history(
     name: Name,
     limit: Annotated[int, typer.Option("--limit", min=1)] = 50,

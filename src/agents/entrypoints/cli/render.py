@@ -130,6 +130,22 @@ def render_status(result: dict[str, Any]) -> None:
                     )
                 )
     console.print(table)
+    render_references(result["models"])
+
+
+def render_references(models: list[dict[str, Any]]) -> None:
+    """One line per version with a drift reference: rows, columns and where they came from."""
+    for model in models:
+        for version in model["versions"]:
+            ref = version.get("reference")
+            if ref:
+                console.print(
+                    Text(
+                        f"reference {model['name']} v{version['version']}: {ref['rows']} rows"
+                        f" (of {ref['source_rows']}) x {len(ref['columns'])} columns"
+                        f" from {ref['source']}"
+                    )
+                )
 
 
 def _deployment_cells(d: dict[str, Any]) -> tuple[str, str, str, str, str]:
