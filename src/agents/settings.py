@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from agents.private import ensure_private_dir, write_private_file
 from lifecycle.errors import ConfigurationError
 from lifecycle.rollback import RollbackPreset
+from lifecycle.slo import Objectives
 
 
 class Settings(BaseSettings):
@@ -137,6 +138,42 @@ class Settings(BaseSettings):
     """How long a deploy may make no progress (no checkpoint, no mark) before ``deployer
     watch`` takes it as stuck: it resumes the deploy's thread, or rolls the deployment back."""
 
+    slo_error_rate: float | None = Field(
+        default=0.05, ge=0, le=1, validation_alias="DEPLOYER_SLO_ERROR_RATE"
+    )
+    """Default service-level objective: errors per request at most (a model's own overrides it)."""
+
+    slo_p95_ms: float | None = Field(default=None, gt=0, validation_alias="DEPLOYER_SLO_P95_MS")
+    """Default absolute p95 objective in ms (unset: none)."""
+
+    slo_p99_ms: float | None = Field(default=None, gt=0, validation_alias="DEPLOYER_SLO_P99_MS")
+    """Default absolute p99 objective in ms (unset: none)."""
+
+    slo_latency_factor: float | None = Field(
+        default=3.0, ge=1, validation_alias="DEPLOYER_SLO_LATENCY_FACTOR"
+    )
+    """Default relative objective: p95 and p99 at most this many times the deployment's own
+    over its trailing baseline."""
+
+    slo_min_requests: int = Field(default=20, ge=1, validation_alias="DEPLOYER_SLO_MIN_REQUESTS")
+    """Fewer requests in the SLO window is inconclusive, never ok."""
+
+    slo_window_seconds: float = Field(
+        default=300.0, gt=0, validation_alias="DEPLOYER_SLO_WINDOW_SECONDS"
+    )
+    """The trailing window each tick judges a deployment's service levels on."""
+
+    slo_baseline_seconds: float = Field(
+        default=3600.0, gt=0, validation_alias="DEPLOYER_SLO_BASELINE_SECONDS"
+    )
+    """The period before the window that relative objectives compare with."""
+
+    slo_guard_window_seconds: float = Field(
+        default=3600.0, ge=0, validation_alias="DEPLOYER_SLO_GUARD_WINDOW_SECONDS"
+    )
+    """After a release completes, how long the replaced deployment stays warm and an SLO
+    breach rolls back to it on its own; later a breach only proposes the rollback."""
+
     @field_validator("rollback_preset")
     @classmethod
     def _known_preset(cls, value: str) -> str:
@@ -154,6 +191,17 @@ class Settings(BaseSettings):
             "min_requests": self.min_requests,
         }
         return {k: float(v) for k, v in given.items() if v is not None}
+
+    @property
+    def slo_objectives(self) -> Objectives:
+        """The default service-level objectives (``DEPLOYER_SLO_*``)."""
+        return Objectives(
+            error_rate=self.slo_error_rate,
+            p95_ms=self.slo_p95_ms,
+            p99_ms=self.slo_p99_ms,
+            latency_factor=self.slo_latency_factor,
+            min_requests=self.slo_min_requests,
+        )
 
     @property
     def shadow_sample_bodies(self) -> frozenset[str]:

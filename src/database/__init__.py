@@ -9,4 +9,5 @@ same on SQLite (embedded default) and PostgreSQL.
 # The tables issues 13 and 14 added live in modules of their own on the same metadata: map them
 # with the rest (model locks, audit checks; captured predictions, capture settings).
 import database.models_safety
+import database.models_slo
 import database.models_watch  # noqa: F401

@@ -76,6 +76,12 @@ REAL: dict[tuple[str, str], Any] = {
     ("predictions", "status"): 200,
     ("predictions", "inputs"): {"inputs": [[5.1, 3.5, 1.4, 0.2]]},
     ("predictions", "output"): {"predictions": [0]},
+    ("slo_objectives", "model_name"): MODEL,
+    ("slo_objectives", "objectives"): {"p95_ms": 50.0, "p99_ms": None},
+    ("slo_states", "deployment_id"): "iris-v2-0a1b2c3d",
+    ("slo_states", "model_name"): MODEL,
+    ("slo_states", "status"): "passed",
+    ("slo_states", "samples"): {"samples": []},
 }
 
 
