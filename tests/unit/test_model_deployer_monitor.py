@@ -306,12 +306,15 @@ def test_the_next_tick_carries_out_the_stored_plan_through_the_rollback_flow(
 
 
 def test_a_tick_with_nothing_to_watch_changes_nothing(canary: Canary) -> None:
-    canary.story.rollback()  # v1 alone, alive: nothing to judge
+    canary.story.rollback()  # v1 alone, alive: only its service levels are judged
     before = canary.story.footprint()
 
     result = canary.tick()
 
-    assert result["status"] == "monitored" and result["monitor"]["checks"] == []
+    assert result["status"] == "monitored"
+    assert [(c["deployment_id"], c["action"]) for c in result["monitor"]["checks"]] == [
+        (canary.stable, "observe")
+    ]
     after = canary.story.footprint()
     assert after["deployments"] == before["deployments"]
 

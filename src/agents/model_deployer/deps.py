@@ -131,6 +131,12 @@ class AgentPolicy:
     """After a release completes: the replaced deployment stays warm this long at least, and an
     SLO breach rolls back to it on its own (``DEPLOYER_SLO_GUARD_WINDOW_SECONDS``)."""
 
+    @property
+    def kept_warm_seconds(self) -> float:
+        """How long a replaced deployment stays warm: the warm period, or the SLO guard window
+        when longer (a breach inside it rolls back to the warm deployment)."""
+        return max(self.warm_seconds, self.slo_guard_seconds)
+
 
 @dataclass
 class DeployerDeps:

@@ -19,6 +19,7 @@ from agents.model_deployer.changes import left_alone
 from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.idempotency import once
 from agents.model_deployer.rollouts import mark_of
+from agents.model_deployer.slo import SloGuard
 from agents.model_deployer.state import HealthCheck, MonitorReport, State
 from agents.model_deployer.views import OpenRollout, open_rollout_of
 from database.models import DeploymentRow, HealthCheckRow
@@ -42,11 +43,13 @@ class HealthChecks:
 
     def __init__(self, deps: DeployerDeps) -> None:
         self.deps = deps
+        self.slo = SloGuard(deps)
 
     def check(self, state: State) -> dict[str, Any]:
         """Judge every open rollout (of ``model_name``, or all) and every routed endpoint."""
         tick = state.run_id
         model = state.model_name or None
+        self.slo.assessed.clear()
         with self.deps.uow() as uow:
             rollouts = [open_rollout_of(r) for r in uow.rollouts.in_phases(OPEN_PHASES, model)]
             rows = {d.deployment_id: d for d in uow.deployments.list(model)}
@@ -71,6 +74,9 @@ class HealthChecks:
                 if check.deployment_id in left:
                     continue
                 uow.health_checks.add(_health_row(check, tick, now))
+                self.slo.record(uow, check.deployment_id, now)
+                if check.action is MonitorAction.ROLLBACK and check.metrics.get("slo"):
+                    self.slo.open_for_rollback(uow, check, now)
                 rollout = uow.rollouts.find(check.deployment_id)
                 if rollout is None:
                     continue
@@ -104,8 +110,21 @@ class HealthChecks:
         if rollout.pending is None:
             figures, verdicts = self._verdicts(rollout, row, base)
             stale = self._stale(rollout, now)
+            if rollout.view.phase is RolloutPhase.WARM and alive:
+                figures["slo"], breaches = self._slo_of(row)
+                verdicts += breaches
         decision = judge(rollout.view, verdicts, now, alive, rollout.pending, stale)
         return _check(row, decision, figures, base, verdicts)
+
+    def _slo_of(self, row: DeploymentRow) -> tuple[dict[str, Any], list[Verdict]]:
+        """A warm rollout's deployment's service levels, judged once: its breaches join the
+        rollout's gates (a rollback to the warm baseline, inside the guard window); nothing
+        else it says holds the rollout up."""
+        found = self.slo.assess(row)
+        failed = [v for v in found.verdict.verdicts if v.status is VerdictStatus.FAILED]
+        if failed:
+            found = self.slo.acting(row.deployment_id)
+        return found.figures(), failed
 
     def _stale(self, rollout: OpenRollout, now: datetime) -> str | None:
         """Why the rollout's figures are stale, or None: the ticks that judged it, and the time
@@ -172,6 +191,7 @@ class HealthChecks:
                 if row is None or dep in owned or row.status != DeploymentStatus.ACTIVE.value:
                     continue
                 if self.deps.serving.process_alive(row.endpoint()):
+                    found.append(self.slo.check(row, rows))
                     continue
                 decision = MonitorDecision(
                     MonitorAction.RESTART,
