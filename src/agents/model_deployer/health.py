@@ -56,7 +56,8 @@ class HealthChecks:
         owned = {r.deployment_id for r in rollouts}
         busy = {d for d, row in rows.items() if left_alone(self.deps, row)}
         mine = [r for r in rollouts if not {r.deployment_id, r.baseline_deployment_id} & busy]
-        checks = [self._judge(r, rows) for r in mine] + self._sweep(rows, owned | busy)
+        bases = {r.baseline_deployment_id for r in rollouts if r.baseline_deployment_id}
+        checks = [self._judge(r, rows) for r in mine] + self._sweep(rows, owned | busy, bases)
         now = self.deps.clock.now()
         done = once(self.deps, tick, "check_health", self._recorder(tick, checks, now))
         kept = tuple(c for c in checks if c.deployment_id not in done.get("left_alone", ()))
@@ -176,8 +177,11 @@ class HealthChecks:
             "config": dict(rollout.config),
         }, verdicts
 
-    def _sweep(self, rows: dict[str, DeploymentRow], owned: set[str]) -> list[HealthCheck]:
-        """Routed, active deployments no rollout owns: a dead server is restarted in place.
+    def _sweep(
+        self, rows: dict[str, DeploymentRow], owned: set[str], bases: set[str]
+    ) -> list[HealthCheck]:
+        """Routed, active deployments no rollout owns: a dead server is restarted in place, a
+        live one's service levels judged (``SloGuard.check``), unless a rollout compares with it.
 
         A deployment still pending or deploying belongs to the deploy in flight, which has not
         written its rollout yet; it is never touched here, nor one a run has marked."""
@@ -191,7 +195,8 @@ class HealthChecks:
                 if row is None or dep in owned or row.status != DeploymentStatus.ACTIVE.value:
                     continue
                 if self.deps.serving.process_alive(row.endpoint()):
-                    found.append(self.slo.check(row, rows))
+                    if dep not in bases:
+                        found.append(self.slo.check(row, rows))
                     continue
                 decision = MonitorDecision(
                     MonitorAction.RESTART,

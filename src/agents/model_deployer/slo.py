@@ -134,9 +134,10 @@ class SloGuard:
         found = self.assess(row)
         warm = _warm_previous(self.deps, row, rows)
         others = [r for r in rows.values() if r.model_name == row.model_name and r is not row]
+        done = warm.drained_at if warm is not None and warm.drained_at else found.completed_at
         guard = guard_action(
             found.verdict,
-            found.completed_at,
+            done,
             self.deps.clock.now(),
             self.deps.policy.slo_guard_seconds,
             warm is not None,
@@ -144,7 +145,7 @@ class SloGuard:
         )
         target = warm.deployment_id if warm is not None else None
         command = rollback_command(row.model_name, target) if guard is GuardAction.PROPOSE else None
-        found = _with(found, guard=guard, command=command)
+        found = _with(found, guard=guard, command=command, completed_at=done)
         self.assessed[row.deployment_id] = found
         action, lead = _lead(found, target)
         return HealthCheck(
@@ -246,8 +247,9 @@ def _with(found: SloAssessment, **changes: Any) -> SloAssessment:
 
 
 def _completed_at(rollout: RolloutRow | None, row: DeploymentRow) -> datetime:
-    """When the deployment's release completed: a completed rollout's last step (the canary's
-    100%), else its deploy."""
+    """When the deployment's release completed, short of the replaced deployment's drain time
+    (``check`` prefers it): a completed rollout's last step (the canary's 100%), else its
+    deploy."""
     if rollout is not None and rollout.phase == RolloutPhase.COMPLETED.value:
         return rollout.step_started_at
     return row.deployed_at
