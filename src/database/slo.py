@@ -55,6 +55,15 @@ class SloRepository:
         self.session.delete(row)
         return True
 
+    def states_of(self, model_name: str) -> Sequence[SloStateRow]:
+        """The SLO states of a model's judged deployments, newest judgement first."""
+        query = (
+            select(SloStateRow)
+            .where(SloStateRow.model_name == model_name)
+            .order_by(SloStateRow.updated_at.desc(), SloStateRow.deployment_id)
+        )
+        return self.session.scalars(query).all()
+
     def state(self, deployment_id: str) -> SloStateRow | None:
         """A deployment's SLO state, or None before its first judgement."""
         return self.session.get(SloStateRow, deployment_id)

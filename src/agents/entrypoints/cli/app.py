@@ -19,6 +19,7 @@ from agents.entrypoints.cli import access as cli_access
 from agents.entrypoints.cli import agent as cli_agent
 from agents.entrypoints.cli import api as cli_api
 from agents.entrypoints.cli import audit as cli_audit
+from agents.entrypoints.cli import slo as cli_slo
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render import render_status
 from agents.entrypoints.cli.shared import JsonOption, command, refuse_claimed_identity
@@ -382,6 +383,7 @@ for _command in (*cli_agent.COMMANDS, *cli_api.COMMANDS):
     app.command()(_command)
 app.add_typer(cli_audit.app, name="audit")
 app.add_typer(cli_access.app, name="access")
+app.add_typer(cli_slo.app, name="slo")
 
 
 app.command()(cli_access.whoami)
