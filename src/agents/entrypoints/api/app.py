@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 
 from agents.bootstrap import Container
-from agents.entrypoints.api import routes_deployments, routes_models, routes_ops
+from agents.entrypoints.api import routes_deployments, routes_models, routes_ops, routes_slo
 from agents.entrypoints.api.auth import Authenticator, DbAuthenticator
 from agents.entrypoints.api.errors import install_error_handlers
 from agents.entrypoints.api.guard import RequestGuard, configured_max_body_bytes
@@ -59,7 +59,7 @@ def create_app(
     public.add(app.swagger_ui_oauth2_redirect_url)
     app.add_middleware(RequestGuard, public_paths={p for p in public if p}, max_body_bytes=limit)
     install_error_handlers(app)  # its middleware wraps the guard: nothing escapes as a traceback
-    for module in (routes_ops, routes_deployments, routes_models):
+    for module in (routes_ops, routes_deployments, routes_models, routes_slo):
         app.include_router(module.router)
     return app
 
