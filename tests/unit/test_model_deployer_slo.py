@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from agents.model_deployer.monitor import MONITOR_ACTOR
+from agents.queries.status import slo_proposals
 from database.models import AuditEventRow
 from lifecycle.routing import single
 from lifecycle.slo import Objectives
@@ -113,6 +114,9 @@ def test_a_breach_after_the_guard_window_only_proposes_the_rollback(direct: Rele
     [proposed] = direct.events("slo_rollback_proposed")  # said once while the breach lasts
     assert proposed.payload["command"] == command
     assert len(direct.events("slo_breach")) == 1
+    with direct.story.world.uow() as uow:  # what `deployer status` shows
+        [shown] = slo_proposals(uow, MODEL)
+    assert (shown["deployment_id"], shown["command"]) == (direct.new, command)
 
 
 def test_too_few_requests_are_inconclusive_never_ok(direct: Released) -> None:

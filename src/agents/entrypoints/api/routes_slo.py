@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
@@ -22,6 +22,8 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
 
 class SloRequest(Body):
     """Objectives to set; null turns a bound off (not ``min_requests``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)  # a "0.1" or a true is not a number
 
     error_rate: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
     """Errors per request at most."""

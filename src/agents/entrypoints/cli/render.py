@@ -130,6 +130,12 @@ def render_status(result: dict[str, Any]) -> None:
                     )
                 )
     console.print(table)
+    for proposal in result.get("slo_proposals") or []:
+        console.print(
+            Text(f"SLO breach of {proposal['deployment_id']}: to roll back, run ", style="red")
+            + Text(proposal["command"], style="bold"),
+            highlight=False,
+        )
 
 
 def _deployment_cells(d: dict[str, Any]) -> tuple[str, str, str, str, str]:
