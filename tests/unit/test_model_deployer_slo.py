@@ -119,6 +119,24 @@ def test_a_breach_after_the_guard_window_only_proposes_the_rollback(direct: Rele
     assert (shown["deployment_id"], shown["command"]) == (direct.new, command)
 
 
+def test_a_breach_that_ends_is_said_once_too(direct: Released) -> None:
+    direct.traffic(100)
+    direct.tick()
+    direct.story.world.clock.advance(hours=2)
+    direct.traffic(100, errors=40)
+    direct.tick()
+    direct.story.world.clock.advance(seconds=120)
+    direct.traffic(1000)
+
+    assert direct.check(direct.tick())["status"] == "passed"
+    direct.story.world.clock.advance(seconds=120)
+    direct.traffic(1000)
+    direct.tick()
+
+    [recovered] = direct.events("slo_recovered")
+    assert recovered.subject == direct.new and recovered.payload["model"] == MODEL
+
+
 def test_too_few_requests_are_inconclusive_never_ok(direct: Released) -> None:
     direct.traffic(5, errors=5)
 

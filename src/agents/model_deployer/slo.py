@@ -176,13 +176,23 @@ class SloGuard:
             return
         status = found.verdict.status.value
         uow.slo.save_state(deployment_id, found.model_name, status, found.samples, now)
+        if found.previous == VerdictStatus.FAILED.value and status == VerdictStatus.PASSED.value:
+            summary = f"{found.model_name} v{found.version} ({deployment_id}) meets its SLO again"
+            payload: dict[str, Any] = {"model": found.model_name, "version": found.version}
+            payload["summary"] = summary
+            uow.audit.append(
+                MONITOR_ACTOR,
+                "slo_recovered",
+                deployment_id,
+                {**payload, "deployment_id": deployment_id},
+            )
         if not found.new_breach:
             return
         uow.audit.append(MONITOR_ACTOR, "slo_breach", deployment_id, _breach(found))
         if found.guard is GuardAction.PROPOSE:
-            payload = {**_breach(found), "command": found.command}
-            payload["summary"] = f"rollback of {found.model_name} proposed: {found.command}"
-            uow.audit.append(MONITOR_ACTOR, "slo_rollback_proposed", deployment_id, payload)
+            proposal: dict[str, Any] = {**_breach(found), "command": found.command}
+            proposal["summary"] = f"rollback of {found.model_name} proposed: {found.command}"
+            uow.audit.append(MONITOR_ACTOR, "slo_rollback_proposed", deployment_id, proposal)
 
     def open_for_rollback(self, uow: UnitOfWork, check: HealthCheck, now: datetime) -> None:
         """The rollout an SLO rollback is stored in (``pending``) before it acts: the one the
