@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from agents.model_deployer.changes import left_alone
-from agents.model_deployer.deps import DeployerDeps
+from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
 from agents.model_deployer.idempotency import once
 from agents.model_deployer.rollouts import mark_of
 from agents.model_deployer.slo import SloGuard
@@ -89,6 +89,7 @@ class HealthChecks:
                         "reasons": list(check.reasons),
                         "target": check.target,
                     }
+                    _audit_stale(uow, check)
             return {"left_alone": left}
 
         return act
@@ -232,6 +233,20 @@ def _check(
                 for v in verdicts or []
             ],
         },
+    )
+
+
+def _audit_stale(uow: UnitOfWork, check: HealthCheck) -> None:
+    """A stale-figures rollback, decided now, is an audit event (alerts are made from them)."""
+    if not check.reasons or not check.reasons[0].startswith("figures stale"):
+        return
+    summary = f"{check.model_name} {check.deployment_id}: {check.reasons[0]}; rolling back"
+    payload = {"model": check.model_name, "version": check.version, "summary": summary}
+    uow.audit.append(
+        MONITOR_ACTOR,
+        "stale_figures",
+        check.deployment_id,
+        {**payload, "deployment_id": check.deployment_id},
     )
 
 
