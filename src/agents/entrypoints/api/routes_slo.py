@@ -31,8 +31,8 @@ class SloRequest(Body):
     p99_ms: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     latency_factor: float | None = Field(default=None, ge=1, allow_inf_nan=False)
     """p95 and p99 at most this many times the deployment's own baseline."""
-    min_requests: int | None = Field(default=None, ge=1, le=1_000_000_000)
-    """Fewer requests in the window is inconclusive."""
+    min_requests: int = Field(default=20, ge=1, le=1_000_000_000)
+    """Fewer requests in the window is inconclusive (never null; only a field given is set)."""
 
     def changes(self) -> dict[str, float | int | None]:
         """The fields the body gave, null ones included."""
