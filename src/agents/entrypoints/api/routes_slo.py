@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
@@ -33,6 +33,14 @@ class SloRequest(Body):
     """p95 and p99 at most this many times the deployment's own baseline."""
     min_requests: int = Field(default=20, ge=1, le=1_000_000_000)
     """Fewer requests in the window is inconclusive (never null; only a field given is set)."""
+
+    @field_validator("min_requests", mode="before")
+    @classmethod
+    def _whole(cls, value: object) -> object:
+        """JSON's 2148.0 is the integer 2148 (JSON Schema says so); 2.5 is not."""
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
 
     def changes(self) -> dict[str, float | int | None]:
         """The fields the body gave, null ones included."""
