@@ -130,7 +130,9 @@ def judge(
     found += [_bound("p99_ms", window.p99_ms, goals.p99_ms)]
     if goals.latency_factor is not None:
         for name in ("p95_ms", "p99_ms"):
-            found.append(_relative(name, window, baseline, goals))
+            found.append(
+                _relative(name, window, baseline, goals.latency_factor, goals.min_requests)
+            )
     pairs = [f for f in found if f is not None]
     verdicts = tuple(v for v, _ in pairs)
     breaches = tuple(b for _, b in pairs if b is not None)
@@ -158,12 +160,16 @@ def _bound(name: str, observed: float | None, limit: float | None) -> _Found:
 
 
 def _relative(
-    name: str, window: PerformanceMetrics, baseline: PerformanceMetrics | None, goals: Objectives
+    name: str,
+    window: PerformanceMetrics,
+    baseline: PerformanceMetrics | None,
+    factor: float,
+    min_requests: int,
 ) -> _Found:
-    gate, label, factor = f"slo_{name}_relative", _label(name), float(goals.latency_factor or 1)
+    gate, label = f"slo_{name}_relative", _label(name)
     before = getattr(baseline, name) if baseline is not None else None
-    if baseline is None or baseline.request_count < goals.min_requests or before is None:
-        why = f"{label} not compared: no baseline of {goals.min_requests} requests yet"
+    if baseline is None or baseline.request_count < min_requests or before is None:
+        why = f"{label} not compared: no baseline of {min_requests} requests yet"
         return Verdict(gate, VerdictStatus.INCONCLUSIVE, why), None
     limit = factor * float(before)
     observed = getattr(window, name)

@@ -194,3 +194,35 @@ def test_good_changes_override_the_defaults_and_none_clears_a_bound() -> None:
     assert (got.p95_ms, got.p99_ms, got.min_requests, got.error_rate) == (40, None, 50, 0.01)
     assert got.to_json()["p95_ms"] == 40
     assert judge(got, window(), CALM).status is VerdictStatus.PASSED
+
+
+EDGES = {
+    "a baseline of exactly the minimum is compared": (
+        window(p95=45.0, p99=60.0),
+        window(requests=20, p95=10.0, p99=40.0),
+        "failed",
+    ),
+    "exactly k times the baseline is within it": (
+        window(p95=20.0, p99=80.0),
+        window(p95=10.0, p99=40.0),
+        "passed",
+    ),
+}
+
+
+@pytest.mark.parametrize(("win", "base", "status"), EDGES.values(), ids=EDGES)
+def test_relative_latency_at_its_bounds(win, base, status) -> None:
+    assert judge(GOALS, win, base).status.value == status
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"latency_factor": 1.0}, {"latency_factor": 1.5}, {"min_requests": 1}, {"error_rate": 1.0}],
+    ids=["a factor of 1", "a factor of 1.5", "a minimum of 1", "a rate of 1"],
+)
+def test_objectives_at_their_bounds_are_accepted(changes) -> None:
+    assert objectives(GOALS, changes).to_json().items() >= changes.items()
+
+
+def test_a_breach_with_nothing_warm_proposes_unless_told_nothing_is_left() -> None:
+    assert guard_action(FAILED, DONE, NOW, 3600, False) is GuardAction.PROPOSE

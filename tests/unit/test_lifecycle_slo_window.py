@@ -60,3 +60,19 @@ def test_samples_are_bounded_and_round_trip_through_json() -> None:
     many = [at(10_000 - i, i) for i in range(MAX_SAMPLES + 50)]
     assert len(kept(many, at(0, 10**6), 1, 10**6)) == MAX_SAMPLES
     assert Sample.from_json(SAMPLES[1].to_json()) == SAMPLES[1]
+
+
+def test_a_sample_exactly_a_window_old_starts_the_window() -> None:
+    got = periods([at(60, 100), at(30, 300)], NOW_COUNTS, NOW, 60, 60)
+    assert got.window.requests == 400
+
+
+def test_a_sample_just_short_of_a_tenth_of_the_window_is_not_kept() -> None:
+    first = kept([], at(10, 1), 100, 100)
+    assert len(kept(first, at(0.5, 2), 100, 100)) == 1
+
+
+def test_the_sample_at_the_cutoff_and_the_newest_before_it_are_kept() -> None:
+    samples = [at(300, 1), at(250, 2), at(210, 3), at(200, 4), at(100, 5)]
+    got = kept(samples, at(0, 6), 100, 100)  # cutoff: 200 s ago
+    assert [s.counts.requests for s in got] == [3, 4, 5, 6]
