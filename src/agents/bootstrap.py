@@ -121,6 +121,10 @@ class Container:
             stale_figures_ticks=s.stale_figures_ticks,
             stale_figures_seconds=s.stale_figures_seconds,
             stuck_deploy_seconds=s.stuck_deploy_seconds,
+            slo=s.slo_objectives,
+            slo_window_seconds=s.slo_window_seconds,
+            slo_baseline_seconds=s.slo_baseline_seconds,
+            slo_guard_seconds=s.slo_guard_window_seconds,
         )
 
     @cached_property

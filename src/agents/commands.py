@@ -186,3 +186,19 @@ def describe(request: Command) -> str:
 
 def _sentence(body: str, reason: str | None) -> str:
     return f"{body} because {reason.rstrip('.!?')}." if reason else f"{body}."
+
+
+class SetObjectives(_Command):
+    """``deployer slo set NAME --p95-ms 40 ...``: the objectives given (None turns one off);
+    carried out by ``agents.handlers.slo.set_objectives`` (not one of the agent's commands)."""
+
+    kind: Literal["slo_set"] = "slo_set"
+    model_name: str = Field(min_length=1)
+    changes: dict[str, float | None]
+
+
+class ShowObjectives(_Command):
+    """``deployer slo show NAME``; carried out by ``agents.handlers.slo.show``."""
+
+    kind: Literal["slo_show"] = "slo_show"
+    model_name: str = Field(min_length=1)

@@ -18,14 +18,15 @@ from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from agents.private import ensure_private_dir, write_private_file
+from agents.settings_watch import WatchSettings
 from lifecycle.errors import ConfigurationError
 from lifecycle.rollback import RollbackPreset
 
 
-class Settings(BaseSettings):
+class Settings(WatchSettings):
     """Where state lives and who is acting. Every field can be set by its environment variable."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
@@ -136,91 +137,6 @@ class Settings(BaseSettings):
     )
     """How long a deploy may make no progress (no checkpoint, no mark) before ``deployer
     watch`` takes it as stuck: it resumes the deploy's thread, or rolls the deployment back."""
-
-    quality_margin: float = Field(default=0.05, ge=0, validation_alias="DEPLOYER_QUALITY_MARGIN")
-    """How far (absolute) a deployment's rolling accuracy/F1 may fall below, or its MAE rise
-    above, the value its version was approved on before ``deployer watch`` calls a drop."""
-
-    quality_min_labelled: int = Field(
-        default=50, ge=1, validation_alias="DEPLOYER_QUALITY_MIN_LABELLED"
-    )
-    """Labelled predictions a deployment needs in the window before quality is judged (fewer:
-    ``inconclusive``)."""
-
-    quality_window_seconds: float = Field(
-        default=86400.0, gt=0, validation_alias="DEPLOYER_QUALITY_WINDOW_SECONDS"
-    )
-    """The rolling window of captured predictions ``deployer watch`` judges quality over."""
-
-    quality_tasks_text: str = Field(default="", validation_alias="DEPLOYER_QUALITY_TASKS")
-    """Per-model task types over what the version's metric names say:
-    ``house_prices=regression,iris=classification``."""
-
-    @field_validator("quality_tasks_text")
-    @classmethod
-    def _known_tasks(cls, value: str) -> str:
-        parse_quality_tasks(value)
-        return value
-
-    @property
-    def quality_tasks(self) -> dict[str, str]:
-        """DEPLOYER_QUALITY_TASKS as {model: task type}."""
-        return parse_quality_tasks(self.quality_tasks_text)
-
-    alert_suppress_seconds: float = Field(
-        default=600.0, ge=0, validation_alias="DEPLOYER_ALERT_SUPPRESS_SECONDS"
-    )
-    """A repeat of an alert (same kind, model and deployment) to a channel within this many
-    seconds is recorded as suppressed, not sent."""
-
-    alert_max_attempts: int = Field(default=5, ge=1, validation_alias="DEPLOYER_ALERT_MAX_ATTEMPTS")
-    """How many times a delivery is tried (with exponential backoff) before it is failed."""
-
-    alert_backoff_seconds: float = Field(
-        default=5.0, gt=0, validation_alias="DEPLOYER_ALERT_BACKOFF_SECONDS"
-    )
-    """The wait before a failed delivery's first retry; it doubles with each retry (10 min cap)."""
-
-    alert_send_timeout_seconds: float = Field(
-        default=5.0, gt=0, validation_alias="DEPLOYER_ALERT_SEND_TIMEOUT_SECONDS"
-    )
-    """How long one delivery may take (connect and answer) before it counts as failed."""
-
-    alert_dispatch_seconds: float = Field(
-        default=2.0, gt=0, validation_alias="DEPLOYER_ALERT_DISPATCH_SECONDS"
-    )
-    """How often ``deployer watch``'s alert dispatcher (a thread beside the ticks) looks for new
-    audit events and due deliveries."""
-    capture_retention_seconds: float = Field(
-        default=7 * 24 * 3600.0, gt=0, validation_alias="DEPLOYER_CAPTURE_RETENTION_SECONDS"
-    )
-    """How long captured predictions are kept (the gateways delete older ones, once a minute)."""
-
-    capture_max_rows: int = Field(
-        default=100_000, ge=1, validation_alias="DEPLOYER_CAPTURE_MAX_ROWS"
-    )
-    """The most captured predictions kept per model (the newest; the gateways delete the rest)."""
-    # -- drift (issue 14, items 3 and 4) ---------------------------------------------------
-
-    reference_max_rows: int = Field(
-        default=5000, ge=1, le=1_000_000, validation_alias="DEPLOYER_REFERENCE_MAX_ROWS"
-    )
-    """At most this many rows of a reference file (or logged dataset) are kept as a version's
-    drift reference, sampled reproducibly."""
-    drift_alpha: float = Field(default=0.05, gt=0, lt=1, validation_alias="DEPLOYER_DRIFT_ALPHA")
-    """A column's Holm-corrected p-value must be below this for drift."""
-    drift_psi_threshold: float = Field(
-        default=0.2, gt=0, allow_inf_nan=False, validation_alias="DEPLOYER_DRIFT_PSI_THRESHOLD"
-    )
-    """...and its population stability index at least this (0.1 moderate, 0.2 large shift)."""
-    drift_min_samples: int = Field(default=100, ge=1, validation_alias="DEPLOYER_DRIFT_MIN_SAMPLES")
-    """Rows each side needs before a column is judged; fewer is "inconclusive"."""
-    drift_window_seconds: float = Field(
-        default=3600.0, gt=0, validation_alias="DEPLOYER_DRIFT_WINDOW_SECONDS"
-    )
-    """The window of captured predictions a watch tick's drift check reads."""
-    drift_every_ticks: int = Field(default=10, ge=1, validation_alias="DEPLOYER_DRIFT_EVERY_TICKS")
-    """``deployer watch`` checks drift on its first tick and every this many after it."""
 
     @field_validator("rollback_preset")
     @classmethod
@@ -357,16 +273,3 @@ def load_settings() -> Settings:
         first = exc.errors()[0]
         where = ", ".join(str(part) for part in first.get("loc", ())) or "a setting"
         raise ConfigurationError(f"bad value for {where}: {first.get('msg')}") from None
-
-
-def parse_quality_tasks(text: str) -> dict[str, str]:
-    """``"a=regression, b=classification"`` -> {"a": "regression", ...}; ValueError otherwise."""
-    tasks: dict[str, str] = {}
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        name, _, task = item.partition("=")
-        if task.strip().lower() not in ("classification", "regression") or not name.strip():
-            raise ValueError(f"{item!r} is not MODEL=classification or MODEL=regression")
-        tasks[name.strip()] = task.strip().lower()
-    return tasks

@@ -8,9 +8,10 @@ same on SQLite (embedded default) and PostgreSQL.
 
 # The tables issues 13 and 14 added live in modules of their own on the same metadata: map them
 # with the rest (model locks, audit checks; captured predictions, capture settings; reference
-# samples, drift checks; feedback, quality checks; alerts).
+# samples, drift checks; feedback, quality checks; alerts; service-level objectives and states).
 import database.models_alerts
 import database.models_drift
 import database.models_feedback
 import database.models_safety
+import database.models_slo
 import database.models_watch  # noqa: F401

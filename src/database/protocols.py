@@ -26,6 +26,7 @@ from database.models import (
     VersionRecordRow,
 )
 from database.models_access import ApiTokenRow, RoleBindingRow
+from database.slo import SloRepository
 from lifecycle.approval import Role
 from lifecycle.stages import DeploymentStatus, ModelStage
 
@@ -189,6 +190,9 @@ class UnitOfWork(Protocol):
 
     @property
     def access(self) -> Access: ...
+
+    @property
+    def slo(self) -> SloRepository: ...
 
     def __enter__(self) -> Self: ...
 

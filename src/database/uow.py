@@ -33,6 +33,7 @@ from database.repositories import (
     RolloutRepository,
     VersionRecordRepository,
 )
+from database.slo import SloRepository
 from lifecycle.errors import ConflictError, InfrastructureError, ModelDeployerError
 
 CONFLICT = (
@@ -70,6 +71,7 @@ class SqlAlchemyUnitOfWork:
     rollouts: RolloutRepository
     health_checks: HealthCheckRepository
     access: AccessRepository
+    slo: SloRepository
 
     def __init__(
         self,
@@ -94,6 +96,7 @@ class SqlAlchemyUnitOfWork:
         self.rollouts = RolloutRepository(self.session)
         self.health_checks = HealthCheckRepository(self.session)
         self.access = AccessRepository(self.session)
+        self.slo = SloRepository(self.session)
         self.committed = False
         return self
 

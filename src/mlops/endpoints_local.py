@@ -42,7 +42,9 @@ PASSED_ENV = frozenset(
 )
 """What a model server keeps of the caller's environment (besides ``LC_*``): what a Python
 process needs to run, nothing that grants access (no token, no database or MLflow URL)."""
-DRILL_ENV = frozenset({"DEPLOYER_FAULT_ERROR_RATE", "DEPLOYER_FAULT_LATENCY_MS"})
+DRILL_ENV = frozenset(
+    {"DEPLOYER_FAULT_ERROR_RATE", "DEPLOYER_FAULT_LATENCY_MS", "DEPLOYER_FAULT_FILE"}
+)
 """The service's fault drills (``bento_service/service.py``), passed on when the caller sets
 them."""
 # BentoML keeps restarting a worker whose start-up failed; this line in the log says it did.

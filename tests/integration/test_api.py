@@ -28,6 +28,7 @@ from agents.entrypoints.api import (
     routes_feedback,
     routes_models,
     routes_ops,
+    routes_slo,
 )
 from agents.handlers.serving import stop_endpoint
 from agents.settings import Settings
@@ -535,6 +536,8 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/models/{name}/capture"),
     ("PUT", "/v1/models/{name}/capture"),
     ("GET", "/v1/models/{name}/drift"),
+    ("GET", "/v1/models/{name}/slo"),
+    ("PUT", "/v1/models/{name}/slo"),
 }
 
 
@@ -573,6 +576,7 @@ def test_the_openapi_document_has_every_route_and_the_bearer_scheme(api: Api) ->
 def test_every_route_is_async_so_blocking_work_runs_in_worker_threads(api: Api) -> None:
     routers = (routes_deployments.router, routes_models.router, routes_ops.router)
     routers += (routes_feedback.router,)
+    routers += (routes_slo.router,)
     routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     assert len(routes) == len(EXPECTED_ROUTES)
     assert all(inspect.iscoroutinefunction(r.endpoint) for r in routes)
@@ -680,3 +684,19 @@ def test_a_viewer_reads_the_drift_of_the_serving_version_and_nothing_changes(api
     assert missing.status_code == 404
     assert api.client.get(f"/v1/models/{name}/drift").status_code == 401
     assert api.snapshot() == before
+
+
+def test_viewers_read_a_model_s_objectives_and_only_deployers_change_them(api: Api) -> None:
+    name = api.new_model()
+    url = f"/v1/models/{name}/slo"
+
+    put = api.client.put(url, json={"p95_ms": 40, "p99_ms": None}, headers=auth("dan"))
+    refused = api.client.put(url, json={"p95_ms": 10}, headers=auth("vera"))
+    bad = api.client.put(url, json={"error_rate": 2}, headers=auth("dan"))
+    shown = api.client.get(url, headers=auth("vera"))
+
+    assert put.status_code == 200, put.text
+    assert put.json()["overrides"] == {"p95_ms": 40.0, "p99_ms": None}
+    assert refused.status_code == 403 and bad.status_code == 422
+    assert shown.status_code == 200 and shown.json()["objectives"]["p95_ms"] == 40.0
+    assert api.client.get("/v1/models/nosuch/slo", headers=auth("vera")).status_code == 404

@@ -112,3 +112,21 @@ def test_help_and_status_answer_in_sentences(home: Container) -> None:
     assert answer(home, "what's running", "alice").reply == (
         "churn: v1 development; nothing serves its users yet."
     )
+
+
+def test_the_chat_sets_and_shows_objectives_and_refuses_a_non_deployer(home: Container) -> None:
+    from agents.settings import local_identity
+
+    me = local_identity()
+    before = _audit_count(home)
+    refused = answer(home, "set the p95 objective of churn to 40 ms", "mallory")
+    assert refused.exit_code == 3 and refused.reply.startswith("I did not do that")
+    assert _audit_count(home) == before
+
+    done = answer(home, "set the p95 objective of churn to 40 ms", me)
+    shown = answer(home, "what are churn's objectives?", me)
+
+    assert done.exit_code == 0 and "a p95 of at most 40 ms" in done.reply, done.reply
+    assert shown.exit_code == 0 and shown.result is not None
+    assert shown.result["objectives"]["p95_ms"] == 40.0
+    assert _audit_count(home) == before + 1

@@ -105,6 +105,12 @@ REAL: dict[tuple[str, str], Any] = {
     ("drift_checks", "reference_rows"): 2,
     ("drift_checks", "columns"): [],
     ("drift_checks", "summary"): "no drift in 2 columns",
+    ("slo_objectives", "model_name"): MODEL,
+    ("slo_objectives", "objectives"): {"p95_ms": 50.0, "p99_ms": None},
+    ("slo_states", "deployment_id"): "iris-v2-0a1b2c3d",
+    ("slo_states", "model_name"): MODEL,
+    ("slo_states", "status"): "passed",
+    ("slo_states", "samples"): {"samples": []},
 }
 
 

@@ -306,12 +306,15 @@ def test_the_next_tick_carries_out_the_stored_plan_through_the_rollback_flow(
 
 
 def test_a_tick_with_nothing_to_watch_changes_nothing(canary: Canary) -> None:
-    canary.story.rollback()  # v1 alone, alive: nothing to judge
+    canary.story.rollback()  # v1 alone, alive: only its service levels are judged
     before = canary.story.footprint()
 
     result = canary.tick()
 
-    assert result["status"] == "monitored" and result["monitor"]["checks"] == []
+    assert result["status"] == "monitored"
+    assert [(c["deployment_id"], c["action"]) for c in result["monitor"]["checks"]] == [
+        (canary.stable, "observe")
+    ]
     after = canary.story.footprint()
     assert after["deployments"] == before["deployments"]
 
@@ -369,6 +372,10 @@ def test_a_canary_whose_gateway_stopped_reporting_is_rolled_back_after_the_stale
     assert canary.story.routes() == single(MODEL, canary.stable)
     assert canary.story.deployment(canary.new).status == "rolled_back"
     assert canary.rollout().phase == "rolled_back"
+    with canary.story.world.uow() as uow:  # the alerts' outbox says it once
+        [stale] = [e for e in uow.audit.list() if e.action == "stale_figures"]
+    assert stale.subject == canary.new and stale.payload["model"] == MODEL
+    assert stale.payload["summary"].startswith(f"{MODEL} {canary.new}: figures stale")
 
 
 def test_quick_ticks_between_two_reports_are_not_silence(canary: Canary) -> None:

@@ -18,6 +18,7 @@ from database.protocols import UnitOfWork
 from lifecycle.gates import PromotionPolicy
 from lifecycle.ports import Clock, Endpoint, MetricsSource, ModelRegistry, Router
 from lifecycle.records import utcnow
+from lifecycle.slo import Objectives
 from memory.advice import Advice
 
 
@@ -119,6 +120,22 @@ class AgentPolicy:
     stuck_deploy_seconds: float = 600.0
     """How long a deploy may make no progress before ``deployer watch`` resumes its thread or
     rolls it back (``DEPLOYER_STUCK_DEPLOY_SECONDS``; ``lifecycle.recovery``)."""
+
+    slo: Objectives = field(default_factory=Objectives)
+    """The default service-level objectives (``DEPLOYER_SLO_*``); a model's row overrides them."""
+    slo_window_seconds: float = 300.0
+    """The trailing window a tick judges service levels on."""
+    slo_baseline_seconds: float = 3600.0
+    """The period before the window that relative objectives compare with."""
+    slo_guard_seconds: float = 0.0
+    """After a release completes: the replaced deployment stays warm this long at least, and an
+    SLO breach rolls back to it on its own (``DEPLOYER_SLO_GUARD_WINDOW_SECONDS``)."""
+
+    @property
+    def kept_warm_seconds(self) -> float:
+        """How long a replaced deployment stays warm: the warm period, or the SLO guard window
+        when longer (a breach inside it rolls back to the warm deployment)."""
+        return max(self.warm_seconds, self.slo_guard_seconds)
 
 
 @dataclass

@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from agents.model_deployer.changes import left_alone
-from agents.model_deployer.deps import DeployerDeps
+from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
 from agents.model_deployer.idempotency import once
 from agents.model_deployer.rollouts import mark_of
+from agents.model_deployer.slo import SloGuard
 from agents.model_deployer.state import HealthCheck, MonitorReport, State
 from agents.model_deployer.views import OpenRollout, open_rollout_of
 from database.models import DeploymentRow, HealthCheckRow
@@ -42,18 +43,21 @@ class HealthChecks:
 
     def __init__(self, deps: DeployerDeps) -> None:
         self.deps = deps
+        self.slo = SloGuard(deps)
 
     def check(self, state: State) -> dict[str, Any]:
         """Judge every open rollout (of ``model_name``, or all) and every routed endpoint."""
         tick = state.run_id
         model = state.model_name or None
+        self.slo.assessed.clear()
         with self.deps.uow() as uow:
             rollouts = [open_rollout_of(r) for r in uow.rollouts.in_phases(OPEN_PHASES, model)]
             rows = {d.deployment_id: d for d in uow.deployments.list(model)}
         owned = {r.deployment_id for r in rollouts}
         busy = {d for d, row in rows.items() if left_alone(self.deps, row)}
         mine = [r for r in rollouts if not {r.deployment_id, r.baseline_deployment_id} & busy]
-        checks = [self._judge(r, rows) for r in mine] + self._sweep(rows, owned | busy)
+        bases = {r.baseline_deployment_id for r in rollouts if r.baseline_deployment_id}
+        checks = [self._judge(r, rows) for r in mine] + self._sweep(rows, owned | busy, bases)
         now = self.deps.clock.now()
         done = once(self.deps, tick, "check_health", self._recorder(tick, checks, now))
         kept = tuple(c for c in checks if c.deployment_id not in done.get("left_alone", ()))
@@ -71,6 +75,9 @@ class HealthChecks:
                 if check.deployment_id in left:
                     continue
                 uow.health_checks.add(_health_row(check, tick, now))
+                self.slo.record(uow, check.deployment_id, now)
+                if check.action is MonitorAction.ROLLBACK and check.metrics.get("slo"):
+                    self.slo.open_for_rollback(uow, check, now)
                 rollout = uow.rollouts.find(check.deployment_id)
                 if rollout is None:
                     continue
@@ -82,6 +89,7 @@ class HealthChecks:
                         "reasons": list(check.reasons),
                         "target": check.target,
                     }
+                    _audit_stale(uow, check)
             return {"left_alone": left}
 
         return act
@@ -104,8 +112,21 @@ class HealthChecks:
         if rollout.pending is None:
             figures, verdicts = self._verdicts(rollout, row, base)
             stale = self._stale(rollout, now)
+            if rollout.view.phase is RolloutPhase.WARM and alive:
+                figures["slo"], breaches = self._slo_of(row)
+                verdicts += breaches
         decision = judge(rollout.view, verdicts, now, alive, rollout.pending, stale)
         return _check(row, decision, figures, base, verdicts)
+
+    def _slo_of(self, row: DeploymentRow) -> tuple[dict[str, Any], list[Verdict]]:
+        """A warm rollout's deployment's service levels, judged once: its breaches join the
+        rollout's gates (a rollback to the warm baseline, inside the guard window); nothing
+        else it says holds the rollout up."""
+        found = self.slo.assess(row)
+        failed = [v for v in found.verdict.verdicts if v.status is VerdictStatus.FAILED]
+        if failed:
+            found = self.slo.acting(row.deployment_id)
+        return found.figures(), failed
 
     def _stale(self, rollout: OpenRollout, now: datetime) -> str | None:
         """Why the rollout's figures are stale, or None: the ticks that judged it, and the time
@@ -157,8 +178,11 @@ class HealthChecks:
             "config": dict(rollout.config),
         }, verdicts
 
-    def _sweep(self, rows: dict[str, DeploymentRow], owned: set[str]) -> list[HealthCheck]:
-        """Routed, active deployments no rollout owns: a dead server is restarted in place.
+    def _sweep(
+        self, rows: dict[str, DeploymentRow], owned: set[str], bases: set[str]
+    ) -> list[HealthCheck]:
+        """Routed, active deployments no rollout owns: a dead server is restarted in place, a
+        live one's service levels judged (``SloGuard.check``), unless a rollout compares with it.
 
         A deployment still pending or deploying belongs to the deploy in flight, which has not
         written its rollout yet; it is never touched here, nor one a run has marked."""
@@ -172,6 +196,8 @@ class HealthChecks:
                 if row is None or dep in owned or row.status != DeploymentStatus.ACTIVE.value:
                     continue
                 if self.deps.serving.process_alive(row.endpoint()):
+                    if dep not in bases:
+                        found.append(self.slo.check(row, rows))
                     continue
                 decision = MonitorDecision(
                     MonitorAction.RESTART,
@@ -207,6 +233,20 @@ def _check(
                 for v in verdicts or []
             ],
         },
+    )
+
+
+def _audit_stale(uow: UnitOfWork, check: HealthCheck) -> None:
+    """A stale-figures rollback, decided now, is an audit event (alerts are made from them)."""
+    if not check.reasons or not check.reasons[0].startswith("figures stale"):
+        return
+    summary = f"{check.model_name} {check.deployment_id}: {check.reasons[0]}; rolling back"
+    payload = {"model": check.model_name, "version": check.version, "summary": summary}
+    uow.audit.append(
+        MONITOR_ACTOR,
+        "stale_figures",
+        check.deployment_id,
+        {**payload, "deployment_id": check.deployment_id},
     )
 
 

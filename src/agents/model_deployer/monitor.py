@@ -105,7 +105,7 @@ class MonitorNodes:
                 marks,
             )
             rollout.step_index = max(0, len(rollout.steps.get("weights", [])) - 1)
-            rollout.warm_until = now + timedelta(seconds=self.deps.policy.warm_seconds)
+            rollout.warm_until = now + timedelta(seconds=self.deps.policy.kept_warm_seconds)
             row = uow.deployments.get(dep)
             row.traffic_percentage = 100.0
             if base:

@@ -71,7 +71,7 @@ def open_rollout(
         step_index=index,
         step_started_at=now,
         pause_seconds=deps.policy.canary_step_seconds,
-        warm_until=now + timedelta(seconds=deps.policy.warm_seconds)
+        warm_until=now + timedelta(seconds=deps.policy.kept_warm_seconds)
         if phase is RolloutPhase.WARM
         else None,
         config=config_to_dict(planned.rollback_config),

@@ -69,7 +69,7 @@ class ShareNodes:
             return
         if completed:
             rollout.phase = RolloutPhase.WARM.value
-            rollout.warm_until = now + timedelta(seconds=self.deps.policy.warm_seconds)
+            rollout.warm_until = now + timedelta(seconds=self.deps.policy.kept_warm_seconds)
             return
         weights = [float(w) for w in rollout.steps.get("weights", [])]
         rollout.steps = {"weights": canary_restart_weights(weights, percent)}

@@ -52,6 +52,7 @@ def home_status(container: Services, model_name: str | None = None) -> dict[str,
             names = [model_name]
         rows = [(name, uow.models.list(name), uow.deployments.list(name)) for name in names]
         references = reference_summaries(uow, names)
+        proposals = [p for name in names for p in slo_proposals(uow, name)]
     # Routes, PIDs and gateway figures are read after the unit of work: none of them needs its
     # transaction, and the metrics source opens sessions of its own.
     models = [_model(container, name, versions, deps) for name, versions, deps in rows]
@@ -65,7 +66,29 @@ def home_status(container: Services, model_name: str | None = None) -> dict[str,
         "up_to_date": revision == migrate.head_revision(),
         "models": models,
         "audit": last_audit_check(container) if revision == migrate.head_revision() else None,
+        "slo_proposals": proposals,
     }
+
+
+def slo_proposals(uow: Any, model_name: str) -> list[dict[str, Any]]:
+    """The model's deployments in an SLO breach the monitor did not act on, each with the
+    command it proposed (from its latest judgement)."""
+    found = []
+    for state in uow.slo.states_of(model_name):
+        if state.status != "failed":
+            continue
+        latest = uow.health_checks.list(state.deployment_id, limit=1)
+        slo = latest[-1].metrics.get("slo", {}) if latest else {}
+        if slo.get("command"):
+            found.append(
+                {
+                    "model_name": model_name,
+                    "deployment_id": state.deployment_id,
+                    "message": latest[-1].message,
+                    "command": slo["command"],
+                }
+            )
+    return found
 
 
 def _model(

@@ -10,7 +10,10 @@ so the gateway can pass them through without parsing them.
 
 Fault injection, for drills and the fault tests (never set by default): with
 ``DEPLOYER_FAULT_ERROR_RATE=0.2`` exactly one request in five answers 500 (spread evenly, not at
-random), and ``DEPLOYER_FAULT_LATENCY_MS=50`` adds 50 ms to every prediction.
+random), and ``DEPLOYER_FAULT_LATENCY_MS=50`` adds 50 ms to every prediction. Those are read at
+start; ``DEPLOYER_FAULT_FILE`` names a JSON file (``{"error_rate": 0.5, "latency_ms": 20}``)
+read again within a second of each change, whose values then hold instead: a drill can make a
+running endpoint start failing (a release that goes bad after it completed).
 
 This file runs inside ``bentoml serve`` and imports only what a served bento has.
 """
@@ -21,6 +24,7 @@ import asyncio
 import json
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +40,41 @@ app = FastAPI(title=f"{MANIFEST['model_name']} v{MANIFEST['model_version']}")
 DEPLOYMENT_ID = os.environ.get("DEPLOYER_DEPLOYMENT_ID")
 FAULT_ERROR_RATE = min(1.0, max(0.0, float(os.environ.get("DEPLOYER_FAULT_ERROR_RATE") or 0)))
 FAULT_LATENCY_S = max(0.0, float(os.environ.get("DEPLOYER_FAULT_LATENCY_MS") or 0)) / 1000
+FAULT_FILE = os.environ.get("DEPLOYER_FAULT_FILE") or None
+FAULT_FILE_EVERY_S = 1.0
+
+
+class _Drill:
+    """The fault drill in force: the start-up variables, or the fault file's values once it
+    exists (looked at no more than once a second; a file that cannot be read changes nothing)."""
+
+    error_rate = FAULT_ERROR_RATE
+    latency_s = FAULT_LATENCY_S
+    looked_at = 0.0
+    stamp: float | None = None
+
+    @classmethod
+    def current(cls) -> tuple[float, float]:
+        if FAULT_FILE is None:
+            return cls.error_rate, cls.latency_s
+        now = time.monotonic()
+        if now - cls.looked_at >= FAULT_FILE_EVERY_S:
+            cls.looked_at = now
+            cls._reload(Path(FAULT_FILE))
+        return cls.error_rate, cls.latency_s
+
+    @classmethod
+    def _reload(cls, path: Path) -> None:
+        try:
+            stamp = path.stat().st_mtime
+            if stamp == cls.stamp:
+                return
+            values = json.loads(path.read_text())
+            rate = min(1.0, max(0.0, float(values.get("error_rate") or 0)))
+            latency = max(0.0, float(values.get("latency_ms") or 0)) / 1000
+        except (OSError, ValueError, TypeError, AttributeError):
+            return
+        cls.stamp, cls.error_rate, cls.latency_s = stamp, rate, latency
 
 
 class _Faults:
@@ -45,11 +84,11 @@ class _Faults:
     failed = 0
 
     @classmethod
-    def should_fail(cls) -> bool:
-        if FAULT_ERROR_RATE <= 0:
+    def should_fail(cls, rate: float) -> bool:
+        if rate <= 0:
             return False
         cls.seen += 1
-        if math.floor(cls.seen * FAULT_ERROR_RATE + 1e-9) > cls.failed:
+        if math.floor(cls.seen * rate + 1e-9) > cls.failed:
             cls.failed += 1
             return True
         return False
@@ -138,9 +177,10 @@ class ModelService:
 
     @app.post("/predict")
     async def predict(self, request: Request) -> JSONResponse:
-        if FAULT_LATENCY_S:
-            await asyncio.sleep(FAULT_LATENCY_S)
-        if _Faults.should_fail():
+        rate, latency = _Drill.current()
+        if latency:
+            await asyncio.sleep(latency)
+        if _Faults.should_fail(rate):
             return JSONResponse({"error": "injected fault"}, status_code=500)
         try:
             body = await request.json()

@@ -22,6 +22,7 @@ from agents.entrypoints.api import (
     routes_feedback,
     routes_models,
     routes_ops,
+    routes_slo,
 )
 from agents.entrypoints.api.auth import Authenticator, DbAuthenticator
 from agents.entrypoints.api.errors import install_error_handlers
@@ -75,6 +76,7 @@ def create_app(
         routes_alerts,
         routes_capture,
         routes_drift,
+        routes_slo,
     )
     for module in modules:
         app.include_router(module.router)

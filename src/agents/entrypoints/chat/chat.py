@@ -25,7 +25,7 @@ from agents.commands import (
     Status,
 )
 from agents.commands import Command as ChatCommand
-from agents.entrypoints.chat import chat_parser, questions
+from agents.entrypoints.chat import chat_parser, questions, slo_chat
 from agents.entrypoints.chat.alerts_chat import alert_window, answer_alerts
 from agents.entrypoints.chat.chat_parser import Clarification
 from agents.handlers import operations
@@ -74,6 +74,9 @@ def answer(
         return ChatAnswer(**questions.answer_drift(c, drifting))
     with c.uow() as uow:
         known = uow.models.list_model_names()
+    objectives = slo_chat.parse(text)
+    if objectives is not None:
+        return _objectives(c, objectives, actor)
     request = parser(text, known)
     if isinstance(request, Clarification):
         return ChatAnswer(request.question, request.model_dump(mode="json"), exit_code=2)
@@ -89,6 +92,16 @@ def answer(
         )
     code = 4 if result.get("status") == "awaiting_approval" else 0
     return ChatAnswer(reply, asked, result, exit_code=code)
+
+
+def _objectives(c: Container, request: slo_chat.SloRequest, actor: str) -> ChatAnswer:
+    asked = request.model_dump(mode="json")
+    try:
+        result, reply = slo_chat.carry_out(c, request, actor)
+    except ModelDeployerError as exc:
+        code, name = exc.exit_code, type(exc).__name__
+        return ChatAnswer(f"I did not do that: {exc}", asked, exit_code=code, error=name)
+    return ChatAnswer(reply, asked, result)
 
 
 LATER_FIELDS = frozenset({"thread_id", "replicas", "undo_deployment_id"})

@@ -10,6 +10,7 @@ from agents.entrypoints.cli import alerts as cli_alerts
 from agents.entrypoints.cli import audit as cli_audit
 from agents.entrypoints.cli import capture as cli_capture
 from agents.entrypoints.cli import feedback as cli_feedback
+from agents.entrypoints.cli import slo as cli_slo
 
 GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("audit", cli_audit.app),
@@ -17,4 +18,5 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("feedback", cli_feedback.app),
     ("alerts", cli_alerts.app),
     ("capture", cli_capture.app),
+    ("slo", cli_slo.app),
 )

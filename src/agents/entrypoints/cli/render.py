@@ -130,6 +130,12 @@ def render_status(result: dict[str, Any]) -> None:
                     )
                 )
     console.print(table)
+    for proposal in result.get("slo_proposals") or []:
+        console.print(
+            Text(f"SLO breach of {proposal['deployment_id']}: to roll back, run ", style="red")
+            + Text(proposal["command"], style="bold"),
+            highlight=False,
+        )
     render_references(result["models"])
 
 
@@ -223,7 +229,8 @@ def figures_text(metrics: dict[str, Any]) -> str:
         if not metrics["compared"]:
             return "no comparisons"
         return f"{metrics.get('agreement') or 0.0:.1%} agreed of {metrics['compared']:,}"
-    candidate = metrics.get("candidate") or {}
+    # a rollout's candidate over its step, else an SLO check's trailing window
+    candidate = metrics.get("candidate") or (metrics.get("slo") or {}).get("window") or {}
     if not candidate.get("requests"):
         return "no requests"
     parts = [f"{candidate['requests']:,} req", f"{candidate.get('error_rate', 0.0):.1%} err"]
