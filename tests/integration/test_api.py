@@ -24,7 +24,10 @@ from fastapi.testclient import TestClient
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints.api import (
     create_app,
+    routes_alerts,
+    routes_capture,
     routes_deployments,
+    routes_drift,
     routes_feedback,
     routes_models,
     routes_ops,
@@ -575,8 +578,8 @@ def test_the_openapi_document_has_every_route_and_the_bearer_scheme(api: Api) ->
 
 def test_every_route_is_async_so_blocking_work_runs_in_worker_threads(api: Api) -> None:
     routers = (routes_deployments.router, routes_models.router, routes_ops.router)
-    routers += (routes_feedback.router,)
-    routers += (routes_slo.router,)
+    routers += (routes_feedback.router, routes_slo.router, routes_capture.router)
+    routers += (routes_alerts.router, routes_drift.router)
     routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     assert len(routes) == len(EXPECTED_ROUTES)
     assert all(inspect.iscoroutinefunction(r.endpoint) for r in routes)

@@ -39,7 +39,7 @@ async def get_capture(name: ModelName, user: Viewer, c: ContainerDep) -> JSONRes
     return json_response(result["models"][0])
 
 
-@router.put("/{name}/capture", responses=error_responses(404))
+@router.put("/{name}/capture", responses=error_responses(404, 409, 502))
 async def put_capture(
     name: ModelName, body: CaptureRequest, user: Deployer, c: ContainerDep
 ) -> JSONResponse:
