@@ -75,6 +75,10 @@ def infer_task(metrics: Mapping[str, float], setting: str | None = None) -> Task
     return TaskType.CLASSIFICATION if says_classes else TaskType.REGRESSION
 
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""Control characters (C0, DEL, C1): never in a label (PostgreSQL's JSONB refuses NUL)."""
+LABEL_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+"""A class name as the ops API's schema states it (what ``as_label`` accepts as text)."""
 REQUEST_ID = re.compile(r"[!-~]{1,64}")
 """A request id: 1-64 printable ASCII characters, no spaces (``X-Request-Id``'s column)."""
 WINDOW = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
@@ -103,7 +107,8 @@ def parse_window(text: str) -> float:
 
 
 def as_label(value: Any) -> Label | None:
-    """``value`` as a label: a finite number, or a class name (1-200 printable characters; a
+    """``value`` as a label: a finite number, or a class name (1-200 characters, no control
+    character, surrounding blanks dropped; a
     string holding a number is that number, so ``"1"`` from a CSV file and ``1`` from JSON are
     the same label); None when it is neither."""
     if isinstance(value, bool):
@@ -115,7 +120,7 @@ def as_label(value: Any) -> Label | None:
             return None
         return number if math.isfinite(number) else None
     text = value.strip() if isinstance(value, str) else ""
-    if not text or len(text) > MAX_LABEL_CHARS or not text.isprintable():
+    if not text or len(text) > MAX_LABEL_CHARS or CONTROL.search(text):
         return None
     try:
         number = float(text)

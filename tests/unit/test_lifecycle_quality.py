@@ -4,14 +4,18 @@ labelled predictions."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from lifecycle.errors import BadInputError, RefusedError
 from lifecycle.quality import (
+    LABEL_PATTERN,
     LabelConflictError,
     QualityJudgement,
     QualityVerdict,
     TaskType,
+    as_label,
     check_batch,
     check_label,
     classification_metrics,
@@ -61,6 +65,7 @@ LABELS = {
     "a class name": (" setosa", "setosa"),
     "nan as text stays text": ("nan", "nan"),
     "a class name of 200 characters": ("c" * 200, "c" * 200),
+    "a class name in any script": (" Ünsicher\u3000", "Ünsicher"),
 }
 
 
@@ -268,3 +273,14 @@ def test_a_label_is_shown_as_a_person_writes_it() -> None:
         "1e+20",
         "'setosa'",
     ]
+
+
+@pytest.mark.parametrize("text", ["setosa", " Ünsicher ", "a b", "x" * 3])
+def test_the_api_s_label_pattern_admits_what_a_label_is(text: str) -> None:
+    assert re.fullmatch(LABEL_PATTERN, text) and as_label(text) is not None
+
+
+@pytest.mark.parametrize("text", ["", "  ", "\u3000", "a\x00", "\x85", "a\tb", "\x7f"])
+def test_the_api_s_label_pattern_refuses_what_a_label_is_not(text: str) -> None:
+    assert not re.fullmatch(LABEL_PATTERN, text)
+    assert as_label(text) is None

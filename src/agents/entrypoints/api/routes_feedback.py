@@ -23,7 +23,7 @@ from agents.entrypoints.api.schemas import ModelName
 from agents.handlers.feedback import record_feedback
 from agents.queries.quality import quality_report
 from lifecycle.feedback_rows import Row, body_rows
-from lifecycle.quality import MAX_WINDOW_SECONDS
+from lifecycle.quality import LABEL_PATTERN, MAX_WINDOW_SECONDS
 
 router = APIRouter(prefix="/v1/models", tags=["feedback"])
 
@@ -36,12 +36,12 @@ class FeedbackItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     request_id: str = Field(
-        pattern=r"^\s*[!-~]{1,64}\s*$",
+        pattern=r"^[!-~]{1,64}$",
         description="The request's X-Request-Id, as the gateway returned it.",
     )
     label: (
         Annotated[float, Field(strict=True, allow_inf_nan=False)]
-        | Annotated[str, Field(strict=True, min_length=1, max_length=200, pattern=r"\S")]
+        | Annotated[str, Field(strict=True, min_length=1, max_length=200, pattern=LABEL_PATTERN)]
     ) = Field(description="The true class (a name or a number) or value.")
 
 
