@@ -65,7 +65,7 @@ async def list_channels(user: Admin, c: ContainerDep) -> JSONResponse:
     return json_response({"channels": rows})
 
 
-@router.post("/v1/alert-channels", status_code=201, responses=error_responses(404))
+@router.post("/v1/alert-channels", status_code=201, responses=error_responses(404, 409, 502))
 async def add_channel(user: Admin, c: ContainerDep, body: ChannelRequest) -> JSONResponse:
     """Add an alert channel (admins only); a URL Apprise cannot send to is a 404 (like a
     model URI naming nothing); nothing is written."""
@@ -75,7 +75,7 @@ async def add_channel(user: Admin, c: ContainerDep, body: ChannelRequest) -> JSO
     return json_response(row, status=201)
 
 
-@router.delete("/v1/alert-channels/{channel_id}", responses=error_responses(404))
+@router.delete("/v1/alert-channels/{channel_id}", responses=error_responses(404, 409, 502))
 async def remove_channel(channel_id: ChannelId, user: Admin, c: ContainerDep) -> JSONResponse:
     """Remove an alert channel (admins only; 404: no such channel); its past alerts stay in
     the history."""
