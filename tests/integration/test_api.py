@@ -22,7 +22,13 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from agents.bootstrap import Container, bootstrap
-from agents.entrypoints.api import create_app, routes_deployments, routes_models, routes_ops
+from agents.entrypoints.api import (
+    create_app,
+    routes_deployments,
+    routes_drift,
+    routes_models,
+    routes_ops,
+)
 from agents.handlers.serving import stop_endpoint
 from agents.settings import Settings
 from database import migrate
@@ -558,6 +564,7 @@ def test_the_openapi_document_has_every_route_and_the_bearer_scheme(api: Api) ->
 
 def test_every_route_is_async_so_blocking_work_runs_in_worker_threads(api: Api) -> None:
     routers = (routes_deployments.router, routes_models.router, routes_ops.router)
+    routers += (routes_drift.router,)
     routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     assert len(routes) == len(EXPECTED_ROUTES)
     assert all(inspect.iscoroutinefunction(r.endpoint) for r in routes)
