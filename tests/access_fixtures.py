@@ -3,7 +3,8 @@
 ``issue_tokens`` runs the real ``deployer access`` commands a user would: it grants each person
 their role and makes them a token, as the OS user who ran ``deployer init`` (the first admin).
 ``grant_roles`` / ``issue_tokens_in_process`` are the in-process equivalents for tests that hold
-a ``Services`` (a container or a stub over a real SQLite file). ``running_api`` runs
+a ``Services`` (a container or a stub over a real SQLite file), and ``issue_tokens_in_home`` for
+fixtures that hold only a home's environment. ``running_api`` runs
 ``deployer api`` for a test and ``api_decide`` answers an approval through it with a token.
 """
 
@@ -20,9 +21,10 @@ from typing import Any
 
 import httpx
 
+from agents.bootstrap import bootstrap
 from agents.handlers import access
 from agents.ports import Services
-from agents.settings import local_identity
+from agents.settings import Settings, local_identity
 from mlops.processes import free_port, terminate_tree, wait_http_ok
 
 DEPLOYER = Path(sys.executable).with_name("deployer")
@@ -53,6 +55,18 @@ def issue_tokens(env: dict[str, str], roles: dict[str, str]) -> dict[str, str]:
             deployer_json(env, "access", "grant", user, role)
         tokens[user] = deployer_json(env, "access", "token", "create", user)["token"]
     return tokens
+
+
+def issue_tokens_in_home(env: dict[str, str], roles: dict[str, str]) -> dict[str, str]:
+    """``issue_tokens``' result without its two CLI calls per person (some 8 s each on CI):
+    the same use cases in this process, on the home ``env`` names (initialised already). For
+    fixtures whose subject is not ``deployer access`` (tests/e2e/test_cli_access.py's is)."""
+    settings = Settings(**{k: v for k, v in env.items() if k.startswith("DEPLOYER_")})
+    c = bootstrap(settings)
+    try:
+        return issue_tokens_in_process(c, roles)
+    finally:
+        c.close()
 
 
 def grant_roles(c: Services, roles: dict[str, str]) -> None:

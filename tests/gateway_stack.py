@@ -27,6 +27,7 @@ from database import migrate
 from lifecycle.stages import ModelStage
 from mlops.processes import free_port, terminate_tree, wait_http_ok
 from mlops.training import TrainedModel, train_and_log
+from tests.mlflow_template import seed_mlflow_store
 
 MODEL = "iris"
 TOKEN = "test-admin-token"
@@ -116,6 +117,7 @@ def gateway_stack(home: Path, database_url: str | None = None) -> Iterator[Stack
     )
     settings.ensure_home()
     migrate.upgrade(settings.database_url)
+    seed_mlflow_store(settings.tracking_uri)
     container = Container(settings)
     stack = Stack(home, container, env)
     try:

@@ -31,6 +31,7 @@ from lifecycle.stages import ModelStage
 from mlops.registry_mlflow import MlflowRegistry
 from mlops.training import train_and_log
 from tests.fakes import FakeRegistry
+from tests.mlflow_template import seed_mlflow_store
 
 S = ModelStage
 
@@ -44,6 +45,7 @@ class Side:
 
 
 def _store(tracking_uri: str, root: Path) -> tuple[MlflowRegistry, str]:
+    seed_mlflow_store(tracking_uri)
     trained = train_and_log(tracking_uri, artifact_root=root / "artifacts")
     return MlflowRegistry(tracking_uri, artifact_root=root / "artifacts"), trained.model_uri
 

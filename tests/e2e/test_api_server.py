@@ -19,6 +19,7 @@ import pytest
 from mlops.processes import free_port, port_in_use, terminate_tree, wait_http_ok
 from tests.access_fixtures import issue_tokens
 from tests.e2e.cli import DEPLOYER, run
+from tests.mlflow_template import seed_mlflow_store
 
 STARTUP_TIMEOUT = 60.0
 OLD_TOKEN = "an-old-admin-token-from-the-tokens-file"
@@ -29,6 +30,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     """A home initialised by the OS user (its first admin), with no API token yet, and the
     tokens file an older release wrote (which must grant nothing now)."""
     env = {"DEPLOYER_HOME": str(tmp_path / "home")}
+    seed_mlflow_store(tmp_path / "home" / "mlflow.db")
     assert run("init", env=env).code == 0
     old = {"tokens": [{"token": OLD_TOKEN, "user": "admin", "role": "admin"}]}
     (tmp_path / "home" / "api-tokens.json").write_text(json.dumps(old))

@@ -35,8 +35,9 @@ from mlflow import MlflowClient
 from agents.settings import local_identity
 from mlops.processes import alive, find_by_env, free_port, terminate_tree, tree, wait_http_ok
 from mlops.training import TrainedModel, train_and_log
-from tests.access_fixtures import api_decide, issue_tokens, running_api
+from tests.access_fixtures import api_decide, issue_tokens_in_home, running_api
 from tests.e2e.cli import Result, run
+from tests.mlflow_template import seed_mlflow_store
 
 MODEL = "iris"
 MIRRORED = 60
@@ -112,11 +113,16 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
             "DEPLOYER_WARM_SECONDS": "300",
             "DEPLOYER_GATEWAY_TOKEN": "e2e-admin-token-0123",
             "DEPLOYER_FAILPOINT": "",
+            # A deploy killed mid-way holds the model's lock until it expires: ``resume`` waits
+            # for that (production: 60 s). 5 s keeps the wait in the drill (holders renew every
+            # third of it) without a minute per crash.
+            "DEPLOYER_MODEL_LOCK_SECONDS": "5",
         },
     )
     try:
+        seed_mlflow_store(root / "mlflow.db")
         h.ok("init")
-        h.tokens = issue_tokens(h.env, {"bob": "approver", "mallory": "deployer"})
+        h.tokens = issue_tokens_in_home(h.env, {"bob": "approver", "mallory": "deployer"})
         for version, variant in (("1", 1), ("2", 2)):
             trained = train_and_log(
                 f"sqlite:///{root / 'mlflow.db'}",

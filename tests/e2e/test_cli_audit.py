@@ -20,6 +20,7 @@ from agents.handlers.registration import register_version
 from agents.settings import Settings
 from mlops.training import train_and_log
 from tests.e2e.cli import Result, run
+from tests.mlflow_template import seed_mlflow_store
 
 MODEL = "iris"
 
@@ -33,6 +34,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     four interpreter and MLflow start-ups. The verification is the CLI's."""
     home = tmp_path_factory.mktemp("audit").resolve() / "home"
     env = {"DEPLOYER_HOME": str(home)}
+    seed_mlflow_store(home / "mlflow.db")
     assert run("init", env=env).code == 0
     trained = train_and_log(f"sqlite:///{home / 'mlflow.db'}", artifact_root=home / "mlartifacts")
     c = bootstrap(Settings(DEPLOYER_HOME=str(home)))

@@ -6,6 +6,10 @@ canary`` for a version whose shadow was running failed with ConflictError (the d
 shadow's server, the tick saw the process gone and rolled the shadow back, both wrote the same
 rows). Every flow now holds its model's lock while it changes it and the watcher skips a model
 whose lock another operation holds, so each command below must succeed, whatever the tick did.
+The deploy also marks the shadow (committed) before it stops the server, and the watcher leaves
+marked deployments alone: the shadow ends retired by the deploy (``shadow_retired``, its mark
+cleared), never stopped by the watcher. (That check was test_cli_watch_postgres.py's, beside a
+watcher ticking every second; it runs here, on both databases, to spare a home and a gateway.)
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ def read(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
             return [tuple(r) for r in db.execute(text(sql), params)]
     finally:
         engine.dispose()
+
+
+AUDIT_OF = "SELECT action FROM audit_events WHERE subject = :d"
 
 
 def status_of(url: str, deployment_id: str) -> str:
@@ -105,6 +112,12 @@ def test_every_flow_beside_a_watcher_ticking_every_100_ms_succeeds(
             new = canary["deployment_manifest"]["deployment_id"]
             assert status_of(url, shadow) == "rolled_back"
             assert weights(url).get(new, 0) > 0
+            [(changing,)] = read(
+                url, "SELECT changing_run_id FROM ml_deployments WHERE deployment_id = :d", d=shadow
+            )
+            assert changing is None, "the deploy cleared its mark on the shadow"
+            retired = {a for (a,) in read(url, AUDIT_OF, d=shadow)}
+            assert "shadow_retired" in retired and "shadow_stopped" not in retired, retired
 
             rolled = home.ok("rollback", MODEL, "--reason", "drill")
             assert rolled["rollback_successful"] is True

@@ -13,12 +13,14 @@ import pytest
 from mlops.processes import alive
 from mlops.training import TrainedModel, train_and_log
 from tests.e2e.cli import Result, run
+from tests.mlflow_template import seed_mlflow_store
 
 pytestmark = pytest.mark.usefixtures("no_leftover_servers")
 
 
 def new_home(root: Path) -> Iterator[dict[str, str]]:
     env = {"DEPLOYER_HOME": str(root / "home")}
+    seed_mlflow_store(root / "home" / "mlflow.db")
     assert run("init", env=env).code == 0
     yield env
     run("down", env=env)  # whatever a failed test started

@@ -33,7 +33,9 @@ from agents.handlers.registration import register_version
 from agents.settings import Settings
 from mlops.processes import free_port, terminate_tree, wait_http_ok
 from mlops.training import train_and_log
+from tests.access_fixtures import grant_roles
 from tests.e2e.test_cli_agent import Home, predict, processes_of, sample_rows, wait_for_comparisons
+from tests.mlflow_template import seed_mlflow_store
 
 MODEL = "iris"
 USERS = Path(__file__).resolve().parents[2] / "bench" / "users.py"
@@ -75,8 +77,10 @@ def drill_home(root: Path, env: dict[str, str]) -> Iterator[Home]:
         },
     )
     try:
+        seed_mlflow_store(root / "mlflow.db")
         h.ok("init")
-        h.ok("access", "grant", "bob", "approver")  # bob approves what the OS user asks
+        with in_process(h) as c:  # bob approves what the OS user asks (set-up: no CLI call)
+            grant_roles(c, {"bob": "approver"})
         for version in ("1", "2"):
             trained = train_and_log(
                 f"sqlite:///{root / 'mlflow.db'}",

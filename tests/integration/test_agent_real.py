@@ -20,6 +20,7 @@ from lifecycle.errors import PermissionDeniedError, ProductionCriteriaNotMetErro
 from mlops.mlflow_env import tracking
 from mlops.training import train_and_log
 from tests.access_fixtures import grant_roles
+from tests.mlflow_template import seed_mlflow_store
 
 MODEL = "churn"
 
@@ -49,6 +50,7 @@ def _container() -> Container:
 
 def test_a_production_promotion_waits_and_a_fresh_process_approves_it(home: Path) -> None:
     first = _container()
+    seed_mlflow_store(first.settings.tracking_uri)
     trained = train_and_log(first.settings.tracking_uri, artifact_root=first.settings.artifact_root)
     version = register_version(
         first.uow, first.registry, MODEL, trained.model_uri, "alice", criteria=["accuracy>=0.5"]
@@ -92,6 +94,7 @@ def test_a_production_promotion_waits_and_a_fresh_process_approves_it(home: Path
 
 def test_unmet_production_criteria_are_all_listed_and_nothing_moves(home: Path) -> None:
     c = _container()
+    seed_mlflow_store(c.settings.tracking_uri)
     trained = train_and_log(c.settings.tracking_uri, artifact_root=c.settings.artifact_root)
     version = register_version(
         c.uow, c.registry, MODEL, trained.model_uri, "alice", criteria=["accuracy>=0.999"]

@@ -28,6 +28,7 @@ from mlops.mlflow_env import tracking
 from mlops.packager_bentoml import BentoPackager
 from mlops.training import TrainedModel, save_local, train_and_log
 from tests.integration.db_helpers import add_version, deployment_row, migrated_factory
+from tests.mlflow_template import seed_mlflow_store
 
 SECRETS = {
     "DEPLOYER_API_SECRET": "api-secret-0123456789abcdef",
@@ -152,6 +153,7 @@ def _home(root: Path) -> tuple[Container, TrainedModel]:
     settings.ensure_home()
     migrate.upgrade(settings.database_url)
     container = bootstrap(settings)
+    seed_mlflow_store(settings.tracking_uri)
     trained = train_and_log(settings.tracking_uri, artifact_root=settings.artifact_root)
     register_version(container.uow, container.registry, "churn", trained.model_uri, "tester")
     return container, trained

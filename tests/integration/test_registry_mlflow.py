@@ -13,6 +13,7 @@ from lifecycle.stages import ModelStage
 from mlops.mlflow_env import tracking
 from mlops.registry_mlflow import InvalidModelUriError, MlflowRegistry
 from mlops.training import TrainedModel, save_local, train_and_log
+from tests.mlflow_template import seed_mlflow_store
 
 S = ModelStage
 
@@ -20,6 +21,7 @@ S = ModelStage
 @pytest.fixture(params=["sqlite-store", "mlflow-server"])
 def tracking_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite-store":
+        seed_mlflow_store(tmp_path / "mlflow.db")
         return f"sqlite:///{tmp_path / 'mlflow.db'}"
     return str(request.getfixturevalue("mlflow_server"))
 

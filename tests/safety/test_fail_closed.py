@@ -56,6 +56,7 @@ from tests.e2e.cli import run
 from tests.fakes import FakeRegistry
 from tests.gateway_stack import MODEL, Stack, admin, gateway_stack, rows_of, wait_for
 from tests.integration.db_helpers import migrated_factory
+from tests.mlflow_template import seed_mlflow_store
 from tests.unit.model_deployer_story import MODEL as STORY_MODEL
 from tests.unit.model_deployer_story import Story
 
@@ -299,6 +300,7 @@ def test_registering_a_non_finite_metric_is_refused_and_writes_nothing(
 
 def test_the_cli_refuses_a_nan_metric_with_exit_2_and_one_line(tmp_path: Path) -> None:
     env = {"DEPLOYER_HOME": str(tmp_path / "home"), "PYTHONPATH": ":".join(sys.path)}
+    seed_mlflow_store(tmp_path / "home" / "mlflow.db")
     assert run("init", env=env).code == 0
     result = run(
         "register", "iris", "--model-uri", "runs:/abc/model", "--metric", "accuracy=inf", env=env

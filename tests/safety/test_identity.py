@@ -28,6 +28,7 @@ from database import migrate
 from mlops.training import train_and_log
 from tests.access_fixtures import issue_tokens_in_process
 from tests.e2e.cli import run
+from tests.mlflow_template import seed_mlflow_store
 
 MODEL = "churn"
 ME = local_identity()
@@ -74,6 +75,7 @@ def home(database_url: str, tmp_path: Path) -> Iterator[Home]:
     c.settings.ensure_home()
     migrate.upgrade(database_url)
     tokens = issue_tokens_in_process(c, {"bob": "approver", "dan": "deployer"})
+    seed_mlflow_store(c.settings.tracking_uri)
     trained = train_and_log(c.settings.tracking_uri, artifact_root=c.settings.artifact_root)
     register_version(c.uow, c.registry, MODEL, trained.model_uri, ME, criteria=["accuracy>=0.5"])
     for stage in ("staging", "shadow"):

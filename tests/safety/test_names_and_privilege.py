@@ -32,6 +32,7 @@ from lifecycle.errors import ForeignArtifactError
 from mlops.training import TrainedModel, train_and_log
 from tests.access_fixtures import issue_tokens_in_process
 from tests.e2e.cli import run
+from tests.mlflow_template import seed_mlflow_store
 
 LOOK_ALIKES = ["Churn", "CHURN", "churn.", "churn\n", "churn_"]
 
@@ -75,6 +76,7 @@ def _home(root: Path, database_url: str) -> Home:
     settings.ensure_home()
     migrate.upgrade(settings.database_url)
     container = bootstrap(settings)
+    seed_mlflow_store(settings.tracking_uri)
     trained = train_and_log(settings.tracking_uri, artifact_root=settings.artifact_root)
     register_version(container.uow, container.registry, "churn", trained.model_uri, "alice")
     env = {

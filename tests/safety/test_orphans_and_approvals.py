@@ -49,6 +49,7 @@ from tests.e2e.test_cli_agent import (
 )
 from tests.e2e.test_cli_watch import MODEL as DRILL_MODEL
 from tests.e2e.test_cli_watch import drill_home, in_process, promote, running_gateway
+from tests.mlflow_template import seed_mlflow_store
 from tests.unit.model_deployer_story import MODEL, Story
 from tests.unit.test_model_deployer_recovery import Killed, crash_on
 
@@ -87,6 +88,7 @@ def container(approval_home: Path) -> Iterator[Container]:
 @pytest.fixture
 def trained(container: Container) -> TrainedModel:
     s = container.settings
+    seed_mlflow_store(s.tracking_uri)
     return train_and_log(s.tracking_uri, artifact_root=s.artifact_root)
 
 

@@ -49,6 +49,7 @@ from mlops.processes import free_port, port_in_use, terminate_tree, wait_http_ok
 from mlops.training import train_and_log
 from tests.e2e.cli import run
 from tests.integration.db_helpers import add_version, deployment_row
+from tests.mlflow_template import seed_mlflow_store
 
 MODEL = "fraud"
 TOKEN = "safety-admin-token-0123"
@@ -156,6 +157,7 @@ def test_endpoints_start_of_a_development_version_then_traffic_set_is_refused(
 ) -> None:
     """The bypass as a user typed it: a real endpoint of a development version, then the CLI."""
     env = {"DEPLOYER_HOME": str(tmp_path / "home")}
+    seed_mlflow_store(tmp_path / "home" / "mlflow.db")
     assert run("init", env=env).code == 0
     try:
         home = Path(env["DEPLOYER_HOME"])
@@ -296,6 +298,7 @@ def registered(tmp_path: Path, database_url: str) -> Iterator[tuple[Home, dict[s
     metrics beside it."""
     built = make_home(tmp_path, database_url)
     s = built.settings
+    seed_mlflow_store(s.tracking_uri)
     trained = train_and_log(s.tracking_uri, artifact_root=s.artifact_root)
     register_version(built.container.uow, built.container.registry, "iris", trained.model_uri, "a")
     yield built, dict(trained.metrics)
