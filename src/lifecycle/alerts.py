@@ -306,7 +306,7 @@ RULES: dict[str, _Rule] = {
 
 
 def _target(subject: str, payload: Mapping[str, Any], known: Target) -> Target:
-    model, _, version = subject.partition("/") if "/" in subject else ("", "", "")
+    model, version = subject.split("/", 1) if "/" in subject else ("", "")
     return Target(
         model=str(payload.get("model") or model or known.model),
         version=str(payload.get("version") or version or known.version),
@@ -318,7 +318,7 @@ def alert_for(
     action: str,
     subject: str,
     payload: Mapping[str, Any],
-    actor: str = "",
+    actor: str,
     known: Target | None = None,
 ) -> Alert | None:
     """The alert an audit event raises, or None. ``known`` is what the caller resolved for the
