@@ -249,7 +249,8 @@ def test_the_message_says_what_where_and_how_to_act() -> None:
 def test_the_two_alerts_from_outside_the_chain() -> None:
     broken = audit_broken(12, "event 12 was changed")
     assert (broken.kind, broken.severity) == ("audit_chain_broken", Severity.CRITICAL)
-    assert "event 12" in broken.summary and broken.action == "deployer audit verify"
+    assert broken.summary == "the audit chain is broken at event 12: event 12 was changed"
+    assert broken.action == "deployer audit verify"
     lost = lease_lost("host:1:abc", "fence 3 is stale")
     assert (lost.kind, lost.group) == ("lease_lost", "lease")
 
@@ -399,3 +400,22 @@ def test_the_backoff_base_is_the_callers() -> None:
     now = datetime(2026, 11, 30, tzinfo=UTC)
     assert next_attempt(1, 3, now, base_seconds=2.0) == now + timedelta(seconds=2)
     assert next_attempt(3, 5, now, base_seconds=2.0) == now + timedelta(seconds=8)
+
+
+def test_a_summary_names_the_version_when_it_is_known() -> None:
+    payload = {"approval_id": "apr-1", "to": "production"}
+    alert = alert_for("approval_requested", "iris/2", payload, "ann")
+    assert alert is not None and alert.summary == "iris v2 waits for approval to production"
+
+
+@pytest.mark.parametrize(
+    ("payload", "summary"),
+    [
+        ({"summary": "no figures for 3 ticks", "why": "w"}, "no figures for 3 ticks"),
+        ({"why": "gateways silent"}, "gateways silent"),
+        ({}, "the gateways stopped reporting"),
+    ],
+)
+def test_stale_figures_say_their_summary_else_why(payload: dict[str, Any], summary: str) -> None:
+    alert = alert_for("stale_figures", "dep-1", payload, "monitor", DEP)
+    assert alert is not None and alert.summary == summary
