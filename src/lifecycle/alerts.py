@@ -164,8 +164,9 @@ def _history(_p: Mapping[str, Any], t: Target) -> str:
     return f"deployer history {t.model}" if t.model else "deployer history"
 
 
-def _said(key: str, default: str) -> Callable[[Mapping[str, Any], Target], str]:
-    return lambda p, _t: str(p.get("summary") or p.get(key) or default)
+def _said(p: Mapping[str, Any], key: str, default: str) -> str:
+    """The payload's own summary, else its ``key``, else ``default``."""
+    return str(p.get("summary") or p.get(key) or default)
 
 
 RULES: dict[str, _Rule] = {
@@ -265,14 +266,14 @@ RULES: dict[str, _Rule] = {
         "slo_recovered",
         "slo",
         Severity.INFO,
-        _said("objective", "service level recovered"),
+        lambda p, _t: _said(p, "objective", "service level recovered"),
         _status,
     ),
     "slo_rollback_proposed": _Rule(
         "slo_rollback_proposed",
         "slo",
         Severity.CRITICAL,
-        _said("objective", "a rollback is proposed"),
+        lambda p, _t: _said(p, "objective", "a rollback is proposed"),
         lambda p, t: str(p.get("command") or f"deployer rollback {t.model}"),
     ),
     "drift_detected": _Rule(
@@ -298,7 +299,7 @@ RULES: dict[str, _Rule] = {
         "stale_figures",
         "stale_figures",
         Severity.CRITICAL,
-        _said("why", "the gateways stopped reporting"),
+        lambda p, _t: _said(p, "why", "the gateways stopped reporting"),
         _status,
     ),
 }
@@ -306,7 +307,7 @@ RULES: dict[str, _Rule] = {
 
 
 def _target(subject: str, payload: Mapping[str, Any], known: Target) -> Target:
-    model, _, version = subject.partition("/") if "/" in subject else ("", "", "")
+    model, version = subject.split("/", 1) if "/" in subject else ("", "")
     return Target(
         model=str(payload.get("model") or model or known.model),
         version=str(payload.get("version") or version or known.version),
@@ -318,7 +319,7 @@ def alert_for(
     action: str,
     subject: str,
     payload: Mapping[str, Any],
-    actor: str = "",
+    actor: str,
     known: Target | None = None,
 ) -> Alert | None:
     """The alert an audit event raises, or None. ``known`` is what the caller resolved for the

@@ -206,7 +206,7 @@ def test_each_watched_event_raises_its_alert(
     alert = alert_for(action, subject, payload, actor, known)
     assert alert is not None
     assert (alert.kind, alert.severity, alert.action) == (kind, severity, action_text)
-    assert alert.model == "iris"
+    assert (alert.model, alert.version) == ("iris", "" if subject == "iris" else "2")
     assert alert.summary and "\n" not in alert.summary
 
 
@@ -214,7 +214,7 @@ def test_each_watched_event_raises_its_alert(
     "action", ["packaged", "traffic_set", "access_granted", "alert_channel_added", "x"]
 )
 def test_other_events_raise_no_alert(action: str) -> None:
-    assert alert_for(action, "iris", {}) is None
+    assert alert_for(action, "iris", {}, "ann") is None
 
 
 def test_the_payload_names_win_over_what_was_resolved() -> None:
@@ -249,7 +249,8 @@ def test_the_message_says_what_where_and_how_to_act() -> None:
 def test_the_two_alerts_from_outside_the_chain() -> None:
     broken = audit_broken(12, "event 12 was changed")
     assert (broken.kind, broken.severity) == ("audit_chain_broken", Severity.CRITICAL)
-    assert "event 12" in broken.summary and broken.action == "deployer audit verify"
+    assert broken.summary == "the audit chain is broken at event 12: event 12 was changed"
+    assert broken.action == "deployer audit verify"
     lost = lease_lost("host:1:abc", "fence 3 is stale")
     assert (lost.kind, lost.group) == ("lease_lost", "lease")
 
@@ -328,3 +329,93 @@ def test_a_history_window_parses(text: str, seconds: int) -> None:
 def test_a_bad_window_is_bad_input(text: str) -> None:
     with pytest.raises(BadInputError, match="is not a window"):
         parse_window(text)
+
+
+def test_without_a_model_the_commands_name_none() -> None:
+    failed = alert_for("deploy_failed", "dep-x", {"errors": ["e"]}, "ann", Target())
+    advanced = alert_for("canary_advanced", "dep-x", {"percent": 5}, "monitor", Target())
+    assert failed is not None and failed.action == "deployer history"
+    assert advanced is not None and advanced.action == "deployer status"
+
+
+def test_without_a_version_the_summary_names_the_model_alone() -> None:
+    alert = alert_for("canary_advanced", "dep-9", {"percent": 5}, "monitor", Target("iris"))
+    assert alert is not None and alert.summary == "iris canary now takes 5%"
+    assert alert.title == "[info] rollout_advanced iris"
+
+
+@pytest.mark.parametrize(
+    ("restored", "said"),
+    [("1", "v1"), ("iris-v1-ab12", "iris-v1-ab12"), (None, "the previous deployment")],
+)
+def test_a_rollback_names_what_it_restored(restored: str | None, said: str) -> None:
+    payload = {"restored": restored, "reason": "r"}
+    alert = alert_for("rolled_back", "iris", payload, "monitor", Target("iris"))
+    assert alert is not None and alert.summary == f"iris rolled back to {said}: r"
+
+
+@pytest.mark.parametrize(
+    ("payload", "summary"),
+    [
+        ({"summary": "p95 back", "objective": "p95"}, "p95 back"),
+        ({"objective": "p95"}, "p95"),
+        ({}, "service level recovered"),
+    ],
+)
+def test_a_recovery_says_its_summary_else_its_objective(
+    payload: dict[str, Any], summary: str
+) -> None:
+    alert = alert_for("slo_recovered", "dep-1", payload, "monitor", DEP)
+    assert alert is not None and alert.summary == summary
+
+
+def test_a_subject_splits_into_model_and_version_at_the_first_slash() -> None:
+    alert = alert_for("approval_approved", "iris/2/x", {"approval_id": "a"}, "bob")
+    assert alert is not None and (alert.model, alert.version) == ("iris", "2/x")
+
+
+def test_the_outside_alerts_say_exactly_what_and_where() -> None:
+    assert audit_broken(None, "the head is missing").summary == (
+        "the audit chain is broken: the head is missing"
+    )
+    broken = audit_broken(3, "x" * 400)
+    assert (broken.group, len(broken.summary)) == ("audit", 300)
+    lost = lease_lost("w", "y" * 400)
+    assert (lost.action, lost.severity, len(lost.summary)) == (
+        "deployer status",
+        Severity.WARNING,
+        300,
+    )
+    trial = trial_alert("ann")
+    assert (trial.kind, trial.group, trial.action) == ("test", "test", "deployer alerts history")
+
+
+def test_an_unknown_group_names_the_known_ones() -> None:
+    with pytest.raises(BadInputError) as refused:
+        parse_groups("nope")
+    assert "use some of approval, rollout, rollback," in str(refused.value)
+
+
+def test_the_backoff_base_is_the_callers() -> None:
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    assert next_attempt(1, 3, now, base_seconds=2.0) == now + timedelta(seconds=2)
+    assert next_attempt(3, 5, now, base_seconds=2.0) == now + timedelta(seconds=8)
+
+
+def test_a_summary_names_the_version_when_it_is_known() -> None:
+    payload = {"approval_id": "apr-1", "to": "production"}
+    alert = alert_for("approval_requested", "iris/2", payload, "ann")
+    assert alert is not None and alert.summary == "iris v2 waits for approval to production"
+
+
+@pytest.mark.parametrize(
+    ("payload", "summary"),
+    [
+        ({"summary": "no figures for 3 ticks", "why": "w"}, "no figures for 3 ticks"),
+        ({"why": "gateways silent"}, "gateways silent"),
+        ({}, "the gateways stopped reporting"),
+    ],
+)
+def test_stale_figures_say_their_summary_else_why(payload: dict[str, Any], summary: str) -> None:
+    alert = alert_for("stale_figures", "dep-1", payload, "monitor", DEP)
+    assert alert is not None and alert.summary == summary
