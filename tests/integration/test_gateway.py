@@ -646,8 +646,9 @@ def test_capture_retention_deletes_the_old_rows_only(
 def test_drift_is_found_on_the_shifted_feature_of_served_traffic_only(
     stack: Stack, ops: httpx.Client, gateway: str
 ) -> None:
-    """Issue 14's drift test on real served traffic: one feature shifted, then none, then too
-    few rows (``tests/drift_traffic.py``; it writes the captured rows until capture is merged)."""
+    """Issue 14's drift test on real served traffic: one feature shifted, then too few rows,
+    then none (``tests/drift_traffic.py``): the gateway captures every request at 100% and each
+    phase is judged over its own window of captured rows; capture is off again after."""
     from tests.drift_traffic import check_phases
 
     assert put(ops, weights={stack.deployments["v1"]: 100}).status_code == 200
@@ -661,8 +662,11 @@ def test_drift_is_found_on_the_shifted_feature_of_served_traffic_only(
     assert verdicts["shifted"]["output_verdict"] == "drift"  # the answers moved too
     assert verdicts["none"]["verdict"] == "no_drift"
     assert verdicts["too_few"]["verdict"] == "inconclusive"
+    rows = {name: verdicts[name]["rows"] for name in ("shifted", "too_few", "none")}
+    assert rows == {"shifted": 300, "too_few": 50, "none": 300}  # each window: its phase only
     assert verdicts["watch"] == {"rows": 2, "drift_detected": 1}  # the same drift: no repeat
-    assert verdicts["chat"].startswith("No: iris v1 shows no drift (350 captured rows")
+    assert verdicts["chat"].startswith("Yes: iris v1 is drifting (")  # the hour holds all four
+    assert "950 captured rows in the last hour" in verdicts["chat"]
 
 
 def test_deployer_down_stops_the_gateway_it_started(stack: Stack, tmp_path: Path) -> None:
