@@ -669,6 +669,32 @@ def test_drift_is_found_on_the_shifted_feature_of_served_traffic_only(
     assert "950 captured rows in the last hour" in verdicts["chat"]
 
 
+def test_feedback_joins_labels_to_the_predictions_the_gateway_captured(
+    stack: Stack, ops: httpx.Client, gateway: str
+) -> None:
+    """The feedback join on real captured rows: 20 one-row requests with the client's request
+    ids, captured at 100%; 15 labelled with the served answer, 5 with another class."""
+    from agents.handlers.feedback import record_feedback
+    from agents.queries.quality import quality_report
+    from tests.drift_traffic import captured_count, capturing
+
+    assert put(ops, weights={stack.deployments["v1"]: 100}).status_code == 200
+    c, tag = stack.container, uuid.uuid4().hex[:8]
+    ids = [f"fb-{tag}-{i}" for i in range(20)]
+    bodies = [{"instances": [row]} for row in rows_of(stack.models["1"])[:20]]
+    with capturing(c, gateway):
+        expected = captured_count(c) + len(bodies)
+        answers = send(gateway, bodies, headers=[{"X-Request-Id": r} for r in ids])
+        assert all(a.status == 200 for a in answers)
+        assert wait_for(lambda: captured_count(c) >= expected, 15)
+    served = [float(a.predictions[0]) for a in answers]
+    labels = [p if i < 15 else (p + 1) % 3 for i, p in enumerate(served)]
+    rows = [(f"item {i}", r, label) for i, (r, label) in enumerate(zip(ids, labels, strict=True))]
+    assert record_feedback(c, MODEL, rows, "tester")["added"] == 20
+    (v1,) = [d for d in quality_report(c, MODEL, 600)["deployments"] if d["version"] == "1"]
+    assert (v1["labelled"], v1["metrics"]["accuracy"]) == (20, 0.75)
+
+
 def test_deployer_down_stops_the_gateway_it_started(stack: Stack, tmp_path: Path) -> None:
     url = stack.gateway()
     proc = stack.gateways[-1]
