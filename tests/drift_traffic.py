@@ -1,23 +1,27 @@
 """Served traffic for the drift test (``tests/integration/test_gateway.py``): iris rows drawn
-from the training data, one feature shifted or none, sent through the real gateway, and the
-served requests written to ``predictions`` with the real answers at chosen capture times.
+from the training data, one feature shifted or none, sent through the real gateway with capture
+at 100% (the ``deployer capture enable`` handler), so the rows the check reads are the ones the
+gateway captured: the real bodies, answers, versions and capture times.
 
-TODO(integrator): once the capture part is merged, enable capture at 100% for the model
-(``deployer capture enable iris --percent 100``) and wait for the gateway's flush instead of
-``capture``; the captured rows carry real times, so give ``run_check`` a ``now`` and window that
-cover each phase (or send the phases at least a window apart)."""
+The captured rows carry real times, so the phases are sent one after another and each is judged
+over a window that covers exactly its own requests: from just before it was sent to just after
+the gateway's batched flush wrote its last row (waited for by polling the database)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
+import httpx
 import numpy as np
 
 from agents.bootstrap import Container
+from agents.handlers.capture import set_capture_percent
 from database.models_watch import PredictionRow
+from lifecycle.records import utcnow
+from tests.gateway_stack import MODEL, wait_for
 
 Send = Callable[[str, list[dict[str, Any]]], Sequence[Any]]
 
@@ -32,44 +36,49 @@ def draw(train: Any, n: int, seed: int, shift: dict[int, float] | None = None) -
     return [[round(float(v), 3) for v in row] for row in rows]
 
 
-def serve_and_capture(
-    c: Container,
-    send: Send,
-    url: str,
-    versions: dict[str, str],
-    rows: list[list[float]],
-    at: datetime,
-    per_request: int = 10,
-) -> int:
-    """Send ``rows`` through the gateway, ``per_request`` per body; record each answered request
-    as captured at ``at`` (inputs as sent, output as answered, the version of the deployment
-    that answered: ``versions`` maps deployment ids to versions). Returns the requests sent."""
+def gateway_percent(url: str) -> float:
+    health = httpx.get(f"{url}/healthz", timeout=5, trust_env=False).json()["capture"]
+    return float(health["percents"].get(MODEL, 0.0))
+
+
+@contextmanager
+def capturing(c: Container, url: str) -> Iterator[None]:
+    """Capture at 100% while inside (once the gateway applies it); off again after."""
+    set_capture_percent(c, MODEL, 100, "tester")
+    try:
+        assert wait_for(lambda: gateway_percent(url) == 100.0, 10)
+        yield
+    finally:
+        set_capture_percent(c, MODEL, 0, "tester")
+        assert wait_for(lambda: gateway_percent(url) == 0.0, 10)
+
+
+def captured_count(c: Container) -> int:
+    from sqlalchemy import func, select
+
+    with c.reader() as uow:
+        query = select(func.count()).where(PredictionRow.model_name == MODEL)
+        return int(uow.session.scalar(query) or 0)
+
+
+def serve(
+    c: Container, send: Send, url: str, rows: list[list[float]], per_request: int = 10
+) -> tuple[datetime, datetime]:
+    """Send ``rows`` through the gateway, ``per_request`` per body, and wait until its flush
+    has stored every answered request; returns the window ``[start, end)`` they fall in."""
     bodies = [{"instances": rows[i : i + per_request]} for i in range(0, len(rows), per_request)]
+    expected = captured_count(c) + len(bodies)
+    start = utcnow()
     answers = send(url, bodies)
-    with c.uow() as uow:
-        for body, answer in zip(bodies, answers, strict=True):
-            assert answer.status == 200, answer
-            uow.session.add(
-                PredictionRow(
-                    request_id=str(uuid.uuid4()),
-                    model_name="iris",
-                    version=versions[answer.deployment_id],
-                    deployment_id=answer.deployment_id,
-                    captured_at=at,
-                    latency_ms=answer.ms,
-                    status=answer.status,
-                    inputs=body,
-                    output={"predictions": answer.predictions},
-                    gateway="test",
-                )
-            )
-        uow.commit()
-    return len(answers)
+    assert all(a.status == 200 for a in answers), answers
+    assert wait_for(lambda: captured_count(c) >= expected, 15)
+    assert captured_count(c) == expected  # every request captured once
+    return start, utcnow()
 
 
 def check_phases(stack: Any, send: Send, url: str) -> dict[str, Any]:
-    """Serve the phases at chosen capture times and judge each window; the watcher's hook
-    records the shifted window twice (one ``drift_detected`` only). Routes stay at v1=100."""
+    """Serve the phases with capture on and judge each phase's window; the watcher's hook
+    records the shifted phase twice (one ``drift_detected`` only). Routes stay at v1=100."""
     from sqlalchemy import func, select
 
     from agents.entrypoints.chat.chat import answer
@@ -78,35 +87,35 @@ def check_phases(stack: Any, send: Send, url: str) -> dict[str, Any]:
     from agents.queries.drift import drift_report_at
     from database.models import AuditEventRow
     from database.models_drift import DriftCheckRow
-    from lifecycle.records import utcnow
     from mlops.reference_data import to_sample
 
     c, train = stack.container, stack.models["1"].train
-    versions = {stack.deployments["v1"]: "1", stack.deployments["v2"]: "2"}
     with c.uow() as uow:
-        store_reference(uow, "iris", "1", to_sample(train.copy(), "test:train", 5000, None), "t")
+        store_reference(uow, MODEL, "1", to_sample(train.copy(), "test:train", 5000, None), "t")
         uow.commit()
-    now, hour, minute = utcnow(), timedelta(hours=1), timedelta(minutes=1)
-    phases = {  # name: (rows, captured at, judged at, window)
-        "baseline": (draw(train, 300, 1), now - 3 * hour, None, None),
-        "shifted": (draw(train, 300, 2, {2: 3.0}), now - 90 * minute, now - hour, hour),
-        "too_few": (draw(train, 50, 3), now - 30 * minute, now - 20 * minute, 15 * minute),
-        "none": (draw(train, 300, 4), now - 10 * minute, now, 15 * minute),
+    phases = {  # name: rows; the baseline is served first and judged in no window
+        "baseline": draw(train, 300, 1),
+        "shifted": draw(train, 300, 2, {2: 3.0}),
+        "too_few": draw(train, 50, 3),
+        "none": draw(train, 300, 4),
     }
     out: dict[str, Any] = {}
-    for name, (rows, at, judged_at, window) in phases.items():
-        serve_and_capture(c, send, url, versions, rows, at)
-        if judged_at is not None:
-            out[name] = summary(drift_report_at(c, "iris", window.total_seconds(), judged_at))
-    for _ in range(2):  # two watch ticks over the shifted window
-        record_drift_checks(c, "watcher", "iris", now - hour)
+    ends: dict[str, datetime] = {}
+    with capturing(c, url):
+        for name, rows in phases.items():
+            start, ends[name] = serve(c, send, url, rows)
+            if name != "baseline":
+                seconds = (ends[name] - start).total_seconds()
+                out[name] = summary(drift_report_at(c, MODEL, seconds, ends[name]))
+    for _ in range(2):  # two watch ticks ending with the shifted phase
+        record_drift_checks(c, "watcher", MODEL, ends["shifted"])
     with c.reader() as uow:
         rows_written = uow.session.scalar(select(func.count()).select_from(DriftCheckRow))
         alerts = uow.session.scalar(
             select(func.count()).where(AuditEventRow.action == "drift_detected")
         )
     out["watch"] = {"rows": rows_written, "drift_detected": alerts}
-    out["chat"] = answer(c, "is iris drifting?", "tester").reply  # the last hour: no shift
+    out["chat"] = answer(c, "is iris drifting?", "tester").reply  # the last hour: every phase
     return out
 
 
@@ -117,4 +126,5 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
         "verdict": report["verdict"],
         "drifted_features": [c["name"] for c in features if c["verdict"] == "drift"],
         "output_verdict": output[0]["verdict"],
+        "rows": report["current_rows"],
     }

@@ -22,7 +22,13 @@ from database.engine import read_session
 from database.models import ModelVersionRow
 from database.models_watch import CaptureSettingRow, PredictionRow
 from database.uow import SqlAlchemyUnitOfWork
-from lifecycle.capture import PredictionRecord, capture_percent, feature_rows, retention_cutoff
+from lifecycle.capture import (
+    PredictionRecord,
+    capture_percent,
+    feature_rows,
+    output_predictions,
+    retention_cutoff,
+)
 from lifecycle.errors import UnknownModelError
 from lifecycle.records import utcnow
 
@@ -124,8 +130,6 @@ def captured(
     rows.reverse()
     out = []
     for row in rows:
-        output = row.output
-        predictions = output.get("predictions") if isinstance(output, dict) else None
         out.append(
             CapturedPrediction(
                 row.request_id,
@@ -136,10 +140,10 @@ def captured(
                 row.latency_ms,
                 row.status,
                 row.inputs,
-                output,
+                row.output,
                 row.gateway,
                 feature_rows(row.inputs, columns),
-                predictions if isinstance(predictions, list) else [],
+                output_predictions(row.output),
             )
         )
     return out

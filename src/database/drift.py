@@ -1,10 +1,9 @@
 """Drift's reads and writes: reference samples, drift checks, and the one reader of captured
 predictions the drift check uses (``captured_rows``).
 
-``captured_rows`` reads the ``predictions`` table itself and turns each captured request into
-feature rows (in the reference's column order) and outputs. TODO(integrator): when the capture
-part's own reader of ``predictions`` is merged, swap this function's query for it; the shapes it
-accepts are listed in ``request_rows``.
+``captured_rows`` selects only the ``inputs`` and ``output`` columns of ``predictions`` (the
+whole rows of ``database.capture.captured`` cost more) and reads them with capture's own parsers
+(``lifecycle.capture.column_rows`` and ``row_outputs``), so a body means the same everywhere.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from database.models_drift import DriftCheckRow, ReferenceSampleRow
 from database.models_watch import PredictionRow
+from lifecycle.capture import column_rows, row_outputs
 
 
 @dataclass
@@ -31,36 +31,6 @@ class CapturedSample:
     requests: int = 0
     unreadable: int = 0
     """Captured requests whose body did not fit the reference's columns (left out)."""
-
-
-def request_rows(inputs: Any, columns: Sequence[str]) -> list[list[Any]] | None:
-    """The feature rows of one captured request body, or None when it does not fit ``columns``.
-
-    Accepted: the served body ``{"instances": [...]}`` (DESIGN.md section 6), ``{"inputs":
-    [...]}``, or the bare list; each row a list in column order or an object by column name.
-    """
-    rows = inputs.get("instances", inputs.get("inputs")) if isinstance(inputs, dict) else inputs
-    if not isinstance(rows, list):
-        return None
-    out: list[list[Any]] = []
-    for row in rows:
-        if isinstance(row, dict):
-            if any(c not in row for c in columns):
-                return None
-            row = [row[c] for c in columns]
-        if not isinstance(row, list) or len(row) != len(columns):
-            return None
-        out.append(row)
-    return out
-
-
-def request_outputs(output: Any, count: int) -> list[Any]:
-    """One output per row of a captured answer (``{"predictions": [...]}`` or a bare list);
-    none when it does not give exactly ``count``."""
-    values = output.get("predictions") if isinstance(output, dict) else output
-    if isinstance(values, list) and len(values) == count:
-        return [v if isinstance(v, int | float | str | bool) else str(v) for v in values]
-    return []
 
 
 def reference_summary(row: ReferenceSampleRow) -> dict[str, Any]:
@@ -149,10 +119,10 @@ class DriftRepository:
         sample = CapturedSample()
         for inputs, output in self.session.execute(query.order_by(PredictionRow.id).limit(limit)):
             sample.requests += 1
-            rows = request_rows(inputs, columns)
+            rows = column_rows(inputs, columns)
             if rows is None:
                 sample.unreadable += 1
                 continue
             sample.rows.extend(rows)
-            sample.outputs.extend(request_outputs(output, len(rows)))
+            sample.outputs.extend(row_outputs(output, len(rows)))
         return sample

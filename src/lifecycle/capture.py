@@ -82,32 +82,71 @@ def retention_cutoff(now: datetime, retention_seconds: float) -> datetime:
     return now - timedelta(seconds=retention_seconds)
 
 
-def feature_rows(inputs: Any, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """A captured request's inputs as one feature dict per row.
+def body_rows(inputs: Any) -> list[Any] | None:
+    """The rows of a captured request body, the one reading of it (features and drift).
 
     The served models take ``{"instances": [...]}`` (``mlops.bento_service``) whose rows are
     lists of values (the version's signature columns, in order) or records (column -> value).
-    A list row is named by ``columns`` when they are given and as long as the row, else
-    ``"0"``, ``"1"``, ...; a record is kept as it is. A bare list of rows or a single record is
-    read the same way. Anything else (a scalar, an unparsable body: ``None``) gives no rows.
+    A bare list of rows or a single record is read the same way. Anything else (a scalar, an
+    unparsable body: ``None``, instances that are not a list) gives None.
     """
-    rows: Any
-    if isinstance(inputs, Mapping) and "instances" in inputs:
-        rows = inputs["instances"]
-    elif isinstance(inputs, Mapping):
-        rows = [inputs]
-    else:
-        rows = inputs
-    if not isinstance(rows, list):
-        return []
+    rows: Any = inputs  # a stored body is decoded JSON: ``dict`` (cheaper to test than Mapping)
+    if isinstance(inputs, dict):
+        rows = inputs.get("instances", [inputs])
+    return rows if isinstance(rows, list) else None
+
+
+def feature_rows(inputs: Any, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """A captured request's inputs (``body_rows``) as one feature dict per row.
+
+    A list row is named by ``columns`` when they are given and as long as the row, else
+    ``"0"``, ``"1"``, ...; a record is kept as it is; other rows are skipped. An unreadable
+    body gives no rows.
+    """
     out: list[dict[str, Any]] = []
-    for row in rows:
+    for row in body_rows(inputs) or []:
         if isinstance(row, Mapping):
             out.append({str(k): v for k, v in row.items()})
         elif isinstance(row, list):
             names = columns if columns is not None and len(columns) == len(row) else None
             out.append({(names[i] if names else str(i)): value for i, value in enumerate(row)})
     return out
+
+
+def column_rows(inputs: Any, columns: Sequence[str]) -> list[list[Any]] | None:
+    """A captured request's inputs (``body_rows``) as value lists in ``columns`` order (what
+    the drift check compares), or None when the body or any row does not fit ``columns``: a
+    list row must be as long as them, a record must name every one (others are ignored)."""
+    rows = body_rows(inputs)
+    if rows is None:
+        return None
+    out: list[list[Any]] = []
+    width = len(columns)
+    for row in rows:  # lists first: the served rows, and the cheaper check
+        if not isinstance(row, list):
+            if not isinstance(row, Mapping) or any(c not in row for c in columns):
+                return None
+            row = [row[c] for c in columns]
+        if len(row) != width:
+            return None
+        out.append(row)
+    return out
+
+
+def output_predictions(output: Any) -> list[Any]:
+    """The predictions of a captured answer, one per request row: ``{"predictions": [...]}``
+    as the served models answer (or a bare list); none for anything else (an error answer)."""
+    values = output.get("predictions") if isinstance(output, dict) else output
+    return values if isinstance(values, list) else []
+
+
+def row_outputs(output: Any, count: int) -> list[Any]:
+    """``output_predictions`` when there are exactly ``count`` of them (else none), each a
+    scalar (anything else, e.g. a list of class probabilities, as its text)."""
+    values = output_predictions(output)
+    if len(values) != count:
+        return []
+    return [v if isinstance(v, int | float | str | bool) else str(v) for v in values]
 
 
 DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*")

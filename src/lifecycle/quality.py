@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from lifecycle.capture import output_predictions
 from lifecycle.errors import BadInputError, RefusedError
 
 Label = str | float
@@ -188,8 +189,8 @@ def plan_feedback(
 def predicted_label(output: Any) -> Label | None:
     """The one prediction of a captured answer (``{"predictions": [x]}``), or None when the
     answer holds none, several (a batch request has no single label) or no usable value."""
-    values = output.get("predictions") if isinstance(output, dict) else None
-    if not isinstance(values, list) or len(values) != 1:
+    values = output_predictions(output)
+    if len(values) != 1:
         return None
     value = values[0][0] if isinstance(values[0], list) and len(values[0]) == 1 else values[0]
     return as_label(value)

@@ -646,8 +646,9 @@ def test_capture_retention_deletes_the_old_rows_only(
 def test_drift_is_found_on_the_shifted_feature_of_served_traffic_only(
     stack: Stack, ops: httpx.Client, gateway: str
 ) -> None:
-    """Issue 14's drift test on real served traffic: one feature shifted, then none, then too
-    few rows (``tests/drift_traffic.py``; it writes the captured rows until capture is merged)."""
+    """Issue 14's drift test on real served traffic: one feature shifted, then too few rows,
+    then none (``tests/drift_traffic.py``): the gateway captures every request at 100% and each
+    phase is judged over its own window of captured rows; capture is off again after."""
     from tests.drift_traffic import check_phases
 
     assert put(ops, weights={stack.deployments["v1"]: 100}).status_code == 200
@@ -661,8 +662,37 @@ def test_drift_is_found_on_the_shifted_feature_of_served_traffic_only(
     assert verdicts["shifted"]["output_verdict"] == "drift"  # the answers moved too
     assert verdicts["none"]["verdict"] == "no_drift"
     assert verdicts["too_few"]["verdict"] == "inconclusive"
+    rows = {name: verdicts[name]["rows"] for name in ("shifted", "too_few", "none")}
+    assert rows == {"shifted": 300, "too_few": 50, "none": 300}  # each window: its phase only
     assert verdicts["watch"] == {"rows": 2, "drift_detected": 1}  # the same drift: no repeat
-    assert verdicts["chat"].startswith("No: iris v1 shows no drift (350 captured rows")
+    assert verdicts["chat"].startswith("Yes: iris v1 is drifting (")  # the hour holds all four
+    assert "950 captured rows in the last hour" in verdicts["chat"]
+
+
+def test_feedback_joins_labels_to_the_predictions_the_gateway_captured(
+    stack: Stack, ops: httpx.Client, gateway: str
+) -> None:
+    """The feedback join on real captured rows: 20 one-row requests with the client's request
+    ids, captured at 100%; 15 labelled with the served answer, 5 with another class."""
+    from agents.handlers.feedback import record_feedback
+    from agents.queries.quality import quality_report
+    from tests.drift_traffic import captured_count, capturing
+
+    assert put(ops, weights={stack.deployments["v1"]: 100}).status_code == 200
+    c, tag = stack.container, uuid.uuid4().hex[:8]
+    ids = [f"fb-{tag}-{i}" for i in range(20)]
+    bodies = [{"instances": [row]} for row in rows_of(stack.models["1"])[:20]]
+    with capturing(c, gateway):
+        expected = captured_count(c) + len(bodies)
+        answers = send(gateway, bodies, headers=[{"X-Request-Id": r} for r in ids])
+        assert all(a.status == 200 for a in answers)
+        assert wait_for(lambda: captured_count(c) >= expected, 15)
+    served = [float(a.predictions[0]) for a in answers]
+    labels = [p if i < 15 else (p + 1) % 3 for i, p in enumerate(served)]
+    rows = [(f"item {i}", r, label) for i, (r, label) in enumerate(zip(ids, labels, strict=True))]
+    assert record_feedback(c, MODEL, rows, "tester")["added"] == 20
+    (v1,) = [d for d in quality_report(c, MODEL, 600)["deployments"] if d["version"] == "1"]
+    assert (v1["labelled"], v1["metrics"]["accuracy"]) == (20, 0.75)
 
 
 def test_deployer_down_stops_the_gateway_it_started(stack: Stack, tmp_path: Path) -> None:

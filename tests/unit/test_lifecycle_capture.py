@@ -13,10 +13,13 @@ from lifecycle.capture import (
     InvalidCapturePercentError,
     InvalidDurationError,
     capture_percent,
+    column_rows,
     duration_seconds,
     feature_rows,
+    output_predictions,
     request_id,
     retention_cutoff,
+    row_outputs,
     sampled,
 )
 from lifecycle.errors import BadInputError
@@ -159,3 +162,48 @@ def test_inputs_read_as_one_feature_dict_per_row(
     inputs: Any, columns: list[str] | None, rows: list[dict[str, Any]]
 ) -> None:
     assert feature_rows(inputs, columns) == rows
+
+
+DRIFT_ROWS = {  # the drift check's reading of the same bodies: values in column order
+    "the served body": ({"instances": [[1.0, 2.0], [3.0, 4.0]]}, [[1.0, 2.0], [3.0, 4.0]]),
+    "records in column order, extra names ignored": (
+        {"instances": [{"sepal_width": 2, "sepal_length": 1, "x": 0}]},
+        [[1, 2]],
+    ),
+    "a bare list": ([[1.0, 2.0]], [[1.0, 2.0]]),
+    "a single record": ({"sepal_length": 1, "sepal_width": 2}, [[1, 2]]),
+    "no rows": ({"instances": []}, []),
+    "a row of another width": ({"instances": [[1.0, 2.0], [1.0]]}, None),
+    "a record missing a column": ({"instances": [{"sepal_length": 1}]}, None),
+    "a row that is neither": ({"instances": [1, [1.0, 2.0]]}, None),
+    "unparsable inputs": (None, None),
+    "instances that are not a list": ({"instances": "x"}, None),
+}
+
+
+@pytest.mark.parametrize(("inputs", "rows"), DRIFT_ROWS.values(), ids=DRIFT_ROWS)
+def test_inputs_read_as_values_in_column_order_or_not_at_all(
+    inputs: Any, rows: list[list[Any]] | None
+) -> None:
+    assert column_rows(inputs, COLUMNS) == rows
+
+
+OUTPUTS = {  # (captured answer, its predictions, as drift reads them for 2 rows)
+    "the served answer": ({"predictions": [0, 2]}, [0, 2], [0, 2]),
+    "a bare list": (["a", "b"], ["a", "b"], ["a", "b"]),
+    "probabilities": (
+        {"predictions": [[0.1, 0.9], [1, 0]]},
+        [[0.1, 0.9], [1, 0]],
+        ["[0.1, 0.9]", "[1, 0]"],
+    ),
+    "one prediction for two rows": ({"predictions": [1]}, [1], []),
+    "an error answer": ({"error": "injected fault"}, [], []),
+    "no answer": (None, [], []),
+    "predictions that are not a list": ({"predictions": 3}, [], []),
+}
+
+
+@pytest.mark.parametrize(("output", "predictions", "two"), OUTPUTS.values(), ids=OUTPUTS)
+def test_an_answer_reads_as_its_predictions(output: Any, predictions: Any, two: Any) -> None:
+    assert output_predictions(output) == predictions
+    assert row_outputs(output, 2) == two

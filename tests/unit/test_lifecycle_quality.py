@@ -129,6 +129,7 @@ OUTPUTS = {
     "one class name": ({"predictions": ["virginica"]}, "virginica"),
     "one value in a row": ({"predictions": [[0.25]]}, 0.25),
     "a batch of two": ({"predictions": [1, 2]}, None),
+    "a bare list (capture's reading)": ([1], 1.0),
     "no predictions": ({"error": "injected fault"}, None),
     "an error answer": (None, None),
     "an unusable value": ({"predictions": [None]}, None),
