@@ -192,6 +192,7 @@ def test_bad_objectives_are_refused_with_one_line(changes) -> None:
 def test_good_changes_override_the_defaults_and_none_clears_a_bound() -> None:
     got = objectives(GOALS, {"p95_ms": 40, "p99_ms": None, "min_requests": 50.0})
     assert (got.p95_ms, got.p99_ms, got.min_requests, got.error_rate) == (40, None, 50, 0.01)
+    assert type(got.min_requests) is int
     assert got.to_json()["p95_ms"] == 40
     assert judge(got, window(), CALM).status is VerdictStatus.PASSED
 
@@ -217,8 +218,14 @@ def test_relative_latency_at_its_bounds(win, base, status) -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"latency_factor": 1.0}, {"latency_factor": 1.5}, {"min_requests": 1}, {"error_rate": 1.0}],
-    ids=["a factor of 1", "a factor of 1.5", "a minimum of 1", "a rate of 1"],
+    [
+        {"latency_factor": 1.0},
+        {"latency_factor": 1.5},
+        {"min_requests": 1},
+        {"error_rate": 1.0},
+        {"error_rate": 0.0},
+    ],
+    ids=["a factor of 1", "a factor of 1.5", "a minimum of 1", "a rate of 1", "a rate of 0"],
 )
 def test_objectives_at_their_bounds_are_accepted(changes) -> None:
     assert objectives(GOALS, changes).to_json().items() >= changes.items()
@@ -250,3 +257,7 @@ def test_a_minimum_left_off_and_a_sub_millisecond_bound() -> None:
     ):
         objectives(GOALS, {"min_requests": None})
     assert objectives(GOALS, {"p95_ms": 0.5}).p95_ms == 0.5
+
+
+def test_a_window_of_exactly_the_minimum_is_judged() -> None:
+    assert judge(GOALS, window(requests=20), CALM).status is VerdictStatus.PASSED
