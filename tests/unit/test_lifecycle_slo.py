@@ -192,6 +192,7 @@ def test_bad_objectives_are_refused_with_one_line(changes) -> None:
 def test_good_changes_override_the_defaults_and_none_clears_a_bound() -> None:
     got = objectives(GOALS, {"p95_ms": 40, "p99_ms": None, "min_requests": 50.0})
     assert (got.p95_ms, got.p99_ms, got.min_requests, got.error_rate) == (40, None, 50, 0.01)
+    assert type(got.min_requests) is int
     assert got.to_json()["p95_ms"] == 40
     assert judge(got, window(), CALM).status is VerdictStatus.PASSED
 
@@ -217,8 +218,14 @@ def test_relative_latency_at_its_bounds(win, base, status) -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"latency_factor": 1.0}, {"latency_factor": 1.5}, {"min_requests": 1}, {"error_rate": 1.0}],
-    ids=["a factor of 1", "a factor of 1.5", "a minimum of 1", "a rate of 1"],
+    [
+        {"latency_factor": 1.0},
+        {"latency_factor": 1.5},
+        {"min_requests": 1},
+        {"error_rate": 1.0},
+        {"error_rate": 0.0},
+    ],
+    ids=["a factor of 1", "a factor of 1.5", "a minimum of 1", "a rate of 1", "a rate of 0"],
 )
 def test_objectives_at_their_bounds_are_accepted(changes) -> None:
     assert objectives(GOALS, changes).to_json().items() >= changes.items()
@@ -226,3 +233,31 @@ def test_objectives_at_their_bounds_are_accepted(changes) -> None:
 
 def test_a_breach_with_nothing_warm_proposes_unless_told_nothing_is_left() -> None:
     assert guard_action(FAILED, DONE, NOW, 3600, False) is GuardAction.PROPOSE
+
+
+def test_a_verdict_says_each_objective_in_a_sentence() -> None:
+    verdict = judge(GOALS, window(errors=2, p95=60.0, p99=100.0), window(p95=10.0, p99=40.0))
+
+    assert [(v.gate, v.status.value, v.message) for v in verdict.verdicts] == [
+        ("slo_error_rate", "failed", "error rate 2.00% above 1.00%"),
+        ("slo_p95_ms", "failed", "p95 60 ms above 50 ms"),
+        ("slo_p99_ms", "passed", "p99 100 ms within 120 ms"),
+        ("slo_p95_ms_relative", "failed", "p95 60 ms vs 2x its baseline 10 ms"),
+        ("slo_p99_ms_relative", "failed", "p99 100 ms vs 2x its baseline 40 ms"),
+    ]
+    thin = judge(GOALS, window(requests=3), None)
+    assert [(v.gate, v.message) for v in thin.verdicts] == [
+        ("slo_requests", "only 3 requests (SLO needs 20)")
+    ]
+
+
+def test_a_minimum_left_off_and_a_sub_millisecond_bound() -> None:
+    with pytest.raises(
+        InvalidObjectiveError, match=r"^the minimum request count cannot be left off$"
+    ):
+        objectives(GOALS, {"min_requests": None})
+    assert objectives(GOALS, {"p95_ms": 0.5}).p95_ms == 0.5
+
+
+def test_a_window_of_exactly_the_minimum_is_judged() -> None:
+    assert judge(GOALS, window(requests=20), CALM).status is VerdictStatus.PASSED
