@@ -5,7 +5,9 @@ Real gateway, real ``bentoml serve`` endpoints, users in a process of their own 
 as a separate process. The endpoint turns bad after its release completed: its fault drill is a
 file (``DEPLOYER_FAULT_FILE``) the test writes once the rollout is in its warm phase. The
 rollout's own gates are set far off (error rate 100%, latency 1000x): only the service-level
-objective (errors at most 5%) can call the breach.
+objective (errors at most 5%) can call the breach. The people concerned hear of it: a real
+webhook receiver and a real SMTP server (``tests/alert_receivers.py``) are the home's alert
+channels, and the watcher's own dispatcher delivers the breach and the rollback to both.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from agents.handlers import alerts
+from tests.alert_receivers import smtp_receiver, webhook_receiver
 from tests.e2e.test_cli_agent import Home, predict, processes_of, sample_rows, wait_for_comparisons
 from tests.e2e.test_cli_watch import (
     MODEL,
     checks_of,
     drill_home,
+    in_process,
     phase_of,
     promote,
     running_gateway,
@@ -51,7 +56,14 @@ def test_a_completed_canary_that_starts_failing_is_rolled_back_inside_the_guard_
     home: Home,
 ) -> None:
     fault = home.root / "fault.json"
-    with running_gateway(home) as gateway:
+    with (
+        webhook_receiver() as webhook,
+        smtp_receiver() as mailbox,
+        running_gateway(home) as gateway,
+    ):
+        with in_process(home) as c:  # the OS user ran `deployer init`: the home's first admin
+            alerts.add_channel(c, c.settings.user, webhook.url, "slo,rollback", "warning")
+            alerts.add_channel(c, c.settings.user, mailbox.url, "slo,rollback", "warning")
         promote(home, "1", "staging", "shadow", "production")
         v1 = home.ok("deploy", MODEL, "1")["deployment_manifest"]["deployment_id"]
         promote(home, "2", "staging", "shadow")
@@ -80,6 +92,18 @@ def test_a_completed_canary_that_starts_failing_is_rolled_back_inside_the_guard_
 
             fault.write_text(json.dumps({"error_rate": 0.5}))  # the release goes bad
             until(lambda: home.weights() == {v1: 100.0}, 60, "the breach was not rolled back")
+            # Both channels hear of the breach and of the rollback (the dispatcher's thread).
+            sent = "SELECT kind FROM alerts WHERE state = 'sent' AND kind IN (?, ?)"
+            until(lambda: len(home.query(sent, "slo_breach", "rolled_back")) == 4, 60, "no alert")
+            heard = [webhook.wait_for(2, 30), mailbox.wait_for(2, 30)]
+        delivered = home.query("SELECT kind, state FROM alerts WHERE kind <> 'test'")
+
+    hooked = " | ".join(f"{m.get('title')} {m.get('message')}" for m in heard[0])
+    mailed = " | ".join(f"{m['subject']} {m['body']}" for m in heard[1])
+    for said in (hooked, mailed):
+        assert v2 in said and "error rate" in said, said  # the breach, naming the deployment
+        assert "rolled back" in said, said  # and the automatic rollback
+    assert sorted(delivered) == [("rolled_back", "sent")] * 2 + [("slo_breach", "sent")] * 2
 
     status, action, message = checks_of(home, v2)[-1]
     assert (status, action) == ("failed", "rollback"), message
