@@ -83,7 +83,7 @@ def capture_settings(session: Session, model_name: str | None = None) -> list[di
 
 
 @dataclass(frozen=True, slots=True)
-class CapturedPrediction:
+class CapturedPrediction(PredictionRecord):
     """One captured prediction as readers get it.
 
     ``inputs`` and ``output`` are the request and response JSON as sent (``inputs`` is None
@@ -93,16 +93,6 @@ class CapturedPrediction:
     a record kept as it is) and ``predictions`` the output's ``predictions`` list (or empty).
     """
 
-    request_id: str
-    model_name: str
-    version: str
-    deployment_id: str
-    captured_at: datetime
-    latency_ms: float
-    status: int
-    inputs: Any
-    output: Any
-    gateway: str
     features: list[dict[str, Any]] = field(default_factory=list)
     predictions: list[Any] = field(default_factory=list)
 
