@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from lifecycle.errors import BadInputError
+from lifecycle.durations import parse_duration
 
 
 def backoff(attempt: int, base_seconds: float = 5.0, cap_seconds: float = 600.0) -> float:
@@ -23,13 +23,7 @@ def next_attempt(
     return now + timedelta(seconds=backoff(attempts, base_seconds))
 
 
-_WINDOW_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
 def parse_window(text: str) -> timedelta:
-    """``30m``, ``2h``, ``1d``, ``1w`` (a positive whole number and a unit) as a duration;
-    BadInputError otherwise."""
-    value, unit = text.strip()[:-1], text.strip()[-1:].lower()
-    if unit not in _WINDOW_UNITS or not value.isdigit() or int(value) <= 0:
-        raise BadInputError(f"{text!r} is not a window; use e.g. 30m, 2h, 1d or 1w")
-    return timedelta(seconds=int(value) * _WINDOW_UNITS[unit])
+    """``30m``, ``2h``, ``1d``, ``1w`` (``lifecycle.durations``) as a duration; BadInputError
+    otherwise."""
+    return timedelta(seconds=parse_duration(text))

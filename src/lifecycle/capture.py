@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from lifecycle.durations import parse_duration
 from lifecycle.errors import BadInputError
 
 MAX_REQUEST_ID_LENGTH = 64
@@ -149,19 +150,6 @@ def row_outputs(output: Any, count: int) -> list[Any]:
     return [v if isinstance(v, int | float | str | bool) else str(v) for v in values]
 
 
-DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*")
-UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-class InvalidDurationError(BadInputError):
-    """A duration that is not a positive number with a unit (``90s``, ``30m``, ``1h``, ``2d``)."""
-
-
 def duration_seconds(text: str) -> float:
-    """``"1h"`` -> 3600.0; units s, m, h, d, w; InvalidDurationError otherwise."""
-    match = DURATION.fullmatch(text)
-    if match is None or float(match.group(1)) <= 0:
-        raise InvalidDurationError(
-            f"expected a duration such as 90s, 30m, 1h, 2d or 1w, got {text!r}"
-        )
-    return float(match.group(1)) * UNIT_SECONDS[match.group(2)]
+    """``"1h"`` -> 3600.0 (``lifecycle.durations``); InvalidDurationError otherwise."""
+    return parse_duration(text)

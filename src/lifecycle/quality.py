@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from lifecycle.capture import output_predictions
+from lifecycle.durations import parse_duration
 from lifecycle.errors import BadInputError, RefusedError
 
 Label = str | float
@@ -82,8 +83,6 @@ LABEL_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-
 """A class name as the ops API's schema states it (what ``as_label`` accepts as text)."""
 REQUEST_ID = re.compile(r"[!-~]{1,64}")
 """A request id: 1-64 printable ASCII characters, no spaces (``X-Request-Id``'s column)."""
-WINDOW = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
-UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_WINDOW_SECONDS = 366 * 86400
 
 
@@ -99,12 +98,8 @@ def check_request_id(value: Any, where: str) -> str:
 
 def parse_window(text: str) -> float:
     """``"90s"``, ``"30m"``, ``"1h"``, ``"7d"`` or a number of seconds -> seconds (1 s to 366
-    days); anything else is bad input."""
-    match = WINDOW.fullmatch(text.strip().lower())
-    seconds = float(match.group(1)) * UNIT_SECONDS[match.group(2)] if match else 0.0
-    if not 1 <= seconds <= MAX_WINDOW_SECONDS:
-        raise BadInputError(f"invalid window {text!r}; say 90s, 30m, 1h or 7d (up to 366d)")
-    return seconds
+    days, ``lifecycle.durations``); anything else is bad input."""
+    return parse_duration(text, MAX_WINDOW_SECONDS)
 
 
 def as_label(value: Any) -> Label | None:

@@ -54,7 +54,7 @@ def status(env: dict[str, str]) -> list[dict[str, object]]:
         (("status", "nobody"), "unknown model 'nobody'"),
         (("export", "iris", "--to", "x.csv"), "must end in .parquet"),
         (("export", "iris", "--to", "/nowhere/x.parquet"), "no such folder"),
-        (("export", "iris", "--to", "x.parquet", "--since", "soon"), "expected a duration"),
+        (("export", "iris", "--to", "x.parquet", "--since", "soon"), "is not a duration"),
     ],
 )
 def test_bad_capture_input_is_one_line_exit_2_and_changes_nothing(

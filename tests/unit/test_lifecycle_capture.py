@@ -11,7 +11,6 @@ import pytest
 
 from lifecycle.capture import (
     InvalidCapturePercentError,
-    InvalidDurationError,
     capture_percent,
     column_rows,
     duration_seconds,
@@ -22,6 +21,7 @@ from lifecycle.capture import (
     row_outputs,
     sampled,
 )
+from lifecycle.durations import InvalidDurationError
 from lifecycle.errors import BadInputError
 
 GOOD_PERCENTS = {"0": 0.0, "10": 10.0, "2.5": 2.5, "100": 100.0, 0: 0.0, 7: 7.0, 99.9: 99.9}
@@ -116,7 +116,7 @@ def test_a_duration_reads_as_seconds(text: str, seconds: float) -> None:
     assert duration_seconds(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "1", "h", "0h", "-1h", "1y", "1 hour", "1h2m"])
+@pytest.mark.parametrize("text", ["", "0.5", "h", "0h", "-1h", "1y", "1 hour", "1h2m"])
 def test_a_bad_duration_is_refused(text: str) -> None:
     with pytest.raises(InvalidDurationError):
         duration_seconds(text)

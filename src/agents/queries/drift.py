@@ -17,7 +17,6 @@ alone decide.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +26,8 @@ from database.drift import DriftRepository
 from database.models import DeploymentRow
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.drift import ColumnVerdict, DriftPolicy, DriftReport, judge_drift
-from lifecycle.errors import BadInputError, RefusedError, UnknownModelError
+from lifecycle.durations import parse_duration
+from lifecycle.errors import RefusedError, UnknownModelError
 from lifecycle.records import model_version_id, utcnow
 from lifecycle.routing import stable_of
 from lifecycle.stages import LIVE_STATUSES
@@ -37,9 +37,6 @@ log = logging.getLogger(__name__)
 
 OUTPUT = "prediction"
 """The output column's name in a check."""
-_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-MAX_WINDOW_SECONDS = 10_000 * 86400
 
 
 class NoReferenceError(RefusedError):
@@ -51,13 +48,9 @@ class NotServingError(RefusedError):
 
 
 def parse_window(text: str) -> float:
-    """``30m``, ``1h``, ``2d``, ``90s`` or a number of seconds, as seconds (at most 10,000
-    days: any window the API's pattern admits)."""
-    found = _WINDOW.match(text or "")
-    seconds = float(found.group(1)) * _UNIT[found.group(2)] if found else 0.0
-    if not 0 < seconds <= MAX_WINDOW_SECONDS:
-        raise BadInputError(f"cannot read window {text!r}; write it like 30m, 1h or 1d")
-    return seconds
+    """``30m``, ``1h``, ``2d``, ``90s`` or a number of seconds, as seconds
+    (``lifecycle.durations``: any window the API's pattern admits)."""
+    return parse_duration(text)
 
 
 def policy_of(c: Services) -> DriftPolicy:

@@ -18,11 +18,11 @@ from agents.entrypoints.api.schemas import Body
 from agents.handlers import alerts
 from lifecycle.alerts import GROUPS
 from lifecycle.approval import Role
+from lifecycle.durations import WINDOW_PATTERN
 
 router = APIRouter(tags=["alerts"])
 
 Admin = Annotated[ApiUser, Depends(require(Role.ADMIN))]
-WINDOW_PATTERN = r"^[1-9][0-9]{0,5}[smhdwSMHDW]$"
 GROUPS_PATTERN = rf"^(|all|({'|'.join(GROUPS)})(,({'|'.join(GROUPS)})){{0,{len(GROUPS) - 1}}})$"
 ChannelId = Annotated[int, Path(ge=1, le=2_147_483_647, description="A channel's id.")]
 

@@ -13,12 +13,9 @@ from agents.entrypoints.api.errors import error_responses
 from agents.entrypoints.api.responses import json_response
 from agents.entrypoints.api.schemas import ModelName
 from agents.queries.drift import drift_report, parse_window
+from lifecycle.durations import WINDOW_PATTERN
 
 router = APIRouter(tags=["drift"])
-
-WINDOW_PATTERN = r"^[1-9][0-9]{0,7}s?$|^[1-9][0-9]{0,5}m$|^[1-9][0-9]{0,4}h$|^[1-9][0-9]{0,2}d$"
-"""Whole seconds, minutes, hours or days, each within ``parse_window``'s limit: a window the
-pattern admits is never refused."""
 
 
 @router.get("/v1/models/{name}/drift", responses=error_responses(404, 409))
