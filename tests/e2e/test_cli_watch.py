@@ -334,10 +334,15 @@ def test_a_healthy_canary_walks_every_step_completes_and_two_watchers_never_doub
     ((steps,),) = home.query("SELECT steps FROM rollouts WHERE deployment_id = ?", good)
     weights = json.loads(steps)["weights"]  # memory slowed the canary after the rollbacks
     assert len(weights) > 4 and weights[0] == 20.0 and weights[-1] == 100.0
-    actions = [action for _, action, _ in checks_of(home, good)]
+    judged = [action for _, action, _ in checks_of(home, good)]
+    # Once its rollout is over, a tick judges the deployment's service levels like any other
+    # routed one ("observe"); until then only the rollout's own moves and waits.
+    ended = judged.index("retire") + 1
+    actions, after = judged[:ended], judged[ended:]
     moves = [a for a in actions if a in ("advance", "complete", "retire")]
     assert moves == ["advance"] * (len(weights) - 2) + ["complete", "retire"], actions
     assert set(actions) <= {"wait", "advance", "complete", "retire"}, actions
+    assert set(after) <= {"observe"}, after
     assert home.weights() == {good: 100.0}, home.weights()
     assert home.status_of(serving) == "rolled_back", home.status_of(serving)
     until(lambda: not processes_of(serving), 15, f"v1's server outlived its retirement: {serving}")
