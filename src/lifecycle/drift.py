@@ -102,12 +102,12 @@ class DriftReport:
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm's step-down adjusted p-values, in the order given (monotone, capped at 1)."""
     order = sorted(range(len(p_values)), key=lambda i: p_values[i])
-    adjusted = [1.0] * len(p_values)
+    adjusted: dict[int, float] = {}
     running = 0.0
     for rank, index in enumerate(order):
         running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
         adjusted[index] = running
-    return adjusted
+    return [adjusted[i] for i in range(len(p_values))]
 
 
 def judge_column(
@@ -135,7 +135,8 @@ def judge_drift(columns: Sequence[ColumnStatistic], policy: DriftPolicy) -> Drif
         for i, col in enumerate(columns)
         if min(col.reference_rows, col.current_rows) >= policy.min_samples
     ]
-    adjusted = dict(zip(enough, holm([columns[i].p_value for i in enough]), strict=True))
+    corrected = holm([columns[i].p_value for i in enough])
+    adjusted = {index: corrected[k] for k, index in enumerate(enough)}
     judged = tuple(judge_column(col, adjusted.get(i), policy) for i, col in enumerate(columns))
     drifted = tuple(v.column.name for v in judged if v.verdict is DriftVerdict.DRIFT)
     if drifted:

@@ -12,6 +12,7 @@ from lifecycle.drift import (
     DriftVerdict,
     holm,
     is_new_drift,
+    judge_column,
     judge_drift,
 )
 from lifecycle.errors import BadInputError
@@ -103,6 +104,7 @@ def test_columns_with_too_few_rows_are_left_out_of_the_correction() -> None:
         ([0.01, 0.04, 0.03], [0.03, 0.06, 0.06]),
         ([0.5], [0.5]),
         ([0.4, 0.5], [0.8, 0.8]),
+        ([0.6, 0.7], [1.0, 1.0]),
         ([], []),
     ],
 )
@@ -149,3 +151,37 @@ def test_only_a_new_drift_is_news(
 def test_a_policy_with_impossible_thresholds_is_bad_input(kwargs: dict[str, float]) -> None:
     with pytest.raises(BadInputError):
         DriftPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("column", "adjusted", "reason"),
+    [
+        (col(p=1e-9, psi=0.5), 1e-9, "p=1e-09 < 0.05, PSI=0.500 >= 0.2"),
+        (col(p=0.9, psi=0.01), 0.9, "p=0.9 >= 0.05, PSI=0.010 < 0.2"),
+    ],
+)
+def test_a_column_says_why_in_figures(
+    column: ColumnStatistic, adjusted: float, reason: str
+) -> None:
+    assert judge_column(column, adjusted, POLICY).reason == reason
+
+
+@pytest.mark.parametrize(
+    ("columns", "summary"),
+    [
+        ([col("a", 1e-9, 0.5), col("b", 1e-9, 0.5), col("c")], "drift in 2 of 3 columns: a, b"),
+        ([], "inconclusive: nothing to compare"),
+        ([col("b", cur=1), col("c", cur=1)], "inconclusive: too few rows for b, c"),
+        ([col("a")], "no drift in 1 column"),
+        ([col("a"), col("b")], "no drift in 2 columns"),
+        ([col("a"), col("b"), OUT_NEW], "no drift in 2 columns; the output has no baseline yet"),
+    ],
+)
+def test_the_summary_says_the_check_in_one_line(
+    columns: list[ColumnStatistic], summary: str
+) -> None:
+    assert judge_drift(columns, POLICY).summary == summary
+
+
+def test_a_policy_may_ask_for_a_single_row() -> None:
+    assert DriftPolicy(min_samples=1).min_samples == 1
