@@ -25,7 +25,12 @@ class ModelVersionRow(Base):
     """``ml_model_registry``: one row per model version, mirrored from the registry."""
 
     __tablename__ = "ml_model_registry"
-    __table_args__ = (UniqueConstraint("model_name", "version"),)
+    __table_args__ = (
+        UniqueConstraint("model_name", "version"),
+        # An index, not a constraint: SQLite adds it without rebuilding the table others
+        # reference.
+        Index(None, "model_name", "label", unique=True),
+    )
 
     model_version_id: Mapped[str] = mapped_column(String(300), primary_key=True)
     model_name: Mapped[str] = mapped_column(String(200), index=True)
@@ -40,6 +45,11 @@ class ModelVersionRow(Base):
     experiment_id: Mapped[str | None] = mapped_column(String(64))
     parent_version: Mapped[str | None] = mapped_column(String(50))
     bento_tag: Mapped[str | None] = mapped_column(String(300))
+    label: Mapped[str | None] = mapped_column(String(30))
+    """The semantic version label (``1.2.0``), unique per model (issue 15); None: unlabelled."""
+    lineage: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Where a retrained version came from: ``trigger``, ``data_since``/``data_until``,
+    ``retraining_run_id`` (its ``parent_version`` is the column above); {} for others."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     stage_changed_at: Mapped[datetime] = mapped_column(default=utcnow)

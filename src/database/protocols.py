@@ -26,6 +26,7 @@ from database.models import (
     VersionRecordRow,
 )
 from database.models_access import ApiTokenRow, RoleBindingRow
+from database.retraining import RetrainingRepository
 from database.slo import SloRepository
 from lifecycle.approval import Role
 from lifecycle.stages import DeploymentStatus, ModelStage
@@ -193,6 +194,9 @@ class UnitOfWork(Protocol):
 
     @property
     def slo(self) -> SloRepository: ...
+
+    @property
+    def retraining(self) -> RetrainingRepository: ...
 
     def __enter__(self) -> Self: ...
 

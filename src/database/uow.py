@@ -33,6 +33,7 @@ from database.repositories import (
     RolloutRepository,
     VersionRecordRepository,
 )
+from database.retraining import RetrainingRepository
 from database.slo import SloRepository
 from lifecycle.errors import ConflictError, InfrastructureError, ModelDeployerError
 
@@ -72,6 +73,7 @@ class SqlAlchemyUnitOfWork:
     health_checks: HealthCheckRepository
     access: AccessRepository
     slo: SloRepository
+    retraining: RetrainingRepository
 
     def __init__(
         self,
@@ -97,6 +99,7 @@ class SqlAlchemyUnitOfWork:
         self.health_checks = HealthCheckRepository(self.session)
         self.access = AccessRepository(self.session)
         self.slo = SloRepository(self.session)
+        self.retraining = RetrainingRepository(self.session)
         self.committed = False
         return self
 
