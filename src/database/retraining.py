@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from database.models import ApprovalRow
 from database.models_retraining import RetrainingPolicyRow, RetrainingRunRow
 from lifecycle.errors import ConflictError
 from lifecycle.retraining import ACTIVE_RUN_STATUSES, RetrainingPolicy, RunStatus, Trigger
@@ -150,3 +151,28 @@ class RetrainingRepository:
             row.finished_at = now
         if error:
             row.error = error
+
+    def await_approval(
+        self, row: RetrainingRunRow, actor: str, now: datetime, version: str = ""
+    ) -> ApprovalRow:
+        """Stage the run's wait for a person (an expensive training): status
+        ``awaiting_approval`` and a pending ``approvals`` row with action ``retrain``
+        (``target_stage`` empty, ``run_id`` the retraining run's id, ``version`` the production
+        version it would replace, if any). ``deployer approve ID`` (four-eyes) moves the run
+        to ``requested``; a rejection to ``rejected``."""
+        approval = ApprovalRow(
+            approval_id=f"apr-{row.id.removeprefix('rt-')[:12]}",
+            model_name=row.model_name,
+            version=version,
+            target_stage="",
+            action="retrain",
+            requested_by=actor,
+            requested_at=now,
+            reason=row.reason,
+            state="pending",
+            run_id=row.id,
+        )
+        self.session.add(approval)
+        row.approval_id = approval.approval_id
+        self.set_status(row, RunStatus.AWAITING_APPROVAL, now)
+        return approval

@@ -91,3 +91,24 @@ def test_the_database_refuses_two_active_runs_even_past_the_check(
         uow.commit()
     with SqlAlchemyUnitOfWork(factory, read_only=True) as uow:
         assert [row.id for row in uow.retraining.runs("iris")] == ["rt-1"]
+
+
+def test_an_expensive_run_waits_on_a_pending_retrain_approval(
+    factory: sessionmaker[Session],
+) -> None:
+    open_run(factory, "rt-0a1b2c3d4e5f")
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        row = uow.retraining.run("rt-0a1b2c3d4e5f")
+        assert row is not None
+        approval = uow.retraining.await_approval(row, "watcher", utcnow(), version="3")
+        uow.commit()
+    with SqlAlchemyUnitOfWork(factory, read_only=True) as uow:
+        stored = uow.approvals.get(approval.approval_id)
+        assert (stored.action, stored.state, stored.run_id) == (
+            "retrain",
+            "pending",
+            "rt-0a1b2c3d4e5f",
+        )
+        run = uow.retraining.run("rt-0a1b2c3d4e5f")
+        assert run is not None and run.status == "awaiting_approval"
+        assert run.approval_id == approval.approval_id and run.active_model == "iris"
