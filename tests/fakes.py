@@ -8,10 +8,12 @@ from datetime import datetime
 from pathlib import Path
 
 from lifecycle.capture import PredictionRecord, retention_cutoff
-from lifecycle.errors import BadInputError, UnknownModelError
+from lifecycle.errors import BadInputError, InfrastructureError, UnknownModelError
 from lifecycle.ports import RegisteredVersion
 from lifecycle.records import parse_version
 from lifecycle.stages import ModelStage
+
+STAGE_ALIASES = (ModelStage.STAGING, ModelStage.SHADOW, ModelStage.PRODUCTION)
 
 
 class FakeRegistry:
@@ -24,6 +26,7 @@ class FakeRegistry:
 
     def __init__(self) -> None:
         self.versions: dict[str, dict[str, RegisteredVersion]] = {}
+        self.alias_table: dict[str, dict[str, str]] = {}
         self.fail_on: set[str] = set()
 
     def register(
@@ -33,6 +36,7 @@ class FakeRegistry:
         metrics: Mapping[str, float] | None = None,
         params: Mapping[str, str] | None = None,
         parent_version: str | None = None,
+        label: str | None = None,
     ) -> RegisteredVersion:
         if "register" in self.fail_on or not _names_a_model(model_uri):
             raise BadInputError(f"no MLflow model at {model_uri!r}")
@@ -48,6 +52,7 @@ class FakeRegistry:
             parent_version=parent_version,
             metrics=dict(metrics or {}),
             params=dict(params or {}),
+            label=label or None,
         )
         versions[number] = version
         return version
@@ -69,6 +74,12 @@ class FakeRegistry:
         old = self.get_version(model_name, version)
         new = dataclasses.replace(old, stage=stage)
         self.versions[model_name][old.version] = new
+        aliases = self.alias_table.setdefault(model_name, {})
+        for named in STAGE_ALIASES:  # as MLflow's adapter: the stage's alias, on one version
+            if named is not stage and aliases.get(named.value) == old.version:
+                del aliases[named.value]
+        if stage in STAGE_ALIASES:
+            aliases[stage.value] = old.version
         return new
 
     def list_model_names(self) -> Sequence[str]:
@@ -76,6 +87,25 @@ class FakeRegistry:
 
     def delete_version(self, model_name: str, version: str) -> None:
         self.versions.get(model_name, {}).pop(parse_version(version), None)
+
+    def set_label(self, model_name: str, version: str, label: str | None) -> None:
+        if "set_label" in self.fail_on:
+            raise InfrastructureError("the registry is unreachable")
+        old = self.get_version(model_name, version)
+        self.versions[model_name][old.version] = dataclasses.replace(old, label=label or None)
+
+    def aliases(self, model_name: str) -> Mapping[str, str]:
+        return dict(self.alias_table.get(model_name, {})) if model_name in self.versions else {}
+
+    def move_aliases(self, model_name: str, moves: Mapping[str, str | None]) -> None:
+        if "move_aliases" in self.fail_on:
+            raise InfrastructureError("the registry is unreachable")
+        aliases = self.alias_table.setdefault(model_name, {})
+        for alias, version in moves.items():
+            if version is None:
+                aliases.pop(alias, None)
+            else:
+                aliases[alias] = self.get_version(model_name, version).version
 
 
 def _names_a_model(uri: str) -> bool:

@@ -118,6 +118,8 @@ class Register(_Command):
     criteria: tuple[str, ...] = ()
     reference: str | None = None
     """A CSV or Parquet file of feature rows: the version's drift reference (local only)."""
+    label: str | None = None
+    """A semantic version label (``1.2.0`` or ``v1.2.0``), unique per model (issue 15)."""
 
 
 class Tick(_Command):
@@ -159,12 +161,13 @@ def describe(request: Command) -> str:
     """One plain English sentence saying what ``request`` will do, for a confirmation prompt."""
     match request:
         case Promote():
-            what = f"v{request.version} of {request.model_name} to {request.target_stage}"
+            version, stage = named_version(request.version), request.target_stage
+            what = f"{version} of {request.model_name} to {stage}"
             return _sentence(f"Promote {what}", request.reason)
         case Deploy():
             strategy = str(request.strategy).replace("_", "-") if request.strategy else "default"
             at = "" if request.traffic is None else f" at {request.traffic:g}% traffic"
-            what = f"v{request.version} of {request.model_name}"
+            what = f"{named_version(request.version)} of {request.model_name}"
             return f"Deploy {what} with the {strategy} strategy{at}."
         case Rollback():
             to = request.to_deployment_id
@@ -182,6 +185,12 @@ def describe(request: Command) -> str:
             topic = f"the {request.topic} command" if request.topic else "the commands I understand"
             return f"Explain {topic}."
     assert_never(request)
+
+
+def named_version(asked: str) -> str:
+    """A version as asked, in a sentence: ``v3``, ``v1.2.0``, ``the latest version``."""
+    text = str(asked).strip()
+    return "the latest version" if text.lower() == "latest" else f"v{text.lstrip('vV')}"
 
 
 def _sentence(body: str, reason: str | None) -> str:

@@ -30,6 +30,8 @@ class RegisteredVersion:
     metrics: Mapping[str, float] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
     preprocessing_uri: str | None = None
+    label: str | None = None
+    """The semantic version label (the version tag ``label``), when it has one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,7 @@ class ModelRegistry(Protocol):
         metrics: Mapping[str, float] | None = None,
         params: Mapping[str, str] | None = None,
         parent_version: str | None = None,
+        label: str | None = None,
     ) -> RegisteredVersion: ...
 
     def get_version(self, model_name: str, version: str) -> RegisteredVersion: ...
@@ -117,6 +120,18 @@ class ModelRegistry(Protocol):
 
     def delete_version(self, model_name: str, version: str) -> None:
         """Remove a version (used to undo a registration whose bookkeeping failed)."""
+        ...
+
+    def set_label(self, model_name: str, version: str, label: str | None) -> None:
+        """Tag the version with its semantic label (None: remove the tag); idempotent."""
+        ...
+
+    def aliases(self, model_name: str) -> Mapping[str, str]:
+        """The model's aliases, alias -> version number (empty for an unknown model)."""
+        ...
+
+    def move_aliases(self, model_name: str, moves: Mapping[str, str | None]) -> None:
+        """Point each alias at its version (None: remove it); idempotent."""
         ...
 
 

@@ -36,7 +36,7 @@ def aliases_for(routes: Routes | None, versions: Mapping[str, str]) -> dict[str,
     others = [d for d in sorted(weighted) if versions[d] != champion]
     candidates = sorted(others, key=lambda d: weighted[d], reverse=True)
     shadow = routes.shadow_deployment_id
-    if not candidates and shadow in versions and routes.shadow_percent > 0:
+    if not candidates and shadow is not None and shadow in versions and routes.shadow_percent > 0:
         candidates = [shadow] if versions[shadow] != champion else []
     challenger = versions[candidates[0]] if candidates else None
     return {CHAMPION: champion, CHALLENGER: challenger}

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 STAGE_TAG = "lifecycle"
+LABEL_TAG = "label"
 ALIASED = (ModelStage.STAGING, ModelStage.SHADOW, ModelStage.PRODUCTION)
 IMPORT_EXPERIMENT = "model-deployer-imports"
 REGISTRATION_TIMEOUT = 60.0
@@ -115,6 +116,7 @@ class MlflowRegistry:
         metrics: Mapping[str, float] | None = None,
         params: Mapping[str, str] | None = None,
         parent_version: str | None = None,
+        label: str | None = None,
     ) -> RegisteredVersion:
         """Register ``model_uri`` as a new version in development, or raise and leave nothing."""
         source, run_id = self._resolve_source(model_uri)
@@ -128,6 +130,8 @@ class MlflowRegistry:
         tags |= {f"param.{k}": str(v) for k, v in {**run_params, **(params or {})}.items()}
         if parent_version:
             tags["parent_version"] = parse_version(parent_version)
+        if label:
+            tags[LABEL_TAG] = label
         created_model = False
         with self._errors(model_name):
             if not self._exists(model_name):
@@ -167,6 +171,29 @@ class MlflowRegistry:
             if gone or self.client.search_model_versions(f"name = '{_quote(model_name)}'"):
                 return
             self.client.delete_registered_model(model_name)
+
+    def set_label(self, model_name: str, version: str, label: str | None) -> None:
+        """The ``label`` tag, so MLflow's UI shows the label beside the number."""
+        number = parse_version(version)
+        with self._errors(f"{model_name} v{number}"):
+            if label:
+                self.client.set_model_version_tag(model_name, number, LABEL_TAG, label)
+            elif LABEL_TAG in (self.client.get_model_version(model_name, number).tags or {}):
+                self.client.delete_model_version_tag(model_name, number, LABEL_TAG)
+
+    def aliases(self, model_name: str) -> Mapping[str, str]:
+        with self._errors(model_name):
+            return self._aliases(model_name) if self._exists(model_name) else {}
+
+    def move_aliases(self, model_name: str, moves: Mapping[str, str | None]) -> None:
+        with self._errors(model_name):
+            current = self._aliases(model_name)
+            for alias, version in moves.items():
+                number = None if version is None else parse_version(version)
+                if number is not None and current.get(alias) != number:
+                    self.client.set_registered_model_alias(model_name, alias, number)
+                elif version is None and alias in current:
+                    self.client.delete_registered_model_alias(model_name, alias)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -320,6 +347,7 @@ def _to_version(mv: Any) -> RegisteredVersion:
         },
         params={k.removeprefix("param."): v for k, v in tags.items() if k.startswith("param.")},
         preprocessing_uri=tags.get("preprocessing_uri"),
+        label=tags.get(LABEL_TAG),
     )
 
 

@@ -182,3 +182,35 @@ def test_something_that_is_not_a_model_is_refused_and_nothing_is_registered(
             side.registry.register(side.name, uri)
     assert side.name not in side.registry.list_model_names()
     assert side.registry.list_versions(side.name) == []
+
+
+def test_a_label_is_a_version_tag_given_at_registration_or_later(side: Side) -> None:
+    first = side.registry.register(side.name, side.model_uri, label="1.0.0")
+    side.registry.register(side.name, side.model_uri)
+    assert first.label == side.registry.get_version(side.name, "1").label == "1.0.0"
+    side.registry.set_label(side.name, "v2", "1.1.0")
+    side.registry.set_label(side.name, "2", "1.1.0")  # idempotent
+    assert [v.label for v in side.registry.list_versions(side.name)] == ["1.0.0", "1.1.0"]
+    side.registry.set_label(side.name, "1", None)
+    side.registry.set_label(side.name, "1", None)
+    assert side.registry.get_version(side.name, "1").label is None
+
+
+def test_serving_aliases_move_idempotently_beside_the_stage_aliases(side: Side) -> None:
+    for _ in range(2):
+        side.registry.register(side.name, side.model_uri)
+    side.registry.set_stage(side.name, "2", S.STAGING)
+    assert side.registry.aliases(f"{side.name}_ghost") == {}
+    side.registry.move_aliases(side.name, {"champion": "1", "challenger": "v2"})
+    side.registry.move_aliases(side.name, {"champion": "1", "challenger": "2"})
+    assert side.registry.aliases(side.name) == {
+        "staging": "2",
+        "champion": "1",
+        "challenger": "2",
+    }
+    side.registry.move_aliases(side.name, {"champion": "2", "challenger": None})
+    side.registry.move_aliases(side.name, {"challenger": None})
+    assert side.registry.aliases(side.name) == {"staging": "2", "champion": "2"}
+    with pytest.raises(UnknownModelError):
+        side.registry.move_aliases(side.name, {"champion": "9"})
+    assert side.registry.aliases(side.name)["champion"] == "2"

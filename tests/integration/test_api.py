@@ -518,6 +518,7 @@ EXPECTED_ROUTES = {
     ("DELETE", "/v1/deployments/{deployment_id}"),
     ("POST", "/v1/models/{name}/versions"),
     ("POST", "/v1/models/{name}/versions/{version}/promote"),
+    ("POST", "/v1/models/{name}/versions/{version}/label"),
     ("POST", "/v1/models/{name}/rollback"),
     ("GET", "/v1/models/{name}/history"),
     ("GET", "/v1/models/{name}/checks"),

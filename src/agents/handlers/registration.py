@@ -29,13 +29,15 @@ from agents.handlers import references
 from agents.ports import Services
 from database.models import ModelVersionRow
 from database.uow import SqlAlchemyUnitOfWork
-from lifecycle.errors import BadInputError
+from database.versions import labels_of, resolve_version
+from lifecycle.errors import BadInputError, ModelDeployerError
 from lifecycle.gates import parse_criterion
 from lifecycle.metrics import finite_metrics
 from lifecycle.names import check_distinct, check_model_name
 from lifecycle.ports import ModelRegistry, RegisteredVersion
-from lifecycle.records import model_version_id, parse_version
+from lifecycle.records import model_version_id
 from lifecycle.stages import ModelStage
+from lifecycle.version_labels import check_label_free, parse_label
 from mlops.reference_data import ReferenceSample
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]
@@ -74,6 +76,7 @@ def register(c: Services, command: Register, actor: str) -> dict[str, Any]:
         metrics=command.metrics,
         criteria=command.criteria,
         reference=reference,
+        label=command.label,
     )
     if reference is None:  # else the dataset the run logged as its input, if any
         result["reference"] = references.adopt_logged_reference(
@@ -91,23 +94,29 @@ def register_version(
     metrics: Mapping[str, float] | None = None,
     criteria: Sequence[str] = (),
     reference: ReferenceSample | None = None,
+    label: str | None = None,
 ) -> dict[str, Any]:
     """Register a model version in the registry and the state database, or in neither (with
-    its drift ``reference``, when given, in the same transaction)."""
+    its drift ``reference``, when given, in the same transaction, and its semantic ``label``:
+    one another version of the model carries is refused before anything is written, and the
+    database's unique index settles a race, undoing the registry's version)."""
     check_model_name(model_name)
     parsed = [str(parse_criterion(c)) for c in criteria]  # refuse bad input before any write
     metrics = finite_metrics(metrics or {})  # NaN/inf would pass gates and break PostgreSQL
+    wanted = str(parse_label(label)) if label else None
     with uow_factory() as uow:  # a name that reads like another model's is refused, too
         known = {*uow.models.list_model_names(), *registry.list_model_names()}
+        if wanted:
+            check_label_free(model_name, "", parse_label(wanted), labels_of(uow.models, model_name))
     check_distinct(model_name, known)
-    registered = registry.register(model_name, model_uri, metrics=metrics)
+    registered = registry.register(model_name, model_uri, metrics=metrics, label=wanted)
     typed = set(metrics or {})
     sources = {k: CALLER if k in typed else RUN for k in registered.metrics}
     try:
         finite_metrics(registered.metrics)  # the training run's own may be NaN too
         with uow_factory() as uow:
             check_distinct(model_name, uow.models.list_model_names())  # one registered meanwhile
-            row = uow.models.add(_row_for(registered, parsed, sources))
+            row = uow.models.add(_row_for(registered, parsed, sources, label=registered.label))
             uow.audit.append(
                 actor,
                 "registered",
@@ -117,6 +126,7 @@ def register_version(
                     "metrics": dict(registered.metrics),
                     "metric_sources": sources,
                     "criteria": parsed,
+                    "label": registered.label,
                 },
             )
             stored = _store_reference(uow, registered, reference, actor)
@@ -147,6 +157,7 @@ def _row_for(
     criteria: Sequence[str],
     sources: Mapping[str, str],
     stage: ModelStage | None = None,
+    label: str | None = None,
 ) -> ModelVersionRow:
     return ModelVersionRow(
         model_version_id=model_version_id(version.model_name, version.version),
@@ -161,6 +172,7 @@ def _row_for(
         run_id=version.run_id,
         experiment_id=version.experiment_id,
         parent_version=version.parent_version,
+        label=label,
     )
 
 
@@ -169,6 +181,7 @@ def describe(version: RegisteredVersion, criteria: Sequence[str] = ()) -> dict[s
     return {
         "model_name": version.model_name,
         "version": version.version,
+        "label": version.label,
         "model_version_id": model_version_id(version.model_name, version.version),
         "stage": version.stage.value,
         "source_uri": version.source_uri,
@@ -255,7 +268,8 @@ def _reconcile(
     key = model_version_id(version.model_name, version.version)
     if row is None:
         sources = dict.fromkeys(version.metrics, REGISTRY)
-        row = uow.models.add(_row_for(version, (), sources, ModelStage.DEVELOPMENT))
+        label = adoptable_label(uow, version)
+        row = uow.models.add(_row_for(version, (), sources, ModelStage.DEVELOPMENT, label))
         uow.audit.append(actor, "sync_added", key, {"stage": row.stage, "metric_sources": sources})
         report.added.append(key)
     drift = drift_of(row, version)
@@ -264,6 +278,22 @@ def _reconcile(
         report.drift.append({"model_version_id": key, **drift})
     elif key not in report.added:
         report.unchanged += 1
+
+
+def adoptable_label(uow: SqlAlchemyUnitOfWork, version: RegisteredVersion) -> str | None:
+    """The MLflow ``label`` tag of a version sync adds, when it is a label and no other version
+    of the model carries it (labels name versions; they decide nothing, so adopting one is safe;
+    a row already recorded keeps its own label whatever the tag says)."""
+    if not version.label:
+        return None
+    try:
+        wanted = parse_label(version.label)
+        check_label_free(
+            version.model_name, version.version, wanted, labels_of(uow.models, version.model_name)
+        )
+    except ModelDeployerError:
+        return None
+    return str(wanted)
 
 
 def drift_of(row: ModelVersionRow, version: RegisteredVersion) -> dict[str, Any]:
@@ -314,11 +344,11 @@ def set_criteria(
     """Replace a version's success criteria (and add metrics), audited; bad input changes
     nothing."""
 
-    number = parse_version(version)
     parsed = [str(parse_criterion(c)) for c in criteria]
     if not parsed:
         raise BadInputError("give at least one criterion, e.g. 'accuracy>=0.9'")
     with uow_factory() as uow:
+        number = resolve_version(uow.models, model_name, version)
         row = uow.models.get(model_name, number)
         sources = {**row.metric_sources, **dict.fromkeys(metrics, CALLER)}
         row.success_criteria = {"criteria": parsed, "metric_sources": sources}

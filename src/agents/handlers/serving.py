@@ -15,9 +15,10 @@ from agents.handlers.model_lock import endpoint_subject, every_model, one_actor_
 from agents.ports import Services
 from database.models import DeploymentRow
 from database.services import retire
+from database.versions import resolve_version
 from lifecycle.errors import EndpointCreationError
 from lifecycle.names import make_deployment_id
-from lifecycle.records import model_version_id, parse_version, utcnow
+from lifecycle.records import model_version_id, utcnow
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
 from mlops.processes import terminate_tree
 from mlops.serving_local import processes_of_home
@@ -31,8 +32,11 @@ def package_version(
     export_dir: str | None = None,
     force: bool = False,
 ) -> dict[str, Any]:
-    """Build (or reuse) the bento of a registered version; optionally export it."""
-    packaged = c.serving.build(model_name, version, actor, force=force)
+    """Build (or reuse) the bento of a registered version (a number, a label or ``latest``);
+    optionally export it."""
+    with c.reader() as uow:
+        number = resolve_version(uow.models, model_name, version)
+    packaged = c.serving.build(model_name, number, actor, force=force)
     result: dict[str, Any] = {
         "model_name": model_name,
         "version": packaged.version,
@@ -58,8 +62,8 @@ def start_endpoint(
     """Package if needed, record the deployment, start the server and wait until it is ready.
 
     ``extra_env`` reaches the server process (fault drills: ``DEPLOYER_FAULT_*``)."""
-    number = parse_version(version)
-    packaged = package_version(c, model_name, number, actor)
+    packaged = package_version(c, model_name, version, actor)
+    number = packaged["version"]
     deployment_id = make_deployment_id(model_name, number, uuid.uuid4().hex)
     with c.uow() as uow:
         model = uow.models.get(model_name, number)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
 from agents.model_deployer.state import InputState, State
 from database.protocols import UnitOfWork
+from database.versions import resolve_version
 from lifecycle.errors import (
     BadInputError,
     InvalidDeploymentActionError,
@@ -20,7 +21,6 @@ from lifecycle.errors import (
     UnknownModelError,
 )
 from lifecycle.names import check_request_id
-from lifecycle.records import parse_version
 from lifecycle.stages import parse_stage
 from lifecycle.strategies import parse_strategy
 
@@ -110,8 +110,7 @@ class IntakeNode:
             if action in ("promote", "deploy"):
                 if state.version is None:
                     raise BadInputError(f"{action} needs a version")
-                update["version"] = parse_version(state.version)
-                uow.models.get(state.model_name, update["version"])
+                update["version"] = resolve_version(uow.models, state.model_name, state.version)
             if action == "rollback":
                 _check_rollback_ids(uow, state)
         if action == "promote":

@@ -13,13 +13,14 @@ from agents.entrypoints.api.errors import error_responses
 from agents.entrypoints.api.responses import ACCEPTED, execute, json_response
 from agents.entrypoints.api.schemas import (
     ID_PATTERN,
+    LabelRequest,
     ModelName,
     PromoteRequest,
     RegisterRequest,
     RollbackRequest,
     Version,
 )
-from agents.handlers import registration
+from agents.handlers import labels, registration
 from agents.queries.checks import health_checks
 from agents.queries.history import model_history
 
@@ -46,6 +47,18 @@ async def promote(
     refuse), then 202 with ``approval_id`` while an approver has to answer."""
     command = body.to_command(name, version)
     return await execute(c, command, user.name)
+
+
+@router.post("/{name}/versions/{version}/label", responses=error_responses(403, 404, 409, 502))
+async def label(
+    name: ModelName, version: Version, body: LabelRequest, user: Deployer, c: ContainerDep
+) -> JSONResponse:
+    """Give a version a semantic label (as ``deployer label``): 409 when another version of the
+    model carries it, or the version has another label and ``force`` is not set."""
+    result = await run_in_threadpool(
+        labels.label, c, name, version, body.label, user.name, body.force
+    )
+    return json_response(result)
 
 
 @router.post("/{name}/rollback", responses=ACCEPTED | CHANGE)

@@ -25,8 +25,14 @@ Traffic = Annotated[
 ]
 MODEL_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]{0,99}$"
 """``registration.check_model_name``'s rule: a letter, then letters, digits, ``_ . -``."""
-VERSION_PATTERN = r"^[vV]?[0-9]{1,18}$"
-"""``lifecycle.records.parse_version``'s rule: ``2`` or ``v2``."""
+VERSION_PATTERN = (
+    r"^([vV]?[0-9]{1,9}|[vV]?(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})"
+    r"|[lL][aA][tT][eE][sS][tT])$"
+)
+"""``lifecycle.version_labels.parse_version_ref``'s rule: a number (``2``, ``v2``), a label
+(``1.2.0``, ``v1.2.0``) or ``latest``."""
+LABEL_PATTERN = r"^[vV]?(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})$"
+"""``lifecycle.version_labels.parse_label``'s rule: ``1.2.0`` or ``v1.2.0``."""
 CRITERION_PATTERN = (
     r"^ *[A-Za-z_][A-Za-z0-9_.\-]{0,99} *(>=|<=|==|>|<) *-?[0-9]{1,18}(\.[0-9]{1,18})?"
     r"(e[0-9]{1,2}|e-[0-9]{1,3})? *$"
@@ -43,7 +49,14 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,199}$"
 ModelName = Annotated[
     str, Path(pattern=MODEL_NAME_PATTERN, description="The model's name.", examples=["churn"])
 ]
-Version = Annotated[str, Path(pattern=VERSION_PATTERN, description="2 or v2.", examples=["2"])]
+Version = Annotated[
+    str,
+    Path(
+        pattern=VERSION_PATTERN,
+        description="A number (2, v2), a label (1.2.0, v1.2.0) or latest.",
+        examples=["2", "1.2.0", "latest"],
+    ),
+]
 DeploymentId = Annotated[str, Path(pattern=ID_PATTERN, description="A deployment's id.")]
 ApprovalId = Annotated[str, Path(pattern=ID_PATTERN, description="An approval's id.")]
 ThreadId = Annotated[str, Path(pattern=ID_PATTERN, description="A run's thread id.")]
@@ -74,6 +87,11 @@ class RegisterRequest(Body):
     criteria: list[Annotated[str, Field(pattern=CRITERION_PATTERN)]] = Field(
         default_factory=list, max_length=50, description='Success criteria "K>=V".'
     )
+    label: str | None = Field(
+        default=None,
+        pattern=LABEL_PATTERN,
+        description="Semantic version label, e.g. 1.2.0 (unique per model; 409 when taken).",
+    )
 
     def to_command(self, model_name: str) -> Register:
         return Register(
@@ -81,7 +99,15 @@ class RegisterRequest(Body):
             model_uri=self.model_uri,
             metrics=self.metrics,
             criteria=tuple(self.criteria),
+            label=self.label,
         )
+
+
+class LabelRequest(Body):
+    """Give a registered version a semantic label (deployers)."""
+
+    label: str = Field(pattern=LABEL_PATTERN, description="e.g. 1.2.0 (unique per model).")
+    force: bool = Field(default=False, description="Change the label of a labelled version.")
 
 
 class PromoteRequest(Body):
@@ -100,7 +126,9 @@ class DeployRequest(Body):
     """Deploy a version; the target follows its stage."""
 
     model_name: str = Field(pattern=MODEL_NAME_PATTERN)
-    version: str = Field(pattern=VERSION_PATTERN, description="2 or v2.")
+    version: str = Field(
+        pattern=VERSION_PATTERN, description="A number (2, v2), a label (1.2.0, v1.2.0) or latest."
+    )
     strategy: StrategyName | None = Field(
         default=None, description="Default: chosen by the version's stage."
     )

@@ -135,22 +135,23 @@ def _carry_out(c: Container, r: ChatCommand, actor: str) -> tuple[dict[str, Any]
 
 def _done_sentence(c: Container, r: AgentCommand, out: dict[str, Any]) -> str:
     """What the agent did, in a sentence."""
+    shown = f"v{out.get('version') or r.version}" if isinstance(r, Promote | Deploy) else ""
     match r:
         case Promote() if out["status"] == "awaiting_approval":
             waiting = out["approval_id"]
             return (
-                f"v{r.version} of {r.model_name} passed every gate and waits for approval "
+                f"{shown} of {r.model_name} passed every gate and waits for approval "
                 f"{waiting}; an approver says 'approve {waiting}'."
             )
         case Promote():
             return (
-                f"v{r.version} of {r.model_name} is now in {r.target_stage}; "
+                f"{shown} of {r.model_name} is now in {r.target_stage}; "
                 f"{serving_sentence(c, r.model_name)}."
             )
         case Deploy():
             m = out["deployment_manifest"]
             return (
-                f"v{r.version} of {r.model_name} is deployed ({m['strategy'].replace('_', '-')}) "
+                f"{shown} of {r.model_name} is deployed ({m['strategy'].replace('_', '-')}) "
                 f"as {m['deployment_id']}; {serving_sentence(c, r.model_name)}."
             )
         case Rollback():

@@ -16,6 +16,7 @@ trailing ``.``/``?``/``!`` and extra spaces are ignored. Pieces in braces may co
     history  = ("history" | "show history") ["of"] model
     help     = ("help" [command word] | "?" | "what can you do")
     version  = ["version" | "--version"] ["v"] N          (N = digits: v2, V2, version 2, 2)
+               | ["version"] ["v"] MAJOR.MINOR.PATCH | "latest"   (a label: 1.2.0, v1.2.0)
     stage    = development | staging | shadow | production | archived | "dev" | "prod"
     strategy = ["as" | "with" | "using" | "via" | "--strategy"]
                (direct | rolling | canary | shadow | blue_green | "blue-green" | "bluegreen"
@@ -50,6 +51,7 @@ from agents.commands import (
     Rollback,
     Status,
     Verb,
+    named_version,
 )
 from agents.commands import Command as ChatCommand
 from agents.entrypoints.chat import vocabulary as v
@@ -57,6 +59,7 @@ from agents.entrypoints.chat.vocabulary import GRAMMAR_HELP, MAX_COMMAND_CHARS, 
 from lifecycle.errors import InvalidPlanError, InvalidPromotionPathError
 from lifecycle.stages import ModelStage, parse_stage
 from lifecycle.strategies import StrategyName, parse_strategy
+from lifecycle.version_labels import LATEST, parse_label
 
 __all__ = ["GRAMMAR_HELP", "MAX_COMMAND_CHARS", "ChatCommand", "Clarification", "parse"]
 
@@ -206,14 +209,18 @@ def _read_piece(
         target = _deployment_after(tokens, i + 1)
         if target is not None:
             return "undo_deployment_id", tokens[target].text, target + 1
-    if low in ("v", "version", "--version") and v.VERSION.fullmatch(after):
+    if low in ("v", "version", "--version") and (
+        v.VERSION.fullmatch(after) or v.LABEL.fullmatch(after)
+    ):
         return "version", _version(after), i + 2
     if low in ("at", "traffic", "--traffic") and v.NUMBER.fullmatch(after.rstrip("%")):
         return _traffic(tokens, i + 1)
     if v.NUMBER.fullmatch(low.rstrip("%")) and (low.endswith("%") or after in v.PERCENT):
         return _traffic(tokens, i)
-    if v.VERSION.fullmatch(low):
+    if v.VERSION.fullmatch(low) or v.LABEL.fullmatch(low):
         return "version", _version(low), i + 1
+    if low == LATEST and "version" in v.ALLOWED[verb]:
+        return "version", LATEST, i + 1
     if low == "blue" and after == "green":
         return "strategy", StrategyName.BLUE_GREEN.value, i + 2
     stage, strategy = _stage(low), _strategy(low)
@@ -350,6 +357,8 @@ def _strategy(word: str) -> StrategyName | None:
 
 
 def _version(word: str) -> str:
+    if v.LABEL.fullmatch(word):
+        return str(parse_label(word))
     return word.lstrip("v").lstrip("0") or "0"
 
 
@@ -367,7 +376,7 @@ def _without(partial: _Partial, key: str) -> _Partial:
 
 
 def _shown(slot: Slot, value: str) -> str:
-    return {"version": f"v{value}", "traffic": f"{value}%"}.get(slot, value)
+    return {"version": named_version(value), "traffic": f"{value}%"}.get(slot, value)
 
 
 def _clip(word: str, limit: int = 40) -> str:

@@ -38,8 +38,8 @@ STRATEGIES = ", ".join(s.value for s in StrategyName)
 
 GRAMMAR_HELP = f"""\
 I understand these commands ([brackets] are optional):
-  promote MODEL vN to STAGE [because REASON]        also: advance, move
-  deploy MODEL vN [as STRATEGY] [at N%]             also: release, ship
+  promote MODEL VERSION to STAGE [because REASON]   also: advance, move
+  deploy MODEL VERSION [as STRATEGY] [at N%]        also: release, ship
   rollback MODEL [to ID | --undo ID] [because REASON]  also: roll back, revert, undo
   approve ID [COMMENT]    reject ID [COMMENT]
   status [MODEL]                                    also: show, what's running
@@ -90,6 +90,8 @@ PERCENT = frozenset({"%", "percent", "pct"})
 STAGE_ALIASES = {"dev": "development", "prod": "production"}
 NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 VERSION = re.compile(r"v?[0-9]+")
+LABEL = re.compile(r"v?[0-9]{1,6}\.[0-9]{1,6}\.[0-9]{1,6}")
+"""A semantic version label as a word (``lifecycle.version_labels.parse_label`` judges it)."""
 NAME = re.compile(MODEL_NAME)
 LETTER = re.compile(r"[A-Za-z]")
 APPROVAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")

@@ -21,6 +21,7 @@ from rich.markup import escape
 
 from agents.bootstrap import Container
 from agents.commands import AS_ASKED, AgentCommand, Approve, Deploy, Promote, Reject, Rollback
+from agents.entrypoints.cli.labels import VersionArgument
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render import render_approvals, render_run
 from agents.entrypoints.cli.shared import JsonOption, command
@@ -38,7 +39,7 @@ ReasonOption = Annotated[str, typer.Option("--reason", help="Why, in a sentence.
 
 def promote(
     name: Annotated[str, typer.Argument(help="Model name.")],
-    version: Annotated[str, typer.Argument(help="Version, e.g. 2 or v2.")],
+    version: VersionArgument,
     to: Annotated[str, typer.Option("--to", help="Target stage (one step forward).")],
     reason: ReasonOption = "",
     thread: ThreadOption = None,
@@ -90,7 +91,7 @@ def _decide(approval_id: str, decision: str, comment: str, as_json: bool) -> Non
 
 def deploy(
     name: Annotated[str, typer.Argument(help="Model name.")],
-    version: Annotated[str, typer.Argument(help="Version.")],
+    version: VersionArgument,
     strategy: Annotated[
         str | None,
         typer.Option(
@@ -190,7 +191,7 @@ def checks(
 
 def criteria(
     name: Annotated[str, typer.Argument(help="Model name.")],
-    version: Annotated[str, typer.Argument(help="Version.")],
+    version: VersionArgument,
     rules: Annotated[list[str], typer.Argument(help='Success criteria like "accuracy>=0.9".')],
     metric: Annotated[
         list[str] | None, typer.Option("--metric", help="Also record metric K=V, repeatable.")

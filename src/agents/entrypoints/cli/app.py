@@ -20,7 +20,9 @@ from agents.entrypoints.cli import agent as cli_agent
 from agents.entrypoints.cli import api as cli_api
 from agents.entrypoints.cli import capture as cli_capture
 from agents.entrypoints.cli import drift as cli_drift
+from agents.entrypoints.cli import labels as cli_labels
 from agents.entrypoints.cli.groups import GROUPS
+from agents.entrypoints.cli.labels import LabelOption, VersionArgument
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render import render_status
 from agents.entrypoints.cli.shared import JsonOption, command, refuse_claimed_identity
@@ -105,12 +107,15 @@ def register(
         list[str] | None, typer.Option("--criteria", help='Success criterion "K>=V", repeatable.')
     ] = None,
     reference: cli_drift.ReferenceOption = None,
+    label: LabelOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register a model version (stage development) in MLflow and the state database."""
     with command(as_json) as c:
         asked = {"metrics": parse_metrics(metric or []), "criteria": tuple(criteria or ())}
-        request = Register(model_name=name, model_uri=model_uri, reference=reference, **asked)
+        request = Register(
+            model_name=name, model_uri=model_uri, reference=reference, label=label, **asked
+        )
         result = registration.register(c, request, c.settings.user)
         emit(result, as_json, lambda: cli_drift.render_registered(result, name, model_uri))
 
@@ -118,7 +123,7 @@ def register(
 @app.command()
 def package(
     name: Annotated[str, typer.Argument(help="Model name.")],
-    version: Annotated[str, typer.Argument(help="Version, e.g. 2 or v2.")],
+    version: VersionArgument,
     export: Annotated[
         str | None, typer.Option("--export", help="Also write a .bento archive to this folder.")
     ] = None,
@@ -196,7 +201,7 @@ def _render_endpoints(rows: list[dict[str, Any]]) -> None:
 @endpoints_app.command("start")
 def endpoints_start(
     name: Annotated[str, typer.Argument(help="Model name.")],
-    version: Annotated[str, typer.Argument(help="Version.")],
+    version: VersionArgument,
     workers: Annotated[int, typer.Option("--workers", min=1, max=16)] = 1,
     port: Annotated[int | None, typer.Option("--port", min=1, max=65535)] = None,
     as_json: JsonOption = False,
@@ -373,7 +378,7 @@ def down(as_json: JsonOption = False) -> None:
         )
 
 
-for _command in (*cli_agent.COMMANDS, *cli_api.COMMANDS, *cli_drift.COMMANDS):
+for _command in (*cli_agent.COMMANDS, *cli_api.COMMANDS, *cli_drift.COMMANDS, *cli_labels.COMMANDS):
     app.command()(_command)
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)

@@ -20,13 +20,15 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from agents.entrypoints.cli import remote_capture, remote_feedback
+from agents.entrypoints.cli import remote_capture, remote_feedback, remote_labels
 from agents.entrypoints.cli.output import console, emit, err_console, to_json
 from agents.entrypoints.cli.remote import URL_ENV, Answer, add_refusals, remote_command
 from lifecycle.errors import AuditChainBrokenError
+from lifecycle.version_labels import describe_version
 
 AWAITING_APPROVAL_EXIT = 4
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
@@ -45,7 +47,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(remote_capture.app, name="capture")
 
 Name = Annotated[str, typer.Argument(help="Model name.")]
-Version = Annotated[str, typer.Argument(help="Version, e.g. 2 or v2.")]
+Version = remote_labels.Version
+LabelOption = remote_labels.LabelOption
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why, in a sentence.")]
 CommentOption = Annotated[str, typer.Option("--comment", help="Why.")]
 
@@ -173,6 +176,7 @@ def register(
     criteria: Annotated[
         list[str] | None, typer.Option("--criteria", help='Success criterion "K>=V", repeatable.')
     ] = None,
+    label: LabelOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register a model version (stage development) through the ops API."""
@@ -183,14 +187,16 @@ def register(
             "model_uri": model_uri,
             "metrics": parse_metrics(metric or []),
             "criteria": list(criteria or []),
+            **({"label": label} if label else {}),
         }
         result = api.post(f"/v1/models/{_path(name)}/versions", body).body
         emit(
             result,
             as_json,
             lambda: console.print(
-                f"registered [bold]{name}[/] v{result['version']} ({result['stage']}) "
-                f"from {model_uri}"
+                f"registered [bold]{escape(name)}[/] "
+                f"{escape(describe_version(result['version'], result.get('label')))} "
+                f"({result['stage']}) from {escape(model_uri)}"
             ),
         )
 
@@ -387,4 +393,5 @@ def audit_verify(as_json: JsonOption = False) -> None:
 
 
 app.add_typer(remote_feedback.app, name="feedback")
+app.command()(remote_labels.label)
 add_refusals(app)

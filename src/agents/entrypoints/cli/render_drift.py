@@ -11,6 +11,7 @@ from rich.text import Text
 
 from agents.entrypoints.cli.output import console
 from agents.entrypoints.cli.render import cells
+from lifecycle.version_labels import describe_version
 
 TESTS = {"numeric": "KS", "categorical": "chi2"}
 """The test each kind of column gets (a column with an empty side gets none)."""
@@ -19,8 +20,9 @@ TESTS = {"numeric": "KS", "categorical": "chi2"}
 def render_registered(result: dict[str, Any], name: str, model_uri: str) -> None:
     """``deployer register``'s line, and its reference's when it has one."""
     console.print(
-        f"registered [bold]{escape(name)}[/] v{result['version']} ({result['stage']}) "
-        f"from {escape(model_uri)}"
+        f"registered [bold]{escape(name)}[/] "
+        f"{escape(describe_version(result['version'], result.get('label')))} "
+        f"({result['stage']}) from {escape(model_uri)}"
     )
     ref = result.get("reference")
     if ref:
