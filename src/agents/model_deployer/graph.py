@@ -9,12 +9,15 @@ thread per request::
                           -> update_traffic                (any failed step -> fail_deploy)
            -> plan_rollback -> restore_endpoint -> switch_traffic -> record_rollback
            -> check_health -> act_on_health        (monitor: one tick over every rollout)
+    finish_deploy | update_traffic | fail_deploy | record_rollback | act_on_health
+           -> move_aliases    (@champion/@challenger follow the routing table)
 """
 
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
+from agents.model_deployer.aliases import NODE as ALIAS_NODE
 from agents.model_deployer.deploy import DeployNodes, next_or_fail
 from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.health import HealthChecks
@@ -41,7 +44,7 @@ def build_graph(deps: DeployerDeps) -> StateGraph[State, None, InputState, State
     graph.add_node("check_health", HealthChecks(deps).check)
     graph.add_node("act_on_health", monitor.act)
     graph.add_edge("check_health", "act_on_health")
-    graph.add_edge("act_on_health", END)
+    graph.add_edge("act_on_health", ALIAS_NODE)  # added by the rollback flow; ends in END
     return graph
 
 
@@ -73,6 +76,6 @@ def _deploy(
     graph.add_conditional_edges("package", next_or_fail("start_endpoint"))
     graph.add_conditional_edges("start_endpoint", next_or_fail("apply_steps"))
     graph.add_conditional_edges("apply_steps", next_or_fail("finish_deploy"))
-    graph.add_edge("finish_deploy", END)
-    graph.add_edge("update_traffic", END)
-    graph.add_edge("fail_deploy", END)
+    graph.add_edge("finish_deploy", ALIAS_NODE)
+    graph.add_edge("update_traffic", ALIAS_NODE)
+    graph.add_edge("fail_deploy", ALIAS_NODE)

@@ -18,6 +18,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from agents.model_deployer.aliases import NODE as ALIAS_NODE
+from agents.model_deployer.aliases import AliasNode
 from agents.model_deployer.changes import change, stop_servers
 from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps, failpoint
 from agents.model_deployer.idempotency import once, operation_key
@@ -256,15 +258,18 @@ ROLLBACK_FLOW = "model_deployer_rollback"
 
 def add_rollback_flow(graph: StateGraph[State, None, Any, State], nodes: RollbackNodes) -> None:
     """The rollback flow's nodes and edges: the one path every rollback takes, requested (after
-    intake, in the deployer's graph) or decided by the monitor (:func:`rollback_flow`)."""
+    intake, in the deployer's graph) or decided by the monitor (:func:`rollback_flow`). It ends
+    in ``move_aliases``, which the deployer's other flows end in too."""
     graph.add_node("plan_rollback", nodes.plan)
     graph.add_node("restore_endpoint", nodes.restore_endpoint)
     graph.add_node("switch_traffic", nodes.switch)
     graph.add_node("record_rollback", nodes.record)
+    graph.add_node(ALIAS_NODE, AliasNode(nodes.deps))
     graph.add_edge("plan_rollback", "restore_endpoint")
     graph.add_edge("restore_endpoint", "switch_traffic")
     graph.add_edge("switch_traffic", "record_rollback")
-    graph.add_edge("record_rollback", END)
+    graph.add_edge("record_rollback", ALIAS_NODE)
+    graph.add_edge(ALIAS_NODE, END)
 
 
 def rollback_flow(deps: DeployerDeps) -> CompiledStateGraph[State, None, State, State]:
