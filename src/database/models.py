@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, object_session
 
 from database.base import NAMING as NAMING
 from database.base import Base as Base
@@ -151,6 +151,7 @@ class DeploymentRow(Base):
             model_name=self.model_name,
             model_version=self.model_version,
             model_version_id=self.model_version_id,
+            model_version_label=label_of(self, self.model_version_id),
             experiment_id=self.experiment_id,
             target_stage=ModelStage(self.target_stage),
             strategy=StrategyName(self.strategy),
@@ -167,6 +168,14 @@ class DeploymentRow(Base):
             deployed_at=self.deployed_at,
             deployment_duration_seconds=self.deployment_duration_seconds,
         )
+
+
+def label_of(row: Base, key: str) -> str | None:
+    """The label of version ``key`` as the session holding ``row`` knows it (None when the row
+    is detached or the version unlabelled): records and manifests show it beside the number."""
+    session = object_session(row)
+    version = session.get(ModelVersionRow, key) if session is not None else None
+    return version.label if version is not None else None
 
 
 class VersionRecordRow(Base):
@@ -193,6 +202,7 @@ class VersionRecordRow(Base):
             model_version_id=self.model_version_id,
             model_name=self.model_name,
             version=self.version,
+            label=label_of(self, self.model_version_id),
             from_stage=ModelStage(self.from_stage) if self.from_stage else None,
             to_stage=ModelStage(self.to_stage),
             metrics={k: float(v) for k, v in self.metrics.items()},

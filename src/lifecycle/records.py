@@ -34,6 +34,8 @@ class DeploymentManifest(BaseModel):
     model_name: str
     model_version: str
     model_version_id: str
+    model_version_label: str | None = None
+    """The version's semantic label (``1.2.0``) when it has one (issue 15)."""
     experiment_id: str | None = None
     target_stage: ModelStage
     strategy: StrategyName = StrategyName.DIRECT
@@ -59,6 +61,8 @@ class VersionRecord(BaseModel):
     model_version_id: str
     model_name: str
     version: str
+    label: str | None = None
+    """The version's semantic label (``1.2.0``) when it has one (issue 15)."""
     from_stage: ModelStage | None
     to_stage: ModelStage
     metrics: dict[str, float] = Field(default_factory=dict)

@@ -156,6 +156,7 @@ def list_approvals(c: Services, every: bool = False) -> list[dict[str, Any]]:
         return [
             {
                 **approval_dict(row),
+                "label": uow.models.get(row.model_name, row.version).label,
                 "metrics": metric_evidence(uow.models.get(row.model_name, row.version)),
             }
             for row in uow.approvals.list(None if every else "pending")

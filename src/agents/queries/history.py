@@ -37,6 +37,10 @@ def model_history(container: Services, model_name: str, limit: int = 50) -> dict
         # The monitor's judgements that moved something; its waits are in `deployer checks`.
         moves = uow.health_checks.list(model_name=model_name, limit=max(1, limit), actions=MOVES)
         events.extend(_check_event(c) for c in moves)
+        labels = {r.version: r.label for r in uow.models.list(model_name)}
+    for event in events:  # each event about a version says its label (issue 15)
+        if event.get("version") is not None:
+            event["label"] = labels.get(str(event["version"]))
     with container.open_memory() as memory:
         events.extend(_episode_event(e) for e in memory.episodes(model_name))
         procedure = memory.procedure(model_name)
@@ -46,6 +50,7 @@ def model_history(container: Services, model_name: str, limit: int = 50) -> dict
     events.sort(key=lambda e: e["at"], reverse=True)
     return {
         "model_name": model_name,
+        "labels": {v: label for v, label in labels.items() if label},
         "events": events[: max(0, limit)],
         "procedure": procedure,
         "advice": advice,

@@ -22,6 +22,7 @@ from lifecycle.ports import Routes
 from lifecycle.redaction import redact_uri
 from lifecycle.rollback import PRESETS, RollbackPreset
 from lifecycle.routing import stable_of
+from lifecycle.serving_aliases import aliases_for
 from lifecycle.stages import LIVE_STATUSES
 from lifecycle.strategies import StrategyName
 
@@ -101,9 +102,11 @@ def _model(
     by_version: dict[str, list[dict[str, Any]]] = {}
     for d in deployments:
         by_version.setdefault(d.model_version, []).append(_deployment(container, d, routes))
+    serving = aliases_for(routes, {d.deployment_id: d.model_version for d in deployments})
     return {
         "name": name,
         "routes": _routes(routes),
+        "serving_aliases": serving,
         "versions": [_version(v, by_version.get(v.version, [])) for v in versions],
     }
 
@@ -117,6 +120,7 @@ def _routes(routes: Routes | None) -> dict[str, Any] | None:
 def _version(row: ModelVersionRow, deployments: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "version": row.version,
+        "label": row.label,
         "stage": row.stage,
         "metrics": row.metrics,
         "stage_changed_at": row.stage_changed_at,

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from agents.entrypoints.cli.output import console
 from agents.queries.checks import MOVES
+from lifecycle.version_labels import describe_version
 
 DASH = "\N{EM DASH}"
 
@@ -85,7 +86,7 @@ def render_approvals(rows: list[dict[str, Any]]) -> None:
         table.add_row(
             *cells(
                 a["approval_id"],
-                f"{a['model_name']} v{a['version']}",
+                f"{a['model_name']} {describe_version(a['version'], a.get('label'))}",
                 a["target_stage"],
                 a["requested_by"],
                 a["requested_at"].strftime("%Y-%m-%d %H:%M"),
@@ -116,7 +117,15 @@ def render_status(result: dict[str, Any]) -> None:
         console.print("no models registered yet: [bold]deployer register NAME --model-uri URI[/]")
         return
     table = Table(
-        "model", "version", "stage", "deployment", "status", "traffic", "health", "endpoint"
+        "model",
+        "version",
+        "label",
+        "stage",
+        "deployment",
+        "status",
+        "traffic",
+        "health",
+        "endpoint",
     )
     for model in result["models"]:
         for version in model["versions"]:
@@ -125,6 +134,7 @@ def render_status(result: dict[str, Any]) -> None:
                     *cells(
                         model["name"],
                         f"v{version['version']}",
+                        _label_cell(version, model.get("serving_aliases") or {}),
                         version["stage"],
                         *(_deployment_cells(d) if d else ("", "", "", "", "")),
                     )
@@ -137,6 +147,12 @@ def render_status(result: dict[str, Any]) -> None:
             highlight=False,
         )
     render_references(result["models"])
+
+
+def _label_cell(version: dict[str, Any], serving: dict[str, Any]) -> str:
+    """The version's label, and ``@champion``/``@challenger`` when it serves users as one."""
+    roles = [f"@{alias}" for alias, v in serving.items() if v == version["version"]]
+    return " ".join([version.get("label") or "", *roles]).strip()
 
 
 def render_references(models: list[dict[str, Any]]) -> None:
@@ -202,10 +218,13 @@ def render_history(result: dict[str, Any]) -> None:
     if not events:
         console.print(f"no history yet for [bold]{_e(name)}[/]")
     else:
-        table = Table("time (UTC)", "kind", "summary", title=Text(f"history of {name}"))
+        labelled = bool(result.get("labels"))
+        heads = ("time (UTC)", "kind", *(("label",) if labelled else ()), "summary")
+        table = Table(*heads, title=Text(f"history of {name}"))
         for event in events:
             # Text, not markup: reasons and comments are free text and may hold brackets.
-            table.add_row(_when(event["at"]), Text(event["kind"]), Text(event["summary"]))
+            label = (Text(event.get("label") or ""),) if labelled else ()
+            table.add_row(_when(event["at"]), Text(event["kind"]), *label, Text(event["summary"]))
         console.print(table)
     console.print(Text(advice_line(result["advice"])))
 
