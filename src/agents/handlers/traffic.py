@@ -6,12 +6,16 @@ change within a second. The figures are a query: ``agents.queries.traffic``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from agents.handlers.model_lock import one_actor_per_model, routes_subject
+from agents.model_deployer.aliases import move_serving_aliases
 from agents.ports import Services
 from lifecycle.errors import InvalidRouteError, UnknownModelError
 from lifecycle.ports import Routes
+
+log = logging.getLogger(__name__)
 
 
 def parse_weights(pairs: list[str]) -> dict[str, float]:
@@ -49,7 +53,12 @@ def set_routes(
     shadow_percent: float = 0.0,
     stable: str | None = None,
 ) -> dict[str, Any]:
-    """Validate and store a table (all or nothing); return it with its revision."""
+    """Validate and store a table (all or nothing); return it with its revision. The serving
+    aliases follow it (a failed move is logged; the watcher's next tick repeats it)."""
     routes = Routes(model_name, weights, shadow, shadow_percent, stable)
     saved, revision = c.router.save(routes, actor)
+    try:
+        move_serving_aliases(c.uow, c.router, c.registry, model_name)
+    except Exception as exc:  # the table is saved: an alias is no reason to fail the change
+        log.warning("%s: serving aliases not moved (the next tick retries): %s", model_name, exc)
     return {**saved.to_json(), "revision": revision}

@@ -11,10 +11,13 @@ which reconciles every routed model again, repeats it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.state import State
+from database.protocols import UnitOfWork
+from lifecycle.ports import ModelRegistry, Router
 from lifecycle.serving_aliases import alias_moves, aliases_for
 
 log = logging.getLogger(__name__)
@@ -22,16 +25,20 @@ log = logging.getLogger(__name__)
 NODE = "move_aliases"
 
 
-def move_serving_aliases(deps: DeployerDeps, model_name: str) -> dict[str, str | None]:
+def move_serving_aliases(
+    uow: Callable[[], UnitOfWork], router: Router, registry: ModelRegistry, model_name: str
+) -> dict[str, str | None]:
     """Point ``model_name``'s serving aliases at what its routing table serves now; returns
-    the aliases as they should read (raises what the router, database or registry raise)."""
-    routes = deps.router.get_routes(model_name)
-    with deps.uow() as uow:
-        versions = {d.deployment_id: d.model_version for d in uow.deployments.list(model_name)}
+    the aliases as they should read (raises what the router, database or registry raise).
+    Call it with no unit of work open (it opens one to read the deployments)."""
+    routes = router.get_routes(model_name)
+    with uow() as reading:
+        listed = reading.deployments.list(model_name)
+        versions = {d.deployment_id: d.model_version for d in listed}
     wanted = aliases_for(routes, versions)
-    moves = alias_moves(wanted, deps.registry.aliases(model_name))
+    moves = alias_moves(wanted, registry.aliases(model_name))
     if moves:
-        deps.registry.move_aliases(model_name, moves)
+        registry.move_aliases(model_name, moves)
     return wanted
 
 
@@ -45,7 +52,8 @@ class AliasNode:
         names = [state.model_name] if state.model_name else self._every_model()
         for name in names:
             try:
-                move_serving_aliases(self.deps, name)
+                deps = self.deps
+                move_serving_aliases(deps.uow, deps.router, deps.registry, name)
             except Exception as exc:
                 log.warning(
                     "%s: the serving aliases were not moved (next tick retries): %s", name, exc
