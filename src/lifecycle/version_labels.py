@@ -88,7 +88,8 @@ class LabelTakenError(ConflictError):
 
 
 class UnknownVersionError(UnknownModelError):
-    """The model has no version by that number or label."""
+    """The model has no version by that label (an unknown number stays UnknownModelError, as
+    the API's error type has always said)."""
 
 
 def resolve_ref(model_name: str, ref: VersionRef, labels: Mapping[str, str | None]) -> str:
@@ -102,7 +103,7 @@ def resolve_ref(model_name: str, ref: VersionRef, labels: Mapping[str, str | Non
     if ref.kind is RefKind.NUMBER:
         if ref.value in labels:
             return ref.value
-        raise UnknownVersionError(f"{model_name} has no version {ref.value!r}")
+        raise UnknownModelError(f"{model_name} has no version {ref.value!r}")  # as it always was
     found = [n for n, label in labels.items() if label == ref.value]
     if found:
         return found[0]

@@ -91,9 +91,9 @@ def test_the_agent_and_the_chat_refuse_a_version_the_model_does_not_have_unchang
             with pytest.raises(error, match=message.replace(".", r"\.")) as refused:
                 operations.execute(home.container, request, user)
             assert refused.value.exit_code == 2 and "\n" not in str(refused.value)
-    for version in ("1.0.0", "v9.9.9", "3"):
+    for version, error in (("1.0.0", "UnknownVersionError"), ("3", "UnknownModelError")):
         said = answer(home.container, f"promote {OTHER} {version} to shadow", "root")
-        assert said.exit_code == 2 and said.error == "UnknownVersionError", said.reply
+        assert said.exit_code == 2 and said.error == error, said.reply
         assert said.reply.startswith("I did not do that: fraud has no version")
     assert home.snapshot() == before
 

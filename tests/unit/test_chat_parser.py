@@ -235,6 +235,27 @@ REQUESTS: dict[str, tuple[str, Command]] = {
     "a synonym as topic is its command": ("help ship", Help(topic="deploy")),
     "a two-word synonym as topic is its command": ("help roll back", Help(topic="rollback")),
     "help with other words has no topic": ("help me", Help()),
+    # versions people use (issue 15)
+    "a label is a version": (
+        "promote fraud_detector 1.2.0 to staging",
+        promote(S.STAGING, "1.2.0"),
+    ),
+    "a label's v is dropped": (
+        "promote fraud_detector v1.2.0 to shadow",
+        promote(S.SHADOW, "1.2.0"),
+    ),
+    "'version' may precede a label": (
+        "advance fraud_detector version 1.10.0 to staging",
+        promote(S.STAGING, "1.10.0"),
+    ),
+    "latest is a version": (
+        "deploy fraud_detector latest as canary 10%",
+        Deploy(model_name=FD, version="latest", strategy=K.CANARY, traffic=10.0),
+    ),
+    "latest may come first": (
+        "promote latest fraud_detector to staging",
+        promote(S.STAGING, "latest"),
+    ),
 }
 
 

@@ -43,16 +43,20 @@ def test_latest_is_the_highest_number_not_the_last_written() -> None:
 
 
 @pytest.mark.parametrize(
-    ("asked", "message"),
+    ("asked", "error", "message"),
     [
-        ("4", r"iris has no version '4'"),
-        ("2.0.0", r"no version labelled 2\.0\.0 \(its labels: 1\.10\.0, 1\.2\.0, 1\.0\.0\)"),
+        ("4", UnknownModelError, r"iris has no version '4'"),
+        (
+            "2.0.0",
+            UnknownVersionError,
+            r"no version labelled 2\.0\.0 \(its labels: 1\.10\.0, 1\.2\.0, 1\.0\.0\)",
+        ),
     ],
 )
 def test_an_unknown_number_or_label_is_bad_input_naming_the_labels(
-    asked: str, message: str
+    asked: str, error: type[UnknownModelError], message: str
 ) -> None:
-    with pytest.raises(UnknownVersionError, match=message) as raised:
+    with pytest.raises(error, match=message) as raised:
         resolve_ref("iris", parse_version_ref(asked), IRIS)
     assert raised.value.exit_code == 2
 

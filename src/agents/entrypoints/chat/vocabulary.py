@@ -38,14 +38,15 @@ STRATEGIES = ", ".join(s.value for s in StrategyName)
 
 GRAMMAR_HELP = f"""\
 I understand these commands ([brackets] are optional):
-  promote MODEL VERSION to STAGE [because REASON]   also: advance, move
-  deploy MODEL VERSION [as STRATEGY] [at N%]        also: release, ship
+  promote MODEL vN to STAGE [because REASON]        also: advance, move
+  deploy MODEL vN [as STRATEGY] [at N%]             also: release, ship
   rollback MODEL [to ID | --undo ID] [because REASON]  also: roll back, revert, undo
   approve ID [COMMENT]    reject ID [COMMENT]
   status [MODEL]                                    also: show, what's running
   history MODEL                                     also: show history of MODEL
   help [COMMAND]                                    also: ?, what can you do
-Versions: v2, version 2 or 2. Stages: {STAGES}. Strategies: {STRATEGIES}.
+Versions: v2, version 2 or 2, a label (1.2.0 or v1.2.0) or latest.
+Stages: {STAGES}. Strategies: {STRATEGIES}.
 Examples: "promote fraud_detector v2 to staging", "deploy fraud_detector v2 as canary at 10%",
 "rollback fraud_detector because errors spiked", "approve 12 looks good"."""
 """The answer to ``help``: every command, its synonyms and an example of each kind."""
