@@ -44,6 +44,14 @@ def table(
         pytest.param(
             table({"d1": 100}, shadow="d2", mirror=0), "1", None, id="a mirror at 0%: none"
         ),
+        pytest.param(table({"d1": 100}, shadow="d2", mirror=0.5), "1", "2", id="a mirror at 0.5%"),
+        pytest.param(
+            table({"d1": 100}, shadow="d1b", mirror=50),
+            "1",
+            None,
+            id="a shadow of the champion's version is no challenger",
+        ),
+        pytest.param(table({"d1": 99.5, "d2": 0.5}, stable="d1"), "1", "2", id="a canary at 0.5%"),
         pytest.param(
             table({"d1": 90, "d2": 10}, stable="d1", shadow="d3", mirror=50),
             "1",
