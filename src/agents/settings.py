@@ -107,6 +107,18 @@ class Settings(WatchSettings):
     )
     """Share of compared requests whose outputs must agree."""
 
+    shadow_latency_ratio: float = Field(
+        default=1.2, ge=1, allow_inf_nan=False, validation_alias="DEPLOYER_SHADOW_LATENCY_RATIO"
+    )
+    """At a move to production, the shadow's p95 may be at most this times the primary's over
+    the same mirrored requests (the shadow latency gate)."""
+
+    shadow_latency_slack_ms: float = Field(
+        default=5.0, ge=0, allow_inf_nan=False, validation_alias="DEPLOYER_SHADOW_LATENCY_SLACK_MS"
+    )
+    """...or at most this many milliseconds above it, whichever is larger: on a model that
+    answers in 3 ms, 20% is a millisecond of host noise, not a slower model."""
+
     warm_seconds: float = Field(default=300.0, ge=0, validation_alias="DEPLOYER_WARM_SECONDS")
     """How long a replaced deployment stays warm for an instant rollback."""
 

@@ -27,12 +27,14 @@ MODEL_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]{0,99}$"
 """``registration.check_model_name``'s rule: a letter, then letters, digits, ``_ . -``."""
 VERSION_PATTERN = r"^[vV]?[0-9]{1,18}$"
 """``lifecycle.records.parse_version``'s rule: ``2`` or ``v2``."""
+_CRITERION_NUMBER = r"[0-9]{1,18}(\.[0-9]{1,18})?(e[0-9]{1,2}|e-[0-9]{1,3})?"
 CRITERION_PATTERN = (
-    r"^ *[A-Za-z_][A-Za-z0-9_.\-]{0,99} *(>=|<=|==|>|<) *-?[0-9]{1,18}(\.[0-9]{1,18})?"
-    r"(e[0-9]{1,2}|e-[0-9]{1,3})? *$"
+    r"^ *[A-Za-z_][A-Za-z0-9_.\-]{0,99} *(>=|<=|==|>|<) *"
+    rf"(-?{_CRITERION_NUMBER}|production( *[+-] *{_CRITERION_NUMBER})?) *$"
 )
-"""``lifecycle.gates.parse_criterion``'s rule (``accuracy>=0.9``), bounded so that every number it
-admits is finite (``1e999`` is infinite, which the gates refuse)."""
+"""``lifecycle.gates.parse_criterion``'s rule (``accuracy>=0.9``, ``accuracy>=production-0.02``),
+bounded so that every number it admits is finite (``1e999`` is infinite, which the gates
+refuse)."""
 METRIC_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$"
 """A metric's name, as a criterion names it."""
 REGISTRY_URI_PATTERN = r"^(runs|models):/[^\s]{1,500}$"
