@@ -155,8 +155,8 @@ def shadow_latency_gate(
         return Verdict(
             gate,
             VerdictStatus.FAILED,
-            f"shadow p95 {shadow:.1f} ms is above {ratio:g}x the primary's {primary:.1f} ms "
-            f"over {count} mirrored requests",
+            f"shadow p95 {shadow:.1f} ms is above {limit:.1f} ms ({ratio:g}x the primary's "
+            f"{primary:.1f} ms, or {slack_ms:g} ms above it) over {count} mirrored requests",
         )
     return Verdict(
         gate,

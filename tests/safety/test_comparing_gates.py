@@ -41,7 +41,8 @@ ME = local_identity()
 UNMET = [
     "accuracy=0.85 misses accuracy>=production-0.02 (production v1: 0.93, bar 0.91) "
     "on registered metrics",
-    "shadow p95 61.8 ms is above 1.2x the primary's 4.9 ms over 200 mirrored requests",
+    "shadow p95 61.8 ms is above 24.9 ms (1.2x the primary's 4.9 ms, or 20 ms above it) "
+    "over 200 mirrored requests",
     "shadow error rate 5.00% (10 of 200 mirrored requests) is above 1.00%",
 ]
 REFUSAL = f"{MODEL} v2 cannot go to production yet: " + "; ".join(UNMET)

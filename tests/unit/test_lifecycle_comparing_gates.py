@@ -324,7 +324,8 @@ LATENCY = {
         Verdict(
             "shadow_latency",
             F,
-            "shadow p95 133.3 ms is above 1.2x the primary's 98.0 ms over 100 mirrored requests",
+            "shadow p95 133.3 ms is above 117.6 ms (1.2x the primary's 98.0 ms, or 5 ms above "
+            "it) over 100 mirrored requests",
         ),
     ),
     "a gap under the slack passes on a fast model": (
@@ -340,7 +341,8 @@ LATENCY = {
         Verdict(
             "shadow_latency",
             F,
-            "shadow p95 7.7 ms is above 1.2x the primary's 1.9 ms over 100 mirrored requests",
+            "shadow p95 7.7 ms is above 6.9 ms (1.2x the primary's 1.9 ms, or 5 ms above it) "
+            "over 100 mirrored requests",
         ),
     ),
 }

@@ -70,7 +70,8 @@ def test_a_worse_slower_failing_candidate_is_refused_with_every_unmet_gate_liste
     assert refused.value.unmet == [
         "accuracy=0.85 misses accuracy>=production-0.02 (production v1: 0.93, bar 0.91) "
         "on registered metrics",
-        "shadow p95 61.8 ms is above 1.2x the primary's 4.9 ms over 200 mirrored requests",
+        "shadow p95 61.8 ms is above 24.9 ms (1.2x the primary's 4.9 ms, or 20 ms above it) "
+        "over 200 mirrored requests",
         "shadow error rate 5.00% (10 of 200 mirrored requests) is above 1.00%",
     ]
     assert refused.value.exit_code == 3

@@ -12,9 +12,9 @@ from agents.settings import Settings
 
 def test_the_shadow_latency_defaults_reach_the_promotion_policy() -> None:
     s = Settings()
-    assert (s.shadow_latency_ratio, s.shadow_latency_slack_ms) == (1.2, 5.0)
+    assert (s.shadow_latency_ratio, s.shadow_latency_slack_ms) == (1.2, 20.0)
     promotion = Container(Settings(DEPLOYER_SHADOW_LATENCY_RATIO="1.5")).policy().promotion
-    assert (promotion.shadow_latency_ratio, promotion.shadow_latency_slack_ms) == (1.5, 5.0)
+    assert (promotion.shadow_latency_ratio, promotion.shadow_latency_slack_ms) == (1.5, 20.0)
 
 
 @pytest.mark.parametrize(
