@@ -158,11 +158,25 @@ class FakeMetrics:
             now.requests + requests, now.errors + errors, histogram
         )
 
-    def compare(self, shadow_id: str, compared: int, agreed: int, shadow_errors: int = 0) -> None:
-        """Add mirrored predictions (``agreed`` of ``compared`` equal) and failed mirrors."""
+    def compare(
+        self,
+        shadow_id: str,
+        compared: int,
+        agreed: int,
+        shadow_errors: int = 0,
+        primary_ms: float = 5.0,
+        shadow_ms: float = 5.0,
+    ) -> None:
+        """Add mirrored predictions (``agreed`` of ``compared`` equal) and failed mirrors, each
+        one a mirrored request timed at ``primary_ms`` and ``shadow_ms``."""
+        requests = compared + shadow_errors
         now = self.shadows.get(shadow_id, ShadowStats())
-        self.shadows[shadow_id] = ShadowStats(
-            now.compared + compared, now.agreed + agreed, now.shadow_errors + shadow_errors
+        self.shadows[shadow_id] = now + ShadowStats(
+            compared,
+            agreed,
+            shadow_errors,
+            {bucket_of(primary_ms): requests},
+            {bucket_of(shadow_ms): requests},
         )
 
     def counts(self, deployment_id: str) -> RequestCounts:

@@ -113,6 +113,8 @@ class Container:
                 shadow_min_hours=s.shadow_min_hours,
                 min_shadow_comparisons=s.min_shadow_comparisons,
                 min_shadow_agreement=s.min_shadow_agreement,
+                shadow_latency_ratio=s.shadow_latency_ratio,
+                shadow_latency_slack_ms=s.shadow_latency_slack_ms,
             ),
             warm_seconds=s.warm_seconds,
             rollback_preset=s.rollback_preset,

@@ -107,6 +107,19 @@ class Settings(WatchSettings):
     )
     """Share of compared requests whose outputs must agree."""
 
+    shadow_latency_ratio: float = Field(
+        default=1.2, ge=1, allow_inf_nan=False, validation_alias="DEPLOYER_SHADOW_LATENCY_RATIO"
+    )
+    """At a move to production, the shadow's p95 may be at most this times the primary's over
+    the same mirrored requests (the shadow latency gate)."""
+
+    shadow_latency_slack_ms: float = Field(
+        default=20.0, ge=0, allow_inf_nan=False, validation_alias="DEPLOYER_SHADOW_LATENCY_SLACK_MS"
+    )
+    """...or at most this many milliseconds above it, whichever is larger: the mirrored call runs
+    beside the next user request on the same host, so a fast model's twin measures a few ms
+    slower (bench/shadow_latency_gate.py); above a 100 ms p95 the ratio decides."""
+
     warm_seconds: float = Field(default=300.0, ge=0, validation_alias="DEPLOYER_WARM_SECONDS")
     """How long a replaced deployment stays warm for an instant rollback."""
 

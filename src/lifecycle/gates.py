@@ -64,41 +64,69 @@ def check_threshold(value: float, op: str, threshold: float) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Criterion:
-    """A success criterion such as ``accuracy >= 0.9``."""
+    """A success criterion such as ``accuracy >= 0.9``, or, ``relative``, one that compares with
+    the production version's figure: ``accuracy >= production - 0.02`` (``threshold`` is then
+    the offset added to production's figure, -0.02)."""
 
     metric: str
     op: str
     threshold: float
+    relative: bool = False
 
     def __str__(self) -> str:
+        if self.relative:
+            offset = f"{self.threshold:+g}" if self.threshold else ""
+            return f"{self.metric}{self.op}production{offset}"
         return f"{self.metric}{self.op}{self.threshold:g}"
 
 
-_CRITERION = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(>=|<=|==|>|<)\s*(-?[\d.]+(?:e-?\d+)?)\s*$")
+_NUMBER = r"[\d.]+(?:e-?\d+)?"
+_CRITERION = re.compile(
+    rf"^\s*([A-Za-z_][\w.\-]*)\s*(>=|<=|==|>|<)\s*"
+    rf"(?:(-?{_NUMBER})|production(?:\s*([+-])\s*({_NUMBER}))?)\s*$"
+)
 
 
 def parse_criterion(text: str) -> Criterion:
-    """Read ``"accuracy>=0.9"``; anything else is bad input with an example of the form."""
+    """Read ``"accuracy>=0.9"`` or ``"accuracy >= production - 0.02"`` (``production``,
+    ``production + 0.01``: spaces optional); anything else is bad input with an example."""
     match = _CRITERION.match(text)
     if not match:
-        raise BadInputError(f"cannot read criterion {text!r}; write it like 'accuracy>=0.9'")
+        raise BadInputError(
+            f"cannot read criterion {text!r}; write it like 'accuracy>=0.9' or "
+            "'accuracy>=production-0.02'"
+        )
+    number = match.group(3) if match.group(3) is not None else match.group(5)
     try:
-        threshold = float(match.group(3))
+        threshold = float(number) if number is not None else 0.0
     except ValueError:
         raise BadInputError(f"criterion {text!r} has no number to compare with") from None
     if not math.isfinite(threshold):
         raise BadInputError(f"criterion {text!r} compares with {threshold}, not a finite number")
-    return Criterion(match.group(1), match.group(2), threshold)
+    relative = match.group(3) is None
+    if match.group(4) == "-":
+        threshold = -threshold
+    return Criterion(match.group(1), match.group(2), threshold, relative)
 
 
 def metric_thresholds_gate(
     metrics: Mapping[str, float], criteria: Iterable[Criterion]
 ) -> list[Verdict]:
-    """One verdict per criterion; a metric never recorded is inconclusive, not passed."""
+    """One verdict per criterion; a metric never recorded is inconclusive, not passed. A
+    relative criterion needs the production version's figure (``lifecycle.comparing_gates``):
+    here it is inconclusive, never passed."""
     verdicts = []
     for c in criteria:
         gate = f"metric:{c.metric}"
-        if c.metric not in metrics:
+        if c.relative:
+            verdicts.append(
+                Verdict(
+                    f"vs_production:{c.metric}",
+                    VerdictStatus.INCONCLUSIVE,
+                    f"{c} compares with the production version: judged at promotion",
+                )
+            )
+        elif c.metric not in metrics:
             verdicts.append(
                 Verdict(gate, VerdictStatus.INCONCLUSIVE, f"{c.metric} was never recorded")
             )
@@ -274,6 +302,12 @@ class PromotionPolicy:
     shadow_min_hours: float = 24.0
     min_shadow_comparisons: int = 1000
     min_shadow_agreement: float = 0.95
+    shadow_latency_ratio: float = 1.2
+    """The shadow's p95 may be at most this times the primary's over the same mirrored requests."""
+    shadow_latency_slack_ms: float = 20.0
+    """...or at most this many milliseconds above it, whichever is larger: the mirrored call runs
+    beside the next user request on the same host (an identical twin measured 1.26-1.36x, 4-7 ms,
+    slower on 2 noisy cores: bench/shadow_latency_gate.py); above 100 ms the ratio decides."""
 
     def __post_init__(self) -> None:
         if self.shadow_min_hours < 0:
@@ -282,6 +316,10 @@ class PromotionPolicy:
             raise BadInputError("min_shadow_comparisons must be at least 1")
         if not 0.0 <= self.min_shadow_agreement <= 1.0:
             raise BadInputError("min_shadow_agreement must be a fraction between 0 and 1")
+        if not self.shadow_latency_ratio >= 1.0:
+            raise BadInputError("shadow_latency_ratio must be at least 1.0")
+        if not self.shadow_latency_slack_ms >= 0:
+            raise BadInputError("shadow_latency_slack_ms cannot be negative")
 
 
 def production_gates(
@@ -296,13 +334,15 @@ def production_gates(
 ) -> list[Verdict]:
     """Every check a move to production must pass: criteria, time in shadow, shadow agreement.
 
+    Relative criteria count as stated criteria but are judged by
+    ``lifecycle.comparing_gates.comparing_gates`` (they need the production version's figures).
     ``shadow`` is what the gateway measured for the version's shadow deployments (None: it was
     never mirrored). A version with no success criteria fails: production needs a stated bar.
     The first production version of a model has nothing to be compared with, so its agreement
     gate passes and says so; every later one must have been mirrored and compared.
     """
     wanted = list(criteria)
-    verdicts = metric_thresholds_gate(metrics, wanted)
+    verdicts = metric_thresholds_gate(metrics, [c for c in wanted if not c.relative])
     if not wanted:
         verdicts.append(
             Verdict(

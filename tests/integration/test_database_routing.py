@@ -16,6 +16,7 @@ from database.models import GatewayStatsRow
 from database.routing import DbMetricsSource, DbRouter
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import InvalidRouteError, UnknownModelError
+from lifecycle.latency import bucket_of
 from lifecycle.metrics import ShadowStats
 from lifecycle.ports import Routes
 from lifecycle.records import utcnow
@@ -110,6 +111,8 @@ def test_figures_of_several_gateways_are_merged(factory: sessionmaker[Session]) 
     assert window.p50_ms == pytest.approx(4.0, rel=0.05)
     shadow_stats = source.shadow_stats("d2")
     assert (shadow_stats.compared, shadow_stats.agreed) == (10, 9)
+    assert shadow_stats.primary_latency == {bucket_of(4.0): 1}  # gw-a replaced its rows
+    assert shadow_stats.shadow_latency == {bucket_of(5.0): 1}
     assert source.metrics("unknown").request_count == 0
 
 
@@ -140,4 +143,6 @@ def test_traffic_stats_windows_count_the_gateways_the_monitor_counts(
     assert deployment["total_requests"] == source.counts("d1").requests == 10
     (shadow_row,) = report["shadows"]
     assert (shadow_row["compared"], shadow_row["agreed"]) == (10, 8)
-    assert source.shadow_stats("d2") == ShadowStats(10, 8, 0)
+    stored = source.shadow_stats("d2")
+    assert stored == ShadowStats(10, 8, 0, stored.primary_latency, stored.shadow_latency)
+    assert stored.requests == 2, "each gateway timed its one mirrored request on both sides"

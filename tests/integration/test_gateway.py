@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import statistics
 import threading
@@ -27,7 +28,10 @@ import pytest
 from sqlalchemy import func, select
 
 from agents.bootstrap import Container
+from agents.commands import Promote
 from agents.handlers.capture import export_capture, set_capture_percent
+from agents.handlers.operations import execute
+from agents.handlers.registration import set_criteria
 from agents.settings import Settings
 from database import migrate
 from database.capture import DbCaptureStore, captured
@@ -35,6 +39,7 @@ from database.engine import read_session
 from database.models_watch import PredictionRow
 from database.routing import DbMetricsSource
 from lifecycle.capture import PredictionRecord
+from lifecycle.errors import ProductionCriteriaNotMetError
 from lifecycle.ports import Routes
 from lifecycle.records import utcnow
 from lifecycle.stages import DeploymentStatus, ModelStage
@@ -229,7 +234,7 @@ def _compare_shadow(stack: Stack, ops: httpx.Client, gateway: str, v1: str, v2: 
     assert stored and stored.agreed == final["agreed"]
 
 
-def test_a_slow_shadow_does_not_slow_the_client(
+def test_a_slow_shadow_does_not_slow_the_client_and_its_latency_gate_refuses_production(
     stack: Stack, ops: httpx.Client, gateway: str
 ) -> None:
     v1 = stack.deployments["v1"]
@@ -252,9 +257,50 @@ def test_a_slow_shadow_does_not_slow_the_client(
         assert p95(mirrored) < p95(baseline) + 150
         assert wait_for(lambda: shadow_stats(ops, slow)["compared"] > 0)
         assert shadow_stats(ops, slow)["shadow_p95_ms"] >= 250
+        refused = promote_mirrored_version(stack, slow)
     finally:
         assert put(ops, weights={v1: 100}).status_code == 200
         stack.stop("slow")
+        stack.record_stage("2", ModelStage.PRODUCTION)
+    # Only the latency gate is unmet (agreement is waived here: v2's outputs differ by design).
+    (unmet,) = refused.unmet
+    shadow_ms, primary_ms, requests = re.fullmatch(
+        r"shadow p95 ([\d.]+) ms is above [\d.]+ ms \(1\.2x the primary's ([\d.]+) ms, "
+        r"or 20 ms above it\) over (\d+) mirrored requests",
+        unmet,
+    ).groups()  # type: ignore[union-attr]
+    assert float(shadow_ms) >= 250
+    assert float(shadow_ms) > 1.2 * float(primary_ms) and int(requests) >= 20
+    assert f"{MODEL} v2 cannot go to production yet: {unmet}" == str(refused)
+
+
+def promote_mirrored_version(stack: Stack, shadow: str) -> ProductionCriteriaNotMetError:
+    """v2 in shadow, mirrored by ``shadow``, asked to production through the agent in process,
+    over the figures the real gateway stored: the refusal (nothing else may happen)."""
+    with stack.container.uow() as uow:
+        uow.deployments.get(shadow).strategy = "shadow"
+        uow.commit()
+    stack.record_stage("2", ModelStage.SHADOW)
+    source = stack.container.metrics
+    assert wait_for(lambda: source.shadow_stats(shadow).requests >= 20, timeout=20)
+    settings = Settings.model_validate(
+        {
+            "DEPLOYER_HOME": str(stack.home),
+            "DEPLOYER_SHADOW_MIN_HOURS": 0,
+            "DEPLOYER_MIN_SHADOW_COMPARISONS": 20,
+            "DEPLOYER_MIN_SHADOW_AGREEMENT": 0,
+        }
+    )
+    c = Container(settings)
+    try:
+        set_criteria(c.uow, MODEL, "2", ["accuracy>=production-1"], {}, "tester")
+        with pytest.raises(ProductionCriteriaNotMetError) as refused:
+            execute(c, Promote(model_name=MODEL, version="2", target_stage="production"), "tester")
+    finally:
+        c.close()
+    with stack.container.reader() as uow:
+        assert uow.models.get(MODEL, "2").stage == ModelStage.SHADOW.value, "nothing moved"
+    return refused.value
 
 
 def test_switching_weights_under_load_loses_nothing(

@@ -34,7 +34,10 @@ from tests.audit_keys import keyed_factory
 MODEL = "fraud_detector"
 REQUESTER = "alice"
 APPROVER = "bob"
-GOOD_SHADOW = ShadowStats(compared=200, agreed=199, shadow_errors=0)
+GOOD_SHADOW = ShadowStats(
+    compared=200, agreed=199, shadow_errors=0, primary_latency={60: 200}, shadow_latency={61: 200}
+)
+"""200 mirrored requests, 199 agreeing, none failed, the shadow one latency bucket (8%) slower."""
 
 
 def run_once(

@@ -57,7 +57,10 @@ def test_a_criterion_whose_number_does_not_parse_is_bad_input() -> None:
 def test_a_criterion_that_does_not_read_gives_an_example() -> None:
     with pytest.raises(BadInputError) as raised:
         parse_criterion("accuracy")
-    assert str(raised.value) == "cannot read criterion 'accuracy'; write it like 'accuracy>=0.9'"
+    assert str(raised.value) == (
+        "cannot read criterion 'accuracy'; write it like 'accuracy>=0.9' or "
+        "'accuracy>=production-0.02'"
+    )
 
 
 def test_metric_thresholds_say_what_was_measured_against_what() -> None:

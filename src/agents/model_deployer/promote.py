@@ -16,11 +16,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from agents.model_deployer.deps import DeployerDeps, failpoint
 from agents.model_deployer.idempotency import already_done, once, operation_key
 from agents.model_deployer.intake import check_answerer
+from agents.model_deployer.rollouts import rollout_config
 from agents.model_deployer.state import State
+from agents.model_deployer.views import production_comparison
 from database.models import ApprovalRow, DeploymentRow, ModelVersionRow
 from database.protocols import UnitOfWork
 from database.services import record_stage_change
 from lifecycle.approval import Decision, Role, check_decider
+from lifecycle.comparing_gates import ProductionComparison, comparing_gates
 from lifecycle.errors import (
     ApprovalMismatchError,
     ConflictError,
@@ -73,13 +76,11 @@ class PromoteNodes:
             current = row.model_stage
             transition(current, target)
             deployments = list(uow.deployments.list(row.model_name))
-            others = [v.version for v in uow.models.list(row.model_name, ModelStage.PRODUCTION)]
+            compared = production_comparison(uow, row)
         # Gates read the metrics source outside the transaction: on SQLite a second connection
         # would wait for this one's write lock.
         verdicts = (
-            self._production_verdicts(
-                row, deployments, has_production=bool(set(others) - {version})
-            )
+            self._production_verdicts(row, deployments, compared)
             if target in NEEDS_APPROVAL
             else []
         )
@@ -94,16 +95,28 @@ class PromoteNodes:
         return {"from_stage": current.value, "verdicts": found}
 
     def _production_verdicts(
-        self, row: ModelVersionRow, deployments: list[DeploymentRow], has_production: bool
+        self, row: ModelVersionRow, deployments: list[DeploymentRow], compared: ProductionComparison
     ) -> list[Verdict]:
+        """Every gate of a move to production: the version's own (criteria, time in shadow,
+        agreement), then those comparing it with production (relative criteria, the shadow's
+        latency and errors; ``lifecycle.comparing_gates``)."""
+        criteria = [parse_criterion(c) for c in row.criteria]
+        shadow = self._shadow_stats(row, deployments)
+        policy = self.deps.policy.promotion
         return production_gates(
             metrics={k: float(v) for k, v in row.metrics.items()},
-            criteria=[parse_criterion(c) for c in row.criteria],
+            criteria=criteria,
             entered_shadow_at=row.stage_changed_at if row.stage == ModelStage.SHADOW else None,
             now=self.deps.clock.now(),
-            shadow=self._shadow_stats(row, deployments),
-            has_production=has_production,
-            policy=self.deps.policy.promotion,
+            shadow=shadow,
+            has_production=compared.production_version is not None,
+            policy=policy,
+        ) + comparing_gates(
+            criteria=criteria,
+            comparison=compared,
+            shadow=shadow,
+            policy=policy,
+            error_threshold=rollout_config(self.deps, None).error_rate_threshold,
         )
 
     def _shadow_stats(self, row: ModelVersionRow, deployments: Any) -> ShadowStats | None:

@@ -6,7 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from database.models import DeploymentRow, RolloutRow
+from database.models import DeploymentRow, ModelVersionRow, RolloutRow
+from database.protocols import UnitOfWork
+from lifecycle.comparing_gates import ProductionComparison, comparison_of
 from lifecycle.monitor import RolloutPhase, RolloutView
 from lifecycle.rollout import DeploymentView
 from lifecycle.stages import DeploymentStatus, ModelStage
@@ -62,3 +64,34 @@ def open_rollout_of(row: RolloutRow) -> OpenRollout:
         marks=dict(row.marks),
         pending=tuple(row.pending["reasons"]) if row.pending else None,
     )
+
+
+def production_comparison(uow: UnitOfWork, row: ModelVersionRow) -> ProductionComparison:
+    """What a relative criterion of ``row`` compares with: the version in production now
+    (another than ``row``; the latest to get there when several are), on the retraining
+    evaluation that compared the two on the same held-out data, else on registered metrics."""
+    others = [
+        v
+        for v in uow.models.list(row.model_name, ModelStage.PRODUCTION)
+        if v.version != row.version
+    ]
+    if not others:
+        return comparison_of(row.metrics, None, {})
+    current = max(others, key=lambda v: v.stage_changed_at)
+    return comparison_of(
+        {k: float(v) for k, v in row.metrics.items()},
+        current.version,
+        {k: float(v) for k, v in current.metrics.items()},
+        evaluation_of(uow, row),
+    )
+
+
+def evaluation_of(uow: UnitOfWork, row: ModelVersionRow) -> Mapping[str, Any] | None:
+    """The retraining run's evaluation of ``row``: the run its lineage names, else the newest
+    run of the model that registered this version with an evaluation (None: none did)."""
+    run_id = (row.lineage or {}).get("retraining_run_id")
+    run = uow.retraining.run(str(run_id)) if run_id else None
+    if run is None:
+        runs = uow.retraining.runs(row.model_name)
+        run = next((r for r in runs if r.new_version == row.version and r.evaluation), None)
+    return dict(run.evaluation) if run is not None and run.evaluation else None

@@ -33,12 +33,14 @@ VERSION_PATTERN = (
 (``1.2.0``, ``v1.2.0``) or ``latest``."""
 LABEL_PATTERN = r"^[vV]?(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})$"
 """``lifecycle.version_labels.parse_label``'s rule: ``1.2.0`` or ``v1.2.0``."""
+_CRITERION_NUMBER = r"[0-9]{1,18}(\.[0-9]{1,18})?(e[0-9]{1,2}|e-[0-9]{1,3})?"
 CRITERION_PATTERN = (
-    r"^ *[A-Za-z_][A-Za-z0-9_.\-]{0,99} *(>=|<=|==|>|<) *-?[0-9]{1,18}(\.[0-9]{1,18})?"
-    r"(e[0-9]{1,2}|e-[0-9]{1,3})? *$"
+    r"^ *[A-Za-z_][A-Za-z0-9_.\-]{0,99} *(>=|<=|==|>|<) *"
+    rf"(-?{_CRITERION_NUMBER}|production( *[+-] *{_CRITERION_NUMBER})?) *$"
 )
-"""``lifecycle.gates.parse_criterion``'s rule (``accuracy>=0.9``), bounded so that every number it
-admits is finite (``1e999`` is infinite, which the gates refuse)."""
+"""``lifecycle.gates.parse_criterion``'s rule (``accuracy>=0.9``, ``accuracy>=production-0.02``),
+bounded so that every number it admits is finite (``1e999`` is infinite, which the gates
+refuse)."""
 METRIC_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$"
 """A metric's name, as a criterion names it."""
 REGISTRY_URI_PATTERN = r"^(runs|models):/[^\s]{1,500}$"
