@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Protocol
 
+from lifecycle import alert_decisions as decided
 from lifecycle.errors import BadInputError, UnknownModelError
 
 
@@ -66,8 +67,7 @@ GROUPS = (
     "stale_figures",
     "audit",
     "lease",
-    "monitor",
-    "retraining",
+    *decided.NEW_GROUPS,
     "test",
 )
 """The event groups a channel can choose (``--events rollback,drift``); none chosen: all."""
@@ -304,36 +304,12 @@ RULES: dict[str, _Rule] = {
         lambda p, _t: _said(p, "why", "the gateways stopped reporting"),
         _status,
     ),
-    "monitor_alert": _Rule(
-        "monitor_alert",
-        "monitor",
-        Severity.WARNING,
-        lambda p, t: _said(p, "reasons", f"{t.model} needs attention"),
-        lambda _p, t: f"deployer decisions {t.model}",
-    ),
-    "retraining_requested": _Rule(
-        "retraining_requested",
-        "retraining",
-        Severity.INFO,
-        lambda p, t: _said(p, "trigger", f"{t.model} retraining requested"),
-        lambda p, t: (
-            f"deployer approve {p['approval_id']}"
-            if p.get("approval_id")
-            else f"deployer decisions {t.model}"
-        ),
-    ),
-    "rollback_requested": _Rule(
-        "rollback_requested",
-        "rollback",
-        Severity.CRITICAL,
-        lambda p, t: _said(p, "reason", f"{t.model}: the monitor asks for a rollback"),
-        lambda _p, t: f"deployer decisions {t.model}",
-    ),
+    **{
+        k: _Rule(k, g, Severity.WARNING, decided.summary, decided.action)
+        for k, g in decided.GROUPS.items()
+    },
 }
 """Audit action -> alert; an action not here raises no alert."""
-
-_OWN_SEVERITY = frozenset({"monitor_alert", "retraining_requested"})
-"""Events whose payload's ``severity`` (the monitor agent's decision) overrides the rule's."""
 
 
 def _target(subject: str, payload: Mapping[str, Any], known: Target) -> Target:
@@ -362,9 +338,7 @@ def alert_for(
     severity = rule.severity
     if action == "rolled_back" and actor != MONITOR_ACTOR:
         severity = Severity.WARNING  # a person's rollback: they know; the others should too
-    said = str(payload.get("severity") or "").upper()
-    if action in _OWN_SEVERITY and said in Severity.__members__:
-        severity = Severity[said]  # the monitor agent's decision says how urgent it is
+    severity = Severity[decided.severity(action, payload, severity.name)]
     return Alert(
         kind=rule.kind,
         group=rule.group,

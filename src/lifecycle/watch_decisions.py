@@ -262,7 +262,10 @@ def _findings(ev: Evidence) -> list[str]:
 
 
 def _fine(ev: Evidence) -> str:
-    parts = [f"within objectives on {_plural(len(ev.slo), 'deployment')}"]
+    judged = len(ev.slo)
+    parts = [
+        f"within objectives on {_plural(judged, 'deployment')}" if judged else "no SLO judged yet"
+    ]
     if ev.drift is None:
         parts.append("no drift check yet")
     elif ev.drift.verdict == "inconclusive":

@@ -185,7 +185,7 @@ DEP = Target("iris", "2", "dep-1")
         (
             "monitor_alert",
             "iris",
-            {"model": "iris", "summary": "iris: figures stale", "severity": "critical"},
+            {"summary": "iris: figures stale", "severity": "critical", "decision_id": 3},
             "monitor",
             "monitor_alert",
             Severity.CRITICAL,
@@ -194,7 +194,7 @@ DEP = Target("iris", "2", "dep-1")
         (
             "retraining_requested",
             "iris",
-            {"model": "iris", "summary": "iris retraining requested: drift", "run_id": "rt-1"},
+            {"summary": "iris retraining requested", "severity": "info", "decision_id": 2},
             "monitor",
             "retraining_requested",
             Severity.INFO,
@@ -203,7 +203,7 @@ DEP = Target("iris", "2", "dep-1")
         (
             "retraining_requested",
             "iris",
-            {"model": "iris", "approval_id": "apr-1", "severity": "warning"},
+            {"approval_id": "apr-1", "severity": "warning", "decision_id": 4},
             "monitor",
             "retraining_requested",
             Severity.WARNING,
@@ -212,7 +212,12 @@ DEP = Target("iris", "2", "dep-1")
         (
             "rollback_requested",
             "iris",
-            {"model": "iris", "reason": "dep-2 breaches its SLO"},
+            {
+                "model": "iris",
+                "summary": "dep-2 breaches",
+                "severity": "critical",
+                "decision_id": 5,
+            },
             "monitor",
             "rollback_requested",
             Severity.CRITICAL,
