@@ -9,7 +9,7 @@ only reads and writes rows.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from database.models_retraining import RetrainingPolicyRow
 from database.models_slo import SloStateRow
 from database.repositories import DeploymentRepository, RolloutRepository
 from database.retraining import RetrainingRepository
+from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.monitor import OPEN_PHASES
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus
 from lifecycle.watch_decisions import (
@@ -258,3 +259,17 @@ def _warm(rows: Iterable[DeploymentRow], deployment_id: str) -> str | None:
         key=lambda r: (r.drained_at or r.deployed_at, r.deployment_id),
     )  # fmt: skip
     return warm[-1].deployment_id if warm else None
+
+
+def record_failure(
+    uow_of: Callable[[], SqlAlchemyUnitOfWork],
+    model: str,
+    kind: str,
+    exc: BaseException,
+    now: datetime,
+) -> None:
+    """Record that the watch's ``kind`` check of ``model`` raised ``exc`` (its own unit of
+    work): evidence the monitor agent alerts on. Recording it may fail too (the caller logs)."""
+    with uow_of() as uow:
+        MonitorRepository(uow.session).add_failure(model, kind, f"{type(exc).__name__}: {exc}", now)
+        uow.commit()
