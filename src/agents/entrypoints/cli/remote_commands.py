@@ -162,6 +162,20 @@ def checks(
 
 
 @app.command()
+def decisions(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """The monitor agent's decisions about a model, newest first, with reasons."""
+    from agents.entrypoints.cli.render_decisions import render_decisions
+
+    with remote_command(as_json) as api:
+        answer = api.get(f"/v1/models/{_path(name)}/decisions", {"limit": limit})
+        _show(answer, as_json, render_decisions)
+
+
+@app.command()
 def register(
     name: Name,
     model_uri: Annotated[
