@@ -26,6 +26,7 @@ from rich.text import Text
 from agents.entrypoints.cli import remote_capture, remote_feedback
 from agents.entrypoints.cli.output import console, emit, err_console, to_json
 from agents.entrypoints.cli.remote import URL_ENV, Answer, add_refusals, remote_command
+from agents.entrypoints.cli.render_decisions import render_decisions as render
 from lifecycle.errors import AuditChainBrokenError
 
 AWAITING_APPROVAL_EXIT = 4
@@ -163,16 +164,11 @@ def checks(
 
 @app.command()
 def decisions(
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
-    as_json: JsonOption = False,
+    name: Name, limit: Annotated[int, typer.Option()] = 20, as_json: JsonOption = False
 ) -> None:
     """The monitor agent's decisions about a model, newest first, with reasons."""
-    from agents.entrypoints.cli.render_decisions import render_decisions
-
     with remote_command(as_json) as api:
-        answer = api.get(f"/v1/models/{_path(name)}/decisions", {"limit": limit})
-        _show(answer, as_json, render_decisions)
+        _show(api.get(f"/v1/models/{_path(name)}/decisions", {"limit": limit}), as_json, render)
 
 
 @app.command()

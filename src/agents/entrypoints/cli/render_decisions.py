@@ -27,14 +27,16 @@ def render_decisions(result: dict[str, Any]) -> None:
         console.print("no decisions yet: `deployer watch` runs the monitor agent every tick")
         return
     table = Table(title="monitor decisions (newest first)")
-    for column in ("decided", "model", "action", "trigger", "why", "handed over"):
-        table.add_column(column, overflow="fold")
+    for column in ("decided", "model", "action", "trigger"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("why", overflow="fold", ratio=1)
+    table.add_column("handed over", no_wrap=True)
     for d in rows:
         when = str(d["decided_at"])[:19].replace("T", " ")
         table.add_row(
             Text(when),
             Text(d["model_name"]),
-            Text(f"{d['action']} ({d['severity']})"),
+            Text(d["action"]),
             Text(d["trigger"] or ""),
             Text("\n".join(d["reasons"])),
             Text(handed(d)),
