@@ -205,3 +205,27 @@ def test_the_state_round_trips_through_the_strict_checkpointer(
         restored = graph.get_state(config).values  # type: ignore[arg-type]
     assert restored["decisions"][0].decision.action.value == "retrain"
     assert restored["handoffs"][0].to.value == "retraining"
+
+
+def test_a_run_another_process_opened_meanwhile_wins_and_nothing_is_recorded(
+    world: World,
+) -> None:
+    """Two monitors decide to retrain at once: the database lets one run be active; the loser
+    records nothing (its unit of work rolls back) and says why."""
+    now = world.clock.now()
+    set_policy(world.uow, now, model_name="iris", drift_features=1)
+    drift_check(world.uow, "iris", now, ("sepal_length",))
+    deps = monitor_deps(world)
+    graph = build_graph(deps)
+    nodes = graph.nodes["record"].runnable  # the node as built
+    state = State(**asdict(ASK), models=["iris"])
+    for name in ("gather", "decide"):
+        update = graph.nodes[name].runnable.invoke(state)
+        state = State(**{**asdict(state), **update})
+    with world.uow() as uow:
+        uow.retraining.open_run("rt-other", "iris", Trigger.DRIFT, "ann", now)
+        uow.commit()
+    out = nodes.invoke(state)
+    assert out["handoffs"] == [] and out["status"] == "failed"
+    assert out["errors"] == ["iris: iris is already being retrained (run rt-other, requested)"]
+    assert decisions(world) == [] and audit_actions(world) == []
