@@ -192,8 +192,10 @@ def _triggers(
             fired.append((Trigger.DRIFT, f"{found}, at least {need}"))
         elif policy is None:
             below.append(f"{found}; no retraining policy")
+        elif need is None:
+            below.append(f"{found}; the policy does not retrain on drift")
         else:
-            below.append(f"{found}, below the policy's {need or 'none'}")
+            below.append(f"{found}, below the policy's {need}")
     if quality is not None and quality.verdict == "drop":
         found = (
             f"{quality.metric} {quality.observed:.4f} vs approved {quality.approved:.4f}"
@@ -204,8 +206,10 @@ def _triggers(
             fired.append((Trigger.QUALITY, f"{found}, more than {margin:g}"))
         elif policy is None:
             below.append(f"{found}; no retraining policy")
+        elif margin is None:
+            below.append(f"{found}; the policy does not retrain on quality")
         else:
-            below.append(f"{found}, within the policy's {margin if margin is not None else 'none'}")
+            below.append(f"{found}, within the policy's {margin:g}")
     if policy is not None and policy.schedule:
         start = since or ev.policy_set_at
         if schedule_due(policy.schedule, start, now):
@@ -261,6 +265,11 @@ def _findings(ev: Evidence) -> list[str]:
     return found
 
 
+def _severity(topics: list[str], default: Severity) -> Severity:
+    """Critical when a service level or the figures are at stake, else ``default``."""
+    return Severity.CRITICAL if any(t.startswith(("slo:", "stale")) for t in topics) else default
+
+
 def _fine(ev: Evidence) -> str:
     judged = len(ev.slo)
     parts = [
@@ -310,7 +319,7 @@ def decide(
                 action=action,
                 reasons=(*retrain, why, *problems, *below),
                 trigger=trigger,
-                severity=Severity.WARNING if problems else Severity.INFO,
+                severity=_severity(topics, Severity.WARNING if problems else Severity.INFO),
                 topics=(*about, "active_run"),
             )
         if last_run_started_at is not None:
@@ -322,7 +331,9 @@ def decide(
                     action=action,
                     reasons=(*retrain, why, *problems, *below),
                     trigger=trigger,
-                    severity=Severity.WARNING if action is WatchAction.ALERT else Severity.INFO,
+                    severity=_severity(
+                        topics, Severity.INFO if action is WatchAction.NOTHING else Severity.WARNING
+                    ),
                     topics=(*about, "cooldown"),
                 )
         approval = ["training is expensive: a person approves first"] if policy.expensive else []
@@ -330,15 +341,16 @@ def decide(
             action=WatchAction.RETRAIN,
             reasons=(*retrain, *approval, *problems, *below),
             trigger=trigger,
-            severity=Severity.WARNING if policy.expensive or problems else Severity.INFO,
+            severity=_severity(
+                topics, Severity.WARNING if policy.expensive or problems else Severity.INFO
+            ),
             topics=about,
         )
     if problems or below:
-        severe = any(t.startswith(("slo:", "stale")) for t in topics)
         return WatchDecision(
             action=WatchAction.ALERT,
             reasons=(*problems, *below),
-            severity=Severity.CRITICAL if severe else Severity.WARNING,
+            severity=_severity(topics, Severity.WARNING),
             topics=about,
         )
     return WatchDecision(action=WatchAction.NOTHING, reasons=(_fine(evidence),), topics=())

@@ -92,7 +92,7 @@ CASES: list[tuple[str, Evidence, RetrainingPolicy | None, datetime | None, Any, 
     ("drift below the threshold alerts", ev(drift=drift("a")), policy(drift_features=2), None,
      "alert", None, "drift on 1 feature (a), below the policy's 2"),
     ("drift with a policy that ignores drift alerts", ev(drift=drift("a")),
-     policy(quality_drop=0.05), None, "alert", None, "below the policy's none"),
+     policy(quality_drop=0.05), None, "alert", None, "; the policy does not retrain on drift"),
     ("drift without a policy alerts", ev(drift=drift("a", "b")), None, None, "alert", None,
      "no retraining policy"),
     ("quality drop beyond the margin retrains", ev(quality=quality(0.85)),
@@ -249,3 +249,272 @@ def test_the_next_fire_keeps_utc() -> None:
 def test_a_bad_cron_expression_is_bad_input() -> None:
     with pytest.raises(BadInputError, match="not a cron expression"):
         schedule_due("every tuesday", NOW - HOUR, NOW)
+
+
+BREACHED = "dep-2 (v2) breaches its SLO: error rate 0.3 above 0.05; "
+
+# What each case says, word for word (its severity, signature, rollback deployment, reasons).
+EXACT: dict[str, tuple[str, str, str | None, str, tuple[str, ...]]] = {
+    "all quiet": (
+        "INFO",
+        "nothing||",
+        None,
+        ("within objectives on 1 deployment; no drift in 4 features",),
+    ),
+    "no drift check yet": (
+        "INFO",
+        "nothing||",
+        None,
+        ("within objectives on 1 deployment; no drift check yet",),
+    ),
+    "drift inconclusive": (
+        "INFO",
+        "nothing||",
+        None,
+        ("within objectives on 1 deployment; drift inconclusive (too few rows)",),
+    ),
+    "quality fine is said": (
+        "INFO",
+        "nothing||",
+        None,
+        (
+            "within objectives on 1 deployment; no drift check yet;"
+            " accuracy 0.9600 (approved 0.9500)",
+        ),
+    ),
+    "drift on enough features retrains": (
+        "INFO",
+        "retrain|drift|drift:a,b;drift",
+        None,
+        ("drift on 2 features (a, b), at least 2",),
+    ),
+    "drift on more features retrains": (
+        "INFO",
+        "retrain|drift|drift:a,b,c;drift",
+        None,
+        ("drift on 3 features (a, b, c), at least 2",),
+    ),
+    "drift below the threshold alerts": (
+        "WARNING",
+        "alert||drift:a",
+        None,
+        ("drift on 1 feature (a), below the policy's 2",),
+    ),
+    "drift with a policy that ignores drift alerts": (
+        "WARNING",
+        "alert||drift:a",
+        None,
+        ("drift on 1 feature (a); the policy does not retrain on drift",),
+    ),
+    "drift without a policy alerts": (
+        "WARNING",
+        "alert||drift:a,b",
+        None,
+        ("drift on 2 features (a, b); no retraining policy",),
+    ),
+    "quality drop beyond the margin retrains": (
+        "INFO",
+        "retrain|quality|quality:accuracy;quality",
+        None,
+        ("accuracy 0.8500 vs approved 0.9500 (drop 0.1000), more than 0.05",),
+    ),
+    "quality drop within the margin alerts": (
+        "WARNING",
+        "alert||quality:accuracy",
+        None,
+        ("accuracy 0.9300 vs approved 0.9500 (drop 0.0200), within the policy's 0.05",),
+    ),
+    "quality drop without a policy alerts": (
+        "WARNING",
+        "alert||quality:accuracy",
+        None,
+        ("accuracy 0.8500 vs approved 0.9500 (drop 0.1000); no retraining policy",),
+    ),
+    "a regressor's error going up is a drop": (
+        "INFO",
+        "retrain|quality|quality:mae;quality",
+        None,
+        ("mae 3.0000 vs approved 2.0000 (drop 1.0000), more than 0.5",),
+    ),
+    "a regressor's error going down is none": (
+        "INFO",
+        "nothing||",
+        None,
+        ("within objectives on 1 deployment; no drift check yet; mae 1.0000 (approved 2.0000)",),
+    ),
+    "several triggers: one retrain naming drift, all reasons": (
+        "INFO",
+        "retrain|drift|drift:a,b;quality:accuracy;drift;quality",
+        None,
+        (
+            "drift on 2 features (a, b), at least 1",
+            "accuracy 0.8000 vs approved 0.9500 (drop 0.1500), more than 0.05",
+        ),
+    ),
+    "an active run holds a retrain back": (
+        "INFO",
+        "nothing|drift|drift:a,b;drift;active_run",
+        None,
+        ("drift on 2 features (a, b), at least 1", "already being retrained (run rt-7)"),
+    ),
+    "inside the cool-down drift alerts": (
+        "WARNING",
+        "alert|drift|drift:a,b;drift;cooldown",
+        None,
+        ("drift on 2 features (a, b), at least 1", "cool-down until 16:00"),
+    ),
+    "after the cool-down drift retrains": (
+        "INFO",
+        "retrain|drift|drift:a,b;drift",
+        None,
+        ("drift on 2 features (a, b), at least 1",),
+    ),
+    "the cool-down ends exactly now": (
+        "INFO",
+        "retrain|drift|drift:a;drift",
+        None,
+        ("drift on 1 feature (a), at least 1",),
+    ),
+    "expensive training retrains with an approval": (
+        "WARNING",
+        "retrain|quality|quality:accuracy;quality",
+        None,
+        (
+            "accuracy 0.8000 vs approved 0.9500 (drop 0.1500), more than 0.05",
+            "training is expensive: a person approves first",
+        ),
+    ),
+    "the schedule came due since the last run": (
+        "INFO",
+        "retrain|schedule|schedule",
+        None,
+        ("schedule 0 3 * * * came due",),
+    ),
+    "the schedule not due since the last run": (
+        "INFO",
+        "nothing||",
+        None,
+        ("within objectives on 1 deployment; no drift check yet",),
+    ),
+    "a run long ago: the schedule is due": (
+        "INFO",
+        "retrain|schedule|schedule",
+        None,
+        ("schedule 0 3 * * 1 came due",),
+    ),
+    "never run: due once it fired since the policy was set": (
+        "INFO",
+        "retrain|schedule|schedule",
+        None,
+        ("schedule 0 3 * * * came due",),
+    ),
+    "never run: not due before it fires after the policy was set": (
+        "INFO",
+        "nothing||",
+        None,
+        ("within objectives on 1 deployment; no drift check yet",),
+    ),
+    "never run and no policy time: never due": (
+        "INFO",
+        "nothing||",
+        None,
+        ("within objectives on 1 deployment; no drift check yet",),
+    ),
+    "nothing judged yet is said": (
+        "INFO",
+        "nothing||",
+        None,
+        ("no SLO judged yet; no drift check yet",),
+    ),
+    "a schedule inside the cool-down does nothing": (
+        "INFO",
+        "nothing|schedule|schedule;cooldown",
+        None,
+        ("schedule 0 * * * * came due", "cool-down until 16:00"),
+    ),
+    "a sustained breach with a warm target asks for a rollback": (
+        "CRITICAL",
+        "rollback||rollback:dep-2",
+        "dep-2",
+        (
+            BREACHED + "breached 3 of 3 checks in a row",
+            "roll back to the warm dep-1",
+        ),
+    ),
+    "a rollback wins over a retrain and keeps its reasons": (
+        "CRITICAL",
+        "rollback||rollback:dep-2",
+        "dep-2",
+        (
+            BREACHED + "breached 3 of 3 checks in a row",
+            "roll back to the warm dep-1",
+            "drift on 2 features (a, b), at least 1",
+        ),
+    ),
+    "a breach without a warm target alerts": (
+        "CRITICAL",
+        "alert||slo:dep-2",
+        None,
+        (BREACHED + "no warm deployment to roll back to",),
+    ),
+    "a fresh breach alerts until it is sustained": (
+        "CRITICAL",
+        "alert||slo:dep-2",
+        None,
+        (BREACHED + "breached 1 of 3 checks in a row",),
+    ),
+    "a breach a rollout owns is the deployer's": (
+        "CRITICAL",
+        "alert||slo:dep-2",
+        None,
+        (BREACHED + "the deployer is rolling it back",),
+    ),
+    "a breach the guard acts on is the deployer's": (
+        "CRITICAL",
+        "alert||slo:dep-2",
+        None,
+        (BREACHED + "the deployer is rolling it back",),
+    ),
+    "stale figures alert": (
+        "CRITICAL",
+        "alert||stale",
+        None,
+        ("dep-2: figures stale for 3 ticks",),
+    ),
+    "a failed drift check alerts": (
+        "WARNING",
+        "alert||check_failed:drift",
+        None,
+        ("the drift check failed: boom",),
+    ),
+    "a failed check joins a retrain's reasons": (
+        "WARNING",
+        "retrain|drift|check_failed:quality;drift:a;drift",
+        None,
+        ("drift on 1 feature (a), at least 1", "the quality check failed: no labels table"),
+    ),
+    "an active run with a problem still alerts": (
+        "CRITICAL",
+        "alert|drift|stale;drift:a;drift;active_run",
+        None,
+        (
+            "drift on 1 feature (a), at least 1",
+            "already being retrained (run rt-1)",
+            "dep-2: stale",
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
+def test_each_decision_says_exactly_why(case: tuple[Any, ...]) -> None:
+    name, evidence, pol, last = case[:4]
+    decision = decide(evidence, pol, last, NOW)
+    said = (decision.severity.name, decision.signature, decision.deployment_id, decision.reasons)
+    assert said == EXACT[name]
+
+
+def test_the_sustained_count_is_the_callers() -> None:
+    breach = ev(slo=(BREACH.model_copy(update={"failed_checks": 2}),))
+    assert decide(breach, None, None, NOW, sustained_checks=2).action is WatchAction.ROLLBACK
+    assert decide(breach, None, None, NOW).action is WatchAction.ALERT
