@@ -9,10 +9,11 @@ same on SQLite (embedded default) and PostgreSQL.
 # The tables issues 13 and 14 added live in modules of their own on the same metadata: map them
 # with the rest (model locks, audit checks; captured predictions, capture settings; reference
 # samples, drift checks; feedback, quality checks; alerts; service-level objectives and states;
-# issue 15's retraining policies and runs).
+# issue 15's retraining policies and runs, the monitor agent's decisions).
 import database.models_alerts
 import database.models_drift
 import database.models_feedback
+import database.models_monitor
 import database.models_retraining
 import database.models_safety
 import database.models_slo

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Protocol
 
+from lifecycle import alert_decisions as decided
 from lifecycle.errors import BadInputError, UnknownModelError
 
 
@@ -66,6 +67,7 @@ GROUPS = (
     "stale_figures",
     "audit",
     "lease",
+    *decided.NEW_GROUPS,
     "test",
 )
 """The event groups a channel can choose (``--events rollback,drift``); none chosen: all."""
@@ -302,6 +304,10 @@ RULES: dict[str, _Rule] = {
         lambda p, _t: _said(p, "why", "the gateways stopped reporting"),
         _status,
     ),
+    **{
+        k: _Rule(k, g, Severity.WARNING, decided.summary, decided.action)
+        for k, g in decided.GROUPS.items()
+    },
 }
 """Audit action -> alert; an action not here raises no alert."""
 
@@ -332,6 +338,7 @@ def alert_for(
     severity = rule.severity
     if action == "rolled_back" and actor != MONITOR_ACTOR:
         severity = Severity.WARNING  # a person's rollback: they know; the others should too
+    severity = Severity[decided.severity(action, payload, severity.name)]
     return Alert(
         kind=rule.kind,
         group=rule.group,

@@ -33,7 +33,10 @@ DEPLOYMENT: Final = "deployment"
 APPROVAL: Final = "approval"
 ROLLBACK: Final = "rollback"
 HEALTH: Final = "health"
-EPISODE_KINDS: Final = frozenset({PROMOTION, DEPLOYMENT, APPROVAL, ROLLBACK, HEALTH})
+WATCH: Final = "watch"
+"""The monitor agent's decision on drift, quality or service levels (issue 15): ``action``,
+``trigger``, ``reasons``, ``drifted``, ``quality``, ``retraining_run_id``."""
+EPISODE_KINDS: Final = frozenset({PROMOTION, DEPLOYMENT, APPROVAL, ROLLBACK, HEALTH, WATCH})
 
 SUCCEEDED: Final = "succeeded"
 ROLLED_BACK: Final = "rolled_back"
@@ -61,6 +64,8 @@ def path_of(kind: str, fields: Mapping[str, Any]) -> str:
     if kind == DEPLOYMENT:
         strategy = fields.get("strategy")
         return f"deploy:{strategy}" if strategy else "deploy"
+    if kind == WATCH and fields.get("trigger"):
+        return f"watch:{fields['trigger']}"
     return kind
 
 

@@ -542,6 +542,7 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/models/{name}/drift"),
     ("GET", "/v1/models/{name}/slo"),
     ("PUT", "/v1/models/{name}/slo"),
+    ("GET", "/v1/models/{name}/decisions"),
 }
 
 
@@ -706,3 +707,24 @@ def test_viewers_read_a_model_s_objectives_and_only_deployers_change_them(api: A
     assert refused.status_code == 403 and bad.status_code == 422
     assert shown.status_code == 200 and shown.json()["objectives"]["p95_ms"] == 40.0
     assert api.client.get("/v1/models/nosuch/slo", headers=auth("vera")).status_code == 404
+
+
+def test_viewers_read_a_model_s_monitor_decisions_with_their_reasons(api: Api) -> None:
+    from agents.model_monitor import InputState, MonitorDeps, run_monitor
+    from lifecycle.records import utcnow
+    from tests.monitor_fakes import drift_check
+
+    name = api.new_model()
+    c = api.container
+    drift_check(c.uow, name, utcnow(), ("petal_width",))
+    run_monitor(MonitorDeps(c.uow), InputState(model_name=name, requested_by="monitor"))
+    url = f"/v1/models/{name}/decisions"
+
+    shown = api.client.get(url, params={"limit": 5}, headers=auth("vera"))
+
+    assert shown.status_code == 200, shown.text
+    [decision] = shown.json()["decisions"]
+    assert (decision["action"], decision["source"]) == ("alert", "schedule")
+    assert decision["reasons"] == ["drift on 1 feature (petal_width); no retraining policy"]
+    assert api.client.get("/v1/models/nosuch/decisions", headers=auth("vera")).status_code == 404
+    assert api.client.get(url).status_code == 401

@@ -419,3 +419,13 @@ def test_an_unsupported_database_url_is_a_configuration_error(url: str) -> None:
 
 def test_the_agent_file_is_never_the_deployers_own() -> None:
     assert agent_sqlite_path("sqlite:////x/agent.db") == "/x/agent-agent.db"
+
+
+def test_a_watch_episode_counts_under_its_trigger_and_advises_nothing(
+    memory_: StoreMemory,
+) -> None:
+    memory_.record_episode("iris", "watch", {"action": "retrain", "trigger": "drift"})
+    memory_.record_episode("iris", "watch", {"action": "alert", "trigger": None})
+    paths = memory_.procedure("iris")["paths"]
+    assert (paths["watch:drift"]["episodes"], paths["watch"]["episodes"]) == (1, 1)
+    assert memory_.advice("iris") == Advice(rollback_preset="balanced")

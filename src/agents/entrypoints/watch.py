@@ -20,6 +20,11 @@ turns the recorded break into an ``audit_chain_broken`` alert).
 Alerts (``agents.alerting``) are delivered by a dispatcher in a thread of its own, started and
 stopped with the watcher and woken after each tick: a slow or dead alert channel never holds up
 a tick. A watcher that finds its lease taken mid-tick raises ``lease_lost`` itself.
+
+After the checks, the monitor agent (``agents.model_monitor``) turns the tick's evidence into
+decisions (nothing, alert, ask for a rollback, ask for retraining); the tick's report carries
+them and their handoffs. A drift or quality check that raises is kept as evidence
+(``check_failures``), so the agent alerts on it.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents.alerting import dispatching, raise_alert
 from agents.commands import Tick
+from agents.handlers.check_failures import failed
 from agents.handlers.feedback import judge_quality
 from agents.queries.audit import record_audit_check
 from database import leases, locks
@@ -160,6 +166,7 @@ def fenced_tick(
             audit = scheduled_audit_check(c, ticks_before, fence.holder)
             quality = quality_checks(c, request)
             drift = scheduled_drift_checks(c, ticks_before, fence.holder, request)
+            decided = monitor_decisions(c, agent, request)
     except leases.StaleFenceError as exc:
         log.warning("watcher %s lost its lease mid-tick: %s", fence.holder, exc)
         tell_lease_lost(c, fence, str(exc))
@@ -171,6 +178,8 @@ def fenced_tick(
         out["quality"] = quality
     if drift is not None:
         out["drift"] = drift
+    if decided is not None:
+        out["decisions"], out["handoffs"] = decided["decisions"], decided["handoffs"]
     return out
 
 
@@ -329,6 +338,26 @@ def quality_checks(c: Container, request: Tick) -> list[dict[str, Any]]:
             found.extend(judge_quality(c, model, c.settings.user))
         except leases.StaleFenceError:
             raise
-        except Exception:
+        except Exception as exc:
             log.warning("judging the quality of %s failed; the tick goes on", model, exc_info=True)
+            failed(c, model, "quality", exc, utcnow())
     return found
+
+
+def monitor_decisions(
+    c: Container, agent: ModelDeployerAgent, request: Tick
+) -> dict[str, Any] | None:
+    """After the checks: the monitor agent's decisions over the watched models (compiled
+    without a checkpointer, like the deployer's tick; ``agents.model_monitor``), inside the
+    fence. A failure is logged and never breaks the tick (a lost lease still stops it)."""
+    from agents.model_monitor import InputState, MonitorDeps, run_monitor
+
+    deps = MonitorDeps(c.uow, agent.deps.memory, agent.deps.clock, c.settings.user)
+    ask = InputState(model_name=request.model_name or "", requested_by=c.settings.user)
+    try:
+        return run_monitor(deps, ask)
+    except leases.StaleFenceError:
+        raise
+    except Exception:
+        log.warning("the monitor agent failed; the tick goes on", exc_info=True)
+        return None

@@ -1,6 +1,7 @@
 """The watcher's drift checks: one ``drift_checks`` row per model serving a version that has a
 reference, and an audit ``drift_detected`` event (the alerts' outbox) when the verdict is news
-(``lifecycle.drift.is_new_drift``: a drift after none, or one more column drifting).
+(``lifecycle.drift.is_new_drift``: a drift after none, or one more column drifting). A check
+that raises is kept in ``check_failures`` (``failed``), which the monitor agent alerts on.
 
 The statistics are computed in a read-only unit of work; the row and the event are written in a
 short one that re-reads the previous check, so a check never holds SQLite's write lock while it
@@ -13,6 +14,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from agents.handlers.check_failures import failed
 from agents.ports import Services
 from agents.queries.drift import (
     Check,
@@ -46,8 +48,9 @@ def record_drift_checks(
             found = check_model(c, name, checked_by, now)
         except StaleFenceError:
             raise  # the watcher lost its lease: the tick stops here, as every write does
-        except Exception:
+        except Exception as exc:
             log.exception("the drift check of %s failed; the tick goes on", name)
+            failed(c, name, "drift", exc, now)
             continue
         if found is not None:
             done.append(found)

@@ -17,6 +17,7 @@ from agents.bootstrap import Container
 from agents.entrypoints.api import (
     routes_alerts,
     routes_capture,
+    routes_decisions,
     routes_deployments,
     routes_drift,
     routes_feedback,
@@ -77,6 +78,7 @@ def create_app(
         routes_capture,
         routes_drift,
         routes_slo,
+        routes_decisions,
     )
     for module in modules:
         app.include_router(module.router)

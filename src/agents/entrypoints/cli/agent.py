@@ -356,6 +356,10 @@ def _render_tick(tick: dict[str, Any], said: dict[str, tuple[str, str]]) -> None
             said[f"quality:{q['deployment_id']}"] = ("quality", q["verdict"])
             text = f"{when} {q['deployment_id']} quality {q['verdict']}: {q['summary']}"
             console.print(text, highlight=False, markup=False)
+    for d in tick.get("decisions") or []:  # the monitor agent's: said when it changed
+        if d["recorded"]:
+            text = f"{when} {d['model_name']} decided {d['action']}: {'; '.join(d['reasons'])}"
+            console.print(text, highlight=False, markup=False)
     sys.stdout.flush()
 
 

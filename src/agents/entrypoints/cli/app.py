@@ -19,6 +19,7 @@ from agents.entrypoints.cli import access as cli_access
 from agents.entrypoints.cli import agent as cli_agent
 from agents.entrypoints.cli import api as cli_api
 from agents.entrypoints.cli import capture as cli_capture
+from agents.entrypoints.cli import decisions as cli_decisions
 from agents.entrypoints.cli import drift as cli_drift
 from agents.entrypoints.cli import labels as cli_labels
 from agents.entrypoints.cli.groups import GROUPS
@@ -378,7 +379,13 @@ def down(as_json: JsonOption = False) -> None:
         )
 
 
-for _command in (*cli_agent.COMMANDS, *cli_api.COMMANDS, *cli_drift.COMMANDS, *cli_labels.COMMANDS):
+for _command in (
+    *cli_agent.COMMANDS,
+    *cli_api.COMMANDS,
+    *cli_drift.COMMANDS,
+    *cli_decisions.COMMANDS,
+    *cli_labels.COMMANDS,
+):
     app.command()(_command)
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)

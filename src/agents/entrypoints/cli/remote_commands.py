@@ -27,6 +27,7 @@ from rich.text import Text
 from agents.entrypoints.cli import remote_capture, remote_feedback, remote_labels
 from agents.entrypoints.cli.output import console, emit, err_console, to_json
 from agents.entrypoints.cli.remote import URL_ENV, Answer, add_refusals, remote_command
+from agents.entrypoints.cli.render_decisions import render_decisions as render
 from lifecycle.errors import AuditChainBrokenError
 from lifecycle.version_labels import describe_version
 
@@ -162,6 +163,15 @@ def checks(
     with remote_command(as_json) as api:
         route = f"/v1/models/{_path(name)}/checks" if name else "/v1/checks"
         _show(api.get(route, params), as_json, "render_checks")
+
+
+@app.command()
+def decisions(
+    name: Name, limit: Annotated[int, typer.Option()] = 20, as_json: JsonOption = False
+) -> None:
+    """The monitor agent's decisions about a model, newest first, with reasons."""
+    with remote_command(as_json) as api:
+        _show(api.get(f"/v1/models/{_path(name)}/decisions", {"limit": limit}), as_json, render)
 
 
 @app.command()
