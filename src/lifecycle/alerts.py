@@ -18,6 +18,7 @@ from enum import IntEnum
 from typing import Any, Protocol
 
 from lifecycle.errors import BadInputError, UnknownModelError
+from lifecycle.retraining import RETRAINING_ALERTS, RETRAINING_TEXTS
 
 
 class UnknownAlertChannelError(UnknownModelError):
@@ -67,6 +68,7 @@ GROUPS = (
     "audit",
     "lease",
     "test",
+    "retraining",
 )
 """The event groups a channel can choose (``--events rollback,drift``); none chosen: all."""
 
@@ -304,6 +306,8 @@ RULES: dict[str, _Rule] = {
     ),
 }
 """Audit action -> alert; an action not here raises no alert."""
+# issue 15: how a retraining run ended (lifecycle.retraining)
+RULES |= {a: _Rule(a, "retraining", Severity(s), *RETRAINING_TEXTS) for a, s in RETRAINING_ALERTS}
 
 
 def _target(subject: str, payload: Mapping[str, Any], known: Target) -> Target:
