@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -129,13 +130,22 @@ class MlflowProjectRunner:
         return [str(n) for n in signature.inputs.input_names()]
 
     def predict(self, model_uri: str, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        import mlflow.artifacts
         import mlflow.pyfunc
         import pandas as pd
+        from mlflow.exceptions import MlflowException
 
         if not rows:
             return []
-        with tracking(self.tracking_uri):
-            model = mlflow.pyfunc.load_model(model_uri)
+        with tempfile.TemporaryDirectory() as tmp, tracking(self.tracking_uri):
+            try:  # a registered version's files may sit a folder down: find its MLmodel
+                local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp)
+                found = sorted(p.parent for p in Path(local).rglob("MLmodel"))
+                if not found:
+                    raise InfrastructureError(f"{model_uri} holds no MLflow model (no MLmodel)")
+                model = mlflow.pyfunc.load_model(str(found[0]))
+            except MlflowException as exc:
+                raise InfrastructureError(f"cannot load {model_uri}: {_first(exc)}") from None
         predicted = model.predict(pd.DataFrame([dict(r) for r in rows]))
         values = predicted.tolist() if hasattr(predicted, "tolist") else list(predicted)
         return [v[0] if isinstance(v, list) and len(v) == 1 else v for v in values]
