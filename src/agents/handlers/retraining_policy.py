@@ -21,7 +21,7 @@ from agents.ports import Services
 from database.protocols import UnitOfWork
 from lifecycle.approval import Role
 from lifecycle.durations import parse_duration
-from lifecycle.errors import BadInputError, PermissionDeniedError, UnknownModelError
+from lifecycle.errors import BadInputError, PermissionDeniedError, RefusedError, UnknownModelError
 from lifecycle.records import utcnow
 from lifecycle.retraining import RetrainingPolicy
 from mlops.projects_mlflow import is_remote
@@ -44,6 +44,11 @@ class PolicyRequest:
     cooldown: str = "6h"
     window: str = "7d"
     expensive: bool = False
+
+
+class PolicyRefusedError(RefusedError):
+    """A policy the ops API's document admits but this home cannot use (no such project or
+    entry point, an unreadable cron expression): 409, nothing written."""
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, str]:

@@ -17,7 +17,13 @@ from agents.retraining.deps import RetrainingDeps
 from agents.retraining.keyed import once
 from agents.retraining.state import State
 from database.protocols import UnitOfWork
-from lifecycle.errors import BadInputError, ConflictError, ModelDeployerError, RefusedError
+from lifecycle.errors import (
+    BadInputError,
+    ConflictError,
+    ModelDeployerError,
+    RefusedError,
+    UnknownModelError,
+)
 from lifecycle.quality import TaskType, infer_task
 from lifecycle.records import utcnow
 from lifecycle.retraining import RetrainingPolicy, RunStatus, Trigger
@@ -28,8 +34,8 @@ STARTABLE = frozenset({RunStatus.REQUESTED.value, RunStatus.RUNNING.value})
 """A run the agent may (re)start: requested, or running when a crashed run resumes."""
 
 
-class NoRetrainingPolicyError(BadInputError):
-    """The model has no retraining policy: there is nothing to run."""
+class NoRetrainingPolicyError(UnknownModelError):
+    """The model has no retraining policy: there is nothing to run (a 404 over the API)."""
 
 
 class NoProductionVersionError(RefusedError):

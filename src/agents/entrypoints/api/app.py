@@ -22,6 +22,7 @@ from agents.entrypoints.api import (
     routes_feedback,
     routes_models,
     routes_ops,
+    routes_retraining,
     routes_slo,
 )
 from agents.entrypoints.api.auth import Authenticator, DbAuthenticator
@@ -77,6 +78,7 @@ def create_app(
         routes_capture,
         routes_drift,
         routes_slo,
+        routes_retraining,
     )
     for module in modules:
         app.include_router(module.router)
