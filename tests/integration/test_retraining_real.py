@@ -21,7 +21,7 @@ from mlflow import MlflowClient
 
 from agents.bootstrap import Container, bootstrap
 from agents.handlers.registration import register_version
-from agents.handlers.retraining import follow_handoffs, retrain
+from agents.handlers.retraining import follow_handoffs, retrain, run_requested
 from agents.handlers.retraining_policy import PolicyRequest, set_policy
 from agents.queries.retraining import runs
 from agents.settings import Settings
@@ -149,13 +149,17 @@ def test_a_retrained_version_beats_drifted_production_and_goes_to_staging_and_sh
         assert uow.models.get(MODEL, "1").stage == "production"
 
 
-def test_a_worse_retrained_version_is_not_better_and_handed_to_nobody(
+def test_a_worse_version_the_worker_retrained_is_not_better_and_handed_to_nobody(
     sqlite_c: Container,
 ) -> None:
     c = sqlite_c
     user = c.settings.user
     set_policy(c, user, MODEL, PolicyRequest(EXAMPLE_PROJECT, params=("C=0.00001",)))
-    result = retrain(c, MODEL, user)
+    with c.uow() as uow:  # as the monitor opens one on drift: the watcher's worker runs it
+        uow.retraining.open_run("rt-drift", MODEL, Trigger.DRIFT, "monitor", utcnow())
+        uow.commit()
+    (result,) = run_requested(c)
+    assert result["retraining_run_id"] == "rt-drift"
     assert result["status"] == "not_better" and result["handoffs"] == []
     assert "followed" not in result
     e = result["evaluation"]
@@ -163,6 +167,8 @@ def test_a_worse_retrained_version_is_not_better_and_handed_to_nobody(
     with c.reader() as uow:
         assert uow.models.get(MODEL, "2").stage == "development"
         assert [a.action for a in uow.audit.list()][-1] == "retraining_not_better"
+        assert uow.models.get(MODEL, "2").lineage["trigger"] == "drift"
+    assert runs(c, MODEL)[0]["status"] == "not_better"
 
 
 def test_a_second_retraining_while_one_is_active_is_a_conflict_and_bad_policies_change_nothing(

@@ -12,8 +12,11 @@ time per model.
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +29,8 @@ from lifecycle.errors import BadInputError, ModelDeployerError
 from lifecycle.handoff import AgentName, Handoff
 from lifecycle.records import utcnow
 from lifecycle.retraining import RunStatus, Trigger
+
+log = logging.getLogger(__name__)
 
 
 def retrain(
@@ -130,3 +135,48 @@ def run_requested(c: Services, follow: bool = True) -> list[dict[str, Any]]:
         except ModelDeployerError as exc:
             results.append({"retraining_run_id": run_id, "status": "failed", "errors": [str(exc)]})
     return results
+
+
+class BackgroundRetrainer:
+    """``deployer watch``'s retraining worker: a thread that runs ``run_requested`` after each
+    tick it is woken for (and every ``interval`` seconds), so training never stalls a canary's
+    ticks. A run that raises is logged; the worker goes on."""
+
+    def __init__(self, c: Services, interval: float) -> None:
+        self.c, self.interval = c, interval
+        self.stopping, self.woken = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="retraining", daemon=True)
+
+    def wake(self) -> None:
+        self.woken.set()
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            self.woken.wait(self.interval)
+            self.woken.clear()
+            if self.stopping.is_set():
+                return
+            try:
+                for result in run_requested(self.c):
+                    log.info(
+                        "retraining run %s: %s", result.get("retraining_run_id"), result["status"]
+                    )
+            except Exception:  # the worker outlives one bad pass
+                log.exception("the retraining worker failed a pass")
+
+    def stop(self, timeout: float) -> None:
+        self.stopping.set()
+        self.woken.set()
+        self.thread.join(timeout)
+
+
+@contextmanager
+def retraining_worker(c: Services, interval: float = 30.0) -> Iterator[BackgroundRetrainer]:
+    """Run the retraining worker in the background while the block runs (a run in progress
+    is let finish, up to its own end, when the block ends)."""
+    worker = BackgroundRetrainer(c, interval)
+    worker.thread.start()
+    try:
+        yield worker
+    finally:
+        worker.stop(timeout=600)
