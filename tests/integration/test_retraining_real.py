@@ -20,6 +20,7 @@ import pytest
 from mlflow import MlflowClient
 
 from agents.bootstrap import Container, bootstrap
+from agents.entrypoints.chat import chat
 from agents.handlers.registration import register_version
 from agents.handlers.retraining import follow_handoffs, retrain, run_requested
 from agents.handlers.retraining_policy import PolicyRequest, set_policy
@@ -181,6 +182,8 @@ def test_a_second_retraining_while_one_is_active_is_a_conflict_and_bad_policies_
         uow.commit()
     with pytest.raises(RetrainingInProgressError):
         retrain(c, MODEL, user)
+    said = chat.answer(c, "retrain iris because it drifted", user)  # the chat says so too
+    assert said.exit_code == 3 and "iris is already being retrained (run rt-monitor" in said.reply
     with c.reader() as uow:
         policy = uow.retraining.policy(MODEL)
     for bad in (
