@@ -14,6 +14,7 @@ from rich.text import Text
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.shared import JsonOption, command
 from agents.handlers import retraining as retraining_runs
+from lifecycle.durations import shown
 from agents.handlers import retraining_policy as policies
 from agents.queries import retraining as queries
 
@@ -121,8 +122,8 @@ def render_policies(rows: list[dict[str, Any]]) -> None:
         table.add_row(
             *(Text(str(v)) for v in (p["model_name"], p["project"], p["entry_point"], params)),
             Text(" ".join(t for t in triggers if t) or "manual"),
-            Text(f"{p['cooldown_seconds']:g} s"),
-            Text(f"{p['data_window_seconds']:g} s"),
+            Text(shown(p["cooldown_seconds"])),
+            Text(shown(p["data_window_seconds"])),
         )
     console.print(table)
 
@@ -163,5 +164,6 @@ def render_retrained(r: dict[str, Any]) -> None:
         console.print(Text(f"error: {e}"), highlight=False)
     for f in r.get("followed") or []:
         req = f["request"]
-        step = req.get("target_stage") or f"{req.get('strategy')} deploy"
-        console.print(Text(f"handoff {req['action']} {step}: {f['status']}"), highlight=False)
+        step = req.get("target_stage") or f"{req.get('strategy')} at {req.get('traffic')}%"
+        said = f"handoff {req['action']} {step}: {f['status']}"
+        console.print(Text(said + (f" ({f['error']})" if f.get("error") else "")), highlight=False)
