@@ -14,9 +14,9 @@ from rich.text import Text
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.shared import JsonOption, command
 from agents.handlers import retraining as retraining_runs
-from lifecycle.durations import shown
 from agents.handlers import retraining_policy as policies
 from agents.queries import retraining as queries
+from lifecycle.durations import shown
 
 app = typer.Typer(help="Retraining: each model's policy (MLflow Project, triggers) and its runs.")
 
