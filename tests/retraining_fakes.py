@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from langgraph.store.memory import InMemoryStore
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.retraining.deps import RetrainingDeps, RetrainingRules
@@ -29,6 +30,7 @@ from lifecycle.ports import TrainedRun
 from lifecycle.records import model_version_id
 from lifecycle.retraining import RetrainingPolicy
 from lifecycle.stages import ModelStage
+from memory.store_memory import StoreMemory
 from mlops.projects_mlflow import is_remote, read_entry_points
 from tests.agent_fakes import FixedClock
 from tests.audit_keys import keyed_factory
@@ -205,6 +207,7 @@ def make_retraining_world(
         workdir=tmp_path / "retraining",
         clock=clock,
         rules=RetrainingRules(min_train_rows=20, min_holdout_rows=5),
+        memory=StoreMemory(InMemoryStore(), clock),
         actor="ann",
     )
     return RetrainingWorld(deps, factory, runner, registry, clock)

@@ -185,7 +185,9 @@ class Container:
 
         return MlflowProjectRunner(self.settings.tracking_uri)
 
-    def retraining_deps(self, actor: str | None = None) -> RetrainingDeps:
+    def retraining_deps(
+        self, actor: str | None = None, memory: StoreMemory | None = None
+    ) -> RetrainingDeps:
         """The retraining agent's ports over this home's real adapters."""
         from agents.private import ensure_private_dir
         from agents.retraining.deps import RetrainingDeps, RetrainingRules
@@ -209,6 +211,7 @@ class Container:
                 tolerance=s.retraining_tolerance,
                 shadow_traffic=s.retraining_shadow_traffic,
             ),
+            memory=memory,
             actor=actor or s.user,
         )
 
@@ -217,10 +220,13 @@ class Container:
         """The RetrainingAgent over this home, with its checkpointer open."""
         from agents.retraining.agent import RetrainingAgent
         from agents.retraining.state import State
-        from memory.stores import open_checkpointer
+        from memory.store_memory import StoreMemory
+        from memory.stores import open_checkpointer, open_store
 
-        with open_checkpointer(self.settings.database_url, (State,)) as saver:
-            yield RetrainingAgent(self.retraining_deps(actor), checkpointer=saver)
+        url = self.settings.database_url
+        with open_checkpointer(url, (State,)) as saver, open_store(url) as store:
+            deps = self.retraining_deps(actor, StoreMemory(store))
+            yield RetrainingAgent(deps, checkpointer=saver)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

@@ -96,3 +96,16 @@ def retrained_label(parent_label: str | None, taken: Collection[str]) -> str | N
     while str(label) in used:
         label = bump_patch(label)
     return str(label)
+
+
+def track_record(paths: Mapping[str, Any], trigger: str, window: str) -> str | None:
+    """What memory says of earlier runs like this one (same trigger, same window length), from
+    the procedure's ``paths`` (``retrain:<trigger>:<window>``): ``"drift-triggered runs on 7d
+    windows passed 2 of 3 times"``; None when there were none."""
+    stats = paths.get(f"retrain:{trigger}:{window}")
+    runs = stats.get("episodes") if isinstance(stats, Mapping) else None
+    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
+        return None
+    passed = stats.get("succeeded", 0) if isinstance(stats, Mapping) else 0
+    times = "time" if runs == 1 else "times"
+    return f"{trigger}-triggered runs on {window} windows passed {passed} of {runs} {times}"

@@ -33,7 +33,11 @@ DEPLOYMENT: Final = "deployment"
 APPROVAL: Final = "approval"
 ROLLBACK: Final = "rollback"
 HEALTH: Final = "health"
-EPISODE_KINDS: Final = frozenset({PROMOTION, DEPLOYMENT, APPROVAL, ROLLBACK, HEALTH})
+RETRAINING: Final = "retraining"
+"""A retraining run's end (issue 15): ``trigger``, ``window`` (``7d``), ``outcome``
+(succeeded: handed over; refused: not better; failed), ``version``; its path is
+``retrain:<trigger>:<window>``."""
+EPISODE_KINDS: Final = frozenset({PROMOTION, DEPLOYMENT, APPROVAL, ROLLBACK, HEALTH, RETRAINING})
 
 SUCCEEDED: Final = "succeeded"
 ROLLED_BACK: Final = "rolled_back"
@@ -61,6 +65,8 @@ def path_of(kind: str, fields: Mapping[str, Any]) -> str:
     if kind == DEPLOYMENT:
         strategy = fields.get("strategy")
         return f"deploy:{strategy}" if strategy else "deploy"
+    if kind == RETRAINING:
+        return f"retrain:{fields.get('trigger', 'manual')}:{fields.get('window', '?')}"
     return kind
 
 

@@ -17,6 +17,7 @@ from lifecycle.retraining_eval import (
     evaluation_metrics,
     is_holdout,
     retrained_label,
+    track_record,
 )
 
 
@@ -121,3 +122,27 @@ def test_a_retrained_version_bumps_its_parents_patch(
     parent: str | None, taken: set[str], label: str | None
 ) -> None:
     assert retrained_label(parent, taken) == label
+
+
+@pytest.mark.parametrize(
+    ("paths", "said"),
+    [
+        (
+            {"retrain:drift:7d": {"episodes": 2, "succeeded": 2}},
+            "drift-triggered runs on 7d windows passed 2 of 2 times",
+        ),
+        (
+            {"retrain:drift:7d": {"episodes": 1, "succeeded": 0, "refused": 1}},
+            "drift-triggered runs on 7d windows passed 0 of 1 time",
+        ),
+        ({"retrain:drift:2d": {"episodes": 3, "succeeded": 3}}, None),  # another window
+        ({"retrain:manual:7d": {"episodes": 3, "succeeded": 3}}, None),  # another trigger
+        ({"retrain:drift:7d": {"episodes": 0}}, None),
+        ({"retrain:drift:7d": "garbage"}, None),
+        ({}, None),
+    ],
+)
+def test_memory_says_how_often_runs_like_this_one_passed(
+    paths: dict[str, Any], said: str | None
+) -> None:
+    assert track_record(paths, "drift", "7d") == said

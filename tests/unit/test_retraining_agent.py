@@ -171,3 +171,23 @@ def test_a_resumed_run_trains_and_registers_once(tmp_path: Path) -> None:
     assert len(world.runner.trained) == 1
     assert sorted(world.registry.versions["iris"]) == ["1", "2"]
     assert the_run(world).id == "rt-t-1"
+
+
+def test_runs_are_remembered_and_memory_says_how_runs_like_the_next_one_went(
+    tmp_path: Path,
+) -> None:
+    world = make_retraining_world(tmp_path)
+    world.capture(120)
+    first = run(world, trigger="drift")
+    assert "memory:" not in first["handoffs"][0].reason  # nothing to go on yet
+    second = run(world, trigger="drift")
+    assert second["handoffs"][0].reason.endswith(
+        "memory: drift-triggered runs on 7d windows passed 1 of 1 time"
+    )
+    memory = world.deps.memory
+    assert memory is not None
+    episodes = memory.episodes("iris", "retraining")  # type: ignore[attr-defined]
+    assert [(e["outcome"], e["path"], e["version"]) for e in episodes] == [
+        ("succeeded", "retrain:drift:7d", "3"),
+        ("succeeded", "retrain:drift:7d", "2"),
+    ]

@@ -9,11 +9,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 from agents.model_deployer.deps import AgentClock, SystemClock
 from database.protocols import UnitOfWork
 from database.retraining_data import LabelledRequest
 from lifecycle.ports import ModelRegistry, ProjectRunner
+
+
+class RetrainingMemory(Protocol):
+    """The parts of ``memory.store_memory.StoreMemory`` the retraining nodes use."""
+
+    def record_episode(
+        self, model_name: str, kind: str, episode: Any, *, episode_id: str | None = None
+    ) -> str: ...
+
+    def procedure(self, model_name: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -43,5 +54,7 @@ class RetrainingDeps:
     """A private folder; each run writes its training and held-out files in ``<run id>/``."""
     clock: AgentClock = field(default_factory=SystemClock)
     rules: RetrainingRules = field(default_factory=RetrainingRules)
+    memory: RetrainingMemory | None = None
+    """Episodes of runs and what they taught (None: the agent remembers nothing)."""
     actor: str | None = None
     """Who the agent acts for (a manual run's requester); None only over fakes."""

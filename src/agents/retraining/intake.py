@@ -17,6 +17,7 @@ from agents.retraining.deps import RetrainingDeps
 from agents.retraining.keyed import once
 from agents.retraining.state import State
 from database.protocols import UnitOfWork
+from lifecycle.durations import shown
 from lifecycle.errors import (
     BadInputError,
     ConflictError,
@@ -27,7 +28,7 @@ from lifecycle.errors import (
 from lifecycle.quality import TaskType, infer_task
 from lifecycle.records import utcnow
 from lifecycle.retraining import RetrainingPolicy, RunStatus, Trigger
-from lifecycle.retraining_eval import PRIMARY_METRIC
+from lifecycle.retraining_eval import PRIMARY_METRIC, track_record
 from lifecycle.stages import ModelStage
 
 STARTABLE = frozenset({RunStatus.REQUESTED.value, RunStatus.RUNNING.value})
@@ -90,6 +91,7 @@ class IntakeNode:
             if state.retraining_run_id:
                 self._fail_given(run_id, state.model_name, actor, str(exc))
             raise
+        run = {**run, **remembered(self.deps, state.model_name, run)}
         return {
             "retraining_run_id": run_id,
             "run": run,
@@ -190,3 +192,18 @@ def resolved(
         "params": dict(policy.params),
         "requested_by": requested_by,
     }
+
+
+def remembered(deps: RetrainingDeps, model: str, run: dict[str, Any]) -> dict[str, Any]:
+    """The run's window as people write it (``7d``) and what memory says of runs like it."""
+    since = datetime.fromisoformat(str(run["data_since"]))
+    until = datetime.fromisoformat(str(run["data_until"]))
+    window = shown(round((until - since).total_seconds()))
+    track = None
+    if deps.memory is not None:
+        try:
+            paths = deps.memory.procedure(model).get("paths") or {}
+            track = track_record(paths, str(run["trigger"]), window)
+        except ModelDeployerError:  # memory is advice: a run never fails for want of it
+            track = None
+    return {"window": window, "track_record": track}

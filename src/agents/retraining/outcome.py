@@ -78,6 +78,8 @@ class OutcomeNodes:
         status = RunStatus.HANDED_OVER if passes else RunStatus.NOT_BETTER
         summary = _comparison(state.evaluation, metric, passes)
         reason = f"retrained {model} v{version}: {summary}"
+        if state.run.get("track_record"):
+            reason += f"; memory: {state.run['track_record']}"
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             self._finish(uow, state, status, "")
@@ -87,6 +89,8 @@ class OutcomeNodes:
             return {"status": status.value}
 
         once(self.deps, str(run["id"]), "conclude", act)
+        outcome = "succeeded" if passes else "refused"
+        self.remember(state, outcome, [] if passes else [summary])
         handoffs = self.handoffs(model, version, reason) if passes else []
         return {"status": status.value, "handoffs": handoffs}
 
@@ -120,7 +124,28 @@ class OutcomeNodes:
             return {}
 
         once(self.deps, run_id, "fail", act)
+        self.remember(state, "failed", [error[:300]])
         return {"status": FAILED, "handoffs": []}
+
+    def remember(self, state: State, outcome: str, reasons: list[str]) -> None:
+        """The run's episode (idempotent: its id is the run's), for the agents' memory."""
+        if self.deps.memory is None or not state.run:
+            return
+        episode = {
+            "trigger": state.run.get("trigger"),
+            "window": state.run.get("window"),
+            "version": state.new_version,
+            "parent_version": state.run.get("parent_version"),
+            "outcome": outcome,
+            "reasons": reasons,
+            "evaluation": dict(state.evaluation),
+        }
+        try:
+            self.deps.memory.record_episode(
+                state.model_name, "retraining", episode, episode_id=str(state.run["id"])
+            )
+        except ModelDeployerError:  # memory is advice: the run's outcome stands without it
+            return
 
     def _finish(self, uow: UnitOfWork, state: State, status: RunStatus, error: str) -> None:
         row = uow.retraining.run(str(state.run.get("id") or state.retraining_run_id))
