@@ -142,6 +142,9 @@ def test_a_retrained_version_beats_drifted_production_and_goes_to_staging_and_sh
         tags = MlflowClient().get_model_version(MODEL, "2").tags
     assert tags["label"] == "1.0.1" and tags["lineage.retraining_run_id"] == run["id"]
     assert tags["parent_version"] == "1"
+    with c.open_memory() as memory:  # the run is an episode beside the deployer's
+        (episode,) = memory.episodes(MODEL, "retraining")
+    assert (episode["outcome"], episode["path"]) == ("succeeded", "retrain:manual:7d")
     # standalone, the handoffs go to the real deployer: staging, then shadow
     followed = follow_handoffs(c, result["handoffs"][:2], user)
     assert [f["status"] for f in followed] == ["promoted", "promoted"]
