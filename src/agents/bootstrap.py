@@ -29,7 +29,10 @@ if TYPE_CHECKING:
     # LangGraph and MLflow take seconds to import: commands that do not run the agent skip them.
     from agents.model_deployer.agent import ModelDeployerAgent
     from agents.model_deployer.deps import AgentClock, AgentPolicy, DeployerDeps
+    from agents.retraining.agent import RetrainingAgent
+    from agents.retraining.deps import RetrainingDeps
     from memory.store_memory import StoreMemory
+    from mlops.projects_mlflow import MlflowProjectRunner
     from mlops.serving_local import LocalServing
 
 
@@ -176,6 +179,56 @@ class Container:
         with open_checkpointer(url, (State,)) as saver, open_store(url) as store:
             deps = self.deps(StoreMemory(store), actor=actor)
             yield ModelDeployerAgent(deps, checkpointer=saver, store=store)
+
+    @cached_property
+    def project_runner(self) -> MlflowProjectRunner:
+        """MLflow Projects and models for the retraining agent."""
+        from mlops.projects_mlflow import MlflowProjectRunner
+
+        return MlflowProjectRunner(self.settings.tracking_uri)
+
+    def retraining_deps(
+        self, actor: str | None = None, memory: StoreMemory | None = None
+    ) -> RetrainingDeps:
+        """The retraining agent's ports over this home's real adapters."""
+        from agents.private import ensure_private_dir
+        from agents.retraining.deps import RetrainingDeps, RetrainingRules
+        from database.retraining_data import labelled_requests
+
+        s = self.settings
+
+        def labelled(model: str, since: Any, until: Any) -> Any:
+            with self.reader() as uow:
+                return labelled_requests(uow.session, model, since, until)
+
+        return RetrainingDeps(
+            uow=self.uow,
+            registry=self.registry,
+            runner=self.project_runner,
+            labelled=labelled,
+            workdir=ensure_private_dir(s.home_dir / "retraining"),
+            rules=RetrainingRules(
+                min_train_rows=s.retraining_min_train_rows,
+                min_holdout_rows=s.retraining_min_holdout_rows,
+                tolerance=s.retraining_tolerance,
+                shadow_traffic=s.retraining_shadow_traffic,
+            ),
+            memory=memory,
+            actor=actor or s.user,
+        )
+
+    @contextmanager
+    def open_retraining(self, actor: str | None = None) -> Iterator[RetrainingAgent]:
+        """The RetrainingAgent over this home, with its checkpointer open."""
+        from agents.retraining.agent import RetrainingAgent
+        from agents.retraining.state import State
+        from memory.store_memory import StoreMemory
+        from memory.stores import open_checkpointer, open_store
+
+        url = self.settings.database_url
+        with open_checkpointer(url, (State,)) as saver, open_store(url) as store:
+            deps = self.retraining_deps(actor, StoreMemory(store))
+            yield RetrainingAgent(deps, checkpointer=saver)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

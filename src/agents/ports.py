@@ -14,9 +14,11 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from agents.model_deployer.agent import ModelDeployerAgent
+    from agents.retraining.agent import RetrainingAgent
     from agents.settings import Settings
     from database.routing import DbMetricsSource, DbRouter
     from database.uow import SqlAlchemyUnitOfWork
+    from lifecycle.ports import ProjectRunner
     from memory.store_memory import StoreMemory
     from mlops.endpoints_local import LocalEndpointManager
     from mlops.packager_bentoml import BentoPackager
@@ -66,4 +68,11 @@ class Services(Protocol):
     def open_agent(self, actor: str | None = None) -> AbstractContextManager[ModelDeployerAgent]:
         """The ModelDeployerAgent over this home, with its checkpointer and store open, acting
         for ``actor`` (default: this process's OS user)."""
+        ...
+
+    @property
+    def project_runner(self) -> ProjectRunner: ...
+
+    def open_retraining(self, actor: str | None = None) -> AbstractContextManager[RetrainingAgent]:
+        """The RetrainingAgent over this home, with its checkpointer open."""
         ...

@@ -151,6 +151,27 @@ class Settings(WatchSettings):
     """How long a deploy may make no progress (no checkpoint, no mark) before ``deployer
     watch`` takes it as stuck: it resumes the deploy's thread, or rolls the deployment back."""
 
+    retraining_min_train_rows: int = Field(
+        default=30, ge=1, validation_alias="DEPLOYER_RETRAINING_MIN_TRAIN_ROWS"
+    )
+    """Labelled requests a retraining needs in its training file (fewer: the run fails)."""
+
+    retraining_min_holdout_rows: int = Field(
+        default=10, ge=1, validation_alias="DEPLOYER_RETRAINING_MIN_HOLDOUT_ROWS"
+    )
+    """Labelled requests it needs held out to evaluate the candidate against production."""
+
+    retraining_tolerance: float = Field(
+        default=0.0, ge=0, le=1, validation_alias="DEPLOYER_RETRAINING_TOLERANCE"
+    )
+    """How far below production (above, for an error metric) the candidate's primary metric
+    may be and still count as a match."""
+
+    retraining_shadow_traffic: float = Field(
+        default=100.0, gt=0, le=100, validation_alias="DEPLOYER_RETRAINING_SHADOW_TRAFFIC"
+    )
+    """The mirror share of the shadow deploy a handed-over candidate is given."""
+
     @field_validator("rollback_preset")
     @classmethod
     def _known_preset(cls, value: str) -> str:

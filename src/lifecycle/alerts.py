@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from lifecycle import alert_decisions as decided
 from lifecycle.errors import BadInputError, UnknownModelError
+from lifecycle.retraining import RETRAINING_ALERTS, RETRAINING_TEXTS
 
 
 class UnknownAlertChannelError(UnknownModelError):
@@ -69,6 +70,7 @@ GROUPS = (
     "lease",
     *decided.NEW_GROUPS,
     "test",
+    "retraining",
 )
 """The event groups a channel can choose (``--events rollback,drift``); none chosen: all."""
 
@@ -310,6 +312,8 @@ RULES: dict[str, _Rule] = {
     },
 }
 """Audit action -> alert; an action not here raises no alert."""
+# issue 15: how a retraining run ended (lifecycle.retraining)
+RULES |= {a: _Rule(a, "retraining", Severity(s), *RETRAINING_TEXTS) for a, s in RETRAINING_ALERTS}
 
 
 def _target(subject: str, payload: Mapping[str, Any], known: Target) -> Target:

@@ -200,3 +200,44 @@ class Memory(Protocol):
     def episodes(self, model_name: str, kind: str | None = None) -> Sequence[Mapping[str, Any]]: ...
 
     def procedure(self, model_name: str) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TrainedRun:
+    """What a retraining's MLflow Project run produced: its run, the model it logged (a URI
+    the registry registers) and the metrics it logged."""
+
+    run_id: str
+    model_uri: str
+    metrics: Mapping[str, float]
+
+
+class ProjectRunner(Protocol):
+    """MLflow Projects and models as the retraining agent uses them (issue 15)."""
+
+    def check_project(self, project: str, entry_point: str) -> None:
+        """Refuse (BadInputError) a project that is not there or lacks the entry point."""
+        ...
+
+    def train(
+        self,
+        project: str,
+        entry_point: str,
+        parameters: Mapping[str, str],
+        experiment_id: str | None,
+        tags: Mapping[str, str],
+    ) -> TrainedRun:
+        """Run the project's entry point to the end; the run and the model it logged."""
+        ...
+
+    def columns(self, model_uri: str) -> list[str]:
+        """The feature columns of the model's input signature ([] when it has none)."""
+        ...
+
+    def predict(self, model_uri: str, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """The model's prediction for each feature row, in order (one value per row)."""
+        ...
+
+    def tag_version(self, model_name: str, version: str, tags: Mapping[str, str]) -> None:
+        """Set tags on a registered version (lineage, label)."""
+        ...

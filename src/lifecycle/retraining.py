@@ -7,7 +7,9 @@ pure modules; this one holds only the records both read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -73,3 +75,24 @@ class RetrainingPolicy(BaseModel):
     """Training costs enough that a person approves each automatic run first."""
     data_window_seconds: float = 7 * 86400
     """How much recent captured, labelled traffic a run trains on."""
+
+
+RETRAINING_ALERTS = (
+    ("retraining_failed", 2),
+    ("retraining_not_better", 2),
+    ("retraining_handed_over", 1),
+)
+"""The audit events of a run's end that raise an alert, with their severity (2 warning, 1 info;
+``lifecycle.alerts.Severity``): failed and not better warn, a handover informs."""
+
+
+def _alert_summary(payload: Mapping[str, Any], target: Any) -> str:
+    return str(payload.get("summary") or payload.get("error") or f"{target.model}'s retraining")
+
+
+def _alert_action(_payload: Mapping[str, Any], target: Any) -> str:
+    return f"deployer retraining runs {target.model}"
+
+
+RETRAINING_TEXTS = (_alert_summary, _alert_action)
+"""An alert's summary (the event's own) and action (``deployer retraining runs MODEL``)."""

@@ -36,7 +36,13 @@ HEALTH: Final = "health"
 WATCH: Final = "watch"
 """The monitor agent's decision on drift, quality or service levels (issue 15): ``action``,
 ``trigger``, ``reasons``, ``drifted``, ``quality``, ``retraining_run_id``."""
-EPISODE_KINDS: Final = frozenset({PROMOTION, DEPLOYMENT, APPROVAL, ROLLBACK, HEALTH, WATCH})
+RETRAINING: Final = "retraining"
+"""A retraining run's end (issue 15): ``trigger``, ``window`` (``7d``), ``outcome``
+(succeeded: handed over; refused: not better; failed), ``version``; its path is
+``retrain:<trigger>:<window>``."""
+EPISODE_KINDS: Final = frozenset(
+    {PROMOTION, DEPLOYMENT, APPROVAL, ROLLBACK, HEALTH, WATCH, RETRAINING}
+)
 
 SUCCEEDED: Final = "succeeded"
 ROLLED_BACK: Final = "rolled_back"
@@ -66,6 +72,8 @@ def path_of(kind: str, fields: Mapping[str, Any]) -> str:
         return f"deploy:{strategy}" if strategy else "deploy"
     if kind == WATCH and fields.get("trigger"):
         return f"watch:{fields['trigger']}"
+    if kind == RETRAINING:
+        return f"retrain:{fields.get('trigger', 'manual')}:{fields.get('window', '?')}"
     return kind
 
 

@@ -31,6 +31,7 @@ from agents.entrypoints.api import (
     routes_feedback,
     routes_models,
     routes_ops,
+    routes_retraining,
     routes_slo,
 )
 from agents.handlers.serving import stop_endpoint
@@ -38,11 +39,14 @@ from agents.settings import Settings
 from database import migrate
 from lifecycle.approval import Role
 from lifecycle.ports import Routes
+from lifecycle.records import utcnow
+from lifecycle.retraining import Trigger
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, ModelStage
 from mlops.processes import alive, find_by_env, terminate_tree
 from mlops.training import train_and_log
 from tests.access_fixtures import issue_tokens_in_process
 from tests.integration.db_helpers import add_version, deployment_row
+from tests.retraining_fakes import EXAMPLE_PROJECT
 
 TOKENS: dict[str, str] = {}
 """Each user's token, made by the module's fixture (``deployer access token create``)."""
@@ -543,6 +547,10 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/models/{name}/slo"),
     ("PUT", "/v1/models/{name}/slo"),
     ("GET", "/v1/models/{name}/decisions"),
+    ("GET", "/v1/models/{name}/retraining"),
+    ("PUT", "/v1/models/{name}/retraining"),
+    ("DELETE", "/v1/models/{name}/retraining"),
+    ("POST", "/v1/models/{name}/retrain"),
 }
 
 
@@ -581,7 +589,7 @@ def test_the_openapi_document_has_every_route_and_the_bearer_scheme(api: Api) ->
 def test_every_route_is_async_so_blocking_work_runs_in_worker_threads(api: Api) -> None:
     routers = (routes_deployments.router, routes_models.router, routes_ops.router)
     routers += (routes_feedback.router, routes_slo.router, routes_capture.router)
-    routers += (routes_alerts.router, routes_drift.router)
+    routers += (routes_alerts.router, routes_drift.router, routes_retraining.router)
     routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     assert len(routes) == len(EXPECTED_ROUTES)
     assert all(inspect.iscoroutinefunction(r.endpoint) for r in routes)
@@ -728,3 +736,31 @@ def test_viewers_read_a_model_s_monitor_decisions_with_their_reasons(api: Api) -
     assert decision["reasons"] == ["drift on 1 feature (petal_width); no retraining policy"]
     assert api.client.get("/v1/models/nosuch/decisions", headers=auth("vera")).status_code == 404
     assert api.client.get(url).status_code == 401
+
+
+def test_viewers_read_a_retraining_policy_and_only_deployers_set_clear_or_retrain(api: Api) -> None:
+    name = api.new_model()
+    url = f"/v1/models/{name}/retraining"
+    body = {"project": EXAMPLE_PROJECT, "params": {"C": "2"}, "on_drift": 2, "window": "3d"}
+
+    none = api.client.get(url, headers=auth("vera"))
+    put = api.client.put(url, json=body, headers=auth("dan"))
+    refused = api.client.put(url, json=body, headers=auth("vera"))
+    bad = api.client.put(url, json={**body, "entry_point": "nope"}, headers=auth("dan"))
+    shown = api.client.get(url, headers=auth("vera"))
+
+    assert none.status_code == 404 and "has no retraining policy" in none.text
+    assert put.status_code == 200, put.text
+    assert (put.json()["params"], put.json()["data_window_seconds"]) == ({"C": "2"}, 259200.0)
+    assert refused.status_code == 403 and bad.status_code == 409
+    assert shown.json() == put.json()
+    # a retraining while one is active is a conflict; nothing starts
+    with api.container.uow() as uow:
+        uow.retraining.open_run("rt-api-busy", name, Trigger.DRIFT, "monitor", utcnow())
+        uow.commit()
+    busy = api.client.post(f"/v1/models/{name}/retrain", json={}, headers=auth("dan"))
+    assert busy.status_code == 409, busy.text
+    assert api.client.post(f"/v1/models/{name}/retrain", headers=auth("vera")).status_code == 403
+    cleared = api.client.delete(url, headers=auth("dan"))
+    assert cleared.json() == {"model_name": name, "cleared": True}
+    assert api.client.get(url, headers=auth("vera")).status_code == 404

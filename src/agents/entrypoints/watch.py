@@ -45,6 +45,7 @@ from agents.alerting import dispatching, raise_alert
 from agents.commands import Tick
 from agents.handlers.check_failures import failed
 from agents.handlers.feedback import judge_quality
+from agents.handlers.retraining import retraining_worker
 from agents.queries.audit import record_audit_check
 from database import leases, locks
 from lifecycle.alerts import lease_lost
@@ -105,7 +106,7 @@ def watch(
     stop = stop or threading.Event()
     fence = fence_writes(c, holder)
     ticks = 0
-    with c.open_agent() as agent, dispatching(c) as alerts:
+    with c.open_agent() as agent, dispatching(c) as alerts, retraining_worker(c) as retrainer:
         try:
             while not stop.is_set():
                 started = time.monotonic()
@@ -114,6 +115,7 @@ def watch(
                     fence.token = lease.fence
                     report(fenced_tick(c, agent, request, fence, ttl, ticks))
                     alerts.wake()  # tell what the tick did without waiting for the next pass
+                    retrainer.wake()  # runs the tick's monitor opened (or people approved)
                     ticks += 1
                 else:
                     report(

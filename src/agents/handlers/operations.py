@@ -15,9 +15,10 @@ from typing import Any, assert_never
 
 from agents.commands import AgentCommand, Approve, Deploy, Promote, Reject, Rollback
 from agents.handlers.model_lock import command_subject, hold_model, one_actor_per_model
+from agents.handlers.retraining_approval import decide_retraining
 from agents.ports import Services
 from agents.queries.checks import metric_evidence
-from database.models import ApprovalRow
+from database.models import ApprovalRow, ModelVersionRow
 from lifecycle.approval import Decision, Role, check_decider, parse_decision
 from lifecycle.errors import (
     ApprovalMismatchError,
@@ -156,11 +157,21 @@ def list_approvals(c: Services, every: bool = False) -> list[dict[str, Any]]:
         return [
             {
                 **approval_dict(row),
-                "label": uow.models.get(row.model_name, row.version).label,
-                "metrics": metric_evidence(uow.models.get(row.model_name, row.version)),
+                "label": _label(uow.models.find(row.model_name, row.version)),
+                "metrics": _evidence(uow.models.find(row.model_name, row.version)),
             }
             for row in uow.approvals.list(None if every else "pending")
         ]
+
+
+def _label(version: ModelVersionRow | None) -> str | None:
+    """A version's label (none for a retraining's approval without a version)."""
+    return version.label if version is not None else None
+
+
+def _evidence(version: ModelVersionRow | None) -> list[dict[str, Any]]:
+    """A version's metric evidence (none for a retraining's approval without a version)."""
+    return metric_evidence(version) if version is not None else []
 
 
 def decide(
@@ -176,6 +187,10 @@ def decide(
     again. The same decision by the same approver again resumes a run still waiting on it (a
     resume cut short)."""
     verdict = parse_decision(decision)
+    with c.uow() as uow:
+        row = uow.approvals.get(approval_id)
+    if row.action == "retrain":  # an expensive retraining waits on it, not a deployer thread
+        return decide_retraining(c, approval_id, actor, verdict, comment)
     with c.uow() as uow:
         row = uow.approvals.get(approval_id)
         summary = approval_dict(row)

@@ -23,6 +23,7 @@ from agents.entrypoints.api import (
     routes_feedback,
     routes_models,
     routes_ops,
+    routes_retraining,
     routes_slo,
 )
 from agents.entrypoints.api.auth import Authenticator, DbAuthenticator
@@ -79,6 +80,7 @@ def create_app(
         routes_drift,
         routes_slo,
         routes_decisions,
+        routes_retraining,
     )
     for module in modules:
         app.include_router(module.router)

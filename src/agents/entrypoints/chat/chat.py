@@ -25,7 +25,7 @@ from agents.commands import (
     Status,
 )
 from agents.commands import Command as ChatCommand
-from agents.entrypoints.chat import chat_parser, questions, slo_chat
+from agents.entrypoints.chat import chat_parser, questions, retrain_chat, slo_chat
 from agents.entrypoints.chat.alerts_chat import alert_window, answer_alerts
 from agents.entrypoints.chat.chat_parser import Clarification
 from agents.handlers import operations
@@ -72,6 +72,8 @@ def answer(
         return ChatAnswer(reply, {"kind": "alerts", "since": window[0].isoformat()}, result)
     if (drifting := questions.drift_model(text)) is not None:  # "is NAME drifting?"
         return ChatAnswer(**questions.answer_drift(c, drifting))
+    if (retraining := retrain_chat.retrain_request(text)) is not None:  # "retrain iris"
+        return ChatAnswer(**retrain_chat.answer_retrain(c, *retraining, actor))
     with c.uow() as uow:
         known = uow.models.list_model_names()
     objectives = slo_chat.parse(text)

@@ -26,6 +26,7 @@ from agents.entrypoints.cli.groups import GROUPS
 from agents.entrypoints.cli.labels import LabelOption, VersionArgument
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render import render_status
+from agents.entrypoints.cli.retraining import retrain as cli_retrain
 from agents.entrypoints.cli.shared import JsonOption, command, refuse_claimed_identity
 from agents.handlers import access, registration
 from agents.handlers.registration import drift_line, parse_metrics, sync_registry
@@ -392,6 +393,7 @@ for _name, _group in GROUPS:
 
 
 app.command()(cli_access.whoami)
+app.command("retrain")(cli_retrain)
 
 
 def main() -> None:

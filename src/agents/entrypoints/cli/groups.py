@@ -10,6 +10,7 @@ from agents.entrypoints.cli import alerts as cli_alerts
 from agents.entrypoints.cli import audit as cli_audit
 from agents.entrypoints.cli import capture as cli_capture
 from agents.entrypoints.cli import feedback as cli_feedback
+from agents.entrypoints.cli import retraining as cli_retraining
 from agents.entrypoints.cli import slo as cli_slo
 
 GROUPS: tuple[tuple[str, typer.Typer], ...] = (
@@ -19,4 +20,5 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("alerts", cli_alerts.app),
     ("capture", cli_capture.app),
     ("slo", cli_slo.app),
+    ("retraining", cli_retraining.app),
 )

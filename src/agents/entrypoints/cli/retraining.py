@@ -1,0 +1,169 @@
+"""``deployer retraining set|show|clear|runs`` (a model's retraining policy and its runs) and
+``deployer retrain NAME`` (a manual run: a deployer asking is the approval).
+
+Local only for now: remote mode refuses these with its one line (``cli/remote.py``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from agents.entrypoints.cli.output import console, emit
+from agents.entrypoints.cli.shared import JsonOption, command
+from agents.handlers import retraining as retraining_runs
+from agents.handlers import retraining_policy as policies
+from agents.queries import retraining as queries
+from lifecycle.durations import shown
+
+app = typer.Typer(help="Retraining: each model's policy (MLflow Project, triggers) and its runs.")
+
+NameArg = Annotated[str, typer.Argument(help="Model name.")]
+
+
+@app.command("set")
+def set_policy(
+    name: NameArg,
+    project: Annotated[str, typer.Option("--project", help="MLflow Project folder (MLproject).")],
+    entry_point: Annotated[str, typer.Option("--entry-point", help="Its entry point.")] = "main",
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="KEY=VALUE for the entry point (repeat).")
+    ] = None,
+    on_drift: Annotated[
+        int | None, typer.Option("--on-drift", help="Retrain when N features drift.")
+    ] = None,
+    on_quality_drop: Annotated[
+        float | None, typer.Option("--on-quality-drop", help="Retrain on a drop beyond MARGIN.")
+    ] = None,
+    schedule: Annotated[
+        str | None, typer.Option("--schedule", help="Cron, UTC: '0 3 * * 1'.")
+    ] = None,
+    cooldown: Annotated[
+        str, typer.Option("--cooldown", help="No automatic run sooner than this.")
+    ] = "6h",
+    window: Annotated[str, typer.Option("--window", help="Recent labelled traffic to use.")] = "7d",
+    expensive: Annotated[
+        bool, typer.Option("--expensive", help="Automatic runs wait for an approval.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Set NAME's retraining policy (deployers only); replaces any."""
+    request = policies.PolicyRequest(
+        project, entry_point, tuple(param or ()), on_drift, on_quality_drop, schedule, cooldown,
+        window, expensive,
+    )  # fmt: skip
+    with command(as_json) as c:
+        result = policies.set_policy(c, c.settings.user, name, request)
+        emit(result, as_json, lambda: render_policies([result]))
+
+
+@app.command("show")
+def show(
+    name: Annotated[str | None, typer.Argument(help="Model name (default: all).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The retraining policies (one model's, or every model's)."""
+    with command(as_json) as c:
+        result = policies.show_policies(c, name)
+        emit(result, as_json, lambda: render_policies(result))
+
+
+@app.command("clear")
+def clear(name: NameArg, as_json: JsonOption = False) -> None:
+    """Remove NAME's retraining policy (deployers only)."""
+    with command(as_json) as c:
+        result = policies.clear_policy(c, c.settings.user, name)
+        said = "cleared" if result["cleared"] else "had none"
+        emit(result, as_json, lambda: console.print(Text(f"{name}: policy {said}")))
+
+
+@app.command("runs")
+def runs(
+    name: Annotated[str | None, typer.Argument(help="Model name (default: all).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Retraining runs, newest first: status, trigger, window, versions, evaluation."""
+    with command(as_json) as c:
+        result = queries.runs(c, name)
+        emit(result, as_json, lambda: render_runs(result))
+
+
+def retrain(
+    name: NameArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why, in a sentence.")] = "",
+    since: Annotated[
+        str | None, typer.Option("--since", help="Data window (default: the policy's).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Retrain NAME now on recent labelled traffic; a better version goes to staging and
+    shadow (never production)."""
+    with command(as_json) as c:
+        result = retraining_runs.retrain(c, name, c.settings.user, reason, since)
+        emit(result, as_json, lambda: render_retrained(result))
+
+
+COMMANDS = (retrain,)
+"""Registered on the local ``deployer`` app."""
+
+
+def render_policies(rows: list[dict[str, Any]]) -> None:
+    table = Table("model", "project", "entry", "params", "triggers", "cooldown", "window")
+    for p in rows:
+        triggers = [
+            f"drift>={p['drift_features']}" if p["drift_features"] else "",
+            f"quality-{p['quality_drop']}" if p["quality_drop"] else "",
+            f"cron {p['schedule']}" if p["schedule"] else "",
+            "expensive" if p["expensive"] else "",
+        ]
+        params = " ".join(f"{k}={v}" for k, v in p["params"].items())
+        table.add_row(
+            *(Text(str(v)) for v in (p["model_name"], p["project"], p["entry_point"], params)),
+            Text(" ".join(t for t in triggers if t) or "manual"),
+            Text(shown(p["cooldown_seconds"])),
+            Text(shown(p["data_window_seconds"])),
+        )
+    console.print(table)
+
+
+def render_runs(rows: list[dict[str, Any]]) -> None:
+    table = Table("run", "model", "trigger", "status", "window", "versions", "evaluation")
+    for r in rows:
+        since, until = r["data_since"], r["data_until"]
+        window = f"{since:%m-%d %H:%M}..{until:%m-%d %H:%M}" if since and until else ""
+        versions = f"v{r['parent_version'] or '?'} -> v{r['new_version'] or '?'}"
+        table.add_row(
+            *(Text(str(v)) for v in (r["id"], r["model_name"], r["trigger"], r["status"])),
+            Text(window),
+            Text(versions),
+            Text(evaluation_text(r["evaluation"]) or r["error"][:80]),
+        )
+    console.print(table)
+
+
+def evaluation_text(e: dict[str, Any]) -> str:
+    metric = e.get("primary_metric")
+    if not metric:
+        return ""
+    candidate, production = e["candidate"].get(metric), e["production"].get(metric)
+    return f"{metric} {candidate:.3f} vs {production:.3f} on {e['rows']} rows"
+
+
+def render_retrained(r: dict[str, Any]) -> None:
+    label = f" ({r['label']})" if r.get("label") else ""
+    line = f"retraining run {r['retraining_run_id']}: {r['status']}"
+    if r.get("new_version"):
+        line += f", new version v{r['new_version']}{label}"
+    console.print(Text(line), highlight=False)
+    text = evaluation_text(r.get("evaluation") or {})
+    if text:
+        console.print(Text(text), highlight=False)
+    for e in r.get("errors") or []:
+        console.print(Text(f"error: {e}"), highlight=False)
+    for f in r.get("followed") or []:
+        req = f["request"]
+        step = req.get("target_stage") or f"{req.get('strategy')} at {req.get('traffic')}%"
+        said = f"handoff {req['action']} {step}: {f['status']}"
+        console.print(Text(said + (f" ({f['error']})" if f.get("error") else "")), highlight=False)

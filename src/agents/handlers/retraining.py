@@ -1,0 +1,182 @@
+"""Retraining runs as people and the watcher start them.
+
+``retrain`` is ``deployer retrain NAME`` (and ``POST /v1/models/{name}/retrain``, and the
+chat's "retrain iris"): a deployer opens a manual run (a person asking is the approval: no
+approval step even when the policy says training is expensive), the RetrainingAgent runs it on
+its own thread (the thread id is the run's id), and a handed-over version's handoffs are
+followed through the deployer (``follow_handoffs``: staging, shadow, a shadow deploy, in
+order, stopping at the first that does not succeed; never production). ``run_requested`` is
+the watcher's worker: it runs the runs the monitor opened (or an approval released), one at a
+time per model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from agents.commands import Deploy, Promote
+from agents.handlers import operations
+from agents.handlers.retraining_policy import require_deployer
+from agents.ports import Services
+from lifecycle.durations import parse_duration
+from lifecycle.errors import BadInputError, ModelDeployerError
+from lifecycle.handoff import AgentName, Handoff
+from lifecycle.records import utcnow
+from lifecycle.retraining import RunStatus, Trigger
+
+log = logging.getLogger(__name__)
+
+
+def retrain(
+    c: Services,
+    model: str,
+    actor: str,
+    reason: str = "",
+    since: str | None = None,
+    follow: bool = True,
+) -> dict[str, Any]:
+    """Open a manual retraining run of ``model`` for ``actor`` and run it to the end; a
+    RetrainingInProgressError (409) when one is active. Follows the handoffs unless ``follow``
+    is off (the supervisor routes them itself)."""
+    window = parse_duration(since) if since else None  # bad input before anything is written
+    run_id = f"rt-{uuid.uuid4().hex[:16]}"
+    now = utcnow()
+    with c.uow() as uow:
+        require_deployer(uow, actor, "retrain a model")
+        if uow.retraining.policy(model) is None:
+            from agents.retraining.intake import NoRetrainingPolicyError
+
+            raise NoRetrainingPolicyError(
+                f"{model} has no retraining policy; set one with deployer retraining set "
+                f"{model} --project PATH"
+            )
+        uow.retraining.open_run(run_id, model, Trigger.MANUAL, actor, now, reason)
+        uow.commit()
+    request: dict[str, Any] = {"model_name": model, "trigger": "manual", "reason": reason}
+    if window is not None:
+        request["data_since"] = (now - timedelta(seconds=window)).isoformat()
+    return run_retraining(c, run_id, actor, request, follow)
+
+
+def run_retraining(
+    c: Services, run_id: str, actor: str, request: dict[str, Any], follow: bool = True
+) -> dict[str, Any]:
+    """Run the agent on run ``run_id`` (resuming its thread if it stopped half-way)."""
+    with c.open_retraining(actor) as agent:
+        result = agent.run({**request, "retraining_run_id": run_id, "requested_by": actor}, run_id)
+    if follow and result["status"] == RunStatus.HANDED_OVER.value:
+        result["followed"] = follow_handoffs(c, result["handoffs"], actor)
+    return result
+
+
+def follow_handoffs(
+    c: Services, handoffs: Sequence[Handoff | dict[str, Any]], actor: str
+) -> list[dict[str, Any]]:
+    """Carry out the deployer handoffs in order through ``operations.execute``, stopping at
+    the first that does not succeed (refused, failed, or waiting for approval). What each did.
+    (The supervisor will route them instead; this is the standalone path.)"""
+    done: list[dict[str, Any]] = []
+    for item in handoffs:
+        handoff = item if isinstance(item, Handoff) else Handoff.model_validate(item)
+        if handoff.to is not AgentName.DEPLOYER:
+            continue
+        try:
+            outcome = operations.execute(c, command_of(handoff), actor)
+        except ModelDeployerError as exc:
+            done.append({"request": handoff.request, "status": "refused", "error": str(exc)})
+            break
+        done.append({"request": handoff.request, "status": outcome.get("status")})
+        if outcome.get("status") not in ("promoted", "deployed"):
+            break
+    return done
+
+
+def command_of(handoff: Handoff) -> Promote | Deploy:
+    """The deployer command a handoff asks for (promote or deploy; never production)."""
+    r = handoff.request
+    base = {"model_name": str(r["model_name"]), "version": str(r["version"])}
+    reason = str(r.get("reason") or handoff.reason)
+    if r.get("action") == "promote":
+        if r.get("target_stage") == "production":
+            raise BadInputError("a retraining handoff never promotes to production")
+        return Promote(**base, target_stage=str(r["target_stage"]), reason=reason)
+    if r.get("action") == "deploy":
+        traffic = r.get("traffic")
+        return Deploy(
+            **base,
+            strategy=str(r.get("strategy") or "shadow"),
+            traffic=float(traffic) if isinstance(traffic, int | float) else None,
+            reason=reason,
+        )
+    raise BadInputError(f"the deployer cannot do {r.get('action')!r}")
+
+
+def run_requested(c: Services, follow: bool = True) -> list[dict[str, Any]]:
+    """Run every ``requested`` run (the monitor's, or one an approval released), oldest first,
+    one at a time per model (at most one run of a model is active anyway). What each did; a
+    run that fails is reported and the others still run."""
+    with c.reader() as uow:
+        waiting = [
+            (r.id, r.model_name, r.trigger, r.requested_by, r.reason)
+            for r in reversed(uow.retraining.runs(limit=200))
+            if r.status == RunStatus.REQUESTED.value
+        ]
+    results = []
+    for run_id, model, trigger, requested_by, reason in waiting:
+        request = {"model_name": model, "trigger": trigger, "reason": reason}
+        try:
+            results.append(run_retraining(c, run_id, requested_by, request, follow))
+        except ModelDeployerError as exc:
+            results.append({"retraining_run_id": run_id, "status": "failed", "errors": [str(exc)]})
+    return results
+
+
+class BackgroundRetrainer:
+    """``deployer watch``'s retraining worker: a thread that runs ``run_requested`` after each
+    tick it is woken for (and every ``interval`` seconds), so training never stalls a canary's
+    ticks. A run that raises is logged; the worker goes on."""
+
+    def __init__(self, c: Services, interval: float) -> None:
+        self.c, self.interval = c, interval
+        self.stopping, self.woken = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="retraining", daemon=True)
+
+    def wake(self) -> None:
+        self.woken.set()
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            self.woken.wait(self.interval)
+            self.woken.clear()
+            if self.stopping.is_set():
+                return
+            try:
+                for result in run_requested(self.c):
+                    log.info(
+                        "retraining run %s: %s", result.get("retraining_run_id"), result["status"]
+                    )
+            except Exception:  # the worker outlives one bad pass
+                log.exception("the retraining worker failed a pass")
+
+    def stop(self, timeout: float) -> None:
+        self.stopping.set()
+        self.woken.set()
+        self.thread.join(timeout)
+
+
+@contextmanager
+def retraining_worker(c: Services, interval: float = 30.0) -> Iterator[BackgroundRetrainer]:
+    """Run the retraining worker in the background while the block runs (a run in progress
+    is let finish, up to its own end, when the block ends)."""
+    worker = BackgroundRetrainer(c, interval)
+    worker.thread.start()
+    try:
+        yield worker
+    finally:
+        worker.stop(timeout=600)
