@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from agents.model_deployer.agent import ModelDeployerAgent
+    from agents.supervisor.agent import SystemAgent
     from agents.settings import Settings
     from database.routing import DbMetricsSource, DbRouter
     from database.uow import SqlAlchemyUnitOfWork
@@ -66,4 +67,9 @@ class Services(Protocol):
     def open_agent(self, actor: str | None = None) -> AbstractContextManager[ModelDeployerAgent]:
         """The ModelDeployerAgent over this home, with its checkpointer and store open, acting
         for ``actor`` (default: this process's OS user)."""
+        ...
+
+    def open_system(self, actor: str | None = None) -> AbstractContextManager[SystemAgent]:
+        """The system graph (the supervisor over every agent) over this home, acting for
+        ``actor``."""
         ...

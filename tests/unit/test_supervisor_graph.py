@@ -178,3 +178,17 @@ def test_an_agents_pause_surfaces_at_the_system_and_resumes_from_it() -> None:
 def test_a_request_without_a_request_is_refused() -> None:
     with pytest.raises(ValueError, match="needs a request"):
         run(system(StandIn(D, done("done"))), {})
+
+
+def test_a_deferred_agents_handoff_is_returned_and_the_chain_goes_on() -> None:
+    retrain = Handoff(to=R, request={"model_name": "iris"}, reason="drift", source=M)
+    rollback = to_deployer("breach", action="rollback")
+    monitor = StandIn(M, done("handed_off", retrain, rollback))
+    deployer, retraining = StandIn(D, done("rolled_back")), StandIn(R, done("trained"))
+    specs = {a.name: a.spec() for a in (monitor, deployer, retraining)}
+    graph = build_graph(specs, deferred=(R,)).compile()
+    out = graph.invoke({"request": {"action": "watch", "source": "schedule"}})
+    assert [r.agent for r in results(out)] == [M, D]
+    assert retraining.asked == []
+    assert out["status"] == "completed"
+    assert [h.reason for h in out["handoffs"]] == ["drift"]

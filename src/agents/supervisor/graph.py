@@ -13,7 +13,7 @@ system thread, and ``Command(resume=...)`` on that thread finishes it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from langgraph.graph import START, StateGraph
 
@@ -27,14 +27,19 @@ GRAPH_NAME = "system"
 
 
 def build_graph(
-    agents: Mapping[AgentName, AgentSpec],
+    agents: Mapping[AgentName, AgentSpec], deferred: Collection[AgentName] = ()
 ) -> StateGraph[State, None, InputState, State]:
     """The system graph over ``agents`` (any of the three; a handoff to one that is missing
-    ends the run with a readable error)."""
+    ends the run with a readable error). Handoffs to a ``deferred`` agent are not run but
+    returned in ``handoffs`` (a scheduled tick records a retraining and goes on)."""
     graph = StateGraph(State, input_schema=InputState, output_schema=State)
     graph.add_node("intake", intake)
     destinations = tuple(name.value for name in agents)
-    graph.add_node(SUPERVISOR, Supervisor(agents), destinations=(*destinations, "__end__"))
+    graph.add_node(
+        SUPERVISOR,
+        Supervisor(agents, deferred),
+        destinations=(*destinations, SUPERVISOR, "__end__"),
+    )
     for name, spec in agents.items():
         graph.add_node(name.value, AgentNode(spec))
         graph.add_edge(name.value, SUPERVISOR)
