@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     # LangGraph and MLflow take seconds to import: commands that do not run the agent skip them.
     from agents.model_deployer.agent import ModelDeployerAgent
     from agents.model_deployer.deps import AgentClock, AgentPolicy, DeployerDeps
-    from memory.store_memory import StoreMemory
     from agents.supervisor.agent import SystemAgent
+    from memory.store_memory import StoreMemory
     from mlops.serving_local import LocalServing
 
 

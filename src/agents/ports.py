@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from agents.model_deployer.agent import ModelDeployerAgent
-    from agents.supervisor.agent import SystemAgent
     from agents.settings import Settings
+    from agents.supervisor.agent import SystemAgent
     from database.routing import DbMetricsSource, DbRouter
     from database.uow import SqlAlchemyUnitOfWork
     from memory.store_memory import StoreMemory

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
 import pytest
 
 from agents.model_deployer import build_graph as deployer_graph
@@ -78,9 +79,7 @@ def test_an_approval_pause_surfaces_at_the_system_and_resumes_on_the_system_thre
     assert story.world.stage_of(MODEL, version) == "production"
 
 
-def test_a_rejection_at_the_system_ends_the_run_rejected(
-    story: Story, system: SystemAgent
-) -> None:
+def test_a_rejection_at_the_system_ends_the_run_rejected(story: Story, system: SystemAgent) -> None:
     version = story.in_shadow()
     story.world.clock.advance(hours=25)
     paused = system.run(promote(version))
@@ -135,8 +134,6 @@ def test_a_scheduled_tick_runs_the_deployers_health_tick_through_the_supervisor(
 
     out = system.tick(model_name=MODEL)
 
-    assert [(r["agent"], r["status"]) for r in out["results"]] == [
-        ("model_deployer", "monitored")
-    ]
+    assert [(r["agent"], r["status"]) for r in out["results"]] == [("model_deployer", "monitored")]
     assert out["results"][0]["request"]["source"] == "schedule"
     assert out["monitor"] is not None and "tick_id" in out["monitor"]
