@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, assert_never
 
-from agents.commands import AgentCommand, Approve, Deploy, Promote, Reject, Rollback
+from agents.commands import AgentCommand, Approve, Deploy, Promote, Reject, Rollback, Tick
 from agents.handlers.model_lock import (
     Subject,
     command_subject,
@@ -209,22 +209,34 @@ def decide(
     return {**result, "approval": {**summary, "state": _decided(verdict), "approver": actor}}
 
 
-def _routed_subject(c: Services, command: AgentCommand, actor: str, source: str) -> Subject:
+def _routed_subject(c: Services, command: Any, actor: str, source: str) -> Subject:
     return command_subject(c, command, actor)
 
 
-@one_actor_per_model(_routed_subject)
 def execute_routed(
     c: Services, command: Promote | Deploy | Rollback, actor: str, source: str
 ) -> dict[str, Any]:
     """Carry out ``command`` for ``actor`` as a request to the system graph (the supervisor
     routes it to the deployer), on a system thread; the result as ``execute`` gives it."""
+    return system_outcome(request_system(c, command, actor, source))
+
+
+@one_actor_per_model(_routed_subject)
+def request_system(
+    c: Services, command: Promote | Deploy | Rollback | Tick, actor: str, source: str
+) -> dict[str, Any]:
+    """Run ``command`` for ``actor`` through the system graph, holding its model's lock; the
+    system's typed result (every agent run, status, errors, the system thread)."""
     from agents.supervisor.intake import request_from_command
     from lifecycle.supervision import RequestSource
 
     request = request_from_command(command, RequestSource(source), actor)
+    thread = None if isinstance(command, Tick) else command.thread_id
     with c.open_system(actor) as system:
-        return system_outcome(system.run(request, command.thread_id))
+        out = system.run(request, thread)
+    if out.get("interrupts"):
+        out["status"] = "awaiting_approval"
+    return out
 
 
 def is_system_thread(thread_id: str | None) -> bool:

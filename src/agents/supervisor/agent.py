@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 from langgraph.types import Command
 from pydantic_core import to_jsonable_python
@@ -44,12 +45,18 @@ class SystemAgent:
     ) -> None:
         self.agents = agents
         self.store = store
+        self.checkpointer = checkpointer
         self.deployer = deployer
         """The deployer agent over the same checkpointer (the watcher's crash recovery)."""
         self.graph = build_graph(agents).compile(
             checkpointer=checkpointer, store=store, name=GRAPH_NAME
         )
         self._ticker = build_graph(agents, deferred).compile(store=store, name=GRAPH_NAME)
+
+    def subgraph(self) -> CompiledStateGraph[Any, Any, Any, Any]:
+        """The system graph for an upstream agent's graph: compiled without a checkpointer
+        (it runs on the parent's, so the deployer's approval pause surfaces at the parent)."""
+        return build_graph(self.agents).compile(store=self.store, name=GRAPH_NAME)
 
     def run(
         self, request: SystemRequest | Mapping[str, Any], thread_id: str | None = None

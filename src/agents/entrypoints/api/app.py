@@ -23,6 +23,7 @@ from agents.entrypoints.api import (
     routes_models,
     routes_ops,
     routes_slo,
+    routes_system,
 )
 from agents.entrypoints.api.auth import Authenticator, DbAuthenticator
 from agents.entrypoints.api.errors import install_error_handlers
@@ -77,6 +78,7 @@ def create_app(
         routes_capture,
         routes_drift,
         routes_slo,
+        routes_system,
     )
     for module in modules:
         app.include_router(module.router)
