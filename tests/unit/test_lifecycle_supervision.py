@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from lifecycle.errors import BadInputError
 from lifecycle.handoff import AgentName, Handoff
 from lifecycle.supervision import (
+    MAX_STEPS,
     RequestAction,
     RequestSource,
     SystemRequest,
@@ -163,3 +164,17 @@ def test_a_steps_follow_ups_run_before_the_handoffs_that_were_waiting_in_their_o
 )
 def test_the_systems_status_is_the_chains(statuses: list[str], left: int, status: str) -> None:
     assert chain_status(statuses, left) == status
+
+
+def test_a_repeated_field_is_named_in_one_readable_line() -> None:
+    request = SystemRequest(
+        action=RequestAction.DEPLOY, args={"reason": "x", "action": "promote", "version": "2"}
+    )
+    with pytest.raises(BadInputError) as refused:
+        first_handoff(request)
+    assert str(refused.value) == "args may not repeat the request's own fields: action, reason"
+
+
+def test_a_chain_of_handoffs_is_bounded_at_twenty_steps() -> None:
+    # a retraining's chain is four steps; twenty leaves room and still stops a ping-pong
+    assert MAX_STEPS == 20

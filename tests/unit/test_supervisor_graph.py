@@ -192,3 +192,24 @@ def test_a_deferred_agents_handoff_is_returned_and_the_chain_goes_on() -> None:
     assert retraining.asked == []
     assert out["status"] == "completed"
     assert [h.reason for h in out["handoffs"]] == ["drift"]
+
+
+def test_a_scheduled_tick_runs_the_deployers_tick_then_the_monitor_agent_and_defers_training() -> (
+    None
+):
+    from agents.supervisor.agent import SystemAgent
+
+    retrain = Handoff(to=R, request={"model_name": "iris"}, reason="drift", source=M)
+    deployer, monitor = StandIn(D, done("monitored")), StandIn(M, done("handed_off", retrain))
+    retraining = StandIn(R, done("trained"))
+    agent = SystemAgent({a.name: a.spec() for a in (deployer, monitor, retraining)})
+
+    out = agent.tick(model_name="iris")
+
+    assert [(r["agent"], r["status"]) for r in out["results"]] == [
+        ("model_deployer", "monitored"),
+        ("model_monitor", "handed_off"),
+    ]
+    assert [a.source for a in deployer.asked + monitor.asked] == ["schedule", "schedule"]
+    assert [h["reason"] for h in out["handoffs"]] == ["drift"] and retraining.asked == []
+    assert out["status"] == "completed"

@@ -77,20 +77,33 @@ class SystemAgent:
         return {**values, "thread_id": thread_id, "next": list(snap.next), "interrupts": waits}
 
     def tick(self, requested_by: str = "monitor", model_name: str = "") -> dict[str, Any]:
-        """One scheduled tick through the supervisor: the deployer's health tick (and what it
-        hands on), run without a checkpointer. ``monitor`` is the deployer's tick report."""
-        request = SystemRequest(
-            source=RequestSource.SCHEDULE,
-            action=RequestAction.MONITOR,
-            model_name=model_name,
-            requested_by=requested_by,
-        )
+        """One scheduled tick through the supervisor, run without a checkpointer: the
+        deployer's health tick, then (when the system has one) the monitor agent's watch, and
+        what each hands on. ``monitor`` is the deployer's tick report; ``handoffs`` the work
+        left to deferred agents (a retraining), for the caller to record."""
         started = time.monotonic()
-        out = plain(self._ticker.invoke(InputState(request=request)))
-        out["elapsed_seconds"] = round(time.monotonic() - started, 3)
+        outs = [self._tick_one(RequestAction.MONITOR, requested_by, model_name)]
+        if AgentName.MONITOR in self.agents:
+            outs.append(self._tick_one(RequestAction.WATCH, requested_by, model_name))
+        out: dict[str, Any] = {
+            "results": [r for o in outs for r in o["results"]],
+            "handoffs": [h for o in outs for h in o["handoffs"]],
+            "errors": [e for o in outs for e in o["errors"]],
+            "status": next((o["status"] for o in outs if o["status"] != "completed"), "completed"),
+        }
         deployer = [r for r in out["results"] if r["agent"] == AgentName.DEPLOYER.value]
         out["monitor"] = deployer[0]["outputs"].get("monitor") if deployer else None
+        out["elapsed_seconds"] = round(time.monotonic() - started, 3)
         return out
+
+    def _tick_one(self, action: RequestAction, requested_by: str, model: str) -> dict[str, Any]:
+        request = SystemRequest(
+            source=RequestSource.SCHEDULE,
+            action=action,
+            model_name=model,
+            requested_by=requested_by,
+        )
+        return plain(self._ticker.invoke(InputState(request=request)))
 
     def _invoke(self, payload: Any, thread_id: str) -> dict[str, Any]:
         started = time.monotonic()
