@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from agents.model_deployer.deps import AgentClock, AgentPolicy, DeployerDeps
     from agents.retraining.agent import RetrainingAgent
     from agents.retraining.deps import RetrainingDeps
+    from agents.supervisor.agent import SystemAgent
     from memory.store_memory import StoreMemory
     from mlops.projects_mlflow import MlflowProjectRunner
     from mlops.serving_local import LocalServing
@@ -222,6 +223,16 @@ class Container:
         """The RetrainingAgent over this home, with its checkpointer open."""
         from agents.retraining.agent import RetrainingAgent
         from agents.retraining.state import State
+    @contextmanager
+    def open_system(self, actor: str | None = None) -> Iterator[SystemAgent]:
+        """The system graph (the supervisor over every agent) over this home, with its
+        checkpointer and store open, acting for ``actor``; ``.deployer`` is the deployer agent
+        over the same checkpointer. Each agent is one ``AgentSpec`` line below."""
+        from agents.model_deployer.agent import ModelDeployerAgent
+        from agents.model_deployer.graph import build_graph
+        from agents.supervisor.agent import SystemAgent
+        from agents.supervisor.spec import deployer_spec, state_types
+        from lifecycle.handoff import AgentName
         from memory.store_memory import StoreMemory
         from memory.stores import open_checkpointer, open_store
 
@@ -229,6 +240,12 @@ class Container:
         with open_checkpointer(url, (State,)) as saver, open_store(url) as store:
             deps = self.retraining_deps(actor, StoreMemory(store))
             yield RetrainingAgent(deps, checkpointer=saver)
+        with open_store(url) as store:
+            deps = self.deps(StoreMemory(store), actor=actor)
+            agents = {AgentName.DEPLOYER: deployer_spec(build_graph(deps).compile())}
+            with open_checkpointer(url, state_types(agents.values())) as saver:
+                deployer = ModelDeployerAgent(deps, checkpointer=saver, store=store)
+                yield SystemAgent(agents, saver, store, deployer=deployer)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

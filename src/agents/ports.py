@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from agents.model_deployer.agent import ModelDeployerAgent
     from agents.retraining.agent import RetrainingAgent
     from agents.settings import Settings
+    from agents.supervisor.agent import SystemAgent
     from database.routing import DbMetricsSource, DbRouter
     from database.uow import SqlAlchemyUnitOfWork
     from lifecycle.ports import ProjectRunner
@@ -75,4 +76,7 @@ class Services(Protocol):
 
     def open_retraining(self, actor: str | None = None) -> AbstractContextManager[RetrainingAgent]:
         """The RetrainingAgent over this home, with its checkpointer open."""
+    def open_system(self, actor: str | None = None) -> AbstractContextManager[SystemAgent]:
+        """The system graph (the supervisor over every agent) over this home, acting for
+        ``actor``."""
         ...

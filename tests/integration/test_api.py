@@ -33,6 +33,7 @@ from agents.entrypoints.api import (
     routes_ops,
     routes_retraining,
     routes_slo,
+    routes_system,
 )
 from agents.handlers.serving import stop_endpoint
 from agents.settings import Settings
@@ -551,6 +552,7 @@ EXPECTED_ROUTES = {
     ("PUT", "/v1/models/{name}/retraining"),
     ("DELETE", "/v1/models/{name}/retraining"),
     ("POST", "/v1/models/{name}/retrain"),
+    ("POST", "/v1/requests"),
 }
 
 
@@ -590,6 +592,7 @@ def test_every_route_is_async_so_blocking_work_runs_in_worker_threads(api: Api) 
     routers = (routes_deployments.router, routes_models.router, routes_ops.router)
     routers += (routes_feedback.router, routes_slo.router, routes_capture.router)
     routers += (routes_alerts.router, routes_drift.router, routes_retraining.router)
+    routers += (routes_alerts.router, routes_drift.router, routes_system.router)
     routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     assert len(routes) == len(EXPECTED_ROUTES)
     assert all(inspect.iscoroutinefunction(r.endpoint) for r in routes)
@@ -764,3 +767,36 @@ def test_viewers_read_a_retraining_policy_and_only_deployers_set_clear_or_retrai
     cleared = api.client.delete(url, headers=auth("dan"))
     assert cleared.json() == {"model_name": name, "cleared": True}
     assert api.client.get(url, headers=auth("vera")).status_code == 404
+# -- the system graph ----------------------------------------------------------------------------
+
+
+def test_an_api_request_goes_through_the_supervisor_to_the_deployer(api: Api) -> None:
+    name = api.new_model()
+    body = {"action": "promote", "model_name": name, "version": "1", "to_stage": "staging"}
+    answer = api.client.post("/v1/requests", json=body, headers=auth("dan"))
+    assert answer.status_code == 200, answer.text
+    out = answer.json()
+    assert [(r["agent"], r["status"]) for r in out["results"]] == [("model_deployer", "promoted")]
+    assert out["request"]["source"] == "api" and out["request"]["requested_by"] == "dan"
+    assert out["results"][0]["outputs"]["version_record"]["changed_by"] == "dan"
+    assert out["thread_id"].startswith("system-") and out["status"] == "completed"
+    assert api.mlflow_stage(name) == "staging"
+
+    tick = api.client.post(
+        "/v1/requests", json={"action": "monitor", "model_name": name}, headers=auth("dan")
+    )
+    assert [r["agent"] for r in tick.json()["results"]] == ["model_deployer"]
+
+
+def test_a_viewer_cannot_send_a_system_request_and_a_bad_one_changes_nothing(api: Api) -> None:
+    name = api.new_model()
+    before = api.snapshot()
+    body = {"action": "promote", "model_name": name, "version": "1", "to_stage": "staging"}
+    assert api.client.post("/v1/requests", json=body, headers=auth("vera")).status_code == 403
+    for bad in (
+        {"action": "launch", "model_name": name},
+        {**body, "requested_by": "bob"},
+        {"action": "promote", "model_name": name},
+    ):
+        assert api.client.post("/v1/requests", json=bad, headers=auth("dan")).status_code == 422
+    assert api.snapshot() == before and api.mlflow_stage(name) == "development"

@@ -92,7 +92,10 @@ def test_a_bad_command_gets_a_helpful_answer_and_changes_nothing(
 
 
 def test_production_waits_in_words_and_an_approver_answers_in_words(home: Container) -> None:
-    answer(home, "promote churn v1 to staging", "alice")
+    staged = answer(home, "promote churn v1 to staging", "alice")
+    assert staged.result is not None  # the supervisor routed the words to the deployer
+    assert staged.result["agents"] == ["model_deployer:promoted"]
+    assert staged.result["thread_id"].startswith("system-")
     answer(home, "move churn 1 into shadow", "alice")
     waiting = answer(home, "promote churn v1 to prod because it is ready", "alice")
     assert waiting.exit_code == 4
@@ -104,6 +107,7 @@ def test_production_waits_in_words_and_an_approver_answers_in_words(home: Contai
     done = answer(home, f"approve {approval_id} looks good", "bob")
     assert done.exit_code == 0
     assert done.reply.startswith("Approved: v1 of churn is now in production")
+    assert done.result is not None and done.result["agents"] == ["model_deployer:promoted"]
     assert _stage(home) == "production"
 
 

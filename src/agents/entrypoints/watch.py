@@ -55,7 +55,7 @@ from lifecycle.stages import LIVE_STATUSES
 
 if TYPE_CHECKING:
     from agents.bootstrap import Container
-    from agents.model_deployer.agent import ModelDeployerAgent
+    from agents.supervisor.agent import SystemAgent
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def watch(
     stop = stop or threading.Event()
     fence = fence_writes(c, holder)
     ticks = 0
-    with c.open_agent() as agent, dispatching(c) as alerts, retraining_worker(c) as retrainer:
+    with c.open_system() as agent, dispatching(c) as alerts, retraining_worker(c) as retrainer:
         try:
             while not stop.is_set():
                 started = time.monotonic()
@@ -134,12 +134,14 @@ def watch(
     return ticks
 
 
-def heal(agent: ModelDeployerAgent, request: Tick) -> list[dict[str, Any]]:
+def heal(agent: SystemAgent, request: Tick) -> list[dict[str, Any]]:
     """Before judging: deploys a crash left half done past the deadline, resumed or rolled
-    back (``model_deployer.recovery``); one report each."""
+    back (``model_deployer.recovery``, by the system's deployer agent); one report each."""
     from agents.model_deployer.recovery import heal_stuck_deploys
 
-    return heal_stuck_deploys(agent, request.model_name or "")
+    if agent.deployer is None:
+        raise RuntimeError("the watcher's system agent has no deployer")
+    return heal_stuck_deploys(agent.deployer, request.model_name or "")
 
 
 def fence_writes(c: Container, holder: str) -> leases.Fence:
@@ -152,7 +154,7 @@ def fence_writes(c: Container, holder: str) -> leases.Fence:
 
 def fenced_tick(
     c: Container,
-    agent: ModelDeployerAgent,
+    agent: SystemAgent,
     request: Tick,
     fence: leases.Fence,
     ttl: float,
@@ -174,6 +176,10 @@ def fenced_tick(
         tell_lease_lost(c, fence, str(exc))
         return {"status": "fenced_out", "holder": fence.holder, "message": str(exc), "checks": []}
     out = {**tick_report(result, fence.holder, began, utcnow()), "healed": result["healed"]}
+    if result.get("deferred"):
+        out["deferred"] = result["deferred"]
+    if result.get("agents"):
+        out["agents"] = result["agents"]  # which agents the supervisor ran, and how they ended
     if audit is not None:
         out["audit"] = audit
     if quality:
@@ -227,13 +233,15 @@ def models_to_watch(c: Container, request: Tick) -> list[str]:
 
 
 def tick_models(
-    c: Container, agent: ModelDeployerAgent, request: Tick, holder: str, ttl: float
+    c: Container, agent: SystemAgent, request: Tick, holder: str, ttl: float
 ) -> dict[str, Any]:
     """Tick each model while holding its lock; a model whose lock another operation holds (a
     user's deploy, ``traffic set``) is neither judged nor acted on this tick, and the report
     says so (``action: "skipped"``)."""
     checks: list[dict[str, Any]] = []
     healed: list[dict[str, Any]] = []
+    deferred: list[dict[str, Any]] = []
+    ran: list[str] = []
     tick_ids: list[str] = []
     elapsed = 0.0
     for model in models_to_watch(c, request):
@@ -245,6 +253,8 @@ def tick_models(
             other = locks.holder_of(c.session_factory, model)
             checks.append(skipped_check(model, other.holder if other else "another operation"))
             continue
+        deferred.extend(record_deferred(c, result.get("handoffs") or []))
+        ran.extend(f"{r['agent']}:{r['status']}" for r in result.get("results") or [])
         monitor = result.get("monitor") or {}
         checks.extend(monitor.get("checks", []))
         tick_ids.append(monitor.get("tick_id") or "")
@@ -257,7 +267,38 @@ def tick_models(
         "monitor": {**monitor_out, "checks": checks},
         "elapsed_seconds": round(elapsed, 3),
         "healed": healed,
+        "deferred": deferred,
+        "agents": ran,
     }
+
+
+def record_deferred(c: Container, handoffs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The work a tick's agents handed to a deferred agent (a retraining, which may take longer
+    than a tick): each retraining without a run gets a ``requested`` run, which the retraining
+    worker takes up outside the tick; one that names its run is recorded already."""
+    from database.retraining import RetrainingInProgressError
+    from lifecycle.retraining import Trigger
+
+    recorded = []
+    for handoff in handoffs:
+        request = handoff.get("request") or {}
+        model, run_id = str(request.get("model_name") or ""), request.get("retraining_run_id")
+        if handoff.get("to") != "retraining" or not model:
+            continue
+        if not run_id:
+            run_id = f"retrain-{uuid.uuid4().hex[:12]}"
+            trigger = Trigger(str(request.get("trigger") or Trigger.DRIFT.value))
+            try:
+                with c.uow() as uow:
+                    uow.retraining.open_run(
+                        run_id, model, trigger, "monitor", utcnow(), str(handoff.get("reason"))
+                    )
+                    uow.commit()
+            except RetrainingInProgressError as exc:
+                log.info("retraining of %s not requested again: %s", model, exc)
+                continue
+        recorded.append({"model_name": model, "retraining_run_id": run_id, "to": "retraining"})
+    return recorded
 
 
 def skipped_check(model: str, holder: str) -> dict[str, Any]:
@@ -293,7 +334,7 @@ def scheduled_drift_checks(
     return record_drift_checks(c, holder, request.model_name or "")
 
 
-def tick(agent: ModelDeployerAgent, request: Tick, actor: str) -> dict[str, Any]:
+def tick(agent: SystemAgent, request: Tick, actor: str) -> dict[str, Any]:
     """Carry out one ``Tick`` for ``actor`` on an open agent: the monitor's final state."""
     return agent.tick(actor, request.model_name or "")
 

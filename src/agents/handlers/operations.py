@@ -13,8 +13,13 @@ from __future__ import annotations
 
 from typing import Any, assert_never
 
-from agents.commands import AgentCommand, Approve, Deploy, Promote, Reject, Rollback
-from agents.handlers.model_lock import command_subject, hold_model, one_actor_per_model
+from agents.commands import AgentCommand, Approve, Deploy, Promote, Reject, Rollback, Tick
+from agents.handlers.model_lock import (
+    Subject,
+    command_subject,
+    hold_model,
+    one_actor_per_model,
+)
 from agents.handlers.retraining_approval import decide_retraining
 from agents.ports import Services
 from agents.queries.checks import metric_evidence
@@ -198,12 +203,14 @@ def decide(
     again = row.state == _decided(verdict) and row.approver == actor
     if row.state != "pending" and not again:
         raise ConflictError(_lost(row, _decided(verdict)))
-    if row.checkpoint_ns:
+    if row.checkpoint_ns and not is_system_thread(row.thread_id):
         raise BadInputError(
             f"approval {approval_id} belongs to an upstream agent's run (thread {row.thread_id}); "
             "answer it through that agent"
         )
     check_decider(verdict, actor, row.requested_by, approvers)
+    if row.checkpoint_ns:  # the deployer asked inside the system graph: resume that thread
+        return _decide_on_system(c, row, actor, verdict, comment, again)
     answer = {"decision": verdict.value, "approver": actor, "comment": comment}
     with c.open_agent(actor) as agent:
         try:
@@ -216,6 +223,77 @@ def decide(
         resumed = agent.resume(str(row.thread_id), {**answer, "approval_id": approval_id})
         result = outcome(resumed)
     return {**result, "approval": {**summary, "state": _decided(verdict), "approver": actor}}
+
+
+def _routed_subject(c: Services, command: Any, actor: str, source: str) -> Subject:
+    return command_subject(c, command, actor)
+
+
+def execute_routed(
+    c: Services, command: Promote | Deploy | Rollback, actor: str, source: str
+) -> dict[str, Any]:
+    """Carry out ``command`` for ``actor`` as a request to the system graph (the supervisor
+    routes it to the deployer), on a system thread; the result as ``execute`` gives it."""
+    return system_outcome(request_system(c, command, actor, source))
+
+
+@one_actor_per_model(_routed_subject)
+def request_system(
+    c: Services, command: Promote | Deploy | Rollback | Tick, actor: str, source: str
+) -> dict[str, Any]:
+    """Run ``command`` for ``actor`` through the system graph, holding its model's lock; the
+    system's typed result (every agent run, status, errors, the system thread)."""
+    from agents.supervisor.intake import request_from_command
+    from lifecycle.supervision import RequestSource
+
+    request = request_from_command(command, RequestSource(source), actor)
+    thread = None if isinstance(command, Tick) else command.thread_id
+    with c.open_system(actor) as system:
+        out = system.run(request, thread)
+    if out.get("interrupts"):
+        out["status"] = "awaiting_approval"
+    return out
+
+
+def is_system_thread(thread_id: str | None) -> bool:
+    """Whether a thread is the system graph's (``SystemAgent`` names them ``system-...``)."""
+    return str(thread_id or "").startswith("system-")
+
+
+def _decide_on_system(
+    c: Services, row: ApprovalRow, actor: str, verdict: Decision, comment: str, again: bool
+) -> dict[str, Any]:
+    """``decide`` for an approval the deployer asked for inside the system graph: the same
+    checks and compare-and-set, then the SYSTEM thread is resumed."""
+    answer = {"decision": verdict.value, "approver": actor, "comment": comment}
+    summary = approval_dict(row)
+    with c.open_system(actor) as system:
+        try:
+            _check_waiting(system.snapshot(str(row.thread_id)), row)
+        except ApprovalMismatchError:
+            _refuse_if_decided(c, row.approval_id, _decided(verdict))
+            raise
+        if not again:
+            _claim(c, row.approval_id, _decided(verdict), actor, comment)
+        resumed = system.resume(str(row.thread_id), {**answer, "approval_id": row.approval_id})
+        result = system_outcome(resumed)
+    return {**result, "approval": {**summary, "state": _decided(verdict), "approver": actor}}
+
+
+def system_outcome(out: dict[str, Any]) -> dict[str, Any]:
+    """A system run as ``outcome`` gives a deployer run: its last deployer step's outputs
+    (a refused or failed step raises as the deployer's would), the system thread's id."""
+    steps = [r for r in out.get("results") or [] if r.get("agent") == "model_deployer"]
+    asked = out.get("request") or {}
+    state: dict[str, Any] = {**asked.get("args", {}), "action": asked.get("action")}
+    state |= {"model_name": asked.get("model_name"), "status": out.get("status")}
+    waits = out.get("interrupts") or []
+    if waits:  # paused inside the deployer: its result is not in yet
+        state["approval_id"] = waits[0].get("approval_id")
+    elif steps:
+        state |= {**steps[-1]["outputs"], "status": steps[-1]["status"]}
+    state |= {"errors": out.get("errors"), "thread_id": out.get("thread_id"), "interrupts": waits}
+    return {**outcome(state), "agents": [f"{r['agent']}:{r['status']}" for r in out["results"]]}
 
 
 def _check_waiting(snapshot: dict[str, Any], row: ApprovalRow) -> None:

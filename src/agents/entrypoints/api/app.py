@@ -25,6 +25,7 @@ from agents.entrypoints.api import (
     routes_ops,
     routes_retraining,
     routes_slo,
+    routes_system,
 )
 from agents.entrypoints.api.auth import Authenticator, DbAuthenticator
 from agents.entrypoints.api.errors import install_error_handlers
@@ -81,6 +82,7 @@ def create_app(
         routes_slo,
         routes_decisions,
         routes_retraining,
+        routes_system,
     )
     for module in modules:
         app.include_router(module.router)

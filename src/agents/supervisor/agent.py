@@ -1,0 +1,138 @@
+"""``SystemAgent``: the system graph as the entry points call it (run, resume, snapshot, tick).
+
+One request runs on one system thread; the deployer's approval pause surfaces on it and
+``resume`` answers it there. A scheduled tick runs without a checkpointer (as the deployer's
+own ``tick``): a handoff to an agent in ``deferred`` (the retraining, whose training may take
+longer than a tick) is not run but returned in ``handoffs`` for the caller to record.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import BaseStore
+from langgraph.types import Command
+from pydantic_core import to_jsonable_python
+
+from agents.supervisor.graph import GRAPH_NAME, build_graph
+from agents.supervisor.spec import AgentSpec
+from agents.supervisor.state import InputState
+from lifecycle.handoff import AgentName
+from lifecycle.supervision import RequestAction, RequestSource, SystemRequest
+
+if TYPE_CHECKING:
+    from agents.model_deployer.agent import ModelDeployerAgent
+
+
+class SystemAgent:
+    """Receives every request and routes it to the agent that owns it."""
+
+    name = GRAPH_NAME
+
+    def __init__(
+        self,
+        agents: Mapping[AgentName, AgentSpec],
+        checkpointer: BaseCheckpointSaver[str] | None = None,
+        store: BaseStore | None = None,
+        deferred: Collection[AgentName] = (AgentName.RETRAINING,),
+        deployer: ModelDeployerAgent | None = None,
+    ) -> None:
+        self.agents = agents
+        self.store = store
+        self.checkpointer = checkpointer
+        self.deployer = deployer
+        """The deployer agent over the same checkpointer (the watcher's crash recovery)."""
+        self.graph = build_graph(agents).compile(
+            checkpointer=checkpointer, store=store, name=GRAPH_NAME
+        )
+        self._ticker = build_graph(agents, deferred).compile(store=store, name=GRAPH_NAME)
+
+    def subgraph(self) -> CompiledStateGraph[Any, Any, Any, Any]:
+        """The system graph for an upstream agent's graph: compiled without a checkpointer
+        (it runs on the parent's, so the deployer's approval pause surfaces at the parent)."""
+        return build_graph(self.agents).compile(store=self.store, name=GRAPH_NAME)
+
+    def run(
+        self, request: SystemRequest | Mapping[str, Any], thread_id: str | None = None
+    ) -> dict[str, Any]:
+        """Run ``request`` on a new system thread (or ``thread_id``) to its end or its pause."""
+        return self._invoke({"request": _request(request)}, thread_id or new_thread_id())
+
+    def resume(self, thread_id: str, answer: Mapping[str, Any]) -> dict[str, Any]:
+        """Answer what the thread waits on (the deployer's approval: ``approval_id``,
+        ``decision``, ``approver``, ``comment``)."""
+        return self._invoke(Command(resume=dict(answer)), thread_id)
+
+    def snapshot(self, thread_id: str) -> dict[str, Any]:
+        """The thread's state, what runs next and what it waits on (a paused agent's too)."""
+        snap = self.graph.get_state(config_for(thread_id))
+        values = plain(snap.values) if isinstance(snap.values, Mapping) else {}
+        waits = [i.value for i in snap.interrupts]
+        return {**values, "thread_id": thread_id, "next": list(snap.next), "interrupts": waits}
+
+    def tick(self, requested_by: str = "monitor", model_name: str = "") -> dict[str, Any]:
+        """One scheduled tick through the supervisor, run without a checkpointer: the
+        deployer's health tick, then (when the system has one) the monitor agent's watch, and
+        what each hands on. ``monitor`` is the deployer's tick report; ``handoffs`` the work
+        left to deferred agents (a retraining), for the caller to record."""
+        started = time.monotonic()
+        outs = [self._tick_one(RequestAction.MONITOR, requested_by, model_name)]
+        if AgentName.MONITOR in self.agents:
+            outs.append(self._tick_one(RequestAction.WATCH, requested_by, model_name))
+        out: dict[str, Any] = {
+            "results": [r for o in outs for r in o["results"]],
+            "handoffs": [h for o in outs for h in o["handoffs"]],
+            "errors": [e for o in outs for e in o["errors"]],
+            "status": next((o["status"] for o in outs if o["status"] != "completed"), "completed"),
+        }
+        deployer = [r for r in out["results"] if r["agent"] == AgentName.DEPLOYER.value]
+        out["monitor"] = deployer[0]["outputs"].get("monitor") if deployer else None
+        out["elapsed_seconds"] = round(time.monotonic() - started, 3)
+        return out
+
+    def _tick_one(self, action: RequestAction, requested_by: str, model: str) -> dict[str, Any]:
+        request = SystemRequest(
+            source=RequestSource.SCHEDULE,
+            action=action,
+            model_name=model,
+            requested_by=requested_by,
+        )
+        return plain(self._ticker.invoke(InputState(request=request)))
+
+    def _invoke(self, payload: Any, thread_id: str) -> dict[str, Any]:
+        started = time.monotonic()
+        result = self.graph.invoke(payload, config_for(thread_id))
+        out = plain(result) if isinstance(result, Mapping) else {}
+        interrupts = out.pop("__interrupt__", None) or []
+        out["thread_id"] = thread_id
+        out["interrupts"] = [to_jsonable_python(i.value) for i in interrupts]
+        if interrupts:
+            out["status"] = "awaiting_approval"
+        out["elapsed_seconds"] = round(time.monotonic() - started, 3)
+        return out
+
+
+def _request(request: SystemRequest | Mapping[str, Any]) -> SystemRequest:
+    if isinstance(request, SystemRequest):
+        return request
+    return SystemRequest.model_validate(request)
+
+
+def plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The system state as callers get it: plain JSON (results, handoffs, the request)."""
+    return {k: to_jsonable_python(v) if k != "__interrupt__" else v for k, v in values.items()}
+
+
+def new_thread_id() -> str:
+    """A fresh system thread id (the prefix tells ``operations.decide`` whose thread it is)."""
+    return f"{GRAPH_NAME}-{uuid.uuid4().hex}"
+
+
+def config_for(thread_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread_id}}
