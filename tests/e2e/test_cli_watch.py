@@ -33,6 +33,7 @@ import psutil
 import pytest
 
 from agents.bootstrap import Container, bootstrap
+from agents.entrypoints.watch import watch
 from agents.handlers import alerts, operations
 from agents.handlers.registration import register_version
 from agents.settings import Settings
@@ -40,6 +41,7 @@ from mlops.processes import free_port, terminate_tree, wait_http_ok
 from mlops.training import train_and_log
 from tests.access_fixtures import grant_roles
 from tests.alert_receivers import smtp_receiver, webhook_receiver
+from tests.e2e.cli import run_here
 from tests.e2e.test_cli_agent import Home, predict, processes_of, sample_rows, wait_for_comparisons
 from tests.mlflow_template import seed_mlflow_store
 
@@ -230,6 +232,24 @@ def until(what: Callable[[], bool], seconds: float, why: str) -> None:
         time.sleep(0.25)
 
 
+def here(home: Home, *args: str) -> Any:
+    """``deployer ARGS --json`` in this process (``run_here``: the same command, without a
+    process's start-up), which must succeed; its JSON document. For set-up and reads."""
+    result = run_here(*args, "--json", env=home.env)
+    assert result.code == 0, f"deployer {' '.join(args)}: {result.stderr}"
+    return result.json()
+
+
+def tick_once(home: Home) -> dict[str, Any]:
+    """One tick as ``deployer watch --once --json`` runs it (the command's own ``watch`` call,
+    whose document it prints), in this process: the command's process costs seconds of start-up.
+    (``run_here`` cannot run ``watch``: its faulthandler needs a real stderr.)"""
+    with in_process(home) as c:
+        ticked: list[dict[str, Any]] = []
+        assert watch(c, 1.0, True, ticked.append) == 1, ticked
+    return json.loads(json.dumps(ticked[0], default=str))  # as the command prints it
+
+
 def canary(home: Home, **fault: str) -> str:
     deployed = home.cli(
         "deploy", MODEL, "2", "--strategy", "canary", "--traffic", "20", "--json", **fault
@@ -386,9 +406,9 @@ def test_a_quiet_canary_stays_inconclusive_and_a_killed_one_is_rolled_back_next_
 ) -> None:
     repromote(home)
     quiet = canary(home)
-    once = home.ok("watch", "--once")
+    once = tick_once(home)
     time.sleep(2.5)  # the step's pause is over; still no traffic
-    again = home.ok("watch", "--once")
+    again = tick_once(home)
 
     for tick in (once, again):
         [check] = [c for c in tick["checks"] if c["deployment_id"] == quiet]
@@ -398,13 +418,13 @@ def test_a_quiet_canary_stays_inconclusive_and_a_killed_one_is_rolled_back_next_
 
     for pid in processes_of(quiet):
         psutil.Process(pid).kill()
-    healed = home.ok("watch", "--once")
+    healed = home.ok("watch", "--once")  # the command itself, as cron runs it
 
     [check] = [c for c in healed["checks"] if c["deployment_id"] == quiet]
     assert check["action"] == "rollback" and "process is gone" in check["message"]
     assert home.weights() == {serving: 100.0}
     assert home.status_of(quiet) == "rolled_back"
-    history = home.ok("history", MODEL)
+    history = here(home, "history", MODEL)
     assert any("process is gone" in json.dumps(e) for e in history["events"]), history
     judged = home.ok("checks", MODEL, "--deployment", quiet)["checks"]
     assert [c["action"] for c in judged] == ["wait", "wait", "rollback"], judged
