@@ -86,7 +86,7 @@ def drill_home(root: Path, env: dict[str, str]) -> Iterator[Home]:
     )
     try:
         seed_mlflow_store(root / "mlflow.db")
-        h.ok("init")
+        here(h, "init")  # set-up: in this process (`deployer init`'s own tests run the process)
         with in_process(h) as c:  # bob approves what the OS user asks (set-up: no CLI call)
             grant_roles(c, {"bob": "approver"})
         for version in ("1", "2"):
@@ -102,9 +102,9 @@ def drill_home(root: Path, env: dict[str, str]) -> Iterator[Home]:
             h.models[version] = trained
         yield h
     finally:
-        down = h.cli("down", "--json")
+        down = run_here("down", "--json", env=h.env)
         left = h.servers()
-        terminate_tree(None, extra=left)
+        terminate_tree(None, extra=left)  # a failed `down` must not leak them either
         assert down.code == 0, down.stderr
         assert not left, f"deployer down left these processes of the home: {left}"
 
