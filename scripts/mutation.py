@@ -14,6 +14,9 @@ survivor, one no selected test reached, or a suspicious one. Messages are pinned
 (they compare whole verdicts and error texts), so a reworded message is killed, not allowed; the
 few mutants that provably behave the same are in scripts/mutation-allowed.txt, each with the
 reason. Arguments name modules to run alone; MUTATION_JOBS sets the workers (default: cores).
+Started at idle priority (``chrt --idle 0``, as scripts/test runs it beside pytest), mutmut's
+wall-clock limit may read a mutant starved of CPU as a timeout: the timed-out mutants are then
+judged again at normal priority, so every verdict is one a run at normal priority gives.
 mutmut's own log is mutants/mutmut.log. This drives mutmut 3 from inside (its config object and
 its stats hook), which is why pyproject pins it below 4.
 """
@@ -137,13 +140,21 @@ def mypy_cache() -> Path:
     return cache
 
 
-def run_mutmut(modules: list[str], max_children: int, unjudged: dict[str, list[str]]) -> None:
-    """Run mutmut over ``modules`` with the narrowed test selection; ``unjudged`` gets the
-    functions the narrowing left with no test (narrow_tests)."""
+def run_mutmut(
+    modules: list[str], max_children: int, unjudged: dict[str, list[str]], names: list[str]
+) -> None:
+    """Run mutmut over ``modules`` with the narrowed test selection (only the mutants ``names``
+    when given: judged again); ``unjudged`` gets the functions the narrowing left with no test
+    (narrow_tests)."""
     import mutmut.__main__ as mm
 
     config = mm.config()
     config.only_mutate = [f"src/lifecycle/{module}.py" for module in modules]
+    # Hypothesis' 200 ms deadline would fail a table test that merely waited for the CPU (the
+    # run beside pytest is at idle priority): a mutant is judged by what it computes; one that
+    # makes a test slow for ever is still caught by mutmut's own timeout.
+    if "--hypothesis-profile=mutation" not in config.pytest_add_cli_args:
+        config.pytest_add_cli_args = [*config.pytest_add_cli_args, "--hypothesis-profile=mutation"]
     # A mutant mypy --strict refuses could never be merged (CI type-checks src), so it counts
     # as caught and is not run: about half of them, which halves the run. MUTATION_TYPECHECK=0
     # runs them against the tests too (the tests alone kill them all as well; slower).
@@ -174,7 +185,18 @@ def run_mutmut(modules: list[str], max_children: int, unjudged: dict[str, list[s
         unjudged.update(narrow_tests(mm.state().tests_by_mangled_function_name))
 
     mm.collect_or_load_stats = collect_then_narrow
-    mm.cli.main(["run", "--max-children", str(max_children)], standalone_mode=False)
+    try:
+        mm.cli.main(["run", "--max-children", str(max_children), *names], standalone_mode=False)
+    finally:
+        mm.collect_or_load_stats = original
+
+
+def leave_idle_priority() -> bool:
+    """Move this process from idle to normal priority; whether it ran at idle priority."""
+    if not hasattr(os, "SCHED_IDLE") or os.sched_getscheduler(0) != os.SCHED_IDLE:
+        return False
+    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    return True
 
 
 def quietly(log: Path, run: Callable[[], None]) -> None:
@@ -245,8 +267,14 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     jobs = int(os.environ.get("MUTATION_JOBS", os.cpu_count() or 2))
     unjudged: dict[str, list[str]] = {}
-    quietly(ROOT / "mutants" / "mutmut.log", lambda: run_mutmut(modules, jobs, unjudged))
+    quietly(ROOT / "mutants" / "mutmut.log", lambda: run_mutmut(modules, jobs, unjudged, []))
     statuses = results()
+    timeouts = sorted(m for m, s in statuses.items() if s == "timeout")
+    if timeouts and leave_idle_priority():
+        print(f"mutation: judging {len(timeouts)} timed-out mutants again at normal priority")
+        again = ROOT / "mutants" / "mutmut-timeouts.log"
+        quietly(again, lambda: run_mutmut(modules, jobs, unjudged, timeouts))
+        statuses = results()
     allowed = read_allowed()
 
     alive = sorted(m for m, s in statuses.items() if s not in OK_STATUSES)

@@ -15,12 +15,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.postgres_server import PostgresServer, create_database, drop_database, running_postgres
 
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+
+# scripts/mutation runs the unit tests with this profile, at idle priority beside pytest: a
+# property test that waited for the CPU is not a failure there (mutmut's timeout still is).
+hypothesis_settings.register_profile("mutation", deadline=None)
 
 
 class RefusedCheckpointTypes(logging.Handler):

@@ -36,7 +36,7 @@ from agents.settings import local_identity
 from mlops.processes import alive, find_by_env, free_port, terminate_tree, tree, wait_http_ok
 from mlops.training import TrainedModel, train_and_log
 from tests.access_fixtures import api_decide, issue_tokens_in_home, running_api
-from tests.e2e.cli import Result, run
+from tests.e2e.cli import Result, run, run_here
 from tests.mlflow_template import seed_mlflow_store
 
 MODEL = "iris"
@@ -121,7 +121,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
     )
     try:
         seed_mlflow_store(root / "mlflow.db")
-        h.ok("init")
+        init = run_here("init", "--json", env=h.env)  # set-up: its own tests run the process
+        assert init.code == 0, init.stderr
         h.tokens = issue_tokens_in_home(h.env, {"bob": "approver", "mallory": "deployer"})
         for version, variant in (("1", 1), ("2", 2)):
             trained = train_and_log(

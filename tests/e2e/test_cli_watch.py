@@ -2,11 +2,16 @@
 sending requests from a process of their own, and watchers as separate processes.
 
 One story, in order: v1 serves users; v2 is mirrored, compared and approved. Then v2 goes out
-as a canary four times: erroring on a fifth of its requests (rolled back, no user sees an error),
-answering slowly (rolled back by the latency multiplier), with too little traffic (inconclusive,
-never moved on) and then killed (rolled back on the next tick), and finally healthy under two
-watchers at once (it walks every step, completes and retires v1, and no step is taken twice).
-After each rollback v2 is promoted again: its earlier shadow comparison still stands.
+as a canary five times: completing and then failing half its requests inside the SLO guard
+window (rolled back to the warm v1 by the service-level objective; the home's alert channels, a
+real webhook receiver and a real SMTP server, hear of the breach and the rollback), erroring on
+a fifth of its requests (rolled back, no user sees an error), answering slowly (rolled back by
+the latency multiplier), with too little traffic (inconclusive, never moved on) and then killed
+(rolled back on the next tick), and finally healthy under two watchers at once (it walks every
+step, completes and retires v1, and no step is taken twice). After each rollback v2 is promoted
+again: its earlier shadow comparison still stands. The SLO drill was a module of its own
+(test_cli_slo_guard.py) with a home, a gateway and a shadow comparison of its own; its settings
+now go to its own deploy and watcher processes (``SLO_DRILL``) instead.
 """
 
 from __future__ import annotations
@@ -28,12 +33,15 @@ import psutil
 import pytest
 
 from agents.bootstrap import Container, bootstrap
-from agents.handlers import operations
+from agents.entrypoints.watch import watch
+from agents.handlers import alerts, operations
 from agents.handlers.registration import register_version
 from agents.settings import Settings
 from mlops.processes import free_port, terminate_tree, wait_http_ok
 from mlops.training import train_and_log
 from tests.access_fixtures import grant_roles
+from tests.alert_receivers import smtp_receiver, webhook_receiver
+from tests.e2e.cli import run_here
 from tests.e2e.test_cli_agent import Home, predict, processes_of, sample_rows, wait_for_comparisons
 from tests.mlflow_template import seed_mlflow_store
 
@@ -78,7 +86,7 @@ def drill_home(root: Path, env: dict[str, str]) -> Iterator[Home]:
     )
     try:
         seed_mlflow_store(root / "mlflow.db")
-        h.ok("init")
+        here(h, "init")  # set-up: in this process (`deployer init`'s own tests run the process)
         with in_process(h) as c:  # bob approves what the OS user asks (set-up: no CLI call)
             grant_roles(c, {"bob": "approver"})
         for version in ("1", "2"):
@@ -94,20 +102,23 @@ def drill_home(root: Path, env: dict[str, str]) -> Iterator[Home]:
             h.models[version] = trained
         yield h
     finally:
-        down = h.cli("down", "--json")
+        down = run_here("down", "--json", env=h.env)
         left = h.servers()
-        terminate_tree(None, extra=left)
+        terminate_tree(None, extra=left)  # a failed `down` must not leak them either
         assert down.code == 0, down.stderr
         assert not left, f"deployer down left these processes of the home: {left}"
 
 
 @contextmanager
-def background(home: Home, name: str, *args: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``python ARGS`` in its own session with the home's environment; SIGTERM on exit."""
+def background(
+    home: Home, name: str, *args: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python ARGS`` in its own session with the home's environment (then ``env``); SIGTERM
+    on exit."""
     with (home.root / f"{name}.log").open("ab") as log:
         proc = subprocess.Popen(
             [sys.executable, *args],
-            env={**os.environ, **home.env},
+            env={**os.environ, **home.env, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -200,12 +211,12 @@ def users(home: Home, gateway: str, rate: int = 40) -> Iterator[dict[str, Any]]:
 
 
 @contextmanager
-def watcher(home: Home, name: str = "watch") -> Iterator[Path]:
-    """``deployer watch --interval 1 --json`` as its own process; its output file."""
+def watcher(home: Home, name: str = "watch", **env: str) -> Iterator[Path]:
+    """``deployer watch --interval 1 --json`` as its own process (the home's settings, then
+    ``env``); its output file."""
     log = home.root / f"{name}.log"
-    with background(
-        home, name, "-m", "agents.entrypoints.cli", "watch", "--interval", "1", "--json"
-    ) as p:
+    args = ("-m", "agents.entrypoints.cli", "watch", "--interval", "1", "--json")
+    with background(home, name, *args, env=env) as p:
         yield log
     assert p.returncode == 0, log.read_text()[-2000:]
 
@@ -219,6 +230,24 @@ def until(what: Callable[[], bool], seconds: float, why: str) -> None:
     while not what():
         assert time.monotonic() < deadline, why
         time.sleep(0.25)
+
+
+def here(home: Home, *args: str) -> Any:
+    """``deployer ARGS --json`` in this process (``run_here``: the same command, without a
+    process's start-up), which must succeed; its JSON document. For set-up and reads."""
+    result = run_here(*args, "--json", env=home.env)
+    assert result.code == 0, f"deployer {' '.join(args)}: {result.stderr}"
+    return result.json()
+
+
+def tick_once(home: Home) -> dict[str, Any]:
+    """One tick as ``deployer watch --once --json`` runs it (the command's own ``watch`` call,
+    whose document it prints), in this process: the command's process costs seconds of start-up.
+    (``run_here`` cannot run ``watch``: its faulthandler needs a real stderr.)"""
+    with in_process(home) as c:
+        ticked: list[dict[str, Any]] = []
+        assert watch(c, 1.0, True, ticked.append) == 1, ticked
+    return json.loads(json.dumps(ticked[0], default=str))  # as the command prints it
 
 
 def canary(home: Home, **fault: str) -> str:
@@ -244,10 +273,98 @@ def phase_of(home: Home, deployment_id: str) -> str:
 
 # -- the drills -------------------------------------------------------------------------------
 
+SLO_DRILL = {
+    # Only the service-level objective (errors at most 5%) can call the breach: the rollout's
+    # own gates are set far off (error rate 100%, latency 1000x).
+    "DEPLOYER_WARM_SECONDS": "2",
+    "DEPLOYER_MIN_REQUESTS": "20",
+    "DEPLOYER_MAX_ERROR_RATE": "1.0",
+    "DEPLOYER_LATENCY_MULTIPLIER": "1000",
+    "DEPLOYER_SLO_ERROR_RATE": "0.05",
+    "DEPLOYER_SLO_LATENCY_FACTOR": "1000",
+    "DEPLOYER_SLO_MIN_REQUESTS": "20",
+    "DEPLOYER_SLO_WINDOW_SECONDS": "4",
+    # v1 is kept warm for the guard window, which the breach falls inside.
+    "DEPLOYER_SLO_GUARD_WINDOW_SECONDS": "300",
+}
+"""The SLO drill's settings, given to its deploy and its watcher (the processes that read them)."""
+
+
+def test_a_completed_canary_that_starts_failing_is_rolled_back_inside_the_guard_window(
+    home: Home, gateway: str, serving: str
+) -> None:
+    """The SLO guard: the canary completes, then its endpoint turns bad (``DEPLOYER_FAULT_FILE``,
+    written once the rollout is warm); the watcher rolls back to the warm v1, and both alert
+    channels receive the breach and the rollback from the watcher's own dispatcher. First in
+    the story: its canary runs on the default schedule, as in a home of its own."""
+    fault, v1 = home.root / "fault.json", serving
+    with webhook_receiver() as webhook, smtp_receiver() as mailbox:
+        with in_process(home) as c:  # the OS user ran `deployer init`: the home's first admin
+            channels = [
+                alerts.add_channel(c, c.settings.user, receiver.url, "slo,rollback", "warning")
+                for receiver in (webhook, mailbox)
+            ]
+        with watcher(home, **SLO_DRILL), users(home, gateway):
+            deployed = home.cli(
+                "deploy",
+                MODEL,
+                "2",
+                "--strategy",
+                "canary",
+                "--traffic",
+                "20",
+                "--json",
+                DEPLOYER_FAULT_FILE=str(fault),
+                **SLO_DRILL,
+            )
+            assert deployed.code == 0, deployed.stderr
+            v2 = str(deployed.json()["deployment_manifest"]["deployment_id"])
+            until(lambda: phase_of(home, v2) != "progressing", 120, "the canary never completed")
+            assert phase_of(home, v2) == "warm", checks_of(home, v2)[-3:]
+            assert home.weights() == {v2: 100.0} and home.status_of(v1) == "draining"
+
+            fault.write_text(json.dumps({"error_rate": 0.5}))  # the release goes bad
+            until(lambda: home.weights() == {v1: 100.0}, 60, "the breach was not rolled back")
+            # Both channels hear of the breach and of the rollback (the dispatcher's thread).
+            sent = "SELECT kind FROM alerts WHERE state = 'sent' AND kind IN (?, ?)"
+            until(lambda: len(home.query(sent, "slo_breach", "rolled_back")) == 4, 60, "no alert")
+            heard = [webhook.wait_for(2, 30), mailbox.wait_for(2, 30)]
+        delivered = home.query("SELECT kind, state FROM alerts WHERE kind <> 'test'")
+        with in_process(home) as c:  # the later drills' rollbacks go to no receiver
+            for channel in channels:
+                alerts.remove_channel(c, c.settings.user, int(channel["id"]))
+
+    hooked = " | ".join(f"{m.get('title')} {m.get('message')}" for m in heard[0])
+    mailed = " | ".join(f"{m['subject']} {m['body']}" for m in heard[1])
+    for said in (hooked, mailed):
+        assert v2 in said and "error rate" in said, said  # the breach, naming the deployment
+        assert "rolled back" in said, said  # and the automatic rollback
+    assert sorted(delivered) == [("rolled_back", "sent")] * 2 + [("slo_breach", "sent")] * 2
+
+    status, action, message = checks_of(home, v2)[-1]
+    assert (status, action) == ("failed", "rollback"), message
+    assert "error rate" in message and "above 5.00%" in message, message
+    assert home.status_of(v2) == "rolled_back" and phase_of(home, v2) == "rolled_back"
+    assert home.status_of(v1) == "active" and processes_of(v1)
+    assert not processes_of(v2)
+    ((payload,),) = home.query(
+        "SELECT payload FROM audit_events WHERE action = 'slo_breach' AND subject = ?", v2
+    )
+    breach = json.loads(payload)
+    assert (breach["model"], breach["version"], breach["deployment_id"]) == (MODEL, "2", v2)
+    assert breach["objective"] == "error_rate" and breach["limit"] == 0.05
+    assert breach["observed"] > 0.05 and breach["summary"]
+    ((actor, rolled),) = home.query(
+        "SELECT actor, payload FROM audit_events WHERE action = 'rolled_back' AND payload LIKE ?",
+        f"%{v2}%",
+    )
+    assert actor == "monitor" and "automatic" in json.loads(rolled)["reason"]
+
 
 def test_a_canary_failing_a_fifth_of_its_requests_is_rolled_back_and_no_user_sees_it(
     home: Home, gateway: str, serving: str
 ) -> None:
+    repromote(home)
     with watcher(home), users(home, gateway) as tally:
         bad = canary(home, DEPLOYER_FAULT_ERROR_RATE="0.2")
         until(lambda: home.weights() == {serving: 100.0}, 60, "the canary was not rolled back")
@@ -289,9 +406,9 @@ def test_a_quiet_canary_stays_inconclusive_and_a_killed_one_is_rolled_back_next_
 ) -> None:
     repromote(home)
     quiet = canary(home)
-    once = home.ok("watch", "--once")
+    once = tick_once(home)
     time.sleep(2.5)  # the step's pause is over; still no traffic
-    again = home.ok("watch", "--once")
+    again = tick_once(home)
 
     for tick in (once, again):
         [check] = [c for c in tick["checks"] if c["deployment_id"] == quiet]
@@ -301,13 +418,13 @@ def test_a_quiet_canary_stays_inconclusive_and_a_killed_one_is_rolled_back_next_
 
     for pid in processes_of(quiet):
         psutil.Process(pid).kill()
-    healed = home.ok("watch", "--once")
+    healed = home.ok("watch", "--once")  # the command itself, as cron runs it
 
     [check] = [c for c in healed["checks"] if c["deployment_id"] == quiet]
     assert check["action"] == "rollback" and "process is gone" in check["message"]
     assert home.weights() == {serving: 100.0}
     assert home.status_of(quiet) == "rolled_back"
-    history = home.ok("history", MODEL)
+    history = here(home, "history", MODEL)
     assert any("process is gone" in json.dumps(e) for e in history["events"]), history
     judged = home.ok("checks", MODEL, "--deployment", quiet)["checks"]
     assert [c["action"] for c in judged] == ["wait", "wait", "rollback"], judged

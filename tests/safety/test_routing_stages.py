@@ -47,7 +47,7 @@ from lifecycle.route_stages import (
 from lifecycle.stages import ROUTABLE_STATUSES, DeploymentStatus, ModelStage
 from mlops.processes import free_port, port_in_use, terminate_tree, wait_http_ok
 from mlops.training import train_and_log
-from tests.e2e.cli import run
+from tests.e2e.cli import run, run_here
 from tests.integration.db_helpers import add_version, deployment_row
 from tests.mlflow_template import seed_mlflow_store
 
@@ -155,20 +155,22 @@ def test_a_production_table_with_a_shadow_mirror_is_still_saved(home: Home) -> N
 def test_endpoints_start_of_a_development_version_then_traffic_set_is_refused(
     tmp_path: Path,
 ) -> None:
-    """The bypass as a user typed it: a real endpoint of a development version, then the CLI."""
+    """The bypass as a user typed it: a real endpoint of a development version, then the CLI.
+    The set-up and the reads (``init``, ``register``, ``traffic show``, ``down``) run the CLI's
+    own commands in this process (``cli_here``): a process each cost 2-3 s of start-up."""
     env = {"DEPLOYER_HOME": str(tmp_path / "home")}
     seed_mlflow_store(tmp_path / "home" / "mlflow.db")
-    assert run("init", env=env).code == 0
+    cli_here("init", env=env)
     try:
         home = Path(env["DEPLOYER_HOME"])
         trained = train_and_log(
             f"sqlite:///{home / 'mlflow.db'}", artifact_root=home / "mlartifacts"
         )
-        assert run("register", "iris", "--model-uri", trained.model_uri, env=env).code == 0
+        cli_here("register", "iris", "--model-uri", trained.model_uri, env=env)
         started = run("endpoints", "start", "iris", "1", "--json", env=env)
         assert started.code == 0, started.stderr
         deployment_id = started.json()["deployment_id"]
-        before = run("traffic", "show", "iris", "--json", env=env).json()
+        before = cli_here("traffic", "show", "iris", env=env)
 
         result = run("traffic", "set", "iris", f"{deployment_id}=100", env=env)
         assert result.code == 3
@@ -176,10 +178,17 @@ def test_endpoints_start_of_a_development_version_then_traffic_set_is_refused(
             f"error: refused routing for iris: {deployment_id} is a development deployment: only "
             "production deployments take users' traffic"
         ]
-        assert run("traffic", "show", "iris", "--json", env=env).json() == before
+        assert cli_here("traffic", "show", "iris", env=env) == before
         assert before["routed"] is False
     finally:
-        run("down", env=env)
+        run_here("down", env=env)
+
+
+def cli_here(*args: str, env: dict[str, str]) -> Any:
+    """``deployer ARGS --json`` in this process (``run_here``), which must succeed; its JSON."""
+    result = run_here(*args, "--json", env=env)
+    assert result.code == 0, f"deployer {' '.join(args)}: {result.stderr}"
+    return result.json()
 
 
 # -- the gateway's admin API -------------------------------------------------------------------
