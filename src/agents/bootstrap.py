@@ -223,6 +223,14 @@ class Container:
         """The RetrainingAgent over this home, with its checkpointer open."""
         from agents.retraining.agent import RetrainingAgent
         from agents.retraining.state import State
+        from memory.store_memory import StoreMemory
+        from memory.stores import open_checkpointer, open_store
+
+        url = self.settings.database_url
+        with open_checkpointer(url, (State,)) as saver, open_store(url) as store:
+            deps = self.retraining_deps(actor, StoreMemory(store))
+            yield RetrainingAgent(deps, checkpointer=saver)
+
     @contextmanager
     def open_system(self, actor: str | None = None) -> Iterator[SystemAgent]:
         """The system graph (the supervisor over every agent) over this home, with its
@@ -237,9 +245,6 @@ class Container:
         from memory.stores import open_checkpointer, open_store
 
         url = self.settings.database_url
-        with open_checkpointer(url, (State,)) as saver, open_store(url) as store:
-            deps = self.retraining_deps(actor, StoreMemory(store))
-            yield RetrainingAgent(deps, checkpointer=saver)
         with open_store(url) as store:
             deps = self.deps(StoreMemory(store), actor=actor)
             agents = {AgentName.DEPLOYER: deployer_spec(build_graph(deps).compile())}

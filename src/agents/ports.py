@@ -76,6 +76,7 @@ class Services(Protocol):
 
     def open_retraining(self, actor: str | None = None) -> AbstractContextManager[RetrainingAgent]:
         """The RetrainingAgent over this home, with its checkpointer open."""
+
     def open_system(self, actor: str | None = None) -> AbstractContextManager[SystemAgent]:
         """The system graph (the supervisor over every agent) over this home, acting for
         ``actor``."""

@@ -767,6 +767,8 @@ def test_viewers_read_a_retraining_policy_and_only_deployers_set_clear_or_retrai
     cleared = api.client.delete(url, headers=auth("dan"))
     assert cleared.json() == {"model_name": name, "cleared": True}
     assert api.client.get(url, headers=auth("vera")).status_code == 404
+
+
 # -- the system graph ----------------------------------------------------------------------------
 
 

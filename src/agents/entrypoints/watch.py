@@ -387,15 +387,16 @@ def quality_checks(c: Container, request: Tick) -> list[dict[str, Any]]:
     return found
 
 
-def monitor_decisions(
-    c: Container, agent: ModelDeployerAgent, request: Tick
-) -> dict[str, Any] | None:
+def monitor_decisions(c: Container, agent: SystemAgent, request: Tick) -> dict[str, Any] | None:
     """After the checks: the monitor agent's decisions over the watched models (compiled
     without a checkpointer, like the deployer's tick; ``agents.model_monitor``), inside the
     fence. A failure is logged and never breaks the tick (a lost lease still stops it)."""
     from agents.model_monitor import InputState, MonitorDeps, run_monitor
 
-    deps = MonitorDeps(c.uow, agent.deps.memory, agent.deps.clock, c.settings.user)
+    if agent.deployer is None:
+        raise RuntimeError("the watcher's system agent has no deployer")
+    deployer = agent.deployer.deps
+    deps = MonitorDeps(c.uow, deployer.memory, deployer.clock, c.settings.user)
     ask = InputState(model_name=request.model_name or "", requested_by=c.settings.user)
     try:
         return run_monitor(deps, ask)
