@@ -222,6 +222,8 @@ DEP = Target("iris", "2", "dep-1")
             "rollback_requested",
             Severity.CRITICAL,
             "deployer decisions iris",
+        ),
+        (
             "retraining_failed",
             "iris",
             {"model": "iris", "summary": "too few labelled predictions"},

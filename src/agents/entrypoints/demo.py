@@ -1,10 +1,13 @@
-"""``deployer demo``: the whole story, end to end, on embedded defaults, in about two minutes.
+"""``deployer demo``: the whole story, end to end, on embedded defaults, in about three minutes.
 
 Two versions of an iris classifier are trained (scikit-learn's own data, nothing downloaded),
 registered, promoted through their gates with a second person's approval, deployed behind a real
 gateway that carries real HTTP traffic, compared in shadow, and released as a canary that
 fails one request in five, which the monitor rolls back by itself while no user sees an
-error. Every step goes through the same agent the CLI uses. The demo works in a fresh home of
+error. Then the loop closes by itself (``demo_loop``): production traffic drifts, the monitor
+agent asks for a retraining, the retraining agent trains, evaluates and shadows a new version,
+bob approves it and it is released as a canary that completes. Every step goes through the same
+agents the CLI uses. The demo works in a fresh home of
 its own, prints a timeline, and stops every process it started, even when a step fails.
 
 Two people, honestly: the requester is you, the OS user running the demo (the fresh home's first
@@ -20,13 +23,11 @@ after 100 requests (1000) with at most 2% errors (1%); everything else is the pr
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,10 @@ from rich.markup import escape
 from agents.bootstrap import Container, bootstrap
 from agents.commands import AgentCommand, Approve, Deploy, Promote, Register
 from agents.entrypoints.cli.output import console
-from agents.entrypoints.demo_alerts import deliver
+from agents.entrypoints.demo_alerts import Webhook, deliver
 from agents.entrypoints.demo_alerts import local_webhook as webhook
+from agents.entrypoints.demo_loop import Act, close_the_loop
+from agents.entrypoints.demo_services import serve
 from agents.handlers import access, operations, registration
 from agents.handlers.serving import down
 from database import migrate
@@ -47,7 +50,7 @@ from lifecycle.metrics import ShadowStats
 from lifecycle.redaction import redact_text
 from lifecycle.stages import ModelStage
 from lifecycle.strategies import StrategyName
-from mlops.processes import free_port, poll, terminate_tree, wait_http_ok
+from mlops.processes import poll
 
 MODEL = "iris_classifier"
 APPROVER = "bob"
@@ -61,6 +64,7 @@ DEMO_ENV = {
     "DEPLOYER_WARM_SECONDS": "300",
     "DEPLOYER_MIN_REQUESTS": "100",
     "DEPLOYER_MAX_ERROR_RATE": "0.02",
+    "DEPLOYER_CANARY_STEP_SECONDS": "2",
     "BENTOML_DO_NOT_TRACK": "true",
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "1",
@@ -104,11 +108,10 @@ def run_demo(home: Path | None = None, out: Console = console) -> dict[str, Any]
     migrate.upgrade(c.settings.database_url)
     try:
         token = _second_person(c, t)
-        with _serve(c, t, "gateway") as url, _serve(c, t, "api") as api, webhook(c, t) as hook:
-            story = _story(
-                c, t, url, lambda approval_id: _approve_remotely(api, token, approval_id)
-            )
-            return {**story, "alert": deliver(c, t, hook)}
+        with serve(c, t, "gateway") as url, serve(c, t, "api") as api, webhook(c, t) as hook:
+            approve = partial(_approve_remotely, api, token)
+            story = {**_story(c, t, url, approve), "alert": deliver(c, t, hook)}
+            return {**story, "loop": close_the_loop(c, t, _second_act(c, t, url, hook, approve))}
     finally:
         stopped = down(c, "demo")
         c.close()
@@ -117,6 +120,24 @@ def run_demo(home: Path | None = None, out: Console = console) -> dict[str, Any]
             f"{len(stopped['gateways_stopped'])} gateway(s); nothing is left running",
             f"look around: DEPLOYER_HOME={home} deployer history {MODEL}",
         )
+
+
+def _second_act(
+    c: Container, t: Timeline, url: str, hook: Webhook, approve: Callable[[str], None]
+) -> Act:
+    """What the loop (``demo_loop``) borrows from the first act."""
+    return Act(
+        url=url,
+        webhook=hook.url,
+        model=MODEL,
+        execute=partial(_execute, c),
+        deliver=partial(deliver, c, t, hook),
+        traffic=_traffic,
+        agreement=partial(_shadow_agreement, c),
+        wait_out_shadow=partial(_wait_out_shadow, t),
+        promote_with_approval=lambda version: _promote_with_approval(c, t, version, approve),
+        while_sending=partial(_while_sending, url),
+    )
 
 
 def _second_person(c: Container, t: Timeline) -> str:
@@ -362,29 +383,3 @@ def _while_sending(
         time.sleep(1.0)  # keep sending past the switch, while the gateways pick it up
         stop.set()
         sender.join(timeout=15)
-
-
-@contextmanager
-def _serve(c: Container, t: Timeline, what: str) -> Iterator[str]:
-    """``deployer gateway`` or ``deployer api`` for the demo's home on a free port; its URL.
-    Stopped by PID (its process tree) at the end."""
-    port = free_port("127.0.0.1")
-    command = [sys.executable, "-c", "from agents.entrypoints.cli import main; main()"]
-    c.settings.ensure_home()
-    log = (c.settings.home_dir / f"{what}.log").open("ab")
-    proc = subprocess.Popen(
-        [*command, what, "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        if not wait_http_ok(f"{url}/healthz", 60, lambda: proc.poll() is None):
-            raise RuntimeError(f"the {what} did not start; see {c.settings.home_dir}/{what}.log")
-        t.say(f"{'ops API' if what == 'api' else what} listening on {url}")
-        yield url
-    finally:
-        terminate_tree(proc.pid)
-        proc.wait(timeout=10)
-        log.close()
