@@ -219,8 +219,8 @@ def _read_piece(
         return _traffic(tokens, i)
     if v.VERSION.fullmatch(low) or v.LABEL.fullmatch(low):
         return "version", _version(low), i + 1
-    if low == LATEST and "version" in v.ALLOWED[verb]:
-        return "version", LATEST, i + 1
+    if low == LATEST and "version" in v.ALLOWED[verb]:  # "the latest version" reads as latest
+        return "version", LATEST, i + (2 if after == "version" else 1)
     if low == "blue" and after == "green":
         return "strategy", StrategyName.BLUE_GREEN.value, i + 2
     stage, strategy = _stage(low), _strategy(low)

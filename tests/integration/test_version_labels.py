@@ -40,9 +40,18 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, str]:
 
 
 @pytest.fixture
-def c(
-    database_url: str, store: tuple[str, Path, str], tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[Container]:
+def c(database_url: str, store: tuple[str, Path, str], tmp_path: Path) -> Iterator[Container]:
+    """A home on SQLite and on PostgreSQL (where the unique index decides)."""
+    yield from _home(database_url, store, tmp_path)
+
+
+@pytest.fixture
+def c_sqlite(sqlite_url: str, store: tuple[str, Path, str], tmp_path: Path) -> Iterator[Container]:
+    """A home on SQLite: for what reads the same on both databases."""
+    yield from _home(sqlite_url, store, tmp_path)
+
+
+def _home(database_url: str, store: tuple[str, Path, str], tmp_path: Path) -> Iterator[Container]:
     migrate.upgrade(database_url)
     settings = Settings(
         DEPLOYER_HOME=str(tmp_path / "home"),
@@ -92,8 +101,9 @@ def test_a_label_is_stored_and_tagged_and_a_taken_one_writes_nothing(
 
 
 def test_every_way_of_naming_a_version_resolves_to_its_number(
-    c: Container, store: tuple[str, Path, str], request: pytest.FixtureRequest
+    c_sqlite: Container, store: tuple[str, Path, str], request: pytest.FixtureRequest
 ) -> None:
+    c = c_sqlite
     name = model_name(request)
     register(c, store, name, "1.0.0")
     register(c, store, name, None)
@@ -141,8 +151,9 @@ def test_a_label_given_later_is_kept_unless_forced_and_sync_keeps_it(
 
 
 def test_sync_adopts_a_free_label_tag_of_a_version_it_adds_and_no_taken_one(
-    c: Container, store: tuple[str, Path, str], request: pytest.FixtureRequest
+    c_sqlite: Container, store: tuple[str, Path, str], request: pytest.FixtureRequest
 ) -> None:
+    c = c_sqlite
     name = model_name(request)
     register(c, store, name, "1.0.0")
     c.registry.register(name, store[2], label="1.0.0")  # straight into MLflow: a taken label
@@ -154,8 +165,9 @@ def test_sync_adopts_a_free_label_tag_of_a_version_it_adds_and_no_taken_one(
 
 
 def test_champion_and_challenger_follow_a_canarys_routing_tables(
-    c: Container, store: tuple[str, Path, str], request: pytest.FixtureRequest
+    c_sqlite: Container, store: tuple[str, Path, str], request: pytest.FixtureRequest
 ) -> None:
+    c = c_sqlite
     name = model_name(request)
     for label in ("1.0.0", "1.1.0"):
         register(c, store, name, label)
@@ -184,8 +196,9 @@ def test_champion_and_challenger_follow_a_canarys_routing_tables(
 
 
 def test_a_version_of_another_model_is_not_found_by_its_label(
-    c: Container, store: tuple[str, Path, str], request: pytest.FixtureRequest
+    c_sqlite: Container, store: tuple[str, Path, str], request: pytest.FixtureRequest
 ) -> None:
+    c = c_sqlite
     name = model_name(request)
     register(c, store, name, "1.0.0")
     other = f"{name}_other"

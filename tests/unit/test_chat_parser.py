@@ -593,6 +593,14 @@ DESCRIPTIONS: dict[str, tuple[Command, str]] = {
         "Show the status of fraud_detector.",
     ),
     "a history": (History(model_name=FD), "Show the history of fraud_detector."),
+    "a promotion by label": (
+        promote(S.STAGING, "1.2.0"),
+        "Promote v1.2.0 of fraud_detector to staging.",
+    ),
+    "a deploy of the latest version": (
+        Deploy(model_name=FD, version="latest"),
+        "Deploy the latest version of fraud_detector with the default strategy.",
+    ),
 }
 
 

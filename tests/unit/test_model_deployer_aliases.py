@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lifecycle.version_labels import UnknownVersionError
 from tests.agent_fakes import make_world
 from tests.unit.model_deployer_story import MODEL, Replacing, Story
 
@@ -85,3 +86,21 @@ def test_a_registry_refusing_the_move_fails_no_rollout_and_the_next_tick_moves_t
     story.world.metrics.count(new, 10, 0, 5.0)
     story.agent.run({"action": "monitor", "requested_by": "cron"})
     assert aliases(story) == {"production": "2", "champion": "1", "challenger": "2"}
+
+
+def test_an_upstream_request_names_a_version_by_label_or_latest(tmp_path: Path) -> None:
+    """The graph's intake resolves what an upstream agent sends (``version="1.2.0"``); the run
+    carries the number, and a label the model does not have is refused before anything."""
+    story = Story.over(make_world(tmp_path))
+    first, second = story.world.register(), story.world.register()
+    with story.world.uow() as uow:
+        uow.models.get(MODEL, second).label = "1.2.0"
+        uow.commit()
+    by_label = story.promote("v1.2.0", "staging")
+    assert (by_label["status"], by_label["version"]) == ("promoted", second)
+    assert story.promote("latest", "shadow")["version"] == second
+    assert story.world.registry.get_version(MODEL, first).stage.value == "development"
+    with pytest.raises(
+        UnknownVersionError, match=r"no version labelled 1\.3\.0 \(its labels: 1\.2\.0\)"
+    ):
+        story.promote("1.3.0", "staging")
