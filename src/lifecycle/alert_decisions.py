@@ -35,6 +35,7 @@ def action(p: Mapping[str, Any], t: Any) -> str:
 
 def severity(action: str, payload: Mapping[str, Any], default: str) -> str:
     """The severity's name: a monitor decision's own (its payload says), else ``default``."""
-    said = str(payload.get("severity") or "").upper()
-    known = said in ("INFO", "WARNING", "CRITICAL")
-    return said if action in GROUPS and "decision_id" in payload and known else default
+    said = payload.get("severity")
+    if action not in GROUPS or "decision_id" not in payload or not isinstance(said, str):
+        return default
+    return said.upper() if said.upper() in ("INFO", "WARNING", "CRITICAL") else default

@@ -271,6 +271,7 @@ def _severity(topics: list[str], default: Severity) -> Severity:
 
 
 def _fine(ev: Evidence) -> str:
+    """Why nothing is wrong (reached only when no drift, drop or problem was found)."""
     judged = len(ev.slo)
     parts = [
         f"within objectives on {_plural(judged, 'deployment')}" if judged else "no SLO judged yet"
@@ -279,9 +280,9 @@ def _fine(ev: Evidence) -> str:
         parts.append("no drift check yet")
     elif ev.drift.verdict == "inconclusive":
         parts.append("drift inconclusive (too few rows)")
-    elif ev.drift.verdict != "drift" or not ev.drift.drifted:
+    else:
         parts.append(f"no drift in {_plural(ev.drift.features, 'feature')}")
-    if ev.quality is not None and ev.quality.verdict != "drop":
+    if ev.quality is not None:
         q = ev.quality
         parts.append(f"{q.metric} {q.observed:.4f} (approved {q.approved:.4f})")
     return "; ".join(parts)
@@ -353,4 +354,4 @@ def decide(
             severity=_severity(topics, Severity.WARNING),
             topics=about,
         )
-    return WatchDecision(action=WatchAction.NOTHING, reasons=(_fine(evidence),), topics=())
+    return WatchDecision(action=WatchAction.NOTHING, reasons=(_fine(evidence),))

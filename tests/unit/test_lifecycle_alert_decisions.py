@@ -56,3 +56,22 @@ def test_each_decision_event_has_its_group_and_channels_can_choose_them() -> Non
     assert decided.NEW_GROUPS == ("monitor", "retraining")
     assert GROUPS[-3:] == ("monitor", "retraining", "test")
     assert parse_groups("retraining,monitor") == ("monitor", "retraining")
+
+
+@pytest.mark.parametrize(
+    ("payload", "name"),
+    [
+        ({"severity": "warning", "decision_id": 1}, "WARNING"),
+        ({"severity": "Info", "decision_id": 1}, "INFO"),
+        ({"severity": "critical", "decision_id": 1}, "CRITICAL"),
+        ({"severity": 3, "decision_id": 1}, "DEFAULT"),
+        ({"severity": "", "decision_id": 1}, "DEFAULT"),
+        ({"decision_id": 1}, "DEFAULT"),
+        ({"severity": "warning"}, "DEFAULT"),
+    ],
+)
+def test_the_severity_named_is_the_decision_s_own_else_the_default(
+    payload: dict[str, Any], name: str
+) -> None:
+    assert decided.severity("monitor_alert", payload, "DEFAULT") == name
+    assert decided.severity("slo_breach", payload, "DEFAULT") == "DEFAULT"

@@ -160,6 +160,19 @@ CASES: list[tuple[str, Evidence, RetrainingPolicy | None, datetime | None, Any, 
         "in_rollout": True}),)), None, None, "alert", None, "the deployer is rolling it back"),
     ("a breach the guard acts on is the deployer's", ev(slo=(BREACH.model_copy(update={
         "guard": "act"}),)), None, None, "alert", None, "the deployer is rolling it back"),
+    ("a passing deployment beside a breaching one", ev(slo=(OK.model_copy(update={
+        "deployment_id": "dep-1"}), BREACH.model_copy(update={"warm_target": None}))), None,
+     None, "alert", None, "no warm deployment"),
+    ("a breach lists every objective it misses", ev(slo=(BREACH.model_copy(update={
+        "warm_target": None, "breaches": ("p95 80 ms above 50", "errors 0.2 above 0.05")}),)),
+     None, None, "alert", None, "p95 80 ms above 50; errors 0.2 above 0.05"),
+    ("a breach without its figures still says so", ev(slo=(BREACH.model_copy(update={
+        "warm_target": None, "breaches": ()}),)), None, None, "alert", None, "SLO breached"),
+    ("a drop exactly at the margin is within it", ev(quality=quality(0.5, 1.0)),
+     policy(quality_drop=0.5), None, "alert", None, "within the policy's 0.5"),
+    ("an active run with a failed check warns", ev(drift=drift("a"), active_run="rt-1",
+     failures=(CheckFailure(kind="drift", failed_at=NOW, message="boom"),)),
+     policy(drift_features=1), None, "alert", Trigger.DRIFT, "the drift check failed: boom"),
     ("stale figures alert", ev(stale=("dep-2: figures stale for 3 ticks",)), None, None,
      "alert", None, "dep-2: figures stale for 3 ticks"),
     ("a failed drift check alerts", ev(failures=(CheckFailure(kind="drift", failed_at=NOW,
@@ -501,6 +514,43 @@ EXACT: dict[str, tuple[str, str, str | None, str, tuple[str, ...]]] = {
             "drift on 1 feature (a), at least 1",
             "already being retrained (run rt-1)",
             "dep-2: stale",
+        ),
+    ),
+    "a passing deployment beside a breaching one": (
+        "CRITICAL",
+        "alert||slo:dep-2",
+        None,
+        (BREACHED + "no warm deployment to roll back to",),
+    ),
+    "a breach lists every objective it misses": (
+        "CRITICAL",
+        "alert||slo:dep-2",
+        None,
+        (
+            "dep-2 (v2) breaches its SLO: p95 80 ms above 50; errors 0.2 above 0.05;"
+            " no warm deployment to roll back to",
+        ),
+    ),
+    "a breach without its figures still says so": (
+        "CRITICAL",
+        "alert||slo:dep-2",
+        None,
+        ("dep-2 (v2) breaches its SLO: SLO breached; no warm deployment to roll back to",),
+    ),
+    "a drop exactly at the margin is within it": (
+        "WARNING",
+        "alert||quality:accuracy",
+        None,
+        ("accuracy 0.5000 vs approved 1.0000 (drop 0.5000), within the policy's 0.5",),
+    ),
+    "an active run with a failed check warns": (
+        "WARNING",
+        "alert|drift|check_failed:drift;drift:a;drift;active_run",
+        None,
+        (
+            "drift on 1 feature (a), at least 1",
+            "already being retrained (run rt-1)",
+            "the drift check failed: boom",
         ),
     ),
 }
