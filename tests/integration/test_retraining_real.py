@@ -88,9 +88,10 @@ def make_home(database_url: str, tmp_path: Path) -> Container:
 
 
 def capture_shifted(c: Container) -> None:
-    """Every iris row, petal length shifted by +2.5 cm, captured and labelled with its class."""
+    """Every iris row, petal length shifted by +1 cm (v1 scores about 0.82 on them), captured
+    and labelled with its class."""
     frame, target, _ = load_dataset("iris")
-    frame["petal_length"] = frame["petal_length"] + 2.5
+    frame["petal_length"] = frame["petal_length"] + 1.0
     now = utcnow()
     with c.uow() as uow:
         for values, label in zip(frame.itertuples(index=False), target, strict=True):

@@ -191,3 +191,19 @@ def test_runs_are_remembered_and_memory_says_how_runs_like_the_next_one_went(
         ("succeeded", "retrain:drift:7d", "3"),
         ("succeeded", "retrain:drift:7d", "2"),
     ]
+
+
+def test_a_handoff_to_production_is_refused_on_the_standalone_path() -> None:
+    from agents.handlers.retraining import command_of
+    from lifecycle.errors import BadInputError
+
+    base = {"model_name": "iris", "version": "2", "reason": "r"}
+    ask = Handoff(to=AgentName.DEPLOYER, request={"action": "promote", **base}, reason="r")
+    with pytest.raises(BadInputError, match="never promotes to production"):
+        command_of(
+            ask.model_copy(update={"request": {**ask.request, "target_stage": "production"}})
+        )
+    shadow = command_of(
+        ask.model_copy(update={"request": {**ask.request, "target_stage": "shadow"}})
+    )
+    assert (shadow.kind, str(shadow.target_stage)) == ("promote", "shadow")  # type: ignore[union-attr]

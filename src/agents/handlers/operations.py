@@ -356,6 +356,7 @@ def approval_dict(row: ApprovalRow) -> dict[str, Any]:
         "decided_at": row.decided_at,
         "comment": row.comment,
         "thread_id": row.thread_id,
+        "action": row.action,
     }
 
 

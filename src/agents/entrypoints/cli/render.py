@@ -86,8 +86,10 @@ def render_approvals(rows: list[dict[str, Any]]) -> None:
         table.add_row(
             *cells(
                 a["approval_id"],
-                f"{a['model_name']} {describe_version(a['version'], a.get('label'))}",
-                a["target_stage"],
+                f"{a['model_name']} {describe_version(a['version'], a.get('label'))}"
+                if a["version"]
+                else a["model_name"],
+                a["target_stage"] or a.get("action") or "",
                 a["requested_by"],
                 a["requested_at"].strftime("%Y-%m-%d %H:%M"),
                 a["state"] + (f" by {a['approver']}" if a["approver"] else ""),
