@@ -44,9 +44,19 @@ MODULE_TESTS: dict[str, list[str]] = {
     "approval": [],
     "errors": ["test_api_errors.py"],
     "redaction": [],
-    "gates": ["test_gates.py", "test_monitor_decisions.py", "test_lifecycle_non_finite.py"],
+    "gates": [
+        "test_gates.py",
+        "test_monitor_decisions.py",
+        "test_lifecycle_non_finite.py",
+        "test_lifecycle_comparing_gates.py",
+    ],
     "latency": ["test_gateway_stats.py", "test_monitor_decisions.py"],
-    "metrics": ["test_gates.py", "test_shared_values.py", "test_lifecycle_non_finite.py"],
+    "metrics": [
+        "test_gates.py",
+        "test_shared_values.py",
+        "test_lifecycle_non_finite.py",
+        "test_lifecycle_comparing_gates.py",
+    ],
     "monitor": [
         "test_monitor_decisions.py",
         "test_monitor_judgement.py",

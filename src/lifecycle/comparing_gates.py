@@ -87,19 +87,18 @@ def _evaluated(
     if str(theirs.get("version")) != production_version:
         return None
     try:
-        rows = int(evaluation.get("rows", 0))
-    except (TypeError, ValueError):
+        rows = int(evaluation["rows"])
+    except (KeyError, TypeError, ValueError):
         return None
-    return ProductionComparison(
-        production_version, _numbers(ours), _numbers(theirs, skip="version"), rows
-    )
+    production = {k: v for k, v in theirs.items() if k != "version"}
+    return ProductionComparison(production_version, _numbers(ours), _numbers(production), rows)
 
 
-def _numbers(figures: Mapping[str, Any], skip: str = "") -> dict[str, float]:
+def _numbers(figures: Mapping[str, Any]) -> dict[str, float]:
     """The numeric figures of an evaluation side (anything else is left out, so missing)."""
     found = {}
     for name, value in figures.items():
-        if name != skip and isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int | float) and not isinstance(value, bool):
             found[str(name)] = float(value)
     return found
 

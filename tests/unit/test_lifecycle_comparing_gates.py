@@ -246,6 +246,11 @@ COMPARISONS = {
         {"rows": 150, "production": {"version": "3"}},
         ProductionComparison("3", {"accuracy": 0.5}, {"accuracy": 0.6}),
     ),
+    "an evaluation that does not say how many rows is not one": (
+        "3",
+        {key: value for key, value in EVALUATION.items() if key != "rows"},
+        ProductionComparison("3", {"accuracy": 0.5}, {"accuracy": 0.6}),
+    ),
     "an evaluation whose rows do not read is not one": (
         "3",
         {**EVALUATION, "rows": "many"},
@@ -353,6 +358,20 @@ def test_the_shadow_latency_gate(stats: ShadowStats, verdict: Verdict) -> None:
     assert shadow_latency_gate(stats, ratio=1.2, slack_ms=5.0, min_requests=100) == verdict
 
 
+def test_the_latency_gate_reads_each_sides_p95_not_its_slowest_request() -> None:
+    stats = ShadowStats(
+        compared=100,
+        agreed=100,
+        primary_latency={bucket_of(10.0): 96, bucket_of(500.0): 4},
+        shadow_latency={bucket_of(11.0): 96, bucket_of(900.0): 4},
+    )
+    assert shadow_latency_gate(stats, ratio=1.2, slack_ms=0.0, min_requests=100) == Verdict(
+        "shadow_latency",
+        P,
+        "shadow p95 11.4 ms is within 11.7 ms of the primary's 9.7 ms over 100 mirrored requests",
+    )
+
+
 def test_the_shadow_latency_bound_itself_passes_and_one_bucket_above_fails() -> None:
     same, slower = mirrored(100, 50.0, 50.0), mirrored(100, 50.0, 54.0)
     assert shadow_latency_gate(same, ratio=1.0, slack_ms=0.0, min_requests=100).status is P
@@ -375,6 +394,14 @@ ERRORS = {
             "shadow_errors",
             INC,
             "only 99 of the 100 mirrored requests needed to judge shadow errors",
+        ),
+    ),
+    "exactly the minimum is judged": (
+        mirrored(100, 5.0, 5.0, errors=1),
+        Verdict(
+            "shadow_errors",
+            P,
+            "shadow error rate 1.00% (1 of 100 mirrored requests) is within 1.00%",
         ),
     ),
     "at the threshold passes": (
@@ -402,15 +429,16 @@ def test_the_shadow_error_gate(stats: ShadowStats, verdict: Verdict) -> None:
 
 
 def test_shadow_figures_add_up_histograms_and_all() -> None:
-    total = mirrored(10, 5.0, 6.0) + mirrored(5, 5.0, 6.0, errors=1) + ShadowStats()
+    total = mirrored(10, 5.0, 6.0) + mirrored(5, 5.0, 9.0, errors=1) + ShadowStats()
     assert total == ShadowStats(
         compared=14,
         agreed=14,
         shadow_errors=1,
         primary_latency={bucket_of(5.0): 15},
-        shadow_latency={bucket_of(6.0): 15},
+        shadow_latency={bucket_of(6.0): 10, bucket_of(9.0): 5},
     )
     assert total.requests == 15
+    assert ShadowStats.total([]) == ShadowStats(0, 0, 0, {}, {})
 
 
 def test_shadow_figures_read_the_gateways_histograms() -> None:

@@ -87,7 +87,9 @@ class RegisterRequest(Body):
         json_schema_extra={"additionalProperties": False},
     )
     criteria: list[Annotated[str, Field(pattern=CRITERION_PATTERN)]] = Field(
-        default_factory=list, max_length=50, description='Success criteria "K>=V".'
+        default_factory=list,
+        max_length=50,
+        description='Success criteria: "K>=V", or relative to production "K>=production-0.02".',
     )
     label: str | None = Field(
         default=None,

@@ -192,7 +192,12 @@ def checks(
 def criteria(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: VersionArgument,
-    rules: Annotated[list[str], typer.Argument(help='Success criteria like "accuracy>=0.9".')],
+    rules: Annotated[
+        list[str],
+        typer.Argument(
+            help='Success criteria like "accuracy>=0.9" or "accuracy>=production-0.02".'
+        ),
+    ],
     metric: Annotated[
         list[str] | None, typer.Option("--metric", help="Also record metric K=V, repeatable.")
     ] = None,

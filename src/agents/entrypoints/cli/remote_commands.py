@@ -184,7 +184,10 @@ def register(
         list[str] | None, typer.Option("--metric", help="K=V, repeatable; adds to the run's.")
     ] = None,
     criteria: Annotated[
-        list[str] | None, typer.Option("--criteria", help='Success criterion "K>=V", repeatable.')
+        list[str] | None,
+        typer.Option(
+            "--criteria", help='Success criterion "K>=V" or "K>=production-0.02", repeatable.'
+        ),
     ] = None,
     label: LabelOption = None,
     as_json: JsonOption = False,
