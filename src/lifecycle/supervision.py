@@ -110,7 +110,7 @@ def first_handoff(request: SystemRequest) -> Handoff:
     )
     fields.update(request.args)
     reason = request.reason or f"{request.action.value} asked through {request.source.value}"
-    return Handoff(to=agent, request=fields, reason=reason, source=None)
+    return Handoff(to=agent, request=fields, reason=reason)  # source None: from outside
 
 
 def step_succeeded(status: str) -> bool:
