@@ -236,10 +236,11 @@ class Container:
         """The system graph (the supervisor over every agent) over this home, with its
         checkpointer and store open, acting for ``actor``; ``.deployer`` is the deployer agent
         over the same checkpointer. Each agent is one ``AgentSpec`` line below."""
+        from agents import model_monitor, retraining
         from agents.model_deployer.agent import ModelDeployerAgent
         from agents.model_deployer.graph import build_graph
         from agents.supervisor.agent import SystemAgent
-        from agents.supervisor.spec import deployer_spec, state_types
+        from agents.supervisor.spec import deployer_spec, monitor_spec, retraining_spec, state_types
         from lifecycle.handoff import AgentName
         from memory.store_memory import StoreMemory
         from memory.stores import open_checkpointer, open_store
@@ -247,7 +248,13 @@ class Container:
         url = self.settings.database_url
         with open_store(url) as store:
             deps = self.deps(StoreMemory(store), actor=actor)
-            agents = {AgentName.DEPLOYER: deployer_spec(build_graph(deps).compile())}
+            watching = model_monitor.MonitorDeps(self.uow, deps.memory, deps.clock, deps.actor)
+            training = self.retraining_deps(actor, StoreMemory(store))
+            agents = {
+                AgentName.DEPLOYER: deployer_spec(build_graph(deps).compile()),
+                AgentName.MONITOR: monitor_spec(model_monitor.build_graph(watching).compile()),
+                AgentName.RETRAINING: retraining_spec(retraining.build_graph(training).compile()),
+            }
             with open_checkpointer(url, state_types(agents.values())) as saver:
                 deployer = ModelDeployerAgent(deps, checkpointer=saver, store=store)
                 yield SystemAgent(agents, saver, store, deployer=deployer)

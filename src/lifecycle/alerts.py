@@ -70,7 +70,6 @@ GROUPS = (
     "lease",
     *decided.NEW_GROUPS,
     "test",
-    "retraining",
 )
 """The event groups a channel can choose (``--events rollback,drift``); none chosen: all."""
 
@@ -311,8 +310,7 @@ RULES: dict[str, _Rule] = {
         for k, g in decided.GROUPS.items()
     },
 }
-"""Audit action -> alert; an action not here raises no alert."""
-# issue 15: how a retraining run ended (lifecycle.retraining)
+"""Audit action -> alert; an action not here raises no alert. Below: how a retraining ended."""
 RULES |= {a: _Rule(a, "retraining", Severity(s), *RETRAINING_TEXTS) for a, s in RETRAINING_ALERTS}
 
 

@@ -26,6 +26,7 @@ from agents.entrypoints.api import (
     create_app,
     routes_alerts,
     routes_capture,
+    routes_decisions,
     routes_deployments,
     routes_drift,
     routes_feedback,
@@ -592,7 +593,7 @@ def test_every_route_is_async_so_blocking_work_runs_in_worker_threads(api: Api) 
     routers = (routes_deployments.router, routes_models.router, routes_ops.router)
     routers += (routes_feedback.router, routes_slo.router, routes_capture.router)
     routers += (routes_alerts.router, routes_drift.router, routes_retraining.router)
-    routers += (routes_alerts.router, routes_drift.router, routes_system.router)
+    routers += (routes_system.router, routes_decisions.router)
     routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     assert len(routes) == len(EXPECTED_ROUTES)
     assert all(inspect.iscoroutinefunction(r.endpoint) for r in routes)

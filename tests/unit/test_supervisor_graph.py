@@ -194,9 +194,7 @@ def test_a_deferred_agents_handoff_is_returned_and_the_chain_goes_on() -> None:
     assert [h.reason for h in out["handoffs"]] == ["drift"]
 
 
-def test_a_scheduled_tick_runs_the_deployers_tick_then_the_monitor_agent_and_defers_training() -> (
-    None
-):
+def test_the_schedule_ticks_the_deployer_then_watches_with_the_monitor_deferring_training() -> None:
     from agents.supervisor.agent import SystemAgent
 
     retrain = Handoff(to=R, request={"model_name": "iris"}, reason="drift", source=M)
@@ -204,12 +202,15 @@ def test_a_scheduled_tick_runs_the_deployers_tick_then_the_monitor_agent_and_def
     retraining = StandIn(R, done("trained"))
     agent = SystemAgent({a.name: a.spec() for a in (deployer, monitor, retraining)})
 
-    out = agent.tick(model_name="iris")
+    ticked = agent.tick(model_name="iris")
+    watched = agent.watch(model_name="iris")
 
-    assert [(r["agent"], r["status"]) for r in out["results"]] == [
-        ("model_deployer", "monitored"),
-        ("model_monitor", "handed_off"),
+    assert [(r["agent"], r["status"]) for r in ticked["results"]] == [
+        ("model_deployer", "monitored")
+    ]
+    assert [(r["agent"], r["status"]) for r in watched["results"]] == [
+        ("model_monitor", "handed_off")
     ]
     assert [a.source for a in deployer.asked + monitor.asked] == ["schedule", "schedule"]
-    assert [h["reason"] for h in out["handoffs"]] == ["drift"] and retraining.asked == []
-    assert out["status"] == "completed"
+    assert [h["reason"] for h in watched["handoffs"]] == ["drift"] and retraining.asked == []
+    assert ticked["handoffs"] == [] and ticked["status"] == watched["status"] == "completed"

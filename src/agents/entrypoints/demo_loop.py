@@ -211,21 +211,16 @@ def _drift_line(checks: list[dict[str, Any]]) -> str:
 
 
 def _monitor(c: Container, model: str) -> dict[str, Any]:
-    """The monitor agent over the watch's evidence, as ``deployer watch`` runs it."""
-    from agents.model_monitor import InputState, MonitorDeps, run_monitor
-
-    with c.open_memory() as memory:
-        deps = MonitorDeps(c.uow, memory, actor=c.settings.user)
-        out = run_monitor(deps, InputState(model_name=model, requested_by=c.settings.user))
+    """The monitor agent's watch through the supervisor, as ``deployer watch`` runs it."""
+    with c.open_system() as system:
+        out = system.watch(c.settings.user, model)
     decisions = out.get("decisions") or []
     if not decisions:
-        raise RuntimeError(f"the monitor agent decided nothing: {out}")
-    first = decisions[0]
+        raise RuntimeError(f"the monitor agent decided nothing: {out.get('errors')}")
+    first = decisions[0]["decision"]
     reasons = [str(r) for r in first.get("reasons", [])]
-    return {
-        "line": f"{first.get('action')} ({first.get('trigger') or 'no trigger'})",
-        "reasons": reasons,
-    }
+    line = f"{first.get('action')} ({first.get('trigger') or 'no trigger'})"
+    return {"line": line, "reasons": reasons}
 
 
 def _evaluation_line(evaluation: dict[str, Any]) -> str:
@@ -248,10 +243,10 @@ def _canary(c: Container, t: Timeline, act: Act, version: str) -> dict[str, Any]
     )
     deployment_id = canary["deployment_manifest"]["deployment_id"]
     t.say(f"canary {deployment_id} takes 10% of users; the monitor ticks every second")
-    with c.open_agent() as agent:
+    with c.open_system() as system:
 
         def completed() -> dict[str, Any] | None:
-            for check in agent.tick("monitor")["monitor"]["checks"]:
+            for check in (system.tick("monitor")["monitor"] or {}).get("checks", []):
                 if check["deployment_id"] == deployment_id and check["action"] != "hold":
                     t.say(f"monitor: canary {check['action']} ({check['status']})")
             with c.reader() as uow:

@@ -45,7 +45,7 @@ from agents.alerting import dispatching, raise_alert
 from agents.commands import Tick
 from agents.handlers.check_failures import failed
 from agents.handlers.feedback import judge_quality
-from agents.handlers.retraining import retraining_worker
+from agents.handlers.retraining import record_deferred, retraining_worker
 from agents.queries.audit import record_audit_check
 from database import leases, locks
 from lifecycle.alerts import lease_lost
@@ -272,35 +272,6 @@ def tick_models(
     }
 
 
-def record_deferred(c: Container, handoffs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The work a tick's agents handed to a deferred agent (a retraining, which may take longer
-    than a tick): each retraining without a run gets a ``requested`` run, which the retraining
-    worker takes up outside the tick; one that names its run is recorded already."""
-    from database.retraining import RetrainingInProgressError
-    from lifecycle.retraining import Trigger
-
-    recorded = []
-    for handoff in handoffs:
-        request = handoff.get("request") or {}
-        model, run_id = str(request.get("model_name") or ""), request.get("retraining_run_id")
-        if handoff.get("to") != "retraining" or not model:
-            continue
-        if not run_id:
-            run_id = f"retrain-{uuid.uuid4().hex[:12]}"
-            trigger = Trigger(str(request.get("trigger") or Trigger.DRIFT.value))
-            try:
-                with c.uow() as uow:
-                    uow.retraining.open_run(
-                        run_id, model, trigger, "monitor", utcnow(), str(handoff.get("reason"))
-                    )
-                    uow.commit()
-            except RetrainingInProgressError as exc:
-                log.info("retraining of %s not requested again: %s", model, exc)
-                continue
-        recorded.append({"model_name": model, "retraining_run_id": run_id, "to": "retraining"})
-    return recorded
-
-
 def skipped_check(model: str, holder: str) -> dict[str, Any]:
     """The report line of a model left alone this tick because ``holder`` is changing it."""
     return {
@@ -388,20 +359,17 @@ def quality_checks(c: Container, request: Tick) -> list[dict[str, Any]]:
 
 
 def monitor_decisions(c: Container, agent: SystemAgent, request: Tick) -> dict[str, Any] | None:
-    """After the checks: the monitor agent's decisions over the watched models (compiled
-    without a checkpointer, like the deployer's tick; ``agents.model_monitor``), inside the
-    fence. A failure is logged and never breaks the tick (a lost lease still stops it)."""
-    from agents.model_monitor import InputState, MonitorDeps, run_monitor
+    """After the checks: the monitor agent's watch through the supervisor (so it judges this
+    tick's evidence), inside the fence; a retraining it asks for is left to the retraining
+    worker. A failure is logged and never breaks the tick (a lost lease still stops it)."""
+    from agents.model_monitor.agent import report_line
 
-    if agent.deployer is None:
-        raise RuntimeError("the watcher's system agent has no deployer")
-    deployer = agent.deployer.deps
-    deps = MonitorDeps(c.uow, deployer.memory, deployer.clock, c.settings.user)
-    ask = InputState(model_name=request.model_name or "", requested_by=c.settings.user)
     try:
-        return run_monitor(deps, ask)
+        out = agent.watch(c.settings.user, request.model_name or "")
     except leases.StaleFenceError:
         raise
     except Exception:
         log.warning("the monitor agent failed; the tick goes on", exc_info=True)
         return None
+    record_deferred(c, out.get("handoffs") or [])
+    return {"decisions": [report_line(d) for d in out["decisions"]], "handoffs": out["handoffs"]}

@@ -24,6 +24,7 @@ from agents.commands import Deploy, Promote
 from agents.handlers import operations
 from agents.handlers.retraining_policy import require_deployer
 from agents.ports import Services
+from database.retraining import RetrainingInProgressError
 from lifecycle.durations import parse_duration
 from lifecycle.errors import BadInputError, ModelDeployerError
 from lifecycle.handoff import AgentName, Handoff
@@ -180,3 +181,29 @@ def retraining_worker(c: Services, interval: float = 30.0) -> Iterator[Backgroun
         yield worker
     finally:
         worker.stop(timeout=600)
+
+
+def record_deferred(c: Services, handoffs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The work a tick's agents handed to a deferred agent (a retraining, which may take longer
+    than a tick): each retraining without a run gets a ``requested`` run, which the retraining
+    worker takes up outside the tick; one that names its run is recorded already."""
+    recorded = []
+    for handoff in handoffs:
+        request = handoff.get("request") or {}
+        model, run_id = str(request.get("model_name") or ""), request.get("retraining_run_id")
+        if handoff.get("to") != "retraining" or not model:
+            continue
+        if not run_id:
+            run_id = f"retrain-{uuid.uuid4().hex[:12]}"
+            trigger = Trigger(str(request.get("trigger") or Trigger.DRIFT.value))
+            try:
+                with c.uow() as uow:
+                    uow.retraining.open_run(
+                        run_id, model, trigger, "monitor", utcnow(), str(handoff.get("reason"))
+                    )
+                    uow.commit()
+            except RetrainingInProgressError as exc:
+                log.info("retraining of %s not requested again: %s", model, exc)
+                continue
+        recorded.append({"model_name": model, "retraining_run_id": run_id, "to": "retraining"})
+    return recorded

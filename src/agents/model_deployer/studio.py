@@ -26,6 +26,7 @@ from memory.store_memory import StoreMemory
 from memory.stores import open_store
 
 if TYPE_CHECKING:
+    from agents.bootstrap import Container
     from agents.model_deployer.deps import DeployerDeps
 
 _resources = ExitStack()
@@ -36,7 +37,8 @@ _built: dict[str, Any] = {}
 
 def home_deps() -> DeployerDeps:
     """This home's deployer deps, set up once per process (blocking: call it off the loop)."""
-    deps: DeployerDeps = once("deps", _set_up)
+    container, memory = home()
+    deps: DeployerDeps = once("deps", lambda: container.deps(memory))
     return deps
 
 
@@ -48,13 +50,19 @@ def once(key: str, build: Callable[[], Any]) -> Any:
         return _built[key]
 
 
-def _set_up() -> DeployerDeps:
+def home() -> tuple[Container, StoreMemory]:
+    """This home's container and memory, set up once per process (blocking: off the loop)."""
+    made: tuple[Container, StoreMemory] = once("home", _set_up)
+    return made
+
+
+def _set_up() -> tuple[Container, StoreMemory]:
     container = bootstrap()
     container.settings.ensure_home()
     migrate.upgrade(container.settings.database_url)
     _resources.callback(container.close)
     store = _resources.enter_context(open_store(container.settings.database_url))
-    return container.deps(StoreMemory(store))
+    return container, StoreMemory(store)
 
 
 def build_deployer() -> CompiledStateGraph[Any, Any, Any, Any]:

@@ -77,22 +77,26 @@ class SystemAgent:
         return {**values, "thread_id": thread_id, "next": list(snap.next), "interrupts": waits}
 
     def tick(self, requested_by: str = "monitor", model_name: str = "") -> dict[str, Any]:
-        """One scheduled tick through the supervisor, run without a checkpointer: the
-        deployer's health tick, then (when the system has one) the monitor agent's watch, and
-        what each hands on. ``monitor`` is the deployer's tick report; ``handoffs`` the work
-        left to deferred agents (a retraining), for the caller to record."""
-        started = time.monotonic()
-        outs = [self._tick_one(RequestAction.MONITOR, requested_by, model_name)]
-        if AgentName.MONITOR in self.agents:
-            outs.append(self._tick_one(RequestAction.WATCH, requested_by, model_name))
-        out: dict[str, Any] = {
-            "results": [r for o in outs for r in o["results"]],
-            "handoffs": [h for o in outs for h in o["handoffs"]],
-            "errors": [e for o in outs for e in o["errors"]],
-            "status": next((o["status"] for o in outs if o["status"] != "completed"), "completed"),
-        }
+        """One scheduled health tick through the supervisor, run without a checkpointer: the
+        deployer's tick and what it hands on. ``monitor`` is the deployer's tick report."""
+        out = self._scheduled(RequestAction.MONITOR, requested_by, model_name)
         deployer = [r for r in out["results"] if r["agent"] == AgentName.DEPLOYER.value]
         out["monitor"] = deployer[0]["outputs"].get("monitor") if deployer else None
+        return out
+
+    def watch(self, requested_by: str = "monitor", model_name: str = "") -> dict[str, Any]:
+        """The monitor agent's scheduled watch through the supervisor (``deployer watch`` runs
+        it after each tick's checks, so it judges this tick's evidence): its decisions and
+        what it hands on. ``handoffs`` is the work left to deferred agents (a retraining, run
+        by the retraining worker outside the tick); a rollback it asks for runs at once."""
+        out = self._scheduled(RequestAction.WATCH, requested_by, model_name)
+        monitor = [r for r in out["results"] if r["agent"] == AgentName.MONITOR.value]
+        out["decisions"] = monitor[0]["outputs"].get("decisions", []) if monitor else []
+        return out
+
+    def _scheduled(self, action: RequestAction, requested_by: str, model: str) -> dict[str, Any]:
+        started = time.monotonic()
+        out = self._tick_one(action, requested_by, model)
         out["elapsed_seconds"] = round(time.monotonic() - started, 3)
         return out
 

@@ -87,3 +87,21 @@ def state_types(agents: Iterable[AgentSpec]) -> tuple[type, ...]:
     from agents.supervisor.state import State
 
     return (State, *(a.state_type for a in agents if a.state_type is not None))
+
+
+def monitor_spec(graph: Pregel[Any, Any, Any, Any]) -> AgentSpec:
+    """The ModelMonitorAgent's spec over its compiled graph."""
+    from agents.model_monitor.state import InputState, State
+
+    return AgentSpec.of(AgentName.MONITOR, graph, InputState, ("decisions",), State)
+
+
+RETRAINING_OUTPUTS = ("retraining_run_id", "new_version", "label", "evaluation")
+"""What a retraining run's result keeps."""
+
+
+def retraining_spec(graph: Pregel[Any, Any, Any, Any]) -> AgentSpec:
+    """The RetrainingAgent's spec over its compiled graph."""
+    from agents.retraining.state import InputState, State
+
+    return AgentSpec.of(AgentName.RETRAINING, graph, InputState, RETRAINING_OUTPUTS, State)

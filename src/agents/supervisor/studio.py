@@ -15,14 +15,21 @@ from langgraph.graph.state import CompiledStateGraph
 from agents.model_deployer import studio as deployer_studio
 from agents.model_deployer.graph import build_graph as deployer_graph
 from agents.supervisor.graph import GRAPH_NAME, build_graph
-from agents.supervisor.spec import AgentSpec, deployer_spec
+from agents.supervisor.spec import AgentSpec, deployer_spec, monitor_spec, retraining_spec
 from lifecycle.handoff import AgentName
 
 
 def studio_agents() -> dict[AgentName, AgentSpec]:
     """The system's agents over this home (blocking: the home is set up on first use)."""
+    from agents.model_monitor import studio as monitor_studio
+    from agents.retraining import studio as retraining_studio
+
     deps = deployer_studio.home_deps()
-    return {AgentName.DEPLOYER: deployer_spec(deployer_graph(deps).compile())}
+    return {
+        AgentName.DEPLOYER: deployer_spec(deployer_graph(deps).compile()),
+        AgentName.MONITOR: monitor_spec(monitor_studio.build_monitor()),
+        AgentName.RETRAINING: retraining_spec(retraining_studio.build_retraining()),
+    }
 
 
 def build_system() -> CompiledStateGraph[Any, Any, Any, Any]:

@@ -12,6 +12,7 @@ from agents.entrypoints.cli import capture as cli_capture
 from agents.entrypoints.cli import feedback as cli_feedback
 from agents.entrypoints.cli import retraining as cli_retraining
 from agents.entrypoints.cli import slo as cli_slo
+from agents.entrypoints.cli import traffic as cli_traffic
 
 GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("audit", cli_audit.app),
@@ -21,4 +22,5 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("capture", cli_capture.app),
     ("slo", cli_slo.app),
     ("retraining", cli_retraining.app),
+    ("traffic", cli_traffic.app),
 )

@@ -13,7 +13,6 @@ renderers and the metric parser are imported when they are used.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -24,11 +23,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from agents.entrypoints.cli import remote_capture, remote_feedback, remote_labels
-from agents.entrypoints.cli.output import console, emit, err_console, to_json
+from agents.entrypoints.cli import remote_audit, remote_capture, remote_feedback, remote_labels
+from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.remote import URL_ENV, Answer, add_refusals, remote_command
 from agents.entrypoints.cli.render_decisions import render_decisions as render
-from lifecycle.errors import AuditChainBrokenError
 from lifecycle.version_labels import describe_version
 
 AWAITING_APPROVAL_EXIT = 4
@@ -42,9 +40,8 @@ app = typer.Typer(
     add_completion=False,
 )
 deployments_app = typer.Typer(help="Deployments the ops API knows.", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit log: every change, who made it, hash-chained.")
 app.add_typer(deployments_app, name="deployments")
-app.add_typer(audit_app, name="audit")
+app.add_typer(remote_audit.app, name="audit")
 app.add_typer(remote_capture.app, name="capture")
 
 Name = Annotated[str, typer.Argument(help="Model name.")]
@@ -387,22 +384,6 @@ def deployments_stop(
     with remote_command(as_json) as api:
         answer = api.delete(f"/v1/deployments/{_path(deployment_id)}")
     emit(answer.body, as_json, lambda: console.print(f"stopped {deployment_id}"))
-
-
-@audit_app.command("verify")
-def audit_verify(as_json: JsonOption = False) -> None:
-    """Check that no audit event was changed or removed since it was written."""
-    from agents.entrypoints.cli.audit import describe
-
-    with remote_command(as_json) as api:
-        report = api.get("/v1/audit/verify").body
-    if report["ok"]:
-        emit(report, as_json, lambda: console.print(describe(report), highlight=False))
-        return
-    if as_json:
-        sys.stdout.write(to_json(report) + "\n")
-    err_console.print(f"[bold red]error:[/] {describe(report)}", highlight=False)
-    raise typer.Exit(AuditChainBrokenError.exit_code)
 
 
 app.add_typer(remote_feedback.app, name="feedback")
