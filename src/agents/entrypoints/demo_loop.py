@@ -35,7 +35,7 @@ from mlops.processes import poll
 
 if TYPE_CHECKING:
     from agents.bootstrap import Container
-    from agents.entrypoints.demo import Timeline
+    from agents.entrypoints.demo_alerts import Says as Timeline
 
 SHIFT = {1: 1.0}
 """Column -> offset of the drifted traffic: sepal width reads 1 cm more than it did."""

@@ -13,7 +13,7 @@ from mlops.processes import free_port, terminate_tree, wait_http_ok
 
 if TYPE_CHECKING:
     from agents.bootstrap import Container
-    from agents.entrypoints.demo import Timeline
+    from agents.entrypoints.demo_alerts import Says as Timeline
 
 
 @contextmanager
