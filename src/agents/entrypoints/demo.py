@@ -60,6 +60,10 @@ FAULT = "DEPLOYER_FAULT_ERROR_RATE"
 DEMO_ENV = {
     "DEPLOYER_SHADOW_MIN_HOURS": str(SHADOW_SECONDS / 3600),
     "DEPLOYER_MIN_SHADOW_COMPARISONS": "150",
+    # A fresh shadow server's first answers are cold (100-200 ms): a few in these
+    # few dozen mirrored requests move its p95, not its steady latency (at the
+    # default 1000 comparisons they are under 1%). The latency gate has its own tests.
+    "DEPLOYER_SHADOW_LATENCY_SLACK_MS": "1000",
     "DEPLOYER_MIN_SHADOW_AGREEMENT": "0.9",
     "DEPLOYER_WARM_SECONDS": "300",
     "DEPLOYER_MIN_REQUESTS": "100",
