@@ -247,7 +247,7 @@ def _canary(c: Container, t: Timeline, act: Act, version: str) -> dict[str, Any]
 
         def completed() -> dict[str, Any] | None:
             for check in (system.tick("monitor")["monitor"] or {}).get("checks", []):
-                if check["deployment_id"] == deployment_id and check["action"] != "hold":
+                if check["deployment_id"] == deployment_id and check["status"] == "passed":
                     t.say(f"monitor: canary {check['action']} ({check['status']})")
             with c.reader() as uow:
                 row = uow.deployments.get(deployment_id)

@@ -34,6 +34,7 @@ from lifecycle.monitor import RolloutPhase, monitor_mark
 from lifecycle.rollback_plan import RollbackPlan, plan_rollback, rollback_target, switched_routes
 from lifecycle.stages import WARM_STATUSES, DeploymentStatus, ModelStage, change_status
 from memory import episodes
+from memory.stores import strict_serde
 
 
 class RollbackNodes:
@@ -279,9 +280,10 @@ def rollback_flow(deps: DeployerDeps) -> CompiledStateGraph[State, None, State, 
     graph = StateGraph(State)
     add_rollback_flow(graph, RollbackNodes(deps))
     graph.add_edge(START, "plan_rollback")
-    return graph.compile(
-        checkpointer=InMemorySaver(), interrupt_after=["plan_rollback"], name=ROLLBACK_FLOW
-    )
+    # The same allow-list as every checkpointer: a plan is restored as a RollbackPlan, and an
+    # undeclared type is refused rather than warned about.
+    saver = InMemorySaver(serde=strict_serde((State,)))
+    return graph.compile(checkpointer=saver, interrupt_after=["plan_rollback"], name=ROLLBACK_FLOW)
 
 
 def run_rollback(
