@@ -135,7 +135,12 @@ def run(url: str, assistant: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("graph", "nodes"),
-    [("system", {"intake", "supervisor", "model_deployer"}), ("model_deployer", {"intake"})],
+    [
+        ("system", {"intake", "supervisor", "model_deployer", "model_monitor", "retraining"}),
+        ("model_deployer", {"intake"}),
+        ("model_monitor", {"intake", "gather", "decide", "record"}),
+        ("retraining", {"intake", "train", "evaluate"}),
+    ],
 )
 def test_every_graph_loads_and_draws_under_langgraph_dev(
     server: str, graph: str, nodes: set[str]
@@ -157,3 +162,8 @@ def test_the_system_graph_routes_a_request_through_the_dev_servers_api(server: s
     out = run(server, "system", request)
     assert out["status"] == "completed"
     assert [(r["agent"], r["status"]) for r in out["results"]] == [("model_deployer", "monitored")]
+
+
+def test_the_monitor_agent_watches_through_the_dev_servers_api(server: str) -> None:
+    out = run(server, "model_monitor", {"model_name": ""})
+    assert out["errors"] == [] and out["decisions"] == [] and out["handoffs"] == []

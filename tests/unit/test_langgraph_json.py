@@ -54,3 +54,14 @@ def test_langgraph_json_exposes_the_system_graph_over_the_deployer(home: Any) ->
     assert {"intake", "supervisor", "model_deployer"} <= set(graph.nodes)
     assert graph.checkpointer is None
     assert graph.name == "system"
+
+
+@pytest.mark.parametrize(
+    ("graph_id", "nodes"),
+    [("model_monitor", {"gather", "decide", "record"}), ("retraining", {"train", "evaluate"})],
+)
+def test_langgraph_json_exposes_each_agent(home: Any, graph_id: str, nodes: set[str]) -> None:
+    _, make = factory(graph_id)
+    assert inspect.iscoroutinefunction(make)
+    graph = asyncio.run(make())
+    assert nodes <= set(graph.nodes) and graph.checkpointer is None and graph.name == graph_id
