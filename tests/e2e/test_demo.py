@@ -23,7 +23,7 @@ def test_the_demo_tells_the_whole_story_and_leaves_nothing_running(
     story = result.json()
     said = [event["text"] for event in story["events"]]
     assert any("refused, as it should be" in text for text in said)  # the shadow-age gate
-    assert sum("approves" in text and "with his own token" in text for text in said) == 2
+    assert sum("approves" in text and "with his own token" in text for text in said) == 3
     assert any("approve your own request: refused" in text for text in said)
     assert any("answered by v1" in text and "failed" not in text for text in said)
     assert 0.9 <= story["shadow_agreement"] <= 1.0  # the demo's own agreement bar was met
