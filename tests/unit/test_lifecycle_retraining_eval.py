@@ -29,6 +29,18 @@ def test_the_split_is_the_same_whatever_order_the_rows_come_in() -> None:
     assert 300 <= len(first) <= 500  # about a fifth
 
 
+@pytest.mark.parametrize(
+    ("request_id", "held_out"),
+    [("req-219", False), ("req-240", False), ("req-3", False), ("req-4", True), ("req-6", True)],
+)
+def test_the_split_is_pinned_by_the_first_eight_bytes_of_the_id_s_sha256(
+    request_id: str, held_out: bool
+) -> None:
+    """Golden values: a run's split must not move between releases (req-219 and req-240 sit
+    exactly at the 20% edge; req-3, -4 and -6 change side if more bytes are read)."""
+    assert is_holdout(request_id) is held_out
+
+
 def test_a_request_stays_on_its_side_of_the_split() -> None:
     assert [is_holdout("req-00042") for _ in range(5)] == [is_holdout("req-00042")] * 5
 
@@ -91,6 +103,7 @@ def ev(candidate: Any, production: Any, metric: str = "accuracy") -> dict[str, A
         (ev(0.5, 0.6, "mae"), "mae", 0.0, True),
         (ev(float("nan"), 0.9), "accuracy", 0.0, False),  # not a figure
         (ev(0.9, float("inf")), "accuracy", 0.0, False),
+        (ev(float("inf"), 0.9), "accuracy", 0.0, False),  # an infinite candidate is no figure
         (ev(None, 0.9), "accuracy", 0.0, False),
         (ev(True, 0.9), "accuracy", 0.0, False),
         (ev("0.99", 0.9), "accuracy", 0.0, False),
@@ -138,6 +151,10 @@ def test_a_retrained_version_bumps_its_parents_patch(
         ({"retrain:drift:2d": {"episodes": 3, "succeeded": 3}}, None),  # another window
         ({"retrain:manual:7d": {"episodes": 3, "succeeded": 3}}, None),  # another trigger
         ({"retrain:drift:7d": {"episodes": 0}}, None),
+        (
+            {"retrain:drift:7d": {"episodes": 2}},
+            "drift-triggered runs on 7d windows passed 0 of 2 times",
+        ),
         ({"retrain:drift:7d": "garbage"}, None),
         ({}, None),
     ],
