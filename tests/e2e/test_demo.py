@@ -81,7 +81,7 @@ def _the_loop_closed_by_itself(loop: dict[str, Any], home: Path, mp: pytest.Monk
         assert row.lineage["retraining_run_id"] == run_row.id == loop["retraining"]["run"]
         assert (run_row.status, run_row.trigger) == ("handed_over", "drift")
         assert [r.to_stage for r in records] == ["staging", "shadow", "production"]
-        assert records[-1].approval_id is not None and records[-1].changed_by != "bob"
+        assert records[-1].approval_id is not None and records[-1].changed_by == "bob"
         with c.open_memory() as memory:
             (episode,) = memory.episodes(MODEL, "retraining")
         assert episode["outcome"] == "succeeded" and episode["version"] == version
