@@ -90,7 +90,7 @@ async def set_policy(
     return json_response(result)
 
 
-@router.delete("/{name}/retraining", responses=error_responses(409, 502))
+@router.delete("/{name}/retraining", responses=error_responses(404, 409, 502))
 async def clear_policy(name: ModelName, user: Deployer, c: ContainerDep) -> JSONResponse:
     """Remove the model's retraining policy (``cleared`` false: it had none)."""
     result = await run_in_threadpool(retraining_policy.clear_policy, c, user.name, name)
