@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,11 @@ from database import migrate
 from tests.mlflow_template import seed_mlflow_store
 
 ROOT = Path(__file__).resolve().parents[2]
-LANGGRAPH = Path(sys.executable).with_name("langgraph")
+LANGGRAPH = Path(
+    os.environ.get("DEPLOYER_LANGGRAPH") or ROOT / ".venv-studio" / "bin" / "langgraph"
+)
+"""LangGraph's local server, from the venv ``scripts/setup --studio`` makes (``scripts/test``
+does): langgraph-api's pins cannot live beside the dev tools' (``pyproject.toml``, studio)."""
 OFFLINE = {
     "LANGSMITH_TRACING": "false",
     "LANGCHAIN_TRACING_V2": "false",
@@ -63,6 +66,8 @@ def seeded_home(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not LANGGRAPH.exists():
+        pytest.fail(f"{LANGGRAPH} is missing: run scripts/setup --studio (scripts/test does)")
     tmp = tmp_path_factory.mktemp("langgraph_dev")
     seeded_home(tmp / "home")
     port = free_port()

@@ -84,9 +84,12 @@ def policy_of(c: Services, name: str, request: PolicyRequest) -> RetrainingPolic
     project = request.project.strip()
     if not project:
         raise BadInputError("give the MLflow Project: --project PATH (a folder with MLproject)")
-    if not is_remote(project):
-        project = str(Path(project).expanduser().resolve())
-    c.project_runner.check_project(project, request.entry_point)
+    try:  # a path the file system cannot even look at (too long, a NUL) is no project
+        if not is_remote(project):
+            project = str(Path(project).expanduser().resolve())
+        c.project_runner.check_project(project, request.entry_point)
+    except (OSError, ValueError) as exc:
+        raise PolicyRefusedError(f"no MLflow Project at {project[:200]!r}: {exc}") from exc
     return RetrainingPolicy(
         model_name=name,
         project=project,

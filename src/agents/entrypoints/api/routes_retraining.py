@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
 from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
@@ -37,7 +37,10 @@ class PolicyBody(Body):
     """A folder holding an MLproject (on the API's machine), or a git URI."""
     entry_point: str = Field(default="main", pattern=r"^[A-Za-z0-9_.\-]{1,100}$")
     params: dict[ParamKey, Annotated[str, Field(max_length=1000)]] = Field(
-        default_factory=dict, max_length=50
+        default_factory=dict,
+        max_length=50,
+        # pydantic states the key pattern as patternProperties; say that other keys are refused
+        json_schema_extra={"additionalProperties": False},
     )
     on_drift: int | None = Field(default=None, ge=1, le=10_000)
     on_quality_drop: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False)
@@ -45,7 +48,7 @@ class PolicyBody(Body):
     """A cron expression, UTC."""
     cooldown: Window = "6h"
     window: Window = "7d"
-    expensive: bool = False
+    expensive: StrictBool = False
 
     def request(self) -> retraining_policy.PolicyRequest:
         return retraining_policy.PolicyRequest(

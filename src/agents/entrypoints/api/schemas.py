@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from agents.commands import Approve, Deploy, Promote, Register, Reject, Rollback
 from lifecycle.approval import Decision
@@ -111,7 +111,7 @@ class LabelRequest(Body):
     """Give a registered version a semantic label (deployers)."""
 
     label: str = Field(pattern=LABEL_PATTERN, description="e.g. 1.2.0 (unique per model).")
-    force: bool = Field(default=False, description="Change the label of a labelled version.")
+    force: StrictBool = Field(default=False, description="Change the label of a labelled version.")
 
 
 class PromoteRequest(Body):
