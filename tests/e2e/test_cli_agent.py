@@ -334,7 +334,9 @@ def test_a_shadow_is_compared_and_its_measured_agreement_is_a_production_gate(
     approved = api_decide(ops_api, home.tokens["bob"], waiting.json()["approval_id"])
     assert approved.status_code == 200, approved.text
     assert approved.json()["version_record"]["to_stage"] == "production"
-    assert home.registry()["aliases"] == {"production": "2"}
+    # @production names the approved version; @champion what users get (v1 still serves them)
+    # and @challenger the shadow's version (issue 15)
+    assert home.registry()["aliases"] == {"production": "2", "champion": "1", "challenger": "2"}
 
 
 def wait_for_comparisons(home: Home, shadow: str, count: int) -> dict[str, Any]:
@@ -435,7 +437,7 @@ def test_a_rollback_switches_back_at_once_and_no_request_fails_meanwhile(
     assert not any(alive(pid) for pid in canary_servers), "the undone servers are stopped"
     assert home.registry() == {
         "tags": {"1": "production", "2": "development"},
-        "aliases": {"production": "1"},
+        "aliases": {"production": "1", "champion": "1"},  # the canary's challenger is gone
     }
 
 
