@@ -209,6 +209,9 @@ def test_a_shadow_deployment_reports_how_often_it_agreed_with_the_primary(
         "agreed": 190,
         "shadow_errors": 1,
         "agreement": pytest.approx(190 / 199),
+        # both sides timed on the same mirrored requests (the shadow latency gate's figures)
+        "primary_latency": {69: 200},
+        "shadow_latency": {71: 200},
     }
     assert deployments["prod"]["shadow"] is None
 
