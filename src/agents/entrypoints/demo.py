@@ -72,6 +72,8 @@ DEMO_ENV = {
     "DEPLOYER_MIN_REQUESTS": "100",
     "DEPLOYER_MAX_ERROR_RATE": "0.02",
     "DEPLOYER_CANARY_STEP_SECONDS": "2",
+    # a retrained version within the criterion's own margin of production is handed over
+    "DEPLOYER_RETRAINING_TOLERANCE": "0.02",
     "BENTOML_DO_NOT_TRACK": "true",
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "1",

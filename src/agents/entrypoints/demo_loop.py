@@ -13,7 +13,6 @@ being served. Every step goes through the agents' own code, as ``deployer watch`
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,8 +169,8 @@ def _drifted_traffic(
         raise RuntimeError("the gateway did not start capturing within 10 s")
     sent = []
     with httpx.Client(base_url=url, timeout=10.0, trust_env=False) as client:
-        for row, label in zip(rows, labels.tolist(), strict=True):
-            request_id = str(uuid.uuid4())
+        for i, (row, label) in enumerate(zip(rows, labels.tolist(), strict=True)):
+            request_id = f"drift-{i:03d}"  # the client's own ids: the same split every run
             answer = client.post(
                 f"/v1/models/{model}/predict",
                 json={"instances": [row]},
@@ -254,7 +253,8 @@ def _canary(c: Container, t: Timeline, act: Act, version: str) -> dict[str, Any]
                 done = row.traffic_percentage >= 100.0 and row.changing_run_id is None
                 return {"deployment_id": deployment_id, "status": row.status} if done else None
 
-        found = poll(completed, timeout=120, interval=1.0, paced=True)
+        # memory slows this canary (the first act's rollback): more, longer steps
+        found = poll(completed, timeout=300, interval=1.0, paced=True)
     if found is None:
-        raise RuntimeError("the canary did not complete within 120 s")
+        raise RuntimeError("the canary did not complete within 300 s")
     return found
