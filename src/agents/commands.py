@@ -37,7 +37,14 @@ Stage = Annotated[ModelStage | str, Field(union_mode="left_to_right")]
 Strategy = Annotated[StrategyName | str, Field(union_mode="left_to_right")]
 """A strategy as parsed or as typed (the intake judges the word)."""
 
-ThreadId = Annotated[str | None, Field(description="Run on this graph thread (again: resume it).")]
+ThreadId = Annotated[
+    str | None,
+    Field(
+        description="Run on this graph thread (again: resume it).",
+        max_length=90,  # the system thread (``system-`` and it) fits the rows' 100 characters
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$",
+    ),
+]
 
 
 class _Command(BaseModel):

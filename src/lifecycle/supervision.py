@@ -19,10 +19,20 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from lifecycle.errors import BadInputError
 from lifecycle.handoff import AgentName, Handoff
 
+SYSTEM_THREAD_PREFIX = "system-"
+"""How the system graph's threads begin: approvals and the watcher's recovery resume a thread
+with it through the system graph (``SystemAgent``), any other through its own graph."""
+
+
+def is_system_thread(thread_id: str | None) -> bool:
+    """Whether ``thread_id`` is one of the system graph's threads."""
+    return str(thread_id or "").startswith(SYSTEM_THREAD_PREFIX)
+
 
 class RequestSource(StrEnum):
     """Where a request came from."""
 
+    CLI = "cli"
     CHAT = "chat"
     SCHEDULE = "schedule"
     API = "api"

@@ -242,6 +242,9 @@ def test_production_waits_for_an_approver_who_is_not_the_requester(
     approval = asked["approval_id"]
     assert asked["status"] == "awaiting_approval"
     assert {v["gate"]: v["status"] for v in asked["verdicts"]}["metric:accuracy"] == "passed"
+    # the CLI's own promote goes through the supervisor: the pause is on a system thread
+    assert asked["thread_id"].startswith("system-"), asked
+    assert home.query("SELECT thread_id FROM approvals") == [(asked["thread_id"],)]
     listed = home.ok("approvals")["approvals"]
     assert [(a["approval_id"], a["state"], a["requested_by"]) for a in listed] == [
         (approval, "pending", local_identity())
@@ -473,6 +476,10 @@ def test_a_deploy_killed_mid_way_resumes_to_one_live_server_and_resuming_again_i
         "WHERE status IN ('pending', 'deploying')"
     )
     assert status == "deploying"
+    # the CLI's deploy ran through the supervisor: the row names the system thread
+    assert home.query(
+        f"SELECT thread_id FROM ml_deployments WHERE deployment_id = '{deployment_id}'"
+    ) == [(f"system-{thread}",)]
     strays = processes_of(deployment_id)
     assert strays, "the killed run's server outlives it"
     if failpoint == "deploy.endpoint_started":

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from agents.bootstrap import bootstrap
-from agents.handlers import operations
 from agents.handlers.registration import register_version
 from agents.settings import Settings
 from mlops.training import train_and_log
+from tests import operations_calls
 from tests.e2e.cli import Result, run
 from tests.mlflow_template import seed_mlflow_store
 
@@ -42,7 +42,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         for _ in range(2):
             register_version(c.uow, c.registry, MODEL, trained.model_uri, "alice")
         for version, reason in (("1", "offline checks passed"), ("2", "")):
-            done = operations.promote(c, MODEL, version, "staging", "alice", reason)
+            done = operations_calls.promote(c, MODEL, version, "staging", "alice", reason)
             assert done["status"] == "promoted", done
     finally:
         c.close()

@@ -39,6 +39,7 @@ from agents.handlers.registration import register_version
 from agents.settings import Settings
 from mlops.processes import free_port, terminate_tree, wait_http_ok
 from mlops.training import train_and_log
+from tests import operations_calls
 from tests.access_fixtures import grant_roles
 from tests.alert_receivers import smtp_receiver, webhook_receiver
 from tests.e2e.cli import run_here
@@ -179,7 +180,7 @@ def promote(home: Home, version: str, *stages: str) -> None:
     call (the CLI's promotions are test_cli_agent's subject). Registration in ``home`` too."""
     with in_process(home) as c:
         for stage in stages:
-            result = operations.promote(c, MODEL, version, stage, "alice")
+            result = operations_calls.promote(c, MODEL, version, stage, "alice")
             if result["status"] == "awaiting_approval":
                 approval = result["waiting_for"]["approval_id"]
                 result = operations.decide(c, approval, "bob", "approve")

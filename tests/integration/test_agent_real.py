@@ -19,6 +19,7 @@ from database import migrate
 from lifecycle.errors import PermissionDeniedError, ProductionCriteriaNotMetError
 from mlops.mlflow_env import tracking
 from mlops.training import train_and_log
+from tests import operations_calls
 from tests.access_fixtures import grant_roles
 from tests.mlflow_template import seed_mlflow_store
 
@@ -56,8 +57,10 @@ def test_a_production_promotion_waits_and_a_fresh_process_approves_it(home: Path
         first.uow, first.registry, MODEL, trained.model_uri, "alice", criteria=["accuracy>=0.5"]
     )["version"]
     for stage in ("staging", "shadow"):
-        assert operations.promote(first, MODEL, version, stage, "alice")["status"] == "promoted"
-    waiting = operations.promote(first, MODEL, version, "production", "alice", reason="go")
+        assert (
+            operations_calls.promote(first, MODEL, version, stage, "alice")["status"] == "promoted"
+        )
+    waiting = operations_calls.promote(first, MODEL, version, "production", "alice", reason="go")
     assert waiting["status"] == "awaiting_approval"
     approval_id = waiting["approval_id"]
     first.close()
@@ -100,11 +103,11 @@ def test_unmet_production_criteria_are_all_listed_and_nothing_moves(home: Path) 
         c.uow, c.registry, MODEL, trained.model_uri, "alice", criteria=["accuracy>=0.999"]
     )["version"]
     for stage in ("staging", "shadow"):
-        operations.promote(c, MODEL, version, stage, "alice")
+        operations_calls.promote(c, MODEL, version, stage, "alice")
     with c.uow() as uow:
         events = len(uow.audit.list())
     with pytest.raises(ProductionCriteriaNotMetError) as refused:
-        operations.promote(c, MODEL, version, "production", "alice")
+        operations_calls.promote(c, MODEL, version, "production", "alice")
     assert any("misses accuracy>=0.999" in reason for reason in refused.value.unmet)
     with c.uow() as uow:
         assert uow.models.get(MODEL, version).stage == "shadow"

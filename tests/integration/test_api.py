@@ -195,6 +195,9 @@ def test_the_token_user_is_the_actor_and_a_body_cannot_name_another(api: Api) ->
     assert answer.json()["version_record"]["changed_by"] == "dan"
     with api.container.uow() as uow:
         assert uow.audit.list()[-1].actor == "dan"
+    # the older route goes through the supervisor too: a system thread, the deployer's step
+    assert answer.json()["thread_id"].startswith("system-")
+    assert answer.json()["agents"] == ["model_deployer:promoted"]
 
 
 # -- approvals ------------------------------------------------------------------------------------

@@ -295,7 +295,12 @@ def promote_mirrored_version(stack: Stack, shadow: str) -> ProductionCriteriaNot
     try:
         set_criteria(c.uow, MODEL, "2", ["accuracy>=production-1"], {}, "tester")
         with pytest.raises(ProductionCriteriaNotMetError) as refused:
-            execute(c, Promote(model_name=MODEL, version="2", target_stage="production"), "tester")
+            execute(
+                c,
+                Promote(model_name=MODEL, version="2", target_stage="production"),
+                "tester",
+                "cli",
+            )
     finally:
         c.close()
     with stack.container.reader() as uow:

@@ -54,13 +54,13 @@ def test_a_second_person_approves_an_expensive_retraining_and_it_is_requested(
 ) -> None:
     approval_id = waiting_run(c, "rt-1")
     with pytest.raises(PermissionDeniedError):  # four eyes: not the one who asked
-        operations.execute(c, Approve(approval_id=approval_id), "ann")
+        operations.execute(c, Approve(approval_id=approval_id), "ann", "cli")
     assert state(c, "rt-1", approval_id) == ("awaiting_approval", "pending", "iris")
-    done = operations.execute(c, Approve(approval_id=approval_id, comment="go"), "bob")
+    done = operations.execute(c, Approve(approval_id=approval_id, comment="go"), "bob", "cli")
     assert done["status"] == RunStatus.REQUESTED.value
     assert state(c, "rt-1", approval_id) == ("requested", "approved", "iris")
     with pytest.raises(ConflictError):
-        operations.execute(c, Reject(approval_id=approval_id), "bob")
+        operations.execute(c, Reject(approval_id=approval_id), "bob", "cli")
     assert state(c, "rt-1", approval_id) == ("requested", "approved", "iris")
     with c.reader() as uow:
         assert [e.action for e in uow.audit.list("iris")] == ["approval_approved"]
@@ -69,7 +69,7 @@ def test_a_second_person_approves_an_expensive_retraining_and_it_is_requested(
 
 def test_a_rejected_retraining_ends_and_frees_the_model(c: Container) -> None:
     approval_id = waiting_run(c, "rt-2")
-    operations.execute(c, Reject(approval_id=approval_id, comment="not now"), "bob")
+    operations.execute(c, Reject(approval_id=approval_id, comment="not now"), "bob", "cli")
     assert state(c, "rt-2", approval_id) == ("rejected", "rejected", None)
     with c.uow() as uow:  # the model's one active slot is free again
         uow.retraining.open_run("rt-3", "iris", Trigger.MANUAL, "ann", utcnow())

@@ -115,7 +115,7 @@ def test_every_way_of_naming_a_version_resolves_to_its_number(
         with pytest.raises(UnknownVersionError, match=r"its labels: 1\.1\.0, 1\.0\.0"):
             resolve_version(uow.models, name, "2.0.0")
     promoted = operations.execute(
-        c, Promote(model_name=name, version="1.1.0", target_stage="staging"), c.settings.user
+        c, Promote(model_name=name, version="1.1.0", target_stage="staging"), c.settings.user, "cli"
     )
     assert (promoted["version"], promoted["version_record"]["label"]) == ("3", "1.1.0")
     assert c.registry.get_version(name, "3").stage is ModelStage.STAGING

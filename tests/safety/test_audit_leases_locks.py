@@ -532,7 +532,7 @@ def test_every_wrapped_flow_waits_for_the_model_and_changes_nothing_if_it_never_
         attempts = {
             "traffic set": lambda: traffic.set_routes(c, "iris", {"d-1": 100.0}, "alice"),
             "endpoints stop": lambda: serving.stop_endpoint(c, "d-1", "alice", "drill"),
-            "rollback": lambda: operations.execute(c, Rollback(model_name="iris"), "alice"),
+            "rollback": lambda: operations.execute(c, Rollback(model_name="iris"), "alice", "cli"),
             "down": lambda: serving.down(c, "alice"),
         }
         for flow, attempt in attempts.items():

@@ -20,12 +20,13 @@ from sqlalchemy import text
 
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints.api import create_app
-from agents.handlers import access, operations
+from agents.handlers import access
 from agents.handlers.registration import register_version
 from agents.model_deployer.intake import IdentityMismatchError
 from agents.settings import Settings, local_identity
 from database import migrate
 from mlops.training import train_and_log
+from tests import operations_calls
 from tests.access_fixtures import issue_tokens_in_process
 from tests.e2e.cli import run
 from tests.mlflow_template import seed_mlflow_store
@@ -79,8 +80,8 @@ def home(database_url: str, tmp_path: Path) -> Iterator[Home]:
     trained = train_and_log(c.settings.tracking_uri, artifact_root=c.settings.artifact_root)
     register_version(c.uow, c.registry, MODEL, trained.model_uri, ME, criteria=["accuracy>=0.5"])
     for stage in ("staging", "shadow"):
-        operations.promote(c, MODEL, "1", stage, ME)
-    waiting = operations.promote(c, MODEL, "1", "production", ME, reason="ship")
+        operations_calls.promote(c, MODEL, "1", stage, ME)
+    waiting = operations_calls.promote(c, MODEL, "1", "production", ME, reason="ship")
     assert waiting["status"] == "awaiting_approval"
     try:
         yield Home(env, c, waiting["approval_id"], tokens)

@@ -38,6 +38,7 @@ from lifecycle.routing import single, split
 from mlops.mlflow_env import tracking
 from mlops.processes import alive
 from mlops.training import TrainedModel, train_and_log
+from tests import operations_calls
 from tests.access_fixtures import grant_roles
 from tests.agent_fakes import make_world
 from tests.e2e.test_cli_agent import (
@@ -104,7 +105,7 @@ def in_shadow(c: Container, trained: TrainedModel, model: str) -> str:
         c.uow, c.registry, model, trained.model_uri, "alice", criteria=["accuracy>=0.5"]
     )["version"]
     for stage in ("staging", "shadow"):
-        assert operations.promote(c, model, version, stage, "alice")["status"] == "promoted"
+        assert operations_calls.promote(c, model, version, stage, "alice")["status"] == "promoted"
     return str(version)
 
 
@@ -128,8 +129,8 @@ def test_approving_an_earlier_request_on_a_reused_thread_is_refused_and_changes_
     model = "reuse"
     v1, v2 = in_shadow(container, trained, model), in_shadow(container, trained, model)
     thread = "reused-thread"
-    first = operations.promote(container, model, v1, "production", "alice", thread_id=thread)
-    second = operations.promote(container, model, v2, "production", "alice", thread_id=thread)
+    first = operations_calls.promote(container, model, v1, "production", "alice", thread_id=thread)
+    second = operations_calls.promote(container, model, v2, "production", "alice", thread_id=thread)
     assert first["status"] == second["status"] == "awaiting_approval"
     assert second["waiting_for"]["version"] == v2
     before = facts(container, model)
@@ -139,7 +140,7 @@ def test_approving_an_earlier_request_on_a_reused_thread_is_refused_and_changes_
 
     assert refused.value.exit_code == 3
     assert str(refused.value) == (
-        f"approval {first['approval_id']} is not what its run waits on (thread {thread} "
+        f"approval {first['approval_id']} is not what its run waits on (thread system-{thread} "
         f"waits on {second['approval_id']}): nothing changed"
     )
     assert facts(container, model) == before
@@ -174,7 +175,7 @@ def test_concurrent_approve_and_reject_have_one_winner_and_both_callers_hear_the
 ) -> None:
     model = f"race{round_}"
     version = in_shadow(container, trained, model)
-    waiting = operations.promote(container, model, version, "production", "alice")
+    waiting = operations_calls.promote(container, model, version, "production", "alice")
     approval = waiting["approval_id"]
     approver, rejecter = fresh(), fresh()
     try:
@@ -315,7 +316,7 @@ def test_a_deploy_killed_at_a_failpoint_and_never_resumed_is_healed_by_the_watch
         assert processes_of(routed), f"{routed} is routed but has no server"
     if undo_after:  # back to v1 alone for the next case: undo the canary, approve v2 again
         with in_process(drill) as c:
-            undone = operations.rollback(c, DRILL_MODEL, "alice", reason="next drill")
+            undone = operations_calls.rollback(c, DRILL_MODEL, "alice", reason="next drill")
         assert (drill.weights(), drill.stages()["2"]) == ({stable: 100.0}, "development"), undone
         promote(drill, "2", "staging", "shadow", "production")
         assert not processes_of(new)

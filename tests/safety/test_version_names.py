@@ -89,7 +89,7 @@ def test_the_agent_and_the_chat_refuse_a_version_the_model_does_not_have_unchang
             Deploy(model_name=OTHER, version=version),
         ):
             with pytest.raises(error, match=message.replace(".", r"\.")) as refused:
-                operations.execute(home.container, request, user)
+                operations.execute(home.container, request, user, "cli")
             assert refused.value.exit_code == 2 and "\n" not in str(refused.value)
     for version, error in (("1.0.0", "UnknownVersionError"), ("3", "UnknownModelError")):
         said = answer(home.container, f"promote {OTHER} {version} to shadow", "root")

@@ -18,6 +18,7 @@ from database.engine import make_engine
 from database.models import Base
 from lifecycle.stages import ModelStage
 from lifecycle.strategies import StrategyName
+from lifecycle.supervision import RequestSource, SystemRequest
 from tests.audit_keys import keyed_factory
 
 
@@ -63,20 +64,24 @@ def test_the_chat_echo_leaves_out_the_fields_it_never_sets_while_at_their_defaul
     assert echo(Rollback(model_name="m", thread_id="t-1"))["thread_id"] == "t-1"
 
 
-class _Agent:
-    def __init__(self) -> None:
-        self.calls: list[tuple[dict[str, Any], str | None]] = []
+class _System:
+    """A fake system graph: records each request and its thread, answers as the deployer."""
 
-    def run(self, request: dict[str, Any], thread_id: str | None) -> dict[str, Any]:
+    def __init__(self) -> None:
+        self.calls: list[tuple[SystemRequest, str | None]] = []
+
+    def run(self, request: SystemRequest, thread_id: str | None) -> dict[str, Any]:
         self.calls.append((request, thread_id))
-        return {"status": "deployed", "action": request["action"], "thread_id": thread_id}
+        outputs = {"status": "deployed", "action": request.action.value}
+        result = {"agent": "model_deployer", "status": "deployed", "outputs": outputs}
+        return {"request": request.model_dump(mode="json"), "results": [result], "status": "done"}
 
 
 class _Services:
-    """A fake agent over a real SQLite file: ``execute`` holds the model's lock (locks.py)."""
+    """A fake system over a real SQLite file: ``execute`` holds the model's lock (locks.py)."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.agent = _Agent()
+        self.system = _System()
         self.actors: list[str | None] = []
         engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
         Base.metadata.create_all(engine)
@@ -84,12 +89,14 @@ class _Services:
         self.settings = SimpleNamespace(model_lock_seconds=60.0, model_lock_wait_seconds=5.0)
 
     @contextmanager
-    def open_agent(self, actor: str | None = None) -> Iterator[_Agent]:
+    def open_system(self, actor: str | None = None) -> Iterator[_System]:
         self.actors.append(actor)
-        yield self.agent
+        yield self.system
 
 
-def test_execute_hands_the_thread_the_replicas_and_the_reason_to_the_run(tmp_path: Path) -> None:
+def test_execute_hands_the_request_to_the_supervisor_with_its_source_and_thread(
+    tmp_path: Path,
+) -> None:
     c = _Services(tmp_path)
     request = Deploy(
         model_name="m",
@@ -100,19 +107,21 @@ def test_execute_hands_the_thread_the_replicas_and_the_reason_to_the_run(tmp_pat
         reason="why",
         thread_id="t-1",
     )
-    operations.execute(c, request, "alice")  # type: ignore[arg-type]
-    operations.execute(c, Promote(model_name="m", version="2", target_stage="shadow"), "bob")  # type: ignore[arg-type]
-    (deploy, deploy_thread), (promote, promote_thread) = c.agent.calls
-    assert deploy_thread == "t-1" and promote_thread is None
-    assert deploy == {
+    done = operations.execute(c, request, "alice", "api")  # type: ignore[arg-type]
+    promote = Promote(model_name="m", version="2", target_stage="shadow")
+    operations.execute(c, promote, "bob", "cli")  # type: ignore[arg-type]
+    (deploy, deploy_thread), (promoted, promote_thread) = c.system.calls
+    assert deploy_thread == "system-t-1" and promote_thread is None
+    assert deploy.model_dump(mode="json") == {
+        "source": "api",
         "action": "deploy",
         "model_name": "m",
-        "version": "2",
-        "strategy": "canary",
-        "traffic": 5.0,
-        "replicas": 3,
-        "reason": "why",
         "requested_by": "alice",
+        "reason": "why",
+        "text": None,
+        "args": {"version": "2", "strategy": "canary", "traffic": 5.0, "replicas": 3},
     }
-    assert promote["target_stage"] == "shadow" and promote["requested_by"] == "bob"
+    assert (promoted.source, promoted.requested_by) == (RequestSource.CLI, "bob")
+    assert promoted.args == {"version": "2", "target_stage": "shadow"}
+    assert done["status"] == "deployed" and done["agents"] == ["model_deployer:deployed"]
     assert c.actors == ["alice", "bob"]  # each run's agent acts for its caller

@@ -14,11 +14,18 @@ from typing import Any
 
 import pytest
 
+from agents.model_deployer import build_graph as deployer_graph
 from agents.model_deployer import deploy as deploy_module
 from agents.model_deployer.recovery import heal_stuck_deploys
+from agents.supervisor import deployer_spec
+from agents.supervisor.agent import SystemAgent
+from agents.supervisor.spec import state_types
 from database.models import RolloutRow
+from lifecycle.handoff import AgentName
 from lifecycle.records import utcnow
 from lifecycle.routing import single, split
+from lifecycle.supervision import RequestAction, RequestSource, SystemRequest
+from memory.stores import open_checkpointer
 from tests.agent_fakes import make_world
 from tests.unit.model_deployer_story import MODEL, Replacing, Story
 
@@ -182,3 +189,45 @@ def test_a_resume_that_breaks_is_followed_by_a_rollback_with_both_reasons(
     )
     assert crashed.story.routes() == single(MODEL, crashed.stable)
     assert crashed.story.deployment(crashed.new).status == "failed"
+
+
+@pytest.mark.parametrize("point", ["deploy.endpoint_started", "deploy.routed"])
+def test_a_deploy_the_system_graph_started_is_resumed_on_its_system_thread(
+    given_replacing: Replacing, tmp_path: Path, killed_at: list[str], point: str
+) -> None:
+    """Every request goes through the supervisor, so a deployment names the SYSTEM thread:
+    the watcher's healing takes it up through the system graph (the deployer inside it
+    resumes from its own checkpoint), not through the deployer's threads, where it would
+    find nothing to resume and roll a healthy canary back."""
+    story, stable, version, _ = given_replacing.cloned(tmp_path)
+    story.world.deps.policy = dataclasses.replace(story.world.deps.policy, stuck_deploy_seconds=120)
+    agents = {AgentName.DEPLOYER: deployer_spec(deployer_graph(story.world.deps).compile())}
+    url = f"sqlite:///{tmp_path / 'system-checkpoints.db'}"
+    with open_checkpointer(url, state_types(agents.values())) as saver:
+        system = SystemAgent(agents, saver)
+        killed_at.append(point)
+        asked = {"version": version, "strategy": "canary", "traffic": 10}
+        with pytest.raises(Killed):
+            system.run(
+                SystemRequest(
+                    source=RequestSource.CLI,
+                    action=RequestAction.DEPLOY,
+                    model_name=MODEL,
+                    requested_by="alice",
+                    args=asked,
+                ),
+                "system-crashed",
+            )
+        (new,) = [d.deployment_id for d in story.deployments() if d.status == "deploying"]
+        assert story.deployment(new).thread_id == "system-crashed"
+        assert system.deploy_thread("system-crashed")[0], "a deploy cut short can be taken up"
+        story.world.clock.moment = max(story.world.clock.moment, utcnow()) + timedelta(minutes=10)
+
+        (healed,) = heal_stuck_deploys(story.agent, MODEL, system)
+
+        assert (healed["deployment_id"], healed["action"]) == (new, "resume")
+        assert healed["outcome"] == "resumed: the deploy ended deployed."
+        assert story.deployment(new).status == "active"
+        assert story.routes() == split(MODEL, stable, new, 10)
+        assert not system.deploy_thread("system-crashed")[0], "a finished deploy is not again"
+        assert heal_stuck_deploys(story.agent, MODEL, system) == []

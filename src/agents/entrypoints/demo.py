@@ -290,7 +290,7 @@ def _train_and_register(c: Container, t: Timeline) -> tuple[str, str, list[list[
 
 
 def _execute(c: Container, request: AgentCommand) -> dict[str, Any]:
-    return operations.execute(c, request, c.settings.user)
+    return operations.execute(c, request, c.settings.user, "cli")
 
 
 def _promote(c: Container, t: Timeline, version: str, stage: str) -> dict[str, Any]:

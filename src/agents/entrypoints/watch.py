@@ -136,12 +136,13 @@ def watch(
 
 def heal(agent: SystemAgent, request: Tick) -> list[dict[str, Any]]:
     """Before judging: deploys a crash left half done past the deadline, resumed or rolled
-    back (``model_deployer.recovery``, by the system's deployer agent); one report each."""
+    back (``model_deployer.recovery``, by the system's deployer agent; a deploy the system
+    graph started is taken up on its system thread); one report each."""
     from agents.model_deployer.recovery import heal_stuck_deploys
 
     if agent.deployer is None:
         raise RuntimeError("the watcher's system agent has no deployer")
-    return heal_stuck_deploys(agent.deployer, request.model_name or "")
+    return heal_stuck_deploys(agent.deployer, request.model_name or "", agent)
 
 
 def fence_writes(c: Container, holder: str) -> leases.Fence:

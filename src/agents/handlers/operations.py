@@ -1,12 +1,15 @@
-"""The agent's use cases as the CLI, the chat ops and the HTTP API call them.
+"""The agents' use cases as the CLI, the chat ops and the HTTP API call them.
 
-Each runs one request on its own graph thread through ``Services.open_agent`` and turns the
-final state into one JSON-ready dict. A run paused for approval reports ``awaiting_approval``;
-a run cut short (a crash, a kill) is taken up again with ``resume_run(thread_id)``.
-``execute`` carries out a typed command (``agents.commands``), as the CLI, the chat and the API
-give them: it is the one entry to the agent's use cases. ``promote``, ``deploy``, ``rollback``
-and ``decide`` below are its implementation (positional, building the graph's input); the
-entrypoints do not call them, only ``execute`` and the tests of these functions do.
+``execute`` carries out a typed command (``agents.commands``), as the CLI, the chat, the API
+and the retraining's handoffs give them: it is the one entry. A request for an agent (promote,
+deploy, rollback) goes to the system graph (``open_system``), whose supervisor routes it to the
+deployer, on a system thread (``system-...``; a caller's ``--thread X`` is ``system-X``); the
+final state becomes one JSON-ready dict (``system_outcome``). A run paused for approval reports
+``awaiting_approval``, and ``decide`` resumes the thread that waits (a system thread through the
+system graph); a run cut short (a crash, a kill) is taken up again with ``resume_run``, and a
+deploy cut short by the watcher's healing (``model_deployer.recovery``, through the system
+graph). Deployer threads of runs made before every request went through the supervisor still
+resume through the deployer.
 """
 
 from __future__ import annotations
@@ -33,127 +36,72 @@ from lifecycle.errors import (
     UnknownModelError,
 )
 from lifecycle.records import utcnow
+from lifecycle.supervision import SYSTEM_THREAD_PREFIX, is_system_thread
 
 
-@one_actor_per_model(command_subject)
-def execute(c: Services, command: AgentCommand, actor: str) -> dict[str, Any]:
-    """Carry out one of the agent's commands for ``actor``; the result as the CLI prints it."""
+def execute(c: Services, command: AgentCommand, actor: str, source: str) -> dict[str, Any]:
+    """Carry out one of the agent's commands for ``actor``; the result as the CLI prints it.
+
+    A request for an agent (promote, deploy, rollback) goes to the system graph, whose
+    supervisor routes it to the deployer, on a system thread; ``source`` says which path asked
+    (``lifecycle.supervision.RequestSource``: cli, chat, api, schedule, upstream). An answer to
+    an approval resumes the thread that waits on it."""
     match command:
-        case Promote():
-            stage, reason = str(command.target_stage), command.reason or ""
-            name, version, thread = command.model_name, command.version, command.thread_id
-            return promote(c, name, version, stage, actor, reason, thread)
-        case Deploy():
-            return deploy(
-                c,
-                command.model_name,
-                command.version,
-                actor,
-                str(command.strategy) if command.strategy else None,
-                command.traffic,
-                command.replicas,
-                command.reason or "",
-                command.thread_id,
-            )
-        case Rollback():
-            to, reason = command.to_deployment_id, command.reason or ""
-            undo = command.undo_deployment_id
-            return rollback(c, command.model_name, actor, to, reason, command.thread_id, undo)
+        case Promote() | Deploy() | Rollback():
+            return execute_routed(c, command, actor, source)
         case Approve() | Reject():
-            return decide(c, command.approval_id, actor, command.kind, command.comment or "")
+            return answer(c, command, actor)
     assert_never(command)
 
 
-def promote(
-    c: Services,
-    model_name: str,
-    version: str,
-    to_stage: str,
-    actor: str,
-    reason: str = "",
-    thread_id: str | None = None,
-) -> dict[str, Any]:
-    """Move a version one stage on; production pauses for an approval (``awaiting_approval``).
-    The implementation of ``execute(Promote)``."""
-    request = {
-        "action": "promote",
-        "model_name": model_name,
-        "version": version,
-        "target_stage": to_stage,
-        "reason": reason,
-        "requested_by": actor,
-    }
-    return _run(c, request, thread_id)
-
-
-def deploy(
-    c: Services,
-    model_name: str,
-    version: str,
-    actor: str,
-    strategy: str | None = None,
-    traffic: float | None = None,
-    replicas: int = 1,
-    reason: str = "",
-    thread_id: str | None = None,
-) -> dict[str, Any]:
-    """Deploy a version to the target its stage implies; a failed step raises after cleanup.
-    The implementation of ``execute(Deploy)``."""
-    request = {
-        "action": "deploy",
-        "model_name": model_name,
-        "version": version,
-        "strategy": strategy,
-        "traffic": traffic,
-        "replicas": replicas,
-        "reason": reason,
-        "requested_by": actor,
-    }
-    return _run(c, request, thread_id)
-
-
-def rollback(
-    c: Services,
-    model_name: str,
-    actor: str,
-    to_deployment: str | None = None,
-    reason: str = "",
-    thread_id: str | None = None,
-    undo_deployment: str | None = None,
-) -> dict[str, Any]:
-    """Switch a model back to its previous production deployment (or ``to_deployment``), or
-    take ``undo_deployment`` out of service. The implementation of ``execute(Rollback)``."""
-    request = {
-        "action": "rollback",
-        "model_name": model_name,
-        "deployment_id": to_deployment,
-        "current_deployment_id": undo_deployment,
-        "reason": reason,
-        "requested_by": actor,
-    }
-    return _run(c, request, thread_id)
-
-
-def _run(c: Services, request: dict[str, Any], thread_id: str | None) -> dict[str, Any]:
-    """One request on its own thread (``thread_id`` again resumes that run), by an agent that
-    acts for the request's actor (the caller authenticated them: the OS user or a token)."""
-    with c.open_agent(request["requested_by"]) as agent:
-        return outcome(agent.run(request, thread_id))
+@one_actor_per_model(command_subject)
+def answer(c: Services, command: Approve | Reject, actor: str) -> dict[str, Any]:
+    """Approve or reject for ``actor``, holding the approval's model (``decide``)."""
+    return decide(c, command.approval_id, actor, command.kind, command.comment or "")
 
 
 def resume_run(c: Services, thread_id: str) -> dict[str, Any]:
-    """Take up a run a crash cut short; a finished run returns its result again."""
-    with c.open_agent() as agent:
-        snapshot = agent.snapshot(thread_id)
-        if not snapshot.get("action"):
+    """Take up a run a crash cut short; a finished run returns its result again. A system
+    thread (every run since requests go through the supervisor; ``--thread X`` names
+    ``system-X``) resumes through the system graph; a deployer thread of an older run, as
+    before."""
+    if not is_system_thread(thread_id):
+        with c.open_agent() as agent:
+            snapshot = agent.snapshot(thread_id)
+            if snapshot.get("action"):
+                return _resume_deployer(c, agent, snapshot, thread_id)
+    return _resume_system(c, system_thread(thread_id))
+
+
+def _resume_deployer(
+    c: Services, agent: Any, snapshot: dict[str, Any], thread_id: str
+) -> dict[str, Any]:
+    if snapshot["interrupts"]:
+        return outcome({**snapshot, "interrupts": snapshot["interrupts"]})
+    model = str(snapshot.get("model_name") or "")
+    if not model:  # nothing model-specific to hold (ticks are never checkpointed)
+        return outcome(agent.continue_run(thread_id))
+    with hold_model(c, model, "resume", str(snapshot.get("requested_by") or "someone")):
+        return outcome(agent.continue_run(thread_id))
+
+
+def _resume_system(c: Services, thread_id: str) -> dict[str, Any]:
+    with c.open_system() as system:
+        snapshot = system.snapshot(thread_id)
+        asked = snapshot.get("request") or {}
+        if not asked:
             raise UnknownModelError(f"no run with thread id {thread_id!r}")
-        if snapshot["interrupts"]:
-            return outcome({**snapshot, "interrupts": snapshot["interrupts"]})
-        model = str(snapshot.get("model_name") or "")
-        if not model:  # nothing model-specific to hold (ticks are never checkpointed)
-            return outcome(agent.continue_run(thread_id))
-        with hold_model(c, model, "resume", str(snapshot.get("requested_by") or "someone")):
-            return outcome(agent.continue_run(thread_id))
+        if snapshot["interrupts"] or not snapshot["next"]:  # waiting, or finished: as it is
+            return system_outcome({**snapshot, "status": snapshot.get("status")})
+        model, actor = str(asked.get("model_name") or ""), str(asked.get("requested_by") or "")
+        with hold_model(c, model, "resume", actor or "someone"):
+            return system_outcome(system.continue_run(thread_id))
+
+
+def system_thread(thread_id: str) -> str:
+    """The system thread a caller's thread id names: ``system-X`` for ``X`` (a system thread
+    as it is). Approvals and recovery tell the system's threads by that prefix."""
+    return thread_id if is_system_thread(thread_id) else f"{SYSTEM_THREAD_PREFIX}{thread_id}"
 
 
 def list_approvals(c: Services, every: bool = False) -> list[dict[str, Any]]:
@@ -247,17 +195,13 @@ def request_system(
     from lifecycle.supervision import RequestSource
 
     request = request_from_command(command, RequestSource(source), actor)
-    thread = None if isinstance(command, Tick) else command.thread_id
+    asked = None if isinstance(command, Tick) else command.thread_id
+    thread = system_thread(asked) if asked else None
     with c.open_system(actor) as system:
         out = system.run(request, thread)
     if out.get("interrupts"):
         out["status"] = "awaiting_approval"
     return out
-
-
-def is_system_thread(thread_id: str | None) -> bool:
-    """Whether a thread is the system graph's (``SystemAgent`` names them ``system-...``)."""
-    return str(thread_id or "").startswith("system-")
 
 
 def _decide_on_system(

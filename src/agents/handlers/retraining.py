@@ -81,14 +81,14 @@ def follow_handoffs(
 ) -> list[dict[str, Any]]:
     """Carry out the deployer handoffs in order through ``operations.execute``, stopping at
     the first that does not succeed (refused, failed, or waiting for approval). What each did.
-    (The supervisor will route them instead; this is the standalone path.)"""
+    Each goes to the supervisor like any request (source ``schedule``: the retraining's)."""
     done: list[dict[str, Any]] = []
     for item in handoffs:
         handoff = item if isinstance(item, Handoff) else Handoff.model_validate(item)
         if handoff.to is not AgentName.DEPLOYER:
             continue
         try:
-            outcome = operations.execute(c, command_of(handoff), actor)
+            outcome = operations.execute(c, command_of(handoff), actor, "schedule")
         except ModelDeployerError as exc:
             done.append({"request": handoff.request, "status": "refused", "error": str(exc)})
             break

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agents.model_deployer.changes import change, stop_servers
 from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
@@ -50,12 +50,29 @@ class InFlight:
     """The later of its creation and its mark (the thread's last checkpoint is added later)."""
 
 
-def heal_stuck_deploys(agent: ModelDeployerAgent, model_name: str = "") -> list[dict[str, Any]]:
+class Threads(Protocol):
+    """The threads of a graph that runs the deployer as a subgraph (the system graph): a
+    deploy it started records the system thread, and is taken up through it."""
+
+    def owns(self, thread_id: str | None) -> bool: ...
+
+    def deploy_thread(self, thread_id: str) -> tuple[bool, datetime | None]: ...
+
+    def continue_deploy(self, thread_id: str) -> str | None:
+        """Take the thread up; the status its deploy ended with (None: unfinished)."""
+        ...
+
+
+def heal_stuck_deploys(
+    agent: ModelDeployerAgent, model_name: str = "", system: Threads | None = None
+) -> list[dict[str, Any]]:
     """Resume or roll back every deploy stuck past the deadline (of ``model_name``, or all);
-    one report per deployment acted on (a deploy within its deadline is left to run)."""
+    one report per deployment acted on (a deploy within its deadline is left to run). A
+    deploy on one of ``system``'s threads is resumed through ``system``."""
     healed = []
     for found in in_flight(agent.deps, model_name):
-        report = heal(agent, found)
+        owner = system if system is not None and system.owns(found.thread_id) else None
+        report = heal(agent, found, owner)
         if report is not None:
             healed.append(report)
     return healed
@@ -79,17 +96,23 @@ def _in_flight(row: DeploymentRow) -> InFlight:
     )
 
 
-def heal(agent: ModelDeployerAgent, found: InFlight) -> dict[str, Any] | None:
-    """Decide about one deploy in flight and carry the decision out (None: left to run)."""
+def heal(
+    agent: ModelDeployerAgent, found: InFlight, system: Threads | None = None
+) -> dict[str, Any] | None:
+    """Decide about one deploy in flight and carry the decision out (None: left to run);
+    ``system``: the graph whose thread the deploy runs on (else the deployer's own)."""
     deps, policy = agent.deps, agent.deps.policy.stuck_deploy_seconds
-    resumable, checkpointed = thread_state(agent, found.thread_id)
+    if system is not None and found.thread_id:
+        resumable, checkpointed = system.deploy_thread(found.thread_id)
+    else:
+        resumable, checkpointed = thread_state(agent, found.thread_id)
     progress = max(found.progress, checkpointed or found.progress)
     decision = heal_stuck_deploy(found.status, progress, deps.clock.now(), policy, resumable)
     if decision.action in (HealAction.NONE, HealAction.WAIT):
         return None
     outcome = ""
     if decision.action is HealAction.RESUME:
-        outcome, status = _resume(agent, found)
+        outcome, status = _resume(system or _Own(agent), agent.deps, found)
         if status not in IN_FLIGHT:
             _record(deps, found, decision, outcome)
             return _report(found, decision, outcome)
@@ -111,14 +134,26 @@ def thread_state(agent: ModelDeployerAgent, thread_id: str | None) -> tuple[bool
     return resumable, at
 
 
-def _resume(agent: ModelDeployerAgent, found: InFlight) -> tuple[str, DeploymentStatus]:
+class _Own:
+    """The deployer's own threads (a deploy run by the deployer alone)."""
+
+    def __init__(self, agent: ModelDeployerAgent) -> None:
+        self.agent = agent
+
+    def continue_deploy(self, thread_id: str) -> str | None:
+        return self.agent.continue_run(thread_id).get("status") or None
+
+
+def _resume(
+    runner: Threads | _Own, deps: DeployerDeps, found: InFlight
+) -> tuple[str, DeploymentStatus]:
     """Take the thread up; what came of it, and the deployment's status afterwards."""
     try:
-        result = agent.continue_run(str(found.thread_id))
-        outcome = f"resumed: the deploy ended {result.get('status') or 'unfinished'}."
+        ended = runner.continue_deploy(str(found.thread_id))
+        outcome = f"resumed: the deploy ended {ended or 'unfinished'}."
     except Exception as exc:  # a resume that breaks is healed by a rollback, not raised
         outcome = f"resumed, but it broke: {exc}".splitlines()[0]
-    with agent.deps.uow() as uow:
+    with deps.uow() as uow:
         status = DeploymentStatus(uow.deployments.get(found.deployment_id).status)
     return outcome, status
 

@@ -24,6 +24,7 @@ from lifecycle.monitor import OPEN_PHASES, RolloutPhase
 from lifecycle.rollback import RollbackConfig, config_to_dict, configure
 from lifecycle.rollout import RolloutPlan, monitored_phase, remaining_steps
 from lifecycle.stages import ModelStage
+from lifecycle.supervision import is_system_thread
 
 
 def rollout_config(deps: DeployerDeps, advised_preset: str | None) -> RollbackConfig:
@@ -103,10 +104,13 @@ def open_rollout_first(
 
 
 def own_thread(config: RunnableConfig) -> str | None:
-    """The thread a node runs on, when the deployer runs alone (None inside an upstream
-    agent's graph: that thread is the upstream graph's, resumed through that agent)."""
+    """The thread a node runs on, when the deployer runs alone or inside the system graph
+    (the watcher resumes a system thread through the system graph); None inside an upstream
+    agent's graph: that thread is the upstream graph's, resumed through that agent."""
     configurable = config.get("configurable", {})
     thread = str(configurable.get("thread_id") or "")
+    if is_system_thread(thread):
+        return thread
     if not thread or "|" in str(configurable.get("checkpoint_ns") or ""):
         return None
     return thread

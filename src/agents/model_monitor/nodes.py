@@ -23,7 +23,7 @@ from lifecycle.watch_decisions import WatchAction, decide
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("schedule", "chat", "api", "upstream")
+SOURCES = ("schedule", "chat", "api", "upstream", "cli")
 """Where a request may come from."""
 
 REMEMBERED = frozenset({WatchAction.RETRAIN, WatchAction.ALERT, WatchAction.ROLLBACK})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Collection, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
@@ -24,7 +25,13 @@ from agents.supervisor.graph import GRAPH_NAME, build_graph
 from agents.supervisor.spec import AgentSpec
 from agents.supervisor.state import InputState
 from lifecycle.handoff import AgentName
-from lifecycle.supervision import RequestAction, RequestSource, SystemRequest
+from lifecycle.supervision import (
+    SYSTEM_THREAD_PREFIX,
+    RequestAction,
+    RequestSource,
+    SystemRequest,
+    is_system_thread,
+)
 
 if TYPE_CHECKING:
     from agents.model_deployer.agent import ModelDeployerAgent
@@ -68,6 +75,32 @@ class SystemAgent:
         """Answer what the thread waits on (the deployer's approval: ``approval_id``,
         ``decision``, ``approver``, ``comment``)."""
         return self._invoke(Command(resume=dict(answer)), thread_id)
+
+    def continue_run(self, thread_id: str) -> dict[str, Any]:
+        """Take up a thread a crash cut short, from its last checkpoint (an agent's too: its
+        subgraph resumes from its own checkpoint, and its keyed steps repeat nothing)."""
+        return self._invoke(None, thread_id)
+
+    def continue_deploy(self, thread_id: str) -> str | None:
+        """Take up a deploy cut short on a system thread; the status the deployer's run
+        ended with (None: it did not end)."""
+        out = self.continue_run(thread_id)
+        steps = [r for r in out.get("results") or [] if r.get("agent") == AgentName.DEPLOYER]
+        return str(steps[-1].get("status") or "") or None if steps else None
+
+    def owns(self, thread_id: str | None) -> bool:
+        """Whether ``thread_id`` is one of the system graph's threads."""
+        return is_system_thread(thread_id)
+
+    def deploy_thread(self, thread_id: str) -> tuple[bool, datetime | None]:
+        """Whether the thread is a deploy that can be taken up (not finished, waiting on
+        nobody), and when it (or the deployer inside it) last checkpointed."""
+        snap = self.graph.get_state(config_for(thread_id), subgraphs=True)
+        values = plain(snap.values) if isinstance(snap.values, Mapping) else {}
+        action = (values.get("request") or {}).get("action")
+        times = [snap.created_at, *(_created(task.state) for task in snap.tasks)]
+        at = max((datetime.fromisoformat(t) for t in times if t), default=None)
+        return action == RequestAction.DEPLOY.value and bool(snap.next) and not snap.interrupts, at
 
     def snapshot(self, thread_id: str) -> dict[str, Any]:
         """The thread's state, what runs next and what it waits on (a paused agent's too)."""
@@ -122,6 +155,11 @@ class SystemAgent:
         return out
 
 
+def _created(state: Any) -> str | None:
+    """When a task's subgraph state last checkpointed (None: no subgraph state)."""
+    return getattr(state, "created_at", None)
+
+
 def _request(request: SystemRequest | Mapping[str, Any]) -> SystemRequest:
     if isinstance(request, SystemRequest):
         return request
@@ -135,7 +173,7 @@ def plain(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def new_thread_id() -> str:
     """A fresh system thread id (the prefix tells ``operations.decide`` whose thread it is)."""
-    return f"{GRAPH_NAME}-{uuid.uuid4().hex}"
+    return f"{SYSTEM_THREAD_PREFIX}{uuid.uuid4().hex}"
 
 
 def config_for(thread_id: str) -> RunnableConfig:

@@ -69,6 +69,8 @@ DEPLOYER_OUTPUTS = (
     "approval_id",
     "approval",
     "verdicts",
+    "advice",
+    "rollback",
     "monitor",
     "run_id",
 )

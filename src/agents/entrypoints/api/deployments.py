@@ -88,7 +88,7 @@ def update_traffic(
         traffic=traffic,
         reason=reason,
     )
-    return operations.execute(c, command, actor)
+    return operations.execute(c, command, actor, "api")
 
 
 def not_adjustable(row: DeploymentRow, stage: str, routes: Routes | None) -> str:

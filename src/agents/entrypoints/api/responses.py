@@ -37,4 +37,4 @@ def run_response(result: dict[str, Any]) -> JSONResponse:
 
 async def execute(c: Container, command: AgentCommand, actor: str) -> JSONResponse:
     """Run one typed command (off the event loop) and answer as :func:`run_response` does."""
-    return run_response(await run_in_threadpool(operations.execute, c, command, actor))
+    return run_response(await run_in_threadpool(operations.execute, c, command, actor, "api"))

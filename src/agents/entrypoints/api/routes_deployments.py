@@ -42,7 +42,9 @@ async def deploy(body: DeployRequest, user: Deployer, c: ContainerDep) -> JSONRe
 
     With ``traffic`` on a canary or shadow already running, only its share changes (200)."""
     command = body.to_command()
-    result: dict[str, Any] = await run_in_threadpool(operations.execute, c, command, user.name)
+    result: dict[str, Any] = await run_in_threadpool(
+        operations.execute, c, command, user.name, "api"
+    )
     manifest = result.get("deployment_manifest") or {}
     if result.get("status") == "traffic_updated" or not manifest.get("deployment_id"):
         return json_response(result)

@@ -131,10 +131,8 @@ def _carry_out(c: Container, r: ChatCommand, actor: str) -> tuple[dict[str, Any]
         out = model_history(c, r.model_name, limit=5)
         lines = [f"{e['at']:%Y-%m-%d %H:%M} {e['summary']}" for e in out["events"]]
         return out, f"The last {len(lines)} events of {r.model_name}:\n" + "\n".join(lines)
-    if isinstance(r, Promote | Deploy | Rollback):  # a request for an agent: the supervisor's
-        out = operations.execute_routed(c, r, actor, "chat")
-    else:  # an answer to an approval resumes the thread that waits on it
-        out = operations.execute(c, r, actor)
+    # a request for an agent goes to the supervisor; an answer resumes the thread that waits
+    out = operations.execute(c, r, actor, "chat")
     return out, _done_sentence(c, r, out)
 
 

@@ -220,7 +220,7 @@ def criteria(
 
 def _execute(c: Container, request: AgentCommand) -> dict[str, Any]:
     """Carry out ``request`` as the local identity (the OS user running the command)."""
-    return operations.execute(c, request, c.settings.user)
+    return operations.execute(c, request, c.settings.user, "cli")
 
 
 def _exit_if_waiting(result: dict[str, Any]) -> None:
