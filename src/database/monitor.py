@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from database.models import DeploymentRow, HealthCheckRow
@@ -75,6 +75,30 @@ class MonitorRepository:
         line = " ".join(message.split())[:500] or "failed"
         self.session.add(CheckFailureRow(model_name=model_name, kind=kind, failed_at=now,
                                          message=line))  # fmt: skip
+
+    def last_mark(self, model_name: str, kinds: tuple[str, ...]) -> str | None:
+        """The kind of ``model_name``'s newest ``check_failures`` row among ``kinds``."""
+        query = (
+            select(CheckFailureRow.kind)
+            .where(CheckFailureRow.model_name == model_name, CheckFailureRow.kind.in_(kinds))
+            .order_by(CheckFailureRow.id.desc())
+            .limit(1)
+        )
+        return self.session.scalars(query).first()
+
+    def open_marks(self, failed: str, kinds: tuple[str, ...]) -> builtins.list[CheckFailureRow]:
+        """Per scope, the newest row among ``kinds`` when it is a ``failed`` one, by scope."""
+        newest = (
+            select(func.max(CheckFailureRow.id))
+            .where(CheckFailureRow.kind.in_(kinds))
+            .group_by(CheckFailureRow.model_name)
+        )
+        query = (
+            select(CheckFailureRow)
+            .where(CheckFailureRow.id.in_(newest), CheckFailureRow.kind == failed)
+            .order_by(CheckFailureRow.model_name)
+        )
+        return list(self.session.scalars(query).all())
 
     def watched_models(self) -> builtins.list[str]:
         """Every model with a live deployment, by name."""

@@ -117,3 +117,42 @@ def test_a_watch_tick_runs_the_agent_and_a_failing_drift_check_is_alerted(
     assert (alert.kind, alert.severity) == ("monitor_alert", "warning")
     assert why in alert.summary
     c.close()
+
+
+def test_a_monitor_agent_that_raises_is_kept_alerted_once_and_closed_by_a_working_watch(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agents.queries.status import home_status
+    from database.models import AuditEventRow
+
+    c = container
+    alerts.add_channel(c, ME, HOOK, events="monitor")
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("the evidence query failed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(MonitorRepository, "evidence", broken)
+        reports: list[dict[str, Any]] = []
+        for _ in range(2):  # the tick goes on, and a second failure is kept but not told again
+            assert watch.watch(c, 60.0, True, reports.append, model_name="iris") == 1
+        assert all(r.get("decisions") is None for r in reports)
+        [failing] = home_status(c)["monitor_failures"]
+    assert failing["scope"] == "iris"
+    assert "RuntimeError: the evidence query failed" in failing["message"]
+    assert watch.watch(c, 60.0, True, lambda _r: None, model_name="iris") == 1
+    with c.reader() as uow:
+        kinds = [r.kind for r in uow.session.query(CheckFailureRow).order_by(CheckFailureRow.id)]
+        events = [
+            (e.action, e.payload.get("model"))
+            for e in uow.session.query(AuditEventRow).order_by(AuditEventRow.id)
+            if e.action.startswith("monitor_")
+        ]
+    assert kinds == ["monitor", "monitor", "monitor_ok"]
+    assert events[:1] == [("monitor_failed", "iris")]
+    assert ("monitor_recovered", "iris") in events and events.count(("monitor_failed", "iris")) == 1
+    assert home_status(c)["monitor_failures"] == []
+    dispatch_once(c, Delivered())
+    with c.reader() as uow:
+        sent = {(a.kind, a.severity) for a in uow.session.query(AlertRow)}
+    assert {("monitor_failed", "warning"), ("monitor_recovered", "info")} <= sent

@@ -115,6 +115,11 @@ def render_status(result: dict[str, Any]) -> None:
             f"[bold red]audit chain broken[/] (checked {audit['checked_at']} by the watcher): "
             f"{escape(audit['problem'])}"
         )
+    for failure in result.get("monitor_failures") or []:
+        console.print(
+            f"[bold red]monitor agent failing[/] (last at {failure['failed_at']}): "
+            f"{escape(failure['message'])}"
+        )
     if not result["models"]:
         console.print("no models registered yet: [bold]deployer register NAME --model-uri URI[/]")
         return
