@@ -90,6 +90,21 @@ def runs(
         emit(result, as_json, lambda: render_runs(result))
 
 
+@app.command("resume")
+def resume(
+    run_id: Annotated[str, typer.Argument(help="Retraining run id (deployer retraining runs).")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Even if it made progress lately (it may still run).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Take up a running retraining cut short (its process died) from its checkpoint; the
+    watcher does this itself once it made no progress for DEPLOYER_RETRAINING_STALE_SECONDS."""
+    with command(as_json) as c:
+        result = retraining_runs.resume_by_hand(c, run_id, c.settings.user, force)
+        emit(result, as_json, lambda: render_retrained(result))
+
+
 def retrain(
     name: NameArg,
     reason: Annotated[str, typer.Option("--reason", help="Why, in a sentence.")] = "",
