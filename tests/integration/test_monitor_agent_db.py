@@ -14,6 +14,7 @@ import pytest
 from agents.alerting import dispatch_once
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints import watch
+from agents.entrypoints.chat import chat
 from agents.handlers import alerts, drift_checks
 from agents.model_monitor import InputState, MonitorDeps, run_monitor
 from agents.settings import Settings, local_identity
@@ -91,6 +92,15 @@ def test_drift_and_a_quality_drop_open_one_run_audit_it_alert_and_remember(
     assert (alert.kind, alert.model) == ("retraining_requested", "iris")
     assert alert.summary.startswith("iris retraining requested (drift): drift on 2 features")
     assert episode["trigger"] == "drift" and episode["source"] == "api"
+    said = chat.answer(c, "What did the monitor decide about iris?", ME)
+    assert said.exit_code == 0 and said.request == {"kind": "decisions", "model_name": "iris"}
+    first, newest, older = said.reply.splitlines()
+    assert first == "The monitor's last 2 decisions about iris:"
+    assert " nothing (info): " in newest and "already being retrained" in newest
+    assert " retrain (" in older and "drift on 2 features" in older
+    assert said.result is not None and len(said.result["decisions"]) == 2
+    unknown = chat.answer(c, "decisions irs", ME)
+    assert unknown.exit_code == 2 and "iris" in unknown.reply  # close match offered
 
 
 def test_a_watch_tick_runs_the_agent_and_a_failing_drift_check_is_alerted(
