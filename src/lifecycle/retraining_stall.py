@@ -58,7 +58,7 @@ def judge_stall(
     if run.status not in STALLABLE:
         return StallVerdict(StallAction.WAIT, f"it is {run.status}, not running")
     quiet = (now - run.last_progress).total_seconds()
-    since = f"no progress for {shown(max(0, round(quiet)))}"
+    since = f"no progress for {_ago(quiet)}"
     if quiet < stale_seconds:
         return StallVerdict(
             StallAction.WAIT,
@@ -70,3 +70,11 @@ def judge_stall(
             StallAction.FAIL, f"stalled: {since} after {run.resume_attempts} {tries}"
         )
     return StallVerdict(StallAction.RESUME, f"{since}; resume {run.resume_attempts + 1}")
+
+
+def _ago(seconds: float) -> str:
+    """A quiet time as people read it: ``40s``, ``12m``, ``1h05m``."""
+    if seconds < 60:
+        return f"{max(0, round(seconds))}s"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"

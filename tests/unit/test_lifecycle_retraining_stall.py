@@ -23,13 +23,13 @@ def ago(minutes: float) -> datetime:
         (RunProgress("running", ago(200), ago(190), ago(10)), 2, StallAction.WAIT,
          "no progress for 10m; it may still be running (stalled after 1h)"),
         (RunProgress("running", ago(200), ago(190), ago(61)), 2, StallAction.RESUME,
-         "no progress for 61m"),
+         "no progress for 1h01m"),
         (RunProgress("running", ago(200), ago(190), ago(60)), 2, StallAction.RESUME,
-         "no progress for 1h; resume 1"),  # exactly the stale time counts
+         "no progress for 1h00m; resume 1"),  # exactly the stale time counts
         (RunProgress("evaluating", ago(200), ago(190), ago(90), 1), 2, StallAction.RESUME,
          "resume 2"),
         (RunProgress("running", ago(200), ago(190), ago(90), 2), 2, StallAction.FAIL,
-         "stalled: no progress for 90m after 2 resumes"),
+         "stalled: no progress for 1h30m after 2 resumes"),
         (RunProgress("running", ago(200), ago(190), ago(90), 1), 1, StallAction.FAIL,
          "after 1 resume"),
         (RunProgress("running", ago(200), ago(190), ago(90), 0), 0, StallAction.FAIL,
@@ -37,9 +37,9 @@ def ago(minutes: float) -> datetime:
         (RunProgress("running", ago(200), ago(190), ago(90), 9), None, StallAction.RESUME,
          "resume 10"),  # by hand: no limit
         (RunProgress("running", ago(200), ago(70)), 2, StallAction.RESUME,
-         "no progress for 70m"),  # before the heartbeat: its start counts
+         "no progress for 1h10m"),  # before the heartbeat: its start counts
         (RunProgress("running", ago(200), ago(30)), 2, StallAction.WAIT, "30m"),
-        (RunProgress("running", ago(61)), 2, StallAction.RESUME, "61m"),  # nor a start
+        (RunProgress("running", ago(61)), 2, StallAction.RESUME, "1h01m"),  # nor a start
         (RunProgress("requested", ago(300)), 2, StallAction.WAIT, "it is requested, not running"),
         (RunProgress("awaiting_approval", ago(300)), 2, StallAction.WAIT, "awaiting_approval"),
         (RunProgress("failed", ago(300), ago(300), ago(300)), 2, StallAction.WAIT, "failed"),

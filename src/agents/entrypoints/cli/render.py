@@ -116,9 +116,9 @@ def render_status(result: dict[str, Any]) -> None:
             f"{escape(audit['problem'])}"
         )
     for failure in result.get("monitor_failures") or []:
+        at = f"{failure['failed_at']:%Y-%m-%d %H:%M:%S}"
         console.print(
-            f"[bold red]monitor agent failing[/] (last at {failure['failed_at']}): "
-            f"{escape(failure['message'])}"
+            f"[bold red]monitor agent failing[/] (last at {at}): {escape(failure['message'])}"
         )
     if not result["models"]:
         console.print("no models registered yet: [bold]deployer register NAME --model-uri URI[/]")
