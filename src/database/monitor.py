@@ -26,7 +26,9 @@ from database.repositories import DeploymentRepository, RolloutRepository
 from database.retraining import RetrainingRepository
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.monitor import OPEN_PHASES
+from lifecycle.shadow_watch import ShadowEvidence, failed_gates
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus
+from lifecycle.strategies import StrategyName
 from lifecycle.watch_decisions import (
     CheckFailure,
     DriftEvidence,
@@ -118,7 +120,20 @@ class MonitorRepository:
             failures=tuple(self._failures(model_name)),
             active_run=self._active_run(model_name),
             policy_set_at=policy.updated_at if policy is not None else None,
+            shadows=tuple(self._shadows(model_name)),
         )
+
+    def _shadows(self, model_name: str) -> builtins.list[ShadowEvidence]:
+        """Each live shadow deployment and what its last judgement's promotion gates failed."""
+        found = []
+        for row in DeploymentRepository(self.session).list(model_name, statuses=LIVE_STATUSES):
+            if row.strategy != StrategyName.SHADOW.value:
+                continue
+            checks = self._observed(row.deployment_id, limit=1)
+            failed = failed_gates(checks[0].metrics) if checks else ()
+            found.append(ShadowEvidence(deployment_id=row.deployment_id,
+                                        version=row.model_version, failed=failed))  # fmt: skip
+        return found
 
     def _active_run(self, model_name: str) -> str | None:
         run = RetrainingRepository(self.session).active_run(model_name)

@@ -166,3 +166,41 @@ def test_a_monitor_agent_that_raises_is_kept_alerted_once_and_closed_by_a_workin
     with c.reader() as uow:
         sent = {(a.kind, a.severity) for a in uow.session.query(AlertRow)}
     assert {("monitor_failed", "warning"), ("monitor_recovered", "info")} <= sent
+
+
+def test_a_running_shadow_that_fails_a_promotion_gate_is_alerted(container: Container) -> None:
+    from database.models import HealthCheckRow
+    from lifecycle.shadow_watch import FIGURES_KEY
+
+    c, now = container, utcnow()
+    shadow = serve(c.uow, "iris", version="2", deployment_id="iris-v2-shadow")
+    slow = "shadow p95 180.0 ms is above 34.0 ms (1.2x the primary's 14.0 ms, or 20 ms above it)"
+    with c.uow() as uow:
+        uow.deployments.get(shadow).strategy = "shadow"
+        uow.health_checks.add(
+            HealthCheckRow(
+                deployment_id=shadow,
+                model_name="iris",
+                checked_at=now,
+                status="passed",  # agreement passed: the observe judgement itself is fine
+                action="observe",
+                metrics={
+                    "agreement": 0.99,
+                    FIGURES_KEY: [
+                        {"gate": "shadow_latency", "status": "failed", "message": slow},
+                        {"gate": "shadow_errors", "status": "passed", "message": "0.00%"},
+                    ],
+                },
+                message="agreement 99%",
+                tick_id="tick-1",
+            )
+        )
+        uow.commit()
+    with c.open_memory() as memory:
+        out = run_monitor(MonitorDeps(c.uow, memory, actor=ME), InputState(requested_by=ME))
+    [line] = out["decisions"]
+    assert (line["action"], line["recorded"]) == ("alert", True)
+    assert f"shadow {shadow} (v2) would not be promoted: {slow}" in line["reasons"]
+    with c.reader() as uow:
+        [row] = MonitorRepository(uow.session).decisions("iris")
+    assert row.evidence["shadows"] == [{"deployment_id": shadow, "version": "2", "failed": [slow]}]
