@@ -164,11 +164,15 @@ class RetrainingWorld:
 
 
 def make_retraining_world(
-    tmp_path: Path, production: Model | None = None, label: str | None = "1.0.0"
+    tmp_path: Path,
+    production: Model | None = None,
+    label: str | None = "1.0.0",
+    url: str | None = None,
 ) -> RetrainingWorld:
     """iris v1 in production (labelled ``label``, predicting with ``production``: by default
-    always 0), a policy over the example project, a real SQLite state database."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    always 0), a policy over the example project, a real state database (SQLite, or the
+    empty database ``url`` names)."""
+    engine = make_engine(url or f"sqlite:///{tmp_path / 'state.db'}")
     Base.metadata.create_all(engine)
     factory = keyed_factory(engine)
     clock, registry, runner = FixedClock(), FakeRegistry(), FakeProjectRunner()

@@ -14,6 +14,8 @@ trailing ``.``/``?``/``!`` and extra spaces are ignored. Pieces in braces may co
     reject   = "reject" ["approval" | "id" | "#"] approval_id [comment]
     status   = ("status" | "show" | "what is running" | "what's running") [["for" | "of"] model]
     history  = ("history" | "show history") ["of"] model
+    decisions = ("decisions" | "show [the] decisions" | "monitor decisions"
+               | "what did the monitor decide" | "what has the monitor decided") ["about"] model
     help     = ("help" [command word] | "?" | "what can you do")
     version  = ["version" | "--version"] ["v"] N          (N = digits: v2, V2, version 2, 2)
                | ["version"] ["v"] MAJOR.MINOR.PATCH | "latest"   (a label: 1.2.0, v1.2.0)
@@ -45,6 +47,7 @@ from agents import chat_vocabulary as v
 from agents.chat_vocabulary import GRAMMAR_HELP, MAX_COMMAND_CHARS, Missing, Slot
 from agents.commands import (
     Approve,
+    Decisions,
     Deploy,
     Help,
     History,
@@ -123,7 +126,7 @@ def _tokens(text: str) -> list[_Token]:
 def _find_verb(tokens: Sequence[_Token]) -> tuple[Verb, int] | None:
     """The command word(s) at the start and how many tokens they take."""
     start = 1 if tokens and tokens[0].low == "please" else 0
-    words = tuple(t.low for t in tokens[start : start + 4])
+    words = tuple(t.low for t in tokens[start : start + 5])
     for phrase, verb in v.PHRASES:
         if words[: len(phrase)] == phrase:
             return verb, start + len(phrase)
@@ -313,12 +316,20 @@ def _history(found: _Found, reason: str | None, partial: _Partial) -> _Reply:
     return History(model_name=model)
 
 
+def _decisions(found: _Found, reason: str | None, partial: _Partial) -> _Reply:
+    model = _first(found, "model_name")
+    if model is None:
+        return _clarify("model_name", "Which model's monitor decisions should I show?", partial)
+    return Decisions(model_name=model)
+
+
 _BUILDERS: dict[Verb, Callable[[_Found, str | None, _Partial], _Reply]] = {
     "promote": _promote,
     "deploy": _deploy,
     "rollback": _rollback,
     "status": _status,
     "history": _history,
+    "decisions": _decisions,
 }
 
 

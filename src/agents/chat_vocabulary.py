@@ -44,6 +44,7 @@ I understand these commands ([brackets] are optional):
   approve ID [COMMENT]    reject ID [COMMENT]
   status [MODEL]                                    also: show, what's running
   history MODEL                                     also: show history of MODEL
+  decisions MODEL               also: what did the monitor decide about MODEL
   help [COMMAND]                                    also: ?, what can you do
 Versions: v2, version 2 or 2, a label (1.2.0 or v1.2.0) or latest.
 Stages: {STAGES}. Strategies: {STRATEGIES}.
@@ -60,6 +61,7 @@ SYNONYMS: dict[Verb, str] = {
     "status": "status show",
     "history": "history",
     "help": "help",
+    "decisions": "decisions",
 }
 VERBS: dict[str, Verb] = {w: verb for verb, words in SYNONYMS.items() for w in words.split()}
 PHRASES: tuple[tuple[tuple[str, ...], Verb], ...] = (
@@ -70,6 +72,12 @@ PHRASES: tuple[tuple[tuple[str, ...], Verb], ...] = (
     (("show", "the", "history"), "history"),
     (("show", "history"), "history"),
     (("roll", "back"), "rollback"),
+    (("what", "did", "the", "monitor", "decide"), "decisions"),
+    (("what", "has", "the", "monitor", "decided"), "decisions"),
+    (("show", "the", "monitor's", "decisions"), "decisions"),
+    (("show", "the", "decisions"), "decisions"),
+    (("show", "decisions"), "decisions"),
+    (("monitor", "decisions"), "decisions"),
 )
 NOISE = words("of the a an model please to into as with using via at for on and traffic")
 NOISE |= words("--to --model --traffic --strategy")
@@ -78,6 +86,7 @@ VERB_NOISE: dict[Verb, frozenset[str]] = {
     "rollback": words("its previous prior last stable deployment version one"),
     "status": words("status is running deployed all every models me what what's whats"),
     "history": frozenset({"history"}),
+    "decisions": words("about decisions recent latest last its"),
 }
 ALLOWED: dict[Verb, frozenset[Slot]] = {
     "promote": frozenset({"model_name", "version", "target_stage"}),
@@ -85,6 +94,7 @@ ALLOWED: dict[Verb, frozenset[Slot]] = {
     "rollback": frozenset({"model_name", "to_deployment_id", "undo_deployment_id"}),
     "status": frozenset({"model_name"}),
     "history": frozenset({"model_name"}),
+    "decisions": frozenset({"model_name"}),
 }
 LABELS = {"model_name": "model", "target_stage": "stage", "to_deployment_id": "deployment"}
 PERCENT = frozenset({"%", "percent", "pct"})

@@ -22,7 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from lifecycle.stages import ModelStage
 from lifecycle.strategies import StrategyName
 
-Verb = Literal["promote", "deploy", "rollback", "approve", "reject", "status", "history", "help"]
+Verb = Literal[
+    "promote", "deploy", "rollback", "approve", "reject", "status", "history", "help", "decisions"
+]
 """The command words."""
 
 
@@ -150,6 +152,13 @@ class History(_Command):
     model_name: str = Field(min_length=1)
 
 
+class Decisions(_Command):
+    """``deployer decisions NAME``: what the monitor agent decided about a model lately."""
+
+    kind: Literal["decisions"] = "decisions"
+    model_name: str = Field(min_length=1)
+
+
 class Help(_Command):
     """What the chat understands; ``topic`` narrows it to one command."""
 
@@ -157,7 +166,9 @@ class Help(_Command):
     topic: Verb | None = None
 
 
-Command: TypeAlias = Promote | Deploy | Rollback | Approve | Reject | Status | History | Help
+Command: TypeAlias = (
+    Promote | Deploy | Rollback | Approve | Reject | Status | History | Help | Decisions
+)
 
 AgentCommand: TypeAlias = Promote | Deploy | Rollback | Approve | Reject
 """The commands the model deployer agent carries out (the others only read). ``Approve`` and
@@ -188,6 +199,8 @@ def describe(request: Command) -> str:
             return f"Show the status of {request.model_name or 'all models'}."
         case History():
             return f"Show the history of {request.model_name}."
+        case Decisions():
+            return f"Show the monitor's decisions about {request.model_name}."
         case Help():
             topic = f"the {request.topic} command" if request.topic else "the commands I understand"
             return f"Explain {topic}."

@@ -172,6 +172,19 @@ class Settings(WatchSettings):
     )
     """The mirror share of the shadow deploy a handed-over candidate is given."""
 
+    retraining_stale_seconds: float = Field(
+        default=3600.0, gt=0, validation_alias="DEPLOYER_RETRAINING_STALE_SECONDS"
+    )
+    """How long an active (running or evaluating) retraining run may make no progress before
+    the watcher's retraining worker takes it as cut short and resumes it from its checkpoint.
+    Keep it above the longest step (a training) takes."""
+
+    retraining_resume_attempts: int = Field(
+        default=2, ge=0, le=20, validation_alias="DEPLOYER_RETRAINING_RESUME_ATTEMPTS"
+    )
+    """How often the worker resumes a stalled run before it fails it (alerted) and frees the
+    model for its next retraining."""
+
     @field_validator("rollback_preset")
     @classmethod
     def _known_preset(cls, value: str) -> str:

@@ -69,3 +69,9 @@ class RetrainingRunRow(Base):
     """The candidate and the production version on the same held-out data:
     ``{"rows": n, "candidate": {metric: value}, "production": {"version": v, metric: value}}``."""
     error: Mapped[str] = mapped_column(Text, default="")
+    progress_at: Mapped[datetime | None] = mapped_column()
+    """The run's heartbeat: when it started or a keyed step of it last committed. An active
+    run without progress for ``DEPLOYER_RETRAINING_STALE_SECONDS`` was cut short
+    (``lifecycle.retraining_stall``). None: a run from before 0016 (its start counts)."""
+    resume_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How often a stalled run was taken up again from its checkpoint."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from database.models import DeploymentRow, HealthCheckRow
@@ -26,7 +26,9 @@ from database.repositories import DeploymentRepository, RolloutRepository
 from database.retraining import RetrainingRepository
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.monitor import OPEN_PHASES
+from lifecycle.shadow_watch import ShadowEvidence, failed_gates
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus
+from lifecycle.strategies import StrategyName
 from lifecycle.watch_decisions import (
     CheckFailure,
     DriftEvidence,
@@ -76,6 +78,30 @@ class MonitorRepository:
         self.session.add(CheckFailureRow(model_name=model_name, kind=kind, failed_at=now,
                                          message=line))  # fmt: skip
 
+    def last_mark(self, model_name: str, kinds: tuple[str, ...]) -> str | None:
+        """The kind of ``model_name``'s newest ``check_failures`` row among ``kinds``."""
+        query = (
+            select(CheckFailureRow.kind)
+            .where(CheckFailureRow.model_name == model_name, CheckFailureRow.kind.in_(kinds))
+            .order_by(CheckFailureRow.id.desc())
+            .limit(1)
+        )
+        return self.session.scalars(query).first()
+
+    def open_marks(self, failed: str, kinds: tuple[str, ...]) -> builtins.list[CheckFailureRow]:
+        """Per scope, the newest row among ``kinds`` when it is a ``failed`` one, by scope."""
+        newest = (
+            select(func.max(CheckFailureRow.id))
+            .where(CheckFailureRow.kind.in_(kinds))
+            .group_by(CheckFailureRow.model_name)
+        )
+        query = (
+            select(CheckFailureRow)
+            .where(CheckFailureRow.id.in_(newest), CheckFailureRow.kind == failed)
+            .order_by(CheckFailureRow.model_name)
+        )
+        return list(self.session.scalars(query).all())
+
     def watched_models(self) -> builtins.list[str]:
         """Every model with a live deployment, by name."""
         rows = DeploymentRepository(self.session).list(statuses=LIVE_STATUSES)
@@ -94,7 +120,20 @@ class MonitorRepository:
             failures=tuple(self._failures(model_name)),
             active_run=self._active_run(model_name),
             policy_set_at=policy.updated_at if policy is not None else None,
+            shadows=tuple(self._shadows(model_name)),
         )
+
+    def _shadows(self, model_name: str) -> builtins.list[ShadowEvidence]:
+        """Each live shadow deployment and what its last judgement's promotion gates failed."""
+        found = []
+        for row in DeploymentRepository(self.session).list(model_name, statuses=LIVE_STATUSES):
+            if row.strategy != StrategyName.SHADOW.value:
+                continue
+            checks = self._observed(row.deployment_id, limit=1)
+            failed = failed_gates(checks[0].metrics) if checks else ()
+            found.append(ShadowEvidence(deployment_id=row.deployment_id,
+                                        version=row.model_version, failed=failed))  # fmt: skip
+        return found
 
     def _active_run(self, model_name: str) -> str | None:
         run = RetrainingRepository(self.session).active_run(model_name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -125,6 +125,11 @@ class RetrainingRepository:
             select(RetrainingRunRow).where(RetrainingRunRow.active_model == model_name)
         ).first()
 
+    def active_runs(self) -> Sequence[RetrainingRunRow]:
+        """Every active run (one per model at most), oldest request first."""
+        query = select(RetrainingRunRow).where(RetrainingRunRow.active_model.is_not(None))
+        return self.session.scalars(query.order_by(RetrainingRunRow.requested_at)).all()
+
     def runs(self, model_name: str | None = None, limit: int = 50) -> Sequence[RetrainingRunRow]:
         """Runs, newest request first (one model's, or every model's)."""
         query = select(RetrainingRunRow).order_by(
@@ -142,8 +147,10 @@ class RetrainingRepository:
     def set_status(
         self, row: RetrainingRunRow, status: RunStatus, now: datetime, error: str = ""
     ) -> None:
-        """Stage a status change; a run that leaves the active statuses frees its model."""
+        """Stage a status change (progress: the heartbeat moves); a run that leaves the active
+        statuses frees its model."""
         row.status = status.value
+        row.progress_at = now
         if status is RunStatus.RUNNING and row.started_at is None:
             row.started_at = now
         if status not in ACTIVE_RUN_STATUSES:
@@ -151,6 +158,28 @@ class RetrainingRepository:
             row.finished_at = now
         if error:
             row.error = error
+
+    def mark_progress(self, run_id: str, now: datetime) -> None:
+        """Stage the run's heartbeat (a keyed step of it committed)."""
+        self.session.execute(
+            update(RetrainingRunRow).where(RetrainingRunRow.id == run_id).values(progress_at=now)
+        )
+
+    def claim_resume(self, run_id: str, attempts: int, now: datetime) -> bool:
+        """Stage the take-up of a stalled run: one more resume attempt and a fresh heartbeat,
+        only if nobody took it up since ``attempts`` was read (compare and set, so two workers
+        never both resume it). Whether this caller got it."""
+        claimed = self.session.execute(
+            update(RetrainingRunRow)
+            .where(
+                RetrainingRunRow.id == run_id,
+                RetrainingRunRow.resume_attempts == attempts,
+                RetrainingRunRow.active_model.is_not(None),
+            )
+            .values(resume_attempts=attempts + 1, progress_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        return bool(getattr(claimed, "rowcount", 0) == 1)
 
     def await_approval(
         self, row: RetrainingRunRow, actor: str, now: datetime, version: str = ""

@@ -15,6 +15,8 @@ GROUPS: dict[str, str] = {
     "monitor_alert": "monitor",
     "retraining_requested": "retraining",
     "rollback_requested": "rollback",
+    "monitor_failed": "monitor",
+    "monitor_recovered": "monitor",
 }
 """Audit action of a monitor decision -> its alert group."""
 
@@ -28,14 +30,20 @@ def summary(p: Mapping[str, Any], t: Any) -> str:
 
 
 def action(p: Mapping[str, Any], t: Any) -> str:
-    """What to run: approve the waiting retraining, else read the decisions."""
+    """What to run: approve the waiting retraining, see the watcher when the monitor agent
+    itself failed, else read the decisions."""
     approval = p.get("approval_id")
+    if p.get("check") == "monitor":
+        return "deployer status"
     return f"deployer approve {approval}" if approval else f"deployer decisions {t.model}"
 
 
 def severity(action: str, payload: Mapping[str, Any], default: str) -> str:
-    """The severity's name: a monitor decision's own (its payload says), else ``default``."""
+    """The severity's name: a monitor decision's own (its payload says), info for the monitor
+    agent working again, else ``default``."""
     said = payload.get("severity")
+    if action == "monitor_recovered":
+        return "INFO"
     if action not in GROUPS or "decision_id" not in payload or not isinstance(said, str):
         return default
     return said.upper() if said.upper() in ("INFO", "WARNING", "CRITICAL") else default

@@ -81,9 +81,12 @@ RETRAINING_ALERTS = (
     ("retraining_failed", 2),
     ("retraining_not_better", 2),
     ("retraining_handed_over", 1),
+    ("retraining_stalled", 2),
+    ("retraining_resumed", 1),
 )
 """The audit events of a run's end that raise an alert, with their severity (2 warning, 1 info;
-``lifecycle.alerts.Severity``): failed and not better warn, a handover informs."""
+``lifecycle.alerts.Severity``): failed, not better and stalled (failed after its resumes) warn,
+a handover and a resume of a run cut short inform."""
 
 
 def _alert_summary(payload: Mapping[str, Any], target: Any) -> str:

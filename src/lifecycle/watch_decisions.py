@@ -22,7 +22,8 @@ Rules, in order (one decision per model; its reasons list everything that was fo
    ``nothing`` for a schedule, "cool-down until HH:MM"). Several triggers: one retrain, the
    first of drift, quality, schedule names it, the reasons list all.
 3. **alert** for drift or a quality drop with no policy or below its thresholds, a breach that
-   is not a rollback (rule 1), stale figures, and a drift or quality check that failed.
+   is not a rollback (rule 1), stale figures, a drift or quality check that failed, and a
+   running shadow that fails the promotion's latency or error gate (``shadow_watch``).
 4. **nothing** otherwise, with the reasons ("within objectives on 1 deployment; no drift in 4
    features; accuracy 0.95 (approved 0.96)").
 
@@ -42,6 +43,7 @@ from lifecycle.alerts import Severity
 from lifecycle.errors import BadInputError
 from lifecycle.quality import LOWER_IS_BETTER
 from lifecycle.retraining import RetrainingPolicy, Trigger
+from lifecycle.shadow_watch import ShadowEvidence, shadow_problems
 
 SUSTAINED_CHECKS = 3
 """Failed SLO judgements in a row before the monitor asks for a rollback."""
@@ -132,6 +134,8 @@ class Evidence(_Record):
     """The model's active retraining run, if any."""
     policy_set_at: datetime | None = None
     production_version: str | None = None
+    shadows: tuple[ShadowEvidence, ...] = ()
+    """Live shadow deployments and the promotion gates their last judgement failed."""
 
 
 class WatchDecision(_Record):
@@ -252,7 +256,8 @@ def _problems(ev: Evidence, sustained: int) -> tuple[list[str], list[str]]:
     for failure in ev.failures:
         reasons.append(f"the {failure.kind} check failed: {failure.message}")
         topics.append(f"check_failed:{failure.kind}")
-    return reasons, topics
+    shadow_reasons, shadow_topics = shadow_problems(ev.shadows)
+    return reasons + shadow_reasons, topics + shadow_topics
 
 
 def _findings(ev: Evidence) -> list[str]:

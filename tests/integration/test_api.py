@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -556,6 +557,7 @@ EXPECTED_ROUTES = {
     ("PUT", "/v1/models/{name}/retraining"),
     ("DELETE", "/v1/models/{name}/retraining"),
     ("POST", "/v1/models/{name}/retrain"),
+    ("GET", "/v1/models/{name}/retraining/runs"),
     ("POST", "/v1/requests"),
 }
 
@@ -771,6 +773,63 @@ def test_viewers_read_a_retraining_policy_and_only_deployers_set_clear_or_retrai
     cleared = api.client.delete(url, headers=auth("dan"))
     assert cleared.json() == {"model_name": name, "cleared": True}
     assert api.client.get(url, headers=auth("vera")).status_code == 404
+
+
+def remote_cli(api: Api, monkeypatch: pytest.MonkeyPatch, user: str, *args: str) -> Any:
+    """``deployer ARGS`` in remote mode as ``user``, in process, against this module's app (the
+    remote client over the test client's transport); the typer result."""
+    from typer.testing import CliRunner
+
+    from agents.entrypoints.cli import remote, remote_commands
+
+    def client(env: Any = None) -> remote.ApiClient:
+        made = remote.ApiClient("http://testserver", TOKENS[user])
+        made._http.close()  # the in-process app instead, no socket (no lifespan to start)
+        made._http = TestClient(api.client.app, headers=auth(user))
+        return made
+
+    monkeypatch.setattr(remote.ApiClient, "from_environment", staticmethod(client))
+    return CliRunner().invoke(remote_commands.app, list(args), env={"COLUMNS": "200"})
+
+
+def test_retraining_and_retrain_have_remote_twins_that_print_what_local_mode_does(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agents.handlers.retraining_policy import show_policies
+    from agents.queries.retraining import runs
+    from lifecycle.jsonable import jsonable
+
+    name = api.new_model()
+    twin = lambda user, *args: remote_cli(api, monkeypatch, user, *args)  # noqa: E731
+    policy = ("--project", EXAMPLE_PROJECT, "--param", "C=2", "--on-drift", "2", "--window", "3d")
+    bad = twin("dan", "retraining", "set", name, "--project", EXAMPLE_PROJECT, "--param", "C")
+    refused = twin("vera", "retraining", "set", name, *policy)
+    assert (bad.exit_code, refused.exit_code) == (2, 3), (refused.output, refused.exception)
+    assert "--param takes KEY=VALUE" in bad.output and "deployer" in refused.output
+    assert twin("vera", "retraining", "show", name).exit_code == 2  # no policy yet: 404
+    done = twin("dan", "retraining", "set", name, *policy, "--json")
+    assert done.exit_code == 0, done.output
+    shown = twin("vera", "retraining", "show", name, "--json")
+    assert jsonable(show_policies(api.container, name)) == json.loads(shown.output)
+    table = twin("vera", "retraining", "show", name)
+    assert "drift>=2" in table.output and "3d" in table.output
+    with api.container.uow() as uow:
+        uow.retraining.open_run("rt-remote-busy", name, Trigger.DRIFT, "monitor", utcnow())
+        uow.commit()
+    listed = twin("vera", "retraining", "runs", name, "--json")
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.output) == jsonable(runs(api.container, name))
+    assert "rt-remote-busy" in twin("vera", "retraining", "runs", name).output
+    busy = twin("dan", "retrain", name, "--reason", "now")
+    assert busy.exit_code == 3 and "already being retrained" in busy.output
+    assert twin("vera", "retrain", name).exit_code == 3  # viewers do not retrain
+    unnamed = twin("vera", "retraining", "runs")
+    assert unnamed.exit_code == 2 and "name the model" in unnamed.output
+    local_only = twin("dan", "retraining", "resume", "rt-remote-busy")
+    assert local_only.exit_code == 2 and "is local only" in local_only.output
+    cleared = twin("dan", "retraining", "clear", name, "--json")
+    assert json.loads(cleared.output) == {"model_name": name, "cleared": True}
+    assert twin("vera", "retraining", "show", name).exit_code == 2
 
 
 # -- the system graph ----------------------------------------------------------------------------

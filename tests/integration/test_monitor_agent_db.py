@@ -14,6 +14,7 @@ import pytest
 from agents.alerting import dispatch_once
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints import watch
+from agents.entrypoints.chat import chat
 from agents.handlers import alerts, drift_checks
 from agents.model_monitor import InputState, MonitorDeps, run_monitor
 from agents.settings import Settings, local_identity
@@ -91,6 +92,15 @@ def test_drift_and_a_quality_drop_open_one_run_audit_it_alert_and_remember(
     assert (alert.kind, alert.model) == ("retraining_requested", "iris")
     assert alert.summary.startswith("iris retraining requested (drift): drift on 2 features")
     assert episode["trigger"] == "drift" and episode["source"] == "api"
+    said = chat.answer(c, "What did the monitor decide about iris?", ME)
+    assert said.exit_code == 0 and said.request == {"kind": "decisions", "model_name": "iris"}
+    first, newest, older = said.reply.splitlines()
+    assert first == "The monitor's last 2 decisions about iris:"
+    assert " nothing (info): " in newest and "already being retrained" in newest
+    assert " retrain (" in older and "drift on 2 features" in older
+    assert said.result is not None and len(said.result["decisions"]) == 2
+    unknown = chat.answer(c, "decisions irs", ME)
+    assert unknown.exit_code == 2 and "iris" in unknown.reply  # close match offered
 
 
 def test_a_watch_tick_runs_the_agent_and_a_failing_drift_check_is_alerted(
@@ -117,3 +127,80 @@ def test_a_watch_tick_runs_the_agent_and_a_failing_drift_check_is_alerted(
     assert (alert.kind, alert.severity) == ("monitor_alert", "warning")
     assert why in alert.summary
     c.close()
+
+
+def test_a_monitor_agent_that_raises_is_kept_alerted_once_and_closed_by_a_working_watch(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agents.queries.status import home_status
+    from database.models import AuditEventRow
+
+    c = container
+    alerts.add_channel(c, ME, HOOK, events="monitor")
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("the evidence query failed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(MonitorRepository, "evidence", broken)
+        reports: list[dict[str, Any]] = []
+        for _ in range(2):  # the tick goes on, and a second failure is kept but not told again
+            assert watch.watch(c, 60.0, True, reports.append, model_name="iris") == 1
+        assert all(r.get("decisions") is None for r in reports)
+        [failing] = home_status(c)["monitor_failures"]
+    assert failing["scope"] == "iris"
+    assert "RuntimeError: the evidence query failed" in failing["message"]
+    assert watch.watch(c, 60.0, True, lambda _r: None, model_name="iris") == 1
+    with c.reader() as uow:
+        kinds = [r.kind for r in uow.session.query(CheckFailureRow).order_by(CheckFailureRow.id)]
+        events = [
+            (e.action, e.payload.get("model"))
+            for e in uow.session.query(AuditEventRow).order_by(AuditEventRow.id)
+            if e.action.startswith("monitor_")
+        ]
+    assert kinds == ["monitor", "monitor", "monitor_ok"]
+    assert events[:1] == [("monitor_failed", "iris")]
+    assert ("monitor_recovered", "iris") in events and events.count(("monitor_failed", "iris")) == 1
+    assert home_status(c)["monitor_failures"] == []
+    dispatch_once(c, Delivered())
+    with c.reader() as uow:
+        sent = {(a.kind, a.severity) for a in uow.session.query(AlertRow)}
+    assert {("monitor_failed", "warning"), ("monitor_recovered", "info")} <= sent
+
+
+def test_a_running_shadow_that_fails_a_promotion_gate_is_alerted(container: Container) -> None:
+    from database.models import HealthCheckRow
+    from lifecycle.shadow_watch import FIGURES_KEY
+
+    c, now = container, utcnow()
+    shadow = serve(c.uow, "iris", version="2", deployment_id="iris-v2-shadow")
+    slow = "shadow p95 180.0 ms is above 34.0 ms (1.2x the primary's 14.0 ms, or 20 ms above it)"
+    with c.uow() as uow:
+        uow.deployments.get(shadow).strategy = "shadow"
+        uow.health_checks.add(
+            HealthCheckRow(
+                deployment_id=shadow,
+                model_name="iris",
+                checked_at=now,
+                status="passed",  # agreement passed: the observe judgement itself is fine
+                action="observe",
+                metrics={
+                    "agreement": 0.99,
+                    FIGURES_KEY: [
+                        {"gate": "shadow_latency", "status": "failed", "message": slow},
+                        {"gate": "shadow_errors", "status": "passed", "message": "0.00%"},
+                    ],
+                },
+                message="agreement 99%",
+                tick_id="tick-1",
+            )
+        )
+        uow.commit()
+    with c.open_memory() as memory:
+        out = run_monitor(MonitorDeps(c.uow, memory, actor=ME), InputState(requested_by=ME))
+    [line] = out["decisions"]
+    assert (line["action"], line["recorded"]) == ("alert", True)
+    assert f"shadow {shadow} (v2) would not be promoted: {slow}" in line["reasons"]
+    with c.reader() as uow:
+        [row] = MonitorRepository(uow.session).decisions("iris")
+    assert row.evidence["shadows"] == [{"deployment_id": shadow, "version": "2", "failed": [slow]}]

@@ -48,6 +48,7 @@ REAL: dict[tuple[str, str], Any] = {
     ("retraining_runs", "trigger"): "drift",
     ("retraining_runs", "status"): "handed_over",
     ("retraining_runs", "evaluation"): {"rows": 30, "candidate": {"accuracy": 0.95}},
+    ("retraining_runs", "resume_attempts"): 1,
     ("retraining_policies", "model_name"): MODEL,
     ("retraining_policies", "project"): "/srv/projects/iris",
     ("retraining_policies", "entry_point"): "main",

@@ -13,12 +13,12 @@ from mlflow import MlflowClient
 
 from agents.bootstrap import Container, bootstrap
 from agents.commands import Promote, Register
-from agents.handlers import labels, operations, registration
+from agents.handlers import labels, operations, registration, serving
 from agents.handlers.traffic import set_routes
 from agents.settings import Settings
 from database import migrate
 from database.versions import resolve_version
-from lifecycle.errors import UnknownModelError
+from lifecycle.errors import InfrastructureError, UnknownModelError
 from lifecycle.stages import DeploymentStatus, ModelStage
 from lifecycle.version_labels import LabelTakenError, UnknownVersionError
 from mlops.mlflow_env import tracking
@@ -193,6 +193,54 @@ def test_champion_and_challenger_follow_a_canarys_routing_tables(
         set_routes(c, name, weights, user, stable=stable if stable in weights else canary)
         seen.append(dict(c.registry.aliases(name)))
     assert seen == [aliases for _, aliases in tables]
+
+
+def canary_of(c: Container, store: tuple[str, Path, str], name: str) -> None:
+    """v1 stable at 90% and v2 a 10% canary of ``name``: @champion v1, @challenger v2."""
+    for label in ("1.0.0", "1.1.0"):
+        register(c, store, name, label)
+    stable, canary = f"{name}-stable", f"{name}-canary"
+    with c.uow() as uow:
+        for deployment_id, version in ((stable, "1"), (canary, "2")):
+            row = deployment_row(deployment_id, DeploymentStatus.ACTIVE, name, version)
+            row.target_stage = ModelStage.PRODUCTION.value
+            row.endpoint_pid = None  # no server behind it: down has nothing to kill
+            uow.deployments.add(row)
+            uow.models.get(name, version).stage = ("archived", "production")[version == "2"]
+        uow.commit()
+    set_routes(c, name, {stable: 90.0, canary: 10.0}, c.settings.user, stable=stable)
+    assert dict(c.registry.aliases(name)) == {"champion": "1", "challenger": "2"}
+
+
+def test_down_moves_the_serving_aliases_at_once_and_a_failed_move_keeps_the_stop(
+    c_sqlite: Container,
+    store: tuple[str, Path, str],
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    c, user = c_sqlite, c_sqlite.settings.user
+    moved, kept = f"{model_name(request)}_a", f"{model_name(request)}_b"
+    canary_of(c, store, moved)
+    out = serving.down(c, user)
+    assert out["aliases"][moved] == {"champion": None, "challenger": None}
+    assert dict(c.registry.aliases(moved)) == {}  # no tick needed
+    canary_of(c, store, kept)
+
+    def unreachable(*args: object) -> None:
+        raise InfrastructureError("the MLflow registry did not answer")
+
+    monkeypatch.setattr(c.registry, "move_aliases", unreachable)
+    out = serving.down(c, user)
+    assert sorted(out["stopped"]) == [f"{kept}-canary", f"{kept}-stable"]  # the stop stands
+    assert out["routes_cleared"] == [kept] and c.router.get_routes(kept) is None
+    assert "did not answer" in out["aliases"][kept]["error"]
+    with c.reader() as uow:
+        [event] = [e for e in uow.audit.list(kept) if e.action == "serving_aliases_not_moved"]
+        statuses = {d.status for d in uow.deployments.list(kept)}
+    assert event.payload["model"] == kept and "@champion" in event.payload["summary"]
+    assert statuses == {DeploymentStatus.ROLLED_BACK.value}
+    monkeypatch.undo()
+    assert dict(c.registry.aliases(kept)) == {"champion": "1", "challenger": "2"}  # noticed
 
 
 def test_a_version_of_another_model_is_not_found_by_its_label(

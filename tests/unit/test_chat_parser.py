@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from agents.commands import (
     Approve,
     Command,
+    Decisions,
     Deploy,
     Help,
     History,
@@ -226,7 +227,32 @@ REQUESTS: dict[str, tuple[str, Command]] = {
         "Show the history of Fraud_Detector.",
         History(model_name="Fraud_Detector"),
     ),
+    # the monitor's decisions
+    "decisions takes a model": ("decisions iris", Decisions(model_name="iris")),
+    "what did the monitor decide about is decisions": (
+        "What did the monitor decide about iris?",
+        Decisions(model_name="iris"),
+    ),
+    "what has the monitor decided is decisions": (
+        "what has the monitor decided for fraud_detector",
+        Decisions(model_name=FD),
+    ),
+    "show the decisions of is decisions": (
+        "show the decisions of fraud_detector",
+        Decisions(model_name=FD),
+    ),
+    "show decisions is decisions": ("please show decisions iris", Decisions(model_name="iris")),
+    "monitor decisions is decisions": (
+        "monitor decisions about iris",
+        Decisions(model_name="iris"),
+    ),
+    "the latest decisions are decisions": (
+        "decisions latest iris",
+        Decisions(model_name="iris"),
+    ),
+    "show alone is still status": ("show iris", Status(model_name="iris")),
     # help
+    "help decisions is its help": ("help decisions", Help(topic="decisions")),
     "help alone is help": ("help", Help()),
     "a question mark is help": ("?", Help()),
     "question marks alone are help": (" ?? ", Help()),
@@ -362,6 +388,12 @@ CLARIFICATIONS: dict[str, tuple[str, str, str]] = {
         "Which model's history should I show?",
     ),
     "status takes no version": ("status fraud_detector v2", "command", "'v2'"),
+    "decisions without a model asks for the model": (
+        "what did the monitor decide",
+        "model_name",
+        "Which model's monitor decisions should I show?",
+    ),
+    "decisions take no version": ("decisions iris v2", "command", "'v2'"),
     "empty text suggests help": ("", "command", "help"),
     "blank text suggests help": ("  \t ", "command", "help"),
     "punctuation alone suggests help": ("...", "command", "help"),
@@ -593,6 +625,10 @@ DESCRIPTIONS: dict[str, tuple[Command, str]] = {
         "Show the status of fraud_detector.",
     ),
     "a history": (History(model_name=FD), "Show the history of fraud_detector."),
+    "the monitor's decisions": (
+        Decisions(model_name=FD),
+        "Show the monitor's decisions about fraud_detector.",
+    ),
     "a promotion by label": (
         promote(S.STAGING, "1.2.0"),
         "Promote v1.2.0 of fraud_detector to staging.",
@@ -623,7 +659,7 @@ def test_help_is_described() -> None:
 
 def test_the_help_text_names_every_command_stage_and_strategy() -> None:
     words = "promote advance move deploy release ship rollback revert undo approve reject"
-    words += " status show history help"
+    words += " status show history help decisions"
     for word in [*words.split(), *ModelStage, *StrategyName]:
         assert word in GRAMMAR_HELP
 

@@ -25,6 +25,8 @@ IRIS = Target("iris", "1", "")
         ("retraining_requested", {"severity": "info", "decision_id": 3}, Severity.INFO),
         ("drift_detected", {"severity": "critical", "decision_id": 4}, Severity.WARNING),
         ("rolled_back", {"severity": "info", "decision_id": 5}, Severity.CRITICAL),
+        ("monitor_failed", {"check": "monitor"}, Severity.WARNING),
+        ("monitor_recovered", {"check": "monitor"}, Severity.INFO),
     ],
 )
 def test_only_a_monitor_decision_says_its_own_severity(
@@ -45,6 +47,7 @@ def test_the_command_is_the_approval_when_one_waits_else_the_decisions() -> None
     assert decided.action({"approval_id": "apr-1"}, IRIS) == "deployer approve apr-1"
     assert decided.action({"approval_id": ""}, IRIS) == "deployer decisions iris"
     assert decided.action({}, IRIS) == "deployer decisions iris"
+    assert decided.action({"check": "monitor"}, IRIS) == "deployer status"
 
 
 def test_each_decision_event_has_its_group_and_channels_can_choose_them() -> None:
@@ -52,6 +55,8 @@ def test_each_decision_event_has_its_group_and_channels_can_choose_them() -> Non
         "monitor_alert": "monitor",
         "retraining_requested": "retraining",
         "rollback_requested": "rollback",
+        "monitor_failed": "monitor",
+        "monitor_recovered": "monitor",
     }
     assert decided.NEW_GROUPS == ("monitor", "retraining")
     assert GROUPS[-3:] == ("monitor", "retraining", "test")

@@ -40,11 +40,13 @@ def test_a_run_alert_says_the_event_s_summary_else_its_error_else_whose_run(
     assert action(payload, Target("iris")) == "deployer retraining runs iris"
 
 
-def test_failed_and_worse_runs_warn_and_a_handover_informs() -> None:
+def test_failed_worse_and_stalled_runs_warn_and_a_handover_or_resume_informs() -> None:
     assert dict(RETRAINING_ALERTS) == {
         "retraining_failed": 2,
         "retraining_not_better": 2,
         "retraining_handed_over": 1,
+        "retraining_stalled": 2,
+        "retraining_resumed": 1,
     }
 
 

@@ -11,6 +11,7 @@ import pytest
 from lifecycle.alerts import Severity
 from lifecycle.errors import BadInputError
 from lifecycle.retraining import RetrainingPolicy, Trigger
+from lifecycle.shadow_watch import ShadowEvidence
 from lifecycle.watch_decisions import (
     CheckFailure,
     DriftEvidence,
@@ -73,6 +74,11 @@ BREACH = slo(
 def ev(**kw: Any) -> Evidence:
     kw.setdefault("slo", (OK,))
     return Evidence(model_name="iris", **kw)
+
+
+SLOW_SHADOW = ShadowEvidence(
+    deployment_id="dep-3", version="3", failed=("shadow p95 90.0 ms is above 24.0 ms",)
+)
 
 
 CASES: list[tuple[str, Evidence, RetrainingPolicy | None, datetime | None, Any, Any, str]] = [
@@ -181,6 +187,12 @@ CASES: list[tuple[str, Evidence, RetrainingPolicy | None, datetime | None, Any, 
      ev(drift=drift("a"), failures=(CheckFailure(kind="quality", failed_at=NOW,
         message="no labels table"),)), policy(drift_features=1), None, "retrain",
      Trigger.DRIFT, "the quality check failed: no labels table"),
+    ("a shadow failing a promotion gate alerts",
+     ev(shadows=(SLOW_SHADOW, ShadowEvidence(deployment_id="dep-4", version="4"))), None, None,
+     "alert", None, "shadow dep-3 (v3) would not be promoted: shadow p95 90.0 ms is above"),
+    ("a shadow passing its gates is nothing",
+     ev(drift=drift(), shadows=(ShadowEvidence(deployment_id="dep-4", version="4"),)), None,
+     None, "nothing", None, "no drift in 4 features"),
     ("an active run with a problem still alerts",
      ev(drift=drift("a"), active_run="rt-1", stale=("dep-2: stale",)),
      policy(drift_features=1), None, "alert", Trigger.DRIFT, "dep-2: stale"),
@@ -493,6 +505,18 @@ EXACT: dict[str, tuple[str, str, str | None, str, tuple[str, ...]]] = {
         "alert||stale",
         None,
         ("dep-2: figures stale for 3 ticks",),
+    ),
+    "a shadow failing a promotion gate alerts": (
+        "WARNING",
+        "alert||shadow:dep-3",
+        None,
+        ("shadow dep-3 (v3) would not be promoted: shadow p95 90.0 ms is above 24.0 ms",),
+    ),
+    "a shadow passing its gates is nothing": (
+        "INFO",
+        "nothing||",
+        None,
+        ("within objectives on 1 deployment; no drift in 4 features",),
     ),
     "a failed drift check alerts": (
         "WARNING",

@@ -329,6 +329,8 @@ def test_a_shadow_is_observed_and_its_agreement_recorded(
     [check] = [c for c in result["monitor"]["checks"] if c["deployment_id"] == mirror]
     assert (check["action"], check["status"]) == ("observe", "passed")
     assert check["metrics"]["agreement"] == pytest.approx(199 / 200)
+    gates = check["metrics"]["promotion_gates"]  # kept for the monitor agent, not acted on
+    assert [g["gate"] for g in gates] == ["shadow_latency", "shadow_errors"]
 
 
 def test_a_routed_deployment_still_being_deployed_is_left_to_its_deploy(canary: Canary) -> None:

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents.alerting import dispatching, raise_alert
 from agents.commands import Tick
-from agents.handlers.check_failures import failed
+from agents.handlers.check_failures import failed, monitor_watched
 from agents.handlers.feedback import judge_quality
 from agents.handlers.retraining import record_deferred, retraining_worker
 from agents.queries.audit import record_audit_check
@@ -362,15 +362,18 @@ def quality_checks(c: Container, request: Tick) -> list[dict[str, Any]]:
 def monitor_decisions(c: Container, agent: SystemAgent, request: Tick) -> dict[str, Any] | None:
     """After the checks: the monitor agent's watch through the supervisor (so it judges this
     tick's evidence), inside the fence; a retraining it asks for is left to the retraining
-    worker. A failure is logged and never breaks the tick (a lost lease still stops it)."""
+    worker. A failure never breaks the tick (a lost lease still stops it): it is kept in
+    ``check_failures`` and alerted once, and the first watch that works again closes it."""
     from agents.model_monitor.agent import report_line
 
     try:
         out = agent.watch(c.settings.user, request.model_name or "")
     except leases.StaleFenceError:
         raise
-    except Exception:
+    except Exception as exc:
         log.warning("the monitor agent failed; the tick goes on", exc_info=True)
+        monitor_watched(c, request.model_name, exc, utcnow())
         return None
+    monitor_watched(c, request.model_name, None, utcnow())
     record_deferred(c, out.get("handoffs") or [])
     return {"decisions": [report_line(d) for d in out["decisions"]], "handoffs": out["handoffs"]}

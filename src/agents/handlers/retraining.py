@@ -7,7 +7,10 @@ its own thread (the thread id is the run's id), and a handed-over version's hand
 followed through the deployer (``follow_handoffs``: staging, shadow, a shadow deploy, in
 order, stopping at the first that does not succeed; never production). ``run_requested`` is
 the watcher's worker: it runs the runs the monitor opened (or an approval released), one at a
-time per model.
+time per model. A run cut short while active (its process died) has a stale heartbeat: the
+worker resumes it from its checkpoint, a few times at most, then fails it and frees the model
+(``take_up_stalled``; ``lifecycle.retraining_stall``); ``resume_by_hand`` is ``deployer
+retraining resume RUN_ID``.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from agents.handlers import operations
 from agents.handlers.retraining_policy import require_deployer
 from agents.ports import Services
 from database.retraining import RetrainingInProgressError
+from lifecycle.alerts import MONITOR_ACTOR
 from lifecycle.durations import parse_duration
-from lifecycle.errors import BadInputError, ModelDeployerError
+from lifecycle.errors import BadInputError, ConflictError, ModelDeployerError, UnknownModelError
 from lifecycle.handoff import AgentName, Handoff
 from lifecycle.records import utcnow
 from lifecycle.retraining import RunStatus, Trigger
+from lifecycle.retraining_stall import RunProgress, StallAction, StallVerdict, judge_stall
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +144,10 @@ def run_requested(c: Services, follow: bool = True) -> list[dict[str, Any]]:
 
 
 class BackgroundRetrainer:
-    """``deployer watch``'s retraining worker: a thread that runs ``run_requested`` after each
-    tick it is woken for (and every ``interval`` seconds), so training never stalls a canary's
-    ticks. A run that raises is logged; the worker goes on."""
+    """``deployer watch``'s retraining worker: a thread that takes up the runs cut short
+    (``take_up_stalled``) and runs ``run_requested`` after each tick it is woken for (and every
+    ``interval`` seconds), so training never stalls a canary's ticks. A run that raises is
+    logged; the worker goes on."""
 
     def __init__(self, c: Services, interval: float) -> None:
         self.c, self.interval = c, interval
@@ -158,7 +164,7 @@ class BackgroundRetrainer:
             if self.stopping.is_set():
                 return
             try:
-                for result in run_requested(self.c):
+                for result in [*take_up_stalled(self.c), *run_requested(self.c)]:
                     log.info(
                         "retraining run %s: %s", result.get("retraining_run_id"), result["status"]
                     )
@@ -207,3 +213,96 @@ def record_deferred(c: Services, handoffs: list[dict[str, Any]]) -> list[dict[st
                 continue
         recorded.append({"model_name": model, "retraining_run_id": run_id, "to": "retraining"})
     return recorded
+
+
+def progress_of(row: Any) -> RunProgress:
+    """The decision's view of a ``retraining_runs`` row."""
+    return RunProgress(
+        status=row.status,
+        requested_at=row.requested_at,
+        started_at=row.started_at,
+        progress_at=row.progress_at,
+        resume_attempts=row.resume_attempts or 0,
+    )
+
+
+def take_up_stalled(c: Services, follow: bool = True) -> list[dict[str, Any]]:
+    """The worker's pass over the active runs: each one cut short (no progress for
+    ``DEPLOYER_RETRAINING_STALE_SECONDS``) is resumed from its checkpoint, or failed (audited
+    ``retraining_stalled``, an alert; the model is free) once it was resumed
+    ``DEPLOYER_RETRAINING_RESUME_ATTEMPTS`` times. What each became."""
+    settings, now = c.settings, utcnow()
+    with c.reader() as uow:
+        found = [(r.id, progress_of(r)) for r in uow.retraining.active_runs()]
+    results = []
+    for run_id, progress in found:
+        verdict = judge_stall(
+            progress, now, settings.retraining_stale_seconds, settings.retraining_resume_attempts
+        )
+        if verdict.action is StallAction.RESUME:
+            attempts = progress.resume_attempts
+            results.append(_resume(c, run_id, MONITOR_ACTOR, verdict, attempts, follow))
+        elif verdict.action is StallAction.FAIL:
+            results.append(_fail_stalled(c, run_id, verdict, progress.resume_attempts))
+    return results
+
+
+def resume_by_hand(
+    c: Services, run_id: str, actor: str, force: bool = False, follow: bool = True
+) -> dict[str, Any]:
+    """``deployer retraining resume RUN_ID``: ``actor`` (a deployer) takes up an active run cut
+    short, from its checkpoint. A ConflictError when it is not running, or made progress
+    within the stale time (it may still be running elsewhere) unless ``force``."""
+    with c.reader() as uow:
+        require_deployer(uow, actor, "resume a retraining run")
+        row = uow.retraining.run(run_id)
+        if row is None:
+            raise UnknownModelError(f"there is no retraining run {run_id}")
+        progress = progress_of(row)
+    stale = 0.0 if force else c.settings.retraining_stale_seconds
+    verdict = judge_stall(progress, utcnow(), stale, None)
+    if verdict.action is not StallAction.RESUME:
+        hint = (
+            "; --force takes it up anyway" if progress.status in ("running", "evaluating") else ""
+        )
+        raise ConflictError(f"retraining run {run_id} is not resumed: {verdict.reason}{hint}")
+    return _resume(c, run_id, actor, verdict, progress.resume_attempts, follow)
+
+
+def _resume(
+    c: Services, run_id: str, actor: str, verdict: StallVerdict, attempts: int, follow: bool
+) -> dict[str, Any]:
+    """Claim the run (compare and set on its attempts), audit ``retraining_resumed``, run it
+    on from its checkpoint as whoever asked for it."""
+    with c.uow() as uow:
+        row = uow.retraining.run(run_id)
+        if row is None or not uow.retraining.claim_resume(run_id, attempts, utcnow()):
+            return {"retraining_run_id": run_id, "status": "taken", "errors": []}
+        model, requested_by = row.model_name, row.requested_by
+        request = {"model_name": model, "trigger": row.trigger, "reason": row.reason}
+        summary = f"{model}'s retraining run {run_id} resumed: {verdict.reason}"
+        payload = {"model": model, "run_id": run_id, "attempt": attempts + 1, "summary": summary}
+        uow.audit.append(actor, "retraining_resumed", model, payload)
+        uow.commit()
+    log.warning("%s", summary)
+    try:
+        return run_retraining(c, run_id, requested_by, request, follow)
+    except ModelDeployerError as exc:
+        return {"retraining_run_id": run_id, "status": "failed", "errors": [str(exc)]}
+
+
+def _fail_stalled(c: Services, run_id: str, verdict: StallVerdict, attempts: int) -> dict[str, Any]:
+    """Fail a run resumed often enough (unless someone moved it since it was read), free its
+    model, audit ``retraining_stalled``."""
+    with c.uow() as uow:
+        row = uow.retraining.run(run_id)
+        if row is None or row.active_model is None or (row.resume_attempts or 0) != attempts:
+            return {"retraining_run_id": run_id, "status": "taken", "errors": []}
+        model = row.model_name
+        uow.retraining.set_status(row, RunStatus.FAILED, utcnow(), verdict.reason)
+        summary = f"{model}'s retraining run {run_id} failed: {verdict.reason}"
+        payload = {"model": model, "run_id": run_id, "summary": summary}
+        uow.audit.append(MONITOR_ACTOR, "retraining_stalled", model, payload)
+        uow.commit()
+    log.warning("%s", summary)
+    return {"retraining_run_id": run_id, "status": "failed", "errors": [verdict.reason]}

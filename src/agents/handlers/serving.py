@@ -6,12 +6,14 @@ middle leaves a record pointing at what may be running, never a process nobody k
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from agents.handlers.model_lock import endpoint_subject, every_model, one_actor_per_model
+from agents.model_deployer.aliases import move_serving_aliases
 from agents.ports import Services
 from database.models import DeploymentRow
 from database.services import retire
@@ -22,6 +24,8 @@ from lifecycle.records import model_version_id, utcnow
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
 from mlops.processes import terminate_tree
 from mlops.serving_local import processes_of_home
+
+log = logging.getLogger(__name__)
 
 
 def package_version(
@@ -166,7 +170,9 @@ def list_endpoints(c: Services, actor: str) -> list[dict[str, Any]]:
 @every_model("down")
 def down(c: Services, actor: str) -> dict[str, Any]:
     """Stop every endpoint this home started: the recorded ones, and any process that carries
-    this home's BentoML store in its environment (in case a record was lost)."""
+    this home's BentoML store in its environment (in case a record was lost). The routing
+    tables are cleared and the serving aliases moved at once (``aliases``: each model's as
+    they now read, or the error that kept them)."""
     from mlops.gateway.runner import stop_gateways
 
     gateways = stop_gateways(c.settings.gateway_dir)
@@ -180,6 +186,8 @@ def down(c: Services, actor: str) -> dict[str, Any]:
     routed = [name for name in c.router.load().routes]
     for name in routed:
         c.router.clear(name, actor)
+    models = sorted(set(routed) | {row.model_name for row in rows})
+    aliases = {name: _aliases_after_down(c, name, actor) for name in models}
     strays = processes_of_home(str(c.settings.bentoml_home))
     terminate_tree(None, extra=strays)
     return {
@@ -187,7 +195,28 @@ def down(c: Services, actor: str) -> dict[str, Any]:
         "strays_stopped": [p.pid for p in strays],
         "gateways_stopped": [g["pid"] for g in gateways],
         "routes_cleared": routed,
+        "aliases": aliases,
     }
+
+
+def _aliases_after_down(c: Services, model_name: str, actor: str) -> dict[str, Any]:
+    """Move ``model_name``'s ``@champion``/``@challenger`` now that nothing serves it (they
+    would wait for a tick, and no watcher may run). Best effort, like the tick's: a failed
+    move keeps the stop, and is logged and audited (``serving_aliases_not_moved``)."""
+    try:
+        return dict(move_serving_aliases(c.uow, c.router, c.registry, model_name))
+    except Exception as exc:
+        error = " ".join(str(exc).split())[:300] or type(exc).__name__
+        log.warning("%s: the serving aliases were not moved after down: %s", model_name, error)
+        summary = f"{model_name}'s @champion/@challenger still name what it served: {error}"
+        try:
+            with c.uow() as uow:
+                payload = {"model": model_name, "error": error, "summary": summary}
+                uow.audit.append(actor, "serving_aliases_not_moved", model_name, payload)
+                uow.commit()
+        except Exception:
+            log.warning("%s: recording the alias failure failed", model_name, exc_info=True)
+        return {"error": error}
 
 
 def _describe(row: DeploymentRow, alive: bool) -> dict[str, Any]:

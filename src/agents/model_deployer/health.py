@@ -18,7 +18,7 @@ from typing import Any
 from agents.model_deployer.changes import left_alone
 from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
 from agents.model_deployer.idempotency import once
-from agents.model_deployer.rollouts import mark_of
+from agents.model_deployer.rollouts import mark_of, rollout_config
 from agents.model_deployer.slo import SloGuard
 from agents.model_deployer.state import HealthCheck, MonitorReport, State
 from agents.model_deployer.views import OpenRollout, open_rollout_of
@@ -35,6 +35,7 @@ from lifecycle.monitor import (
     stale_figures,
 )
 from lifecycle.rollback import config_from_dict
+from lifecycle.shadow_watch import FIGURES_KEY, gate_figures, shadow_gates
 from lifecycle.stages import DeploymentStatus
 
 
@@ -154,11 +155,14 @@ class HealthChecks:
             verdict = shadow_agreement_gate(
                 stats, promotion.min_shadow_agreement, promotion.min_shadow_comparisons
             )
+            error_threshold = rollout_config(self.deps, None).error_rate_threshold  # as promotion
+            gates = shadow_gates(stats, promotion, error_threshold)  # kept, never acted on
             figures: dict[str, Any] = {
                 "compared": stats.compared,
                 "agreed": stats.agreed,
                 "shadow_errors": stats.shadow_errors,
                 "agreement": stats.agreement,
+                FIGURES_KEY: gate_figures(gates),
             }
             return figures, [verdict]
         config = config_from_dict(rollout.config)

@@ -16,8 +16,10 @@ from agents.queries.audit import last_audit_check
 from database import migrate
 from database.drift import DriftRepository, reference_summary
 from database.models import DeploymentRow, ModelVersionRow
+from database.monitor import MonitorRepository
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import UnknownModelError
+from lifecycle.monitor_health import FAILED, RECOVERED
 from lifecycle.ports import Routes
 from lifecycle.redaction import redact_uri
 from lifecycle.rollback import PRESETS, RollbackPreset
@@ -68,7 +70,19 @@ def home_status(container: Services, model_name: str | None = None) -> dict[str,
         "models": models,
         "audit": last_audit_check(container) if revision == migrate.head_revision() else None,
         "slo_proposals": proposals,
+        "monitor_failures": monitor_failures(container)
+        if revision == migrate.head_revision()
+        else [],
     }
+
+
+def monitor_failures(container: Services) -> list[dict[str, Any]]:
+    """The watches whose monitor agent raised and has not worked since (``*``: every model)."""
+    with container.reader() as uow:
+        rows = MonitorRepository(uow.session).open_marks(FAILED, (FAILED, RECOVERED))
+        return [
+            {"scope": r.model_name, "failed_at": r.failed_at, "message": r.message} for r in rows
+        ]
 
 
 def slo_proposals(uow: Any, model_name: str) -> list[dict[str, Any]]:

@@ -23,13 +23,15 @@ def step_key(run_id: str, node: str) -> str:
 def once(
     deps: RetrainingDeps, run_id: str, node: str, act: Callable[[UnitOfWork], dict[str, Any]]
 ) -> dict[str, Any]:
-    """Run ``act(uow)`` and commit its writes with the step's key, unless the key is there."""
+    """Run ``act(uow)`` and commit its writes with the step's key, unless the key is there;
+    the run's heartbeat (``progress_at``) moves in the same commit."""
     key = step_key(run_id, node)
     with deps.uow() as uow:
         done = uow.operations.find(key)
         if done is not None:
             return dict(done.result)
         result = act(uow)
+        uow.retraining.mark_progress(run_id, deps.clock.now())  # the run's heartbeat
         uow.operations.add(
             AgentOperationRow(
                 key=key, run_id=run_id, node=f"retrain.{node}", result=json_safe(result)

@@ -4,14 +4,15 @@ and ``/v1/models/{name}/retrain`` (a manual run, as ``deployer retrain``).
 Viewers read the policy; deployers set, clear and retrain. A bad policy is a 400 and nothing
 is written; a retraining while one of the model's runs is active is a 409. ``POST .../retrain``
 answers when the run is done (training takes seconds to minutes): the run's status, the new
-version, its evaluation against production and the handoffs followed.
+version, its evaluation against production and the handoffs followed. ``GET
+.../retraining/runs`` lists the model's runs (viewers).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import Field, StrictBool
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +22,7 @@ from agents.entrypoints.api.errors import error_responses
 from agents.entrypoints.api.responses import json_response
 from agents.entrypoints.api.schemas import Body, ModelName, Reason
 from agents.handlers import retraining, retraining_policy
+from agents.queries import retraining as retraining_runs
 from lifecycle.durations import WINDOW_PATTERN
 from lifecycle.errors import BadInputError, UnknownModelError
 
@@ -110,3 +112,15 @@ async def retrain(
         retraining.retrain, c, name, user.name, given.reason, given.since
     )
     return json_response(result)
+
+
+@router.get("/{name}/retraining/runs", responses=error_responses(404))
+async def runs(
+    name: ModelName,
+    user: Viewer,
+    c: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> JSONResponse:
+    """The model's retraining runs, newest first (as ``deployer retraining runs NAME``)."""
+    found = await run_in_threadpool(retraining_runs.runs, c, name, limit)
+    return json_response({"model_name": name, "runs": found})

@@ -16,6 +16,7 @@ from agents.bootstrap import Container
 from agents.commands import (
     AgentCommand,
     Approve,
+    Decisions,
     Deploy,
     Help,
     History,
@@ -131,6 +132,11 @@ def _carry_out(c: Container, r: ChatCommand, actor: str) -> tuple[dict[str, Any]
         out = model_history(c, r.model_name, limit=5)
         lines = [f"{e['at']:%Y-%m-%d %H:%M} {e['summary']}" for e in out["events"]]
         return out, f"The last {len(lines)} events of {r.model_name}:\n" + "\n".join(lines)
+    if isinstance(r, Decisions):  # "what did the monitor decide about iris"
+        from agents.queries.decisions import decisions
+
+        out = decisions(c, r.model_name, limit=5)
+        return out, decisions_sentence(r.model_name, out["decisions"])
     # a request for an agent goes to the supervisor; an answer resumes the thread that waits
     out = operations.execute(c, r, actor, "chat")
     return out, _done_sentence(c, r, out)
@@ -200,3 +206,15 @@ def _status(c: Container, model_name: str | None) -> tuple[dict[str, Any], str]:
         stages = ", ".join(f"v{v['version']} {v['stage']}" for v in model["versions"])
         lines.append(f"{model['name']}: {stages}; {serving_sentence(c, model['name'])}.")
     return out, "\n".join(lines)
+
+
+def decisions_sentence(model_name: str, found: list[dict[str, Any]]) -> str:
+    """The monitor's latest decisions about a model, newest first, one line each."""
+    if not found:
+        return f"The monitor has decided nothing about {model_name} yet."
+    lines = [
+        f"{d['decided_at']:%Y-%m-%d %H:%M} {d['action']} ({d['severity']}): "
+        + ("; ".join(d["reasons"]) or "no reason given")
+        for d in found
+    ]
+    return f"The monitor's last {len(lines)} decisions about {model_name}:\n" + "\n".join(lines)

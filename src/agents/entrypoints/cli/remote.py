@@ -229,7 +229,7 @@ LOCAL_BY_NATURE = {
     "access": "roles and tokens are granted by an admin where the home is",
 }
 """Commands that work on a home and the processes of its machine, and why."""
-NOT_OFFERED = ("package", "criteria", "traffic", "chat", "alerts", "slo", "retraining", "retrain")
+NOT_OFFERED = ("package", "criteria", "traffic", "chat", "alerts", "slo")
 """Commands the ops API does not offer (yet)."""
 ANY_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 

@@ -23,7 +23,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from agents.entrypoints.cli import remote_audit, remote_capture, remote_feedback, remote_labels
+from agents.entrypoints.cli import (
+    remote_audit,
+    remote_capture,
+    remote_feedback,
+    remote_labels,
+    remote_retraining,
+)
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.remote import URL_ENV, Answer, add_refusals, remote_command
 from agents.entrypoints.cli.render_decisions import render_decisions as render
@@ -43,6 +49,8 @@ deployments_app = typer.Typer(help="Deployments the ops API knows.", no_args_is_
 app.add_typer(deployments_app, name="deployments")
 app.add_typer(remote_audit.app, name="audit")
 app.add_typer(remote_capture.app, name="capture")
+app.add_typer(remote_retraining.app, name="retraining")
+app.command("retrain")(remote_retraining.retrain)
 
 Name = Annotated[str, typer.Argument(help="Model name.")]
 Version = remote_labels.Version

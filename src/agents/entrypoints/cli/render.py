@@ -115,6 +115,11 @@ def render_status(result: dict[str, Any]) -> None:
             f"[bold red]audit chain broken[/] (checked {audit['checked_at']} by the watcher): "
             f"{escape(audit['problem'])}"
         )
+    for failure in result.get("monitor_failures") or []:
+        at = f"{failure['failed_at']:%Y-%m-%d %H:%M:%S}"
+        console.print(
+            f"[bold red]monitor agent failing[/] (last at {at}): {escape(failure['message'])}"
+        )
     if not result["models"]:
         console.print("no models registered yet: [bold]deployer register NAME --model-uri URI[/]")
         return

@@ -1,22 +1,22 @@
 """``deployer retraining set|show|clear|runs`` (a model's retraining policy and its runs) and
 ``deployer retrain NAME`` (a manual run: a deployer asking is the approval).
 
-Local only for now: remote mode refuses these with its one line (``cli/remote.py``)."""
+Their remote twins are ``cli/remote_retraining.py`` (``resume`` stays local: it trains where
+the home is); both print through ``cli/render_retraining.py``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from agents.entrypoints.cli.output import console, emit
+from agents.entrypoints.cli.render_retraining import render_policies, render_retrained, render_runs
 from agents.entrypoints.cli.shared import JsonOption, command
 from agents.handlers import retraining as retraining_runs
 from agents.handlers import retraining_policy as policies
 from agents.queries import retraining as queries
-from lifecycle.durations import shown
 
 app = typer.Typer(help="Retraining: each model's policy (MLflow Project, triggers) and its runs.")
 
@@ -90,6 +90,21 @@ def runs(
         emit(result, as_json, lambda: render_runs(result))
 
 
+@app.command("resume")
+def resume(
+    run_id: Annotated[str, typer.Argument(help="Retraining run id (deployer retraining runs).")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Even if it made progress lately (it may still run).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Take up a running retraining cut short (its process died) from its checkpoint; the
+    watcher does this itself once it made no progress for DEPLOYER_RETRAINING_STALE_SECONDS."""
+    with command(as_json) as c:
+        result = retraining_runs.resume_by_hand(c, run_id, c.settings.user, force)
+        emit(result, as_json, lambda: render_retrained(result))
+
+
 def retrain(
     name: NameArg,
     reason: Annotated[str, typer.Option("--reason", help="Why, in a sentence.")] = "",
@@ -107,63 +122,3 @@ def retrain(
 
 COMMANDS = (retrain,)
 """Registered on the local ``deployer`` app."""
-
-
-def render_policies(rows: list[dict[str, Any]]) -> None:
-    table = Table("model", "project", "entry", "params", "triggers", "cooldown", "window")
-    for p in rows:
-        triggers = [
-            f"drift>={p['drift_features']}" if p["drift_features"] else "",
-            f"quality-{p['quality_drop']}" if p["quality_drop"] else "",
-            f"cron {p['schedule']}" if p["schedule"] else "",
-            "expensive" if p["expensive"] else "",
-        ]
-        params = " ".join(f"{k}={v}" for k, v in p["params"].items())
-        table.add_row(
-            *(Text(str(v)) for v in (p["model_name"], p["project"], p["entry_point"], params)),
-            Text(" ".join(t for t in triggers if t) or "manual"),
-            Text(shown(p["cooldown_seconds"])),
-            Text(shown(p["data_window_seconds"])),
-        )
-    console.print(table)
-
-
-def render_runs(rows: list[dict[str, Any]]) -> None:
-    table = Table("run", "model", "trigger", "status", "window", "versions", "evaluation")
-    for r in rows:
-        since, until = r["data_since"], r["data_until"]
-        window = f"{since:%m-%d %H:%M}..{until:%m-%d %H:%M}" if since and until else ""
-        versions = f"v{r['parent_version'] or '?'} -> v{r['new_version'] or '?'}"
-        table.add_row(
-            *(Text(str(v)) for v in (r["id"], r["model_name"], r["trigger"], r["status"])),
-            Text(window),
-            Text(versions),
-            Text(evaluation_text(r["evaluation"]) or r["error"][:80]),
-        )
-    console.print(table)
-
-
-def evaluation_text(e: dict[str, Any]) -> str:
-    metric = e.get("primary_metric")
-    if not metric:
-        return ""
-    candidate, production = e["candidate"].get(metric), e["production"].get(metric)
-    return f"{metric} {candidate:.3f} vs {production:.3f} on {e['rows']} rows"
-
-
-def render_retrained(r: dict[str, Any]) -> None:
-    label = f" ({r['label']})" if r.get("label") else ""
-    line = f"retraining run {r['retraining_run_id']}: {r['status']}"
-    if r.get("new_version"):
-        line += f", new version v{r['new_version']}{label}"
-    console.print(Text(line), highlight=False)
-    text = evaluation_text(r.get("evaluation") or {})
-    if text:
-        console.print(Text(text), highlight=False)
-    for e in r.get("errors") or []:
-        console.print(Text(f"error: {e}"), highlight=False)
-    for f in r.get("followed") or []:
-        req = f["request"]
-        step = req.get("target_stage") or f"{req.get('strategy')} at {req.get('traffic')}%"
-        said = f"handoff {req['action']} {step}: {f['status']}"
-        console.print(Text(said + (f" ({f['error']})" if f.get("error") else "")), highlight=False)

@@ -1,0 +1,161 @@
+"""``deployer retraining set|show|clear|runs`` and ``deployer retrain NAME`` in remote mode, over
+``/v1/models/{name}/retraining`` (viewers read, deployers set and clear), ``.../retraining/runs``
+and ``POST .../retrain`` (deployers; it answers when the run is done). They print what the local
+twins print (``render_retraining``). ``resume`` stays local: it trains where the home is. Imports
+no database, MLflow or graph library."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import typer
+
+from agents.entrypoints.cli.output import console, emit, fail
+from agents.entrypoints.cli.remote import URL_ENV, RemoteModeError, remote_command
+from agents.entrypoints.cli.render_retraining import render_policies, render_retrained, render_runs
+from lifecycle.errors import BadInputError
+
+app = typer.Typer(
+    help="Retraining: each model's policy and its runs, through the ops API.",
+    no_args_is_help=True,
+)
+
+Name = Annotated[str, typer.Argument(help="Model name.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
+TIMES = ("requested_at", "started_at", "finished_at", "data_since", "data_until", "progress_at")
+
+
+def _path(name: str, *rest: str) -> str:
+    return "/".join((f"/v1/models/{quote(name, safe='')}", *rest))
+
+
+def _named(name: str | None, what: str, as_json: bool) -> str:
+    """Remote mode reads one model's (the API lists by model); one line, exit 2, otherwise."""
+    if not name:
+        fail(RemoteModeError(f"name the model: remote mode shows one model's {what}"), as_json)
+    return str(name)
+
+
+def params_of(pairs: list[str] | None) -> dict[str, str]:
+    """``KEY=VALUE`` options as the API's ``params`` object (bad input before anything is sent)."""
+    found: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise BadInputError(f"--param takes KEY=VALUE, not {pair!r}")
+        found[key.strip()] = value
+    return found
+
+
+@app.command("set")
+def set_policy(
+    name: Name,
+    project: Annotated[str, typer.Option("--project", help="MLflow Project folder (MLproject).")],
+    entry_point: Annotated[str, typer.Option("--entry-point", help="Its entry point.")] = "main",
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="KEY=VALUE for the entry point (repeat).")
+    ] = None,
+    on_drift: Annotated[
+        int | None, typer.Option("--on-drift", help="Retrain when N features drift.")
+    ] = None,
+    on_quality_drop: Annotated[
+        float | None, typer.Option("--on-quality-drop", help="Retrain on a drop beyond MARGIN.")
+    ] = None,
+    schedule: Annotated[
+        str | None, typer.Option("--schedule", help="Cron, UTC: '0 3 * * 1'.")
+    ] = None,
+    cooldown: Annotated[
+        str, typer.Option("--cooldown", help="No automatic run sooner than this.")
+    ] = "6h",
+    window: Annotated[str, typer.Option("--window", help="Recent labelled traffic to use.")] = "7d",
+    expensive: Annotated[
+        bool, typer.Option("--expensive", help="Automatic runs wait for an approval.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Set NAME's retraining policy through the ops API (deployers); replaces any. The
+    project folder is read on the API's machine."""
+    with remote_command(as_json) as api:
+        body = {
+            "project": project, "entry_point": entry_point, "params": params_of(param),
+            "on_drift": on_drift, "on_quality_drop": on_quality_drop, "schedule": schedule,
+            "cooldown": cooldown, "window": window, "expensive": expensive,
+        }  # fmt: skip
+        result = api.put(_path(name, "retraining"), body).body
+        emit(result, as_json, lambda: render_policies([result]))
+
+
+@app.command("show")
+def show(
+    name: Annotated[str | None, typer.Argument(help="Model name.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """NAME's retraining policy, through the ops API."""
+    model = _named(name, "policy", as_json)
+    with remote_command(as_json) as api:
+        result = [api.get(_path(model, "retraining")).body]
+        emit(result, as_json, lambda: render_policies(result))
+
+
+@app.command("clear")
+def clear(name: Name, as_json: JsonOption = False) -> None:
+    """Remove NAME's retraining policy through the ops API (deployers)."""
+    with remote_command(as_json) as api:
+        result = api.delete(_path(name, "retraining")).body
+        said = "cleared" if result["cleared"] else "had none"
+        line = f"{name}: policy {said}"
+        emit(result, as_json, lambda: console.print(line, markup=False, highlight=False))
+
+
+@app.command("runs")
+def runs(
+    name: Annotated[str | None, typer.Argument(help="Model name.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """NAME's retraining runs, newest first, through the ops API (``--json``: the list the
+    local command prints)."""
+    model = _named(name, "runs", as_json)
+    with remote_command(as_json) as api:
+        result: Any = api.get(_path(model, "retraining", "runs")).body["runs"]
+        emit(result, as_json, lambda: render_runs([_timed(r) for r in result]))
+
+
+@app.command("resume", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def resume(ctx: typer.Context) -> None:
+    """(local only) it trains where the home is."""
+    fail(
+        RemoteModeError(
+            "`deployer retraining resume` is local only: it trains where the home is; unset "
+            f"{URL_ENV} to run it there"
+        ),
+        "--json" in ctx.args,
+    )
+
+
+def retrain(
+    name: Name,
+    reason: Annotated[str, typer.Option("--reason", help="Why, in a sentence.")] = "",
+    since: Annotated[
+        str | None, typer.Option("--since", help="Data window (default: the policy's).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Retrain NAME now through the ops API (deployers); answers when the run is done. A
+    better version goes to staging and shadow (never production)."""
+    with remote_command(as_json) as api:
+        body: dict[str, Any] = {"reason": reason}
+        if since:
+            body["since"] = since
+        result = api.post(_path(name, "retrain"), body).body
+        emit(result, as_json, lambda: render_retrained(result))
+
+
+def _timed(run: dict[str, Any]) -> dict[str, Any]:
+    """A run from the API with its times as datetimes again, for the table."""
+    out = dict(run)
+    for key in TIMES:
+        if isinstance(out.get(key), str):
+            out[key] = datetime.fromisoformat(out[key])
+    return out
