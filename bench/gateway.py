@@ -47,7 +47,7 @@ import psutil
 
 HERE = Path(__file__).resolve().parent
 TOKEN = "bench-admin-token-0123"
-GATEWAY_COMMAND = [sys.executable, "-m", "agents.entrypoints.cli", "gateway"]
+GATEWAY_COMMAND = [sys.executable, "-m", "agents.entrypoints.gateway"]
 
 
 def log(message: str) -> None:
