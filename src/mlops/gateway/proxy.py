@@ -35,6 +35,8 @@ from typing import Any
 import aiohttp
 import orjson
 from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from lifecycle.capture import request_id, sampled
 from mlops.gateway.backend import JSON, GatewayConfig, RouteBackend, Snapshot, error
@@ -45,6 +47,8 @@ from mlops.gateway.samples import disagreement
 from mlops.gateway.stats import DeploymentStats, ShadowComparison, outputs_agree
 
 log = logging.getLogger("deployer.gateway")
+_UPSTREAM_HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": JSON}))
+"""What every upstream call sends beside the session's own headers (built once)."""
 
 
 class DataPlane:
@@ -69,6 +73,7 @@ class DataPlane:
         self.flushed_at: float | None = None
         self.failed_flushes = 0
         self._flushed: dict[tuple[str, str], dict[str, Any]] = {}
+        self._urls: dict[str, URL] = {}
         self.prometheus = GatewayMetrics(self._figures)
 
     # -- the routing snapshot ------------------------------------------------------------------
@@ -177,7 +182,7 @@ class DataPlane:
             return 503, b"", 0.0, "the deployment has no server"
         try:
             async with session.post(
-                upstream.url + "/predict", data=body, headers={"Content-Type": JSON}
+                self._predict_url(upstream), data=body, headers=_UPSTREAM_HEADERS
             ) as response:
                 data = await response.read()
                 status = response.status
@@ -187,6 +192,15 @@ class DataPlane:
             return 502, b"", (time.perf_counter() - start) * 1000, f"unreachable ({exc})"
         ms = (time.perf_counter() - start) * 1000
         return status, data, ms, (f"answered {status}" if status >= 500 else None)
+
+    def _predict_url(self, upstream: Upstream) -> URL:
+        """The upstream's ``/predict`` URL, parsed once (a dict hit per request after that)."""
+        url = self._urls.get(upstream.url)
+        if url is None:
+            if len(self._urls) > 1024:  # servers come and go; the cache must not grow forever
+                self._urls.clear()
+            url = self._urls[upstream.url] = URL(upstream.url + "/predict")
+        return url
 
     async def predict(self, request: web.Request) -> web.StreamResponse:
         """Route one prediction; every answer carries ``X-Request-Id`` (the client's when it is

@@ -27,6 +27,17 @@ from mlops.gateway.backend import GatewayConfig, RouteBackend
 from mlops.gateway.proxy import log
 
 
+def forwarding() -> dict[str, Any]:
+    """How the gateway's client sessions talk to model servers (measured in bench/gateway.py):
+    bodies are only forwarded (the shadow's parsed as they come), so no cookie jar to filter,
+    and no compression to undo, since no Accept-Encoding asks the upstream for any."""
+    return {
+        "cookie_jar": aiohttp.DummyCookieJar(),
+        "auto_decompress": False,
+        "skip_auto_headers": ("User-Agent", "Accept-Encoding"),
+    }
+
+
 class Gateway(AdminApi):
     """The data plane: predictions, the admin API, ``/metrics`` and ``/admin/stats``."""
 
@@ -53,12 +64,12 @@ class Gateway(AdminApi):
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=30),
             timeout=timeout,
-            skip_auto_headers=("User-Agent",),
+            **forwarding(),
         )
         self._shadow_session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self.config.shadow_concurrency),
             timeout=aiohttp.ClientTimeout(total=self.config.shadow_timeout),
-            skip_auto_headers=("User-Agent",),
+            **forwarding(),
         )
         await self.reload()
         tasks = [
