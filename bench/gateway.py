@@ -280,7 +280,14 @@ def main() -> None:
     parser.add_argument("--profile-seconds", type=float, default=20.0)
     parser.add_argument("--py-spy", default="/tmp/pyspy/bin/py-spy")
     parser.add_argument("--no-nginx", action="store_true", help="leave the nginx arm out")
+    parser.add_argument(
+        "--cli-gateway",
+        action="store_true",
+        help="start the gateway through `deployer gateway` (to measure code before issue 16)",
+    )
     args = parser.parse_args()
+    if args.cli_gateway:
+        GATEWAY_COMMAND[:] = [sys.executable, "-m", "agents.entrypoints.cli", "gateway"]
     from mlops.processes import free_port
 
     nginx = None if args.no_nginx else find_nginx()
@@ -343,6 +350,7 @@ def profile(args: argparse.Namespace, pid: int, url: str, body_file: Path) -> No
             "--output",
             str(args.profile),
             "--nonblocking",
+            "--gil",  # only samples holding the GIL: the loop waiting in epoll is not work
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -47,8 +47,17 @@ from mlops.gateway.samples import disagreement
 from mlops.gateway.stats import DeploymentStats, ShadowComparison, outputs_agree
 
 log = logging.getLogger("deployer.gateway")
-_UPSTREAM_HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": JSON}))
-"""What every upstream call sends beside the session's own headers (built once)."""
+_UPSTREAM_HEADERS = CIMultiDictProxy(
+    CIMultiDict(
+        {
+            "Content-Type": JSON,
+            "Accept": "*/*",
+            "Accept-Encoding": "identity",  # the body is forwarded as it comes: no compression
+            "User-Agent": "deployer-gateway",
+        }
+    )
+)
+"""Every header an upstream call sends, built once (aiohttp then adds none of its own)."""
 
 
 class DataPlane:
