@@ -28,6 +28,7 @@ gateway for ``--profile-seconds`` under load at concurrency 16 and writes its fl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -115,10 +116,10 @@ def serving_stack(work: Path) -> Iterator[dict[str, Any]]:
 
 @contextmanager
 def gateway_process(
-    env: dict[str, str], port: int
+    env: dict[str, str], port: int, command: list[str] | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     proc = subprocess.Popen(
-        [*GATEWAY_COMMAND, "--port", str(port)],
+        [*(command or GATEWAY_COMMAND), "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -281,6 +282,12 @@ def main() -> None:
     parser.add_argument("--py-spy", default="/tmp/pyspy/bin/py-spy")
     parser.add_argument("--no-nginx", action="store_true", help="leave the nginx arm out")
     parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="add a 'before' arm: a second gateway over the same table running the sources in "
+        "this directory (e.g. `git archive 7177093 src | tar -x -C /tmp/before`) via the CLI",
+    )
+    parser.add_argument(
         "--cli-gateway",
         action="store_true",
         help="start the gateway through `deployer gateway` (to measure code before issue 16)",
@@ -300,17 +307,25 @@ def main() -> None:
             serving_stack(work) as stack,
             gateway_process(stack["env"], free_port()) as (gateway, gw_url),
             forwarder_process(bare_port := free_port(), stack["direct"]) as bare,
+            contextlib.ExitStack() as extra,
         ):
             arms: dict[str, tuple[str, list[int]]] = {
                 "direct": (f"{stack['direct']}/predict", []),
                 "bare": (f"http://127.0.0.1:{bare_port}/v1/models/iris/predict", [bare.pid]),
                 "gateway": (f"{gw_url}/v1/models/iris/predict", [gateway.pid]),
             }
+            if args.baseline_src:
+                env = {**stack["env"], "PYTHONPATH": str(args.baseline_src.resolve())}
+                cli = [sys.executable, "-m", "agents.entrypoints.cli", "gateway"]
+                before, before_url = extra.enter_context(gateway_process(env, free_port(), cli))
+                arms["before"] = (f"{before_url}/v1/models/iris/predict", [before.pid])
             time.sleep(2)
-            idle_before = cpu_seconds([gateway.pid])
+            proxies = {a: pids for a, (_, pids) in arms.items() if a in ("gateway", "before")}
+            idle_before = {a: cpu_seconds(pids) for a, pids in proxies.items()}
             time.sleep(10)
-            idle_ms_per_s = (cpu_seconds([gateway.pid]) - idle_before) * 1000 / 10
-            log(f"gateway idle (polling + flushing): {idle_ms_per_s:.2f} ms CPU per second")
+            idle = {a: (cpu_seconds(p) - idle_before[a]) * 100 for a, p in proxies.items()}
+            idle_ms_per_s = idle["gateway"]
+            log(f"idle (polling + flushing), ms CPU per second: {idle}")
             nx_port = free_port()
             nginx_ctx = nginx_process(nginx, work, nx_port, stack["direct"]) if nginx else None
             nginx_proc = nginx_ctx.__enter__() if nginx_ctx else None
@@ -330,6 +345,7 @@ def main() -> None:
     print(
         f"\ngateway idle cost (table polling every 0.5 s, figures flushed every 2 s): "
         f"{idle_ms_per_s:.2f} ms CPU per second; included in its cpu ms/req above"
+        + (f" (before: {idle['before']:.2f})" if "before" in idle else "")
     )
 
 
@@ -429,6 +445,14 @@ def report(results: dict[int, dict[str, list[dict[str, float]]]], args: argparse
                 f"{arm:<9}{m['p50_ms']:>9.2f}{m['p95_ms']:>9.2f}{m['p99_ms']:>9.2f}{m['rps']:>9.0f}"
                 f"{added if arm != 'direct' else 0:>9.2f}{m['rps'] / direct['rps']:>11.2f}x"
                 f"{(f'{cpu:.3f}' if cpu is not None else '-'):>12}{m['failures']:>10.0f}"
+            )
+        if "before" in med:
+            old = med["before"]
+            print(
+                f"before (same run): cpu/req {old['cpu_ms_per_request']:.3f} ms = "
+                f"{old['cpu_ms_per_request'] / med['bare']['cpu_ms_per_request']:.2f}x bare; "
+                f"added p50 over bare {old['p50_ms'] - med['bare']['p50_ms']:+.2f} ms; "
+                f"throughput {old['rps'] / direct['rps']:.2f}x direct"
             )
         ours, bare = med["gateway"], med["bare"]
         print(
