@@ -220,12 +220,13 @@ class DbRouter:
         shadows: Iterable[Mapping[str, Any]],
         *,
         unchanged: Collection[tuple[str, str]] | None = None,
+        gone: Collection[tuple[str, str]] = (),
     ) -> None:
         """Store this gateway's latest figures, in one transaction. Without ``unchanged``,
         replace all its rows. With it (the ``(kind, deployment_id)`` rows whose figures are as
-        last stored), rewrite only the given rows, mark every row it reports (``updated_at``:
-        what the monitor's freshness reads) and delete its rows of deployments it no longer
-        reports (a retired deployment's)."""
+        last stored), rewrite only the given rows, delete the ``gone`` ones (deployments it no
+        longer reports: retired) and mark the rest as reported now (``updated_at``: what the
+        monitor's freshness reads); a flush where nothing changed is one UPDATE."""
         now = utcnow()
         given = [
             (kind, str(figures[key]), figures)
@@ -241,15 +242,13 @@ class DbRouter:
             if unchanged is None:
                 session.execute(delete(GatewayStatsRow).where(mine))
             else:
-                reported = {*unchanged, *((kind, d) for kind, d, _ in given)}
+                dropped = [*((kind, d) for kind, d, _ in given), *gone]
                 for kind in ("deployment", "shadow"):
-                    ids = [d for k, d, _ in given if k == kind]
-                    kept = [d for k, d in reported if k == kind]
-                    of_kind = GatewayStatsRow.kind == kind
-                    stale = GatewayStatsRow.deployment_id.in_(ids) | ~(
-                        GatewayStatsRow.deployment_id.in_(kept)
-                    )
-                    session.execute(delete(GatewayStatsRow).where(mine, of_kind, stale))
+                    ids = [d for k, d in dropped if k == kind]
+                    if ids:
+                        of_kind = GatewayStatsRow.kind == kind
+                        in_ids = GatewayStatsRow.deployment_id.in_(ids)
+                        session.execute(delete(GatewayStatsRow).where(mine, of_kind, in_ids))
                 if unchanged:
                     session.execute(update(GatewayStatsRow).where(mine).values(updated_at=now))
             for kind, deployment_id, figures in given:

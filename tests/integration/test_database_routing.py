@@ -152,7 +152,7 @@ def test_a_changed_only_flush_rewrites_given_rows_marks_unchanged_and_drops_reti
     factory: sessionmaker[Session],
 ) -> None:
     """Issue 16: a flush writes only what changed. The unchanged rows keep their figures with
-    a fresh ``updated_at`` (the monitor's freshness), rows it no longer reports are deleted (a
+    a fresh ``updated_at`` (the monitor's freshness), the rows it says are gone are deleted (a
     retired deployment's), and another gateway's rows are left alone."""
     router = DbRouter(factory)
     figures = {d: DeploymentStats(d, "iris") for d in ("kept", "changed", "retired")}
@@ -170,6 +170,7 @@ def test_a_changed_only_flush_rewrites_given_rows_marks_unchanged_and_drops_reti
         [figures["changed"].snapshot()],
         [],
         unchanged=[("deployment", "kept"), ("shadow", "kept")],
+        gone=[("deployment", "retired")],
     )
     with factory() as session:
         rows = {

@@ -63,10 +63,11 @@ class RouteBackend(Protocol):
         shadows: Iterable[Mapping[str, Any]],
         *,
         unchanged: Collection[tuple[str, str]] | None = None,
+        gone: Collection[tuple[str, str]] = (),
     ) -> None:
         """Store this gateway's figures. Without ``unchanged``: replace all its rows. With it
         (``(kind, deployment_id)`` keys whose figures are as last stored): write the given
-        rows, mark the unchanged ones as reported now, and delete its other rows."""
+        rows, delete the ``gone`` ones and mark the unchanged ones as reported now."""
         ...
 
 

@@ -152,6 +152,7 @@ class DataPlane:
                 [f for (kind, _), f in changed.items() if kind == "deployment"],
                 [f for (kind, _), f in changed.items() if kind == "shadow"],
                 unchanged=unchanged,
+                gone=[key for key in self._flushed if key not in figures],
             )
         except Exception:
             self.failed_flushes += 1
