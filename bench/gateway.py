@@ -1,24 +1,34 @@
-"""Gateway benchmark: direct to `bentoml serve`, through our gateway, and through nginx.
+"""Gateway benchmark: direct to `bentoml serve`, through a bare aiohttp forwarder, through our
+gateway, and through nginx.
 
-The same load (a ~1 kB JSON body) goes three ways in one run, arms alternating over rounds:
+The same load (a ~1 kB JSON body) goes four ways in one run, arms alternating over rounds:
 
 1. direct to one `bentoml serve` endpoint;
-2. through `deployer gateway` with a real routing table in the state DB (two deployments at
-   90/10 weights, metrics and the DB flush on);
-3. through Debian's nginx as a plain reverse proxy with upstream keepalive (the reference);
+2. through a bare aiohttp forwarder (`bench/forwarder.py`: aiohttp server + pooled keep-alive
+   ClientSession on uvloop, nothing else): the fair baseline for our gateway's own logic;
+3. through our gateway with a real routing table in the state DB (two deployments at 90/10
+   weights, metrics and the DB flush on);
+4. through Debian's nginx as a plain reverse proxy with upstream keepalive (the reference);
    installed with apt if missing, skipped with a message if that fails.
 
 For each concurrency (1 for latency, 16 for throughput) it prints the median over rounds of
 p50/p95/p99 and requests per second, the latency each proxy adds over direct, the throughput
 ratio to direct, and each proxy's CPU time per request from its processes' CPU counters (on a
-noisy 2-core box that last figure is the stable one). It asserts nothing.
+noisy 2-core box that last figure is the stable one). Then, per concurrency, our gateway against
+the bare forwarder of the same run: CPU per request as a ratio, added p50 over the bare
+forwarder's, and throughput over direct's. It asserts nothing.
 
-    .venv/bin/python bench/gateway.py --rounds 3 --requests 5000
+    .venv/bin/python bench/gateway.py --rounds 3 --requests 3000
+
+``--profile FILE`` then runs py-spy (``--py-spy``: its path; not a project dependency) on the
+gateway for ``--profile-seconds`` under load at concurrency 16 and writes its flame graph
+(``--format raw`` text: collapsed stacks) to FILE, and prints the top functions by own time.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -38,6 +48,7 @@ import psutil
 
 HERE = Path(__file__).resolve().parent
 TOKEN = "bench-admin-token-0123"
+GATEWAY_COMMAND = [sys.executable, "-m", "agents.entrypoints.gateway"]
 
 
 def log(message: str) -> None:
@@ -104,9 +115,11 @@ def serving_stack(work: Path) -> Iterator[dict[str, Any]]:
 
 
 @contextmanager
-def gateway_process(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+def gateway_process(
+    env: dict[str, str], port: int, command: list[str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agents.entrypoints.cli", "gateway", "--port", str(port)],
+        [*(command or GATEWAY_COMMAND), "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -117,10 +130,44 @@ def gateway_process(env: dict[str, str], port: int) -> Iterator[subprocess.Popen
 
         if not wait_http_ok(f"http://127.0.0.1:{port}/healthz", 60, lambda: proc.poll() is None):
             raise SystemExit("the gateway did not start")
-        yield proc
+        yield proc, f"http://127.0.0.1:{port}"
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
+
+
+@contextmanager
+def forwarder_process(port: int, upstream: str) -> Iterator[subprocess.Popen[bytes]]:
+    """The bare aiohttp forwarder (bench/forwarder.py) to ``upstream``."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(HERE / "forwarder.py"),
+            "--port",
+            str(port),
+            "--upstream",
+            f"{upstream}/predict",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        from mlops.processes import port_in_use
+
+        deadline = time.monotonic() + 30
+        while not port_in_use(port) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        if proc.poll() is not None or not port_in_use(port):
+            raise SystemExit("the bare forwarder did not start")
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def find_nginx() -> str | None:
@@ -228,50 +275,125 @@ def load(url: str, requests: int, concurrency: int, body_file: Path) -> dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--profile", type=Path, help="py-spy the gateway under load into FILE")
+    parser.add_argument("--profile-seconds", type=float, default=20.0)
+    parser.add_argument("--py-spy", default="/tmp/pyspy/bin/py-spy")
+    parser.add_argument("--no-nginx", action="store_true", help="leave the nginx arm out")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="add a 'before' arm: a second gateway over the same table running the sources in "
+        "this directory (e.g. `git archive 7177093 src | tar -x -C /tmp/before`) via the CLI",
+    )
+    parser.add_argument(
+        "--cli-gateway",
+        action="store_true",
+        help="start the gateway through `deployer gateway` (to measure code before issue 16)",
+    )
     args = parser.parse_args()
+    if args.cli_gateway:
+        GATEWAY_COMMAND[:] = [sys.executable, "-m", "agents.entrypoints.cli", "gateway"]
     from mlops.processes import free_port
 
-    nginx = find_nginx()
+    nginx = None if args.no_nginx else find_nginx()
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         work = Path(tmp)
         body_file = work / "body.json"
         body_file.write_bytes(body_bytes())
         log(f"body: {len(body_file.read_bytes())} bytes; building the stack (two endpoints)")
-        with serving_stack(work) as stack:
-            gw_port = free_port()
+        with (
+            serving_stack(work) as stack,
+            gateway_process(stack["env"], free_port()) as (gateway, gw_url),
+            forwarder_process(bare_port := free_port(), stack["direct"]) as bare,
+            contextlib.ExitStack() as extra,
+        ):
+            arms: dict[str, tuple[str, list[int]]] = {
+                "direct": (f"{stack['direct']}/predict", []),
+                "bare": (f"http://127.0.0.1:{bare_port}/v1/models/iris/predict", [bare.pid]),
+                "gateway": (f"{gw_url}/v1/models/iris/predict", [gateway.pid]),
+            }
+            if args.baseline_src:
+                env = {**stack["env"], "PYTHONPATH": str(args.baseline_src.resolve())}
+                cli = [sys.executable, "-m", "agents.entrypoints.cli", "gateway"]
+                before, before_url = extra.enter_context(gateway_process(env, free_port(), cli))
+                arms["before"] = (f"{before_url}/v1/models/iris/predict", [before.pid])
+            time.sleep(2)
+            proxies = {a: pids for a, (_, pids) in arms.items() if a in ("gateway", "before")}
+            idle_before = {a: cpu_seconds(pids) for a, pids in proxies.items()}
+            time.sleep(10)
+            idle = {a: (cpu_seconds(p) - idle_before[a]) * 100 for a, p in proxies.items()}
+            idle_ms_per_s = idle["gateway"]
+            log(f"idle (polling + flushing), ms CPU per second: {idle}")
             nx_port = free_port()
-            with gateway_process(stack["env"], gw_port) as gateway:
-                arms: dict[str, tuple[str, list[int]]] = {
-                    "direct": (f"{stack['direct']}/predict", []),
-                    "gateway": (
-                        f"http://127.0.0.1:{gw_port}/v1/models/iris/predict",
-                        [gateway.pid],
-                    ),
-                }
-                time.sleep(2)
-                idle_before = cpu_seconds([gateway.pid])
-                time.sleep(10)
-                idle_ms_per_s = (cpu_seconds([gateway.pid]) - idle_before) * 1000 / 10
-                log(f"gateway idle (polling + flushing): {idle_ms_per_s:.2f} ms CPU per second")
-                nginx_ctx = nginx_process(nginx, work, nx_port, stack["direct"]) if nginx else None
-                nginx_proc = nginx_ctx.__enter__() if nginx_ctx else None
-                try:
-                    if nginx_proc is not None:
-                        arms["nginx"] = (
-                            f"http://127.0.0.1:{nx_port}/v1/models/iris/predict",
-                            [nginx_proc.pid],
-                        )
-                    results = run_rounds(arms, args, body_file)
-                finally:
-                    if nginx_ctx is not None:
-                        nginx_ctx.__exit__(None, None, None)
+            nginx_ctx = nginx_process(nginx, work, nx_port, stack["direct"]) if nginx else None
+            nginx_proc = nginx_ctx.__enter__() if nginx_ctx else None
+            try:
+                if nginx_proc is not None:
+                    arms["nginx"] = (
+                        f"http://127.0.0.1:{nx_port}/v1/models/iris/predict",
+                        [nginx_proc.pid],
+                    )
+                results = run_rounds(arms, args, body_file)
+            finally:
+                if nginx_ctx is not None:
+                    nginx_ctx.__exit__(None, None, None)
+            if args.profile:
+                profile(args, gateway.pid, arms["gateway"][0], body_file)
     report(results, args)
     print(
         f"\ngateway idle cost (table polling every 0.5 s, figures flushed every 2 s): "
         f"{idle_ms_per_s:.2f} ms CPU per second; included in its cpu ms/req above"
+        + (f" (before: {idle['before']:.2f})" if "before" in idle else "")
     )
+
+
+def profile(args: argparse.Namespace, pid: int, url: str, body_file: Path) -> None:
+    """py-spy the gateway while load runs at concurrency 16; print the top own-time frames."""
+    spy = subprocess.Popen(
+        [
+            args.py_spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(args.profile_seconds)),
+            "--rate",
+            "500",
+            "--format",
+            "raw",
+            "--output",
+            str(args.profile),
+            "--nonblocking",
+            "--gil",  # only samples holding the GIL: the loop waiting in epoll is not work
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + args.profile_seconds
+    while time.monotonic() < deadline and spy.poll() is None:
+        load(url, 2000, 16, body_file)
+    spy.wait(timeout=60)
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in args.profile.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        count = int(count_text)
+        frames = stack.split(";")
+        total += count
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+    print(f"\npy-spy: {total} samples of the gateway under load (concurrency 16)")
+    print("top own time:")
+    for frame, count in sorted(own.items(), key=lambda kv: -kv[1])[:25]:
+        print(f"  {100 * count / total:5.1f}%  {frame}")
+    print("top inclusive time (our modules):")
+    ours = [(f, n) for f, n in inclusive.items() if "mlops/gateway" in f or "lifecycle" in f]
+    for frame, count in sorted(ours, key=lambda kv: -kv[1])[:15]:
+        print(f"  {100 * count / total:5.1f}%  {frame}")
 
 
 def run_rounds(
@@ -324,6 +446,22 @@ def report(results: dict[int, dict[str, list[dict[str, float]]]], args: argparse
                 f"{added if arm != 'direct' else 0:>9.2f}{m['rps'] / direct['rps']:>11.2f}x"
                 f"{(f'{cpu:.3f}' if cpu is not None else '-'):>12}{m['failures']:>10.0f}"
             )
+        if "before" in med:
+            old = med["before"]
+            print(
+                f"before (same run): cpu/req {old['cpu_ms_per_request']:.3f} ms = "
+                f"{old['cpu_ms_per_request'] / med['bare']['cpu_ms_per_request']:.2f}x bare; "
+                f"added p50 over bare {old['p50_ms'] - med['bare']['p50_ms']:+.2f} ms; "
+                f"throughput {old['rps'] / direct['rps']:.2f}x direct"
+            )
+        ours, bare = med["gateway"], med["bare"]
+        print(
+            f"gateway vs bare forwarder: cpu/req {ours['cpu_ms_per_request']:.3f} / "
+            f"{bare['cpu_ms_per_request']:.3f} ms = "
+            f"{ours['cpu_ms_per_request'] / bare['cpu_ms_per_request']:.2f}x (target <= 1.1x); "
+            f"added p50 over bare {ours['p50_ms'] - bare['p50_ms']:+.2f} ms (target <= +0.2); "
+            f"throughput {ours['rps'] / direct['rps']:.2f}x direct (target >= 0.95x at c=16)"
+        )
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ class Stack:
         port = free_port()
         log = (self.home / f"gateway-{port}.log").open("ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "agents.entrypoints.cli", "gateway", "--port", str(port), *args],
+            [sys.executable, "-m", "agents.entrypoints.gateway", "--port", str(port), *args],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

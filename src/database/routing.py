@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from database.engine import read_session
@@ -218,27 +218,50 @@ class DbRouter:
         gateway_id: str,
         deployments: Iterable[Mapping[str, Any]],
         shadows: Iterable[Mapping[str, Any]],
+        *,
+        unchanged: Collection[tuple[str, str]] | None = None,
+        gone: Collection[tuple[str, str]] = (),
     ) -> None:
-        """Replace this gateway's rows with its latest figures."""
+        """Store this gateway's latest figures, in one transaction. Without ``unchanged``,
+        replace all its rows. With it (the ``(kind, deployment_id)`` rows whose figures are as
+        last stored), rewrite only the given rows, delete the ``gone`` ones (deployments it no
+        longer reports: retired) and mark the rest as reported now (``updated_at``: what the
+        monitor's freshness reads); a flush where nothing changed is one UPDATE."""
         now = utcnow()
-        with SqlAlchemyUnitOfWork(self.session_factory, "the gateway figures") as uow:
-            session = uow.session
-            session.execute(delete(GatewayStatsRow).where(GatewayStatsRow.gateway_id == gateway_id))
+        given = [
+            (kind, str(figures[key]), figures)
             for kind, rows, key in (
                 ("deployment", deployments, "deployment_id"),
                 ("shadow", shadows, "shadow_deployment_id"),
-            ):
-                for figures in rows:
-                    session.add(
-                        GatewayStatsRow(
-                            gateway_id=gateway_id,
-                            kind=kind,
-                            deployment_id=str(figures[key]),
-                            model_name=str(figures["model_name"]),
-                            figures=storable(figures),
-                            updated_at=now,
-                        )
+            )
+            for figures in rows
+        ]
+        mine = GatewayStatsRow.gateway_id == gateway_id
+        with SqlAlchemyUnitOfWork(self.session_factory, "the gateway figures") as uow:
+            session = uow.session
+            if unchanged is None:
+                session.execute(delete(GatewayStatsRow).where(mine))
+            else:
+                dropped = [*((kind, d) for kind, d, _ in given), *gone]
+                for kind in ("deployment", "shadow"):
+                    ids = [d for k, d in dropped if k == kind]
+                    if ids:
+                        of_kind = GatewayStatsRow.kind == kind
+                        in_ids = GatewayStatsRow.deployment_id.in_(ids)
+                        session.execute(delete(GatewayStatsRow).where(mine, of_kind, in_ids))
+                if unchanged:
+                    session.execute(update(GatewayStatsRow).where(mine).values(updated_at=now))
+            for kind, deployment_id, figures in given:
+                session.add(
+                    GatewayStatsRow(
+                        gateway_id=gateway_id,
+                        kind=kind,
+                        deployment_id=deployment_id,
+                        model_name=str(figures["model_name"]),
+                        figures=storable(figures),
+                        updated_at=now,
                     )
+                )
             uow.commit()
 
 

@@ -162,7 +162,7 @@ def gateway(home: Home) -> Iterator[str]:
     port = free_port()
     with (home.root / "gateway.log").open("ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "agents.entrypoints.cli", "gateway", "--port", str(port)],
+            [sys.executable, "-m", "agents.entrypoints.gateway", "--port", str(port)],
             env={**os.environ, **home.env},
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -151,7 +151,7 @@ def running_gateway(home: Home) -> Iterator[str]:
     """``deployer gateway`` as its own process, healthy; its URL."""
     port = free_port()
     with background(
-        home, "gateway", "-m", "agents.entrypoints.cli", "gateway", "--port", str(port)
+        home, "gateway", "-m", "agents.entrypoints.gateway", "--port", str(port)
     ) as proc:
         url = f"http://127.0.0.1:{port}"
         assert wait_http_ok(f"{url}/healthz", 60, lambda: proc.poll() is None), "no gateway"

@@ -48,7 +48,7 @@ def test_the_demo_tells_the_whole_story_and_leaves_nothing_running(
     gateways = [
         p
         for p in psutil.process_iter(["cmdline"])
-        if {"gateway", "api"} & set(p.info["cmdline"] or [])
+        if {"gateway", "api", "agents.entrypoints.gateway"} & set(p.info["cmdline"] or [])
         and p.is_running()
         and any(str(home) in part for part in (_env(p).get("DEPLOYER_HOME", ""),))
     ]

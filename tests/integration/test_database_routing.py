@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from typing import cast
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.ports import Services
@@ -146,3 +146,45 @@ def test_traffic_stats_windows_count_the_gateways_the_monitor_counts(
     stored = source.shadow_stats("d2")
     assert stored == ShadowStats(10, 8, 0, stored.primary_latency, stored.shadow_latency)
     assert stored.requests == 2, "each gateway timed its one mirrored request on both sides"
+
+
+def test_a_changed_only_flush_rewrites_given_rows_marks_unchanged_and_drops_retired_ones(
+    factory: sessionmaker[Session],
+) -> None:
+    """Issue 16: a flush writes only what changed. The unchanged rows keep their figures with
+    a fresh ``updated_at`` (the monitor's freshness), the rows it says are gone are deleted (a
+    retired deployment's), and another gateway's rows are left alone."""
+    router = DbRouter(factory)
+    figures = {d: DeploymentStats(d, "iris") for d in ("kept", "changed", "retired")}
+    shadow = ShadowComparison("kept", "iris")
+    shadow.record(1.0, 2.0, compared=2, agreed=2)
+    router.store_stats("gw-a", [f.snapshot() for f in figures.values()], [shadow.snapshot()])
+    router.store_stats("gw-b", [figures["retired"].snapshot()], [])
+    old = utcnow() - timedelta(seconds=60)
+    with factory() as session:
+        session.execute(update(GatewayStatsRow).values(updated_at=old))
+        session.commit()
+    figures["changed"].record(4.0, error=True)
+    router.store_stats(
+        "gw-a",
+        [figures["changed"].snapshot()],
+        [],
+        unchanged=[("deployment", "kept"), ("shadow", "kept")],
+        gone=[("deployment", "retired")],
+    )
+    with factory() as session:
+        rows = {
+            (r.gateway_id, r.kind, r.deployment_id): r
+            for r in session.scalars(select(GatewayStatsRow))
+        }
+    assert sorted(rows) == [
+        ("gw-a", "deployment", "changed"),
+        ("gw-a", "deployment", "kept"),
+        ("gw-a", "shadow", "kept"),
+        ("gw-b", "deployment", "retired"),
+    ]
+    assert rows["gw-a", "deployment", "changed"].figures["total"]["errors"] == 1
+    assert rows["gw-a", "shadow", "kept"].figures["compared"] == 2
+    assert all(r.updated_at > old for (gw, _, _), r in rows.items() if gw == "gw-a")
+    assert rows["gw-b", "deployment", "retired"].updated_at == old
+    assert DbMetricsSource(factory).reported_at("kept") > old

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from agents.bootstrap import Container
@@ -446,9 +447,25 @@ def test_metrics_are_served_as_prometheus_json_and_through_the_client(
     v1 = stack.deployments["v1"]
     assert put(ops, weights={v1: 100}).status_code == 200
     send(gateway, bodies(stack, 50))
-    text = httpx.get(f"{gateway}/metrics", trust_env=False).text
-    assert f'deployer_gateway_requests_total{{model="{MODEL}",deployment_id="{v1}"}}' in text
-    assert 'quantile="0.95"' in text
+    answer = httpx.get(f"{gateway}/metrics", trust_env=False)
+    assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    families = {f.name: f for f in text_string_to_metric_families(answer.text)}
+    of_v1 = {"model": MODEL, "deployment_id": v1}
+    [requests] = [s for s in families["deployer_gateway_requests"].samples if s.labels == of_v1]
+    assert requests.name == "deployer_gateway_requests_total" and requests.value >= 50
+    latency = families["deployer_gateway_request_duration_seconds"]
+    assert latency.type == "histogram"
+    buckets = {
+        s.labels["le"]: s.value
+        for s in latency.samples
+        if s.name.endswith("_bucket")
+        and s.labels["model"] == MODEL
+        and s.labels["deployment_id"] == v1
+    }
+    assert len(buckets) > 10 and buckets["+Inf"] == requests.value  # cumulative, all counted
+    assert list(buckets.values()) == sorted(buckets.values())
+    [revision] = families["deployer_gateway_routing_revision"].samples
+    assert revision.labels == {"model": MODEL} and revision.value >= 1
     with GatewayClient(gateway, TOKEN) as client:
         window = client.metrics(v1)
         assert window.request_count >= 50 and window.p95_ms is not None

@@ -200,7 +200,7 @@ def gateway(home: Home) -> Iterator[str]:
     port = free_port()
     log = (home.settings.home_dir / f"gateway-{port}.log").open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agents.entrypoints.cli", "gateway", "--port", str(port)],
+        [sys.executable, "-m", "agents.entrypoints.gateway", "--port", str(port)],
         env={**os.environ, **home.env},
         stdout=log,
         stderr=subprocess.STDOUT,

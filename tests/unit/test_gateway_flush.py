@@ -5,7 +5,7 @@ flush, requests or none (a fake backend; the real one is in tests/safety/test_fa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,11 +36,13 @@ class Backend:
 
     failures: int = 0
     stored: list[list[Mapping[str, Any]]] = field(default_factory=list)
+    unchanged: list[list[tuple[str, str]]] = field(default_factory=list)
+    gone: list[list[tuple[str, str]]] = field(default_factory=list)
+    table: Routes = field(default_factory=lambda: Routes("iris", {"d1": 90.0, "d2": 10.0}))
 
     def load(self) -> State:
-        table = Routes("iris", {"d1": 90.0, "d2": 10.0})
-        ups = {d: Upstream(d, "1", f"http://127.0.0.1:1/{d}") for d in ("d1", "d2")}
-        return State({"iris": (table, 1)}, ups, frozenset({"iris"}))
+        ups = {d: Upstream(d, "1", f"http://127.0.0.1:1/{d}") for d in self.table.weights}
+        return State({"iris": (self.table, 1)}, ups, frozenset({"iris"}))
 
     def revisions(self) -> Mapping[str, int]:
         return {"iris": 1}
@@ -56,11 +58,16 @@ class Backend:
         gateway_id: str,
         deployments: Iterable[Mapping[str, Any]],
         shadows: Iterable[Mapping[str, Any]],
+        *,
+        unchanged: Collection[tuple[str, str]] | None = None,
+        gone: Collection[tuple[str, str]] = (),
     ) -> None:
         if self.failures:
             self.failures -= 1
             raise RuntimeError("the database refused the figures")
         self.stored.append(list(deployments))
+        self.unchanged.append(sorted(unchanged or ()))
+        self.gone.append(sorted(gone))
 
 
 def test_a_failed_flush_is_counted_and_the_next_carries_every_counter() -> None:
@@ -97,3 +104,69 @@ def test_every_routed_deployment_is_reported_even_without_requests() -> None:
         ("d1", 0),
         ("d2", 0),
     ]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def frozen(plane: DataPlane, clock: Clock) -> None:
+    """The plane's figures on ``clock`` (their window's covered seconds move with real time)."""
+    for stats in plane.stats.values():
+        stats.clock = clock
+        stats.started = stats.recorded_at = clock.now
+
+
+def written(backend: Backend) -> list[list[str]]:
+    return [[row["deployment_id"] for row in rows] for rows in backend.stored]
+
+
+def test_a_flush_writes_only_the_rows_whose_figures_changed_since_the_last_stored() -> None:
+    backend = Backend()
+    plane = DataPlane(backend, GatewayConfig(token="t" * 16))
+    clock = Clock()
+
+    async def story() -> None:
+        await plane.reload()
+        frozen(plane, clock)
+        await plane.flush()  # the first: every row
+        await plane.flush()  # nothing changed: every row only marked as reported
+        plane.stats["d1"].record(5.0, error=False)
+        backend.failures = 1
+        with pytest.raises(RuntimeError):
+            await plane.flush()
+        await plane.flush()  # the failed one's change is still written
+
+    asyncio.run(story())
+    assert written(backend) == [["d1", "d2"], [], ["d1"]]
+    d1, d2 = ("deployment", "d1"), ("deployment", "d2")
+    assert backend.unchanged == [[], [d1, d2], [d2]]
+    assert backend.gone == [[], [], []]
+
+
+def test_a_deployment_no_table_names_is_forgotten_once_idle_for_a_window() -> None:
+    backend = Backend()
+    plane = DataPlane(backend, GatewayConfig(token="t" * 16, window_seconds=60))
+    clock = Clock()
+
+    async def story() -> None:
+        await plane.reload()
+        frozen(plane, clock)
+        plane.stats["d2"].record(5.0, error=False)
+        await plane.flush()
+        backend.table = Routes("iris", {"d1": 100.0})  # d2 retired
+        await plane.reload()
+        clock.now += 30  # a late retry or shadow answer may still land: kept for a window
+        await plane.flush()
+        assert "d2" in plane.stats
+        clock.now += 31
+        await plane.flush()
+
+    asyncio.run(story())
+    assert "d2" not in plane.stats
+    assert backend.unchanged[-1] == [] and written(backend)[-1] == ["d1"]
+    assert backend.gone == [[], [], [("deployment", "d2")]]  # d2's row goes, once

@@ -1,4 +1,4 @@
-"""Gateway figures: histograms, the sliding window, output comparison, Prometheus text."""
+"""Gateway figures: histograms, the sliding window, output comparison."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import random
 import statistics
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lifecycle.latency import bucket_of, merge, merged_metrics, quantile, sparse
 from mlops.gateway.stats import (
@@ -13,7 +15,6 @@ from mlops.gateway.stats import (
     ShadowComparison,
     metrics_from,
     outputs_agree,
-    prometheus,
 )
 
 
@@ -110,14 +111,40 @@ def test_a_comparison_keeps_a_bounded_sample_of_disagreements() -> None:
     assert [s["i"] for s in snapshot["disagreements"]] == [0, 1, 2]
 
 
-def test_prometheus_text_names_every_deployment_and_escapes_labels() -> None:
-    stats = DeploymentStats('we"ird', "iris")
-    stats.record(3.0, error=True)
-    comparison = ShadowComparison("s1", "iris")
-    comparison.record(1.0, 1.0, compared=4, agreed=3)
-    text = prometheus([stats.snapshot()], [comparison.snapshot()])
-    assert 'deployer_gateway_requests_total{model="iris",deployment_id="we\\"ird"} 1' in text
-    assert 'deployer_gateway_errors_total{model="iris",deployment_id="we\\"ird"} 1' in text
-    assert 'deployer_gateway_shadow_agreement{model="iris",deployment_id="s1"} 0.75' in text
-    for line in text.splitlines():
-        assert line.startswith("#") or " " in line
+@settings(max_examples=200, deadline=None)
+@given(
+    window=st.integers(min_value=1, max_value=8),
+    steps=st.lists(
+        st.tuples(
+            st.floats(min_value=0, max_value=12, allow_nan=False),  # seconds to wait first
+            st.floats(min_value=0.01, max_value=5000, allow_nan=False),  # latency ms
+            st.booleans(),  # an error
+        ),
+        max_size=60,
+    ),
+    read_every=st.integers(min_value=1, max_value=5),
+)
+def test_the_windows_running_sums_equal_a_recount_of_its_requests(
+    window: int, steps: list[tuple[float, float, bool]], read_every: int
+) -> None:
+    """Whatever the waits, records and reads: add on record, subtract on expiry = recount."""
+    clock = FakeClock()
+    stats = DeploymentStats("d1", "iris", window_seconds=window, clock=clock)
+    seen: list[tuple[int, float, bool]] = []
+    for i, (wait, ms, error) in enumerate(steps):
+        clock.now += wait
+        stats.record(ms, error)
+        seen.append((int(clock.now), ms, error))
+        if i % read_every == 0:
+            clock.now += wait / 2
+            now = int(clock.now)
+            inside = [(ms, e) for second, ms, e in seen if second > now - window]
+            latency = [0] * 200
+            for ms_, _ in inside:
+                latency[bucket_of(ms_)] += 1
+            requests, errors, histogram, _ = stats.window()
+            assert (requests, errors) == (len(inside), sum(e for _, e in inside))
+            assert histogram == latency
+            assert stats.window_requests() == len(inside)
+    assert (stats.requests, stats.errors) == (len(seen), sum(e for _, _, e in seen))
+    assert sum(stats.prometheus_buckets) == len(seen)

@@ -21,11 +21,13 @@ def serve(c: Container, t: Timeline, what: str) -> Iterator[str]:
     """``deployer gateway`` or ``deployer api`` for the demo's home on a free port; its URL.
     Stopped by PID (its process tree) at the end."""
     port = free_port("127.0.0.1")
-    command = [sys.executable, "-c", "from agents.entrypoints.cli import main; main()"]
+    command = [sys.executable, "-c", "from agents.entrypoints.cli import main; main()", what]
+    if what == "gateway":  # the gateway's own entry point: no CLI, MLflow or LangGraph
+        command = [sys.executable, "-m", "agents.entrypoints.gateway"]
     c.settings.ensure_home()
     log = (c.settings.home_dir / f"{what}.log").open("ab")
     proc = subprocess.Popen(
-        [*command, what, "--port", str(port)],
+        [*command, "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -61,7 +61,14 @@ class RouteBackend(Protocol):
         gateway_id: str,
         deployments: Iterable[Mapping[str, Any]],
         shadows: Iterable[Mapping[str, Any]],
-    ) -> None: ...
+        *,
+        unchanged: Collection[tuple[str, str]] | None = None,
+        gone: Collection[tuple[str, str]] = (),
+    ) -> None:
+        """Store this gateway's figures. Without ``unchanged``: replace all its rows. With it
+        (``(kind, deployment_id)`` keys whose figures are as last stored): write the given
+        rows, delete the ``gone`` ones and mark the unchanged ones as reported now."""
+        ...
 
 
 MIN_TOKEN_LENGTH = 16

@@ -26,7 +26,6 @@ it over the real one. Every ``poll_interval`` it reloads tables whose revision c
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -34,16 +33,31 @@ import uuid
 from typing import Any
 
 import aiohttp
+import orjson
 from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from lifecycle.capture import request_id, sampled
 from mlops.gateway.backend import JSON, GatewayConfig, RouteBackend, Snapshot, error
 from mlops.gateway.balancer import CompiledRoute, Upstream
 from mlops.gateway.capture import CaptureSink, Sampled
+from mlops.gateway.metrics import CONTENT_TYPE, Figures, GatewayMetrics
 from mlops.gateway.samples import disagreement
-from mlops.gateway.stats import DeploymentStats, ShadowComparison, outputs_agree, prometheus
+from mlops.gateway.stats import DeploymentStats, ShadowComparison, outputs_agree
 
 log = logging.getLogger("deployer.gateway")
+_UPSTREAM_HEADERS = CIMultiDictProxy(
+    CIMultiDict(
+        {
+            "Content-Type": JSON,
+            "Accept": "*/*",
+            "Accept-Encoding": "identity",  # the body is forwarded as it comes: no compression
+            "User-Agent": "deployer-gateway",
+        }
+    )
+)
+"""Every header an upstream call sends, built once (aiohttp then adds none of its own)."""
 
 
 class DataPlane:
@@ -67,6 +81,9 @@ class DataPlane:
         self.loaded_at = 0.0
         self.flushed_at: float | None = None
         self.failed_flushes = 0
+        self._flushed: dict[tuple[str, str], dict[str, Any]] = {}
+        self._urls: dict[str, URL] = {}
+        self.prometheus = GatewayMetrics(self._figures)
 
     # -- the routing snapshot ------------------------------------------------------------------
 
@@ -115,19 +132,47 @@ class DataPlane:
 
     async def flush(self) -> None:
         """Write this gateway's figures to the backend: every deployment it routes or mirrors
-        (the monitor reads a deployment whose report is old as one nobody watches). Figures
-        are cumulative, so a failed flush loses nothing: it is logged and counted, and the
-        next one carries every counter."""
-        deployments = [s.snapshot() for s in self.stats.values()]
-        shadows = [s.snapshot() for s in self.shadows.values()]
+        (the monitor reads a deployment whose report is old as one nobody watches). Only rows
+        whose figures changed since the last flush are written; the others are marked as
+        reported; a deployment no table names any more, idle for a window, is forgotten here
+        and there. Figures are cumulative, so a failed flush loses nothing: it is logged and
+        counted, and the next one writes every row it did not."""
+        self._evict_retired()
+        figures: dict[tuple[str, str], dict[str, Any]] = {}
+        for deployment_id, stats in self.stats.items():
+            figures["deployment", deployment_id] = stats.snapshot()
+        for deployment_id, comparison in self.shadows.items():
+            figures["shadow", deployment_id] = comparison.snapshot()
+        changed = {key: f for key, f in figures.items() if self._flushed.get(key) != f}
+        unchanged = [key for key in figures if key not in changed]
         try:
             await asyncio.to_thread(
-                self.backend.store_stats, self.config.gateway_id, deployments, shadows
+                self.backend.store_stats,
+                self.config.gateway_id,
+                [f for (kind, _), f in changed.items() if kind == "deployment"],
+                [f for (kind, _), f in changed.items() if kind == "shadow"],
+                unchanged=unchanged,
+                gone=[key for key in self._flushed if key not in figures],
             )
         except Exception:
             self.failed_flushes += 1
             raise
+        self._flushed = figures
         self.flushed_at = time.monotonic()
+
+    def _evict_retired(self) -> None:
+        """Forget the figures of deployments no table routes or mirrors any more, once they
+        recorded nothing for a whole window (late retries and shadow calls land first)."""
+        named: set[str] = set()
+        for route in self.snapshot.routes.values():
+            named.update(route.named)
+        window = self.config.window_seconds
+        for deployment_id, stats in list(self.stats.items()):
+            if deployment_id not in named and stats.clock() - stats.recorded_at > window:
+                del self.stats[deployment_id]
+        for deployment_id in list(self.shadows):
+            if deployment_id not in named and deployment_id not in self.stats:
+                del self.shadows[deployment_id]
 
     # -- the data plane ----------------------------------------------------------------------
 
@@ -147,7 +192,7 @@ class DataPlane:
             return 503, b"", 0.0, "the deployment has no server"
         try:
             async with session.post(
-                upstream.url + "/predict", data=body, headers={"Content-Type": JSON}
+                self._predict_url(upstream), data=body, headers=_UPSTREAM_HEADERS
             ) as response:
                 data = await response.read()
                 status = response.status
@@ -157,6 +202,15 @@ class DataPlane:
             return 502, b"", (time.perf_counter() - start) * 1000, f"unreachable ({exc})"
         ms = (time.perf_counter() - start) * 1000
         return status, data, ms, (f"answered {status}" if status >= 500 else None)
+
+    def _predict_url(self, upstream: Upstream) -> URL:
+        """The upstream's ``/predict`` URL, parsed once (a dict hit per request after that)."""
+        url = self._urls.get(upstream.url)
+        if url is None:
+            if len(self._urls) > 1024:  # servers come and go; the cache must not grow forever
+                self._urls.clear()
+            url = self._urls[upstream.url] = URL(upstream.url + "/predict")
+        return url
 
     async def predict(self, request: web.Request) -> web.StreamResponse:
         """Route one prediction; every answer carries ``X-Request-Id`` (the client's when it is
@@ -264,9 +318,9 @@ class DataPlane:
             comparison.record_failure(primary_ms, ms)
             return
         try:
-            ours = json.loads(primary)["predictions"]
-            theirs = json.loads(data)["predictions"]
-        except (ValueError, KeyError, TypeError):
+            ours = orjson.loads(primary)["predictions"]
+            theirs = orjson.loads(data)["predictions"]
+        except (ValueError, KeyError, TypeError):  # orjson.JSONDecodeError is a ValueError
             comparison.record_failure(primary_ms, ms)
             return
         if not isinstance(ours, list) or not isinstance(theirs, list):
@@ -305,12 +359,16 @@ class DataPlane:
         )
 
     async def metrics(self, request: web.Request) -> web.Response:
-        """Prometheus text format."""
-        text = prometheus(
-            [s.snapshot() for s in self.stats.values()],
-            [s.snapshot() for s in self.shadows.values()],
+        """Prometheus text format, from this gateway's own registry (``gateway.metrics``)."""
+        return web.Response(
+            body=self.prometheus.exposition(), headers={"Content-Type": CONTENT_TYPE}
         )
-        return web.Response(text=text, content_type="text/plain", charset="utf-8")
+
+    def _figures(self) -> Figures:
+        revisions = {name: route.revision for name, route in self.snapshot.routes.items()}
+        return Figures(
+            list(self.stats.values()), list(self.shadows.values()), revisions, self.failed_flushes
+        )
 
 
 def _new_request_id() -> str:

@@ -1,14 +1,17 @@
 """Per-deployment request figures: a sliding window and totals, cheap enough for every request.
 
-Latency goes into the log-scale histograms of :mod:`lifecycle.latency`. The window is a ring of
-one-second slots; reading it merges the slots of the last ``window_seconds``.
+Latency goes into the log-scale histograms of :mod:`lifecycle.latency`. The window is a queue of
+one-second slots with running sums beside it: recording adds to both, a slot that leaves the
+window is subtracted, so a read costs O(buckets), not O(slots x buckets).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,21 +21,26 @@ from lifecycle.metrics import PerformanceMetrics
 
 @dataclass(slots=True)
 class _Slot:
-    second: int = -1
+    """One second of one deployment's requests (latency sparse: bucket -> count)."""
+
+    second: int
     requests: int = 0
     errors: int = 0
-    latency: list[int] = field(default_factory=lambda: [0] * BUCKETS)
+    latency: dict[int, int] = field(default_factory=dict)
 
-    def reset(self, second: int) -> None:
-        self.second = second
-        self.requests = 0
-        self.errors = 0
-        self.latency = [0] * BUCKETS
+
+PROMETHEUS_BUCKETS_MS = (0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+"""Upper bounds of the ``/metrics`` latency histogram (ms to seconds; +Inf after them)."""
 
 
 @dataclass(slots=True)
 class DeploymentStats:
-    """Requests, errors and latency of one deployment: totals and the last ``window_seconds``."""
+    """Requests, errors and latency of one deployment: totals and the last ``window_seconds``.
+
+    The window keeps running sums: a request is added to them when recorded, and a second's
+    slot is subtracted when it leaves the window, so reading it is O(buckets), whatever the
+    window's length. ``prometheus_buckets``/``latency_sum_ms`` are the totals ``/metrics``
+    exposes as a histogram (cumulative, so replicas add up)."""
 
     deployment_id: str
     model_name: str
@@ -42,44 +50,68 @@ class DeploymentStats:
     errors: int = 0
     retried: int = 0
     latency: list[int] = field(default_factory=lambda: [0] * BUCKETS)
+    prometheus_buckets: list[int] = field(
+        default_factory=lambda: [0] * (len(PROMETHEUS_BUCKETS_MS) + 1)
+    )
+    latency_sum_ms: float = 0.0
     started: float = 0.0
-    _slots: list[_Slot] = field(default_factory=list)
+    recorded_at: float = 0.0
+    _slots: deque[_Slot] = field(default_factory=deque)
+    _window_requests: int = 0
+    _window_errors: int = 0
+    _window_latency: list[int] = field(default_factory=lambda: [0] * BUCKETS)
 
     def __post_init__(self) -> None:
-        self._slots = [_Slot() for _ in range(self.window_seconds)]
-        self.started = self.clock()
+        self.started = self.recorded_at = self.clock()
 
-    def _slot(self) -> _Slot:
-        second = int(self.clock())
-        slot = self._slots[second % self.window_seconds]
-        if slot.second != second:
-            slot.reset(second)
-        return slot
+    def _expire(self, now: int) -> None:
+        """Subtract the slots that left the window (those of seconds <= now - window)."""
+        slots, oldest = self._slots, now - self.window_seconds
+        while slots and slots[0].second <= oldest:
+            slot = slots.popleft()
+            self._window_requests -= slot.requests
+            self._window_errors -= slot.errors
+            latency = self._window_latency
+            for index, n in slot.latency.items():
+                latency[index] -= n
 
     def record(self, ms: float, error: bool) -> None:
         """Count one request that took ``ms`` milliseconds (an error if ``error``)."""
         index = bucket_of(ms)
-        slot = self._slot()
+        now = self.clock()
+        self.recorded_at = now
+        second = int(now)
+        slots = self._slots
+        if slots and slots[-1].second >= second:
+            slot = slots[-1]  # this second's (a clock that steps back counts in the newest)
+        else:
+            self._expire(second)
+            slot = _Slot(second)
+            slots.append(slot)
         slot.requests += 1
-        slot.latency[index] += 1
+        slot.latency[index] = slot.latency.get(index, 0) + 1
+        self._window_requests += 1
+        self._window_latency[index] += 1
         self.requests += 1
         self.latency[index] += 1
+        self.prometheus_buckets[bisect_left(PROMETHEUS_BUCKETS_MS, ms)] += 1
+        self.latency_sum_ms += ms
         if error:
             slot.errors += 1
+            self._window_errors += 1
             self.errors += 1
 
     def window(self) -> tuple[int, int, list[int], float]:
         """Requests, errors, latency histogram and covered seconds of the sliding window."""
-        now = int(self.clock())
-        requests = errors = 0
-        latency = [0] * BUCKETS
-        for slot in self._slots:
-            if slot.second > now - self.window_seconds and slot.requests:
-                requests += slot.requests
-                errors += slot.errors
-                latency = [a + b for a, b in zip(latency, slot.latency, strict=True)]
-        covered = min(float(self.window_seconds), max(1.0, self.clock() - self.started))
-        return requests, errors, latency, covered
+        now = self.clock()
+        self._expire(int(now))
+        covered = min(float(self.window_seconds), max(1.0, now - self.started))
+        return self._window_requests, self._window_errors, list(self._window_latency), covered
+
+    def window_requests(self) -> int:
+        """Requests in the sliding window (O(1) once expired slots are subtracted)."""
+        self._expire(int(self.clock()))
+        return self._window_requests
 
     def snapshot(self) -> dict[str, Any]:
         """Everything a reader needs, JSON-ready (``window`` and ``total`` figures)."""
@@ -194,74 +226,3 @@ def outputs_agree(primary: Any, shadow: Any, tolerance: float = 1e-6) -> bool:
             outputs_agree(primary[k], shadow[k], tolerance) for k in primary
         )
     return bool(primary == shadow)
-
-
-def prometheus(
-    deployments: Iterable[Mapping[str, Any]], shadows: Iterable[Mapping[str, Any]]
-) -> str:
-    """The figures in Prometheus text format (version 0.0.4)."""
-    rows = list(deployments)
-    shadow_rows = list(shadows)
-    lines: list[str] = []
-
-    def family(name: str, kind: str, text: str, samples: Iterable[tuple[str, Any]]) -> None:
-        lines.extend((f"# HELP {name} {text}", f"# TYPE {name} {kind}"))
-        lines.extend(f"{name}{labels} {value}" for labels, value in samples)
-
-    def of(row: Mapping[str, Any], **extra: str) -> str:
-        return _labels(model=row["model_name"], deployment_id=row["deployment_id"], **extra)
-
-    def of_shadow(row: Mapping[str, Any]) -> str:
-        return _labels(model=row["model_name"], deployment_id=row["shadow_deployment_id"])
-
-    family(
-        "deployer_gateway_requests_total",
-        "counter",
-        "Requests routed to a deployment.",
-        ((of(r), r["total"]["requests"]) for r in rows),
-    )
-    family(
-        "deployer_gateway_errors_total",
-        "counter",
-        "Requests that failed (5xx, timeout, no connection).",
-        ((of(r), r["total"]["errors"]) for r in rows),
-    )
-    latency: list[tuple[str, Any]] = []
-    for row in rows:
-        window = row["window"]
-        for q, key in (("0.5", "p50_ms"), ("0.95", "p95_ms"), ("0.99", "p99_ms")):
-            if window[key] is not None:
-                latency.append((of(row, quantile=q), window[key]))
-        latency.append(("_count" + of(row), window["requests"]))
-    family(
-        "deployer_gateway_latency_ms",
-        "summary",
-        "Latency over the sliding window, in milliseconds.",
-        latency,
-    )
-    family(
-        "deployer_gateway_requests_per_second",
-        "gauge",
-        "Request rate over the sliding window.",
-        ((of(r), r["window"]["requests_per_second"]) for r in rows),
-    )
-    family(
-        "deployer_gateway_shadow_agreement",
-        "gauge",
-        "Share of mirrored requests whose outputs agreed.",
-        ((of_shadow(r), r["agreement"]) for r in shadow_rows if r["agreement"] is not None),
-    )
-    family(
-        "deployer_gateway_shadow_compared_total",
-        "counter",
-        "Mirrored requests compared.",
-        ((of_shadow(r), r["compared"]) for r in shadow_rows),
-    )
-    return "\n".join(lines) + "\n"
-
-
-def _labels(**values: str) -> str:
-    def escape(value: str) -> str:
-        return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-    return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in values.items()) + "}"

@@ -18,7 +18,6 @@ from agents.commands import Register
 from agents.entrypoints.cli import access as cli_access
 from agents.entrypoints.cli import agent as cli_agent
 from agents.entrypoints.cli import api as cli_api
-from agents.entrypoints.cli import capture as cli_capture
 from agents.entrypoints.cli import decisions as cli_decisions
 from agents.entrypoints.cli import drift as cli_drift
 from agents.entrypoints.cli import labels as cli_labels
@@ -244,28 +243,14 @@ def gateway(
         float, typer.Option("--upstream-timeout", min=0.1, help="Seconds per upstream call.")
     ] = 10.0,
 ) -> None:
-    """Run the traffic gateway in the foreground (stop with Ctrl-C or SIGTERM)."""
-    from mlops.gateway.runner import serve_gateway
+    """Run the traffic gateway in the foreground (stop with Ctrl-C or SIGTERM).
 
-    with command(False) as c:
-        console.print(
-            f"gateway on http://{host}:{port}  (admin token in {c.settings.home_dir}/gateway.token"
-            " unless DEPLOYER_GATEWAY_TOKEN is set)",
-            highlight=False,
-        )
-        settings = c.settings
-        serve_gateway(
-            c.router,
-            settings.gateway_dir,
-            host,
-            port,
-            token=lambda: settings.gateway_token,
-            flush_interval=settings.gateway_flush_seconds,
-            retry_on_stable=not no_retry,
-            upstream_timeout=upstream_timeout,
-            sample_body_models=settings.shadow_sample_bodies,
-            **cli_capture.gateway_capture(c),
-        )
+    A thin alias of ``python -m agents.entrypoints.gateway``, which processes that start a
+    gateway use: it loads no CLI, MLflow or LangGraph."""
+    from agents.entrypoints.gateway import serve
+
+    with command(False):
+        serve(host, port, not no_retry, upstream_timeout)
 
 
 @app.command()

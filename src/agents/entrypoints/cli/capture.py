@@ -10,11 +10,10 @@ prediction. The use cases are ``agents.handlers.capture``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from agents.bootstrap import Container
 from agents.entrypoints.cli.capture_render import capture_line, render_capture_status
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.shared import JsonOption, command
@@ -81,15 +80,3 @@ def export(
                 markup=False,
             ),
         )
-
-
-def gateway_capture(c: Container) -> dict[str, Any]:
-    """What ``deployer gateway`` captures with: the state DB's store, the home's retention."""
-    from database.capture import DbCaptureStore
-    from mlops.gateway.capture import CaptureConfig
-
-    config = CaptureConfig(
-        retention_seconds=c.settings.capture_retention_seconds,
-        max_rows=c.settings.capture_max_rows,
-    )
-    return {"capture": DbCaptureStore(c.session_factory), "capture_config": config}
