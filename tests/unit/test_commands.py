@@ -125,3 +125,24 @@ def test_execute_hands_the_request_to_the_supervisor_with_its_source_and_thread(
     assert promoted.args == {"version": "2", "target_stage": "shadow"}
     assert done["status"] == "deployed" and done["agents"] == ["model_deployer:deployed"]
     assert c.actors == ["alice", "bob"]  # each run's agent acts for its caller
+
+
+def test_a_pause_for_approval_reports_what_the_deployer_asks_approval_for() -> None:
+    verdicts = [{"gate": "metric:accuracy", "status": "passed", "message": "ok"}]
+    asked = {"approval_id": "apr-1", "version": "2", "target_stage": "production"}
+    request = {"action": "promote", "model_name": "m", "args": {"version": "v2"}}
+    out = {
+        "request": request,
+        "results": [],
+        "status": "awaiting_approval",
+        "thread_id": "system-t",
+        "interrupts": [{**asked, "verdicts": verdicts, "reason": "r"}],
+    }
+    result = operations.system_outcome(out)
+    assert result["status"] == "awaiting_approval" and result["thread_id"] == "system-t"
+    assert (result["approval_id"], result["version"], result["verdicts"]) == (
+        "apr-1",
+        "2",
+        verdicts,
+    )
+    assert result["target_stage"] == "production" and result["agents"] == []

@@ -61,6 +61,8 @@ def test_an_approval_pause_surfaces_at_the_system_and_resumes_on_the_system_thre
     (row,) = story.approvals()
     assert paused["status"] == "awaiting_approval"
     assert paused["interrupts"][0]["approval_id"] == row.approval_id
+    # what the deployer did before it paused reaches the caller (the verdicts of the gates)
+    assert paused["interrupts"][0]["verdicts"][0]["gate"] == "metric:accuracy"
     assert row.thread_id == paused["thread_id"] and row.checkpoint_ns.startswith(
         AgentName.DEPLOYER.value
     )

@@ -232,12 +232,16 @@ def system_outcome(out: dict[str, Any]) -> dict[str, Any]:
     state: dict[str, Any] = {**asked.get("args", {}), "action": asked.get("action")}
     state |= {"model_name": asked.get("model_name"), "status": out.get("status")}
     waits = out.get("interrupts") or []
-    if waits:  # paused inside the deployer: its result is not in yet
-        state["approval_id"] = waits[0].get("approval_id")
+    if waits:  # paused inside the deployer: what it asks approval for, its result not in yet
+        state |= {k: v for k, v in waits[0].items() if k in PAUSE_KEYS}
     elif steps:
         state |= {**steps[-1]["outputs"], "status": steps[-1]["status"]}
     state |= {"errors": out.get("errors"), "thread_id": out.get("thread_id"), "interrupts": waits}
     return {**outcome(state), "agents": [f"{r['agent']}:{r['status']}" for r in out["results"]]}
+
+
+PAUSE_KEYS = ("approval_id", "version", "target_stage", "verdicts")
+"""What a deployer paused for approval tells in its interrupt, kept in the result."""
 
 
 def _check_waiting(snapshot: dict[str, Any], row: ApprovalRow) -> None:

@@ -94,12 +94,12 @@ class SystemAgent:
 
     def deploy_thread(self, thread_id: str) -> tuple[bool, datetime | None]:
         """Whether the thread is a deploy that can be taken up (not finished, waiting on
-        nobody), and when it (or the deployer inside it) last checkpointed."""
-        snap = self.graph.get_state(config_for(thread_id), subgraphs=True)
+        nobody), and when it last checkpointed (the system's checkpoint before the deployer
+        ran: the deployment's own marks tell its later progress)."""
+        snap = self.graph.get_state(config_for(thread_id))
         values = plain(snap.values) if isinstance(snap.values, Mapping) else {}
         action = (values.get("request") or {}).get("action")
-        times = [snap.created_at, *(_created(task.state) for task in snap.tasks)]
-        at = max((datetime.fromisoformat(t) for t in times if t), default=None)
+        at = datetime.fromisoformat(snap.created_at) if snap.created_at else None
         return action == RequestAction.DEPLOY.value and bool(snap.next) and not snap.interrupts, at
 
     def snapshot(self, thread_id: str) -> dict[str, Any]:
@@ -153,11 +153,6 @@ class SystemAgent:
             out["status"] = "awaiting_approval"
         out["elapsed_seconds"] = round(time.monotonic() - started, 3)
         return out
-
-
-def _created(state: Any) -> str | None:
-    """When a task's subgraph state last checkpointed (None: no subgraph state)."""
-    return getattr(state, "created_at", None)
 
 
 def _request(request: SystemRequest | Mapping[str, Any]) -> SystemRequest:
