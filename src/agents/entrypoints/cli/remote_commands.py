@@ -23,7 +23,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from agents.entrypoints.cli import remote_audit, remote_capture, remote_feedback, remote_labels
+from agents.entrypoints.cli import (
+    label_args,
+    remote_audit,
+    remote_capture,
+    remote_feedback,
+    remote_labels,
+)
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.remote import URL_ENV, Answer, add_refusals, remote_command
 from agents.entrypoints.cli.render_decisions import render_decisions as render
@@ -45,8 +51,8 @@ app.add_typer(remote_audit.app, name="audit")
 app.add_typer(remote_capture.app, name="capture")
 
 Name = Annotated[str, typer.Argument(help="Model name.")]
-Version = remote_labels.Version
-LabelOption = remote_labels.LabelOption
+Version = label_args.VersionArgument
+LabelOption = label_args.LabelOption
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why, in a sentence.")]
 CommentOption = Annotated[str, typer.Option("--comment", help="Why.")]
 
