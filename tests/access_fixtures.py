@@ -1,23 +1,21 @@
 """Test helpers for role bindings and API tokens.
 
-``issue_tokens`` runs the real ``deployer access`` commands a user would: it grants each person
-their role and makes them a token, as the OS user who ran ``deployer init`` (the first admin).
-``grant_roles`` / ``issue_tokens_in_process`` are the in-process equivalents for tests that hold
-a ``Services`` (a container or a stub over a real SQLite file), and ``issue_tokens_in_home`` for
-fixtures that hold only a home's environment. ``running_api`` runs
+``issue_tokens_in_home`` grants each person their role and makes them a token, as the OS user
+who ran ``deployer init`` (the first admin), for fixtures that hold only a home's environment;
+``grant_roles`` / ``issue_tokens_in_process`` for tests that hold a ``Services`` (a container or
+a stub over a real SQLite file). ``deployer access`` itself runs as a process in
+tests/e2e/test_cli_access.py. ``running_api`` runs
 ``deployer api`` for a test and ``api_decide`` answers an approval through it with a token.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -30,37 +28,12 @@ from mlops.processes import free_port, terminate_tree, wait_http_ok
 DEPLOYER = Path(sys.executable).with_name("deployer")
 
 
-def deployer_json(env: dict[str, str], *args: str) -> dict[str, Any]:
-    """Run ``deployer ARGS --json`` with ``env`` over the current environment; its document."""
-    done = subprocess.run(
-        [str(DEPLOYER), *args, "--json"],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise AssertionError(f"deployer {' '.join(args)} exited {done.returncode}: {done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
-
-
-def issue_tokens(env: dict[str, str], roles: dict[str, str]) -> dict[str, str]:
-    """Grant each user their role and make each a token, through the CLI as the first admin
-    (the OS user who ran ``deployer init`` on ``env``'s DEPLOYER_HOME); {user: token}."""
-    tokens = {}
-    for user, role in roles.items():
-        if user != local_identity():
-            deployer_json(env, "access", "grant", user, role)
-        tokens[user] = deployer_json(env, "access", "token", "create", user)["token"]
-    return tokens
-
-
 def issue_tokens_in_home(env: dict[str, str], roles: dict[str, str]) -> dict[str, str]:
-    """``issue_tokens``' result without its two CLI calls per person (some 8 s each on CI):
-    the same use cases in this process, on the home ``env`` names (initialised already). For
-    fixtures whose subject is not ``deployer access`` (tests/e2e/test_cli_access.py's is)."""
+    """Grant each user their role and make each a token, as the home's first admin (the OS
+    user who ran ``deployer init`` on ``env``'s DEPLOYER_HOME); {user: token}. The use cases of
+    ``deployer access grant`` and ``access token create`` in this process, on the home ``env``
+    names (initialised already), without two CLI calls per person (some 8 s each on CI):
+    tests/e2e/test_cli_access.py's subject is ``deployer access`` itself."""
     settings = Settings(**{k: v for k, v in env.items() if k.startswith("DEPLOYER_")})
     c = bootstrap(settings)
     try:

@@ -22,7 +22,7 @@ from typing import Any
 from mlops.processes import find_by_env, free_port, terminate_tree, wait_http_ok
 from mlops.training import train_and_log
 from tests.access_fixtures import issue_tokens_in_home
-from tests.e2e.cli import DEPLOYER, Result, run
+from tests.e2e.cli import DEPLOYER, Result, run, run_here
 from tests.mlflow_template import seed_mlflow_store
 
 STARTUP_TIMEOUT = 60.0
@@ -93,7 +93,7 @@ def remote_stack(root: Path, roles: dict[str, str]) -> Iterator[RemoteStack]:
         "DEPLOYER_FAILPOINT": "",
     }
     seed_mlflow_store(home / "mlflow.db")
-    assert run("init", env=env).code == 0
+    assert run_here("init", env=env).code == 0  # set-up: test_cli_init_status runs the process
     tokens = issue_tokens_in_home(env, roles)
     trained = train_and_log(f"sqlite:///{home / 'mlflow.db'}", artifact_root=home / "mlartifacts")
     port = free_port()

@@ -25,7 +25,7 @@ from agents.settings import Settings
 from mlops.processes import free_port, terminate_tree, wait_http_ok
 from mlops.training import train_and_log
 from tests.access_fixtures import issue_tokens_in_process
-from tests.e2e.cli import DEPLOYER, run
+from tests.e2e.cli import DEPLOYER, run_here
 from tests.mlflow_template import seed_mlflow_store
 
 ST = Path(sys.executable).parent / "st"
@@ -51,7 +51,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("fuzz").resolve() / "home"
     env = {"DEPLOYER_HOME": str(home)}
     seed_mlflow_store(home / "mlflow.db")
-    assert run("init", env=env).code == 0
+    assert run_here("init", env=env).code == 0  # set-up: test_cli_init_status runs the process
     trained = train_and_log(f"sqlite:///{home / 'mlflow.db'}", artifact_root=home / "mlartifacts")
     c = bootstrap(Settings(DEPLOYER_HOME=str(home)))
     try:

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from mlops.processes import free_port, port_in_use, terminate_tree, wait_http_ok
-from tests.access_fixtures import issue_tokens
-from tests.e2e.cli import DEPLOYER, run
+from tests.access_fixtures import issue_tokens_in_home
+from tests.e2e.cli import DEPLOYER, run, run_here
 from tests.mlflow_template import seed_mlflow_store
 
 STARTUP_TIMEOUT = 60.0
@@ -31,7 +31,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     tokens file an older release wrote (which must grant nothing now)."""
     env = {"DEPLOYER_HOME": str(tmp_path / "home")}
     seed_mlflow_store(tmp_path / "home" / "mlflow.db")
-    assert run("init", env=env).code == 0
+    assert run_here("init", env=env).code == 0  # set-up: test_cli_init_status runs the process
     old = {"tokens": [{"token": OLD_TOKEN, "user": "admin", "role": "admin"}]}
     (tmp_path / "home" / "api-tokens.json").write_text(json.dumps(old))
     return env
@@ -67,16 +67,16 @@ def test_deployer_api_serves_per_person_tokens_from_the_db_and_stops_cleanly_on_
 
     old = httpx.get(f"{base}/v1/status", headers={"Authorization": f"Bearer {OLD_TOKEN}"})
     assert old.status_code == 401  # the old tokens file grants nothing
-    tokens = issue_tokens(env, {"vera": "viewer"})  # made while the server runs
+    tokens = issue_tokens_in_home(env, {"vera": "viewer"})  # made while the server runs
     assert httpx.get(f"{base}/v1/status").status_code == 401
     vera = {"Authorization": f"Bearer {tokens['vera']}"}
     status = httpx.get(f"{base}/v1/status", headers=vera)
     assert status.status_code == 200
     assert status.json()["initialized"] is True
-    listed = json.loads(run("access", "list", "--json", env=env).stdout)
+    listed = json.loads(run_here("access", "list", "--json", env=env).stdout)  # a read
     assert tokens["vera"] not in json.dumps(listed)
     (token_id,) = [t["token_id"] for t in listed["tokens"] if t["owner"] == "vera"]
-    assert run("access", "token", "revoke", token_id, env=env).code == 0
+    assert run_here("access", "token", "revoke", token_id, env=env).code == 0
     assert httpx.get(f"{base}/v1/status", headers=vera).status_code == 401  # at once
 
     taken = run("api", "--port", str(port), env=env)

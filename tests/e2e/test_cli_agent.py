@@ -66,6 +66,14 @@ class Home:
         assert result.code == 0, f"deployer {' '.join(args)} exited {result.code}: {result.stderr}"
         return result.json()
 
+    def here(self, *args: str) -> Any:
+        """``deployer ARGS --json`` in this process (``run_here``: the same command without a
+        process's start-up), which must exit 0; its JSON document. For set-up, clean-up and
+        reads that are not the test's subject."""
+        result = run_here(*args, "--json", env=self.env)
+        assert result.code == 0, f"deployer {' '.join(args)} exited {result.code}: {result.stderr}"
+        return result.json()
+
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Read the state database directly (read-only)."""
         with sqlite3.connect(f"file:{self.root / 'deployer.db'}?mode=ro", uri=True) as db:
@@ -135,14 +143,14 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
                 variant,
                 artifact_root=root / "mlartifacts",
             )
-            registered = h.ok(
+            registered = h.here(  # set-up: test_cli_serving runs `register` as a process
                 "register", MODEL, "--model-uri", trained.model_uri, "--criteria", "accuracy>=0.8"
             )
             assert (registered["version"], registered["stage"]) == (version, "development")
             h.models[version] = trained
         yield h
     finally:
-        down = h.cli("down", "--json")
+        down = run_here("down", "--json", env=h.env)  # clean-up; test_cli_serving runs the process
         left = h.servers()
         terminate_tree(None, extra=left)  # a failed check below must not leak them either
         assert down.code == 0, down.stderr
@@ -209,7 +217,7 @@ def processes_of(deployment_id: str) -> set[int]:
 
 def test_an_illegal_promotion_exits_2_with_one_line_and_changes_nothing(home: Home) -> None:
     def snapshot() -> tuple[Any, ...]:
-        (model,) = home.ok("status", MODEL)["models"]
+        (model,) = home.here("status", MODEL)["models"]
         return (
             {v["version"]: v["stage"] for v in model["versions"]},
             home.registry(),
@@ -303,8 +311,9 @@ def test_the_first_production_deploy_goes_direct_and_serves_through_the_gateway(
 def test_a_shadow_is_compared_and_its_measured_agreement_is_a_production_gate(
     home: Home, gateway: str, ops_api: str
 ) -> None:
-    assert home.ok("promote", MODEL, "2", "--to", "staging")["status"] == "promoted"
-    assert home.ok("promote", MODEL, "2", "--to", "shadow")["status"] == "promoted"
+    # set-up: v1's promotions ran the processes (the test above)
+    assert home.here("promote", MODEL, "2", "--to", "staging")["status"] == "promoted"
+    assert home.here("promote", MODEL, "2", "--to", "shadow")["status"] == "promoted"
     manifest = home.ok("deploy", MODEL, "2")["deployment_manifest"]
     shadow = home.seen["shadow"] = manifest["deployment_id"]
     assert manifest["strategy"] == "shadow"
@@ -361,7 +370,7 @@ def wait_for_comparisons(home: Home, shadow: str, count: int) -> dict[str, Any]:
         time.sleep(0.25)
     (found,) = [
         s
-        for s in home.ok("traffic", "stats", MODEL)["shadows"]
+        for s in home.here("traffic", "stats", MODEL)["shadows"]
         if s["shadow_deployment_id"] == shadow
     ]
     return found  # type: ignore[no-any-return]
@@ -374,7 +383,7 @@ def test_a_canary_splits_traffic_and_a_new_share_only_changes_the_weights(
 
     canary = home.seen["canary"] = deployed["deployment_manifest"]["deployment_id"]
     stable = home.seen["v1"]
-    table = home.ok("traffic", "show", MODEL)
+    table = home.here("traffic", "show", MODEL)
     assert (table["weights"], table["shadow_deployment_id"]) == ({stable: 80.0, canary: 20.0}, None)
     assert not processes_of(home.seen["shadow"]), "v2 serves users now: its mirror is retired"
     answers = predict(gateway, sample_rows(home.models["1"], 50))
@@ -427,7 +436,7 @@ def test_a_rollback_switches_back_at_once_and_no_request_fails_meanwhile(
     assert {status for status, _ in answers} == {200}, Counter(answers)
     assert versions(predict(gateway, [[6, 3, 4, 1]] * 10)) == {(200, "1")}
     assert home.weights() == {stable: 100.0}
-    (model,) = home.ok("status", MODEL)["models"]
+    (model,) = home.here("status", MODEL)["models"]
     by_version = {v["version"]: v for v in model["versions"]}
     assert {v: by_version[v]["stage"] for v in by_version} == {
         "1": "production",

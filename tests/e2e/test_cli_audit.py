@@ -19,7 +19,7 @@ from agents.handlers.registration import register_version
 from agents.settings import Settings
 from mlops.training import train_and_log
 from tests import operations_calls
-from tests.e2e.cli import Result, run
+from tests.e2e.cli import Result, run, run_here
 from tests.mlflow_template import seed_mlflow_store
 
 MODEL = "iris"
@@ -35,7 +35,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("audit").resolve() / "home"
     env = {"DEPLOYER_HOME": str(home)}
     seed_mlflow_store(home / "mlflow.db")
-    assert run("init", env=env).code == 0
+    assert run_here("init", env=env).code == 0  # set-up: test_cli_init_status runs the process
     trained = train_and_log(f"sqlite:///{home / 'mlflow.db'}", artifact_root=home / "mlartifacts")
     c = bootstrap(Settings(DEPLOYER_HOME=str(home)))
     try:

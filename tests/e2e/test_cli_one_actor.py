@@ -28,6 +28,7 @@ from tests.e2e.test_cli_watch import (
     MODEL,
     background,
     drill_home,
+    here,
     promote,
     running_gateway,
     ticks,
@@ -97,7 +98,7 @@ def test_every_flow_beside_a_watcher_ticking_every_100_ms_succeeds(
     log = home.root / "watch.log"
     with running_gateway(home) as gateway:
         promote(home, "1", "staging", "shadow", "production")
-        v1 = home.ok("deploy", MODEL, "1")["deployment_manifest"]["deployment_id"]
+        v1 = here(home, "deploy", MODEL, "1")["deployment_manifest"]["deployment_id"]  # set-up
         with fast_watcher(home) as proc:
             until(lambda: log.exists() and len(ticks(log)) >= 3, 90, "the watcher never ticked")
             assert home.ok("promote", MODEL, "2", "--to", "staging")["status"] == "promoted"

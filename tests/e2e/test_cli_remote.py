@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from mlops.processes import free_port
-from tests.e2e.cli import Result
+from tests.e2e.cli import Result, run_here
 from tests.remote_stack import RemoteStack, remote_stack
 
 ROLES = {"alice": "deployer", "bob": "approver", "vera": "viewer"}
@@ -59,7 +59,7 @@ def test_reads_in_remote_mode_print_what_local_mode_prints(stack: RemoteStack) -
         ("audit", "verify"),
     ):
         remote = stack.ok("vera", *args)
-        local = stack.local(*args, "--json")
+        local = run_here(*args, "--json", env=stack.env)  # the baseline, in this process
         assert local.code == 0, local.stderr
         assert remote == local.json(), args
     table = stack.cli("vera", "history", name, COLUMNS="200")

@@ -12,7 +12,7 @@ import pytest
 
 from mlops.processes import alive
 from mlops.training import TrainedModel, train_and_log
-from tests.e2e.cli import Result, run
+from tests.e2e.cli import Result, run, run_here
 from tests.mlflow_template import seed_mlflow_store
 
 pytestmark = pytest.mark.usefixtures("no_leftover_servers")
@@ -21,9 +21,9 @@ pytestmark = pytest.mark.usefixtures("no_leftover_servers")
 def new_home(root: Path) -> Iterator[dict[str, str]]:
     env = {"DEPLOYER_HOME": str(root / "home")}
     seed_mlflow_store(root / "home" / "mlflow.db")
-    assert run("init", env=env).code == 0
+    assert run_here("init", env=env).code == 0  # set-up: test_cli_init_status runs the process
     yield env
-    run("down", env=env)  # whatever a failed test started
+    run_here("down", env=env)  # clean-up: whatever a failed test started
 
 
 def train_in(env: dict[str, str]) -> TrainedModel:
@@ -46,7 +46,7 @@ def registered_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
     """One home with iris v1 registered, shared by the bad-input cases (none may change it)."""
     for env in new_home(tmp_path_factory.mktemp("bad-input")):
         trained = train_in(env)
-        ok(run("register", "iris", "--model-uri", trained.model_uri, "--json", env=env))
+        ok(run_here("register", "iris", "--model-uri", trained.model_uri, "--json", env=env))
         env["MODEL_URI"] = trained.model_uri
         env["BEFORE"] = repr(snapshot(env))
         yield env
@@ -148,7 +148,7 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(
 def test_a_taken_port_exits_2_and_records_no_running_endpoint(
     env: dict[str, str], trained: TrainedModel
 ) -> None:
-    ok(run("register", "iris", "--model-uri", trained.model_uri, "--json", env=env))
+    ok(run_here("register", "iris", "--model-uri", trained.model_uri, "--json", env=env))  # set-up
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()

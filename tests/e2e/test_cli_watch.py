@@ -160,11 +160,12 @@ def running_gateway(home: Home) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def serving(home: Home, gateway: str) -> str:
-    """v1 serves every user; v2 was mirrored, compared and is approved for production."""
+    """v1 serves every user; v2 was mirrored, compared and is approved for production.
+    Set-up in this process (``here``): test_cli_agent runs these deploys as processes."""
     promote(home, "1", "staging", "shadow", "production")
-    v1 = home.ok("deploy", MODEL, "1")["deployment_manifest"]["deployment_id"]
+    v1 = here(home, "deploy", MODEL, "1")["deployment_manifest"]["deployment_id"]
     promote(home, "2", "staging", "shadow")
-    shadow = home.ok("deploy", MODEL, "2")["deployment_manifest"]["deployment_id"]
+    shadow = here(home, "deploy", MODEL, "2")["deployment_manifest"]["deployment_id"]
     predict(gateway, sample_rows(home.models["1"], 30))
     wait_for_comparisons(home, shadow, 30)
     promote(home, "2", "production")
@@ -431,7 +432,7 @@ def test_a_quiet_canary_stays_inconclusive_and_a_killed_one_is_rolled_back_next_
     assert home.status_of(quiet) == "rolled_back"
     history = here(home, "history", MODEL)
     assert any("process is gone" in json.dumps(e) for e in history["events"]), history
-    judged = home.ok("checks", MODEL, "--deployment", quiet)["checks"]
+    judged = here(home, "checks", MODEL, "--deployment", quiet)["checks"]
     assert [c["action"] for c in judged] == ["wait", "wait", "rollback"], judged
 
 

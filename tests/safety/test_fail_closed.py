@@ -52,7 +52,7 @@ from lifecycle.stages import ModelStage
 from memory.store_memory import StoreMemory
 from mlops.gateway.stats import DeploymentStats
 from tests.agent_fakes import make_world
-from tests.e2e.cli import run
+from tests.e2e.cli import run, run_here
 from tests.fakes import FakeRegistry
 from tests.gateway_stack import MODEL, Stack, admin, gateway_stack, rows_of, wait_for
 from tests.integration.db_helpers import migrated_factory
@@ -301,7 +301,7 @@ def test_registering_a_non_finite_metric_is_refused_and_writes_nothing(
 def test_the_cli_refuses_a_nan_metric_with_exit_2_and_one_line(tmp_path: Path) -> None:
     env = {"DEPLOYER_HOME": str(tmp_path / "home"), "PYTHONPATH": ":".join(sys.path)}
     seed_mlflow_store(tmp_path / "home" / "mlflow.db")
-    assert run("init", env=env).code == 0
+    assert run_here("init", env=env).code == 0  # set-up: test_cli_init_status runs the process
     result = run(
         "register", "iris", "--model-uri", "runs:/abc/model", "--metric", "accuracy=inf", env=env
     )
@@ -309,7 +309,7 @@ def test_the_cli_refuses_a_nan_metric_with_exit_2_and_one_line(tmp_path: Path) -
     assert (
         result.stderr.strip() == "error: metric 'accuracy' is inf: metrics must be finite numbers"
     )
-    assert run("status", "--json", env=env).json()["models"] == []
+    assert run_here("status", "--json", env=env).json()["models"] == []
 
 
 @given(

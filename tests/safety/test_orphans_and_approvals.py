@@ -49,7 +49,7 @@ from tests.e2e.test_cli_agent import (
     wait_for_comparisons,
 )
 from tests.e2e.test_cli_watch import MODEL as DRILL_MODEL
-from tests.e2e.test_cli_watch import drill_home, in_process, promote, running_gateway
+from tests.e2e.test_cli_watch import drill_home, here, in_process, promote, running_gateway
 from tests.mlflow_template import seed_mlflow_store
 from tests.unit.model_deployer_story import MODEL, Story
 from tests.unit.test_model_deployer_recovery import Killed, crash_on
@@ -236,9 +236,10 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
     root = tmp_path_factory.mktemp("orphans").resolve() / "home"
     with drill_home(root, env) as h, running_gateway(h) as url:
         promote(h, "1", "staging", "shadow", "production")
-        h.seen["v1"] = h.ok("deploy", DRILL_MODEL, "1")["deployment_manifest"]["deployment_id"]
+        # set-up in this process (``here``): test_cli_agent runs these deploys as processes
+        h.seen["v1"] = here(h, "deploy", DRILL_MODEL, "1")["deployment_manifest"]["deployment_id"]
         promote(h, "2", "staging", "shadow")
-        shadow = h.ok("deploy", DRILL_MODEL, "2")["deployment_manifest"]["deployment_id"]
+        shadow = here(h, "deploy", DRILL_MODEL, "2")["deployment_manifest"]["deployment_id"]
         predict(url, sample_rows(h.models["1"], 30))
         wait_for_comparisons(h, shadow, 30)
         promote(h, "2", "production")

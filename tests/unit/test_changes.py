@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from agents.keyed_steps import already_done
 from agents.model_deployer.changes import change, left_alone, mark, stop_servers
-from agents.model_deployer.idempotency import already_done
 from database.protocols import UnitOfWork
 from lifecycle.errors import ConflictError
 from lifecycle.stages import DeploymentStatus

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, assert_never
 
 from agents.commands import AgentCommand, Approve, Deploy, Promote, Reject, Rollback, Tick
+from agents.deployer_outputs import OUTPUT_KEYS
 from agents.handlers.model_lock import (
     Subject,
     command_subject,
@@ -306,24 +307,6 @@ def approval_dict(row: ApprovalRow) -> dict[str, Any]:
         "thread_id": row.thread_id,
         "action": row.action,
     }
-
-
-OUTPUT_KEYS = (
-    "status",
-    "action",
-    "model_name",
-    "version",
-    "target_stage",
-    "version_record",
-    "deployment_manifest",
-    "rollback_successful",
-    "active_deployment_id",
-    "approval_id",
-    "verdicts",
-    "advice",
-    "errors",
-    "thread_id",
-)
 
 
 def outcome(state: dict[str, Any]) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from agents.keyed_steps import already_done, once
 from agents.model_deployer.deps import DeployerDeps
-from agents.model_deployer.idempotency import already_done, once
 from database.models import DeploymentRow
 from database.protocols import UnitOfWork
 from lifecycle.errors import ConflictError

@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 
+from agents.keyed_steps import once, operation_key
 from agents.model_deployer.changes import Effect, change, stop_servers, unmark
 from agents.model_deployer.deps import DeployerDeps, failpoint
-from agents.model_deployer.idempotency import once, operation_key
 from agents.model_deployer.retirement import hand_over, hand_over_effect
 from agents.model_deployer.rollouts import (
     close_rollouts,

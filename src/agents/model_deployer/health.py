@@ -15,9 +15,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from agents.keyed_steps import once
 from agents.model_deployer.changes import left_alone
 from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
-from agents.model_deployer.idempotency import once
 from agents.model_deployer.rollouts import mark_of, rollout_config
 from agents.model_deployer.slo import SloGuard
 from agents.model_deployer.state import HealthCheck, MonitorReport, State

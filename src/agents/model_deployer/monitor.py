@@ -12,9 +12,9 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from agents.keyed_steps import once
 from agents.model_deployer.changes import change, mark, nothing, stop_servers, unmark
 from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
-from agents.model_deployer.idempotency import once
 from agents.model_deployer.retirement import replace_effect, replace_stable
 from agents.model_deployer.rollback import rollback_flow, run_rollback
 from agents.model_deployer.rollouts import marks_of

@@ -13,8 +13,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, interrupt
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from agents.keyed_steps import already_done, once, operation_key
 from agents.model_deployer.deps import DeployerDeps, failpoint
-from agents.model_deployer.idempotency import already_done, once, operation_key
 from agents.model_deployer.intake import check_answerer
 from agents.model_deployer.rollouts import rollout_config
 from agents.model_deployer.state import State

@@ -18,11 +18,11 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from agents.keyed_steps import once, operation_key
 from agents.model_deployer.aliases import NODE as ALIAS_NODE
 from agents.model_deployer.aliases import AliasNode
 from agents.model_deployer.changes import change, stop_servers
 from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps, failpoint
-from agents.model_deployer.idempotency import once, operation_key
 from agents.model_deployer.rollouts import close_rollouts
 from agents.model_deployer.state import State
 from agents.model_deployer.views import views_of

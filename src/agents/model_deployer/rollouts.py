@@ -13,9 +13,9 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
+from agents.keyed_steps import once
 from agents.model_deployer.changes import RUN_ID_LENGTH
 from agents.model_deployer.deps import DeployerDeps
-from agents.model_deployer.idempotency import once
 from database.models import RolloutRow
 from database.protocols import UnitOfWork
 from database.services import record_stage_change

@@ -15,6 +15,7 @@ from typing import Any
 from langgraph.pregel import Pregel
 from pydantic_core import to_jsonable_python
 
+from agents.deployer_outputs import DEPLOYER_OUTPUTS
 from lifecycle.handoff import AgentName, Handoff
 
 COMMON_OUTPUTS = ("status", "errors", "handoffs")
@@ -55,26 +56,6 @@ class AgentSpec:
     def kept(self, out: Mapping[str, Any]) -> dict[str, Any]:
         """The outputs kept in the result, as JSON."""
         return {k: to_jsonable_python(out.get(k)) for k in self.outputs if out.get(k) is not None}
-
-
-DEPLOYER_OUTPUTS = (
-    "action",
-    "model_name",
-    "version",
-    "target_stage",
-    "version_record",
-    "deployment_manifest",
-    "rollback_successful",
-    "active_deployment_id",
-    "approval_id",
-    "approval",
-    "verdicts",
-    "advice",
-    "rollback",
-    "monitor",
-    "run_id",
-)
-"""What a deployer run's result keeps (its own ``operations.OUTPUT_KEYS`` and the tick)."""
 
 
 def deployer_spec(graph: Pregel[Any, Any, Any, Any]) -> AgentSpec:

@@ -4,30 +4,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
 
-import typer
-
+from agents.entrypoints.cli.label_args import (
+    ForceOption,
+    ModelNameArgument,
+    NewLabelArgument,
+)
+from agents.entrypoints.cli.label_args import LabelOption as LabelOption
+from agents.entrypoints.cli.label_args import VersionArgument as VersionArgument
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.shared import JsonOption, command
 
-VersionArgument = Annotated[
-    str,
-    typer.Argument(help="Version: its number (3 or v3), its label (1.2.0 or v1.2.0) or latest."),
-]
-LabelOption = Annotated[
-    str | None,
-    typer.Option("--label", help="Semantic version label, e.g. 1.2.0 (unique per model)."),
-]
-
 
 def label(
-    name: Annotated[str, typer.Argument(help="Model name.")],
+    name: ModelNameArgument,
     version: VersionArgument,
-    new_label: Annotated[str, typer.Argument(metavar="LABEL", help="The label, e.g. 1.2.0.")],
-    force: Annotated[
-        bool, typer.Option("--force", help="Change the label of a version that has one.")
-    ] = False,
+    new_label: NewLabelArgument,
+    force: ForceOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Give a registered version a semantic label (deployers; unique per model; a labelled

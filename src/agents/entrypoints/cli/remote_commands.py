@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agents.entrypoints.cli import (
+    label_args,
     remote_audit,
     remote_capture,
     remote_feedback,
@@ -53,8 +54,8 @@ app.add_typer(remote_retraining.app, name="retraining")
 app.command("retrain")(remote_retraining.retrain)
 
 Name = Annotated[str, typer.Argument(help="Model name.")]
-Version = remote_labels.Version
-LabelOption = remote_labels.LabelOption
+Version = label_args.VersionArgument
+LabelOption = label_args.LabelOption
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why, in a sentence.")]
 CommentOption = Annotated[str, typer.Option("--comment", help="Why.")]
 

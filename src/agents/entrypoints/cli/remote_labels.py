@@ -1,5 +1,5 @@
-"""``deployer label`` in remote mode, over ``POST /v1/models/{name}/versions/{version}/label``;
-and the version argument and ``--label`` option of the remote commands (issue 15)."""
+"""``deployer label`` in remote mode, over ``POST /v1/models/{name}/versions/{version}/label``
+(issue 15); its arguments are the local command's (``label_args``)."""
 
 from __future__ import annotations
 
@@ -8,26 +8,23 @@ from urllib.parse import quote
 
 import typer
 
+from agents.entrypoints.cli.label_args import (
+    ForceOption,
+    ModelNameArgument,
+    NewLabelArgument,
+    VersionArgument,
+)
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.remote import remote_command
 
-Version = Annotated[
-    str, typer.Argument(help="Version: its number (3 or v3), its label (1.2.0) or latest.")
-]
-LabelOption = Annotated[
-    str | None,
-    typer.Option("--label", help="Semantic version label, e.g. 1.2.0 (unique per model)."),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
 
 
 def label(
-    name: Annotated[str, typer.Argument(help="Model name.")],
-    version: Version,
-    new_label: Annotated[str, typer.Argument(metavar="LABEL", help="The label, e.g. 1.2.0.")],
-    force: Annotated[
-        bool, typer.Option("--force", help="Change the label of a version that has one.")
-    ] = False,
+    name: ModelNameArgument,
+    version: VersionArgument,
+    new_label: NewLabelArgument,
+    force: ForceOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Give a registered version a semantic label through the ops API (deployers)."""
