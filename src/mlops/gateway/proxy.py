@@ -36,9 +36,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from lifecycle.breaker import BreakerPolicy, EjectionLimit
 from lifecycle.capture import request_id, sampled
 from mlops.gateway.backend import JSON, GatewayConfig, RouteBackend, Snapshot, error
 from mlops.gateway.balancer import CompiledRoute, Upstream
+from mlops.gateway.breaker import Breakers
 from mlops.gateway.capture import CaptureSink, Sampled
 from mlops.gateway.samples import disagreement
 from mlops.gateway.stats import DeploymentStats, ShadowComparison, outputs_agree, prometheus
@@ -64,6 +66,8 @@ class DataPlane:
         self._shadow_session: aiohttp.ClientSession | None = None
         self._reload_lock = asyncio.Lock()
         self._shadow_slots = asyncio.Semaphore(config.shadow_concurrency)
+        self._shadow_bytes = 0
+        self.breakers = Breakers(BreakerPolicy(config.breaker_failures, config.breaker_cooldown))
         self.loaded_at = 0.0
         self.flushed_at: float | None = None
         self.failed_flushes = 0
@@ -112,6 +116,11 @@ class DataPlane:
             for name, route in compiled.items():
                 for deployment_id in route.upstreams:
                     self._stats(deployment_id, name)  # reported each flush, requests or none
+            limits = getattr(state, "ejection_limits", {})
+            self.breakers.routed(
+                ((d, name) for name, route in compiled.items() for d in route.upstreams),
+                {d: EjectionLimit(*limit) for d, limit in limits.items()},
+            )
 
     async def flush(self) -> None:
         """Write this gateway's figures to the backend: every deployment it routes or mirrors
@@ -178,13 +187,23 @@ class DataPlane:
         if length is not None and length > self.config.max_body_bytes:
             return self._too_large()
         try:
-            body = await request.read()
+            body = await asyncio.wait_for(request.read(), self.config.body_timeout)
         except web.HTTPRequestEntityTooLarge:
             return self._too_large()
+        except TimeoutError:
+            return _slow_body(self.config.body_timeout)
         deployment_id = route.pick(request.headers.get("X-Routing-Key"))
+        breakers = self.breakers
+        if (
+            deployment_id != route.stable
+            and route.stable in route.upstreams
+            and not breakers.allow(deployment_id, name)
+        ):
+            deployment_id = route.stable  # its breaker is open or it was ejected
         upstream = route.upstreams.get(deployment_id)
         status, data, ms, failure = await self._call(self._session_(), upstream, body)
         self._stats(deployment_id, name).record(ms, failure is not None)
+        breakers.record(deployment_id, name, failure is None)
         if failure is not None and self.config.retry_on_stable and deployment_id != route.stable:
             stable = route.upstreams.get(route.stable)
             if stable is not None:
@@ -192,6 +211,7 @@ class DataPlane:
                 deployment_id, upstream = route.stable, stable
                 status, data, ms, failure = await self._call(self._session_(), stable, body)
                 self._stats(deployment_id, name).record(ms, failure is not None)
+                breakers.record(deployment_id, name, failure is None)
         capture = self.capture
         percent = capture.percents.get(name) if capture is not None else None
         if percent and capture is not None and sampled(percent, random.random()):
@@ -235,14 +255,24 @@ class DataPlane:
             comparison = ShadowComparison(shadow_id, model)
             self.shadows[shadow_id] = comparison
         comparison.mirrored += 1
-        if len(self._shadow_tasks) >= self.config.shadow_backlog:
-            comparison.dropped += 1  # a slow shadow must not pile up unbounded work
+        held = len(body) + len(primary)
+        if (
+            len(self._shadow_tasks) >= self.config.shadow_backlog
+            or self._shadow_bytes + held > self.config.shadow_backlog_bytes
+        ):
+            comparison.dropped += 1  # a slow shadow must not pile up unbounded work or memory
             return
+        self._shadow_bytes += held
         task = asyncio.create_task(
             self._shadow_call(route, shadow_id, comparison, body, primary, primary_ms)
         )
         self._shadow_tasks.add(task)
-        task.add_done_callback(self._shadow_tasks.discard)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._shadow_tasks.discard(finished)
+            self._shadow_bytes -= held
+
+        task.add_done_callback(done)
 
     async def _shadow_call(
         self,
@@ -315,3 +345,38 @@ class DataPlane:
 
 def _new_request_id() -> str:
     return str(uuid.uuid4())
+
+
+def _slow_body(seconds: float) -> web.Response:
+    """408 for a client that did not send its body within ``seconds``; the connection closes."""
+    answer = error(408, f"the body did not arrive within {seconds:g} s", "body_timeout")
+    answer.force_close()
+    return answer
+
+
+def upstream_sessions(config: GatewayConfig) -> tuple[aiohttp.ClientSession, aiohttp.ClientSession]:
+    """The users' and the shadow's client sessions. Each upstream has its own pool of at most
+    ``connections_per_upstream`` connections (no shared total a hung deployment could fill);
+    opening a connection, waiting for a free one and reading the answer have their own
+    deadlines, and ``upstream_timeout`` bounds the whole call."""
+    timeout = aiohttp.ClientTimeout(
+        total=config.upstream_timeout,
+        connect=config.pool_timeout + config.connect_timeout,
+        sock_connect=config.connect_timeout,
+        sock_read=config.read_timeout,
+    )
+    users = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(
+            limit=0, limit_per_host=config.connections_per_upstream, keepalive_timeout=30
+        ),
+        timeout=timeout,
+        skip_auto_headers=("User-Agent",),
+    )
+    shadow = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=config.shadow_concurrency),
+        timeout=aiohttp.ClientTimeout(
+            total=config.shadow_timeout, sock_connect=config.connect_timeout
+        ),
+        skip_auto_headers=("User-Agent",),
+    )
+    return users, shadow

@@ -265,6 +265,7 @@ def gateway(
             upstream_timeout=upstream_timeout,
             sample_body_models=settings.shadow_sample_bodies,
             **cli_capture.gateway_capture(c),
+            tuning=settings.gateway_tuning,
         )
 
 
