@@ -16,7 +16,9 @@ from tests.upstreams import MODEL, Answering, Hung, answering, gateway, hung, ro
 REQUESTS, CONCURRENCY = 300, 24
 
 
-async def _load(url: str, requests: int, concurrency: int) -> list[tuple[int, str]]:
+async def _load(
+    url: str, requests: int, concurrency: int, model: str = MODEL
+) -> list[tuple[int, str]]:
     """``requests`` predictions, ``concurrency`` at a time: (status, deployment) of each."""
     queue = iter(range(requests))
     answers: list[tuple[int, str]] = []
@@ -25,7 +27,7 @@ async def _load(url: str, requests: int, concurrency: int) -> list[tuple[int, st
         async def user() -> None:
             for _ in queue:
                 async with client.post(
-                    f"{url}/v1/models/{MODEL}/predict", json={"inputs": [[1, 2, 3, 4]]}
+                    f"{url}/v1/models/{model}/predict", json={"inputs": [[1, 2, 3, 4]]}
                 ) as answer:
                     await answer.read()
                     answers.append((answer.status, answer.headers.get("X-Deployment-Id", "")))

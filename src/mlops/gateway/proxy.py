@@ -352,31 +352,3 @@ def _slow_body(seconds: float) -> web.Response:
     answer = error(408, f"the body did not arrive within {seconds:g} s", "body_timeout")
     answer.force_close()
     return answer
-
-
-def upstream_sessions(config: GatewayConfig) -> tuple[aiohttp.ClientSession, aiohttp.ClientSession]:
-    """The users' and the shadow's client sessions. Each upstream has its own pool of at most
-    ``connections_per_upstream`` connections (no shared total a hung deployment could fill);
-    opening a connection, waiting for a free one and reading the answer have their own
-    deadlines, and ``upstream_timeout`` bounds the whole call."""
-    timeout = aiohttp.ClientTimeout(
-        total=config.upstream_timeout,
-        connect=config.pool_timeout + config.connect_timeout,
-        sock_connect=config.connect_timeout,
-        sock_read=config.read_timeout,
-    )
-    users = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(
-            limit=0, limit_per_host=config.connections_per_upstream, keepalive_timeout=30
-        ),
-        timeout=timeout,
-        skip_auto_headers=("User-Agent",),
-    )
-    shadow = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=config.shadow_concurrency),
-        timeout=aiohttp.ClientTimeout(
-            total=config.shadow_timeout, sock_connect=config.connect_timeout
-        ),
-        skip_auto_headers=("User-Agent",),
-    )
-    return users, shadow

@@ -23,7 +23,8 @@ from aiohttp import web
 
 from mlops.gateway.admin import AdminApi, parse_routes
 from mlops.gateway.backend import GatewayConfig, RouteBackend
-from mlops.gateway.proxy import log, upstream_sessions
+from mlops.gateway.breaker import upstream_sessions
+from mlops.gateway.proxy import log
 
 
 class Gateway(AdminApi):
