@@ -20,6 +20,7 @@ from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.ports import Routes
 from lifecycle.stages import DeploymentStatus, ModelStage
 from mlops.gateway.backend import GatewayConfig
+from mlops.gateway.proxy import server_options
 from mlops.gateway.server import Gateway
 from mlops.processes import free_port
 from tests.integration.db_helpers import add_version, deployment_row
@@ -136,9 +137,7 @@ async def gateway(
     slow unless ``config`` says otherwise: the tests push what they need)."""
     knobs: dict[str, object] = {"poll_interval": 60.0, "flush_interval": 60.0, **config}
     the_gateway = Gateway(DbRouter(factory), GatewayConfig(token=TOKEN, **knobs))  # type: ignore[arg-type]
-    runner = web.AppRunner(
-        the_gateway.app(), access_log=None, keepalive_timeout=the_gateway.config.header_timeout
-    )
+    runner = web.AppRunner(the_gateway.app(), access_log=None, **server_options(the_gateway.config))
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()

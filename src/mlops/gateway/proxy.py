@@ -31,7 +31,7 @@ import logging
 import random
 import time
 import uuid
-from typing import Any
+from typing import Any, TypedDict
 
 import aiohttp
 from aiohttp import web
@@ -345,6 +345,21 @@ class DataPlane:
 
 def _new_request_id() -> str:
     return str(uuid.uuid4())
+
+
+class ServerOptions(TypedDict):
+    """aiohttp server keywords (``web.run_app``, ``web.AppRunner``)."""
+
+    keepalive_timeout: float
+    lingering_time: float
+
+
+def server_options(config: GatewayConfig) -> ServerOptions:
+    """The aiohttp server's deadlines for slow clients: a connection whose request line and
+    headers are not whole within ``header_timeout`` is closed (aiohttp's keep-alive timer runs
+    from the connection's start and closes one with no whole request), and after an answer
+    to an unfinished body (413, 408) the rest is read for at most a second, not aiohttp's 10."""
+    return ServerOptions(keepalive_timeout=config.header_timeout, lingering_time=1.0)
 
 
 def _slow_body(seconds: float) -> web.Response:

@@ -24,7 +24,7 @@ from aiohttp import web
 from mlops.gateway.admin import AdminApi, parse_routes
 from mlops.gateway.backend import GatewayConfig, RouteBackend
 from mlops.gateway.breaker import upstream_sessions
-from mlops.gateway.proxy import log
+from mlops.gateway.proxy import log, server_options
 
 
 class Gateway(AdminApi):
@@ -107,8 +107,7 @@ def run(gateway: Gateway, host: str, port: int) -> None:
         access_log=None,
         print=None,
         loop=loop,
-        keepalive_timeout=gateway.config.header_timeout,  # also the deadline for a request's
-        # line and headers: aiohttp closes a connection whose request is not whole by then
+        **server_options(gateway.config),  # the slow clients' deadlines
     )
 
 
