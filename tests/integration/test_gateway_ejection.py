@@ -66,7 +66,11 @@ def test_a_failing_canary_is_ejected_and_the_monitor_records_the_rollback(
                 assert [status for status, _ in answers] == [200] * 400
                 async with aiohttp.ClientSession() as client:
                     stats = await running.stats(client)
-                await running.gateway.flush()
+                # the ejection was reported at once, not at the next flush (a minute away here)
+                urgent = running.gateway._urgent_flush
+                assert urgent is not None
+                await urgent
+                assert running.gateway.flushed_at is not None
         return stats
 
     with caplog.at_level(logging.WARNING, logger="deployer.gateway"):

@@ -81,14 +81,17 @@ class Breakers:
             upstream.skipped += 1
         return allowed
 
-    def record(self, deployment_id: str, model_name: str, ok: bool) -> None:
-        """One call's outcome: moves the breaker and may eject the deployment."""
+    def record(self, deployment_id: str, model_name: str, ok: bool) -> bool:
+        """One call's outcome: moves the breaker and may eject the deployment; True when it was
+        ejected or its breaker opened just now (the gateway then reports at once)."""
         upstream = self._of(deployment_id, model_name)
         upstream.requests += 1
         upstream.errors += 0 if ok else 1
         before = upstream.breaker.state
         upstream.breaker = record(upstream.breaker, ok, self.clock(), self.policy)
+        crossed = False
         if upstream.breaker.state is BreakerState.OPEN and before is not BreakerState.OPEN:
+            crossed = True
             log.warning(
                 "breaker open: deployment %s of %s after %d failures in a row",
                 deployment_id,
@@ -99,8 +102,10 @@ class Breakers:
             limit = self.limits.get(deployment_id)
             reason = ejection(upstream.requests, upstream.errors, limit)
             if reason is not None:
+                crossed = True
                 upstream.ejected = reason
                 log.warning("deployment %s of %s %s", deployment_id, model_name, reason)
+        return crossed
 
     def ejected(self, deployment_id: str) -> str | None:
         """Why the deployment was ejected, or None."""

@@ -67,6 +67,7 @@ class DataPlane:
         self._reload_lock = asyncio.Lock()
         self._shadow_slots = asyncio.Semaphore(config.shadow_concurrency)
         self._shadow_bytes = 0
+        self._urgent_flush: asyncio.Task[None] | None = None
         self.breakers = Breakers(BreakerPolicy(config.breaker_failures, config.breaker_cooldown))
         self.loaded_at = 0.0
         self.flushed_at: float | None = None
@@ -203,7 +204,8 @@ class DataPlane:
         upstream = route.upstreams.get(deployment_id)
         status, data, ms, failure = await self._call(self._session_(), upstream, body)
         self._stats(deployment_id, name).record(ms, failure is not None)
-        breakers.record(deployment_id, name, failure is None)
+        if breakers.record(deployment_id, name, failure is None):
+            self._flush_now()
         if failure is not None and self.config.retry_on_stable and deployment_id != route.stable:
             stable = route.upstreams.get(route.stable)
             if stable is not None:
@@ -237,6 +239,18 @@ class DataPlane:
             content_type=JSON,
             headers={"X-Deployment-Id": deployment_id, "X-Model-Version": upstream.model_version},
         )
+
+    def _flush_now(self) -> None:
+        """Report the figures now, not at the next flush: a canary just crossed a threshold
+        (ejected, breaker open), and the monitor's next tick should judge what the gateway saw."""
+        if self._urgent_flush is None or self._urgent_flush.done():
+            self._urgent_flush = asyncio.create_task(self._flush_quietly())
+
+    async def _flush_quietly(self) -> None:
+        try:
+            await self.flush()
+        except Exception as exc:  # counted by flush(); the next periodic one carries it all
+            log.warning("the figures flush after a threshold crossing failed: %s", exc)
 
     def _too_large(self) -> web.Response:
         limit = self.config.max_body_bytes
