@@ -30,6 +30,17 @@ class GatewaySettings(WatchSettings):
     )
     """Seconds a deployment may go without sending a byte of its answer."""
 
+    gateway_canary_read_timeout_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        allow_inf_nan=False,
+        validation_alias="DEPLOYER_GATEWAY_CANARY_READ_TIMEOUT",
+    )
+    """The same for a non-stable deployment: longer counts as its failure and the user gets
+    the stable answer (so a hung canary costs a user at most this, plus the connect). Not
+    lower by default: a canary slower than this is judged failing, not slow, and the latency
+    rule's drill (tests/e2e/test_cli_watch.py) runs a 1.5 s canary."""
+
     gateway_connections_per_upstream: int = Field(
         default=64, ge=1, le=10000, validation_alias="DEPLOYER_GATEWAY_CONNECTIONS_PER_UPSTREAM"
     )
@@ -68,6 +79,7 @@ class GatewaySettings(WatchSettings):
             "connect_timeout": self.gateway_connect_timeout_seconds,
             "pool_timeout": self.gateway_pool_timeout_seconds,
             "read_timeout": self.gateway_read_timeout_seconds,
+            "canary_read_timeout": self.gateway_canary_read_timeout_seconds,
             "connections_per_upstream": self.gateway_connections_per_upstream,
             "breaker_failures": self.gateway_breaker_failures,
             "breaker_cooldown": self.gateway_breaker_cooldown_seconds,

@@ -45,7 +45,8 @@ def test_a_hung_canary_opens_its_breaker_and_no_stable_request_fails(tmp_path: P
             stable, canary = routed(factory, stable_url, canary_url, 10.0)
             async with gateway(
                 factory,
-                read_timeout=0.5,
+                read_timeout=30.0,  # the stable deployment may be slow: not the canary
+                canary_read_timeout=0.5,
                 connect_timeout=0.2,
                 pool_timeout=0.1,
                 connections_per_upstream=4,

@@ -13,6 +13,7 @@ from mlops.gateway.backend import GatewayConfig
 def test_the_gateway_tuning_defaults_make_a_gateway_config() -> None:
     config = GatewayConfig(token="t" * 16, **Settings().gateway_tuning)
     assert (config.connect_timeout, config.pool_timeout, config.read_timeout) == (1.0, 0.5, 5.0)
+    assert config.canary_read_timeout == 3.0
     assert (config.connections_per_upstream, config.breaker_failures) == (64, 5)
     assert (config.header_timeout, config.body_timeout) == (30.0, 30.0)
 
@@ -33,6 +34,7 @@ def test_the_environment_sets_the_gateway_tuning() -> None:
         ("DEPLOYER_GATEWAY_CONNECT_TIMEOUT", "0"),
         ("DEPLOYER_GATEWAY_POOL_TIMEOUT", "-1"),
         ("DEPLOYER_GATEWAY_READ_TIMEOUT", "inf"),
+        ("DEPLOYER_GATEWAY_CANARY_READ_TIMEOUT", "0"),
         ("DEPLOYER_GATEWAY_CONNECTIONS_PER_UPSTREAM", "0"),
         ("DEPLOYER_GATEWAY_BREAKER_FAILURES", "0"),
         ("DEPLOYER_GATEWAY_BREAKER_COOLDOWN", "nan"),

@@ -105,6 +105,8 @@ class GatewayConfig:
     """Seconds a request may wait for a free connection to its upstream (beyond the connect)."""
     read_timeout: float | None = None
     """Seconds without a byte of the answer (None: ``upstream_timeout`` bounds it)."""
+    canary_read_timeout: float | None = None
+    """The same for a non-stable deployment (a failure there is retried on stable)."""
     connections_per_upstream: int = 64
     breaker_failures: int = 5
     breaker_cooldown: float = 2.0

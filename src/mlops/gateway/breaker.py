@@ -157,3 +157,17 @@ def upstream_sessions(config: GatewayConfig) -> tuple[aiohttp.ClientSession, aio
         skip_auto_headers=("User-Agent",),
     )
     return users, shadow
+
+
+def canary_timeout(config: GatewayConfig) -> aiohttp.ClientTimeout | None:
+    """A non-stable deployment's deadlines: its first byte within ``canary_read_timeout``
+    (None: the session's), so a hung canary costs a user at most that before the stable
+    answer, even before its breaker opens."""
+    if config.canary_read_timeout is None:
+        return None
+    return aiohttp.ClientTimeout(
+        total=config.upstream_timeout,
+        connect=config.pool_timeout + config.connect_timeout,
+        sock_connect=config.connect_timeout,
+        sock_read=config.canary_read_timeout,
+    )

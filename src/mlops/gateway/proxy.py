@@ -40,7 +40,7 @@ from lifecycle.breaker import BreakerPolicy, EjectionLimit
 from lifecycle.capture import request_id, sampled
 from mlops.gateway.backend import JSON, GatewayConfig, RouteBackend, Snapshot, error
 from mlops.gateway.balancer import CompiledRoute, Upstream
-from mlops.gateway.breaker import Breakers
+from mlops.gateway.breaker import Breakers, canary_timeout
 from mlops.gateway.capture import CaptureSink, Sampled
 from mlops.gateway.samples import disagreement
 from mlops.gateway.stats import DeploymentStats, ShadowComparison, outputs_agree, prometheus
@@ -68,6 +68,7 @@ class DataPlane:
         self._shadow_slots = asyncio.Semaphore(config.shadow_concurrency)
         self._shadow_bytes = 0
         self._urgent_flush: asyncio.Task[None] | None = None
+        self._canary_timeout = canary_timeout(config)
         self.breakers = Breakers(BreakerPolicy(config.breaker_failures, config.breaker_cooldown))
         self.loaded_at = 0.0
         self.flushed_at: float | None = None
@@ -149,15 +150,23 @@ class DataPlane:
         return stats
 
     async def _call(
-        self, session: aiohttp.ClientSession, upstream: Upstream | None, body: bytes
+        self,
+        session: aiohttp.ClientSession,
+        upstream: Upstream | None,
+        body: bytes,
+        timeout: aiohttp.ClientTimeout | None = None,
     ) -> tuple[int, bytes, float, str | None]:
-        """POST ``body`` to one deployment: status, body, milliseconds, and a failure or None."""
+        """POST ``body`` to one deployment: status, body, milliseconds, and a failure or None
+        (``timeout`` over the session's: a non-stable deployment's tighter deadlines)."""
         start = time.perf_counter()
         if upstream is None:
             return 503, b"", 0.0, "the deployment has no server"
         try:
             async with session.post(
-                upstream.url + "/predict", data=body, headers={"Content-Type": JSON}
+                upstream.url + "/predict",
+                data=body,
+                headers={"Content-Type": JSON},
+                timeout=session.timeout if timeout is None else timeout,
             ) as response:
                 data = await response.read()
                 status = response.status
@@ -202,7 +211,8 @@ class DataPlane:
         ):
             deployment_id = route.stable  # its breaker is open or it was ejected
         upstream = route.upstreams.get(deployment_id)
-        status, data, ms, failure = await self._call(self._session_(), upstream, body)
+        tighter = self._canary_timeout if deployment_id != route.stable else None
+        status, data, ms, failure = await self._call(self._session_(), upstream, body, tighter)
         self._stats(deployment_id, name).record(ms, failure is not None)
         if breakers.record(deployment_id, name, failure is None):
             self._flush_now()
