@@ -134,8 +134,15 @@ async def gateway(
     factory: sessionmaker[Session], **config: object
 ) -> AsyncIterator[RunningGateway]:
     """A gateway over the state database at ``factory`` on a free port (its poll and flush
-    slow unless ``config`` says otherwise: the tests push what they need)."""
-    knobs: dict[str, object] = {"poll_interval": 60.0, "flush_interval": 60.0, **config}
+    slow unless ``config`` says otherwise: the tests push what they need; its connect and
+    pool deadlines generous, for 2 shared cores under load)."""
+    knobs: dict[str, object] = {
+        "poll_interval": 60.0,
+        "flush_interval": 60.0,
+        "connect_timeout": 5.0,
+        "pool_timeout": 5.0,
+        **config,
+    }
     the_gateway = Gateway(DbRouter(factory), GatewayConfig(token=TOKEN, **knobs))  # type: ignore[arg-type]
     runner = web.AppRunner(the_gateway.app(), access_log=None, **server_options(the_gateway.config))
     await runner.setup()

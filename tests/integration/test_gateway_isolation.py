@@ -47,9 +47,9 @@ def test_a_hung_canary_opens_its_breaker_and_no_stable_request_fails(tmp_path: P
                 factory,
                 read_timeout=30.0,  # the stable deployment may be slow: not the canary
                 canary_read_timeout=0.5,
-                connect_timeout=0.2,
-                pool_timeout=0.1,
-                connections_per_upstream=4,
+                connect_timeout=2.0,  # generous: 2 shared cores under load
+                pool_timeout=2.0,
+                connections_per_upstream=6,
                 breaker_failures=3,
                 breaker_cooldown=60.0,
             ) as running:
@@ -66,7 +66,7 @@ def test_a_hung_canary_opens_its_breaker_and_no_stable_request_fails(tmp_path: P
     assert breakers[canary]["state"] == "open" and breakers[canary]["opened"] == 1
     assert breakers[canary]["skipped"] > 0  # once open, the canary's share skipped it at once
     # the hung canary held at most its own pool at once: the stable pool was its own
-    assert 1 <= hung_server.most <= 4
+    assert 1 <= hung_server.most <= 6
     assert breakers[stable]["state"] == "closed" and breakers[stable]["errors"] == 0
     deployments = {d["deployment_id"]: d for d in stats["deployments"]}  # type: ignore[attr-defined]
     assert deployments[stable]["total"]["errors"] == 0

@@ -54,3 +54,15 @@ def test_without_a_rollout_limit_failures_only_move_the_breaker() -> None:
     for _ in range(50):
         breakers.record("canary", "iris", ok=False)
     assert breakers.ejected("canary") is None and breakers.allow("canary", "iris")
+
+
+def test_a_changed_table_starts_its_deployments_counting_again() -> None:
+    breakers = Breakers(BreakerPolicy(100, 1.0), Clock())
+    limit = {"canary": EjectionLimit(0.1, 10)}
+    breakers.routed([("canary", "iris")], limit)
+    breakers.record("canary", "iris", ok=False)  # 1 error: not yet more than 10% of 10
+    breakers.routed([("canary", "iris")], limit, changed=["canary"])  # the next step
+    breakers.record("canary", "iris", ok=False)
+    assert breakers.ejected("canary") is None  # the step before is not this step's
+    breakers.record("canary", "iris", ok=False)
+    assert breakers.ejected("canary") is not None

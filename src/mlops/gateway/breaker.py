@@ -57,16 +57,23 @@ class Breakers:
         return upstream
 
     def routed(
-        self, deployments: Iterable[tuple[str, str]], limits: Mapping[str, EjectionLimit]
+        self,
+        deployments: Iterable[tuple[str, str]],
+        limits: Mapping[str, EjectionLimit],
+        changed: Iterable[str] = (),
     ) -> None:
         """After a reload: keep the state of the ``(deployment, model)`` pairs still routed,
         forget the others (a retired canary's breaker means nothing), take the rollouts'
-        ejection limits."""
+        ejection limits. The deployments of a ``changed`` table (a canary's next step) start
+        counting again, as the monitor judges each step on its own requests."""
         keep = dict(deployments)
         for gone in set(self._upstreams) - set(keep):
             del self._upstreams[gone]
         for deployment_id, model_name in keep.items():
             self._of(deployment_id, model_name)
+        for deployment_id in set(changed) & set(keep):
+            upstream = self._upstreams[deployment_id]
+            upstream.requests = upstream.errors = 0
         self.limits = dict(limits)
 
     def allow(self, deployment_id: str, model_name: str) -> bool:

@@ -98,6 +98,7 @@ class DataPlane:
             old = self.snapshot
             compiled: dict[str, CompiledRoute] = {}
             keys: dict[str, tuple[Any, ...]] = {}
+            changed: list[str] = []
             for name, (routes, revision) in state.routes.items():
                 named = [*routes.weights, routes.shadow_deployment_id]
                 upstreams = {
@@ -113,6 +114,7 @@ class DataPlane:
                     compiled[name] = old.routes[name]
                 else:
                     compiled[name] = CompiledRoute(routes, upstreams, revision)
+                    changed.extend(upstreams)
             self.snapshot = Snapshot(compiled, state.models, keys)
             self.loaded_at = time.monotonic()
             for name, route in compiled.items():
@@ -122,6 +124,7 @@ class DataPlane:
             self.breakers.routed(
                 ((d, name) for name, route in compiled.items() for d in route.upstreams),
                 {d: EjectionLimit(*limit) for d, limit in limits.items()},
+                changed,
             )
 
     async def flush(self) -> None:
