@@ -200,7 +200,8 @@ class DataPlane:
         if length is not None and length > self.config.max_body_bytes:
             return self._too_large()
         try:
-            body = await asyncio.wait_for(request.read(), self.config.body_timeout)
+            async with asyncio.timeout(self.config.body_timeout):  # no task per request
+                body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return self._too_large()
         except TimeoutError:
