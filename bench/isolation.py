@@ -9,7 +9,8 @@ never answers (hung). Each round starts a fresh gateway (a breaker starts closed
 ``--concurrency`` users send ``--requests`` predictions. Printed: failed requests, p50/p99 of
 every request (client side), the slowest request, how many took longer than the connect
 timeout and than the canary read deadline plus the connect (what a hung canary may cost a
-user), and the breaker's state after the round. It asserts nothing.
+user), the stable deployment's own p99 as the gateway timed it, and the breaker's state after
+the round. It asserts nothing.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ async def main(rounds: int, requests: int, concurrency: int) -> None:
                     async with aiohttp.ClientSession() as client:
                         stats = await running.stats(client)
                 state = {b["deployment_id"]: b["state"] for b in stats["breakers"]}  # type: ignore[attr-defined]
+                own = {d["deployment_id"]: d["total"] for d in stats["deployments"]}  # type: ignore[attr-defined]
                 figures[arm].append(
                     {
                         "failed": failed,
@@ -97,6 +99,7 @@ async def main(rounds: int, requests: int, concurrency: int) -> None:
                         "over_connect_timeout": sum(t > CONNECT_TIMEOUT for t in times),
                         "over_canary_read": sum(t > CANARY_READ + CONNECT_TIMEOUT for t in times),
                         "breaker_open": state.get(canary) == "open",
+                        "stable_p99_ms": own[stable]["p99_ms"],
                     }
                 )
     print(
@@ -113,13 +116,18 @@ async def main(rounds: int, requests: int, concurrency: int) -> None:
             f"p50 {med('p50_ms'):.2f} ms, p99 {med('p99_ms'):.2f} ms, "
             f"slowest {med('max_ms'):.0f} ms, over the {CONNECT_TIMEOUT:g} s connect timeout "
             f"{med('over_connect_timeout'):.0f}, over canary read + connect "
-            f"{med('over_canary_read'):.0f}, breaker open after "
+            f"{med('over_canary_read'):.0f}, the stable deployment's own p99 (gateway-measured) "
+            f"{med('stable_p99_ms'):.2f} ms, breaker open after "
             f"{sum(bool(r['breaker_open']) for r in runs)}/{len(runs)} rounds"
         )
     ratio = statistics.median(r["p99_ms"] for r in figures["hung"]) / statistics.median(
         r["p99_ms"] for r in figures["answering"]
     )
     print(f"p99 with a hung canary / with an answering one: {ratio:.2f}x")
+    stable_ratio = statistics.median(
+        r["stable_p99_ms"] for r in figures["hung"]
+    ) / statistics.median(r["stable_p99_ms"] for r in figures["answering"])
+    print(f"the stable deployment's own p99, hung canary / answering one: {stable_ratio:.2f}x")
 
 
 if __name__ == "__main__":
