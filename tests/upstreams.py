@@ -20,7 +20,7 @@ from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.ports import Routes
 from lifecycle.stages import DeploymentStatus, ModelStage
 from mlops.gateway.backend import GatewayConfig
-from mlops.gateway.proxy import server_options
+from mlops.gateway.deadlines import server_options
 from mlops.gateway.server import Gateway
 from mlops.processes import free_port
 from tests.integration.db_helpers import add_version, deployment_row

@@ -1,5 +1,5 @@
-"""One gateway's isolation per upstream deployment: its own connection pool and deadlines
-(:func:`upstream_sessions`), and its breaker and outlier ejection (:class:`Breakers`).
+"""One gateway's breakers and outlier ejections, per upstream deployment (its pools and
+deadlines are :mod:`mlops.gateway.deadlines`).
 
 The decisions are pure (:mod:`lifecycle.breaker`); this module keeps their state on the event
 loop (no locks: one loop, no awaits inside), counts what happened, logs each opening and
@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-
 from lifecycle.breaker import (
     Breaker,
     BreakerPolicy,
@@ -25,7 +23,6 @@ from lifecycle.breaker import (
     ejection,
     record,
 )
-from mlops.gateway.backend import GatewayConfig
 
 log = logging.getLogger("deployer.gateway")
 
@@ -136,45 +133,3 @@ class Breakers:
             }
             for deployment_id, u in sorted(self._upstreams.items())
         ]
-
-
-def upstream_sessions(config: GatewayConfig) -> tuple[aiohttp.ClientSession, aiohttp.ClientSession]:
-    """The users' and the shadow's client sessions. Each upstream has its own pool of at most
-    ``connections_per_upstream`` connections (no shared total a hung deployment could fill);
-    opening a connection, waiting for a free one and reading the answer have their own
-    deadlines, and ``upstream_timeout`` bounds the whole call."""
-    timeout = aiohttp.ClientTimeout(
-        total=config.upstream_timeout,
-        connect=config.pool_timeout + config.connect_timeout,
-        sock_connect=config.connect_timeout,
-        sock_read=config.read_timeout,
-    )
-    users = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(
-            limit=0, limit_per_host=config.connections_per_upstream, keepalive_timeout=30
-        ),
-        timeout=timeout,
-        skip_auto_headers=("User-Agent",),
-    )
-    shadow = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=config.shadow_concurrency),
-        timeout=aiohttp.ClientTimeout(
-            total=config.shadow_timeout, sock_connect=config.connect_timeout
-        ),
-        skip_auto_headers=("User-Agent",),
-    )
-    return users, shadow
-
-
-def canary_timeout(config: GatewayConfig) -> aiohttp.ClientTimeout | None:
-    """A non-stable deployment's deadlines: its first byte within ``canary_read_timeout``
-    (None: the session's), so a hung canary costs a user at most that before the stable
-    answer, even before its breaker opens."""
-    if config.canary_read_timeout is None:
-        return None
-    return aiohttp.ClientTimeout(
-        total=config.upstream_timeout,
-        connect=config.pool_timeout + config.connect_timeout,
-        sock_connect=config.connect_timeout,
-        sock_read=config.canary_read_timeout,
-    )

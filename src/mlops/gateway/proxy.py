@@ -31,7 +31,7 @@ import logging
 import random
 import time
 import uuid
-from typing import Any, TypedDict
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -40,8 +40,9 @@ from lifecycle.breaker import BreakerPolicy, EjectionLimit
 from lifecycle.capture import request_id, sampled
 from mlops.gateway.backend import JSON, GatewayConfig, RouteBackend, Snapshot, error
 from mlops.gateway.balancer import CompiledRoute, Upstream
-from mlops.gateway.breaker import Breakers, canary_timeout
+from mlops.gateway.breaker import Breakers
 from mlops.gateway.capture import CaptureSink, Sampled
+from mlops.gateway.deadlines import canary_timeout, slow_body
 from mlops.gateway.samples import disagreement
 from mlops.gateway.stats import DeploymentStats, ShadowComparison, outputs_agree, prometheus
 
@@ -205,7 +206,7 @@ class DataPlane:
         except web.HTTPRequestEntityTooLarge:
             return self._too_large()
         except TimeoutError:
-            return _slow_body(self.config.body_timeout)
+            return slow_body(self.config.body_timeout)
         deployment_id = route.pick(request.headers.get("X-Routing-Key"))
         breakers = self.breakers
         if (
@@ -373,25 +374,3 @@ class DataPlane:
 
 def _new_request_id() -> str:
     return str(uuid.uuid4())
-
-
-class ServerOptions(TypedDict):
-    """aiohttp server keywords (``web.run_app``, ``web.AppRunner``)."""
-
-    keepalive_timeout: float
-    lingering_time: float
-
-
-def server_options(config: GatewayConfig) -> ServerOptions:
-    """The aiohttp server's deadlines for slow clients: a connection whose request line and
-    headers are not whole within ``header_timeout`` is closed (aiohttp's keep-alive timer runs
-    from the connection's start and closes one with no whole request), and after an answer
-    to an unfinished body (413, 408) the rest is read for at most a second, not aiohttp's 10."""
-    return ServerOptions(keepalive_timeout=config.header_timeout, lingering_time=1.0)
-
-
-def _slow_body(seconds: float) -> web.Response:
-    """408 for a client that did not send its body within ``seconds``; the connection closes."""
-    answer = error(408, f"the body did not arrive within {seconds:g} s", "body_timeout")
-    answer.force_close()
-    return answer

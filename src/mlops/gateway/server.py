@@ -23,8 +23,8 @@ from aiohttp import web
 
 from mlops.gateway.admin import AdminApi, parse_routes
 from mlops.gateway.backend import GatewayConfig, RouteBackend
-from mlops.gateway.breaker import upstream_sessions
-from mlops.gateway.proxy import log, server_options
+from mlops.gateway.deadlines import server_options, upstream_sessions
+from mlops.gateway.proxy import log
 
 
 class Gateway(AdminApi):
