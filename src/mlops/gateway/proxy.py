@@ -69,6 +69,7 @@ class DataPlane:
         self._shadow_slots = asyncio.Semaphore(config.shadow_concurrency)
         self._shadow_bytes = 0
         self._urgent_flush: asyncio.Task[None] | None = None
+        self._flush_lock = asyncio.Lock()
         self._canary_timeout = canary_timeout(config)
         self.breakers = Breakers(BreakerPolicy(config.breaker_failures, config.breaker_cooldown))
         self.loaded_at = 0.0
@@ -132,17 +133,19 @@ class DataPlane:
         """Write this gateway's figures to the backend: every deployment it routes or mirrors
         (the monitor reads a deployment whose report is old as one nobody watches). Figures
         are cumulative, so a failed flush loses nothing: it is logged and counted, and the
-        next one carries every counter."""
-        deployments = [s.snapshot() for s in self.stats.values()]
-        shadows = [s.snapshot() for s in self.shadows.values()]
-        try:
-            await asyncio.to_thread(
-                self.backend.store_stats, self.config.gateway_id, deployments, shadows
-            )
-        except Exception:
-            self.failed_flushes += 1
-            raise
-        self.flushed_at = time.monotonic()
+        next one carries every counter. One at a time (the periodic flush and the one after a
+        threshold crossing would otherwise write the same rows at once)."""
+        async with self._flush_lock:
+            deployments = [s.snapshot() for s in self.stats.values()]
+            shadows = [s.snapshot() for s in self.shadows.values()]
+            try:
+                await asyncio.to_thread(
+                    self.backend.store_stats, self.config.gateway_id, deployments, shadows
+                )
+            except Exception:
+                self.failed_flushes += 1
+                raise
+            self.flushed_at = time.monotonic()
 
     # -- the data plane ----------------------------------------------------------------------
 
