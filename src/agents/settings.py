@@ -21,12 +21,12 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from agents.private import ensure_private_dir, write_private_file
-from agents.settings_watch import WatchSettings
+from agents.settings_gateway import GatewaySettings
 from lifecycle.errors import ConfigurationError
 from lifecycle.rollback import RollbackPreset
 
 
-class Settings(WatchSettings):
+class Settings(GatewaySettings):
     """Where state lives and who is acting. Every field can be set by its environment variable."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)

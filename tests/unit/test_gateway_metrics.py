@@ -33,8 +33,11 @@ def test_the_exposition_parses_with_histogram_buckets_counters_and_gauges() -> N
     shadow = ShadowComparison("s1", "iris")
     shadow.record(1.0, 1.0, compared=4, agreed=3)
     shadow.mirrored, shadow.dropped = 2, 1
-    metrics = GatewayMetrics(lambda: Figures([weird], [shadow], {"iris": 7}, 2))
-    metrics.breaker_open.labels(deployment="d9").set(1)
+    breakers = [
+        {"deployment_id": "d9", "model_name": "iris", "state": "open", "ejected": False},
+        {"deployment_id": "d8", "model_name": "iris", "state": "half_open", "ejected": True},
+    ]
+    metrics = GatewayMetrics(lambda: Figures([weird], [shadow], {"iris": 7}, 2, breakers))
 
     found = samples(metrics)
     of = {"model": "iris", "deployment_id": 'we"ird\n'}
@@ -57,7 +60,13 @@ def test_the_exposition_parses_with_histogram_buckets_counters_and_gauges() -> N
     assert value(found, "deployer_gateway_shadow_agreement", **shadow_of) == 0.75
     assert value(found, "deployer_gateway_routing_revision", model="iris") == 7
     assert value(found, "deployer_gateway_failed_flushes_total") == 2
-    assert value(found, "deployer_gateway_breaker_open", deployment="d9") == 1
+    d9, d8 = {"model": "iris", "deployment_id": "d9"}, {"model": "iris", "deployment_id": "d8"}
+    assert value(found, "deployer_gateway_breaker_state", **d9) == 2
+    assert value(found, "deployer_gateway_breaker_state", **d8) == 1
+    assert (
+        value(found, "deployer_gateway_ejected", **d9),
+        value(found, "deployer_gateway_ejected", **d8),
+    ) == (0, 1)
 
 
 def test_each_gateway_has_its_own_registry() -> None:

@@ -54,6 +54,7 @@ def serve(
                 retention_seconds=settings.capture_retention_seconds,
                 max_rows=settings.capture_max_rows,
             ),
+            tuning=settings.gateway_tuning,  # per-upstream pools, deadlines, breakers
         )
     finally:
         c.close()

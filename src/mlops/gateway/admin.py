@@ -32,6 +32,7 @@ class AdminApi(DataPlane):
                 "gateway_id": self.config.gateway_id,
                 "deployments": [s.snapshot() for s in self.stats.values()],
                 "shadows": [s.snapshot() for s in self.shadows.values()],
+                "breakers": self.breakers.figures(),
             }
         )
 

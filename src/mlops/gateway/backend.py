@@ -104,6 +104,26 @@ class GatewayConfig:
     the others keep its hash and shape only (``mlops.gateway.samples``)."""
     gateway_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     admin_actor: str = ADMIN_ACTOR
+    # Isolation per upstream (issue 16): each deployment has its own connection pool, so a hung
+    # one cannot take the stable deployment's connections, and its own breaker.
+    connect_timeout: float = 1.0
+    """Seconds to open a connection to an upstream."""
+    pool_timeout: float = 0.5
+    """Seconds a request may wait for a free connection to its upstream (beyond the connect)."""
+    read_timeout: float | None = None
+    """Seconds without a byte of the answer (None: ``upstream_timeout`` bounds it)."""
+    canary_read_timeout: float | None = None
+    """The same for a non-stable deployment (a failure there is retried on stable)."""
+    connections_per_upstream: int = 64
+    breaker_failures: int = 5
+    breaker_cooldown: float = 2.0
+    # Slow clients (issue 16): deadlines on reading a request, and the shadow backlog in bytes.
+    header_timeout: float = 10.0
+    """Seconds a client has to send its request line and headers (and an idle keep-alive)."""
+    body_timeout: float = 10.0
+    """Seconds a client has to send a request's whole body."""
+    shadow_backlog_bytes: int = 64 * 1024 * 1024
+    """Request bodies waiting for their shadow call, at most (beyond: the mirror is dropped)."""
 
     def __post_init__(self) -> None:
         if len(self.token) < MIN_TOKEN_LENGTH:

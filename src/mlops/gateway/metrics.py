@@ -6,16 +6,17 @@ the routing snapshot) when ``/metrics`` is scraped. Latency is a cumulative hist
 buckets from 0.5 ms to 10 s, so the replicas of a gateway can be added up (``sum by (le)``),
 which the window quantiles of the old hand-written summary could not.
 
-``breaker_open`` is a plain Gauge for whoever keeps a deployment's circuit breaker to set
-(``metrics.breaker_open.labels(deployment=d).set(1)``, 0 when it closes).
+The circuit breakers are read the same way (``Breakers.figures``): each upstream's state
+(``deployer_gateway_breaker_state``: 0 closed, 1 half open, 2 open) and whether it is ejected.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
@@ -41,6 +42,12 @@ class Figures:
     shadows: Iterable[ShadowComparison]
     revisions: Mapping[str, int]
     failed_flushes: int
+    breakers: Iterable[Mapping[str, Any]] = ()
+    """``Breakers.figures()``: each upstream's breaker state and whether it is ejected."""
+
+
+BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
+"""``deployer_gateway_breaker_state``'s values."""
 
 
 def _le(bound_ms: float) -> str:
@@ -81,6 +88,26 @@ class _FiguresCollector(Collector):
             "Flushes of the figures to the state database that failed.",
             value=figures.failed_flushes,
         )
+        yield from _breaker_families(list(figures.breakers))
+
+
+def _breaker_families(breakers: list[Mapping[str, Any]]) -> Iterator[Metric]:
+    state = GaugeMetricFamily(
+        "deployer_gateway_breaker_state",
+        "The deployment's circuit breaker: 0 closed, 1 half open (probing), 2 open.",
+        labels=LABELS,
+    )
+    ejected = GaugeMetricFamily(
+        "deployer_gateway_ejected",
+        "1 while the gateway sends no users to the deployment (errors certainly over its "
+        "rollout's threshold), else 0.",
+        labels=LABELS,
+    )
+    for b in breakers:
+        labels = [str(b["model_name"]), str(b["deployment_id"])]
+        state.add_metric(labels, BREAKER_STATES.get(str(b["state"]), 2))
+        ejected.add_metric(labels, 1 if b["ejected"] else 0)
+    yield from (state, ejected)
 
 
 def _deployment_families(deployments: list[DeploymentStats]) -> Iterator[Metric]:
@@ -151,12 +178,6 @@ class GatewayMetrics:
     def __init__(self, read: Callable[[], Figures]) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_FiguresCollector(read))
-        self.breaker_open = Gauge(
-            "deployer_gateway_breaker_open",
-            "1 while the gateway's circuit breaker for the deployment is open, else 0.",
-            ["deployment"],
-            registry=self.registry,
-        )
 
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""

@@ -38,10 +38,14 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from lifecycle.breaker import BreakerPolicy, EjectionLimit
 from lifecycle.capture import request_id, sampled
+from mlops.gateway import reporting
 from mlops.gateway.backend import JSON, GatewayConfig, RouteBackend, Snapshot, error
 from mlops.gateway.balancer import CompiledRoute, Upstream
+from mlops.gateway.breaker import Breakers
 from mlops.gateway.capture import CaptureSink, Sampled
+from mlops.gateway.deadlines import canary_timeout, slow_body
 from mlops.gateway.metrics import CONTENT_TYPE, Figures, GatewayMetrics
 from mlops.gateway.samples import disagreement
 from mlops.gateway.stats import DeploymentStats, ShadowComparison, outputs_agree
@@ -78,10 +82,16 @@ class DataPlane:
         self._shadow_session: aiohttp.ClientSession | None = None
         self._reload_lock = asyncio.Lock()
         self._shadow_slots = asyncio.Semaphore(config.shadow_concurrency)
+        self._shadow_bytes = 0
+        self._urgent_flush: asyncio.Task[None] | None = None
+        self.flush_lock = asyncio.Lock()
+        self._canary_timeout = canary_timeout(config)
+        self.breakers = Breakers(BreakerPolicy(config.breaker_failures, config.breaker_cooldown))
         self.loaded_at = 0.0
         self.flushed_at: float | None = None
         self.failed_flushes = 0
-        self._flushed: dict[tuple[str, str], dict[str, Any]] = {}
+        self.flushed: dict[tuple[str, str], dict[str, Any]] = {}
+        """The figures of the last flush that stored, by kind and deployment."""
         self._urls: dict[str, URL] = {}
         self.prometheus = GatewayMetrics(self._figures)
 
@@ -109,6 +119,7 @@ class DataPlane:
             old = self.snapshot
             compiled: dict[str, CompiledRoute] = {}
             keys: dict[str, tuple[Any, ...]] = {}
+            changed: list[str] = []
             for name, (routes, revision) in state.routes.items():
                 named = [*routes.weights, routes.shadow_deployment_id]
                 upstreams = {
@@ -124,55 +135,23 @@ class DataPlane:
                     compiled[name] = old.routes[name]
                 else:
                     compiled[name] = CompiledRoute(routes, upstreams, revision)
+                    changed.extend(upstreams)
             self.snapshot = Snapshot(compiled, state.models, keys)
             self.loaded_at = time.monotonic()
             for name, route in compiled.items():
                 for deployment_id in route.upstreams:
                     self._stats(deployment_id, name)  # reported each flush, requests or none
+            limits = getattr(state, "ejection_limits", {})
+            self.breakers.routed(
+                ((d, name) for name, route in compiled.items() for d in route.upstreams),
+                {d: EjectionLimit(*limit) for d, limit in limits.items()},
+                changed,
+            )
 
     async def flush(self) -> None:
-        """Write this gateway's figures to the backend: every deployment it routes or mirrors
-        (the monitor reads a deployment whose report is old as one nobody watches). Only rows
-        whose figures changed since the last flush are written; the others are marked as
-        reported; a deployment no table names any more, idle for a window, is forgotten here
-        and there. Figures are cumulative, so a failed flush loses nothing: it is logged and
-        counted, and the next one writes every row it did not."""
-        self._evict_retired()
-        figures: dict[tuple[str, str], dict[str, Any]] = {}
-        for deployment_id, stats in self.stats.items():
-            figures["deployment", deployment_id] = stats.snapshot()
-        for deployment_id, comparison in self.shadows.items():
-            figures["shadow", deployment_id] = comparison.snapshot()
-        changed = {key: f for key, f in figures.items() if self._flushed.get(key) != f}
-        unchanged = [key for key in figures if key not in changed]
-        try:
-            await asyncio.to_thread(
-                self.backend.store_stats,
-                self.config.gateway_id,
-                [f for (kind, _), f in changed.items() if kind == "deployment"],
-                [f for (kind, _), f in changed.items() if kind == "shadow"],
-                unchanged=unchanged,
-                gone=[key for key in self._flushed if key not in figures],
-            )
-        except Exception:
-            self.failed_flushes += 1
-            raise
-        self._flushed = figures
-        self.flushed_at = time.monotonic()
-
-    def _evict_retired(self) -> None:
-        """Forget the figures of deployments no table routes or mirrors any more, once they
-        recorded nothing for a whole window (late retries and shadow calls land first)."""
-        named: set[str] = set()
-        for route in self.snapshot.routes.values():
-            named.update(route.named)
-        window = self.config.window_seconds
-        for deployment_id, stats in list(self.stats.items()):
-            if deployment_id not in named and stats.clock() - stats.recorded_at > window:
-                del self.stats[deployment_id]
-        for deployment_id in list(self.shadows):
-            if deployment_id not in named and deployment_id not in self.stats:
-                del self.shadows[deployment_id]
+        """Write this gateway's figures to the backend (``reporting.flush``: only what
+        changed, one flush at a time, retired deployments forgotten)."""
+        await reporting.flush(self)
 
     # -- the data plane ----------------------------------------------------------------------
 
@@ -184,15 +163,23 @@ class DataPlane:
         return stats
 
     async def _call(
-        self, session: aiohttp.ClientSession, upstream: Upstream | None, body: bytes
+        self,
+        session: aiohttp.ClientSession,
+        upstream: Upstream | None,
+        body: bytes,
+        timeout: aiohttp.ClientTimeout | None = None,
     ) -> tuple[int, bytes, float, str | None]:
-        """POST ``body`` to one deployment: status, body, milliseconds, and a failure or None."""
+        """POST ``body`` to one deployment: status, body, milliseconds, and a failure or None
+        (``timeout`` over the session's: a non-stable deployment's tighter deadlines)."""
         start = time.perf_counter()
         if upstream is None:
             return 503, b"", 0.0, "the deployment has no server"
         try:
             async with session.post(
-                self._predict_url(upstream), data=body, headers=_UPSTREAM_HEADERS
+                self._predict_url(upstream),
+                data=body,
+                headers=_UPSTREAM_HEADERS,
+                timeout=session.timeout if timeout is None else timeout,
             ) as response:
                 data = await response.read()
                 status = response.status
@@ -232,13 +219,26 @@ class DataPlane:
         if length is not None and length > self.config.max_body_bytes:
             return self._too_large()
         try:
-            body = await request.read()
+            async with asyncio.timeout(self.config.body_timeout):  # no task per request
+                body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return self._too_large()
+        except TimeoutError:
+            return slow_body(self.config.body_timeout)
         deployment_id = route.pick(request.headers.get("X-Routing-Key"))
+        breakers = self.breakers
+        if (
+            deployment_id != route.stable
+            and route.stable in route.upstreams
+            and not breakers.allow(deployment_id, name)
+        ):
+            deployment_id = route.stable  # its breaker is open or it was ejected
         upstream = route.upstreams.get(deployment_id)
-        status, data, ms, failure = await self._call(self._session_(), upstream, body)
+        tighter = self._canary_timeout if deployment_id != route.stable else None
+        status, data, ms, failure = await self._call(self._session_(), upstream, body, tighter)
         self._stats(deployment_id, name).record(ms, failure is not None)
+        if breakers.record(deployment_id, name, failure is None):
+            self._flush_now()
         if failure is not None and self.config.retry_on_stable and deployment_id != route.stable:
             stable = route.upstreams.get(route.stable)
             if stable is not None:
@@ -246,6 +246,7 @@ class DataPlane:
                 deployment_id, upstream = route.stable, stable
                 status, data, ms, failure = await self._call(self._session_(), stable, body)
                 self._stats(deployment_id, name).record(ms, failure is not None)
+                breakers.record(deployment_id, name, failure is None)
         capture = self.capture
         percent = capture.percents.get(name) if capture is not None else None
         if percent and capture is not None and sampled(percent, random.random()):
@@ -272,6 +273,18 @@ class DataPlane:
             headers={"X-Deployment-Id": deployment_id, "X-Model-Version": upstream.model_version},
         )
 
+    def _flush_now(self) -> None:
+        """Report the figures now, not at the next flush: a canary just crossed a threshold
+        (ejected, breaker open), and the monitor's next tick should judge what the gateway saw."""
+        if self._urgent_flush is None or self._urgent_flush.done():
+            self._urgent_flush = asyncio.create_task(self._flush_quietly())
+
+    async def _flush_quietly(self) -> None:
+        try:
+            await self.flush()
+        except Exception as exc:  # counted by flush(); the next periodic one carries it all
+            log.warning("the figures flush after a threshold crossing failed: %s", exc)
+
     def _too_large(self) -> web.Response:
         limit = self.config.max_body_bytes
         return error(413, f"the body is larger than {limit} bytes", "body_too_large")
@@ -289,14 +302,24 @@ class DataPlane:
             comparison = ShadowComparison(shadow_id, model)
             self.shadows[shadow_id] = comparison
         comparison.mirrored += 1
-        if len(self._shadow_tasks) >= self.config.shadow_backlog:
-            comparison.dropped += 1  # a slow shadow must not pile up unbounded work
+        held = len(body) + len(primary)
+        if (
+            len(self._shadow_tasks) >= self.config.shadow_backlog
+            or self._shadow_bytes + held > self.config.shadow_backlog_bytes
+        ):
+            comparison.dropped += 1  # a slow shadow must not pile up unbounded work or memory
             return
+        self._shadow_bytes += held
         task = asyncio.create_task(
             self._shadow_call(route, shadow_id, comparison, body, primary, primary_ms)
         )
         self._shadow_tasks.add(task)
-        task.add_done_callback(self._shadow_tasks.discard)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._shadow_tasks.discard(finished)
+            self._shadow_bytes -= held
+
+        task.add_done_callback(done)
 
     async def _shadow_call(
         self,
@@ -366,9 +389,8 @@ class DataPlane:
 
     def _figures(self) -> Figures:
         revisions = {name: route.revision for name, route in self.snapshot.routes.items()}
-        return Figures(
-            list(self.stats.values()), list(self.shadows.values()), revisions, self.failed_flushes
-        )
+        stats, shadows = list(self.stats.values()), list(self.shadows.values())
+        return Figures(stats, shadows, revisions, self.failed_flushes, self.breakers.figures())
 
 
 def _new_request_id() -> str:

@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ def serve_gateway(
     sample_body_models: frozenset[str] = frozenset(),
     capture: CaptureStore | None = None,
     capture_config: CaptureConfig | None = None,
+    tuning: Mapping[str, Any] | None = None,
 ) -> None:
     """Run a gateway until SIGINT or SIGTERM; refuse a taken port, then a token shorter than
     ``MIN_TOKEN_LENGTH`` (ConfigurationError), before touching anything (``token`` is read only
@@ -50,6 +51,7 @@ def serve_gateway(
         flush_interval=flush_interval,
         sample_body_models=sample_body_models,
         gateway_id=f"{host}:{port}:{os.getpid()}",
+        **(tuning or {}),  # isolation and slow-client knobs (agents.settings_gateway)
     )
     sink = None
     if capture is not None:

@@ -20,21 +20,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from mlops.gateway.admin import AdminApi, parse_routes
 from mlops.gateway.backend import GatewayConfig, RouteBackend
+from mlops.gateway.deadlines import server_options, upstream_sessions
 from mlops.gateway.proxy import log
-
-
-def forwarding() -> dict[str, Any]:
-    """How the gateway's client sessions talk to model servers (measured in bench/gateway.py):
-    bodies are only forwarded (the shadow's parsed as they come), so no cookie jar to filter,
-    and no compression to undo: every call says ``Accept-Encoding: identity``
-    (``proxy._UPSTREAM_HEADERS``, which carries every header aiohttp would add, so that it
-    takes its fast path and adds none)."""
-    return {"cookie_jar": aiohttp.DummyCookieJar(), "auto_decompress": False}
 
 
 class Gateway(AdminApi):
@@ -59,17 +50,7 @@ class Gateway(AdminApi):
         return app
 
     async def _background(self, app: web.Application) -> Any:
-        timeout = aiohttp.ClientTimeout(total=self.config.upstream_timeout)
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=30),
-            timeout=timeout,
-            **forwarding(),
-        )
-        self._shadow_session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self.config.shadow_concurrency),
-            timeout=aiohttp.ClientTimeout(total=self.config.shadow_timeout),
-            **forwarding(),
-        )
+        self._session, self._shadow_session = upstream_sessions(self.config)
         await self.reload()
         tasks = [
             asyncio.create_task(self._every(self.config.poll_interval, self.poll)),
@@ -125,7 +106,15 @@ def run(gateway: Gateway, host: str, port: int) -> None:
     # sight, its full collections (set off by the objects every request makes) stay small.
     gc.collect()
     gc.freeze()
-    web.run_app(app, host=host, port=port, access_log=None, print=None, loop=loop)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        access_log=None,
+        print=None,
+        loop=loop,
+        **server_options(gateway.config),  # the slow clients' deadlines
+    )
 
 
 __all__ = ["Gateway", "GatewayConfig", "RouteBackend", "parse_routes", "run"]

@@ -1,0 +1,79 @@
+"""What a gateway reports to its backend: its figures, flushed (``DataPlane.flush``).
+
+Only rows whose figures changed since the last flush are written; the others are marked as
+reported; a deployment no table names any more, idle for a window, is forgotten here and in
+the backend. One flush at a time: the periodic flush and the one after a threshold crossing
+(an ejection, a breaker opening) would otherwise write the same rows at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Protocol
+
+from mlops.gateway.backend import GatewayConfig, RouteBackend, Snapshot
+from mlops.gateway.stats import DeploymentStats, ShadowComparison
+
+
+class Reporting(Protocol):
+    """What a flush reads and keeps of the data plane (``proxy.DataPlane``)."""
+
+    backend: RouteBackend
+    config: GatewayConfig
+    snapshot: Snapshot
+    stats: dict[str, DeploymentStats]
+    shadows: dict[str, ShadowComparison]
+    flush_lock: asyncio.Lock
+    flushed: dict[tuple[str, str], dict[str, Any]]
+    flushed_at: float | None
+    failed_flushes: int
+
+
+async def flush(plane: Reporting) -> None:
+    """Write this gateway's figures to the backend: every deployment it routes or mirrors
+    (the monitor reads a deployment whose report is old as one nobody watches). Only rows
+    whose figures changed since the last flush are written; the others are marked as
+    reported; a deployment no table names any more, idle for a window, is forgotten here
+    and there. Figures are cumulative, so a failed flush loses nothing: it is logged and
+    counted, and the next one writes every row it did not. One at a time (the periodic
+    flush and the one after a threshold crossing would otherwise write the same rows at
+    once)."""
+    async with plane.flush_lock:
+        _evict_retired(plane)
+        figures: dict[tuple[str, str], dict[str, Any]] = {}
+        for deployment_id, stats in plane.stats.items():
+            figures["deployment", deployment_id] = stats.snapshot()
+        for deployment_id, comparison in plane.shadows.items():
+            figures["shadow", deployment_id] = comparison.snapshot()
+        changed = {key: f for key, f in figures.items() if plane.flushed.get(key) != f}
+        unchanged = [key for key in figures if key not in changed]
+        try:
+            await asyncio.to_thread(
+                plane.backend.store_stats,
+                plane.config.gateway_id,
+                [f for (kind, _), f in changed.items() if kind == "deployment"],
+                [f for (kind, _), f in changed.items() if kind == "shadow"],
+                unchanged=unchanged,
+                gone=[key for key in plane.flushed if key not in figures],
+            )
+        except Exception:
+            plane.failed_flushes += 1
+            raise
+        plane.flushed = figures
+        plane.flushed_at = time.monotonic()
+
+
+def _evict_retired(plane: Reporting) -> None:
+    """Forget the figures of deployments no table routes or mirrors any more, once they
+    recorded nothing for a whole window (late retries and shadow calls land first)."""
+    named: set[str] = set()
+    for route in plane.snapshot.routes.values():
+        named.update(route.named)
+    window = plane.config.window_seconds
+    for deployment_id, stats in list(plane.stats.items()):
+        if deployment_id not in named and stats.clock() - stats.recorded_at > window:
+            del plane.stats[deployment_id]
+    for deployment_id in list(plane.shadows):
+        if deployment_id not in named and deployment_id not in plane.stats:
+            del plane.shadows[deployment_id]

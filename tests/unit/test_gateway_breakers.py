@@ -1,0 +1,68 @@
+"""The gateway's breakers over a clock the test moves: a non-stable deployment's share goes to
+stable while its breaker is open, one probe after the cool-down closes it, an ejection is for
+good (until the table drops the deployment), and a deployment no table routes is forgotten."""
+
+from __future__ import annotations
+
+from lifecycle.breaker import BreakerPolicy, EjectionLimit
+from mlops.gateway.breaker import Breakers
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_open_breaker_skips_until_one_probe_after_the_cooldown_closes_it() -> None:
+    clock = Clock()
+    breakers = Breakers(BreakerPolicy(2, 5.0), clock)
+    breakers.routed([("canary", "iris")], {})
+    for _ in range(2):
+        assert breakers.allow("canary", "iris")
+        breakers.record("canary", "iris", ok=False)
+    assert not breakers.allow("canary", "iris")
+    clock.now += 5.0
+    assert breakers.allow("canary", "iris")  # the probe
+    assert not breakers.allow("canary", "iris")  # one at a time
+    breakers.record("canary", "iris", ok=True)
+    assert breakers.allow("canary", "iris")
+    [figures] = breakers.figures()
+    assert (figures["state"], figures["opened"], figures["skipped"]) == ("closed", 1, 2)
+    assert (figures["requests"], figures["errors"]) == (3, 2)
+
+
+def test_an_ejected_deployment_stays_ejected_while_routed_and_is_forgotten_after() -> None:
+    breakers = Breakers(BreakerPolicy(100, 1.0), Clock())
+    breakers.routed([("canary", "iris"), ("stable", "iris")], {"canary": EjectionLimit(0.1, 10)})
+    for _ in range(2):
+        breakers.record("canary", "iris", ok=False)
+    assert breakers.ejected("canary") is not None and not breakers.allow("canary", "iris")
+    for _ in range(50):
+        breakers.record("canary", "iris", ok=True)  # late successes do not bring it back
+    assert not breakers.allow("canary", "iris")
+    breakers.routed([("stable", "iris")], {})
+    assert [f["deployment_id"] for f in breakers.figures()] == ["stable"]
+    assert breakers.ejected("canary") is None
+
+
+def test_without_a_rollout_limit_failures_only_move_the_breaker() -> None:
+    breakers = Breakers(BreakerPolicy(100, 1.0), Clock())
+    breakers.routed([("canary", "iris")], {})
+    for _ in range(50):
+        breakers.record("canary", "iris", ok=False)
+    assert breakers.ejected("canary") is None and breakers.allow("canary", "iris")
+
+
+def test_a_changed_table_starts_its_deployments_counting_again() -> None:
+    breakers = Breakers(BreakerPolicy(100, 1.0), Clock())
+    limit = {"canary": EjectionLimit(0.1, 10)}
+    breakers.routed([("canary", "iris")], limit)
+    breakers.record("canary", "iris", ok=False)  # 1 error: not yet more than 10% of 10
+    breakers.routed([("canary", "iris")], limit, changed=["canary"])  # the next step
+    breakers.record("canary", "iris", ok=False)
+    assert breakers.ejected("canary") is None  # the step before is not this step's
+    breakers.record("canary", "iris", ok=False)
+    assert breakers.ejected("canary") is not None
