@@ -253,7 +253,7 @@ def main() -> None:
         gateway = f"http://127.0.0.1:{port}"
         try:
             with home.background(
-                "gateway", "-m", "agents.entrypoints.cli", "gateway", "--port", str(port)
+                "gateway", "-m", "agents.entrypoints.gateway", "--port", str(port)
             ):
                 wait_http_ok(f"{gateway}/healthz", 60)
                 stable = set_up(home, gateway)
