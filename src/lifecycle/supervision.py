@@ -26,7 +26,7 @@ with it through the system graph (``SystemAgent``), any other through its own gr
 
 def is_system_thread(thread_id: str | None) -> bool:
     """Whether ``thread_id`` is one of the system graph's threads."""
-    return str(thread_id or "").startswith(SYSTEM_THREAD_PREFIX)
+    return thread_id is not None and thread_id.startswith(SYSTEM_THREAD_PREFIX)
 
 
 class RequestSource(StrEnum):

@@ -3,6 +3,8 @@ and told once; the first working watch after it closes it; a quiet watch writes 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from lifecycle.monitor_health import (
@@ -50,5 +52,22 @@ def test_the_summaries_are_one_bounded_line() -> None:
     line = failure_summary(EVERY_MODEL, "RuntimeError:\n  the store\tis gone" + "x" * 400)
     assert line.startswith("the monitor agent failed watching every model: RuntimeError: the")
     assert "\n" not in line and len(line) == 300
-    assert failure_summary("iris", "") == "the monitor agent failed watching iris: failed"
-    assert recovery_summary("iris") == "the monitor agent works again watching iris"
+
+
+@pytest.mark.parametrize(
+    ("summary", "args", "expected"),
+    [
+        (failure_summary, ("iris", ""), "the monitor agent failed watching iris: failed"),
+        (
+            failure_summary,
+            (EVERY_MODEL, "boom"),
+            "the monitor agent failed watching every model: boom",
+        ),
+        (recovery_summary, ("iris",), "the monitor agent works again watching iris"),
+        (recovery_summary, (EVERY_MODEL,), "the monitor agent works again watching every model"),
+    ],
+)
+def test_a_summary_names_the_model_else_every_model(
+    summary: Callable[..., str], args: tuple[str, ...], expected: str
+) -> None:
+    assert summary(*args) == expected

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lifecycle.gates import PromotionPolicy, VerdictStatus
+from lifecycle.gates import PromotionPolicy, Verdict, VerdictStatus
 from lifecycle.metrics import ShadowStats
 from lifecycle.shadow_watch import (
     FIGURES_KEY,
@@ -72,9 +72,42 @@ def test_anything_else_fails_nothing(figures: dict[str, Any]) -> None:
     assert failed_gates(figures) == ()
 
 
-def test_a_failed_gate_without_its_sentence_is_still_named() -> None:
-    kept = {FIGURES_KEY: [{"gate": "shadow_errors", "status": "failed"}]}
-    assert failed_gates(kept) == ("shadow_errors",)
+@pytest.mark.parametrize(
+    ("item", "named"),
+    [
+        ({"gate": "shadow_errors", "status": "failed", "message": "too many"}, "too many"),
+        ({"gate": "shadow_errors", "status": "failed"}, "shadow_errors"),
+        ({"gate": "shadow_errors", "status": "failed", "message": ""}, "shadow_errors"),
+        ({"status": "failed"}, "a shadow gate failed"),  # neither sentence nor gate
+        ({"gate": "", "status": "failed", "message": None}, "a shadow gate failed"),
+    ],
+)
+def test_a_failed_gate_without_its_sentence_is_still_named(
+    item: dict[str, Any], named: str
+) -> None:
+    assert failed_gates({FIGURES_KEY: [item]}) == (named,)
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "figures"),
+    [
+        ([], []),
+        (
+            [
+                Verdict("shadow_latency", VerdictStatus.FAILED, "slow"),
+                Verdict("shadow_errors", VerdictStatus.INCONCLUSIVE, "too few"),
+            ],
+            [
+                {"gate": "shadow_latency", "status": "failed", "message": "slow"},
+                {"gate": "shadow_errors", "status": "inconclusive", "message": "too few"},
+            ],
+        ),
+    ],
+)
+def test_the_verdicts_are_kept_by_gate_status_and_message(
+    verdicts: list[Verdict], figures: list[dict[str, str]]
+) -> None:
+    assert gate_figures(verdicts) == figures
 
 
 def test_only_the_shadows_that_fail_a_gate_are_problems() -> None:

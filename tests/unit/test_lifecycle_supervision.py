@@ -11,11 +11,13 @@ from lifecycle.errors import BadInputError
 from lifecycle.handoff import AgentName, Handoff
 from lifecycle.supervision import (
     MAX_STEPS,
+    SYSTEM_THREAD_PREFIX,
     RequestAction,
     RequestSource,
     SystemRequest,
     chain_status,
     first_handoff,
+    is_system_thread,
     next_queue,
     route,
     step_succeeded,
@@ -179,3 +181,20 @@ def test_a_repeated_field_is_named_in_one_readable_line() -> None:
 def test_a_chain_of_handoffs_is_bounded_at_twenty_steps() -> None:
     # a retraining's chain is four steps; twenty leaves room and still stops a ping-pong
     assert MAX_STEPS == 20
+
+
+@pytest.mark.parametrize(
+    ("thread_id", "system"),
+    [
+        ("system-9f2c", True),
+        (SYSTEM_THREAD_PREFIX, True),
+        ("9f2c", False),
+        ("deployer-system-9f2c", False),  # the prefix only at the start
+        ("System-9f2c", False),
+        ("system9f2c", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_a_system_thread_is_told_by_its_prefix(thread_id: str | None, system: bool) -> None:
+    assert is_system_thread(thread_id) is system
