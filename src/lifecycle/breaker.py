@@ -104,7 +104,7 @@ def ejection(requests: int, errors: int, limit: EjectionLimit | None) -> str | N
     """Why a non-stable deployment that answered ``requests`` with ``errors`` failures must get
     no more users, or None: only when the monitor's own error-rate gate already *fails* on
     these figures (certainly over the threshold), never on an inconclusive sample."""
-    if limit is None or requests <= 0:
+    if limit is None:  # no requests: the gate passes (an error rate of none is 0%)
         return None
     metrics = PerformanceMetrics(request_count=requests, error_count=errors)
     verdict = error_rate_gate(metrics, limit.error_rate_threshold, limit.min_requests)

@@ -87,12 +87,36 @@ def test_a_breaker_opened_then_probed_successfully_is_closed_again() -> None:
     assert breaker.state is C and admit(breaker, 7.2, POLICY)[0]
 
 
+NO_FAILURES = "a breaker needs at least 1 failure to open"
+NO_COOLDOWN = "a breaker's cool-down must be a positive number of seconds"
+
+
 @pytest.mark.parametrize(
-    ("failures", "cooldown"), [(0, 1.0), (1, 0.0), (1, -1.0), (1, float("nan"))]
+    ("failures", "cooldown", "message"),
+    [
+        (0, 1.0, NO_FAILURES),
+        (-1, 1.0, NO_FAILURES),
+        (1, 0.0, NO_COOLDOWN),
+        (1, -1.0, NO_COOLDOWN),
+        (1, float("nan"), NO_COOLDOWN),
+    ],
 )
-def test_a_policy_that_cannot_work_is_bad_input(failures: int, cooldown: float) -> None:
-    with pytest.raises(BadInputError):
+def test_a_policy_that_cannot_work_is_bad_input(
+    failures: int, cooldown: float, message: str
+) -> None:
+    with pytest.raises(BadInputError) as refused:
         BreakerPolicy(failures, cooldown)
+    assert str(refused.value) == message
+
+
+def test_the_smallest_policy_that_works_opens_on_one_failure() -> None:
+    policy = BreakerPolicy(1, 0.001)
+    assert record(Breaker(), False, 1.0, policy).state is BreakerState.OPEN
+
+
+def test_a_success_on_a_quiet_closed_breaker_keeps_it_as_it_is() -> None:
+    quiet = Breaker()
+    assert record(quiet, True, 1.0, POLICY) is quiet  # no new breaker on the hot path
 
 
 BALANCED = EjectionLimit(0.01, 1000)
@@ -109,6 +133,7 @@ BALANCED = EjectionLimit(0.01, 1000)
         (1000, 11, BALANCED, "error rate 1.10% is above 1.00%"),
         (50, 5, EjectionLimit(0.2, 20), None),
         (50, 11, EjectionLimit(0.2, 20), "error rate 22.00% is above 20.00%"),
+        (1, 1, EjectionLimit(0.05, 1), "error rate 100.00% is above 5.00%"),
     ],
     ids=[
         "no-rollout-limit-never-ejects",
@@ -119,6 +144,7 @@ BALANCED = EjectionLimit(0.01, 1000)
         "over-the-threshold-is-ejected",
         "within-a-looser-limit-stays",
         "over-a-looser-limit-is-ejected",
+        "one-failed-request-of-a-minimum-of-one-is-ejected",
     ],
 )
 def test_ejection_only_on_the_monitors_certain_failure(
