@@ -15,6 +15,20 @@ import typer
 from agents.entrypoints.cli.output import console, emit, fail
 from agents.entrypoints.cli.remote import URL_ENV, RemoteModeError, remote_command
 from agents.entrypoints.cli.render_retraining import render_policies, render_retrained, render_runs
+from agents.entrypoints.cli.retraining_args import (
+    CooldownOption,
+    EntryPointOption,
+    ExpensiveOption,
+    NameArg,
+    OnDriftOption,
+    OnQualityDropOption,
+    ParamOption,
+    ProjectOption,
+    ReasonOption,
+    ScheduleOption,
+    SinceOption,
+    WindowOption,
+)
 from lifecycle.errors import BadInputError
 
 app = typer.Typer(
@@ -22,7 +36,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-Name = Annotated[str, typer.Argument(help="Model name.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
 TIMES = ("requested_at", "started_at", "finished_at", "data_since", "data_until", "progress_at")
 
@@ -51,28 +64,16 @@ def params_of(pairs: list[str] | None) -> dict[str, str]:
 
 @app.command("set")
 def set_policy(
-    name: Name,
-    project: Annotated[str, typer.Option("--project", help="MLflow Project folder (MLproject).")],
-    entry_point: Annotated[str, typer.Option("--entry-point", help="Its entry point.")] = "main",
-    param: Annotated[
-        list[str] | None, typer.Option("--param", help="KEY=VALUE for the entry point (repeat).")
-    ] = None,
-    on_drift: Annotated[
-        int | None, typer.Option("--on-drift", help="Retrain when N features drift.")
-    ] = None,
-    on_quality_drop: Annotated[
-        float | None, typer.Option("--on-quality-drop", help="Retrain on a drop beyond MARGIN.")
-    ] = None,
-    schedule: Annotated[
-        str | None, typer.Option("--schedule", help="Cron, UTC: '0 3 * * 1'.")
-    ] = None,
-    cooldown: Annotated[
-        str, typer.Option("--cooldown", help="No automatic run sooner than this.")
-    ] = "6h",
-    window: Annotated[str, typer.Option("--window", help="Recent labelled traffic to use.")] = "7d",
-    expensive: Annotated[
-        bool, typer.Option("--expensive", help="Automatic runs wait for an approval.")
-    ] = False,
+    name: NameArg,
+    project: ProjectOption,
+    entry_point: EntryPointOption = "main",
+    param: ParamOption = None,
+    on_drift: OnDriftOption = None,
+    on_quality_drop: OnQualityDropOption = None,
+    schedule: ScheduleOption = None,
+    cooldown: CooldownOption = "6h",
+    window: WindowOption = "7d",
+    expensive: ExpensiveOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Set NAME's retraining policy through the ops API (deployers); replaces any. The
@@ -100,7 +101,7 @@ def show(
 
 
 @app.command("clear")
-def clear(name: Name, as_json: JsonOption = False) -> None:
+def clear(name: NameArg, as_json: JsonOption = False) -> None:
     """Remove NAME's retraining policy through the ops API (deployers)."""
     with remote_command(as_json) as api:
         result = api.delete(_path(name, "retraining")).body
@@ -135,11 +136,9 @@ def resume(ctx: typer.Context) -> None:
 
 
 def retrain(
-    name: Name,
-    reason: Annotated[str, typer.Option("--reason", help="Why, in a sentence.")] = "",
-    since: Annotated[
-        str | None, typer.Option("--since", help="Data window (default: the policy's).")
-    ] = None,
+    name: NameArg,
+    reason: ReasonOption = "",
+    since: SinceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Retrain NAME now through the ops API (deployers); answers when the run is done. A

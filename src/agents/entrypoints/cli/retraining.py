@@ -13,6 +13,20 @@ from rich.text import Text
 
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render_retraining import render_policies, render_retrained, render_runs
+from agents.entrypoints.cli.retraining_args import (
+    CooldownOption,
+    EntryPointOption,
+    ExpensiveOption,
+    NameArg,
+    OnDriftOption,
+    OnQualityDropOption,
+    ParamOption,
+    ProjectOption,
+    ReasonOption,
+    ScheduleOption,
+    SinceOption,
+    WindowOption,
+)
 from agents.entrypoints.cli.shared import JsonOption, command
 from agents.handlers import retraining as retraining_runs
 from agents.handlers import retraining_policy as policies
@@ -20,33 +34,19 @@ from agents.queries import retraining as queries
 
 app = typer.Typer(help="Retraining: each model's policy (MLflow Project, triggers) and its runs.")
 
-NameArg = Annotated[str, typer.Argument(help="Model name.")]
-
 
 @app.command("set")
 def set_policy(
     name: NameArg,
-    project: Annotated[str, typer.Option("--project", help="MLflow Project folder (MLproject).")],
-    entry_point: Annotated[str, typer.Option("--entry-point", help="Its entry point.")] = "main",
-    param: Annotated[
-        list[str] | None, typer.Option("--param", help="KEY=VALUE for the entry point (repeat).")
-    ] = None,
-    on_drift: Annotated[
-        int | None, typer.Option("--on-drift", help="Retrain when N features drift.")
-    ] = None,
-    on_quality_drop: Annotated[
-        float | None, typer.Option("--on-quality-drop", help="Retrain on a drop beyond MARGIN.")
-    ] = None,
-    schedule: Annotated[
-        str | None, typer.Option("--schedule", help="Cron, UTC: '0 3 * * 1'.")
-    ] = None,
-    cooldown: Annotated[
-        str, typer.Option("--cooldown", help="No automatic run sooner than this.")
-    ] = "6h",
-    window: Annotated[str, typer.Option("--window", help="Recent labelled traffic to use.")] = "7d",
-    expensive: Annotated[
-        bool, typer.Option("--expensive", help="Automatic runs wait for an approval.")
-    ] = False,
+    project: ProjectOption,
+    entry_point: EntryPointOption = "main",
+    param: ParamOption = None,
+    on_drift: OnDriftOption = None,
+    on_quality_drop: OnQualityDropOption = None,
+    schedule: ScheduleOption = None,
+    cooldown: CooldownOption = "6h",
+    window: WindowOption = "7d",
+    expensive: ExpensiveOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Set NAME's retraining policy (deployers only); replaces any."""
@@ -107,10 +107,8 @@ def resume(
 
 def retrain(
     name: NameArg,
-    reason: Annotated[str, typer.Option("--reason", help="Why, in a sentence.")] = "",
-    since: Annotated[
-        str | None, typer.Option("--since", help="Data window (default: the policy's).")
-    ] = None,
+    reason: ReasonOption = "",
+    since: SinceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Retrain NAME now on recent labelled traffic; a better version goes to staging and
