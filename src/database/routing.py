@@ -225,13 +225,14 @@ class DbRouter:
         shadows: Iterable[Mapping[str, Any]],
         *,
         unchanged: Collection[tuple[str, str]] | None = None,
-        gone: Collection[tuple[str, str]] = (),
     ) -> None:
         """Store this gateway's latest figures, in one transaction. Without ``unchanged``,
         replace all its rows. With it (the ``(kind, deployment_id)`` rows whose figures are as
-        last stored), rewrite only the given rows, delete the ``gone`` ones (deployments it no
-        longer reports: retired) and mark the rest as reported now (``updated_at``: what the
-        monitor's freshness reads); a flush where nothing changed is one UPDATE."""
+        last stored), rewrite only the given rows and mark the unchanged ones as reported now
+        (``updated_at``: what the monitor's freshness reads); a flush where nothing changed is
+        one UPDATE. The rows of a deployment the gateway no longer reports (retired) are kept
+        as they were, neither rewritten nor marked: they are evidence a later gate reads (a
+        retired shadow's comparisons of a version promoted again)."""
         now = utcnow()
         given = [
             (kind, str(figures[key]), figures)
@@ -247,15 +248,17 @@ class DbRouter:
             if unchanged is None:
                 session.execute(delete(GatewayStatsRow).where(mine))
             else:
-                dropped = [*((kind, d) for kind, d, _ in given), *gone]
                 for kind in ("deployment", "shadow"):
-                    ids = [d for k, d in dropped if k == kind]
+                    of_kind = GatewayStatsRow.kind == kind
+                    ids = [d for k, d, _ in given if k == kind]
                     if ids:
-                        of_kind = GatewayStatsRow.kind == kind
                         in_ids = GatewayStatsRow.deployment_id.in_(ids)
                         session.execute(delete(GatewayStatsRow).where(mine, of_kind, in_ids))
-                if unchanged:
-                    session.execute(update(GatewayStatsRow).where(mine).values(updated_at=now))
+                    same = [d for k, d in unchanged if k == kind]
+                    if same:
+                        in_same = GatewayStatsRow.deployment_id.in_(same)
+                        marked = update(GatewayStatsRow).where(mine, of_kind, in_same)
+                        session.execute(marked.values(updated_at=now))
             for kind, deployment_id, figures in given:
                 session.add(
                     GatewayStatsRow(

@@ -148,12 +148,14 @@ def test_traffic_stats_windows_count_the_gateways_the_monitor_counts(
     assert stored.requests == 2, "each gateway timed its one mirrored request on both sides"
 
 
-def test_a_changed_only_flush_rewrites_given_rows_marks_unchanged_and_drops_retired_ones(
+def test_a_changed_only_flush_rewrites_given_rows_marks_unchanged_and_keeps_retired_ones(
     factory: sessionmaker[Session],
 ) -> None:
     """Issue 16: a flush writes only what changed. The unchanged rows keep their figures with
-    a fresh ``updated_at`` (the monitor's freshness), the rows it says are gone are deleted (a
-    retired deployment's), and another gateway's rows are left alone."""
+    a fresh ``updated_at`` (the monitor's freshness), the rows of a deployment it no longer
+    reports (retired) stay as they were, neither rewritten nor marked (a retired shadow's
+    comparisons are evidence when its version is promoted again), and another gateway's rows
+    are left alone."""
     router = DbRouter(factory)
     figures = {d: DeploymentStats(d, "iris") for d in ("kept", "changed", "retired")}
     shadow = ShadowComparison("kept", "iris")
@@ -170,7 +172,6 @@ def test_a_changed_only_flush_rewrites_given_rows_marks_unchanged_and_drops_reti
         [figures["changed"].snapshot()],
         [],
         unchanged=[("deployment", "kept"), ("shadow", "kept")],
-        gone=[("deployment", "retired")],
     )
     with factory() as session:
         rows = {
@@ -180,11 +181,17 @@ def test_a_changed_only_flush_rewrites_given_rows_marks_unchanged_and_drops_reti
     assert sorted(rows) == [
         ("gw-a", "deployment", "changed"),
         ("gw-a", "deployment", "kept"),
+        ("gw-a", "deployment", "retired"),
         ("gw-a", "shadow", "kept"),
         ("gw-b", "deployment", "retired"),
     ]
     assert rows["gw-a", "deployment", "changed"].figures["total"]["errors"] == 1
     assert rows["gw-a", "shadow", "kept"].figures["compared"] == 2
-    assert all(r.updated_at > old for (gw, _, _), r in rows.items() if gw == "gw-a")
+    assert all(
+        r.updated_at > old
+        for (gw, _, d), r in rows.items()
+        if (gw, d) != ("gw-a", "retired") and gw == "gw-a"
+    )
+    assert rows["gw-a", "deployment", "retired"].updated_at == old, "not marked as reported"
     assert rows["gw-b", "deployment", "retired"].updated_at == old
     assert DbMetricsSource(factory).reported_at("kept") > old

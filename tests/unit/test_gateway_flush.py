@@ -37,7 +37,6 @@ class Backend:
     failures: int = 0
     stored: list[list[Mapping[str, Any]]] = field(default_factory=list)
     unchanged: list[list[tuple[str, str]]] = field(default_factory=list)
-    gone: list[list[tuple[str, str]]] = field(default_factory=list)
     table: Routes = field(default_factory=lambda: Routes("iris", {"d1": 90.0, "d2": 10.0}))
 
     def load(self) -> State:
@@ -60,14 +59,12 @@ class Backend:
         shadows: Iterable[Mapping[str, Any]],
         *,
         unchanged: Collection[tuple[str, str]] | None = None,
-        gone: Collection[tuple[str, str]] = (),
     ) -> None:
         if self.failures:
             self.failures -= 1
             raise RuntimeError("the database refused the figures")
         self.stored.append(list(deployments))
         self.unchanged.append(sorted(unchanged or ()))
-        self.gone.append(sorted(gone))
 
 
 def test_a_failed_flush_is_counted_and_the_next_carries_every_counter() -> None:
@@ -145,7 +142,6 @@ def test_a_flush_writes_only_the_rows_whose_figures_changed_since_the_last_store
     assert written(backend) == [["d1", "d2"], [], ["d1"]]
     d1, d2 = ("deployment", "d1"), ("deployment", "d2")
     assert backend.unchanged == [[], [d1, d2], [d2]]
-    assert backend.gone == [[], [], []]
 
 
 def test_a_deployment_no_table_names_is_forgotten_once_idle_for_a_window() -> None:
@@ -168,5 +164,5 @@ def test_a_deployment_no_table_names_is_forgotten_once_idle_for_a_window() -> No
 
     asyncio.run(story())
     assert "d2" not in plane.stats
+    # d2 is no longer written nor marked: its stored row stays as it was (a gate's evidence)
     assert backend.unchanged[-1] == [] and written(backend)[-1] == ["d1"]
-    assert backend.gone == [[], [], [("deployment", "d2")]]  # d2's row goes, once

@@ -63,11 +63,11 @@ class RouteBackend(Protocol):
         shadows: Iterable[Mapping[str, Any]],
         *,
         unchanged: Collection[tuple[str, str]] | None = None,
-        gone: Collection[tuple[str, str]] = (),
     ) -> None:
         """Store this gateway's figures. Without ``unchanged``: replace all its rows. With it
         (``(kind, deployment_id)`` keys whose figures are as last stored): write the given
-        rows, delete the ``gone`` ones and mark the unchanged ones as reported now."""
+        rows and mark the unchanged ones as reported now; rows of deployments it no longer
+        reports (retired) are left as they were, the evidence later gates read."""
         ...
 
 

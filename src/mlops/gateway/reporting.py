@@ -1,9 +1,10 @@
 """What a gateway reports to its backend: its figures, flushed (``DataPlane.flush``).
 
 Only rows whose figures changed since the last flush are written; the others are marked as
-reported; a deployment no table names any more, idle for a window, is forgotten here and in
-the backend. One flush at a time: the periodic flush and the one after a threshold crossing
-(an ejection, a breaker opening) would otherwise write the same rows at once.
+reported; a deployment no table names any more, idle for a window, is forgotten here and no
+longer written (its rows stay in the backend as they were: a later gate's evidence). One flush
+at a time: the periodic flush and the one after a threshold crossing (an ejection, a breaker
+opening) would otherwise write the same rows at once.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ async def flush(plane: Reporting) -> None:
     (the monitor reads a deployment whose report is old as one nobody watches). Only rows
     whose figures changed since the last flush are written; the others are marked as
     reported; a deployment no table names any more, idle for a window, is forgotten here
-    and there. Figures are cumulative, so a failed flush loses nothing: it is logged and
-    counted, and the next one writes every row it did not. One at a time (the periodic
-    flush and the one after a threshold crossing would otherwise write the same rows at
-    once)."""
+    and no longer written (its stored rows stay). Figures are cumulative, so a failed flush
+    loses nothing: it is logged and counted, and the next one writes every row it did not.
+    One at a time (the periodic flush and the one after a threshold crossing would otherwise
+    write the same rows at once)."""
     async with plane.flush_lock:
         _evict_retired(plane)
         figures: dict[tuple[str, str], dict[str, Any]] = {}
@@ -55,7 +56,6 @@ async def flush(plane: Reporting) -> None:
                 [f for (kind, _), f in changed.items() if kind == "deployment"],
                 [f for (kind, _), f in changed.items() if kind == "shadow"],
                 unchanged=unchanged,
-                gone=[key for key in plane.flushed if key not in figures],
             )
         except Exception:
             plane.failed_flushes += 1
