@@ -35,7 +35,7 @@ def test_an_open_breaker_skips_until_one_probe_after_the_cooldown_closes_it() ->
 
 
 def test_an_ejected_deployment_stays_ejected_while_routed_and_is_forgotten_after() -> None:
-    breakers = Breakers(BreakerPolicy(100, 1.0), Clock())
+    breakers = Breakers(BreakerPolicy(100, 1000.0), Clock())  # an ejection outlasts the test
     breakers.routed([("canary", "iris"), ("stable", "iris")], {"canary": EjectionLimit(0.1, 10)})
     for _ in range(2):
         breakers.record("canary", "iris", ok=False)
@@ -66,3 +66,25 @@ def test_a_changed_table_starts_its_deployments_counting_again() -> None:
     assert breakers.ejected("canary") is None  # the step before is not this step's
     breakers.record("canary", "iris", ok=False)
     assert breakers.ejected("canary") is not None
+
+
+def test_an_ejection_ends_after_its_time_with_fresh_counts_or_at_the_next_step() -> None:
+    """An ejection protects users while the monitor decides; it never wedges a rollout: after
+    ten cool-downs (or at the canary's next step) the deployment gets users again."""
+    clock = Clock()
+    breakers = Breakers(BreakerPolicy(100, 1.0), clock)
+    limit = {"canary": EjectionLimit(0.1, 10)}
+    breakers.routed([("canary", "iris"), ("stable", "iris")], limit)
+    for _ in range(2):
+        breakers.record("canary", "iris", ok=False)
+    assert breakers.ejected("canary") is not None
+    clock.now += 9.9
+    assert not breakers.allow("canary", "iris")
+    clock.now += 0.1
+    assert breakers.allow("canary", "iris") and breakers.ejected("canary") is None
+    breakers.record("canary", "iris", ok=False)  # fresh counts: 1 of 1 is not yet certain
+    assert breakers.ejected("canary") is None
+    breakers.record("canary", "iris", ok=False)
+    assert breakers.ejected("canary") is not None
+    breakers.routed([("canary", "iris"), ("stable", "iris")], limit, changed=["canary"])
+    assert breakers.ejected("canary") is None and breakers.allow("canary", "iris")

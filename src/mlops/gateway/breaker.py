@@ -35,6 +35,14 @@ class _Upstream:
     errors: int = 0
     skipped: int = 0
     ejected: str | None = None
+    ejected_at: float = 0.0
+
+
+EJECTION_COOLDOWNS = 10
+"""An ejection lasts this many breaker cool-downs (20 s by default), then the deployment gets
+users again with fresh counts, as Envoy's ejection time does: the gateway only protects users
+while the monitor decides. Were it permanent, a canary ejected on figures the monitor does not
+(yet) judge certain would get no more requests and its rollout would never be decided."""
 
 
 class Breakers:
@@ -71,6 +79,7 @@ class Breakers:
         for deployment_id in set(changed) & set(keep):
             upstream = self._upstreams[deployment_id]
             upstream.requests = upstream.errors = 0
+            upstream.ejected = None  # a new step is judged afresh
         self.limits = dict(limits)
 
     def allow(self, deployment_id: str, model_name: str) -> bool:
@@ -78,8 +87,11 @@ class Breakers:
         (the request goes to stable instead)."""
         upstream = self._of(deployment_id, model_name)
         if upstream.ejected is not None:
-            upstream.skipped += 1
-            return False
+            ejection_over = self.policy.cooldown_seconds * EJECTION_COOLDOWNS
+            if self.clock() - upstream.ejected_at < ejection_over:
+                upstream.skipped += 1
+                return False
+            upstream.ejected, upstream.requests, upstream.errors = None, 0, 0
         allowed, upstream.breaker = admit(upstream.breaker, self.clock(), self.policy)
         if not allowed:
             upstream.skipped += 1
@@ -107,7 +119,7 @@ class Breakers:
             reason = ejection(upstream.requests, upstream.errors, limit)
             if reason is not None:
                 crossed = True
-                upstream.ejected = reason
+                upstream.ejected, upstream.ejected_at = reason, self.clock()
                 log.warning("deployment %s of %s %s", deployment_id, model_name, reason)
         return crossed
 
