@@ -72,6 +72,11 @@ DEMO_ENV = {
     "DEPLOYER_MIN_REQUESTS": "100",
     "DEPLOYER_MAX_ERROR_RATE": "0.02",
     "DEPLOYER_CANARY_STEP_SECONDS": "2",
+    # The loop's canary follows a rolled-back one, so memory judges it by the conservative
+    # config (p95/p99 within 1.2x of stable's): at a 5 ms baseline on a busy machine that is
+    # noise, and a clean-clone run rolled a healthy canary back on a 9.7 vs 7.7 ms p99. The
+    # latency rules have their own drills (tests/e2e/test_cli_watch.py).
+    "DEPLOYER_LATENCY_MULTIPLIER": "3",
     # a retrained version within the criterion's own margin of production is handed over
     "DEPLOYER_RETRAINING_TOLERANCE": "0.02",
     "BENTOML_DO_NOT_TRACK": "true",
@@ -113,7 +118,8 @@ def run_demo(home: Path | None = None, out: Console = console) -> dict[str, Any]
         f"home {home}",
         f"demo policy: {SHADOW_SECONDS:g} s in shadow (default 24 h), 150 shadow comparisons "
         f"(default 1000), agreement >= 90%; a canary step is judged after 100 requests at 2% "
-        f"errors at most; {c.settings.user} (you) deploys, {APPROVER} approves",
+        f"errors at most and p95/p99 within 3x stable's; {c.settings.user} (you) deploys, "
+        f"{APPROVER} approves",
     )
     c.settings.ensure_home()
     migrate.upgrade(c.settings.database_url)
