@@ -28,6 +28,7 @@ from lifecycle.latency import RequestCounts, bucket_of
 from lifecycle.metrics import PerformanceMetrics, ShadowStats
 from lifecycle.ports import Endpoint, Routes
 from lifecycle.records import model_version_id
+from lifecycle.resources import InvalidResourcesError, Placement, Resources
 from lifecycle.stages import ModelStage
 from memory.store_memory import StoreMemory
 from tests.audit_keys import keyed_factory
@@ -61,7 +62,9 @@ class FakeServing:
         self.packaged.add(tag)
         return tag
 
-    def start(self, deployment_id: str, bento_tag: str, replicas: int) -> Endpoint:
+    def start(self, deployment_id: str, bento_tag: str, resources: Resources) -> Endpoint:
+        if resources.asks_beyond_replicas:  # as the local one; a Ray fake would take them
+            raise InvalidResourcesError("a local endpoint honours --replicas only")
         if self.fail_start or bento_tag not in self.packaged:
             raise EndpointCreationError(f"the server for {bento_tag} exited with code 1")
         port = next(self.ports)
@@ -76,6 +79,11 @@ class FakeServing:
 
     def process_alive(self, endpoint: Endpoint) -> bool:
         return self.running.get(endpoint.deployment_id) == endpoint
+
+    def placement(self, endpoint: Endpoint, wanted: int) -> Placement:
+        if self.process_alive(endpoint):
+            return Placement(wanted, wanted, ("fake-host",))
+        return Placement(wanted, 0, (), False, "the server process is not running")
 
     def stop(self, endpoint: Endpoint) -> None:
         """Stop the deployment's server; an endpoint recorded without a PID names none (a server

@@ -17,6 +17,7 @@ from database.base import NAMING as NAMING
 from database.base import Base as Base
 from lifecycle.ports import Endpoint
 from lifecycle.records import DeploymentManifest, VersionRecord, utcnow
+from lifecycle.resources import Resources
 from lifecycle.stages import DeploymentStatus, ModelStage
 from lifecycle.strategies import StrategyName
 
@@ -134,6 +135,12 @@ class DeploymentRow(Base):
         """The endpoint as the ports know it (an empty URL before the server started)."""
         return Endpoint(
             self.deployment_id, self.endpoint_url or "", self.endpoint_port or 0, self.endpoint_pid
+        )
+
+    def resources(self) -> Resources:
+        """What this deployment asks of its serving backend (its resource columns)."""
+        return Resources.from_columns(
+            self.replicas, self.cpu_limit, self.memory_limit, dict(self.autoscaling or {})
         )
 
     def serve_from(self, endpoint: Endpoint) -> None:

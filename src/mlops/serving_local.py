@@ -6,6 +6,7 @@ built) goes through a ``PackageLedger``, which the composition root wires to the
 
 from __future__ import annotations
 
+import socket
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import psutil
 from lifecycle.errors import EndpointCreationError
 from lifecycle.ports import Endpoint
 from lifecycle.records import parse_version
+from lifecycle.resources import InvalidResourcesError, Placement, Resources
 from mlops.endpoints_local import LocalEndpointManager
 from mlops.packager_bentoml import BentoPackager
 from mlops.processes import find_by_env, terminate_tree
@@ -95,8 +97,17 @@ class LocalServing:
     def package(self, model_name: str, version: str, actor: str) -> str:
         return self.build(model_name, version, actor).bento_tag
 
-    def start(self, deployment_id: str, bento_tag: str, replicas: int) -> Endpoint:
-        return self.endpoints.create(deployment_id, bento_tag, replicas)
+    def start(self, deployment_id: str, bento_tag: str, resources: Resources) -> Endpoint:
+        """One ``bentoml serve`` process with ``resources.replicas`` workers. It has no CPU or
+        memory limits and does not autoscale: asking for them is refused, not ignored."""
+        refuse_beyond_replicas(resources)
+        return self.endpoints.create(deployment_id, bento_tag, resources.replicas)
+
+    def placement(self, endpoint: Endpoint, wanted: int) -> Placement:
+        """All the workers run on this machine while its process runs, none otherwise."""
+        if self.process_alive(endpoint):
+            return Placement(wanted, wanted, (socket.gethostname(),))
+        return Placement(wanted, 0, (), False, "the server process is not running")
 
     def is_alive(self, endpoint: Endpoint) -> bool:
         return endpoint.pid is not None and self.endpoints.is_alive(endpoint)
@@ -126,6 +137,15 @@ class LocalServing:
                 _smoke(client, endpoint.url, model_name, version)
         except (httpx.HTTPError, ValueError) as exc:
             raise EndpointCreationError(f"smoke check: {endpoint.url} failed: {exc}") from exc
+
+
+def refuse_beyond_replicas(resources: Resources) -> None:
+    """A local endpoint honours a replica (worker) count only."""
+    if resources.asks_beyond_replicas:
+        raise InvalidResourcesError(
+            "a local endpoint runs workers of one process and honours --replicas only: "
+            "CPU and memory limits and autoscaling need DEPLOYER_SERVING=ray"
+        )
 
 
 def _smoke(client: httpx.Client, url: str, model_name: str, version: str) -> None:

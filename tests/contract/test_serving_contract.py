@@ -26,6 +26,7 @@ import pytest
 from agents.model_deployer.deps import Serving
 from lifecycle.errors import EndpointCreationError, UnknownModelError
 from lifecycle.ports import Endpoint
+from lifecycle.resources import Autoscale, InvalidResourcesError, Resources
 from mlops.processes import find_by_env, free_port
 from mlops.serving_local import LocalServing
 from tests.agent_fakes import FakeServing
@@ -39,7 +40,7 @@ class Side:
     started: list[Endpoint] = field(default_factory=list)
 
     def start(self, deployment_id: str, tag: str) -> Endpoint:
-        endpoint = self.serving.start(deployment_id, tag, 1)
+        endpoint = self.serving.start(deployment_id, tag, Resources())
         self.started.append(endpoint)
         return endpoint
 
@@ -107,10 +108,31 @@ def test_a_server_serves_its_packaged_version_from_start_until_stop(side: Side, 
     side.serving.smoke(endpoint, MODEL, "1")
     with pytest.raises(EndpointCreationError):
         side.serving.smoke(endpoint, MODEL, "2")
+    running = side.serving.placement(endpoint, 1)
+    assert (running.wanted, running.running, running.healthy) == (1, 1, True)
+    assert len(running.nodes) == 1
     side.serving.stop(endpoint)
     assert not side.serving.is_alive(endpoint)
     assert not side.serving.process_alive(endpoint)
+    stopped = side.serving.placement(endpoint, 1)
+    assert (stopped.running, stopped.nodes, stopped.healthy) == (0, (), False)
     side.serving.stop(endpoint)  # stopping twice is harmless
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        Resources(cpu=0.5),
+        Resources(memory_bytes=512 * 1024**2),
+        Resources(autoscale=Autoscale(1, 2)),
+    ],
+)
+def test_a_local_server_refuses_limits_and_autoscaling_and_starts_nothing(
+    side: Side, tag: str, resources: Resources
+) -> None:
+    with pytest.raises(InvalidResourcesError, match="replicas only"):
+        side.serving.start("contract-limits", tag, resources)
+    assert side.serving.stop_strays("contract-limits") == []
 
 
 def test_a_server_never_recorded_is_left_to_stop_strays_which_stops_it(

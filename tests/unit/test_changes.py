@@ -16,6 +16,7 @@ from agents.keyed_steps import already_done
 from agents.model_deployer.changes import change, left_alone, mark, stop_servers
 from database.protocols import UnitOfWork
 from lifecycle.errors import ConflictError
+from lifecycle.resources import Resources
 from lifecycle.stages import DeploymentStatus
 from tests.agent_fakes import World, make_world
 from tests.integration.db_helpers import deployment_row
@@ -33,7 +34,7 @@ def world(tmp_path: Path) -> World:
     world = make_world(tmp_path)
     version = world.register(MODEL)
     tag = world.serving.package(MODEL, version, "alice")
-    endpoint = world.serving.start(DEP, tag, 1)
+    endpoint = world.serving.start(DEP, tag, Resources())
     with world.uow() as uow:
         row = deployment_row(DEP, DeploymentStatus.ACTIVE, MODEL, version)
         row.serve_from(endpoint)

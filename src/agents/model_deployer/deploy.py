@@ -172,7 +172,7 @@ class DeployNodes:
         try:
             # A kill between the server's start and its record leaves an unrecorded server.
             self.deps.serving.stop_strays(deployment_id)
-            endpoint = self.deps.serving.start(deployment_id, str(row.bento_tag), row.replicas)
+            endpoint = self.deps.serving.start(deployment_id, str(row.bento_tag), row.resources())
         except Exception as exc:
             return _failed(state, f"the endpoint did not start: {exc}")
         failpoint("deploy.endpoint_started")

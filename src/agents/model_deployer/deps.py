@@ -18,6 +18,7 @@ from database.protocols import UnitOfWork
 from lifecycle.gates import PromotionPolicy
 from lifecycle.ports import Clock, Endpoint, MetricsSource, ModelRegistry, Router
 from lifecycle.records import utcnow
+from lifecycle.resources import Placement, Resources
 from lifecycle.slo import Objectives
 from memory.advice import Advice
 
@@ -29,8 +30,14 @@ class Serving(Protocol):
         """Build (or reuse) the version's package; return its tag."""
         ...
 
-    def start(self, deployment_id: str, bento_tag: str, replicas: int) -> Endpoint:
-        """Start a server for the package and wait until it is ready."""
+    def start(self, deployment_id: str, bento_tag: str, resources: Resources) -> Endpoint:
+        """Start a server for the package with what the deployment asks for (replicas, limits,
+        autoscaling), and wait until it is ready. A backend that cannot honour ``resources``
+        raises ``InvalidResourcesError`` and starts nothing."""
+        ...
+
+    def placement(self, endpoint: Endpoint, wanted: int) -> Placement:
+        """Replicas wanted and running now, where they run, and the backend's health verdict."""
         ...
 
     def is_alive(self, endpoint: Endpoint) -> bool:

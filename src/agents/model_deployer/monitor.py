@@ -190,10 +190,10 @@ class MonitorNodes:
         dep = check.deployment_id
         with self.deps.uow() as uow:
             row = uow.deployments.get(dep)
-            tag, replicas = row.bento_tag, row.replicas
+            tag, resources = row.bento_tag, row.resources()
         mark(self.deps, monitor_mark(state.run_id), [dep])
         self.deps.serving.stop_strays(dep)
-        endpoint = self.deps.serving.start(dep, str(tag), replicas)
+        endpoint = self.deps.serving.start(dep, str(tag), resources)
         with self.deps.uow() as uow:
             row = uow.deployments.get(dep)
             old = row.endpoint_pid

@@ -78,7 +78,7 @@ class RollbackNodes:
             tag = row.bento_tag or self.deps.serving.package(
                 state.model_name, row.model_version, state.requested_by
             )
-            endpoint = self.deps.serving.start(plan.restored, tag, row.replicas)
+            endpoint = self.deps.serving.start(plan.restored, tag, row.resources())
         except Exception as exc:
             self._mark(plan.restored, DeploymentStatus.FAILED, state.requested_by)
             raise RollbackFailedError(
