@@ -16,6 +16,7 @@ import os
 import pwd
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -61,6 +62,13 @@ class Settings(GatewaySettings):
         default=60.0, gt=0, validation_alias="DEPLOYER_MODEL_LOCK_SECONDS"
     )
     """A model lock's expiry (its holder renews it while it works; a dead one loses it)."""
+    serving: Literal["local", "ray"] = Field(default="local", validation_alias="DEPLOYER_SERVING")
+    """Where endpoints run: ``local`` (a ``bentoml serve`` process on this machine per
+    deployment) or ``ray`` (a Ray Serve application per deployment, on the cluster at
+    ``DEPLOYER_RAY_ADDRESS``; needs the ``model-deployer[ray]`` extra)."""
+    ray_address: str = Field(default="auto", validation_alias="DEPLOYER_RAY_ADDRESS")
+    """The Ray cluster for ``DEPLOYER_SERVING=ray``: ``auto`` (the cluster this machine
+    joined with ``ray start``), ``ray://head:10001`` or ``head:6379``."""
     gateway_url: str = Field(
         default="http://127.0.0.1:8080", validation_alias="DEPLOYER_GATEWAY_URL"
     )
