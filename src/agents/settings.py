@@ -193,6 +193,13 @@ class Settings(GatewaySettings):
     """How often the worker resumes a stalled run before it fails it (alerted) and frees the
     model for its next retraining."""
 
+    watch_health_file: Path | None = Field(
+        default=None, validation_alias="DEPLOYER_WATCH_HEALTH_FILE"
+    )
+    """A file ``deployer watch`` touches after each pass of its loop (a tick or a standby's
+    look at the lease): the liveness signal ``python -m agents.entrypoints.watch_alive`` checks
+    (the Kubernetes exec probe). Unset: no file."""
+
     @field_validator("rollback_preset")
     @classmethod
     def _known_preset(cls, value: str) -> str:

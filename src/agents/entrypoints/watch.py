@@ -39,6 +39,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.alerting import dispatching, raise_alert
@@ -108,6 +109,7 @@ def watch(
     ticks = 0
     with c.open_system() as agent, dispatching(c) as alerts, retraining_worker(c) as retrainer:
         try:
+            beat(c.settings.watch_health_file)
             while not stop.is_set():
                 started = time.monotonic()
                 lease = leases.acquire(c.session_factory, LEASE_NAME, holder, ttl)
@@ -126,12 +128,25 @@ def watch(
                             "checks": [],
                         }
                     )
+                beat(c.settings.watch_health_file)  # the loop went round: alive
                 if once or (max_ticks is not None and ticks >= max_ticks):
                     break
                 stop.wait(max(0.0, interval - (time.monotonic() - started)))
         finally:
             leases.release(c.session_factory, LEASE_NAME, holder)
     return ticks
+
+
+def beat(health_file: Path | None) -> None:
+    """Touch the heartbeat file (``DEPLOYER_WATCH_HEALTH_FILE``), the liveness probe's signal;
+    a file that cannot be written is logged, never a reason to stop watching."""
+    if health_file is None:
+        return
+    try:
+        health_file.touch()
+        os.utime(health_file)
+    except OSError as exc:
+        log.warning("cannot touch the watcher's heartbeat file %s: %s", health_file, exc)
 
 
 def heal(agent: SystemAgent, request: Tick) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from agents.entrypoints.cli import alerts as cli_alerts
 from agents.entrypoints.cli import audit as cli_audit
 from agents.entrypoints.cli import capture as cli_capture
 from agents.entrypoints.cli import feedback as cli_feedback
+from agents.entrypoints.cli import k8s as cli_k8s
 from agents.entrypoints.cli import retraining as cli_retraining
 from agents.entrypoints.cli import slo as cli_slo
 from agents.entrypoints.cli import traffic as cli_traffic
@@ -23,4 +24,5 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("slo", cli_slo.app),
     ("retraining", cli_retraining.app),
     ("traffic", cli_traffic.app),
+    ("k8s", cli_k8s.app),
 )
