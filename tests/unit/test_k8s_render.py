@@ -322,3 +322,29 @@ def test_given_secrets_are_written_private_and_a_person_s_own_files_are_kept(
     assert stat.S_IMODE(os.stat(url).st_mode) == 0o600
     assert (out / "secrets" / "DEPLOYER_GATEWAY_TOKEN").read_text() == "mine"
     assert "postgresql://" not in "".join(p.read_text() for p in out.glob("*.yaml"))
+
+
+def test_the_command_says_which_secrets_are_missing_and_a_bad_file_is_one_line(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from agents.entrypoints.cli import k8s as cli_k8s
+
+    out = tmp_path / "out"
+    done = CliRunner().invoke(cli_k8s.app, ["--out", str(out), "--json"])
+    assert done.exit_code == 0, done.output
+    result = yaml.safe_load(done.stdout)
+    assert result["secrets_missing"] == sorted(k8s.SECRET_KEYS.values())
+    assert "kustomization.yaml" in result["files"] and (out / "gateway.yaml").is_file()
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("watcher: {replicas: 0}\n")
+    refused = CliRunner().invoke(
+        cli_k8s.app, ["--out", str(tmp_path / "other"), "--values", str(bad)]
+    )
+    assert refused.exit_code == 2
+    assert refused.stderr.strip().splitlines() == [
+        "error: values key watcher.replicas must be a whole number >= 1, not 0"
+    ]
+    assert not (tmp_path / "other").exists()

@@ -59,3 +59,11 @@ def test_the_probe_answers_from_the_file_the_watcher_touches(
 def test_a_heartbeat_that_cannot_be_written_does_not_stop_the_watcher(tmp_path: Path) -> None:
     beat(tmp_path / "missing-folder" / "watch.alive")  # logged, not raised
     beat(None)  # no file configured: nothing to do
+
+
+def test_the_probe_loads_no_database_cli_or_ml_library() -> None:
+    from tests.unit.test_gateway_entrypoint import HEAVY, loaded_by
+
+    tops = {name.split(".")[0] for name in loaded_by("agents.entrypoints.watch_alive")}
+    assert "lifecycle" in tops  # it loads what it runs
+    assert tops.isdisjoint(HEAVY | {"sqlalchemy", "aiohttp", "prometheus_client"}), tops
