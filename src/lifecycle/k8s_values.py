@@ -48,19 +48,20 @@ def merge_values(defaults: Mapping[str, Any], given: Any, where: str = "") -> di
     if given is None and not where:
         return dict(defaults)  # an empty file changes nothing
     if not isinstance(given, Mapping):
-        raise InvalidValuesError(f"values{where or ''} must be a mapping, not {_kind(given)}")
+        what = f"values key {where}" if where else "values"
+        raise InvalidValuesError(f"{what} must be a mapping, not {_kind(given)}")
     merged = dict(defaults)
     for key, value in given.items():
-        path = f"{where}.{key}"
-        if not isinstance(key, str) or key not in defaults:
-            known = ", ".join(sorted(defaults)) or "none"
-            raise InvalidValuesError(f"unknown values key {path.lstrip('.')} (known here: {known})")
+        path = f"{where}.{key}" if where else str(key)
+        if key not in defaults:
+            known = ", ".join(sorted(defaults))
+            raise InvalidValuesError(f"unknown values key {path} (known here: {known})")
         default = defaults[key]
         if isinstance(default, Mapping) and default:
             merged[key] = merge_values(default, value, path)
         elif not _fits(default, value):
             raise InvalidValuesError(
-                f"values key {path.lstrip('.')} must be {_kind(default)}, not {_kind(value)}"
+                f"values key {path} must be {_kind(default)}, not {_kind(value)}"
             )
         else:
             merged[key] = value
@@ -68,75 +69,87 @@ def merge_values(defaults: Mapping[str, Any], given: Any, where: str = "") -> di
 
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+WHOLE_NUMBERS = (
+    ("gateway.port", 1, 65535),
+    ("api.port", 1, 65535),
+    ("gateway.replicas", 1, None),
+    ("api.replicas", 1, None),
+    ("watcher.replicas", 1, None),
+    ("gateway.minReplicas", 1, None),
+    ("gateway.maxReplicas", 1, None),
+    ("gateway.minAvailable", 0, None),
+    ("gateway.targetCpuPercent", 1, 100),
+    ("ray.workers.replicas", 0, None),
+    ("ray.workers.minReplicas", 0, None),
+    ("ray.workers.maxReplicas", 0, None),
+)
+"""Values that are counts: (key, lowest, highest or None)."""
+SIZED = ("gateway", "api", "watcher", "ray.head", "ray.workers")
+"""Parts whose ``resources`` requests and limits must parse."""
 
 
-def _count(values: Mapping[str, Any], path: str, low: int = 0) -> int:
+def _at(values: Mapping[str, Any], path: str) -> Any:
     node: Any = values
     for part in path.split("."):
         node = node[part]
-    if not isinstance(node, int) or isinstance(node, bool) or node < low:
-        raise InvalidValuesError(f"values key {path} must be a whole number >= {low}, not {node}")
     return node
 
 
-def _quantities(values: Mapping[str, Any], path: str) -> None:
-    node: Any = values
-    for part in path.split("."):
-        node = node[part]
-    for side in ("requests", "limits"):
-        for resource, size in node[side].items():
-            where = f"{path}.{side}.{resource}"
+def _whole(values: Mapping[str, Any], path: str, low: int, high: int | None) -> None:
+    node = _at(values, path)
+    if isinstance(node, bool) or not isinstance(node, int) or node < low or node > (high or node):
+        span = f"from {low}" if high is None else f"from {low} to {high}"
+        raise InvalidValuesError(f"values key {path} must be a whole number {span}, not {node!r}")
+
+
+def _sizes(values: Mapping[str, Any], part: str) -> None:
+    for side, sizes in _at(values, f"{part}.resources").items():
+        for resource, size in sizes.items():
+            parse = {"cpu": parse_cpu, "memory": parse_memory}.get(resource)
             try:
-                if resource == "cpu":
-                    parse_cpu(str(size))
-                elif resource == "memory":
-                    parse_memory(str(size))
+                if parse is not None:
+                    parse(str(size))
             except BadInputError as exc:
-                raise InvalidValuesError(f"values key {where}: {exc}") from None
+                raise InvalidValuesError(f"{part}.resources.{side}.{resource}: {exc}") from None
 
 
 def check_values(values: Mapping[str, Any]) -> None:
     """What types alone cannot say: names Kubernetes accepts, counts in order, sizes that
     parse, a known serving backend (InvalidValuesError naming the first key at fault)."""
     for key in ("namespace", "name"):
-        text = values[key]
-        if len(text) > 40 or not _DNS_LABEL.fullmatch(text):
+        if len(values[key]) > 40 or not _DNS_LABEL.fullmatch(values[key]):
             raise InvalidValuesError(
                 f"values key {key} must be a DNS label of at most 40 characters "
-                f"(lower-case letters, digits, '-'), not {text!r}"
+                f"(lower-case letters, digits, '-'), not {values[key]!r}"
             )
-    if values["settings"]["serving"] not in ("local", "ray"):
-        raise InvalidValuesError("values key settings.serving must be local or ray")
-    if values["settings"]["serving"] == "ray" and not values["ray"]["enabled"]:
+    serving = values["settings"]["serving"]
+    if serving not in ("local", "ray"):
+        raise InvalidValuesError(f"settings.serving must be local or ray, not {serving!r}")
+    if serving == "ray" and not values["ray"]["enabled"]:
         raise InvalidValuesError("settings.serving is ray but ray.enabled is false")
-    for port in ("gateway.port", "api.port"):
-        if not 1 <= _count(values, port, 1) <= 65535:
-            raise InvalidValuesError(f"values key {port} must be a port (1-65535)")
-    low, high = _count(values, "gateway.minReplicas", 1), _count(values, "gateway.maxReplicas", 1)
-    if low > high:
-        raise InvalidValuesError("gateway.minReplicas must not exceed gateway.maxReplicas")
-    if _count(values, "gateway.minAvailable") >= low:
-        raise InvalidValuesError(
-            "gateway.minAvailable must be below gateway.minReplicas, or no node could be drained"
-        )
-    if not 1 <= _count(values, "gateway.targetCpuPercent", 1) <= 100:
-        raise InvalidValuesError("gateway.targetCpuPercent must be between 1 and 100")
-    for key in ("gateway.replicas", "api.replicas", "watcher.replicas"):
-        _count(values, key, 1)
-    w_low = _count(values, "ray.workers.minReplicas")
-    w_high = _count(values, "ray.workers.maxReplicas")
-    if not w_low <= _count(values, "ray.workers.replicas") <= w_high:
-        raise InvalidValuesError(
-            "ray.workers.replicas must lie between minReplicas and maxReplicas"
-        )
+    for path, low, high in WHOLE_NUMBERS:
+        _whole(values, path, low, high)
+    _in_order(values)
     watcher = values["watcher"]
-    if watcher["intervalSeconds"] <= 0 or watcher["livenessMaxAgeSeconds"] <= 0:
-        raise InvalidValuesError("watcher.intervalSeconds and livenessMaxAgeSeconds must be > 0")
+    if not watcher["intervalSeconds"] > 0:
+        raise InvalidValuesError("watcher.intervalSeconds must be more than 0")
     if watcher["livenessMaxAgeSeconds"] < 3 * watcher["intervalSeconds"]:
         raise InvalidValuesError(
             "watcher.livenessMaxAgeSeconds must be at least 3 intervals, or a slow tick restarts it"
         )
-    for path in ("gateway.resources", "api.resources", "watcher.resources"):
-        _quantities(values, path)
-    for path in ("ray.head.resources", "ray.workers.resources"):
-        _quantities(values, path)
+    for part in SIZED:
+        _sizes(values, part)
+
+
+def _in_order(values: Mapping[str, Any]) -> None:
+    gateway, workers = values["gateway"], values["ray"]["workers"]
+    if gateway["minReplicas"] > gateway["maxReplicas"]:
+        raise InvalidValuesError("gateway.minReplicas must not exceed gateway.maxReplicas")
+    if gateway["minAvailable"] >= gateway["minReplicas"]:
+        raise InvalidValuesError(
+            "gateway.minAvailable must be below gateway.minReplicas, or no node could be drained"
+        )
+    if not workers["minReplicas"] <= workers["replicas"] <= workers["maxReplicas"]:
+        raise InvalidValuesError(
+            "ray.workers.replicas must lie between minReplicas and maxReplicas"
+        )

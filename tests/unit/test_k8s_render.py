@@ -268,7 +268,7 @@ def test_values_override_the_defaults_key_by_key(tmp_path: Path) -> None:
     [
         ("gatway: {replicas: 2}\n", "unknown values key gatway"),
         ("gateway: {replicas: two}\n", "gateway.replicas must be a number"),
-        ("gateway: [1, 2]\n", "values.gateway must be a mapping"),
+        ("gateway: [1, 2]\n", "values key gateway must be a mapping"),
         ("gateway: {replicas: 2\n", "not valid YAML"),
         ("- a list\n", "must be a mapping"),
         ("gateway: {minAvailable: 3}\n", "minAvailable must be below"),
@@ -345,6 +345,6 @@ def test_the_command_says_which_secrets_are_missing_and_a_bad_file_is_one_line(
     )
     assert refused.exit_code == 2
     assert refused.stderr.strip().splitlines() == [
-        "error: values key watcher.replicas must be a whole number >= 1, not 0"
+        "error: values key watcher.replicas must be a whole number from 1, not 0"
     ]
     assert not (tmp_path / "other").exists()

@@ -1,10 +1,12 @@
 """The values of ``deployer k8s render`` (``lifecycle.k8s_values``): a file is laid over the
 defaults key by key, an unknown key or a value of another type is refused with one line naming
-the key, and what types cannot say (counts in order, sizes, names) is judged before rendering."""
+the key, and what types cannot say (counts in order, sizes, names) is judged before rendering.
+Messages are compared whole."""
 
 from __future__ import annotations
 
 import copy
+from datetime import date
 from typing import Any
 
 import pytest
@@ -29,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
         ({"count": 5}, {**DEFAULTS, "count": 5}),
         ({"ratio": 1}, {**DEFAULTS, "ratio": 1}),  # a whole number where a number is asked
         ({"box": {"cpu": "2"}}, {**DEFAULTS, "box": {"cpu": "2", "memory": "1Gi"}}),
+        ({"box": {}}, DEFAULTS),
         ({"free": {"ANY": "x"}}, {**DEFAULTS, "free": {"ANY": "x"}}),
         ({"on": False, "name": "e"}, {**DEFAULTS, "on": False, "name": "e"}),
     ],
@@ -39,23 +42,33 @@ def test_given_values_are_laid_over_the_defaults_key_by_key(given: Any, merged: 
     assert before == DEFAULTS  # the defaults are not changed
 
 
+KNOWN = "known here: box, count, free, name, on, ratio"
+
+
 @pytest.mark.parametrize(
     ("given", "says"),
     [
         ("text", "values must be a mapping, not a string"),
-        ({"cuont": 1}, "unknown values key cuont"),
-        ({"box": {"gpu": "1"}}, "unknown values key box.gpu"),
+        ({"cuont": 1}, f"unknown values key cuont ({KNOWN})"),
+        ({1: 1}, f"unknown values key 1 ({KNOWN})"),
+        ({"box": {"gpu": "1"}}, "unknown values key box.gpu (known here: cpu, memory)"),
         ({"count": "2"}, "values key count must be a number, not a string"),
         ({"count": True}, "values key count must be a number, not a boolean"),
+        ({"ratio": True}, "values key ratio must be a number, not a boolean"),
+        ({"ratio": "0.5"}, "values key ratio must be a number, not a string"),
         ({"on": 1}, "values key on must be a boolean, not a number"),
-        ({"box": "big"}, "values.box must be a mapping, not a string"),
+        ({"box": "big"}, "values key box must be a mapping, not a string"),
+        ({"box": None}, "values key box must be a mapping, not null"),
+        ({"box": {"cpu": 2}}, "values key box.cpu must be a string, not a number"),
         ({"free": ["x"]}, "values key free must be a mapping, not a list"),
         ({"name": None}, "values key name must be a string, not null"),
+        ({"name": date(2026, 11, 30)}, "values key name must be a string, not date"),
     ],
 )
 def test_an_unknown_key_or_a_value_of_another_type_is_refused(given: Any, says: str) -> None:
-    with pytest.raises(InvalidValuesError, match=says):
+    with pytest.raises(InvalidValuesError) as caught:
         merge_values(DEFAULTS, given)
+    assert str(caught.value) == says
 
 
 def box() -> dict[str, Any]:
@@ -91,38 +104,158 @@ def good() -> dict[str, Any]:
     }
 
 
-def test_good_values_pass() -> None:
-    check_values(good())
+def setting(path: str, value: Any) -> Any:
+    def change(values: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = values
+        for part in parents:
+            node = node[part]
+        node[last] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda v: None,
+        setting("namespace", "a" * 40),
+        setting("name", "a-1"),
+        setting("settings.serving", "local"),
+        lambda v: (setting("settings.serving", "local")(v), setting("ray.enabled", False)(v)),
+        setting("gateway.port", 1),
+        setting("api.port", 65535),
+        setting("gateway.maxReplicas", 3),  # min == max
+        setting("gateway.minAvailable", 0),
+        setting("gateway.targetCpuPercent", 1),
+        setting("gateway.targetCpuPercent", 100),
+        setting("ray.workers.replicas", 2),  # == max
+        lambda v: v["ray"]["workers"].update(replicas=0, minReplicas=0, maxReplicas=0),
+        setting("watcher.intervalSeconds", 0.5),
+        setting("watcher.livenessMaxAgeSeconds", 30.0),  # exactly 3 intervals
+        setting("api.resources", {"requests": {"cpu": "1", "ephemeral-storage": "1Gi"}}),
+    ],
+)
+def test_values_that_can_run_pass(change: Any) -> None:
+    values = good()
+    change(values)
+    check_values(values)
+
+
+DNS = "must be a DNS label of at most 40 characters (lower-case letters, digits, '-')"
 
 
 @pytest.mark.parametrize(
     ("change", "says"),
     [
-        (lambda v: v.update(namespace="ML"), "namespace must be a DNS label"),
-        (lambda v: v.update(name="a" * 41), "name must be a DNS label"),
-        (lambda v: v["settings"].update(serving="k8s"), "settings.serving must be local or ray"),
-        (lambda v: v["ray"].update(enabled=False), "serving is ray but ray.enabled is false"),
-        (lambda v: v["gateway"].update(port=70000), "gateway.port must be a port"),
-        (lambda v: v["api"].update(port=0), "api.port must be a whole number >= 1"),
-        (lambda v: v["gateway"].update(minReplicas=6), "minReplicas must not exceed"),
-        (lambda v: v["gateway"].update(minAvailable=3), "minAvailable must be below"),
-        (lambda v: v["gateway"].update(targetCpuPercent=120), "between 1 and 100"),
-        (lambda v: v["watcher"].update(replicas=0), "watcher.replicas must be a whole number"),
-        (lambda v: v["ray"]["workers"].update(replicas=3), "must lie between"),
-        (lambda v: v["watcher"].update(intervalSeconds=0.0), "must be > 0"),
-        (lambda v: v["watcher"].update(livenessMaxAgeSeconds=20.0), "at least 3 intervals"),
+        (setting("namespace", "ML"), f"values key namespace {DNS}, not 'ML'"),
+        (setting("name", "a" * 41), f"values key name {DNS}, not '{'a' * 41}'"),
+        (setting("name", "-a"), f"values key name {DNS}, not '-a'"),
+        (setting("settings.serving", "k8s"), "settings.serving must be local or ray, not 'k8s'"),
+        (setting("ray.enabled", False), "settings.serving is ray but ray.enabled is false"),
+        (
+            setting("gateway.port", 0),
+            "values key gateway.port must be a whole number from 1 to 65535, not 0",
+        ),
+        (
+            setting("api.port", 65536),
+            "values key api.port must be a whole number from 1 to 65535, not 65536",
+        ),
+        (
+            setting("gateway.replicas", 2.5),
+            "values key gateway.replicas must be a whole number from 1, not 2.5",
+        ),
+        (
+            setting("api.replicas", True),
+            "values key api.replicas must be a whole number from 1, not True",
+        ),
+        (
+            setting("watcher.replicas", 0),
+            "values key watcher.replicas must be a whole number from 1, not 0",
+        ),
+        (
+            setting("gateway.minReplicas", 0),
+            "values key gateway.minReplicas must be a whole number from 1, not 0",
+        ),
+        (
+            setting("gateway.maxReplicas", 0),
+            "values key gateway.maxReplicas must be a whole number from 1, not 0",
+        ),
+        (
+            setting("gateway.minAvailable", -1),
+            "values key gateway.minAvailable must be a whole number from 0, not -1",
+        ),
+        (
+            setting("gateway.targetCpuPercent", 0),
+            "values key gateway.targetCpuPercent must be a whole number from 1 to 100, not 0",
+        ),
+        (
+            setting("gateway.targetCpuPercent", 101),
+            "values key gateway.targetCpuPercent must be a whole number from 1 to 100, not 101",
+        ),
+        (
+            setting("ray.workers.replicas", -1),
+            "values key ray.workers.replicas must be a whole number from 0, not -1",
+        ),
+        (
+            setting("ray.workers.minReplicas", -1),
+            "values key ray.workers.minReplicas must be a whole number from 0, not -1",
+        ),
+        (
+            setting("ray.workers.maxReplicas", -1),
+            "values key ray.workers.maxReplicas must be a whole number from 0, not -1",
+        ),
+        (
+            setting("gateway.minReplicas", 6),
+            "gateway.minReplicas must not exceed gateway.maxReplicas",
+        ),
+        (
+            setting("gateway.minAvailable", 3),
+            "gateway.minAvailable must be below gateway.minReplicas, or no node could be drained",
+        ),
+        (
+            setting("ray.workers.replicas", 3),
+            "ray.workers.replicas must lie between minReplicas and maxReplicas",
+        ),
+        (
+            setting("ray.workers.minReplicas", 2),
+            "ray.workers.replicas must lie between minReplicas and maxReplicas",
+        ),
+        (setting("watcher.intervalSeconds", 0.0), "watcher.intervalSeconds must be more than 0"),
+        (setting("watcher.intervalSeconds", -1.0), "watcher.intervalSeconds must be more than 0"),
+        (
+            setting("watcher.livenessMaxAgeSeconds", 29.9),
+            "watcher.livenessMaxAgeSeconds must be at least 3 intervals, "
+            "or a slow tick restarts it",
+        ),
         (
             lambda v: v["api"]["resources"]["limits"].update(memory="1 GB"),
-            "api.resources.limits.memory",
+            "api.resources.limits.memory: "
+            "memory must be a size like 512Mi, 1Gi or 256M, not '1 GB'",
+        ),
+        (
+            lambda v: v["gateway"]["resources"]["requests"].update(memory="1Ki"),
+            "gateway.resources.requests.memory: memory must be between 1Mi and 256Gi, not 1Ki",
         ),
         (
             lambda v: v["ray"]["head"]["resources"]["requests"].update(cpu="-1"),
-            "ray.head.resources.requests.cpu",
+            "ray.head.resources.requests.cpu: "
+            "cpu must be a number of CPUs like 0.5 or 500m, not '-1'",
+        ),
+        (
+            lambda v: v["watcher"]["resources"]["limits"].update(cpu="0"),
+            "watcher.resources.limits.cpu: cpu must be more than 0 and at most 64, not 0",
+        ),
+        (
+            lambda v: v["ray"]["workers"]["resources"]["limits"].update(cpu="lots"),
+            "ray.workers.resources.limits.cpu: "
+            "cpu must be a number of CPUs like 0.5 or 500m, not 'lots'",
         ),
     ],
 )
 def test_values_that_cannot_run_are_refused_naming_the_key(change: Any, says: str) -> None:
-    values = copy.deepcopy(good())
+    values = good()
     change(values)
-    with pytest.raises(InvalidValuesError, match=says):
+    with pytest.raises(InvalidValuesError) as caught:
         check_values(values)
+    assert str(caught.value) == says

@@ -25,6 +25,7 @@ from lifecycle.liveness import heartbeat_fresh
         (699.0, 1000.0, 300.0, False),
         (1010.0, 1000.0, 300.0, True),  # a clock step back: the loop did write it
         (990.0, 1000.0, 5.0, False),
+        (999.8, 1000.0, 0.5, True),  # a sub-second limit is a limit
     ],
 )
 def test_a_heartbeat_is_fresh_within_its_maximum_age(
