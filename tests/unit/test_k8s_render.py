@@ -113,6 +113,25 @@ def test_every_rendered_object_validates_against_the_pinned_kubernetes_and_kuber
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "settings: {serving: local}\nray: {enabled: false}\n",
+        "namespace: team-a\nname: md\nimage: {repository: registry.example/md, tag: v2}\n"
+        "settings: {extra: {DEPLOYER_WARM_SECONDS: 600, DEPLOYER_ROLLBACK_PRESET: strict}}\n"
+        "ray: {workers: {replicas: 0, minReplicas: 0, maxReplicas: 0}}\n",
+    ],
+)
+def test_rendered_objects_validate_whatever_the_values(tmp_path: Path, text: str) -> None:
+    given = tmp_path / "values.yaml"
+    given.write_text(text)
+    for obj in rendered_objects(checked_values(given)):
+        if obj["kind"] == "RayCluster":
+            validate_ray_cluster(obj)
+        else:
+            kubernetes_validate.validate(obj, KUBERNETES, strict=True)
+
+
+@pytest.mark.parametrize(
     "breaks",
     [
         lambda o: o["spec"]["template"]["spec"]["containers"][0].update(imagePullPolcy="Always"),
