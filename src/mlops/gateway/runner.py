@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
+import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,17 @@ from lifecycle.errors import PortInUseError
 from mlops.gateway.capture import CaptureConfig, CaptureSink, CaptureStore
 from mlops.gateway.server import Gateway, GatewayConfig, RouteBackend, run
 from mlops.processes import port_in_use
+
+
+def gateway_identity(host: str, port: int) -> str:
+    """This gateway process's name in ``gateway_stats``, unique per process start.
+
+    ``host:port:pid`` alone repeats in containers: every replica of a Kubernetes Deployment is
+    PID 1 listening on 0.0.0.0:8080, and so is a container restarted in the same pod. Replicas
+    sharing a name would overwrite each other's figures (the monitor would count one replica's
+    errors), and a restart would replace the totals a dead process left; so the machine's name
+    (the pod's) and a random suffix are added."""
+    return f"{socket.gethostname()[:63]}:{host}:{port}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 def serve_gateway(
@@ -50,7 +63,7 @@ def serve_gateway(
         upstream_timeout=upstream_timeout,
         flush_interval=flush_interval,
         sample_body_models=sample_body_models,
-        gateway_id=f"{host}:{port}:{os.getpid()}",
+        gateway_id=gateway_identity(host, port),
         **(tuning or {}),  # isolation and slow-client knobs (agents.settings_gateway)
     )
     sink = None
