@@ -260,6 +260,10 @@ def test_every_control_plane_container_is_non_root_limited_and_fed_from_config_a
         refs = {next(iter(r.values()))["name"] for r in box["envFrom"]}
         assert refs == {"deployer-config", "deployer-secrets"}
         assert "livenessProbe" in box
+        if box["name"] == "gateway":  # drained before it stops
+            assert box["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
+        if box["name"] == "watcher":  # the tick in progress may finish
+            assert pod["terminationGracePeriodSeconds"] >= 120
 
 
 def test_values_override_the_defaults_key_by_key(tmp_path: Path) -> None:

@@ -190,6 +190,8 @@ def gateway(values: Obj) -> list[Obj]:
     # /healthz answers once the first routing table is loaded (the app's start-up loads it).
     box["readinessProbe"] = http_probe(5, 2)
     box["livenessProbe"] = {**http_probe(10, 3), "initialDelaySeconds": 10}
+    # Keep serving while the Service stops sending here, then SIGTERM (aiohttp drains).
+    box["lifecycle"] = {"preStop": {"exec": {"command": ["sleep", "5"]}}}
     hpa = {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
@@ -264,7 +266,10 @@ def watcher(values: Obj) -> list[Obj]:
         "failureThreshold": 2,
         "timeoutSeconds": 10,
     }
-    return [deployment(values, "watcher", w["replicas"], box)]
+    watcher = deployment(values, "watcher", w["replicas"], box)
+    # SIGTERM ends the loop after the tick in progress (a rollback may restart a server).
+    watcher["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 120
+    return [watcher]
 
 
 def namespace(values: Obj) -> Obj:
