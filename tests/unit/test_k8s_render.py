@@ -37,7 +37,7 @@ def rendered_objects(values: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
-    if obj["kind"] == "Deployment":
+    if obj["kind"] in ("Deployment", "Job"):
         return list(obj["spec"]["template"]["spec"]["containers"])
     if obj["kind"] == "RayCluster":
         spec = obj["spec"]
@@ -102,7 +102,7 @@ def test_every_rendered_object_validates_against_the_pinned_kubernetes_and_kuber
     assert kinds == sorted(
         [
             *("Namespace", "ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler"),
-            *("PodDisruptionBudget", "Deployment", "Service", "Deployment", "RayCluster"),
+            *("PodDisruptionBudget", "Deployment", "Service", "Deployment", "RayCluster", "Job"),
         ]
     )
     for obj in objects:
@@ -197,7 +197,7 @@ def test_the_rendered_commands_are_real_entry_points_with_real_options() -> None
                 run = box.get(probe, {}).get("exec", {}).get("command")
                 if run:
                     assert run[:2] == ["python", "-m"] and importlib.util.find_spec(run[2])
-    assert seen == {"agents.entrypoints.gateway", "api", "watch"}
+    assert seen == {"agents.entrypoints.gateway", "api", "watch", "init"}
     # `deployer` is the package's console script
     assert 'deployer = "agents.entrypoints.cli:main"' in (ROOT / "pyproject.toml").read_text()
     assert "k8s" in dict(GROUPS)
@@ -249,7 +249,7 @@ def test_the_ray_address_names_the_head_service_kuberay_makes() -> None:
 
 def test_every_control_plane_container_is_non_root_limited_and_fed_from_config_and_secret() -> None:
     for obj in rendered_objects(default_values()):
-        if obj["kind"] != "Deployment":
+        if obj["kind"] not in ("Deployment", "Job"):
             continue
         pod = obj["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] and pod["securityContext"]["runAsUser"] != 0
@@ -259,7 +259,7 @@ def test_every_control_plane_container_is_non_root_limited_and_fed_from_config_a
         assert set(box["resources"]) == {"requests", "limits"}
         refs = {next(iter(r.values()))["name"] for r in box["envFrom"]}
         assert refs == {"deployer-config", "deployer-secrets"}
-        assert "livenessProbe" in box
+        assert "livenessProbe" in box or obj["kind"] == "Job"
         if box["name"] == "gateway":  # drained before it stops
             assert box["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
         if box["name"] == "watcher":  # the tick in progress may finish
@@ -371,3 +371,23 @@ def test_the_command_says_which_secrets_are_missing_and_a_bad_file_is_one_line(
         "error: values key watcher.replicas must be a whole number from 1, not 0"
     ]
     assert not (tmp_path / "other").exists()
+
+
+@pytest.mark.parametrize(
+    ("tag", "name"),
+    [
+        ("0.1.0", "deployer-migrate-0-1-0"),
+        ("V2.0_rc1", "deployer-migrate-v2-0-rc1"),
+        ("2026.11.30-abcdef1234", "deployer-migrate-2026-11-30-abc"),
+        ("___", "deployer-migrate-image"),
+    ],
+)
+def test_each_image_tag_migrates_the_database_in_a_job_of_its_own(tag: str, name: str) -> None:
+    values = default_values()
+    values["image"]["tag"] = tag
+    job = k8s.migrate_job(values)
+    assert job["metadata"]["name"] == name
+    kubernetes_validate.validate(job, KUBERNETES, strict=True)
+    [box] = job["spec"]["template"]["spec"]["containers"]
+    assert box["command"] == ["deployer", "init", "--json"]
+    assert box["image"] == f"model-deployer:{tag}"

@@ -9,6 +9,7 @@ from ``secrets/`` files: ``files.py``). Serving on Ray is a KubeRay ``RayCluster
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ TELEMETRY_OFF = {
 GATEWAY_COMMAND = ["python", "-m", "agents.entrypoints.gateway"]
 API_COMMAND = ["deployer", "api"]
 WATCH_COMMAND = ["deployer", "watch"]
+INIT_COMMAND = ["deployer", "init", "--json"]
 ALIVE_COMMAND = ["python", "-m", "agents.entrypoints.watch_alive"]
 HEALTH_PATH = "/healthz"
 """The gateway's and the ops API's health route (both answer once they serve)."""
@@ -272,6 +274,24 @@ def watcher(values: Obj) -> list[Obj]:
     return [watcher]
 
 
+def migrate_job(values: Obj) -> Obj:
+    """A Job that runs ``deployer init`` (migrate the state database to this image's schema;
+    the image's user becomes the first admin when there is none). Every other part refuses a
+    database at another revision and restarts until this has run. Named by the image tag: a
+    new release is a new Job (a Job's pod template cannot change in place)."""
+    tag = re.sub(r"[^a-z0-9-]+", "-", values["image"]["tag"].lower()).strip("-")[:14].strip("-")
+    box = container(values, "migrate", INIT_COMMAND, values["watcher"]["resources"])
+    job = deployment(values, "migrate", 1, box)  # the same pod, run to completion
+    pod = job["spec"]["template"]
+    pod["spec"]["restartPolicy"] = "OnFailure"
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta(values, "migrate", f"migrate-{tag or 'image'}"),
+        "spec": {"backoffLimit": 10, "ttlSecondsAfterFinished": 86400, "template": pod},
+    }
+
+
 def namespace(values: Obj) -> Obj:
     """The namespace the objects live in."""
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": values["namespace"]}}
@@ -282,6 +302,11 @@ def render(values: Obj) -> Rendered:
     manifests = [
         Manifest("namespace.yaml", [namespace(values)]),
         Manifest("config.yaml", [config_map(values)], "Non-secret settings (env of every part)."),
+        Manifest(
+            "migrate.yaml",
+            [migrate_job(values)],
+            "Migrates the state database (`deployer init`); re-running it changes nothing.",
+        ),
         Manifest("gateway.yaml", gateway(values), "The traffic gateway, scaled on CPU."),
         Manifest("api.yaml", api(values), "The ops API (`deployer api`)."),
         Manifest(
