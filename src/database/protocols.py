@@ -55,6 +55,8 @@ class Deployments(Protocol):
 
     def get(self, deployment_id: str) -> DeploymentRow: ...
 
+    def get_many(self, deployment_ids: Iterable[str]) -> dict[str, DeploymentRow]: ...
+
     def list(
         self,
         model_name: str | None = None,
@@ -129,6 +131,8 @@ class Rollouts(Protocol):
     def add(self, row: RolloutRow) -> RolloutRow: ...
 
     def find(self, deployment_id: str) -> RolloutRow | None: ...
+
+    def find_many(self, deployment_ids: Iterable[str]) -> dict[str, RolloutRow]: ...
 
     def in_phases(
         self, phases: Iterable[str], model_name: str | None = None
