@@ -104,12 +104,16 @@ def seed(
     start: int = 0,
     now: datetime | None = None,
     gateways: tuple[str, ...] = ("gw-a",),
+    world: World | None = None,
+    endpoint_url: str | None = None,
 ) -> World:
     """``count`` models, each a production stable (v1) and a canary of v2 at 10% whose step
     began ``now`` (an hour-long pause: the tick judges and holds it), with fresh figures from
-    each gateway in ``gateways`` and one endpoint process per deployment."""
+    each gateway in ``gateways`` and one endpoint process per deployment (none, when the
+    deployments all point at ``endpoint_url``: a real server the caller runs)."""
     now = now or utcnow()
-    world = World()
+    world = world if world is not None else World()
+    known = len(world.models)
     config = config_to_dict(configure("balanced", {"min_requests": 20}))
     with factory() as session:
         for i in range(start, start + count):
@@ -129,10 +133,11 @@ def seed(
                     )
                 )
         session.flush()
-        for model in world.models:
+        for model in world.models[known:]:
             for number, dep in (("1", world.stable[model]), ("2", world.canary[model])):
-                pid = endpoint_process(dep, bentoml_home)
-                world.pids.append(pid)
+                pid = endpoint_process(dep, bentoml_home) if endpoint_url is None else None
+                if pid is not None:
+                    world.pids.append(pid)
                 session.add(
                     DeploymentRow(
                         deployment_id=dep,
@@ -142,7 +147,7 @@ def seed(
                         target_stage="production",
                         strategy="direct" if number == "1" else "canary",
                         endpoint_name=f"{model}-v{number}",
-                        endpoint_url="http://127.0.0.1:9/",
+                        endpoint_url=endpoint_url or "http://127.0.0.1:9/",
                         endpoint_pid=pid,
                         endpoint_port=9,
                         status="active",
@@ -152,7 +157,7 @@ def seed(
                     )
                 )
         session.flush()
-        for model in world.models:
+        for model in world.models[known:]:
             stable, canary = world.stable[model], world.canary[model]
             session.add(
                 RolloutRow(
@@ -200,6 +205,36 @@ def report_figures(
         router.store_stats(gateway, rows, [], unchanged=[])
 
 
+def register_in_mlflow(tracking_uri: str, world: World, artifacts: Path) -> None:
+    """Each model and its two versions in the MLflow registry (a ``sqlite:///`` store) with
+    its serving aliases in place (``@champion`` v1, ``@challenger`` v2), as a deploy leaves
+    them: the tick's ``move_aliases`` finds them right. One model is registered through
+    MLflow's client; the others are copies of its rows (MLflow's own client takes about a
+    second a model on this machine, which would make the bench's set-up its whole run)."""
+    import sqlite3
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    first, others = world.models[0], world.models[1:]
+    client.create_registered_model(first)
+    for _ in ("1", "2"):
+        client.create_model_version(first, source=str(artifacts), run_id=None)
+    client.set_registered_model_alias(first, "champion", "1")
+    client.set_registered_model_alias(first, "challenger", "2")
+    db = sqlite3.connect(tracking_uri.removeprefix("sqlite:///"))
+    with db:
+        tables = ("registered_models", "model_versions", "registered_model_aliases")
+        for table in tables:
+            columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]
+            picked = ", ".join("? AS name" if c == "name" else c for c in columns)
+            names = ", ".join(columns)
+            copy = f"INSERT INTO {table} ({names}) SELECT {picked} FROM {table} WHERE name = ?"
+            db.executemany(copy, [(model, first) for model in others])
+    db.close()
+
+
 @contextlib.contextmanager
 def seeded(
     factory: sessionmaker[Session], count: int, bentoml_home: Path, **kwargs: Any
@@ -207,7 +242,7 @@ def seeded(
     """``seed``, with its endpoint processes stopped afterwards."""
     world = World()
     try:
-        world = seed(factory, count, bentoml_home, **kwargs)
+        seed(factory, count, bentoml_home, world=world, **kwargs)
         yield world
     finally:
         stop_endpoints(world.pids)

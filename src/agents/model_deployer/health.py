@@ -75,21 +75,26 @@ class HealthChecks:
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             ids = {d for c in checks for d in (c.deployment_id, c.target) if d}
-            uow.deployments.get_many(ids)  # read at once: the checks below find them loaded
-            uow.rollouts.find_many(ids)
+            # read at once and kept referenced (the session's identity map holds rows weakly):
+            # the gets and finds below find them loaded and read no more
+            loaded = (uow.deployments.get_many(ids), uow.rollouts.find_many(ids))
             left = [c.deployment_id for c in checks if self._marked(uow, c)]
-            for check in checks:
-                if check.deployment_id in left:
-                    continue
-                uow.health_checks.add(_health_row(check, tick, now))
+            kept = [c for c in checks if c.deployment_id not in left]
+            said: dict[str, str] = {}
+            uow.health_checks.add_many(_health_row(c, tick, now) for c in kept)
+            for check in kept:
                 self.slo.record(uow, check.deployment_id, now)
                 if check.action is MonitorAction.ROLLBACK and check.metrics.get("slo"):
                     self.slo.open_for_rollback(uow, check, now)
                 rollout = uow.rollouts.find(check.deployment_id)
                 if rollout is None:
                     continue
+                if check.action is not MonitorAction.ROLLBACK or rollout.pending is not None:
+                    if rollout.last_message != check.message:
+                        said[check.deployment_id] = check.message
+                    continue
                 rollout.last_message = check.message
-                if check.action is MonitorAction.ROLLBACK and rollout.pending is None:
+                if rollout.pending is None:
                     rollout.pending = {
                         "decided_at": now.isoformat(),
                         "run_id": f"{tick}-{check.deployment_id}"[:100],
@@ -97,6 +102,8 @@ class HealthChecks:
                         "target": check.target,
                     }
                     _audit_stale(uow, check)
+            uow.rollouts.set_messages(said)  # one statement: what each judgement said
+            del loaded
             return {"left_alone": left}
 
         return act
