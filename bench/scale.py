@@ -235,6 +235,7 @@ def gateway_env(url: str, home: Path) -> dict[str, str]:
 TOKEN = "scale-bench-admin-token-0123"
 DEFAULT_SIZES = "1,10,100,1000"
 WARM_SECONDS = 65.0
+IDLE_SECONDS = 20.0
 """The gateways' first window (60 s) and a flush, before the gateway arm measures."""
 GATEWAY = [sys.executable, "-m", "agents.entrypoints.gateway"]
 
@@ -291,6 +292,11 @@ def bench_gateway(sizes: list[int], rounds: int, requests: int, concurrency: int
                 gateways[size] = (pid, base)
             # a gateway runs for long: its first window (60 s) is not what serving costs
             time.sleep(WARM_SECONDS)
+            idle: dict[int, float] = {}
+            before = {size: cpu_seconds([pid]) for size, (pid, _) in gateways.items()}
+            time.sleep(IDLE_SECONDS)  # no requests: what the table's size costs by itself
+            for size, (pid, _) in gateways.items():
+                idle[size] = (cpu_seconds([pid]) - before[size]) / IDLE_SECONDS * 1000
             reloads = {size: reload_ms(base) for size, (_, base) in gateways.items()}
             cpu: dict[int, list[float]] = {size: [] for size in sizes}
             for _ in range(rounds):
@@ -309,7 +315,7 @@ def bench_gateway(sizes: list[int], rounds: int, requests: int, concurrency: int
         print(
             f"gateway with {size:>5} models in its table: {medians[size]:7.1f} us CPU per "
             f"request (median of {rounds} rounds of {requests}), table reload "
-            f"{reloads[size]:7.1f} ms",
+            f"{reloads[size]:7.1f} ms, idle {idle[size]:5.1f} ms CPU a second",
             flush=True,
         )
     ratio = medians[large] / medians[small]
@@ -317,6 +323,7 @@ def bench_gateway(sizes: list[int], rounds: int, requests: int, concurrency: int
     return {
         "us_per_request": {str(k): round(v, 1) for k, v in medians.items()},
         "reload_ms": {str(k): round(v, 1) for k, v in reloads.items()},
+        "idle_ms_per_second": {str(k): round(v, 1) for k, v in idle.items()},
         "ratio": round(ratio, 3),
     }
 
