@@ -8,7 +8,7 @@ unit tests only: integrations use the real adapters.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,7 +120,7 @@ class FakeRouter:
     ``fail`` makes every write fail as an unreachable gateway would."""
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
-        self.tables: dict[str, Routes] = {}
+        self.stored: dict[str, Routes] = {}
         self.history: list[Routes] = []
         self.session_factory = session_factory
         self.fail = False
@@ -130,11 +130,14 @@ class FakeRouter:
             raise ConnectionError("the gateway admin API is unreachable")
         with self.session_factory() as session:
             clean = checked_routes(session, routes)
-        self.tables[routes.model_name] = clean
+        self.stored[routes.model_name] = clean
         self.history.append(clean)
 
     def get_routes(self, model_name: str) -> Routes | None:
-        return self.tables.get(model_name)
+        return self.stored.get(model_name)
+
+    def tables(self, model_names: Iterable[str]) -> dict[str, Routes]:
+        return {n: self.stored[n] for n in model_names if n in self.stored}
 
 
 @dataclass
@@ -197,6 +200,11 @@ class FakeMetrics:
 
     def shadow_stats(self, deployment_id: str) -> ShadowStats:
         return self.shadows.get(deployment_id, ShadowStats())
+
+    def snapshot(self, deployment_ids: Iterable[str]) -> FakeMetrics:
+        """Itself: a fake's figures are read in memory, and a test that changes them between
+        a snapshot and its use sees the change (as the per-deployment reads would)."""
+        return self
 
 
 @dataclass

@@ -9,7 +9,7 @@ rows offer ``to_record()`` / ``to_manifest()`` for the pydantic domain records.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -54,6 +54,8 @@ class Deployments(Protocol):
     def add(self, row: DeploymentRow) -> DeploymentRow: ...
 
     def get(self, deployment_id: str) -> DeploymentRow: ...
+
+    def get_many(self, deployment_ids: Iterable[str]) -> dict[str, DeploymentRow]: ...
 
     def list(
         self,
@@ -130,6 +132,10 @@ class Rollouts(Protocol):
 
     def find(self, deployment_id: str) -> RolloutRow | None: ...
 
+    def find_many(self, deployment_ids: Iterable[str]) -> dict[str, RolloutRow]: ...
+
+    def set_messages(self, messages: Mapping[str, str]) -> None: ...
+
     def in_phases(
         self, phases: Iterable[str], model_name: str | None = None
     ) -> Sequence[RolloutRow]: ...
@@ -139,6 +145,8 @@ class HealthChecks(Protocol):
     """``health_checks``: the monitor's judgements."""
 
     def add(self, row: HealthCheckRow) -> HealthCheckRow: ...
+
+    def add_many(self, rows: Iterable[HealthCheckRow]) -> None: ...
 
     def list(
         self, deployment_id: str | None = None, model_name: str | None = None, limit: int = 100

@@ -6,11 +6,11 @@ They add and read; they never commit. The unit of work owns the transaction.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from database.audit import AuditVerification, append_event, verify_audit_chain
@@ -25,8 +25,14 @@ from database.models import (
     VersionRecordRow,
 )
 from lifecycle.errors import UnknownModelError
-from lifecycle.records import model_version_id
+from lifecycle.records import model_version_id, utcnow
 from lifecycle.stages import DeploymentStatus, ModelStage
+
+
+def chunks(keys: builtins.list[str], size: int = 2000) -> Iterator[builtins.list[str]]:
+    """``keys`` in lists small enough for one ``IN (...)`` on every database."""
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
 
 
 class ModelVersionRepository:
@@ -93,6 +99,16 @@ class DeploymentRepository:
         if row is None:
             raise UnknownModelError(f"no deployment {deployment_id!r}")
         return row
+
+    def get_many(self, deployment_ids: Iterable[str]) -> dict[str, DeploymentRow]:
+        """The deployments of these ids that exist, in one query (a tick over many); a later
+        ``get`` of one of them reads no more."""
+        ids = sorted(set(deployment_ids))
+        of = DeploymentRow.deployment_id.in_
+        found = [
+            r for p in chunks(ids) for r in self.session.scalars(select(DeploymentRow).where(of(p)))
+        ]
+        return {row.deployment_id: row for row in found}
 
     def list(
         self,
@@ -214,6 +230,29 @@ class RolloutRepository:
         """The rollout of a deployment, or None."""
         return self.session.get(RolloutRow, deployment_id)
 
+    def find_many(self, deployment_ids: Iterable[str]) -> dict[str, RolloutRow]:
+        """The rollouts of these deployments that have one, in one query; a later ``find`` of
+        one of them reads no more."""
+        ids = sorted(set(deployment_ids))
+        of = RolloutRow.deployment_id.in_
+        found = [
+            r for p in chunks(ids) for r in self.session.scalars(select(RolloutRow).where(of(p)))
+        ]
+        return {row.deployment_id: row for row in found}
+
+    def set_messages(self, messages: Mapping[str, str]) -> None:
+        """Set each rollout's ``last_message`` (by deployment id) in one statement: a tick's
+        words about the rollouts it held, which no other writer reads to decide anything."""
+        if not messages:
+            return
+        table = cast(Table, RolloutRow.__table__)
+        said = (
+            update(table)
+            .where(table.c.deployment_id == bindparam("id"))
+            .values(last_message=bindparam("said"), updated_at=utcnow())
+        )  # its row_version stays: a message is no change another writer must be told of
+        self.session.execute(said, [{"id": d, "said": m} for d, m in messages.items()])
+
     def in_phases(
         self, phases: Iterable[str], model_name: str | None = None
     ) -> Sequence[RolloutRow]:
@@ -256,6 +295,24 @@ class HealthCheckRepository:
         if actions is not None:
             query = query.where(HealthCheckRow.action.in_(builtins.list(actions)))
         return list(reversed(self.session.scalars(query).all()))
+
+    def add_many(self, rows: Iterable[HealthCheckRow]) -> None:
+        """Insert these judgements in one statement (a tick's, one per deployment)."""
+        values = [
+            {
+                "deployment_id": r.deployment_id,
+                "model_name": r.model_name,
+                "checked_at": r.checked_at,
+                "status": r.status,
+                "action": r.action,
+                "metrics": r.metrics,
+                "message": r.message,
+                "tick_id": r.tick_id,
+            }
+            for r in rows
+        ]
+        if values:
+            self.session.execute(insert(HealthCheckRow), values)
 
     def count_since(self, deployment_id: str, after: datetime) -> int:
         """How many judgements of a deployment were made after ``after`` (the monitor's ticks

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from database.engine import read_session
+from database.metrics_snapshot import MetricsSnapshot
 from database.models import DeploymentRow, GatewayStatsRow, ModelVersionRow, RolloutRow, RouteRow
+from database.repositories import chunks
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import UnknownModelError
 from lifecycle.latency import RequestCounts, merged_metrics, summed_counts
@@ -183,6 +185,13 @@ class DbRouter:
             row = session.get(RouteRow, model_name)
             return routes_of(row) if row is not None else None
 
+    def tables(self, model_names: Iterable[str]) -> dict[str, Routes]:
+        """The stored tables of these models (those that have one), in one query."""
+        names = sorted(set(model_names))
+        with read_session(self.session_factory) as session:
+            rows = [r for part in chunks(names) for r in session.scalars(in_names(part))]
+            return {row.model_name: routes_of(row) for row in rows}
+
     def revisions(self) -> dict[str, int]:
         """Each table's revision: one small query, so that polling costs next to nothing."""
         with read_session(self.session_factory) as session:
@@ -342,6 +351,23 @@ class DbMetricsSource:
         """Output comparison of one shadow deployment, summed over every replica ever."""
         rows = self._rows("shadow", deployment_id)
         return ShadowStats.total(ShadowStats.from_figures(r.figures) for r in rows)
+
+    def snapshot(self, deployment_ids: Iterable[str]) -> MetricsSnapshot:
+        """The figures of these deployments read at once (a tick over many rollouts)."""
+        ids = sorted(set(deployment_ids))
+        of = GatewayStatsRow.deployment_id.in_
+        with read_session(self.session_factory) as session:
+            rows = [
+                r
+                for p in chunks(ids)
+                for r in session.scalars(select(GatewayStatsRow).where(of(p)))
+            ]
+        return MetricsSnapshot(rows, ids, self.fresh)
+
+
+def in_names(names: list[str]) -> Select[RouteRow]:
+    """The ``routes`` rows of these models."""
+    return select(RouteRow).where(RouteRow.model_name.in_(names))
 
 
 def _ejection_limits(session: Session, named: set[str]) -> dict[str, tuple[float, int]]:

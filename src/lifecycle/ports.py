@@ -6,7 +6,7 @@ only to them. Each port has one fake in the tests and a contract test run agains
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -163,6 +163,10 @@ class Router(Protocol):
 
     def get_routes(self, model_name: str) -> Routes | None: ...
 
+    def tables(self, model_names: Iterable[str]) -> dict[str, Routes]:
+        """The tables of these models that have one, read at once (a tick over many)."""
+        ...
+
 
 @runtime_checkable
 class MetricsSource(Protocol):
@@ -181,6 +185,11 @@ class MetricsSource(Protocol):
         report (not as a gateway remembers it); None if none ever did. A gateway reports every
         deployment it routes or mirrors, requests or none, so an old report means no gateway
         is watching it: its figures are stale."""
+        ...
+
+    def snapshot(self, deployment_ids: Iterable[str]) -> MetricsSource:
+        """The same answers for these deployments, read at once (a tick over many rollouts
+        reads its figures this way); asking it about another deployment is an error."""
         ...
 
 

@@ -146,3 +146,32 @@ def test_a_report_is_dated_when_it_is_stored_and_a_later_one_moves_forward(side:
     side.traffic.count("d1", 1)
     later = side.source.reported_at("d1")
     assert later is not None and later >= first
+
+
+def test_a_snapshot_of_many_deployments_answers_what_each_read_alone_does(side: Side) -> None:
+    side.traffic.count("d1", 10, errors=2, ms=4.0)
+    side.traffic.count("d2", 4, ms=40.0)
+    side.traffic.compare("s1", compared=10, agreed=9, shadow_errors=1)
+    ids = ["d1", "d2", "s1", "unknown"]
+    before = {d: side.source.reported_at(d) for d in ids}
+    snapshot = side.source.snapshot(ids)
+    for deployment_id in ids:
+        assert snapshot.counts(deployment_id) == side.source.counts(deployment_id)
+        assert snapshot.metrics(deployment_id) == side.source.metrics(deployment_id)
+        assert snapshot.shadow_stats(deployment_id) == side.source.shadow_stats(deployment_id)
+        # the store's report times (the fake's "now" moves: it lies between two reads)
+        stored, after = snapshot.reported_at(deployment_id), side.source.reported_at(deployment_id)
+        assert (stored is None) == (after is None) == (before[deployment_id] is None)
+        if stored is not None:
+            assert before[deployment_id] <= stored <= after  # type: ignore[operator]
+    assert snapshot.counts("d1").requests == 10 and snapshot.shadow_stats("s1").compared == 10
+
+
+def test_a_snapshot_refuses_to_answer_for_a_deployment_it_did_not_read() -> None:
+    """Nothing is judged on figures never read: the real snapshot names what it lacks."""
+    from database.metrics_snapshot import MetricsSnapshot
+
+    snapshot = MetricsSnapshot([], ["d1"], lambda rows: list(rows))
+    assert snapshot.counts("d1") == RequestCounts()
+    with pytest.raises(KeyError, match="d2"):
+        snapshot.counts("d2")

@@ -200,3 +200,12 @@ def test_a_table_the_stage_rule_refuses_is_refused_on_every_side_and_nothing_is_
     with pytest.raises(UnapprovedRouteError):
         side.router.set_routes(routes)
     assert side.router.get_routes(MODEL) == Routes(MODEL, {"d1": 100.0})
+
+
+def test_the_tables_of_many_models_read_at_once_are_what_each_reads_alone(side: Side) -> None:
+    side.router.set_routes(Routes(MODEL, {"d1": 80, "d2": 20}, "mirror", 5, "d1"))
+    side.router.set_routes(Routes(OTHER, {"o1": 100}))
+    names = [MODEL, OTHER, "unrouted", "never_registered"]
+    tables = side.router.tables(names)
+    assert tables == {MODEL: side.router.get_routes(MODEL), OTHER: side.router.get_routes(OTHER)}
+    assert side.router.tables([]) == {}

@@ -148,3 +148,28 @@ def test_the_windows_running_sums_equal_a_recount_of_its_requests(
             assert stats.window_requests() == len(inside)
     assert (stats.requests, stats.errors) == (len(seen), sum(e for _, _, e in seen))
     assert sum(stats.prometheus_buckets) == len(seen)
+
+
+def test_an_idle_deployments_snapshot_is_kept_until_its_next_request_and_stays_true() -> None:
+    """A table of 1,000 models is mostly idle deployments flushed every couple of seconds
+    (issue 17 item 6): once a whole window passed without a request the snapshot cannot change,
+    so it is not computed again; a request, or a retry counted on it, makes a new one."""
+    clock = FakeClock()
+    stats = DeploymentStats("d1", "m", window_seconds=10, clock=clock)
+    stats.record(5.0, error=False)
+    clock.now += 5
+    busy = stats.snapshot()
+    clock.now += 1
+    assert stats.snapshot() is not busy  # a window with requests moves with time
+    clock.now += 20
+    idle = stats.snapshot()
+    assert idle["window"]["requests"] == 0 and idle["window_seconds"] == 10
+    clock.now += 100
+    assert stats.snapshot() is idle
+    stats._idle = None  # computed afresh now, it is what was kept
+    assert stats.snapshot() == idle
+    stats.retried += 1
+    assert stats.snapshot()["total"]["retried_on_stable"] == 1
+    stats.record(7.0, error=True)
+    after = stats.snapshot()
+    assert (after["window"]["requests"], after["total"]["errors"]) == (1, 1)

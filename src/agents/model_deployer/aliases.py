@@ -42,28 +42,66 @@ def move_serving_aliases(
     return wanted
 
 
+RECHECKS_PER_TICK = 10
+"""How many models whose aliases were already right a tick over every model reads again from
+the registry (the longest unchecked first): an alias moved by hand in MLflow is put back within
+``models / RECHECKS_PER_TICK`` ticks, while a tick costs the registry a bounded number of calls
+whatever the number of models."""
+
+
 class AliasNode:
-    """Moves the serving aliases of the run's model (of every model, for a tick over all)."""
+    """Moves the serving aliases of the run's model (of every model, for a tick over all).
+
+    A tick over every model reads the routing tables and the deployments once, decides each
+    model's aliases (``aliases_for``), and asks the registry only about the models whose wanted
+    aliases differ from the ones this node last saw in place (a table changed, or a move that
+    failed), plus ``RECHECKS_PER_TICK`` others in turn."""
 
     def __init__(self, deps: DeployerDeps) -> None:
         self.deps = deps
+        self.seen: dict[str, tuple[dict[str, str | None], int]] = {}
+        """model -> (the aliases the registry was found or put at, the pass that did it)."""
+        self.passes = 0
 
     def __call__(self, state: State) -> dict[str, Any]:
-        names = [state.model_name] if state.model_name else self._every_model()
-        for name in names:
-            try:
-                deps = self.deps
-                move_serving_aliases(deps.uow, deps.router, deps.registry, name)
-            except Exception as exc:
-                log.warning(
-                    "%s: the serving aliases were not moved (next tick retries): %s", name, exc
-                )
-        return {}
-
-    def _every_model(self) -> list[str]:
+        if state.model_name:
+            self._put(state.model_name, None)
+            return {}
         try:
-            with self.deps.uow() as uow:
-                return list(uow.models.list_model_names())
+            wanted = self._every_model()
         except Exception as exc:
             log.warning("the serving aliases were not moved (next tick retries): %s", exc)
-            return []
+            return {}
+        self.passes += 1
+        changed = [m for m, w in wanted.items() if self.seen.get(m, ({}, 0))[0] != w]
+        settled = sorted((m for m in wanted if m not in changed), key=lambda m: self.seen[m][1])
+        for name in sorted(changed) + settled[:RECHECKS_PER_TICK]:
+            self._put(name, wanted[name])
+        return {}
+
+    def _put(self, name: str, wanted: dict[str, str | None] | None) -> None:
+        """Put ``name``'s aliases where ``wanted`` says (read now when None); remember them
+        once the registry has them, forget them when it failed (the next tick tries again)."""
+        deps = self.deps
+        try:
+            if wanted is None:
+                wanted = dict(move_serving_aliases(deps.uow, deps.router, deps.registry, name))
+            else:
+                moves = alias_moves(wanted, deps.registry.aliases(name))
+                if moves:
+                    deps.registry.move_aliases(name, moves)
+            self.seen[name] = (wanted, self.passes)
+        except Exception as exc:
+            self.seen.pop(name, None)
+            log.warning("%s: the serving aliases were not moved (next tick retries): %s", name, exc)
+
+    def _every_model(self) -> dict[str, dict[str, str | None]]:
+        """Each registered model's wanted aliases, from one read of each table involved."""
+        with self.deps.uow() as uow:
+            names = list(uow.models.list_model_names())
+        tables = self.deps.router.tables(names)
+        named = {d for t in tables.values() for d in (*t.weights, t.shadow_deployment_id) if d}
+        with self.deps.uow() as uow:
+            rows = uow.deployments.get_many(named)
+            versions = {d: row.model_version for d, row in rows.items()}
+        return {n: dict(aliases_for(tables.get(n), versions)) for n in names}

@@ -34,6 +34,7 @@ from lifecycle.monitor import (
     judge,
     stale_figures,
 )
+from lifecycle.ports import MetricsSource
 from lifecycle.rollback import config_from_dict
 from lifecycle.shadow_watch import FIGURES_KEY, gate_figures, shadow_gates
 from lifecycle.stages import DeploymentStatus
@@ -58,7 +59,9 @@ class HealthChecks:
         busy = {d for d, row in rows.items() if left_alone(self.deps, row)}
         mine = [r for r in rollouts if not {r.deployment_id, r.baseline_deployment_id} & busy]
         bases = {r.baseline_deployment_id for r in rollouts if r.baseline_deployment_id}
-        checks = [self._judge(r, rows) for r in mine] + self._sweep(rows, owned | busy, bases)
+        figures = self.deps.metrics.snapshot(_judged(mine))  # every rollout's figures: one read
+        checks = [self._judge(r, rows, figures) for r in mine]
+        checks += self._sweep(rows, owned | busy, bases)
         now = self.deps.clock.now()
         done = once(self.deps, tick, "check_health", self._recorder(tick, checks, now))
         kept = tuple(c for c in checks if c.deployment_id not in done.get("left_alone", ()))
@@ -71,19 +74,27 @@ class HealthChecks:
         judgement of it is not one of its health), and so is said in the result."""
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
+            ids = {d for c in checks for d in (c.deployment_id, c.target) if d}
+            # read at once and kept referenced (the session's identity map holds rows weakly):
+            # the gets and finds below find them loaded and read no more
+            loaded = (uow.deployments.get_many(ids), uow.rollouts.find_many(ids))
             left = [c.deployment_id for c in checks if self._marked(uow, c)]
-            for check in checks:
-                if check.deployment_id in left:
-                    continue
-                uow.health_checks.add(_health_row(check, tick, now))
+            kept = [c for c in checks if c.deployment_id not in left]
+            said: dict[str, str] = {}
+            uow.health_checks.add_many(_health_row(c, tick, now) for c in kept)
+            for check in kept:
                 self.slo.record(uow, check.deployment_id, now)
                 if check.action is MonitorAction.ROLLBACK and check.metrics.get("slo"):
                     self.slo.open_for_rollback(uow, check, now)
                 rollout = uow.rollouts.find(check.deployment_id)
                 if rollout is None:
                     continue
+                if check.action is not MonitorAction.ROLLBACK or rollout.pending is not None:
+                    if rollout.last_message != check.message:
+                        said[check.deployment_id] = check.message
+                    continue
                 rollout.last_message = check.message
-                if check.action is MonitorAction.ROLLBACK and rollout.pending is None:
+                if rollout.pending is None:
                     rollout.pending = {
                         "decided_at": now.isoformat(),
                         "run_id": f"{tick}-{check.deployment_id}"[:100],
@@ -91,6 +102,8 @@ class HealthChecks:
                         "target": check.target,
                     }
                     _audit_stale(uow, check)
+            uow.rollouts.set_messages(said)  # one statement: what each judgement said
+            del loaded
             return {"left_alone": left}
 
         return act
@@ -100,9 +113,12 @@ class HealthChecks:
         ids = [check.deployment_id, check.target]
         return any(left_alone(self.deps, uow.deployments.get(d)) for d in ids if d)
 
-    def _judge(self, rollout: OpenRollout, rows: dict[str, DeploymentRow]) -> HealthCheck:
+    def _judge(
+        self, rollout: OpenRollout, rows: dict[str, DeploymentRow], source: MetricsSource
+    ) -> HealthCheck:
         """One rollout's judgement (``lifecycle.monitor.judge``), with the figures it was made
-        on; a rollback already decided is finished without reading any."""
+        on (``source``: the tick's snapshot of them); a rollback already decided is finished
+        without looking at any."""
         row = rows[rollout.deployment_id]
         base = rows.get(rollout.baseline_deployment_id or "")
         alive = self.deps.serving.process_alive(row.endpoint())
@@ -111,8 +127,8 @@ class HealthChecks:
         now = self.deps.clock.now()
         stale = None
         if rollout.pending is None:
-            figures, verdicts = self._verdicts(rollout, row, base)
-            stale = self._stale(rollout, now)
+            figures, verdicts = self._verdicts(rollout, row, base, source)
+            stale = self._stale(rollout, now, source)
             if rollout.view.phase is RolloutPhase.WARM and alive:
                 figures["slo"], breaches = self._slo_of(row)
                 verdicts += breaches
@@ -129,28 +145,35 @@ class HealthChecks:
             found = self.slo.acting(row.deployment_id)
         return found.figures(), failed
 
-    def _stale(self, rollout: OpenRollout, now: datetime) -> str | None:
+    def _stale(self, rollout: OpenRollout, now: datetime, source: MetricsSource) -> str | None:
         """Why the rollout's figures are stale, or None: the ticks that judged it, and the time
         gone, since the later of its last gateway report (as the state DB stored it) and the
-        start of its current step."""
+        start of its current step. The ticks are counted only once the time is reached (both
+        must be, ``stale_figures``): a rollout whose gateways report costs no read here."""
         since = rollout.view.step_started_at
-        reported = self.deps.metrics.reported_at(rollout.deployment_id)
+        reported = source.reported_at(rollout.deployment_id)
         if reported is not None and reported > since:
             since = reported
-        with self.deps.uow() as uow:
-            ticks = uow.health_checks.count_since(rollout.deployment_id, since) + 1
         policy = self.deps.policy
         seconds = (now - since).total_seconds()
+        if seconds < policy.stale_figures_seconds:
+            return None
+        with self.deps.uow() as uow:
+            ticks = uow.health_checks.count_since(rollout.deployment_id, since) + 1
         return stale_figures(
             ticks, seconds, policy.stale_figures_ticks, policy.stale_figures_seconds
         )
 
     def _verdicts(
-        self, rollout: OpenRollout, row: DeploymentRow, base: DeploymentRow | None
+        self,
+        rollout: OpenRollout,
+        row: DeploymentRow,
+        base: DeploymentRow | None,
+        source: MetricsSource,
     ) -> tuple[dict[str, Any], list[Verdict]]:
         """The gates of the rollout's phase over the requests of its current step."""
         if rollout.view.phase is RolloutPhase.SHADOW:
-            stats = self.deps.metrics.shadow_stats(row.deployment_id)
+            stats = source.shadow_stats(row.deployment_id)
             promotion = self.deps.policy.promotion
             verdict = shadow_agreement_gate(
                 stats, promotion.min_shadow_agreement, promotion.min_shadow_comparisons
@@ -167,11 +190,9 @@ class HealthChecks:
             return figures, [verdict]
         config = config_from_dict(rollout.config)
         marks = rollout.marks
-        candidate = self.deps.metrics.counts(row.deployment_id).since(
-            mark_of(marks, row.deployment_id)
-        )
+        candidate = source.counts(row.deployment_id).since(mark_of(marks, row.deployment_id))
         baseline = (
-            self.deps.metrics.counts(base.deployment_id).since(mark_of(marks, base.deployment_id))
+            source.counts(base.deployment_id).since(mark_of(marks, base.deployment_id))
             if base is not None
             else RequestCounts()
         )
@@ -191,10 +212,9 @@ class HealthChecks:
         A deployment still pending or deploying belongs to the deploy in flight, which has not
         written its rollout yet; it is never touched here, nor one a run has marked."""
         found = []
-        for name in sorted({r.model_name for r in rows.values()}):
-            routes = self.deps.router.get_routes(name)
-            if routes is None:
-                continue
+        tables = self.deps.router.tables({r.model_name for r in rows.values()})
+        for name in sorted(tables):
+            routes = tables[name]
             for dep in sorted(routes.weights):
                 row = rows.get(dep)
                 if row is None or dep in owned or row.status != DeploymentStatus.ACTIVE.value:
@@ -210,6 +230,11 @@ class HealthChecks:
                 )
                 found.append(_check(row, decision, {}, None))
         return found
+
+
+def _judged(rollouts: list[OpenRollout]) -> set[str]:
+    """The deployments whose figures the rollouts are judged on: each and its baseline."""
+    return {d for r in rollouts for d in (r.deployment_id, r.baseline_deployment_id) if d}
 
 
 def _check(

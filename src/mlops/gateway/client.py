@@ -5,7 +5,7 @@ and the immediate and gradual traffic switches the endpoint manager offers.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import httpx
@@ -79,6 +79,11 @@ class GatewayClient:
         if served is None:
             return None
         return Routes.from_json({**served, "model_name": model_name})
+
+    def tables(self, model_names: Iterable[str]) -> dict[str, Routes]:
+        """The tables being served of these models (one request each: an admin API client)."""
+        found = {name: self.get_routes(name) for name in model_names}
+        return {name: routes for name, routes in found.items() if routes is not None}
 
     def stats(self) -> list[dict[str, Any]]:
         """``/admin/stats`` of every replica."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +29,8 @@ class RouteStore(Protocol):
     def save(self, routes: Routes, actor: str) -> tuple[Routes, int]: ...
 
     def get_routes(self, model_name: str) -> Routes | None: ...
+
+    def tables(self, model_names: Iterable[str]) -> dict[str, Routes]: ...
 
 
 class ConfirmingRouter:
@@ -78,6 +81,9 @@ class ConfirmingRouter:
 
     def get_routes(self, model_name: str) -> Routes | None:
         return self.db.get_routes(model_name)
+
+    def tables(self, model_names: Iterable[str]) -> dict[str, Routes]:
+        return self.db.tables(model_names)
 
     def wait_served(self, model_name: str, revision: int, push: bool = False) -> float:
         """Seconds until every running gateway served ``revision`` of the model's table.

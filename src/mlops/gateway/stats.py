@@ -60,6 +60,10 @@ class DeploymentStats:
     _window_requests: int = 0
     _window_errors: int = 0
     _window_latency: list[int] = field(default_factory=lambda: [0] * BUCKETS)
+    _idle: tuple[tuple[int, int, int], dict[str, Any]] | None = None
+    """The last snapshot, kept while it cannot change: taken with an empty, whole window, it
+    is the same until the next request (a table of 1,000 models is mostly idle deployments,
+    each flushed every couple of seconds)."""
 
     def __post_init__(self) -> None:
         self.started = self.recorded_at = self.clock()
@@ -114,8 +118,20 @@ class DeploymentStats:
         return self._window_requests
 
     def snapshot(self) -> dict[str, Any]:
-        """Everything a reader needs, JSON-ready (``window`` and ``total`` figures)."""
+        """Everything a reader needs, JSON-ready (``window`` and ``total`` figures). Not to be
+        changed by the caller: an idle deployment's is the same object until its next request."""
+        counts = (self.requests, self.errors, self.retried)
+        if self._idle is not None and self._idle[0] == counts:
+            return self._idle[1]
         requests, errors, latency, covered = self.window()
+        taken = self._figures(requests, errors, latency, covered)
+        whole = requests == 0 and covered >= self.window_seconds
+        self._idle = (counts, taken) if whole else None
+        return taken
+
+    def _figures(
+        self, requests: int, errors: int, latency: list[int], covered: float
+    ) -> dict[str, Any]:
         return {
             "deployment_id": self.deployment_id,
             "model_name": self.model_name,

@@ -1,0 +1,355 @@
+"""Scale figures (issue 17 item 6) on a real PostgreSQL the bench starts and stops by PID.
+
+``tick``: the system graph's tick over every model at once (``SystemAgent.tick``: the
+deployer's health checks of every open rollout, its actions, the serving aliases) over 1, 10,
+100 and 1,000 models each with a live canary rollout (``bench/scale_world.py``: state DB rows,
+one real process per endpoint, the MLflow registry with the aliases in place); median ms per
+tick and SQL round trips per tick (SQLAlchemy's ``before_cursor_execute``; the checkpointer
+and the MLflow store are not counted), and the ratio of the largest size to the smallest.
+
+``watcher``: the same over the watcher's whole tick (``agents.entrypoints.watch.fenced_tick``,
+what ``deployer watch`` runs each interval: per model its lock, healing and a system-graph
+tick, then quality, drift and the monitor agent's watch).
+
+It prints figures; it asserts nothing.
+
+    PYTHONPATH=src .venv/bin/python bench/scale.py tick --sizes 1,10,100,1000 --ticks 5
+    PYTHONPATH=src .venv/bin/python bench/scale.py watcher --sizes 1,10,100 --ticks 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+for path in (str(ROOT), str(ROOT / "src"), str(HERE)):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+QUIET = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "BENTOML_DO_NOT_TRACK": "true",
+    "DO_NOT_TRACK": "1",
+    "RAY_USAGE_STATS_ENABLED": "0",
+}
+
+
+@contextmanager
+def postgres() -> Iterator[Any]:
+    """A throwaway PostgreSQL server (tests/postgres_server.py), stopped by PID."""
+    from tests.postgres_server import running_postgres
+
+    with running_postgres() as server:
+        yield server
+
+
+@contextmanager
+def database(server: Any, name: str) -> Iterator[str]:
+    """A fresh database at head on ``server``, dropped afterwards."""
+    from tests.postgres_server import create_database, drop_database
+
+    from database import migrate
+
+    url = create_database(server, name)
+    migrate.upgrade(url)
+    try:
+        yield url
+    finally:
+        drop_database(server, name)
+
+
+class RoundTrips:
+    """Counts the statements an engine sends (one round trip each)."""
+
+    def __init__(self, engine: Any) -> None:
+        from sqlalchemy import event
+
+        self.count = 0
+        self.engine = engine
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_: Any) -> None:
+        self.count += 1
+
+    def close(self) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+@contextmanager
+def container(url: str, home: Path) -> Iterator[Any]:
+    """The watcher's container over ``url`` (a home of its own)."""
+    os.environ.update(QUIET)
+    os.environ["DEPLOYER_HOME"] = str(home)
+    os.environ["DEPLOYER_DATABASE_URL"] = url
+    from agents.bootstrap import bootstrap
+    from agents.settings import load_settings
+
+    c = bootstrap(load_settings())
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def time_ticks(
+    c: Any, ticks: int, watcher: bool, flush: Callable[[], None] = lambda: None
+) -> dict[str, Any]:
+    """``ticks`` ticks under the watcher's lease: the watcher's whole tick (``fenced_tick``,
+    what ``deployer watch`` runs each interval) or, without ``watcher``, the system graph's
+    tick over every model at once (``SystemAgent.tick``: the deployer's health checks, the
+    actions, the aliases). Before each, ``flush`` stores the gateways' figures, as a running
+    gateway does every second (not timed): without it the rollouts' figures go stale and the
+    monitor rolls them back, as it should. The first tick warms caches and is not counted."""
+    from agents.commands import Tick
+    from agents.entrypoints import watch
+    from database import leases
+
+    holder, ttl = watch.holder_name(), 600.0
+    fence = watch.fence_writes(c, holder)
+    times, trips = [], []
+    out: dict[str, Any] = {}
+    counter = RoundTrips(c.engine)
+    try:
+        with c.open_system() as agent:
+            lease = leases.acquire(c.session_factory, watch.LEASE_NAME, holder, ttl)
+            fence.token = lease.fence
+            for n in range(ticks + 1):
+                flush()
+                counter.count = 0
+                start = time.perf_counter()
+                if watcher:
+                    out = watch.fenced_tick(c, agent, Tick(model_name=None), fence, ttl, n + 1)
+                    checks = out["checks"]
+                else:
+                    out = agent.tick(c.settings.user, "")
+                    checks = (out.get("monitor") or {}).get("checks", [])
+                elapsed = time.perf_counter() - start
+                if n:
+                    times.append(elapsed * 1000)
+                    trips.append(counter.count)
+            leases.release(c.session_factory, watch.LEASE_NAME, holder)
+    finally:
+        counter.close()
+    return {
+        "ms": round(statistics.median(times), 1),
+        "round_trips": statistics.median(trips),
+        "checks": len(checks),
+        "actions": sorted({str(ch.get("action") or "") for ch in checks}),
+    }
+
+
+def bench_tick(sizes: list[int], ticks: int, watcher: bool) -> dict[str, Any]:
+    from scale_world import register_in_mlflow, report_figures, seeded
+    from tests.mlflow_template import seed_mlflow_store
+
+    what = "watcher tick" if watcher else "system-graph tick"
+    results: dict[int, dict[str, Any]] = {}
+    with postgres() as server:
+        for size in sizes:
+            with (
+                tempfile.TemporaryDirectory(prefix="scale-") as tmp,
+                database(server, f"scale_{size}") as url,
+                container(url, Path(tmp) / "home") as c,
+            ):
+                with seeded(c.session_factory, size, c.settings.bentoml_home) as world:
+                    seed_mlflow_store(c.settings.tracking_uri)
+                    register_in_mlflow(c.settings.tracking_uri, world, Path(tmp) / "artifacts")
+                    flush = functools.partial(report_figures, c.session_factory, world)
+                    results[size] = time_ticks(c, ticks, watcher, flush)
+                c.engine.dispose()
+            row = results[size]
+            print(
+                f"{what} over {size:>5} rollouts: {row['ms']:8.1f} ms, "
+                f"{row['round_trips']:6.0f} round trips, {row['checks']} checks "
+                f"({', '.join(row['actions'])})",
+                flush=True,
+            )
+    first, last = results[sizes[0]], results[sizes[-1]]
+    summary = {
+        "sizes": {str(k): v for k, v in results.items()},
+        "ms_ratio": round(last["ms"] / first["ms"], 2),
+        "round_trip_ratio": round(last["round_trips"] / first["round_trips"], 2),
+    }
+    print(
+        f"{what}, {sizes[-1]} vs {sizes[0]} rollouts: {summary['ms_ratio']}x the time, "
+        f"{summary['round_trip_ratio']}x the round trips",
+        flush=True,
+    )
+    return summary
+
+
+@contextmanager
+def process(command: list[str], env: dict[str, str], ready_url: str) -> Iterator[int]:
+    """A process of the bench, ready when ``ready_url`` answers; stopped by PID."""
+    import subprocess
+
+    from mlops.processes import wait_http_ok
+
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        if not wait_http_ok(ready_url, 120, lambda: proc.poll() is None):
+            raise SystemExit(f"{command[-3:]} did not start")
+        yield proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def gateway_env(url: str, home: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        **QUIET,
+        "DEPLOYER_HOME": str(home),
+        "DEPLOYER_DATABASE_URL": url,
+        "DEPLOYER_GATEWAY_TOKEN": TOKEN,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+
+
+TOKEN = "scale-bench-admin-token-0123"
+DEFAULT_SIZES = "1,10,100,1000"
+WARM_SECONDS = 65.0
+IDLE_SECONDS = 20.0
+"""The gateways' first window (60 s) and a flush, before the gateway arm measures."""
+GATEWAY = [sys.executable, "-m", "agents.entrypoints.gateway"]
+
+
+def reload_ms(base: str, times: int = 5) -> float:
+    """Median ms of the admin API's reload (every table loaded again from the state DB)."""
+    import httpx
+
+    samples = []
+    with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        for _ in range(times):
+            start = time.perf_counter()
+            client.post(f"{base}/admin/reload").raise_for_status()
+            samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def bench_gateway(sizes: list[int], rounds: int, requests: int, concurrency: int) -> dict[str, Any]:
+    """Gateways over tables of ``sizes`` models (all in one run), load alternating between
+    them, CPU per request of each gateway process (its CPU time over the round / requests)."""
+    from gateway import body_bytes, cpu_seconds, load
+    from scale_world import seed
+
+    from mlops.processes import free_port
+
+    with tempfile.TemporaryDirectory(prefix="scale-gw-") as tmp, postgres() as server:
+        work = Path(tmp)
+        body = work / "body.json"
+        body.write_bytes(body_bytes())
+        up_port = free_port()
+        upstream = f"http://127.0.0.1:{up_port}"
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(
+                process(
+                    [sys.executable, str(HERE / "scale_upstream.py"), str(up_port)],
+                    {**os.environ},
+                    f"{upstream}/readyz",
+                )
+            )
+            gateways: dict[int, tuple[int, str]] = {}
+            for size in sizes:
+                url = stack.enter_context(database(server, f"scale_gw_{size}"))
+                from database.engine import make_engine, make_session_factory
+
+                engine = make_engine(url)
+                seed(make_session_factory(engine), size, work / "b", endpoint_url=upstream)
+                engine.dispose()
+                port = free_port()
+                base = f"http://127.0.0.1:{port}"
+                env = gateway_env(url, work / f"home-{size}")
+                pid = stack.enter_context(
+                    process([*GATEWAY, "--port", str(port)], env, f"{base}/healthz")
+                )
+                gateways[size] = (pid, base)
+            # a gateway runs for long: its first window (60 s) is not what serving costs
+            time.sleep(WARM_SECONDS)
+            idle: dict[int, float] = {}
+            before = {size: cpu_seconds([pid]) for size, (pid, _) in gateways.items()}
+            time.sleep(IDLE_SECONDS)  # no requests: what the table's size costs by itself
+            for size, (pid, _) in gateways.items():
+                idle[size] = (cpu_seconds([pid]) - before[size]) / IDLE_SECONDS * 1000
+            reloads = {size: reload_ms(base) for size, (_, base) in gateways.items()}
+            cpu: dict[int, list[float]] = {size: [] for size in sizes}
+            for _ in range(rounds):
+                for size, (pid, base) in gateways.items():
+                    before = cpu_seconds([pid])
+                    result = load(
+                        f"{base}/v1/models/scale-00000/predict", requests, concurrency, body
+                    )
+                    used = cpu_seconds([pid]) - before
+                    if result.get("failures"):
+                        raise SystemExit(f"{result['failures']} requests failed at {size} models")
+                    cpu[size].append(used / requests * 1e6)
+    medians = {size: statistics.median(v) for size, v in cpu.items()}
+    small, large = sizes[0], sizes[-1]
+    for size in sizes:
+        print(
+            f"gateway with {size:>5} models in its table: {medians[size]:7.1f} us CPU per "
+            f"request (median of {rounds} rounds of {requests}), table reload "
+            f"{reloads[size]:7.1f} ms, idle {idle[size]:5.1f} ms CPU a second",
+            flush=True,
+        )
+    ratio = medians[large] / medians[small]
+    print(f"CPU per request, {large} vs {small} models: {ratio:.3f}x", flush=True)
+    return {
+        "us_per_request": {str(k): round(v, 1) for k, v in medians.items()},
+        "reload_ms": {str(k): round(v, 1) for k, v in reloads.items()},
+        "idle_ms_per_second": {str(k): round(v, 1) for k, v in idle.items()},
+        "ratio": round(ratio, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("part", choices=["tick", "watcher", "gateway"], nargs="?", default="tick")
+    parser.add_argument("--sizes", default=DEFAULT_SIZES)
+    parser.add_argument("--ticks", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5, help="gateway: alternating rounds")
+    parser.add_argument("--requests", type=int, default=2000, help="gateway: per round")
+    parser.add_argument("--concurrency", type=int, default=8, help="gateway: connections")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop what was started, by PID
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.part == "gateway":
+        sizes = [
+            int(s) for s in (args.sizes if args.sizes != DEFAULT_SIZES else "1,1000").split(",")
+        ]
+        out = bench_gateway(sizes, args.rounds, args.requests, args.concurrency)
+    else:
+        out = bench_tick(sizes, args.ticks, watcher=args.part == "watcher")
+    if args.json:
+        print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
