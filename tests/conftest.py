@@ -18,6 +18,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from tests.postgres_server import PostgresServer, create_database, drop_database, running_postgres
+from tests.ray_cluster import RayCluster
 
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -132,3 +133,14 @@ def no_leftover_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     yield
     left = servers() - before
     assert not left, f"bentoml serve processes left behind: {sorted(left)}"
+
+
+@pytest.fixture(scope="session")
+def ray_test_cluster() -> Iterator[RayCluster]:
+    """The session's one real two-node Ray cluster (``tests/ray_cluster.py``), started on first
+    use; skipped without Ray unless ``DEPLOYER_REQUIRE_RAY`` is set."""
+    from tests.ray_cluster import ray_cluster, require_ray
+
+    require_ray()
+    with ray_cluster() as cluster:
+        yield cluster

@@ -19,6 +19,7 @@ from database.routing import DbMetricsSource, DbRouter
 from database.schema import check_schema
 from database.services import DbPackageLedger
 from database.uow import SqlAlchemyUnitOfWork
+from lifecycle.errors import ConfigurationError
 from lifecycle.gates import PromotionPolicy
 from mlops.endpoints_local import LocalEndpointManager
 from mlops.notify_apprise import AppriseNotifier
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from agents.supervisor.agent import SystemAgent
     from memory.store_memory import StoreMemory
     from mlops.projects_mlflow import MlflowProjectRunner
-    from mlops.serving_local import LocalServing
+    from mlops.serving_backends import ServingBackends
 
 
 @dataclass
@@ -134,17 +135,36 @@ class Container:
         )
 
     @cached_property
-    def serving(self) -> LocalServing:
-        """Packages and local endpoint processes; packaging is recorded in the state DB."""
+    def serving(self) -> ServingBackends:
+        """Packages (recorded in the state DB) and endpoints: new ones on ``DEPLOYER_SERVING``'s
+        backend, each one checked and stopped on the backend that started it. Choosing ``ray``
+        without the ``[ray]`` extra installed is refused here, before anything is written."""
+        from mlops.serving_backends import ServingBackends
         from mlops.serving_local import LocalServing
+        from mlops.serving_ray import RayServing, ray_installed
 
-        return LocalServing(
+        s = self.settings
+        if s.serving == "ray" and not ray_installed():
+            raise ConfigurationError(
+                "DEPLOYER_SERVING=ray needs Ray Serve: pip install 'model-deployer[ray]'"
+            )
+        local = LocalServing(
             lambda: self.registry,
             lambda: self.packager,
             self.endpoints,
-            self.settings.bentoml_home,
+            s.bentoml_home,
             DbPackageLedger(self.uow),
         )
+
+        def ray() -> RayServing:
+            if not ray_installed():
+                raise ConfigurationError(
+                    "this deployment runs on Ray, and Ray Serve is not installed: "
+                    "pip install 'model-deployer[ray]'"
+                )
+            return RayServing(local, s.ray_address, s.ray_serve_url)
+
+        return ServingBackends(local, s.serving, {"ray": ray})
 
     def deps(
         self, memory: StoreMemory, clock: AgentClock | None = None, actor: str | None = None

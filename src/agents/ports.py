@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from mlops.endpoints_local import LocalEndpointManager
     from mlops.packager_bentoml import BentoPackager
     from mlops.registry_mlflow import MlflowRegistry
-    from mlops.serving_local import LocalServing
+    from mlops.serving_backends import ServingBackends
 
 
 class Services(Protocol):
@@ -54,7 +54,7 @@ class Services(Protocol):
     def endpoints(self) -> LocalEndpointManager: ...
 
     @property
-    def serving(self) -> LocalServing: ...
+    def serving(self) -> ServingBackends: ...
 
     @property
     def router(self) -> DbRouter: ...

@@ -69,6 +69,14 @@ class Settings(GatewaySettings):
     ray_address: str = Field(default="auto", validation_alias="DEPLOYER_RAY_ADDRESS")
     """The Ray cluster for ``DEPLOYER_SERVING=ray``: ``auto`` (the cluster this machine
     joined with ``ray start``), ``ray://head:10001`` or ``head:6379``."""
+    ray_serve_url: str = Field(
+        default="http://127.0.0.1:8000",
+        validation_alias="DEPLOYER_RAY_SERVE_URL",
+        pattern=r"^https?://[^/\s]+/?$",
+    )
+    """Where the gateway reaches Ray Serve's HTTP proxy (on the head node); each deployment is
+    served under ``<this URL>/<deployment id>``. The deployer starts Serve with its proxy on
+    this port when Serve is not running yet."""
     gateway_url: str = Field(
         default="http://127.0.0.1:8080", validation_alias="DEPLOYER_GATEWAY_URL"
     )

@@ -104,6 +104,8 @@ class DeploymentRow(Base):
     endpoint_url: Mapped[str | None] = mapped_column(Text)
     endpoint_pid: Mapped[int | None] = mapped_column(Integer)
     endpoint_port: Mapped[int | None] = mapped_column(Integer)
+    serving_backend: Mapped[str] = mapped_column(String(20), server_default="local")
+    """Where its server runs (``local``/``ray``), whatever ``DEPLOYER_SERVING`` says later."""
     status: Mapped[str] = mapped_column(String(20), default=DeploymentStatus.PENDING.value)
     replicas: Mapped[int] = mapped_column(Integer, default=1)
     cpu_limit: Mapped[str | None] = mapped_column(String(20))
@@ -133,9 +135,8 @@ class DeploymentRow(Base):
 
     def endpoint(self) -> Endpoint:
         """The endpoint as the ports know it (an empty URL before the server started)."""
-        return Endpoint(
-            self.deployment_id, self.endpoint_url or "", self.endpoint_port or 0, self.endpoint_pid
-        )
+        url, port, backend = self.endpoint_url or "", self.endpoint_port or 0, self.serving_backend
+        return Endpoint(self.deployment_id, url, port, self.endpoint_pid, backend or "local")
 
     def resources(self) -> Resources:
         """What this deployment asks of its serving backend (its resource columns)."""
@@ -145,11 +146,8 @@ class DeploymentRow(Base):
 
     def serve_from(self, endpoint: Endpoint) -> None:
         """Record the server that now serves this deployment (the inverse of ``endpoint()``)."""
-        self.endpoint_url, self.endpoint_pid, self.endpoint_port = (
-            endpoint.url,
-            endpoint.pid,
-            endpoint.port,
-        )
+        self.endpoint_url, self.endpoint_pid = endpoint.url, endpoint.pid
+        self.endpoint_port, self.serving_backend = endpoint.port, endpoint.backend
 
     def to_manifest(self) -> DeploymentManifest:
         """The deployment as the pydantic manifest the agent returns."""

@@ -44,12 +44,21 @@ class PackagedModel:
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """A running server for one package."""
+    """A running server for one package, on the serving backend that started it."""
 
     deployment_id: str
     url: str
     port: int
     pid: int | None = None
+    """The local server's process (None on Ray, whose replicas are the engine's to run)."""
+    backend: str = "local"
+    """The backend that runs it (``local`` or ``ray``): it is checked and stopped there, even
+    after ``DEPLOYER_SERVING`` changed."""
+
+    @property
+    def started(self) -> bool:
+        """Whether a server was recorded for it (a URL; a local one also has its PID)."""
+        return bool(self.url) and (self.backend != "local" or self.pid is not None)
 
 
 @dataclass(frozen=True, slots=True)

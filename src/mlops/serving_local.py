@@ -129,14 +129,19 @@ class LocalServing:
         return [p.pid for p in strays]
 
     def smoke(self, endpoint: Endpoint, model_name: str, version: str) -> None:
-        """``/model_info`` names this version, and ``/predict`` answers one row of zeros.
+        smoke_endpoint(endpoint, model_name, version)
 
-        Any failure, an unreachable server included, is the port's ``EndpointCreationError``."""
-        try:
-            with httpx.Client(base_url=endpoint.url, timeout=SMOKE_TIMEOUT) as client:
-                _smoke(client, endpoint.url, model_name, version)
-        except (httpx.HTTPError, ValueError) as exc:
-            raise EndpointCreationError(f"smoke check: {endpoint.url} failed: {exc}") from exc
+
+def smoke_endpoint(endpoint: Endpoint, model_name: str, version: str) -> None:
+    """``/model_info`` names this version, and ``/predict`` answers one row of zeros (every
+    backend's endpoint answers at its URL the same way).
+
+    Any failure, an unreachable server included, is the port's ``EndpointCreationError``."""
+    try:
+        with httpx.Client(base_url=endpoint.url, timeout=SMOKE_TIMEOUT) as client:
+            _smoke(client, endpoint.url, model_name, version)
+    except (httpx.HTTPError, ValueError) as exc:
+        raise EndpointCreationError(f"smoke check: {endpoint.url} failed: {exc}") from exc
 
 
 def refuse_beyond_replicas(resources: Resources) -> None:

@@ -1,5 +1,10 @@
-"""The serving port (``agents.model_deployer.deps.Serving``): ``FakeServing`` and ``LocalServing``
-(real bentos, real ``bentoml serve`` processes, called over real HTTP) pass the same tests.
+"""The serving port (``agents.model_deployer.deps.Serving``): ``FakeServing``, ``LocalServing``
+(real bentos, real ``bentoml serve`` processes, called over real HTTP) and ``RayServing`` (the
+same bentos as Ray Serve applications on the session's real two-node cluster, marked ``ray``)
+pass the same tests. Where they differ the contract says how: a backend that cannot honour
+CPU/memory limits or autoscaling refuses them and starts nothing; one that can (Ray) runs them
+and reports the replicas in its placement. A Ray endpoint has no PID: it is started when it has
+a URL, and ``stop_strays`` returns the PIDs of the replicas it stopped.
 
 The real side is slow, so it is a few tests over one home per module (``tests/gateway_stack``:
 two iris versions trained on scikit-learn's own dataset, registered in a real MLflow store and
@@ -29,15 +34,18 @@ from lifecycle.ports import Endpoint
 from lifecycle.resources import Autoscale, InvalidResourcesError, Resources
 from mlops.processes import find_by_env, free_port
 from mlops.serving_local import LocalServing
+from mlops.serving_ray import RayServing
 from tests.agent_fakes import FakeServing
 from tests.fakes import FakeRegistry
 from tests.gateway_stack import MODEL, Stack, gateway_stack
+from tests.ray_cluster import RayCluster
 
 
 @dataclass
 class Side:
     serving: Serving
     started: list[Endpoint] = field(default_factory=list)
+    honours_limits: bool = False
 
     def start(self, deployment_id: str, tag: str) -> Endpoint:
         endpoint = self.serving.start(deployment_id, tag, Resources())
@@ -53,7 +61,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def real_serving(stack: Stack) -> LocalServing:
-    return stack.container.serving
+    return stack.container.serving.local
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +70,19 @@ def real_tag(real_serving: LocalServing) -> str:
     return real_serving.package(MODEL, "1", "tester")
 
 
-@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.slow)])
+@pytest.fixture(scope="module")
+def ray_serving(real_serving: LocalServing, ray_test_cluster: RayCluster) -> RayServing:
+    """Ray Serve applications on the session's cluster, packaging through the real home's."""
+    return RayServing(real_serving, ray_test_cluster.address, ray_test_cluster.serve_url)
+
+
+@pytest.fixture(
+    params=[
+        "fake",
+        pytest.param("real", marks=pytest.mark.slow),
+        pytest.param("ray", marks=[pytest.mark.slow, pytest.mark.ray]),
+    ]
+)
 def side(request: pytest.FixtureRequest) -> Iterator[Side]:
     home = None
     if request.param == "fake":
@@ -70,12 +90,17 @@ def side(request: pytest.FixtureRequest) -> Iterator[Side]:
         for _ in range(2):
             registry.register(MODEL, f"runs:/r/{MODEL}")
         side = Side(FakeServing(registry))
+    elif request.param == "ray":
+        side = Side(request.getfixturevalue("ray_serving"), honours_limits=True)
     else:
         side = Side(request.getfixturevalue("real_serving"))
         home = str(request.getfixturevalue("stack").container.settings.bentoml_home)
     yield side
     for endpoint in side.started:
         side.serving.stop(endpoint)
+    if isinstance(side.serving, RayServing):
+        for endpoint in side.started:
+            assert side.serving.app_state(endpoint.deployment_id).status is None
     if home is not None:
         # This home's processes only: other test sessions may run servers on the machine.
         left = [p.pid for p in find_by_env(BENTOML_HOME=home)]
@@ -84,7 +109,7 @@ def side(request: pytest.FixtureRequest) -> Iterator[Side]:
 
 @pytest.fixture
 def tag(side: Side, request: pytest.FixtureRequest) -> str:
-    if isinstance(side.serving, LocalServing):
+    if isinstance(side.serving, LocalServing | RayServing):
         return str(request.getfixturevalue("real_tag"))
     return side.serving.package(MODEL, "1", "tester")
 
@@ -102,8 +127,8 @@ def test_a_version_nobody_registered_cannot_be_packaged(side: Side) -> None:
 
 def test_a_server_serves_its_packaged_version_from_start_until_stop(side: Side, tag: str) -> None:
     endpoint = side.start("contract-life", tag)
-    assert endpoint.deployment_id == "contract-life" and endpoint.pid is not None
-    assert endpoint.url.endswith(f":{endpoint.port}")
+    assert endpoint.deployment_id == "contract-life" and endpoint.started
+    assert f":{endpoint.port}" in endpoint.url
     assert side.serving.is_alive(endpoint) and side.serving.process_alive(endpoint)
     side.serving.smoke(endpoint, MODEL, "1")
     with pytest.raises(EndpointCreationError):
@@ -119,20 +144,30 @@ def test_a_server_serves_its_packaged_version_from_start_until_stop(side: Side, 
     side.serving.stop(endpoint)  # stopping twice is harmless
 
 
-@pytest.mark.parametrize(
-    "resources",
-    [
-        Resources(cpu=0.5),
-        Resources(memory_bytes=512 * 1024**2),
-        Resources(autoscale=Autoscale(1, 2)),
-    ],
+LIMITS = (
+    Resources(cpu=0.5),
+    Resources(memory_bytes=512 * 1024**2),
+    Resources(autoscale=Autoscale(1, 2)),
 )
-def test_a_local_server_refuses_limits_and_autoscaling_and_starts_nothing(
-    side: Side, tag: str, resources: Resources
+
+
+def test_limits_and_autoscaling_are_refused_with_nothing_started_or_honoured_and_placed(
+    side: Side, tag: str
 ) -> None:
-    with pytest.raises(InvalidResourcesError, match="replicas only"):
-        side.serving.start("contract-limits", tag, resources)
-    assert side.serving.stop_strays("contract-limits") == []
+    if not side.honours_limits:
+        for resources in LIMITS:
+            with pytest.raises(InvalidResourcesError, match="replicas only"):
+                side.serving.start("contract-limits", tag, resources)
+            assert side.serving.stop_strays("contract-limits") == []
+        return
+    # one start asks for all of it: two replicas of half a CPU and 256 MiB each
+    asked = Resources(replicas=2, cpu=0.5, memory_bytes=256 * 1024**2)
+    endpoint = side.serving.start("contract-limits", tag, asked)
+    side.started.append(endpoint)
+    placed = side.serving.placement(endpoint, asked.replicas)
+    assert (placed.wanted, placed.running, placed.healthy) == (2, 2, True), placed
+    assert 1 <= len(placed.nodes) <= 2
+    side.serving.smoke(endpoint, MODEL, "1")
 
 
 def test_a_server_never_recorded_is_left_to_stop_strays_which_stops_it(
@@ -140,11 +175,11 @@ def test_a_server_never_recorded_is_left_to_stop_strays_which_stops_it(
 ) -> None:
     assert side.serving.stop_strays("contract-never-started") == []
     endpoint = side.start("contract-stray", tag)
-    unrecorded = Endpoint(endpoint.deployment_id, endpoint.url, endpoint.port, pid=None)
-    side.serving.stop(unrecorded)  # a crash before the PID was recorded: stop knows no server
+    unrecorded = Endpoint(endpoint.deployment_id, "", 0, pid=None, backend=endpoint.backend)
+    side.serving.stop(unrecorded)  # a crash before the start was recorded: stop knows no server
     assert side.serving.process_alive(endpoint)
     stopped = side.serving.stop_strays("contract-stray")
-    assert endpoint.pid in stopped
+    assert stopped and (endpoint.pid is None or endpoint.pid in stopped)
     assert not side.serving.process_alive(endpoint)
     assert side.serving.stop_strays("contract-stray") == []
 

@@ -65,6 +65,7 @@ REAL: dict[tuple[str, str], Any] = {
     ("ml_deployments", "row_version"): 1,
     ("ml_deployments", "changing_run_id"): None,
     ("ml_deployments", "changing_since"): None,
+    ("ml_deployments", "serving_backend"): "local",
     ("approvals", "approval_id"): "apr-0123456789ab",
     ("approvals", "model_name"): MODEL,
     ("approvals", "version"): "2",

@@ -21,6 +21,7 @@ from database.versions import resolve_version
 from lifecycle.errors import EndpointCreationError
 from lifecycle.names import make_deployment_id
 from lifecycle.records import model_version_id, utcnow
+from lifecycle.resources import Resources
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
 from mlops.processes import terminate_tree
 from mlops.serving_local import processes_of_home
@@ -91,8 +92,8 @@ def start_endpoint(
         uow.commit()
     started = time.monotonic()
     try:
-        endpoint = c.endpoints.create(
-            deployment_id, packaged["bento_tag"], workers, port, extra_env=extra_env
+        endpoint = c.serving.start_with(
+            deployment_id, packaged["bento_tag"], Resources(workers), port, extra_env
         )
     except BaseException as exc:
         _finish(c, deployment_id, DeploymentStatus.FAILED, actor, {"error": str(exc)})
@@ -131,7 +132,7 @@ def stop_endpoint(c: Services, deployment_id: str, actor: str, reason: str) -> d
     """
     with c.uow() as uow:
         row = uow.deployments.get(deployment_id)
-    c.endpoints.remove(row.endpoint())
+    c.serving.remove(row.endpoint())
     if DeploymentStatus(row.status) in LIVE_STATUSES:
         target = (
             DeploymentStatus.FAILED
@@ -150,11 +151,10 @@ def list_endpoints(c: Services, actor: str) -> list[dict[str, Any]]:
     result = []
     for row in rows:
         is_live = DeploymentStatus(row.status) in LIVE_STATUSES
-        running = (
-            is_live and row.endpoint_pid is not None and c.endpoints.process_alive(row.endpoint())
-        )
-        if is_live and row.endpoint_pid is not None and not running:
-            c.endpoints.remove(row.endpoint())  # reap workers the dead server orphaned
+        started = row.endpoint().started
+        running = is_live and started and c.serving.process_alive(row.endpoint())
+        if is_live and started and not running:
+            c.serving.remove(row.endpoint())  # reap workers the dead server orphaned
             _finish(
                 c,
                 row.deployment_id,

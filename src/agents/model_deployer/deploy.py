@@ -167,7 +167,7 @@ class DeployNodes:
         deployment_id = rollout_plan(state).deployment_id
         with self.deps.uow() as uow:
             row = uow.deployments.get(deployment_id)
-        if row.endpoint_pid is not None and self.deps.serving.is_alive(row.endpoint()):
+        if row.endpoint().started and self.deps.serving.is_alive(row.endpoint()):
             return {}
         try:
             # A kill between the server's start and its record leaves an unrecorded server.

@@ -71,7 +71,7 @@ class RollbackNodes:
         once(self.deps, state.run_id, "restore_record", self._restore_record(state, plan))
         with self.deps.uow() as uow:
             row = uow.deployments.get(plan.restored)
-        if row.endpoint_pid is not None and self.deps.serving.is_alive(row.endpoint()):
+        if row.endpoint().started and self.deps.serving.is_alive(row.endpoint()):
             return {}
         try:
             self.deps.serving.stop_strays(plan.restored)

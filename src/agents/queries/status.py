@@ -147,7 +147,7 @@ def _deployment(container: Services, d: DeploymentRow, routes: Routes | None) ->
     deployment_id = d.deployment_id
     is_shadow = routes is not None and routes.shadow_deployment_id == deployment_id
     live = d.status in LIVE_STATUSES
-    alive = container.endpoints.process_alive(d.endpoint()) if live else None
+    alive = container.serving.process_alive(d.endpoint()) if live else None
     return {
         "deployment_id": deployment_id,
         "status": d.status,
