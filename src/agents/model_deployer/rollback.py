@@ -107,8 +107,7 @@ class RollbackNodes:
                     strategy=target.strategy,
                     endpoint_name=target.endpoint_name,
                     status=DeploymentStatus.DEPLOYING.value,
-                    replicas=target.replicas,
-                    autoscaling={},
+                    **target.resources().to_columns(),  # restarted as it was asked
                     bento_tag=target.bento_tag,
                     traffic_percentage=0.0,
                     deployed_by=state.requested_by,
