@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from agents.commands import Register
 from agents.entrypoints.cli import access as cli_access
@@ -127,7 +128,12 @@ def package(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: VersionArgument,
     export: Annotated[
-        str | None, typer.Option("--export", help="Also write a .bento archive to this folder.")
+        str | None,
+        typer.Option(
+            "--export",
+            help="Also write a .bento archive to this folder (bentoml import it anywhere the "
+            "packages its bento.yaml lists are installed).",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if it exists.")] = False,
     as_json: JsonOption = False,
@@ -140,7 +146,8 @@ def package(
             verb = "reused" if result["reused"] else "built"
             console.print(f"{verb} bento [bold]{result['bento_tag']}[/]")
             if result["export_path"]:
-                console.print(f"exported to {result['export_path']}")
+                size = result["export_bytes"] / 1024**2
+                console.print(Text(f"exported to {result['export_path']} ({size:,.1f} MiB)"))
 
         emit(result, as_json, render)
 
