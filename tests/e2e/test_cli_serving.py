@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from agents.entrypoints.cli.app import size_text
 from mlops.processes import alive
 from mlops.training import TrainedModel, train_and_log
 from tests.e2e.cli import Result, run, run_here
@@ -80,10 +81,9 @@ def test_register_package_serve_predict_and_down(
 
     packaged = run("package", "iris", "1", "--export", str(tmp_path / "out"), env=env)
     assert packaged.code == 0, packaged.stderr
-    exported = re.search(r"exported to (\S+\.bento) \(([0-9.,]+) MiB\)", packaged.stdout)
+    exported = re.search(r"exported to (\S+\.bento) \((.+)\)", packaged.stdout)
     assert "built bento" in packaged.stdout and exported, packaged.stdout
-    size = Path(exported[1]).stat().st_size
-    assert f"{size / 1024**2:,.1f}" == exported[2]
+    assert size_text(Path(exported[1]).stat().st_size) == exported[2]
     again = ok(run("package", "iris", "v1", "--json", env=env))
     assert (again["reused"], again["export_path"], again["export_bytes"]) == (True, None, None)
 

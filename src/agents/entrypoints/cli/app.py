@@ -146,10 +146,18 @@ def package(
             verb = "reused" if result["reused"] else "built"
             console.print(f"{verb} bento [bold]{result['bento_tag']}[/]")
             if result["export_path"]:
-                size = result["export_bytes"] / 1024**2
-                console.print(Text(f"exported to {result['export_path']} ({size:,.1f} MiB)"))
+                size = size_text(result["export_bytes"])
+                console.print(Text(f"exported to {result['export_path']} ({size})"))
 
         emit(result, as_json, render)
+
+
+def size_text(size: int) -> str:
+    """``812 B``, ``12.3 KiB``, ``4.5 MiB``, ``1.2 GiB``."""
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= factor:
+            return f"{size / factor:,.1f} {unit}"
+    return f"{size} B"
 
 
 @app.command()
