@@ -97,7 +97,9 @@ CLI_REFUSALS = [
 ]
 
 
-def test_the_cli_refuses_what_the_backend_cannot_honour_and_changes_nothing(home: Home) -> None:
+def test_the_cli_and_the_chat_refuse_what_the_backend_cannot_honour_and_change_nothing(
+    home: Home,
+) -> None:
     before = home.snapshot()
     for flags, env, words in CLI_REFUSALS:
         for json_flag in ((), ("--json",)):
@@ -107,6 +109,12 @@ def test_the_cli_refuses_what_the_backend_cannot_honour_and_changes_nothing(home
             assert words in said, (flags, said)
             if not json_flag:
                 assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    for sentence, env, words in [
+        (f"deploy {MODEL} v1 with 2 replicas, 0.5 cpu, 512Mi", {}, LOCAL),
+        (f"deploy {MODEL} v1 with autoscale 4:1", {"DEPLOYER_SERVING": "ray"}, "autoscale needs"),
+    ]:
+        done = run_here("chat", sentence, env={**home.env, **env})
+        assert done.code == 2 and words in done.stdout + done.stderr, (sentence, done)
     assert home.snapshot() == before
 
 
