@@ -35,6 +35,11 @@ LOCAL_REFUSAL = (
 )
 
 
+class UnhonouredResourcesError(InvalidResourcesError):
+    """Resources the configured serving backend cannot honour: well formed, refused by the
+    server's setting (``DEPLOYER_SERVING``), so the ops API answers 409; exit 2 as bad input."""
+
+
 @dataclass(frozen=True, slots=True)
 class AskedText:
     """A deploy's resources as the graph's state holds them: canonical text, ``None`` = unset."""
@@ -76,13 +81,28 @@ def asked_text(resources: Resources) -> AskedText:
 
 
 def check_backend(resources: Resources, backend: Backend) -> Resources:
-    """``resources`` if ``backend`` can honour them; else ``InvalidResourcesError``."""
+    """``resources`` if ``backend`` can honour them; else ``UnhonouredResourcesError``."""
     if backend == "local":
         if resources.asks_beyond_replicas:
-            raise InvalidResourcesError(LOCAL_REFUSAL)
+            raise UnhonouredResourcesError(LOCAL_REFUSAL)
         if resources.replicas > LOCAL_MAX_WORKERS:
-            raise InvalidResourcesError(
+            raise UnhonouredResourcesError(
                 f"a local endpoint runs at most {LOCAL_MAX_WORKERS} workers, not "
                 f"{resources.replicas}; more replicas need DEPLOYER_SERVING=ray"
             )
     return resources
+
+
+def check_asked(
+    backend: Backend,
+    replicas: int = 1,
+    cpu: str | None = None,
+    memory: str | None = None,
+    autoscale: str | None = None,
+) -> Resources:
+    """The resources asked for, judged against ``backend``, the backend first: a local backend
+    refuses any limit or autoscaling whatever its figure (what to change is the backend), so a
+    malformed figure is reported only where it could be honoured."""
+    if backend == "local" and (cpu or memory or autoscale):
+        raise UnhonouredResourcesError(LOCAL_REFUSAL)
+    return check_backend(asked_resources(replicas, cpu, memory, autoscale), backend)

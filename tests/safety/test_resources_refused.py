@@ -1,9 +1,10 @@
 """Resources nobody can honour change nothing (issue 17), on every path, SQLite and PostgreSQL.
 
 A deploy asking a local backend (``DEPLOYER_SERVING=local``, the default) for CPU, memory or
-autoscaling, or giving a malformed figure on any backend, is refused with
-``InvalidResourcesError`` (exit 2, one line; the API's 422) before any write: no lock, thread,
-row, approval or audit event; every table of the state database is as it was.
+autoscaling (``UnhonouredResourcesError``: the API's 409, a well-formed body the server's
+backend refuses), or giving a malformed figure where it could be honoured
+(``InvalidResourcesError``), is refused with exit 2 and one line before any write: no lock,
+thread, row, approval or audit event; every table of the state database is as it was.
 """
 
 from __future__ import annotations
@@ -124,16 +125,16 @@ def test_the_api_and_the_remote_cli_refuse_the_same_and_change_nothing(
     before = home.snapshot()
     headers = {"Authorization": f"Bearer {home.token}"}
     base = {"model_name": MODEL, "version": "1"}
-    for extra, kind, words in [
-        ({"cpu": "0.5"}, "InvalidResourcesError", LOCAL),
-        ({"memory": "512Mi", "autoscale": "1:2"}, "InvalidResourcesError", LOCAL),
-        ({"autoscale": "4:1"}, "InvalidResourcesError", "autoscale needs"),
-        ({"cpu": "0"}, "InvalidResourcesError", "cpu must"),
-        ({"memory": "12XB"}, "RequestValidationError", "memory"),
-        ({"replicas": 65}, "RequestValidationError", "replicas"),
+    for extra, status, kind, words in [
+        ({"cpu": "0.5"}, 409, "UnhonouredResourcesError", LOCAL),
+        ({"memory": "512Mi", "autoscale": "1:2"}, 409, "UnhonouredResourcesError", LOCAL),
+        ({"autoscale": "4:1"}, 409, "UnhonouredResourcesError", LOCAL),  # local: any is refused
+        ({"replicas": 17}, 409, "UnhonouredResourcesError", "at most 16 workers"),
+        ({"memory": "12XB"}, 422, "RequestValidationError", "memory"),
+        ({"replicas": 65}, 422, "RequestValidationError", "replicas"),
     ]:
         answer = home.client.post("/v1/deployments", json={**base, **extra}, headers=headers)
-        assert answer.status_code == 422, (extra, answer.text)
+        assert answer.status_code == status, (extra, answer.text)
         error = answer.json()["error"]
         assert error["type"] == kind and words in error["message"], (extra, error)
     for flags in (("--cpu", "0.5"), ("--autoscale", "4:1"), ("--memory", "12XB")):

@@ -8,8 +8,10 @@ from lifecycle.errors import BadInputError
 from lifecycle.resource_asks import (
     LOCAL_MAX_WORKERS,
     AskedText,
+    UnhonouredResourcesError,
     asked_resources,
     asked_text,
+    check_asked,
     check_backend,
 )
 from lifecycle.resources import Autoscale, InvalidResourcesError, Resources
@@ -93,5 +95,32 @@ def test_a_local_backend_takes_a_worker_count_and_ray_takes_everything(
     if local_ok:
         assert check_backend(resources, "local") == resources
         return
-    with pytest.raises(InvalidResourcesError, match="DEPLOYER_SERVING=ray"):
+    with pytest.raises(UnhonouredResourcesError, match="DEPLOYER_SERVING=ray"):
         check_backend(resources, "local")
+
+
+@pytest.mark.parametrize(
+    ("backend", "asked", "refusal"),
+    [
+        ("local", {"replicas": 2}, None),
+        ("local", {"cpu": "0.5"}, UnhonouredResourcesError),
+        ("local", {"cpu": "lots"}, UnhonouredResourcesError),  # the backend is what to change
+        ("local", {"autoscale": "4:1"}, UnhonouredResourcesError),
+        ("local", {"replicas": 17}, UnhonouredResourcesError),
+        ("local", {"replicas": 0}, InvalidResourcesError),
+        ("ray", {"cpu": "0.5", "memory": "1Gi", "autoscale": "1:4"}, None),
+        ("ray", {"cpu": "lots"}, InvalidResourcesError),
+        ("ray", {"autoscale": "4:1"}, InvalidResourcesError),
+    ],
+)
+def test_the_backend_is_judged_before_the_figures(
+    backend: str, asked: dict[str, object], refusal: type[Exception] | None
+) -> None:
+    if refusal is None:
+        assert check_asked(backend, **asked) == asked_resources(**asked)  # type: ignore[arg-type]
+        return
+    with pytest.raises(refusal) as refused:
+        check_asked(backend, **asked)  # type: ignore[arg-type]
+    assert isinstance(refused.value, UnhonouredResourcesError) == (
+        refusal is UnhonouredResourcesError
+    )

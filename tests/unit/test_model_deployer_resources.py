@@ -135,3 +135,19 @@ def test_the_system_request_carries_the_figures_as_asked_to_the_deployer() -> No
     assert asked == {"replicas": 1, "cpu": "0.5", "memory": "512Mi", "autoscale": "1:4"}
     plain = first_handoff(request_from_command(Deploy(model_name=MODEL, version="2"), "cli"))
     assert not {"cpu", "memory", "autoscale"} & set(plain.request)
+
+
+def test_a_dead_stable_server_restarted_by_the_monitor_gets_its_own_resources_again(
+    story: Story, world: World
+) -> None:
+    first = story.in_production(mirrored=False)
+    stable = story.deploy(first, **ASKED)["deployment_manifest"]["deployment_id"]
+    assert isinstance(world.serving, LimitsServing)
+    del world.serving.asked[stable]
+    world.serving.running.pop(stable)  # the server died
+
+    result = story.agent.run({"action": "monitor", "requested_by": "cron"})
+
+    [check] = result["monitor"]["checks"]
+    assert (check["deployment_id"], check["action"]) == (stable, "restart")
+    assert world.serving.asked[stable] == RESOURCES

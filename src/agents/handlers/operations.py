@@ -37,7 +37,7 @@ from lifecycle.errors import (
     UnknownModelError,
 )
 from lifecycle.records import utcnow
-from lifecycle.resource_asks import asked_resources, check_backend
+from lifecycle.resource_asks import check_asked
 from lifecycle.resources import InvalidResourcesError
 from lifecycle.supervision import SYSTEM_THREAD_PREFIX, is_system_thread
 
@@ -197,9 +197,9 @@ def check_resources(c: Services, command: Deploy) -> None:
     (``DEPLOYER_SERVING``) for what it cannot honour, before any lock, thread, row, approval or
     audit event (``InvalidResourcesError``). An unknown model is left to the intake, so it is
     refused as every unknown model is, whatever else was asked."""
+    asked = (command.replicas, command.cpu, command.memory, command.autoscale)
     try:
-        asked = asked_resources(command.replicas, command.cpu, command.memory, command.autoscale)
-        check_backend(asked, c.settings.serving)
+        check_asked(c.settings.serving, *asked)
     except InvalidResourcesError:
         with c.reader() as uow:
             if command.model_name in uow.models.list_model_names():

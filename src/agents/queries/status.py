@@ -177,16 +177,15 @@ def _deployment(container: Services, d: DeploymentRow, routes: Routes | None) ->
 def _replicas(d: DeploymentRow, placement: Placement | None) -> dict[str, Any]:
     """Replicas wanted, and (a live deployment) running and where, as its backend reports
     them; the CPU, memory and autoscaling it asked for (None when it asked for none)."""
-    columns = d.resources().to_columns()
     return {
         "wanted": d.replicas,
         "running": placement.running if placement is not None else None,
         "nodes": list(placement.nodes) if placement is not None else [],
         "healthy": placement.healthy if placement is not None else None,
         "detail": placement.detail if placement is not None else "",
-        "cpu": columns["cpu_limit"],
-        "memory": columns["memory_limit"],
-        "autoscale": columns["autoscaling"] or None,
+        "cpu": d.cpu_limit,  # as stored: status shows a row it could not parse, too
+        "memory": d.memory_limit,
+        "autoscale": dict(d.autoscaling) if d.autoscaling else None,
     }
 
 

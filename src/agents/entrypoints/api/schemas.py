@@ -50,11 +50,12 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,199}$"
 """Deployment, approval and thread ids: what the agent makes them of."""
 CPU_PATTERN = r"^([0-9]{1,2}(\.[0-9]{1,6})?|[0-9]{1,5}m)$"
 """``lifecycle.resources.parse_cpu``'s forms (``0.5``, ``2``, ``500m``). Resources are text, as
-on the command line (Kubernetes' forms); the range (more than 0, at most 64 CPUs; 1Mi to 256Gi
-of memory; autoscale's MIN <= MAX) and whether the server's backend (``DEPLOYER_SERVING``)
-honours them are judged with the model known, as ``deployer deploy`` judges them: 422
-``InvalidResourcesError``, nothing written. They are the one place a pattern-valid body can be
-422: the backend is the server's setting, not the document's."""
+on the command line (Kubernetes' forms), judged with the model known, as ``deployer deploy``
+judges them (``lifecycle.resource_asks.check_asked``): what the server's backend
+(``DEPLOYER_SERVING``) cannot honour is 409 ``UnhonouredResourcesError`` (a local server: any
+CPU, memory or autoscaling, whatever the figure), so a schema-valid body is never 422 there; on
+a Ray server a figure the pattern admits but the range refuses (``0`` CPUs, autoscale ``4:1``)
+is 422 ``InvalidResourcesError``. Nothing is written either way."""
 MEMORY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,6})?(k|M|G|T|Ki|Mi|Gi|Ti)?$"
 """``lifecycle.resources.parse_memory``'s forms (``512Mi``, ``1Gi``, ``256M``, bytes)."""
 AUTOSCALE_PATTERN = r"^[0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,4}(\.[0-9]{1,3})?)?$"
