@@ -53,7 +53,7 @@ def read_requirements(lines: Iterable[str]) -> Requirements:
         line = re.sub(r"(^|\s)#.*$", "", raw).strip()
         if not line:
             continue
-        if _PLAIN.match(line) and "://" not in line and not _ARCHIVE.search(line):
+        if _PLAIN.match(line) and not _ARCHIVE.search(line):
             kept.append(line)
         else:
             dropped.append(f"{line} (not a plain PyPI requirement)")
