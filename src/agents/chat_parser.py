@@ -7,7 +7,8 @@ trailing ``.``/``?``/``!`` and extra spaces are ignored. Pieces in braces may co
 
     command  = ["please"] (promote | deploy | rollback | approve | reject | status | history | help)
     promote  = ("promote" | "advance" | "move") {model | version | ["to" | "into"] stage} [reason]
-    deploy   = ("deploy" | "release" | "ship") {model | version | strategy | traffic}
+    deploy   = ("deploy" | "release" | "ship") {model | version | strategy | traffic | resource}
+    resource = N "replicas" | C "cpu" | SIZE ["memory"] | "autoscale" MIN:MAX[:T]  (512Mi, 0.5)
     rollback = ("rollback" | "roll back" | "revert" | "undo")
                {model | ("to" | "--to" | "--undo") ["deployment"] deployment_id} [reason]
     approve  = "approve" ["approval" | "id" | "#"] approval_id [comment]
@@ -44,6 +45,7 @@ from typing import Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents import chat_vocabulary as v
+from agents.chat_resources import resource_fields, resource_piece
 from agents.chat_vocabulary import GRAMMAR_HELP, MAX_COMMAND_CHARS, Missing, Slot
 from agents.commands import (
     Approve,
@@ -204,6 +206,8 @@ def _read_piece(
     """The piece starting at ``tokens[i]``: its slot, its value and the index just past it."""
     low = tokens[i].low
     after = tokens[i + 1].low if i + 1 < len(tokens) else ""
+    if verb == "deploy" and (piece := resource_piece([t.text for t in tokens], i)):
+        return piece
     if verb == "rollback" and low in ("to", "--to"):
         target = _deployment_after(tokens, i + 1)
         if target is not None:
@@ -290,6 +294,7 @@ def _deploy(found: _Found, reason: str | None, partial: _Partial) -> _Reply:
         version=version,
         strategy=StrategyName(strategy) if strategy else None,
         traffic=float(traffic) if traffic is not None else None,
+        **resource_fields(found),
     )
 
 

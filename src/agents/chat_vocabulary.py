@@ -19,6 +19,10 @@ Slot = Literal[
     "traffic",
     "to_deployment_id",
     "undo_deployment_id",
+    "replicas",
+    "cpu",
+    "memory",
+    "autoscale",
 ]
 Missing = Slot | Literal["command", "approval_id"]
 
@@ -48,6 +52,7 @@ I understand these commands ([brackets] are optional):
   help [COMMAND]                                    also: ?, what can you do
 Versions: v2, version 2 or 2, a label (1.2.0 or v1.2.0) or latest.
 Stages: {STAGES}. Strategies: {STRATEGIES}.
+A deploy may ask for resources: N replicas, 0.5 cpu, 512Mi (memory), autoscale MIN:MAX.
 Examples: "promote fraud_detector v2 to staging", "deploy fraud_detector v2 as canary at 10%",
 "rollback fraud_detector because errors spiked", "approve 12 looks good"."""
 """The answer to ``help``: every command, its synonyms and an example of each kind."""
@@ -90,7 +95,9 @@ VERB_NOISE: dict[Verb, frozenset[str]] = {
 }
 ALLOWED: dict[Verb, frozenset[Slot]] = {
     "promote": frozenset({"model_name", "version", "target_stage"}),
-    "deploy": frozenset({"model_name", "version", "strategy", "traffic"}),
+    "deploy": frozenset(
+        {"model_name", "version", "strategy", "traffic", "replicas", "cpu", "memory", "autoscale"}
+    ),
     "rollback": frozenset({"model_name", "to_deployment_id", "undo_deployment_id"}),
     "status": frozenset({"model_name"}),
     "history": frozenset({"model_name"}),

@@ -65,8 +65,10 @@ class Promote(_Command):
 
 
 class Deploy(_Command):
-    """``deployer deploy NAME VERSION [--strategy S] [--traffic PCT] [--replicas N]
-    [--reason TEXT]``."""
+    """``deployer deploy NAME VERSION [--strategy S] [--traffic PCT] [--replicas N] [--cpu C]
+    [--memory M] [--autoscale MIN:MAX[:TARGET]] [--reason TEXT]``. The resource figures are held
+    as typed; ``lifecycle.resource_asks`` reads them (``operations.execute``, before anything
+    is written)."""
 
     kind: Literal["deploy"] = "deploy"
     model_name: str
@@ -74,6 +76,12 @@ class Deploy(_Command):
     strategy: Strategy | None = None
     traffic: float | None = None
     replicas: int = 1
+    cpu: str | None = None
+    """CPUs per replica (``0.5``, ``500m``); a Ray deployment only."""
+    memory: str | None = None
+    """Memory per replica (``512Mi``, ``1Gi``); a Ray deployment only."""
+    autoscale: str | None = None
+    """``MIN:MAX[:TARGET_ONGOING]`` replicas; a Ray deployment only."""
     reason: str | None = None
     thread_id: ThreadId = None
 

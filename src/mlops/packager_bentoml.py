@@ -2,8 +2,11 @@
 
 The bento holds the MLflow model (as a BentoML model), the preprocessing step when the version
 has one, the service of ``mlops/bento_service/service.py`` and a ``deployment_manifest.json``.
-Builds never reach the network: package locking is off and no packages are listed, since
-``bentoml serve`` runs in this environment.
+It lists the Python packages it needs (``lifecycle.bento_requirements``: the model's own
+requirements, then the service's needs pinned to this environment's versions), so an exported
+archive runs on a fresh node once they are installed; a requirement that is not a plain PyPI
+one is dropped with a warning in the build log. Builds never reach the network: package locking
+is off, so BentoML only writes the list down (``bentoml serve`` here runs in this environment).
 
 BentoML reads ``BENTOML_HOME`` once, at import; :func:`use_bentoml_home` sets it before that, and
 points BentoML's container at another home if it was already imported.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import sys
@@ -20,6 +24,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from lifecycle.bento_requirements import (
+    SERVICE_PACKAGES,
+    Requirements,
+    bento_packages,
+    conda_pip_lines,
+    read_requirements,
+)
 from lifecycle.errors import (
     ForeignArtifactError,
     InfrastructureError,
@@ -32,6 +43,7 @@ from lifecycle.records import utcnow
 from mlops.mlflow_env import quiet
 
 SERVICE_SOURCE = Path(__file__).resolve().parent / "bento_service" / "service.py"
+log = logging.getLogger(__name__)
 
 
 def use_bentoml_home(home: Path) -> None:
@@ -130,8 +142,9 @@ class BentoPackager:
             f"{_model_name(version)}:v{version.version}",
         )
         model_tag = self._save_model(version, model_dir, preprocessing)
+        packages = python_packages(model_dir, f"{version.model_name} v{version.version}")
         try:
-            return self._build(version, model_tag)
+            return self._build(version, model_tag, packages)
         except BaseException:
             self._delete(None, model_tag)
             raise
@@ -152,7 +165,9 @@ class BentoPackager:
                 shutil.copy(preprocessing, Path(model.path) / "preprocessing.joblib")
         return str(model.tag)
 
-    def _build(self, version: RegisteredVersion, model_tag: str) -> PackagedModel:
+    def _build(
+        self, version: RegisteredVersion, model_tag: str, packages: tuple[str, ...]
+    ) -> PackagedModel:
         import bentoml
 
         tag = bento_tag_for(version.model_name, version.version)
@@ -167,6 +182,7 @@ class BentoPackager:
             "columns": _signature_columns_from_tag(model_tag),
             "source_uri": version.source_uri,
             "run_id": version.run_id,
+            "python_packages": list(packages),
             "created_at": utcnow().isoformat(),
         }
         # BentoML imports the build context's ``service`` module in this process; a module
@@ -184,7 +200,7 @@ class BentoPackager:
                     include=["service.py", "deployment_manifest.json"],
                     models=[model_tag],
                     labels={"model_name": version.model_name, "model_version": version.version},
-                    python={"lock_packages": False, "packages": []},
+                    python={"lock_packages": False, "packages": list(packages)},
                 )
             except Exception as exc:
                 raise InfrastructureError(f"bentoml build failed for {tag}: {exc}") from exc
@@ -215,6 +231,40 @@ class BentoPackager:
             if tag:
                 with contextlib.suppress(NotFound):
                     delete(tag)
+
+
+def python_packages(model_dir: Path, what: str) -> tuple[str, ...]:
+    """The bento's package list for the MLflow model in ``model_dir``: its ``requirements.txt``
+    (else its ``conda.yaml``'s pip section), then the service's needs at this environment's
+    versions. Dropped lines are logged, one warning each."""
+    model = model_requirements(model_dir)
+    for dropped in model.dropped:
+        log.warning("%s: requirement left out of the bento: %s", what, dropped)
+    return bento_packages(model, built_with())
+
+
+def model_requirements(model_dir: Path) -> Requirements:
+    """The plain requirements the MLflow model names (none when it names none)."""
+    listed = model_dir / "requirements.txt"
+    if listed.is_file():
+        return read_requirements(listed.read_text().splitlines())
+    conda = model_dir / "conda.yaml"
+    if conda.is_file():
+        import yaml  # type: ignore[import-untyped]
+
+        return read_requirements(conda_pip_lines(yaml.safe_load(conda.read_text())))
+    return Requirements()
+
+
+def built_with() -> dict[str, str]:
+    """The versions of the service's packages installed here (the ones a bento is checked with)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in SERVICE_PACKAGES:
+        with contextlib.suppress(PackageNotFoundError):
+            found[name] = version(name)
+    return found
 
 
 def _model_name(version: RegisteredVersion) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from agents.entrypoints.cli.app import size_text
 from mlops.processes import alive
 from mlops.training import TrainedModel, train_and_log
 from tests.e2e.cli import Result, run, run_here
@@ -77,9 +79,13 @@ def test_register_package_serve_predict_and_down(
     assert (registered["version"], registered["stage"]) == ("1", "development")
     assert registered["criteria"] == ["accuracy>=0.8"]
 
-    packaged = ok(run("package", "iris", "1", "--export", str(tmp_path / "out"), "--json", env=env))
-    assert Path(packaged["export_path"]).is_file()
-    assert ok(run("package", "iris", "v1", "--json", env=env))["reused"] is True
+    packaged = run("package", "iris", "1", "--export", str(tmp_path / "out"), env=env)
+    assert packaged.code == 0, packaged.stderr
+    exported = re.search(r"exported to (\S+\.bento) \((.+)\)", packaged.stdout)
+    assert "built bento" in packaged.stdout and exported, packaged.stdout
+    assert size_text(Path(exported[1]).stat().st_size) == exported[2]
+    again = ok(run("package", "iris", "v1", "--json", env=env))
+    assert (again["reused"], again["export_path"], again["export_bytes"]) == (True, None, None)
 
     started = ok(run("endpoints", "start", "iris", "1", "--json", env=env))
     assert alive(started["pid"]), "the endpoint outlives the CLI call that started it"

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
 import pytest
+import yaml  # type: ignore[import-untyped]
 
 from lifecycle.errors import EndpointCreationError, InvalidModelDirectoryError, PortInUseError
 from lifecycle.ports import Endpoint, PackagedModel, RegisteredVersion
@@ -203,6 +207,41 @@ def test_a_forest_model_serves(
         manager.remove(served)
 
 
+def bento_requirements(bento_path: str | Path) -> list[str]:
+    """The Python packages a bento lists (``bento.yaml``: ``image.python_requirements``)."""
+    info = yaml.safe_load((Path(bento_path) / "bento.yaml").read_text())
+    return [line for line in info["image"]["python_requirements"].splitlines() if line]
+
+
+def test_a_bento_lists_the_models_requirements_pinned_to_what_it_was_built_with(
+    packaged: PackagedModel,
+) -> None:
+    listed = bento_requirements(packaged.path)
+    # save_local's MLmodel names mlflow pinned and the rest bare: the bare ones are pinned here.
+    for package in ("mlflow", "scikit-learn", "numpy", "pandas", "bentoml"):
+        assert f"{package}=={metadata.version(package)}" in listed, listed
+    locked = (Path(packaged.path) / "env" / "python" / "requirements.lock.txt").exists()
+    assert not locked  # nothing was resolved against an index
+
+
+def test_a_requirement_that_is_not_plain_pypi_is_left_out_with_a_warning(
+    packager: BentoPackager, logreg: TrainedModel, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    model_dir = tmp_path / "model"
+    shutil.copytree(logreg.model_uri, model_dir)
+    with (model_dir / "requirements.txt").open("a") as listed:
+        listed.write("\n-e ./vendor/mylib\nmylib @ file:///opt/mylib\ncloudpickle>=2\n")
+
+    with caplog.at_level(logging.WARNING, logger="mlops.packager_bentoml"):
+        built = packager.package(version("8"), model_dir)
+
+    listed = bento_requirements(built.path)
+    assert "cloudpickle>=2" in listed and not [line for line in listed if "mylib" in line]
+    warned = [r.getMessage() for r in caplog.records]
+    assert any("-e ./vendor/mylib (not a plain PyPI requirement)" in m for m in warned), warned
+    assert any("mylib @ file:///opt/mylib" in m for m in warned), warned
+
+
 def test_an_exported_archive_imports_and_serves_on_a_fresh_home(
     packager: BentoPackager, packaged: PackagedModel, logreg: TrainedModel, tmp_path: Path
 ) -> None:
@@ -216,6 +255,11 @@ def test_an_exported_archive_imports_and_serves_on_a_fresh_home(
         check=True,
         capture_output=True,
     )
+    # The fresh home holds the archive's bento and its own model, nothing of the original's.
+    name, _, number = packaged.bento_tag.partition(":")
+    assert [p.name for p in (fresh / "models").iterdir()] == [f"{name}-model"]
+    listed = bento_requirements(fresh / "bentos" / name / number)
+    assert listed == bento_requirements(packaged.path)
     manager = LocalEndpointManager(fresh, tmp_path / "logs", ready_timeout=60)
     served = manager.create("dep-imported", packaged.bento_tag)
     try:

@@ -7,6 +7,7 @@ Gateway figures are written the way a gateway writes them (``DeploymentStats.sna
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -260,6 +261,53 @@ def test_the_status_table_shows_traffic_and_health_at_a_glance(
     assert "idle · agree 95.5% of 199" in text
     assert "DOWN" in text
     assert "iris" in text
+
+
+def test_status_shows_replicas_wanted_running_and_where_and_what_each_asked_for(
+    serving_home: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scale = {"min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 2.0}
+    with serving_home.uow() as uow:
+        prod = uow.deployments.get("prod")
+        prod.replicas, prod.cpu_limit, prod.memory_limit, prod.autoscaling = (
+            2,
+            "0.5",
+            "512Mi",
+            scale,
+        )
+        uow.commit()
+    asked: list[str] = []
+    placement = serving_home.serving.placement
+    monkeypatch.setattr(
+        serving_home.serving,
+        "placement",
+        lambda endpoint, wanted: (
+            asked.append(endpoint.deployment_id) or placement(endpoint, wanted)
+        ),
+    )
+
+    status = home_status(serving_home)
+
+    assert sorted(asked) == ["canary", "gone", "mirror", "prod"]  # once per live deployment
+    replicas = {d: x["replicas"] for d, x in _deployments(status).items()}
+    host = socket.gethostname()
+    assert replicas["prod"] == {
+        "wanted": 2,
+        "running": 2,
+        "nodes": [host],
+        "healthy": True,
+        "detail": "",
+        "cpu": "0.5",
+        "memory": "512Mi",
+        "autoscale": scale,
+    }
+    assert (replicas["canary"]["running"], replicas["canary"]["cpu"]) == (1, None)
+    gone = replicas["gone"]
+    assert (gone["running"], gone["nodes"], gone["healthy"]) == (0, [], False)
+    assert (replicas["old"]["wanted"], replicas["old"]["running"]) == (1, None)
+    text = _printed(monkeypatch, cli_render, render_status, status)
+    assert f"2/2 on {host} · 0.5 cpu · 512Mi · autoscale 1-4" in text
+    assert "0/1 · the server process is not running" in text and "1 wanted" in text
 
 
 def test_the_status_of_an_uninitialised_home_says_to_run_init(

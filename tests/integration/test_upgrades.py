@@ -66,6 +66,10 @@ REAL: dict[tuple[str, str], Any] = {
     ("ml_deployments", "changing_run_id"): None,
     ("ml_deployments", "changing_since"): None,
     ("ml_deployments", "serving_backend"): "local",
+    ("ml_deployments", "replicas"): 2,  # issue 17: status and rollbacks read these
+    ("ml_deployments", "cpu_limit"): "0.5",
+    ("ml_deployments", "memory_limit"): "512Mi",
+    ("ml_deployments", "autoscaling"): {},
     ("approvals", "approval_id"): "apr-0123456789ab",
     ("approvals", "model_name"): MODEL,
     ("approvals", "version"): "2",

@@ -86,7 +86,9 @@ class _Services:
         engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
         Base.metadata.create_all(engine)
         self.session_factory = keyed_factory(engine)
-        self.settings = SimpleNamespace(model_lock_seconds=60.0, model_lock_wait_seconds=5.0)
+        self.settings = SimpleNamespace(
+            model_lock_seconds=60.0, model_lock_wait_seconds=5.0, serving="local"
+        )
 
     @contextmanager
     def open_system(self, actor: str | None = None) -> Iterator[_System]:

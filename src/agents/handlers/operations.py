@@ -37,6 +37,8 @@ from lifecycle.errors import (
     UnknownModelError,
 )
 from lifecycle.records import utcnow
+from lifecycle.resource_asks import check_asked
+from lifecycle.resources import InvalidResourcesError
 from lifecycle.supervision import SYSTEM_THREAD_PREFIX, is_system_thread
 
 
@@ -182,8 +184,26 @@ def execute_routed(
     c: Services, command: Promote | Deploy | Rollback, actor: str, source: str
 ) -> dict[str, Any]:
     """Carry out ``command`` for ``actor`` as a request to the system graph (the supervisor
-    routes it to the deployer), on a system thread; the result as ``execute`` gives it."""
+    routes it to the deployer), on a system thread; the result as ``execute`` gives it.
+    A deploy's resources are judged first (``check_resources``): nothing is written for a
+    figure the backend cannot honour."""
+    if isinstance(command, Deploy):
+        check_resources(c, command)
     return system_outcome(request_system(c, command, actor, source))
+
+
+def check_resources(c: Services, command: Deploy) -> None:
+    """Refuse a deploy whose figures are malformed, or that asks the configured backend
+    (``DEPLOYER_SERVING``) for what it cannot honour, before any lock, thread, row, approval or
+    audit event (``InvalidResourcesError``). An unknown model is left to the intake, so it is
+    refused as every unknown model is, whatever else was asked."""
+    asked = (command.replicas, command.cpu, command.memory, command.autoscale)
+    try:
+        check_asked(c.settings.serving, *asked)
+    except InvalidResourcesError:
+        with c.reader() as uow:
+            if command.model_name in uow.models.list_model_names():
+                raise
 
 
 @one_actor_per_model(_routed_subject)

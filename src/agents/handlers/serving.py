@@ -10,6 +10,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from agents.handlers.model_lock import endpoint_subject, every_model, one_actor_per_model
@@ -49,9 +50,11 @@ def package_version(
         "path": packaged.path,
         "reused": packaged.reused,
         "export_path": None,
+        "export_bytes": None,
     }
-    if export_dir:
+    if export_dir:  # an archive that imports and serves anywhere its packages are installed
         result["export_path"] = c.packager.export(packaged.bento_tag, export_dir)
+        result["export_bytes"] = Path(result["export_path"]).stat().st_size
     return result
 
 

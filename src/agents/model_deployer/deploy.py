@@ -23,7 +23,7 @@ from agents.model_deployer.rollouts import (
     own_thread,
     rollout_config,
 )
-from agents.model_deployer.state import State, deploy_plan, rollout_plan
+from agents.model_deployer.state import State, deploy_plan, resources_of, rollout_plan
 from agents.model_deployer.views import views_of
 from database.models import DeploymentRow
 from database.protocols import UnitOfWork
@@ -121,8 +121,7 @@ class DeployNodes:
                     strategy=planned.strategy.value,
                     endpoint_name=f"{state.model_name}-v{state.version}",
                     status=DeploymentStatus.PENDING.value,
-                    replicas=state.replicas,
-                    autoscaling={},
+                    **resources_of(state).to_columns(),
                     traffic_percentage=0.0,
                     deployed_by=state.requested_by,
                     thread_id=thread,

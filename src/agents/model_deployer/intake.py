@@ -11,7 +11,7 @@ import uuid
 from typing import Any, Literal
 
 from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
-from agents.model_deployer.state import InputState, State
+from agents.model_deployer.state import InputState, State, resources_of
 from database.protocols import UnitOfWork
 from database.versions import resolve_version
 from lifecycle.errors import (
@@ -21,6 +21,7 @@ from lifecycle.errors import (
     UnknownModelError,
 )
 from lifecycle.names import check_request_id
+from lifecycle.resource_asks import asked_text
 from lifecycle.stages import parse_stage
 from lifecycle.strategies import parse_strategy
 
@@ -117,6 +118,7 @@ class IntakeNode:
             update["target_stage"] = parse_stage(state.target_stage or "").value
         if action == "deploy":
             _check_deploy_options(state)
+            update |= _resources_asked(state)
             if state.strategy:
                 update["strategy"] = parse_strategy(state.strategy).value
         return update
@@ -145,8 +147,13 @@ def _check_deploy_options(state: State) -> None:
         raise BadInputError(
             f"traffic must be a percentage above 0 and at most 100, not {state.traffic}"
         )
-    if state.replicas < 1:
-        raise BadInputError(f"replicas must be at least 1, not {state.replicas}")
+
+
+def _resources_asked(state: State) -> dict[str, Any]:
+    """The deploy's resources read once (a malformed figure is ``InvalidResourcesError``), as
+    canonical text; whether the backend honours them is judged before the graph runs
+    (``operations.execute``) and again by the backend itself."""
+    return dataclasses.asdict(asked_text(resources_of(state)))
 
 
 def route_action(state: State) -> Route:

@@ -107,8 +107,10 @@ class RollbackNodes:
                     strategy=target.strategy,
                     endpoint_name=target.endpoint_name,
                     status=DeploymentStatus.DEPLOYING.value,
-                    replicas=target.replicas,
-                    autoscaling={},
+                    replicas=target.replicas,  # restarted with what it asked for
+                    cpu_limit=target.cpu_limit,
+                    memory_limit=target.memory_limit,
+                    autoscaling=dict(target.autoscaling or {}),
                     bento_tag=target.bento_tag,
                     traffic_percentage=0.0,
                     deployed_by=state.requested_by,

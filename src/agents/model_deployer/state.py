@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
 from lifecycle.gates import VerdictStatus
 from lifecycle.monitor import MonitorAction
 from lifecycle.records import Instant
+from lifecycle.resource_asks import asked_resources
+from lifecycle.resources import Resources
 from lifecycle.rollback_plan import RollbackPlan
 from lifecycle.rollout import RolloutPlan, TrafficUpdate
 
@@ -80,7 +82,16 @@ class InputState:
     """Deploy only: the canary's share or the shadow's mirror share, in percent."""
 
     replicas: int = 1
-    """Deploy only: server workers for the new endpoint."""
+    """Deploy only: replicas of the new endpoint (a local endpoint's server workers)."""
+
+    cpu: str | None = None
+    """Deploy only: CPUs per replica (``0.5``, ``500m``); the intake keeps the canonical text."""
+
+    memory: str | None = None
+    """Deploy only: memory per replica (``512Mi``, ``1Gi``)."""
+
+    autoscale: str | None = None
+    """Deploy only: ``MIN:MAX[:TARGET_ONGOING]`` replicas (with it ``replicas`` is the start)."""
 
     deployment_id: str | None = None
     """Rollback only: the deployment to go back to (default: the previous production one)."""
@@ -174,3 +185,8 @@ def traffic_plan(state: State) -> TrafficUpdate:
     if not isinstance(plan, TrafficUpdate):
         raise RuntimeError("a new rollout is not a share change")
     return plan
+
+
+def resources_of(state: InputState) -> Resources:
+    """What a deploy asks of its serving backend (the ``ml_deployments`` resource columns)."""
+    return asked_resources(state.replicas, state.cpu, state.memory, state.autoscale)

@@ -1,6 +1,8 @@
 """What ``deployer status`` reports: schema, models by stage, their deployments and health.
 
-Each deployment carries its share of the routing table, whether its process runs, the figures
+Each deployment carries its share of the routing table, whether it runs (its serving backend's
+``placement``: replicas wanted and running, on which nodes; one call per live deployment), the
+resources it asked for, the figures
 the gateways measured over the last minute and a one-word verdict, so one screen answers "what
 serves what, and is it well?".
 """
@@ -22,6 +24,7 @@ from lifecycle.errors import UnknownModelError
 from lifecycle.monitor_health import FAILED, RECOVERED
 from lifecycle.ports import Routes
 from lifecycle.redaction import redact_uri
+from lifecycle.resources import Placement
 from lifecycle.rollback import PRESETS, RollbackPreset
 from lifecycle.routing import stable_of
 from lifecycle.serving_aliases import aliases_for
@@ -147,7 +150,8 @@ def _deployment(container: Services, d: DeploymentRow, routes: Routes | None) ->
     deployment_id = d.deployment_id
     is_shadow = routes is not None and routes.shadow_deployment_id == deployment_id
     live = d.status in LIVE_STATUSES
-    alive = container.serving.process_alive(d.endpoint()) if live else None
+    placement = container.serving.placement(d.endpoint(), d.replicas) if live else None
+    alive = placement.running > 0 and placement.healthy if placement is not None else None
     return {
         "deployment_id": deployment_id,
         "status": d.status,
@@ -158,6 +162,7 @@ def _deployment(container: Services, d: DeploymentRow, routes: Routes | None) ->
         "mirror_percent": routes.shadow_percent if routes and is_shadow else 0.0,
         "stable": bool(routes and routes.weights and stable_of(routes) == deployment_id),
         "alive": alive,
+        "replicas": _replicas(d, placement),
         "health": _health(container, deployment_id, alive) if live else None,
         # A shadow strategy's deployment keeps its comparison figures even while it is not
         # (or no longer) the table's mirror, e.g. between promotion and archiving.
@@ -166,6 +171,21 @@ def _deployment(container: Services, d: DeploymentRow, routes: Routes | None) ->
             if is_shadow or d.strategy == StrategyName.SHADOW.value
             else None
         ),
+    }
+
+
+def _replicas(d: DeploymentRow, placement: Placement | None) -> dict[str, Any]:
+    """Replicas wanted, and (a live deployment) running and where, as its backend reports
+    them; the CPU, memory and autoscaling it asked for (None when it asked for none)."""
+    return {
+        "wanted": d.replicas,
+        "running": placement.running if placement is not None else None,
+        "nodes": list(placement.nodes) if placement is not None else [],
+        "healthy": placement.healthy if placement is not None else None,
+        "detail": placement.detail if placement is not None else "",
+        "cpu": d.cpu_limit,  # as stored: status shows a row it could not parse, too
+        "memory": d.memory_limit,
+        "autoscale": dict(d.autoscaling) if d.autoscaling else None,
     }
 
 

@@ -30,6 +30,7 @@ def request_from_command(
             strategy = str(command.strategy) if command.strategy else None
             args = {"version": command.version, "strategy": strategy}
             args |= {"traffic": command.traffic, "replicas": command.replicas}
+            args |= {"cpu": command.cpu, "memory": command.memory, "autoscale": command.autoscale}
         case Rollback():
             action = RequestAction.ROLLBACK
             args = {"deployment_id": command.to_deployment_id}

@@ -15,6 +15,7 @@ InvalidModelUriError                    404    the runs:/ or models:/ URI names 
 UnusableChannelUrlError                 404    the alert channel URL names no service Apprise knows
 BadInputError (and the rest of it)      422    malformed or unusable input; nothing changed
 RefusedError (gates, Deployment...)     409    a well-formed request the current state refuses
+UnhonouredResourcesError                409    resources the server's serving backend refuses
 ConflictError                           409    someone else changed it first (or decided it)
 RollbackFailedError                     409    nothing to roll back to: the state says no
 AwaitingApprovalError                   202    accepted, paused for an approver (+ approval_id)
@@ -64,6 +65,7 @@ from lifecycle.errors import (
     UnknownModelError,
 )
 from lifecycle.redaction import redact_text
+from lifecycle.resource_asks import UnhonouredResourcesError
 from mlops.registry_mlflow import InvalidModelUriError
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,7 @@ STATUS_BY_CLASS: tuple[tuple[type[ModelDeployerError], int], ...] = (
     (BodyTooLargeError, 413),
     (InvalidPromotionPathError, 409),
     (AmbiguousModelNameError, 409),
+    (UnhonouredResourcesError, 409),
     (BadInputError, 422),
     (RefusedError, 409),
     (ConflictError, 409),

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from agents.commands import Approve, Deploy, Promote, Register, Reject, Rollback
 from lifecycle.approval import Decision
+from lifecycle.resources import MAX_REPLICAS
 from lifecycle.stages import ModelStage
 from lifecycle.strategies import StrategyName
 
@@ -47,6 +48,18 @@ REGISTRY_URI_PATTERN = r"^(runs|models):/[^\s]{1,500}$"
 """Over HTTP a folder on the server is not something a caller should be able to name."""
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,199}$"
 """Deployment, approval and thread ids: what the agent makes them of."""
+CPU_PATTERN = r"^([0-9]{1,2}(\.[0-9]{1,6})?|[0-9]{1,5}m)$"
+"""``lifecycle.resources.parse_cpu``'s forms (``0.5``, ``2``, ``500m``). Resources are text, as
+on the command line (Kubernetes' forms), judged with the model known, as ``deployer deploy``
+judges them (``lifecycle.resource_asks.check_asked``): what the server's backend
+(``DEPLOYER_SERVING``) cannot honour is 409 ``UnhonouredResourcesError`` (a local server: any
+CPU, memory or autoscaling, whatever the figure), so a schema-valid body is never 422 there; on
+a Ray server a figure the pattern admits but the range refuses (``0`` CPUs, autoscale ``4:1``)
+is 422 ``InvalidResourcesError``. Nothing is written either way."""
+MEMORY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,6})?(k|M|G|T|Ki|Mi|Gi|Ti)?$"
+"""``lifecycle.resources.parse_memory``'s forms (``512Mi``, ``1Gi``, ``256M``, bytes)."""
+AUTOSCALE_PATTERN = r"^[0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,4}(\.[0-9]{1,3})?)?$"
+"""``lifecycle.resources.Autoscale.parse``'s forms (``1:4``, ``1:4:2.5``)."""
 
 ModelName = Annotated[
     str, Path(pattern=MODEL_NAME_PATTERN, description="The model's name.", examples=["churn"])
@@ -137,7 +150,30 @@ class DeployRequest(Body):
         default=None, description="Default: chosen by the version's stage."
     )
     traffic: Traffic | None = None
-    replicas: int = Field(default=1, ge=1, le=16)
+    replicas: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_REPLICAS,
+        description="Replicas (a local endpoint: its server's workers, at most 16).",
+    )
+    cpu: str | None = Field(
+        default=None,
+        pattern=CPU_PATTERN,
+        description="CPUs per replica, e.g. 0.5 or 500m (a Ray deployment only).",
+        examples=["0.5"],
+    )
+    memory: str | None = Field(
+        default=None,
+        pattern=MEMORY_PATTERN,
+        description="Memory per replica, e.g. 512Mi or 1Gi (a Ray deployment only).",
+        examples=["512Mi"],
+    )
+    autoscale: str | None = Field(
+        default=None,
+        pattern=AUTOSCALE_PATTERN,
+        description="MIN:MAX[:TARGET_ONGOING] replicas (a Ray deployment only).",
+        examples=["1:4"],
+    )
     reason: Reason = ""
 
     def to_command(self) -> Deploy:
@@ -147,6 +183,9 @@ class DeployRequest(Body):
             strategy=self.strategy,
             traffic=self.traffic,
             replicas=self.replicas,
+            cpu=self.cpu,
+            memory=self.memory,
+            autoscale=self.autoscale,
             reason=self.reason,
         )
 

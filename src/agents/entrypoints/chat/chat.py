@@ -107,7 +107,9 @@ def _objectives(c: Container, request: slo_chat.SloRequest, actor: str) -> ChatA
     return ChatAnswer(reply, asked, result)
 
 
-LATER_FIELDS = frozenset({"thread_id", "replicas", "undo_deployment_id"})
+LATER_FIELDS = frozenset(
+    {"thread_id", "replicas", "cpu", "memory", "autoscale", "undo_deployment_id"}
+)
 """Fields the commands gained for the CLI and the API, never set by the chat: its echo of a
 request (``deployer chat --json``'s ``request``) leaves them out while they are at their
 default, and so does a deploy's ``reason``, which the chat's deploy never takes."""

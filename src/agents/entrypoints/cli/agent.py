@@ -24,6 +24,14 @@ from agents.commands import AS_ASKED, AgentCommand, Approve, Deploy, Promote, Re
 from agents.entrypoints.cli.labels import VersionArgument
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render import render_approvals, render_run
+from agents.entrypoints.cli.resource_args import (
+    AutoscaleOption,
+    CpuOption,
+    MemoryOption,
+    ReplicasOption,
+    StrategyOption,
+    TrafficOption,
+)
 from agents.entrypoints.cli.shared import JsonOption, command
 from agents.handlers import operations
 from agents.handlers.registration import parse_metrics, set_criteria
@@ -92,18 +100,12 @@ def _decide(approval_id: str, decision: str, comment: str, as_json: bool) -> Non
 def deploy(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: VersionArgument,
-    strategy: Annotated[
-        str | None,
-        typer.Option(
-            "--strategy",
-            help="direct|rolling|blue_green|canary|shadow (default: by the version's stage).",
-        ),
-    ] = None,
-    traffic: Annotated[
-        float | None,
-        typer.Option("--traffic", help="Canary share or shadow mirror share, in percent."),
-    ] = None,
-    replicas: Annotated[int, typer.Option("--replicas", min=1, max=16)] = 1,
+    strategy: StrategyOption = None,
+    traffic: TrafficOption = None,
+    replicas: ReplicasOption = 1,
+    cpu: CpuOption = None,
+    memory: MemoryOption = None,
+    autoscale: AutoscaleOption = None,
     reason: ReasonOption = "",
     thread: ThreadOption = None,
     as_json: JsonOption = False,
@@ -113,6 +115,7 @@ def deploy(
     with command(as_json) as c:
         asked = {"model_name": name, "version": version, "strategy": strategy, "traffic": traffic}
         more = {"replicas": replicas, "reason": reason, "thread_id": thread}
+        more |= {"cpu": cpu, "memory": memory, "autoscale": autoscale}
         # AS_ASKED: a share out of range is the intake's to refuse, after the model and version.
         request = Deploy.model_validate({**asked, **more}, context=AS_ASKED)
         result = _execute(c, request)

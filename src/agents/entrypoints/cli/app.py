@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from agents.commands import Register
 from agents.entrypoints.cli import access as cli_access
@@ -127,7 +128,12 @@ def package(
     name: Annotated[str, typer.Argument(help="Model name.")],
     version: VersionArgument,
     export: Annotated[
-        str | None, typer.Option("--export", help="Also write a .bento archive to this folder.")
+        str | None,
+        typer.Option(
+            "--export",
+            help="Also write a .bento archive to this folder (bentoml import it anywhere the "
+            "packages its bento.yaml lists are installed).",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if it exists.")] = False,
     as_json: JsonOption = False,
@@ -140,9 +146,18 @@ def package(
             verb = "reused" if result["reused"] else "built"
             console.print(f"{verb} bento [bold]{result['bento_tag']}[/]")
             if result["export_path"]:
-                console.print(f"exported to {result['export_path']}")
+                size = size_text(result["export_bytes"])
+                console.print(Text(f"exported to {result['export_path']} ({size})"))
 
         emit(result, as_json, render)
+
+
+def size_text(size: int) -> str:
+    """``812 B``, ``12.3 KiB``, ``4.5 MiB``, ``1.2 GiB``."""
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= factor:
+            return f"{size / factor:,.1f} {unit}"
+    return f"{size} B"
 
 
 @app.command()

@@ -8,9 +8,9 @@ come back as the CLI's exit codes:
 
 - a 2xx answer is the command's result (a 202 is a run waiting for an approval: exit 4);
 - the error envelope ``{"error": {"type", "message"}}`` becomes a :class:`RemoteError` that
-  keeps the API's type name and, when that names one of ``lifecycle.errors``' classes, its exit
-  code, so a refusal exits as it would locally; other types exit by status: 401 "token refused"
-  (3), 403 and 409 (3), other 4xx (2), 5xx (1);
+  keeps the API's type name and, when that names one of ``lifecycle.errors``' classes (or
+  ``lifecycle.resource_asks``'), its exit code, so a refusal exits as it would locally; other
+  types exit by status: 401 "token refused" (3), 403 and 409 (3), other 4xx (2), 5xx (1);
 - no connection, a timeout or an answer that is not the API's JSON is one line, exit 1.
 
 The token is only ever put in the Authorization header: no message, output or error names it.
@@ -30,7 +30,7 @@ import httpx
 import typer
 
 from agents.entrypoints.cli.output import fail
-from lifecycle import errors
+from lifecycle import errors, resource_asks
 from lifecycle.errors import BadInputError, InfrastructureError, ModelDeployerError
 
 URL_ENV = "DEPLOYER_API_URL"
@@ -70,7 +70,7 @@ class RemoteError(ModelDeployerError):
 def exit_code_for(status: int, kind: str) -> int:
     """The exit code of an API error: that of the ``lifecycle.errors`` class named ``kind``,
     else by status (401, 403 and 409 refused: 3; other 4xx bad input: 2; the rest: 1)."""
-    known = getattr(errors, kind, None)
+    known = getattr(errors, kind, None) or getattr(resource_asks, kind, None)
     if isinstance(known, type) and issubclass(known, ModelDeployerError):
         return known.exit_code
     if status in (401, 403, 409):

@@ -30,6 +30,7 @@ from agents.entrypoints.cli import (
     remote_feedback,
     remote_labels,
     remote_retraining,
+    resource_args,
 )
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.remote import URL_ENV, Answer, add_refusals, remote_command
@@ -239,21 +240,19 @@ def promote(
 def deploy(
     name: Name,
     version: Version,
-    strategy: Annotated[
-        str | None,
-        typer.Option("--strategy", help="direct|rolling|blue_green|canary|shadow."),
-    ] = None,
-    traffic: Annotated[
-        float | None,
-        typer.Option("--traffic", help="Canary share or shadow mirror share, in percent."),
-    ] = None,
-    replicas: Annotated[int, typer.Option("--replicas", min=1, max=16)] = 1,
+    strategy: resource_args.StrategyOption = None,
+    traffic: resource_args.TrafficOption = None,
+    replicas: resource_args.ReplicasOption = 1,
+    cpu: resource_args.CpuOption = None,
+    memory: resource_args.MemoryOption = None,
+    autoscale: resource_args.AutoscaleOption = None,
     reason: ReasonOption = "",
     as_json: JsonOption = False,
 ) -> None:
     """Deploy a version behind the gateway; the target follows its stage."""
     body: dict[str, Any] = {"model_name": name, "version": version, "replicas": replicas}
     body |= {"reason": reason, "strategy": strategy, "traffic": traffic}
+    body |= {"cpu": cpu, "memory": memory, "autoscale": autoscale}
     with remote_command(as_json) as api:
         answer = api.post("/v1/deployments", {k: v for k, v in body.items() if v is not None})
     _show_run(answer, as_json)

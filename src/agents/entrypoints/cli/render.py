@@ -132,6 +132,7 @@ def render_status(result: dict[str, Any]) -> None:
         "status",
         "traffic",
         "health",
+        "replicas",
         "endpoint",
     )
     for model in result["models"]:
@@ -143,7 +144,7 @@ def render_status(result: dict[str, Any]) -> None:
                         f"v{version['version']}",
                         _label_cell(version, model.get("serving_aliases") or {}),
                         version["stage"],
-                        *(_deployment_cells(d) if d else ("", "", "", "", "")),
+                        *(_deployment_cells(d) if d else ("", "", "", "", "", "")),
                     )
                 )
     console.print(table)
@@ -177,14 +178,39 @@ def render_references(models: list[dict[str, Any]]) -> None:
                 )
 
 
-def _deployment_cells(d: dict[str, Any]) -> tuple[str, str, str, str, str]:
+def _deployment_cells(d: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
     return (
         d["deployment_id"],
         d["status"],
         traffic_text(d),
         health_text(d),
+        replicas_text(d),
         d["endpoint_url"] or "",
     )
+
+
+def replicas_text(d: dict[str, Any]) -> str:
+    """``2/2 on host-a``: replicas running of wanted and where (a live deployment), then what
+    it asked for: ``0.5 cpu``, ``512Mi``, ``autoscale 1-4``; the count alone when not live."""
+    replicas = d.get("replicas")
+    if not replicas:
+        return DASH
+    running = replicas.get("running")
+    if running is None:
+        parts = [f"{replicas['wanted']} wanted"]
+    else:
+        where = f" on {', '.join(replicas['nodes'])}" if replicas.get("nodes") else ""
+        parts = [f"{running}/{replicas['wanted']}{where}"]
+        if replicas.get("healthy") is False and replicas.get("detail"):
+            parts.append(str(replicas["detail"]))
+    if replicas.get("cpu"):
+        parts.append(f"{replicas['cpu']} cpu")
+    if replicas.get("memory"):
+        parts.append(str(replicas["memory"]))
+    scale = replicas.get("autoscale")
+    if scale:
+        parts.append(f"autoscale {scale['min_replicas']}-{scale['max_replicas']}")
+    return " \N{MIDDLE DOT} ".join(parts)
 
 
 def traffic_text(d: dict[str, Any]) -> str:
