@@ -193,6 +193,11 @@ class Settings(GatewaySettings):
     """How often the worker resumes a stalled run before it fails it (alerted) and frees the
     model for its next retraining."""
 
+    ui_session_seconds: float = Field(
+        default=8 * 3600, gt=0, le=30 * 86400, validation_alias="DEPLOYER_UI_SESSION_SECONDS"
+    )
+    """How long a login to the web dashboard (``/ui``) lasts before the person logs in again."""
+
     @field_validator("rollback_preset")
     @classmethod
     def _known_preset(cls, value: str) -> str:
