@@ -27,7 +27,8 @@ from agents.entrypoints.web.sessions import COOKIE
 from agents.handlers import access
 from agents.settings import Settings, local_identity
 from database import migrate
-from database.models import HealthCheckRow
+from database.models import GatewayStatsRow, HealthCheckRow
+from database.models_drift import DriftCheckRow
 from lifecycle.ports import Routes
 from lifecycle.records import utcnow
 from lifecycle.stages import DeploymentStatus, ModelStage
@@ -274,6 +275,65 @@ def test_the_model_page_charts_canary_against_stable_as_well_formed_svg(ui: Home
     assert len([g for g in errors.iter(f"{SVG}g") if g.get("class") == "series"]) == 2
     assert "step 2: canary within limits" in page.text
     assert stable in page.text and "v1 stable 90%" in page.text
+
+
+def test_the_model_page_shows_shadow_agreement_with_its_samples_and_drift_per_feature(
+    ui: Home,
+) -> None:
+    name, _stable, _canary = ui.canary()
+    shadow = f"{name}-shadow"
+    sample = {"request_sha256": "9f86d081884c7d65", "bytes": 42, "primary": [1], "shadow": [SCRIPT]}
+    now = utcnow()
+    with ui.container.uow() as uow:
+        for i, agreed in enumerate((50, 45)):
+            uow.session.add(
+                HealthCheckRow(
+                    deployment_id=shadow,
+                    model_name=name,
+                    checked_at=now - timedelta(seconds=60 - 30 * i),
+                    status="inconclusive",
+                    action="observe",
+                    message="comparing",
+                    tick_id=f"tick-{shadow}-{i}",
+                    metrics={"compared": 50 * (i + 1), "agreed": agreed, "agreement": agreed / 50},
+                )
+            )
+        uow.session.add(
+            GatewayStatsRow(
+                gateway_id="gw-1",
+                kind="shadow",
+                deployment_id=shadow,
+                model_name=name,
+                figures={"compared": 100, "agreed": 95, "disagreements": [sample]},
+            )
+        )
+        column = {"name": "petal_width", "statistic": 0.41, "p_value": 0.0007, "psi": 0.3}
+        column.update(adjusted_p_value=0.0028, verdict="drift", reason="p and PSI both past")
+        uow.session.add(
+            DriftCheckRow(
+                model_name=name,
+                version="1",
+                deployment_id=_stable,
+                checked_at=now,
+                checked_by="watch",
+                window_seconds=3600.0,
+                verdict="drift",
+                drifted=["petal_width"],
+                current_rows=500,
+                reference_rows=150,
+                columns=[column],
+                summary="petal_width drifted",
+            )
+        )
+        uow.commit()
+    page = ui.client("vera").get(f"/ui/models/{name}")
+    assert page.status_code == 200
+    chart = svgs(page.text)[f"shadow {shadow}: agreement with production"]
+    (line,) = [g for g in chart.iter(f"{SVG}g") if g.get("class") == "series"]
+    assert len(line.find(f"{SVG}polyline").get("points", "").split()) == 2  # type: ignore[union-attr]
+    assert "9f86d081884c7d65" in page.text and SCRIPT not in page.text
+    assert re.search(r"<td>petal_width</td><td[^>]*>0.41</td><td[^>]*>0.0007</td>", page.text)
+    assert "⚠ drift" in page.text
 
 
 def test_the_audit_page_verifies_the_chain_and_lists_recent_events(
