@@ -8,8 +8,10 @@ canary-against-stable charts, mid-canary). When the demo is over it asks for one
 promotion to production (a second model, so the demo's story is untouched) and photographs the
 approvals page with it waiting, as an approver sees it, and the audit page.
 
-``--home DIR`` works in DIR instead of a fresh temporary folder. Every process it starts (the
-demo, the API, chromedriver and Chromium) is stopped by PID; telemetry is off.
+``--home DIR`` works in DIR instead of a fresh temporary folder; with ``--as-is`` it runs no demo
+and photographs DIR as it is (a home the demo left, say), canary page included when one runs.
+Every process it starts (the demo, the API, chromedriver and Chromium) is stopped by PID;
+telemetry is off.
 """
 
 from __future__ import annotations
@@ -120,9 +122,9 @@ def waiting_promotion(home: Path) -> str:
     try:
         me = local_identity()
         trained = train_and_log(
-            settings.tracking_uri, "iris", 2, artifact_root=settings.artifact_root
+            settings.tracking_uri, "iris", 1, artifact_root=settings.artifact_root
         )
-        registration.register(
+        registered = registration.register(
             c,
             Register(
                 model_name=SECOND,
@@ -132,12 +134,13 @@ def waiting_promotion(home: Path) -> str:
             ),
             me,
         )
+        version = str(registered["version"])
         for stage in ("staging", "shadow"):
-            asked = {"model_name": SECOND, "version": "1", "target_stage": stage}
+            asked = {"model_name": SECOND, "version": version, "target_stage": stage}
             operations.execute(c, Promote.model_validate(asked), me, "cli")
         asked = {
             "model_name": SECOND,
-            "version": "1",
+            "version": version,
             "target_stage": "production",
             "reason": "beats the rules-based scorer on last month's churn",
         }
@@ -150,7 +153,10 @@ def waiting_promotion(home: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="work in this folder (default: a fresh one)")
+    parser.add_argument("--as-is", action="store_true", help="run no demo: use --home as it is")
     args = parser.parse_args()
+    if args.as_is and not args.home:
+        parser.error("--as-is needs --home")
     home = Path(args.home or tempfile.mkdtemp(prefix="deployer-screens-")).resolve()
     OUT.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **QUIET, "DEPLOYER_HOME": str(home)}
@@ -158,15 +164,17 @@ def main() -> None:
     os.environ.update(QUIET)
     log = (home.parent / f"{home.name}-screenshots.log").open("ab")
     demo = subprocess.Popen(
-        [str(DEPLOYER), "demo", "--home", str(home)],
+        [str(DEPLOYER), "demo", "--home", str(home)] if not args.as_is else ["true"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    if args.as_is:
+        demo.wait()
     api = None
     try:
-        running = lambda: demo.poll() is None  # noqa: E731
+        running = lambda: args.as_is or demo.poll() is None  # noqa: E731
         wait_for("state database", lambda: query(home, "SELECT 1 FROM approvals"), 300, running)
         wait_for("first admin", lambda: query(home, "SELECT 1 FROM access_bindings"), 120, running)
         made = tokens(home)
@@ -183,14 +191,17 @@ def main() -> None:
         with chromium(home.parent / f"{home.name}-browser") as driver:
             log_in(driver, url, made["vera"])
             try:
-                wait_for("judged canary", lambda: canary_judged(home), 600, running)
+                wait_for(
+                    "judged canary", lambda: canary_judged(home), 5 if args.as_is else 600, running
+                )
                 shoot(driver, f"{url}/ui/", "overview.png")
                 shoot(driver, f"{url}/ui/models/{MODEL}", "model-canary.png")
             except SystemExit as missed:  # the demo failed (a loaded machine): keep the rest
                 print(missed)
             print("screenshots: waiting for the demo to finish")
             demo.wait(timeout=900)
-            waiting_promotion(home)
+            if not query(home, "SELECT 1 FROM approvals WHERE state = 'pending'"):
+                waiting_promotion(home)
             log_in(driver, url, made["carol"])
             shoot(driver, f"{url}/ui/approvals", "approvals.png")
             shoot(driver, f"{url}/ui/audit", "audit.png")

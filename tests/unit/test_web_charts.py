@@ -86,7 +86,8 @@ def test_a_split_bar_labels_each_share_and_leaves_out_zero_weights() -> None:
     widths = {k: float(g.find(f"{SVG}rect").get("width", 0)) for k, g in parts.items()}  # type: ignore[union-attr]
     assert widths["v1 stable"] == pytest.approx(9 * widths["v2 canary"])
     texts = [t.text for t in root.iter(f"{SVG}text")]
-    assert texts == ["v1 stable 90%", "v2 canary 10%"]
+    # inside the bar where the label fits (else the share alone), and every part in the legend
+    assert texts == ["v1 stable 90%", "v1 stable 90%", "10%", "v2 canary 10%"]
 
 
 def test_an_empty_split_says_no_traffic() -> None:

@@ -72,16 +72,15 @@ def _side(figures: dict[str, Any]) -> dict[str, float]:
 
 def shadow_series(c: Services, model_name: str, limit: int = 500) -> list[dict[str, Any]]:
     """Per shadow deployment, its agreement at each judgement (percent; ticks before any
-    comparison are left out) and the disagreement samples the gateways kept now:
-    ``{"deployment_id", "points": [{"at", "agreement", "compared"}], "samples": [...]}``."""
+    comparison are left out), the gateways' totals now and the disagreement samples they kept:
+    ``{"deployment_id", "points": [{"at", "agreement", "compared"}], "compared", "agreed",
+    "samples": [...]}``."""
     found: dict[str, dict[str, Any]] = {}
     for row in _checks(c, model_name, limit):
         agreement = (row.metrics or {}).get("agreement")
         if agreement is None or "compared" not in (row.metrics or {}):
             continue
-        entry = found.setdefault(
-            row.deployment_id, {"deployment_id": row.deployment_id, "points": [], "samples": []}
-        )
+        entry = found.setdefault(row.deployment_id, _shadow_entry(row.deployment_id))
         entry["points"].append(
             {
                 "at": row.checked_at,
@@ -94,14 +93,18 @@ def shadow_series(c: Services, model_name: str, limit: int = 500) -> list[dict[s
             GatewayStatsRow.model_name == model_name, GatewayStatsRow.kind == "shadow"
         )
         for stats in uow.session.scalars(query).all():
-            entry = found.setdefault(
-                stats.deployment_id,
-                {"deployment_id": stats.deployment_id, "points": [], "samples": []},
-            )
-            samples = (stats.figures or {}).get("disagreements") or []
+            entry = found.setdefault(stats.deployment_id, _shadow_entry(stats.deployment_id))
+            figures = stats.figures or {}
+            entry["compared"] += int(figures.get("compared") or 0)
+            entry["agreed"] += int(figures.get("agreed") or 0)
+            samples = figures.get("disagreements") or []
             room = MAX_SAMPLES - len(entry["samples"])
             entry["samples"].extend(s for s in samples[: max(0, room)] if isinstance(s, dict))
     return list(found.values())
+
+
+def _shadow_entry(deployment_id: str) -> dict[str, Any]:
+    return {"deployment_id": deployment_id, "points": [], "samples": [], "compared": 0, "agreed": 0}
 
 
 def latest_drift(c: Services, model_name: str) -> dict[str, Any] | None:

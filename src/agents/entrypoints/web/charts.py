@@ -20,7 +20,10 @@ COLOURS = ("#1f5fa8", "#b3471d", "#2f7d32", "#6b3fa0")
 MARKERS = ("circle", "square", "diamond", "triangle")
 
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 28, 64
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 28, 64
+EMPTY_HEIGHT = 64
+CHAR_PX = 8.0
+"""About how wide a character of a 13 px bold label is (to tell whether a label fits)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,10 @@ def _nice_max(value: float) -> float:
 
 
 def _number(value: float) -> str:
-    """A tick label: at most three significant figures, no trailing zeros."""
+    """A tick label: at most three significant figures, no trailing zeros, no exponent from a
+    thousand up (``1,500``)."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
     return f"{value:.3g}"
 
 
@@ -68,13 +74,17 @@ def line_chart(title: str, unit: str, series: Sequence[Series]) -> str:
 
     With no point at all it says so in the picture rather than drawing empty axes."""
     points = [p for s in series for p in s.points]
-    parts = [_open(title), f"<title>{escape(title)}</title>", _heading(title)]
     if not points:
-        parts.append(
-            f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" '
-            'font-size="13" fill="#444">no figures yet</text>'
+        return "".join(
+            [
+                _open(title, EMPTY_HEIGHT),
+                f"<title>{escape(title)}</title>",
+                _heading(title),
+                f'<text x="{LEFT}" y="46" font-size="13" fill="#444">no figures yet</text>',
+                "</svg>",
+            ]
         )
-        return "".join([*parts, "</svg>"])
+    parts = [_open(title), f"<title>{escape(title)}</title>", _heading(title)]
     start = min(t for t, _ in points).timestamp()
     end = max(t for t, _ in points).timestamp()
     span = max(end - start, 1.0)
@@ -95,9 +105,9 @@ def line_chart(title: str, unit: str, series: Sequence[Series]) -> str:
     return "".join([*parts, "</svg>"])
 
 
-def _open(title: str) -> str:
+def _open(title: str, height: int = HEIGHT) -> str:
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
         f'role="img" aria-label={_attr(title)} class="chart">'
     )
 
@@ -187,9 +197,12 @@ def _legend(series: Sequence[Series]) -> str:
 
 
 def split_bar(title: str, segments: Sequence[Segment]) -> str:
-    """A horizontal bar split by share, each part labelled with its name and percent (hatched
-    alternately, so neighbours differ without colour); an empty split says "no traffic"."""
-    width, height = 640, 44
+    """A horizontal bar split by share, hatched alternately (neighbours differ without colour),
+    each part labelled inside when the label fits, and a legend below naming every part with
+    its share; an empty split says "no traffic"."""
+    width, bar_h = 640, 36
+    shown = [s for s in segments if s.percent > 0]
+    height = bar_h + 8 + (24 if shown else 0)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label={_attr(title)} class="split">',
@@ -198,32 +211,39 @@ def split_bar(title: str, segments: Sequence[Segment]) -> str:
         'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" stroke="#fff" '
         'stroke-width="2"/></pattern></defs>',
     ]
-    shown = [s for s in segments if s.percent > 0]
     if not shown:
         parts.append(
-            f'<rect x="0" y="4" width="{width}" height="36" fill="#eee" stroke="#999"/>'
+            f'<rect x="0" y="4" width="{width}" height="{bar_h}" fill="#eee" stroke="#999"/>'
             f'<text x="{width / 2}" y="27" text-anchor="middle" font-size="13">no traffic</text>'
         )
         return "".join([*parts, "</svg>"])
     total = sum(s.percent for s in shown)
-    left = 0.0
+    left, legend_x = 0.0, 0.0
     for i, s in enumerate(shown):
         w = round(s.percent / total * width, 1)
-        colour = COLOURS[i % len(COLOURS)]
-        parts.append(
-            f'<g class="segment" data-label={_attr(s.label)}>'
-            f'<rect x="{round(left, 1)}" y="4" width="{w}" height="36" fill="{colour}" '
-            'stroke="#fff"/>'
-        )
-        if i % 2:
-            parts.append(
-                f'<rect x="{round(left, 1)}" y="4" width="{w}" height="36" fill="url(#hatch)" '
-                'opacity="0.35"/>'
-            )
         label = f"{s.label} {s.percent:g}%"
+        parts.append(f'<g class="segment" data-label={_attr(s.label)}>')
+        parts.append(_swatch(i, round(left, 1), 4, w, bar_h))
+        inside = label if len(label) * CHAR_PX < w else f"{s.percent:g}%"
+        if len(inside) * CHAR_PX < w:
+            parts.append(
+                f'<text x="{round(left + w / 2, 1)}" y="27" text-anchor="middle" font-size="13" '
+                f'fill="#fff" font-weight="bold" aria-hidden="true">{escape(inside)}</text>'
+            )
+        parts.append(_swatch(i, round(legend_x, 1), bar_h + 14, 14, 14))
         parts.append(
-            f'<text x="{round(left + w / 2, 1)}" y="27" text-anchor="middle" font-size="13" '
-            f'fill="#fff" font-weight="bold">{escape(label)}</text></g>'
+            f'<text x="{round(legend_x + 20, 1)}" y="{bar_h + 26}" font-size="13">'
+            f"{escape(label)}</text></g>"
         )
         left += w
+        legend_x += 20 + len(label) * 7.5 + 16
     return "".join([*parts, "</svg>"])
+
+
+def _swatch(i: int, x: float, y: float, w: float, h: float) -> str:
+    """A part's colour, hatched for every second part."""
+    colour = COLOURS[i % len(COLOURS)]
+    out = f'<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{colour}" stroke="#fff"/>'
+    if i % 2:
+        out += f'<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="url(#hatch)" opacity="0.35"/>'
+    return out

@@ -113,7 +113,8 @@ def rollout_charts(series: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def shadow_charts(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per shadow: its agreement over time as a chart, and its disagreement samples."""
+    """Per shadow: its agreement over time as a chart (None before the monitor judged it), the
+    gateways' totals and its disagreement samples."""
     return [
         {
             **s,
@@ -121,7 +122,9 @@ def shadow_charts(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 f"shadow {s['deployment_id']}: agreement with production",
                 "% agreed",
                 [Series("agreement", [(p["at"], p["agreement"]) for p in s["points"]])],
-            ),
+            )
+            if s["points"]
+            else None,
         }
         for s in series
     ]
