@@ -3,6 +3,7 @@ security headers, and small formatting filters."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
@@ -57,6 +58,11 @@ def percent(value: Any) -> str:
     return f"{float(value) * 100:.3g}%"
 
 
+def as_json(value: Any) -> str:
+    """A payload as one line of JSON text (plain text: the template escapes it as any text)."""
+    return json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -65,7 +71,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, figure=figure, percent=percent)
+    env.filters.update(when=when, figure=figure, percent=percent, as_json=as_json)
     return env
 
 
