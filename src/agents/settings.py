@@ -207,6 +207,10 @@ class Settings(GatewaySettings):
     """A file ``deployer watch`` touches after each pass of its loop (a tick or a standby's
     look at the lease): the liveness signal ``python -m agents.entrypoints.watch_alive`` checks
     (the Kubernetes exec probe). Unset: no file."""
+    ui_session_seconds: float = Field(
+        default=8 * 3600, gt=0, le=30 * 86400, validation_alias="DEPLOYER_UI_SESSION_SECONDS"
+    )
+    """How long a login to the web dashboard (``/ui``) lasts before the person logs in again."""
 
     @field_validator("rollback_preset")
     @classmethod

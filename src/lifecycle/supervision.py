@@ -37,6 +37,8 @@ class RequestSource(StrEnum):
     SCHEDULE = "schedule"
     API = "api"
     UPSTREAM = "upstream"
+    UI = "ui"
+    """The web dashboard (``/ui`` on the ops API), as the person logged in."""
 
 
 class RequestAction(StrEnum):

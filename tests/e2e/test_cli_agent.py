@@ -36,6 +36,7 @@ from agents.settings import local_identity
 from mlops.processes import alive, find_by_env, free_port, terminate_tree, tree, wait_http_ok
 from mlops.training import TrainedModel, train_and_log
 from tests.access_fixtures import api_decide, issue_tokens_in_home, running_api
+from tests.browser import BROWSER_MISSING, chromium, live_text, log_in, wait_until
 from tests.e2e.cli import Result, run, run_here
 from tests.mlflow_template import seed_mlflow_store
 
@@ -54,8 +55,9 @@ class Home:
     seen: dict[str, str] = field(default_factory=dict)
     """Deployment ids by role (``v1``: the one serving v1, ``shadow``, ``canary``)."""
     tokens: dict[str, str] = field(default_factory=dict)
-    """API tokens of the other people: bob (approver) and mallory (deployer). The requester is
-    the OS user running the tests, the home's first admin."""
+    """API tokens of the other people: bob (approver), mallory (deployer) and vera (viewer).
+    The requester is the OS user running the tests, the home's first admin (its token: "me",
+    for the dashboard)."""
 
     def cli(self, *args: str, **extra_env: str) -> Result:
         return run(*args, env={**self.env, **extra_env}, timeout=240)
@@ -135,7 +137,9 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
         seed_mlflow_store(root / "mlflow.db")
         init = run_here("init", "--json", env=h.env)  # set-up: its own tests run the process
         assert init.code == 0, init.stderr
-        h.tokens = issue_tokens_in_home(h.env, {"bob": "approver", "mallory": "deployer"})
+        people = {"bob": "approver", "mallory": "deployer", "vera": "viewer"}
+        h.tokens = issue_tokens_in_home(h.env, {**people, local_identity(): "admin"})
+        h.tokens["me"] = h.tokens.pop(local_identity())
         for version, variant in (("1", 1), ("2", 2)):
             trained = train_and_log(
                 f"sqlite:///{root / 'mlflow.db'}",
@@ -162,6 +166,22 @@ def ops_api(home: Home) -> Iterator[str]:
     """``deployer api`` over the home, for the second person: they approve with their token."""
     with running_api(home.env, home.root / "api.log") as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def browser(home: Home, ops_api: str) -> Iterator[Any]:
+    """Headless Chromium for the dashboard on ``deployer api`` (issue 18), shared by the story's
+    browser steps; stopped by PID (chromedriver and Chromium, whole trees) at the end."""
+    with chromium(home.root.parent / "browser") as driver:
+        yield driver
+
+
+def browser_or_none(request: pytest.FixtureRequest) -> Any:
+    """The module's browser, or None where none can run and none is required (the story then
+    answers through the API, as before the dashboard)."""
+    if BROWSER_MISSING and os.environ.get("DEPLOYER_REQUIRE_BROWSER") != "1":
+        return None
+    return request.getfixturevalue("browser")
 
 
 @pytest.fixture(scope="module")
@@ -308,8 +328,36 @@ def test_the_first_production_deploy_goes_direct_and_serves_through_the_gateway(
     home.seen["v1"] = manifest["deployment_id"]
 
 
+def test_in_a_browser_a_bad_token_gets_the_login_page_and_a_viewer_sees_the_overview(
+    home: Home, browser: Any, ops_api: str
+) -> None:
+    """The dashboard (issue 18) in headless Chromium over the story's ``deployer api``."""
+    browser.delete_all_cookies()
+    browser.get(f"{ops_api}/ui/")
+    assert browser.current_url.endswith("/ui/login")  # no session: the login page
+    log_in(browser, ops_api, "not-a-token-anyone-issued")
+    error = wait_until(browser, lambda d: d.find_elements("id", "login-error"))
+    assert "That token is not valid" in error[0].text
+    assert browser.current_url.endswith("/ui/login")
+    assert not browser.get_cookies()
+
+    log_in(browser, ops_api, home.tokens["vera"])
+    wait_until(browser, lambda d: d.current_url.endswith("/ui/"))
+    (cookie,) = browser.get_cookies()
+    assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (True, "Strict", "/ui")
+    assert home.tokens["vera"] not in cookie["value"]
+    page = live_text(browser)
+    assert "vera (viewer)" in browser.find_element("css selector", "form.who").text
+    assert MODEL in page and home.seen["v1"] in page
+    bar = browser.find_element("css selector", f"svg[aria-label='traffic split of {MODEL}']")
+    assert "v1 stable 100%" in bar.get_attribute("innerHTML")
+    assert "Nothing waits for a decision." in page
+    browser.get(f"{ops_api}/ui/approvals")
+    assert not browser.find_elements("css selector", "button.approve")  # a viewer decides nothing
+
+
 def test_a_shadow_is_compared_and_its_measured_agreement_is_a_production_gate(
-    home: Home, gateway: str, ops_api: str
+    home: Home, gateway: str, ops_api: str, request: pytest.FixtureRequest
 ) -> None:
     # set-up: v1's promotions ran the processes (the test above)
     assert home.here("promote", MODEL, "2", "--to", "staging")["status"] == "promoted"
@@ -343,12 +391,42 @@ def test_a_shadow_is_compared_and_its_measured_agreement_is_a_production_gate(
     assert (
         f"shadow agreement {agreed / MIRRORED:.1%} over {MIRRORED} requests" in (verdict["message"])
     )
-    approved = api_decide(ops_api, home.tokens["bob"], waiting.json()["approval_id"])
-    assert approved.status_code == 200, approved.text
-    assert approved.json()["version_record"]["to_stage"] == "production"
+    approval_id = waiting.json()["approval_id"]
+    driver = browser_or_none(request)
+    if driver is None:
+        approved = api_decide(ops_api, home.tokens["bob"], approval_id)
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["version_record"]["to_stage"] == "production"
+    else:  # the dashboard: four eyes refuse the requester's own approve, bob's goes through
+        approve_in_browser(driver, ops_api, home, approval_id)
+    assert home.query(
+        "SELECT state, approver FROM approvals WHERE approval_id = ?", approval_id
+    ) == [("approved", "bob")]
     # @production names the approved version; @champion what users get (v1 still serves them)
     # and @challenger the shadow's version (issue 15)
     assert home.registry()["aliases"] == {"production": "2", "champion": "1", "challenger": "2"}
+
+
+def approve_in_browser(driver: Any, url: str, home: Home, approval_id: str) -> None:
+    """The requester (the OS user) clicks Approve on the dashboard and is refused by the
+    four-eyes rule, nothing changed; then bob approves with a comment and it is done."""
+    card = f"#approval-{approval_id}"
+    log_in(driver, url, home.tokens["me"])
+    wait_until(driver, lambda d: d.current_url.endswith("/ui/"))
+    driver.get(f"{url}/ui/approvals")
+    driver.find_element("css selector", f"{card} button.approve").click()
+    refusal = wait_until(driver, lambda d: d.find_elements("css selector", ".notice.refused"))
+    assert "PermissionDeniedError" in refusal[0].text and "four-eyes" in refusal[0].text
+    assert home.query("SELECT state FROM approvals WHERE approval_id = ?", approval_id) == [
+        ("pending",)
+    ]
+    log_in(driver, url, home.tokens["bob"])
+    wait_until(driver, lambda d: d.current_url.endswith("/ui/"))
+    driver.get(f"{url}/ui/approvals")
+    driver.find_element("css selector", f"{card} textarea[name=comment]").send_keys("shadow agrees")
+    driver.find_element("css selector", f"{card} button.approve").click()
+    done = wait_until(driver, lambda d: d.find_elements("css selector", ".notice.ok"), 240)
+    assert "v2 is now in production" in done[0].text
 
 
 def wait_for_comparisons(home: Home, shadow: str, count: int) -> dict[str, Any]:
@@ -377,7 +455,7 @@ def wait_for_comparisons(home: Home, shadow: str, count: int) -> dict[str, Any]:
 
 
 def test_a_canary_splits_traffic_and_a_new_share_only_changes_the_weights(
-    home: Home, gateway: str
+    home: Home, gateway: str, ops_api: str, request: pytest.FixtureRequest
 ) -> None:
     deployed = home.ok("deploy", MODEL, "2", "--strategy", "canary", "--traffic", "20")
 
@@ -393,7 +471,20 @@ def test_a_canary_splits_traffic_and_a_new_share_only_changes_the_weights(
     servers = processes_of(canary)
     assert servers
 
+    driver = browser_or_none(request)
+    if driver is not None:  # the dashboard shows the step change without a reload
+        log_in(driver, ops_api, home.tokens["vera"])
+        wait_until(driver, lambda d: d.current_url.endswith("/ui/"))
+        driver.get(f"{ops_api}/ui/models/{MODEL}")
+        share = f"td[data-share='{canary}']"
+        assert driver.find_element("css selector", share).text == "20%"
+        driver.execute_script("window.notReloaded = true")
+
     widened = home.ok("deploy", MODEL, "2", "--traffic", "50")
+
+    if driver is not None:
+        wait_until(driver, lambda d: d.find_element("css selector", share).text == "50%")
+        assert driver.execute_script("return window.notReloaded") is True
 
     assert widened["status"] == "traffic_updated"
     assert widened["deployment_manifest"]["deployment_id"] == canary

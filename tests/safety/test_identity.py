@@ -196,3 +196,32 @@ def test_an_upstream_graph_cannot_claim_to_be_someone_else(home: Home) -> None:
         str(refused.value) == f"this agent acts as {ME}; a request cannot claim to come from 'bob'"
     )
     assert home.footprint() == before
+
+
+def test_the_dashboard_acts_as_its_session_s_person_and_four_eyes_hold_there_too(
+    home: Home,
+) -> None:
+    """The web dashboard (/ui) is one more path: a session is its token's person, no form field
+    names another, a forged form is refused, and the requester's own approve is four-eyes."""
+    own = access.create_token(home.c, ME, ME)["token"]
+    before = home.footprint()
+    with home.api() as api:
+        for token, status, said in (
+            (own, 403, "four-eyes"),
+            (home.tokens["dan"], 403, "dan holds the deployer role"),
+        ):
+            api.cookies.clear()
+            assert api.post("/ui/login", data={"token": token}).status_code == 200
+            page = api.get("/ui/approvals").text
+            csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+            answer = api.post(
+                f"/ui/approvals/{home.approval_id}/approve",
+                data={"csrf": csrf, "approver": "bob", "requested_by": "bob"},
+            )
+            assert answer.status_code == status, answer.text
+            assert said in answer.text
+        api.cookies.clear()
+        api.post("/ui/login", data={"token": home.tokens["bob"]})
+        forged = api.post(f"/ui/approvals/{home.approval_id}/approve", data={"csrf": "x"})
+        assert forged.status_code == 403
+    assert home.footprint() == before

@@ -61,6 +61,11 @@ def create_app(
 
     ``app.state.authenticate`` (token -> user or None, the authenticator's) is the app's one
     authentication function: the guard calls it before anything else (see ``guard``)."""
+    # The web dashboard (issue 18) imports this package's errors and auth: imported here, not
+    # at the top, so either package may be imported first.
+    from agents.entrypoints.web.routes import PREFIX as UI_PREFIX
+    from agents.entrypoints.web.routes import router as ui_router
+
     _build_shared_parts(container)
     app = FastAPI(title=TITLE, version=_package_version(), description=DESCRIPTION)
     app.state.container = container
@@ -69,7 +74,12 @@ def create_app(
     limit = max_body_bytes or configured_max_body_bytes()
     public = {*PUBLIC_PATHS, app.openapi_url, app.docs_url, app.redoc_url}
     public.add(app.swagger_ui_oauth2_redirect_url)
-    app.add_middleware(RequestGuard, public_paths={p for p in public if p}, max_body_bytes=limit)
+    app.add_middleware(
+        RequestGuard,
+        public_paths={p for p in public if p},
+        max_body_bytes=limit,
+        session_prefix=UI_PREFIX,  # the dashboard checks its session cookie itself
+    )
     install_error_handlers(app)  # its middleware wraps the guard: nothing escapes as a traceback
     modules = (
         routes_ops,
@@ -86,6 +96,7 @@ def create_app(
     )
     for module in modules:
         app.include_router(module.router)
+    app.include_router(ui_router)  # the web dashboard, /ui (issue 18)
     return app
 
 

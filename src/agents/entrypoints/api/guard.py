@@ -78,16 +78,31 @@ def declared_length(scope: Scope) -> int | None:
 class RequestGuard:
     """Authenticate, then bound the body; see the module's docstring."""
 
-    def __init__(self, app: ASGIApp, public_paths: Collection[str], max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        public_paths: Collection[str],
+        max_body_bytes: int,
+        session_prefix: str = "",
+    ) -> None:
         self.app = app
         self.public_paths = frozenset(public_paths)
         self.max_body_bytes = max_body_bytes
+        self.session_prefix = session_prefix
+        """Paths under it (the web dashboard's) check their own session cookie, not a bearer
+        token; their bodies are still bounded."""
+
+    def _needs_token(self, path: str) -> bool:
+        if path in self.public_paths:
+            return False
+        prefix = self.session_prefix
+        return not (prefix and (path == prefix or path.startswith(prefix + "/")))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["path"] not in self.public_paths:
+        if self._needs_token(scope["path"]):
             problem = await self._who(scope)
             if problem:
                 await _refuse(NotAuthenticatedError(problem), scope, receive, send)

@@ -1,0 +1,249 @@
+"""Charts drawn on the server as SVG text: a line chart over time and a split bar.
+
+Pure functions of their figures (no I/O), so a page renders the same picture the tests parse.
+Series are told apart by dash pattern, marker and a labelled legend, never by colour alone;
+every text is XML-escaped. The SVG uses presentation attributes only (no ``style``), so the
+dashboard's Content-Security-Policy (``style-src 'self'``) allows it inline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from xml.sax.saxutils import escape, quoteattr
+
+DASHES = ("", "6 4", "2 3", "10 3 2 3")
+"""Dash patterns in series order: solid, dashed, dotted, dash-dot."""
+COLOURS = ("#1f5fa8", "#b3471d", "#2f7d32", "#6b3fa0")
+"""Colours in series order (a second signal beside the dash pattern, never the only one)."""
+MARKERS = ("circle", "square", "diamond", "triangle")
+
+WIDTH, HEIGHT = 640, 260
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 28, 64
+EMPTY_HEIGHT = 64
+CHAR_PX = 8.0
+"""About how wide a character of a 13 px bold label is (to tell whether a label fits)."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line: its legend label and its (time, value) points, oldest first."""
+
+    label: str
+    points: Sequence[tuple[datetime, float]] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One part of a split bar: its label and its share in percent (0-100)."""
+
+    label: str
+    percent: float
+
+
+def _nice_max(value: float) -> float:
+    """A round upper bound at or above ``value`` (1, 2, 2.5 or 5 times a power of ten)."""
+    if value <= 0:
+        return 1.0
+    power = 1.0
+    while power * 10 <= value:
+        power *= 10
+    while power > value:
+        power /= 10
+    for step in (1, 2, 2.5, 5, 10):
+        if step * power >= value:
+            return step * power
+    return 10 * power  # pragma: no cover - the loop always returns
+
+
+def _number(value: float) -> str:
+    """A tick label: at most three significant figures, no trailing zeros, no exponent from a
+    thousand up (``1,500``)."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _attr(value: str) -> str:
+    return quoteattr(value)
+
+
+def line_chart(title: str, unit: str, series: Sequence[Series]) -> str:
+    """An SVG line chart of ``series`` over time: axes with labelled ticks, the unit, a legend.
+
+    With no point at all it says so in the picture rather than drawing empty axes."""
+    points = [p for s in series for p in s.points]
+    if not points:
+        return "".join(
+            [
+                _open(title, EMPTY_HEIGHT),
+                f"<title>{escape(title)}</title>",
+                _heading(title),
+                f'<text x="{LEFT}" y="46" font-size="13" fill="#444">no figures yet</text>',
+                "</svg>",
+            ]
+        )
+    parts = [_open(title), f"<title>{escape(title)}</title>", _heading(title)]
+    start = min(t for t, _ in points).timestamp()
+    end = max(t for t, _ in points).timestamp()
+    span = max(end - start, 1.0)
+    top = _nice_max(max(v for _, v in points))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x(t: datetime) -> float:
+        return round(LEFT + (t.timestamp() - start) / span * plot_w, 1)
+
+    def y(v: float) -> float:
+        return round(TOP + plot_h - max(v, 0.0) / top * plot_h, 1)
+
+    parts.append(_axes(top, unit, plot_w, plot_h))
+    parts.append(_time_ticks(start, end, plot_w))
+    for i, s in enumerate(series):
+        parts.append(_line(i, s, x, y))
+    parts.append(_legend(series))
+    return "".join([*parts, "</svg>"])
+
+
+def _open(title: str, height: int = HEIGHT) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        f'role="img" aria-label={_attr(title)} class="chart">'
+    )
+
+
+def _heading(title: str) -> str:
+    return f'<text x="{LEFT}" y="18" font-size="14" font-weight="bold">{escape(title)}</text>'
+
+
+def _axes(top: float, unit: str, plot_w: int, plot_h: int) -> str:
+    bottom = TOP + plot_h
+    out = [
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{bottom}" stroke="#333"/>',
+        f'<line x1="{LEFT}" y1="{bottom}" x2="{LEFT + plot_w}" y2="{bottom}" stroke="#333"/>',
+        f'<text x="12" y="{TOP + plot_h / 2}" font-size="11" text-anchor="middle" '
+        f'transform="rotate(-90 12 {TOP + plot_h / 2})">{escape(unit)}</text>',
+    ]
+    for k in range(5):
+        value = top * k / 4
+        ty = round(bottom - plot_h * k / 4, 1)
+        out.append(
+            f'<line x1="{LEFT - 4}" y1="{ty}" x2="{LEFT + plot_w}" y2="{ty}" '
+            'stroke="#ddd" stroke-width="1"/>'
+        )
+        out.append(
+            f'<text x="{LEFT - 6}" y="{ty + 4}" font-size="11" text-anchor="end">'
+            f"{_number(value)}</text>"
+        )
+    return "".join(out)
+
+
+def _time_ticks(start: float, end: float, plot_w: int) -> str:
+    bottom = HEIGHT - BOTTOM
+    out = []
+    for k in range(3):
+        at = start + (end - start) * k / 2
+        tx = round(LEFT + plot_w * k / 2, 1)
+        label = datetime.fromtimestamp(at, tz=UTC).strftime("%H:%M:%S UTC")
+        anchor = ("start", "middle", "end")[k]
+        out.append(
+            f'<text x="{tx}" y="{bottom + 16}" font-size="11" text-anchor="{anchor}">{label}</text>'
+        )
+    return "".join(out)
+
+
+def _line(i: int, s: Series, x: Callable[[datetime], float], y: Callable[[float], float]) -> str:
+    dash = DASHES[i % len(DASHES)]
+    colour = COLOURS[i % len(COLOURS)]
+    coords = " ".join(f"{x(t)},{y(v)}" for t, v in s.points)
+    dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+    out = [
+        f'<g class="series" data-label={_attr(s.label)}>',
+        f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dash_attr} points="{coords}"/>',
+    ]
+    out.extend(_marker(i, x(t), y(v), colour) for t, v in s.points)
+    out.append("</g>")
+    return "".join(out)
+
+
+def _marker(i: int, cx: float, cy: float, colour: str) -> str:
+    shape = MARKERS[i % len(MARKERS)]
+    if shape == "circle":
+        return f'<circle cx="{cx}" cy="{cy}" r="3" fill="{colour}"/>'
+    if shape == "square":
+        return f'<rect x="{cx - 3}" y="{cy - 3}" width="6" height="6" fill="{colour}"/>'
+    if shape == "diamond":
+        pts = f"{cx},{cy - 4} {cx + 4},{cy} {cx},{cy + 4} {cx - 4},{cy}"
+    else:
+        pts = f"{cx},{cy - 4} {cx + 4},{cy + 3} {cx - 4},{cy + 3}"
+    return f'<polygon points="{pts}" fill="{colour}"/>'
+
+
+def _legend(series: Sequence[Series]) -> str:
+    y = HEIGHT - 18
+    out = []
+    for i, s in enumerate(series):
+        lx = LEFT + i * 150
+        dash = DASHES[i % len(DASHES)]
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        colour = COLOURS[i % len(COLOURS)]
+        out.append(
+            f'<line x1="{lx}" y1="{y}" x2="{lx + 28}" y2="{y}" stroke="{colour}" '
+            f'stroke-width="2"{dash_attr}/>'
+        )
+        out.append(_marker(i, lx + 14, y, colour))
+        out.append(f'<text x="{lx + 34}" y="{y + 4}" font-size="12">{escape(s.label)}</text>')
+    return f'<g class="legend">{"".join(out)}</g>'
+
+
+def split_bar(title: str, segments: Sequence[Segment]) -> str:
+    """A horizontal bar split by share, hatched alternately (neighbours differ without colour),
+    each part labelled inside when the label fits, and a legend below naming every part with
+    its share; an empty split says "no traffic"."""
+    width, bar_h = 640, 36
+    shown = [s for s in segments if s.percent > 0]
+    height = bar_h + 8 + (24 if shown else 0)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label={_attr(title)} class="split">',
+        f"<title>{escape(title)}</title>",
+        '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" stroke="#fff" '
+        'stroke-width="2"/></pattern></defs>',
+    ]
+    if not shown:
+        parts.append(
+            f'<rect x="0" y="4" width="{width}" height="{bar_h}" fill="#eee" stroke="#999"/>'
+            f'<text x="{width / 2}" y="27" text-anchor="middle" font-size="13">no traffic</text>'
+        )
+        return "".join([*parts, "</svg>"])
+    total = sum(s.percent for s in shown)
+    left, legend_x = 0.0, 0.0
+    for i, s in enumerate(shown):
+        w = round(s.percent / total * width, 1)
+        label = f"{s.label} {s.percent:g}%"
+        parts.append(f'<g class="segment" data-label={_attr(s.label)}>')
+        parts.append(_swatch(i, round(left, 1), 4, w, bar_h))
+        inside = label if len(label) * CHAR_PX < w else f"{s.percent:g}%"
+        if len(inside) * CHAR_PX < w:
+            parts.append(
+                f'<text x="{round(left + w / 2, 1)}" y="27" text-anchor="middle" font-size="13" '
+                f'fill="#fff" font-weight="bold" aria-hidden="true">{escape(inside)}</text>'
+            )
+        parts.append(_swatch(i, round(legend_x, 1), bar_h + 14, 14, 14))
+        parts.append(
+            f'<text x="{round(legend_x + 20, 1)}" y="{bar_h + 26}" font-size="13">'
+            f"{escape(label)}</text></g>"
+        )
+        left += w
+        legend_x += 20 + len(label) * 7.5 + 16
+    return "".join([*parts, "</svg>"])
+
+
+def _swatch(i: int, x: float, y: float, w: float, h: float) -> str:
+    """A part's colour, hatched for every second part."""
+    colour = COLOURS[i % len(COLOURS)]
+    out = f'<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{colour}" stroke="#fff"/>'
+    if i % 2:
+        out += f'<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="url(#hatch)" opacity="0.35"/>'
+    return out

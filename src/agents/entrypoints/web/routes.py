@@ -1,0 +1,244 @@
+"""The dashboard's routes under ``/ui``: login and logout, the four pages (each with a live
+fragment the page's script polls), and the actions (approve, reject, roll back).
+
+Every page and action looks the session up first (``auth.viewer``): none, expired or revoked
+-> the login page (a live fragment gets 401, and its script reloads into the login page).
+Every POST carries the session's CSRF token; an action needs the same role as its API route,
+and goes through ``operations.execute`` as the session's person, source ``ui``, so the gates,
+the four-eyes rule and the audit are the API's. A refusal is shown on the page with the typed
+error's message and the status the API would answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from agents.commands import AgentCommand, Approve, Reject, Rollback
+from agents.entrypoints.api.errors import status_for
+from agents.entrypoints.web import views
+from agents.entrypoints.web.auth import (
+    Viewer,
+    authenticate,
+    clear_cookie,
+    form,
+    sessions,
+    set_cookie,
+    viewer,
+)
+from agents.entrypoints.web.render import SECURITY_HEADERS, page, static
+from agents.handlers import operations
+from lifecycle.approval import Role
+from lifecycle.errors import BadInputError, ModelDeployerError, PermissionDeniedError
+
+PREFIX = "/ui"
+SOURCE = "ui"
+"""The ``RequestSource`` of what the dashboard asks the system graph for."""
+MAX_TEXT = 1000
+"""Characters kept of a comment or a reason (the API's limit)."""
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+def _login_redirect() -> RedirectResponse:
+    return RedirectResponse(f"{PREFIX}/login", status_code=303, headers=SECURITY_HEADERS)
+
+
+def _base(request: Request, who: Viewer, active: str, live_url: str) -> dict[str, Any]:
+    user = who.user
+    return {
+        "me": {
+            "name": user.name,
+            "role": user.role_label,
+            "may_deploy": user.may(Role.DEPLOYER),
+            "may_approve": user.may(Role.APPROVER),
+        },
+        "csrf": who.session.csrf,
+        "active": active,
+        "live_url": live_url,
+        "layout": "fragment.html" if request.query_params.get("fragment") else "base.html",
+    }
+
+
+async def _show(
+    request: Request,
+    template: str,
+    active: str,
+    gather: Callable[[], dict[str, Any]],
+    notice: dict[str, Any] | None = None,
+    status: int = 200,
+    path: str = "",
+) -> Response:
+    """A page for the session's person (or the login page); its live fragment with
+    ``?fragment=1`` (401 without a session). ``path``: the page's own (GET) path, when this
+    answers an action posted elsewhere."""
+    who = await viewer(request)
+    if who is None:
+        if request.query_params.get("fragment"):
+            return Response("log in again", status_code=401, headers=SECURITY_HEADERS)
+        return _login_redirect()
+    try:
+        data = await run_in_threadpool(gather)
+    except ModelDeployerError as exc:
+        context = _base(request, who, active, path or request.url.path)
+        return page("error.html", status_for(exc), **context, error=str(exc))
+    context = _base(request, who, active, path or request.url.path)
+    return page(template, status, **context, **data, notice=notice)
+
+
+@router.get("/static/{name}")
+async def static_file(name: str) -> Response:
+    """The stylesheet and the live script (no session needed: they hold nothing)."""
+    return static(name)
+
+
+@router.get("/login")
+async def login_page(request: Request) -> Response:
+    return page("login.html", error=None)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """A token that authenticates opens a session (cookie) and goes to the overview; any other
+    gets the login page again with an error and no cookie."""
+    token = (await form(request)).get("token", "").strip()
+    user = await authenticate(request, token)
+    if user is None:
+        return page("login.html", 401, error="That token is not valid (unknown or revoked).")
+    store = sessions(request)
+    session = store.open(token)
+    response = RedirectResponse(f"{PREFIX}/", status_code=303, headers=SECURITY_HEADERS)
+    set_cookie(request, response, session, store.seconds)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    who = await viewer(request)
+    fields = await form(request)
+    if who is not None and who.session.csrf_ok(fields.get("csrf", "")):
+        sessions(request).close(who.session.session_id)
+    response = _login_redirect()
+    clear_cookie(response)
+    return response
+
+
+@router.get("/")
+async def overview(request: Request) -> Response:
+    c = request.app.state.container
+    return await _show(request, "overview.html", "overview", lambda: views.overview(c))
+
+
+@router.get("/models/{name}")
+async def model(request: Request, name: str) -> Response:
+    c = request.app.state.container
+    return await _show(request, "model.html", "", lambda: views.model_page(c, name))
+
+
+@router.get("/approvals")
+async def approvals(request: Request) -> Response:
+    c = request.app.state.container
+    return await _show(request, "approvals.html", "approvals", lambda: views.approvals_page(c))
+
+
+@router.get("/audit")
+async def audit(request: Request) -> Response:
+    c = request.app.state.container
+    return await _show(request, "audit.html", "audit", lambda: views.audit_page(c))
+
+
+# -- actions ----------------------------------------------------------------------------------
+
+
+async def _act(
+    request: Request, needed: Role, build: Callable[[dict[str, str]], AgentCommand]
+) -> tuple[Viewer | None, dict[str, Any] | None, int]:
+    """Check the session, the CSRF token and the role, then run the command as the person;
+    (who, the notice to show, the status). Nothing runs when a check fails."""
+    who = await viewer(request)
+    if who is None:
+        return None, None, 401
+    fields = await form(request)
+    if not who.session.csrf_ok(fields.get("csrf", "")):
+        return who, {"ok": False, "text": "The form was stale or not this page's: try again."}, 403
+    if not who.user.may(needed):
+        refusal = PermissionDeniedError(
+            f"{who.user.name} holds the {who.user.role_label} role; "
+            f"this needs {needed.label} or above"
+        )
+        return who, {"ok": False, "text": str(refusal)}, status_for(refusal)
+    c = request.app.state.container
+    try:
+        command = build(fields)
+        result = await run_in_threadpool(operations.execute, c, command, who.user.name, SOURCE)
+    except ModelDeployerError as exc:
+        return who, {"ok": False, "text": f"{type(exc).__name__}: {exc}"}, status_for(exc)
+    return who, {"ok": True, "text": _done(result)}, 200
+
+
+def _done(result: dict[str, Any]) -> str:
+    status = result.get("status") or "done"
+    record = result.get("version_record") or {}
+    if record:
+        return f"Done ({status}): v{record.get('version')} is now in {record.get('to_stage')}."
+    return f"Done: {status}."
+
+
+def _text(fields: dict[str, str], key: str) -> str:
+    return fields.get(key, "").strip()[:MAX_TEXT]
+
+
+@router.post("/approvals/{approval_id}/{verb}")
+async def decide(request: Request, approval_id: str, verb: str) -> Response:
+    """Approve (approvers) or reject (approvers; a deployer withdrawing their own request)
+    with a comment; shown on the approvals page."""
+    if verb not in ("approve", "reject"):
+        return Response("not found", status_code=404, headers=SECURITY_HEADERS)
+    answer = Approve if verb == "approve" else Reject
+    needed = Role.APPROVER if verb == "approve" else Role.DEPLOYER
+    who, notice, status = await _act(
+        request,
+        needed,
+        lambda f: answer(approval_id=approval_id, comment=_text(f, "comment") or None),
+    )
+    if who is None:
+        return _login_redirect()
+    c = request.app.state.container
+    return await _show(
+        request,
+        "approvals.html",
+        "approvals",
+        lambda: views.approvals_page(c),
+        notice,
+        status,
+        f"{PREFIX}/approvals",
+    )
+
+
+@router.post("/models/{name}/rollback")
+async def rollback(request: Request, name: str) -> Response:
+    """Roll the model back (deployers), with a reason; shown on the model's page."""
+
+    def build(fields: dict[str, str]) -> AgentCommand:
+        reason = _text(fields, "reason")
+        if not reason:
+            raise BadInputError("say why you roll back (the reason is kept in the audit log)")
+        return Rollback(model_name=name, reason=reason)
+
+    who, notice, status = await _act(request, Role.DEPLOYER, build)
+    if who is None:
+        return _login_redirect()
+    c = request.app.state.container
+    return await _show(
+        request,
+        "model.html",
+        "",
+        lambda: views.model_page(c, name),
+        notice,
+        status,
+        f"{PREFIX}/models/{name}",
+    )

@@ -1,0 +1,188 @@
+"""What each page shows, gathered from the queries into plain dicts for the templates, with
+the charts drawn (``charts``). No request, no response: the routes call these in a worker
+thread."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from agents.alerting import AlertServices
+from agents.entrypoints.web.charts import Segment, Series, line_chart, split_bar
+from agents.handlers import operations
+from agents.handlers.alerts import alerts_since
+from agents.ports import Services
+from agents.queries import dashboard
+from agents.queries.audit import last_audit_check, verify_audit
+from agents.queries.history import model_history
+from agents.queries.status import home_status
+from lifecycle.errors import BadInputError
+from lifecycle.gates import metric_thresholds_gate, parse_criterion
+from lifecycle.records import utcnow
+
+RECENT_ALERTS = 10
+LATENCY = (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99"))
+
+
+def split_of(model: dict[str, Any]) -> str:
+    """The model's users' traffic split as a bar: each routed deployment by version and role."""
+    segments = []
+    for version in model["versions"]:
+        for d in version["deployments"]:
+            if d["weight"] > 0:
+                role = "stable" if d["stable"] else d["strategy"]
+                segments.append(Segment(f"v{version['version']} {role}", d["weight"]))
+    return split_bar(f"traffic split of {model['name']}", segments)
+
+
+def deployments_of(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """The model's deployments that are or were live, newest version first, with version."""
+    rows = [
+        {**d, "version": v["version"], "label": v["label"]}
+        for v in model["versions"]
+        for d in v["deployments"]
+    ]
+    return sorted(rows, key=lambda d: (d["health"] is None, d["deployment_id"]), reverse=False)
+
+
+def overview(c: AlertServices) -> dict[str, Any]:
+    """Every model with its versions by stage, the split, health; approvals, alerts, audit."""
+    status = home_status(c)
+    models = [
+        {
+            **m,
+            "split": split_of(m),
+            "live": [d for d in deployments_of(m) if d["health"] is not None],
+        }
+        for m in status["models"]
+    ]
+    return {
+        "models": models,
+        "approvals": operations.list_approvals(c),
+        "alerts": alerts_since(c, utcnow() - timedelta(days=1))[:RECENT_ALERTS],
+        "audit": status.get("audit"),
+        "initialized": status["initialized"],
+    }
+
+
+def criteria_verdicts(version: dict[str, Any], criteria: list[str]) -> list[dict[str, str]]:
+    """Each success criterion judged on the version's recorded metrics (as the gate does)."""
+    parsed = []
+    for text in criteria:
+        try:
+            parsed.append(parse_criterion(text))
+        except BadInputError:
+            continue
+    metrics = {k: float(v) for k, v in (version.get("metrics") or {}).items()}
+    return [
+        {"gate": v.gate, "status": v.status.value, "message": v.message}
+        for v in metric_thresholds_gate(metrics, parsed)
+    ]
+
+
+def rollout_charts(series: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The latest judged rollout's charts: latency percentiles and error rate, canary against
+    the baseline it was compared with (stable solid, canary dashed)."""
+    if not series:
+        return None
+    latest = series[-1]
+    points = latest["points"]
+
+    def line(side: str, key: str, label: str, scale: float = 1.0) -> Series:
+        return Series(label, [(p["at"], p[side][key] * scale) for p in points])
+
+    charts = [
+        line_chart(
+            f"{name} latency: canary {latest['deployment_id']} vs stable",
+            "ms",
+            [line("baseline", key, f"stable {name}"), line("candidate", key, f"canary {name}")],
+        )
+        for key, name in LATENCY
+    ]
+    charts.append(
+        line_chart(
+            f"error rate: canary {latest['deployment_id']} vs stable",
+            "% of requests",
+            [
+                line("baseline", "error_rate", "stable errors", 100),
+                line("candidate", "error_rate", "canary errors", 100),
+            ],
+        )
+    )
+    return {"deployment_id": latest["deployment_id"], "charts": charts, "points": points}
+
+
+def shadow_charts(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per shadow: its agreement over time as a chart (None before the monitor judged it), the
+    gateways' totals and its disagreement samples."""
+    return [
+        {
+            **s,
+            "chart": line_chart(
+                f"shadow {s['deployment_id']}: agreement with production",
+                "% agreed",
+                [Series("agreement", [(p["at"], p["agreement"]) for p in s["points"]])],
+            )
+            if s["points"]
+            else None,
+        }
+        for s in series
+    ]
+
+
+def model_page(c: Services, name: str) -> dict[str, Any]:
+    """One model: status, split, deployments, timeline, charts, shadow, drift, versions."""
+    status = home_status(c, name)
+    model = status["models"][0]
+    history = model_history(c, name, limit=60)
+    with c.reader() as uow:
+        criteria = {
+            row.version: list((row.success_criteria or {}).get("criteria") or [])
+            for row in uow.models.list(name)
+        }
+    versions = [
+        {
+            **v,
+            "criteria": criteria.get(v["version"], []),
+            "verdicts": criteria_verdicts(v, criteria.get(v["version"], [])),
+        }
+        for v in model["versions"]
+    ]
+    return {
+        "model": {**model, "versions": versions},
+        "split": split_of(model),
+        "deployments": deployments_of(model),
+        "events": history["events"],
+        "advice": history["advice"],
+        "rollout": rollout_charts(dashboard.rollout_series(c, name)),
+        "shadows": shadow_charts(dashboard.shadow_series(c, name)),
+        "drift": dashboard.latest_drift(c, name),
+        "approvals": [a for a in operations.list_approvals(c) if a["model_name"] == name],
+    }
+
+
+def approvals_page(c: Services) -> dict[str, Any]:
+    """What waits for a decision (with the gates on its figures), and the latest decided."""
+    every = operations.list_approvals(c, every=True)
+    waiting = [a for a in every if a["state"] == "pending"]
+    with c.reader() as uow:
+        criteria = {
+            (row.model_name, row.version): list((row.success_criteria or {}).get("criteria") or [])
+            for a in waiting
+            if (row := uow.models.find(a["model_name"], a["version"])) is not None
+        }
+    for a in waiting:
+        metrics = {m["metric"]: m["value"] for m in a["metrics"]}
+        key = (a["model_name"], a["version"])
+        a["verdicts"] = criteria_verdicts({"metrics": metrics}, criteria.get(key, []))
+    decided = [a for a in every if a["state"] != "pending"]
+    return {"waiting": waiting, "decided": decided[-20:][::-1]}
+
+
+def audit_page(c: Services) -> dict[str, Any]:
+    """The chain's verification now, the watcher's last one, and the newest events."""
+    return {
+        "verified": verify_audit(c),
+        "last_check": last_audit_check(c),
+        "events": dashboard.recent_audit(c, 50),
+    }
