@@ -45,9 +45,17 @@ def test_the_environment_sets_the_gateway_tuning() -> None:
         ("DEPLOYER_GATEWAY_BODY_TIMEOUT", "-5"),
         ("DEPLOYER_GATEWAY_SHADOW_BACKLOG_BYTES", "-1"),
         ("DEPLOYER_GATEWAY_HEDGE_AFTER", "0"),
+        ("DEPLOYER_EARLY_FAIL_CONFIDENCE", "0.5"),
+        ("DEPLOYER_EARLY_FAIL_CONFIDENCE", "1.5"),
         ("DEPLOYER_GATEWAY_HEDGE_AFTER", "inf"),
     ],
 )
 def test_a_gateway_setting_that_cannot_work_is_refused(name: str, value: str) -> None:
     with pytest.raises(ValidationError):
         Settings(**{name: value})
+
+
+def test_the_early_fail_confidence_reaches_the_rollout_policy_only_when_set() -> None:
+    assert "early_fail_confidence" not in Settings().rollback_overrides  # the preset's 0.99
+    chosen = Settings(DEPLOYER_EARLY_FAIL_CONFIDENCE="0.95").rollback_overrides
+    assert chosen["early_fail_confidence"] == 0.95
