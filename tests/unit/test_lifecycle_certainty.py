@@ -94,3 +94,11 @@ def test_false_failures_of_a_canary_at_and_below_its_threshold(
 
 def test_the_default_confidence_is_99_percent() -> None:
     assert DEFAULT_CONFIDENCE == 0.99
+
+
+def test_certainty_only_means_it_even_where_the_tail_rounds_to_nothing() -> None:
+    # 10 errors in 10 requests at 1%: the tail (1e-20) is 0.0 in floats; still, with a
+    # confidence of 1 only the minimum's arithmetic fails a step (10 <= 1% of 2000)
+    assert binomial_tail(10, 10, 0.01) == 0.0
+    assert not certainly_over(10, 10, 0.01, 2000, 1.0)
+    assert certainly_over(10, 10, 0.01, 2000, 0.99)
