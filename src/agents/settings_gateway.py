@@ -36,10 +36,10 @@ class GatewaySettings(WatchSettings):
         allow_inf_nan=False,
         validation_alias="DEPLOYER_GATEWAY_CANARY_READ_TIMEOUT",
     )
-    """The same for a non-stable deployment: longer counts as its failure and the user gets
-    the stable answer (so a hung canary costs a user at most this, plus the connect). Not
-    lower by default: a canary slower than this is judged failing, not slow, and the latency
-    rule's drill (tests/e2e/test_cli_watch.py) runs a 1.5 s canary."""
+    """The same for a non-stable deployment: longer counts as its failure (its users already
+    had the stable answer after the hedge delay, ``gateway_hedge_after_seconds``). Not lower
+    by default: a canary slower than this is judged failing, not slow, and the latency rule's
+    drill (tests/e2e/test_cli_watch.py) runs a 1.5 s canary."""
 
     gateway_hedge_after_seconds: float | None = Field(
         default=None, gt=0, allow_inf_nan=False, validation_alias="DEPLOYER_GATEWAY_HEDGE_AFTER"

@@ -161,7 +161,7 @@ def min_requests_gate(metrics: PerformanceMetrics, min_requests: int) -> Verdict
 
 
 def error_rate_gate(
-    metrics: PerformanceMetrics, threshold: float, min_requests: int, confidence: float = 1.0
+    metrics: PerformanceMetrics, threshold: float, min_requests: int, confidence: float
 ) -> Verdict:
     """Fails when the error rate exceeds ``threshold``, once there are enough requests.
 
@@ -244,7 +244,12 @@ def health_gates(
             return [early]
         return [min_requests_gate(candidate, config.min_requests)]
     return [
-        error_rate_gate(candidate, config.error_rate_threshold, config.min_requests),
+        error_rate_gate(
+            candidate,
+            config.error_rate_threshold,
+            config.min_requests,
+            config.early_fail_confidence,
+        ),
         latency_gate(candidate, baseline, config.latency_multiplier, "p95"),
         latency_gate(candidate, baseline, config.latency_multiplier, "p99"),
     ]

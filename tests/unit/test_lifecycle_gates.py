@@ -122,11 +122,11 @@ ERROR_RATE = {
 
 @pytest.mark.parametrize(("metrics", "verdict"), ERROR_RATE.values(), ids=ERROR_RATE.keys())
 def test_the_error_rate_gate_at_its_boundaries(metrics: M, verdict: Verdict) -> None:
-    assert error_rate_gate(metrics, 0.01, 100) == verdict
+    assert error_rate_gate(metrics, 0.01, 100, 1.0) == verdict
 
 
 def test_errors_exactly_at_what_the_minimum_absorbs_still_wait() -> None:
-    verdict = error_rate_gate(M(request_count=10, error_count=2), 0.02, 100)
+    verdict = error_rate_gate(M(request_count=10, error_count=2), 0.02, 100, 1.0)
     assert verdict == Verdict("error_rate", INC, "only 10 of the 100 requests needed to judge")
 
 

@@ -135,7 +135,7 @@ def test_a_config_stored_before_the_early_fail_confidence_fails_early_only_on_ce
 
 @pytest.mark.parametrize("confidence", [0.89, 1.01, float("nan")])
 def test_an_early_fail_confidence_outside_0_9_to_1_is_refused(confidence: float) -> None:
-    with pytest.raises(BadInputError, match=r"early_fail_confidence must be between 0\.9 and 1"):
+    with pytest.raises(BadInputError, match=r"^early_fail_confidence must be between 0\.9 and 1$"):
         configure("balanced", {"early_fail_confidence": confidence})
 
 
