@@ -230,26 +230,18 @@ def health_gates(
 ) -> list[Verdict]:
     """Every check a rollback config asks for: requests, error rate, p95 and p99.
 
-    Below the minimum of requests only a certain error-rate failure is reported; otherwise
-    the verdict is inconclusive.
+    Below the minimum of requests only an error-rate failure that is sure (certain, or at the
+    config's early-fail confidence) is reported; otherwise the verdict is inconclusive.
     """
+    errors = error_rate_gate(
+        candidate, config.error_rate_threshold, config.min_requests, config.early_fail_confidence
+    )
     if not min_requests_gate(candidate, config.min_requests).passed:
-        early = error_rate_gate(
-            candidate,
-            config.error_rate_threshold,
-            config.min_requests,
-            config.early_fail_confidence,
-        )
-        if early.status is VerdictStatus.FAILED:
-            return [early]
+        if errors.status is VerdictStatus.FAILED:
+            return [errors]
         return [min_requests_gate(candidate, config.min_requests)]
     return [
-        error_rate_gate(
-            candidate,
-            config.error_rate_threshold,
-            config.min_requests,
-            config.early_fail_confidence,
-        ),
+        errors,
         latency_gate(candidate, baseline, config.latency_multiplier, "p95"),
         latency_gate(candidate, baseline, config.latency_multiplier, "p99"),
     ]
