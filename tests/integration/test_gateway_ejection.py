@@ -1,5 +1,5 @@
 """Outlier ejection (issue 16): a canary failing one request in five behind a real gateway is
-ejected by the gateway as soon as its errors are certainly over its rollout's threshold (the
+ejected by the gateway as soon as its errors are surely (at 99%) over its rollout's threshold (the
 monitor's own test), users keep getting the stable answer, and the monitor, a real tick in
 process over the figures the gateway flushed, still decides and records the rollback.
 
