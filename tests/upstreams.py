@@ -32,16 +32,21 @@ TOKEN = "isolation-admin-token"
 @dataclass
 class Answering:
     """A model server: ``POST /predict`` answers ``{"predictions": [answer]}``, or 500 on every
-    ``fail_every``-th request (evenly spread, as the fault drills fail)."""
+    ``fail_every``-th request (evenly spread, as the fault drills fail), ``delay`` seconds
+    after the request came."""
 
     answer: int = 1
     fail_every: int = 0
     seen: int = 0
+    delay: float = 0.0
 
     async def predict(self, request: web.Request) -> web.Response:
         await request.read()
         self.seen += 1
-        if self.fail_every and self.seen % self.fail_every == 0:
+        seen = self.seen
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail_every and seen % self.fail_every == 0:
             return web.json_response({"error": "injected fault"}, status=500)
         return web.json_response({"predictions": [self.answer]})
 

@@ -156,6 +156,17 @@ class Settings(GatewaySettings):
     min_requests: int | None = Field(default=None, ge=1, validation_alias="DEPLOYER_MIN_REQUESTS")
     """Overrides the preset's minimum of requests in a step before it can pass."""
 
+    early_fail_confidence: float | None = Field(
+        default=None,
+        ge=0.9,
+        le=1,
+        allow_inf_nan=False,
+        validation_alias="DEPLOYER_EARLY_FAIL_CONFIDENCE",
+    )
+    """Overrides the confidence (default 0.99) at which a step fails on errors before its
+    minimum of requests (a one-sided binomial test, for the monitor and the gateway's ejection
+    alike; 1: only when certain). ``lifecycle/certainty.py`` gives its false failures."""
+
     canary_step_seconds: float = Field(
         default=60.0, ge=0, validation_alias="DEPLOYER_CANARY_STEP_SECONDS"
     )
@@ -227,6 +238,7 @@ class Settings(GatewaySettings):
             "error_rate_threshold": self.max_error_rate,
             "latency_multiplier": self.latency_multiplier,
             "min_requests": self.min_requests,
+            "early_fail_confidence": self.early_fail_confidence,
         }
         return {k: float(v) for k, v in given.items() if v is not None}
 

@@ -36,10 +36,19 @@ class GatewaySettings(WatchSettings):
         allow_inf_nan=False,
         validation_alias="DEPLOYER_GATEWAY_CANARY_READ_TIMEOUT",
     )
-    """The same for a non-stable deployment: longer counts as its failure and the user gets
-    the stable answer (so a hung canary costs a user at most this, plus the connect). Not
-    lower by default: a canary slower than this is judged failing, not slow, and the latency
-    rule's drill (tests/e2e/test_cli_watch.py) runs a 1.5 s canary."""
+    """The same for a non-stable deployment: longer counts as its failure (its users already
+    had the stable answer after the hedge delay, ``gateway_hedge_after_seconds``). Not lower
+    by default: a canary slower than this is judged failing, not slow, and the latency rule's
+    drill (tests/e2e/test_cli_watch.py) runs a 1.5 s canary."""
+
+    gateway_hedge_after_seconds: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, validation_alias="DEPLOYER_GATEWAY_HEDGE_AFTER"
+    )
+    """Seconds a non-stable deployment may take to send its answer's headers before the gateway
+    sends the same request to the stable deployment too and answers with whichever comes
+    first (a hedge: a hung canary costs its users this, not the canary read deadline). Unset:
+    the connect timeout. The canary's late answer still counts, as a slow request; none by
+    its read deadline counts as its failure."""
 
     gateway_connections_per_upstream: int = Field(
         default=64, ge=1, le=10000, validation_alias="DEPLOYER_GATEWAY_CONNECTIONS_PER_UPSTREAM"
@@ -80,6 +89,7 @@ class GatewaySettings(WatchSettings):
             "pool_timeout": self.gateway_pool_timeout_seconds,
             "read_timeout": self.gateway_read_timeout_seconds,
             "canary_read_timeout": self.gateway_canary_read_timeout_seconds,
+            "hedge_after": self.gateway_hedge_after_seconds,
             "connections_per_upstream": self.gateway_connections_per_upstream,
             "breaker_failures": self.gateway_breaker_failures,
             "breaker_cooldown": self.gateway_breaker_cooldown_seconds,

@@ -54,7 +54,7 @@ class RoutingState:
     routes: Mapping[str, tuple[Routes, int]]
     upstreams: Mapping[str, UpstreamRow]
     models: frozenset[str]
-    ejection_limits: Mapping[str, tuple[float, int]] = field(default_factory=dict)
+    ejection_limits: Mapping[str, tuple[float, int, float]] = field(default_factory=dict)
     """A progressing canary's rollback threshold and minimum of requests (its rollout's config):
     the gateway ejects it once its errors certainly exceed them (``lifecycle.breaker``)."""
 
@@ -370,9 +370,9 @@ def in_names(names: list[str]) -> Select[RouteRow]:
     return select(RouteRow).where(RouteRow.model_name.in_(names))
 
 
-def _ejection_limits(session: Session, named: set[str]) -> dict[str, tuple[float, int]]:
+def _ejection_limits(session: Session, named: set[str]) -> dict[str, tuple[float, int, float]]:
     """The rollback thresholds of the progressing canaries among ``named``."""
-    limits: dict[str, tuple[float, int]] = {}
+    limits: dict[str, tuple[float, int, float]] = {}
     if not named:
         return limits
     for deployment_id, config in session.execute(
@@ -384,6 +384,7 @@ def _ejection_limits(session: Session, named: set[str]) -> dict[str, tuple[float
             limits[deployment_id] = (
                 float(config["error_rate_threshold"]),
                 int(config["min_requests"]),
+                float(config.get("early_fail_confidence", 1.0)),  # older rollouts: certainty
             )
         except (KeyError, TypeError, ValueError):
             continue  # no usable threshold: the gateway does not eject it

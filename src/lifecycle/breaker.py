@@ -11,8 +11,9 @@ send a request):
 - ``half_open``: one request at a time goes through as a probe; its success closes the breaker,
   its failure opens it again for another cool-down.
 
-Outlier ejection (like Envoy's): a non-stable deployment whose recent error rate is *certainly*
-over its rollout's rollback threshold, by the very test the monitor uses
+Outlier ejection (like Envoy's): a non-stable deployment whose recent error rate is over its
+rollout's rollback threshold for sure (certainly, or at the rollout's early-fail confidence:
+:mod:`lifecycle.certainty`), by the very test the monitor uses
 (:func:`lifecycle.gates.error_rate_gate`: failed, not merely inconclusive), gets no more users
 from this gateway. The gateway does not decide the rollback; the monitor still does, from the
 same figures, and records it.
@@ -98,6 +99,8 @@ class EjectionLimit:
 
     error_rate_threshold: float
     min_requests: int
+    confidence: float = 1.0
+    """The rollout's ``early_fail_confidence`` (1: eject only on certainty)."""
 
 
 def ejection(requests: int, errors: int, limit: EjectionLimit | None) -> str | None:
@@ -107,7 +110,9 @@ def ejection(requests: int, errors: int, limit: EjectionLimit | None) -> str | N
     if limit is None:  # no requests: the gate passes (an error rate of none is 0%)
         return None
     metrics = PerformanceMetrics(request_count=requests, error_count=errors)
-    verdict = error_rate_gate(metrics, limit.error_rate_threshold, limit.min_requests)
+    verdict = error_rate_gate(
+        metrics, limit.error_rate_threshold, limit.min_requests, limit.confidence
+    )
     if verdict.status is not VerdictStatus.FAILED:
         return None
     return f"ejected: {verdict.message}"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from lifecycle.certainty import certainly_over
 from lifecycle.errors import BadInputError
 from lifecycle.metrics import PerformanceMetrics, ShadowStats
 from lifecycle.rollback import RollbackConfig
@@ -159,22 +160,35 @@ def min_requests_gate(metrics: PerformanceMetrics, min_requests: int) -> Verdict
     return Verdict("min_requests", VerdictStatus.PASSED, f"{metrics.request_count} requests seen")
 
 
-def error_rate_gate(metrics: PerformanceMetrics, threshold: float, min_requests: int) -> Verdict:
+def error_rate_gate(
+    metrics: PerformanceMetrics, threshold: float, min_requests: int, confidence: float
+) -> Verdict:
     """Fails when the error rate exceeds ``threshold``, once there are enough requests.
 
-    Before ``min_requests`` it can still fail, but only on certainty: when the errors already
+    Before ``min_requests`` it can still fail, but only when the rate is over the threshold
+    for sure (:func:`lifecycle.certainty.certainly_over`): certainly (when the errors already
     seen exceed ``threshold`` of ``min_requests``, no run of successes up to the minimum could
-    bring the rate back within bounds. It never passes early.
+    bring the rate back within bounds), or at ``confidence`` by a one-sided binomial test (1:
+    certainty only). It never passes early.
     """
     enough = min_requests_gate(metrics, min_requests)
     if not enough.passed:
-        if metrics.error_count > threshold * min_requests:
+        errors, requests = metrics.error_count, metrics.request_count
+        if errors > threshold * min_requests:
             return Verdict(
                 "error_rate",
                 VerdictStatus.FAILED,
-                f"{metrics.error_count} errors in {metrics.request_count} requests: the error "
+                f"{errors} errors in {requests} requests: the error "
                 f"rate cannot stay within {threshold:.2%} over the {min_requests} requests "
                 "needed to judge",
+            )
+        if certainly_over(requests, errors, threshold, min_requests, confidence):
+            return Verdict(
+                "error_rate",
+                VerdictStatus.FAILED,
+                f"{errors} errors in {requests} requests: the error rate is over "
+                f"{threshold:.2%} at {confidence * 100:g}% confidence (one-sided binomial "
+                f"test), before the {min_requests} requests needed to judge",
             )
         return Verdict("error_rate", enough.status, enough.message)
     rate = metrics.error_rate
@@ -216,16 +230,18 @@ def health_gates(
 ) -> list[Verdict]:
     """Every check a rollback config asks for: requests, error rate, p95 and p99.
 
-    Below the minimum of requests only a certain error-rate failure is reported; otherwise
-    the verdict is inconclusive.
+    Below the minimum of requests only an error-rate failure that is sure (certain, or at the
+    config's early-fail confidence) is reported; otherwise the verdict is inconclusive.
     """
+    errors = error_rate_gate(
+        candidate, config.error_rate_threshold, config.min_requests, config.early_fail_confidence
+    )
     if not min_requests_gate(candidate, config.min_requests).passed:
-        early = error_rate_gate(candidate, config.error_rate_threshold, config.min_requests)
-        if early.status is VerdictStatus.FAILED:
-            return [early]
+        if errors.status is VerdictStatus.FAILED:
+            return [errors]
         return [min_requests_gate(candidate, config.min_requests)]
     return [
-        error_rate_gate(candidate, config.error_rate_threshold, config.min_requests),
+        errors,
         latency_gate(candidate, baseline, config.latency_multiplier, "p95"),
         latency_gate(candidate, baseline, config.latency_multiplier, "p99"),
     ]

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 
+from lifecycle.certainty import DEFAULT_CONFIDENCE
 from lifecycle.errors import BadInputError
 
 
@@ -22,8 +23,11 @@ class RollbackConfig:
     """Thresholds a canary or shadow deployment is held to before and while it takes traffic.
 
     ``error_rate_threshold`` is a fraction (0.01 is 1%); ``latency_multiplier`` bounds the new
-    deployment's p95 and p99 against the stable baseline's; below ``min_requests`` no verdict
-    but *inconclusive* is possible; ``check_interval_seconds`` is how often the monitor looks.
+    deployment's p95 and p99 against the stable baseline's; below ``min_requests`` a step
+    can only be *inconclusive*, or fail on errors that are over the threshold for sure:
+    certainly, or at ``early_fail_confidence`` by a one-sided binomial test (1: certainty
+    only; :mod:`lifecycle.certainty` says what it costs in false failures);
+    ``check_interval_seconds`` is how often the monitor looks.
     """
 
     error_rate_threshold: float
@@ -31,8 +35,11 @@ class RollbackConfig:
     min_requests: int
     check_interval_seconds: float
     preset: RollbackPreset | None = None
+    early_fail_confidence: float = DEFAULT_CONFIDENCE
 
     def __post_init__(self) -> None:
+        if not 0.9 <= self.early_fail_confidence <= 1.0:
+            raise BadInputError("early_fail_confidence must be between 0.9 and 1")
         if not 0.0 <= self.error_rate_threshold <= 1.0:
             raise BadInputError("error_rate_threshold must be a fraction between 0 and 1")
         if self.latency_multiplier < 1.0:
@@ -64,6 +71,7 @@ OVERRIDABLE = (
     "latency_multiplier",
     "min_requests",
     "check_interval_seconds",
+    "early_fail_confidence",
 )
 """Fields a deployment may set over its preset."""
 
@@ -98,4 +106,5 @@ def config_from_dict(data: Mapping[str, object]) -> RollbackConfig:
         min_requests=int(str(data["min_requests"])),
         check_interval_seconds=float(str(data["check_interval_seconds"])),
         preset=RollbackPreset(str(preset)) if preset else None,
+        early_fail_confidence=float(str(data.get("early_fail_confidence", 1.0))),
     )

@@ -122,7 +122,7 @@ ERROR_RATE_CASES = {
     ("metrics", "threshold", "status"), ERROR_RATE_CASES.values(), ids=ERROR_RATE_CASES.keys()
 )
 def test_error_rate(metrics: PerformanceMetrics, threshold: float, status: VerdictStatus) -> None:
-    assert error_rate_gate(metrics, threshold, min_requests=100).status is status
+    assert error_rate_gate(metrics, threshold, 100, 1.0).status is status
 
 
 LATENCY_CASES = {

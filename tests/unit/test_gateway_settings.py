@@ -14,6 +14,7 @@ def test_the_gateway_tuning_defaults_make_a_gateway_config() -> None:
     config = GatewayConfig(token="t" * 16, **Settings().gateway_tuning)
     assert (config.connect_timeout, config.pool_timeout, config.read_timeout) == (1.0, 0.5, 5.0)
     assert config.canary_read_timeout == 3.0
+    assert config.hedge_after is None  # the gateway hedges after its connect timeout
     assert (config.connections_per_upstream, config.breaker_failures) == (64, 5)
     assert (config.header_timeout, config.body_timeout) == (30.0, 30.0)
 
@@ -23,8 +24,10 @@ def test_the_environment_sets_the_gateway_tuning() -> None:
         DEPLOYER_GATEWAY_CONNECT_TIMEOUT="0.25",
         DEPLOYER_GATEWAY_BREAKER_COOLDOWN="7",
         DEPLOYER_GATEWAY_SHADOW_BACKLOG_BYTES="1000",
+        DEPLOYER_GATEWAY_HEDGE_AFTER="0.4",
     ).gateway_tuning
     assert (tuning["connect_timeout"], tuning["breaker_cooldown"]) == (0.25, 7.0)
+    assert tuning["hedge_after"] == 0.4
     assert tuning["shadow_backlog_bytes"] == 1000
 
 
@@ -41,8 +44,18 @@ def test_the_environment_sets_the_gateway_tuning() -> None:
         ("DEPLOYER_GATEWAY_HEADER_TIMEOUT", "0"),
         ("DEPLOYER_GATEWAY_BODY_TIMEOUT", "-5"),
         ("DEPLOYER_GATEWAY_SHADOW_BACKLOG_BYTES", "-1"),
+        ("DEPLOYER_GATEWAY_HEDGE_AFTER", "0"),
+        ("DEPLOYER_EARLY_FAIL_CONFIDENCE", "0.5"),
+        ("DEPLOYER_EARLY_FAIL_CONFIDENCE", "1.5"),
+        ("DEPLOYER_GATEWAY_HEDGE_AFTER", "inf"),
     ],
 )
 def test_a_gateway_setting_that_cannot_work_is_refused(name: str, value: str) -> None:
     with pytest.raises(ValidationError):
         Settings(**{name: value})
+
+
+def test_the_early_fail_confidence_reaches_the_rollout_policy_only_when_set() -> None:
+    assert "early_fail_confidence" not in Settings().rollback_overrides  # the preset's 0.99
+    chosen = Settings(DEPLOYER_EARLY_FAIL_CONFIDENCE="0.95").rollback_overrides
+    assert chosen["early_fail_confidence"] == 0.95

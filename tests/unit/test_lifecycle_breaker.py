@@ -134,6 +134,9 @@ BALANCED = EjectionLimit(0.01, 1000)
         (50, 5, EjectionLimit(0.2, 20), None),
         (50, 11, EjectionLimit(0.2, 20), "error rate 22.00% is above 20.00%"),
         (1, 1, EjectionLimit(0.05, 1), "error rate 100.00% is above 5.00%"),
+        (25, 5, EjectionLimit(0.05, 100, 0.99), "over 5.00% at 99% confidence"),
+        (25, 5, EjectionLimit(0.05, 100), None),  # certainty only, by default
+        (20, 4, EjectionLimit(0.05, 100, 0.99), None),
     ],
     ids=[
         "no-rollout-limit-never-ejects",
@@ -145,6 +148,9 @@ BALANCED = EjectionLimit(0.01, 1000)
         "within-a-looser-limit-stays",
         "over-a-looser-limit-is-ejected",
         "one-failed-request-of-a-minimum-of-one-is-ejected",
+        "sure-at-the-rollouts-confidence-is-ejected",
+        "without-a-confidence-only-certainty-ejects",
+        "not-yet-sure-at-the-confidence-stays",
     ],
 )
 def test_ejection_only_on_the_monitors_certain_failure(

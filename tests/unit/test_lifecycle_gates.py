@@ -122,12 +122,40 @@ ERROR_RATE = {
 
 @pytest.mark.parametrize(("metrics", "verdict"), ERROR_RATE.values(), ids=ERROR_RATE.keys())
 def test_the_error_rate_gate_at_its_boundaries(metrics: M, verdict: Verdict) -> None:
-    assert error_rate_gate(metrics, 0.01, 100) == verdict
+    assert error_rate_gate(metrics, 0.01, 100, 1.0) == verdict
 
 
 def test_errors_exactly_at_what_the_minimum_absorbs_still_wait() -> None:
-    verdict = error_rate_gate(M(request_count=10, error_count=2), 0.02, 100)
+    verdict = error_rate_gate(M(request_count=10, error_count=2), 0.02, 100, 1.0)
     assert verdict == Verdict("error_rate", INC, "only 10 of the 100 requests needed to judge")
+
+
+@pytest.mark.parametrize(
+    ("requests", "errors", "confidence", "status"),
+    [
+        (25, 5, 0.99, F),  # one in five, sure at 99% by the 25th request
+        (20, 4, 0.99, INC),
+        (20, 4, 0.98, F),
+        (25, 5, 1.0, INC),  # certainty only: the 6th error
+        (30, 6, 1.0, F),
+        (100, 5, 0.9, P),  # at the minimum the full-sample rule judges, whatever the confidence
+    ],
+)
+def test_the_error_rate_gate_fails_early_at_its_confidence(
+    requests: int, errors: int, confidence: float, status: VerdictStatus
+) -> None:
+    verdict = error_rate_gate(M(request_count=requests, error_count=errors), 0.05, 100, confidence)
+    assert verdict.status is status
+
+
+def test_an_early_failure_at_a_confidence_says_so() -> None:
+    verdict = error_rate_gate(M(request_count=25, error_count=5), 0.05, 100, 0.99)
+    assert verdict == Verdict(
+        "error_rate",
+        F,
+        "5 errors in 25 requests: the error rate is over 5.00% at 99% confidence (one-sided "
+        "binomial test), before the 100 requests needed to judge",
+    )
 
 
 LATENCY = {
@@ -193,6 +221,15 @@ def test_health_gates_below_the_minimum_report_only_a_certain_failure() -> None:
             "requests needed to judge",
         )
     ]
+
+
+def test_health_gates_below_the_minimum_fail_early_at_the_configs_confidence() -> None:
+    candidate = M(request_count=25, error_count=5)
+    sure = RollbackConfig(0.05, 1.5, 100, 30.0, early_fail_confidence=0.99)
+    [verdict] = health_gates(candidate, BASELINE, sure)
+    assert verdict.status is F and "at 99% confidence" in verdict.message
+    certain_only = RollbackConfig(0.05, 1.5, 100, 30.0, early_fail_confidence=1.0)
+    assert [v.status for v in health_gates(candidate, BASELINE, certain_only)] == [INC]
 
 
 def test_health_gates_at_the_minimum_judge_errors_p95_and_p99_with_the_configs_bounds() -> None:

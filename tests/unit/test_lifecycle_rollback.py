@@ -121,9 +121,27 @@ def test_a_config_is_stored_as_json_and_read_back() -> None:
         "min_requests": 40,
         "check_interval_seconds": 5.0,
         "preset": "balanced",
+        "early_fail_confidence": 0.99,
     }
     assert type(data["preset"]) is str
     assert config_from_dict(data) == config
+
+
+def test_a_config_stored_before_the_early_fail_confidence_fails_early_only_on_certainty() -> None:
+    stored = config_to_dict(RollbackConfig(0.02, 1.5, 40, 5.0))
+    del stored["early_fail_confidence"]
+    assert config_from_dict(stored).early_fail_confidence == 1.0
+
+
+@pytest.mark.parametrize("confidence", [0.89, 1.01, float("nan")])
+def test_an_early_fail_confidence_outside_0_9_to_1_is_refused(confidence: float) -> None:
+    with pytest.raises(BadInputError, match=r"^early_fail_confidence must be between 0\.9 and 1$"):
+        configure("balanced", {"early_fail_confidence": confidence})
+
+
+def test_an_early_fail_confidence_at_its_bounds_is_taken() -> None:
+    assert configure("balanced", {"early_fail_confidence": 0.9}).early_fail_confidence == 0.9
+    assert configure("balanced", {"early_fail_confidence": 1}).early_fail_confidence == 1.0
 
 
 def test_a_config_without_a_preset_is_stored_and_read_without_one() -> None:
@@ -132,6 +150,10 @@ def test_a_config_without_a_preset_is_stored_and_read_without_one() -> None:
     assert config_from_dict(config_to_dict(config)) == config
     stored = {"error_rate_threshold": "0.5", "latency_multiplier": "2", "min_requests": "3"}
     assert config_from_dict({**stored, "check_interval_seconds": "1.5"}) == RollbackConfig(
-        0.5, 2.0, 3, 1.5
+        0.5,
+        2.0,
+        3,
+        1.5,
+        early_fail_confidence=1.0,  # stored before it: certainty only
     )
     assert config_from_dict({**stored, "check_interval_seconds": 1, "preset": ""}).preset is None

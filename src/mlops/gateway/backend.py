@@ -114,6 +114,9 @@ class GatewayConfig:
     """Seconds without a byte of the answer (None: ``upstream_timeout`` bounds it)."""
     canary_read_timeout: float | None = None
     """The same for a non-stable deployment (a failure there is retried on stable)."""
+    hedge_after: float | None = None
+    """Seconds a non-stable deployment may take to answer before the request is sent to the
+    stable deployment too, the first answer winning (None: ``connect_timeout``)."""
     connections_per_upstream: int = 64
     breaker_failures: int = 5
     breaker_cooldown: float = 2.0

@@ -53,8 +53,8 @@ def upstream_sessions(config: GatewayConfig) -> tuple[aiohttp.ClientSession, aio
 
 def canary_timeout(config: GatewayConfig) -> aiohttp.ClientTimeout | None:
     """A non-stable deployment's deadlines: its first byte within ``canary_read_timeout``
-    (None: the session's), so a hung canary costs a user at most that before the stable
-    answer, even before its breaker opens."""
+    (None: the session's); past it the call counts as the canary's failure (its user got the
+    stable answer at the hedge delay, ``mlops.gateway.calls.hedged``)."""
     if config.canary_read_timeout is None:
         return None
     return aiohttp.ClientTimeout(

@@ -124,6 +124,12 @@ def _deployment_families(deployments: list[DeploymentStats]) -> Iterator[Metric]
         "Requests retried on the stable deployment after this deployment failed them.",
         labels=LABELS,
     )
+    hedges = CounterMetricFamily(
+        "deployer_gateway_hedges",
+        "Requests also sent to the stable deployment because this one had not answered within "
+        "the hedge delay.",
+        labels=LABELS,
+    )
     latency = HistogramMetricFamily(
         "deployer_gateway_request_duration_seconds",
         "Time the deployment took to answer, seen from the gateway.",
@@ -139,9 +145,10 @@ def _deployment_families(deployments: list[DeploymentStats]) -> Iterator[Metric]
         requests.add_metric(labels, stats.requests)
         errors.add_metric(labels, stats.errors)
         retries.add_metric(labels, stats.retried)
+        hedges.add_metric(labels, stats.hedged)
         latency.add_metric(labels, _histogram(stats), stats.latency_sum_ms / 1000)
         rate.add_metric(labels, stats.window_requests())
-    yield from (requests, errors, retries, latency, rate)
+    yield from (requests, errors, retries, hedges, latency, rate)
 
 
 def _shadow_families(shadows: list[ShadowComparison]) -> Iterator[Metric]:

@@ -13,7 +13,10 @@ What happens to a prediction (``POST /v1/models/{name}/predict``):
    puts ``model_name``, ``model_version`` and ``deployment_id`` in it) with ``X-Deployment-Id``
    and ``X-Model-Version`` headers added.
 4. A failure of a non-stable deployment (no connection, timeout, 5xx) counts against it and is
-   retried once on the stable deployment, so users do not see a canary's failures.
+   retried once on the stable deployment, so users do not see a canary's failures; one that
+   has not answered within the hedge delay (``hedge_after``, by default the connect timeout)
+   is asked of the stable deployment too, and the first answer wins (:mod:`.calls`), so a
+   hung canary costs its users that delay, not its read deadline.
 5. When the table mirrors, a copy goes to the shadow deployment in a background task on its own
    connection pool, after the answer is known: the client never waits for the shadow. The two
    outputs are compared prediction by prediction.
@@ -35,15 +38,15 @@ from typing import Any
 import aiohttp
 import orjson
 from aiohttp import web
-from multidict import CIMultiDict, CIMultiDictProxy
-from yarl import URL
 
 from lifecycle.breaker import BreakerPolicy, EjectionLimit
 from lifecycle.capture import request_id, sampled
+from lifecycle.hedging import hedge_delay
 from mlops.gateway import reporting
 from mlops.gateway.backend import JSON, GatewayConfig, RouteBackend, Snapshot, error
 from mlops.gateway.balancer import CompiledRoute, Upstream
 from mlops.gateway.breaker import Breakers
+from mlops.gateway.calls import Answer, UpstreamCalls, hedged
 from mlops.gateway.capture import CaptureSink, Sampled
 from mlops.gateway.deadlines import canary_timeout, slow_body
 from mlops.gateway.metrics import CONTENT_TYPE, Figures, GatewayMetrics
@@ -51,17 +54,6 @@ from mlops.gateway.samples import disagreement
 from mlops.gateway.stats import DeploymentStats, ShadowComparison, outputs_agree
 
 log = logging.getLogger("deployer.gateway")
-_UPSTREAM_HEADERS = CIMultiDictProxy(
-    CIMultiDict(
-        {
-            "Content-Type": JSON,
-            "Accept": "*/*",
-            "Accept-Encoding": "identity",  # the body is forwarded as it comes: no compression
-            "User-Agent": "deployer-gateway",
-        }
-    )
-)
-"""Every header an upstream call sends, built once (aiohttp then adds none of its own)."""
 
 
 class DataPlane:
@@ -92,7 +84,12 @@ class DataPlane:
         self.failed_flushes = 0
         self.flushed: dict[tuple[str, str], dict[str, Any]] = {}
         """The figures of the last flush that stored, by kind and deployment."""
-        self._urls: dict[str, URL] = {}
+        self._call = UpstreamCalls().call
+        self._hedge_after = (
+            config.connect_timeout if config.hedge_after is None else config.hedge_after
+        )
+        self._late: set[asyncio.Task[Answer]] = set()
+        """Non-stable calls whose users got the stable answer: each counts its outcome later."""
         self.prometheus = GatewayMetrics(self._figures)
 
     # -- the routing snapshot ------------------------------------------------------------------
@@ -162,43 +159,6 @@ class DataPlane:
             self.stats[deployment_id] = stats
         return stats
 
-    async def _call(
-        self,
-        session: aiohttp.ClientSession,
-        upstream: Upstream | None,
-        body: bytes,
-        timeout: aiohttp.ClientTimeout | None = None,
-    ) -> tuple[int, bytes, float, str | None]:
-        """POST ``body`` to one deployment: status, body, milliseconds, and a failure or None
-        (``timeout`` over the session's: a non-stable deployment's tighter deadlines)."""
-        start = time.perf_counter()
-        if upstream is None:
-            return 503, b"", 0.0, "the deployment has no server"
-        try:
-            async with session.post(
-                self._predict_url(upstream),
-                data=body,
-                headers=_UPSTREAM_HEADERS,
-                timeout=session.timeout if timeout is None else timeout,
-            ) as response:
-                data = await response.read()
-                status = response.status
-        except TimeoutError:
-            return 504, b"", (time.perf_counter() - start) * 1000, "timed out"
-        except aiohttp.ClientError as exc:
-            return 502, b"", (time.perf_counter() - start) * 1000, f"unreachable ({exc})"
-        ms = (time.perf_counter() - start) * 1000
-        return status, data, ms, (f"answered {status}" if status >= 500 else None)
-
-    def _predict_url(self, upstream: Upstream) -> URL:
-        """The upstream's ``/predict`` URL, parsed once (a dict hit per request after that)."""
-        url = self._urls.get(upstream.url)
-        if url is None:
-            if len(self._urls) > 1024:  # servers come and go; the cache must not grow forever
-                self._urls.clear()
-            url = self._urls[upstream.url] = URL(upstream.url + "/predict")
-        return url
-
     async def predict(self, request: web.Request) -> web.StreamResponse:
         """Route one prediction; every answer carries ``X-Request-Id`` (the client's when it is
         valid, else a new uuid4), and a sampled one is queued for capture."""
@@ -234,19 +194,27 @@ class DataPlane:
         ):
             deployment_id = route.stable  # its breaker is open or it was ejected
         upstream = route.upstreams.get(deployment_id)
-        tighter = self._canary_timeout if deployment_id != route.stable else None
-        status, data, ms, failure = await self._call(self._session_(), upstream, body, tighter)
-        self._stats(deployment_id, name).record(ms, failure is not None)
-        if breakers.record(deployment_id, name, failure is None):
-            self._flush_now()
-        if failure is not None and self.config.retry_on_stable and deployment_id != route.stable:
-            stable = route.upstreams.get(route.stable)
-            if stable is not None:
-                self.stats[deployment_id].retried += 1
+        stable = route.upstreams.get(route.stable)
+        picked_stable = deployment_id == route.stable
+        retry = self.config.retry_on_stable
+        delay = hedge_delay(picked_stable, stable is not None, retry, self._hedge_after)
+        if delay is None:
+            tighter = None if picked_stable else self._canary_timeout
+            status, data, ms, failure = await self._call(self._session_(), upstream, body, tighter)
+            self._stats(deployment_id, name).record(ms, failure is not None)
+            if breakers.record(deployment_id, name, failure is None):
+                self._flush_now()
+        else:
+            first = self._counted(deployment_id, name, upstream, body, self._canary_timeout)
+            ended = await hedged(
+                first, lambda: self._counted(route.stable, name, stable, body), delay, self._late
+            )
+            stats = self._stats(deployment_id, name)
+            stats.retried += ended.retried
+            stats.hedged += ended.hedged
+            if ended.from_stable:
                 deployment_id, upstream = route.stable, stable
-                status, data, ms, failure = await self._call(self._session_(), stable, body)
-                self._stats(deployment_id, name).record(ms, failure is not None)
-                breakers.record(deployment_id, name, failure is None)
+            status, data, ms, failure = ended.answer
         capture = self.capture
         percent = capture.percents.get(name) if capture is not None else None
         if percent and capture is not None and sampled(percent, random.random()):
@@ -272,6 +240,22 @@ class DataPlane:
             content_type=JSON,
             headers={"X-Deployment-Id": deployment_id, "X-Model-Version": upstream.model_version},
         )
+
+    async def _counted(
+        self,
+        deployment_id: str,
+        model_name: str,
+        upstream: Upstream | None,
+        body: bytes,
+        timeout: aiohttp.ClientTimeout | None = None,
+    ) -> Answer:
+        """One call of a hedged pair, counted when it ends (whether the user still waits or
+        not: a canary's late answer is a slow request, its deadline a failure)."""
+        answer = await self._call(self._session_(), upstream, body, timeout)
+        self._stats(deployment_id, model_name).record(answer[2], answer[3] is not None)
+        if self.breakers.record(deployment_id, model_name, answer[3] is None):
+            self._flush_now()
+        return answer
 
     def _flush_now(self) -> None:
         """Report the figures now, not at the next flush: a canary just crossed a threshold

@@ -63,9 +63,11 @@ class Gateway(AdminApi):
         yield
         for task in tasks:
             task.cancel()
-        for task in list(self._shadow_tasks):
+        for task in self._shadow_tasks:
             task.cancel()
-        await asyncio.gather(*tasks, *self._shadow_tasks, return_exceptions=True)
+        for late in self._late:
+            late.cancel()
+        await asyncio.gather(*tasks, *self._shadow_tasks, *self._late, return_exceptions=True)
         try:
             await self.flush()
         except Exception as exc:  # said, not swallowed: these counters are lost with the process

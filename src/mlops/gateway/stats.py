@@ -49,6 +49,8 @@ class DeploymentStats:
     requests: int = 0
     errors: int = 0
     retried: int = 0
+    hedged: int = 0
+    """Requests also sent to the stable deployment because this one had not answered in time."""
     latency: list[int] = field(default_factory=lambda: [0] * BUCKETS)
     prometheus_buckets: list[int] = field(
         default_factory=lambda: [0] * (len(PROMETHEUS_BUCKETS_MS) + 1)
@@ -149,6 +151,7 @@ class DeploymentStats:
                 "requests": self.requests,
                 "errors": self.errors,
                 "retried_on_stable": self.retried,
+                "hedged_on_stable": self.hedged,
                 "p50_ms": quantile(self.latency, 0.50),
                 "p95_ms": quantile(self.latency, 0.95),
                 "p99_ms": quantile(self.latency, 0.99),
