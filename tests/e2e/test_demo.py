@@ -10,7 +10,6 @@ import pytest
 
 from mlops.processes import find_by_env
 from tests.e2e.cli import run
-from tests.mlflow_template import seed_mlflow_store
 
 MODEL = "iris_classifier"
 
@@ -26,8 +25,6 @@ def test_the_demo_tells_the_whole_story_and_leaves_nothing_running(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, state_db: str
 ) -> None:
     home = tmp_path / "demo-home"
-    # The store's creation (MLflow's ~50 migrations, 3-4 s) is `deployer init`'s tests' subject
-    seed_mlflow_store(home / "mlflow.db")
     env = {"DEPLOYER_DEMO_DATABASE_URL": state_db} if state_db else {}
     result = run("demo", "--home", str(home), "--json", env=env, timeout=600)
     assert result.code == 0, result.stderr
