@@ -10,6 +10,12 @@ The deploy also marks the shadow (committed) before it stops the server, and the
 marked deployments alone: the shadow ends retired by the deploy (``shadow_retired``, its mark
 cleared), never stopped by the watcher. (That check was test_cli_watch_postgres.py's, beside a
 watcher ticking every second; it runs here, on both databases, to spare a home and a gateway.)
+
+The watcher and the gateway are processes of their own; the commands run the CLI's own code in
+this process (``here``): the race is between two processes whatever the commands run in, the
+lock is the database's, and each command's process path has its own test (test_cli_agent,
+test_cli_serving, tests/safety/test_routing_stages). As processes, the seven commands cost
+14 process starts over both databases (2-6 s each on CI's 2 cores).
 """
 
 from __future__ import annotations
@@ -101,15 +107,15 @@ def test_every_flow_beside_a_watcher_ticking_every_100_ms_succeeds(
         v1 = here(home, "deploy", MODEL, "1")["deployment_manifest"]["deployment_id"]  # set-up
         with fast_watcher(home) as proc:
             until(lambda: log.exists() and len(ticks(log)) >= 3, 90, "the watcher never ticked")
-            assert home.ok("promote", MODEL, "2", "--to", "staging")["status"] == "promoted"
+            assert here(home, "promote", MODEL, "2", "--to", "staging")["status"] == "promoted"
             promote(home, "2", "shadow")
-            shadow = home.ok("deploy", MODEL, "2")["deployment_manifest"]["deployment_id"]
+            shadow = here(home, "deploy", MODEL, "2")["deployment_manifest"]["deployment_id"]
             predict(gateway, sample_rows(home.models["1"], 30))
             until(lambda: compared(url, shadow) >= 20, 60, "the gateway compared too few")
             promote(home, "2", "production")
 
             # The reported race: a canary replacing the running shadow, the watcher ticking.
-            canary = home.ok("deploy", MODEL, "2", "--strategy", "canary", "--traffic", "20")
+            canary = here(home, "deploy", MODEL, "2", "--strategy", "canary", "--traffic", "20")
             new = canary["deployment_manifest"]["deployment_id"]
             assert status_of(url, shadow) == "rolled_back"
             assert weights(url).get(new, 0) > 0
@@ -120,19 +126,19 @@ def test_every_flow_beside_a_watcher_ticking_every_100_ms_succeeds(
             retired = {a for (a,) in read(url, AUDIT_OF, d=shadow)}
             assert "shadow_retired" in retired and "shadow_stopped" not in retired, retired
 
-            rolled = home.ok("rollback", MODEL, "--reason", "drill")
+            rolled = here(home, "rollback", MODEL, "--reason", "drill")
             assert rolled["rollback_successful"] is True
             assert weights(url) == {v1: 100.0}
 
-            routed = home.ok("traffic", "set", MODEL, f"{v1}=100")
+            routed = here(home, "traffic", "set", MODEL, f"{v1}=100")
             assert routed["weights"] == {v1: 100.0}
 
-            home.ok("endpoints", "stop", v1)
+            here(home, "endpoints", "stop", v1)
             assert status_of(url, v1) == "rolled_back"
 
             seen = len(ticks(log))
             until(lambda: len(ticks(log)) >= seen + 3, 90, "the watcher stopped ticking")
-            assert home.cli("down", "--json").code == 0
+            here(home, "down")
             assert proc.poll() is None, "the watcher died"
 
     live = read(

@@ -11,7 +11,8 @@ the latency multiplier), with too little traffic (inconclusive, never moved on) 
 step, completes and retires v1, and no step is taken twice). After each rollback v2 is promoted
 again: its earlier shadow comparison still stands. The SLO drill was a module of its own
 (test_cli_slo_guard.py) with a home, a gateway and a shadow comparison of its own; its settings
-now go to its own deploy and watcher processes (``SLO_DRILL``) instead.
+now go to its own deploy and watcher (``SLO_DRILL``) instead. The watchers, the gateway and the
+users are processes; the canaries are deployed in this process (``canary``), as the set-up is.
 """
 
 from __future__ import annotations
@@ -256,10 +257,13 @@ def tick_once(home: Home) -> dict[str, Any]:
     return json.loads(json.dumps(ticked[0], default=str))  # as the command prints it
 
 
-def canary(home: Home, **fault: str) -> str:
-    deployed = home.cli(
-        "deploy", MODEL, "2", "--strategy", "canary", "--traffic", "20", "--json", **fault
-    )
+def canary(home: Home, **env: str) -> str:
+    """``deployer deploy iris 2 --strategy canary --traffic 20`` with ``env`` on top of the
+    home's (a fault for its server, a drill's thresholds for its rollout); its deployment id.
+    In this process (``run_here``): the drills' subject is the watcher, a process of its own;
+    the deploy's own process is test_cli_agent's (five deploys here cost 10-30 s as processes)."""
+    args = ("deploy", MODEL, "2", "--strategy", "canary", "--traffic", "20", "--json")
+    deployed = run_here(*args, env={**home.env, **env})
     assert deployed.code == 0, deployed.stderr
     return str(deployed.json()["deployment_manifest"]["deployment_id"])
 
@@ -293,7 +297,7 @@ SLO_DRILL = {
     # v1 is kept warm for the guard window, which the breach falls inside.
     "DEPLOYER_SLO_GUARD_WINDOW_SECONDS": "300",
 }
-"""The SLO drill's settings, given to its deploy and its watcher (the processes that read them)."""
+"""The SLO drill's settings, given to its deploy and its watcher (what reads them)."""
 
 
 def test_a_completed_canary_that_starts_failing_is_rolled_back_inside_the_guard_window(
@@ -311,20 +315,7 @@ def test_a_completed_canary_that_starts_failing_is_rolled_back_inside_the_guard_
                 for receiver in (webhook, mailbox)
             ]
         with watcher(home, **SLO_DRILL), users(home, gateway):
-            deployed = home.cli(
-                "deploy",
-                MODEL,
-                "2",
-                "--strategy",
-                "canary",
-                "--traffic",
-                "20",
-                "--json",
-                DEPLOYER_FAULT_FILE=str(fault),
-                **SLO_DRILL,
-            )
-            assert deployed.code == 0, deployed.stderr
-            v2 = str(deployed.json()["deployment_manifest"]["deployment_id"])
+            v2 = canary(home, DEPLOYER_FAULT_FILE=str(fault), **SLO_DRILL)
             until(lambda: phase_of(home, v2) != "progressing", 120, "the canary never completed")
             assert phase_of(home, v2) == "warm", checks_of(home, v2)[-3:]
             assert home.weights() == {v2: 100.0} and home.status_of(v1) == "draining"

@@ -5,17 +5,19 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from database import migrate
 from database.engine import make_engine
 from database.models import DeploymentRow, ModelVersionRow
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.records import model_version_id
 from lifecycle.stages import DeploymentStatus, ModelStage
 from tests.audit_keys import keyed_factory
+from tests.schema_template import migrated
 
 
 def migrated_factory(url: str) -> sessionmaker[Session]:
-    migrate.upgrade(url)
+    """A keyed session factory over ``url`` at the newest schema (a fresh database: a copy of
+    the session's migrated template, ``tests.schema_template``)."""
+    migrated(url)
     return keyed_factory(make_engine(url))
 
 

@@ -15,13 +15,13 @@ from mlflow import MlflowClient
 from agents.bootstrap import Container, bootstrap
 from agents.handlers import operations
 from agents.handlers.registration import register_version
-from database import migrate
 from lifecycle.errors import PermissionDeniedError, ProductionCriteriaNotMetError
 from mlops.mlflow_env import tracking
 from mlops.training import train_and_log
 from tests import operations_calls
 from tests.access_fixtures import grant_roles
 from tests.mlflow_template import seed_mlflow_store
+from tests.schema_template import migrated
 
 MODEL = "churn"
 
@@ -36,7 +36,7 @@ def home(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    migrate.upgrade(database_url)
+    migrated(database_url)
     c = bootstrap()
     grant_roles(c, {"bob": "approver"})  # four eyes: bob approves what alice asks
     c.close()

@@ -17,7 +17,6 @@ from agents.alerting import Dispatcher, dispatch_once, raise_alert
 from agents.bootstrap import Container, bootstrap
 from agents.handlers import alerts
 from agents.settings import Settings, local_identity
-from database import migrate
 from database.models_safety import AuditCheckRow
 from lifecycle.alerts import lease_lost
 from lifecycle.errors import BadInputError, PermissionDeniedError
@@ -27,6 +26,7 @@ from tests.access_fixtures import grant_roles
 from tests.alert_fakes import FakeNotifier
 from tests.alert_receivers import Inbox, closed_port_url, smtp_receiver, webhook_receiver
 from tests.integration.db_helpers import add_version, deployment_row
+from tests.schema_template import migrated
 
 ME = local_identity()
 
@@ -51,7 +51,7 @@ def make_container(tmp_path: Path, url: str, **env: str) -> Container:
         **env,
     )
     settings.ensure_home()
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     c = bootstrap(settings)
     grant_roles(c, {})
     add_version(c.session_factory, "iris", "2")

@@ -17,13 +17,13 @@ from sqlalchemy import func, select
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints.api import create_app
 from agents.settings import Settings
-from database import migrate
 from database.models import AuditEventRow
 from database.models_feedback import FeedbackRow
 from database.models_watch import PredictionRow
 from lifecycle.records import utcnow
 from tests.access_fixtures import issue_tokens_in_process
 from tests.integration.db_helpers import add_version
+from tests.schema_template import migrated
 
 ROLES = {"vera": "viewer", "dan": "deployer"}
 IDS = [f"req-{n:04d}" for n in range(12)]
@@ -54,7 +54,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         DEPLOYER_QUALITY_MIN_LABELLED="10",
     )
     settings.ensure_home()
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     container = bootstrap(settings)
     tokens = issue_tokens_in_process(container, ROLES)
     add_version(container.session_factory, "iris", "1")

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from agents.entrypoints.cli.app import app
 from agents.settings import Settings
-from database import migrate
 from database.audit import AUDIT_KEY_INFO
 from database.engine import make_engine, make_session_factory
 from tests.integration.db_helpers import add_version
+from tests.schema_template import migrated
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def home(tmp_path: Path) -> dict[str, str]:
     env = {"DEPLOYER_HOME": str(tmp_path / "home"), "DEPLOYER_AUDIT_KEY": "k" * 32}
     settings = Settings.model_validate(env)
     settings.ensure_home()
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     engine = make_engine(settings.database_url)
     add_version(make_session_factory(engine, {AUDIT_KEY_INFO: lambda: b"k"}), "iris", "1")
     engine.dispose()

@@ -13,9 +13,9 @@ import pytest
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints.chat.chat import answer
 from agents.handlers.registration import register_version
-from database import migrate
 from mlops.training import save_local
 from tests.access_fixtures import grant_roles
+from tests.schema_template import migrated
 
 MODEL = "churn"
 
@@ -35,7 +35,7 @@ def home(tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> It
         monkeypatch.delenv(key, raising=False)
     c = bootstrap()
     c.settings.ensure_home()
-    migrate.upgrade(c.settings.database_url)
+    migrated(c.settings.database_url)
     grant_roles(c, {"bob": "approver"})
     register_version(
         c.uow,

@@ -18,13 +18,13 @@ from agents.entrypoints import watch
 from agents.handlers.drift_checks import record_drift_checks
 from agents.handlers.references import store_reference
 from agents.settings import Settings
-from database import migrate
 from database.models_drift import DriftCheckRow, ReferenceSampleRow
 from database.models_watch import PredictionRow
 from lifecycle.records import utcnow
 from lifecycle.stages import DeploymentStatus
 from mlops.reference_data import ReferenceSample
 from tests.integration.db_helpers import add_version, deployment_row
+from tests.schema_template import migrated
 
 COLUMNS = ["a", "b"]
 
@@ -39,7 +39,7 @@ def container(tmp_path: Path) -> Iterator[Container]:
         }
     )
     settings.ensure_home()
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     c = bootstrap(settings)
     yield c
     c.close()

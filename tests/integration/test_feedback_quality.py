@@ -21,7 +21,6 @@ from agents.entrypoints import watch
 from agents.handlers.feedback import import_feedback, judge_quality, record_feedback
 from agents.queries.quality import quality_report
 from agents.settings import Settings
-from database import migrate
 from database.models import AuditEventRow, ModelVersionRow
 from database.models_feedback import FeedbackRow, QualityCheckRow
 from database.models_watch import PredictionRow
@@ -30,6 +29,7 @@ from lifecycle.quality import LabelConflictError
 from lifecycle.records import utcnow
 from lifecycle.stages import DeploymentStatus
 from tests.integration.db_helpers import add_version, deployment_row
+from tests.schema_template import migrated
 
 MODEL = "iris"
 RETIRED = DeploymentStatus.ROLLED_BACK
@@ -62,7 +62,7 @@ def make_home(database_url: str, tmp_path: Path) -> Container:
         DEPLOYER_QUALITY_MARGIN="0.05",
     )
     settings.ensure_home()
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     c = bootstrap(settings)
     add_version(c.session_factory, MODEL, "1")
     add_version(c.session_factory, "house", "1")

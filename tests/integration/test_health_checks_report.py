@@ -19,13 +19,13 @@ from agents.entrypoints.cli.render import render_checks
 from agents.queries.checks import health_checks
 from agents.queries.history import model_history
 from agents.settings import Settings
-from database import migrate
 from database.models import HealthCheckRow
 from lifecycle.errors import UnknownModelError
 from lifecycle.records import utcnow
 from lifecycle.stages import DeploymentStatus
 from tests.integration.db_helpers import add_version, deployment_row
 from tests.integration.test_status_history import _printed
+from tests.schema_template import migrated
 
 MODEL = "fraud_detector"
 
@@ -39,7 +39,7 @@ def container(tmp_path: Path) -> Iterator[Container]:
         DEPLOYER_DATABASE_URL=f"sqlite:///{home / 'deployer.db'}",
     )
     settings.ensure_home()
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     c = bootstrap(settings)
     add_version(c.session_factory, MODEL, "2")
     add_version(c.session_factory, "iris", "1")

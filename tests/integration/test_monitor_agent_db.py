@@ -18,7 +18,6 @@ from agents.entrypoints.chat import chat
 from agents.handlers import alerts, drift_checks
 from agents.model_monitor import InputState, MonitorDeps, run_monitor
 from agents.settings import Settings, local_identity
-from database import migrate
 from database.models_alerts import AlertRow
 from database.models_monitor import CheckFailureRow
 from database.monitor import MonitorRepository
@@ -26,6 +25,7 @@ from lifecycle.records import utcnow
 from tests.access_fixtures import grant_roles
 from tests.alert_fakes import FakeNotifier
 from tests.monitor_fakes import drift_check, quality_check, serve, set_policy
+from tests.schema_template import migrated
 
 ME = local_identity()
 HOOK = "json://127.0.0.1:9/hook"
@@ -38,7 +38,7 @@ def make_container(tmp_path: Path, url: str) -> Container:
         DEPLOYER_AUDIT_KEY="k" * 40,
     )
     settings.ensure_home()
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     c = bootstrap(settings)
     grant_roles(c, {})
     serve(c.uow, "iris")

@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from agents.bootstrap import Container, bootstrap
 from agents.handlers.registration import register_version
 from agents.settings import Settings
-from database import migrate
 from database.models import AuditEventRow, DeploymentRow, RolloutRow
 from lifecycle.errors import ForeignArtifactError
 from lifecycle.names import MODEL_NAME_MAX, make_deployment_id
@@ -29,6 +28,7 @@ from mlops.packager_bentoml import BentoPackager
 from mlops.training import TrainedModel, save_local, train_and_log
 from tests.integration.db_helpers import add_version, deployment_row, migrated_factory
 from tests.mlflow_template import seed_mlflow_store
+from tests.schema_template import migrated
 
 SECRETS = {
     "DEPLOYER_API_SECRET": "api-secret-0123456789abcdef",
@@ -151,7 +151,7 @@ def _home(root: Path) -> tuple[Container, TrainedModel]:
         DEPLOYER_GATEWAY_TOKEN="names-and-privilege-gateway-token",
     )
     settings.ensure_home()
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     container = bootstrap(settings)
     seed_mlflow_store(settings.tracking_uri)
     trained = train_and_log(settings.tracking_uri, artifact_root=settings.artifact_root)

@@ -18,11 +18,11 @@ from agents.commands import Register
 from agents.handlers.registration import register
 from agents.queries.status import home_status
 from agents.settings import Settings
-from database import migrate
 from database.drift import DriftRepository
 from database.models import AuditEventRow
 from mlops.reference_data import ReferenceDataError
 from mlops.training import TrainedModel, load_dataset, train_and_log
+from tests.schema_template import migrated
 
 MODEL = "iris"
 COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
@@ -61,7 +61,7 @@ def container(
         }
     )
     settings.ensure_home()
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     c = bootstrap(settings)
     yield c
     c.close()

@@ -15,18 +15,18 @@ from agents.bootstrap import Container, bootstrap
 from agents.commands import Approve, Reject
 from agents.handlers import operations
 from agents.settings import Settings
-from database import migrate
 from lifecycle.errors import ConflictError, PermissionDeniedError
 from lifecycle.records import utcnow
 from lifecycle.retraining import RunStatus, Trigger
 from tests.access_fixtures import grant_roles
+from tests.schema_template import migrated
 
 
 @pytest.fixture
 def c(database_url: str, tmp_path: Path) -> Iterator[Container]:
     settings = Settings(DEPLOYER_HOME=str(tmp_path / "home"), DEPLOYER_DATABASE_URL=database_url)
     settings.ensure_home()
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     container = bootstrap(settings)
     grant_roles(container, {"ann": "approver", "bob": "approver"})
     yield container

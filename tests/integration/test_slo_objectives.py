@@ -12,12 +12,12 @@ import pytest
 from agents.bootstrap import Container, bootstrap
 from agents.handlers import slo
 from agents.settings import Settings
-from database import migrate
 from database.models import ModelVersionRow
 from lifecycle.approval import Role
 from lifecycle.errors import PermissionDeniedError, UnknownModelError
 from lifecycle.records import utcnow
 from lifecycle.slo import InvalidObjectiveError
+from tests.schema_template import migrated
 
 MODEL = "iris"
 
@@ -26,7 +26,7 @@ MODEL = "iris"
 def container(database_url: str, tmp_path: Path) -> Iterator[Container]:
     settings = Settings(DEPLOYER_HOME=str(tmp_path / "home"), DEPLOYER_DATABASE_URL=database_url)
     settings.ensure_home()
-    migrate.upgrade(database_url)
+    migrated(database_url)
     c = bootstrap(settings)
     with c.uow() as uow:
         uow.models.add(

@@ -25,7 +25,6 @@ from agents.entrypoints.cli.render import render_history, render_status
 from agents.queries.history import model_history
 from agents.queries.status import health_verdict, home_status
 from agents.settings import Settings
-from database import migrate
 from database.models import ApprovalRow
 from database.services import record_stage_change
 from lifecycle.errors import UnknownModelError
@@ -34,6 +33,7 @@ from lifecycle.records import utcnow
 from lifecycle.stages import DeploymentStatus, ModelStage
 from mlops.gateway.stats import DeploymentStats, ShadowComparison
 from tests.integration.db_helpers import add_version, deployment_row
+from tests.schema_template import migrated
 
 MODEL = "fraud_detector"
 SERVER_PORT = 39123
@@ -51,7 +51,7 @@ def container(tmp_path: Path) -> Iterator[Container]:
     """A migrated, empty home."""
     settings = _settings(tmp_path / "home")
     settings.ensure_home()
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     container = bootstrap(settings)
     yield container
     container.close()

@@ -16,9 +16,9 @@ import pytest
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints import watch
 from agents.settings import Settings
-from database import migrate
 from tests.integration.db_helpers import add_version
 from tests.mlflow_template import seed_mlflow_store
+from tests.schema_template import migrated
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def home(tmp_path: Path) -> Iterator[Container]:
     settings = Settings(DEPLOYER_HOME=str(tmp_path / "home"), DEPLOYER_USER="alice")
     settings.ensure_home()
     seed_mlflow_store(settings.tracking_uri)
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     c = bootstrap(settings)
     yield c
     c.close()

@@ -21,11 +21,11 @@ from agents.model_deployer import build_graph as deployer_graph
 from agents.settings import Settings
 from agents.supervisor import build_graph, deployer_spec
 from agents.supervisor.spec import state_types
-from database import migrate
 from lifecycle.handoff import AgentName
 from memory.stores import open_checkpointer
 from tests.agent_fakes import make_world
 from tests.mlflow_template import seed_mlflow_store
+from tests.schema_template import migrated
 from tests.unit.model_deployer_story import APPROVER, MODEL, REQUESTER, Story
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +98,7 @@ def test_the_example_runs_a_request_over_a_sqlite_home(
     settings = Settings(DEPLOYER_HOME=str(tmp_path / "home"))
     settings.ensure_home()
     seed_mlflow_store(settings.tracking_uri)
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     monkeypatch.setenv("DEPLOYER_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("DEPLOYER_DATABASE_URL", raising=False)
 

@@ -16,7 +16,6 @@ from agents.commands import Promote, Register
 from agents.handlers import labels, operations, registration, serving
 from agents.handlers.traffic import set_routes
 from agents.settings import Settings
-from database import migrate
 from database.versions import resolve_version
 from lifecycle.errors import InfrastructureError, UnknownModelError
 from lifecycle.stages import DeploymentStatus, ModelStage
@@ -26,6 +25,7 @@ from mlops.training import train_and_log
 from tests.access_fixtures import grant_roles
 from tests.integration.db_helpers import deployment_row
 from tests.mlflow_template import seed_mlflow_store
+from tests.schema_template import migrated
 
 MODEL = "iris"
 
@@ -52,7 +52,7 @@ def c_sqlite(sqlite_url: str, store: tuple[str, Path, str], tmp_path: Path) -> I
 
 
 def _home(database_url: str, store: tuple[str, Path, str], tmp_path: Path) -> Iterator[Container]:
-    migrate.upgrade(database_url)
+    migrated(database_url)
     settings = Settings(
         DEPLOYER_HOME=str(tmp_path / "home"),
         DEPLOYER_DATABASE_URL=database_url,

@@ -47,6 +47,7 @@ from tests.integration.db_helpers import (
     disable_append_only_triggers,
     migrated_factory,
 )
+from tests.schema_template import migrated
 
 WRONG_KEY = b"not-the-audit-key-0123456789abcdef01234567"
 
@@ -309,7 +310,7 @@ def container(database_url: str, tmp_path: Path) -> Iterator[Container]:
         DEPLOYER_USER="alice",
     )
     settings.ensure_home()
-    migrate.upgrade(database_url)
+    migrated(database_url)
     c = bootstrap(settings)
     yield c
     c.close()
@@ -518,7 +519,7 @@ def test_every_wrapped_flow_waits_for_the_model_and_changes_nothing_if_it_never_
         DEPLOYER_MODEL_LOCK_WAIT_SECONDS="0.3",
     )
     settings.ensure_home()
-    migrate.upgrade(database_url)
+    migrated(database_url)
     c = bootstrap(settings)
     try:
         add_version(c.session_factory, "iris", "1")

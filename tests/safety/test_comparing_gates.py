@@ -28,13 +28,13 @@ from agents.entrypoints.api import create_app
 from agents.entrypoints.chat import chat
 from agents.model_deployer import State, build_graph
 from agents.settings import Settings, local_identity
-from database import migrate
 from lifecycle.errors import ProductionCriteriaNotMetError
 from lifecycle.stages import DeploymentStatus, ModelStage
 from mlops.gateway.stats import ShadowComparison
 from tests.access_fixtures import issue_tokens_in_process
 from tests.e2e.cli import run
 from tests.integration.db_helpers import add_version, deployment_row
+from tests.schema_template import migrated
 
 MODEL = "churn"
 ME = local_identity()
@@ -81,7 +81,7 @@ def home(database_url: str, tmp_path: Path) -> Iterator[Home]:
     }
     c = bootstrap(Settings(**env))
     c.settings.ensure_home()
-    migrate.upgrade(database_url)
+    migrated(database_url)
     factory = c.session_factory
     add_version(factory, MODEL, "1", ModelStage.PRODUCTION)
     add_version(factory, MODEL, "2", ModelStage.SHADOW)

@@ -24,12 +24,12 @@ from agents.handlers import access
 from agents.handlers.registration import register_version
 from agents.model_deployer.intake import IdentityMismatchError
 from agents.settings import Settings, local_identity
-from database import migrate
 from mlops.training import train_and_log
 from tests import operations_calls
 from tests.access_fixtures import issue_tokens_in_process
 from tests.e2e.cli import run
 from tests.mlflow_template import seed_mlflow_store
+from tests.schema_template import migrated
 
 MODEL = "churn"
 ME = local_identity()
@@ -74,7 +74,7 @@ def home(database_url: str, tmp_path: Path) -> Iterator[Home]:
     }
     c = bootstrap(Settings(**env))
     c.settings.ensure_home()
-    migrate.upgrade(database_url)
+    migrated(database_url)
     tokens = issue_tokens_in_process(c, {"bob": "approver", "dan": "deployer"})
     seed_mlflow_store(c.settings.tracking_uri)
     trained = train_and_log(c.settings.tracking_uri, artifact_root=c.settings.artifact_root)

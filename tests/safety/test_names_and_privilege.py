@@ -26,13 +26,13 @@ from agents.entrypoints.api import create_app
 from agents.handlers.registration import register_version, sync_registry
 from agents.handlers.serving import start_endpoint, stop_endpoint
 from agents.settings import Settings
-from database import migrate
 from database.models import AuditEventRow
 from lifecycle.errors import ForeignArtifactError
 from mlops.training import TrainedModel, train_and_log
 from tests.access_fixtures import issue_tokens_in_process
 from tests.e2e.cli import run
 from tests.mlflow_template import seed_mlflow_store
+from tests.schema_template import migrated
 
 LOOK_ALIKES = ["Churn", "CHURN", "churn.", "churn\n", "churn_"]
 
@@ -74,7 +74,7 @@ def _home(root: Path, database_url: str) -> Home:
         DEPLOYER_GATEWAY_TOKEN="names-and-privilege-gateway-token",
     )
     settings.ensure_home()
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     container = bootstrap(settings)
     seed_mlflow_store(settings.tracking_uri)
     trained = train_and_log(settings.tracking_uri, artifact_root=settings.artifact_root)

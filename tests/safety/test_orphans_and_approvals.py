@@ -32,7 +32,6 @@ from agents.bootstrap import Container, bootstrap
 from agents.handlers import operations
 from agents.handlers.registration import register_version
 from agents.model_deployer import deploy as deploy_module
-from database import migrate
 from lifecycle.errors import ApprovalMismatchError, ConflictError
 from lifecycle.routing import single, split
 from mlops.mlflow_env import tracking
@@ -49,8 +48,16 @@ from tests.e2e.test_cli_agent import (
     wait_for_comparisons,
 )
 from tests.e2e.test_cli_watch import MODEL as DRILL_MODEL
-from tests.e2e.test_cli_watch import drill_home, here, in_process, promote, running_gateway
+from tests.e2e.test_cli_watch import (
+    drill_home,
+    here,
+    in_process,
+    promote,
+    running_gateway,
+    tick_once,
+)
 from tests.mlflow_template import seed_mlflow_store
+from tests.schema_template import migrated
 from tests.unit.model_deployer_story import MODEL, Story
 from tests.unit.test_model_deployer_recovery import Killed, crash_on
 
@@ -68,7 +75,7 @@ def approval_home(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    migrate.upgrade(database_url)
+    migrated(database_url)
     c = fresh()
     try:
         grant_roles(c, {"alice": "deployer", "bob": "approver", "carol": "approver"})
@@ -282,7 +289,9 @@ def test_a_deploy_killed_at_a_failpoint_and_never_resumed_is_healed_by_the_watch
         write(drill, "UPDATE ml_deployments SET thread_id = NULL WHERE deployment_id = ?", new)
     time.sleep(STUCK_SECONDS + 0.5)
 
-    ticked = drill.ok("watch", "--once")
+    # `deployer watch --once`'s own call, in this process: the command's process is
+    # test_cli_watch's (its killed-canary drill); the killed deploy above is a real process
+    ticked = tick_once(drill)
 
     (healed,) = ticked["healed"]
     assert (healed["deployment_id"], healed["action"]) == (

@@ -33,7 +33,6 @@ from agents.handlers.registration import register_version, sync_registry
 from agents.handlers.traffic import set_routes
 from agents.queries.checks import metric_evidence
 from agents.settings import Settings
-from database import migrate
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import UnapprovedRouteError
 from lifecycle.gates import VerdictStatus, metric_thresholds_gate, parse_criterion
@@ -50,6 +49,7 @@ from mlops.training import train_and_log
 from tests.e2e.cli import run, run_here
 from tests.integration.db_helpers import add_version, deployment_row
 from tests.mlflow_template import seed_mlflow_store
+from tests.schema_template import migrated
 
 MODEL = "fraud"
 TOKEN = "safety-admin-token-0123"
@@ -85,7 +85,7 @@ def make_home(root: Path, database_url: str) -> Home:
         {"DEPLOYER_HOME": str(root / "home"), "DEPLOYER_DATABASE_URL": database_url}
     )
     settings.ensure_home()
-    migrate.upgrade(settings.database_url)
+    migrated(settings.database_url)
     env = {
         "DEPLOYER_HOME": str(settings.home_dir),
         "DEPLOYER_DATABASE_URL": database_url,

@@ -20,11 +20,11 @@ from agents.entrypoints.api import create_app
 from agents.entrypoints.chat.chat import answer
 from agents.handlers import operations
 from agents.settings import Settings
-from database import migrate
 from lifecycle.errors import BadInputError, UnknownModelError
 from lifecycle.stages import ModelStage
 from tests.access_fixtures import issue_tokens_in_process
 from tests.integration.db_helpers import add_version
+from tests.schema_template import migrated
 
 TABLES = ("ml_model_registry", "ml_deployments", "approvals", "version_records", "audit_events")
 LABELLED, OTHER = "churn", "fraud"
@@ -47,7 +47,7 @@ class Home:
 @pytest.fixture
 def home(database_url: str, tmp_path: Path) -> Iterator[Home]:
     """churn v1 labelled 1.0.0 (in staging); fraud v1 and v2, unlabelled (in staging)."""
-    migrate.upgrade(database_url)
+    migrated(database_url)
     settings = Settings(
         DEPLOYER_HOME=str(tmp_path / "home"),
         DEPLOYER_DATABASE_URL=database_url,
