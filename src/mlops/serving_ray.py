@@ -19,6 +19,7 @@ Ray is the optional ``[ray]`` extra: this module imports it only inside its meth
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import threading
@@ -139,7 +140,7 @@ class RayServing:
                     ray.init(
                         address=self.address,
                         namespace="model-deployer",
-                        logging_level="ERROR",
+                        logging_level=logging.ERROR,
                         log_to_driver=False,
                         configure_logging=False,
                     )
@@ -163,7 +164,10 @@ class RayServing:
         from ray.serve.context import _get_global_client
 
         self.connect()
-        details = _get_global_client().get_serve_details()
+        client = _get_global_client()
+        if client is None:
+            raise InfrastructureError("Ray Serve is not running on the cluster")
+        details = client.get_serve_details()
         app = (details.get("applications") or {}).get(deployment_id)
         if app is None:
             return AppState(None)
@@ -314,7 +318,8 @@ def application(
             **resources.autoscale.to_json(),
             "initial_replicas": resources.replicas,
         }
-    return serve.deployment(ray_replica.replica_class(), **options).bind()
+    deployment: Any = serve.deployment(ray_replica.replica_class(), **options)
+    return deployment.bind()
 
 
 def ray_installed() -> bool:
