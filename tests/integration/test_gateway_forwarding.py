@@ -83,7 +83,7 @@ def test_the_gateway_asks_for_no_compression_keeps_no_cookies_and_forwards_bodie
                         "/v1/models/iris/predict", data=b'{"instances": [[1, 2, 3, 4]]}'
                     )
                     answers.append((response.status, await response.json()))
-                assert len(gateway._urls) == 1  # parsed once, reused
+                assert len(gateway.calls._urls) == 1  # parsed once, reused
                 return answers
 
     answers = asyncio.run(story())

@@ -84,7 +84,8 @@ class DataPlane:
         self.failed_flushes = 0
         self.flushed: dict[tuple[str, str], dict[str, Any]] = {}
         """The figures of the last flush that stored, by kind and deployment."""
-        self._call = UpstreamCalls().call
+        self.calls = UpstreamCalls()
+        self._call = self.calls.call
         self._hedge_after = (
             config.connect_timeout if config.hedge_after is None else config.hedge_after
         )
