@@ -149,7 +149,10 @@ def test_a_replica_killed_under_load_fails_no_request_and_ray_restarts_it(
     assert ray.is_alive(row(stack, "canary").endpoint())
     with admin(gateway) as ops:
         figures = deployment_stats(ops, canary)
-    assert figures["retried_on_stable"] == figures["errors"]
+    # every canary error was answered from stable: retried after it failed, or hedged before
+    # it failed (issue 16's hedge: a late failure is counted as the error it is, and its user
+    # already had the stable answer)
+    assert figures["errors"] <= figures["retried_on_stable"] + figures["hedged_on_stable"]
 
 
 __all__ = ["TOKEN"]
