@@ -58,6 +58,8 @@ class Answer:
     deployment_id: str | None
     ms: float
     predictions: list[Any] | None
+    error: str | None = None
+    """A failed answer's error code and deployment (``code@deployment``), for messages."""
 
 
 def send(
@@ -84,11 +86,17 @@ def send(
             return Answer(0, None, (time.perf_counter() - start) * 1000, None)
         ms = (time.perf_counter() - start) * 1000
         data = response.json() if response.headers.get("content-type", "").startswith("app") else {}
+        failed = None
+        if "error" in data:
+            failed = f"{data.get('code')}@{data.get('deployment_id')}"
+        elif response.status_code != 200:  # not the gateway's own error document: whose is it?
+            failed = f"{response.headers.get('server')}: {response.text[:80]!r}"
         return Answer(
             response.status_code,
             response.headers.get("X-Deployment-Id"),
             ms,
             data.get("predictions"),
+            failed,
         )
 
     with ThreadPoolExecutor(concurrency) as pool:
