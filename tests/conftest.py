@@ -144,3 +144,35 @@ def ray_test_cluster() -> Iterator[RayCluster]:
     require_ray()
     with ray_cluster() as cluster:
         yield cluster
+
+
+WIDE_SCOPES = {"module", "package", "class"}
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Under pytest-xdist (``scripts/test`` runs ``-n 2 --dist loadgroup``), keep together what
+    shares a costly start: every test on the session's Ray cluster runs on one worker (a
+    second cluster would cost minutes and the ports of a second head), and a module that
+    defines a module-scoped fixture (a gateway stack, bentos, an API; requested by name or
+    through ``getfixturevalue``) runs on one worker, which builds it once. Every other test is
+    handed out one by one. Without pytest-xdist nothing is marked."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
+        closure = set(fixtures.names_closure) if fixtures else set()
+        module = item.nodeid.split("::")[0]
+        if item.get_closest_marker("ray") or "ray_test_cluster" in closure:
+            item.add_marker(pytest.mark.xdist_group("ray"))
+        elif _shares_a_stack(getattr(item, "module", None)):
+            item.add_marker(pytest.mark.xdist_group(module))
+
+
+def _shares_a_stack(module: object) -> bool:
+    """Whether a test module defines (or imports) a fixture wider than one test."""
+    if module is None:
+        return False
+    scopes = (getattr(value, "_fixture_function_marker", None) for value in vars(module).values())
+    return any(str(getattr(marker, "scope", "")) in WIDE_SCOPES for marker in scopes)

@@ -6,7 +6,7 @@ A fresh SQLite MLflow store runs MLflow's own ~50 Alembic migrations when it is 
 the subject, a fixture calls ``seed_mlflow_store`` before anything opens the store: the copy is
 the very file MLflow would have made (made by MLflow itself, in a process of its own with the
 same working folder, so even the default experiment's location is the same). Tests of ``deployer
-init`` itself (tests/e2e/test_cli_init_status.py, test_cli_access.py) do not seed.
+init`` itself (tests/e2e/test_cli_init_status.py) do not seed.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from agents.settings import local_identity
 from tests.e2e.cli import run, run_here
+from tests.mlflow_template import seed_mlflow_store
 
 
 def test_init_makes_the_first_admin_who_grants_and_makes_tokens_shown_once(
@@ -15,11 +16,12 @@ def test_init_makes_the_first_admin_who_grants_and_makes_tokens_shown_once(
 ) -> None:
     env = {"DEPLOYER_HOME": str(tmp_path / "home")}
     me = local_identity()
-    first = run("init", "--json", env=env).json()
+    # init in this process (``run_here``: the same command code; init's process and its fresh
+    # MLflow store are test_cli_init_status's subject), over the session's migrated empty store
+    seed_mlflow_store(tmp_path / "home" / "mlflow.db")
+    first = run_here("init", "--json", env=env).json()
     assert first["first_admin"] == me
-    # again in this process (``run_here``: the same command code; init's process runs above and
-    # in test_cli_init_status): only once
-    assert run_here("init", "--json", env=env).json()["first_admin"] is None
+    assert run_here("init", "--json", env=env).json()["first_admin"] is None  # only once
 
     granted = run("access", "grant", "bob", "approver", env=env)
     assert granted.code == 0 and "bob now holds approver" in granted.stdout
