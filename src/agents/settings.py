@@ -222,6 +222,17 @@ class Settings(GatewaySettings):
         default=8 * 3600, gt=0, le=30 * 86400, validation_alias="DEPLOYER_UI_SESSION_SECONDS"
     )
     """How long a login to the web dashboard (``/ui``) lasts before the person logs in again."""
+    operation_stale_seconds: float = Field(
+        default=30.0, gt=0, le=86400, validation_alias="DEPLOYER_OPERATION_STALE_SECONDS"
+    )
+    """How long a running API operation's heartbeat (moved every few seconds by the worker
+    that runs it) may stay still before another API process's worker takes it as cut short
+    and resumes its thread from its checkpoint."""
+    operation_workers: int = Field(
+        default=4, ge=1, le=32, validation_alias="DEPLOYER_OPERATION_WORKERS"
+    )
+    """How many accepted operations (deploy, promote, rollback) one API process runs at once;
+    more wait queued."""
 
     @field_validator("rollback_preset")
     @classmethod

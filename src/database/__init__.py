@@ -14,6 +14,7 @@ import database.models_alerts
 import database.models_drift
 import database.models_feedback
 import database.models_monitor
+import database.models_operations
 import database.models_retraining
 import database.models_safety
 import database.models_slo

@@ -162,3 +162,7 @@ class InvalidRouteError(BadInputError):
 
 class NonFiniteMetricError(BadInputError):
     """A metric that is not a finite number (NaN, inf): it would pass or break every gate."""
+
+
+class UnknownOperationError(UnknownModelError):
+    """No long-running operation by that id (or none the caller may see)."""

@@ -9,12 +9,16 @@ after. One stack serves the module; each test works on a model name of its own.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from mlops.processes import free_port
+from tests.access_fixtures import running_api
 from tests.e2e.cli import Result, run_here
+from tests.operations_api import follow_operation
 from tests.remote_stack import RemoteStack, remote_stack
 
 ROLES = {"alice": "deployer", "bob": "approver", "vera": "viewer"}
@@ -202,3 +206,46 @@ def test_capture_is_set_and_read_through_remote_mode(stack: RemoteStack) -> None
     assert enabled == {"model_name": name, "percent": 10.0, "enabled": True}
     (shown,) = stack.ok("vera", "capture", "status", name)["models"]
     assert (shown["percent"], shown["updated_by"], shown["captured"]) == (10.0, "alice", 0)
+
+
+def test_an_api_killed_mid_deploy_hands_its_operation_to_the_next_api_process(
+    stack: RemoteStack,
+) -> None:
+    """Issue 19: a deploy accepted by an API process that dies (SIGKILL at the failpoint after
+    the endpoint started) is taken up by a new API process's worker once its heartbeat is
+    stale, resumed from its checkpoint, and finishes; the operation shows it."""
+    name = new_model(stack)
+    crash = {**stack.env, "DEPLOYER_FAILPOINT": "deploy.endpoint_started"}
+    crash["DEPLOYER_MODEL_LOCK_SECONDS"] = "3"
+    log = stack.home.parent / "api-killed.log"
+    with running_api(crash, log) as doomed:
+        headers = {"Authorization": f"Bearer {stack.tokens['alice']}"}
+        body = {"model_name": name, "version": "1"}
+        accepted = httpx.post(
+            f"{doomed}/v1/deployments", json=body, headers=headers, timeout=30, trust_env=False
+        )
+        assert accepted.status_code == 202, accepted.text
+        operation_id = accepted.json()["operation_id"]
+        _wait_until_dead(doomed)
+    row = stack.query("SELECT status, attempts FROM operations WHERE id = ?", operation_id)
+    assert row == [("running", 1)], "killed mid-run: running, its heartbeat going stale"
+    fresh = {**stack.env, "DEPLOYER_OPERATION_STALE_SECONDS": "5"}
+    with running_api(fresh, stack.home.parent / "api-next.log") as url:
+        viewer = {"Authorization": f"Bearer {stack.tokens['vera']}"}
+        with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:
+            done = follow_operation(client, f"/v1/operations/{operation_id}", viewer)
+        assert (done["status"], done["error"], done["attempts"]) == ("succeeded", None, 2), done
+        deployment_id = done["manifest"]["deployment_id"]
+        assert done["manifest"]["status"] == "active"
+        assert stack.ok("alice", "deployments", "stop", deployment_id)["deployment_id"]
+
+
+def _wait_until_dead(url: str) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/healthz", timeout=2, trust_env=False)
+        except httpx.HTTPError:
+            return
+        time.sleep(0.3)
+    raise AssertionError("the API did not die at its failpoint")

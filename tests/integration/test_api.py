@@ -32,6 +32,7 @@ from agents.entrypoints.api import (
     routes_drift,
     routes_feedback,
     routes_models,
+    routes_operations,
     routes_ops,
     routes_retraining,
     routes_slo,
@@ -49,6 +50,7 @@ from mlops.processes import alive, find_by_env, terminate_tree
 from mlops.training import train_and_log
 from tests.access_fixtures import issue_tokens_in_process
 from tests.integration.db_helpers import add_version, deployment_row
+from tests.operations_api import follow_operation
 from tests.retraining_fakes import EXAMPLE_PROJECT
 
 TOKENS: dict[str, str] = {}
@@ -83,7 +85,9 @@ class Api:
 
     def promote(self, name: str, to: str, user: str = "dan") -> Any:
         return self.client.post(
-            f"/v1/models/{name}/versions/1/promote", json={"to_stage": to}, headers=auth(user)
+            f"/v1/models/{name}/versions/1/promote?wait=true",
+            json={"to_stage": to},
+            headers=auth(user),
         )
 
     def to_shadow(self, name: str) -> None:
@@ -295,7 +299,7 @@ def test_an_illegal_stage_move_is_a_409_refusal_and_changes_nothing(api: Api) ->
 def test_a_rollback_with_nothing_to_go_back_to_is_409(api: Api) -> None:
     name = api.new_model()
     before = api.snapshot()
-    answer = api.client.post(f"/v1/models/{name}/rollback", headers=auth("dan"))
+    answer = api.client.post(f"/v1/models/{name}/rollback?wait=true", headers=auth("dan"))
     assert answer.status_code == 409
     assert answer.json()["error"]["type"] == "RollbackFailedError"
     assert api.snapshot() == before
@@ -371,6 +375,92 @@ def test_unknown_models_versions_deployments_and_approvals_are_404(api: Api) -> 
     assert api.snapshot() == before
 
 
+# -- long-running operations (issue 19) ---------------------------------------------------------
+
+
+def operations_count(api: Api) -> int:
+    uri = f"file:{api.home / 'deployer.db'}?mode=ro"
+    with sqlite3.connect(uri, uri=True) as db:
+        return int(db.execute("SELECT count(*) FROM operations").fetchone()[0])
+
+
+def test_a_promotion_is_accepted_at_once_and_its_operation_is_followed_to_the_end(
+    api: Api,
+) -> None:
+    name = api.new_model()
+    accepted = api.client.post(
+        f"/v1/models/{name}/versions/1/promote", json={"to_stage": "staging"}, headers=auth("dan")
+    )
+    assert accepted.status_code == 202, accepted.text
+    operation = accepted.json()
+    location = accepted.headers["Location"]
+    assert location == f"/v1/operations/{operation['operation_id']}" == operation["location"]
+    assert (operation["kind"], operation["subject"], operation["status"]) == (
+        "promote",
+        name,
+        "queued",
+    )
+    done = follow_operation(api.client, location, auth("vera"))
+    assert (done["status"], done["error"], done["requested_by"]) == ("succeeded", None, "dan")
+    assert done["result"]["version_record"]["changed_by"] == "dan"
+    assert done["thread_id"] == f"system-{done['operation_id']}" and done["attempts"] == 1
+    assert api.mlflow_stage(name) == "staging"
+    assert api.client.get(location).status_code == 401
+
+
+def test_an_operation_that_fails_shows_its_typed_error_and_changes_nothing(api: Api) -> None:
+    name = api.new_model()
+    before = api.snapshot()
+    accepted = api.client.post(f"/v1/models/{name}/rollback", headers=auth("dan"))
+    assert accepted.status_code == 202, accepted.text
+    done = follow_operation(api.client, accepted.headers["Location"], auth("vera"))
+    assert done["status"] == "failed" and done["finished_at"] is not None
+    assert (done["error"]["type"], done["error"]["exit_code"]) == ("RollbackFailedError", 1)
+    assert "\n" not in done["error"]["message"]
+    assert api.snapshot() == before
+
+
+def test_bad_input_is_refused_at_once_and_no_operation_is_recorded(api: Api) -> None:
+    name = api.new_model()
+    before, count = api.snapshot(), operations_count(api)
+    for path, body, status in (
+        (f"/v1/models/{name}/versions/9/promote", {"to_stage": "staging"}, 404),
+        ("/v1/models/nope/rollback", None, 404),
+        ("/v1/deployments", {"model_name": name, "version": "1", "cpu": "0.5"}, 409),
+        ("/v1/deployments", {"model_name": name, "version": "7"}, 404),
+    ):
+        answer = api.client.post(path, json=body, headers=auth("dan"))
+        assert answer.status_code == status, (path, answer.text)
+    refused = api.client.post(
+        f"/v1/models/{name}/versions/1/promote", json={"to_stage": "staging"}, headers=auth("vera")
+    )
+    assert refused.status_code == 403
+    assert (api.snapshot(), operations_count(api)) == (before, count)
+    missing = api.client.get("/v1/operations/op-nope", headers=auth("vera"))
+    assert (missing.status_code, missing.json()["error"]["type"]) == (404, "UnknownOperationError")
+
+
+def test_an_operation_waits_for_its_approval_and_ends_when_an_approver_answers(api: Api) -> None:
+    name = api.new_model()
+    api.to_shadow(name)
+    accepted = api.client.post(
+        f"/v1/models/{name}/versions/1/promote",
+        json={"to_stage": "production"},
+        headers=auth("dan"),
+    )
+    assert accepted.status_code == 202, accepted.text
+    location = accepted.headers["Location"]
+    waiting = follow_operation(api.client, location, auth("vera"))
+    assert waiting["status"] == "waiting_approval", waiting
+    approval_id = waiting["waiting_for"]["approval_id"]
+    assert waiting["result"]["approval_id"] == approval_id
+    answered = api.client.post(f"/v1/approvals/{approval_id}/approve", headers=auth("alice"))
+    assert answered.status_code == 200, answered.text
+    done = api.client.get(location, headers=auth("vera")).json()
+    assert (done["status"], done["error"]) == ("succeeded", None)
+    assert api.mlflow_stage(name) == "production"
+
+
 # -- deployments --------------------------------------------------------------------------------
 
 
@@ -394,6 +484,9 @@ def test_the_deployment_list_pages_newest_first(api: Api) -> None:
         newest_first[6:],
     ]
     assert {(p["total"], p["limit"]) for p in pages} == {(7, 3)}
+    assert {(d["status"], d["service_status"]) for p in pages for d in p["deployments"]} == {
+        ("active", "active")
+    }, "seed 002's status beside the native one"
     assert page("offset=7")["deployments"] == []
     every = api.client.get("/v1/deployments?limit=500", headers=auth("vera")).json()
     assert set(ids) <= {d["deployment_id"] for d in every["deployments"]}
@@ -441,14 +534,23 @@ def test_patch_refuses_a_deployment_that_is_not_a_routed_canary_and_changes_noth
     assert api.snapshot() == before
 
 
-def test_a_deployment_that_takes_traffic_cannot_be_stopped(api: Api) -> None:
-    _, stable, canary = _canary(api)
+def test_delete_refuses_the_deployment_serving_users_and_changes_nothing(api: Api) -> None:
+    name, stable, canary = _canary(api)
     before = api.snapshot()
-    for deployment_id in (stable, canary):
-        answer = api.client.delete(f"/v1/deployments/{deployment_id}", headers=auth("root"))
-        assert answer.status_code == 409
-        assert answer.json()["error"]["type"] == "DeploymentInUseError"
+    answer = api.client.delete(f"/v1/deployments/{stable}", headers=auth("root"))
+    assert answer.status_code == 409
+    assert answer.json()["error"]["type"] == "DeploymentInUseError"
+    assert "serves" in answer.json()["error"]["message"]
     assert api.snapshot() == before
+    # The canary's traffic is routed away first, through the rollback path: here its stable
+    # deployment is a record without a server, so that refuses and nothing changes.
+    refused = api.client.delete(f"/v1/deployments/{canary}", headers=auth("dan"))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["type"] == "RollbackFailedError"
+    routes = api.container.router.get_routes(name)
+    assert routes is not None and dict(routes.weights) == {stable: 90.0, canary: 10.0}
+    shown = api.client.get(f"/v1/deployments/{canary}", headers=auth("vera")).json()
+    assert (shown["status"], shown["service_status"]) == ("active", "active")
 
 
 @pytest.mark.slow
@@ -456,16 +558,21 @@ def test_a_staging_version_deployed_through_the_api_serves_and_delete_stops_it(a
     name = api.new_model()
     assert api.promote(name, "staging").status_code == 200
     try:
-        created = api.client.post(
+        accepted = api.client.post(
             "/v1/deployments", json={"model_name": name, "version": 1}, headers=auth("dan")
         )
-        assert created.status_code == 201, created.text
-        manifest = created.json()["deployment_manifest"]
+        assert accepted.status_code == 202, accepted.text
+        operation = accepted.json()
+        assert accepted.headers["Location"] == f"/v1/operations/{operation['operation_id']}"
+        assert (operation["kind"], operation["requested_by"]) == ("deploy", "dan")
+        done = follow_operation(api.client, accepted.headers["Location"], auth("vera"))
+        assert (done["status"], done["error"], done["steps_done"] > 0) == ("succeeded", None, True)
+        manifest = done["manifest"]
         deployment_id = manifest["deployment_id"]
-        assert created.headers["Location"] == f"/v1/deployments/{deployment_id}"
         assert (manifest["strategy"], manifest["target_stage"]) == ("direct", "staging")
         detail = api.client.get(f"/v1/deployments/{deployment_id}", headers=auth("vera")).json()
         assert (detail["status"], detail["alive"]) == ("active", True)
+        assert detail["service_status"] == "active"
         predicted = httpx.post(
             f"{manifest['endpoint_url']}/predict", json={"instances": [[5.1, 3.5, 1.4, 0.2]]}
         )
@@ -474,6 +581,7 @@ def test_a_staging_version_deployed_through_the_api_serves_and_delete_stops_it(a
         stopped = api.client.delete(f"/v1/deployments/{deployment_id}", headers=auth("dan"))
         assert stopped.status_code == 200, stopped.text
         assert (stopped.json()["status"], stopped.json()["alive"]) == ("rolled_back", False)
+        assert stopped.json()["service_status"] == "deleted"
         assert not alive(detail["pid"])
     finally:
         left = _stop_everything_of(api, name)
@@ -559,6 +667,7 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/models/{name}/retrain"),
     ("GET", "/v1/models/{name}/retraining/runs"),
     ("POST", "/v1/requests"),
+    ("GET", "/v1/operations/{operation_id}"),
 }
 
 
@@ -598,7 +707,7 @@ def test_every_route_is_async_so_blocking_work_runs_in_worker_threads(api: Api) 
     routers = (routes_deployments.router, routes_models.router, routes_ops.router)
     routers += (routes_feedback.router, routes_slo.router, routes_capture.router)
     routers += (routes_alerts.router, routes_drift.router, routes_retraining.router)
-    routers += (routes_system.router, routes_decisions.router)
+    routers += (routes_system.router, routes_decisions.router, routes_operations.router)
     routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     assert len(routes) == len(EXPECTED_ROUTES)
     assert all(inspect.iscoroutinefunction(r.endpoint) for r in routes)
@@ -865,3 +974,25 @@ def test_a_viewer_cannot_send_a_system_request_and_a_bad_one_changes_nothing(api
     ):
         assert api.client.post("/v1/requests", json=bad, headers=auth("dan")).status_code == 422
     assert api.snapshot() == before and api.mlflow_stage(name) == "development"
+
+
+def test_remote_promote_and_rollback_follow_their_operation_and_exit_as_locally(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = api.new_model()
+    twin = lambda user, *args: remote_cli(api, monkeypatch, user, *args)  # noqa: E731
+    queued = twin("dan", "promote", name, "1", "--to", "staging", "--no-wait", "--json")
+    assert queued.exit_code == 0, queued.output
+    operation = json.loads(queued.stdout)
+    assert operation["status"] == "queued" and operation["kind"] == "promote"
+    done = follow_operation(api.client, operation["location"], auth("vera"))
+    assert done["status"] == "succeeded"
+    followed = twin("dan", "promote", name, "1", "--to", "shadow", "--json")
+    assert followed.exit_code == 0, followed.output
+    assert json.loads(followed.stdout)["version_record"]["to_stage"] == "shadow"
+    waiting = twin("dan", "promote", name, "1", "--to", "production", "--json")
+    assert waiting.exit_code == 4, waiting.output
+    assert json.loads(waiting.stdout)["status"] == "awaiting_approval"
+    failed = twin("dan", "rollback", name)
+    assert failed.exit_code == 1, failed.output
+    assert failed.stderr.count("\n") == 1 and "error:" in failed.stderr

@@ -75,11 +75,15 @@ class Home:
         name = self.new_model()
         for stage in ("staging", "shadow"):
             moved = self.api(
-                "POST", f"/v1/models/{name}/versions/1/promote", "dan", json={"to_stage": stage}
+                "POST",
+                f"/v1/models/{name}/versions/1/promote?wait=true",
+                "dan",
+                json={"to_stage": stage},
             )
             assert moved.status_code == 200, moved.text
         body = {"to_stage": "production", "reason": reason}
-        waiting = self.api("POST", f"/v1/models/{name}/versions/1/promote", requester, json=body)
+        promote = f"/v1/models/{name}/versions/1/promote?wait=true"
+        waiting = self.api("POST", promote, requester, json=body)
         assert waiting.status_code == 202, waiting.text
         return name, waiting.json()["approval_id"]
 

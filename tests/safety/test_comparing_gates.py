@@ -119,7 +119,7 @@ def test_a_worse_candidate_is_refused_on_every_path_with_every_unmet_gate(home: 
 
     with TestClient(create_app(home.c)) as api:
         answer = api.post(
-            f"/v1/models/{MODEL}/versions/2/promote",
+            f"/v1/models/{MODEL}/versions/2/promote?wait=true",
             json={"to_stage": "production"},
             headers={"Authorization": f"Bearer {home.tokens['dan']}"},
         )

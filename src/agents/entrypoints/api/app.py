@@ -9,6 +9,8 @@ read by ``operations.decide`` inside the unit of work that decides, with four ey
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
@@ -22,6 +24,7 @@ from agents.entrypoints.api import (
     routes_drift,
     routes_feedback,
     routes_models,
+    routes_operations,
     routes_ops,
     routes_retraining,
     routes_slo,
@@ -67,7 +70,9 @@ def create_app(
     from agents.entrypoints.web.routes import router as ui_router
 
     _build_shared_parts(container)
-    app = FastAPI(title=TITLE, version=_package_version(), description=DESCRIPTION)
+    app = FastAPI(
+        title=TITLE, version=_package_version(), description=DESCRIPTION, lifespan=_lifespan
+    )
     app.state.container = container
     app.state.authenticator = authenticator or DbAuthenticator(container)
     app.state.authenticate = app.state.authenticator.authenticate
@@ -93,11 +98,28 @@ def create_app(
         routes_decisions,
         routes_retraining,
         routes_system,
+        routes_operations,
     )
     for module in modules:
         app.include_router(module.router)
     app.include_router(ui_router)  # the web dashboard, /ui (issue 18)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the app serves, its worker runs the accepted operations (issue 19); it stops
+    claiming at shutdown and lets the ones in flight finish."""
+    from agents.handlers.operation_worker import OperationWorker
+
+    worker = OperationWorker(app.state.container)
+    app.state.operation_worker = worker
+    worker.start()
+    try:
+        yield
+    finally:
+        app.state.operation_worker = None
+        worker.stop()
 
 
 def _build_shared_parts(container: Container) -> None:

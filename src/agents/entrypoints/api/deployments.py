@@ -8,8 +8,9 @@ adds are the API's guards, checked before anything is touched:
 - PATCH only changes the share of a live canary or shadow that the routing table names, for the
   stage its version is still in. A deploy with a share starts a *new* rollout when
   that is not so; through PATCH that would be a surprise, so it is refused (409) instead.
-- DELETE refuses a deployment the routing table still names (a weight or the mirror): stopping
-  it would leave the gateway routing to nothing. Roll back or deploy first, then stop it.
+- DELETE refuses a deployment that alone serves its users (the stable one, or all the weight);
+  a canary or a shadow has its traffic routed away first (the rollback path's ``--undo``),
+  then its server stops and it reads ``deleted`` (seed 002's status).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.bootstrap import Container
-from agents.commands import Deploy
+from agents.commands import Deploy, Rollback
 from agents.entrypoints.api.errors import DeploymentInUseError, DeploymentNotAdjustableError
 from agents.handlers import operations
 from agents.handlers.serving import stop_endpoint
@@ -25,6 +26,7 @@ from agents.queries.status import home_status
 from database.models import DeploymentRow
 from lifecycle.errors import UnknownModelError
 from lifecycle.ports import Routes
+from lifecycle.service_status import delete_refusal, routed_away_first, service_status
 from lifecycle.stages import LIVE_STATUSES
 from lifecycle.strategies import StrategyName
 
@@ -33,8 +35,11 @@ ADJUSTABLE = (StrategyName.CANARY.value, StrategyName.SHADOW.value)
 
 
 def manifest(row: DeploymentRow) -> dict[str, Any]:
-    """A deployment as the agent reports it (the seed's manifest fields)."""
-    return row.to_manifest().model_dump(mode="json")
+    """A deployment as the agent reports it (the seed's manifest fields), with seed 002's
+    ``service_status`` (``lifecycle.service_status``) beside the native ``status``."""
+    changing = row.changing_run_id is not None
+    seed = service_status(row.status, changing).value
+    return {**row.to_manifest().model_dump(mode="json"), "service_status": seed}
 
 
 def list_deployments(
@@ -112,16 +117,32 @@ def not_adjustable(row: DeploymentRow, stage: str, routes: Routes | None) -> str
 
 
 def stop_deployment(c: Container, deployment_id: str, actor: str) -> dict[str, Any]:
-    """Stop a deployment's server unless the routing table still sends it traffic."""
+    """Delete a deployment (seed 002's DELETE): refused while it alone serves its model's
+    users (``lifecycle.service_status.delete_refusal``); else its traffic is routed away
+    first, through the one rollback path (``rollback --undo``), then its server is stopped
+    and it is recorded as rolled back (``service_status`` deleted)."""
     with c.uow() as uow:
         row = uow.deployments.get(deployment_id)
-    share = share_of(c.router.get_routes(row.model_name), deployment_id)
-    if share is not None:
-        raise DeploymentInUseError(
-            f"{deployment_id} still takes {share} of {row.model_name}'s traffic; roll back or "
-            "deploy another version first, then stop it"
+    routes = c.router.get_routes(row.model_name)
+    weights = dict(routes.weights) if routes is not None else {}
+    stable = routes.stable_deployment_id if routes is not None else None
+    problem = delete_refusal(deployment_id, row.model_name, weights, stable)
+    if problem:
+        raise DeploymentInUseError(problem)
+    shadow = routes.shadow_deployment_id if routes is not None else None
+    if routed_away_first(deployment_id, weights, shadow):
+        away = Rollback(
+            model_name=row.model_name,
+            undo_deployment_id=deployment_id,
+            reason="deleted through the API",
         )
-    return stop_endpoint(c, deployment_id, actor, "stopped through the API")
+        operations.execute(c, away, actor, "api")
+    with c.reader() as uow:
+        live = uow.deployments.get(deployment_id).status in LIVE_STATUSES
+    stopped = stop_endpoint(c, deployment_id, actor, "deleted through the API") if live else {}
+    with c.reader() as uow:
+        doc = manifest(uow.deployments.get(deployment_id))
+    return {**doc, **stopped, "service_status": doc["service_status"]}
 
 
 def share_of(routes: Routes | None, deployment_id: str) -> str | None:

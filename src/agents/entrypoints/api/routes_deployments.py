@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from agents.entrypoints.api import deployments
 from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
 from agents.entrypoints.api.errors import error_responses
-from agents.entrypoints.api.responses import ACCEPTED, json_response
+from agents.entrypoints.api.responses import (
+    ACCEPTED,
+    OPERATION_ACCEPTED,
+    Wait,
+    accept,
+    json_response,
+)
 from agents.entrypoints.api.schemas import (
     MODEL_NAME_PATTERN,
     DeploymentId,
@@ -34,14 +40,19 @@ CHANGE = error_responses(404, 409, 502)
     "",
     status_code=201,
     responses={200: {"description": "Only the share of a running canary or shadow changed"}}
-    | ACCEPTED
+    | OPERATION_ACCEPTED
     | CHANGE,
 )
-async def deploy(body: DeployRequest, user: Deployer, c: ContainerDep) -> JSONResponse:
-    """Deploy a version (as ``deployer deploy``); 201 with the run's result and manifest.
-
-    With ``traffic`` on a canary or shadow already running, only its share changes (200)."""
+async def deploy(
+    body: DeployRequest, user: Deployer, c: ContainerDep, request: Request, wait: Wait = False
+) -> JSONResponse:
+    """Deploy a version (as ``deployer deploy``): 202 at once with the operation that runs it
+    (``Location: /v1/operations/{id}``); an unknown model or version, or resources the backend
+    cannot honour, are refused at once. With ``wait=true``: 201 with the run's result and
+    manifest when it ends (200 when only a running canary's or shadow's share changed)."""
     command = body.to_command()
+    if not wait:
+        return await accept(request, command, user.name)
     result: dict[str, Any] = await run_in_threadpool(
         operations.execute, c, command, user.name, "api"
     )
@@ -88,7 +99,9 @@ async def update_deployment(
 async def stop_deployment(
     deployment_id: DeploymentId, user: Deployer, c: ContainerDep
 ) -> JSONResponse:
-    """Stop the deployment's server (recorded as rolled back); 409 while it takes traffic."""
+    """Delete a deployment: its traffic is routed away first (a canary's share goes back to
+    the stable deployment, a shadow's mirror stops), then its server stops and it reads
+    ``service_status: deleted`` (native ``rolled_back``); 409 while it alone serves users."""
     return json_response(
         await run_in_threadpool(deployments.stop_deployment, c, deployment_id, user.name)
     )

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
 from agents.entrypoints.api.errors import error_responses
-from agents.entrypoints.api.responses import ACCEPTED, execute, json_response
+from agents.entrypoints.api.responses import (
+    OPERATION_ACCEPTED,
+    Wait,
+    accept,
+    execute,
+    json_response,
+)
 from agents.entrypoints.api.schemas import (
     ID_PATTERN,
     LabelRequest,
@@ -39,13 +45,23 @@ async def register(
     return json_response(result, 201)
 
 
-@router.post("/{name}/versions/{version}/promote", responses=ACCEPTED | CHANGE)
+@router.post("/{name}/versions/{version}/promote", responses=OPERATION_ACCEPTED | CHANGE)
 async def promote(
-    name: ModelName, version: Version, body: PromoteRequest, user: Deployer, c: ContainerDep
+    name: ModelName,
+    version: Version,
+    body: PromoteRequest,
+    user: Deployer,
+    c: ContainerDep,
+    request: Request,
+    wait: Wait = False,
 ) -> JSONResponse:
-    """Move a version one stage on. To production: the gates run (409 with ``unmet`` when they
-    refuse), then 202 with ``approval_id`` while an approver has to answer."""
+    """Move a version one stage on: 202 at once with the operation that runs it (an unknown
+    model or version is refused at once). With ``wait=true``, as before: to production the
+    gates run (409 with ``unmet`` when they refuse), then 202 with ``approval_id`` while an
+    approver has to answer."""
     command = body.to_command(name, version)
+    if not wait:
+        return await accept(request, command, user.name)
     return await execute(c, command, user.name)
 
 
@@ -61,16 +77,21 @@ async def label(
     return json_response(result)
 
 
-@router.post("/{name}/rollback", responses=ACCEPTED | CHANGE)
+@router.post("/{name}/rollback", responses=OPERATION_ACCEPTED | CHANGE)
 async def rollback(
     name: ModelName,
     user: Deployer,
     c: ContainerDep,
+    request: Request,
     body: Annotated[RollbackRequest | None, Body()] = None,
+    wait: Wait = False,
 ) -> JSONResponse:
-    """Switch all traffic back to the previous production deployment (or the one named), at
-    once; 409 when there is nothing to go back to."""
+    """Switch all traffic back to the previous production deployment (or the one named): 202
+    at once with the operation that runs it. With ``wait=true``: the result when it ended;
+    409 when there is nothing to go back to."""
     command = (body or RollbackRequest()).to_command(name)
+    if not wait:
+        return await accept(request, command, user.name)
     return await execute(c, command, user.name)
 
 

@@ -75,6 +75,7 @@ Version = Annotated[
 DeploymentId = Annotated[str, Path(pattern=ID_PATTERN, description="A deployment's id.")]
 ApprovalId = Annotated[str, Path(pattern=ID_PATTERN, description="An approval's id.")]
 ThreadId = Annotated[str, Path(pattern=ID_PATTERN, description="A run's thread id.")]
+OperationId = Annotated[str, Path(pattern=ID_PATTERN, description="An operation's id (`op-...`).")]
 
 
 class Body(BaseModel):

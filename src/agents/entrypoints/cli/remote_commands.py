@@ -20,7 +20,6 @@ from urllib.parse import quote
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from agents.entrypoints.cli import (
@@ -29,6 +28,7 @@ from agents.entrypoints.cli import (
     remote_capture,
     remote_feedback,
     remote_labels,
+    remote_operations,
     remote_retraining,
     resource_args,
 )
@@ -38,6 +38,8 @@ from agents.entrypoints.cli.render_decisions import render_decisions as render
 from lifecycle.version_labels import describe_version
 
 AWAITING_APPROVAL_EXIT = 4
+NoWait = remote_operations.NoWaitOption
+_operation = remote_operations.run_operation  # 202, then followed to its end (issue 19)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
 
 app = typer.Typer(
@@ -227,12 +229,13 @@ def promote(
     version: Version,
     to: Annotated[str, typer.Option("--to", help="Target stage (one step forward).")],
     reason: ReasonOption = "",
+    no_wait: NoWait = False,
     as_json: JsonOption = False,
 ) -> None:
     """Move a version to the next stage; production checks its gates and waits for approval."""
     with remote_command(as_json) as api:
-        body = {"to_stage": to, "reason": reason}
-        answer = api.post(f"/v1/models/{_path(name)}/versions/{_path(version)}/promote", body)
+        path = f"/v1/models/{_path(name)}/versions/{_path(version)}/promote"
+        answer = _operation(api, path, {"to_stage": to, "reason": reason}, no_wait, as_json)
     _show_run(answer, as_json)
 
 
@@ -247,14 +250,16 @@ def deploy(
     memory: resource_args.MemoryOption = None,
     autoscale: resource_args.AutoscaleOption = None,
     reason: ReasonOption = "",
+    no_wait: NoWait = False,
     as_json: JsonOption = False,
 ) -> None:
     """Deploy a version behind the gateway; the target follows its stage."""
     body: dict[str, Any] = {"model_name": name, "version": version, "replicas": replicas}
     body |= {"reason": reason, "strategy": strategy, "traffic": traffic}
     body |= {"cpu": cpu, "memory": memory, "autoscale": autoscale}
+    sent = {k: v for k, v in body.items() if v is not None}
     with remote_command(as_json) as api:
-        answer = api.post("/v1/deployments", {k: v for k, v in body.items() if v is not None})
+        answer = _operation(api, "/v1/deployments", sent, no_wait, as_json)
     _show_run(answer, as_json)
 
 
@@ -269,13 +274,14 @@ def rollback(
         typer.Option("--undo", help="Deployment id to take out of service (not with --to)."),
     ] = None,
     reason: ReasonOption = "",
+    no_wait: NoWait = False,
     as_json: JsonOption = False,
 ) -> None:
     """Switch all traffic back to the previous production deployment, at once."""
     body: dict[str, Any] = {"reason": reason} | ({"to_deployment_id": to} if to else {})
     body |= {"current_deployment_id": undo} if undo else {}
     with remote_command(as_json) as api:
-        answer = api.post(f"/v1/models/{_path(name)}/rollback", body)
+        answer = _operation(api, f"/v1/models/{_path(name)}/rollback", body, no_wait, as_json)
     _show_run(answer, as_json)
 
 
@@ -342,28 +348,7 @@ def deployments_list(
     with remote_command(as_json) as api:
         params = {"model_name": model, "limit": limit, "offset": offset}
         answer = api.get("/v1/deployments", params)
-    _show(answer, as_json, _render_deployments)
-
-
-def _render_deployments(page: dict[str, Any]) -> None:
-    rows = page["deployments"]
-    if not rows:
-        console.print("no deployments")
-        return
-    table = Table("deployment", "model", "strategy", "status", "traffic %", "url")
-    for d in rows:
-        table.add_row(
-            Text(d["deployment_id"]),
-            Text(f"{d['model_name']} v{d['model_version']}"),
-            d["strategy"],
-            d["status"],
-            f"{d['traffic_percentage']:g}",
-            Text(d.get("endpoint_url") or ""),
-        )
-    console.print(table)
-    shown = page["offset"] + len(rows)
-    if shown < page["total"]:
-        console.print(f"{len(rows)} of {page['total']} (--offset {shown} for more)")
+    _show(answer, as_json, "render_deployments_page")
 
 
 @deployments_app.command("show")

@@ -312,3 +312,25 @@ def render_checks(result: dict[str, Any]) -> None:
             Text(c["message"]),
         )
     console.print(table)
+
+
+def render_deployments_page(page: dict[str, Any]) -> None:
+    """One page of ``GET /v1/deployments`` (remote ``deployer deployments list``)."""
+    rows = page["deployments"]
+    if not rows:
+        console.print("no deployments")
+        return
+    table = Table("deployment", "model", "strategy", "status", "traffic %", "url")
+    for d in rows:
+        table.add_row(
+            Text(d["deployment_id"]),
+            Text(f"{d['model_name']} v{d['model_version']}"),
+            d["strategy"],
+            d["status"],
+            f"{d['traffic_percentage']:g}",
+            Text(d.get("endpoint_url") or ""),
+        )
+    console.print(table)
+    shown = page["offset"] + len(rows)
+    if shown < page["total"]:
+        console.print(f"{len(rows)} of {page['total']} (--offset {shown} for more)")

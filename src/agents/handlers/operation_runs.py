@@ -1,0 +1,288 @@
+"""Long-running operations (issue 19): accept a request now, run it in the API's worker.
+
+``submit`` judges what can be judged at once (the model, the version, the resources: bad input
+changes nothing and is refused before any row is written), then stores a ``queued`` row whose
+command any worker can run; ``run`` carries it out on its durable system thread through
+``operations.execute`` (or, when a checkpoint exists because a worker died mid-way,
+``operations.resume_run``), beating the row's heartbeat with the graph's current node; ``show``
+is the operation as ``GET /v1/operations/{id}`` returns it. The worker is
+``handlers.operation_worker``; the decisions are the pure ``lifecycle.operations``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Collection, Mapping
+from contextlib import ExitStack
+from functools import partial
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from agents.commands import Deploy, Promote, Rollback
+from agents.handlers import operations
+from agents.ports import Services
+from database.models_operations import OperationRow
+from database.operations import OperationRepository
+from database.versions import resolve_version
+from lifecycle.errors import ModelDeployerError, UnknownModelError
+from lifecycle.jsonable import jsonable
+from lifecycle.operations import (
+    OperationStatus,
+    TakeUp,
+    abandoned,
+    ended_as,
+    location,
+    take_up,
+    typed_error,
+)
+from lifecycle.records import utcnow
+
+log = logging.getLogger(__name__)
+
+LongCommand = Promote | Deploy | Rollback
+COMMANDS: TypeAdapter[LongCommand] = TypeAdapter(LongCommand)
+
+
+def new_operation_id() -> str:
+    return f"op-{uuid.uuid4().hex[:20]}"
+
+
+def submit(c: Services, command: LongCommand, actor: str) -> dict[str, Any]:
+    """Accept ``command`` for ``actor`` as a queued operation; refuse bad input first."""
+    check_now(c, command)
+    op_id = new_operation_id()
+    asked = command.thread_id or op_id
+    command = command.model_copy(update={"thread_id": asked})
+    row = OperationRow(
+        id=op_id,
+        kind=command.kind,
+        subject=command.model_name,
+        requested_by=actor,
+        thread_id=operations.system_thread(asked),
+        status=OperationStatus.QUEUED.value,
+        command=command.model_dump(mode="json"),
+        created_at=utcnow(),
+    )
+    with c.uow() as uow:
+        OperationRepository(uow.session).add(row)
+        uow.commit()
+        return document(row)
+
+
+def check_now(c: Services, command: LongCommand) -> None:
+    """What the API refuses before accepting: an unknown model or version, figures the
+    serving backend cannot honour (the graph judges everything else, as it always does)."""
+    if isinstance(command, Deploy):
+        operations.check_resources(c, command)
+    with c.reader() as uow:
+        if command.model_name not in uow.models.list_model_names():
+            raise UnknownModelError(f"no model named {command.model_name!r} is registered")
+        if isinstance(command, Deploy | Promote):
+            resolve_version(uow.models, command.model_name, command.version)
+
+
+def show(c: Services, operation_id: str) -> dict[str, Any]:
+    """The operation as the API shows it; one waiting for an approval that was answered
+    since is brought up to date from its thread first."""
+    with c.reader() as uow:
+        row = OperationRepository(uow.session).get(operation_id)
+        waiting = row.status == OperationStatus.WAITING_APPROVAL.value
+        approval = _approval_state(uow, row) if waiting else None
+        doc = document(row)
+    if approval not in (None, "pending"):
+        settle(c, operation_id, row.thread_id)
+        with c.reader() as uow:
+            doc = document(OperationRepository(uow.session).get(operation_id))
+    return doc
+
+
+def _approval_state(uow: Any, row: OperationRow) -> str | None:
+    approval_id = (row.result or {}).get("approval_id")
+    if not approval_id:
+        return None
+    try:
+        return str(uow.approvals.get(str(approval_id)).state)
+    except ModelDeployerError:
+        return None
+
+
+def settle(c: Services, operation_id: str, thread_id: str) -> None:
+    """Record how a thread that waited on an approval ended, once its answer resumed it."""
+    try:
+        result = operations.resume_run(c, thread_id)  # finished: its result as it is
+        status, error = ended_as(result), None
+    except ModelDeployerError as exc:
+        result, status, error = None, OperationStatus.FAILED, error_of(exc)
+    if status is OperationStatus.WAITING_APPROVAL:
+        return
+    with c.uow() as uow:
+        OperationRepository(uow.session).finish(
+            operation_id, None, status, utcnow(), jsonable(result), error
+        )
+        uow.commit()
+
+
+def document(row: OperationRow) -> dict[str, Any]:
+    """An ``operations`` row as the API and the CLI show it."""
+    result = row.result or {}
+    doc: dict[str, Any] = jsonable(
+        {
+            "operation_id": row.id,
+            "kind": row.kind,
+            "subject": row.subject,
+            "requested_by": row.requested_by,
+            "thread_id": row.thread_id,
+            "status": row.status,
+            "current_node": row.current_node,
+            "steps_done": row.steps_done,
+            "attempts": row.attempts,
+            "created_at": row.created_at,
+            "started_at": row.started_at,
+            "finished_at": row.finished_at,
+            "heartbeat_at": row.heartbeat_at,
+            "manifest": result.get("deployment_manifest"),
+            "waiting_for": result.get("waiting_for"),
+            "result": row.result,
+            "error": row.error,
+            "location": location(row.id),
+        }
+    )
+    return doc
+
+
+def error_of(exc: BaseException) -> dict[str, Any]:
+    """A failed operation's typed error (an unexpected one as an infrastructure failure)."""
+    if isinstance(exc, ModelDeployerError):
+        return typed_error(type(exc).__name__, str(exc), exc.exit_code)
+    return typed_error("InfrastructureError", f"{type(exc).__name__}: {exc}", 1)
+
+
+def claim_next(c: Services, owner: str, limit: int, busy: Collection[str] = ()) -> list[str]:
+    """Claim up to ``limit`` operations this worker may run now (compare-and-set each: an
+    operation another worker took first is skipped, and so is one this worker runs: ``busy``);
+    fail those taken up too often."""
+    now, stale = utcnow(), c.settings.operation_stale_seconds
+    claimed: list[str] = []
+    with c.uow() as uow:
+        repo = OperationRepository(uow.session)
+        for row in repo.claimable(now, stale, limit + len(busy)):
+            if row.id in busy or len(claimed) >= limit:
+                continue
+            verdict = take_up(row.status, row.heartbeat_at, row.attempts, now, stale)
+            if verdict is TakeUp.FAIL:
+                failed = abandoned(row.attempts)
+                repo.finish(row.id, row.owner, OperationStatus.FAILED, now, None, failed)
+            elif verdict is TakeUp.RUN and repo.claim(row, owner, now):
+                claimed.append(row.id)
+        uow.commit()
+    return claimed
+
+
+def run(c: Services, operation_id: str, owner: str, beat_seconds: float = 1.0) -> None:
+    """Carry out a claimed operation to its end or its approval pause, and record it."""
+    with c.reader() as uow:
+        row = OperationRepository(uow.session).get(operation_id)
+        command = COMMANDS.validate_python(row.command)
+        actor, thread = row.requested_by, row.thread_id
+    stop = threading.Event()
+    beating = threading.Thread(
+        target=_beat, args=(c, operation_id, owner, thread, stop, beat_seconds), daemon=True
+    )
+    beating.start()
+    try:
+        result = _carry_out(c, command, actor, thread)
+        status, error = ended_as(result), None
+    except Exception as exc:  # recorded on the row: the worker goes on with the next
+        if not isinstance(exc, ModelDeployerError):
+            log.exception("operation %s failed unexpectedly", operation_id)
+        result, status, error = None, OperationStatus.FAILED, error_of(exc)
+    finally:
+        stop.set()
+        beating.join()
+    with c.uow() as uow:
+        OperationRepository(uow.session).finish(
+            operation_id, owner, status, utcnow(), jsonable(result), error
+        )
+        uow.commit()
+
+
+def _carry_out(c: Services, command: LongCommand, actor: str, thread: str) -> dict[str, Any]:
+    """Run the command on its thread, or take the thread up from its last checkpoint."""
+    with c.open_system(actor) as system:
+        started = bool(system.snapshot(thread).get("request"))
+    if started:
+        return operations.resume_run(c, thread)
+    return operations.execute(c, command, actor, "api")
+
+
+def _beat(
+    c: Services, operation_id: str, owner: str, thread: str, stop: threading.Event, every: float
+) -> None:
+    """Move the heartbeat at once and then every ``every`` seconds until ``stop``, with the
+    progress (the graph's current node, steps done) once the checkpointer is open; a failure
+    to open or read it is logged and the beat goes on (it is tried again next beat)."""
+    _record_beat(c, operation_id, owner, None)
+    with ExitStack() as opened:
+        saver: Any = None
+        while not stop.wait(every):
+            if saver is None:  # after the run opened its own: the first open sets stores up
+                saver = _open_checkpointer(c, opened, operation_id)
+            read = partial(progress, saver, thread) if saver is not None else None
+            _record_beat(c, operation_id, owner, read)
+
+
+def _open_checkpointer(c: Services, opened: ExitStack, operation_id: str) -> Any:
+    try:
+        return opened.enter_context(c.open_system()).checkpointer
+    except Exception:
+        log.warning("operation %s: progress not readable yet", operation_id, exc_info=True)
+        return None
+
+
+def _record_beat(
+    c: Services, operation_id: str, owner: str, read: Callable[[], tuple[str, int]] | None
+) -> None:
+    try:
+        node, steps = read() if read is not None else ("", 0)
+    except Exception:  # progress unknown this time: the heartbeat still moves
+        log.warning("operation %s: could not read its progress", operation_id, exc_info=True)
+        node, steps = "", 0
+    try:
+        with c.uow() as uow:
+            repo = OperationRepository(uow.session)
+            repo.beat(operation_id, owner, utcnow(), node, steps)
+            uow.commit()
+    except Exception:  # a beat missed is no failure of the operation
+        log.warning("operation %s: could not record its heartbeat", operation_id, exc_info=True)
+
+
+def progress(saver: Any, thread: str) -> tuple[str, int]:
+    """The node the thread runs now (``agent/node`` inside an agent) and the steps done so
+    far, from its newest checkpoint (an agent's, in its namespace, when one runs)."""
+    newest = next(iter(saver.list({"configurable": {"thread_id": thread}}, limit=1)), None)
+    if newest is None:
+        return "", 0
+    namespace = str(newest.config["configurable"].get("checkpoint_ns") or "")
+    agent = namespace.split(":", 1)[0] if namespace else ""
+    nodes = pending_nodes(newest.checkpoint)
+    node = "/".join(p for p in (agent, nodes[0] if nodes else "") if p)
+    return node, max(int((newest.metadata or {}).get("step", 0) or 0), 0)
+
+
+def pending_nodes(checkpoint: Mapping[str, Any]) -> list[str]:
+    """The nodes a checkpoint has triggered and not run yet (their ``branch:to:`` channel is
+    newer than what they have seen)."""
+    versions = checkpoint.get("channel_versions") or {}
+    seen = checkpoint.get("versions_seen") or {}
+    pending = []
+    for channel, version in versions.items():
+        if not str(channel).startswith("branch:to:"):
+            continue
+        node = str(channel).removeprefix("branch:to:")
+        last = (seen.get(node) or {}).get(channel)
+        if last is None or str(last) < str(version):
+            pending.append(node)
+    return sorted(pending)

@@ -1,0 +1,81 @@
+"""``lifecycle.operations``: what a worker does with an operation it read, and how a run's
+result or error is recorded."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lifecycle.operations import (
+    MAX_ATTEMPTS,
+    OperationStatus,
+    TakeUp,
+    abandoned,
+    ended_as,
+    location,
+    take_up,
+    typed_error,
+)
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+STALE = 30.0
+
+
+def ago(seconds: float) -> datetime:
+    return NOW - timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(
+    ("status", "heartbeat", "attempts", "expected"),
+    [
+        ("queued", None, 0, TakeUp.RUN),
+        ("queued", None, MAX_ATTEMPTS - 1, TakeUp.RUN),
+        ("queued", None, MAX_ATTEMPTS, TakeUp.FAIL),
+        ("running", ago(1), 1, TakeUp.WAIT),  # its worker beats
+        ("running", ago(STALE), 1, TakeUp.WAIT),  # exactly the stale time: still its own
+        ("running", ago(STALE + 0.001), 1, TakeUp.RUN),  # its worker died: resume
+        ("running", None, 1, TakeUp.RUN),  # claimed, then never beat
+        ("running", ago(STALE + 1), MAX_ATTEMPTS - 1, TakeUp.RUN),
+        ("running", ago(STALE + 1), MAX_ATTEMPTS, TakeUp.FAIL),  # died every time: give up
+        ("running", ago(1), MAX_ATTEMPTS, TakeUp.WAIT),  # alive: never failed under it
+        ("waiting_approval", ago(STALE * 100), 1, TakeUp.WAIT),  # a person's turn
+        ("succeeded", ago(STALE * 100), 1, TakeUp.WAIT),
+        ("failed", None, 0, TakeUp.WAIT),
+    ],
+)
+def test_take_up(status: str, heartbeat: datetime | None, attempts: int, expected: TakeUp) -> None:
+    assert take_up(status, heartbeat, attempts, NOW, STALE) is expected
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        ({"status": "awaiting_approval", "approval_id": "apr-1"}, OperationStatus.WAITING_APPROVAL),
+        ({"status": "deployed"}, OperationStatus.SUCCEEDED),
+        ({"status": "traffic_updated"}, OperationStatus.SUCCEEDED),
+        ({"status": "rolled_back"}, OperationStatus.SUCCEEDED),
+        ({}, OperationStatus.SUCCEEDED),
+    ],
+)
+def test_ended_as(result: dict[str, str], expected: OperationStatus) -> None:
+    assert ended_as(result) is expected
+
+
+def test_a_typed_error_keeps_one_line_its_class_and_exit_code() -> None:
+    assert typed_error("RollbackFailedError", "nothing to go back to\nmore", 1) == {
+        "type": "RollbackFailedError",
+        "message": "nothing to go back to",
+        "exit_code": 1,
+    }
+    assert typed_error("X", "  ", 2)["message"] == "X"
+
+
+def test_an_abandoned_operation_says_how_often_it_was_taken_up_and_what_to_do() -> None:
+    error = abandoned(3)
+    assert error["type"] == "DeploymentFailedError" and error["exit_code"] == 1
+    assert "3 times" in error["message"] and "deployer resume" in error["message"]
+
+
+def test_an_operation_is_shown_under_v1_operations() -> None:
+    assert location("op-1") == "/v1/operations/op-1"
