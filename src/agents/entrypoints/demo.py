@@ -104,7 +104,7 @@ def run_demo(home: Path | None = None, out: Console = console) -> dict[str, Any]
     os.environ.update({**DEMO_ENV, "DEPLOYER_HOME": str(home)})
     for key in ("DEPLOYER_DATABASE_URL", "MLFLOW_TRACKING_URI"):
         os.environ.pop(key, None)  # the demo runs on embedded defaults, whatever the shell says
-    if os.environ.get(STATE_DB_ENV):  # unless asked by name (by hand: DEPLOYER_DEMO_DATABASE_URL=postgresql+psycopg://...)
+    if os.environ.get(STATE_DB_ENV):  # unless asked by name (PostgreSQL, by hand)
         os.environ["DEPLOYER_DATABASE_URL"] = os.environ[STATE_DB_ENV]
     t = Timeline(out)
     c = bootstrap()
