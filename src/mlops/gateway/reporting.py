@@ -1,8 +1,10 @@
 """What a gateway reports to its backend: its figures, flushed (``DataPlane.flush``).
 
 Only rows whose figures changed since the last flush are written; the others are marked as
-reported; a deployment no table names any more, idle for a window, is forgotten here and no
-longer written (its rows stay in the backend as they were: a later gate's evidence). One flush
+reported in one statement that names only the rows not to mark (those no longer reported),
+so an idle flush costs the same with 1 model or 1,000; a deployment no table names any more,
+idle for a window, is forgotten here and no longer written (its rows stay in the backend as
+they were: a later gate's evidence). One flush
 at a time: the periodic flush and the one after a threshold crossing (an ejection, a breaker
 opening) would otherwise write the same rows at once.
 """
@@ -27,6 +29,7 @@ class Reporting(Protocol):
     shadows: dict[str, ShadowComparison]
     flush_lock: asyncio.Lock
     flushed: dict[tuple[str, str], dict[str, Any]]
+    retired: set[tuple[str, str]]
     flushed_at: float | None
     failed_flushes: int
 
@@ -47,20 +50,24 @@ async def flush(plane: Reporting) -> None:
             figures["deployment", deployment_id] = stats.snapshot()
         for deployment_id, comparison in plane.shadows.items():
             figures["shadow", deployment_id] = comparison.snapshot()
-        changed = {key: f for key, f in figures.items() if plane.flushed.get(key) != f}
-        unchanged = [key for key in figures if key not in changed]
+        flushed = plane.flushed
+        changed = {key: f for key, f in figures.items() if flushed.get(key) != f}
+        # The rows stored once and no longer reported: the only ones a flush leaves unmarked,
+        # so the unchanged rows go unnamed (one UPDATE, whatever the number of models).
+        retired = (plane.retired | flushed.keys()) - figures.keys()
         try:
             await asyncio.to_thread(
                 plane.backend.store_stats,
                 plane.config.gateway_id,
                 [f for (kind, _), f in changed.items() if kind == "deployment"],
                 [f for (kind, _), f in changed.items() if kind == "shadow"],
-                unchanged=unchanged,
+                retired=retired,
             )
         except Exception:
             plane.failed_flushes += 1
             raise
         plane.flushed = figures
+        plane.retired = retired
         plane.flushed_at = time.monotonic()
 
 
