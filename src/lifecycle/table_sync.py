@@ -6,7 +6,9 @@ requests did. Now each poll reads one :class:`Fingerprint` (a single row of aggr
 what a gateway serves), and only a change in it costs more:
 
 - the routes' part changed: the per-model revisions are read and only the tables whose
-  revision moved are loaded (:func:`changed_tables`); a table gone is dropped;
+  revision moved are loaded (:func:`changed_tables`); a table gone is dropped; when no
+  revision moved and no table went (a table cleared and saved again, back at revision 1),
+  everything is loaded;
 - the deployments' or the known models' part changed (a server started or restarted on a new
   URL, a deployment retired, a model registered): everything is loaded again, as is done
   every ``full_reload_interval`` whatever the fingerprint says (a safety net for a change the

@@ -42,6 +42,8 @@ class Backend:
     revisions_: dict[str, int] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
     capture_version: int = 0
+    remade: dict[str, float] = field(default_factory=dict)
+    """Tables cleared and saved again (back at revision 1) with this weight on ``-a``."""
     reads: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -51,12 +53,12 @@ class Backend:
                 self.urls[f"m{k}-{side}"] = f"http://127.0.0.1:1/m{k}-{side}"
 
     def table(self, name: str) -> Routes:
-        weight = 90.0 if self.revisions_[name] % 2 else 50.0
+        weight = self.remade.get(name, 90.0 if self.revisions_[name] % 2 else 50.0)
         return Routes(name, {f"{name}-a": weight, f"{name}-b": 100.0 - weight})
 
     def fingerprint(self) -> Fingerprint:
         self.reads.append("fingerprint")
-        routes = (len(self.revisions_), sum(self.revisions_.values()))
+        routes = (len(self.revisions_), sum(self.revisions_.values()), len(self.remade))
         return Fingerprint(
             routes, (tuple(sorted(self.urls.items())),), (1,), (self.capture_version,)
         )
@@ -148,5 +150,22 @@ def test_the_capture_percents_are_read_when_the_capture_settings_change_and_only
         backend.reads.clear()
         await plane.poll()
         assert sink.percents == {"m0": 10.0} and backend.reads == ["fingerprint"]
+
+    asyncio.run(story())
+
+
+def test_a_table_cleared_and_made_again_at_the_same_revision_is_loaded_again() -> None:
+    """The routes' fingerprint moved but no revision did (a new row starts at 1 again): the
+    gateway cannot tell which table changed, so it loads them all."""
+    backend = Backend()
+    plane = DataPlane(backend, GatewayConfig(token="t" * 16))
+
+    async def story() -> None:
+        await plane.reload()
+        backend.remade["m1"] = 30.0  # cleared, then saved again: revision 1 as before
+        backend.reads.clear()
+        await plane.poll()
+        assert backend.reads == ["fingerprint", "revisions", ("load", None)]
+        assert plane.snapshot.routes["m1"].routes.weights == {"m1-a": 30.0, "m1-b": 70.0}
 
     asyncio.run(story())

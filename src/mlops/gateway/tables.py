@@ -79,8 +79,11 @@ async def sync(plane: Synced, full: bool = False) -> None:
         elif plan.tables is Sync.TABLES:
             served = {name: key[0] for name, key in plane.snapshot.keys.items()}
             changed, gone = changed_tables(served, await asyncio.to_thread(backend.revisions))
-            state = await asyncio.to_thread(backend.load, changed) if changed else None
-            install(plane, state, gone)
+            if changed or gone:
+                state = await asyncio.to_thread(backend.load, changed) if changed else None
+                install(plane, state, gone)
+            else:  # the tables moved, no revision did: one cleared and made again (revision 1)
+                install(plane, await asyncio.to_thread(backend.load), None)
         else:
             plane.loaded_at = time.monotonic()
         if plan.captures and plane.capture is not None:
@@ -111,8 +114,8 @@ def install(plane: Synced, state: BackendState | None, gone: frozenset[str] | No
         }
         key = (revision, tuple(sorted((d, u.url) for d, u in upstreams.items())))
         keys[name] = key
-        if old.keys.get(name) == key:
-            compiled[name] = old.routes[name]
+        if old.keys.get(name) == key and old.routes[name].routes == routes:
+            compiled[name] = old.routes[name]  # (a table made again may repeat a revision)
         else:
             compiled[name] = CompiledRoute(routes, upstreams, revision)
             changed.extend(upstreams)
