@@ -90,6 +90,8 @@ class DataPlane:
         """The figures of the last flush that stored, by kind and deployment."""
         self.retired: set[tuple[str, str]] = set()
         """Rows stored once and no longer reported (left unmarked: a later gate's evidence)."""
+        self.named: tuple[Snapshot, frozenset[str]] | None = None
+        """The deployments a snapshot's tables name (computed once per snapshot)."""
         self.calls = UpstreamCalls()
         self._call = self.calls.call
         self._hedge_after = (

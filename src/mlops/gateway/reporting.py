@@ -30,6 +30,7 @@ class Reporting(Protocol):
     flush_lock: asyncio.Lock
     flushed: dict[tuple[str, str], dict[str, Any]]
     retired: set[tuple[str, str]]
+    named: tuple[Snapshot, frozenset[str]] | None
     flushed_at: float | None
     failed_flushes: int
 
@@ -51,7 +52,10 @@ async def flush(plane: Reporting) -> None:
         for deployment_id, comparison in plane.shadows.items():
             figures["shadow", deployment_id] = comparison.snapshot()
         flushed = plane.flushed
-        changed = {key: f for key, f in figures.items() if flushed.get(key) != f}
+        # An idle deployment's snapshot is the very object last stored: no comparison needed.
+        changed = {
+            k: f for k, f in figures.items() if (old := flushed.get(k)) is not f and old != f
+        }
         # The rows stored once and no longer reported: the only ones a flush leaves unmarked,
         # so the unchanged rows go unnamed (one UPDATE, whatever the number of models).
         retired = (plane.retired | flushed.keys()) - figures.keys()
@@ -74,13 +78,19 @@ async def flush(plane: Reporting) -> None:
 def _evict_retired(plane: Reporting) -> None:
     """Forget the figures of deployments no table routes or mirrors any more, once they
     recorded nothing for a whole window (late retries and shadow calls land first)."""
-    named: set[str] = set()
-    for route in plane.snapshot.routes.values():
-        named.update(route.named)
+    snapshot = plane.snapshot
+    if plane.named is None or plane.named[0] is not snapshot:  # once per snapshot, not flush
+        named: set[str] = set()
+        for route in snapshot.routes.values():
+            named.update(route.named)
+        plane.named = (snapshot, frozenset(named))
+    named_now = plane.named[1]
+    if named_now.issuperset(plane.stats) and named_now.issuperset(plane.shadows):
+        return  # every figure kept is of a routed deployment: nothing to forget
     window = plane.config.window_seconds
     for deployment_id, stats in list(plane.stats.items()):
-        if deployment_id not in named and stats.clock() - stats.recorded_at > window:
+        if deployment_id not in named_now and stats.clock() - stats.recorded_at > window:
             del plane.stats[deployment_id]
     for deployment_id in list(plane.shadows):
-        if deployment_id not in named and deployment_id not in plane.stats:
+        if deployment_id not in named_now and deployment_id not in plane.stats:
             del plane.shadows[deployment_id]
