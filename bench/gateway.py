@@ -285,7 +285,8 @@ def main() -> None:
         "--baseline-src",
         type=Path,
         help="add a 'before' arm: a second gateway over the same table running the sources in "
-        "this directory (e.g. `git archive 7177093 src | tar -x -C /tmp/before`) via the CLI",
+        "this directory (e.g. `git archive c5a16cb src | tar -x -C /tmp/before`; its slim entry "
+        "point, else the CLI)",
     )
     parser.add_argument(
         "--cli-gateway",
@@ -315,9 +316,12 @@ def main() -> None:
                 "gateway": (f"{gw_url}/v1/models/iris/predict", [gateway.pid]),
             }
             if args.baseline_src:
-                env = {**stack["env"], "PYTHONPATH": str(args.baseline_src.resolve())}
+                src = args.baseline_src.resolve()
+                env = {**stack["env"], "PYTHONPATH": str(src)}
+                slim = (src / "agents" / "entrypoints" / "gateway.py").exists()
                 cli = [sys.executable, "-m", "agents.entrypoints.cli", "gateway"]
-                before, before_url = extra.enter_context(gateway_process(env, free_port(), cli))
+                command = GATEWAY_COMMAND if slim else cli  # sources before the slim entry point
+                before, before_url = extra.enter_context(gateway_process(env, free_port(), command))
                 arms["before"] = (f"{before_url}/v1/models/iris/predict", [before.pid])
             time.sleep(2)
             proxies = {a: pids for a, (_, pids) in arms.items() if a in ("gateway", "before")}

@@ -11,10 +11,15 @@ and the MLflow store are not counted), and the ratio of the largest size to the 
 what ``deployer watch`` runs each interval: per model its lock, healing and a system-graph
 tick, then quality, drift and the monitor agent's watch).
 
+``gateway``: two gateway processes, over tables of 1 and 1,000 models, CPU per request under
+the same load, idle CPU a second and a pushed reload's time; ``--baseline-src DIR`` adds a
+gateway of older sources beside each, on the same database, measured in the same rounds.
+
 It prints figures; it asserts nothing.
 
     PYTHONPATH=src .venv/bin/python bench/scale.py tick --sizes 1,10,100,1000 --ticks 5
     PYTHONPATH=src .venv/bin/python bench/scale.py watcher --sizes 1,10,100 --ticks 3
+    PYTHONPATH=src .venv/bin/python bench/scale.py gateway --sizes 1,1000 --baseline-src /tmp/b/src
 """
 
 from __future__ import annotations
@@ -221,14 +226,14 @@ def process(command: list[str], env: dict[str, str], ready_url: str) -> Iterator
             proc.wait(timeout=10)
 
 
-def gateway_env(url: str, home: Path) -> dict[str, str]:
+def gateway_env(url: str, home: Path, src: Path = ROOT / "src") -> dict[str, str]:
     return {
         **os.environ,
         **QUIET,
         "DEPLOYER_HOME": str(home),
         "DEPLOYER_DATABASE_URL": url,
         "DEPLOYER_GATEWAY_TOKEN": TOKEN,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": str(src),
     }
 
 
@@ -241,7 +246,8 @@ GATEWAY = [sys.executable, "-m", "agents.entrypoints.gateway"]
 
 
 def reload_ms(base: str, times: int = 5) -> float:
-    """Median ms of the admin API's reload (every table loaded again from the state DB)."""
+    """Median ms of a pushed reload (``/admin/reload``, what a control plane that wrote a table
+    sends: the old gateway loads every table again, today's what changed since its last)."""
     import httpx
 
     samples = []
@@ -253,14 +259,26 @@ def reload_ms(base: str, times: int = 5) -> float:
     return statistics.median(samples)
 
 
-def bench_gateway(sizes: list[int], rounds: int, requests: int, concurrency: int) -> dict[str, Any]:
-    """Gateways over tables of ``sizes`` models (all in one run), load alternating between
-    them, CPU per request of each gateway process (its CPU time over the round / requests)."""
+Arm = tuple[str, int]
+"""A gateway of the bench: its sources (``after``: this tree; ``before``: ``--baseline-src``)
+and the number of models in its table."""
+
+
+def bench_gateway(
+    sizes: list[int], rounds: int, requests: int, concurrency: int, baseline: Path | None = None
+) -> dict[str, Any]:
+    """Gateways over tables of ``sizes`` models (all in one run; with ``baseline``, a gateway
+    of those sources beside each, on the same database), load alternating between them, CPU
+    per request of each gateway process (its CPU time over the round / requests)."""
     from gateway import body_bytes, cpu_seconds, load
     from scale_world import seed
 
+    from database.engine import make_engine, make_session_factory
     from mlops.processes import free_port
 
+    sources = {"after": ROOT / "src"}
+    if baseline is not None:
+        sources["before"] = baseline
     with tempfile.TemporaryDirectory(prefix="scale-gw-") as tmp, postgres() as server:
         work = Path(tmp)
         body = work / "body.json"
@@ -275,56 +293,86 @@ def bench_gateway(sizes: list[int], rounds: int, requests: int, concurrency: int
                     f"{upstream}/readyz",
                 )
             )
-            gateways: dict[int, tuple[int, str]] = {}
+            gateways: dict[Arm, tuple[int, str]] = {}
             for size in sizes:
                 url = stack.enter_context(database(server, f"scale_gw_{size}"))
-                from database.engine import make_engine, make_session_factory
-
                 engine = make_engine(url)
                 seed(make_session_factory(engine), size, work / "b", endpoint_url=upstream)
                 engine.dispose()
-                port = free_port()
-                base = f"http://127.0.0.1:{port}"
-                env = gateway_env(url, work / f"home-{size}")
-                pid = stack.enter_context(
-                    process([*GATEWAY, "--port", str(port)], env, f"{base}/healthz")
-                )
-                gateways[size] = (pid, base)
+                for arm, src in sources.items():
+                    port = free_port()
+                    base = f"http://127.0.0.1:{port}"
+                    env = gateway_env(url, work / f"home-{arm}-{size}", src)
+                    pid = stack.enter_context(
+                        process([*GATEWAY, "--port", str(port)], env, f"{base}/healthz")
+                    )
+                    gateways[arm, size] = (pid, base)
             # a gateway runs for long: its first window (60 s) is not what serving costs
             time.sleep(WARM_SECONDS)
-            idle: dict[int, float] = {}
-            before = {size: cpu_seconds([pid]) for size, (pid, _) in gateways.items()}
+            before = {key: cpu_seconds([pid]) for key, (pid, _) in gateways.items()}
             time.sleep(IDLE_SECONDS)  # no requests: what the table's size costs by itself
-            for size, (pid, _) in gateways.items():
-                idle[size] = (cpu_seconds([pid]) - before[size]) / IDLE_SECONDS * 1000
-            reloads = {size: reload_ms(base) for size, (_, base) in gateways.items()}
-            cpu: dict[int, list[float]] = {size: [] for size in sizes}
+            idle = {
+                key: (cpu_seconds([pid]) - before[key]) / IDLE_SECONDS * 1000
+                for key, (pid, _) in gateways.items()
+            }
+            reloads = {key: reload_ms(base) for key, (_, base) in gateways.items()}
+            cpu: dict[Arm, list[float]] = {key: [] for key in gateways}
             for _ in range(rounds):
-                for size, (pid, base) in gateways.items():
-                    before = cpu_seconds([pid])
+                for key, (pid, base) in gateways.items():
+                    used_before = cpu_seconds([pid])
                     result = load(
                         f"{base}/v1/models/scale-00000/predict", requests, concurrency, body
                     )
-                    used = cpu_seconds([pid]) - before
+                    used = cpu_seconds([pid]) - used_before
                     if result.get("failures"):
-                        raise SystemExit(f"{result['failures']} requests failed at {size} models")
-                    cpu[size].append(used / requests * 1e6)
-    medians = {size: statistics.median(v) for size, v in cpu.items()}
+                        raise SystemExit(f"{result['failures']} requests failed at {key}")
+                    cpu[key].append(used / requests * 1e6)
+    return gateway_report(sizes, list(sources), rounds, requests, cpu, reloads, idle)
+
+
+def gateway_report(
+    sizes: list[int],
+    arms: list[str],
+    rounds: int,
+    requests: int,
+    cpu: dict[Arm, list[float]],
+    reloads: dict[Arm, float],
+    idle: dict[Arm, float],
+) -> dict[str, Any]:
+    """Print the gateway arm's figures (medians) and return them."""
+    medians = {key: statistics.median(v) for key, v in cpu.items()}
     small, large = sizes[0], sizes[-1]
-    for size in sizes:
-        print(
-            f"gateway with {size:>5} models in its table: {medians[size]:7.1f} us CPU per "
-            f"request (median of {rounds} rounds of {requests}), table reload "
-            f"{reloads[size]:7.1f} ms, idle {idle[size]:5.1f} ms CPU a second",
-            flush=True,
-        )
-    ratio = medians[large] / medians[small]
-    print(f"CPU per request, {large} vs {small} models: {ratio:.3f}x", flush=True)
+    for arm in arms:
+        for size in sizes:
+            print(
+                f"{arm:>6}: gateway with {size:>5} models in its table: "
+                f"{medians[arm, size]:7.1f} us CPU per request (median of {rounds} rounds of "
+                f"{requests}), pushed reload {reloads[arm, size]:7.1f} ms, "
+                f"idle {idle[arm, size]:5.1f} ms CPU a second",
+                flush=True,
+            )
+    ratios = {arm: medians[arm, large] / medians[arm, small] for arm in arms}
+    for arm in arms:
+        print(f"{arm:>6}: CPU per request, {large} vs {small} models: {ratios[arm]:.3f}x")
+    if "before" in arms:
+        for size in sizes:
+            ratio = medians["after", size] / medians["before", size]
+            gain = idle["before", size] / max(idle["after", size], 0.01)
+            print(
+                f"after vs before at {size} models: {ratio:.3f}x the CPU per request, "
+                f"{gain:.1f}x less idle CPU",
+                flush=True,
+            )
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+
+    def flat(figures: dict[Arm, float]) -> dict[str, float]:
+        return {f"{arm}:{size}": round(v, 1) for (arm, size), v in figures.items()}
+
     return {
-        "us_per_request": {str(k): round(v, 1) for k, v in medians.items()},
-        "reload_ms": {str(k): round(v, 1) for k, v in reloads.items()},
-        "idle_ms_per_second": {str(k): round(v, 1) for k, v in idle.items()},
-        "ratio": round(ratio, 3),
+        "us_per_request": flat(medians),
+        "reload_ms": flat(reloads),
+        "idle_ms_per_second": flat(idle),
+        "ratio": {arm: round(r, 3) for arm, r in ratios.items()},
     }
 
 
@@ -336,6 +384,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="gateway: alternating rounds")
     parser.add_argument("--requests", type=int, default=2000, help="gateway: per round")
     parser.add_argument("--concurrency", type=int, default=8, help="gateway: connections")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="gateway: a 'before' gateway from these sources beside each (e.g. "
+        "git archive c5a16cb src | tar -x -C /tmp/before; pass /tmp/before/src)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop what was started, by PID
@@ -344,7 +398,8 @@ def main() -> None:
         sizes = [
             int(s) for s in (args.sizes if args.sizes != DEFAULT_SIZES else "1,1000").split(",")
         ]
-        out = bench_gateway(sizes, args.rounds, args.requests, args.concurrency)
+        baseline = args.baseline_src.resolve() if args.baseline_src else None
+        out = bench_gateway(sizes, args.rounds, args.requests, args.concurrency, baseline)
     else:
         out = bench_tick(sizes, args.ticks, watcher=args.part == "watcher")
     if args.json:

@@ -9,19 +9,21 @@ never takes the write lock, so it neither waits for a writer nor holds one up.
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from database.engine import read_session
+from database.gateway_stats import storable as storable  # its home before, still imported
+from database.gateway_stats import store_stats
 from database.metrics_snapshot import MetricsSnapshot
 from database.models import DeploymentRow, GatewayStatsRow, ModelVersionRow, RolloutRow, RouteRow
+from database.models_watch import CaptureSettingRow
+from database.polling import KeptReader
 from database.repositories import chunks
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import UnknownModelError
@@ -33,8 +35,7 @@ from lifecycle.records import utcnow
 from lifecycle.route_stages import RoutedDeployment, admit_routes
 from lifecycle.routing import validate_routes
 from lifecycle.stages import ROUTABLE_STATUSES, DeploymentStatus, ModelStage
-
-log = logging.getLogger("deployer.routing")
+from lifecycle.table_sync import Fingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,7 @@ class DbRouter:
     def __init__(self, session_factory: sessionmaker[Session], actor: str = "deployer") -> None:
         self.session_factory = session_factory
         self.actor = actor
+        self._poller = KeptReader(session_factory)
 
     def set_routes(self, routes: Routes) -> None:
         """Validate and store a table; see :meth:`save`."""
@@ -193,15 +195,27 @@ class DbRouter:
             return {row.model_name: routes_of(row) for row in rows}
 
     def revisions(self) -> dict[str, int]:
-        """Each table's revision: one small query, so that polling costs next to nothing."""
+        """Each table's revision (read when the fingerprint's routes part changed)."""
         with read_session(self.session_factory) as session:
             rows = session.execute(select(RouteRow.model_name, RouteRow.revision)).all()
             return {name: revision for name, revision in rows}
 
-    def load(self) -> RoutingState:
-        """Every table with its revision, the deployments they name, and the known models."""
+    def fingerprint(self) -> Fingerprint:
+        """What a gateway polls: one row of aggregates over the tables, the deployments, the
+        registered versions and the capture settings (``lifecycle.table_sync``), whatever the
+        number of models."""
+        row = self._poller.one(FINGERPRINT)
+        return Fingerprint(tuple(row[0:3]), tuple(row[3:5]), tuple(row[5:6]), tuple(row[6:9]))
+
+    def load(self, models: Collection[str] | None = None) -> RoutingState:
+        """Every table with its revision, the deployments they name, and the known models; with
+        ``models``, only those models' tables (and no known models: the caller keeps its own)."""
         with read_session(self.session_factory) as session:
-            rows = session.scalars(select(RouteRow)).all()
+            if models is None:
+                rows = session.scalars(select(RouteRow)).all()
+            else:
+                names = sorted(models)
+                rows = [r for part in chunks(names) for r in session.scalars(in_names(part))]
             named: set[str] = set()
             for row in rows:
                 named.update(row.weights)
@@ -219,7 +233,11 @@ class DbRouter:
                     ).where(DeploymentRow.deployment_id.in_(named))
                 ).all():
                     upstreams[dep[0]] = UpstreamRow(dep[0], dep[1], dep[2], dep[3])
-            models = frozenset(session.scalars(select(ModelVersionRow.model_name).distinct()))
+            models = frozenset(
+                session.scalars(select(ModelVersionRow.model_name).distinct())
+                if models is None
+                else ()
+            )
             return RoutingState(
                 {row.model_name: (routes_of(row), row.revision) for row in rows},
                 upstreams,
@@ -234,70 +252,18 @@ class DbRouter:
         shadows: Iterable[Mapping[str, Any]],
         *,
         unchanged: Collection[tuple[str, str]] | None = None,
+        retired: Collection[tuple[str, str]] | None = None,
     ) -> None:
-        """Store this gateway's latest figures, in one transaction. Without ``unchanged``,
-        replace all its rows. With it (the ``(kind, deployment_id)`` rows whose figures are as
-        last stored), rewrite only the given rows and mark the unchanged ones as reported now
-        (``updated_at``: what the monitor's freshness reads); a flush where nothing changed is
-        one UPDATE. The rows of a deployment the gateway no longer reports (retired) are kept
-        as they were, neither rewritten nor marked: they are evidence a later gate reads (a
-        retired shadow's comparisons of a version promoted again)."""
-        now = utcnow()
-        given = [
-            (kind, str(figures[key]), figures)
-            for kind, rows, key in (
-                ("deployment", deployments, "deployment_id"),
-                ("shadow", shadows, "shadow_deployment_id"),
-            )
-            for figures in rows
-        ]
-        mine = GatewayStatsRow.gateway_id == gateway_id
-        with SqlAlchemyUnitOfWork(self.session_factory, "the gateway figures") as uow:
-            session = uow.session
-            if unchanged is None:
-                session.execute(delete(GatewayStatsRow).where(mine))
-            else:
-                for kind in ("deployment", "shadow"):
-                    of_kind = GatewayStatsRow.kind == kind
-                    ids = [d for k, d, _ in given if k == kind]
-                    if ids:
-                        in_ids = GatewayStatsRow.deployment_id.in_(ids)
-                        session.execute(delete(GatewayStatsRow).where(mine, of_kind, in_ids))
-                    same = [d for k, d in unchanged if k == kind]
-                    if same:
-                        in_same = GatewayStatsRow.deployment_id.in_(same)
-                        marked = update(GatewayStatsRow).where(mine, of_kind, in_same)
-                        session.execute(marked.values(updated_at=now))
-            for kind, deployment_id, figures in given:
-                session.add(
-                    GatewayStatsRow(
-                        gateway_id=gateway_id,
-                        kind=kind,
-                        deployment_id=deployment_id,
-                        model_name=str(figures["model_name"]),
-                        figures=storable(figures),
-                        updated_at=now,
-                    )
-                )
-            uow.commit()
-
-
-def storable(figures: Mapping[str, Any]) -> dict[str, Any]:
-    """``figures`` as a JSON column on every database takes them. The gateway sanitises its
-    samples (``mlops.gateway.samples``); this is the guard behind it: figures that strict JSON
-    or PostgreSQL would refuse (NaN, inf, a NUL character, a lone surrogate) are stored without
-    their ``disagreements`` samples, so one bad sample never stops the counters of a flush."""
-    try:
-        text = json.dumps(dict(figures), allow_nan=False, ensure_ascii=False)
-        text.encode("utf-8")  # a lone surrogate does not encode
-        if "\\u0000" not in text:
-            return dict(figures)
-    except (TypeError, ValueError):
-        pass
-    log.warning(
-        "figures of %s not storable as they are: samples left out", figures.get("model_name")
-    )
-    return {**figures, "disagreements": [], "samples_dropped": True}
+        """Store this gateway's latest figures, in one transaction. Without ``unchanged`` or
+        ``retired``, replace all its rows. With ``unchanged`` (the ``(kind, deployment_id)``
+        rows whose figures are as last stored), rewrite only the given rows and mark the
+        unchanged ones as reported now (``updated_at``: what the monitor's freshness reads).
+        With ``retired`` instead (the rows it no longer reports), every other row of this
+        gateway is the unchanged one: a flush where nothing changed is one UPDATE whose size
+        does not grow with the tables. The rows of a deployment the gateway no longer reports
+        (retired) are kept as they were, neither rewritten nor marked: they are evidence a
+        later gate reads (a retired shadow's comparisons of a version promoted again)."""
+        store_stats(self.session_factory, gateway_id, deployments, shadows, unchanged, retired)
 
 
 class DbMetricsSource:
@@ -363,6 +329,24 @@ class DbMetricsSource:
                 for r in session.scalars(select(GatewayStatsRow).where(of(p)))
             ]
         return MetricsSnapshot(rows, ids, self.fresh)
+
+
+def _scalar(*columns: Any) -> Any:
+    return select(*columns).scalar_subquery()
+
+
+FINGERPRINT = select(
+    _scalar(func.count(RouteRow.model_name)),
+    _scalar(func.coalesce(func.sum(RouteRow.revision), 0)),
+    _scalar(func.max(RouteRow.updated_at)),
+    _scalar(func.count(DeploymentRow.deployment_id)),
+    _scalar(func.coalesce(func.sum(DeploymentRow.row_version), 0)),
+    _scalar(func.count(ModelVersionRow.model_version_id)),
+    _scalar(func.count(CaptureSettingRow.model_name)),
+    _scalar(func.max(CaptureSettingRow.updated_at)),
+    _scalar(func.coalesce(func.sum(CaptureSettingRow.percent), 0.0)),
+)
+"""One statement, one row: :meth:`DbRouter.fingerprint`."""
 
 
 def in_names(names: list[str]) -> Select[RouteRow]:

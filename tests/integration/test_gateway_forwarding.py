@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ class Backend:
     url: str
     stored: list[Any] = field(default_factory=list)
 
-    def load(self) -> State:
+    def load(self, models: Collection[str] | None = None) -> State:
         table = Routes("iris", {"d1": 100.0})
         return State({"iris": (table, 1)}, {"d1": Upstream("d1", "1", self.url)}, frozenset())
 

@@ -140,3 +140,36 @@ def test_a_body_that_is_not_strict_json_is_kept_without_inputs() -> None:
         assert parsed(bad) is None
     kept = record(sample(1, body=b"{oops"), "gw")
     assert kept.inputs is None and kept.output == {"predictions": [0]} and kept.status == 200
+
+
+def test_an_idle_sink_whose_percents_are_refreshed_on_change_sleeps_until_a_sample() -> None:
+    """With the poll refreshing the percents (a backend with a fingerprint), a quiet sink does
+    no rounds; the first sample wakes it and is written within a round."""
+    store = FakeCaptureStore()
+    s = sink(store, flush_seconds=0.02, retention_every=3600)
+    s.refresh_each_round = False
+    s.retained_at = time.monotonic()  # retention not due for an hour
+    rounds: list[int] = []
+    real_cycle = s.cycle
+
+    async def counted() -> None:
+        rounds.append(len(s.queue))
+        await real_cycle()
+
+    s.cycle = counted  # type: ignore[method-assign]
+
+    async def story() -> None:
+        task = asyncio.create_task(s.run())
+        await asyncio.sleep(0.2)  # ten rounds' worth of quiet
+        assert rounds == []
+        s.offer(sample(1))
+        for _ in range(300):
+            if s.written == 1:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(story())
+    assert s.written == 1 and rounds[0] == 1

@@ -36,10 +36,10 @@ class Backend:
 
     failures: int = 0
     stored: list[list[Mapping[str, Any]]] = field(default_factory=list)
-    unchanged: list[list[tuple[str, str]]] = field(default_factory=list)
+    retired: list[list[tuple[str, str]]] = field(default_factory=list)
     table: Routes = field(default_factory=lambda: Routes("iris", {"d1": 90.0, "d2": 10.0}))
 
-    def load(self) -> State:
+    def load(self, models: Collection[str] | None = None) -> State:
         ups = {d: Upstream(d, "1", f"http://127.0.0.1:1/{d}") for d in self.table.weights}
         return State({"iris": (self.table, 1)}, ups, frozenset({"iris"}))
 
@@ -59,12 +59,14 @@ class Backend:
         shadows: Iterable[Mapping[str, Any]],
         *,
         unchanged: Collection[tuple[str, str]] | None = None,
+        retired: Collection[tuple[str, str]] | None = None,
     ) -> None:
         if self.failures:
             self.failures -= 1
             raise RuntimeError("the database refused the figures")
+        assert unchanged is None and retired is not None, "the unchanged rows go unnamed"
         self.stored.append(list(deployments))
-        self.unchanged.append(sorted(unchanged or ()))
+        self.retired.append(sorted(retired))
 
 
 def test_a_failed_flush_is_counted_and_the_next_carries_every_counter() -> None:
@@ -140,8 +142,7 @@ def test_a_flush_writes_only_the_rows_whose_figures_changed_since_the_last_store
 
     asyncio.run(story())
     assert written(backend) == [["d1", "d2"], [], ["d1"]]
-    d1, d2 = ("deployment", "d1"), ("deployment", "d2")
-    assert backend.unchanged == [[], [d1, d2], [d2]]
+    assert backend.retired == [[], [], []], "every other row is marked, none named"
 
 
 def test_a_deployment_no_table_names_is_forgotten_once_idle_for_a_window() -> None:
@@ -165,4 +166,4 @@ def test_a_deployment_no_table_names_is_forgotten_once_idle_for_a_window() -> No
     asyncio.run(story())
     assert "d2" not in plane.stats
     # d2 is no longer written nor marked: its stored row stays as it was (a gate's evidence)
-    assert backend.unchanged[-1] == [] and written(backend)[-1] == ["d1"]
+    assert backend.retired[-1] == [("deployment", "d2")] and written(backend)[-1] == ["d1"]

@@ -46,9 +46,15 @@ class BackendState(Protocol):
 
 
 class RouteBackend(Protocol):
-    """Where routing tables live and figures go (the state database in production)."""
+    """Where routing tables live and figures go (the state database in production).
 
-    def load(self) -> BackendState: ...
+    A backend may also have ``fingerprint() -> lifecycle.table_sync.Fingerprint`` (the state
+    database has): the gateway then polls that one small read and loads only what changed
+    (``mlops.gateway.tables``); without it, it polls ``revisions`` and loads everything."""
+
+    def load(self, models: Collection[str] | None = None) -> BackendState:
+        """Every table (with ``models``: only those models' tables, and no known models)."""
+        ...
 
     def revisions(self) -> Mapping[str, int]: ...
 
@@ -63,10 +69,13 @@ class RouteBackend(Protocol):
         shadows: Iterable[Mapping[str, Any]],
         *,
         unchanged: Collection[tuple[str, str]] | None = None,
+        retired: Collection[tuple[str, str]] | None = None,
     ) -> None:
-        """Store this gateway's figures. Without ``unchanged``: replace all its rows. With it
-        (``(kind, deployment_id)`` keys whose figures are as last stored): write the given
-        rows and mark the unchanged ones as reported now; rows of deployments it no longer
+        """Store this gateway's figures. Without ``unchanged`` or ``retired``: replace all its
+        rows. With ``unchanged`` (``(kind, deployment_id)`` keys whose figures are as last
+        stored): write the given rows and mark the unchanged ones as reported now. With
+        ``retired`` (the keys it stored once and no longer reports): write the given rows and
+        mark every other row of this gateway as reported now. Rows of deployments it no longer
         reports (retired) are left as they were, the evidence later gates read."""
         ...
 
@@ -93,7 +102,9 @@ class GatewayConfig:
     max_body_bytes: int = 1024 * 1024
     retry_on_stable: bool = True
     poll_interval: float = 0.5
-    full_reload_interval: float = 10.0
+    full_reload_interval: float = 300.0
+    """Seconds between loads of everything whatever the backend's fingerprint says (a safety
+    net: a change shows in the fingerprint, which is polled every ``poll_interval``)."""
     flush_interval: float = 2.0
     window_seconds: int = 60
     shadow_concurrency: int = 64

@@ -123,7 +123,11 @@ class CaptureSink:
         self.written = 0
         self.failed_flushes = 0
         self.retained_at = 0.0
+        self.refresh_each_round = True
+        """Read the percents every round. A gateway whose backend has a fingerprint turns it
+        off and calls :meth:`refresh` when the capture settings changed (``gateway.tables``)."""
         self._wake = asyncio.Event()
+        self._idle = False
 
     def offer(self, item: Sampled) -> None:
         """Queue one sample; when the queue is full, drop it and count the drop."""
@@ -133,7 +137,8 @@ class CaptureSink:
             return
         queue.append(item)
         self.queued += 1
-        if len(queue) >= self.config.batch_rows:
+        if len(queue) >= self.config.batch_rows or self._idle:
+            self._idle = False
             self._wake.set()
 
     def _write(self, batch: list[Sampled]) -> int:
@@ -178,18 +183,32 @@ class CaptureSink:
         )
 
     async def cycle(self) -> None:
-        """One round of the background task: percents, writes, retention."""
-        await self.refresh()
+        """One round of the background task: percents (unless refreshed on change), writes,
+        retention."""
+        if self.refresh_each_round:
+            await self.refresh()
         await self.flush()
         await self.retain()
 
     async def run(self) -> None:
         """Until cancelled: a round every ``flush_seconds``, or sooner when a batch is full. A
-        failed round is logged and the next one retries (the queue keeps the batch)."""
+        failed round is logged and the next one retries (the queue keeps the batch). With
+        nothing queued and nothing to refresh, it sleeps until the first sample (which then
+        waits one ``flush_seconds`` for others to join its batch) or the next retention."""
         while True:
+            config = self.config
+            idle = not self.queue and not self.refresh_each_round
+            self._idle = idle
+            timeout = config.flush_seconds
+            if idle:
+                retention_due = self.retained_at + config.retention_every - time.monotonic()
+                timeout = max(timeout, retention_due)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.flush_seconds)
+                await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
+            self._idle = False
+            if idle and 0 < len(self.queue) < config.batch_rows:
+                continue  # the first sample after a quiet spell: a round's wait for its batch
             try:
                 await self.cycle()
             except asyncio.CancelledError:

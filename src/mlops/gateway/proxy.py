@@ -39,10 +39,11 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from lifecycle.breaker import BreakerPolicy, EjectionLimit
+from lifecycle.breaker import BreakerPolicy
 from lifecycle.capture import request_id, sampled
 from lifecycle.hedging import hedge_delay
-from mlops.gateway import reporting
+from lifecycle.table_sync import Fingerprint
+from mlops.gateway import reporting, tables
 from mlops.gateway.backend import JSON, GatewayConfig, RouteBackend, Snapshot, error
 from mlops.gateway.balancer import CompiledRoute, Upstream
 from mlops.gateway.breaker import Breakers
@@ -72,7 +73,7 @@ class DataPlane:
         self._shadow_tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._shadow_session: aiohttp.ClientSession | None = None
-        self._reload_lock = asyncio.Lock()
+        self.reload_lock = asyncio.Lock()
         self._shadow_slots = asyncio.Semaphore(config.shadow_concurrency)
         self._shadow_bytes = 0
         self._urgent_flush: asyncio.Task[None] | None = None
@@ -80,10 +81,17 @@ class DataPlane:
         self._canary_timeout = canary_timeout(config)
         self.breakers = Breakers(BreakerPolicy(config.breaker_failures, config.breaker_cooldown))
         self.loaded_at = 0.0
+        self.fully_loaded_at = 0.0
+        self.fingerprint: Fingerprint | None = None
+        """What the backend's fingerprint was when the snapshot was last brought up to date."""
         self.flushed_at: float | None = None
         self.failed_flushes = 0
         self.flushed: dict[tuple[str, str], dict[str, Any]] = {}
         """The figures of the last flush that stored, by kind and deployment."""
+        self.retired: set[tuple[str, str]] = set()
+        """Rows stored once and no longer reported (left unmarked: a later gate's evidence)."""
+        self.named: tuple[Snapshot, frozenset[str]] | None = None
+        """The deployments a snapshot's tables name (computed once per snapshot)."""
         self.calls = UpstreamCalls()
         self._call = self.calls.call
         self._hedge_after = (
@@ -92,59 +100,20 @@ class DataPlane:
         self._late: set[asyncio.Task[Answer]] = set()
         """Non-stable calls whose users got the stable answer: each counts its outcome later."""
         self.prometheus = GatewayMetrics(self._figures)
+        if capture is not None and getattr(backend, "fingerprint", None) is not None:
+            capture.refresh_each_round = False  # the poll refreshes it when settings change
 
     # -- the routing snapshot ------------------------------------------------------------------
 
     async def poll(self) -> None:
-        """Reload when a revision changed, a routed deployment still lacks a server, or the last
-        full load is old (the known models); otherwise a single small query is all it costs."""
-        snapshot = self.snapshot
-        incomplete = any(
-            len(route.upstreams) < len(route.named) for route in snapshot.routes.values()
-        )
-        stale = time.monotonic() - self.loaded_at > self.config.full_reload_interval
-        if not incomplete and not stale:
-            revisions = await asyncio.to_thread(self.backend.revisions)
-            current = {name: key[0] for name, key in snapshot.keys.items()}
-            if dict(revisions) == current:
-                return
-        await self.reload()
+        """Bring the snapshot up to date if the backend's fingerprint changed; otherwise one
+        small query is all it costs, whatever the number of models (``gateway.tables``)."""
+        await tables.poll(self)
 
     async def reload(self) -> None:
-        """Load the tables and swap in a new snapshot, keeping unchanged tables' counters."""
-        async with self._reload_lock:
-            state = await asyncio.to_thread(self.backend.load)
-            old = self.snapshot
-            compiled: dict[str, CompiledRoute] = {}
-            keys: dict[str, tuple[Any, ...]] = {}
-            changed: list[str] = []
-            for name, (routes, revision) in state.routes.items():
-                named = [*routes.weights, routes.shadow_deployment_id]
-                upstreams = {
-                    d: Upstream(d, info.url, info.model_version)
-                    for d in named
-                    if d is not None
-                    and (info := state.upstreams.get(d)) is not None
-                    and info.url is not None
-                }
-                key = (revision, tuple(sorted((d, u.url) for d, u in upstreams.items())))
-                keys[name] = key
-                if old.keys.get(name) == key:
-                    compiled[name] = old.routes[name]
-                else:
-                    compiled[name] = CompiledRoute(routes, upstreams, revision)
-                    changed.extend(upstreams)
-            self.snapshot = Snapshot(compiled, state.models, keys)
-            self.loaded_at = time.monotonic()
-            for name, route in compiled.items():
-                for deployment_id in route.upstreams:
-                    self._stats(deployment_id, name)  # reported each flush, requests or none
-            limits = getattr(state, "ejection_limits", {})
-            self.breakers.routed(
-                ((d, name) for name, route in compiled.items() for d in route.upstreams),
-                {d: EjectionLimit(*limit) for d, limit in limits.items()},
-                changed,
-            )
+        """Load what changed now (a pushed reload, an admin change), keeping unchanged tables'
+        compiled routes and counters (``gateway.tables.sync``)."""
+        await tables.sync(self)
 
     async def flush(self) -> None:
         """Write this gateway's figures to the backend (``reporting.flush``: only what
@@ -152,6 +121,10 @@ class DataPlane:
         await reporting.flush(self)
 
     # -- the data plane ----------------------------------------------------------------------
+
+    def track(self, deployment_id: str, model_name: str) -> DeploymentStats:
+        """The figures of a deployment (made on first use)."""
+        return self._stats(deployment_id, model_name)
 
     def _stats(self, deployment_id: str, model_name: str) -> DeploymentStats:
         stats = self.stats.get(deployment_id)

@@ -1,8 +1,10 @@
 """What a gateway reports to its backend: its figures, flushed (``DataPlane.flush``).
 
 Only rows whose figures changed since the last flush are written; the others are marked as
-reported; a deployment no table names any more, idle for a window, is forgotten here and no
-longer written (its rows stay in the backend as they were: a later gate's evidence). One flush
+reported in one statement that names only the rows not to mark (those no longer reported),
+so an idle flush costs the same with 1 model or 1,000; a deployment no table names any more,
+idle for a window, is forgotten here and no longer written (its rows stay in the backend as
+they were: a later gate's evidence). One flush
 at a time: the periodic flush and the one after a threshold crossing (an ejection, a breaker
 opening) would otherwise write the same rows at once.
 """
@@ -27,6 +29,8 @@ class Reporting(Protocol):
     shadows: dict[str, ShadowComparison]
     flush_lock: asyncio.Lock
     flushed: dict[tuple[str, str], dict[str, Any]]
+    retired: set[tuple[str, str]]
+    named: tuple[Snapshot, frozenset[str]] | None
     flushed_at: float | None
     failed_flushes: int
 
@@ -47,33 +51,46 @@ async def flush(plane: Reporting) -> None:
             figures["deployment", deployment_id] = stats.snapshot()
         for deployment_id, comparison in plane.shadows.items():
             figures["shadow", deployment_id] = comparison.snapshot()
-        changed = {key: f for key, f in figures.items() if plane.flushed.get(key) != f}
-        unchanged = [key for key in figures if key not in changed]
+        flushed = plane.flushed
+        # An idle deployment's snapshot is the very object last stored: no comparison needed.
+        changed = {
+            k: f for k, f in figures.items() if (old := flushed.get(k)) is not f and old != f
+        }
+        # The rows stored once and no longer reported: the only ones a flush leaves unmarked,
+        # so the unchanged rows go unnamed (one UPDATE, whatever the number of models).
+        retired = (plane.retired | flushed.keys()) - figures.keys()
         try:
             await asyncio.to_thread(
                 plane.backend.store_stats,
                 plane.config.gateway_id,
                 [f for (kind, _), f in changed.items() if kind == "deployment"],
                 [f for (kind, _), f in changed.items() if kind == "shadow"],
-                unchanged=unchanged,
+                retired=retired,
             )
         except Exception:
             plane.failed_flushes += 1
             raise
         plane.flushed = figures
+        plane.retired = retired
         plane.flushed_at = time.monotonic()
 
 
 def _evict_retired(plane: Reporting) -> None:
     """Forget the figures of deployments no table routes or mirrors any more, once they
     recorded nothing for a whole window (late retries and shadow calls land first)."""
-    named: set[str] = set()
-    for route in plane.snapshot.routes.values():
-        named.update(route.named)
+    snapshot = plane.snapshot
+    if plane.named is None or plane.named[0] is not snapshot:  # once per snapshot, not flush
+        named: set[str] = set()
+        for route in snapshot.routes.values():
+            named.update(route.named)
+        plane.named = (snapshot, frozenset(named))
+    named_now = plane.named[1]
+    if named_now.issuperset(plane.stats) and named_now.issuperset(plane.shadows):
+        return  # every figure kept is of a routed deployment: nothing to forget
     window = plane.config.window_seconds
     for deployment_id, stats in list(plane.stats.items()):
-        if deployment_id not in named and stats.clock() - stats.recorded_at > window:
+        if deployment_id not in named_now and stats.clock() - stats.recorded_at > window:
             del plane.stats[deployment_id]
     for deployment_id in list(plane.shadows):
-        if deployment_id not in named and deployment_id not in plane.stats:
+        if deployment_id not in named_now and deployment_id not in plane.stats:
             del plane.shadows[deployment_id]
