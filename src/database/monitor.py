@@ -86,8 +86,7 @@ class MonitorRepository:
 
     def watched_models(self) -> builtins.list[str]:
         """Every model with a live deployment, by name."""
-        rows = DeploymentRepository(self.session).list(statuses=LIVE_STATUSES)
-        return sorted({row.model_name for row in rows})
+        return DeploymentRepository(self.session).model_names(LIVE_STATUSES)
 
     def evidence(self, model_name: str, now: datetime) -> Evidence:
         """What the watch knows about ``model_name`` now (``evidence_many`` of one model)."""

@@ -56,7 +56,7 @@ def evidence_many(session: Session, models: Iterable[str], now: datetime) -> dic
                           RetrainingPolicyRow.model_name, names))  # fmt: skip
     runs = dict(_rows(session, RetrainingRunRow.active_model, RetrainingRunRow.id,
                       RetrainingRunRow.active_model, names))  # fmt: skip
-    live: dict[str, list[DeploymentRow]] = defaultdict(list)
+    live: dict[str, list[Any]] = defaultdict(list)
     for row in _live(session, names):
         live[row.model_name].append(row)
     states: dict[str, list[SloStateRow]] = defaultdict(list)
@@ -98,12 +98,16 @@ def _rows(session: Session, key: Any, value: Any, column: Any, names: list[str])
     return found
 
 
-def _live(session: Session, names: list[str]) -> list[DeploymentRow]:
-    """The models' live deployments, oldest first (as ``DeploymentRepository.list``)."""
+def _live(session: Session, names: list[str]) -> list[Any]:
+    """The models' live deployments, oldest first (as ``DeploymentRepository.list``): the
+    columns the evidence reads, as plain rows (no row objects for 1,000 models)."""
     statuses = [s.value for s in LIVE_STATUSES]
-    query = select(DeploymentRow).where(DeploymentRow.status.in_(statuses))
+    d = DeploymentRow
+    columns = (d.deployment_id, d.model_name, d.model_version, d.status, d.strategy,
+               d.deployed_at, d.drained_at)  # fmt: skip
+    query = select(*columns).where(DeploymentRow.status.in_(statuses))
     found = [r for p in chunks(names)
-             for r in session.scalars(query.where(DeploymentRow.model_name.in_(p)))]  # fmt: skip
+             for r in session.execute(query.where(DeploymentRow.model_name.in_(p)))]  # fmt: skip
     return sorted(found, key=lambda r: (r.deployed_at, r.deployment_id))
 
 
@@ -163,7 +167,7 @@ def _conclusive() -> tuple[Any, ...]:
 
 def _slo(
     states: list[SloStateRow],
-    live: list[DeploymentRow],
+    live: Sequence[Any],
     observed: dict[str, list[HealthCheckRow]],
     rollouts: dict[str, Any],
 ) -> list[SloEvidence]:
@@ -191,9 +195,7 @@ def _slo(
     return found
 
 
-def _shadows(
-    live: list[DeploymentRow], checks: dict[str, list[HealthCheckRow]]
-) -> list[ShadowEvidence]:
+def _shadows(live: Sequence[Any], checks: dict[str, list[HealthCheckRow]]) -> list[ShadowEvidence]:
     """Each live shadow deployment and what its last judgement's promotion gates failed."""
     found = []
     for row in live:
@@ -311,7 +313,7 @@ def _breaches(checks: Sequence[HealthCheckRow]) -> list[str]:
     return [p for p in parts if p and not p.startswith("SLO breach")][:3]
 
 
-def _warm(rows: Iterable[DeploymentRow], deployment_id: str) -> str | None:
+def _warm(rows: Iterable[Any], deployment_id: str) -> str | None:
     """The newest other deployment of the model still kept warm (draining)."""
     warm = sorted(
         (r for r in rows if r.deployment_id != deployment_id

@@ -35,6 +35,7 @@ from database.routing import DbMetricsSource, DbRouter
 from database.services import DbPackageLedger
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.ports import ModelRegistry
+from lifecycle.stages import LIVE_STATUSES
 from memory.store_memory import StoreMemory
 from mlops.endpoints_local import LocalEndpointManager
 from mlops.serving_local import LocalServing
@@ -162,6 +163,11 @@ def test_the_batched_reads_return_what_each_read_alone_returns(
     with SqlAlchemyUnitOfWork(factory) as uow:
         many = uow.deployments.get_many(ids)
         rollouts = uow.rollouts.find_many(ids)
+        versions = uow.deployments.versions(ids)
+        live = uow.deployments.model_names(LIVE_STATUSES)
+        listed = uow.deployments.list(statuses=LIVE_STATUSES)
+    assert versions == {d: row.model_version for d, row in many.items()}
+    assert live == sorted({row.model_name for row in listed}) == sorted(seeded.models)
     for deployment_id in ids:
         with SqlAlchemyUnitOfWork(factory) as uow:
             alone = uow.session.get(type(next(iter(many.values()))), deployment_id)

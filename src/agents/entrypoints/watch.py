@@ -247,8 +247,7 @@ def models_to_watch(c: Container, request: Tick) -> list[str]:
     if request.model_name:
         return [request.model_name]
     with c.reader() as uow:
-        rows = uow.deployments.list(statuses=LIVE_STATUSES)
-    return sorted({row.model_name for row in rows})
+        return uow.deployments.model_names(LIVE_STATUSES)
 
 
 def tick_models(

@@ -103,6 +103,5 @@ class AliasNode:
         tables = self.deps.router.tables(names)
         named = {d for t in tables.values() for d in (*t.weights, t.shadow_deployment_id) if d}
         with self.deps.uow() as uow:
-            rows = uow.deployments.get_many(named)
-            versions = {d: row.model_version for d, row in rows.items()}
+            versions = uow.deployments.versions(named)
         return {n: dict(aliases_for(tables.get(n), versions)) for n in names}
