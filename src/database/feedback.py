@@ -128,6 +128,22 @@ class FeedbackRepository:
             query = query.where(PredictionRow.deployment_id == deployment_id)
         return [LabelledPrediction(*row) for row in self.session.execute(query)]
 
+    def labelled_models(self, models: Sequence[str], since: datetime) -> set[str]:
+        """Which of ``models`` have a labelled, answered prediction captured since ``since``:
+        one read for all (a tick over many models then joins only theirs)."""
+        query = (
+            select(PredictionRow.model_name)
+            .join(FeedbackRow, FeedbackRow.request_id == PredictionRow.request_id)
+            .where(
+                PredictionRow.model_name.in_(models),
+                FeedbackRow.model_name == PredictionRow.model_name,
+                PredictionRow.captured_at >= since,
+                PredictionRow.status == 200,
+            )
+            .distinct()
+        )
+        return set(self.session.scalars(query)) if models else set()
+
     def add_check(self, row: QualityCheckRow) -> QualityCheckRow:
         """Record one quality judgement."""
         self.session.add(row)

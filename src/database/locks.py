@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +31,7 @@ from database.leases import FENCE_INFO, db_now
 from database.models_safety import ModelLockRow
 from lifecycle.errors import ConflictError
 
+_LOCKS = ModelLockRow.metadata.tables[ModelLockRow.__tablename__]
 _HELD: ContextVar[frozenset[str]] = ContextVar("deployer_model_locks", default=frozenset())
 _UNFENCED = {FENCE_INFO: None}
 
@@ -183,3 +185,146 @@ def _keep_renewing(
                 return
         except Exception:  # a failed renewal (a busy database) is tried again at the next beat
             continue
+
+
+# -- many models at once (the watcher's tick) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Held:
+    """What ``try_acquire_many`` got: each held model's token, and who holds each other one."""
+
+    tokens: dict[str, int]
+    others: dict[str, str]
+
+
+def try_acquire_many(
+    factory: sessionmaker[Session], models: Collection[str], holder: str, ttl_seconds: float
+) -> Held:
+    """``try_acquire`` of every model in ``models`` in one transaction and a few statements
+    (one read of the rows, one insert of the missing ones, one update of the taken ones),
+    whatever their number; a model another holder holds is left to it (``others``)."""
+    wanted = sorted(set(models))
+    for _ in range(3):  # another asker inserted a missing row first: read again
+        try:
+            return _acquire_many(factory, wanted, holder, ttl_seconds)
+        except IntegrityError:
+            continue
+    return Held({}, {m: "another operation" for m in wanted})
+
+
+def _acquire_many(
+    factory: sessionmaker[Session], wanted: list[str], holder: str, ttl_seconds: float
+) -> Held:
+    table = _LOCKS
+    with factory(info=_UNFENCED) as session:
+        if not wanted:
+            return Held({}, {})
+        now = db_now(session)
+        until = now + timedelta(seconds=ttl_seconds)
+        query = (
+            select(table.c.model_name, table.c.holder, table.c.token, table.c.expires_at)
+            .where(table.c.model_name.in_(wanted))
+            .with_for_update()
+        )
+        rows = {r.model_name: r for r in session.execute(query)}
+        tokens: dict[str, int] = {}
+        others: dict[str, str] = {}
+        for model, row in rows.items():
+            expires = row.expires_at
+            if expires.tzinfo is None:  # a Core read on SQLite gives naive UTC
+                expires = expires.replace(tzinfo=UTC)
+            if row.holder in ("", holder) or expires <= now:
+                again = row.holder == holder and expires > now
+                tokens[model] = row.token if again else row.token + 1
+            else:
+                others[model] = row.holder
+        new = [m for m in wanted if m not in rows]
+        if new:
+            session.execute(
+                insert(table),
+                [
+                    {"model_name": m, "holder": holder, "token": 1, "acquired_at": now,
+                     "expires_at": until}
+                    for m in new
+                ],
+            )  # fmt: skip
+        taken = [{"m": m, "t": tokens[m]} for m in tokens]
+        if taken:
+            session.execute(
+                update(table)
+                .where(table.c.model_name == bindparam("m"))
+                .values(holder=holder, token=bindparam("t"), acquired_at=now, expires_at=until),
+                taken,
+            )
+        session.commit()
+    return Held({**tokens, **dict.fromkeys(new, 1)}, others)
+
+
+def renew_many(
+    factory: sessionmaker[Session], tokens: dict[str, int], holder: str, ttl_seconds: float
+) -> None:
+    """Extend ``holder``'s locks (model -> token) that it still holds, in one statement."""
+    table = _LOCKS
+    with factory(info=_UNFENCED) as session:
+        if not tokens:
+            return
+        now = db_now(session)
+        session.execute(
+            update(table)
+            .where(
+                table.c.model_name == bindparam("m"),
+                table.c.token == bindparam("t"),
+                table.c.holder == holder,
+                table.c.expires_at > now,
+            )
+            .values(expires_at=now + timedelta(seconds=ttl_seconds)),
+            [{"m": m, "t": t} for m, t in tokens.items()],
+        )
+        session.commit()
+
+
+def release_many(factory: sessionmaker[Session], models: Collection[str], holder: str) -> None:
+    """Give up every lock of ``models`` that ``holder`` holds, in one statement."""
+    table = _LOCKS
+    with factory(info=_UNFENCED) as session:
+        if not models:
+            return
+        now = db_now(session)
+        session.execute(
+            update(table)
+            .where(table.c.model_name.in_(sorted(models)), table.c.holder == holder)
+            .values(holder="", expires_at=now)
+        )
+        session.commit()
+
+
+@contextmanager
+def holding_many(
+    factory: sessionmaker[Session], models: Collection[str], holder: str, ttl_seconds: float
+) -> Iterator[Held]:
+    """Hold every lock of ``models`` that is free (never waiting for one another holds) for
+    the block, renewed together in the background and released together at the end; the
+    block gets what was held and who holds the rest. A model this thread holds already is
+    counted as held and neither renewed nor released here (as in ``holding``)."""
+    mine = {m for m in models if held_here(m)}
+    got = try_acquire_many(factory, [m for m in models if m not in mine], holder, ttl_seconds)
+    mark = _HELD.set(_HELD.get() | set(got.tokens))
+    stop = threading.Event()
+
+    def keep_renewing() -> None:
+        while not stop.wait(ttl_seconds / 3):
+            try:
+                renew_many(factory, got.tokens, holder, ttl_seconds)
+            except Exception:  # a busy database: tried again at the next beat
+                continue
+
+    renewer = threading.Thread(target=keep_renewing, name="model-locks", daemon=True)
+    renewer.start()
+    try:
+        yield Held({**got.tokens, **dict.fromkeys(mine, 0)}, got.others)
+    finally:
+        stop.set()
+        renewer.join()
+        _HELD.reset(mark)
+        release_many(factory, got.tokens, holder)

@@ -57,12 +57,16 @@ class Deployments(Protocol):
 
     def get_many(self, deployment_ids: Iterable[str]) -> dict[str, DeploymentRow]: ...
 
+    def versions(self, deployment_ids: Iterable[str]) -> dict[str, str]: ...
+
     def list(
         self,
         model_name: str | None = None,
         statuses: Iterable[DeploymentStatus] | None = None,
         status: DeploymentStatus | None = None,
     ) -> Sequence[DeploymentRow]: ...
+
+    def model_names(self, statuses: Iterable[DeploymentStatus]) -> builtins.list[str]: ...
 
 
 class VersionRecords(Protocol):

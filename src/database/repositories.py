@@ -110,6 +110,14 @@ class DeploymentRepository:
         ]
         return {row.deployment_id: row for row in found}
 
+    def versions(self, deployment_ids: Iterable[str]) -> dict[str, str]:
+        """The model version each of these deployments serves (those that exist), in one read
+        of two columns (no row objects)."""
+        ids = sorted(set(deployment_ids))
+        query = select(DeploymentRow.deployment_id, DeploymentRow.model_version)
+        of = DeploymentRow.deployment_id.in_
+        return {d: v for p in chunks(ids) for d, v in self.session.execute(query.where(of(p)))}
+
     def list(
         self,
         model_name: str | None = None,
@@ -127,6 +135,17 @@ class DeploymentRepository:
         if statuses is not None:
             query = query.where(DeploymentRow.status.in_([s.value for s in statuses]))
         return self.session.scalars(query).all()
+
+    def model_names(self, statuses: Iterable[DeploymentStatus]) -> builtins.list[str]:
+        """The models with a deployment in one of ``statuses``, sorted: one read of one
+        column (no row objects: a tick over 1,000 models asks this)."""
+        query = (
+            select(DeploymentRow.model_name)
+            .where(DeploymentRow.status.in_([s.value for s in statuses]))
+            .distinct()
+            .order_by(DeploymentRow.model_name)
+        )
+        return list(self.session.scalars(query))
 
 
 class VersionRecordRepository:

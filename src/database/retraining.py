@@ -6,15 +6,16 @@ the agents'; this module only reads and writes rows. ``uow.retraining`` is one o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from database.models import ApprovalRow
 from database.models_retraining import RetrainingPolicyRow, RetrainingRunRow
+from database.repositories import chunks
 from lifecycle.errors import ConflictError
 from lifecycle.retraining import ACTIVE_RUN_STATUSES, RetrainingPolicy, RunStatus, Trigger
 
@@ -138,6 +139,31 @@ class RetrainingRepository:
         if model_name is not None:
             query = query.where(RetrainingRunRow.model_name == model_name)
         return self.session.scalars(query.limit(limit)).all()
+
+    def policies_of(self, models: Iterable[str]) -> dict[str, RetrainingPolicy]:
+        """The policies of ``models`` that have one, in one read (``policy`` of each)."""
+        names = sorted(set(models))
+        query = select(RetrainingPolicyRow)
+        return {
+            row.model_name: policy_of(row)
+            for p in chunks(names)
+            for row in self.session.scalars(query.where(RetrainingPolicyRow.model_name.in_(p)))
+        }
+
+    def last_requested(self, models: Iterable[str]) -> dict[str, datetime]:
+        """When each of ``models``' most recently requested run was requested (``last_run``
+        of each, in one read; a model without a run is left out)."""
+        names = sorted(set(models))
+        query = select(RetrainingRunRow.model_name, func.max(RetrainingRunRow.requested_at))
+        found: dict[str, datetime] = {}
+        for p in chunks(names):
+            rows = self.session.execute(
+                query.where(RetrainingRunRow.model_name.in_(p)).group_by(
+                    RetrainingRunRow.model_name
+                )
+            )
+            found.update({m: at for m, at in rows.tuples() if at is not None})
+        return found
 
     def last_run(self, model_name: str) -> RetrainingRunRow | None:
         """The model's most recently requested run (the cool-down counts from it)."""

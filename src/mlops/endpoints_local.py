@@ -161,8 +161,11 @@ class LocalEndpointManager:
     def _owns(self, endpoint: Endpoint) -> bool:
         """Whether ``endpoint.pid`` runs this endpoint's server (guards against PID reuse): its
         environment names the deployment and this home, or (a server started before
-        ``SPT_NOENV``) its command line is still ``bentoml serve`` on the endpoint's port."""
-        if not alive(endpoint.pid):
+        ``SPT_NOENV``) its command line is still ``bentoml serve`` on the endpoint's port.
+
+        Two reads of ``/proc`` for a server (a monitoring tick makes one check per endpoint):
+        a gone process raises, and a zombie's environment is empty, so it is not ours."""
+        if not endpoint.pid:
             return False
         try:
             env = psutil.Process(endpoint.pid).environ()

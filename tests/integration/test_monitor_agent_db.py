@@ -142,7 +142,7 @@ def test_a_monitor_agent_that_raises_is_kept_alerted_once_and_closed_by_a_workin
         raise RuntimeError("the evidence query failed")
 
     with monkeypatch.context() as patched:
-        patched.setattr(MonitorRepository, "evidence", broken)
+        patched.setattr(MonitorRepository, "evidence_many", broken)
         reports: list[dict[str, Any]] = []
         for _ in range(2):  # the tick goes on, and a second failure is kept but not told again
             assert watch.watch(c, 60.0, True, reports.append, model_name="iris") == 1

@@ -13,28 +13,39 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langgraph.store.memory import InMemoryStore
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from agents.bootstrap import Container, bootstrap
+from agents.commands import Tick
+from agents.entrypoints import watch
 from agents.model_deployer.agent import ModelDeployerAgent
 from agents.model_deployer.deps import AgentPolicy, DeployerDeps
-from database.models import HealthCheckRow
+from agents.settings import Settings
+from agents.supervisor.agent import SystemAgent
+from database import leases, locks
+from database.models import HealthCheckRow, RolloutRow
+from database.models_safety import ModelLockRow
 from database.routing import DbMetricsSource, DbRouter
 from database.services import DbPackageLedger
 from database.uow import SqlAlchemyUnitOfWork
+from lifecycle.ports import ModelRegistry
+from lifecycle.stages import LIVE_STATUSES
 from memory.store_memory import StoreMemory
 from mlops.endpoints_local import LocalEndpointManager
 from mlops.serving_local import LocalServing
 from tests.agent_fakes import FixedClock
 from tests.fakes import FakeRegistry
 from tests.integration.db_helpers import migrated_factory
+from tests.schema_template import migrated
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from scale_world import World, seed, stop_endpoints
+from scale_world import World, report_figures, seed, stop_endpoints
 
 
 class Counted:
@@ -84,11 +95,11 @@ def agent_over(factory: sessionmaker[Session], home: Path) -> ModelDeployerAgent
     return ModelDeployerAgent(deps)
 
 
-def register(agent: ModelDeployerAgent, models: list[str]) -> None:
+def register(registry: ModelRegistry, models: list[str]) -> None:
     """The models' two versions in the (fake) registry, as registration leaves them."""
     for model in models:
         for _ in range(2):
-            agent.deps.registry.register(model, f"models:/{model}")
+            registry.register(model, f"models:/{model}")
 
 
 def counted_tick(agent: ModelDeployerAgent, engine: Engine) -> tuple[int, list[dict[str, object]]]:
@@ -110,11 +121,11 @@ def test_a_ticks_round_trips_do_not_grow_with_the_open_rollouts(
     engine = factory.kw["bind"]
     seed(factory, 3, home, world=seeded)
     agent = agent_over(factory, home)
-    register(agent, seeded.models)
+    register(agent.deps.registry, seeded.models)
     agent.tick("monitor")  # the first tick of a model also checks its aliases
     few, checks_of_few = counted_tick(agent, engine)
     seed(factory, 27, home, start=3, world=seeded)
-    register(agent, seeded.models[3:])
+    register(agent.deps.registry, seeded.models[3:])
     agent.tick("monitor")
     many, checks_of_many = counted_tick(agent, engine)
     assert [c["deployment_id"] for c in checks_of_few] == seeded.rollouts[:3]
@@ -152,6 +163,11 @@ def test_the_batched_reads_return_what_each_read_alone_returns(
     with SqlAlchemyUnitOfWork(factory) as uow:
         many = uow.deployments.get_many(ids)
         rollouts = uow.rollouts.find_many(ids)
+        versions = uow.deployments.versions(ids)
+        live = uow.deployments.model_names(LIVE_STATUSES)
+        listed = uow.deployments.list(statuses=LIVE_STATUSES)
+    assert versions == {d: row.model_version for d, row in many.items()}
+    assert live == sorted({row.model_name for row in listed}) == sorted(seeded.models)
     for deployment_id in ids:
         with SqlAlchemyUnitOfWork(factory) as uow:
             alone = uow.session.get(type(next(iter(many.values()))), deployment_id)
@@ -170,3 +186,77 @@ def test_the_batched_reads_return_what_each_read_alone_returns(
     router = DbRouter(factory)
     tables = router.tables([*seeded.models, "unrouted"])
     assert tables == {m: router.get_routes(m) for m in seeded.models}
+
+
+# -- deployer watch's whole tick ---------------------------------------------------------------
+
+
+@pytest.fixture
+def watched(database_url: str, tmp_path: Path) -> Iterator[tuple[Container, World]]:
+    """The watcher's container over the real state DB (the registry swapped for the fake: its
+    calls are not the state DB's round trips), and the seeded world's processes stopped."""
+    settings = Settings(
+        DEPLOYER_HOME=str(tmp_path / "home"),
+        DEPLOYER_DATABASE_URL=database_url,
+        DEPLOYER_USER="alice",
+    )
+    settings.ensure_home()
+    migrated(database_url)
+    c = bootstrap(settings)
+    c.__dict__["registry"] = FakeRegistry()
+    world = World()
+    try:
+        yield c, world
+    finally:
+        stop_endpoints(world.pids)
+        c.close()
+
+
+def watcher_tick(
+    c: Container, agent: SystemAgent, fence: leases.Fence, world: World
+) -> tuple[int, dict[str, Any]]:
+    """One ``deployer watch`` tick (not the first: no audit or drift check is due), counted,
+    after the gateways' flush (not counted)."""
+    report_figures(c.session_factory, world)
+    with c.session_factory() as session:  # each rollout's message is new: one update says it
+        session.execute(update(RolloutRow).values(last_message=""))
+        session.commit()
+    counter = Counted(c.engine)
+    try:
+        out = watch.fenced_tick(c, agent, Tick(), fence, 600.0, 1)
+    finally:
+        event.remove(c.engine, "before_cursor_execute", counter.seen)
+    return counter.count, out
+
+
+def test_a_watcher_ticks_round_trips_do_not_grow_with_the_models_and_a_held_one_is_skipped(
+    watched: tuple[Container, World],
+) -> None:
+    c, world = watched
+    fence = watch.fence_writes(c, "watcher-a")
+    fence.token = leases.acquire(c.session_factory, watch.LEASE_NAME, "watcher-a", 600).fence
+    seed(c.session_factory, 3, c.settings.bentoml_home, world=world)
+    register(c.registry, world.models)
+    with c.open_system() as agent:
+        watcher_tick(c, agent, fence, world)  # the first tick of a model checks its aliases
+        few, of_few = watcher_tick(c, agent, fence, world)
+        seed(c.session_factory, 27, c.settings.bentoml_home, start=3, world=world)
+        register(c.registry, world.models[3:])
+        watcher_tick(c, agent, fence, world)
+        many, of_many = watcher_tick(c, agent, fence, world)
+        bob = world.models[7]
+        assert locks.try_acquire(c.session_factory, bob, "deploy by bob", 60).held
+        _, with_bob = watcher_tick(c, agent, fence, world)
+
+    assert few > 0 and many == few, f"{few} round trips at 3 models, {many} at 30"
+    assert sorted(str(ch["deployment_id"]) for ch in of_few["checks"]) == world.rollouts[:3]
+    assert sorted(str(ch["deployment_id"]) for ch in of_many["checks"]) == sorted(world.rollouts)
+    assert {ch["action"] for ch in of_many["checks"]} == {"wait"}
+    assert of_many["status"] == "ticked" and "decisions" in of_many
+    skipped = [ch for ch in with_bob["checks"] if ch["action"] == "skipped"]
+    assert [(ch["model_name"], "deploy by bob" in ch["message"]) for ch in skipped] == [(bob, True)]
+    judged = {ch["model_name"] for ch in with_bob["checks"] if ch["action"] != "skipped"}
+    assert judged == set(world.models) - {bob}
+    with c.reader() as uow:  # the watcher gave back every lock it took, and left bob's alone
+        held = uow.session.execute(select(ModelLockRow.model_name, ModelLockRow.holder)).all()
+    assert [(m, h) for m, h in held if h] == [(bob, "deploy by bob")]

@@ -433,7 +433,7 @@ def test_a_watcher_that_lost_its_lease_mid_tick_writes_nothing(container: Contai
 def test_a_tick_longer_than_the_lease_keeps_it_by_renewing_in_the_background(
     container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(watch, "heal", lambda agent, request: [])  # no deploy is in flight here
+    monkeypatch.setattr(watch, "heal", lambda agent, request, models: [])  # none in flight here
     add_version(container.session_factory, "iris", "1")
     with container.uow() as uow:
         uow.deployments.add(deployment_row("d-1", DeploymentStatus.ACTIVE, "iris", "1"))
@@ -441,7 +441,9 @@ def test_a_tick_longer_than_the_lease_keeps_it_by_renewing_in_the_background(
     rivals: list[bool] = []
 
     class SlowAgent:
-        def tick(self, requested_by: str = "monitor", model_name: str = "") -> dict[str, Any]:
+        def tick(
+            self, requested_by: str = "monitor", model_name: str = "", models: Any = ()
+        ) -> dict[str, Any]:
             for _ in range(4):  # 4 s in all, twice the lease's 2 s
                 time.sleep(1.0)
                 rival = leases.acquire(container.session_factory, watch.LEASE_NAME, "b", 60)
@@ -460,7 +462,9 @@ def test_a_tick_longer_than_the_lease_keeps_it_by_renewing_in_the_background(
 
 
 class _NoAgent:
-    def tick(self, requested_by: str = "monitor", model_name: str = "") -> dict[str, Any]:
+    def tick(
+        self, requested_by: str = "monitor", model_name: str = "", models: Any = ()
+    ) -> dict[str, Any]:
         raise AssertionError("no model to tick")
 
 
@@ -479,10 +483,31 @@ def test_a_model_lock_has_one_holder_and_passes_on_only_after_expiry(database_ur
     assert not locks.renew(factory, "iris", "deploy by alice", first.token, 60)
 
 
+def test_many_locks_are_taken_at_once_leaving_a_held_one_to_its_holder(database_url: str) -> None:
+    factory = migrated_factory(database_url)
+    assert locks.try_acquire(factory, "iris", "deploy by bob", 60).held
+    dead = locks.try_acquire(factory, "churn", "a dead watcher", 0)  # expired at once
+
+    with locks.holding_many(factory, ["iris", "churn", "fresh"], "monitor (w)", 60) as held:
+        assert held.tokens == {"churn": dead.token + 1, "fresh": 1}
+        assert held.others == {"iris": "deploy by bob"}
+        assert locks.held_here("churn") and not locks.held_here("iris")
+        refused = locks.try_acquire(factory, "fresh", "deploy by carol", 60)
+        locks.renew_many(factory, held.tokens, "monitor (w)", 60)
+        again = locks.try_acquire_many(factory, ["churn", "fresh"], "monitor (w)", 60)
+
+    assert (refused.held, refused.holder) == (False, "monitor (w)")
+    assert again.tokens == held.tokens  # its own locks, taken again: the same tokens
+    assert not locks.held_here("churn")
+    assert locks.try_acquire(factory, "churn", "deploy by carol", 60).held  # given back
+    bob = locks.holder_of(factory, "iris")
+    assert bob is not None and bob.holder == "deploy by bob"  # never released by another
+
+
 def test_the_watcher_neither_judges_nor_acts_on_a_model_another_operation_holds(
     container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(watch, "heal", lambda agent, request: [])  # no deploy is in flight here
+    monkeypatch.setattr(watch, "heal", lambda agent, request, models: [])  # none in flight here
     add_version(container.session_factory, "iris", "1")
     with container.uow() as uow:
         uow.deployments.add(deployment_row("d-1", DeploymentStatus.ACTIVE, "iris", "1"))
@@ -490,8 +515,10 @@ def test_the_watcher_neither_judges_nor_acts_on_a_model_another_operation_holds(
     ticked: list[str] = []
 
     class Agent:
-        def tick(self, requested_by: str = "monitor", model_name: str = "") -> dict[str, Any]:
-            ticked.append(model_name)
+        def tick(
+            self, requested_by: str = "monitor", model_name: str = "", models: Any = ()
+        ) -> dict[str, Any]:
+            ticked.append(model_name or ",".join(models))
             return {"monitor": {"tick_id": "t", "checks": []}}
 
     agent = Agent()

@@ -38,17 +38,19 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.alerting import dispatching, raise_alert
 from agents.commands import Tick
+from agents.entrypoints.watch_report import skipped_check, tick_report
 from agents.handlers.check_failures import failed, monitor_watched
 from agents.handlers.feedback import judge_quality
 from agents.handlers.retraining import record_deferred, retraining_worker
 from agents.queries.audit import record_audit_check
 from database import leases, locks
+from database.feedback import FeedbackRepository
 from lifecycle.alerts import lease_lost
 from lifecycle.errors import BadInputError
 from lifecycle.records import utcnow
@@ -149,15 +151,16 @@ def beat(health_file: Path | None) -> None:
         log.warning("cannot touch the watcher's heartbeat file %s: %s", health_file, exc)
 
 
-def heal(agent: SystemAgent, request: Tick) -> list[dict[str, Any]]:
-    """Before judging: deploys a crash left half done past the deadline, resumed or rolled
-    back (``model_deployer.recovery``, by the system's deployer agent; a deploy the system
-    graph started is taken up on its system thread); one report each."""
+def heal(agent: SystemAgent, request: Tick, models: list[str]) -> list[dict[str, Any]]:
+    """Before judging: deploys of ``models`` a crash left half done past the deadline (one
+    read for all), resumed or rolled back (``model_deployer.recovery``, by the system's
+    deployer agent; a deploy the system graph started is taken up on its system thread); one
+    report each."""
     from agents.model_deployer.recovery import heal_stuck_deploys
 
     if agent.deployer is None:
         raise RuntimeError("the watcher's system agent has no deployer")
-    return heal_stuck_deploys(agent.deployer, request.model_name or "", agent)
+    return heal_stuck_deploys(agent.deployer, request.model_name or "", agent, set(models))
 
 
 def fence_writes(c: Container, holder: str) -> leases.Fence:
@@ -244,57 +247,40 @@ def models_to_watch(c: Container, request: Tick) -> list[str]:
     if request.model_name:
         return [request.model_name]
     with c.reader() as uow:
-        rows = uow.deployments.list(statuses=LIVE_STATUSES)
-    return sorted({row.model_name for row in rows})
+        return uow.deployments.model_names(LIVE_STATUSES)
 
 
 def tick_models(
     c: Container, agent: SystemAgent, request: Tick, holder: str, ttl: float
 ) -> dict[str, Any]:
-    """Tick each model while holding its lock; a model whose lock another operation holds (a
-    user's deploy, ``traffic set``) is neither judged nor acted on this tick, and the report
-    says so (``action: "skipped"``)."""
+    """Take every watched model's lock that is free (one transaction, a few statements), heal
+    and tick the models held in ONE system-graph tick, and give the locks back together; a
+    model whose lock another operation holds (a user's deploy, ``traffic set``) is neither
+    judged nor acted on this tick, and the report says so (``action: "skipped"``)."""
     checks: list[dict[str, Any]] = []
+    result: dict[str, Any] = {}
     healed: list[dict[str, Any]] = []
-    deferred: list[dict[str, Any]] = []
-    ran: list[str] = []
-    tick_ids: list[str] = []
-    elapsed = 0.0
-    for model in models_to_watch(c, request):
-        try:
-            with locks.holding(c.session_factory, model, f"monitor ({holder})", ttl, 0.0):
-                healed.extend(heal(agent, Tick(model_name=model)))
-                result = tick(agent, Tick(model_name=model), c.settings.user)
-        except locks.ModelLockedError:
-            other = locks.holder_of(c.session_factory, model)
-            checks.append(skipped_check(model, other.holder if other else "another operation"))
-            continue
-        deferred.extend(record_deferred(c, result.get("handoffs") or []))
-        ran.extend(f"{r['agent']}:{r['status']}" for r in result.get("results") or [])
-        monitor = result.get("monitor") or {}
-        checks.extend(monitor.get("checks", []))
-        tick_ids.append(monitor.get("tick_id") or "")
-        elapsed += float(result.get("elapsed_seconds") or 0.0)
-    monitor_out = {
-        "tick_id": ",".join(t for t in tick_ids if t),
-        "checked_at": utcnow().isoformat(),
-    }
+    models = models_to_watch(c, request)
+    with locks.holding_many(c.session_factory, models, f"monitor ({holder})", ttl) as held:
+        for model in models:
+            if model not in held.tokens:
+                checks.append(skipped_check(model, held.others.get(model) or "another operation"))
+        ticked = sorted(held.tokens)
+        if ticked:
+            healed = heal(agent, request, ticked)
+            result = tick(agent, request, c.settings.user, ticked)
+    deferred = record_deferred(c, result.get("handoffs") or [])
+    monitor = result.get("monitor") or {}
     return {
-        "monitor": {**monitor_out, "checks": checks},
-        "elapsed_seconds": round(elapsed, 3),
+        "monitor": {
+            "tick_id": monitor.get("tick_id") or "",
+            "checked_at": utcnow().isoformat(),
+            "checks": [*checks, *monitor.get("checks", [])],
+        },
+        "elapsed_seconds": round(float(result.get("elapsed_seconds") or 0.0), 3),
         "healed": healed,
         "deferred": deferred,
-        "agents": ran,
-    }
-
-
-def skipped_check(model: str, holder: str) -> dict[str, Any]:
-    """The report line of a model left alone this tick because ``holder`` is changing it."""
-    return {
-        "model_name": model,
-        "action": "skipped",
-        "status": "skipped",
-        "message": f"left alone this tick: {holder} is changing it",
+        "agents": [f"{r['agent']}:{r['status']}" for r in result.get("results") or []],
     }
 
 
@@ -321,49 +307,21 @@ def scheduled_drift_checks(
     return record_drift_checks(c, holder, request.model_name or "")
 
 
-def tick(agent: SystemAgent, request: Tick, actor: str) -> dict[str, Any]:
-    """Carry out one ``Tick`` for ``actor`` on an open agent: the monitor's final state."""
-    return agent.tick(actor, request.model_name or "")
-
-
-def tick_report(
-    result: dict[str, Any], holder: str, began: datetime, ended: datetime
-) -> dict[str, Any]:
-    """One tick as the CLI prints it. ``began`` and ``ended`` are the holder's wall clock around
-    the tick, so an operator (or a test) can see that two holders' ticks never overlap."""
-    monitor = result.get("monitor") or {}
-    return {
-        "status": "ticked",
-        "holder": holder,
-        "tick_id": monitor.get("tick_id"),
-        "began_at": began.isoformat(),
-        "ended_at": ended.isoformat(),
-        "checked_at": monitor.get("checked_at"),
-        "elapsed_seconds": result.get("elapsed_seconds"),
-        "checks": [
-            {
-                key: check.get(key)
-                for key in (
-                    "model_name",
-                    "deployment_id",
-                    "version",
-                    "strategy",
-                    "action",
-                    "status",
-                    "message",
-                    "outcome",
-                )
-            }
-            for check in monitor.get("checks", [])
-        ],
-    }
+def tick(agent: SystemAgent, request: Tick, actor: str, models: list[str]) -> dict[str, Any]:
+    """Carry out one ``Tick`` for ``actor`` on an open agent over ``models`` (the ones whose
+    locks the watcher holds), one system-graph tick: the monitor's final state."""
+    if request.model_name:
+        return agent.tick(actor, request.model_name)
+    return agent.tick(actor, "", models)
 
 
 def quality_checks(c: Container, request: Tick) -> list[dict[str, Any]]:
-    """Quality from feedback (``handlers.feedback.judge_quality``) of each watched model, after
-    the monitor: a failure is logged and never breaks the tick (a lost lease still stops it)."""
+    """Quality from feedback (``handlers.feedback.judge_quality``) of each watched model with
+    labelled predictions in the window (one read finds them: a model without any has nothing
+    to judge), after the monitor: a failure is logged and never breaks the tick (a lost lease
+    still stops it)."""
     found: list[dict[str, Any]] = []
-    for model in models_to_watch(c, request):
+    for model in labelled_models(c, models_to_watch(c, request)):
         try:
             found.extend(judge_quality(c, model, c.settings.user))
         except leases.StaleFenceError:
@@ -372,6 +330,21 @@ def quality_checks(c: Container, request: Tick) -> list[dict[str, Any]]:
             log.warning("judging the quality of %s failed; the tick goes on", model, exc_info=True)
             failed(c, model, "quality", exc, utcnow())
     return found
+
+
+def labelled_models(c: Container, models: list[str]) -> list[str]:
+    """Which of ``models`` have labelled predictions in the quality window (all of them when
+    the read fails: each model's own check then says why)."""
+    since = utcnow() - timedelta(seconds=c.settings.quality_window_seconds)
+    try:
+        with c.reader() as uow:
+            found = FeedbackRepository(uow.session).labelled_models(models, since)
+    except leases.StaleFenceError:
+        raise
+    except Exception:
+        log.warning("finding the models with feedback failed", exc_info=True)
+        return models
+    return [m for m in models if m in found]
 
 
 def monitor_decisions(c: Container, agent: SystemAgent, request: Tick) -> dict[str, Any] | None:

@@ -68,7 +68,7 @@ class AliasNode:
             self._put(state.model_name, None)
             return {}
         try:
-            wanted = self._every_model()
+            wanted = self._every_model(set(state.model_names))
         except Exception as exc:
             log.warning("the serving aliases were not moved (next tick retries): %s", exc)
             return {}
@@ -95,13 +95,13 @@ class AliasNode:
             self.seen.pop(name, None)
             log.warning("%s: the serving aliases were not moved (next tick retries): %s", name, exc)
 
-    def _every_model(self) -> dict[str, dict[str, str | None]]:
-        """Each registered model's wanted aliases, from one read of each table involved."""
+    def _every_model(self, scope: set[str]) -> dict[str, dict[str, str | None]]:
+        """Each registered model's wanted aliases (of ``scope``'s models, when it names any),
+        from one read of each table involved."""
         with self.deps.uow() as uow:
-            names = list(uow.models.list_model_names())
+            names = [n for n in uow.models.list_model_names() if not scope or n in scope]
         tables = self.deps.router.tables(names)
         named = {d for t in tables.values() for d in (*t.weights, t.shadow_deployment_id) if d}
         with self.deps.uow() as uow:
-            rows = uow.deployments.get_many(named)
-            versions = {d: row.model_version for d, row in rows.items()}
+            versions = uow.deployments.versions(named)
         return {n: dict(aliases_for(tables.get(n), versions)) for n in names}

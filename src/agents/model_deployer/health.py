@@ -52,9 +52,12 @@ class HealthChecks:
         tick = state.run_id
         model = state.model_name or None
         self.slo.assessed.clear()
+        scope = set(state.model_names)  # a tick over several models: theirs alone
         with self.deps.uow() as uow:
-            rollouts = [open_rollout_of(r) for r in uow.rollouts.in_phases(OPEN_PHASES, model)]
-            rows = {d.deployment_id: d for d in uow.deployments.list(model)}
+            rollouts = [open_rollout_of(r) for r in uow.rollouts.in_phases(OPEN_PHASES, model)
+                        if not scope or r.model_name in scope]  # fmt: skip
+            rows = {d.deployment_id: d for d in uow.deployments.list(model)
+                    if not scope or d.model_name in scope}  # fmt: skip
         owned = {r.deployment_id for r in rollouts}
         busy = {d for d, row in rows.items() if left_alone(self.deps, row)}
         mine = [r for r in rollouts if not {r.deployment_id, r.baseline_deployment_id} & busy]

@@ -13,6 +13,7 @@ checks`` shows why.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -64,13 +65,19 @@ class Threads(Protocol):
 
 
 def heal_stuck_deploys(
-    agent: ModelDeployerAgent, model_name: str = "", system: Threads | None = None
+    agent: ModelDeployerAgent,
+    model_name: str = "",
+    system: Threads | None = None,
+    models: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Resume or roll back every deploy stuck past the deadline (of ``model_name``, or all);
-    one report per deployment acted on (a deploy within its deadline is left to run). A
-    deploy on one of ``system``'s threads is resumed through ``system``."""
+    """Resume or roll back every deploy stuck past the deadline (of ``model_name``, or all;
+    ``models``: only those models', from the same one read); one report per deployment acted
+    on (a deploy within its deadline is left to run). A deploy on one of ``system``'s threads
+    is resumed through ``system``."""
     healed = []
     for found in in_flight(agent.deps, model_name):
+        if models is not None and found.model_name not in models:
+            continue
         owner = system if system is not None and system.owns(found.thread_id) else None
         report = heal(agent, found, owner)
         if report is not None:

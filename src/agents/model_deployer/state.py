@@ -69,6 +69,10 @@ class InputState:
     model_name: str = ""
     """The registered model, e.g. ``fraud_detector`` (``monitor``: empty means every model)."""
 
+    model_names: list[str] = field(default_factory=list)
+    """Monitor only: the models a tick over several judges (``deployer watch``: the ones whose
+    locks it holds); empty means ``model_name``'s, or every model."""
+
     version: str | None = None
     """The model version (``2`` or ``v2``); a rollback needs none."""
 

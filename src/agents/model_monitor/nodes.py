@@ -75,20 +75,21 @@ class MonitorNodes:
     def gather(self, state: State) -> dict[str, Any]:
         """Each model's evidence, policy, last run and production version, as stored now."""
         now = self.deps.clock.now()
-        watches = []
-        with self.deps.uow() as uow:
-            repo = MonitorRepository(uow.session)
-            for model in state.models:
-                last = uow.retraining.last_run(model)
-                production = uow.models.list(model, ModelStage.PRODUCTION)
-                watches.append(
-                    ModelWatch(
-                        evidence=repo.evidence(model, now),
-                        policy=uow.retraining.policy(model),
-                        last_run_started_at=last.requested_at if last is not None else None,
-                        production_version=production[-1].version if production else None,
-                    )
-                )
+        with self.deps.uow() as uow:  # one read of each table for every model
+            evidence = MonitorRepository(uow.session).evidence_many(state.models, now)
+            policies = uow.retraining.policies_of(state.models)
+            last_runs = uow.retraining.last_requested(state.models)
+            production = {r.model_name: r.version
+                          for r in uow.models.list(None, ModelStage.PRODUCTION)}  # fmt: skip
+        watches = [
+            ModelWatch(
+                evidence=evidence[model],
+                policy=policies.get(model),
+                last_run_started_at=last_runs.get(model),
+                production_version=production.get(model),
+            )
+            for model in state.models
+        ]
         return {"watches": watches}
 
     def decide(self, state: State) -> dict[str, Any]:
@@ -111,7 +112,12 @@ class MonitorNodes:
         watches = {w.evidence.model_name: w for w in state.watches}
         done: list[MonitorDecision] = []
         errors = list(state.errors)
+        with self.deps.uow() as uow:  # one read: a decision that repeats its model's last one
+            last = MonitorRepository(uow.session).last_signatures(watches)  # is not recorded
         for item in state.decisions:
+            if last.get(item.model_name) == item.decision.signature:
+                done.append(item)
+                continue
             try:
                 done.append(record_decision(self.deps, state, watches[item.model_name], item))
             except StaleFenceError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -109,10 +109,14 @@ class SystemAgent:
         waits = [i.value for i in snap.interrupts]
         return {**values, "thread_id": thread_id, "next": list(snap.next), "interrupts": waits}
 
-    def tick(self, requested_by: str = "monitor", model_name: str = "") -> dict[str, Any]:
+    def tick(
+        self, requested_by: str = "monitor", model_name: str = "", models: Sequence[str] = ()
+    ) -> dict[str, Any]:
         """One scheduled health tick through the supervisor, run without a checkpointer: the
-        deployer's tick and what it hands on. ``monitor`` is the deployer's tick report."""
-        out = self._scheduled(RequestAction.MONITOR, requested_by, model_name)
+        deployer's tick and what it hands on (``models``: only theirs, in one tick). ``monitor``
+        is the deployer's tick report."""
+        args: dict[str, Any] = {"model_names": sorted(models)} if models else {}
+        out = self._scheduled(RequestAction.MONITOR, requested_by, model_name, args)
         deployer = [r for r in out["results"] if r["agent"] == AgentName.DEPLOYER.value]
         out["monitor"] = deployer[0]["outputs"].get("monitor") if deployer else None
         return out
@@ -127,20 +131,24 @@ class SystemAgent:
         out["decisions"] = monitor[0]["outputs"].get("decisions", []) if monitor else []
         return out
 
-    def _scheduled(self, action: RequestAction, requested_by: str, model: str) -> dict[str, Any]:
+    def _scheduled(
+        self,
+        action: RequestAction,
+        requested_by: str,
+        model: str,
+        args: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         started = time.monotonic()
-        out = self._tick_one(action, requested_by, model)
-        out["elapsed_seconds"] = round(time.monotonic() - started, 3)
-        return out
-
-    def _tick_one(self, action: RequestAction, requested_by: str, model: str) -> dict[str, Any]:
         request = SystemRequest(
             source=RequestSource.SCHEDULE,
             action=action,
             model_name=model,
             requested_by=requested_by,
+            args=args or {},
         )
-        return plain(self._ticker.invoke(InputState(request=request)))
+        out = plain(self._ticker.invoke(InputState(request=request)))
+        out["elapsed_seconds"] = round(time.monotonic() - started, 3)
+        return out
 
     def _invoke(self, payload: Any, thread_id: str) -> dict[str, Any]:
         started = time.monotonic()
