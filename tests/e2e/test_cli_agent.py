@@ -32,6 +32,7 @@ import psutil
 import pytest
 from mlflow import MlflowClient
 
+from agents.entrypoints.web.sessions import LOGIN_COOKIE
 from agents.settings import local_identity
 from mlops.processes import alive, find_by_env, free_port, terminate_tree, tree, wait_http_ok
 from mlops.training import TrainedModel, train_and_log
@@ -339,7 +340,7 @@ def test_in_a_browser_a_bad_token_gets_the_login_page_and_a_viewer_sees_the_over
     error = wait_until(browser, lambda d: d.find_elements("id", "login-error"))
     assert "That token is not valid" in error[0].text
     assert browser.current_url.endswith("/ui/login")
-    assert not browser.get_cookies()
+    assert [c["name"] for c in browser.get_cookies()] == [LOGIN_COOKIE]  # the form's, no session
 
     log_in(browser, ops_api, home.tokens["vera"])
     wait_until(browser, lambda d: d.current_url.endswith("/ui/"))
