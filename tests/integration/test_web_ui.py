@@ -365,6 +365,7 @@ def test_the_model_page_charts_canary_against_stable_as_well_formed_svg(ui: Home
     errors = charts[f"error rate: canary {canary} vs stable"]
     assert len([g for g in errors.iter(f"{SVG}g") if g.get("class") == "series"]) == 2
     assert "step 2: canary within limits" in page.text
+    assert "No shadow comparisons yet" in page.text  # a line, not an empty chart
     assert stable in page.text and "v1 stable 90%" in page.text
 
 
@@ -400,6 +401,8 @@ def test_the_model_page_shows_shadow_agreement_with_its_samples_and_drift_per_fe
         )
         column = {"name": "petal_width", "statistic": 0.41, "p_value": 0.0007, "psi": 0.3}
         column.update(adjusted_p_value=0.0028, verdict="drift", reason="p and PSI both past")
+        small = {"name": "sepal_length", "statistic": 1340.0, "p_value": 0.000071234, "psi": 0.0}
+        small.update(adjusted_p_value=3e-9, verdict="no_drift", reason="")
         uow.session.add(
             DriftCheckRow(
                 model_name=name,
@@ -412,7 +415,7 @@ def test_the_model_page_shows_shadow_agreement_with_its_samples_and_drift_per_fe
                 drifted=["petal_width"],
                 current_rows=500,
                 reference_rows=150,
-                columns=[column],
+                columns=[column, small],
                 summary="petal_width drifted",
             )
         )
@@ -424,6 +427,11 @@ def test_the_model_page_shows_shadow_agreement_with_its_samples_and_drift_per_fe
     assert len(line.find(f"{SVG}polyline").get("points", "").split()) == 2  # type: ignore[union-attr]
     assert "9f86d081884c7d65" in page.text and SCRIPT not in page.text
     assert re.search(r"<td>petal_width</td><td[^>]*>0.41</td><td[^>]*>0.0007</td>", page.text)
+    assert re.search(
+        r"<td>sepal_length</td><td[^>]*>1,340</td><td[^>]*>0.0000712</td><td[^>]*>&lt;0.000001<",
+        page.text,
+    )
+    assert not re.search(r">[^<]*\de[+-]\d", page.text)  # no figure in e-notation
     assert "⚠ drift" in page.text
 
 
