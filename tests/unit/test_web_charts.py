@@ -96,6 +96,8 @@ def test_a_split_bar_labels_each_share_and_leaves_out_zero_weights() -> None:
     texts = [t.text for t in root.iter(f"{SVG}text")]
     # inside the bar where the label fits (else the share alone), and every part in the legend
     assert texts == ["v1 stable 90%", "v1 stable 90%", "10%", "v2 canary 10%"]
+    # said in words for a screen reader too (the picture is one image to it)
+    assert root.findtext(f"{SVG}desc") == "v1 stable 90%, v2 canary 10%"
 
 
 def test_an_empty_split_says_no_traffic() -> None:
@@ -165,3 +167,15 @@ def test_shares_and_ticks_are_never_in_e_notation() -> None:
     texts = [t.text or "" for svg in (bar, chart) for t in ET.fromstring(svg).iter(f"{SVG}text")]
     assert "2,000" in texts and "v2 0.00001%" in texts
     assert not [t for t in texts if re.search(r"\de[+-]?\d", t)]
+
+
+def test_a_line_chart_says_each_series_its_style_and_latest_figure_in_words() -> None:
+    svg = line_chart(
+        "p95 latency",
+        "ms",
+        [Series("stable p95", points(10, 11)), Series("canary p95", points(12, 1340.0))],
+    )
+    assert ET.fromstring(svg).findtext(f"{SVG}desc") == (
+        "stable p95 (solid line, circles): latest 11 ms; "
+        "canary p95 (dashed line, squares): latest 1,340 ms"
+    )

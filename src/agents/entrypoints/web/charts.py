@@ -94,7 +94,7 @@ def line_chart(title: str, unit: str, series: Sequence[Series]) -> str:
                 "</svg>",
             ]
         )
-    parts = [_open(title), f"<title>{escape(title)}</title>", _heading(title)]
+    parts = [_open(title), f"<title>{escape(title)}</title>", _desc(series, unit), _heading(title)]
     start = min(t for t, _ in points).timestamp()
     end = max(t for t, _ in points).timestamp()
     span = max(end - start, 1.0)
@@ -113,6 +113,25 @@ def line_chart(title: str, unit: str, series: Sequence[Series]) -> str:
         parts.append(_line(i, s, x, y))
     parts.append(_legend(series))
     return "".join([*parts, "</svg>"])
+
+
+STYLES = (
+    "solid line, circles",
+    "dashed line, squares",
+    "dotted line, diamonds",
+    "dash-dot line, triangles",
+)
+"""How each series looks, in words (for the picture's description: never colour alone)."""
+
+
+def _desc(series: Sequence[Series], unit: str) -> str:
+    """The chart in words: each series, how it is drawn, and its latest figure."""
+    said = [
+        f"{s.label} ({STYLES[i % len(STYLES)]}): latest {figure(float(s.points[-1][1]))} {unit}"
+        for i, s in enumerate(series)
+        if s.points
+    ]
+    return f"<desc>{escape('; '.join(said))}</desc>"
 
 
 def _open(title: str, height: int = HEIGHT) -> str:
@@ -220,6 +239,7 @@ def split_bar(title: str, segments: Sequence[Segment]) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label={_attr(title)} class="split">',
         f"<title>{escape(title)}</title>",
+        f"<desc>{escape(', '.join(labels) or 'no traffic')}</desc>",
         '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" stroke="#fff" '
         'stroke-width="2"/></pattern></defs>',
