@@ -29,6 +29,7 @@ for quiet in ("BENTOML_DO_NOT_TRACK", "MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK"
 from fastapi.testclient import TestClient  # noqa: E402
 from tests.access_fixtures import issue_tokens_in_process  # noqa: E402
 from tests.integration.db_helpers import add_version, deployment_row  # noqa: E402
+from tests.web_login import ui_login  # noqa: E402
 
 from agents.bootstrap import bootstrap  # noqa: E402
 from agents.entrypoints.api import create_app  # noqa: E402
@@ -87,7 +88,7 @@ def main() -> None:
     tokens = issue_tokens_in_process(c, {"vera": "viewer"})
     names = populate(c, args.models, args.checks)
     client = TestClient(create_app(c))
-    client.post("/ui/login", data={"token": tokens["vera"]})
+    ui_login(client, tokens["vera"])
     bearer = {"Authorization": f"Bearer {tokens['vera']}"}
     arms = {
         "GET /v1/status (JSON, baseline)": lambda: client.get("/v1/status", headers=bearer),

@@ -18,4 +18,5 @@ import database.models_operations
 import database.models_retraining
 import database.models_safety
 import database.models_slo
+import database.models_ui
 import database.models_watch  # noqa: F401

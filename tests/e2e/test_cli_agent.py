@@ -32,6 +32,7 @@ import psutil
 import pytest
 from mlflow import MlflowClient
 
+from agents.entrypoints.web.sessions import LOGIN_COOKIE
 from agents.settings import local_identity
 from mlops.processes import alive, find_by_env, free_port, terminate_tree, tree, wait_http_ok
 from mlops.training import TrainedModel, train_and_log
@@ -339,7 +340,7 @@ def test_in_a_browser_a_bad_token_gets_the_login_page_and_a_viewer_sees_the_over
     error = wait_until(browser, lambda d: d.find_elements("id", "login-error"))
     assert "That token is not valid" in error[0].text
     assert browser.current_url.endswith("/ui/login")
-    assert not browser.get_cookies()
+    assert [c["name"] for c in browser.get_cookies()] == [LOGIN_COOKIE]  # the form's, no session
 
     log_in(browser, ops_api, home.tokens["vera"])
     wait_until(browser, lambda d: d.current_url.endswith("/ui/"))
@@ -475,6 +476,7 @@ def test_a_canary_splits_traffic_and_a_new_share_only_changes_the_weights(
     if driver is not None:  # the dashboard shows the step change without a reload
         log_in(driver, ops_api, home.tokens["vera"])
         wait_until(driver, lambda d: d.current_url.endswith("/ui/"))
+        assert_focus_survives_a_refresh(driver, f"/ui/models/{MODEL}")
         driver.get(f"{ops_api}/ui/models/{MODEL}")
         share = f"td[data-share='{canary}']"
         assert driver.find_element("css selector", share).text == "20%"
@@ -485,6 +487,7 @@ def test_a_canary_splits_traffic_and_a_new_share_only_changes_the_weights(
     if driver is not None:
         wait_until(driver, lambda d: d.find_element("css selector", share).text == "50%")
         assert driver.execute_script("return window.notReloaded") is True
+        assert_split_labels_fit(driver)
 
     assert widened["status"] == "traffic_updated"
     assert widened["deployment_manifest"]["deployment_id"] == canary
@@ -492,11 +495,40 @@ def test_a_canary_splits_traffic_and_a_new_share_only_changes_the_weights(
     assert processes_of(canary) == servers, "no new server for a new share"
 
 
+def assert_focus_survives_a_refresh(driver: Any, href: str) -> None:
+    """A keyboard user on a link of the live part keeps the focus when the part is refreshed
+    (the page's first refresh, 3 s after it loads, replaces the part: the link must get the
+    focus back)."""
+    driver.get(driver.current_url)
+    driver.execute_script(f"document.querySelector(\"#live a[href='{href}']\").focus()")
+    wait_until(driver, lambda d: "updated" in d.find_element("id", "updated").text)
+    assert driver.execute_script("return document.activeElement.getAttribute('href')") == href
+
+
+SEGMENT_WIDTHS = """return Array.from(document.querySelectorAll("svg.split g.segment")).map(
+  function (g) {
+    var text = g.querySelector("text:not(.legend-label)");
+    return [g.querySelector("rect").getBBox().width, text ? text.getBBox().width : 0];
+  });"""
+
+
+def assert_split_labels_fit(driver: Any) -> None:
+    """Every label drawn inside the split bar fits its part as Chromium lays the font out."""
+    widths = driver.execute_script(SEGMENT_WIDTHS)
+    assert widths, "no split bar on the page"
+    assert all(label <= part for part, label in widths), widths
+
+
 def test_a_rollback_switches_back_at_once_and_no_request_fails_meanwhile(
-    home: Home, gateway: str
+    home: Home, gateway: str, ops_api: str, request: pytest.FixtureRequest
 ) -> None:
     stable, canary = home.seen["v1"], home.seen["canary"]
     canary_servers = processes_of(canary)
+    driver = browser_or_none(request)
+    if driver is not None:  # the model's page stays open (vera's, from the canary's step)
+        driver.get(f"{ops_api}/ui/models/{MODEL}")
+        assert driver.find_element("css selector", f"td[data-status='{canary}']").text == "active"
+        driver.execute_script("window.notReloaded = true")
     answers: list[tuple[int, str | None]] = []
     stop = threading.Event()
 
@@ -523,6 +555,15 @@ def test_a_rollback_switches_back_at_once_and_no_request_fails_meanwhile(
 
     assert rolled["status"] == "rolled_back" and rolled["rollback_successful"] is True
     assert (rolled["rollback"]["undo"], rolled["active_deployment_id"]) == ([canary], stable)
+    if driver is not None:  # the rollback appears on the open page without a reload
+        status = f"td[data-status='{canary}']"
+        wait_until(driver, lambda d: d.find_element("css selector", status).text == "rolled_back")
+        assert driver.find_element("css selector", f"td[data-share='{canary}']").text == "0%"
+        timeline = driver.find_element("css selector", "ol.timeline").text
+        assert f"deployment {canary} rolled back" in timeline
+        bar = driver.find_element("css selector", f"svg[aria-label='traffic split of {MODEL}']")
+        assert "v1 stable 100%" in bar.get_attribute("innerHTML")
+        assert driver.execute_script("return window.notReloaded") is True
     assert len(answers) > 20
     assert {status for status, _ in answers} == {200}, Counter(answers)
     assert versions(predict(gateway, [[6, 3, 4, 1]] * 10)) == {(200, "1")}

@@ -20,15 +20,18 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints.api import create_app
-from agents.entrypoints.web.sessions import COOKIE
+from agents.entrypoints.web.sessions import COOKIE, LOGIN_COOKIE, SessionStore
 from agents.handlers import access
 from agents.settings import Settings, local_identity
 from database import migrate
 from database.models import GatewayStatsRow, HealthCheckRow
 from database.models_drift import DriftCheckRow
+from database.models_ui import UiSessionRow
+from database.ui_sessions import UiSessionRepository, session_hash
 from lifecycle.ports import Routes
 from lifecycle.records import utcnow
 from lifecycle.stages import DeploymentStatus, ModelStage
@@ -36,6 +39,8 @@ from mlops.training import train_and_log
 from tests.access_fixtures import issue_tokens_in_process
 from tests.integration.db_helpers import add_version, deployment_row
 from tests.mlflow_template import seed_mlflow_store
+from tests.schema_template import migrated
+from tests.web_login import login_form_csrf, ui_login
 
 ROLES = {"vera": "viewer", "dan": "deployer", "alice": "approver", "bob": "approver"}
 TOKENS: dict[str, str] = {}
@@ -54,7 +59,7 @@ class Home:
         """A browser of its own; logged in as ``user`` when one is named."""
         client = TestClient(self.app, follow_redirects=False)
         if user is not None:
-            answer = client.post("/ui/login", data={"token": TOKENS[user]})
+            answer = ui_login(client, TOKENS[user])
             assert answer.status_code == 303, answer.text
         return client
 
@@ -188,23 +193,49 @@ def csrf_of(html: str) -> str:
 # -- login and sessions ---------------------------------------------------------------------------
 
 
+def session_cookies(answer: Any) -> list[str]:
+    """The ``Set-Cookie`` headers of an answer that set the session cookie."""
+    return [c for c in answer.headers.get_list("set-cookie") if c.startswith(f"{COOKIE}=")]
+
+
 def test_a_bad_token_gets_the_login_page_with_an_error_and_no_cookie(ui: Home) -> None:
     client = ui.client()
-    answer = client.post("/ui/login", data={"token": "not-a-token-anyone-issued"})
+    answer = ui_login(client, "not-a-token-anyone-issued")
     assert answer.status_code == 401
     assert "That token is not valid" in answer.text
     assert 'name="token"' in answer.text
-    assert "set-cookie" not in answer.headers
+    assert not session_cookies(answer)
     assert client.get("/ui/").status_code == 303  # still not logged in
+
+
+def test_a_login_without_its_form_s_csrf_token_is_refused_and_opens_no_session(
+    ui: Home,
+) -> None:
+    """Login CSRF: a login posted from another site (no nonce cookie, or a field that is not
+    the nonce's) opens no session, even with a good token."""
+    client = ui.client()
+    with ui.container.reader() as uow:
+        before = UiSessionRepository(uow.session).count()
+    bare = client.post("/ui/login", data={"token": TOKENS["vera"]})
+    forged = client.post("/ui/login", data={"token": TOKENS["vera"], "csrf": "forged"})
+    form = login_form_csrf(client)
+    client.cookies.delete(LOGIN_COOKIE, path="/ui/login")  # a form lifted from our page alone
+    lifted = client.post("/ui/login", data={"token": TOKENS["vera"], "csrf": form})
+    for answer in (bare, forged, lifted):
+        assert answer.status_code == 403
+        assert "The login form was stale or came from another site" in answer.text
+        assert not session_cookies(answer)
+    assert client.get("/ui/").status_code == 303
+    with ui.container.reader() as uow:
+        assert UiSessionRepository(uow.session).count() == before
 
 
 def test_a_good_token_opens_an_http_only_strict_session_that_holds_no_token(ui: Home) -> None:
     client = ui.client()
-    answer = client.post("/ui/login", data={"token": TOKENS["vera"]})
+    answer = ui_login(client, TOKENS["vera"])
     assert answer.status_code == 303
     assert answer.headers["location"] == "/ui/"
-    cookie = answer.headers["set-cookie"]
-    assert cookie.startswith(f"{COOKIE}=")
+    (cookie,) = session_cookies(answer)
     flags = {part.strip().lower() for part in cookie.split(";")}
     assert {"httponly", "samesite=strict", "path=/ui"} <= flags
     assert TOKENS["vera"] not in cookie
@@ -234,10 +265,70 @@ def test_logout_ends_the_session_and_a_revoked_token_ends_it_too(ui: Home) -> No
 
     made = access.create_token(ui.container, local_identity(), "vera")
     other = TestClient(ui.app, follow_redirects=False)
-    assert other.post("/ui/login", data={"token": made["token"]}).status_code == 303
+    assert ui_login(other, made["token"]).status_code == 303
     assert other.get("/ui/").status_code == 200
     access.revoke_token(ui.container, local_identity(), made["token_id"])
     assert other.get("/ui/").status_code == 303  # the next request already knows
+
+
+def _replica(settings: Settings) -> tuple[Container, TestClient]:
+    """One more API process over the same state database: its own container and app."""
+    container = bootstrap(settings)
+    return container, TestClient(create_app(container), follow_redirects=False)
+
+
+def test_a_session_outlives_an_api_restart_and_is_shared_by_replicas_until_it_ends(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Sessions live in the state database (``ui_sessions``): a restarted API and another
+    replica over the same database know a session; a logout on one ends it on all; an expired
+    session is refused and dropped at the next login. Rows keep hashes, never ids or tokens."""
+    home = tmp_path / "home"
+    settings = Settings(
+        DEPLOYER_HOME=str(home),
+        DEPLOYER_DATABASE_URL=database_url,
+        DEPLOYER_GATEWAY_TOKEN="web-test-gateway-token",
+    )
+    settings.ensure_home()
+    migrated(database_url)
+    first, browser = _replica(settings)
+    tokens = issue_tokens_in_process(first, {"vera": "viewer"})
+    assert ui_login(browser, tokens["vera"]).status_code == 303
+    cookie = browser.cookies[COOKIE]
+    assert browser.get("/ui/audit").status_code == 200
+    first.close()  # the API stops: nothing of the session was in its memory
+
+    restarted, again = _replica(settings)
+    replica, other = _replica(settings)
+    try:
+        for client in (again, other):
+            client.cookies.set(COOKIE, cookie, path="/ui")
+            page = client.get("/ui/audit")
+            assert page.status_code == 200, page.text
+            assert "vera (viewer)" in page.text.replace('<span class="role">', "")
+        with restarted.reader() as uow:
+            (row,) = uow.session.scalars(select(UiSessionRow)).all()
+            token_row = uow.access.tokens("vera")[0]
+        assert row.session_sha256 == session_hash(cookie) != cookie
+        assert row.token_id == token_row.token_id
+        assert tokens["vera"] not in repr(row.__dict__)
+
+        csrf = csrf_of(other.get("/ui/audit").text)
+        assert other.post("/ui/logout", data={"csrf": csrf}).status_code == 303
+        assert again.get("/ui/audit").status_code == 303  # ended on the other replica too
+
+        stale = SessionStore(restarted, 60).open(tokens["vera"], utcnow() - timedelta(hours=1))
+        assert stale is not None
+        again.cookies.set(COOKIE, stale.session_id, path="/ui")
+        assert again.get("/ui/audit").status_code == 303
+        other.cookies.clear()
+        assert ui_login(other, tokens["vera"]).status_code == 303  # drops the expired row
+        with restarted.reader() as uow:
+            hashes = set(uow.session.scalars(select(UiSessionRow.session_sha256)))
+        assert hashes == {session_hash(other.cookies[COOKIE])}
+    finally:
+        restarted.close()
+        replica.close()
 
 
 # -- pages ---------------------------------------------------------------------------------------
@@ -278,6 +369,7 @@ def test_the_model_page_charts_canary_against_stable_as_well_formed_svg(ui: Home
     errors = charts[f"error rate: canary {canary} vs stable"]
     assert len([g for g in errors.iter(f"{SVG}g") if g.get("class") == "series"]) == 2
     assert "step 2: canary within limits" in page.text
+    assert "No shadow comparisons yet" in page.text  # a line, not an empty chart
     assert stable in page.text and "v1 stable 90%" in page.text
 
 
@@ -313,6 +405,8 @@ def test_the_model_page_shows_shadow_agreement_with_its_samples_and_drift_per_fe
         )
         column = {"name": "petal_width", "statistic": 0.41, "p_value": 0.0007, "psi": 0.3}
         column.update(adjusted_p_value=0.0028, verdict="drift", reason="p and PSI both past")
+        small = {"name": "sepal_length", "statistic": 1340.0, "p_value": 0.000071234, "psi": 0.0}
+        small.update(adjusted_p_value=3e-9, verdict="no_drift", reason="")
         uow.session.add(
             DriftCheckRow(
                 model_name=name,
@@ -325,7 +419,7 @@ def test_the_model_page_shows_shadow_agreement_with_its_samples_and_drift_per_fe
                 drifted=["petal_width"],
                 current_rows=500,
                 reference_rows=150,
-                columns=[column],
+                columns=[column, small],
                 summary="petal_width drifted",
             )
         )
@@ -337,6 +431,11 @@ def test_the_model_page_shows_shadow_agreement_with_its_samples_and_drift_per_fe
     assert len(line.find(f"{SVG}polyline").get("points", "").split()) == 2  # type: ignore[union-attr]
     assert "9f86d081884c7d65" in page.text and SCRIPT not in page.text
     assert re.search(r"<td>petal_width</td><td[^>]*>0.41</td><td[^>]*>0.0007</td>", page.text)
+    assert re.search(
+        r"<td>sepal_length</td><td[^>]*>1,340</td><td[^>]*>0.0000712</td><td[^>]*>&lt;0.000001<",
+        page.text,
+    )
+    assert not re.search(r">[^<]*\de[+-]\d", page.text)  # no figure in e-notation
     assert "⚠ drift" in page.text
 
 

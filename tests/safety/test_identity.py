@@ -30,6 +30,7 @@ from tests.access_fixtures import issue_tokens_in_process
 from tests.e2e.cli import run
 from tests.mlflow_template import seed_mlflow_store
 from tests.schema_template import migrated
+from tests.web_login import ui_login
 
 MODEL = "churn"
 ME = local_identity()
@@ -211,7 +212,7 @@ def test_the_dashboard_acts_as_its_session_s_person_and_four_eyes_hold_there_too
             (home.tokens["dan"], 403, "dan holds the deployer role"),
         ):
             api.cookies.clear()
-            assert api.post("/ui/login", data={"token": token}).status_code == 200
+            assert ui_login(api, token).status_code == 200
             page = api.get("/ui/approvals").text
             csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
             answer = api.post(
@@ -221,7 +222,7 @@ def test_the_dashboard_acts_as_its_session_s_person_and_four_eyes_hold_there_too
             assert answer.status_code == status, answer.text
             assert said in answer.text
         api.cookies.clear()
-        api.post("/ui/login", data={"token": home.tokens["bob"]})
+        ui_login(api, home.tokens["bob"])
         forged = api.post(f"/ui/approvals/{home.approval_id}/approve", data={"csrf": "x"})
         assert forged.status_code == 403
     assert home.footprint() == before

@@ -3,12 +3,20 @@ by dash pattern and marker (not colour alone), user text escaped, empty figures 
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agents.entrypoints.web.charts import Segment, Series, _nice_max, line_chart, split_bar
+from agents.entrypoints.web.charts import (
+    Segment,
+    Series,
+    _nice_max,
+    line_chart,
+    split_bar,
+)
+from agents.entrypoints.web.numbers import figure
 
 SVG = "{http://www.w3.org/2000/svg}"
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -88,6 +96,8 @@ def test_a_split_bar_labels_each_share_and_leaves_out_zero_weights() -> None:
     texts = [t.text for t in root.iter(f"{SVG}text")]
     # inside the bar where the label fits (else the share alone), and every part in the legend
     assert texts == ["v1 stable 90%", "v1 stable 90%", "10%", "v2 canary 10%"]
+    # said in words for a screen reader too (the picture is one image to it)
+    assert root.findtext(f"{SVG}desc") == "v1 stable 90%, v2 canary 10%"
 
 
 def test_an_empty_split_says_no_traffic() -> None:
@@ -114,3 +124,58 @@ def test_the_axis_top_is_a_round_number_at_or_above_the_largest_figure(
     value: float, expected: float
 ) -> None:
     assert _nice_max(value) == pytest.approx(expected)
+
+
+def _segments(root: ET.Element) -> list[ET.Element]:
+    return [g for g in root.iter(f"{SVG}g") if g.get("class") == "segment"]
+
+
+@pytest.mark.parametrize("canary", [0.5, 1, 2, 5, 8, 10, 12, 15, 17, 20, 25, 33.3, 50])
+def test_a_label_inside_the_bar_always_fits_its_part_and_the_legend_names_every_part(
+    canary: float,
+) -> None:
+    """Never a clipped label: inside a part goes its full label, else its share alone, else
+    nothing, each only when it fits with room on both sides; the legend has them all."""
+    shares = {"v1 stable": 100 - canary, "v2 canary": canary}
+    root = ET.fromstring(split_bar("split", [Segment(k, v) for k, v in shares.items()]))
+    for g in _segments(root):
+        width = float(g.find(f"{SVG}rect").get("width", 0))  # type: ignore[union-attr]
+        inside = [t.text or "" for t in g.iter(f"{SVG}text") if t.get("class") != "legend-label"]
+        assert all(len(text) * 9.5 + 8 <= width for text in inside), (canary, inside, width)
+        (legend,) = [t.text for t in g.iter(f"{SVG}text") if t.get("class") == "legend-label"]
+        label = g.get("data-label", "")
+        assert legend == f"{label} {figure(float(shares[label]))}%"
+    assert len(_segments(root)) == 2
+
+
+def test_the_legend_wraps_into_rows_inside_the_picture() -> None:
+    many = [Segment(f"v{i} canary with a long name", 10) for i in range(10)]
+    root = ET.fromstring(split_bar("split", many))
+    width = float(root.get("viewBox", "").split()[2])
+    height = float(root.get("viewBox", "").split()[3])
+    for text in root.iter(f"{SVG}text"):
+        if text.get("class") == "legend-label":
+            x, y = float(text.get("x", 0)), float(text.get("y", 0))
+            assert x + len(text.text or "") * 8.0 <= width
+            assert y <= height
+    assert len({t.get("y") for t in root.iter(f"{SVG}text") if t.get("class")}) > 1
+
+
+def test_shares_and_ticks_are_never_in_e_notation() -> None:
+    bar = split_bar("split", [Segment("v1", 99.99999), Segment("v2", 0.00001)])
+    chart = line_chart("p95", "ms", [Series("a", points(1340.0, 0.00007))])
+    texts = [t.text or "" for svg in (bar, chart) for t in ET.fromstring(svg).iter(f"{SVG}text")]
+    assert "2,000" in texts and "v2 0.00001%" in texts
+    assert not [t for t in texts if re.search(r"\de[+-]?\d", t)]
+
+
+def test_a_line_chart_says_each_series_its_style_and_latest_figure_in_words() -> None:
+    svg = line_chart(
+        "p95 latency",
+        "ms",
+        [Series("stable p95", points(10, 11)), Series("canary p95", points(12, 1340.0))],
+    )
+    assert ET.fromstring(svg).findtext(f"{SVG}desc") == (
+        "stable p95 (solid line, circles): latest 11 ms; "
+        "canary p95 (dashed line, squares): latest 1,340 ms"
+    )

@@ -1,51 +1,65 @@
-"""The dashboard's session store: random ids, expiry, logout, CSRF in constant time, bounded."""
+"""The dashboard's session tokens: random ids and nonces, CSRF tokens derived from them (never
+stored, never showing them), compared exactly. The rows themselves are tested on SQLite and
+PostgreSQL in tests/integration/test_web_ui.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from agents.entrypoints.web import sessions
-from agents.entrypoints.web.sessions import SessionStore
+import pytest
+
+from agents.entrypoints.web.sessions import UiSession, form_token, login_nonce, token_matches
+from database.ui_sessions import session_hash
+from lifecycle.approval import Role
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-def test_a_session_has_random_ids_and_never_shows_its_token_in_the_id() -> None:
-    store = SessionStore(60)
-    a, b = store.open("tok-a", NOW), store.open("tok-a", NOW)
-    assert a.session_id != b.session_id and a.csrf != b.csrf
-    assert "tok-a" not in a.session_id and len(a.session_id) >= 40
-    assert store.get(a.session_id, NOW) == a
+def _session(session_id: str) -> UiSession:
+    return UiSession(session_id, "tok-0123", "vera", Role.VIEWER, NOW)
 
 
-def test_a_session_ends_at_its_expiry_and_at_logout() -> None:
-    store = SessionStore(60)
-    s = store.open("tok", NOW)
-    assert store.get(s.session_id, NOW + timedelta(seconds=59)) is not None
-    assert store.get(s.session_id, NOW + timedelta(seconds=60)) is None
-    t = store.open("tok", NOW)
-    store.close(t.session_id)
-    assert store.get(t.session_id, NOW) is None
-    assert store.get("", NOW) is None and store.get(None, NOW) is None
+def test_nonces_are_random_and_long() -> None:
+    a, b = login_nonce(), login_nonce()
+    assert a != b and len(a) >= 40
+
+
+def test_a_session_s_csrf_token_is_its_own_and_shows_nothing_of_its_id() -> None:
+    a, b = _session("id-a" * 10), _session("id-b" * 10)
+    assert a.csrf != b.csrf
+    assert a.csrf == _session("id-a" * 10).csrf  # the same on every replica: nothing stored
+    assert "id-a" not in a.csrf
+    assert a.csrf != session_hash(a.session_id)  # the stored hash is not the form's token
+
+
+def test_each_purpose_has_its_own_token_for_one_secret() -> None:
+    assert form_token("s" * 43, "csrf") != form_token("s" * 43, "login")
+
+
+@pytest.mark.parametrize(
+    ("given", "secret", "purpose", "matches"),
+    [
+        (form_token("nonce", "login"), "nonce", "login", True),
+        (form_token("nonce", "login"), "nonce", "csrf", False),  # another purpose's
+        (form_token("nonce", "login"), "other", "login", False),  # another secret's
+        (form_token("nonce", "login")[:-1], "nonce", "login", False),
+        (form_token("nonce", "login") + "0", "nonce", "login", False),
+        ("", "nonce", "login", False),
+        (form_token("nonce", "login"), None, "login", False),  # no cookie: nothing matches
+        (form_token("", "login"), "", "login", False),
+    ],
+)
+def test_a_form_token_matches_only_its_secret_and_purpose_exactly(
+    given: str, secret: str | None, purpose: str, matches: bool
+) -> None:
+    assert token_matches(given, secret, purpose) is matches
 
 
 def test_the_csrf_token_must_match_exactly() -> None:
-    s = SessionStore(60).open("tok", NOW)
+    s = _session("x" * 43)
     assert s.csrf_ok(s.csrf)
     assert not s.csrf_ok("") and not s.csrf_ok(s.csrf[:-1]) and not s.csrf_ok(s.csrf + "x")
 
 
-def test_a_login_flood_drops_the_oldest_sessions_not_memory(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(sessions, "MAX_SESSIONS", 3)
-    store = SessionStore(60)
-    opened = [store.open("tok", NOW + timedelta(seconds=i)) for i in range(5)]
-    assert len(store) == 3
-    assert store.get(opened[0].session_id, NOW) is None
-    assert store.get(opened[4].session_id, NOW) is not None
-
-
-def test_expired_sessions_are_dropped_when_a_new_one_opens() -> None:
-    store = SessionStore(10)
-    store.open("tok", NOW)
-    store.open("tok", NOW + timedelta(seconds=30))
-    assert len(store) == 1
+def test_the_stored_hash_is_the_sha256_of_the_id() -> None:
+    assert session_hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

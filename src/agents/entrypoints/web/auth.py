@@ -1,9 +1,9 @@
-"""Who is looking at a page: the session cookie -> the token kept server-side -> the person
-and their role now (``app.state.authenticate``, the API's one authentication function)."""
+"""Who is looking at a page: the session cookie -> the session's row in the state database ->
+its unrevoked token's person and their role now. A login authenticates the token with
+``app.state.authenticate`` (the API's one authentication function) before a session opens."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -12,9 +12,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from agents.entrypoints.api.auth import ApiUser
-from agents.entrypoints.web.sessions import COOKIE, SessionStore, UiSession
+from agents.entrypoints.web.sessions import (
+    COOKIE,
+    LOGIN_COOKIE,
+    LOGIN_SECONDS,
+    SessionStore,
+    UiSession,
+)
 
-_store_lock = threading.Lock()
 MAX_FORM_BYTES = 64 * 1024
 """A form larger than this is refused (the API's body limit applies before it, too)."""
 
@@ -28,14 +33,9 @@ class Viewer:
 
 
 def sessions(request: Request) -> SessionStore:
-    """The app's session store (made on first use, with the home's session length)."""
-    state = request.app.state
-    with _store_lock:
-        store: SessionStore | None = getattr(state, "ui_sessions", None)
-        if store is None:
-            seconds = state.container.settings.ui_session_seconds
-            store = state.ui_sessions = SessionStore(seconds)
-    return store
+    """The app's session store: the home's state database, with the home's session length."""
+    container = request.app.state.container
+    return SessionStore(container, container.settings.ui_session_seconds)
 
 
 async def authenticate(request: Request, token: str) -> ApiUser | None:
@@ -49,15 +49,10 @@ async def authenticate(request: Request, token: str) -> ApiUser | None:
 async def viewer(request: Request) -> Viewer | None:
     """The person of the request's session, or None (no session, expired, or its token no
     longer authenticates anybody: that session is closed)."""
-    store = sessions(request)
-    session = store.get(request.cookies.get(COOKIE))
+    session = await run_in_threadpool(sessions(request).get, request.cookies.get(COOKIE))
     if session is None:
         return None
-    user = await authenticate(request, session.token)
-    if user is None:
-        store.close(session.session_id)
-        return None
-    return Viewer(session, user)
+    return Viewer(session, ApiUser(session.owner, session.role))
 
 
 def set_cookie(request: Request, response: Response, session: UiSession, seconds: float) -> None:
@@ -76,6 +71,23 @@ def set_cookie(request: Request, response: Response, session: UiSession, seconds
 
 def clear_cookie(response: Response) -> None:
     response.delete_cookie(COOKIE, path="/ui", httponly=True, samesite="strict")
+
+
+def set_login_cookie(request: Request, response: Response, nonce: str) -> None:
+    """The login form's nonce: HTTP-only, SameSite=Strict, only sent back to ``/ui/login``."""
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        max_age=LOGIN_SECONDS,
+        path="/ui/login",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def clear_login_cookie(response: Response) -> None:
+    response.delete_cookie(LOGIN_COOKIE, path="/ui/login", httponly=True, samesite="strict")
 
 
 async def form(request: Request) -> dict[str, str]:

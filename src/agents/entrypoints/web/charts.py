@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
+from agents.entrypoints.web.numbers import figure
+
 DASHES = ("", "6 4", "2 3", "10 3 2 3")
 """Dash patterns in series order: solid, dashed, dotted, dash-dot."""
 COLOURS = ("#1f5fa8", "#b3471d", "#2f7d32", "#6b3fa0")
@@ -22,8 +24,14 @@ MARKERS = ("circle", "square", "diamond", "triangle")
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 28, 64
 EMPTY_HEIGHT = 64
-CHAR_PX = 8.0
-"""About how wide a character of a 13 px bold label is (to tell whether a label fits)."""
+CHAR_PX = 9.5
+"""At least as wide as a character of a 13 px bold label (DejaVu Sans Bold's digits are ~8.3 px,
+its ``%`` wider): a label is drawn inside its part only when this many pixels a character, and
+``PAD`` on each side, fit; otherwise the legend alone names the part."""
+PAD = 4.0
+LEGEND_CHAR_PX = 8.0
+"""At least as wide as a character of a 13 px legend label."""
+LEGEND_ROW = 22
 
 
 @dataclass(frozen=True)
@@ -58,11 +66,13 @@ def _nice_max(value: float) -> float:
 
 
 def _number(value: float) -> str:
-    """A tick label: at most three significant figures, no trailing zeros, no exponent from a
-    thousand up (``1,500``)."""
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
+    """A tick label: at most three significant figures, never an exponent (``1,500``)."""
+    return figure(float(value))
+
+
+def fits(text: str, width: float) -> bool:
+    """Whether a 13 px bold ``text`` fits inside ``width`` pixels with room on both sides."""
+    return len(text) * CHAR_PX + 2 * PAD <= width
 
 
 def _attr(value: str) -> str:
@@ -84,7 +94,7 @@ def line_chart(title: str, unit: str, series: Sequence[Series]) -> str:
                 "</svg>",
             ]
         )
-    parts = [_open(title), f"<title>{escape(title)}</title>", _heading(title)]
+    parts = [_open(title), f"<title>{escape(title)}</title>", _desc(series, unit), _heading(title)]
     start = min(t for t, _ in points).timestamp()
     end = max(t for t, _ in points).timestamp()
     span = max(end - start, 1.0)
@@ -103,6 +113,25 @@ def line_chart(title: str, unit: str, series: Sequence[Series]) -> str:
         parts.append(_line(i, s, x, y))
     parts.append(_legend(series))
     return "".join([*parts, "</svg>"])
+
+
+STYLES = (
+    "solid line, circles",
+    "dashed line, squares",
+    "dotted line, diamonds",
+    "dash-dot line, triangles",
+)
+"""How each series looks, in words (for the picture's description: never colour alone)."""
+
+
+def _desc(series: Sequence[Series], unit: str) -> str:
+    """The chart in words: each series, how it is drawn, and its latest figure."""
+    said = [
+        f"{s.label} ({STYLES[i % len(STYLES)]}): latest {figure(float(s.points[-1][1]))} {unit}"
+        for i, s in enumerate(series)
+        if s.points
+    ]
+    return f"<desc>{escape('; '.join(said))}</desc>"
 
 
 def _open(title: str, height: int = HEIGHT) -> str:
@@ -198,15 +227,19 @@ def _legend(series: Sequence[Series]) -> str:
 
 def split_bar(title: str, segments: Sequence[Segment]) -> str:
     """A horizontal bar split by share, hatched alternately (neighbours differ without colour),
-    each part labelled inside when the label fits, and a legend below naming every part with
-    its share; an empty split says "no traffic"."""
-    width, bar_h = 640, 36
+    each part labelled inside only when its label fits (else its share alone, else nothing: never
+    a clipped label), and a legend below, wrapped in rows inside the picture, naming every part
+    with its share; an empty split says "no traffic"."""
+    width, bar_h = WIDTH, 36
     shown = [s for s in segments if s.percent > 0]
-    height = bar_h + 8 + (24 if shown else 0)
+    labels = [f"{s.label} {figure(float(s.percent))}%" for s in shown]
+    places, rows = _legend_places(labels, width)
+    height = bar_h + 8 + rows * LEGEND_ROW
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label={_attr(title)} class="split">',
         f"<title>{escape(title)}</title>",
+        f"<desc>{escape(', '.join(labels) or 'no traffic')}</desc>",
         '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" stroke="#fff" '
         'stroke-width="2"/></pattern></defs>',
@@ -218,26 +251,39 @@ def split_bar(title: str, segments: Sequence[Segment]) -> str:
         )
         return "".join([*parts, "</svg>"])
     total = sum(s.percent for s in shown)
-    left, legend_x = 0.0, 0.0
-    for i, s in enumerate(shown):
+    left = 0.0
+    for i, (s, label, (lx, ly)) in enumerate(zip(shown, labels, places, strict=True)):
         w = round(s.percent / total * width, 1)
-        label = f"{s.label} {s.percent:g}%"
         parts.append(f'<g class="segment" data-label={_attr(s.label)}>')
         parts.append(_swatch(i, round(left, 1), 4, w, bar_h))
-        inside = label if len(label) * CHAR_PX < w else f"{s.percent:g}%"
-        if len(inside) * CHAR_PX < w:
+        inside = next((t for t in (label, f"{figure(float(s.percent))}%") if fits(t, w)), "")
+        if inside:
             parts.append(
                 f'<text x="{round(left + w / 2, 1)}" y="27" text-anchor="middle" font-size="13" '
                 f'fill="#fff" font-weight="bold" aria-hidden="true">{escape(inside)}</text>'
             )
-        parts.append(_swatch(i, round(legend_x, 1), bar_h + 14, 14, 14))
+        y = bar_h + 14 + ly
+        parts.append(_swatch(i, lx, y, 14, 14))
         parts.append(
-            f'<text x="{round(legend_x + 20, 1)}" y="{bar_h + 26}" font-size="13">'
+            f'<text x="{round(lx + 20, 1)}" y="{y + 12}" font-size="13" class="legend-label">'
             f"{escape(label)}</text></g>"
         )
         left += w
-        legend_x += 20 + len(label) * 7.5 + 16
     return "".join([*parts, "</svg>"])
+
+
+def _legend_places(labels: Sequence[str], width: float) -> tuple[list[tuple[float, int]], int]:
+    """Where each legend entry starts (x, row offset), flowing into new rows so that none runs
+    past ``width``; and how many rows."""
+    places: list[tuple[float, int]] = []
+    x, row = 0.0, 0
+    for label in labels:
+        entry = 20 + len(label) * LEGEND_CHAR_PX
+        if x > 0 and x + entry > width:
+            x, row = 0.0, row + 1
+        places.append((round(x, 1), row * LEGEND_ROW))
+        x += entry + 16
+    return places, (row + 1) if labels else 0
 
 
 def _swatch(i: int, x: float, y: float, w: float, h: float) -> str:

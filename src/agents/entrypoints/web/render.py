@@ -12,6 +12,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse, Response
 
+from agents.entrypoints.web.numbers import figure, percent
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -38,24 +40,6 @@ def when(value: Any) -> str:
         except ValueError:
             return value
     return "" if value is None else str(value)
-
-
-def figure(value: Any, digits: int = 3) -> str:
-    """A number with at most ``digits`` significant figures; ``-`` for none."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.{digits}g}"
-    return str(value)
-
-
-def percent(value: Any) -> str:
-    """A share 0..1 as a percent (``12.5%``)."""
-    if value is None:
-        return "-"
-    return f"{float(value) * 100:.3g}%"
 
 
 def as_json(value: Any) -> str:

@@ -25,12 +25,15 @@ from agents.entrypoints.web.auth import (
     Viewer,
     authenticate,
     clear_cookie,
+    clear_login_cookie,
     form,
     sessions,
     set_cookie,
+    set_login_cookie,
     viewer,
 )
 from agents.entrypoints.web.render import SECURITY_HEADERS, page, static
+from agents.entrypoints.web.sessions import LOGIN_COOKIE, form_token, login_nonce, token_matches
 from agents.handlers import operations
 from lifecycle.approval import Role
 from lifecycle.errors import BadInputError, ModelDeployerError, PermissionDeniedError
@@ -40,6 +43,8 @@ SOURCE = "ui"
 """The ``RequestSource`` of what the dashboard asks the system graph for."""
 MAX_TEXT = 1000
 """Characters kept of a comment or a reason (the API's limit)."""
+
+STALE_LOGIN = "The login form was stale or came from another site: try again."
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -96,23 +101,38 @@ async def static_file(name: str) -> Response:
     return static(name)
 
 
+def _login_page(request: Request, status: int = 200, error: str | None = None) -> Response:
+    """The login form with a fresh nonce: its HMAC in the form, the nonce in a cookie only
+    ``/ui/login`` gets back (login CSRF)."""
+    nonce = login_nonce()
+    response = page("login.html", status, error=error, csrf=form_token(nonce, "login"))
+    set_login_cookie(request, response, nonce)
+    return response
+
+
 @router.get("/login")
 async def login_page(request: Request) -> Response:
-    return page("login.html", error=None)
+    return _login_page(request)
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    """A token that authenticates opens a session (cookie) and goes to the overview; any other
-    gets the login page again with an error and no cookie."""
-    token = (await form(request)).get("token", "").strip()
+    """A login form of this site (its nonce cookie and form token agree) with a token that
+    authenticates opens a session (cookie) and goes to the overview; anything else gets the
+    login page again with an error and no session."""
+    fields = await form(request)
+    if not token_matches(fields.get("csrf", ""), request.cookies.get(LOGIN_COOKIE), "login"):
+        return _login_page(
+            request, 403, "The login form was stale or came from another site: try again."
+        )
+    token = fields.get("token", "").strip()
     user = await authenticate(request, token)
-    if user is None:
-        return page("login.html", 401, error="That token is not valid (unknown or revoked).")
-    store = sessions(request)
-    session = store.open(token)
+    session = None if user is None else await run_in_threadpool(sessions(request).open, token)
+    if session is None:
+        return _login_page(request, 401, "That token is not valid (unknown or revoked).")
     response = RedirectResponse(f"{PREFIX}/", status_code=303, headers=SECURITY_HEADERS)
-    set_cookie(request, response, session, store.seconds)
+    set_cookie(request, response, session, sessions(request).seconds)
+    clear_login_cookie(response)
     return response
 
 
@@ -121,7 +141,7 @@ async def logout(request: Request) -> Response:
     who = await viewer(request)
     fields = await form(request)
     if who is not None and who.session.csrf_ok(fields.get("csrf", "")):
-        sessions(request).close(who.session.session_id)
+        await run_in_threadpool(sessions(request).close, who.session.session_id)
     response = _login_redirect()
     clear_cookie(response)
     return response

@@ -1,12 +1,15 @@
 // model-deployer dashboard: refresh the page's live part every few seconds, without a reload.
 // Plain script, no library. The part is left alone while you are typing in one of its forms,
 // and nothing is asked while the tab is hidden (an open page costs the API a status read each).
+// Keyboard users keep their place: the part is replaced only when the server's answer changed,
+// and the link or control that had the focus gets it back in the new part.
 (function () {
   "use strict";
   var PERIOD_MS = 3000;
   var live = document.getElementById("live");
   if (!live || !live.dataset.live) { return; }
   var stamp = document.getElementById("updated");
+  var last = null;
 
   function busy() {
     var active = document.activeElement;
@@ -21,6 +24,23 @@
     return open.length > 0;
   }
 
+  function focusKey() {
+    // What names the focused element inside the live part, so the new part's twin is found.
+    var active = document.activeElement;
+    if (!active || active === live || !live.contains(active)) { return null; }
+    if (active.id) { return "#" + CSS.escape(active.id); }
+    var href = active.getAttribute("href");
+    if (href) { return active.tagName.toLowerCase() + '[href="' + CSS.escape(href) + '"]'; }
+    return null;
+  }
+
+  function replace(html) {
+    var key = focusKey();
+    live.innerHTML = html;
+    var again = key && live.querySelector(key);
+    if (again) { again.focus({ preventScroll: true }); }
+  }
+
   function refresh() {
     if (document.hidden || busy()) { return schedule(); }
     fetch(live.dataset.live, { credentials: "same-origin", headers: { "Accept": "text/html" } })
@@ -30,7 +50,8 @@
       })
       .then(function (html) {
         if (html !== null && html !== undefined && !busy()) {
-          if (live.innerHTML !== html) { live.innerHTML = html; }
+          if (html !== last) { replace(html); }  // the first answer once, then changes
+          last = html;
           if (stamp) { stamp.textContent = "Live: updated " + new Date().toLocaleTimeString(); }
         }
       })
