@@ -5,7 +5,7 @@ error, and the heartbeat by which another API process's worker takes up a dead o
 A new table only (nothing else references it).
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-11-30 14:40:41.804030
 """
 
