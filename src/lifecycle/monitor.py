@@ -251,3 +251,9 @@ def _warm(
 
 def _messages(verdicts: Sequence[Verdict]) -> tuple[str, ...]:
     return tuple(v.message for v in verdicts)
+
+
+def act_order(actions: Sequence[MonitorAction]) -> list[int]:
+    """The order a tick carries its judgements out in, as indexes of ``actions``: rollbacks
+    first (users are on a failing deployment until its switch), then the rest as judged."""
+    return sorted(range(len(actions)), key=lambda i: actions[i] is not MonitorAction.ROLLBACK)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from agents.model_deployer import rollback as rollback_module
 from agents.model_deployer.changes import mark
 from agents.model_deployer.monitor import MONITOR_ACTOR
 from database.models import HealthCheckRow, RolloutRow
@@ -303,6 +304,71 @@ def test_the_next_tick_carries_out_the_stored_plan_through_the_rollback_flow(
         [event] = [e for e in uow.audit.list() if e.action == "rolled_back"]
     assert event.payload["decided_at"] == stored["decided_at"]
     assert event.payload["undone"] == [canary.new] and event.actor == MONITOR_ACTOR
+
+
+def test_a_decided_rollback_is_planned_warm_on_the_gateways_figures_without_a_probe(
+    canary: Canary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canary.traffic(40, errors=8)  # the stable answered 360 requests in the gateways' window
+    probed: list[Endpoint] = []
+    monkeypatch.setattr(canary.story.world.serving, "is_alive", probed.append)
+    canary.story.world.router.fail = True  # the switch cannot happen: the decision stays stored
+
+    canary.tick()
+
+    pending = canary.rollout().pending
+    assert pending is not None and pending["plan"]["warm"] is True
+    assert pending["plan"]["restored"] == canary.stable == pending["plan"]["target"]
+    assert pending["plan"]["decided_at"] == pending["decided_at"]
+    assert probed == [], "the stable's own server was not asked: the gateways saw it answer"
+
+
+def test_a_target_the_figures_cannot_vouch_for_is_asked_before_it_is_restored(
+    canary: Canary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canary.story.world.metrics.count(canary.new, 40, 8)  # no figures of the stable at all
+    probed: list[str] = []
+
+    def is_alive(endpoint: Endpoint) -> bool:
+        probed.append(endpoint.deployment_id)
+        return False  # its server does not answer: started again
+
+    monkeypatch.setattr(canary.story.world.serving, "is_alive", is_alive)
+    canary.story.world.router.fail = True
+
+    canary.tick()
+
+    pending = canary.rollout().pending
+    assert pending is not None and probed == [canary.stable]
+    assert pending["plan"]["warm"] is False and pending["plan"]["restored"] != canary.stable
+
+
+def test_a_watcher_killed_after_the_switch_leaves_the_next_tick_the_same_plan(
+    canary: Canary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Killed(BaseException):
+        """The process dying at the failpoint."""
+
+    def failpoint(name: str) -> None:
+        if name == "rollback.switched":
+            raise Killed(name)
+
+    monkeypatch.setattr(rollback_module, "failpoint", failpoint)
+    canary.traffic(40, errors=8)
+    with pytest.raises(Killed):
+        canary.tick()
+    stored = canary.rollout().pending
+    assert stored is not None and canary.story.routes() == single(MODEL, canary.stable)
+    monkeypatch.undo()
+
+    check = canary.check(canary.tick())
+
+    assert check["outcome"].startswith(f"rolled back to {canary.stable}: automatic: ")
+    assert (canary.rollout().phase, canary.rollout().pending) == ("rolled_back", None)
+    with canary.story.world.uow() as uow:
+        [event] = [e for e in uow.audit.list() if e.action == "rolled_back"]
+    assert event.payload["decided_at"] == stored["decided_at"] == stored["plan"]["decided_at"]
+    assert event.payload["restored"] == stored["plan"]["restored"] == canary.stable
 
 
 def test_a_tick_with_nothing_to_watch_changes_nothing(canary: Canary) -> None:

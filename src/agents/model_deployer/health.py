@@ -17,6 +17,7 @@ from typing import Any
 
 from agents.keyed_steps import once
 from agents.model_deployer.changes import left_alone
+from agents.model_deployer.decided import Plans, pending_of, plan_decided
 from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
 from agents.model_deployer.rollouts import mark_of, rollout_config
 from agents.model_deployer.slo import SloGuard
@@ -66,15 +67,17 @@ class HealthChecks:
         checks = [self._judge(r, rows, figures) for r in mine]
         checks += self._sweep(rows, owned | busy, bases)
         now = self.deps.clock.now()
-        done = once(self.deps, tick, "check_health", self._recorder(tick, checks, now))
+        planned = plan_decided(self.deps, tick, checks, mine, rows, figures, now)
+        done = once(self.deps, tick, "check_health", self._recorder(tick, checks, now, planned))
         kept = tuple(c for c in checks if c.deployment_id not in done.get("left_alone", ()))
         return {"monitor": MonitorReport(tick_id=tick, checked_at=now, checks=kept)}
 
-    def _recorder(self, tick: str, checks: list[HealthCheck], now: datetime) -> Any:
+    def _recorder(self, tick: str, checks: list[HealthCheck], now: datetime, plans: Plans) -> Any:
         """The tick's one write: a ``health_checks`` row per judgement, and each decided
-        rollback stored in its rollout (``pending``) before anything acts on it. A deployment a
-        run marked since it was read is left to that run (its server may be stopping: a
-        judgement of it is not one of its health), and so is said in the result."""
+        rollback stored in its rollout (``pending``, with its plan: ``decided.py``) before anything
+        acts on it. A deployment a run marked since it was read is left to that run (its server
+        may be stopping: a judgement of it is not one of its health), and so is said in the
+        result."""
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             ids = {d for c in checks for d in (c.deployment_id, c.target) if d}
@@ -98,12 +101,7 @@ class HealthChecks:
                     continue
                 rollout.last_message = check.message
                 if rollout.pending is None:
-                    rollout.pending = {
-                        "decided_at": now.isoformat(),
-                        "run_id": f"{tick}-{check.deployment_id}"[:100],
-                        "reasons": list(check.reasons),
-                        "target": check.target,
-                    }
+                    rollout.pending = pending_of(tick, check, now, plans)
                     _audit_stale(uow, check)
             uow.rollouts.set_messages(said)  # one statement: what each judgement said
             del loaded

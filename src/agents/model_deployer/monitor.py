@@ -22,7 +22,7 @@ from agents.model_deployer.state import HealthCheck, MonitorReport, State
 from database.models import RolloutRow
 from database.protocols import UnitOfWork
 from database.services import retire
-from lifecycle.monitor import MonitorAction, RolloutPhase, monitor_mark
+from lifecycle.monitor import MonitorAction, RolloutPhase, act_order, monitor_mark
 from lifecycle.ports import Routes
 from lifecycle.rollback_plan import RollbackPlan
 from lifecycle.routing import single, split, with_shadow_of, without_mirror
@@ -36,18 +36,23 @@ class MonitorNodes:
     def __init__(self, deps: DeployerDeps) -> None:
         self.deps = deps
         self.rollback_flow = rollback_flow(deps)
+        self.planned_flow = rollback_flow(deps, pause=False)
+        """A rollback whose plan the tick stored with its decision: straight through."""
 
     # -- act --------------------------------------------------------------------------------
 
     def act(self, state: State) -> dict[str, Any]:
-        """Carry out each decision; one that cannot be carried out is reported, not raised."""
+        """Carry out each decision, rollbacks first (users are on a failing deployment until its
+        switch); one that cannot be carried out is reported, not raised."""
         report = state.monitor
         if isinstance(report, dict):  # a checkpoint read without its class gives JSON back
             report = MonitorReport.model_validate(report)
         if report is None:
             return {"status": "monitored"}
+        order = act_order([c.action for c in report.checks])  # rollbacks first
+        outcomes = {i: self._outcome(state, report.checks[i]) for i in order}
         done = tuple(
-            c.model_copy(update={"outcome": self._outcome(state, c)}) for c in report.checks
+            c.model_copy(update={"outcome": outcomes[i]}) for i, c in enumerate(report.checks)
         )
         return {"monitor": report.model_copy(update={"checks": done}), "status": "monitored"}
 
@@ -137,7 +142,8 @@ class MonitorNodes:
 
     def _roll_back(self, check: HealthCheck) -> str:
         """The rollback flow (the graph's own path), under the run id the decision was stored
-        with; a new plan is stored in the rollout before anything is undone."""
+        with. A plan stored with the decision (``decided.py``) runs straight through; without
+        one, a new plan is stored in the rollout before anything is undone."""
         dep = check.deployment_id
         with self.deps.uow() as uow:
             rollout = _open(uow, dep)
@@ -162,7 +168,10 @@ class MonitorNodes:
             self._save_pending(dep, {**pending, "plan": plan.model_dump(mode="json")})
             return plan
 
-        result = run_rollback(self.rollback_flow, request, None if stored else keep)
+        if stored:  # stored with the decision (or by a tick that stopped): straight through
+            result = run_rollback(self.planned_flow, request)
+        else:
+            result = run_rollback(self.rollback_flow, request, keep)
         return f"rolled back to {result['active_deployment_id']}: {reason}"
 
     def _stop_mirror(self, check: HealthCheck, pending: dict[str, Any]) -> str:

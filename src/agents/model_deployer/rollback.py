@@ -275,13 +275,22 @@ def add_rollback_flow(graph: StateGraph[State, None, Any, State], nodes: Rollbac
     graph.add_edge(ALIAS_NODE, END)
 
 
-def rollback_flow(deps: DeployerDeps) -> CompiledStateGraph[State, None, State, State]:
+def rollback_flow(
+    deps: DeployerDeps, pause: bool = True
+) -> CompiledStateGraph[State, None, State, State]:
     """The rollback flow alone, entered at ``plan_rollback`` with a full request (its run id,
     and the plan when one was already decided), pausing after the plan so the caller can store
-    the decision before anything is undone. Each run is one short-lived in-memory thread."""
+    the decision before anything is undone. Each run is one short-lived in-memory thread.
+
+    Without ``pause``: for a request whose plan is already stored (the monitor's tick plans a
+    rollback when it decides it and stores both in one write), the flow runs straight through,
+    with no checkpointer: nothing is left to store before the switch, and checkpointing every
+    step was most of the flow's own time before it."""
     graph = StateGraph(State)
     add_rollback_flow(graph, RollbackNodes(deps))
     graph.add_edge(START, "plan_rollback")
+    if not pause:
+        return graph.compile(name=ROLLBACK_FLOW)
     # The same allow-list as every checkpointer: a plan is restored as a RollbackPlan, and an
     # undeclared type is refused rather than warned about.
     saver = InMemorySaver(serde=strict_serde((State,)))
@@ -294,7 +303,12 @@ def run_rollback(
     keep: Callable[[RollbackPlan], RollbackPlan] | None = None,
 ) -> dict[str, Any]:
     """Run ``request`` through ``flow`` to its end; ``keep`` is given the new plan (and returns
-    it as the flow carries it on) before the flow acts on it. Returns the final state."""
+    it as the flow carries it on) before the flow acts on it. Returns the final state. A flow
+    compiled without a checkpointer (``pause=False``) runs a stored plan straight through."""
+    if flow.checkpointer is None:
+        if request.rollback is None:
+            raise RuntimeError("a rollback flow that does not pause needs a stored plan")
+        return dict(flow.invoke(request))
     config: RunnableConfig = {"configurable": {"thread_id": f"{ROLLBACK_FLOW}-{uuid.uuid4().hex}"}}
     try:
         flow.invoke(request, config)
