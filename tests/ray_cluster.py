@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -176,8 +177,13 @@ def ray_cluster(base: Path | None = None, workers: int = 1) -> Iterator[RayClust
     temp_dir = Path(tempfile.mkdtemp(prefix="ray", dir=base))
     # nothing of a deployer home reaches the nodes (a replica gets its own environment)
     passed = {k: v for k, v in os.environ.items() if not k.startswith(("DEPLOYER_", "BENTOML_"))}
+    # Ray binds the machine's own address, not loopback (it resolves 127.0.0.1 to it), so the
+    # cluster takes a token: without it, anyone who reaches the machine could run code on it.
+    # This process is a driver of it too (RayServing), so it holds the token while it runs.
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     env = {
         **passed,
+        **auth,
         CLUSTER_ENV: cluster_id,
         "RAY_USAGE_STATS_ENABLED": "0",
         "BENTOML_DO_NOT_TRACK": "true",
@@ -206,6 +212,8 @@ def ray_cluster(base: Path | None = None, workers: int = 1) -> Iterator[RayClust
         temp_dir / "head.log",
     )
     cluster = RayCluster(address, f"http://127.0.0.1:{free_port()}", cluster_id, temp_dir, head)
+    before = {k: os.environ.get(k) for k in auth}
+    os.environ.update(auth)
     try:
         _wait_started(head, temp_dir / "head.log")
         if workers:
@@ -216,6 +224,11 @@ def ray_cluster(base: Path | None = None, workers: int = 1) -> Iterator[RayClust
         _disconnect()
         cluster.stop()
         shutil.rmtree(temp_dir, ignore_errors=True)
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _disconnect() -> None:
