@@ -165,6 +165,27 @@ def test_a_passing_canary_walks_every_step_completes_and_retires_the_old_after_w
     assert canary.story.world.stage_of(MODEL, canary.version) == "production"
 
 
+def test_a_warm_old_deployment_without_traffic_is_retired_on_its_last_step_s_figures(
+    canary: Canary,
+) -> None:
+    """Once the canary takes all traffic the old deployment gets none: the warm phase judges
+    the new one's requests since the switch against the old one's last step, not against the
+    nothing it has served since (which held it warm for ever: "no p95 for the baseline")."""
+    for _ in range(3):
+        canary.traffic(100)
+        canary.story.world.clock.advance(seconds=31)
+        canary.tick()
+    assert canary.rollout().phase == "warm"
+    canary.story.world.metrics.count(canary.new, 100, 0, 5.0)  # all users, the old one none
+    canary.story.world.clock.advance(seconds=61)
+
+    check = canary.check(canary.tick())
+
+    assert (check["action"], canary.rollout().phase) == ("retire", "completed"), check["message"]
+    assert check["metrics"]["candidate"]["requests"] == 100
+    assert check["metrics"]["baseline"]["requests"] == 900  # its last step's
+
+
 def test_each_step_is_judged_only_on_its_own_requests(canary: Canary) -> None:
     canary.traffic(100)
     canary.story.world.clock.advance(seconds=31)

@@ -99,15 +99,20 @@ class MonitorNodes:
     def _complete(self, state: State, check: HealthCheck) -> str:
         dep, base = check.deployment_id, check.target
         self._route(check, single(check.model_name, dep))
-        marks = marks_of(self.deps, dep, base)
+        marks = marks_of(self.deps, dep)
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             rollout = _open(uow, dep)
             now = self.deps.clock.now()
+            # The new deployment is judged on its own requests from now; the old one keeps its
+            # last step's mark: it serves nobody while warm, so its figures since the switch
+            # would be none, and the warm phase could never pass (its latency gates compare
+            # with the old one's last step instead).
+            kept = {base: rollout.marks[base]} if base and base in rollout.marks else {}
             rollout.phase, rollout.step_started_at, rollout.marks = (
                 RolloutPhase.WARM.value,
                 now,
-                marks,
+                {**kept, **marks},
             )
             rollout.step_index = max(0, len(rollout.steps.get("weights", [])) - 1)
             rollout.warm_until = now + timedelta(seconds=self.deps.policy.kept_warm_seconds)
