@@ -61,6 +61,7 @@ MODULE_TESTS: dict[str, list[str]] = {
         "test_monitor_decisions.py",
         "test_monitor_judgement.py",
         "test_lifecycle_stale_figures.py",
+        "test_lifecycle_warm_target.py",  # act_order
     ],
     "names": ["test_lifecycle_names.py"],
     "ports": ["test_routing.py", "test_shared_values.py"],

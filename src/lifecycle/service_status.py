@@ -58,7 +58,7 @@ def delete_refusal(
     to route them to. A canary beside a stable one, a shadow, or a deployment the table does
     not name may be deleted (its traffic is routed away first)."""
     share = float(weights.get(deployment_id, 0.0))
-    others = sum(float(w) for d, w in weights.items() if d != deployment_id and w > 0)
+    others = sum(float(w) for d, w in weights.items() if d != deployment_id)  # weights >= 0
     if deployment_id == stable_id or (share > 0 and others <= 0):
         return (
             f"{deployment_id} is what serves {model_name}'s users: deploy or roll back to "

@@ -54,6 +54,10 @@ def test_an_unknown_native_status_is_refused() -> None:
         ("c", {"s": 0.0, "c": 100.0}, None, True),  # the others take nothing
         ("c", {"s": 100.0, "c": 0.0}, None, False),
         ("m", {"s": 100.0}, "s", False),  # the mirror, or not in the table at all
+        ("m", {}, None, False),  # an empty table: nobody is served by it
+        ("c", {"s": 0.5, "c": 99.5}, None, False),  # the others take a little: routed there
+        ("c", {"s": 0.0, "c": 0.5}, None, True),  # a little, and nobody else anything
+        ("c", {"s": 0.0, "c": 0.0}, None, False),  # a table that serves nobody
     ],
 )
 def test_delete_refusal(
@@ -62,7 +66,10 @@ def test_delete_refusal(
     why = delete_refusal(deployment, "iris", weights, stable)
     assert bool(why) is refused
     if refused:
-        assert why.startswith(f"{deployment} is what serves iris's users")
+        assert why == (
+            f"{deployment} is what serves iris's users: deploy or roll back to another "
+            "deployment first, then delete it"
+        )
 
 
 @pytest.mark.parametrize(

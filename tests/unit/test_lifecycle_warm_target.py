@@ -27,6 +27,8 @@ def window(requests: int, errors: int = 0) -> PerformanceMetrics:
         (ACTIVE, True, 80.0, window(3, 3), None),  # answered nobody
         (ACTIVE, True, 80.0, None, None),  # no fresh figures
         (ACTIVE, True, 0.0, window(120, 0), None),  # takes no traffic now
+        (ACTIVE, True, 0.5, window(120, 0), True),  # a little traffic is traffic
+        (ACTIVE, True, 80.0, window(1, 0), True),  # one answer is an answer
         (ACTIVE, False, 80.0, window(120, 0), False),  # its process is gone
         (DeploymentStatus.DEPLOYING, True, 80.0, window(120, 0), False),
         (DeploymentStatus.ROLLED_BACK, True, 0.0, None, False),
@@ -44,6 +46,13 @@ def test_a_target_is_warm_on_the_gateways_evidence_or_else_probed(
         status=status, process_alive=alive, routed_percent=percent, window=figures
     )
     assert warm_on_evidence(evidence, max_error_rate=0.05) is warm
+
+
+def test_failures_are_not_answers_whatever_the_threshold_allows() -> None:
+    evidence = TargetEvidence(
+        status=ACTIVE, process_alive=True, routed_percent=80.0, window=window(2, 2)
+    )
+    assert warm_on_evidence(evidence, max_error_rate=1.0) is None
 
 
 A, W, R, C, OBSERVE = (
