@@ -77,9 +77,10 @@ def format_cpu(cpus: float) -> str:
 
 def format_memory(size: int) -> str:
     """The canonical text of a memory figure: the unit that divides it into the smallest whole
-    number (a binary one on a tie), so ``parse_memory`` reads back what was written."""
+    number, so ``parse_memory`` reads back what was written. (No two units divide a size into
+    the same count: their factors differ.)"""
     whole = [(size // factor, unit) for unit, factor in _MEMORY_UNITS.items() if size % factor == 0]
-    count, unit = min(whole, key=lambda pair: (pair[0], not pair[1].endswith("i")))
+    count, unit = min(whole)
     return f"{count}{unit}"
 
 
@@ -110,10 +111,10 @@ class Autoscale:
         parts = text.strip().split(":")
         try:
             if len(parts) not in (2, 3):
-                raise ValueError(text)
+                raise ValueError  # said below, with the text
             target = float(parts[2]) if len(parts) == 3 else 2.0
             if not math.isfinite(target):
-                raise ValueError(text)
+                raise ValueError
             return cls(int(parts[0]), int(parts[1]), target)
         except ValueError as exc:
             raise InvalidResourcesError(

@@ -51,8 +51,24 @@ def test_the_engines_status_decides_whether_the_endpoint_is_alive(
 
 def test_the_engines_message_is_kept_on_one_bounded_line() -> None:
     verdict = judge_application("DEPLOY_FAILED", {}, "replica\nfailed:  " + "x" * 500)
-    assert verdict.detail.startswith("the application is DEPLOY_FAILED: replica failed: x")
-    assert "\n" not in verdict.detail and len(verdict.detail) < 400
+    said = "replica failed: " + "x" * 500
+    assert verdict.detail == f"the application is DEPLOY_FAILED: {said[:300]}"
+
+
+@pytest.mark.parametrize(
+    ("status", "replicas", "detail"),
+    [
+        (None, {}, "no such application on the cluster"),
+        ("DEPLOY_FAILED", {}, "the application is DEPLOY_FAILED"),
+        ("UNHEALTHY", {}, "the application is UNHEALTHY with no replica running"),
+        ("UNHEALTHY", {"RUNNING": 1}, "the application is UNHEALTHY, 1 replica(s) running"),
+    ],
+)
+def test_an_engine_that_says_nothing_adds_nothing(
+    status: str | None, replicas: dict[str, int], detail: str
+) -> None:
+    assert judge_application(status, replicas).detail == detail
+    assert judge_application(status, replicas, "  \n ").detail == detail
 
 
 def test_a_healthy_application_has_no_words() -> None:

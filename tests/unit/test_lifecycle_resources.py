@@ -48,7 +48,9 @@ def test_memory_reads_binary_and_decimal_units(text: str, size: int) -> None:
     assert parse_memory(text) == size
 
 
-@pytest.mark.parametrize("text", ["", "512", "1Ki", "512mi", "1GB", "-1Gi", "257Gi", "Mi", "1 Gi"])
+@pytest.mark.parametrize(
+    "text", ["", "512", "1Ki", "512Ki", "1023Ki", "512mi", "1GB", "-1Gi", "257Gi", "Mi", "1 Gi"]
+)
 def test_memory_refuses_malformed_or_out_of_range_sizes(text: str) -> None:
     with pytest.raises(InvalidResourcesError, match="memory must"):
         parse_memory(text)
@@ -117,6 +119,8 @@ def test_the_limits_themselves_are_allowed() -> None:
     Autoscale(0, 1, 1000.0)
     Resources(replicas=64, cpu=64.0, memory_bytes=256 * 1024**3)
     Resources(replicas=1, memory_bytes=1024**2)
+    Resources(replicas=4, autoscale=Autoscale(1, 4))  # the bounds of autoscale, both ends
+    Resources(replicas=1, autoscale=Autoscale(1, 4))
 
 
 @pytest.mark.parametrize(
