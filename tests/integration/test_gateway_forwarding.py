@@ -17,22 +17,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from lifecycle.ports import Routes
 from mlops.gateway.backend import GatewayConfig
 from mlops.gateway.server import Gateway
+from tests.gateway_state import State, Upstream
 
 ANSWER = {"predictions": [1, 0], "model_version": "1"}
-
-
-@dataclass(frozen=True)
-class Upstream:
-    deployment_id: str
-    model_version: str
-    url: str | None
-
-
-@dataclass(frozen=True)
-class State:
-    routes: Mapping[str, tuple[Routes, int]]
-    upstreams: Mapping[str, Upstream]
-    models: frozenset[str]
 
 
 @dataclass

@@ -14,20 +14,7 @@ import pytest
 from lifecycle.ports import Routes
 from mlops.gateway.backend import GatewayConfig
 from mlops.gateway.proxy import DataPlane
-
-
-@dataclass(frozen=True)
-class Upstream:
-    deployment_id: str
-    model_version: str
-    url: str | None
-
-
-@dataclass(frozen=True)
-class State:
-    routes: Mapping[str, tuple[Routes, int]]
-    upstreams: Mapping[str, Upstream]
-    models: frozenset[str]
+from tests.gateway_state import State, Upstream
 
 
 @dataclass
