@@ -1,4 +1,5 @@
-"""The access tables: who holds which role, and the per-person API tokens (stored hashed).
+"""The access tables: tenants, who holds which role where, and the per-person API tokens (stored
+hashed).
 
 They use ``database.base.Base`` and are imported at the end of ``models.py``, so every user of the
 mapping's metadata (the migrations, ``create_all`` in tests) sees them.
@@ -13,17 +14,31 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from database.base import Base
 from lifecycle.records import utcnow
+from lifecycle.tenants import DEFAULT_TENANT
+
+
+class TenantRow(Base):
+    """``tenants``: the teams on the platform (``lifecycle.tenants``). ``default`` always exists:
+    it owns every bare model name."""
+
+    __tablename__ = "tenants"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class RoleBindingRow(Base):
-    """``access_bindings``: one role held by one person, granted by an admin."""
+    """``access_bindings``: one role held by one person in one tenant (or on the whole platform,
+    ``tenant`` = ``*``), granted by an admin."""
 
     __tablename__ = "access_bindings"
-    __table_args__ = (UniqueConstraint("user_name", "role"),)
+    __table_args__ = (UniqueConstraint("user_name", "role", "tenant"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_name: Mapped[str] = mapped_column(String(100), index=True)
     role: Mapped[str] = mapped_column(String(20))
+    tenant: Mapped[str] = mapped_column(String(40), default=DEFAULT_TENANT, index=True)
     granted_by: Mapped[str] = mapped_column(String(100))
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
