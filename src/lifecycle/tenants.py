@@ -24,8 +24,9 @@ a platform admin administers every tenant and creates and deletes tenants. A per
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from lifecycle.approval import Role
 from lifecycle.errors import BadInputError, PermissionDeniedError
@@ -48,6 +49,8 @@ FLAT_SEPARATOR = "~"
 
 QUALIFIED_NAME_PATTERN = rf"(?:{TENANT_PATTERN}/)?{MODEL_NAME_PATTERN}"
 """A model name with an optional ``tenant/`` in front; matched whole."""
+
+T = TypeVar("T")
 
 _TENANT = re.compile(TENANT_PATTERN)
 _QUALIFIED = re.compile(rf"(?:(?P<tenant>{TENANT_PATTERN})/)?(?P<name>{MODEL_NAME_PATTERN})")
@@ -177,6 +180,12 @@ class Grants:
         """Whether this person may read the model ``model_name`` (viewer or above in its
         tenant)."""
         return self.may(Role.VIEWER, tenant_of(model_name))
+
+    def visible(self, items: Iterable[T], model_of: Callable[[T], str]) -> list[T]:
+        """The ``items`` whose model (``model_of(item)``) this person may read, in order: how
+        every list (status, history, alerts, approvals, audit export, the dashboard) is cut to
+        the reader's tenants."""
+        return [item for item in items if self.sees(model_of(item))]
 
     def check(self, needed: Role, model_name: str, what: str) -> None:
         """PermissionDeniedError unless this person holds ``needed`` in the model's tenant.

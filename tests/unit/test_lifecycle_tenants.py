@@ -188,3 +188,10 @@ def test_only_an_admin_bound_on_the_platform_is_a_platform_admin() -> None:
     assert PLATFORM_ADMIN.is_platform_admin
     assert not Grants.of("a", [("team-a", Role.ADMIN)]).is_platform_admin
     assert not PLATFORM_VIEWER_A_APPROVER.is_platform_admin
+
+
+def test_a_list_is_cut_to_the_models_the_reader_may_see_in_order() -> None:
+    rows = [{"m": "team-b/x"}, {"m": "team-a/x"}, {"m": "iris"}, {"m": "team-a/y"}]
+    assert A_VIEWER.visible(rows, lambda r: r["m"]) == [{"m": "team-a/x"}, {"m": "team-a/y"}]
+    assert PLATFORM_ADMIN.visible(rows, lambda r: r["m"]) == rows
+    assert NOBODY.visible(rows, lambda r: r["m"]) == []
