@@ -534,6 +534,45 @@ def test_patch_refuses_a_deployment_that_is_not_a_routed_canary_and_changes_noth
     assert api.snapshot() == before
 
 
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"replicas": 3}, "--replicas 3"),
+        ({"cpu": "0.5", "reason": "more"}, "DEPLOYER_SERVING=ray"),
+        ({"traffic": 30, "autoscale": "1:4"}, "DEPLOYER_SERVING=ray"),
+    ],
+)
+def test_patch_cannot_resize_a_local_endpoint_and_changes_nothing(
+    api: Api, body: dict[str, Any], words: str
+) -> None:
+    _, _, canary = _canary(api)  # records on the local backend (this home serves locally)
+    before = api.snapshot()
+    answer = api.client.patch(f"/v1/deployments/{canary}", json=body, headers=auth("dan"))
+    assert answer.status_code == 409, answer.text
+    error = answer.json()["error"]
+    assert error["type"] == "UnhonouredResourcesError" and words in error["message"]
+    assert api.snapshot() == before
+
+
+@pytest.mark.parametrize("body", [{}, {"reason": "x"}, {"traffic": None}, {"replicas": None}])
+def test_patch_that_asks_for_nothing_is_malformed(api: Api, body: dict[str, Any]) -> None:
+    _, _, canary = _canary(api)
+    answer = api.client.patch(f"/v1/deployments/{canary}", json=body, headers=auth("dan"))
+    assert answer.status_code == 422, answer.text
+
+
+def test_patch_asking_a_local_endpoint_for_its_own_replicas_changes_only_the_share(
+    api: Api,
+) -> None:
+    name, stable, canary = _canary(api)
+    body = {"traffic": 20, "replicas": 1}
+    answer = api.client.patch(f"/v1/deployments/{canary}", json=body, headers=auth("dan"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["resize"]["changed"] is False
+    routes = api.container.router.get_routes(name)
+    assert routes is not None and dict(routes.weights) == {stable: 80.0, canary: 20.0}
+
+
 def test_delete_refuses_the_deployment_serving_users_and_changes_nothing(api: Api) -> None:
     name, stable, canary = _canary(api)
     before = api.snapshot()
