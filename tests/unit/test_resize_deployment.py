@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.handlers.resize import resize_deployment
+from agents.queries.history import _resize_events
 from database.engine import make_engine
 from database.models import Base
 from database.uow import SqlAlchemyUnitOfWork
@@ -118,6 +119,10 @@ def test_a_ray_deployment_is_resized_in_place_and_the_change_is_recorded(home: H
     assert action == "deployment_resized" and payload["after"] == after
     assert payload["before"]["replicas"] == 2 and payload["reason"] == "more load"
     assert alert_for(action, "d-ray", payload, "alice") is None  # a resize is no alarm
+    with home.reader() as uow:  # the model's history shows it
+        (event,) = _resize_events(uow.session, ["d-ray", "d-other"])
+    assert event["summary"] == "d-ray resized by alice (replicas 2 -> 4, memory_limit None -> 1Gi)"
+    assert (event["kind"], event["reason"], event["failed"]) == ("resize", "more load", False)
 
 
 def test_a_failed_resize_keeps_the_row_and_raises_an_alert(home: Home) -> None:
@@ -132,6 +137,9 @@ def test_a_failed_resize_keeps_the_row_and_raises_an_alert(home: Home) -> None:
     alert = alert_for(action, "d-ray", payload, "alice")
     assert alert is not None and alert.group == "deploy_failed"
     assert "resize failed" in alert.summary and alert.action == f"deployer status {MODEL}"
+    with home.reader() as uow:
+        (event,) = _resize_events(uow.session, ["d-ray"])
+    assert event["failed"] and event["summary"].endswith("failed: the Ray application d-ray failed")
 
 
 @pytest.mark.parametrize(
