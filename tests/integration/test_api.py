@@ -1035,3 +1035,20 @@ def test_remote_promote_and_rollback_follow_their_operation_and_exit_as_locally(
     failed = twin("dan", "rollback", name)
     assert failed.exit_code == 1, failed.output
     assert failed.stderr.count("\n") == 1 and "error:" in failed.stderr
+
+
+def test_deployments_change_is_patch_s_remote_twin(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name, stable, canary = _canary(api)
+    twin = lambda user, *args: remote_cli(api, monkeypatch, user, *args)  # noqa: E731
+    before = api.snapshot()
+    nothing = twin("dan", "deployments", "change", canary)
+    refused = twin("dan", "deployments", "change", canary, "--replicas", "2")
+    assert (nothing.exit_code, refused.exit_code) == (2, 2), refused.output
+    assert "--replicas 2" in refused.output and api.snapshot() == before
+    changed = twin("dan", "deployments", "change", canary, "--traffic", "25", "--replicas", "1")
+    assert changed.exit_code == 0, changed.output
+    assert f"{canary}: resources unchanged" in changed.output and "share changed" in changed.output
+    routes = api.container.router.get_routes(name)
+    assert routes is not None and dict(routes.weights) == {stable: 75.0, canary: 25.0}
