@@ -1,8 +1,9 @@
 """Long-running operations (issue 19): what the API's worker does with an accepted request.
 
-A deploy, promote or rollback asked over the API is answered ``202 Accepted`` with an operation
-id; the work runs on its durable system thread in a worker the API process owns. Pure: the
-repository stores the rows, the handler acts on these verdicts.
+A deploy, promote, rollback or retrain asked over the API is answered ``202 Accepted`` with an
+operation id; the work runs on its durable thread (the system graph's; a retrain: its run's) in
+a worker the API process owns. Pure: the repository stores the rows, the handler acts on these
+verdicts.
 
 - ``queued`` -> ``running`` when a worker claims it; ``running`` -> ``succeeded`` / ``failed``
   / ``waiting_approval`` when the graph returns; ``waiting_approval`` -> ``succeeded`` /
@@ -34,6 +35,7 @@ class OperationKind(StrEnum):
     DEPLOY = "deploy"
     PROMOTE = "promote"
     ROLLBACK = "rollback"
+    RETRAIN = "retrain"
 
 
 CLAIMABLE = frozenset({OperationStatus.QUEUED, OperationStatus.RUNNING})
@@ -75,6 +77,18 @@ def ended_as(result: Mapping[str, Any]) -> OperationStatus:
     if result.get("status") == "awaiting_approval":
         return OperationStatus.WAITING_APPROVAL
     return OperationStatus.SUCCEEDED
+
+
+def concluded(
+    kind: str, result: Mapping[str, Any]
+) -> tuple[OperationStatus, dict[str, Any] | None]:
+    """The status (and typed error) a finished run leaves its operation in. A retraining run
+    ends with its own status rather than an exception: one that ``failed`` fails its operation
+    (its result is kept beside the error); every other end (handed over, not better) succeeded."""
+    if kind != OperationKind.RETRAIN or result.get("status") != "failed":
+        return ended_as(result), None
+    said = "; ".join(str(e) for e in result.get("errors") or ()) or "the retraining run failed"
+    return OperationStatus.FAILED, typed_error("RetrainingFailedError", said, 1)
 
 
 def typed_error(type_name: str, message: str, exit_code: int) -> dict[str, Any]:

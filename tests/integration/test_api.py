@@ -923,6 +923,37 @@ def test_viewers_read_a_retraining_policy_and_only_deployers_set_clear_or_retrai
     assert api.client.get(url, headers=auth("vera")).status_code == 404
 
 
+def test_a_retrain_is_an_operation_followed_to_its_end_and_wait_keeps_blocking(api: Api) -> None:
+    """No production version to compare with: the run stops at once (no training starts) with
+    a typed refusal, which is what the operation reports."""
+    name = api.new_model()
+    policy = {"project": EXAMPLE_PROJECT, "on_drift": 2}
+    put = api.client.put(f"/v1/models/{name}/retraining", json=policy, headers=auth("dan"))
+    assert put.status_code == 200, put.text
+    accepted = api.client.post(
+        f"/v1/models/{name}/retrain", json={"reason": "asked"}, headers=auth("dan")
+    )
+    assert accepted.status_code == 202, accepted.text
+    operation = accepted.json()
+    assert accepted.headers["Location"] == operation["location"]
+    assert (operation["kind"], operation["subject"], operation["requested_by"]) == (
+        "retrain",
+        name,
+        "dan",
+    )
+    run_id = operation["thread_id"]
+    assert run_id.startswith("rt-") and operation["status"] in ("queued", "running")
+    done = follow_operation(api.client, operation["location"], auth("vera"))
+    assert (done["status"], done["error"]["type"]) == ("failed", "NoProductionVersionError")
+    assert done["error"]["exit_code"] == 3 and done["finished_at"] is not None
+    runs = api.client.get(f"/v1/models/{name}/retraining/runs", headers=auth("vera")).json()
+    assert [(r["id"], r["requested_by"]) for r in runs["runs"]] == [(run_id, "dan")]
+    assert runs["runs"][0]["status"] not in ("requested", "running")  # its run ended too
+    waited = api.client.post(f"/v1/models/{name}/retrain?wait=true", headers=auth("dan"))
+    assert waited.status_code == 409, waited.text  # as before operations: the refusal itself
+    assert waited.json()["error"]["type"] == "NoProductionVersionError"
+
+
 def remote_cli(api: Api, monkeypatch: pytest.MonkeyPatch, user: str, *args: str) -> Any:
     """``deployer ARGS`` in remote mode as ``user``, in process, against this module's app (the
     remote client over the test client's transport); the typer result."""
@@ -970,6 +1001,15 @@ def test_retraining_and_retrain_have_remote_twins_that_print_what_local_mode_doe
     assert "rt-remote-busy" in twin("vera", "retraining", "runs", name).output
     busy = twin("dan", "retrain", name, "--reason", "now")
     assert busy.exit_code == 3 and "already being retrained" in busy.output
+    queued = twin("dan", "retrain", "--no-wait", "--json", other := api.new_model())
+    assert queued.exit_code == 2 and "no retraining policy" in queued.output  # refused at once
+    twin("dan", "retraining", "set", other, *policy)
+    accepted = twin("dan", "retrain", other, "--no-wait", "--json")
+    assert accepted.exit_code == 0 and json.loads(accepted.output)["kind"] == "retrain"
+    location = json.loads(accepted.output)["location"]
+    follow_operation(api.client, location, auth("vera"))  # ends refused: no production version
+    followed = twin("dan", "retrain", other)
+    assert followed.exit_code == 3 and "production" in followed.output, followed.output
     assert twin("vera", "retrain", name).exit_code == 3  # viewers do not retrain
     unnamed = twin("vera", "retraining", "runs")
     assert unnamed.exit_code == 2 and "name the model" in unnamed.output

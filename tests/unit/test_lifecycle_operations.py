@@ -4,6 +4,7 @@ result or error is recorded."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from lifecycle.operations import (
     OperationStatus,
     TakeUp,
     abandoned,
+    concluded,
     ended_as,
     location,
     take_up,
@@ -60,6 +62,46 @@ def test_take_up(status: str, heartbeat: datetime | None, attempts: int, expecte
 )
 def test_ended_as(result: dict[str, str], expected: OperationStatus) -> None:
     assert ended_as(result) is expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "result", "expected"),
+    [
+        ("deploy", {"status": "deployed"}, (OperationStatus.SUCCEEDED, None)),
+        ("deploy", {"status": "failed"}, (OperationStatus.SUCCEEDED, None)),  # raises instead
+        ("promote", {"status": "awaiting_approval"}, (OperationStatus.WAITING_APPROVAL, None)),
+        ("retrain", {"status": "handed_over"}, (OperationStatus.SUCCEEDED, None)),
+        ("retrain", {"status": "not_better"}, (OperationStatus.SUCCEEDED, None)),
+        (
+            "retrain",
+            {"status": "failed", "errors": ["the project exited 1", "no data"]},
+            (
+                OperationStatus.FAILED,
+                {
+                    "type": "RetrainingFailedError",
+                    "message": "the project exited 1; no data",
+                    "exit_code": 1,
+                },
+            ),
+        ),
+        (
+            "retrain",
+            {"status": "failed"},
+            (
+                OperationStatus.FAILED,
+                {
+                    "type": "RetrainingFailedError",
+                    "message": "the retraining run failed",
+                    "exit_code": 1,
+                },
+            ),
+        ),
+    ],
+)
+def test_concluded(
+    kind: str, result: dict[str, Any], expected: tuple[OperationStatus, dict[str, Any] | None]
+) -> None:
+    assert concluded(kind, result) == expected
 
 
 def test_a_typed_error_keeps_one_line_its_class_and_exit_code() -> None:

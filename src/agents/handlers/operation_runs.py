@@ -17,12 +17,12 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from contextlib import ExitStack
 from functools import partial
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from agents.commands import Deploy, Promote, Rollback
-from agents.handlers import operations
+from agents.handlers import operations, retraining
 from agents.ports import Services
 from database.models_operations import OperationRow
 from database.operations import OperationRepository
@@ -33,6 +33,7 @@ from lifecycle.operations import (
     OperationStatus,
     TakeUp,
     abandoned,
+    concluded,
     ended_as,
     location,
     take_up,
@@ -42,8 +43,24 @@ from lifecycle.records import utcnow
 
 log = logging.getLogger(__name__)
 
-LongCommand = Promote | Deploy | Rollback
-COMMANDS: TypeAdapter[LongCommand] = TypeAdapter(LongCommand)
+
+class Retrain(BaseModel):
+    """``POST /v1/models/{name}/retrain`` as an operation: the run (``thread_id``, its id and
+    its thread) is named when the request is accepted, so a worker taken up again resumes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["retrain"] = "retrain"
+    model_name: str
+    reason: str = ""
+    since: str | None = None
+    thread_id: str | None = None
+
+
+LongCommand = Promote | Deploy | Rollback | Retrain
+COMMANDS: TypeAdapter[LongCommand] = TypeAdapter(
+    Annotated[LongCommand, Field(discriminator="kind")]
+)
 
 
 def new_operation_id() -> str:
@@ -55,13 +72,16 @@ def submit(c: Services, command: LongCommand, actor: str) -> dict[str, Any]:
     check_now(c, command)
     op_id = new_operation_id()
     asked = command.thread_id or op_id
+    if isinstance(command, Retrain):  # its own agent's thread, named as its run
+        asked = command.thread_id or f"rt-{op_id.removeprefix('op-')[:16]}"
     command = command.model_copy(update={"thread_id": asked})
+    thread = asked if isinstance(command, Retrain) else operations.system_thread(asked)
     row = OperationRow(
         id=op_id,
         kind=command.kind,
         subject=command.model_name,
         requested_by=actor,
-        thread_id=operations.system_thread(asked),
+        thread_id=thread,
         status=OperationStatus.QUEUED.value,
         command=command.model_dump(mode="json"),
         created_at=utcnow(),
@@ -74,7 +94,8 @@ def submit(c: Services, command: LongCommand, actor: str) -> dict[str, Any]:
 
 def check_now(c: Services, command: LongCommand) -> None:
     """What the API refuses before accepting: an unknown model or version, figures the
-    serving backend cannot honour (the graph judges everything else, as it always does)."""
+    serving backend cannot honour, a retrain without a policy or beside an active run (the
+    graph judges everything else, as it always does)."""
     if isinstance(command, Deploy):
         operations.check_resources(c, command)
     with c.reader() as uow:
@@ -82,6 +103,8 @@ def check_now(c: Services, command: LongCommand) -> None:
             raise UnknownModelError(f"no model named {command.model_name!r} is registered")
         if isinstance(command, Deploy | Promote):
             resolve_version(uow.models, command.model_name, command.version)
+    if isinstance(command, Retrain):
+        retraining.check_retrain(c, command.model_name, command.since)
 
 
 def show(c: Services, operation_id: str) -> dict[str, Any]:
@@ -194,7 +217,7 @@ def run(c: Services, operation_id: str, owner: str, beat_seconds: float = 1.0) -
     beating.start()
     try:
         result = _carry_out(c, command, actor, thread)
-        status, error = ended_as(result), None
+        status, error = concluded(command.kind, result)
     except Exception as exc:  # recorded on the row: the worker goes on with the next
         if not isinstance(exc, ModelDeployerError):
             log.exception("operation %s failed unexpectedly", operation_id)
@@ -210,7 +233,12 @@ def run(c: Services, operation_id: str, owner: str, beat_seconds: float = 1.0) -
 
 
 def _carry_out(c: Services, command: LongCommand, actor: str, thread: str) -> dict[str, Any]:
-    """Run the command on its thread, or take the thread up from its last checkpoint."""
+    """Run the command on its thread, or take the thread up from its last checkpoint (a
+    retrain: its run, which resumes its own thread)."""
+    if isinstance(command, Retrain):
+        return retraining.retrain(
+            c, command.model_name, actor, command.reason, command.since, run_id=thread
+        )
     with c.open_system(actor) as system:
         started = bool(system.snapshot(thread).get("request"))
     if started:
