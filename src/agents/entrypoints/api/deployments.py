@@ -170,7 +170,11 @@ def stop_deployment(c: Container, deployment_id: str, actor: str) -> dict[str, A
         operations.execute(c, away, actor, "api")
     with c.reader() as uow:
         live = uow.deployments.get(deployment_id).status in LIVE_STATUSES
-    stopped = stop_endpoint(c, deployment_id, actor, "deleted through the API") if live else {}
+    stopped = (  # a routed one's server was stopped by the rollback path already
+        stop_endpoint(c, deployment_id, actor, "deleted through the API")
+        if live
+        else {"alive": False}
+    )
     with c.reader() as uow:
         doc = manifest(uow.deployments.get(deployment_id))
     return {**doc, **stopped, "service_status": doc["service_status"]}
