@@ -114,6 +114,17 @@ def operation_thread(operation_id: str) -> str:
     return operation_id
 
 
+def node_path(checkpoint_ns: str, node: str) -> str:
+    """Where a running node is, as an operation shows it: ``model_deployer/start_endpoint``
+    for a node of the deployer's graph run inside the system graph's ``model_deployer`` node,
+    ``supervisor`` for a node of the system graph itself. ``checkpoint_ns`` is LangGraph's
+    namespace of the node's task (``model_deployer:<id>|start_endpoint:<id>``)."""
+    names = [part.split(":", 1)[0] for part in checkpoint_ns.split("|") if part]
+    if not names or names[-1] != node:
+        names.append(node)
+    return "/".join(name for name in names if name)
+
+
 def location(operation_id: str) -> str:
     """Where the API shows an operation."""
     return f"/v1/operations/{operation_id}"

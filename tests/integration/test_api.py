@@ -401,6 +401,8 @@ def test_a_promotion_is_accepted_at_once_and_its_operation_is_followed_to_the_en
         "queued",
     )
     done = follow_operation(api.client, location, auth("vera"))
+    # exact progress (the graph's own node events): the last node that ran, every node done
+    assert (done["current_node"], done["steps_done"]) == ("supervisor", 7)
     assert (done["status"], done["error"], done["requested_by"]) == ("succeeded", None, "dan")
     assert done["result"]["version_record"]["changed_by"] == "dan"
     assert done["thread_id"] == f"system-{done['operation_id']}" and done["attempts"] == 1
@@ -451,6 +453,8 @@ def test_an_operation_waits_for_its_approval_and_ends_when_an_approver_answers(a
     assert accepted.status_code == 202, accepted.text
     location = accepted.headers["Location"]
     waiting = follow_operation(api.client, location, auth("vera"))
+    # paused inside the node that asked (it has not finished: not counted among those done)
+    assert (waiting["current_node"], waiting["steps_done"]) == ("model_deployer/await_approval", 5)
     assert waiting["status"] == "waiting_approval", waiting
     approval_id = waiting["waiting_for"]["approval_id"]
     assert waiting["result"]["approval_id"] == approval_id

@@ -16,6 +16,7 @@ from lifecycle.operations import (
     concluded,
     ended_as,
     location,
+    node_path,
     take_up,
     typed_error,
 )
@@ -102,6 +103,24 @@ def test_concluded(
     kind: str, result: dict[str, Any], expected: tuple[OperationStatus, dict[str, Any] | None]
 ) -> None:
     assert concluded(kind, result) == expected
+
+
+@pytest.mark.parametrize(
+    ("namespace", "node", "path"),
+    [
+        ("supervisor:1f0c-aa", "supervisor", "supervisor"),
+        (
+            "model_deployer:1f0c|start_endpoint:9b2e",
+            "start_endpoint",
+            "model_deployer/start_endpoint",
+        ),
+        ("a:1|b:2|c:3", "c", "a/b/c"),
+        ("", "intake", "intake"),
+        ("model_deployer:1f0c", "plan", "model_deployer/plan"),  # a namespace without the node
+    ],
+)
+def test_node_path(namespace: str, node: str, path: str) -> None:
+    assert node_path(namespace, node) == path
 
 
 def test_a_typed_error_keeps_one_line_its_class_and_exit_code() -> None:
