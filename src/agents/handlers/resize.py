@@ -44,22 +44,39 @@ def resize_subject(c: Services, deployment_id: str, actor: str, *_: Any, **__: A
     return Subject(model, actor, "resize")
 
 
-@one_actor_per_model(resize_subject)
 def resize_deployment(
     c: Services, deployment_id: str, actor: str, ask: ResizeAsk, reason: str = ""
 ) -> dict[str, Any]:
     """Change a running deployment's replicas, CPU, memory or autoscaling in place; the
-    deployment's resources before and after, and whether anything changed."""
+    deployment's resources before and after, and whether anything changed. Refused before
+    any lock or write when it cannot be done (then judged again holding the model's lock)."""
+    before, after = _judged(c, deployment_id, ask)
+    if after == before:
+        return _result(deployment_id, before, after, changed=False)
+    return _resize_holding_the_model(c, deployment_id, actor, ask, reason)
+
+
+def _judged(c: Services, deployment_id: str, ask: ResizeAsk) -> tuple[Resources, Resources]:
+    """The deployment's resources now and after ``ask``; the refusal when there is one."""
     with c.reader() as uow:
         row = uow.deployments.get(deployment_id)
         why = resize_refusal(deployment_id, row.status, row.changing_run_id)
         if why:
             raise NotResizableError(why)
         before = row.resources()
-        after = resized(row.serving_backend, before, ask)  # type: ignore[arg-type]
-        endpoint, bento_tag = row.endpoint(), row.bento_tag
+        return before, resized(row.serving_backend, before, ask)  # type: ignore[arg-type]
+
+
+@one_actor_per_model(resize_subject)
+def _resize_holding_the_model(
+    c: Services, deployment_id: str, actor: str, ask: ResizeAsk, reason: str
+) -> dict[str, Any]:
+    before, after = _judged(c, deployment_id, ask)  # as it is now that the model is held
     if after == before:
         return _result(deployment_id, before, after, changed=False)
+    with c.reader() as uow:
+        row = uow.deployments.get(deployment_id)
+        endpoint, bento_tag = row.endpoint(), row.bento_tag
     mark = f"resize-{uuid.uuid4().hex[:12]}"
     _mark(c, deployment_id, mark)
     try:
