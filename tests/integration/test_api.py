@@ -462,6 +462,8 @@ def test_an_operation_waits_for_its_approval_and_ends_when_an_approver_answers(a
     assert answered.status_code == 200, answered.text
     done = api.client.get(location, headers=auth("vera")).json()
     assert (done["status"], done["error"]) == ("succeeded", None)
+    # the answer's resumed run was followed: where it ended, the nodes it ran counted on
+    assert done["current_node"] == "supervisor" and done["steps_done"] > 5, done
     assert api.mlflow_stage(name) == "production"
 
 

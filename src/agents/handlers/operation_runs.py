@@ -19,8 +19,9 @@ from collections.abc import Collection
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from sqlalchemy import select
 
-from agents.commands import Deploy, Promote, Rollback
+from agents.commands import Approve, Deploy, Promote, Reject, Rollback
 from agents.handlers import operations, retraining
 from agents.ports import Services
 from agents.progress_events import listening
@@ -120,10 +121,34 @@ def show(c: Services, operation_id: str) -> dict[str, Any]:
         approval = _approval_state(uow, row) if waiting else None
         doc = document(row)
     if approval not in (None, "pending"):
-        settle(c, operation_id, row.thread_id)
+        settle(c, operation_id, row.thread_id, (row.current_node, row.steps_done))
         with c.reader() as uow:
             doc = document(OperationRepository(uow.session).get(operation_id))
     return doc
+
+
+def answer(c: Services, command: Approve | Reject, actor: str) -> dict[str, Any]:
+    """An approval's answer over the API (``operations.execute``), its resumed run followed
+    node by node: the operation that waited on it records where the run ended at once."""
+    progress = Progress()
+    with listening(progress):
+        result = operations.execute(c, command, actor, "api")
+    status = ended_as(result)
+    thread = str(result.get("thread_id") or "")
+    if not thread or status is OperationStatus.WAITING_APPROVAL:
+        return result
+    with c.uow() as uow:
+        query = select(OperationRow).where(
+            OperationRow.thread_id == thread,
+            OperationRow.status == OperationStatus.WAITING_APPROVAL.value,
+        )
+        repo = OperationRepository(uow.session)
+        for row in uow.session.scalars(query).all():
+            node, steps = progress.now()
+            at = (node or row.current_node, row.steps_done + steps)
+            repo.finish(row.id, None, status, utcnow(), jsonable(result), None, at)
+        uow.commit()
+    return result
 
 
 def _approval_state(uow: Any, row: OperationRow) -> str | None:
@@ -136,10 +161,17 @@ def _approval_state(uow: Any, row: OperationRow) -> str | None:
         return None
 
 
-def settle(c: Services, operation_id: str, thread_id: str) -> None:
-    """Record how a thread that waited on an approval ended, once its answer resumed it."""
+def settle(
+    c: Services, operation_id: str, thread_id: str, paused_at: tuple[str, int] = ("", 0)
+) -> None:
+    """Record how a thread that waited on an approval ended, once its answer resumed it (the
+    nodes a resume runs here are followed as a worker's are; none when the answer's own
+    request already finished it: then it stays where it paused)."""
+    progress = Progress(paused_at[1])
+    progress.started(paused_at[0])
     try:
-        result = operations.resume_run(c, thread_id)  # finished: its result as it is
+        with listening(progress):
+            result = operations.resume_run(c, thread_id)  # finished: its result as it is
         status, error = ended_as(result), None
     except ModelDeployerError as exc:
         result, status, error = None, OperationStatus.FAILED, error_of(exc)
@@ -147,7 +179,7 @@ def settle(c: Services, operation_id: str, thread_id: str) -> None:
         return
     with c.uow() as uow:
         OperationRepository(uow.session).finish(
-            operation_id, None, status, utcnow(), jsonable(result), error
+            operation_id, None, status, utcnow(), jsonable(result), error, progress.now()
         )
         uow.commit()
 
