@@ -74,6 +74,13 @@ class FakeServing:
         self.started.append(deployment_id)
         return endpoint
 
+    def resize(self, endpoint: Endpoint, bento_tag: str, resources: Resources) -> Endpoint:
+        """As a local server: its workers are fixed when it starts; refused, left running."""
+        raise InvalidResourcesError(
+            f"a local endpoint's workers are fixed when its server starts: "
+            f"{endpoint.deployment_id} keeps running as it is"
+        )
+
     def is_alive(self, endpoint: Endpoint) -> bool:
         return self.running.get(endpoint.deployment_id) == endpoint
 

@@ -102,13 +102,18 @@ class OperationRepository:
         now: datetime,
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
+        progress: tuple[str, int] | None = None,
     ) -> bool:
         """Record how the operation ended (or that it waits for an approval), only while
-        ``owner`` holds it (None: whoever does, as an approval's answer does)."""
+        ``owner`` holds it (None: whoever does, as an approval's answer does); ``progress``
+        (node, steps done) where it ended, when the caller followed the run."""
         where = [OperationRow.id == operation_id]
         if owner is not None:
             where.append(OperationRow.owner == owner)
         done = status in (OperationStatus.SUCCEEDED, OperationStatus.FAILED)
+        moved_to = {} if progress is None else {"current_node": progress[0][:200]}
+        if progress is not None:
+            moved_to["steps_done"] = progress[1]  # type: ignore[assignment]
         moved = self.session.execute(
             update(OperationRow)
             .where(*where)
@@ -118,6 +123,7 @@ class OperationRepository:
                 error=error,
                 heartbeat_at=now,
                 finished_at=now if done else None,
+                **moved_to,
             )
             .execution_options(synchronize_session="fetch")
         )

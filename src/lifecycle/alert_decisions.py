@@ -17,6 +17,7 @@ GROUPS: dict[str, str] = {
     "rollback_requested": "rollback",
     "monitor_failed": "monitor",
     "monitor_recovered": "monitor",
+    "deployment_resize_failed": "deploy_failed",  # PATCH /v1/deployments/{id} (issue 19)
 }
 """Audit action of a monitor decision -> its alert group."""
 
@@ -31,8 +32,11 @@ def summary(p: Mapping[str, Any], t: Any) -> str:
 
 def action(p: Mapping[str, Any], t: Any) -> str:
     """What to run: approve the waiting retraining, see the watcher when the monitor agent
-    itself failed, else read the decisions."""
+    itself failed, the event's own command when it names one (``act``), else read the
+    decisions."""
     approval = p.get("approval_id")
+    if p.get("act"):
+        return str(p["act"])
     if p.get("check") == "monitor":
         return "deployer status"
     return f"deployer approve {approval}" if approval else f"deployer decisions {t.model}"

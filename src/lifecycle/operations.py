@@ -1,8 +1,9 @@
 """Long-running operations (issue 19): what the API's worker does with an accepted request.
 
-A deploy, promote or rollback asked over the API is answered ``202 Accepted`` with an operation
-id; the work runs on its durable system thread in a worker the API process owns. Pure: the
-repository stores the rows, the handler acts on these verdicts.
+A deploy, promote, rollback or retrain asked over the API is answered ``202 Accepted`` with an
+operation id; the work runs on its durable thread (the system graph's; a retrain: its run's) in
+a worker the API process owns. Pure: the repository stores the rows, the handler acts on these
+verdicts.
 
 - ``queued`` -> ``running`` when a worker claims it; ``running`` -> ``succeeded`` / ``failed``
   / ``waiting_approval`` when the graph returns; ``waiting_approval`` -> ``succeeded`` /
@@ -34,6 +35,7 @@ class OperationKind(StrEnum):
     DEPLOY = "deploy"
     PROMOTE = "promote"
     ROLLBACK = "rollback"
+    RETRAIN = "retrain"
 
 
 CLAIMABLE = frozenset({OperationStatus.QUEUED, OperationStatus.RUNNING})
@@ -77,6 +79,18 @@ def ended_as(result: Mapping[str, Any]) -> OperationStatus:
     return OperationStatus.SUCCEEDED
 
 
+def concluded(
+    kind: str, result: Mapping[str, Any]
+) -> tuple[OperationStatus, dict[str, Any] | None]:
+    """The status (and typed error) a finished run leaves its operation in. A retraining run
+    ends with its own status rather than an exception: one that ``failed`` fails its operation
+    (its result is kept beside the error); every other end (handed over, not better) succeeded."""
+    if kind != OperationKind.RETRAIN or result.get("status") != "failed":
+        return ended_as(result), None
+    said = "; ".join(str(e) for e in result.get("errors") or ()) or "the retraining run failed"
+    return OperationStatus.FAILED, typed_error("RetrainingFailedError", said, 1)
+
+
 def typed_error(type_name: str, message: str, exit_code: int) -> dict[str, Any]:
     """The ``error`` of a failed operation: the error class's name, one line (any URI in it
     redacted, as the API's error envelope does), its exit code."""
@@ -98,6 +112,17 @@ def abandoned(attempts: int) -> dict[str, Any]:
 def operation_thread(operation_id: str) -> str:
     """The caller's thread id an operation runs on (the system thread is ``system-`` + it)."""
     return operation_id
+
+
+def node_path(checkpoint_ns: str, node: str) -> str:
+    """Where a running node is, as an operation shows it: ``model_deployer/start_endpoint``
+    for a node of the deployer's graph run inside the system graph's ``model_deployer`` node,
+    ``supervisor`` for a node of the system graph itself. ``checkpoint_ns`` is LangGraph's
+    namespace of the node's task (``model_deployer:<id>|start_endpoint:<id>``)."""
+    names = [part.split(":", 1)[0] for part in checkpoint_ns.split("|") if part]
+    if not names or names[-1] != node:
+        names.append(node)
+    return "/".join(name for name in names if name)
 
 
 def location(operation_id: str) -> str:

@@ -23,6 +23,8 @@ class Backend(Protocol):
 
     def start(self, deployment_id: str, bento_tag: str, resources: Resources) -> Endpoint: ...
 
+    def resize(self, endpoint: Endpoint, bento_tag: str, resources: Resources) -> Endpoint: ...
+
     def placement(self, endpoint: Endpoint, wanted: int) -> Placement: ...
 
     def is_alive(self, endpoint: Endpoint) -> bool: ...
@@ -104,6 +106,10 @@ class ServingBackends:
             self.local.endpoints.remove(endpoint)
         else:
             self.backend(endpoint.backend).stop(endpoint)
+
+    def resize(self, endpoint: Endpoint, bento_tag: str, resources: Resources) -> Endpoint:
+        """Change a running endpoint's replicas and resources in place, on its own backend."""
+        return self.backend(endpoint.backend).resize(endpoint, bento_tag, resources)
 
     def placement(self, endpoint: Endpoint, wanted: int) -> Placement:
         return self.backend(endpoint.backend).placement(endpoint, wanted)

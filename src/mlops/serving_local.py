@@ -103,6 +103,14 @@ class LocalServing:
         refuse_beyond_replicas(resources)
         return self.endpoints.create(deployment_id, bento_tag, resources.replicas)
 
+    def resize(self, endpoint: Endpoint, bento_tag: str, resources: Resources) -> Endpoint:
+        """A running ``bentoml serve`` keeps the workers it started with: any resize is refused
+        and the server is left as it is (``lifecycle.resource_asks.resized`` says so first)."""
+        raise InvalidResourcesError(
+            f"a local endpoint's workers are fixed when its server starts: "
+            f"{endpoint.deployment_id} keeps running as it is"
+        )
+
     def placement(self, endpoint: Endpoint, wanted: int) -> Placement:
         """All the workers run on this machine while its process runs, none otherwise."""
         if self.process_alive(endpoint):

@@ -202,17 +202,41 @@ class RayServing:
             raise
         return self.endpoint(deployment_id)
 
+    def resize(self, endpoint: Endpoint, bento_tag: str, resources: Resources) -> Endpoint:
+        """Redeploy the running application with new options, in place: Serve scales for a
+        replica count or autoscaling change and replaces replicas one by one for new actor
+        options (CPU, memory), so it keeps serving throughout. Waits until the application is
+        RUNNING again (with the replica count asked, when fixed); on failure the error is
+        raised and nothing is deleted (the replicas already up keep serving)."""
+        from ray import serve
+
+        deployment_id = endpoint.deployment_id
+        if self.app_state(deployment_id).status is None:
+            raise EndpointCreationError(f"the Ray application {deployment_id} is not running")
+        package = self.shipped(bento_tag)  # the same bento: the same package, not uploaded again
+        app = application(deployment_id, package, resources)
+        target = serve.RunTarget(app, name=deployment_id, route_prefix=f"/{deployment_id}")
+        serve.run_many([target], wait_for_applications_running=False)
+        wanted = None if resources.autoscale is not None else resources.replicas
+        self._wait_running(deployment_id, wanted)
+        return self.endpoint(deployment_id)
+
     def endpoint(self, deployment_id: str) -> Endpoint:
         port = urlsplit(self.serve_url).port or 8000
         return Endpoint(deployment_id, f"{self.serve_url}/{deployment_id}", port, None, BACKEND)
 
-    def _wait_running(self, deployment_id: str) -> None:
+    def _wait_running(self, deployment_id: str, replicas: int | None = None) -> None:
         deadline = time.monotonic() + self.ready_timeout
         state = self.app_state(deployment_id)
         while time.monotonic() < deadline:
             if state.status == "DEPLOY_FAILED":
                 break
-            if state.status == "RUNNING" and self._answers(self.endpoint(deployment_id)):
+            counted = replicas is None or state.states().get("RUNNING", 0) == replicas
+            if (
+                state.status == "RUNNING"
+                and counted
+                and self._answers(self.endpoint(deployment_id))
+            ):
                 return
             time.sleep(0.25)
             state = self.app_state(deployment_id)

@@ -136,6 +136,11 @@ def test_a_server_serves_its_packaged_version_from_start_until_stop(side: Side, 
     running = side.serving.placement(endpoint, 1)
     assert (running.wanted, running.running, running.healthy) == (1, 1, True)
     assert len(running.nodes) == 1
+    if not side.honours_limits:  # a local server's workers are fixed when it starts
+        with pytest.raises(InvalidResourcesError, match="keeps running as it is"):
+            side.serving.resize(endpoint, tag, Resources(2))
+        assert side.serving.is_alive(endpoint)
+        side.serving.smoke(endpoint, MODEL, "1")
     side.serving.stop(endpoint)
     assert not side.serving.is_alive(endpoint)
     assert not side.serving.process_alive(endpoint)
@@ -167,6 +172,12 @@ def test_limits_and_autoscaling_are_refused_with_nothing_started_or_honoured_and
     placed = side.serving.placement(endpoint, asked.replicas)
     assert (placed.wanted, placed.running, placed.healthy) == (2, 2, True), placed
     assert 1 <= len(placed.nodes) <= 2
+    side.serving.smoke(endpoint, MODEL, "1")
+    # resized in place (PATCH /v1/deployments/{id}): one replica less, still serving
+    fewer = Resources(replicas=1, cpu=0.5, memory_bytes=256 * 1024**2)
+    assert side.serving.resize(endpoint, tag, fewer) == endpoint
+    placed = side.serving.placement(endpoint, fewer.replicas)
+    assert (placed.wanted, placed.running, placed.healthy) == (1, 1, True), placed
     side.serving.smoke(endpoint, MODEL, "1")
 
 

@@ -401,6 +401,8 @@ def test_a_promotion_is_accepted_at_once_and_its_operation_is_followed_to_the_en
         "queued",
     )
     done = follow_operation(api.client, location, auth("vera"))
+    # exact progress (the graph's own node events): the last node that ran, every node done
+    assert (done["current_node"], done["steps_done"]) == ("supervisor", 7)
     assert (done["status"], done["error"], done["requested_by"]) == ("succeeded", None, "dan")
     assert done["result"]["version_record"]["changed_by"] == "dan"
     assert done["thread_id"] == f"system-{done['operation_id']}" and done["attempts"] == 1
@@ -451,6 +453,8 @@ def test_an_operation_waits_for_its_approval_and_ends_when_an_approver_answers(a
     assert accepted.status_code == 202, accepted.text
     location = accepted.headers["Location"]
     waiting = follow_operation(api.client, location, auth("vera"))
+    # paused inside the node that asked (it has not finished: not counted among those done)
+    assert (waiting["current_node"], waiting["steps_done"]) == ("model_deployer/await_approval", 5)
     assert waiting["status"] == "waiting_approval", waiting
     approval_id = waiting["waiting_for"]["approval_id"]
     assert waiting["result"]["approval_id"] == approval_id
@@ -458,6 +462,8 @@ def test_an_operation_waits_for_its_approval_and_ends_when_an_approver_answers(a
     assert answered.status_code == 200, answered.text
     done = api.client.get(location, headers=auth("vera")).json()
     assert (done["status"], done["error"]) == ("succeeded", None)
+    # the answer's resumed run was followed: where it ended, the nodes it ran counted on
+    assert done["current_node"] == "supervisor" and done["steps_done"] > 5, done
     assert api.mlflow_stage(name) == "production"
 
 
@@ -532,6 +538,45 @@ def test_patch_refuses_a_deployment_that_is_not_a_routed_canary_and_changes_noth
     assert answer.status_code == 409
     assert answer.json()["error"]["type"] == "DeploymentNotAdjustableError"
     assert api.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"replicas": 3}, "--replicas 3"),
+        ({"cpu": "0.5", "reason": "more"}, "DEPLOYER_SERVING=ray"),
+        ({"traffic": 30, "autoscale": "1:4"}, "DEPLOYER_SERVING=ray"),
+    ],
+)
+def test_patch_cannot_resize_a_local_endpoint_and_changes_nothing(
+    api: Api, body: dict[str, Any], words: str
+) -> None:
+    _, _, canary = _canary(api)  # records on the local backend (this home serves locally)
+    before = api.snapshot()
+    answer = api.client.patch(f"/v1/deployments/{canary}", json=body, headers=auth("dan"))
+    assert answer.status_code == 409, answer.text
+    error = answer.json()["error"]
+    assert error["type"] == "UnhonouredResourcesError" and words in error["message"]
+    assert api.snapshot() == before
+
+
+@pytest.mark.parametrize("body", [{}, {"reason": "x"}, {"traffic": None}, {"replicas": None}])
+def test_patch_that_asks_for_nothing_is_malformed(api: Api, body: dict[str, Any]) -> None:
+    _, _, canary = _canary(api)
+    answer = api.client.patch(f"/v1/deployments/{canary}", json=body, headers=auth("dan"))
+    assert answer.status_code == 422, answer.text
+
+
+def test_patch_asking_a_local_endpoint_for_its_own_replicas_changes_only_the_share(
+    api: Api,
+) -> None:
+    name, stable, canary = _canary(api)
+    body = {"traffic": 20, "replicas": 1}
+    answer = api.client.patch(f"/v1/deployments/{canary}", json=body, headers=auth("dan"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["resize"]["changed"] is False
+    routes = api.container.router.get_routes(name)
+    assert routes is not None and dict(routes.weights) == {stable: 80.0, canary: 20.0}
 
 
 def test_delete_refuses_the_deployment_serving_users_and_changes_nothing(api: Api) -> None:
@@ -884,6 +929,37 @@ def test_viewers_read_a_retraining_policy_and_only_deployers_set_clear_or_retrai
     assert api.client.get(url, headers=auth("vera")).status_code == 404
 
 
+def test_a_retrain_is_an_operation_followed_to_its_end_and_wait_keeps_blocking(api: Api) -> None:
+    """No production version to compare with: the run stops at once (no training starts) with
+    a typed refusal, which is what the operation reports."""
+    name = api.new_model()
+    policy = {"project": EXAMPLE_PROJECT, "on_drift": 2}
+    put = api.client.put(f"/v1/models/{name}/retraining", json=policy, headers=auth("dan"))
+    assert put.status_code == 200, put.text
+    accepted = api.client.post(
+        f"/v1/models/{name}/retrain", json={"reason": "asked"}, headers=auth("dan")
+    )
+    assert accepted.status_code == 202, accepted.text
+    operation = accepted.json()
+    assert accepted.headers["Location"] == operation["location"]
+    assert (operation["kind"], operation["subject"], operation["requested_by"]) == (
+        "retrain",
+        name,
+        "dan",
+    )
+    run_id = operation["thread_id"]
+    assert run_id.startswith("rt-") and operation["status"] in ("queued", "running")
+    done = follow_operation(api.client, operation["location"], auth("vera"))
+    assert (done["status"], done["error"]["type"]) == ("failed", "NoProductionVersionError")
+    assert done["error"]["exit_code"] == 3 and done["finished_at"] is not None
+    runs = api.client.get(f"/v1/models/{name}/retraining/runs", headers=auth("vera")).json()
+    assert [(r["id"], r["requested_by"]) for r in runs["runs"]] == [(run_id, "dan")]
+    assert runs["runs"][0]["status"] not in ("requested", "running")  # its run ended too
+    waited = api.client.post(f"/v1/models/{name}/retrain?wait=true", headers=auth("dan"))
+    assert waited.status_code == 409, waited.text  # as before operations: the refusal itself
+    assert waited.json()["error"]["type"] == "NoProductionVersionError"
+
+
 def remote_cli(api: Api, monkeypatch: pytest.MonkeyPatch, user: str, *args: str) -> Any:
     """``deployer ARGS`` in remote mode as ``user``, in process, against this module's app (the
     remote client over the test client's transport); the typer result."""
@@ -931,6 +1007,15 @@ def test_retraining_and_retrain_have_remote_twins_that_print_what_local_mode_doe
     assert "rt-remote-busy" in twin("vera", "retraining", "runs", name).output
     busy = twin("dan", "retrain", name, "--reason", "now")
     assert busy.exit_code == 3 and "already being retrained" in busy.output
+    queued = twin("dan", "retrain", "--no-wait", "--json", other := api.new_model())
+    assert queued.exit_code == 2 and "no retraining policy" in queued.output  # refused at once
+    twin("dan", "retraining", "set", other, *policy)
+    accepted = twin("dan", "retrain", other, "--no-wait", "--json")
+    assert accepted.exit_code == 0 and json.loads(accepted.output)["kind"] == "retrain"
+    location = json.loads(accepted.output)["location"]
+    follow_operation(api.client, location, auth("vera"))  # ends refused: no production version
+    followed = twin("dan", "retrain", other)
+    assert followed.exit_code == 3 and "production" in followed.output, followed.output
     assert twin("vera", "retrain", name).exit_code == 3  # viewers do not retrain
     unnamed = twin("vera", "retraining", "runs")
     assert unnamed.exit_code == 2 and "name the model" in unnamed.output
@@ -996,3 +1081,20 @@ def test_remote_promote_and_rollback_follow_their_operation_and_exit_as_locally(
     failed = twin("dan", "rollback", name)
     assert failed.exit_code == 1, failed.output
     assert failed.stderr.count("\n") == 1 and "error:" in failed.stderr
+
+
+def test_deployments_change_is_patch_s_remote_twin(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name, stable, canary = _canary(api)
+    twin = lambda user, *args: remote_cli(api, monkeypatch, user, *args)  # noqa: E731
+    before = api.snapshot()
+    nothing = twin("dan", "deployments", "change", canary)
+    refused = twin("dan", "deployments", "change", canary, "--replicas", "2")
+    assert (nothing.exit_code, refused.exit_code) == (2, 2), refused.output
+    assert "--replicas 2" in refused.output and api.snapshot() == before
+    changed = twin("dan", "deployments", "change", canary, "--traffic", "25", "--replicas", "1")
+    assert changed.exit_code == 0, changed.output
+    assert f"{canary}: resources unchanged" in changed.output and "share changed" in changed.output
+    routes = api.container.router.get_routes(name)
+    assert routes is not None and dict(routes.weights) == {stable: 75.0, canary: 25.0}

@@ -786,3 +786,60 @@ def test_deployer_down_stops_the_gateway_it_started(stack: Stack, tmp_path: Path
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{url}/healthz", trust_env=False, timeout=2)
     assert os.path.exists(stack.container.settings.gateway_dir)
+
+
+def test_deleting_a_canary_over_the_api_routes_its_traffic_away_before_its_server_stops(
+    stack: Stack, ops: httpx.Client, gateway: str
+) -> None:
+    """Seed 002's DELETE on real servers (issue 19): under load through the gateway, the
+    canary's share goes back to the stable deployment, the gateway serves that table, and only
+    then does the canary's server stop: no request reaches a stopped server (the canary counts
+    no error, so none needed a retry on stable) and every client gets its answer."""
+    from fastapi.testclient import TestClient
+
+    from agents.entrypoints.api import create_app
+    from tests.access_fixtures import issue_tokens_in_process
+
+    v1 = stack.deployments["v1"]
+    canary = stack.start("deleted-canary", "2")
+    token = issue_tokens_in_process(stack.container, {"dana": "deployer"})["dana"]
+    done, results = threading.Event(), []
+
+    def load() -> None:
+        while not done.is_set():
+            results.extend(send(gateway, bodies(stack, 40), concurrency=2))
+
+    try:
+        assert put(ops, weights={v1: 80, canary: 20}, stable_deployment_id=v1).status_code == 200
+        sender = threading.Thread(target=load)
+        sender.start()
+        wait_for(lambda: deployment_stats(ops, canary)["requests"] > 20)
+        with TestClient(create_app(stack.container)) as api:
+            answer = api.delete(
+                f"/v1/deployments/{canary}", headers={"Authorization": f"Bearer {token}"}
+            )
+        done.set()
+        sender.join()
+        assert answer.status_code == 200, answer.text
+        deleted = answer.json()
+        assert (deleted["status"], deleted["service_status"], deleted["alive"]) == (
+            "rolled_back",
+            "deleted",
+            False,
+        )
+        with stack.container.reader() as uow:
+            pid = uow.deployments.get(canary).endpoint_pid
+        assert pid is not None and not psutil.pid_exists(pid)
+        table = ops.get(f"/admin/routes/{MODEL}").json()
+        assert canary not in table["live_deployments"] and table["weights"] == {v1: 100.0}
+        figures = deployment_stats(ops, canary)
+        assert figures["requests"] > 20 and figures["errors"] == 0, figures
+        assert results and Counter(a.status for a in results) == Counter({200: len(results)})
+        assert {a.deployment_id for a in results} == {v1, canary}
+    finally:
+        done.set()
+        assert put(ops, weights={v1: 100}).status_code == 200
+        # the rollback path demoted v2; the stack's versions all serve users (set-up, as start)
+        stack.record_stage("2", ModelStage.PRODUCTION)
+        stack.container.registry.set_stage(MODEL, "2", ModelStage.PRODUCTION)
+        stack.stop("deleted-canary")

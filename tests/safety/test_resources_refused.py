@@ -1,4 +1,5 @@
-"""Resources nobody can honour change nothing (issue 17), on every path, SQLite and PostgreSQL.
+"""Resources nobody can honour change nothing (issue 17), on every path, SQLite and PostgreSQL;
+nor does a resize of a running deployment nobody can honour (issue 19 item 5).
 
 A deploy asking a local backend (``DEPLOYER_SERVING=local``, the default) for CPU, memory or
 autoscaling (``UnhonouredResourcesError``: the API's 409, a well-formed body the server's
@@ -21,11 +22,11 @@ from typer.testing import CliRunner
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints.api import create_app
 from agents.settings import Settings
-from database import migrate
-from lifecycle.stages import ModelStage
+from lifecycle.stages import DeploymentStatus, ModelStage
 from tests.access_fixtures import issue_tokens_in_process
 from tests.e2e.cli import run_here
-from tests.integration.db_helpers import add_version
+from tests.integration.db_helpers import add_version, deployment_row
+from tests.schema_template import migrated
 
 MODEL = "churn"
 LOCAL = "DEPLOYER_SERVING=ray"
@@ -60,7 +61,7 @@ def home(database_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> I
         monkeypatch.setenv(key, value)
     settings = Settings()
     settings.ensure_home()
-    migrate.upgrade(database_url)
+    migrated(database_url)
     container = bootstrap(settings)
     add_version(container.session_factory, MODEL, "1", ModelStage.PRODUCTION)
     token = issue_tokens_in_process(container, {"root": "admin"})["root"]
@@ -146,3 +147,36 @@ def test_the_api_and_the_remote_cli_refuse_the_same_and_change_nothing(
     unknown = {"model_name": "nobody", "version": "1", "cpu": "0.5"}
     answer = home.client.post("/v1/deployments", json=unknown, headers=headers)
     assert answer.status_code == 404 and answer.json()["error"]["type"] == "UnknownModelError"
+
+
+def test_a_resize_nobody_can_honour_changes_nothing_on_any_path(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PATCH /v1/deployments/{id} (issue 19 item 5) and its remote twin: a local endpoint
+    refuses any resize, a Ray one a figure out of range, a deployment a run is changing any;
+    every table is as it was."""
+    headers = {"Authorization": f"Bearer {home.token}"}
+    rows = {"d-local": ("local", None), "d-ray": ("ray", None), "d-busy": ("ray", "run-7")}
+    for deployment_id, (backend, mark) in rows.items():
+        row = deployment_row(deployment_id, DeploymentStatus.ACTIVE, MODEL, "1", "http://x:1")
+        row.serving_backend, row.changing_run_id, row.replicas = backend, mark, 2
+        with home.container.uow() as uow:
+            uow.deployments.add(row)
+            uow.commit()
+    before = home.snapshot()
+    for deployment_id, body, status, kind, words in [
+        ("d-local", {"replicas": 3}, 409, "UnhonouredResourcesError", "--replicas 3"),
+        ("d-local", {"cpu": "0.5"}, 409, "UnhonouredResourcesError", LOCAL),
+        ("d-local", {"autoscale": "4:1"}, 409, "UnhonouredResourcesError", LOCAL),
+        ("d-ray", {"autoscale": "1:1"}, 422, "InvalidResourcesError", "must lie within"),
+        ("d-ray", {"cpu": "0"}, 422, "InvalidResourcesError", "cpu must"),
+        ("d-busy", {"replicas": 3}, 409, "NotResizableError", "being changed by run run-7"),
+        ("d-none", {"replicas": 3}, 404, "UnknownModelError", "d-none"),
+    ]:
+        answer = home.client.patch(f"/v1/deployments/{deployment_id}", json=body, headers=headers)
+        assert answer.status_code == status, (deployment_id, body, answer.text)
+        error = answer.json()["error"]
+        assert error["type"] == kind and words in error["message"], (body, error)
+    done = remote(home, monkeypatch, "deployments", "change", "d-local", "--replicas", "4")
+    assert done.exit_code == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert home.snapshot() == before

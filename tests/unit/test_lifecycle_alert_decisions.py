@@ -48,6 +48,7 @@ def test_the_command_is_the_approval_when_one_waits_else_the_decisions() -> None
     assert decided.action({"approval_id": ""}, IRIS) == "deployer decisions iris"
     assert decided.action({}, IRIS) == "deployer decisions iris"
     assert decided.action({"check": "monitor"}, IRIS) == "deployer status"
+    assert decided.action({"act": "deployer status iris"}, IRIS) == "deployer status iris"
 
 
 def test_each_decision_event_has_its_group_and_channels_can_choose_them() -> None:
@@ -57,6 +58,7 @@ def test_each_decision_event_has_its_group_and_channels_can_choose_them() -> Non
         "rollback_requested": "rollback",
         "monitor_failed": "monitor",
         "monitor_recovered": "monitor",
+        "deployment_resize_failed": "deploy_failed",
     }
     assert decided.NEW_GROUPS == ("monitor", "retraining")
     assert GROUPS[-3:] == ("monitor", "retraining", "test")

@@ -120,6 +120,15 @@ DEP = Target("iris", "2", "dep-1")
             "deployer history iris",
         ),
         (
+            "deployment_resize_failed",
+            "dep-1",
+            {"summary": "iris v2 resize failed: boom", "act": "deployer status iris"},
+            "ann",
+            "deployment_resize_failed",
+            Severity.WARNING,
+            "deployer status iris",
+        ),
+        (
             "slo_breach",
             "dep-1",
             {"objective": "p95", "observed": 80, "limit": 50},

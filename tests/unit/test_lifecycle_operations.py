@@ -4,6 +4,7 @@ result or error is recorded."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -12,8 +13,10 @@ from lifecycle.operations import (
     OperationStatus,
     TakeUp,
     abandoned,
+    concluded,
     ended_as,
     location,
+    node_path,
     take_up,
     typed_error,
 )
@@ -60,6 +63,64 @@ def test_take_up(status: str, heartbeat: datetime | None, attempts: int, expecte
 )
 def test_ended_as(result: dict[str, str], expected: OperationStatus) -> None:
     assert ended_as(result) is expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "result", "expected"),
+    [
+        ("deploy", {"status": "deployed"}, (OperationStatus.SUCCEEDED, None)),
+        ("deploy", {"status": "failed"}, (OperationStatus.SUCCEEDED, None)),  # raises instead
+        ("promote", {"status": "awaiting_approval"}, (OperationStatus.WAITING_APPROVAL, None)),
+        ("retrain", {"status": "handed_over"}, (OperationStatus.SUCCEEDED, None)),
+        ("retrain", {"status": "not_better"}, (OperationStatus.SUCCEEDED, None)),
+        (
+            "retrain",
+            {"status": "failed", "errors": ["the project exited 1", "no data"]},
+            (
+                OperationStatus.FAILED,
+                {
+                    "type": "RetrainingFailedError",
+                    "message": "the project exited 1; no data",
+                    "exit_code": 1,
+                },
+            ),
+        ),
+        (
+            "retrain",
+            {"status": "failed"},
+            (
+                OperationStatus.FAILED,
+                {
+                    "type": "RetrainingFailedError",
+                    "message": "the retraining run failed",
+                    "exit_code": 1,
+                },
+            ),
+        ),
+    ],
+)
+def test_concluded(
+    kind: str, result: dict[str, Any], expected: tuple[OperationStatus, dict[str, Any] | None]
+) -> None:
+    assert concluded(kind, result) == expected
+
+
+@pytest.mark.parametrize(
+    ("namespace", "node", "path"),
+    [
+        ("supervisor:1f0c-aa", "supervisor", "supervisor"),
+        (
+            "model_deployer:1f0c|start_endpoint:9b2e",
+            "start_endpoint",
+            "model_deployer/start_endpoint",
+        ),
+        ("a:1|b:2|c:3", "c", "a/b/c"),
+        ("", "intake", "intake"),
+        ("model_deployer:1f0c", "plan", "model_deployer/plan"),  # a namespace without the node
+    ],
+)
+def test_node_path(namespace: str, node: str, path: str) -> None:
+    assert node_path(namespace, node) == path
 
 
 def test_a_typed_error_keeps_one_line_its_class_and_exit_code() -> None:

@@ -8,11 +8,15 @@ from lifecycle.errors import BadInputError
 from lifecycle.resource_asks import (
     LOCAL_MAX_WORKERS,
     AskedText,
+    NotResizableError,
+    ResizeAsk,
     UnhonouredResourcesError,
     asked_resources,
     asked_text,
     check_asked,
     check_backend,
+    resize_refusal,
+    resized,
 )
 from lifecycle.resources import Autoscale, InvalidResourcesError, Resources
 
@@ -124,3 +128,77 @@ def test_the_backend_is_judged_before_the_figures(
     assert isinstance(refused.value, UnhonouredResourcesError) == (
         refusal is UnhonouredResourcesError
     )
+
+
+# -- resizing a running deployment (PATCH /v1/deployments/{id})
+
+RUNNING = Resources(2, cpu=0.5, memory_bytes=512 * MI)
+
+
+@pytest.mark.parametrize(
+    ("ask", "after"),
+    [
+        (ResizeAsk(replicas=4), Resources(4, cpu=0.5, memory_bytes=512 * MI)),
+        (ResizeAsk(cpu="1"), Resources(2, cpu=1.0, memory_bytes=512 * MI)),
+        (ResizeAsk(memory="1Gi"), Resources(2, cpu=0.5, memory_bytes=1024 * MI)),
+        (
+            ResizeAsk(autoscale="1:8"),
+            Resources(2, cpu=0.5, memory_bytes=512 * MI, autoscale=Autoscale(1, 8)),
+        ),
+        (ResizeAsk(replicas=2), RUNNING),  # what it has: nothing changes
+        (ResizeAsk(replicas=1, cpu="250m"), Resources(1, cpu=0.25, memory_bytes=512 * MI)),
+    ],
+)
+def test_a_ray_resize_changes_the_figures_asked_and_keeps_the_others(
+    ask: ResizeAsk, after: Resources
+) -> None:
+    assert resized("ray", RUNNING, ask) == after
+
+
+@pytest.mark.parametrize(
+    ("backend", "current", "ask", "error", "words"),
+    [
+        ("ray", RUNNING, ResizeAsk(), InvalidResourcesError, "asks for replicas"),
+        ("ray", RUNNING, ResizeAsk(cpu="0"), InvalidResourcesError, "cpu must"),
+        ("ray", RUNNING, ResizeAsk(replicas=65), InvalidResourcesError, "replicas must"),
+        ("ray", RUNNING, ResizeAsk(replicas=9, autoscale="1:8"), InvalidResourcesError, "within"),
+        ("local", Resources(2), ResizeAsk(replicas=3), UnhonouredResourcesError, "--replicas 3"),
+        ("local", Resources(2), ResizeAsk(cpu="0.5"), UnhonouredResourcesError, "DEPLOYER_SERVING"),
+        ("local", Resources(2), ResizeAsk(cpu="0"), UnhonouredResourcesError, "honours --replicas"),
+        ("local", Resources(), ResizeAsk(autoscale="1:2"), UnhonouredResourcesError, "honours"),
+        ("local", Resources(), ResizeAsk(memory="1Gi"), UnhonouredResourcesError, "honours"),
+    ],
+)
+def test_a_resize_a_backend_cannot_honour_is_refused_before_anything_changes(
+    backend: str, current: Resources, ask: ResizeAsk, error: type[Exception], words: str
+) -> None:
+    with pytest.raises(error, match=words) as refused:
+        resized(backend, current, ask)  # type: ignore[arg-type]
+    assert refused.value.exit_code == 2  # type: ignore[attr-defined]
+
+
+def test_a_local_endpoint_asked_for_the_workers_it_has_changes_nothing() -> None:
+    assert resized("local", Resources(2), ResizeAsk(replicas=2)) == Resources(2)
+
+
+@pytest.mark.parametrize(
+    ("status", "changing", "words"),
+    [
+        ("active", None, ""),
+        ("draining", None, ""),
+        ("active", "run-7", "being changed by run run-7"),
+        ("pending", None, "only a running deployment"),
+        ("deploying", None, "only a running deployment"),
+        ("rolled_back", None, "only a running deployment"),
+        ("failed", None, "only a running deployment"),
+    ],
+)
+def test_only_a_running_deployment_no_run_is_changing_may_be_resized(
+    status: str, changing: str | None, words: str
+) -> None:
+    why = resize_refusal("d-1", status, changing)
+    assert (why == "") if not words else (words in why and "d-1" in why)
+
+
+def test_a_refused_resize_is_a_refusal_not_bad_input() -> None:
+    assert NotResizableError("x").exit_code == 3

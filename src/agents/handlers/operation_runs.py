@@ -4,7 +4,8 @@
 changes nothing and is refused before any row is written), then stores a ``queued`` row whose
 command any worker can run; ``run`` carries it out on its durable system thread through
 ``operations.execute`` (or, when a checkpoint exists because a worker died mid-way,
-``operations.resume_run``), beating the row's heartbeat with the graph's current node; ``show``
+``operations.resume_run``), beating the row's heartbeat with the node the graph runs now, as
+its callbacks report it (``agents.progress_events``: exact, never a checkpoint behind); ``show``
 is the operation as ``GET /v1/operations/{id}`` returns it. The worker is
 ``handlers.operation_worker``; the decisions are the pure ``lifecycle.operations``.
 """
@@ -14,16 +15,16 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Collection, Mapping
-from contextlib import ExitStack
-from functools import partial
-from typing import Any
+from collections.abc import Collection
+from typing import Annotated, Any, Literal
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from sqlalchemy import select
 
-from agents.commands import Deploy, Promote, Rollback
-from agents.handlers import operations
+from agents.commands import Approve, Deploy, Promote, Reject, Rollback
+from agents.handlers import operations, retraining
 from agents.ports import Services
+from agents.progress_events import listening
 from database.models_operations import OperationRow
 from database.operations import OperationRepository
 from database.versions import resolve_version
@@ -33,6 +34,7 @@ from lifecycle.operations import (
     OperationStatus,
     TakeUp,
     abandoned,
+    concluded,
     ended_as,
     location,
     take_up,
@@ -42,8 +44,28 @@ from lifecycle.records import utcnow
 
 log = logging.getLogger(__name__)
 
-LongCommand = Promote | Deploy | Rollback
-COMMANDS: TypeAdapter[LongCommand] = TypeAdapter(LongCommand)
+MIN_GAP = 0.2
+"""The least time between two progress writes of one operation (a burst of quick nodes is one
+write)."""
+
+
+class Retrain(BaseModel):
+    """``POST /v1/models/{name}/retrain`` as an operation: the run (``thread_id``, its id and
+    its thread) is named when the request is accepted, so a worker taken up again resumes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["retrain"] = "retrain"
+    model_name: str
+    reason: str = ""
+    since: str | None = None
+    thread_id: str | None = None
+
+
+LongCommand = Promote | Deploy | Rollback | Retrain
+COMMANDS: TypeAdapter[LongCommand] = TypeAdapter(
+    Annotated[LongCommand, Field(discriminator="kind")]
+)
 
 
 def new_operation_id() -> str:
@@ -55,13 +77,16 @@ def submit(c: Services, command: LongCommand, actor: str) -> dict[str, Any]:
     check_now(c, command)
     op_id = new_operation_id()
     asked = command.thread_id or op_id
+    if isinstance(command, Retrain):  # its own agent's thread, named as its run
+        asked = command.thread_id or f"rt-{op_id.removeprefix('op-')[:16]}"
     command = command.model_copy(update={"thread_id": asked})
+    thread = asked if isinstance(command, Retrain) else operations.system_thread(asked)
     row = OperationRow(
         id=op_id,
         kind=command.kind,
         subject=command.model_name,
         requested_by=actor,
-        thread_id=operations.system_thread(asked),
+        thread_id=thread,
         status=OperationStatus.QUEUED.value,
         command=command.model_dump(mode="json"),
         created_at=utcnow(),
@@ -74,7 +99,8 @@ def submit(c: Services, command: LongCommand, actor: str) -> dict[str, Any]:
 
 def check_now(c: Services, command: LongCommand) -> None:
     """What the API refuses before accepting: an unknown model or version, figures the
-    serving backend cannot honour (the graph judges everything else, as it always does)."""
+    serving backend cannot honour, a retrain without a policy or beside an active run (the
+    graph judges everything else, as it always does)."""
     if isinstance(command, Deploy):
         operations.check_resources(c, command)
     with c.reader() as uow:
@@ -82,6 +108,8 @@ def check_now(c: Services, command: LongCommand) -> None:
             raise UnknownModelError(f"no model named {command.model_name!r} is registered")
         if isinstance(command, Deploy | Promote):
             resolve_version(uow.models, command.model_name, command.version)
+    if isinstance(command, Retrain):
+        retraining.check_retrain(c, command.model_name, command.since)
 
 
 def show(c: Services, operation_id: str) -> dict[str, Any]:
@@ -93,10 +121,34 @@ def show(c: Services, operation_id: str) -> dict[str, Any]:
         approval = _approval_state(uow, row) if waiting else None
         doc = document(row)
     if approval not in (None, "pending"):
-        settle(c, operation_id, row.thread_id)
+        settle(c, operation_id, row.thread_id, (row.current_node, row.steps_done))
         with c.reader() as uow:
             doc = document(OperationRepository(uow.session).get(operation_id))
     return doc
+
+
+def answer(c: Services, command: Approve | Reject, actor: str) -> dict[str, Any]:
+    """An approval's answer over the API (``operations.execute``), its resumed run followed
+    node by node: the operation that waited on it records where the run ended at once."""
+    progress = Progress()
+    with listening(progress):
+        result = operations.execute(c, command, actor, "api")
+    status = ended_as(result)
+    thread = str(result.get("thread_id") or "")
+    if not thread or status is OperationStatus.WAITING_APPROVAL:
+        return result
+    with c.uow() as uow:
+        query = select(OperationRow).where(
+            OperationRow.thread_id == thread,
+            OperationRow.status == OperationStatus.WAITING_APPROVAL.value,
+        )
+        repo = OperationRepository(uow.session)
+        for row in uow.session.scalars(query).all():
+            node, steps = progress.now()
+            at = (node or row.current_node, row.steps_done + steps)
+            repo.finish(row.id, None, status, utcnow(), jsonable(result), None, at)
+        uow.commit()
+    return result
 
 
 def _approval_state(uow: Any, row: OperationRow) -> str | None:
@@ -109,10 +161,17 @@ def _approval_state(uow: Any, row: OperationRow) -> str | None:
         return None
 
 
-def settle(c: Services, operation_id: str, thread_id: str) -> None:
-    """Record how a thread that waited on an approval ended, once its answer resumed it."""
+def settle(
+    c: Services, operation_id: str, thread_id: str, paused_at: tuple[str, int] = ("", 0)
+) -> None:
+    """Record how a thread that waited on an approval ended, once its answer resumed it (the
+    nodes a resume runs here are followed as a worker's are; none when the answer's own
+    request already finished it: then it stays where it paused)."""
+    progress = Progress(paused_at[1])
+    progress.started(paused_at[0])
     try:
-        result = operations.resume_run(c, thread_id)  # finished: its result as it is
+        with listening(progress):
+            result = operations.resume_run(c, thread_id)  # finished: its result as it is
         status, error = ended_as(result), None
     except ModelDeployerError as exc:
         result, status, error = None, OperationStatus.FAILED, error_of(exc)
@@ -120,7 +179,7 @@ def settle(c: Services, operation_id: str, thread_id: str) -> None:
         return
     with c.uow() as uow:
         OperationRepository(uow.session).finish(
-            operation_id, None, status, utcnow(), jsonable(result), error
+            operation_id, None, status, utcnow(), jsonable(result), error, progress.now()
         )
         uow.commit()
 
@@ -182,26 +241,31 @@ def claim_next(c: Services, owner: str, limit: int, busy: Collection[str] = ()) 
 
 
 def run(c: Services, operation_id: str, owner: str, beat_seconds: float = 1.0) -> None:
-    """Carry out a claimed operation to its end or its approval pause, and record it."""
+    """Carry out a claimed operation to its end or its approval pause, and record it; its
+    row shows the node that runs now and the nodes done, as the graph reports them."""
     with c.reader() as uow:
         row = OperationRepository(uow.session).get(operation_id)
         command = COMMANDS.validate_python(row.command)
-        actor, thread = row.requested_by, row.thread_id
+        actor, thread, done_before = row.requested_by, row.thread_id, row.steps_done
+    progress = Progress(done_before)  # a run taken up again goes on from its checkpoint
     stop = threading.Event()
     beating = threading.Thread(
-        target=_beat, args=(c, operation_id, owner, thread, stop, beat_seconds), daemon=True
+        target=_beat, args=(c, operation_id, owner, progress, stop, beat_seconds), daemon=True
     )
     beating.start()
     try:
-        result = _carry_out(c, command, actor, thread)
-        status, error = ended_as(result), None
+        with listening(progress):
+            result = _carry_out(c, command, actor, thread)
+        status, error = concluded(command.kind, result)
     except Exception as exc:  # recorded on the row: the worker goes on with the next
         if not isinstance(exc, ModelDeployerError):
             log.exception("operation %s failed unexpectedly", operation_id)
         result, status, error = None, OperationStatus.FAILED, error_of(exc)
     finally:
         stop.set()
+        progress.moved.set()
         beating.join()
+    _record_beat(c, operation_id, owner, progress.now())  # where it ended, exactly
     with c.uow() as uow:
         OperationRepository(uow.session).finish(
             operation_id, owner, status, utcnow(), jsonable(result), error
@@ -209,8 +273,37 @@ def run(c: Services, operation_id: str, owner: str, beat_seconds: float = 1.0) -
         uow.commit()
 
 
+class Progress:
+    """A run's node now and nodes done, as its graph reports them (``progress_events``): kept
+    in memory by the graph's thread, written by the heartbeat's."""
+
+    def __init__(self, steps_done: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._node, self._steps = "", steps_done
+        self.moved = threading.Event()
+
+    def started(self, node: str) -> None:
+        with self._lock:
+            self._node = node
+        self.moved.set()
+
+    def finished(self, node: str) -> None:
+        with self._lock:
+            self._steps += 1
+        self.moved.set()
+
+    def now(self) -> tuple[str, int]:
+        with self._lock:
+            return self._node, self._steps
+
+
 def _carry_out(c: Services, command: LongCommand, actor: str, thread: str) -> dict[str, Any]:
-    """Run the command on its thread, or take the thread up from its last checkpoint."""
+    """Run the command on its thread, or take the thread up from its last checkpoint (a
+    retrain: its run, which resumes its own thread)."""
+    if isinstance(command, Retrain):
+        return retraining.retrain(
+            c, command.model_name, actor, command.reason, command.since, run_id=thread
+        )
     with c.open_system(actor) as system:
         started = bool(system.snapshot(thread).get("request"))
     if started:
@@ -219,70 +312,31 @@ def _carry_out(c: Services, command: LongCommand, actor: str, thread: str) -> di
 
 
 def _beat(
-    c: Services, operation_id: str, owner: str, thread: str, stop: threading.Event, every: float
+    c: Services,
+    operation_id: str,
+    owner: str,
+    progress: Progress,
+    stop: threading.Event,
+    every: float,
 ) -> None:
-    """Move the heartbeat at once and then every ``every`` seconds until ``stop``, with the
-    progress (the graph's current node, steps done) once the checkpointer is open; a failure
-    to open or read it is logged and the beat goes on (it is tried again next beat)."""
-    _record_beat(c, operation_id, owner, None)
-    with ExitStack() as opened:
-        saver: Any = None
-        while not stop.wait(every):
-            if saver is None:  # after the run opened its own: the first open sets stores up
-                saver = _open_checkpointer(c, opened, operation_id)
-            read = partial(progress, saver, thread) if saver is not None else None
-            _record_beat(c, operation_id, owner, read)
+    """Move the heartbeat at once, then whenever the run moves to another node (at most every
+    ``MIN_GAP`` seconds) and at least every ``every`` seconds, until ``stop``."""
+    _record_beat(c, operation_id, owner, progress.now())
+    while not stop.is_set():
+        progress.moved.wait(every)
+        progress.moved.clear()
+        if stop.is_set():
+            return
+        _record_beat(c, operation_id, owner, progress.now())
+        stop.wait(MIN_GAP)
 
 
-def _open_checkpointer(c: Services, opened: ExitStack, operation_id: str) -> Any:
-    try:
-        return opened.enter_context(c.open_system()).checkpointer
-    except Exception:
-        log.warning("operation %s: progress not readable yet", operation_id, exc_info=True)
-        return None
-
-
-def _record_beat(
-    c: Services, operation_id: str, owner: str, read: Callable[[], tuple[str, int]] | None
-) -> None:
-    try:
-        node, steps = read() if read is not None else ("", 0)
-    except Exception:  # progress unknown this time: the heartbeat still moves
-        log.warning("operation %s: could not read its progress", operation_id, exc_info=True)
-        node, steps = "", 0
+def _record_beat(c: Services, operation_id: str, owner: str, at: tuple[str, int]) -> None:
+    node, steps = at
     try:
         with c.uow() as uow:
             repo = OperationRepository(uow.session)
-            repo.beat(operation_id, owner, utcnow(), node, steps)
+            repo.beat(operation_id, owner, utcnow(), node[:200], steps)
             uow.commit()
     except Exception:  # a beat missed is no failure of the operation
         log.warning("operation %s: could not record its heartbeat", operation_id, exc_info=True)
-
-
-def progress(saver: Any, thread: str) -> tuple[str, int]:
-    """The node the thread runs now (``agent/node`` inside an agent) and the steps done so
-    far, from its newest checkpoint (an agent's, in its namespace, when one runs)."""
-    newest = next(iter(saver.list({"configurable": {"thread_id": thread}}, limit=1)), None)
-    if newest is None:
-        return "", 0
-    namespace = str(newest.config["configurable"].get("checkpoint_ns") or "")
-    agent = namespace.split(":", 1)[0] if namespace else ""
-    nodes = pending_nodes(newest.checkpoint)
-    node = "/".join(p for p in (agent, nodes[0] if nodes else "") if p)
-    return node, max(int((newest.metadata or {}).get("step", 0) or 0), 0)
-
-
-def pending_nodes(checkpoint: Mapping[str, Any]) -> list[str]:
-    """The nodes a checkpoint has triggered and not run yet (their ``branch:to:`` channel is
-    newer than what they have seen)."""
-    versions = checkpoint.get("channel_versions") or {}
-    seen = checkpoint.get("versions_seen") or {}
-    pending = []
-    for channel, version in versions.items():
-        if not str(channel).startswith("branch:to:"):
-            continue
-        node = str(channel).removeprefix("branch:to:")
-        last = (seen.get(node) or {}).get(channel)
-        if last is None or str(last) < str(version):
-            pending.append(node)
-    return sorted(pending)

@@ -46,28 +46,52 @@ def retrain(
     reason: str = "",
     since: str | None = None,
     follow: bool = True,
+    run_id: str | None = None,
 ) -> dict[str, Any]:
     """Open a manual retraining run of ``model`` for ``actor`` and run it to the end; a
     RetrainingInProgressError (409) when one is active. Follows the handoffs unless ``follow``
-    is off (the supervisor routes them itself)."""
+    is off (the supervisor routes them itself). ``run_id`` names the run (an operation's, so
+    its worker taken up again after a crash resumes that run rather than opening another)."""
     window = parse_duration(since) if since else None  # bad input before anything is written
-    run_id = f"rt-{uuid.uuid4().hex[:16]}"
+    run_id = run_id or f"rt-{uuid.uuid4().hex[:16]}"
     now = utcnow()
     with c.uow() as uow:
         require_deployer(uow, actor, "retrain a model")
-        if uow.retraining.policy(model) is None:
-            from agents.retraining.intake import NoRetrainingPolicyError
-
-            raise NoRetrainingPolicyError(
-                f"{model} has no retraining policy; set one with deployer retraining set "
-                f"{model} --project PATH"
-            )
-        uow.retraining.open_run(run_id, model, Trigger.MANUAL, actor, now, reason)
-        uow.commit()
+        opened = uow.retraining.run(run_id)
+        if opened is None:
+            _require_policy(uow, model)
+            uow.retraining.open_run(run_id, model, Trigger.MANUAL, actor, now, reason)
+            uow.commit()
+        else:
+            now = opened.requested_at
     request: dict[str, Any] = {"model_name": model, "trigger": "manual", "reason": reason}
     if window is not None:
         request["data_since"] = (now - timedelta(seconds=window)).isoformat()
     return run_retraining(c, run_id, actor, request, follow)
+
+
+def check_retrain(c: Services, model: str, since: str | None) -> None:
+    """What a retrain refuses before it is accepted (an API operation): a bad window, no
+    policy, a run of the model already active. Nothing is written."""
+    if since:
+        parse_duration(since)
+    with c.reader() as uow:
+        _require_policy(uow, model)
+        active = uow.retraining.active_run(model)
+        if active is not None:
+            raise RetrainingInProgressError(
+                f"{model} is already being retrained (run {active.id}, {active.status})"
+            )
+
+
+def _require_policy(uow: Any, model: str) -> None:
+    if uow.retraining.policy(model) is None:
+        from agents.retraining.intake import NoRetrainingPolicyError
+
+        raise NoRetrainingPolicyError(
+            f"{model} has no retraining policy; set one with deployer retraining set "
+            f"{model} --project PATH"
+        )
 
 
 def run_retraining(

@@ -36,6 +36,12 @@ class Serving(Protocol):
         raises ``InvalidResourcesError`` and starts nothing."""
         ...
 
+    def resize(self, endpoint: Endpoint, bento_tag: str, resources: Resources) -> Endpoint:
+        """Change a running endpoint's replicas and resources in place and wait until it runs
+        so; a backend that cannot (a local server) raises ``InvalidResourcesError`` and leaves
+        it running as it is."""
+        ...
+
     def placement(self, endpoint: Endpoint, wanted: int) -> Placement:
         """Replicas wanted and running now, where they run, and the backend's health verdict."""
         ...

@@ -12,9 +12,18 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from agents.ports import Services
 from agents.queries.checks import MOVES
-from database.models import ApprovalRow, DeploymentRow, HealthCheckRow, VersionRecordRow
+from database.models import (
+    ApprovalRow,
+    AuditEventRow,
+    DeploymentRow,
+    HealthCheckRow,
+    VersionRecordRow,
+)
 from lifecycle.errors import UnknownModelError
 
 ARROW = "->"
@@ -29,8 +38,10 @@ def model_history(container: Services, model_name: str, limit: int = 50) -> dict
         if model_name not in uow.models.list_model_names():
             raise UnknownModelError(f"no model named {model_name!r} is registered")
         events = [_stage_event(r) for r in uow.version_records.list_for(model_name)]
-        for deployment in uow.deployments.list(model_name):
+        deployments = uow.deployments.list(model_name)
+        for deployment in deployments:
             events.extend(_deployment_events(deployment))
+        events.extend(_resize_events(uow.session, [d.deployment_id for d in deployments]))
         events.extend(
             _approval_event(a) for a in uow.approvals.list(state=None) if a.model_name == model_name
         )
@@ -104,6 +115,43 @@ def _deployment_events(d: DeploymentRow) -> list[dict[str, Any]]:
                 "kind": "rollback",
                 "summary": f"v{d.model_version} deployment {d.deployment_id} rolled back",
                 **details,
+            }
+        )
+    return events
+
+
+RESIZE_ACTIONS = ("deployment_resized", "deployment_resize_failed")
+"""``handlers.resize``'s audit events: a running deployment's replicas and resources changed."""
+
+
+def _resize_events(session: Session, deployment_ids: list[str]) -> list[dict[str, Any]]:
+    """Each resize of these deployments (``PATCH /v1/deployments/{id}``), from the audit log."""
+    if not deployment_ids:
+        return []
+    query = select(AuditEventRow).where(
+        AuditEventRow.action.in_(RESIZE_ACTIONS), AuditEventRow.subject.in_(deployment_ids)
+    )
+    events = []
+    for e in session.scalars(query.order_by(AuditEventRow.id)):
+        p = dict(e.payload or {})
+        before, after = p.get("before") or {}, p.get("after") or {}
+        changed = ", ".join(
+            f"{k} {before.get(k)} {ARROW} {after.get(k)}"
+            for k in ("replicas", "cpu_limit", "memory_limit", "autoscaling")
+            if before.get(k) != after.get(k)
+        )
+        failed = f" failed: {p.get('error')}" if e.action == RESIZE_ACTIONS[1] else ""
+        events.append(
+            {
+                "at": e.occurred_at,
+                "kind": "resize",
+                "summary": f"{e.subject} resized by {e.actor} ({changed}){failed}",
+                "version": p.get("version"),
+                "deployment_id": e.subject,
+                "before": before,
+                "after": after,
+                "reason": p.get("reason", ""),
+                "failed": bool(failed),
             }
         )
     return events

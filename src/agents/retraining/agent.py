@@ -8,6 +8,7 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from agents.progress_events import with_listener
 from agents.retraining.deps import RetrainingDeps
 from agents.retraining.graph import build_graph
 from lifecycle.jsonable import jsonable
@@ -28,7 +29,7 @@ class RetrainingAgent:
         snapshot = self.graph.get_state(config) if self.graph.checkpointer else None
         resume = snapshot is not None and bool(snapshot.next)
         given: Any = None if resume else dict(request)
-        final = self.graph.invoke(given, config)
+        final = self.graph.invoke(given, with_listener(config))
         return result_of(final)
 
 

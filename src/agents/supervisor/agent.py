@@ -21,6 +21,7 @@ from langgraph.store.base import BaseStore
 from langgraph.types import Command
 from pydantic_core import to_jsonable_python
 
+from agents.progress_events import with_listener
 from agents.supervisor.graph import GRAPH_NAME, build_graph
 from agents.supervisor.spec import AgentSpec
 from agents.supervisor.state import InputState
@@ -152,7 +153,7 @@ class SystemAgent:
 
     def _invoke(self, payload: Any, thread_id: str) -> dict[str, Any]:
         started = time.monotonic()
-        result = self.graph.invoke(payload, config_for(thread_id))
+        result = self.graph.invoke(payload, with_listener(config_for(thread_id)))
         out = plain(result) if isinstance(result, Mapping) else {}
         interrupts = out.pop("__interrupt__", None) or []
         out["thread_id"] = thread_id

@@ -2,7 +2,9 @@
 
 Reading is a plain query of the state database (a GET changes nothing: unlike ``deployer
 endpoints``, it does not reap dead servers). Changing a share is a ``Deploy`` command through
-``operations.execute`` and stopping goes through ``serving.stop_endpoint``; what this module
+``operations.execute``, replicas and resources change in place through
+``handlers.resize.resize_deployment``, and stopping goes through ``serving.stop_endpoint``; what
+this module
 adds are the API's guards, checked before anything is touched:
 
 - PATCH only changes the share of a live canary or shadow that the routing table names, for the
@@ -21,11 +23,13 @@ from agents.bootstrap import Container
 from agents.commands import Deploy, Rollback
 from agents.entrypoints.api.errors import DeploymentInUseError, DeploymentNotAdjustableError
 from agents.handlers import operations
+from agents.handlers.resize import resize_deployment
 from agents.handlers.serving import stop_endpoint
 from agents.queries.status import home_status
 from database.models import DeploymentRow
 from lifecycle.errors import UnknownModelError
 from lifecycle.ports import Routes
+from lifecycle.resource_asks import ResizeAsk
 from lifecycle.service_status import delete_refusal, routed_away_first, service_status
 from lifecycle.stages import LIVE_STATUSES
 from lifecycle.strategies import StrategyName
@@ -76,16 +80,43 @@ def deployment_detail(c: Container, deployment_id: str) -> dict[str, Any]:
     return {**manifest(row), **process, **(entries[0] if entries else {})}
 
 
-def update_traffic(
-    c: Container, deployment_id: str, actor: str, traffic: float, reason: str
+def update_deployment(
+    c: Container,
+    deployment_id: str,
+    actor: str,
+    traffic: float | None,
+    ask: ResizeAsk,
+    reason: str,
 ) -> dict[str, Any]:
-    """Set the share of a running canary or shadow through the agent's deploy flow."""
-    with c.uow() as uow:
+    """PATCH: resize in place (``handlers.resize``) and/or set a canary's or shadow's share;
+    a share that cannot change is refused before any resize is made."""
+    if traffic is not None:
+        check_adjustable(c, deployment_id)
+    resize = None if ask.empty else resize_deployment(c, deployment_id, actor, ask, reason)
+    if traffic is not None:
+        result = update_traffic(c, deployment_id, actor, traffic, reason)
+    else:
+        with c.reader() as uow:
+            result = manifest(uow.deployments.get(deployment_id))
+    return {**result, "resize": resize} if resize is not None else result
+
+
+def check_adjustable(c: Container, deployment_id: str) -> DeploymentRow:
+    """The deployment, if its share may change now; else ``DeploymentNotAdjustableError``."""
+    with c.reader() as uow:
         row = uow.deployments.get(deployment_id)
         stage = uow.models.get(row.model_name, row.model_version).stage
     problem = not_adjustable(row, stage, c.router.get_routes(row.model_name))
     if problem:
         raise DeploymentNotAdjustableError(problem)
+    return row
+
+
+def update_traffic(
+    c: Container, deployment_id: str, actor: str, traffic: float, reason: str
+) -> dict[str, Any]:
+    """Set the share of a running canary or shadow through the agent's deploy flow."""
+    row = check_adjustable(c, deployment_id)
     command = Deploy(
         model_name=row.model_name,
         version=row.model_version,
@@ -139,7 +170,11 @@ def stop_deployment(c: Container, deployment_id: str, actor: str) -> dict[str, A
         operations.execute(c, away, actor, "api")
     with c.reader() as uow:
         live = uow.deployments.get(deployment_id).status in LIVE_STATUSES
-    stopped = stop_endpoint(c, deployment_id, actor, "deleted through the API") if live else {}
+    stopped = (  # a routed one's server was stopped by the rollback path already
+        stop_endpoint(c, deployment_id, actor, "deleted through the API")
+        if live
+        else {"alive": False}
+    )
     with c.reader() as uow:
         doc = manifest(uow.deployments.get(deployment_id))
     return {**doc, **stopped, "service_status": doc["service_status"]}

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from agents.bootstrap import Container
-from agents.commands import AgentCommand, Deploy, Promote, Rollback
+from agents.commands import AgentCommand
 from agents.handlers import operation_runs, operations
 from lifecycle.jsonable import jsonable
 
@@ -57,9 +57,7 @@ async def execute(c: Container, command: AgentCommand, actor: str) -> JSONRespon
     return run_response(await run_in_threadpool(operations.execute, c, command, actor, "api"))
 
 
-async def accept(
-    request: Request, command: Deploy | Promote | Rollback, actor: str
-) -> JSONResponse:
+async def accept(request: Request, command: operation_runs.LongCommand, actor: str) -> JSONResponse:
     """Accept a long-running command as an operation: 202 with it and its ``Location``; the
     API's worker runs it (``handlers.operation_worker``). Bad input is refused now."""
     c: Container = request.app.state.container

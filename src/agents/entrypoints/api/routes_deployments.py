@@ -88,9 +88,19 @@ async def get_deployment(
 async def update_deployment(
     deployment_id: DeploymentId, body: TrafficUpdate, user: Deployer, c: ContainerDep
 ) -> JSONResponse:
-    """Change the share of a running canary (or the mirror share of a shadow); 409 otherwise."""
+    """Change a running deployment: the share of a canary (or the mirror share of a shadow:
+    409 for any other), and/or its ``replicas``, ``cpu``, ``memory``, ``autoscale`` in place on
+    its own backend (figures not given are kept; a local endpoint refuses any change, 409: its
+    workers are fixed when its server starts; ``resize`` says before and after). Recorded on
+    the deployment, in its manifest and as the audit event ``deployment_resized``."""
     result = await run_in_threadpool(
-        deployments.update_traffic, c, deployment_id, user.name, body.traffic, body.reason
+        deployments.update_deployment,
+        c,
+        deployment_id,
+        user.name,
+        body.traffic,
+        body.resize(),
+        body.reason,
     )
     return json_response(result)
 

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from agents.bootstrap import Container
 from agents.entrypoints.api.deps import Approver, ContainerDep, Deployer, Viewer
 from agents.entrypoints.api.errors import error_responses
-from agents.entrypoints.api.responses import ACCEPTED, execute, json_response, run_response
+from agents.entrypoints.api.responses import ACCEPTED, json_response, run_response
 from agents.entrypoints.api.schemas import (
     ID_PATTERN,
     ApprovalId,
@@ -19,7 +19,7 @@ from agents.entrypoints.api.schemas import (
     ModelName,
     ThreadId,
 )
-from agents.handlers import operations
+from agents.handlers import operation_runs, operations
 from agents.queries.audit import verify_audit
 from agents.queries.checks import health_checks
 from agents.queries.status import home_status
@@ -78,7 +78,7 @@ async def _decide(
 ) -> JSONResponse:
     """Answer an approval through ``operations.decide``, which enforces who may answer."""
     command = (body or DecisionRequest()).to_command(approval_id, decision)
-    return await execute(c, command, actor)
+    return run_response(await run_in_threadpool(operation_runs.answer, c, command, actor))
 
 
 @router.post("/v1/runs/{thread_id}/resume", responses=ACCEPTED | CHANGE)

@@ -3,8 +3,9 @@ and ``/v1/models/{name}/retrain`` (a manual run, as ``deployer retrain``).
 
 Viewers read the policy; deployers set, clear and retrain. A bad policy is a 400 and nothing
 is written; a retraining while one of the model's runs is active is a 409. ``POST .../retrain``
-answers when the run is done (training takes seconds to minutes): the run's status, the new
-version, its evaluation against production and the handoffs followed. ``GET
+answers 202 at once with an operation (issue 19; training takes seconds to minutes), which
+``GET /v1/operations/{id}`` follows to the run's status, the new version, its evaluation
+against production and the handoffs followed; ``?wait=true`` answers when the run is done. ``GET
 .../retraining/runs`` lists the model's runs (viewers).
 """
 
@@ -12,16 +13,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
 from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
 from agents.entrypoints.api.errors import error_responses
-from agents.entrypoints.api.responses import json_response
+from agents.entrypoints.api.responses import OPERATION_ACCEPTED, Wait, accept, json_response
 from agents.entrypoints.api.schemas import Body, ModelName, Reason
 from agents.handlers import retraining, retraining_policy
+from agents.handlers.operation_runs import Retrain
 from agents.queries import retraining as retraining_runs
 from lifecycle.durations import WINDOW_PATTERN
 from lifecycle.errors import BadInputError, UnknownModelError
@@ -102,12 +104,22 @@ async def clear_policy(name: ModelName, user: Deployer, c: ContainerDep) -> JSON
     return json_response(result)
 
 
-@router.post("/{name}/retrain", responses=error_responses(404, 409, 502))
+@router.post("/{name}/retrain", responses=OPERATION_ACCEPTED | error_responses(404, 409, 502))
 async def retrain(
-    name: ModelName, user: Deployer, c: ContainerDep, body: RetrainBody | None = None
+    name: ModelName,
+    user: Deployer,
+    c: ContainerDep,
+    request: Request,
+    body: RetrainBody | None = None,
+    wait: Wait = False,
 ) -> JSONResponse:
-    """Retrain the model now on recent labelled traffic; answers when the run is done."""
+    """Retrain the model now on recent labelled traffic: 202 at once with the operation that
+    runs it (``Location: /v1/operations/{id}``; a model without a policy, or with a run
+    already active, is refused at once). With ``wait=true``: 200 when the run is done."""
     given = body or RetrainBody()
+    if not wait:
+        command = Retrain(model_name=name, reason=given.reason, since=given.since)
+        return await accept(request, command, user.name)
     result: dict[str, Any] = await run_in_threadpool(
         retraining.retrain, c, name, user.name, given.reason, given.since
     )

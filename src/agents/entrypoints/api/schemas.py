@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from agents.commands import Approve, Deploy, Promote, Register, Reject, Rollback
 from lifecycle.approval import Decision
+from lifecycle.resource_asks import ResizeAsk
 from lifecycle.resources import MAX_REPLICAS
 from lifecycle.stages import ModelStage
 from lifecycle.strategies import StrategyName
@@ -191,11 +192,43 @@ class DeployRequest(Body):
         )
 
 
-class TrafficUpdate(Body):
-    """Change the share of a canary (or the mirror share of a shadow) already running."""
+RESIZE_FIELDS = ("replicas", "cpu", "memory", "autoscale")
 
-    traffic: Traffic
+
+class TrafficUpdate(Body):
+    """Change a running deployment: the share of a canary (or the mirror share of a shadow),
+    and/or its replicas and resources in place (``lifecycle.resource_asks.resized`` judges
+    them on the deployment's own backend: a local endpoint refuses any change, 409). At least
+    one of them; a figure not given keeps its value."""
+
+    model_config = ConfigDict(
+        json_schema_extra={  # at least one of them, given and not null
+            "anyOf": [
+                {"required": [f], "properties": {f: {"not": {"type": "null"}}}}
+                for f in ("traffic", *RESIZE_FIELDS)
+            ]
+        }
+    )
+
+    traffic: Traffic | None = None
+    replicas: int | None = Field(default=None, ge=1, le=MAX_REPLICAS, description="Replicas.")
+    cpu: str | None = Field(default=None, pattern=CPU_PATTERN, description="CPUs per replica.")
+    memory: str | None = Field(
+        default=None, pattern=MEMORY_PATTERN, description="Memory per replica."
+    )
+    autoscale: str | None = Field(
+        default=None, pattern=AUTOSCALE_PATTERN, description="MIN:MAX[:TARGET_ONGOING]."
+    )
     reason: Reason = ""
+
+    @model_validator(mode="after")
+    def _asks_something(self) -> TrafficUpdate:
+        if self.traffic is None and self.resize().empty:
+            raise ValueError(f"give traffic or one of {', '.join(RESIZE_FIELDS)}")
+        return self
+
+    def resize(self) -> ResizeAsk:
+        return ResizeAsk(self.replicas, self.cpu, self.memory, self.autoscale)
 
 
 class DecisionRequest(Body):

@@ -159,6 +159,10 @@ class ApiClient:
         """PUT ``body`` (JSON) to ``path``."""
         return self._call("PUT", path, json=dict(body))
 
+    def patch(self, path: str, body: Mapping[str, Any]) -> Answer:
+        """PATCH ``body`` (JSON) to ``path``."""
+        return self._call("PATCH", path, json=dict(body))
+
     def delete(self, path: str) -> Answer:
         """DELETE ``path``."""
         return self._call("DELETE", path)

@@ -29,6 +29,7 @@ from agents.entrypoints.cli import (
     remote_feedback,
     remote_labels,
     remote_operations,
+    remote_resize,
     remote_retraining,
     resource_args,
 )
@@ -379,6 +380,7 @@ def deployments_stop(
     emit(answer.body, as_json, lambda: console.print(f"stopped {deployment_id}"))
 
 
+deployments_app.command("change")(remote_resize.change)
 app.add_typer(remote_feedback.app, name="feedback")
 app.command()(remote_labels.label)
 add_refusals(app)

@@ -33,12 +33,19 @@ def run_operation(
     """POST a long-running command and follow its operation to its end: the run's result as
     the API answered it before operations (202 while it waits for an approval); a failed
     operation raises its typed error. With ``no_wait``, print the operation and exit 0."""
-    accepted = api.post(path, body)
-    operation = accepted.body
+    operation = accepted_operation(api, path, body, no_wait, as_json)
+    return outcome(follow(api, str(operation["location"]), as_json))
+
+
+def accepted_operation(
+    api: ApiClient, path: str, body: Mapping[str, Any], no_wait: bool, as_json: bool
+) -> dict[str, Any]:
+    """POST a long-running command: its operation; with ``no_wait``, print it and exit 0."""
+    operation = dict(api.post(path, body).body)
     if no_wait:
         emit(operation, as_json, lambda: _said(operation))
         raise typer.Exit(0)
-    return outcome(follow(api, str(operation["location"]), as_json))
+    return operation
 
 
 def _said(operation: Mapping[str, Any]) -> None:

@@ -1,8 +1,8 @@
 """``deployer retraining set|show|clear|runs`` and ``deployer retrain NAME`` in remote mode, over
 ``/v1/models/{name}/retraining`` (viewers read, deployers set and clear), ``.../retraining/runs``
-and ``POST .../retrain`` (deployers; it answers when the run is done). They print what the local
-twins print (``render_retraining``). ``resume`` stays local: it trains where the home is. Imports
-no database, MLflow or graph library."""
+and ``POST .../retrain`` (deployers; an operation, followed until the run is done). They print
+what the local twins print (``render_retraining``). ``resume`` stays local: it trains where the
+home is. Imports no database, MLflow or graph library."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ import typer
 
 from agents.entrypoints.cli.output import console, emit, fail
 from agents.entrypoints.cli.remote import URL_ENV, RemoteModeError, remote_command
+from agents.entrypoints.cli.remote_operations import (
+    NoWaitOption,
+    accepted_operation,
+    follow,
+    outcome,
+)
 from agents.entrypoints.cli.render_retraining import render_policies, render_retrained, render_runs
 from agents.entrypoints.cli.retraining_args import (
     CooldownOption,
@@ -139,15 +145,22 @@ def retrain(
     name: NameArg,
     reason: ReasonOption = "",
     since: SinceOption = None,
+    no_wait: NoWaitOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Retrain NAME now through the ops API (deployers); answers when the run is done. A
-    better version goes to staging and shadow (never production)."""
+    """Retrain NAME now through the ops API (deployers): the API runs it as an operation,
+    followed here until the run is done (``--no-wait``: its id at once). A better version
+    goes to staging and shadow (never production)."""
     with remote_command(as_json) as api:
         body: dict[str, Any] = {"reason": reason}
         if since:
             body["since"] = since
-        result = api.post(_path(name, "retrain"), body).body
+        operation = accepted_operation(api, _path(name, "retrain"), body, no_wait, as_json)
+        done = follow(api, str(operation["location"]), as_json)
+        # a run that ended failed is printed as the local command prints it (exit 0); a
+        # refusal (no operation result) is its typed error, as locally
+        ran = done["status"] == "failed" and done.get("result")
+        result = dict(done["result"]) if ran else outcome(done).body
         emit(result, as_json, lambda: render_retrained(result))
 
 
