@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from agents.handlers import quotas
 from agents.handlers.model_lock import endpoint_subject, every_model, one_actor_per_model
 from agents.model_deployer.aliases import move_serving_aliases
 from agents.ports import Services
@@ -24,6 +25,7 @@ from lifecycle.names import make_deployment_id
 from lifecycle.records import model_version_id, utcnow
 from lifecycle.resources import Resources
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
+from lifecycle.tenants import tenant_of
 from mlops.processes import terminate_tree
 from mlops.serving_local import processes_of_home
 
@@ -70,10 +72,12 @@ def start_endpoint(
     """Package if needed, record the deployment, start the server and wait until it is ready.
 
     ``extra_env`` reaches the server process (fault drills: ``DEPLOYER_FAULT_*``)."""
+    quotas.check_early(c, model_name, tenant_of(model_name), Resources(workers))
     packaged = package_version(c, model_name, version, actor)
     number = packaged["version"]
     deployment_id = make_deployment_id(model_name, number, uuid.uuid4().hex)
     with c.uow() as uow:
+        uow.quotas.admit(model_name, Resources(workers))  # the tenant's quota, before the row
         model = uow.models.get(model_name, number)
         uow.deployments.add(
             DeploymentRow(
