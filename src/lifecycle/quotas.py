@@ -32,7 +32,7 @@ MAX_COUNT = 1_000_000_000
 """The largest count a quota takes (a typo guard)."""
 
 MAX_QUOTA_CPU = 100_000.0
-MAX_QUOTA_MEMORY = 1024**5  # 1 PiB
+MAX_QUOTA_MEMORY = 16 * 1024**5  # 16 PiB
 
 _MEMORY_UNITS = {
     "": 1,
@@ -84,7 +84,7 @@ class Quota:
             )
         if self.memory_bytes is not None and not 0 <= self.memory_bytes <= MAX_QUOTA_MEMORY:
             raise InvalidQuotaError(
-                f"a memory quota must be between 0 and 1Pi, not {self.memory_bytes}"
+                f"a memory quota must be between 0 and 16Pi, not {self.memory_bytes}"
             )
 
     @property
@@ -133,7 +133,7 @@ def parse_quota_cpu(text: str) -> float:
 
 
 def parse_quota_memory(text: str) -> int:
-    """Bytes from ``8Gi``, ``512Mi``, ``1T`` or a plain byte count; 0 to 1Pi."""
+    """Bytes from ``8Gi``, ``512Mi``, ``1T`` or a plain byte count; 0 to 16Pi."""
     match = _MEMORY.match(text.strip())
     if match is None:
         raise InvalidQuotaError(f"a memory quota must be a size like 8Gi or 512Mi, not {text!r}")

@@ -139,7 +139,7 @@ def test_quota_figures_read_from_text(typed: dict[str, object], quota: Quota) ->
         ({"cpu": "-1"}, "CPU quota must be a number"),
         ({"cpu": "200000"}, "CPU quota must be between"),
         ({"memory": "8XB"}, "memory quota must be a size"),
-        ({"memory": "2Pi"}, "memory quota must be between"),
+        ({"memory": "17Pi"}, "memory quota must be between"),
         ({"deployments": -1}, "quota of deployments must be between"),
         ({"replicas": 10**10}, "quota of replicas must be between"),
         ({"capture_rows": -5}, "quota of capture rows must be between"),

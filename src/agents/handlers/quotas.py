@@ -36,16 +36,11 @@ def set_quota(
     memory: str | None = None,
     capture_rows: int | None = None,
 ) -> dict[str, Any]:
-    """Make these figures ``tenant``'s quota (replacing any; an omitted figure is unlimited).
-    An admin's act; bad figures change nothing. What runs already is never stopped: a quota
-    below it refuses only what would grow it."""
+    """Make these figures ``tenant``'s quota (replacing any; an omitted figure is unlimited,
+    and a quota without a figure limits nothing). An admin's act; bad figures change nothing.
+    What runs already is never stopped: a quota below it refuses only what would grow it."""
     tenant = check_tenant(tenant)
     quota = quota_from_text(deployments, replicas, cpu, memory, capture_rows)
-    if quota.unlimited:
-        raise BadInputError(
-            "a quota needs at least one limit (--deployments, --replicas, --cpu, --memory, "
-            f"--capture-rows); to lift every limit: deployer quota clear {tenant}"
-        )
     with c.uow() as uow:
         require_admin(uow, actor, "set quotas")
         row = uow.quotas.set(tenant, quota, actor, utcnow())
