@@ -14,13 +14,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from database.models import DeploymentRow
 from database.models_quotas import TenantQuotaRow
 from database.models_watch import PredictionRow
-from lifecycle.quotas import Quota, Usage, check_quota, demand, usage_of
+from database.repositories import AuditLog
+from lifecycle.quotas import Quota, Usage, capture_rows_to_drop, check_quota, demand, usage_of
 from lifecycle.resources import Resources
 from lifecycle.stages import LIVE_STATUSES
 from lifecycle.tenants import DEFAULT_TENANT, tenant_of
@@ -110,3 +111,69 @@ class QuotaRepository:
         """How many captured predictions of ``tenant``'s models are kept."""
         query = select(func.count()).where(in_tenant(PredictionRow.model_name, tenant))
         return int(self.session.scalar(query) or 0)
+
+    def capture_excess(self) -> dict[str, tuple[int, int, list[str]]]:
+        """Each tenant keeping more captured rows than its quota allows: (rows over, rows
+        allowed, its captured models). One grouped count over the capture index."""
+        limits = {r.tenant: r.quota() for r in self.all() if r.max_capture_rows is not None}
+        if not limits:
+            return {}
+        counted = self.session.execute(
+            select(PredictionRow.model_name, func.count()).group_by(PredictionRow.model_name)
+        ).all()
+        per: dict[str, tuple[int, list[str]]] = {}
+        for model, rows in counted:
+            tenant = model.split("/", 1)[0] if "/" in model else DEFAULT_TENANT
+            total, models = per.get(tenant, (0, []))
+            per[tenant] = (total + int(rows), [*models, model])
+        excess = {}
+        for tenant, (rows, models) in per.items():
+            over = capture_rows_to_drop(limits.get(tenant), rows)
+            if over:
+                excess[tenant] = (over, rows - over, models)
+        return excess
+
+    def drop_oldest_captures(self, models: list[str], keep: int) -> int:
+        """Delete the captured rows of ``models`` beyond their newest ``keep``; how many."""
+        mine = PredictionRow.model_name.in_(models)
+        edge = self.session.execute(
+            select(PredictionRow.captured_at, PredictionRow.id)
+            .where(mine)
+            .order_by(PredictionRow.captured_at.desc(), PredictionRow.id.desc())
+            .offset(keep)
+            .limit(1)
+        ).first()
+        if edge is None:
+            return 0
+        at, row_id = edge
+        beyond = or_(
+            PredictionRow.captured_at < at,
+            and_(PredictionRow.captured_at == at, PredictionRow.id <= row_id),
+        )
+        result: Any = self.session.execute(delete(PredictionRow).where(mine, beyond))
+        return int(result.rowcount or 0)
+
+
+CAPTURE_ACTOR = "capture-retention"
+"""The actor of the capture writer's own drops (the gateways' retention)."""
+
+
+def trim_capture_quotas(repo: QuotaRepository, audit: AuditLog, dropping: set[str]) -> int:
+    """Keep each tenant's captured rows within its quota, dropping the oldest (the capture
+    writer's retention round; the caller commits). A tenant that starts dropping gets
+    one ``capture_quota_dropped`` audit event (``dropping`` holds the tenants that dropped last
+    round, updated here), not one a round. ``repo`` and ``audit`` are one unit of work's."""
+    excess = repo.capture_excess()
+    deleted = 0
+    for tenant, (over, allowed, models) in sorted(excess.items()):
+        deleted += repo.drop_oldest_captures(models, allowed)
+        if tenant not in dropping:
+            summary = (
+                f"tenant {tenant}: captured predictions beyond its quota of {allowed} rows "
+                f"are dropped, oldest first ({over} now)"
+            )
+            payload = {"tenant": tenant, "dropped": over, "allowed": allowed, "summary": summary}
+            audit.append(CAPTURE_ACTOR, "capture_quota_dropped", tenant, payload)
+    dropping.intersection_update(excess)
+    dropping.update(excess)
+    return deleted

@@ -5,11 +5,13 @@ only, and of two concurrent deploys that each fit alone but not together exactly
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from database.capture import DbCaptureStore
 from database.models_watch import PredictionRow
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import QuotaExceededError
@@ -43,16 +45,17 @@ def deployed(
         uow.commit()
 
 
-def captured(factory: sessionmaker[Session], names: list[str]) -> None:
+def captured(factory: sessionmaker[Session], names: list[str], first: int = 0) -> None:
+    """One captured row per name, a second apart (request ids ``r<first>``, ...)."""
     with SqlAlchemyUnitOfWork(factory) as uow:
-        for i, name in enumerate(names):
+        for i, name in enumerate(names, start=first):
             uow.session.add(
                 PredictionRow(
                     request_id=f"r{i}",
                     model_name=name,
                     version="1",
                     deployment_id="d",
-                    captured_at=NOW,
+                    captured_at=NOW + timedelta(seconds=i),
                     latency_ms=1.0,
                     status=200,
                 )
@@ -172,3 +175,40 @@ def test_of_two_concurrent_deploys_that_fit_only_alone_exactly_one_passes(
     with SqlAlchemyUnitOfWork(factory, read_only=True) as uow:
         rows = uow.deployments.list("team-a/fraud")
         assert [r.deployment_id for r in rows] == ["d-first"]
+
+
+def kept(factory: sessionmaker[Session]) -> list[str]:
+    with SqlAlchemyUnitOfWork(factory, read_only=True) as uow:
+        ids = uow.session.scalars(select(PredictionRow.request_id).order_by(PredictionRow.id))
+        return list(ids)
+
+
+def drop_events(factory: sessionmaker[Session]) -> list[str]:
+    with SqlAlchemyUnitOfWork(factory, read_only=True) as uow:
+        return [e.subject for e in uow.audit.list() if e.action == "capture_quota_dropped"]
+
+
+def test_the_capture_writer_keeps_a_tenants_newest_rows_within_its_quota_and_says_so_once(
+    factory: sessionmaker[Session],
+) -> None:
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        uow.quotas.set("team-a", Quota(capture_rows=3), "root", NOW)
+        uow.commit()
+    store = DbCaptureStore(factory)
+    # r0-r2 fraud, r3-r4 churn (team-a: 5 rows), r5-r6 team-b's: untouched
+    captured(factory, ["team-a/fraud"] * 3 + ["team-a/churn"] * 2 + ["team-b/x"] * 2)
+    day = 86400.0
+
+    assert store.apply_retention(NOW, day, 1000) == 2
+    assert kept(factory) == ["r2", "r3", "r4", "r5", "r6"], "team-a's two oldest rows went"
+    assert drop_events(factory) == ["team-a"]
+
+    captured(factory, ["team-a/fraud"], first=7)
+    assert store.apply_retention(NOW, day, 1000) == 1
+    assert drop_events(factory) == ["team-a"], "one event while it keeps dropping, not a round"
+
+    assert store.apply_retention(NOW, day, 1000) == 0  # within the quota: the episode ends
+    captured(factory, ["team-a/churn"], first=8)
+    assert store.apply_retention(NOW, day, 1000) == 1
+    assert drop_events(factory) == ["team-a", "team-a"], "a new episode is said again"
+    assert kept(factory) == ["r4", "r5", "r6", "r7", "r8"]
