@@ -5,9 +5,12 @@ used, what it needs and what is allowed: no operation, no deployment, no audit e
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -81,7 +84,9 @@ def test_an_admin_sets_a_quota_and_a_viewer_reads_used_and_allowed(api: Api) -> 
         "capture_rows": {"used": 0, "allowed": 1000},
     }
     assert got.json()["set_by"] == "ada"
-    assert [q["tenant"] for q in api.call("GET", "/v1/quotas", "vera").json()] == ["team-a"]
+    assert [q["tenant"] for q in api.call("GET", "/v1/quotas", "vera").json()["quotas"]] == [
+        "team-a"
+    ]
     cleared = api.call("DELETE", "/v1/quotas/team-a", "ada")
     assert cleared.json()["changed"] is True
     assert api.call("GET", "/v1/quotas/team-a", "vera").json()["figures"]["cpu"]["allowed"] is None
@@ -128,4 +133,45 @@ def test_the_cli_sets_shows_and_clears_a_quota(home: tuple[Settings, Api]) -> No
     empty = run_here("quota", "set", "team-b", env=env)
     assert empty.code == 2 and "needs at least one limit" in empty.stderr
     assert run_here("quota", "clear", "team-b", env=env).code == 0
-    assert api.call("GET", "/v1/quotas", "vera").json() == []
+    assert api.call("GET", "/v1/quotas", "vera").json() == {"quotas": []}
+
+
+def test_remote_mode_sets_shows_and_clears_through_the_api(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``deployer quota`` in remote mode (in process), its requests served by the app."""
+    from typer.testing import CliRunner
+
+    from agents.entrypoints.cli import remote
+    from agents.entrypoints.cli.remote_commands import app
+
+    def forward(request: httpx.Request) -> httpx.Response:
+        answer = api.client.request(
+            request.method,
+            request.url.raw_path.decode(),
+            headers=dict(request.headers),
+            content=request.content,
+        )
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+
+    def client(env: Any = None) -> remote.ApiClient:
+        token = os.environ["DEPLOYER_TOKEN"]
+        return remote.ApiClient("http://testserver", token, transport=httpx.MockTransport(forward))
+
+    monkeypatch.setattr(remote.ApiClient, "from_environment", staticmethod(client))
+
+    def cli(user: str, *args: str) -> Any:
+        env = {"DEPLOYER_API_URL": "http://testserver", "DEPLOYER_TOKEN": api.tokens[user]}
+        return CliRunner().invoke(app, ["quota", *args], env=env)
+
+    before = api.written()
+    refused = cli("dan", "set", "team-a", "--deployments", "2")
+    assert refused.exit_code == 3 and "admin" in refused.output, refused.output
+    assert api.written() == before
+    done = cli("ada", "set", "team-a", "--deployments", "2", "--cpu", "8", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["figures"]["cpu"] == {"used": "0", "allowed": "8"}
+    every = cli("vera", "show", "--json")
+    assert [q["tenant"] for q in json.loads(every.output)] == ["team-a"]
+    assert "unlimited" in cli("vera", "show", "team-a").output
+    assert cli("ada", "clear", "team-a").output.strip() == "quota of team-a cleared"

@@ -59,8 +59,8 @@ class QuotaRequest(Body):
 
 @router.get("", responses=error_responses())
 async def list_quotas(user: Viewer, c: ContainerDep) -> JSONResponse:
-    """Every tenant with a quota: used and allowed per figure."""
-    return json_response(await run_in_threadpool(quotas.show_quota, c, None))
+    """Every tenant with a quota: used and allowed per figure (``{"quotas": [...]}``)."""
+    return json_response({"quotas": await run_in_threadpool(quotas.show_quota, c, None)})
 
 
 @router.get("/{tenant}", responses=error_responses())

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.quota_args import (
@@ -19,6 +17,7 @@ from agents.entrypoints.cli.quota_args import (
     Replicas,
     TenantArg,
 )
+from agents.entrypoints.cli.render_quotas import render_quotas
 from agents.entrypoints.cli.shared import JsonOption, command
 from agents.handlers import quotas
 from lifecycle.errors import BadInputError
@@ -72,23 +71,3 @@ def clear(tenant: TenantArg, as_json: JsonOption = False) -> None:
         result = quotas.clear_quota(c, c.settings.user, tenant)
         said = "quota of {tenant} cleared" if result["changed"] else "{tenant} had no quota"
         emit(result, as_json, lambda: console.print(escape(said.format(**result))))
-
-
-def render_quotas(shown: list[dict[str, Any]]) -> None:
-    """One table: tenant, figure, used, allowed (``unlimited`` when not limited)."""
-    if not shown:
-        console.print("no tenant has a quota (set one: deployer quota set TENANT --deployments N)")
-        return
-    table = Table("tenant", "figure", "used", "allowed", "set by")
-    for entry in shown:
-        for i, (figure, value) in enumerate(entry["figures"].items()):
-            allowed = "unlimited" if value["allowed"] is None else str(value["allowed"])
-            by = (entry["set_by"] or "") if i == 0 else ""
-            table.add_row(
-                Text(entry["tenant"] if i == 0 else ""),
-                figure.replace("_", " "),
-                str(value["used"]),
-                allowed,
-                Text(by),
-            )
-    console.print(table)
