@@ -129,7 +129,8 @@ def parse_quota_cpu(text: str) -> float:
             f"a CPU quota must be a number of CPUs like 4 or 500m, not {text!r}"
         )
     cpus = float(match.group(1)) if match.group(1) is not None else int(match.group(2)) / 1000
-    return Quota(cpu=cpus).cpu or 0.0
+    Quota(cpu=cpus)  # the range, said once
+    return cpus
 
 
 def parse_quota_memory(text: str) -> int:
@@ -138,7 +139,8 @@ def parse_quota_memory(text: str) -> int:
     if match is None:
         raise InvalidQuotaError(f"a memory quota must be a size like 8Gi or 512Mi, not {text!r}")
     size = math.floor(float(match.group(1)) * _MEMORY_UNITS[match.group(2) or ""])
-    return Quota(memory_bytes=size).memory_bytes or 0
+    Quota(memory_bytes=size)  # the range, said once
+    return size
 
 
 def quota_from_text(

@@ -6,6 +6,9 @@ import pytest
 
 from lifecycle.errors import BadInputError, QuotaExceededError, RefusedError
 from lifecycle.quotas import (
+    MAX_COUNT,
+    MAX_QUOTA_CPU,
+    MAX_QUOTA_MEMORY,
     InvalidQuotaError,
     Quota,
     Usage,
@@ -13,6 +16,8 @@ from lifecycle.quotas import (
     check_quota,
     demand,
     exceeded,
+    parse_quota_cpu,
+    parse_quota_memory,
     quota_figures,
     quota_from_text,
     usage_of,
@@ -37,6 +42,14 @@ def test_a_deployment_counts_its_replicas_and_what_they_reserve(
     resources: Resources, counted: Usage
 ) -> None:
     assert demand(resources) == counted
+
+
+def test_usages_add_up_figure_by_figure() -> None:
+    assert Usage(1, 2, 0.5, MI, 3) + Usage(2, 3, 1.0, GI, 4) == Usage(3, 5, 1.5, GI + MI, 7)
+
+
+def test_the_largest_quota_of_each_figure_is_allowed() -> None:
+    Quota(MAX_COUNT, MAX_COUNT, MAX_QUOTA_CPU, MAX_QUOTA_MEMORY, MAX_COUNT)
 
 
 def test_usage_sums_the_live_deployments_and_keeps_the_capture_rows() -> None:
@@ -85,6 +98,12 @@ def test_usage_sums_the_live_deployments_and_keeps_the_capture_rows() -> None:
             Usage(1, 1),
             "tenant team-a: 0 of 0 deployments are in use; this deploy needs 1 more",
         ),
+        (
+            Quota(memory_bytes=MI),
+            Usage(1, 1, 0.0, MI),
+            Usage(1, 1, 0.0, 1),
+            "tenant team-a: 1Mi of 1Mi of memory is in use; this deploy needs 1 more",
+        ),
     ],
 )
 def test_an_ask_past_a_limit_is_refused_with_used_asked_and_allowed(
@@ -102,6 +121,8 @@ def test_an_ask_past_a_limit_is_refused_with_used_asked_and_allowed(
         (None, Usage(100, 100, 100.0, 100 * GI), Usage(1, 64, 64.0, 64 * GI)),  # no quota
         (Quota(), Usage(9, 9), Usage(1, 1)),  # every figure unlimited
         (Quota(deployments=3), Usage(2, 2), Usage(1, 1)),  # exactly at the limit after
+        (Quota(memory_bytes=2 * GI), Usage(1, 1, 0.0, GI), Usage(1, 1, 0.0, GI)),  # at it
+        (Quota(1, 1, 1.0, MI), Usage(2, 2, 5.0, GI), Usage()),  # over already, an ask of nothing
         (Quota(cpu=1.0), Usage(1, 1, 0.7), Usage(1, 1, 0.3)),  # 0.7 + 0.3 is 1, not 1.0000001
         (Quota(cpu=0.5, memory_bytes=MI), Usage(3, 3), Usage(1, 1)),  # a local ask reserves none
         (Quota(cpu=1.0), Usage(1, 1, 5.0), Usage(1, 1, 0.0)),  # over already, the ask adds none
@@ -124,6 +145,8 @@ def test_an_ask_that_fits_or_adds_nothing_to_a_limited_figure_passes(
         ({"cpu": "500m", "memory": "1Ti"}, Quota(cpu=0.5, memory_bytes=1024 * GI)),
         ({"cpu": "", "memory": "", "capture_rows": 1000}, Quota(capture_rows=1000)),
         ({"cpu": "128"}, Quota(cpu=128.0)),  # a tenant may hold more than one replica's maximum
+        ({"cpu": "0", "memory": "0"}, Quota(cpu=0.0, memory_bytes=0)),  # nothing at all
+        ({"memory": "1048576"}, Quota(memory_bytes=MI)),  # a plain byte count
     ],
 )
 def test_quota_figures_read_from_text(typed: dict[str, object], quota: Quota) -> None:
@@ -168,6 +191,7 @@ def test_captured_rows_beyond_the_quota_are_the_ones_dropped(
 
 def test_the_figures_show_used_and_allowed_with_none_for_unlimited() -> None:
     shown = quota_figures(Quota(deployments=3, memory_bytes=8 * GI), Usage(2, 3, 1.5, GI, 40))
+    assert quota_figures(Quota(cpu=4.0), Usage())["cpu"] == {"used": "0", "allowed": "4"}
     assert shown == {
         "deployments": {"used": 2, "allowed": 3},
         "replicas": {"used": 3, "allowed": None},
@@ -176,3 +200,11 @@ def test_the_figures_show_used_and_allowed_with_none_for_unlimited() -> None:
         "capture_rows": {"used": 40, "allowed": None},
     }
     assert Quota().unlimited and not Quota(capture_rows=1).unlimited
+
+
+def test_each_figure_s_reader_says_its_own_range() -> None:
+    with pytest.raises(InvalidQuotaError, match="CPU quota must be between"):
+        parse_quota_cpu("200000")
+    with pytest.raises(InvalidQuotaError, match="memory quota must be between"):
+        parse_quota_memory("17Pi")
+    assert (parse_quota_cpu("1500m"), parse_quota_memory("1Ki")) == (1.5, 1024)
