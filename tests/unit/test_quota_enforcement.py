@@ -94,3 +94,16 @@ def test_the_handlers_refuse_a_deploy_past_the_quota_before_anything_is_written(
     quotas.refuse_over_quota(c, Deploy(model_name=MODEL, version=version, replicas=3, traffic=50))
     # an unknown model is left to the intake, refused as every unknown model is
     quotas.refuse_over_quota(c, Deploy(model_name="nobody", version="1", replicas=9))
+
+
+def test_an_endpoint_start_past_the_quota_is_refused_before_anything_is_packaged(
+    world: World,
+) -> None:
+    from agents.handlers.serving import start_endpoint
+
+    version = world.register()
+    set_quota(world, "default", Quota(replicas=2))
+    c = handler_services(world)  # a reader only: packaging or starting would fail loudly
+
+    with pytest.raises(QuotaExceededError, match="0 of 2 replicas are in use; this deploy needs 3"):
+        start_endpoint(c, MODEL, version, "root", workers=3)

@@ -90,15 +90,19 @@ def refuse_over_quota(c: Services, command: Deploy) -> None:
         return
     try:
         asked = asked_resources(command.replicas, command.cpu, command.memory, command.autoscale)
-        tenant = tenant_of(command.model_name)
     except BadInputError:
         return
-    check_early(c, command.model_name, tenant, asked)
+    check_early(c, command.model_name, asked)
 
 
-def check_early(c: Services, model_name: str, tenant: str, asked: Resources) -> None:
+def check_early(c: Services, model_name: str, asked: Resources) -> None:
     """``QuotaExceededError`` when one more deployment of ``model_name`` asking ``asked``
-    does not fit its tenant's quota as it reads now (a known model only)."""
+    does not fit its tenant's quota as it reads now (a known model only: an unknown or
+    malformed name is left to what refuses it everywhere)."""
+    try:
+        tenant = tenant_of(model_name)
+    except BadInputError:
+        return
     with c.reader() as uow:
         quota: Quota | None = uow.quotas.get(tenant)
         if quota is None or quota.unlimited:

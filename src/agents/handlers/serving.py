@@ -25,7 +25,6 @@ from lifecycle.names import make_deployment_id
 from lifecycle.records import model_version_id, utcnow
 from lifecycle.resources import Resources
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus, change_status
-from lifecycle.tenants import tenant_of
 from mlops.processes import terminate_tree
 from mlops.serving_local import processes_of_home
 
@@ -72,7 +71,7 @@ def start_endpoint(
     """Package if needed, record the deployment, start the server and wait until it is ready.
 
     ``extra_env`` reaches the server process (fault drills: ``DEPLOYER_FAULT_*``)."""
-    quotas.check_early(c, model_name, tenant_of(model_name), Resources(workers))
+    quotas.check_early(c, model_name, Resources(workers))  # before packaging
     packaged = package_version(c, model_name, version, actor)
     number = packaged["version"]
     deployment_id = make_deployment_id(model_name, number, uuid.uuid4().hex)
