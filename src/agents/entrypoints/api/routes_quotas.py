@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from agents.entrypoints.api.auth import ApiUser
@@ -36,23 +36,30 @@ QUOTA_CPU_PATTERN = r"^([0-9]{1,5}(\.[0-9]{1,3})?|[0-9]{1,8}m)$"
 """CPUs, below 100,000 (``4``, ``0.5``, ``500m``)."""
 QUOTA_MEMORY_PATTERN = r"^([0-9]{1,4}(\.[0-9]{1,3})?(k|M|G|T|Ki|Mi|Gi|Ti)?|[0-9]{1,15})$"
 """A size below 16Pi (``8Gi``, ``512Mi``, or bytes)."""
-Count = Annotated[int | None, Field(default=None, ge=0, le=MAX_COUNT, strict=True)]
+Count = Annotated[int | None, Field(default=None, ge=0, le=MAX_COUNT)]
 
 
 class QuotaRequest(Body):
     """The tenant's limits, replacing any it had; an omitted (or null) figure is unlimited."""
 
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=False)
+    """As the schema says: text is text (``"memory": 0`` is refused), counts are numbers."""
+
     deployments: Count = None
     replicas: Count = None
     """Over every live deployment; an autoscaled one counts its maximum."""
-    cpu: str | None = Field(default=None, pattern=QUOTA_CPU_PATTERN, description="e.g. 4, 500m.")
-    memory: str | None = Field(default=None, pattern=QUOTA_MEMORY_PATTERN, description="e.g. 8Gi.")
+    cpu: str | None = Field(
+        default=None, pattern=QUOTA_CPU_PATTERN, strict=True, description="e.g. 4, 500m."
+    )
+    memory: str | None = Field(
+        default=None, pattern=QUOTA_MEMORY_PATTERN, strict=True, description="e.g. 8Gi."
+    )
     capture_rows: Count = None
 
     @field_validator("deployments", "replicas", "capture_rows", mode="before")
     @classmethod
-    def _not_a_bool(cls, value: Any) -> Any:
-        if isinstance(value, bool):
+    def _a_number(cls, value: Any) -> Any:
+        if isinstance(value, bool | str):  # JSON's integers only (4 or 4.0), as the schema says
             raise ValueError("a count must be a whole number")
         return value
 
