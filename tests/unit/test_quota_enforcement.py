@@ -107,3 +107,36 @@ def test_an_endpoint_start_past_the_quota_is_refused_before_anything_is_packaged
 
     with pytest.raises(QuotaExceededError, match="0 of 2 replicas are in use; this deploy needs 3"):
         start_endpoint(c, MODEL, version, "root", workers=3)
+
+
+def test_a_deploy_past_the_quota_through_the_system_graph_raises_to_its_caller(
+    story: Story, world: World, tmp_path: Path
+) -> None:
+    from agents.model_deployer import build_graph as deployer_graph
+    from agents.supervisor import deployer_spec
+    from agents.supervisor.agent import SystemAgent
+    from agents.supervisor.spec import state_types
+    from lifecycle.handoff import AgentName
+    from lifecycle.supervision import RequestAction, RequestSource, SystemRequest
+    from memory.stores import open_checkpointer
+    from tests.unit.model_deployer_story import REQUESTER
+
+    version, _ = story.serving()
+    set_quota(world, "default", Quota(deployments=1))
+    rows, started = len(story.deployments()), list(world.serving.started)
+    agents = {AgentName.DEPLOYER: deployer_spec(deployer_graph(world.deps).compile())}
+    request = SystemRequest(
+        source=RequestSource.UPSTREAM,
+        action=RequestAction.DEPLOY,
+        model_name=MODEL,
+        requested_by=REQUESTER,
+        args={"version": version},
+    )
+    url = f"sqlite:///{tmp_path / 'checkpoints.db'}"
+    with (
+        open_checkpointer(url, state_types(agents.values())) as saver,
+        pytest.raises(QuotaExceededError, match="1 of 1 deployments are in use"),
+    ):
+        SystemAgent(agents, saver).run(request)
+
+    assert len(story.deployments()) == rows and world.serving.started == started
