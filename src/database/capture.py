@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from database.engine import read_session
 from database.models import ModelVersionRow
 from database.models_watch import CaptureSettingRow, PredictionRow
+from database.quotas import QuotaRepository, trim_capture_quotas
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.capture import (
     PredictionRecord,
@@ -144,6 +145,8 @@ class DbCaptureStore:
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
+        self.dropping: set[str] = set()
+        """Tenants whose captured rows beyond their quota the last round dropped."""
 
     def percents(self) -> Mapping[str, float]:
         """Each model captured at more than 0 %."""
@@ -178,7 +181,9 @@ class DbCaptureStore:
         cutoff, then the rows beyond the newest ``max_rows``."""
         cutoff = retention_cutoff(now, max_age_seconds)
         with read_session(self.session_factory) as session:
-            if not _anything_to_delete(session, cutoff, max_rows):
+            over_quota = QuotaRepository(session).capture_excess()
+            if not over_quota and not _anything_to_delete(session, cutoff, max_rows):
+                self.dropping.clear()
                 return 0  # the usual case: no write lock taken (SQLite) for nothing
         deleted = 0
         with SqlAlchemyUnitOfWork(self.session_factory, "captured predictions") as uow:
@@ -204,6 +209,7 @@ class DbCaptureStore:
                         and_(PredictionRow.captured_at == at, PredictionRow.id <= row_id),
                     )
                     deleted += _count(session.execute(delete(PredictionRow).where(mine, beyond)))
+            deleted += trim_capture_quotas(uow.quotas, uow.audit, self.dropping)  # per tenant
             uow.commit()
         return deleted
 

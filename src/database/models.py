@@ -395,3 +395,4 @@ class LeaseRow(Base):
 # The access tables share this metadata; importing them here lets every user of
 # ``Base.metadata`` (migrations, create_all) see them without knowing the module.
 import database.models_access  # noqa: E402, F401
+import database.models_quotas as _models_quotas  # noqa: E402, F401

@@ -26,6 +26,7 @@ from database.models import (
     VersionRecordRow,
 )
 from database.models_access import ApiTokenRow, RoleBindingRow, TenantRow
+from database.quotas import QuotaRepository
 from database.retraining import RetrainingRepository
 from database.slo import SloRepository
 from lifecycle.approval import Role
@@ -223,6 +224,9 @@ class UnitOfWork(Protocol):
 
     @property
     def retraining(self) -> RetrainingRepository: ...
+
+    @property
+    def quotas(self) -> QuotaRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from database.access import AccessRepository
 from database.engine import read_session
 from database.protocols import UnitOfWork
+from database.quotas import QuotaRepository
 from database.repositories import (
     ApprovalRepository,
     AuditLog,
@@ -74,6 +75,7 @@ class SqlAlchemyUnitOfWork:
     access: AccessRepository
     slo: SloRepository
     retraining: RetrainingRepository
+    quotas: QuotaRepository
 
     def __init__(
         self,
@@ -100,6 +102,7 @@ class SqlAlchemyUnitOfWork:
         self.access = AccessRepository(self.session)
         self.slo = SloRepository(self.session)
         self.retraining = RetrainingRepository(self.session)
+        self.quotas = QuotaRepository(self.session)
         self.committed = False
         return self
 

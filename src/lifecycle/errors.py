@@ -166,3 +166,10 @@ class NonFiniteMetricError(BadInputError):
 
 class UnknownOperationError(UnknownModelError):
     """No long-running operation by that id (or none the caller may see)."""
+
+
+class QuotaExceededError(RefusedError):
+    """A deploy would take its tenant beyond a quota (``lifecycle.quotas``): well formed, refused
+    by what the tenant already runs, so the CLI exits 3 and the ops API answers 409; nothing was
+    written or started. Freeing what the message names (or a larger quota) lets the same
+    request pass."""

@@ -18,6 +18,7 @@ from typing import Any, assert_never
 
 from agents.commands import AgentCommand, Approve, Deploy, Promote, Reject, Rollback, Tick
 from agents.deployer_outputs import OUTPUT_KEYS
+from agents.handlers import quotas
 from agents.handlers.model_lock import (
     Subject,
     command_subject,
@@ -204,6 +205,7 @@ def check_resources(c: Services, command: Deploy) -> None:
         with c.reader() as uow:
             if command.model_name in uow.models.list_model_names():
                 raise
+    quotas.refuse_over_quota(c, command)  # early; the deploy node's check is authoritative
 
 
 @one_actor_per_model(_routed_subject)

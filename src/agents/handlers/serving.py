@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from agents.handlers import quotas
 from agents.handlers.model_lock import endpoint_subject, every_model, one_actor_per_model
 from agents.model_deployer.aliases import move_serving_aliases
 from agents.ports import Services
@@ -70,10 +71,12 @@ def start_endpoint(
     """Package if needed, record the deployment, start the server and wait until it is ready.
 
     ``extra_env`` reaches the server process (fault drills: ``DEPLOYER_FAULT_*``)."""
+    quotas.check_early(c, model_name, Resources(workers))  # before packaging
     packaged = package_version(c, model_name, version, actor)
     number = packaged["version"]
     deployment_id = make_deployment_id(model_name, number, uuid.uuid4().hex)
     with c.uow() as uow:
+        uow.quotas.admit(model_name, Resources(workers))  # the tenant's quota, before the row
         model = uow.models.get(model_name, number)
         uow.deployments.add(
             DeploymentRow(

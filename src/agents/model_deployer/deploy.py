@@ -106,9 +106,11 @@ class DeployNodes:
         self, state: State, planned: RolloutPlan, why: str | None, thread: str | None
     ) -> Any:
         """The write of a planned deployment: its row (pending, with its thread) and the audit
-        event."""
+        event, refused (``QuotaExceededError``, nothing written) when the tenant's quota has
+        no room for it: judged here, under the tenant's lock, in the row's own transaction."""
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
+            uow.quotas.admit(state.model_name, resources_of(state))
             model = uow.models.get(state.model_name, str(state.version))
             uow.deployments.add(
                 DeploymentRow(

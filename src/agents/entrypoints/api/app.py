@@ -26,6 +26,7 @@ from agents.entrypoints.api import (
     routes_models,
     routes_operations,
     routes_ops,
+    routes_quotas,
     routes_retraining,
     routes_slo,
     routes_system,
@@ -99,6 +100,7 @@ def create_app(
         routes_retraining,
         routes_system,
         routes_operations,
+        routes_quotas,
     )
     for module in modules:
         app.include_router(module.router)

@@ -29,6 +29,7 @@ from agents.entrypoints.cli import (
     remote_feedback,
     remote_labels,
     remote_operations,
+    remote_quotas,
     remote_resize,
     remote_retraining,
     resource_args,
@@ -55,6 +56,7 @@ app.add_typer(deployments_app, name="deployments")
 app.add_typer(remote_audit.app, name="audit")
 app.add_typer(remote_capture.app, name="capture")
 app.add_typer(remote_retraining.app, name="retraining")
+app.add_typer(remote_quotas.app, name="quota")
 app.command("retrain")(remote_retraining.retrain)
 
 Name = Annotated[str, typer.Argument(help="Model name.")]
