@@ -14,6 +14,7 @@ import json
 from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
 
+from database.models import DeploymentRow
 from database.routing import DbRouter
 from lifecycle.ports import Routes
 from lifecycle.stages import DeploymentStatus, ModelStage
@@ -57,3 +58,13 @@ def upstream_app() -> web.Application:
     app = web.Application()
     app.router.add_post("/{tenant}/predict", predict)
     return app
+
+
+def point_at(factory: sessionmaker[Session], upstream: str) -> None:
+    """Point every model's deployment at ``upstream``'s path for its tenant."""
+    with factory() as session:
+        for model in MODELS:
+            row = session.get(DeploymentRow, deployment_id(model))
+            assert row is not None
+            row.endpoint_url = f"{upstream}/{tenant_of(model)}"
+        session.commit()
