@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from lifecycle.approval import Role
 from lifecycle.errors import BadInputError
-from lifecycle.tenants import Grants, normalise_model_name, tenant_of
+from lifecycle.tenants import DEFAULT_TENANT, Grants, normalise_model_name, tenant_of
 
 
 def _model(text: str) -> str | None:
@@ -56,6 +57,16 @@ def sees_alert(grants: Grants, model_name: str) -> bool:
     if grants.is_platform_admin:
         return True
     return bool(model_name) and _model(model_name) is not None and grants.sees(model_name)
+
+
+def local_reader(grants: Grants) -> Grants:
+    """How a person reads on the paths a home's own users take without a token (the chat, the
+    local CLI): with their grants; a person who holds no role anywhere reads as a viewer of the
+    default tenant, as every local user read a home before tenants (they can open its files).
+    No tenant's models are ever readable without a role in that tenant."""
+    if grants.roles:
+        return grants
+    return Grants(grants.user, {DEFAULT_TENANT: Role.VIEWER})
 
 
 def channel_takes(channel_tenant: str | None, model_name: str) -> bool:

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints.api import create_app
+from agents.entrypoints.chat.chat import answer
 from agents.settings import Settings
 from database import migrate
 from database.models import ApprovalRow, AuditEventRow, DeploymentRow, RouteRow
@@ -239,4 +240,20 @@ def test_the_gateway_keeps_tenants_apart_and_its_admin_api_refuses_a_persons_tok
     assert seen["iris"] == (200, {"served_by": "default"})
     assert seen["team-a%2Firis"][0] == 404
     assert seen["ann"] == seen["root"] == (401, 401)
+    assert world.snapshot() == before
+
+
+# -- the chat --------------------------------------------------------------------------------
+
+
+def test_the_chat_answers_another_tenants_model_as_an_unknown_one(world: World) -> None:
+    before = world.snapshot()
+    theirs = answer(world.container, "roll back team-b/iris because theirs", "ann")
+    missing = answer(world.container, "roll back team-c/iris because theirs", "ann")
+    assert theirs.exit_code == missing.exit_code == 2
+    assert theirs.reply == missing.reply.replace("team-c/iris", "team-b/iris")
+    assert "team-b/iris" not in str(answer(world.container, "status team-b/ir", "ann").reply)
+    everything = answer(world.container, "status", "ann")
+    assert [m["name"] for m in everything.result["models"]] == ["team-a/iris"]
+    assert "team-a/iris" in answer(world.container, "status team-a/iris", "ann").reply
     assert world.snapshot() == before

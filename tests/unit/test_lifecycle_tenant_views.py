@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from lifecycle.approval import Role
-from lifecycle.tenant_views import channel_takes, event_model, sees_alert, sees_event
+from lifecycle.tenant_views import (
+    channel_takes,
+    event_model,
+    local_reader,
+    sees_alert,
+    sees_event,
+)
 from lifecycle.tenants import Grants
 
 KNOWN = {"iris", "team-a/fraud", "team-b/fraud"}
@@ -89,3 +95,17 @@ def test_who_reads_an_alert(grants: Grants, model: str, sees: bool) -> None:
 )
 def test_which_channels_take_an_alert(channel: str | None, model: str, takes: bool) -> None:
     assert channel_takes(channel, model) is takes
+
+
+@pytest.mark.parametrize(
+    ("grants", "model", "sees"),
+    [
+        (NOBODY, "iris", True),  # a home's user before tenants reads the default tenant
+        (NOBODY, "team-a/fraud", False),  # never a tenant's without a role there
+        (ANN, "team-a/fraud", True),
+        (ANN, "iris", False),  # a role anywhere: their grants, nothing more
+        (ADMIN, "team-b/fraud", True),
+    ],
+)
+def test_how_a_local_user_reads(grants: Grants, model: str, sees: bool) -> None:
+    assert local_reader(grants).sees(model) is sees

@@ -32,6 +32,8 @@ from agents.entrypoints.chat.chat_parser import Clarification
 from agents.handlers import operations
 from lifecycle.errors import ModelDeployerError
 from lifecycle.records import utcnow
+from lifecycle.tenant_views import local_reader
+from lifecycle.tenants import Grants
 
 
 class IntentParser(Protocol):
@@ -67,16 +69,17 @@ def answer(
     c: Container, text: str, actor: str, parser: IntentParser = chat_parser.parse
 ) -> ChatAnswer:
     """Carry out one chat command and say what happened (errors are answers, not exceptions)."""
+    with c.uow() as uow:  # the asker's tenants, now: everything below is cut to them
+        grants = local_reader(uow.access.grants_of(actor))
+        known = grants.visible(uow.models.list_model_names(), str)
     window = alert_window(text, utcnow())
     if window is not None:  # "what alerts fired today?": a question, answered from the history
-        result, reply = answer_alerts(c, *window)
+        result, reply = answer_alerts(c, *window, grants)
         return ChatAnswer(reply, {"kind": "alerts", "since": window[0].isoformat()}, result)
     if (drifting := questions.drift_model(text)) is not None:  # "is NAME drifting?"
         return ChatAnswer(**questions.answer_drift(c, drifting))
     if (retraining := retrain_chat.retrain_request(text)) is not None:  # "retrain iris"
         return ChatAnswer(**retrain_chat.answer_retrain(c, *retraining, actor))
-    with c.uow() as uow:
-        known = uow.models.list_model_names()
     objectives = slo_chat.parse(text)
     if objectives is not None:
         return _objectives(c, objectives, actor)
@@ -85,7 +88,7 @@ def answer(
         return ChatAnswer(request.question, request.model_dump(mode="json"), exit_code=2)
     asked = echo(request)
     try:
-        result, reply = _carry_out(c, request, actor)
+        result, reply = _carry_out(c, request, actor, grants)
     except ModelDeployerError as exc:
         return ChatAnswer(
             f"I did not do that: {exc}",
@@ -123,11 +126,13 @@ def echo(request: ChatCommand) -> dict[str, Any]:
     return request.model_dump(mode="json", exclude=unset)
 
 
-def _carry_out(c: Container, r: ChatCommand, actor: str) -> tuple[dict[str, Any], str]:
+def _carry_out(
+    c: Container, r: ChatCommand, actor: str, grants: Grants
+) -> tuple[dict[str, Any], str]:
     if isinstance(r, Help):
         return {}, chat_parser.GRAMMAR_HELP
     if isinstance(r, Status):
-        return _status(c, r.model_name)
+        return _status(c, r.model_name, grants)
     if isinstance(r, History):
         from agents.queries.history import model_history
 
@@ -197,10 +202,11 @@ def serving_sentence(c: Container, model_name: str) -> str:
     return text
 
 
-def _status(c: Container, model_name: str | None) -> tuple[dict[str, Any], str]:
+def _status(c: Container, model_name: str | None, grants: Grants) -> tuple[dict[str, Any], str]:
     from agents.queries.status import home_status
 
     out = home_status(c, model_name)
+    out["models"] = grants.visible(out.get("models") or [], lambda m: str(m["name"]))
     if not out.get("models"):
         return out, "No models are registered yet."
     lines = []
