@@ -314,8 +314,18 @@ RULES: dict[str, _Rule] = {
 RULES |= {a: _Rule(a, "retraining", Severity(s), *RETRAINING_TEXTS) for a, s in RETRAINING_ALERTS}
 
 
+def _subject_parts(subject: str) -> tuple[str, str]:
+    """(model, version) of a subject: ``team-a/fraud/3`` (a version's id) -> (team-a/fraud, 3);
+    ``team-a/fraud`` (a tenant's model, issue 19) -> (team-a/fraud, ""); ``iris`` -> ("", "")
+    (the caller resolves a bare subject)."""
+    head, sep, tail = subject.rpartition("/")
+    if not sep:
+        return "", ""
+    return (head, tail) if tail.isdigit() or "/" in head else (subject, "")
+
+
 def _target(subject: str, payload: Mapping[str, Any], known: Target) -> Target:
-    model, version = subject.split("/", 1) if "/" in subject else ("", "")
+    model, version = _subject_parts(subject)
     return Target(
         model=str(payload.get("model") or model or known.model),
         version=str(payload.get("version") or version or known.version),

@@ -24,17 +24,23 @@ from aiohttp.test_utils import TestServer
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from agents.alerting import Dispatcher
 from agents.bootstrap import Container, bootstrap
 from agents.entrypoints.api import create_app
 from agents.entrypoints.chat.chat import answer
+from agents.handlers import alerts
 from agents.settings import Settings
 from database import migrate
 from database.models import ApprovalRow, AuditEventRow, DeploymentRow, RouteRow
+from database.models_alerts import AlertRow
 from database.routing import DbRouter
 from lifecycle.approval import Role
+from lifecycle.errors import BadInputError, PermissionDeniedError
+from lifecycle.tenant_views import local_reader
 from lifecycle.tenants import PLATFORM
 from mlops.gateway.backend import GatewayConfig
 from mlops.gateway.server import Gateway
+from tests.alert_fakes import FakeNotifier
 from tests.postgres_server import PostgresServer, create_database, drop_database
 from tests.tenant_rows import add_tenant_models, point_at, upstream_app
 from tests.web_login import ui_login
@@ -257,3 +263,46 @@ def test_the_chat_answers_another_tenants_model_as_an_unknown_one(world: World) 
     assert [m["name"] for m in everything.result["models"]] == ["team-a/iris"]
     assert "team-a/iris" in answer(world.container, "status team-a/iris", "ann").reply
     assert world.snapshot() == before
+
+
+# -- alerts ----------------------------------------------------------------------------------
+
+
+def test_a_tenants_alerts_reach_only_its_channels_and_its_people(world: World) -> None:
+    c = world.container
+    with pytest.raises(PermissionDeniedError):  # a deployer is not team-a's admin
+        alerts.add_channel(c, "ann", "json://127.0.0.1:9/ann", tenant="team-a")
+    with pytest.raises(BadInputError):
+        alerts.add_channel(c, "root", "json://127.0.0.1:9/c", tenant="team-c")
+    assert alerts.list_channels(c) == []
+    urls = {scope: f"json://127.0.0.1:9/{scope}" for scope in ("platform", "team-a", "team-b")}
+    ids = {
+        scope: alerts.add_channel(c, "root", url, tenant=None if scope == "platform" else scope)[
+            "id"
+        ]
+        for scope, url in urls.items()
+    }
+    with c.uow() as uow:
+        for model in ("team-a/iris", "team-b/iris"):
+            uow.audit.append("ann", "approval_requested", f"{model}/1", {"approval_id": "x"})
+        uow.commit()
+    Dispatcher(c, FakeNotifier()).collect()
+    with c.reader() as uow:
+        told = {(row.channel_id, row.model_name) for row in uow.session.scalars(select(AlertRow))}
+    assert told == {
+        (ids["platform"], "team-a/iris"),
+        (ids["platform"], "team-b/iris"),
+        (ids["team-a"], "team-a/iris"),
+        (ids["team-b"], "team-b/iris"),
+    }
+    with c.reader() as uow:
+        ann = local_reader(uow.access.grants_of("ann"))
+        vera = local_reader(uow.access.grants_of("vera"))
+        root = uow.access.grants_of("root")
+    assert {a["model"] for a in alerts.alert_history(c, "1d", ann)} == {"team-a/iris"}
+    assert alerts.alert_history(c, "1d", vera) == []
+    assert len(alerts.alert_history(c, "1d", root)) == 4
+    assert [ch["tenant"] for ch in alerts.list_channels(c, ann)] == ["team-a"]
+    said = answer(c, "what alerts fired today?", "ann")
+    assert {a["model"] for a in said.result["alerts"]} == {"team-a/iris"}
+    assert "team-b" not in said.reply
