@@ -77,3 +77,13 @@ def channel_takes(channel_tenant: str | None, model_name: str) -> bool:
     if not model_name or _model(model_name) is None:
         return False
     return tenant_of(model_name) == channel_tenant
+
+
+def subject_parts(subject: str) -> tuple[str, str]:
+    """(model, version) of an audit subject, for its alert: ``team-a/fraud/3`` (a version's id)
+    -> (team-a/fraud, 3); ``team-a/fraud`` (a tenant's model) -> (team-a/fraud, ""); ``iris``
+    -> ("", "") (the caller resolves a bare subject)."""
+    head, sep, tail = subject.rpartition("/")
+    if not sep:
+        return "", ""
+    return (head, tail) if tail.isdigit() or "/" in head else (subject, "")
