@@ -262,6 +262,11 @@ def test_the_chat_answers_another_tenants_model_as_an_unknown_one(world: World) 
     everything = answer(world.container, "status", "ann")
     assert [m["name"] for m in everything.result["models"]] == ["team-a/iris"]
     assert "team-a/iris" in answer(world.container, "status team-a/iris", "ann").reply
+    for question in ("is {} drifting?", "retrain {} because theirs"):
+        theirs = answer(world.container, question.format("team-b/iris"), "ann").as_dict()
+        missing = answer(world.container, question.format("team-c/iris"), "ann").as_dict()
+        assert str(theirs) == str(missing).replace("team-c/iris", "team-b/iris")
+        assert theirs["exit_code"] == 2 and theirs["request"]["kind"] in ("drift", "retrain")
     assert world.snapshot() == before
 
 

@@ -29,8 +29,10 @@ from agents.commands import Command as ChatCommand
 from agents.entrypoints.chat import chat_parser, questions, retrain_chat, slo_chat
 from agents.entrypoints.chat.alerts_chat import alert_window, answer_alerts
 from agents.entrypoints.chat.chat_parser import Clarification
+from agents.entrypoints.chat.questions import WINDOW_SECONDS
 from agents.handlers import operations
-from lifecycle.errors import ModelDeployerError
+from agents.retraining.intake import NoRetrainingPolicyError
+from lifecycle.errors import BadInputError, ModelDeployerError, UnknownModelError
 from lifecycle.records import utcnow
 from lifecycle.tenant_views import local_reader
 from lifecycle.tenants import Grants
@@ -77,9 +79,21 @@ def answer(
         result, reply = answer_alerts(c, *window, grants)
         return ChatAnswer(reply, {"kind": "alerts", "since": window[0].isoformat()}, result)
     if (drifting := questions.drift_model(text)) is not None:  # "is NAME drifting?"
+        if _hidden(grants, drifting):  # said exactly as for a model that does not exist
+            error = UnknownModelError(f"no model named {drifting!r} is registered")
+            asked = {"kind": "drift", "model_name": drifting, "window_seconds": WINDOW_SECONDS}
+            return ChatAnswer(f"I cannot tell: {error}", asked, exit_code=2, error=_name(error))
         return ChatAnswer(**questions.answer_drift(c, drifting))
     if (retraining := retrain_chat.retrain_request(text)) is not None:  # "retrain iris"
-        return ChatAnswer(**retrain_chat.answer_retrain(c, *retraining, actor))
+        model, reason = retraining
+        if _hidden(grants, model):
+            error = NoRetrainingPolicyError(
+                f"{model} has no retraining policy; set one with deployer retraining set "
+                f"{model} --project PATH"
+            )
+            asked = {"kind": "retrain", "model_name": model, "reason": reason}
+            return ChatAnswer(f"I did not do that: {error}", asked, exit_code=2, error=_name(error))
+        return ChatAnswer(**retrain_chat.answer_retrain(c, model, reason, actor))
     objectives = slo_chat.parse(text)
     if objectives is not None:
         return _objectives(c, objectives, actor)
@@ -98,6 +112,18 @@ def answer(
         )
     code = 4 if result.get("status") == "awaiting_approval" else 0
     return ChatAnswer(reply, asked, result, exit_code=code)
+
+
+def _hidden(grants: Grants, model: str) -> bool:
+    """Whether ``model`` is another tenant's, which the asker may not know exists."""
+    try:
+        return not grants.sees(model)
+    except BadInputError:
+        return False  # not a model name: the question's own path says so
+
+
+def _name(error: ModelDeployerError) -> str:
+    return type(error).__name__
 
 
 def _objectives(c: Container, request: slo_chat.SloRequest, actor: str) -> ChatAnswer:
