@@ -53,6 +53,7 @@ from lifecycle.alerts import (
 )
 from lifecycle.records import utcnow
 from lifecycle.redaction import redact_text
+from lifecycle.tenant_views import channel_takes
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +91,14 @@ def _fan_out(
     now: datetime,
     suppress_seconds: float,
 ) -> int:
-    """One row per channel that wants ``alert``; a recent repeat is recorded as suppressed."""
+    """One row per channel that wants ``alert`` (a tenant's channel only its own models'); a
+    recent repeat is recorded as suppressed."""
     written = 0
     for channel in channels:
         if not wants(parse_groups(channel.events), parse_severity(channel.min_severity), alert):
             continue
+        if not channel_takes(channel.tenant, alert.model):
+            continue  # a tenant's channel is told only its own models' alerts
         since = now - timedelta(seconds=suppress_seconds)
         repeat = (
             alert.group != "test"

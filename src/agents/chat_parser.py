@@ -238,7 +238,7 @@ def _read_piece(
     if low in v.NOISE or low in v.VERB_NOISE.get(verb, ()):
         return "noise", "", i + 1
     if _is_name(tokens[i].text):
-        return "model_name", tokens[i].text, i + 1
+        return "model_name", v.model_name(tokens[i].text), i + 1
     return "other", tokens[i].text, i + 1
 
 

@@ -7,9 +7,9 @@ import re
 from typing import Literal
 
 from agents.commands import Verb
-from lifecycle.names import MODEL_NAME_PATTERN
 from lifecycle.stages import ModelStage
 from lifecycle.strategies import StrategyName
+from lifecycle.tenants import QUALIFIED_NAME_PATTERN, normalise_model_name
 
 Slot = Literal[
     "model_name",
@@ -29,8 +29,14 @@ Missing = Slot | Literal["command", "approval_id"]
 MAX_COMMAND_CHARS = 2000
 """Longer text is refused with a Clarification rather than read."""
 
-MODEL_NAME = MODEL_NAME_PATTERN
-"""The one model-name rule (``lifecycle.names``), matched whole."""
+MODEL_NAME = QUALIFIED_NAME_PATTERN
+"""The one model-name rule (``lifecycle.names``) with an optional ``tenant/`` in front
+(``team-a/fraud``, ``lifecycle.tenants``), matched whole."""
+
+
+def model_name(word: str) -> str:
+    """A model name as said (``default/iris``) in its one stored form (``iris``)."""
+    return normalise_model_name(word)
 
 
 def words(text: str) -> frozenset[str]:

@@ -26,6 +26,9 @@ class AlertChannelRow(Base):
     min_severity: Mapped[str] = mapped_column(String(20), default="info")
     added_by: Mapped[str] = mapped_column(String(200))
     added_at: Mapped[datetime] = mapped_column()
+    tenant: Mapped[str | None] = mapped_column(String(40), default=None)
+    """The tenant whose models' alerts it is told (``lifecycle.tenant_views.channel_takes``);
+    None: the platform's channel, told every alert."""
 
 
 class AlertRow(Base):

@@ -7,8 +7,7 @@ the watcher's ``audit_checks`` rows, ``lease_lost`` raised by the watcher that n
 built here too. A channel takes the alerts its ``events`` groups and ``min_severity`` let
 through (``wants``); a repeat of the same kind, model and deployment inside the suppression
 window is recorded but not sent (``suppression_key``); a failed delivery is retried after
-``lifecycle.alert_timing.backoff(attempt)`` until ``max_attempts``. Pure: no I/O.
-"""
+``lifecycle.alert_timing.backoff(attempt)`` until ``max_attempts``. Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ from enum import IntEnum
 from typing import Any, Protocol
 
 from lifecycle import alert_decisions as decided
+from lifecycle import tenant_views
 from lifecycle.errors import BadInputError, UnknownModelError
 from lifecycle.retraining import RETRAINING_ALERTS, RETRAINING_TEXTS
 
@@ -315,7 +315,7 @@ RULES |= {a: _Rule(a, "retraining", Severity(s), *RETRAINING_TEXTS) for a, s in 
 
 
 def _target(subject: str, payload: Mapping[str, Any], known: Target) -> Target:
-    model, version = subject.split("/", 1) if "/" in subject else ("", "")
+    model, version = tenant_views.subject_parts(subject)  # team-a/fraud/3, team-a/fraud
     return Target(
         model=str(payload.get("model") or model or known.model),
         version=str(payload.get("version") or version or known.version),

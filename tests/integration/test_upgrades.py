@@ -70,6 +70,7 @@ REAL: dict[tuple[str, str], Any] = {
     ("ml_deployments", "cpu_limit"): "0.5",
     ("ml_deployments", "memory_limit"): "512Mi",
     ("ml_deployments", "autoscaling"): {},
+    ("alert_channels", "tenant"): None,  # issue 19: the platform's channel, told every alert
     ("approvals", "approval_id"): "apr-0123456789ab",
     ("approvals", "model_name"): MODEL,
     ("approvals", "version"): "2",

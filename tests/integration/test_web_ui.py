@@ -521,7 +521,9 @@ def test_a_viewer_s_post_is_refused_with_the_typed_error_and_changes_nothing(
     before = ui.snapshot()
     answer = client.post(f"/ui/approvals/{approval_id}/approve", data={"csrf": csrf})
     assert answer.status_code == 403
-    assert "vera holds the viewer role; this needs approver or above" in answer.text
+    assert (
+        "vera holds the viewer role in tenant &#39;default&#39;; this needs approver" in answer.text
+    )
     refused = client.post(f"/ui/models/{name}/rollback", data={"csrf": csrf, "reason": "x"})
     assert refused.status_code == 403
     assert ui.snapshot() == before

@@ -491,9 +491,20 @@ def test_a_recovery_says_its_summary_else_its_objective(
     assert alert is not None and alert.summary == summary
 
 
-def test_a_subject_splits_into_model_and_version_at_the_first_slash() -> None:
-    alert = alert_for("approval_approved", "iris/2/x", {"approval_id": "a"}, "bob")
-    assert alert is not None and (alert.model, alert.version) == ("iris", "2/x")
+@pytest.mark.parametrize(
+    ("subject", "model", "version"),
+    [
+        ("iris/2", "iris", "2"),
+        ("team-a/fraud/3", "team-a/fraud", "3"),  # a tenant's version id (issue 19)
+        ("team-a/fraud", "team-a/fraud", ""),  # a tenant's model: never model "team-a"
+        ("team-a/fraud/x", "team-a/fraud", "x"),
+    ],
+)
+def test_a_subject_splits_into_model_and_version_at_the_version(
+    subject: str, model: str, version: str
+) -> None:
+    alert = alert_for("approval_approved", subject, {"approval_id": "a"}, "bob")
+    assert alert is not None and (alert.model, alert.version) == (model, version)
 
 
 def test_the_outside_alerts_say_exactly_what_and_where() -> None:

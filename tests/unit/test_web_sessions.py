@@ -11,12 +11,15 @@ import pytest
 from agents.entrypoints.web.sessions import UiSession, form_token, login_nonce, token_matches
 from database.ui_sessions import session_hash
 from lifecycle.approval import Role
+from lifecycle.tenants import Grants
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
 def _session(session_id: str) -> UiSession:
-    return UiSession(session_id, "tok-0123", "vera", Role.VIEWER, NOW)
+    return UiSession(
+        session_id, "tok-0123", "vera", Grants.of("vera", [("default", Role.VIEWER)]), NOW
+    )
 
 
 def test_nonces_are_random_and_long() -> None:

@@ -18,8 +18,12 @@ from database.alerts import AlertRepository
 from database.models_alerts import AlertChannelRow, AlertRow
 from lifecycle.alert_timing import parse_window
 from lifecycle.alerts import parse_groups, parse_severity, trial_alert
+from lifecycle.approval import Role
+from lifecycle.errors import BadInputError, PermissionDeniedError
 from lifecycle.records import utcnow
 from lifecycle.redaction import redact_uri
+from lifecycle.tenant_views import sees_alert
+from lifecycle.tenants import Grants, check_tenant
 
 
 def describe_channel(row: AlertChannelRow) -> dict[str, Any]:
@@ -31,21 +35,40 @@ def describe_channel(row: AlertChannelRow) -> dict[str, Any]:
         "min_severity": row.min_severity,
         "added_by": row.added_by,
         "added_at": row.added_at,
+        "tenant": row.tenant,
     }
 
 
 def add_channel(
-    c: AlertServices, actor: str, url: str, events: str = "", min_severity: str = "info"
+    c: AlertServices,
+    actor: str,
+    url: str,
+    events: str = "",
+    min_severity: str = "info",
+    tenant: str | None = None,
 ) -> dict[str, Any]:
-    """Add a channel (admins only); bad filters or a URL Apprise refuses change nothing."""
+    """Add a channel (the platform's: platform admins only; a tenant's, told only that
+    tenant's models' alerts: its admins too); bad filters, an unknown tenant or a URL Apprise
+    refuses change nothing."""
     groups, severity = parse_groups(events), parse_severity(min_severity)
+    tenant = None if tenant is None else check_tenant(tenant)
     url = url.strip()
     c.notifier.check(url)
     with c.uow() as uow:
-        require_admin(uow, actor, "add alert channels")
+        if tenant is None:
+            require_admin(uow, actor, "add alert channels")
+        else:
+            if uow.access.tenant(tenant) is None:
+                raise BadInputError(f"no tenant {tenant!r} (deployer tenant list)")
+            if not uow.access.grants_of(actor).may(Role.ADMIN, tenant):
+                raise PermissionDeniedError(
+                    f"{actor} is not an admin of tenant {tenant!r}: adding its alert channels "
+                    "needs admin there (or on the platform)"
+                )
         repo = AlertRepository(uow.session)
         repo.cursor()  # from now on: a new home's channel is not told the past
         row = repo.add_channel(url, ",".join(groups), severity.label, actor, utcnow())
+        row.tenant = tenant
         uow.audit.append(
             actor,
             "alert_channel_added",
@@ -55,6 +78,7 @@ def add_channel(
                 "scheme": url.split("://", 1)[0],
                 "events": row.events or "all",
                 "min_severity": row.min_severity,
+                "tenant": tenant,
             },
         )
         uow.commit()
@@ -76,9 +100,18 @@ def remove_channel(c: AlertServices, actor: str, channel_id: int) -> dict[str, A
         return describe_channel(row)
 
 
-def list_channels(c: AlertServices) -> list[dict[str, Any]]:
+def list_channels(c: AlertServices, reader: Grants | None = None) -> list[dict[str, Any]]:
+    """The channels (with ``reader``: the platform's only to a platform admin, a tenant's to
+    those who see that tenant)."""
     with c.reader() as uow:
-        return [describe_channel(row) for row in AlertRepository(uow.session).channels()]
+        rows = AlertRepository(uow.session).channels()
+        return [describe_channel(row) for row in rows if sees_channel(reader, row.tenant)]
+
+
+def sees_channel(reader: Grants | None, tenant: str | None) -> bool:
+    if reader is None or reader.is_platform_admin:
+        return True
+    return tenant is not None and reader.may(Role.VIEWER, tenant)
 
 
 def send_test(c: AlertServices, actor: str, channel_id: int | None = None) -> list[dict[str, Any]]:
@@ -126,9 +159,13 @@ def describe_alert(row: AlertRow) -> dict[str, Any]:
     }
 
 
-def alert_history(c: AlertServices, since: str = "1d") -> list[dict[str, Any]]:
-    """The alerts of the last ``since`` (``30m``, ``2h``, ``1d``), newest first."""
-    return alerts_since(c, utcnow() - parse_window(since))
+def alert_history(
+    c: AlertServices, since: str = "1d", reader: Grants | None = None
+) -> list[dict[str, Any]]:
+    """The alerts of the last ``since`` (``30m``, ``2h``, ``1d``), newest first; with
+    ``reader``, those they may read (``lifecycle.tenant_views.sees_alert``)."""
+    rows = alerts_since(c, utcnow() - parse_window(since))
+    return rows if reader is None else [r for r in rows if sees_alert(reader, r["model"])]
 
 
 def alerts_since(c: AlertServices, start: datetime) -> list[dict[str, Any]]:

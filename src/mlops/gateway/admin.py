@@ -1,5 +1,9 @@
 """The gateway's admin API: its figures, and reading, replacing, removing and reloading the
-routing tables, behind a bearer token."""
+routing tables, behind a bearer token.
+
+The admin API is the control plane's: only the gateway's admin token opens it, never a person's
+API token, whatever their roles in a tenant. A tenant's table is ``/admin/routes/{tenant}/{name}``
+(``mlops.gateway.paths``); the bare ``/admin/routes/{name}`` is the default tenant's."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from lifecycle.errors import (
 )
 from lifecycle.ports import Routes
 from mlops.gateway.backend import error
+from mlops.gateway.paths import asked, model_of
 from mlops.gateway.proxy import DataPlane
 
 
@@ -89,17 +94,19 @@ class AdminApi(DataPlane):
 
     async def get_routes(self, request: web.Request) -> web.Response:
         """One table as served (``verify``: the effective weights)."""
-        name = request.match_info["name"]
-        described = self._describe(name)
+        name = model_of(request.match_info)
+        described = None if name is None else self._describe(name)
         if described is None:
-            return error(404, f"no routing table for {name!r}", "no_routes")
+            return error(404, f"no routing table for {asked(request.match_info)!r}", "no_routes")
         return web.json_response(described)
 
     async def put_routes(self, request: web.Request) -> web.Response:
         """Replace one table, atomically; 422 and no change for a malformed one, 409 and no
         change for one the stage rule refuses. The change is recorded as the token's holder
         (``config.admin_actor``): a body cannot name its actor (an ``actor`` field is a 422)."""
-        name = request.match_info["name"]
+        name = model_of(request.match_info)
+        if name is None:
+            return error(404, f"unknown model {asked(request.match_info)!r}", "unknown_model")
         try:
             payload = await request.json()
         except ValueError:
@@ -121,10 +128,11 @@ class AdminApi(DataPlane):
 
     async def delete_routes(self, request: web.Request) -> web.Response:
         """Remove one table (the model then answers 503)."""
-        name = request.match_info["name"]
-        removed = await asyncio.to_thread(self.backend.clear, name, self.config.admin_actor)
-        if not removed:
-            return error(404, f"no routing table for {name!r}", "no_routes")
+        name = model_of(request.match_info)
+        if name is None or not await asyncio.to_thread(
+            self.backend.clear, name, self.config.admin_actor
+        ):
+            return error(404, f"no routing table for {asked(request.match_info)!r}", "no_routes")
         await self.reload()
         return web.json_response({"model_name": name, "removed": True})
 

@@ -15,6 +15,7 @@ from lifecycle.latency import RequestCounts, merged_metrics, summed_counts
 from lifecycle.metrics import PerformanceMetrics, ShadowStats
 from lifecycle.ports import Router, Routes
 from lifecycle.routing import gradual
+from mlops.gateway.paths import model_path
 
 
 class GatewayClient:
@@ -65,12 +66,14 @@ class GatewayClient:
         """Apply a table and return it as the gateway now serves it (recorded as the token's
         holder: the admin API takes no actor from a body)."""
         body = routes.table_json()
-        url = f"{self.urls[0]}/admin/routes/{routes.model_name}"
+        url = f"{self.urls[0]}/admin/routes/{model_path(routes.model_name)}"
         return dict(self._request("PUT", url, json=body).json())
 
     def verify(self, model_name: str, url: str | None = None) -> dict[str, Any] | None:
         """The table one replica serves, with its effective weights; None if it has none."""
-        response = self._request("GET", f"{url or self.urls[0]}/admin/routes/{model_name}")
+        response = self._request(
+            "GET", f"{url or self.urls[0]}/admin/routes/{model_path(model_name)}"
+        )
         return None if response.status_code == 404 else dict(response.json())
 
     def get_routes(self, model_name: str) -> Routes | None:

@@ -4,7 +4,8 @@ Stack, chosen by measuring (DESIGN.md section 7): an aiohttp server with an aioh
 upstream. It costs about a quarter of what the same forwarder costs with httpx, and on two cores
 the proxy's CPU per request is what decides throughput.
 
-What happens to a prediction (``POST /v1/models/{name}/predict``):
+What happens to a prediction (``POST /v1/models/{name}/predict``, or
+``/v1/models/{tenant}/{name}/predict`` for a tenant's model: ``mlops.gateway.paths``):
 
 1. The current snapshot of routing tables is read once; the admin API and the poller replace the
    whole snapshot, so each request sees the old table or the new one, never a mix.
@@ -51,6 +52,7 @@ from mlops.gateway.calls import Answer, UpstreamCalls, hedged
 from mlops.gateway.capture import CaptureSink, Sampled
 from mlops.gateway.deadlines import canary_timeout, slow_body
 from mlops.gateway.metrics import CONTENT_TYPE, Figures, GatewayMetrics
+from mlops.gateway.paths import asked, model_of
 from mlops.gateway.samples import disagreement
 from mlops.gateway.stats import DeploymentStats, ShadowComparison, outputs_agree
 
@@ -142,7 +144,9 @@ class DataPlane:
         return response
 
     async def _predict(self, request: web.Request, rid: str) -> web.Response:
-        name = request.match_info["name"]
+        name = model_of(request.match_info)
+        if name is None:
+            return error(404, f"unknown model {asked(request.match_info)!r}", "unknown_model")
         snapshot = self.snapshot
         route = snapshot.routes.get(name)
         if route is None or not route.upstreams:

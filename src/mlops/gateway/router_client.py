@@ -15,6 +15,7 @@ from typing import Protocol
 import httpx
 
 from lifecycle.ports import Routes
+from mlops.gateway.paths import model_path
 from mlops.gateway.runner import running_gateways
 from mlops.processes import poll
 
@@ -102,7 +103,7 @@ class ConfirmingRouter:
         def all_served() -> bool | None:
             for url in sorted(pending):
                 with contextlib.suppress(httpx.HTTPError, ValueError):
-                    answer = client.get(f"{url}/admin/routes/{model_name}")
+                    answer = client.get(f"{url}/admin/routes/{model_path(model_name)}")
                     if answer.is_success and int(answer.json().get("revision", 0)) >= revision:
                         pending.discard(url)
             return None if pending else True

@@ -38,6 +38,7 @@ class Gateway(AdminApi):
         # The size limit is checked by hand in predict(), to answer with JSON.
         app = web.Application(client_max_size=self.config.max_body_bytes + 1)
         app.router.add_post("/v1/models/{name}/predict", self.predict)
+        app.router.add_post("/v1/models/{tenant}/{name}/predict", self.predict)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics)
         app.router.add_get("/admin/stats", self.admin(self.admin_stats))
@@ -46,6 +47,9 @@ class Gateway(AdminApi):
         app.router.add_get("/admin/routes/{name}", self.admin(self.get_routes))
         app.router.add_put("/admin/routes/{name}", self.admin(self.put_routes))
         app.router.add_delete("/admin/routes/{name}", self.admin(self.delete_routes))
+        app.router.add_get("/admin/routes/{tenant}/{name}", self.admin(self.get_routes))
+        app.router.add_put("/admin/routes/{tenant}/{name}", self.admin(self.put_routes))
+        app.router.add_delete("/admin/routes/{tenant}/{name}", self.admin(self.delete_routes))
         app.cleanup_ctx.append(self._background)
         return app
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from agents.alerting import AlertServices
 from agents.handlers.alerts import alerts_since
+from lifecycle.tenant_views import sees_alert
+from lifecycle.tenants import Grants
 
 _ALERT = re.compile(r"\balerts?\b", re.I)
 _LAST = re.compile(r"\b(?:last|past)\s+(?:(\d{1,4})\s+)?(minute|hour|day|week)s?\b", re.I)
@@ -37,9 +39,12 @@ def alert_window(text: str, now: datetime) -> tuple[datetime, str] | None:
     return midnight, "today"
 
 
-def answer_alerts(c: AlertServices, start: datetime, said: str) -> tuple[dict[str, Any], str]:
-    """The alerts since ``start``, oldest first, one line each."""
-    rows = list(reversed(alerts_since(c, start)))
+def answer_alerts(
+    c: AlertServices, start: datetime, said: str, grants: Grants
+) -> tuple[dict[str, Any], str]:
+    """The alerts since ``start`` the asker may read (their tenants' models; the platform's
+    too for a platform admin: ``lifecycle.tenant_views``), oldest first, one line each."""
+    rows = [r for r in reversed(alerts_since(c, start)) if sees_alert(grants, r["model"])]
     told: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for row in rows:
         key = (row["kind"], row["summary"], row["model"], row["deployment_id"])

@@ -29,9 +29,13 @@ from agents.commands import Command as ChatCommand
 from agents.entrypoints.chat import chat_parser, questions, retrain_chat, slo_chat
 from agents.entrypoints.chat.alerts_chat import alert_window, answer_alerts
 from agents.entrypoints.chat.chat_parser import Clarification
+from agents.entrypoints.chat.questions import WINDOW_SECONDS
 from agents.handlers import operations
-from lifecycle.errors import ModelDeployerError
+from agents.retraining.intake import NoRetrainingPolicyError
+from lifecycle.errors import BadInputError, ModelDeployerError, UnknownModelError
 from lifecycle.records import utcnow
+from lifecycle.tenant_views import local_reader
+from lifecycle.tenants import Grants
 
 
 class IntentParser(Protocol):
@@ -67,16 +71,29 @@ def answer(
     c: Container, text: str, actor: str, parser: IntentParser = chat_parser.parse
 ) -> ChatAnswer:
     """Carry out one chat command and say what happened (errors are answers, not exceptions)."""
+    with c.uow() as uow:  # the asker's tenants, now: everything below is cut to them
+        grants = local_reader(uow.access.grants_of(actor))
+        known = grants.visible(uow.models.list_model_names(), str)
     window = alert_window(text, utcnow())
     if window is not None:  # "what alerts fired today?": a question, answered from the history
-        result, reply = answer_alerts(c, *window)
+        result, reply = answer_alerts(c, *window, grants)
         return ChatAnswer(reply, {"kind": "alerts", "since": window[0].isoformat()}, result)
     if (drifting := questions.drift_model(text)) is not None:  # "is NAME drifting?"
+        if _hidden(grants, drifting):  # said exactly as for a model that does not exist
+            error = UnknownModelError(f"no model named {drifting!r} is registered")
+            asked = {"kind": "drift", "model_name": drifting, "window_seconds": WINDOW_SECONDS}
+            return ChatAnswer(f"I cannot tell: {error}", asked, exit_code=2, error=_name(error))
         return ChatAnswer(**questions.answer_drift(c, drifting))
     if (retraining := retrain_chat.retrain_request(text)) is not None:  # "retrain iris"
-        return ChatAnswer(**retrain_chat.answer_retrain(c, *retraining, actor))
-    with c.uow() as uow:
-        known = uow.models.list_model_names()
+        model, reason = retraining
+        if _hidden(grants, model):
+            error = NoRetrainingPolicyError(
+                f"{model} has no retraining policy; set one with deployer retraining set "
+                f"{model} --project PATH"
+            )
+            asked = {"kind": "retrain", "model_name": model, "reason": reason}
+            return ChatAnswer(f"I did not do that: {error}", asked, exit_code=2, error=_name(error))
+        return ChatAnswer(**retrain_chat.answer_retrain(c, model, reason, actor))
     objectives = slo_chat.parse(text)
     if objectives is not None:
         return _objectives(c, objectives, actor)
@@ -85,7 +102,7 @@ def answer(
         return ChatAnswer(request.question, request.model_dump(mode="json"), exit_code=2)
     asked = echo(request)
     try:
-        result, reply = _carry_out(c, request, actor)
+        result, reply = _carry_out(c, request, actor, grants)
     except ModelDeployerError as exc:
         return ChatAnswer(
             f"I did not do that: {exc}",
@@ -95,6 +112,18 @@ def answer(
         )
     code = 4 if result.get("status") == "awaiting_approval" else 0
     return ChatAnswer(reply, asked, result, exit_code=code)
+
+
+def _hidden(grants: Grants, model: str) -> bool:
+    """Whether ``model`` is another tenant's, which the asker may not know exists."""
+    try:
+        return not grants.sees(model)
+    except BadInputError:
+        return False  # not a model name: the question's own path says so
+
+
+def _name(error: ModelDeployerError) -> str:
+    return type(error).__name__
 
 
 def _objectives(c: Container, request: slo_chat.SloRequest, actor: str) -> ChatAnswer:
@@ -123,11 +152,13 @@ def echo(request: ChatCommand) -> dict[str, Any]:
     return request.model_dump(mode="json", exclude=unset)
 
 
-def _carry_out(c: Container, r: ChatCommand, actor: str) -> tuple[dict[str, Any], str]:
+def _carry_out(
+    c: Container, r: ChatCommand, actor: str, grants: Grants
+) -> tuple[dict[str, Any], str]:
     if isinstance(r, Help):
         return {}, chat_parser.GRAMMAR_HELP
     if isinstance(r, Status):
-        return _status(c, r.model_name)
+        return _status(c, r.model_name, grants)
     if isinstance(r, History):
         from agents.queries.history import model_history
 
@@ -197,10 +228,11 @@ def serving_sentence(c: Container, model_name: str) -> str:
     return text
 
 
-def _status(c: Container, model_name: str | None) -> tuple[dict[str, Any], str]:
+def _status(c: Container, model_name: str | None, grants: Grants) -> tuple[dict[str, Any], str]:
     from agents.queries.status import home_status
 
     out = home_status(c, model_name)
+    out["models"] = grants.visible(out.get("models") or [], lambda m: str(m["name"]))
     if not out.get("models"):
         return out, "No models are registered yet."
     lines = []

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from agents.bootstrap import Container
 
 DRIFTING = re.compile(
-    r"^\s*(?:please\s+)?(?:is|are)\s+(?:the\s+)?(?:model\s+)?(?P<model>[A-Za-z0-9][\w.-]*)"
+    r"^\s*(?:please\s+)?(?:is|are)\s+(?:the\s+)?(?:model\s+)?(?P<model>(?:[a-z][a-z0-9-]*/)?[A-Za-z0-9][\w.-]*)"
     r"\s+(?:model\s+)?(?:drifting|drifted)\s*\??\s*$",
     re.IGNORECASE,
 )

@@ -12,7 +12,7 @@ from agents.ports import Services
 from lifecycle.errors import ModelDeployerError
 
 _RETRAIN = re.compile(
-    r"^\s*(?:please\s+)?retrain\s+(?:the\s+)?(?:model\s+)?([A-Za-z][A-Za-z0-9_.\-]{0,99}?)"
+    r"^\s*(?:please\s+)?retrain\s+(?:the\s+)?(?:model\s+)?((?:[a-z][a-z0-9-]*/)?[A-Za-z][A-Za-z0-9_.\-]{0,99}?)"
     r"(?:\s+model)?(?:\s*(?:because|:|,|--reason)\s*(.+?))?\s*[.!]?\s*$",
     re.I,
 )

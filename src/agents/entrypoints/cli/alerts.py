@@ -14,11 +14,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from agents.alerting import AlertServices
 from agents.entrypoints.cli.output import console, emit
 from agents.entrypoints.cli.render import cells
 from agents.entrypoints.cli.shared import JsonOption, command
 from agents.handlers import alerts
 from lifecycle.alerts import GROUPS
+from lifecycle.tenant_views import local_reader
+from lifecycle.tenants import Grants
 
 app = typer.Typer(help="Alert channels (Apprise URLs) and the alerts sent, failed or suppressed.")
 
@@ -34,34 +37,51 @@ def add(
     min_severity: Annotated[
         str, typer.Option("--min-severity", help="info, warning or critical.")
     ] = "info",
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            "--tenant", help="Only this tenant's models' alerts (default: the platform's: all)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Tell URL about the alerts it chooses (admins only)."""
+    """Tell URL about the alerts it chooses (platform admins; a tenant's admins for --tenant)."""
     with command(as_json) as c:
-        row = alerts.add_channel(c, c.settings.user, url, events, min_severity)
+        row = alerts.add_channel(c, c.settings.user, url, events, min_severity, tenant)
     emit(row, as_json, lambda: console.print(_line("added", row), highlight=False, markup=False))
 
 
 def _line(verb: str, row: dict[str, Any]) -> str:
     return (
         f"{verb} alert channel {row['id']}: {row['url']} "
-        f"(events: {row['events']}, min severity: {row['min_severity']})"
+        f"(events: {row['events']}, min severity: {row['min_severity']}, "
+        f"tenant: {row.get('tenant') or 'the platform'})"
     )
+
+
+def _reader(c: AlertServices) -> Grants:
+    """The local user's grants now, as the local read paths read them."""
+    with c.reader() as uow:
+        return local_reader(uow.access.grants_of(c.settings.user))
 
 
 @app.command("list")
 def list_channels(as_json: JsonOption = False) -> None:
-    """The channels (URLs redacted)."""
+    """The channels you see (URLs redacted): a tenant's to its people, every one to a platform
+    admin."""
     with command(as_json) as c:
-        rows = alerts.list_channels(c)
+        rows = alerts.list_channels(c, _reader(c))
 
     def render() -> None:
         if not rows:
             console.print("no alert channels (deployer alerts add URL)", highlight=False)
             return
-        table = Table("id", "url", "events", "min severity", "added by")
+        table = Table("id", "url", "events", "min severity", "tenant", "added by")
         for r in rows:
-            table.add_row(*cells(r["id"], r["url"], r["events"], r["min_severity"], r["added_by"]))
+            scope = r["tenant"] or "(platform)"
+            table.add_row(
+                *cells(r["id"], r["url"], r["events"], r["min_severity"], scope, r["added_by"])
+            )
         console.print(table)
 
     emit({"channels": rows}, as_json, render)
@@ -101,9 +121,9 @@ def history(
     since: Annotated[str, typer.Option("--since", help="30m, 2h, 1d, 1w.")] = "1d",
     as_json: JsonOption = False,
 ) -> None:
-    """The alerts of the last --since, newest first."""
+    """The alerts of the last --since you may read (your tenants' models'), newest first."""
     with command(as_json) as c:
-        rows = alerts.alert_history(c, since)
+        rows = alerts.alert_history(c, since, _reader(c))
 
     def render() -> None:
         if not rows:

@@ -1,6 +1,7 @@
 """Who is looking at a page: the session cookie -> the session's row in the state database ->
-its unrevoked token's person and their role now. A login authenticates the token with
-``app.state.authenticate`` (the API's one authentication function) before a session opens."""
+its unrevoked token's person and their grants now (roles per tenant). A login authenticates
+the token with ``app.state.authenticate`` (the API's one authentication function) before a
+session opens."""
 
 from __future__ import annotations
 
@@ -19,9 +20,42 @@ from agents.entrypoints.web.sessions import (
     SessionStore,
     UiSession,
 )
+from lifecycle.approval import Role
+from lifecycle.tenants import DEFAULT_TENANT, PLATFORM, Grants, tenant_of
 
 MAX_FORM_BYTES = 64 * 1024
 """A form larger than this is refused (the API's body limit applies before it, too)."""
+
+
+@dataclass(frozen=True)
+class WebUser:
+    """The person on a page and their grants now (roles per tenant, ``lifecycle.tenants``):
+    every page is cut to the tenants they see and every action checked in its model's tenant."""
+
+    name: str
+    grants: Grants
+
+    def may(self, needed: Role, model_name: str) -> bool:
+        """Whether they hold ``needed`` or above in ``model_name``'s tenant."""
+        return self.grants.may(needed, tenant_of(model_name))
+
+    def may_somewhere(self, needed: Role) -> bool:
+        return self.grants.may_somewhere(needed)
+
+    @property
+    def role_label(self) -> str:
+        """Their roles as the header shows them: ``viewer, deployer in team-a`` (a default-tenant
+        role by its name alone, as before tenants)."""
+        held = sorted(self.grants.roles.items())
+        if not held:
+            return "no role"
+        return ", ".join(_scoped(scope, role) for scope, role in held)
+
+
+def _scoped(scope: str, role: Role) -> str:
+    if scope == PLATFORM:
+        return f"{role.label} of the platform"
+    return role.label if scope == DEFAULT_TENANT else f"{role.label} in {scope}"
 
 
 @dataclass(frozen=True)
@@ -29,7 +63,7 @@ class Viewer:
     """A logged-in person on a page: their session (CSRF token) and who they are now."""
 
     session: UiSession
-    user: ApiUser
+    user: WebUser
 
 
 def sessions(request: Request) -> SessionStore:
@@ -52,7 +86,7 @@ async def viewer(request: Request) -> Viewer | None:
     session = await run_in_threadpool(sessions(request).get, request.cookies.get(COOKIE))
     if session is None:
         return None
-    return Viewer(session, ApiUser(session.owner, session.role))
+    return Viewer(session, WebUser(session.owner, session.grants))
 
 
 def set_cookie(request: Request, response: Response, session: UiSession, seconds: float) -> None:

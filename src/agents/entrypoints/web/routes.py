@@ -35,8 +35,10 @@ from agents.entrypoints.web.auth import (
 from agents.entrypoints.web.render import SECURITY_HEADERS, page, static
 from agents.entrypoints.web.sessions import LOGIN_COOKIE, form_token, login_nonce, token_matches
 from agents.handlers import operations
+from agents.ports import Services
 from lifecycle.approval import Role
-from lifecycle.errors import BadInputError, ModelDeployerError, PermissionDeniedError
+from lifecycle.errors import BadInputError, ModelDeployerError, UnknownModelError
+from lifecycle.tenants import Grants, normalise_model_name
 
 PREFIX = "/ui"
 SOURCE = "ui"
@@ -59,8 +61,9 @@ def _base(request: Request, who: Viewer, active: str, live_url: str) -> dict[str
         "me": {
             "name": user.name,
             "role": user.role_label,
-            "may_deploy": user.may(Role.DEPLOYER),
-            "may_approve": user.may(Role.APPROVER),
+            "may_deploy": user.may_somewhere(Role.DEPLOYER),
+            "may_approve": user.may_somewhere(Role.APPROVER),
+            "platform": user.grants.is_platform_admin,
         },
         "csrf": who.session.csrf,
         "active": active,
@@ -73,21 +76,21 @@ async def _show(
     request: Request,
     template: str,
     active: str,
-    gather: Callable[[], dict[str, Any]],
+    gather: Callable[[Grants], dict[str, Any]],
     notice: dict[str, Any] | None = None,
     status: int = 200,
     path: str = "",
 ) -> Response:
-    """A page for the session's person (or the login page); its live fragment with
-    ``?fragment=1`` (401 without a session). ``path``: the page's own (GET) path, when this
-    answers an action posted elsewhere."""
+    """A page for the session's person (or the login page), gathered for their grants now; its
+    live fragment with ``?fragment=1`` (401 without a session). ``path``: the page's own (GET)
+    path, when this answers an action posted elsewhere."""
     who = await viewer(request)
     if who is None:
         if request.query_params.get("fragment"):
             return Response("log in again", status_code=401, headers=SECURITY_HEADERS)
         return _login_redirect()
     try:
-        data = await run_in_threadpool(gather)
+        data = await run_in_threadpool(gather, who.user.grants)
     except ModelDeployerError as exc:
         context = _base(request, who, active, path or request.url.path)
         return page("error.html", status_for(exc), **context, error=str(exc))
@@ -150,48 +153,70 @@ async def logout(request: Request) -> Response:
 @router.get("/")
 async def overview(request: Request) -> Response:
     c = request.app.state.container
-    return await _show(request, "overview.html", "overview", lambda: views.overview(c))
+    return await _show(request, "overview.html", "overview", lambda g: views.overview(c, g))
+
+
+def _model_name(name: str, tenant: str | None = None) -> str:
+    """The stored name a page's path names (``/ui/models/team-a/fraud``); an unknown model
+    when the path names none."""
+    try:
+        return normalise_model_name(name if tenant is None else f"{tenant}/{name}")
+    except BadInputError:
+        raise views.unknown_model(name if tenant is None else f"{tenant}/{name}") from None
+
+
+def _model_page(request: Request, name: str, tenant: str | None = None) -> Callable[..., Any]:
+    c = request.app.state.container
+    return lambda g: views.model_page(c, _model_name(name, tenant), g)
 
 
 @router.get("/models/{name}")
 async def model(request: Request, name: str) -> Response:
-    c = request.app.state.container
-    return await _show(request, "model.html", "", lambda: views.model_page(c, name))
+    return await _show(request, "model.html", "", _model_page(request, name))
+
+
+@router.get("/models/{tenant}/{name}")
+async def tenant_model(request: Request, tenant: str, name: str) -> Response:
+    return await _show(request, "model.html", "", _model_page(request, name, tenant))
 
 
 @router.get("/approvals")
 async def approvals(request: Request) -> Response:
     c = request.app.state.container
-    return await _show(request, "approvals.html", "approvals", lambda: views.approvals_page(c))
+    return await _show(request, "approvals.html", "approvals", lambda g: views.approvals_page(c, g))
 
 
 @router.get("/audit")
 async def audit(request: Request) -> Response:
     c = request.app.state.container
-    return await _show(request, "audit.html", "audit", lambda: views.audit_page(c))
+    return await _show(request, "audit.html", "audit", lambda g: views.audit_page(c, g))
 
 
 # -- actions ----------------------------------------------------------------------------------
 
 
 async def _act(
-    request: Request, needed: Role, build: Callable[[dict[str, str]], AgentCommand]
+    request: Request,
+    needed: Role,
+    model_of: Callable[[Services, Grants], str],
+    build: Callable[[dict[str, str]], AgentCommand],
 ) -> tuple[Viewer | None, dict[str, Any] | None, int]:
-    """Check the session, the CSRF token and the role, then run the command as the person;
-    (who, the notice to show, the status). Nothing runs when a check fails."""
+    """Check the session, the CSRF token and the role in the tenant of the model the action is
+    about (``model_of`` answers one the person does not see as unknown, a 404), then
+    run the command as the person; (who, the notice to show, the status). Nothing runs when a
+    check fails."""
     who = await viewer(request)
     if who is None:
         return None, None, 401
     fields = await form(request)
     if not who.session.csrf_ok(fields.get("csrf", "")):
         return who, {"ok": False, "text": "The form was stale or not this page's: try again."}, 403
-    if not who.user.may(needed):
-        refusal = PermissionDeniedError(
-            f"{who.user.name} holds the {who.user.role_label} role; "
-            f"this needs {needed.label} or above"
-        )
-        return who, {"ok": False, "text": str(refusal)}, status_for(refusal)
     c = request.app.state.container
+    try:
+        model = await run_in_threadpool(model_of, c, who.user.grants)
+        who.user.grants.check(needed, model, "this")
+    except ModelDeployerError as exc:
+        return who, {"ok": False, "text": str(exc)}, status_for(exc)
     try:
         command = build(fields)
         result = await run_in_threadpool(operations.execute, c, command, who.user.name, SOURCE)
@@ -223,6 +248,7 @@ async def decide(request: Request, approval_id: str, verb: str) -> Response:
     who, notice, status = await _act(
         request,
         needed,
+        _approval_model(request, approval_id),
         lambda f: answer(approval_id=approval_id, comment=_text(f, "comment") or None),
     )
     if who is None:
@@ -232,33 +258,56 @@ async def decide(request: Request, approval_id: str, verb: str) -> Response:
         request,
         "approvals.html",
         "approvals",
-        lambda: views.approvals_page(c),
+        lambda g: views.approvals_page(c, g),
         notice,
         status,
         f"{PREFIX}/approvals",
     )
 
 
-@router.post("/models/{name}/rollback")
-async def rollback(request: Request, name: str) -> Response:
-    """Roll the model back (deployers), with a reason; shown on the model's page."""
+def _approval_model(request: Request, approval_id: str) -> Callable[[Services, Grants], str]:
+    """The model of an approval, read when the action runs; an unknown approval (404) when
+    there is none or the person does not see its tenant."""
+
+    def model_of(c: Services, grants: Grants) -> str:
+        with c.reader() as uow:
+            model = str(uow.approvals.get(approval_id).model_name)
+        if not grants.sees(model):
+            raise UnknownModelError(f"no approval {approval_id!r}")
+        return model
+
+    return model_of
+
+
+async def _rollback(request: Request, name: str, tenant: str | None = None) -> Response:
+    """Roll the model back (deployers in its tenant), with a reason; shown on its page."""
 
     def build(fields: dict[str, str]) -> AgentCommand:
         reason = _text(fields, "reason")
         if not reason:
             raise BadInputError("say why you roll back (the reason is kept in the audit log)")
-        return Rollback(model_name=name, reason=reason)
+        return Rollback(model_name=_model_name(name, tenant), reason=reason)
 
-    who, notice, status = await _act(request, Role.DEPLOYER, build)
+    def model_of(c: Services, grants: Grants) -> str:
+        model = _model_name(name, tenant)
+        if not grants.sees(model):
+            raise views.unknown_model(model)
+        return model
+
+    who, notice, status = await _act(request, Role.DEPLOYER, model_of, build)
     if who is None:
         return _login_redirect()
-    c = request.app.state.container
+    path = f"{PREFIX}/models/{name if tenant is None else f'{tenant}/{name}'}"
     return await _show(
-        request,
-        "model.html",
-        "",
-        lambda: views.model_page(c, name),
-        notice,
-        status,
-        f"{PREFIX}/models/{name}",
+        request, "model.html", "", _model_page(request, name, tenant), notice, status, path
     )
+
+
+@router.post("/models/{name}/rollback")
+async def rollback(request: Request, name: str) -> Response:
+    return await _rollback(request, name)
+
+
+@router.post("/models/{tenant}/{name}/rollback")
+async def tenant_rollback(request: Request, tenant: str, name: str) -> Response:
+    return await _rollback(request, name, tenant)

@@ -6,7 +6,7 @@ The cookie holds nothing but the id (32 random bytes, URL-safe): never the token
 The database keeps only the id's SHA-256, the token's identity (``access_tokens.token_id``,
 never the token) and the expiry, so reading it yields no usable cookie. Each request finds the
 session's row joined to its token's: a revoked token ends every session opened with it, and
-the person's role is read again (a removed role ends what a session may do on its next
+the person's grants are read again (a removed role ends what a session may do on its next
 request, as with a bearer token). A session ends at logout, or ``ui_session_seconds``
 (``DEPLOYER_UI_SESSION_SECONDS``, 8 hours) after login; expired rows are dropped at each login.
 
@@ -27,8 +27,8 @@ from datetime import datetime, timedelta
 
 from agents.ports import Services
 from database.ui_sessions import UiSessionRepository, session_hash
-from lifecycle.approval import Role
 from lifecycle.records import utcnow
+from lifecycle.tenants import Grants
 
 COOKIE = "deployer_ui_session"
 LOGIN_COOKIE = "deployer_ui_login"
@@ -57,12 +57,13 @@ def login_nonce() -> str:
 
 @dataclass(frozen=True)
 class UiSession:
-    """One logged-in browser: its cookie id, its token's id, whose it is and their role now."""
+    """One logged-in browser: its cookie id, its token's id, whose it is and their grants now
+    (their roles per tenant, read on every request: a revoke counts at once)."""
 
     session_id: str
     token_id: str
     owner: str
-    role: Role | None
+    grants: Grants
     expires_at: datetime
 
     @property
@@ -99,7 +100,7 @@ class SessionStore:
         return self.get(session_id, now)
 
     def get(self, session_id: str | None, now: datetime | None = None) -> UiSession | None:
-        """The live session of ``session_id`` with its person's role now, or None (unknown,
+        """The live session of ``session_id`` with its person's grants now, or None (unknown,
         empty, expired, closed, or its token revoked)."""
         if not session_id:
             return None
@@ -108,8 +109,8 @@ class SessionStore:
             found = UiSessionRepository(uow.session).find(session_hash(session_id), now)
             if found is None:
                 return None
-            role = uow.access.highest_role(found.owner)
-        return UiSession(session_id, found.token_id, found.owner, role, found.expires_at)
+            grants = uow.access.grants_of(found.owner)
+        return UiSession(session_id, found.token_id, found.owner, grants, found.expires_at)
 
     def close(self, session_id: str | None) -> None:
         """End a session (logout)."""

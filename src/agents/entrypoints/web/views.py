@@ -1,6 +1,11 @@
 """What each page shows, gathered from the queries into plain dicts for the templates, with
 the charts drawn (``charts``). No request, no response: the routes call these in a worker
-thread."""
+thread.
+
+Every page is cut to the reader's ``Grants`` (issue 19): models, approvals and alerts of the
+tenants they see; another tenant's model is answered exactly as a model that does not exist;
+audit events of the models they see (all of them for a platform admin:
+``lifecycle.tenant_views``)."""
 
 from __future__ import annotations
 
@@ -16,11 +21,17 @@ from agents.queries import dashboard
 from agents.queries.audit import last_audit_check, verify_audit
 from agents.queries.history import model_history
 from agents.queries.status import home_status
-from lifecycle.errors import BadInputError
+from lifecycle.approval import Role
+from lifecycle.errors import BadInputError, UnknownModelError
 from lifecycle.gates import metric_thresholds_gate, parse_criterion
 from lifecycle.records import utcnow
+from lifecycle.tenant_views import sees_alert, sees_event
+from lifecycle.tenants import Grants, tenant_of
 
 RECENT_ALERTS = 10
+AUDIT_EVENTS = 50
+AUDIT_SCAN = 1000
+"""Newest events read to find the ``AUDIT_EVENTS`` a tenant's reader may see."""
 LATENCY = (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99"))
 
 
@@ -45,21 +56,23 @@ def deployments_of(model: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda d: (d["health"] is None, d["deployment_id"]), reverse=False)
 
 
-def overview(c: AlertServices) -> dict[str, Any]:
-    """Every model with its versions by stage, the split, health; approvals, alerts, audit."""
+def overview(c: AlertServices, grants: Grants) -> dict[str, Any]:
+    """Every model the reader sees with its versions by stage, the split, health; their
+    approvals and alerts; the audit chain's last check."""
     status = home_status(c)
+    alerts = alerts_since(c, utcnow() - timedelta(days=1))
     models = [
         {
             **m,
             "split": split_of(m),
             "live": [d for d in deployments_of(m) if d["health"] is not None],
         }
-        for m in status["models"]
+        for m in grants.visible(status["models"], lambda m: str(m["name"]))
     ]
     return {
         "models": models,
-        "approvals": operations.list_approvals(c),
-        "alerts": alerts_since(c, utcnow() - timedelta(days=1))[:RECENT_ALERTS],
+        "approvals": grants.visible(operations.list_approvals(c), _model),
+        "alerts": [a for a in alerts if sees_alert(grants, a["model"])][:RECENT_ALERTS],
         "audit": status.get("audit"),
         "initialized": status["initialized"],
     }
@@ -130,8 +143,20 @@ def shadow_charts(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def model_page(c: Services, name: str) -> dict[str, Any]:
-    """One model: status, split, deployments, timeline, charts, shadow, drift, versions."""
+def _model(item: dict[str, Any]) -> str:
+    return str(item["model_name"])
+
+
+def unknown_model(name: str) -> UnknownModelError:
+    """What a model the reader may not see is answered with: the unknown model's own error."""
+    return UnknownModelError(f"no model named {name!r} is registered")
+
+
+def model_page(c: Services, name: str, grants: Grants) -> dict[str, Any]:
+    """One model: status, split, deployments, timeline, charts, shadow, drift, versions; an
+    unknown model (404) when the reader does not see its tenant."""
+    if not grants.sees(name):
+        raise unknown_model(name)
     status = home_status(c, name)
     model = status["models"][0]
     history = model_history(c, name, limit=60)
@@ -158,13 +183,20 @@ def model_page(c: Services, name: str) -> dict[str, Any]:
         "shadows": shadow_charts(dashboard.shadow_series(c, name)),
         "drift": dashboard.latest_drift(c, name),
         "approvals": [a for a in operations.list_approvals(c) if a["model_name"] == name],
+        "may_rollback": grants.may(Role.DEPLOYER, tenant_of(name)),
     }
 
 
-def approvals_page(c: Services) -> dict[str, Any]:
-    """What waits for a decision (with the gates on its figures), and the latest decided."""
-    every = operations.list_approvals(c, every=True)
+def approvals_page(c: Services, grants: Grants) -> dict[str, Any]:
+    """What waits for a decision in the reader's tenants (with the gates on its figures, and
+    whether they may approve it, or withdraw it as its requester), and the latest decided."""
+    every = grants.visible(operations.list_approvals(c, every=True), _model)
     waiting = [a for a in every if a["state"] == "pending"]
+    for a in waiting:
+        tenant = tenant_of(a["model_name"])
+        a["may_approve"] = grants.may(Role.APPROVER, tenant)
+        own = a["requested_by"] == grants.user and grants.may(Role.DEPLOYER, tenant)
+        a["may_reject"] = a["may_approve"] or own
     with c.reader() as uow:
         criteria = {
             (row.model_name, row.version): list((row.success_criteria or {}).get("criteria") or [])
@@ -179,10 +211,16 @@ def approvals_page(c: Services) -> dict[str, Any]:
     return {"waiting": waiting, "decided": decided[-20:][::-1]}
 
 
-def audit_page(c: Services) -> dict[str, Any]:
-    """The chain's verification now, the watcher's last one, and the newest events."""
+def audit_page(c: Services, grants: Grants) -> dict[str, Any]:
+    """The chain's verification now, the watcher's last one, and the newest events the reader
+    may read (of the models they see; every one for a platform admin)."""
+    events = dashboard.recent_audit(c, AUDIT_SCAN)
+    if not grants.is_platform_admin:
+        with c.reader() as uow:
+            known = set(uow.models.list_model_names())
+        events = [e for e in events if sees_event(grants, e["subject"], e["payload"], known)]
     return {
         "verified": verify_audit(c),
         "last_check": last_audit_check(c),
-        "events": dashboard.recent_audit(c, 50),
+        "events": events[:AUDIT_EVENTS],
     }
