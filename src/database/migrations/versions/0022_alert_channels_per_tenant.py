@@ -4,8 +4,8 @@ A channel with a tenant is told only that tenant's models' alerts; a channel wit
 every channel made before tenants) is the platform's and is told every alert, as before. A plain
 added column: ``alert_channels`` is referenced by no foreign key, and nothing is rebuilt.
 
-Revision ID: 0024
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-11-30 20:35:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0024"
-down_revision: str | None = "0020"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
