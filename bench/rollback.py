@@ -257,11 +257,18 @@ def main() -> None:
         "(DEPLOYER_EARLY_FAIL_CONFIDENCE=1, the rule before the binomial test): a same-run "
         "before/after",
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="run in this new folder and keep it (the gateway's, the watcher's and the users' "
+        "logs), instead of a temporary one",
+    )
     args = parser.parse_args()
     ENV["DEPLOYER_MIN_REQUESTS"] = str(args.min_requests)
     from mlops.processes import free_port, wait_http_ok
 
-    with tempfile.TemporaryDirectory(prefix="bench-rollback-") as tmp:
+    with _workdir(args.keep) as tmp:
         home = Home(Path(tmp) / "home")
         home.cli("init")
         home.cli("access", "grant", "bob", "approver")
@@ -288,6 +295,16 @@ def main() -> None:
                 capture_output=True,
             )
     report(runs, pushed, polled)
+
+
+@contextmanager
+def _workdir(keep: Path | None) -> Iterator[str]:
+    if keep is not None:
+        keep.mkdir(parents=True)
+        yield str(keep)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-rollback-") as tmp:
+        yield tmp
 
 
 def _confidence(baseline: bool, index: int) -> str | None:

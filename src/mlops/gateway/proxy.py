@@ -79,7 +79,8 @@ class DataPlane:
         self._urgent_flush: asyncio.Task[None] | None = None
         self.flush_lock = asyncio.Lock()
         self._canary_timeout = canary_timeout(config)
-        self.breakers = Breakers(BreakerPolicy(config.breaker_failures, config.breaker_cooldown))
+        policy = BreakerPolicy(config.breaker_failures, config.breaker_cooldown)
+        self.breakers = Breakers(policy, ejection_seconds=config.ejection_seconds)
         self.loaded_at = 0.0
         self.fully_loaded_at = 0.0
         self.fingerprint: Fingerprint | None = None
