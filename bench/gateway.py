@@ -279,6 +279,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--profile", type=Path, help="py-spy the gateway under load into FILE")
     parser.add_argument("--profile-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--profile-concurrency",
+        type=int,
+        default=1,
+        help="the load's concurrency while profiling (1: the CPU target's figure)",
+    )
+    parser.add_argument(
+        "--profile-native",
+        action="store_true",
+        help="py-spy --native (C frames too; pauses the process to sample) instead of --gil",
+    )
     parser.add_argument("--py-spy", default="/tmp/pyspy/bin/py-spy")
     parser.add_argument("--no-nginx", action="store_true", help="leave the nginx arm out")
     parser.add_argument(
@@ -344,7 +355,10 @@ def main() -> None:
                 if nginx_ctx is not None:
                     nginx_ctx.__exit__(None, None, None)
             if args.profile:
-                profile(args, gateway.pid, arms["gateway"][0], body_file)
+                for arm in ("gateway", "bare"):  # ours, then the bare forwarder's, same load
+                    url, (pid,) = arms[arm]
+                    out = args.profile.with_name(f"{args.profile.stem}-{arm}.txt")
+                    profile(args, arm, pid, url, body_file, out)
     report(results, args)
     print(
         f"\ngateway idle cost (table polling every 0.5 s, figures flushed every 2 s): "
@@ -353,8 +367,14 @@ def main() -> None:
     )
 
 
-def profile(args: argparse.Namespace, pid: int, url: str, body_file: Path) -> None:
-    """py-spy the gateway while load runs at concurrency 16; print the top own-time frames."""
+def profile(
+    args: argparse.Namespace, arm: str, pid: int, url: str, body_file: Path, out: Path
+) -> None:
+    """py-spy one arm's process while load runs at ``--profile-concurrency``; print the top
+    own-time frames."""
+    # --gil: only samples holding the GIL (the loop waiting in epoll is not work); --native
+    # keeps every sample with its C frames, idle ones included (epoll_wait at the top).
+    mode = ["--native"] if args.profile_native else ["--nonblocking", "--gil"]
     spy = subprocess.Popen(
         [
             args.py_spy,
@@ -368,21 +388,20 @@ def profile(args: argparse.Namespace, pid: int, url: str, body_file: Path) -> No
             "--format",
             "raw",
             "--output",
-            str(args.profile),
-            "--nonblocking",
-            "--gil",  # only samples holding the GIL: the loop waiting in epoll is not work
+            str(out),
+            *mode,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + args.profile_seconds
     while time.monotonic() < deadline and spy.poll() is None:
-        load(url, 2000, 16, body_file)
+        load(url, 1000, args.profile_concurrency, body_file)
     spy.wait(timeout=60)
     own: dict[str, int] = {}
     inclusive: dict[str, int] = {}
     total = 0
-    for line in args.profile.read_text().splitlines():
+    for line in out.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         count = int(count_text)
         frames = stack.split(";")
@@ -390,7 +409,7 @@ def profile(args: argparse.Namespace, pid: int, url: str, body_file: Path) -> No
         own[frames[-1]] = own.get(frames[-1], 0) + count
         for frame in set(frames):
             inclusive[frame] = inclusive.get(frame, 0) + count
-    print(f"\npy-spy: {total} samples of the gateway under load (concurrency 16)")
+    print(f"\npy-spy: {total} samples of the {arm} arm (concurrency {args.profile_concurrency})")
     print("top own time:")
     for frame, count in sorted(own.items(), key=lambda kv: -kv[1])[:25]:
         print(f"  {100 * count / total:5.1f}%  {frame}")
