@@ -310,6 +310,7 @@ def main() -> None:
     from mlops.processes import free_port
 
     nginx = None if args.no_nginx else find_nginx()
+    load_at_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         work = Path(tmp)
         body_file = work / "body.json"
@@ -360,6 +361,11 @@ def main() -> None:
                     out = args.profile.with_name(f"{args.profile.stem}-{arm}.txt")
                     profile(args, arm, pid, url, body_file, out)
     report(results, args)
+    start, end = load_at_start, os.getloadavg()
+    print(
+        f"\nload average (1/5/15 min) at the start: {start[0]:.1f}/{start[1]:.1f}/{start[2]:.1f}, "
+        f"at the end: {end[0]:.1f}/{end[1]:.1f}/{end[2]:.1f} ({os.cpu_count()} cores)"
+    )
     print(
         f"\ngateway idle cost (table polling every 0.5 s, figures flushed every 2 s): "
         f"{idle_ms_per_s:.2f} ms CPU per second; included in its cpu ms/req above"
