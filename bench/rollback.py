@@ -100,6 +100,28 @@ class Home:
         finally:
             c.close()
 
+    def hold_model_lock(self, seconds: float) -> None:
+        """Hold the model's lock for ``seconds`` from now, in a thread, as a deploy still
+        finishing after its canary took users does (stopping the shadow it replaced, moving
+        aliases): the watcher skips a locked model, so only the gateway's ejection protects
+        the canary's users meanwhile. What the bench's first run did at load 18 (24.4 s)."""
+        import threading
+
+        from agents.bootstrap import bootstrap
+        from agents.handlers.model_lock import hold_model
+        from agents.settings import Settings
+
+        c = bootstrap(Settings(**{**ENV, "DEPLOYER_HOME": str(self.root)}))
+
+        def hold() -> None:
+            try:
+                with hold_model(c, MODEL, "deploy", "bench"):
+                    time.sleep(seconds)
+            finally:
+                c.close()
+
+        threading.Thread(target=hold, daemon=True).start()
+
     def weights(self) -> dict[str, float]:
         """The stored table, read straight from the DB: polling through the CLI would start a
         process every time and starve the watcher of CPU."""
@@ -158,6 +180,7 @@ def one_run(
     index: int,
     watcher: subprocess.Popen[bytes],
     confidence: str | None = None,
+    busy: float = 0.0,
 ) -> dict[str, Any]:
     out = home.root / f"users-{index}.json"
     url = f"{gateway}/v1/models/{MODEL}/predict"
@@ -174,6 +197,8 @@ def one_run(
             DEPLOYER_FAULT_ERROR_RATE="0.2",
             **({"DEPLOYER_EARLY_FAIL_CONFIDENCE": confidence} if confidence else {}),
         )["deployment_manifest"]["deployment_id"]
+        if busy:
+            home.hold_model_lock(busy)
         deadline = time.monotonic() + 60
         while home.weights() != {stable: 100.0} and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -258,6 +283,13 @@ def main() -> None:
         "before/after",
     )
     parser.add_argument(
+        "--busy-seconds",
+        type=float,
+        default=0.0,
+        help="hold the model's lock this long after each canary deploy returns, as a deploy "
+        "still finishing would (the watcher skips the model meanwhile)",
+    )
+    parser.add_argument(
         "--keep",
         type=Path,
         default=None,
@@ -265,6 +297,7 @@ def main() -> None:
         "logs), instead of a temporary one",
     )
     args = parser.parse_args()
+    load_at_start = os.getloadavg()
     ENV["DEPLOYER_MIN_REQUESTS"] = str(args.min_requests)
     from mlops.processes import free_port, wait_http_ok
 
@@ -283,7 +316,15 @@ def main() -> None:
                 watch = ("-m", "agents.entrypoints.cli", "watch", "--interval", "1", "--json")
                 with home.background("watch", *watch) as watcher:
                     runs = [
-                        one_run(home, gateway, stable, i, watcher, _confidence(args.baseline, i))
+                        one_run(
+                            home,
+                            gateway,
+                            stable,
+                            i,
+                            watcher,
+                            _confidence(args.baseline, i),
+                            args.busy_seconds,
+                        )
                         for i in range(args.runs * (2 if args.baseline else 1))
                     ]
                 pushed = [table_effective(home, gateway, True) * 1000 for _ in range(9)]
@@ -295,6 +336,11 @@ def main() -> None:
                 capture_output=True,
             )
     report(runs, pushed, polled)
+    start, end = load_at_start, os.getloadavg()
+    print(
+        f"load average (1/5/15 min) at the start: {start[0]:.1f}/{start[1]:.1f}/{start[2]:.1f}, "
+        f"at the end: {end[0]:.1f}/{end[1]:.1f}/{end[2]:.1f} ({os.cpu_count()} cores)"
+    )
 
 
 @contextmanager
