@@ -483,6 +483,17 @@ def report(results: dict[int, dict[str, list[dict[str, float]]]], args: argparse
                 f"added p50 over bare {old['p50_ms'] - med['bare']['p50_ms']:+.2f} ms; "
                 f"throughput {old['rps'] / direct['rps']:.2f}x direct"
             )
+        for name in ("before", "gateway"):
+            if name in arms:
+                ratios = [
+                    r["cpu_ms_per_request"] / b["cpu_ms_per_request"]
+                    for r, b in zip(arms[name], arms["bare"], strict=True)
+                ]
+                print(
+                    f"{name} / bare cpu per request, round by round (arms of a round run back "
+                    f"to back): median {statistics.median(ratios):.2f}x, "
+                    f"{min(ratios):.2f}-{max(ratios):.2f}x over {len(ratios)} rounds"
+                )
         ours, bare = med["gateway"], med["bare"]
         print(
             f"gateway vs bare forwarder: cpu/req {ours['cpu_ms_per_request']:.3f} / "
