@@ -293,6 +293,13 @@ def main() -> None:
     parser.add_argument("--py-spy", default="/tmp/pyspy/bin/py-spy")
     parser.add_argument("--no-nginx", action="store_true", help="leave the nginx arm out")
     parser.add_argument(
+        "--interleave",
+        action="store_true",
+        help="each round sends the arms' requests in turn, one after the other (every user "
+        "cycling over the arms), so a moment of load falls on all arms alike; at concurrency "
+        "16 each arm then has about 16 / arms requests in flight",
+    )
+    parser.add_argument(
         "--baseline-src",
         type=Path,
         help="add a 'before' arm: a second gateway over the same table running the sources in "
@@ -432,6 +439,11 @@ def run_rounds(
         c: {arm: [] for arm in arms} for c in args.concurrency
     }
     names = list(arms)
+    if args.interleave:
+        for round_number in range(args.rounds):
+            for concurrency in args.concurrency:
+                one_interleaved_round(arms, args, body_file, concurrency, results, round_number)
+        return results
     for round_number in range(args.rounds):
         order = names[round_number % len(names) :] + names[: round_number % len(names)]
         for concurrency in args.concurrency:
@@ -449,6 +461,46 @@ def run_rounds(
                     + ", ".join(f"{k}={v:.3f}" for k, v in figures.items())
                 )
     return results
+
+
+def one_interleaved_round(
+    arms: dict[str, tuple[str, list[int]]],
+    args: argparse.Namespace,
+    body_file: Path,
+    concurrency: int,
+    results: dict[int, dict[str, list[dict[str, float]]]],
+    round_number: int,
+) -> None:
+    """One round of every arm at once, requests in turn (``--interleave``)."""
+    names = list(arms)
+    names = names[round_number % len(names) :] + names[: round_number % len(names)]
+    before = {arm: cpu_seconds(arms[arm][1]) for arm in names}
+    options = ["--requests", str(args.requests), "--concurrency", str(concurrency)]
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "loadgen.py"),
+            *(arms[a][0] for a in names),
+            *options,
+            "--body-file",
+            str(body_file),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    by_url = json.loads(out.stdout.strip().splitlines()[-1])
+    for arm in names:
+        url, pids = arms[arm]
+        figures = dict(by_url[url])
+        if pids:
+            spent = cpu_seconds(pids) - before[arm]
+            figures["cpu_ms_per_request"] = spent * 1000 / figures["requests"]
+        results[concurrency][arm].append(figures)
+        log(
+            f"round {round_number + 1} c={concurrency} {arm} (interleaved): "
+            + ", ".join(f"{k}={v:.3f}" for k, v in figures.items())
+        )
 
 
 def report(results: dict[int, dict[str, list[dict[str, float]]]], args: argparse.Namespace) -> None:
