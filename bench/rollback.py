@@ -100,23 +100,32 @@ class Home:
         finally:
             c.close()
 
-    def hold_model_lock(self, seconds: float) -> None:
-        """Hold the model's lock for ``seconds`` from now, in a thread, as a deploy still
-        finishing after its canary took users does (stopping the shadow it replaced, moving
-        aliases): the watcher skips a locked model, so only the gateway's ejection protects
-        the canary's users meanwhile. What the bench's first run did at load 18 (24.4 s)."""
+    def hold_model_lock_after_deploy(self, seconds: float) -> None:
+        """From the moment the deploy about to start lets go of the model's lock, hold it
+        ``seconds`` more, in a thread: as a deploy still finishing after its canary took users
+        does (stopping the shadow it replaced, moving aliases). The watcher skips a locked
+        model, so only the gateway's ejection protects the canary's users meanwhile: what the
+        bench's first run did at load 18 (24.4 s from fault to 100% stable)."""
         import threading
 
         from agents.bootstrap import bootstrap
-        from agents.handlers.model_lock import hold_model
         from agents.settings import Settings
+        from database import locks
 
         c = bootstrap(Settings(**{**ENV, "DEPLOYER_HOME": str(self.root)}))
+        holder = "deploy by bench (still finishing)"
 
         def hold() -> None:
             try:
-                with hold_model(c, MODEL, "deploy", "bench"):
-                    time.sleep(seconds)
+                deadline = time.monotonic() + 120
+                while not _deploying(locks.holder_of(c.session_factory, MODEL)):
+                    if time.monotonic() > deadline:  # (the watcher holds it at each tick too)
+                        return
+                    time.sleep(0.01)
+                while not locks.try_acquire(c.session_factory, MODEL, holder, 120.0).held:
+                    time.sleep(0.005)  # the moment the deploy lets go, before a watcher tick
+                time.sleep(seconds)
+                locks.release(c.session_factory, MODEL, holder)
             finally:
                 c.close()
 
@@ -147,6 +156,11 @@ class Home:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=30)
+
+
+def _deploying(state: Any) -> bool:
+    """Whether a lock state is a deploy's (``agents.handlers.model_lock.lock_holder``)."""
+    return state is not None and str(state.holder).startswith("deploy by ")
 
 
 def set_up(home: Home, gateway: str) -> str:
@@ -186,6 +200,8 @@ def one_run(
     url = f"{gateway}/v1/models/{MODEL}/predict"
     with home.background("users", str(HERE / "users.py"), url, "--rate", "40", "--out", str(out)):
         time.sleep(1.0)
+        if busy:
+            home.hold_model_lock_after_deploy(busy)
         canary = home.cli(
             "deploy",
             MODEL,
@@ -197,8 +213,6 @@ def one_run(
             DEPLOYER_FAULT_ERROR_RATE="0.2",
             **({"DEPLOYER_EARLY_FAIL_CONFIDENCE": confidence} if confidence else {}),
         )["deployment_manifest"]["deployment_id"]
-        if busy:
-            home.hold_model_lock(busy)
         deadline = time.monotonic() + 60
         while home.weights() != {stable: 100.0} and time.monotonic() < deadline:
             time.sleep(0.1)
