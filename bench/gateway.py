@@ -279,8 +279,26 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--profile", type=Path, help="py-spy the gateway under load into FILE")
     parser.add_argument("--profile-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--profile-concurrency",
+        type=int,
+        default=1,
+        help="the load's concurrency while profiling (1: the CPU target's figure)",
+    )
+    parser.add_argument(
+        "--profile-native",
+        action="store_true",
+        help="py-spy --native (C frames too; pauses the process to sample) instead of --gil",
+    )
     parser.add_argument("--py-spy", default="/tmp/pyspy/bin/py-spy")
     parser.add_argument("--no-nginx", action="store_true", help="leave the nginx arm out")
+    parser.add_argument(
+        "--interleave",
+        action="store_true",
+        help="each round sends the arms' requests in turn, one after the other (every user "
+        "cycling over the arms), so a moment of load falls on all arms alike; at concurrency "
+        "16 each arm then has about 16 / arms requests in flight",
+    )
     parser.add_argument(
         "--baseline-src",
         type=Path,
@@ -299,6 +317,7 @@ def main() -> None:
     from mlops.processes import free_port
 
     nginx = None if args.no_nginx else find_nginx()
+    load_at_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         work = Path(tmp)
         body_file = work / "body.json"
@@ -344,8 +363,16 @@ def main() -> None:
                 if nginx_ctx is not None:
                     nginx_ctx.__exit__(None, None, None)
             if args.profile:
-                profile(args, gateway.pid, arms["gateway"][0], body_file)
+                for arm in ("gateway", "bare"):  # ours, then the bare forwarder's, same load
+                    url, (pid,) = arms[arm]
+                    out = args.profile.with_name(f"{args.profile.stem}-{arm}.txt")
+                    profile(args, arm, pid, url, body_file, out)
     report(results, args)
+    start, end = load_at_start, os.getloadavg()
+    print(
+        f"\nload average (1/5/15 min) at the start: {start[0]:.1f}/{start[1]:.1f}/{start[2]:.1f}, "
+        f"at the end: {end[0]:.1f}/{end[1]:.1f}/{end[2]:.1f} ({os.cpu_count()} cores)"
+    )
     print(
         f"\ngateway idle cost (table polling every 0.5 s, figures flushed every 2 s): "
         f"{idle_ms_per_s:.2f} ms CPU per second; included in its cpu ms/req above"
@@ -353,8 +380,14 @@ def main() -> None:
     )
 
 
-def profile(args: argparse.Namespace, pid: int, url: str, body_file: Path) -> None:
-    """py-spy the gateway while load runs at concurrency 16; print the top own-time frames."""
+def profile(
+    args: argparse.Namespace, arm: str, pid: int, url: str, body_file: Path, out: Path
+) -> None:
+    """py-spy one arm's process while load runs at ``--profile-concurrency``; print the top
+    own-time frames."""
+    # --gil: only samples holding the GIL (the loop waiting in epoll is not work); --native
+    # keeps every sample with its C frames, idle ones included (epoll_wait at the top).
+    mode = ["--native"] if args.profile_native else ["--nonblocking", "--gil"]
     spy = subprocess.Popen(
         [
             args.py_spy,
@@ -368,21 +401,20 @@ def profile(args: argparse.Namespace, pid: int, url: str, body_file: Path) -> No
             "--format",
             "raw",
             "--output",
-            str(args.profile),
-            "--nonblocking",
-            "--gil",  # only samples holding the GIL: the loop waiting in epoll is not work
+            str(out),
+            *mode,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + args.profile_seconds
     while time.monotonic() < deadline and spy.poll() is None:
-        load(url, 2000, 16, body_file)
+        load(url, 1000, args.profile_concurrency, body_file)
     spy.wait(timeout=60)
     own: dict[str, int] = {}
     inclusive: dict[str, int] = {}
     total = 0
-    for line in args.profile.read_text().splitlines():
+    for line in out.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         count = int(count_text)
         frames = stack.split(";")
@@ -390,7 +422,7 @@ def profile(args: argparse.Namespace, pid: int, url: str, body_file: Path) -> No
         own[frames[-1]] = own.get(frames[-1], 0) + count
         for frame in set(frames):
             inclusive[frame] = inclusive.get(frame, 0) + count
-    print(f"\npy-spy: {total} samples of the gateway under load (concurrency 16)")
+    print(f"\npy-spy: {total} samples of the {arm} arm (concurrency {args.profile_concurrency})")
     print("top own time:")
     for frame, count in sorted(own.items(), key=lambda kv: -kv[1])[:25]:
         print(f"  {100 * count / total:5.1f}%  {frame}")
@@ -407,6 +439,11 @@ def run_rounds(
         c: {arm: [] for arm in arms} for c in args.concurrency
     }
     names = list(arms)
+    if args.interleave:
+        for round_number in range(args.rounds):
+            for concurrency in args.concurrency:
+                one_interleaved_round(arms, args, body_file, concurrency, results, round_number)
+        return results
     for round_number in range(args.rounds):
         order = names[round_number % len(names) :] + names[: round_number % len(names)]
         for concurrency in args.concurrency:
@@ -424,6 +461,46 @@ def run_rounds(
                     + ", ".join(f"{k}={v:.3f}" for k, v in figures.items())
                 )
     return results
+
+
+def one_interleaved_round(
+    arms: dict[str, tuple[str, list[int]]],
+    args: argparse.Namespace,
+    body_file: Path,
+    concurrency: int,
+    results: dict[int, dict[str, list[dict[str, float]]]],
+    round_number: int,
+) -> None:
+    """One round of every arm at once, requests in turn (``--interleave``)."""
+    names = list(arms)
+    names = names[round_number % len(names) :] + names[: round_number % len(names)]
+    before = {arm: cpu_seconds(arms[arm][1]) for arm in names}
+    options = ["--requests", str(args.requests), "--concurrency", str(concurrency)]
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "loadgen.py"),
+            *(arms[a][0] for a in names),
+            *options,
+            "--body-file",
+            str(body_file),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    by_url = json.loads(out.stdout.strip().splitlines()[-1])
+    for arm in names:
+        url, pids = arms[arm]
+        figures = dict(by_url[url])
+        if pids:
+            spent = cpu_seconds(pids) - before[arm]
+            figures["cpu_ms_per_request"] = spent * 1000 / figures["requests"]
+        results[concurrency][arm].append(figures)
+        log(
+            f"round {round_number + 1} c={concurrency} {arm} (interleaved): "
+            + ", ".join(f"{k}={v:.3f}" for k, v in figures.items())
+        )
 
 
 def report(results: dict[int, dict[str, list[dict[str, float]]]], args: argparse.Namespace) -> None:
@@ -458,6 +535,17 @@ def report(results: dict[int, dict[str, list[dict[str, float]]]], args: argparse
                 f"added p50 over bare {old['p50_ms'] - med['bare']['p50_ms']:+.2f} ms; "
                 f"throughput {old['rps'] / direct['rps']:.2f}x direct"
             )
+        for name in ("before", "gateway"):
+            if name in arms:
+                ratios = [
+                    r["cpu_ms_per_request"] / b["cpu_ms_per_request"]
+                    for r, b in zip(arms[name], arms["bare"], strict=True)
+                ]
+                print(
+                    f"{name} / bare cpu per request, round by round (arms of a round run back "
+                    f"to back): median {statistics.median(ratios):.2f}x, "
+                    f"{min(ratios):.2f}-{max(ratios):.2f}x over {len(ratios)} rounds"
+                )
         ours, bare = med["gateway"], med["bare"]
         print(
             f"gateway vs bare forwarder: cpu/req {ours['cpu_ms_per_request']:.3f} / "

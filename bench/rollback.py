@@ -100,6 +100,37 @@ class Home:
         finally:
             c.close()
 
+    def hold_model_lock_after_deploy(self, seconds: float) -> None:
+        """From the moment the deploy about to start lets go of the model's lock, hold it
+        ``seconds`` more, in a thread: as a deploy still finishing after its canary took users
+        does (stopping the shadow it replaced, moving aliases). The watcher skips a locked
+        model, so only the gateway's ejection protects the canary's users meanwhile: what the
+        bench's first run did at load 18 (24.4 s from fault to 100% stable)."""
+        import threading
+
+        from agents.bootstrap import bootstrap
+        from agents.settings import Settings
+        from database import locks
+
+        c = bootstrap(Settings(**{**ENV, "DEPLOYER_HOME": str(self.root)}))
+        holder = "deploy by bench (still finishing)"
+
+        def hold() -> None:
+            try:
+                deadline = time.monotonic() + 120
+                while not _deploying(locks.holder_of(c.session_factory, MODEL)):
+                    if time.monotonic() > deadline:  # (the watcher holds it at each tick too)
+                        return
+                    time.sleep(0.01)
+                while not locks.try_acquire(c.session_factory, MODEL, holder, 120.0).held:
+                    time.sleep(0.005)  # the moment the deploy lets go, before a watcher tick
+                time.sleep(seconds)
+                locks.release(c.session_factory, MODEL, holder)
+            finally:
+                c.close()
+
+        threading.Thread(target=hold, daemon=True).start()
+
     def weights(self) -> dict[str, float]:
         """The stored table, read straight from the DB: polling through the CLI would start a
         process every time and starve the watcher of CPU."""
@@ -125,6 +156,11 @@ class Home:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=30)
+
+
+def _deploying(state: Any) -> bool:
+    """Whether a lock state is a deploy's (``agents.handlers.model_lock.lock_holder``)."""
+    return state is not None and str(state.holder).startswith("deploy by ")
 
 
 def set_up(home: Home, gateway: str) -> str:
@@ -158,11 +194,14 @@ def one_run(
     index: int,
     watcher: subprocess.Popen[bytes],
     confidence: str | None = None,
+    busy: float = 0.0,
 ) -> dict[str, Any]:
     out = home.root / f"users-{index}.json"
     url = f"{gateway}/v1/models/{MODEL}/predict"
     with home.background("users", str(HERE / "users.py"), url, "--rate", "40", "--out", str(out)):
         time.sleep(1.0)
+        if busy:
+            home.hold_model_lock_after_deploy(busy)
         canary = home.cli(
             "deploy",
             MODEL,
@@ -257,11 +296,26 @@ def main() -> None:
         "(DEPLOYER_EARLY_FAIL_CONFIDENCE=1, the rule before the binomial test): a same-run "
         "before/after",
     )
+    parser.add_argument(
+        "--busy-seconds",
+        type=float,
+        default=0.0,
+        help="hold the model's lock this long after each canary deploy returns, as a deploy "
+        "still finishing would (the watcher skips the model meanwhile)",
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="run in this new folder and keep it (the gateway's, the watcher's and the users' "
+        "logs), instead of a temporary one",
+    )
     args = parser.parse_args()
+    load_at_start = os.getloadavg()
     ENV["DEPLOYER_MIN_REQUESTS"] = str(args.min_requests)
     from mlops.processes import free_port, wait_http_ok
 
-    with tempfile.TemporaryDirectory(prefix="bench-rollback-") as tmp:
+    with _workdir(args.keep) as tmp:
         home = Home(Path(tmp) / "home")
         home.cli("init")
         home.cli("access", "grant", "bob", "approver")
@@ -276,7 +330,15 @@ def main() -> None:
                 watch = ("-m", "agents.entrypoints.cli", "watch", "--interval", "1", "--json")
                 with home.background("watch", *watch) as watcher:
                     runs = [
-                        one_run(home, gateway, stable, i, watcher, _confidence(args.baseline, i))
+                        one_run(
+                            home,
+                            gateway,
+                            stable,
+                            i,
+                            watcher,
+                            _confidence(args.baseline, i),
+                            args.busy_seconds,
+                        )
                         for i in range(args.runs * (2 if args.baseline else 1))
                     ]
                 pushed = [table_effective(home, gateway, True) * 1000 for _ in range(9)]
@@ -288,6 +350,21 @@ def main() -> None:
                 capture_output=True,
             )
     report(runs, pushed, polled)
+    start, end = load_at_start, os.getloadavg()
+    print(
+        f"load average (1/5/15 min) at the start: {start[0]:.1f}/{start[1]:.1f}/{start[2]:.1f}, "
+        f"at the end: {end[0]:.1f}/{end[1]:.1f}/{end[2]:.1f} ({os.cpu_count()} cores)"
+    )
+
+
+@contextmanager
+def _workdir(keep: Path | None) -> Iterator[str]:
+    if keep is not None:
+        keep.mkdir(parents=True)
+        yield str(keep)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-rollback-") as tmp:
+        yield tmp
 
 
 def _confidence(baseline: bool, index: int) -> str | None:

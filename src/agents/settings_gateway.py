@@ -65,6 +65,17 @@ class GatewaySettings(WatchSettings):
     )
     """Seconds an open breaker sends that deployment's share to stable before one probe."""
 
+    gateway_ejection_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        allow_inf_nan=False,
+        validation_alias="DEPLOYER_GATEWAY_EJECTION_SECONDS",
+    )
+    """Seconds an ejected non-stable deployment gets no users unless its table changes first
+    (the monitor's rollback or next step); then it is readmitted on the figures it was ejected
+    on, so a failure puts it out again at once. At least the model lock's expiry: the monitor
+    may be kept off the model that long by a deploy still finishing."""
+
     gateway_header_timeout_seconds: float = Field(
         default=30.0, gt=0, allow_inf_nan=False, validation_alias="DEPLOYER_GATEWAY_HEADER_TIMEOUT"
     )
@@ -93,6 +104,7 @@ class GatewaySettings(WatchSettings):
             "connections_per_upstream": self.gateway_connections_per_upstream,
             "breaker_failures": self.gateway_breaker_failures,
             "breaker_cooldown": self.gateway_breaker_cooldown_seconds,
+            "ejection_seconds": self.gateway_ejection_seconds,
             "header_timeout": self.gateway_header_timeout_seconds,
             "body_timeout": self.gateway_body_timeout_seconds,
             "shadow_backlog_bytes": self.gateway_shadow_backlog_bytes,

@@ -17,6 +17,19 @@ rollout's rollback threshold for sure (certainly, or at the rollout's early-fail
 (:func:`lifecycle.gates.error_rate_gate`: failed, not merely inconclusive), gets no more users
 from this gateway. The gateway does not decide the rollback; the monitor still does, from the
 same figures, and records it.
+
+An ejection lasts until the deployment's table changes (the monitor's decision: a rollback
+drops it, an advance starts a new step) or ``ejection_seconds`` have passed
+(:func:`ejection_over`). Then the deployment is readmitted on the figures it was ejected on
+(not fresh counts): its next failure puts it out again at once while they still fail the
+gate, and only successes bring it back within bounds. The time bound is for when the monitor
+sees other figures than this gateway (other gateways' requests, a step that began for the
+monitor a little before this gateway reloaded its table): it must be able to reach its minimum
+of requests, so the ejection cannot be for good. It must outlast a monitor kept away from the
+model, for which the model lock's expiry (60 s by default) is the bound: a deploy that holds
+the lock while its canary already takes users (stopping the shadow it replaces) kept the
+watcher's ticks off the model for over 20 s under load, and an ejection of 20 s then gave the
+failing canary users again (issue 16's 24.4 s "fault to 100% stable").
 """
 
 from __future__ import annotations
@@ -91,6 +104,16 @@ def record(breaker: Breaker, ok: bool, now: float, policy: BreakerPolicy) -> Bre
     ):
         return Breaker(BreakerState.OPEN, failures, now, False, breaker.opened + 1)
     return replace(breaker, failures=failures)
+
+
+DEFAULT_EJECTION_SECONDS = 60.0
+"""How long an ejection lasts unless the table changes first (the model lock's default expiry:
+a monitor kept away from the model longer than that is not waiting on a lock)."""
+
+
+def ejection_over(ejected_at: float, now: float, ejection_seconds: float) -> bool:
+    """Whether an ejection made at ``ejected_at`` (monotonic seconds) is over at ``now``."""
+    return now - ejected_at >= ejection_seconds
 
 
 @dataclass(frozen=True, slots=True)

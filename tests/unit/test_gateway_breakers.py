@@ -1,6 +1,6 @@
 """The gateway's breakers over a clock the test moves: a non-stable deployment's share goes to
-stable while its breaker is open, one probe after the cool-down closes it, an ejection is for
-good (until the table drops the deployment), and a deployment no table routes is forgotten."""
+stable while its breaker is open, one probe after the cool-down closes it, an ejection lasts
+until the table changes or its time is over, and a deployment no table routes is forgotten."""
 
 from __future__ import annotations
 
@@ -68,11 +68,27 @@ def test_a_changed_table_starts_its_deployments_counting_again() -> None:
     assert breakers.ejected("canary") is not None
 
 
-def test_an_ejection_ends_after_its_time_with_fresh_counts_or_at_the_next_step() -> None:
-    """An ejection protects users while the monitor decides; it never wedges a rollout: after
-    ten cool-downs (or at the canary's next step) the deployment gets users again."""
+def test_an_ejection_outlasts_a_monitor_kept_off_the_model_by_a_deploy_still_finishing() -> None:
+    """The bench's 24.4 s: the deploy held the model lock (stopping the shadow it replaced)
+    for over 20 s under load while its canary took users; the watcher skipped the model, and an
+    ejection of ten cool-downs (20 s) gave the failing canary users again before any tick."""
     clock = Clock()
-    breakers = Breakers(BreakerPolicy(100, 1.0), clock)
+    breakers = Breakers(BreakerPolicy(100, 2.0), clock)
+    breakers.routed([("canary", "iris"), ("stable", "iris")], {"canary": EjectionLimit(0.1, 10)})
+    for _ in range(2):
+        breakers.record("canary", "iris", ok=False)
+    assert breakers.ejected("canary") is not None
+    clock.now += 30.0  # no table change: the monitor has not decided yet
+    assert not breakers.allow("canary", "iris")
+
+
+def test_an_ejection_ends_after_its_time_on_the_same_figures_or_at_the_next_step() -> None:
+    """An ejection protects users while the monitor decides; it never wedges a rollout: after
+    ``ejection_seconds`` (or at the canary's next step) the deployment gets users again, on the
+    figures it was ejected on: successes may bring them back within bounds, but a failure while
+    they still fail the gate ejects it again at once."""
+    clock = Clock()
+    breakers = Breakers(BreakerPolicy(100, 1.0), clock, ejection_seconds=10.0)
     limit = {"canary": EjectionLimit(0.1, 10)}
     breakers.routed([("canary", "iris"), ("stable", "iris")], limit)
     for _ in range(2):
@@ -82,9 +98,15 @@ def test_an_ejection_ends_after_its_time_with_fresh_counts_or_at_the_next_step()
     assert not breakers.allow("canary", "iris")
     clock.now += 0.1
     assert breakers.allow("canary", "iris") and breakers.ejected("canary") is None
-    breakers.record("canary", "iris", ok=False)  # fresh counts: 1 of 1 is not yet certain
+    breakers.record("canary", "iris", ok=True)
     assert breakers.ejected("canary") is None
-    breakers.record("canary", "iris", ok=False)
-    assert breakers.ejected("canary") is not None
+    assert breakers.record("canary", "iris", ok=False)  # 3 of 4 failed: out again, reported
+    assert breakers.ejected("canary") is not None and not breakers.allow("canary", "iris")
+    clock.now += 10.0
+    assert breakers.allow("canary", "iris")
+    for _ in range(40):  # successes bring the figures back within bounds (3 of 44)
+        breakers.record("canary", "iris", ok=True)
+    breakers.record("canary", "iris", ok=False)  # 4 errors in 45 requests: 8.9%, within 10%
+    assert breakers.ejected("canary") is None
     breakers.routed([("canary", "iris"), ("stable", "iris")], limit, changed=["canary"])
     assert breakers.ejected("canary") is None and breakers.allow("canary", "iris")

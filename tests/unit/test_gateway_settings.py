@@ -17,6 +17,7 @@ def test_the_gateway_tuning_defaults_make_a_gateway_config() -> None:
     assert config.hedge_after is None  # the gateway hedges after its connect timeout
     assert (config.connections_per_upstream, config.breaker_failures) == (64, 5)
     assert (config.header_timeout, config.body_timeout) == (30.0, 30.0)
+    assert config.ejection_seconds == 60.0  # the model lock's expiry
 
 
 def test_the_environment_sets_the_gateway_tuning() -> None:
@@ -25,9 +26,11 @@ def test_the_environment_sets_the_gateway_tuning() -> None:
         DEPLOYER_GATEWAY_BREAKER_COOLDOWN="7",
         DEPLOYER_GATEWAY_SHADOW_BACKLOG_BYTES="1000",
         DEPLOYER_GATEWAY_HEDGE_AFTER="0.4",
+        DEPLOYER_GATEWAY_EJECTION_SECONDS="90",
     ).gateway_tuning
     assert (tuning["connect_timeout"], tuning["breaker_cooldown"]) == (0.25, 7.0)
     assert tuning["hedge_after"] == 0.4
+    assert tuning["ejection_seconds"] == 90.0
     assert tuning["shadow_backlog_bytes"] == 1000
 
 
@@ -38,6 +41,7 @@ def test_the_environment_sets_the_gateway_tuning() -> None:
         ("DEPLOYER_GATEWAY_POOL_TIMEOUT", "-1"),
         ("DEPLOYER_GATEWAY_READ_TIMEOUT", "inf"),
         ("DEPLOYER_GATEWAY_CANARY_READ_TIMEOUT", "0"),
+        ("DEPLOYER_GATEWAY_EJECTION_SECONDS", "0"),
         ("DEPLOYER_GATEWAY_CONNECTIONS_PER_UPSTREAM", "0"),
         ("DEPLOYER_GATEWAY_BREAKER_FAILURES", "0"),
         ("DEPLOYER_GATEWAY_BREAKER_COOLDOWN", "nan"),

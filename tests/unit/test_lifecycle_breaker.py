@@ -11,6 +11,7 @@ from lifecycle.breaker import (
     EjectionLimit,
     admit,
     ejection,
+    ejection_over,
     record,
 )
 from lifecycle.errors import BadInputError
@@ -161,3 +162,19 @@ def test_ejection_only_on_the_monitors_certain_failure(
         assert reason is None
     else:
         assert reason is not None and reason.startswith("ejected: ") and ejected in reason
+
+
+@pytest.mark.parametrize(
+    ("ejected_at", "now", "seconds", "over"),
+    [
+        (100.0, 100.0, 60.0, False),
+        (100.0, 159.9, 60.0, False),
+        (100.0, 160.0, 60.0, True),
+        (100.0, 130.0, 20.0, True),
+        (100.0, 130.0, 60.0, False),  # 30 s: what a deploy still finishing kept the monitor away
+    ],
+)
+def test_an_ejection_is_over_once_its_seconds_have_passed(
+    ejected_at: float, now: float, seconds: float, over: bool
+) -> None:
+    assert ejection_over(ejected_at, now, seconds) is over

@@ -4,6 +4,7 @@ request ids kept from a client, the sampling rule, durations, and inputs as feat
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from lifecycle.capture import (
     retention_cutoff,
     row_outputs,
     sampled,
+    uuid4_text,
 )
 from lifecycle.durations import InvalidDurationError
 from lifecycle.errors import BadInputError
@@ -207,3 +209,17 @@ OUTPUTS = {  # (captured answer, its predictions, as drift reads them for 2 rows
 def test_an_answer_reads_as_its_predictions(output: Any, predictions: Any, two: Any) -> None:
     assert output_predictions(output) == predictions
     assert row_outputs(output, 2) == two
+
+
+@pytest.mark.parametrize(
+    ("bits", "text"),
+    [
+        (0, "00000000-0000-4000-8000-000000000000"),
+        ((1 << 128) - 1, "ffffffff-ffff-4fff-bfff-ffffffffffff"),
+        (0x0123456789ABCDEF_0123456789ABCDEF, "01234567-89ab-4def-8123-456789abcdef"),
+    ],
+)
+def test_a_new_request_id_is_a_version_4_uuid_of_the_random_bits(bits: int, text: str) -> None:
+    assert uuid4_text(bits) == text
+    parsed = uuid.UUID(text)
+    assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)

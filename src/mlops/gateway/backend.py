@@ -131,6 +131,8 @@ class GatewayConfig:
     connections_per_upstream: int = 64
     breaker_failures: int = 5
     breaker_cooldown: float = 2.0
+    ejection_seconds: float = 60.0
+    """Seconds an ejection lasts unless the deployment's table changes first."""
     # Slow clients (issue 16): deadlines on reading a request, and the shadow backlog in bytes.
     header_timeout: float = 10.0
     """Seconds a client has to send its request line and headers (and an idle keep-alive)."""

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from lifecycle.breaker import (
+    DEFAULT_EJECTION_SECONDS,
     Breaker,
     BreakerPolicy,
     BreakerState,
     EjectionLimit,
     admit,
     ejection,
+    ejection_over,
     record,
 )
 
@@ -38,19 +40,19 @@ class _Upstream:
     ejected_at: float = 0.0
 
 
-EJECTION_COOLDOWNS = 10
-"""An ejection lasts this many breaker cool-downs (20 s by default), then the deployment gets
-users again with fresh counts, as Envoy's ejection time does: the gateway only protects users
-while the monitor decides. Were it permanent, a canary ejected on figures the monitor does not
-(yet) judge certain would get no more requests and its rollout would never be decided."""
-
-
 class Breakers:
     """Breakers and ejections of every deployment this gateway routes to."""
 
-    def __init__(self, policy: BreakerPolicy, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        policy: BreakerPolicy,
+        clock: Callable[[], float] = time.monotonic,
+        ejection_seconds: float = DEFAULT_EJECTION_SECONDS,
+    ) -> None:
         self.policy = policy
         self.clock = clock
+        self.ejection_seconds = ejection_seconds
+        """How long an ejection lasts unless the table changes first (``lifecycle.breaker``)."""
         self.limits: dict[str, EjectionLimit] = {}
         self._upstreams: dict[str, _Upstream] = {}
 
@@ -87,11 +89,10 @@ class Breakers:
         (the request goes to stable instead)."""
         upstream = self._of(deployment_id, model_name)
         if upstream.ejected is not None:
-            ejection_over = self.policy.cooldown_seconds * EJECTION_COOLDOWNS
-            if self.clock() - upstream.ejected_at < ejection_over:
+            if not ejection_over(upstream.ejected_at, self.clock(), self.ejection_seconds):
                 upstream.skipped += 1
                 return False
-            upstream.ejected, upstream.requests, upstream.errors = None, 0, 0
+            upstream.ejected = None  # readmitted on the same figures: a failure ejects again
         allowed, upstream.breaker = admit(upstream.breaker, self.clock(), self.policy)
         if not allowed:
             upstream.skipped += 1

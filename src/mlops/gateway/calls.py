@@ -133,11 +133,34 @@ async def hedged(
             if wait is not None and wait <= 0:
                 due = True
                 continue
-            done, _ = await asyncio.wait(running, timeout=wait, return_when="FIRST_COMPLETED")
-            due = due or not done
+            due = not await _first_of(running, wait) or due
     finally:
         if stable_task is not None and not stable_task.done():
             stable_task.cancel()  # the user has an answer (or is gone): no one needs it
         if not first_task.done():
             late.add(first_task)  # runs on to its own deadline and counts what it was
             first_task.add_done_callback(late.discard)
+
+
+async def _first_of(tasks: list[asyncio.Task[Answer]], timeout: float | None) -> bool:
+    """Wait until one of ``tasks`` ends (True) or ``timeout`` seconds pass (False): one future,
+    a done callback per task and one timer (``asyncio.wait`` builds sets and a waiter per call
+    besides, every non-stable request)."""
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    for task in tasks:
+        task.add_done_callback(wake)
+    timer = None if timeout is None else loop.call_later(timeout, wake)
+    try:
+        await waiter
+    finally:
+        if timer is not None:
+            timer.cancel()
+        for task in tasks:
+            task.remove_done_callback(wake)
+    return any(task.done() for task in tasks)

@@ -33,15 +33,15 @@ import asyncio
 import logging
 import random
 import time
-import uuid
 from typing import Any
 
 import aiohttp
 import orjson
 from aiohttp import web
+from multidict import CIMultiDict
 
 from lifecycle.breaker import BreakerPolicy
-from lifecycle.capture import request_id, sampled
+from lifecycle.capture import request_id, sampled, uuid4_text
 from lifecycle.hedging import hedge_delay
 from lifecycle.table_sync import Fingerprint
 from mlops.gateway import reporting, tables
@@ -81,7 +81,8 @@ class DataPlane:
         self._urgent_flush: asyncio.Task[None] | None = None
         self.flush_lock = asyncio.Lock()
         self._canary_timeout = canary_timeout(config)
-        self.breakers = Breakers(BreakerPolicy(config.breaker_failures, config.breaker_cooldown))
+        policy = BreakerPolicy(config.breaker_failures, config.breaker_cooldown)
+        self.breakers = Breakers(policy, ejection_seconds=config.ejection_seconds)
         self.loaded_at = 0.0
         self.fully_loaded_at = 0.0
         self.fingerprint: Fingerprint | None = None
@@ -140,7 +141,9 @@ class DataPlane:
         valid, else a new uuid4), and a sampled one is queued for capture."""
         rid = request_id(request.headers.get("X-Request-Id"), _new_request_id)
         response = await self._predict(request, rid)
-        response.headers["X-Request-Id"] = rid
+        headers = response.headers
+        if "X-Request-Id" not in headers:  # an answer from upstream has it already
+            headers["X-Request-Id"] = rid
         return response
 
     async def _predict(self, request: web.Request, rid: str) -> web.Response:
@@ -157,8 +160,11 @@ class DataPlane:
         if length is not None and length > self.config.max_body_bytes:
             return self._too_large()
         try:
-            async with asyncio.timeout(self.config.body_timeout):  # no task per request
+            if request.content.is_eof():  # the whole body came with the headers: no wait
                 body = await request.read()
+            else:
+                async with asyncio.timeout(self.config.body_timeout):  # no task per request
+                    body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return self._too_large()
         except TimeoutError:
@@ -212,12 +218,15 @@ class DataPlane:
         if shadow is not None and status == 200:
             self._mirror(route, shadow, body, data, ms)
         assert upstream is not None  # a failure above returned when there was no upstream
-        return web.Response(
-            body=data,
-            status=status,
-            content_type=JSON,
-            headers={"X-Deployment-Id": deployment_id, "X-Model-Version": upstream.model_version},
+        headers = CIMultiDict(  # every header at once: no Content-Type parsing, no second set
+            (
+                ("Content-Type", JSON),
+                ("X-Deployment-Id", deployment_id),
+                ("X-Model-Version", upstream.model_version),
+                ("X-Request-Id", rid),
+            )
         )
+        return web.Response(body=data, status=status, headers=headers)
 
     async def _counted(
         self,
@@ -356,4 +365,4 @@ class DataPlane:
 
 
 def _new_request_id() -> str:
-    return str(uuid.uuid4())
+    return uuid4_text(random.getrandbits(128))
