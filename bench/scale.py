@@ -16,11 +16,16 @@ every model's evidence read at once; the drift check, every 10th tick, is not in
 the same load, idle CPU a second and a pushed reload's time; ``--baseline-src DIR`` adds a
 gateway of older sources beside each, on the same database, measured in the same rounds.
 
+``fleet``: two gateways and two watchers on one database under load, failures injected into
+some canaries (``bench/scale_fleet.py``): double actions, a table's time to both gateways,
+client-visible failures.
+
 It prints figures; it asserts nothing.
 
     PYTHONPATH=src .venv/bin/python bench/scale.py tick --sizes 1,10,100,1000 --ticks 5
     PYTHONPATH=src .venv/bin/python bench/scale.py watcher --sizes 1,10,100 --ticks 3
     PYTHONPATH=src .venv/bin/python bench/scale.py gateway --sizes 1,1000 --baseline-src /tmp/b/src
+    PYTHONPATH=src .venv/bin/python bench/scale.py fleet --models 20 --failing 4 --seconds 60
 """
 
 from __future__ import annotations
@@ -379,7 +384,9 @@ def gateway_report(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("part", choices=["tick", "watcher", "gateway"], nargs="?", default="tick")
+    parser.add_argument(
+        "part", choices=["tick", "watcher", "gateway", "fleet"], nargs="?", default="tick"
+    )
     parser.add_argument("--sizes", default=DEFAULT_SIZES)
     parser.add_argument("--ticks", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=5, help="gateway: alternating rounds")
@@ -391,11 +398,20 @@ def main() -> None:
         help="gateway: a 'before' gateway from these sources beside each (e.g. "
         "git archive c5a16cb src | tar -x -C /tmp/before; pass /tmp/before/src)",
     )
+    parser.add_argument("--models", type=int, default=20, help="fleet: canaries")
+    parser.add_argument("--failing", type=int, default=4, help="fleet: canaries that fail")
+    parser.add_argument("--seconds", type=float, default=60.0, help="fleet: load's length")
+    parser.add_argument("--rate", type=float, default=200.0, help="fleet: requests a second")
+    parser.add_argument("--logs", type=Path, help="fleet: copy the processes' logs here")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop what was started, by PID
     sizes = [int(s) for s in args.sizes.split(",")]
-    if args.part == "gateway":
+    if args.part == "fleet":
+        from scale_fleet import bench_fleet
+
+        out = bench_fleet(args.models, args.failing, args.seconds, args.rate, args.logs)
+    elif args.part == "gateway":
         sizes = [
             int(s) for s in (args.sizes if args.sizes != DEFAULT_SIZES else "1,1000").split(",")
         ]
