@@ -4,7 +4,8 @@
 deployer's health checks of every open rollout, its actions, the serving aliases) over 1, 10,
 100 and 1,000 models each with a live canary rollout (``bench/scale_world.py``: state DB rows,
 one real process per endpoint, the MLflow registry with the aliases in place); median ms per
-tick and SQL round trips per tick (SQLAlchemy's ``before_cursor_execute``; the checkpointer
+tick (and the CPU of the bench process in it: the tick's own work, less sensitive to other load)
+and SQL round trips per tick (SQLAlchemy's ``before_cursor_execute``; the checkpointer
 and the MLflow store are not counted), and the ratio of the largest size to the smallest.
 
 ``watcher``: the same over the watcher's whole tick (``agents.entrypoints.watch.fenced_tick``,
@@ -133,7 +134,7 @@ def time_ticks(
 
     holder, ttl = watch.holder_name(), 600.0
     fence = watch.fence_writes(c, holder)
-    times, trips = [], []
+    times, trips, cpu = [], [], []
     out: dict[str, Any] = {}
     counter = RoundTrips(c.engine)
     try:
@@ -143,7 +144,7 @@ def time_ticks(
             for n in range(ticks + 1):
                 flush()
                 counter.count = 0
-                start = time.perf_counter()
+                start, used = time.perf_counter(), time.process_time()
                 if watcher:
                     out = watch.fenced_tick(c, agent, Tick(model_name=None), fence, ttl, n + 1)
                     checks = out["checks"]
@@ -153,12 +154,14 @@ def time_ticks(
                 elapsed = time.perf_counter() - start
                 if n:
                     times.append(elapsed * 1000)
+                    cpu.append((time.process_time() - used) * 1000)
                     trips.append(counter.count)
             leases.release(c.session_factory, watch.LEASE_NAME, holder)
     finally:
         counter.close()
     return {
         "ms": round(statistics.median(times), 1),
+        "cpu_ms": round(statistics.median(cpu), 1),
         "round_trips": statistics.median(trips),
         "checks": len(checks),
         "actions": sorted({str(ch.get("action") or "") for ch in checks}),
@@ -186,7 +189,8 @@ def bench_tick(sizes: list[int], ticks: int, watcher: bool) -> dict[str, Any]:
                 c.engine.dispose()
             row = results[size]
             print(
-                f"{what} over {size:>5} rollouts: {row['ms']:8.1f} ms, "
+                f"{what} over {size:>5} rollouts: {row['ms']:8.1f} ms "
+                f"({row['cpu_ms']:.0f} ms CPU in this process), "
                 f"{row['round_trips']:6.0f} round trips, {row['checks']} checks "
                 f"({', '.join(row['actions'])})",
                 flush=True,
