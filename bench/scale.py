@@ -4,7 +4,8 @@
 deployer's health checks of every open rollout, its actions, the serving aliases) over 1, 10,
 100 and 1,000 models each with a live canary rollout (``bench/scale_world.py``: state DB rows,
 one real process per endpoint, the MLflow registry with the aliases in place); median ms per
-tick and SQL round trips per tick (SQLAlchemy's ``before_cursor_execute``; the checkpointer
+tick (and the CPU of the bench process in it: the tick's own work, less sensitive to other load)
+and SQL round trips per tick (SQLAlchemy's ``before_cursor_execute``; the checkpointer
 and the MLflow store are not counted), and the ratio of the largest size to the smallest.
 
 ``watcher``: the same over the watcher's whole tick (``agents.entrypoints.watch.fenced_tick``,
@@ -16,11 +17,16 @@ every model's evidence read at once; the drift check, every 10th tick, is not in
 the same load, idle CPU a second and a pushed reload's time; ``--baseline-src DIR`` adds a
 gateway of older sources beside each, on the same database, measured in the same rounds.
 
+``fleet``: two gateways and two watchers on one database under load, failures injected into
+some canaries (``bench/scale_fleet.py``): double actions, a table's time to both gateways,
+client-visible failures.
+
 It prints figures; it asserts nothing.
 
     PYTHONPATH=src .venv/bin/python bench/scale.py tick --sizes 1,10,100,1000 --ticks 5
     PYTHONPATH=src .venv/bin/python bench/scale.py watcher --sizes 1,10,100 --ticks 3
     PYTHONPATH=src .venv/bin/python bench/scale.py gateway --sizes 1,1000 --baseline-src /tmp/b/src
+    PYTHONPATH=src .venv/bin/python bench/scale.py fleet --models 20 --failing 4 --seconds 60
 """
 
 from __future__ import annotations
@@ -128,7 +134,7 @@ def time_ticks(
 
     holder, ttl = watch.holder_name(), 600.0
     fence = watch.fence_writes(c, holder)
-    times, trips = [], []
+    times, trips, cpu = [], [], []
     out: dict[str, Any] = {}
     counter = RoundTrips(c.engine)
     try:
@@ -138,7 +144,7 @@ def time_ticks(
             for n in range(ticks + 1):
                 flush()
                 counter.count = 0
-                start = time.perf_counter()
+                start, used = time.perf_counter(), time.process_time()
                 if watcher:
                     out = watch.fenced_tick(c, agent, Tick(model_name=None), fence, ttl, n + 1)
                     checks = out["checks"]
@@ -148,12 +154,14 @@ def time_ticks(
                 elapsed = time.perf_counter() - start
                 if n:
                     times.append(elapsed * 1000)
+                    cpu.append((time.process_time() - used) * 1000)
                     trips.append(counter.count)
             leases.release(c.session_factory, watch.LEASE_NAME, holder)
     finally:
         counter.close()
     return {
         "ms": round(statistics.median(times), 1),
+        "cpu_ms": round(statistics.median(cpu), 1),
         "round_trips": statistics.median(trips),
         "checks": len(checks),
         "actions": sorted({str(ch.get("action") or "") for ch in checks}),
@@ -181,7 +189,8 @@ def bench_tick(sizes: list[int], ticks: int, watcher: bool) -> dict[str, Any]:
                 c.engine.dispose()
             row = results[size]
             print(
-                f"{what} over {size:>5} rollouts: {row['ms']:8.1f} ms, "
+                f"{what} over {size:>5} rollouts: {row['ms']:8.1f} ms "
+                f"({row['cpu_ms']:.0f} ms CPU in this process), "
                 f"{row['round_trips']:6.0f} round trips, {row['checks']} checks "
                 f"({', '.join(row['actions'])})",
                 flush=True,
@@ -379,7 +388,9 @@ def gateway_report(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("part", choices=["tick", "watcher", "gateway"], nargs="?", default="tick")
+    parser.add_argument(
+        "part", choices=["tick", "watcher", "gateway", "fleet"], nargs="?", default="tick"
+    )
     parser.add_argument("--sizes", default=DEFAULT_SIZES)
     parser.add_argument("--ticks", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=5, help="gateway: alternating rounds")
@@ -391,11 +402,20 @@ def main() -> None:
         help="gateway: a 'before' gateway from these sources beside each (e.g. "
         "git archive c5a16cb src | tar -x -C /tmp/before; pass /tmp/before/src)",
     )
+    parser.add_argument("--models", type=int, default=20, help="fleet: canaries")
+    parser.add_argument("--failing", type=int, default=4, help="fleet: canaries that fail")
+    parser.add_argument("--seconds", type=float, default=60.0, help="fleet: load's length")
+    parser.add_argument("--rate", type=float, default=200.0, help="fleet: requests a second")
+    parser.add_argument("--logs", type=Path, help="fleet: copy the processes' logs here")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop what was started, by PID
     sizes = [int(s) for s in args.sizes.split(",")]
-    if args.part == "gateway":
+    if args.part == "fleet":
+        from scale_fleet import bench_fleet
+
+        out = bench_fleet(args.models, args.failing, args.seconds, args.rate, args.logs)
+    elif args.part == "gateway":
         sizes = [
             int(s) for s in (args.sizes if args.sizes != DEFAULT_SIZES else "1,1000").split(",")
         ]

@@ -17,7 +17,7 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -106,22 +106,33 @@ def seed(
     gateways: tuple[str, ...] = ("gw-a",),
     world: World | None = None,
     endpoint_url: str | None = None,
+    processes: bool | None = None,
+    canary_urls: Mapping[str, str] | None = None,
+    pause_seconds: float = 3600.0,
+    rollback: Mapping[str, float] | None = None,
+    canary_stage: str = "staging",
 ) -> World:
     """``count`` models, each a production stable (v1) and a canary of v2 at 10% whose step
-    began ``now`` (an hour-long pause: the tick judges and holds it), with fresh figures from
-    each gateway in ``gateways`` and one endpoint process per deployment (none, when the
-    deployments all point at ``endpoint_url``: a real server the caller runs)."""
+    began ``now`` (an hour-long pause by default: the tick judges and holds it), with fresh
+    figures from each gateway in ``gateways`` and one endpoint process per deployment (by
+    default none when the deployments all point at ``endpoint_url``: a real server the caller
+    runs; ``processes=True`` starts them anyway, for a watcher's liveness check). A model in
+    ``canary_urls`` has its canary at that URL (a failing server, say). ``rollback`` overrides the
+    rollouts' balanced preset; ``canary_stage="production"`` makes v2 a promoted version whose
+    canary the monitor may move on (the stage rule refuses a staging version users' weight)."""
     now = now or utcnow()
     world = world if world is not None else World()
     known = len(world.models)
-    config = config_to_dict(configure("balanced", {"min_requests": 20}))
+    config = config_to_dict(configure("balanced", {"min_requests": 20, **(rollback or {})}))
+    live = endpoint_url is None if processes is None else processes
+    canary_urls = canary_urls or {}
     with factory() as session:
         for i in range(start, start + count):
             model = f"{prefix}-{i:05d}"
             stable, canary = f"{model}-d1", f"{model}-d2"
             world.models.append(model)
             world.stable[model], world.canary[model] = stable, canary
-            for version, stage in (("1", "production"), ("2", "staging")):
+            for version, stage in (("1", "production"), ("2", canary_stage)):
                 session.add(
                     ModelVersionRow(
                         model_version_id=model_version_id(model, version),
@@ -135,9 +146,10 @@ def seed(
         session.flush()
         for model in world.models[known:]:
             for number, dep in (("1", world.stable[model]), ("2", world.canary[model])):
-                pid = endpoint_process(dep, bentoml_home) if endpoint_url is None else None
+                pid = endpoint_process(dep, bentoml_home) if live else None
                 if pid is not None:
                     world.pids.append(pid)
+                url = canary_urls.get(model) if number == "2" else None
                 session.add(
                     DeploymentRow(
                         deployment_id=dep,
@@ -147,7 +159,7 @@ def seed(
                         target_stage="production",
                         strategy="direct" if number == "1" else "canary",
                         endpoint_name=f"{model}-v{number}",
-                        endpoint_url=endpoint_url or "http://127.0.0.1:9/",
+                        endpoint_url=url or endpoint_url or "http://127.0.0.1:9/",
                         endpoint_pid=pid,
                         endpoint_port=9,
                         status="active",
@@ -169,7 +181,7 @@ def seed(
                     steps={"weights": CANARY_WEIGHTS},
                     step_index=0,
                     step_started_at=now - timedelta(seconds=30),
-                    pause_seconds=3600.0,
+                    pause_seconds=pause_seconds,
                     config=config,
                     marks={},
                     pending=None,

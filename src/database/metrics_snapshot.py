@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
-from database.models import GatewayStatsRow
 from lifecycle.latency import RequestCounts, merged_metrics, summed_counts
 from lifecycle.metrics import PerformanceMetrics, ShadowStats
 
@@ -22,19 +22,21 @@ class MetricsSnapshot:
 
     def __init__(
         self,
-        rows: Iterable[GatewayStatsRow],
+        rows: Iterable[Any],
         deployment_ids: Iterable[str],
-        fresh: Callable[[Iterable[GatewayStatsRow]], list[GatewayStatsRow]],
+        fresh: Callable[[list[Any]], list[Any]],
     ) -> None:
+        """``rows``: ``gateway_stats`` rows as read (``routing.STATS``: kind, deployment_id,
+        figures, updated_at; row objects answer the same); ``fresh`` keeps the fresh ones."""
         self.read = frozenset(deployment_ids)
         self._fresh = fresh
-        self._rows: dict[tuple[str, str], list[GatewayStatsRow]] = defaultdict(list)
-        self._any: dict[str, list[GatewayStatsRow]] = defaultdict(list)
+        self._rows: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        self._any: dict[str, list[Any]] = defaultdict(list)
         for row in rows:
             self._rows[(row.kind, row.deployment_id)].append(row)
             self._any[row.deployment_id].append(row)
 
-    def _of(self, kind: str, deployment_id: str) -> list[GatewayStatsRow]:
+    def _of(self, kind: str, deployment_id: str) -> list[Any]:
         if deployment_id not in self.read:
             raise KeyError(f"the figures of {deployment_id} were not read in this snapshot")
         return self._rows.get((kind, deployment_id), [])

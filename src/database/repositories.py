@@ -71,6 +71,13 @@ class ModelVersionRepository:
         rows = self.session.scalars(query).all()
         return sorted(rows, key=lambda r: (r.model_name, _version_key(r.version)))
 
+    def latest_in(self, stage: ModelStage) -> dict[str, str]:
+        """Each model's latest version in ``stage`` (``list(None, stage)``'s last of each
+        model), read as two columns: a tick over every model needs no row objects."""
+        query = select(ModelVersionRow.model_name, ModelVersionRow.version)
+        rows = self.session.execute(query.where(ModelVersionRow.stage == stage.value)).all()
+        return {n: v for n, v in sorted(rows, key=lambda r: (r[0], _version_key(r[1])))}
+
     def list_model_names(self) -> builtins.list[str]:
         """Every model name with at least one version, sorted."""
         query = select(ModelVersionRow.model_name).distinct().order_by(ModelVersionRow.model_name)

@@ -322,13 +322,20 @@ class DbMetricsSource:
         """The figures of these deployments read at once (a tick over many rollouts)."""
         ids = sorted(set(deployment_ids))
         of = GatewayStatsRow.deployment_id.in_
+        # columns, not row objects: a tick over 1,000 rollouts reads thousands of these rows,
+        # and an ORM object each cost most of this read's time (the snapshot only reads them)
         with read_session(self.session_factory) as session:
-            rows = [
-                r
-                for p in chunks(ids)
-                for r in session.scalars(select(GatewayStatsRow).where(of(p)))
-            ]
+            rows = [r for p in chunks(ids) for r in session.execute(select(*STATS).where(of(p)))]
         return MetricsSnapshot(rows, ids, self.fresh)
+
+
+STATS = (
+    GatewayStatsRow.kind,
+    GatewayStatsRow.deployment_id,
+    GatewayStatsRow.figures,
+    GatewayStatsRow.updated_at,
+)
+"""What a metrics snapshot reads of each ``gateway_stats`` row (``MetricsSnapshot``)."""
 
 
 def _scalar(*columns: Any) -> Any:

@@ -182,8 +182,15 @@ class MlflowRegistry:
                 self.client.delete_model_version_tag(model_name, number, LABEL_TAG)
 
     def aliases(self, model_name: str) -> Mapping[str, str]:
+        from mlflow.exceptions import MlflowException
+
         with self._errors(model_name):
-            return self._aliases(model_name) if self._exists(model_name) else {}
+            try:  # one registry read (the watcher's tick re-checks models in turn with it)
+                return self._aliases(model_name)
+            except MlflowException as exc:
+                if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                    return {}
+                raise
 
     def move_aliases(self, model_name: str, moves: Mapping[str, str | None]) -> None:
         with self._errors(model_name):

@@ -73,6 +73,24 @@ def test_a_model_version_round_trips_with_aware_times(factory: sessionmaker[Sess
         assert uow.models.list_model_names() == ["fraud_detector"]
 
 
+def test_each_models_latest_version_in_a_stage_is_what_the_listing_ends_with(
+    factory: sessionmaker[Session],
+) -> None:
+    for name, version, stage in [
+        ("a", "2", ModelStage.PRODUCTION),
+        ("a", "10", ModelStage.PRODUCTION),  # "10" after "9" and "2": numbers, not text
+        ("a", "9", ModelStage.PRODUCTION),
+        ("a", "11", ModelStage.STAGING),
+        ("b", "1", ModelStage.STAGING),
+        ("c", "3", ModelStage.PRODUCTION),
+    ]:
+        add_version(factory, name, version, stage)
+    with SqlAlchemyUnitOfWork(factory) as uow:
+        listed = {r.model_name: r.version for r in uow.models.list(None, ModelStage.PRODUCTION)}
+        assert uow.models.latest_in(ModelStage.PRODUCTION) == listed == {"a": "10", "c": "3"}
+        assert uow.models.latest_in(ModelStage.ARCHIVED) == {}
+
+
 def test_unknown_models_and_versions_raise_a_typed_error(factory: sessionmaker[Session]) -> None:
     add_version(factory)
     with SqlAlchemyUnitOfWork(factory) as uow:

@@ -51,6 +51,10 @@ class FakeModels:
             if model_name in (None, r.model_name) and (stage is None or r.stage == stage.value)
         ]
 
+    def latest_in(self, stage: ModelStage) -> dict[str, str]:
+        rows = sorted(self.list(None, stage), key=lambda r: (r.model_name, int(r.version)))
+        return {r.model_name: r.version for r in rows}
+
     def list_model_names(self) -> builtins.list[str]:
         return sorted({r.model_name for r in self.rows.values()})
 

@@ -79,8 +79,7 @@ class MonitorNodes:
             evidence = MonitorRepository(uow.session).evidence_many(state.models, now)
             policies = uow.retraining.policies_of(state.models)
             last_runs = uow.retraining.last_requested(state.models)
-            production = {r.model_name: r.version
-                          for r in uow.models.list(None, ModelStage.PRODUCTION)}  # fmt: skip
+            production = uow.models.latest_in(ModelStage.PRODUCTION)
         watches = [
             ModelWatch(
                 evidence=evidence[model],

@@ -8,7 +8,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -100,12 +101,12 @@ class ConfirmingRouter:
         if push:
             pending -= _reloaded(client, pending, model_name, revision)
 
+        def serves(url: str) -> bool:
+            answer = client.get(f"{url}/admin/routes/{model_path(model_name)}")
+            return answer.is_success and int(answer.json().get("revision", 0)) >= revision
+
         def all_served() -> bool | None:
-            for url in sorted(pending):
-                with contextlib.suppress(httpx.HTTPError, ValueError):
-                    answer = client.get(f"{url}/admin/routes/{model_path(model_name)}")
-                    if answer.is_success and int(answer.json().get("revision", 0)) >= revision:
-                        pending.discard(url)
+            pending.difference_update(_each(pending, serves))
             return None if pending else True
 
         if pending:
@@ -118,11 +119,28 @@ class ConfirmingRouter:
 
 def _reloaded(client: httpx.Client, urls: set[str], model_name: str, revision: int) -> set[str]:
     """The gateways that, asked to reload now, answer that they serve ``revision``."""
-    served_now = set()
-    for url in sorted(urls):
+
+    def reloaded(url: str) -> bool:
+        answer = client.post(f"{url}/admin/reload")
+        served = answer.json().get("revisions", {}) if answer.is_success else {}
+        return int(served.get(model_name, 0)) >= revision
+
+    return _each(urls, reloaded)
+
+
+def _each(urls: Iterable[str], ask: Callable[[str], bool]) -> set[str]:
+    """The URLs for which ``ask`` answered True, every URL asked at the same time (one thread
+    each; one URL is asked in this thread). An HTTP error or an unreadable answer is False:
+    that gateway stays pending."""
+
+    def answered(url: str) -> bool:
         with contextlib.suppress(httpx.HTTPError, ValueError):
-            answer = client.post(f"{url}/admin/reload")
-            served = answer.json().get("revisions", {}) if answer.is_success else {}
-            if int(served.get(model_name, 0)) >= revision:
-                served_now.add(url)
-    return served_now
+            return ask(url)
+        return False
+
+    ordered = sorted(urls)
+    if len(ordered) <= 1:
+        return {url for url in ordered if answered(url)}
+    with ThreadPoolExecutor(max_workers=len(ordered), thread_name_prefix="push") as pool:
+        results = list(pool.map(answered, ordered))
+    return {url for url, ok in zip(ordered, results, strict=True) if ok}
