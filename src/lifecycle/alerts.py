@@ -1,13 +1,12 @@
 """Alerts: what an audit event means to the people watching, and when to tell them again.
 
-Alerts are derived from the audit chain (the transactional outbox: an event is committed with the
+Alerts are derived from the audit chain (the transactional outbox: an event commits with the
 change it records, so a crash loses no alert). ``alert_for`` maps one event to an ``Alert`` (or
-None: most events are nobody's emergency); two alerts come from elsewhere (``audit_broken`` from
-the watcher's ``audit_checks`` rows, ``lease_lost`` raised by the watcher that notices) and are
-built here too. A channel takes the alerts its ``events`` groups and ``min_severity`` let
-through (``wants``); a repeat of the same kind, model and deployment inside the suppression
-window is recorded but not sent (``suppression_key``); a failed delivery is retried after
-``lifecycle.alert_timing.backoff(attempt)`` until ``max_attempts``. Pure: no I/O.
+None: most events are nobody's emergency); ``audit_broken`` (the watcher's ``audit_checks``
+rows) and ``lease_lost`` (raised by the watcher that notices) are built here too. A channel
+takes the alerts its ``events`` groups and ``min_severity`` let through (``wants``); a repeat
+inside the suppression window is recorded, not sent (``suppression_key``); a failed delivery is
+retried after ``alert_timing.backoff(attempt)`` until ``max_attempts``. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from enum import IntEnum
 from typing import Any, Protocol
 
 from lifecycle import alert_decisions as decided
+from lifecycle import records
 from lifecycle.errors import BadInputError, UnknownModelError
 from lifecycle.retraining import RETRAINING_ALERTS, RETRAINING_TEXTS
 
@@ -315,7 +315,7 @@ RULES |= {a: _Rule(a, "retraining", Severity(s), *RETRAINING_TEXTS) for a, s in 
 
 
 def _target(subject: str, payload: Mapping[str, Any], known: Target) -> Target:
-    model, version = subject.split("/", 1) if "/" in subject else ("", "")
+    model, version = records.split_model_version_id(subject) or ("", "")  # rsplit-safe
     return Target(
         model=str(payload.get("model") or model or known.model),
         version=str(payload.get("version") or version or known.version),

@@ -482,9 +482,11 @@ def test_a_recovery_says_its_summary_else_its_objective(
     assert alert is not None and alert.summary == summary
 
 
-def test_a_subject_splits_into_model_and_version_at_the_first_slash() -> None:
-    alert = alert_for("approval_approved", "iris/2/x", {"approval_id": "a"}, "bob")
-    assert alert is not None and (alert.model, alert.version) == ("iris", "2/x")
+def test_a_subject_splits_into_model_and_version_at_the_last_slash() -> None:
+    alert = alert_for("approval_approved", "team-a/iris/2", {"approval_id": "a"}, "bob")
+    assert alert is not None and (alert.model, alert.version) == ("team-a/iris", "2")
+    other = alert_for("approval_approved", "iris/2/x", {"approval_id": "a"}, "bob")
+    assert other is not None and (other.model, other.version) == ("", "")  # no version key
 
 
 def test_the_outside_alerts_say_exactly_what_and_where() -> None:
