@@ -37,7 +37,13 @@ from lifecycle.names import check_distinct
 from lifecycle.ports import ModelRegistry, RegisteredVersion
 from lifecycle.records import model_version_id
 from lifecycle.stages import ModelStage
-from lifecycle.tenants import UnknownTenantError, normalise_model_name, same_tenant, tenant_of
+from lifecycle.tenants import (
+    DEFAULT_TENANT,
+    UnknownTenantError,
+    normalise_model_name,
+    same_tenant,
+    tenant_of,
+)
 from lifecycle.version_labels import check_label_free, parse_label
 from mlops.reference_data import ReferenceSample
 
@@ -142,8 +148,8 @@ def register_version(
 
 def require_tenant(uow: SqlAlchemyUnitOfWork, model_name: str) -> None:
     """UnknownTenantError unless the tenant of ``model_name`` exists (nothing is written)."""
-    tenant = tenant_of(model_name)
-    if uow.access.tenant(tenant) is None:
+    tenant = tenant_of(model_name)  # the default tenant always exists
+    if tenant != DEFAULT_TENANT and uow.access.tenant(tenant) is None:
         raise UnknownTenantError(
             f"no tenant {tenant!r}: a platform admin creates it (deployer tenant create {tenant})"
         )

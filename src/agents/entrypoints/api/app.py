@@ -29,6 +29,7 @@ from agents.entrypoints.api import (
     routes_retraining,
     routes_slo,
     routes_system,
+    routes_tenants,
 )
 from agents.entrypoints.api.auth import Authenticator, DbAuthenticator
 from agents.entrypoints.api.errors import install_error_handlers
@@ -99,6 +100,7 @@ def create_app(
         routes_retraining,
         routes_system,
         routes_operations,
+        routes_tenants,
     )
     for module in modules:
         app.include_router(module.router)

@@ -57,7 +57,9 @@ def authenticate(token: str | None, authenticator: Authenticator) -> ApiUser:
 
 
 def require(role: Role) -> Callable[..., Awaitable[ApiUser]]:
-    """A dependency that lets only users whose role includes ``role`` through (else 403)."""
+    """A dependency that lets only users holding ``role`` or above in some tenant through (else
+    403): the first gate. A model-scoped route then checks the model's tenant
+    (``user.grants.check(role, model, what)``) before it reads whether the model exists."""
 
     async def caller(
         credentials: Credentials,
@@ -65,7 +67,7 @@ def require(role: Role) -> Callable[..., Awaitable[ApiUser]]:
     ) -> ApiUser:
         token = credentials.credentials if credentials is not None else None
         user = await run_in_threadpool(authenticate, token, authenticator)
-        if not user.may(role):
+        if not user.may_somewhere(role):
             raise PermissionDeniedError(
                 f"{user.name} holds the {user.role_label} role; this needs {role.label} or above"
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
@@ -38,9 +38,10 @@ async def healthz() -> dict[str, bool]:
 
 
 @router.get("/v1/whoami", responses=error_responses())
-async def whoami(user: Viewer) -> dict[str, str]:
-    """Who the bearer token stands for and its role (``deployer whoami`` in remote mode)."""
-    return {"user": user.name, "role": user.role_label}
+async def whoami(user: Viewer) -> dict[str, Any]:
+    """Who the bearer token stands for, their highest role and their roles per tenant (``*``:
+    the platform) (``deployer whoami`` in remote mode)."""
+    return {"user": user.name, "role": user.role_label, "grants": user.scopes()}
 
 
 @router.get("/v1/approvals", responses=error_responses())

@@ -13,6 +13,7 @@ from agents.entrypoints.cli import feedback as cli_feedback
 from agents.entrypoints.cli import k8s as cli_k8s
 from agents.entrypoints.cli import retraining as cli_retraining
 from agents.entrypoints.cli import slo as cli_slo
+from agents.entrypoints.cli import tenant as cli_tenant
 from agents.entrypoints.cli import traffic as cli_traffic
 
 GROUPS: tuple[tuple[str, typer.Typer], ...] = (
@@ -25,4 +26,5 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("retraining", cli_retraining.app),
     ("traffic", cli_traffic.app),
     ("k8s", cli_k8s.app),
+    ("tenant", cli_tenant.app),
 )

@@ -30,6 +30,7 @@ from agents.entrypoints.cli import (
     remote_labels,
     remote_operations,
     remote_retraining,
+    remote_tenant,
     resource_args,
 )
 from agents.entrypoints.cli.output import console, emit
@@ -54,6 +55,7 @@ app.add_typer(deployments_app, name="deployments")
 app.add_typer(remote_audit.app, name="audit")
 app.add_typer(remote_capture.app, name="capture")
 app.add_typer(remote_retraining.app, name="retraining")
+app.add_typer(remote_tenant.app, name="tenant")
 app.command("retrain")(remote_retraining.retrain)
 
 Name = Annotated[str, typer.Argument(help="Model name.")]
