@@ -128,6 +128,11 @@ def same_tenant(model_name: str, names: Iterable[str]) -> list[str]:
     return [n for n in names if in_tenant(n)]
 
 
+def is_qualified_name(text: str) -> bool:
+    """Whether ``text`` is, whole, a (qualified) model name."""
+    return _QUALIFIED.fullmatch(text) is not None
+
+
 def qualify(tenant: str, name: str) -> str:
     """The qualified name of model ``name`` in ``tenant`` (the bare name in the default one)."""
     return name if tenant == DEFAULT_TENANT else f"{tenant}/{name}"

@@ -14,6 +14,7 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from agents.commands import Approve, Deploy, Promote, Register, Reject, Rollback
+from agents.entrypoints.api import deps
 from lifecycle import names, tenants
 from lifecycle.approval import Decision
 from lifecycle.resources import MAX_REPLICAS
@@ -68,15 +69,9 @@ MEMORY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,6})?(k|M|G|T|Ki|Mi|Gi|Ti)?$"
 AUTOSCALE_PATTERN = r"^[0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,4}(\.[0-9]{1,3})?)?$"
 """``lifecycle.resources.Autoscale.parse``'s forms (``1:4``, ``1:4:2.5``)."""
 
-ModelName = Annotated[
-    str,
-    Path(
-        pattern=BARE_NAME_PATTERN,
-        description="The model's name in its tenant (the default tenant's without a tenant "
-        "segment).",
-        examples=["churn"],
-    ),
-]
+ModelName = deps.ModelName
+"""A model route's ``{name}``: a dependency that qualifies it by the ``{tenant}`` segment of the
+tenant twin and checks the caller's role in that tenant (``deps.model_name``)."""
 TenantName = Annotated[
     str, Path(pattern=TENANT_PATTERN, description="A tenant's name.", examples=["team-a"])
 ]
