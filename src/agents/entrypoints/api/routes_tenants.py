@@ -32,14 +32,14 @@ async def list_tenants(user: Viewer, c: ContainerDep) -> JSONResponse:
     return json_response(await run_in_threadpool(tenants.list_tenants, c, user.name))
 
 
-@router.post("", responses=error_responses(409))
+@router.post("", responses=error_responses(404, 409, 502))
 async def create_tenant(body: TenantRequest, user: Viewer, c: ContainerDep) -> JSONResponse:
     """Make a tenant (platform admins only; 403 for anyone else). ``changed`` is false when it
     existed already."""
     return json_response(await run_in_threadpool(tenants.create_tenant, c, user.name, body.name))
 
 
-@router.delete("/{name}", responses=error_responses(404, 409))
+@router.delete("/{name}", responses=error_responses(404, 409, 502))
 async def delete_tenant(name: TenantName, user: Viewer, c: ContainerDep) -> JSONResponse:
     """Delete an empty tenant and its role bindings (platform admins only; 409 while it has
     registered models; 422 for ``default``)."""
