@@ -24,6 +24,7 @@ from rich.text import Text
 
 from agents.entrypoints.cli import (
     label_args,
+    remote,
     remote_audit,
     remote_capture,
     remote_feedback,
@@ -34,13 +35,7 @@ from agents.entrypoints.cli import (
     resource_args,
 )
 from agents.entrypoints.cli.output import console, emit
-from agents.entrypoints.cli.remote import (
-    URL_ENV,
-    Answer,
-    add_refusals,
-    model_segment,
-    remote_command,
-)
+from agents.entrypoints.cli.remote import URL_ENV, Answer, add_refusals, remote_command
 from agents.entrypoints.cli.render_decisions import render_decisions as render
 from lifecycle.version_labels import describe_version
 
@@ -137,7 +132,7 @@ def status(
 ) -> None:
     """Show each model's versions by stage and its deployments."""
     with remote_command(as_json) as api:
-        answer = api.get(f"/v1/status/{model_segment(name)}" if name else "/v1/status")
+        answer = api.get(f"/v1/status/{remote.model_segment(name)}" if name else "/v1/status")
         _show(answer, as_json, "render_status")
 
 
@@ -152,7 +147,7 @@ def drift(
 
     with remote_command(as_json) as api:
         _show(
-            api.get(f"/v1/models/{model_segment(name)}/drift", {"window": window}),
+            api.get(f"/v1/models/{remote.model_segment(name)}/drift", {"window": window}),
             as_json,
             render_drift,
         )
@@ -166,7 +161,7 @@ def history(
 ) -> None:
     """A model's timeline and what memory advises for its next rollout."""
     with remote_command(as_json) as api:
-        answer = api.get(f"/v1/models/{model_segment(name)}/history", {"limit": limit})
+        answer = api.get(f"/v1/models/{remote.model_segment(name)}/history", {"limit": limit})
         _show(answer, as_json, "render_history")
 
 
@@ -182,7 +177,7 @@ def checks(
     """The monitor's latest judgements, oldest first."""
     params = {"deployment_id": deployment or None, "limit": limit}
     with remote_command(as_json) as api:
-        route = f"/v1/models/{model_segment(name)}/checks" if name else "/v1/checks"
+        route = f"/v1/models/{remote.model_segment(name)}/checks" if name else "/v1/checks"
         _show(api.get(route, params), as_json, "render_checks")
 
 
@@ -193,7 +188,7 @@ def decisions(
     """The monitor agent's decisions about a model, newest first, with reasons."""
     with remote_command(as_json) as api:
         _show(
-            api.get(f"/v1/models/{model_segment(name)}/decisions", {"limit": limit}),
+            api.get(f"/v1/models/{remote.model_segment(name)}/decisions", {"limit": limit}),
             as_json,
             render,
         )
@@ -227,7 +222,7 @@ def register(
             "criteria": list(criteria or []),
             **({"label": label} if label else {}),
         }
-        result = api.post(f"/v1/models/{model_segment(name)}/versions", body).body
+        result = api.post(f"/v1/models/{remote.model_segment(name)}/versions", body).body
         emit(
             result,
             as_json,
@@ -250,7 +245,7 @@ def promote(
 ) -> None:
     """Move a version to the next stage; production checks its gates and waits for approval."""
     with remote_command(as_json) as api:
-        path = f"/v1/models/{model_segment(name)}/versions/{_path(version)}/promote"
+        path = f"/v1/models/{remote.model_segment(name)}/versions/{_path(version)}/promote"
         answer = _operation(api, path, {"to_stage": to, "reason": reason}, no_wait, as_json)
     _show_run(answer, as_json)
 
@@ -298,7 +293,7 @@ def rollback(
     body |= {"current_deployment_id": undo} if undo else {}
     with remote_command(as_json) as api:
         answer = _operation(
-            api, f"/v1/models/{model_segment(name)}/rollback", body, no_wait, as_json
+            api, f"/v1/models/{remote.model_segment(name)}/rollback", body, no_wait, as_json
         )
     _show_run(answer, as_json)
 
