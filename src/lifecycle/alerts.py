@@ -1,13 +1,13 @@
 """Alerts: what an audit event means to the people watching, and when to tell them again.
 
-Alerts are derived from the audit chain (the transactional outbox: an event is committed with the
+Alerts are derived from the audit chain (the transactional outbox: an event commits with the
 change it records, so a crash loses no alert). ``alert_for`` maps one event to an ``Alert`` (or
-None: most events are nobody's emergency); two alerts come from elsewhere (``audit_broken`` from
-the watcher's ``audit_checks`` rows, ``lease_lost`` raised by the watcher that notices) and are
-built here too. A channel takes the alerts its ``events`` groups and ``min_severity`` let
-through (``wants``); a repeat of the same kind, model and deployment inside the suppression
-window is recorded but not sent (``suppression_key``); a failed delivery is retried after
-``lifecycle.alert_timing.backoff(attempt)`` until ``max_attempts``. Pure: no I/O."""
+None: most events are nobody's emergency); ``audit_broken`` (the watcher's ``audit_checks``
+rows) and ``lease_lost`` (raised by the watcher that notices) are built here too. A channel
+takes the alerts its ``events`` groups and ``min_severity`` let through (``wants``); a repeat
+inside the suppression window is recorded, not sent (``suppression_key``); a failed delivery is
+retried after ``alert_timing.backoff(attempt)`` until ``max_attempts``. Pure: no I/O.
+"""
 
 from __future__ import annotations
 

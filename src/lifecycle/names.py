@@ -106,8 +106,11 @@ def bounded_id(readable: str, width: int = ID_WIDTH) -> str:
 
 
 def make_deployment_id(model_name: str, version: str, run_id: str) -> str:
-    """``<name>-v<version>-<first 8 of the run id>``, bounded to the id column."""
-    return bounded_id(f"{model_name}-v{version}-{run_id[:8]}")
+    """``<name>-v<version>-<first 8 of the run id>``, bounded to the id column; a tenant's model
+    gives its flat name (``team-a~fraud-v1-...``): an id never holds ``/`` (it is a path segment
+    of the API and of Ray Serve's route prefixes). ``~`` is ``lifecycle.tenants.FLAT_SEPARATOR``,
+    spelled here because ``tenants`` imports this module."""
+    return bounded_id(f"{model_name.replace('/', '~')}-v{version}-{run_id[:8]}")
 
 
 def bento_name(model_name: str) -> str:

@@ -77,6 +77,13 @@ def model_version_id(model_name: str, version: str) -> str:
     return f"{model_name}/{version}"
 
 
+def split_model_version_id(key: str) -> tuple[str, str] | None:
+    """``team-a/fraud/3`` -> (``team-a/fraud``, ``3``); None when ``key`` does not end in
+    ``/<number>`` (a qualified model name holds a ``/`` too, so split at the last one)."""
+    model, sep, version = key.rpartition("/")
+    return (model, version) if sep and model and version.isdigit() else None
+
+
 def parse_version(version: str) -> str:
     """``"2"`` or ``"v2"`` -> ``"2"``; anything else is bad input."""
     match = re.fullmatch(r"[vV]?(\d+)", str(version).strip())

@@ -29,7 +29,12 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from lifecycle.approval import Role
-from lifecycle.errors import BadInputError, PermissionDeniedError
+from lifecycle.errors import (
+    BadInputError,
+    ConflictError,
+    PermissionDeniedError,
+    UnknownModelError,
+)
 from lifecycle.names import MODEL_NAME_PATTERN
 
 DEFAULT_TENANT = "default"
@@ -51,6 +56,15 @@ QUALIFIED_NAME_PATTERN = rf"(?:{TENANT_PATTERN}/)?{MODEL_NAME_PATTERN}"
 """A model name with an optional ``tenant/`` in front; matched whole."""
 
 T = TypeVar("T")
+
+
+class UnknownTenantError(UnknownModelError):
+    """No tenant by that name: a model of it cannot be registered; it cannot be deleted."""
+
+
+class TenantNotEmptyError(ConflictError):
+    """A tenant that still has registered models cannot be deleted."""
+
 
 _TENANT = re.compile(TENANT_PATTERN)
 _QUALIFIED = re.compile(rf"(?:(?P<tenant>{TENANT_PATTERN})/)?(?P<name>{MODEL_NAME_PATTERN})")
@@ -99,6 +113,24 @@ def parse_model_name(text: str) -> ModelRef:
             "digits and '-'"
         )
     return ModelRef(found["tenant"] or DEFAULT_TENANT, found["name"])
+
+
+def same_tenant(model_name: str, names: Iterable[str]) -> list[str]:
+    """Of ``names``, those in ``model_name``'s tenant: look-alike names are judged within a
+    tenant (``team-a/Fraud`` does not clash with ``team-b/fraud``). Invalid names are kept, so
+    a malformed one is still compared (and refused) where it was before."""
+    tenant = tenant_of(model_name)
+
+    def in_tenant(name: str) -> bool:
+        found = _QUALIFIED.fullmatch(name)
+        return found is None or (found["tenant"] or DEFAULT_TENANT) == tenant
+
+    return [n for n in names if in_tenant(n)]
+
+
+def is_qualified_name(text: str) -> bool:
+    """Whether ``text`` is, whole, a (qualified) model name."""
+    return _QUALIFIED.fullmatch(text) is not None
 
 
 def qualify(tenant: str, name: str) -> str:

@@ -25,6 +25,7 @@ from lifecycle.records import parse_version
 from lifecycle.stages import ModelStage
 from mlops.mlflow_env import quiet, tracking
 from mlops.processes import poll
+from mlops.registry_support import first_line, mlflow_name, own_artifact_path, quote, read_back
 from mlops.training import ensure_experiment
 
 if TYPE_CHECKING:
@@ -66,14 +67,14 @@ class MlflowRegistry:
     def get_version(self, model_name: str, version: str) -> RegisteredVersion:
         number = parse_version(version)
         with self._errors(f"{model_name} v{number}"):
-            self._require_model(model_name)
-            return _to_version(self.client.get_model_version(model_name, number))
+            self._require_model(flat := mlflow_name(model_name))
+            return _to_version(self.client.get_model_version(flat, number))
 
     def list_versions(
         self, model_name: str, stage: ModelStage | None = None
     ) -> Sequence[RegisteredVersion]:
         with self._errors(model_name):
-            found = self.client.search_model_versions(f"name = '{_quote(model_name)}'")
+            found = self.client.search_model_versions(f"name = '{quote(mlflow_name(model_name))}'")
         versions = sorted((_to_version(v) for v in found), key=lambda v: int(v.version))
         return [v for v in versions if stage is None or v.stage is stage]
 
@@ -105,7 +106,7 @@ class MlflowRegistry:
 
     def list_model_names(self) -> Sequence[str]:
         with self._errors("the registry"):
-            return sorted(m.name for m in self._all_registered_models())
+            return sorted(read_back(m.name) for m in self._all_registered_models())
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -132,75 +133,77 @@ class MlflowRegistry:
             tags["parent_version"] = parse_version(parent_version)
         if label:
             tags[LABEL_TAG] = label
-        created_model = False
+        created_model, flat = False, mlflow_name(model_name)
         with self._errors(model_name):
-            if not self._exists(model_name):
-                self.client.create_registered_model(model_name)
+            if not self._exists(flat):
+                self.client.create_registered_model(flat)
                 created_model = True
             try:
-                mv = self.client.create_model_version(model_name, source, run_id=run_id, tags=tags)
-                return self._wait_ready(model_name, str(mv.version))
+                mv = self.client.create_model_version(flat, source, run_id=run_id, tags=tags)
+                return self._wait_ready(flat, str(mv.version))
             except BaseException:
                 if created_model:
-                    self.client.delete_registered_model(model_name)
+                    self.client.delete_registered_model(flat)
                 raise
 
     def set_stage(self, model_name: str, version: str, stage: ModelStage) -> RegisteredVersion:
         """Set the stage tag and alias; on any failure restore what was there and re-raise."""
-        number = parse_version(version)
+        number, flat = parse_version(version), mlflow_name(model_name)
         with self._errors(f"{model_name} v{number}"):
-            before = self.client.get_model_version(model_name, number)
-            aliases_before = self._aliases(model_name)
+            before = self.client.get_model_version(flat, number)
+            aliases_before = self._aliases(flat)
             try:
-                self._apply_stage(model_name, number, stage, aliases_before)
+                self._apply_stage(flat, number, stage, aliases_before)
             except BaseException:
-                self._restore(model_name, number, before.tags.get(STAGE_TAG), aliases_before)
+                self._restore(flat, number, before.tags.get(STAGE_TAG), aliases_before)
                 raise
-            return _to_version(self.client.get_model_version(model_name, number))
+            return _to_version(self.client.get_model_version(flat, number))
 
     def delete_version(self, model_name: str, version: str) -> None:
         """Delete a version, and the registered model when it was the last one.
 
         A version that is already gone is fine: this undoes a registration, and an undo that
         runs twice (or after a crash) must not hide the error that made it run."""
-        number = parse_version(version)
+        number, flat = parse_version(version), mlflow_name(model_name)
         with contextlib.suppress(UnknownModelError), self._errors(f"{model_name} v{number}"):
-            self.client.delete_model_version(model_name, number)
+            self.client.delete_model_version(flat, number)
         with self._errors(model_name):
-            gone = not self._exists(model_name)
-            if gone or self.client.search_model_versions(f"name = '{_quote(model_name)}'"):
+            gone = not self._exists(flat)
+            if gone or self.client.search_model_versions(f"name = '{quote(flat)}'"):
                 return
-            self.client.delete_registered_model(model_name)
+            self.client.delete_registered_model(flat)
 
     def set_label(self, model_name: str, version: str, label: str | None) -> None:
         """The ``label`` tag, so MLflow's UI shows the label beside the number."""
-        number = parse_version(version)
+        number, flat = parse_version(version), mlflow_name(model_name)
         with self._errors(f"{model_name} v{number}"):
             if label:
-                self.client.set_model_version_tag(model_name, number, LABEL_TAG, label)
-            elif LABEL_TAG in (self.client.get_model_version(model_name, number).tags or {}):
-                self.client.delete_model_version_tag(model_name, number, LABEL_TAG)
+                self.client.set_model_version_tag(flat, number, LABEL_TAG, label)
+            elif LABEL_TAG in (self.client.get_model_version(flat, number).tags or {}):
+                self.client.delete_model_version_tag(flat, number, LABEL_TAG)
 
     def aliases(self, model_name: str) -> Mapping[str, str]:
         from mlflow.exceptions import MlflowException
 
+        flat = mlflow_name(model_name)
         with self._errors(model_name):
             try:  # one registry read (the watcher's tick re-checks models in turn with it)
-                return self._aliases(model_name)
+                return self._aliases(flat)
             except MlflowException as exc:
                 if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                     return {}
                 raise
 
     def move_aliases(self, model_name: str, moves: Mapping[str, str | None]) -> None:
+        flat = mlflow_name(model_name)
         with self._errors(model_name):
-            current = self._aliases(model_name)
+            current = self._aliases(flat)
             for alias, version in moves.items():
                 number = None if version is None else parse_version(version)
                 if number is not None and current.get(alias) != number:
-                    self.client.set_registered_model_alias(model_name, alias, number)
+                    self.client.set_registered_model_alias(flat, alias, number)
                 elif version is None and alias in current:
-                    self.client.delete_registered_model_alias(model_name, alias)
+                    self.client.delete_registered_model_alias(flat, alias)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -308,7 +311,7 @@ class MlflowRegistry:
 
     def _require_model(self, name: str) -> None:
         if not self._exists(name):
-            raise UnknownModelError(f"no model named {name!r} is registered")
+            raise UnknownModelError(f"no model named {read_back(name)!r} is registered")
 
     def _all_registered_models(self) -> Iterator[Any]:
         token = None
@@ -327,7 +330,7 @@ class MlflowRegistry:
         try:
             yield
         except MlflowException as exc:
-            message = _first_line(exc.message)
+            message = first_line(exc.message)
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 raise UnknownModelError(f"{subject} is not registered") from None
             if exc.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_ALREADY_EXISTS"):
@@ -342,7 +345,7 @@ class MlflowRegistry:
 def _to_version(mv: Any) -> RegisteredVersion:
     tags: dict[str, str] = dict(mv.tags or {})
     return RegisteredVersion(
-        model_name=mv.name,
+        model_name=read_back(mv.name),
         version=str(mv.version),
         stage=ModelStage(tags.get(STAGE_TAG, ModelStage.DEVELOPMENT.value)),
         source_uri=tags.get("source_uri", mv.source),
@@ -358,31 +361,6 @@ def _to_version(mv: Any) -> RegisteredVersion:
     )
 
 
-def own_artifact_path(uri: str, run_id: str | None, run_artifact_uri: str | None) -> str:
-    """The path inside the run of ``uri`` when it is one of run ``run_id``'s own artifacts
-    (``runs:/<run_id>/<path>`` or ``<the run's artifact URI>/<path>``, no ``..``); any other
-    URI (a local path, ``file://``, ``http``, another run) is a ``ForeignArtifactError``."""
-    prefixes = [f"runs:/{run_id}/"] if run_id else []
-    if run_id and run_artifact_uri:
-        prefixes.append(run_artifact_uri.rstrip("/") + "/")
-    path = next((uri[len(p) :] for p in prefixes if uri.startswith(p)), None)
-    parts = (path or "").split("/")
-    if path is None or any(part in ("", ".", "..") or "\\" in part for part in parts):
-        raise ForeignArtifactError(
-            f"preprocessing_uri {uri!r} is not an artifact of the version's own run "
-            f"({run_id or 'none'}); only runs:/{run_id or '<run id>'}/<path> is packaged"
-        )
-    return path
-
-
-def _quote(name: str) -> str:
-    return name.replace("'", "''")
-
-
-def _first_line(text: str) -> str:
-    return (text or "").strip().splitlines()[0] if (text or "").strip() else "unknown error"
-
-
 def download_model(registry: MlflowRegistry, model_name: str, version: str, dst: Path) -> Path:
     """Download a version's MLflow model directory to ``dst`` and return its path."""
     import mlflow
@@ -391,7 +369,7 @@ def download_model(registry: MlflowRegistry, model_name: str, version: str, dst:
     dst.mkdir(parents=True, exist_ok=True)
     with tracking(registry.tracking_uri), registry._errors(f"{model_name} v{number}"):
         path = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{model_name}/{number}", dst_path=str(dst)
+            artifact_uri=f"models:/{mlflow_name(model_name)}/{number}", dst_path=str(dst)
         )
     found = sorted(p.parent for p in Path(path).rglob("MLmodel"))
     if not found:

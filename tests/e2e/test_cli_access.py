@@ -38,7 +38,7 @@ def test_init_makes_the_first_admin_who_grants_and_makes_tokens_shown_once(
     assert [t["token_id"] for t in document["tokens"]] == [made["token_id"]]
 
     last = run("access", "revoke", me, "admin", env=env)
-    assert last.code == 3 and f"{me} is the last admin" in last.stderr
+    assert last.code == 3 and f"{me} is the last platform admin" in last.stderr
     unknown = run("access", "grant", "bob", "superuser", env=env)
     assert unknown.code == 2 and "unknown role 'superuser'" in unknown.stderr
     revoked = run("access", "token", "revoke", made["token_id"], "--json", env=env).json()

@@ -72,6 +72,7 @@ def test_reads_in_remote_mode_print_what_local_mode_prints(stack: RemoteStack) -
     assert stack.ok("vera", "whoami") == {
         "user": "vera",
         "role": "viewer",
+        "grants": {"default": "viewer"},
         "mode": "remote",
         "api_url": stack.url,
     }

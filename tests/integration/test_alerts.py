@@ -210,7 +210,9 @@ def test_channels_are_an_admins_and_a_bad_url_writes_nothing(sqlite_container: C
         alerts.add_channel(sqlite_container, ME, "nosuch://tok@host")
     with pytest.raises(BadInputError, match="unknown alert event"):
         alerts.add_channel(sqlite_container, ME, "json://127.0.0.1:9/h", events="rolback")
-    with pytest.raises(PermissionDeniedError, match="only an admin"):
+    with pytest.raises(
+        PermissionDeniedError, match=r"is not an admin of tenant .default.; only one may"
+    ):
         alerts.add_channel(sqlite_container, "mallory", "json://127.0.0.1:9/h")
     assert alerts.list_channels(sqlite_container) == []
 

@@ -37,6 +37,7 @@ from agents.entrypoints.api import (
     routes_retraining,
     routes_slo,
     routes_system,
+    routes_tenants,
 )
 from agents.handlers.serving import stop_endpoint
 from agents.settings import Settings
@@ -664,9 +665,11 @@ def test_history_shows_what_was_done_through_the_api(api: Api) -> None:
     )
 
 
-def test_the_audit_check_is_open_to_viewers_and_counts_every_event(api: Api) -> None:
+def test_the_audit_check_is_a_platform_admin_s_and_counts_every_event(api: Api) -> None:
     api.new_model()
-    answer = api.client.get("/v1/audit/verify", headers=auth("vera"))
+    refused = api.client.get("/v1/audit/verify", headers=auth("vera"))  # every tenant's events
+    assert refused.json()["error"]["type"] == "PermissionDeniedError"
+    answer = api.client.get("/v1/audit/verify", headers=auth("root"))
     assert answer.status_code == 200
     events = len(api.snapshot()["audit_events"])
     assert answer.json() == {"ok": True, "checked": events, "first_bad_id": None, "problem": ""}
@@ -716,10 +719,21 @@ EXPECTED_ROUTES = {
 }
 
 
+TENANT_ROUTES = {("GET", "/v1/tenants"), ("POST", "/v1/tenants"), ("DELETE", "/v1/tenants/{name}")}
+TENANT_TWINS = {
+    (method, path.replace("/{name}", "/{tenant}/{name}", 1))
+    for method, path in EXPECTED_ROUTES
+    if path.startswith(("/v1/models/{name}", "/v1/status/{name}"))
+}
+"""Every model route again with the model's tenant in the path (issue 19)."""
+
+
 def test_whoami_answers_the_tokens_user_and_role_and_needs_a_token(api: Api) -> None:
     for user, role in ROLES.items():
         answer = api.client.get("/v1/whoami", headers=auth(user))
-        assert (answer.status_code, answer.json()) == (200, {"user": user, "role": role})
+        scope = "*" if role == "admin" else "default"  # where a grant without a scope lands
+        expected = {"user": user, "role": role, "grants": {scope: role}}
+        assert (answer.status_code, answer.json()) == (200, expected)
     assert api.client.get("/v1/whoami").status_code == 401
 
 
@@ -736,7 +750,7 @@ def test_the_openapi_document_has_every_route_and_the_bearer_scheme(api: Api) ->
     spec = api.client.get("/openapi.json").json()
     assert spec["info"]["title"] == "model-deployer ops API" and spec["info"]["version"]
     found = {(m.upper(), path) for path, ops in spec["paths"].items() for m in ops}
-    assert found == EXPECTED_ROUTES
+    assert found == EXPECTED_ROUTES | TENANT_TWINS | TENANT_ROUTES
     assert spec["components"]["securitySchemes"]["bearer"] == {
         "type": "http",
         "scheme": "bearer",
@@ -753,8 +767,9 @@ def test_every_route_is_async_so_blocking_work_runs_in_worker_threads(api: Api) 
     routers += (routes_feedback.router, routes_slo.router, routes_capture.router)
     routers += (routes_alerts.router, routes_drift.router, routes_retraining.router)
     routers += (routes_system.router, routes_decisions.router, routes_operations.router)
+    routers += (routes_tenants.router,)
     routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
-    assert len(routes) == len(EXPECTED_ROUTES)
+    assert len(routes) == len(EXPECTED_ROUTES | TENANT_ROUTES)
     assert all(inspect.iscoroutinefunction(r.endpoint) for r in routes)
 
 

@@ -174,7 +174,7 @@ def test_a_non_admin_cannot_grant_a_role(home: Home) -> None:
     before = home.footprint()
     result = home.cli("access", "grant", ME, "admin")
     assert result.code == 3, result.stderr
-    assert f"{ME} is not an admin; only an admin may grant roles" in result.stderr
+    assert f"{ME} is not an admin of the platform; only one may grant roles" in result.stderr
     with home.api() as api:  # nor can a token's role be raised by asking the API
         listed = api.get("/v1/status", headers={"Authorization": f"Bearer {home.tokens['dan']}"})
         assert listed.status_code == 200

@@ -45,10 +45,22 @@ def test_the_first_admin_is_made_once(c: Any) -> None:
 
 
 NOT_ADMIN: dict[str, tuple[Callable[[Any], Any], str]] = {
-    "grant": (lambda c: access.grant(c, "ana", "ana", "admin"), "grant roles"),
-    "revoke": (lambda c: access.revoke(c, "ana", ADMIN, "admin"), "revoke roles"),
-    "token": (lambda c: access.create_token(c, "ana", "ana"), "create API tokens"),
-    "revoke token": (lambda c: access.revoke_token(c, "ana", "tok-x"), "revoke API tokens"),
+    "grant": (
+        lambda c: access.grant(c, "ana", "ana", "admin"),
+        "an admin of the platform; only one may grant roles there",
+    ),
+    "revoke": (
+        lambda c: access.revoke(c, "ana", ADMIN, "admin"),
+        "an admin of the platform; only one may revoke roles there",
+    ),
+    "token": (
+        lambda c: access.create_token(c, "ana", "ana"),
+        "an admin of ana's tenants; only one may create API tokens for them",
+    ),
+    "revoke token": (
+        lambda c: access.revoke_token(c, "ana", "tok-x"),
+        "an admin; only one may revoke API tokens",
+    ),
 }
 
 
@@ -57,7 +69,7 @@ def test_only_an_admin_may_change_access(c: Any, act: Callable[[Any], Any], what
     before = footprint(c)
     with pytest.raises(PermissionDeniedError) as raised:
         act(c)
-    assert str(raised.value) == f"ana is not an admin; only an admin may {what}"
+    assert str(raised.value) == f"ana is not {what}"
     assert footprint(c) == before
 
 
@@ -66,7 +78,7 @@ def test_the_last_admin_cannot_be_revoked_but_one_of_two_can(c: Any) -> None:
     with pytest.raises(PermissionDeniedError) as raised:
         access.revoke(c, ADMIN, ADMIN, "admin")
     assert str(raised.value) == (
-        "root is the last admin; grant admin to someone else before revoking it"
+        "root is the last platform admin; grant admin to someone else before revoking it"
     )
     assert footprint(c) == before
     access.grant(c, ADMIN, "ana", "admin")
@@ -112,10 +124,10 @@ def test_every_change_is_audited_with_the_admin_and_never_the_token(c: Any) -> N
         events = [(e.actor, e.action, e.subject, e.payload) for e in uow.audit.list()]
     assert events == [
         (ADMIN, "access_granted", ADMIN, {"role": "admin", "first_admin": True}),
-        (ADMIN, "access_granted", "ana", {"role": "deployer"}),
+        (ADMIN, "access_granted", "ana", {"role": "deployer", "tenant": "default"}),
         (ADMIN, "token_created", "ana", {"token_id": token["token_id"]}),
         (ADMIN, "token_revoked", "ana", {"token_id": token["token_id"]}),
-        (ADMIN, "access_revoked", "ana", {"role": "deployer"}),
+        (ADMIN, "access_revoked", "ana", {"role": "deployer", "tenant": "default"}),
     ]
     assert token["token"] not in repr(events)
 

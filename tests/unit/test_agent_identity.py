@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from agents.model_deployer import ModelDeployerAgent
 from agents.model_deployer.intake import IdentityMismatchError, acting_identity
 from database.models import ApprovalRow, AuditEventRow
-from lifecycle.errors import BadInputError
+from lifecycle.approval import Role
+from lifecycle.errors import BadInputError, PermissionDeniedError
 from tests.agent_fakes import World, make_world
 from tests.unit.model_deployer_story import APPROVER, MODEL, REQUESTER, Story
 
@@ -23,6 +24,9 @@ from tests.unit.model_deployer_story import APPROVER, MODEL, REQUESTER, Story
 def world(tmp_path: Path) -> World:
     world = make_world(tmp_path)
     world.register()
+    with world.deps.uow() as uow:  # a bound agent acts only for a deployer of the model's tenant
+        uow.access.grant(REQUESTER, Role.DEPLOYER, "test-admin")
+        uow.commit()
     return world
 
 
@@ -111,3 +115,13 @@ def test_an_answer_naming_someone_other_than_the_bound_approver_is_refused(world
     as_bob = agent_of(world, APPROVER, saver)
     done = as_bob.resume(paused["thread_id"], answer)
     assert world.stage_of(MODEL, version) == "production", done
+
+
+def test_a_bound_agent_refuses_an_actor_without_deployer_in_the_model_s_tenant(
+    world: World,
+) -> None:
+    before = counts(world)
+    for model in (MODEL, "team-a/nothing-here"):  # known or not: the same refusal, first
+        with pytest.raises(PermissionDeniedError, match="mallory holds no role"):
+            agent_of(world, "mallory", InMemorySaver()).run({**promotion(), "model_name": model})
+    assert counts(world) == before

@@ -14,7 +14,6 @@ from agents.ports import Services
 from database.protocols import UnitOfWork
 from database.versions import label_version
 from lifecycle.approval import Role
-from lifecycle.errors import PermissionDeniedError
 
 
 def label(
@@ -22,7 +21,7 @@ def label(
 ) -> dict[str, Any]:
     """Label ``model_name``'s ``version`` (a number, a label or ``latest``) ``new_label``."""
     with c.uow() as uow:
-        require_deployer(uow, actor)
+        require_deployer(uow, actor, model_name)
         result = label_version(uow, c.registry, model_name, version, new_label, actor, force)
         if not result["changed"]:
             return result
@@ -34,10 +33,7 @@ def label(
     return result
 
 
-def require_deployer(uow: UnitOfWork, actor: str) -> None:
-    """Refuse ``actor`` unless they hold the deployer role (or a higher one)."""
-    best = uow.access.highest_role(actor)
-    if best is None or best < Role.DEPLOYER:
-        raise PermissionDeniedError(
-            f"{actor} does not hold the deployer role; only deployers may label versions"
-        )
+def require_deployer(uow: UnitOfWork, actor: str, model_name: str) -> None:
+    """Refuse ``actor`` unless they hold the deployer role (or a higher one) in the model's
+    tenant; checked before the model is looked up."""
+    uow.access.grants_of(actor).check(Role.DEPLOYER, model_name, "labelling versions")

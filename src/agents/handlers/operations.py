@@ -41,6 +41,7 @@ from lifecycle.records import utcnow
 from lifecycle.resource_asks import check_asked
 from lifecycle.resources import InvalidResourcesError
 from lifecycle.supervision import SYSTEM_THREAD_PREFIX, is_system_thread
+from lifecycle.tenants import tenant_of
 
 
 def execute(c: Services, command: AgentCommand, actor: str, source: str) -> dict[str, Any]:
@@ -151,7 +152,8 @@ def decide(
     with c.uow() as uow:
         row = uow.approvals.get(approval_id)
         summary = approval_dict(row)
-        approvers = uow.access.holders(Role.APPROVER)  # the role bindings, as they are now
+        # the holders in the model's tenant (or the platform's), as they are now
+        approvers = uow.access.holders(Role.APPROVER, tenant_of(row.model_name))
     again = row.state == _decided(verdict) and row.approver == actor
     if row.state != "pending" and not again:
         raise ConflictError(_lost(row, _decided(verdict)))

@@ -33,10 +33,17 @@ from database.versions import labels_of, resolve_version
 from lifecycle.errors import BadInputError, ModelDeployerError
 from lifecycle.gates import parse_criterion
 from lifecycle.metrics import finite_metrics
-from lifecycle.names import check_distinct, check_model_name
+from lifecycle.names import check_distinct
 from lifecycle.ports import ModelRegistry, RegisteredVersion
 from lifecycle.records import model_version_id
 from lifecycle.stages import ModelStage
+from lifecycle.tenants import (
+    DEFAULT_TENANT,
+    UnknownTenantError,
+    normalise_model_name,
+    same_tenant,
+    tenant_of,
+)
 from lifecycle.version_labels import check_label_free, parse_label
 from mlops.reference_data import ReferenceSample
 
@@ -61,7 +68,7 @@ def parse_metrics(pairs: Sequence[str]) -> dict[str, float]:
 def register(c: Services, command: Register, actor: str) -> dict[str, Any]:
     """Carry out ``Register`` for ``actor`` (the CLI's ``deployer register``, the API's POST of a
     version): the version in the registry and the state database, or in neither."""
-    check_model_name(command.model_name)
+    name = normalise_model_name(command.model_name)  # default/iris is iris
     reference = (  # a bad reference file is refused before anything is written
         references.file_reference(c, command.model_uri, command.reference)
         if command.reference
@@ -70,7 +77,7 @@ def register(c: Services, command: Register, actor: str) -> dict[str, Any]:
     result = register_version(
         c.uow,
         c.registry,
-        command.model_name,
+        name,
         command.model_uri,
         actor,
         metrics=command.metrics,
@@ -80,7 +87,7 @@ def register(c: Services, command: Register, actor: str) -> dict[str, Any]:
     )
     if reference is None:  # else the dataset the run logged as its input, if any
         result["reference"] = references.adopt_logged_reference(
-            c, command.model_name, result["version"], result["run_id"], command.model_uri, actor
+            c, name, result["version"], result["run_id"], command.model_uri, actor
         )
     return result
 
@@ -100,22 +107,24 @@ def register_version(
     its drift ``reference``, when given, in the same transaction, and its semantic ``label``:
     one another version of the model carries is refused before anything is written, and the
     database's unique index settles a race, undoing the registry's version)."""
-    check_model_name(model_name)
+    model_name = normalise_model_name(model_name)
     parsed = [str(parse_criterion(c)) for c in criteria]  # refuse bad input before any write
     metrics = finite_metrics(metrics or {})  # NaN/inf would pass gates and break PostgreSQL
     wanted = str(parse_label(label)) if label else None
     with uow_factory() as uow:  # a name that reads like another model's is refused, too
+        require_tenant(uow, model_name)
         known = {*uow.models.list_model_names(), *registry.list_model_names()}
         if wanted:
             check_label_free(model_name, "", parse_label(wanted), labels_of(uow.models, model_name))
-    check_distinct(model_name, known)
+    check_distinct(model_name, same_tenant(model_name, known))
     registered = registry.register(model_name, model_uri, metrics=metrics, label=wanted)
     typed = set(metrics or {})
     sources = {k: CALLER if k in typed else RUN for k in registered.metrics}
     try:
         finite_metrics(registered.metrics)  # the training run's own may be NaN too
         with uow_factory() as uow:
-            check_distinct(model_name, uow.models.list_model_names())  # one registered meanwhile
+            taken = uow.models.list_model_names()  # one registered meanwhile
+            check_distinct(model_name, same_tenant(model_name, taken))
             row = uow.models.add(_row_for(registered, parsed, sources, label=registered.label))
             uow.audit.append(
                 actor,
@@ -135,6 +144,15 @@ def register_version(
         registry.delete_version(model_name, registered.version)
         raise
     return {**describe(registered, parsed), "reference": stored}
+
+
+def require_tenant(uow: SqlAlchemyUnitOfWork, model_name: str) -> None:
+    """UnknownTenantError unless the tenant of ``model_name`` exists (nothing is written)."""
+    tenant = tenant_of(model_name)  # the default tenant always exists
+    if tenant != DEFAULT_TENANT and uow.access.tenant(tenant) is None:
+        raise UnknownTenantError(
+            f"no tenant {tenant!r}: a platform admin creates it (deployer tenant create {tenant})"
+        )
 
 
 def _store_reference(
@@ -249,7 +267,10 @@ def _refused(
     (then it is reported and audited once, not added; the next sync reports it again). ``names``
     grows by each admitted one."""
     try:
-        check_distinct(check_model_name(name), names)
+        if normalise_model_name(name) != name:
+            raise BadInputError(f"{name!r} is not the stored form of a model name")
+        check_distinct(name, same_tenant(name, names))
+        require_tenant(uow, name)
     except BadInputError as exc:
         report.refused.append({"model_name": name, "reason": str(exc)})
         _audit_once(uow, actor, "sync_refused", name[:300], {"reason": str(exc)})

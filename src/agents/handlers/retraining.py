@@ -56,7 +56,7 @@ def retrain(
     run_id = run_id or f"rt-{uuid.uuid4().hex[:16]}"
     now = utcnow()
     with c.uow() as uow:
-        require_deployer(uow, actor, "retrain a model")
+        require_deployer(uow, actor, "retrain a model", model)
         opened = uow.retraining.run(run_id)
         if opened is None:
             _require_policy(uow, model)
@@ -278,10 +278,10 @@ def resume_by_hand(
     short, from its checkpoint. A ConflictError when it is not running, or made progress
     within the stale time (it may still be running elsewhere) unless ``force``."""
     with c.reader() as uow:
-        require_deployer(uow, actor, "resume a retraining run")
         row = uow.retraining.run(run_id)
         if row is None:
             raise UnknownModelError(f"there is no retraining run {run_id}")
+        require_deployer(uow, actor, "resume a retraining run", row.model_name)
         progress = progress_of(row)
     stale = 0.0 if force else c.settings.retraining_stale_seconds
     verdict = judge_stall(progress, utcnow(), stale, None)

@@ -16,6 +16,7 @@ from lifecycle.approval import Decision, Role, check_decider
 from lifecycle.errors import ConflictError
 from lifecycle.records import utcnow
 from lifecycle.retraining import RunStatus
+from lifecycle.tenants import tenant_of
 
 
 def decide_retraining(
@@ -25,7 +26,8 @@ def decide_retraining(
     now = utcnow()
     with c.uow() as uow:
         row = uow.approvals.get(approval_id)
-        check_decider(verdict, actor, row.requested_by, uow.access.holders(Role.APPROVER))
+        approvers = uow.access.holders(Role.APPROVER, tenant_of(row.model_name))  # its tenant's
+        check_decider(verdict, actor, row.requested_by, approvers)
         run = uow.retraining.run(str(row.run_id))
         if run is None or run.status != RunStatus.AWAITING_APPROVAL.value:
             shown = run.status if run is not None else "gone"

@@ -21,7 +21,7 @@ from agents.ports import Services
 from database.protocols import UnitOfWork
 from lifecycle.approval import Role
 from lifecycle.durations import parse_duration
-from lifecycle.errors import BadInputError, PermissionDeniedError, RefusedError, UnknownModelError
+from lifecycle.errors import BadInputError, RefusedError, UnknownModelError
 from lifecycle.records import utcnow
 from lifecycle.retraining import RetrainingPolicy
 from mlops.projects_mlflow import is_remote
@@ -107,11 +107,12 @@ def policy_of(c: Services, name: str, request: PolicyRequest) -> RetrainingPolic
 def set_policy(c: Services, actor: str, name: str, request: PolicyRequest) -> dict[str, Any]:
     """Set (or replace) ``name``'s retraining policy; deployers only."""
     with c.reader() as uow:
+        require_deployer(uow, actor, "set a retraining policy", name)
         known(uow, name)
     policy = policy_of(c, name, request)  # reads the project: outside the write
     with c.uow() as uow:
+        require_deployer(uow, actor, "set a retraining policy", name)
         known(uow, name)
-        require_deployer(uow, actor, "set a retraining policy")
         uow.retraining.set_policy(policy, actor, utcnow())
         shown = shown_policy(policy)
         summary = f"{actor} set the retraining policy of {name} ({policy.project})"
@@ -128,7 +129,7 @@ def set_policy(c: Services, actor: str, name: str, request: PolicyRequest) -> di
 def clear_policy(c: Services, actor: str, name: str) -> dict[str, Any]:
     """Remove ``name``'s policy (deployers only); clearing none changes nothing."""
     with c.uow() as uow:
-        require_deployer(uow, actor, "clear a retraining policy")
+        require_deployer(uow, actor, "clear a retraining policy", name)
         cleared = uow.retraining.clear_policy(name)
         if cleared:
             summary = f"{actor} cleared the retraining policy of {name}"
@@ -161,7 +162,7 @@ def known(uow: UnitOfWork, name: str) -> None:
         raise UnknownModelError(f"no model named {name!r} is registered")
 
 
-def require_deployer(uow: UnitOfWork, actor: str, what: str) -> None:
-    best = uow.access.highest_role(actor)
-    if best is None or best < Role.DEPLOYER:
-        raise PermissionDeniedError(f"{actor} does not hold the deployer role needed to {what}")
+def require_deployer(uow: UnitOfWork, actor: str, what: str, model_name: str) -> None:
+    """PermissionDeniedError unless ``actor`` holds deployer in ``model_name``'s tenant (checked
+    before the model is looked up: another tenant's model and none are refused alike)."""
+    uow.access.grants_of(actor).check(Role.DEPLOYER, model_name, what)

@@ -14,7 +14,7 @@ from typing import Any
 from agents.ports import Services
 from database.protocols import UnitOfWork
 from lifecycle.approval import Role
-from lifecycle.errors import PermissionDeniedError, UnknownModelError
+from lifecycle.errors import UnknownModelError
 from lifecycle.records import utcnow
 from lifecycle.slo import Objectives, objectives
 
@@ -43,8 +43,8 @@ def set_objectives(
     """Set some of the model's objectives (a ``None`` turns a bound off); deployers only."""
     given = dict(changes)
     with c.uow() as uow:
+        _require_deployer(uow, actor, model_name)
         _known(uow, model_name)
-        _require_deployer(uow, actor)
         own = {**(uow.slo.objectives(model_name) or {}), **given}
         effective = objectives(defaults(c), own)  # raises on a bad value: nothing written
         uow.slo.set_objectives(model_name, own, actor, utcnow())
@@ -66,8 +66,8 @@ def set_objectives(
 def reset(c: Services, actor: str, model_name: str) -> dict[str, Any]:
     """Back to the defaults; deployers only. Resetting a model at its defaults changes nothing."""
     with c.uow() as uow:
+        _require_deployer(uow, actor, model_name)
         _known(uow, model_name)
-        _require_deployer(uow, actor)
         changed = uow.slo.reset_objectives(model_name)
         if changed:
             summary = f"{actor} reset the objectives of {model_name} to the defaults"
@@ -99,12 +99,9 @@ def _known(uow: UnitOfWork, model_name: str) -> None:
         raise UnknownModelError(f"no model named {model_name!r} is registered")
 
 
-def _require_deployer(uow: UnitOfWork, actor: str) -> None:
-    best = uow.access.highest_role(actor)
-    if best is None or best < Role.DEPLOYER:
-        raise PermissionDeniedError(
-            f"{actor} does not hold the deployer role; only deployers may set objectives"
-        )
+def _require_deployer(uow: UnitOfWork, actor: str, model_name: str) -> None:
+    """Deployer in the model's tenant, checked before the model is looked up."""
+    uow.access.grants_of(actor).check(Role.DEPLOYER, model_name, "setting objectives")
 
 
 def _line(changes: Mapping[str, Any]) -> str:

@@ -14,6 +14,7 @@ from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
 from agents.model_deployer.state import InputState, State, resources_of
 from database.protocols import UnitOfWork
 from database.versions import resolve_version
+from lifecycle.approval import Role
 from lifecycle.errors import (
     BadInputError,
     InvalidDeploymentActionError,
@@ -24,6 +25,7 @@ from lifecycle.names import check_request_id
 from lifecycle.resource_asks import asked_text
 from lifecycle.stages import parse_stage
 from lifecycle.strategies import parse_strategy
+from lifecycle.tenants import is_qualified_name, normalise_model_name
 
 ACTIONS = ("promote", "deploy", "rollback", "monitor")
 """Actions the graph carries out; ``monitor`` is one health tick (``deployer watch``)."""
@@ -106,6 +108,10 @@ class IntakeNode:
         }
         with self.deps.uow() as uow:
             every = action == "monitor" and not state.model_name
+            if not every:  # the tenant's roles first: the same refusal for no model at all
+                state = dataclasses.replace(state, model_name=_stored_name(state.model_name))
+                update["model_name"] = state.model_name
+                self._check_allowed(uow, action, state.model_name, update["requested_by"])
             if not every and state.model_name not in uow.models.list_model_names():
                 raise UnknownModelError(f"no model named {state.model_name!r} is registered")
             if action in ("promote", "deploy"):
@@ -122,6 +128,24 @@ class IntakeNode:
             if state.strategy:
                 update["strategy"] = parse_strategy(state.strategy).value
         return update
+
+    def _check_allowed(self, uow: UnitOfWork, action: str, model_name: str, actor: str) -> None:
+        """The one choke point of changes: a bound actor (the CLI's OS user, the API token's
+        user, an upstream graph's identity) needs deployer in the model's tenant to promote,
+        deploy or roll back (a monitoring tick is the watcher's own). Checked before the model
+        is looked up, so another tenant's model and no model at all are refused alike."""
+        if self.deps.actor is None or action == "monitor" or not is_qualified_name(model_name):
+            return  # unbound (unit tests), the watcher's own, or malformed: unknown below
+        uow.access.grants_of(actor).check(Role.DEPLOYER, model_name, action)
+
+
+def _stored_name(text: str) -> str:
+    """The stored form of a model name (``default/iris`` -> ``iris``); a malformed name is
+    left as it is, for the lookup to refuse as unknown."""
+    try:
+        return normalise_model_name(text)
+    except BadInputError:
+        return text
 
 
 def _check_rollback_ids(uow: UnitOfWork, state: State) -> None:

@@ -41,6 +41,7 @@ from lifecycle.gates import (
 from lifecycle.metrics import ShadowStats
 from lifecycle.stages import ModelStage, transition
 from lifecycle.strategies import StrategyName
+from lifecycle.tenants import tenant_of
 from memory import episodes
 
 NEEDS_APPROVAL = frozenset({ModelStage.PRODUCTION})
@@ -187,7 +188,8 @@ class PromoteNodes:
             parsed = ApprovalAnswer.model_validate(answer)
             _answers(parsed, str(state.approval_id))
             check_answerer(self.deps, parsed.approver)
-            check_decider(parsed.decision, parsed.approver, state.requested_by, self._approvers())
+            approvers = self._approvers(state.model_name)
+            check_decider(parsed.decision, parsed.approver, state.requested_by, approvers)
         except (ValidationError, ModelDeployerError) as exc:
             problem = _first_line(exc)
             return Command(
@@ -196,10 +198,11 @@ class PromoteNodes:
             )
         return Command(goto="record_decision", update={"approval": parsed.model_dump(mode="json")})
 
-    def _approvers(self) -> frozenset[str]:
-        """Who holds approver (or admin) in the state database now, read when an answer comes."""
+    def _approvers(self, model_name: str) -> frozenset[str]:
+        """Who holds approver (or admin) in the model's tenant (or on the platform) now, read
+        when an answer comes: an approver approves only inside their tenant."""
         with self.deps.uow() as uow:
-            return uow.access.holders(Role.APPROVER)
+            return uow.access.holders(Role.APPROVER, tenant_of(model_name))
 
     def record_decision(self, state: State) -> dict[str, Any]:
         """Move the approval row from pending by compare-and-set (the CLI and the API already

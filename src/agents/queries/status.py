@@ -9,7 +9,7 @@ serves what, and is it well?".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -35,8 +35,13 @@ DEGRADED_ERROR_RATE = PRESETS[RollbackPreset.BALANCED].error_rate_threshold
 """Above this error rate a deployment is "degraded": the default rollback threshold (1%)."""
 
 
-def home_status(container: Services, model_name: str | None = None) -> dict[str, Any]:
-    """A JSON-ready picture of the home; an uninitialised home is reported, not created."""
+def home_status(
+    container: Services,
+    model_name: str | None = None,
+    sees: Callable[[str], bool] | None = None,
+) -> dict[str, Any]:
+    """A JSON-ready picture of the home; an uninitialised home is reported, not created.
+    ``sees`` (a reader's ``Grants.sees``) keeps only the models it lets the reader read."""
     settings = container.settings
     database_url = settings.database_url
     base: dict[str, Any] = {
@@ -51,7 +56,7 @@ def home_status(container: Services, model_name: str | None = None) -> dict[str,
     if revision is None:
         return {**base, "initialized": False, "schema_revision": None, "models": []}
     with container.reader() as uow:
-        names = uow.models.list_model_names()
+        names = [n for n in uow.models.list_model_names() if sees is None or sees(n)]
         if model_name is not None:
             if model_name not in names:
                 raise UnknownModelError(f"no model named {model_name!r} is registered")

@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
 
 from agents.bootstrap import Container
 from agents.entrypoints.api import (
@@ -30,8 +31,10 @@ from agents.entrypoints.api import (
     routes_retraining,
     routes_slo,
     routes_system,
+    routes_tenants,
 )
 from agents.entrypoints.api.auth import Authenticator, DbAuthenticator
+from agents.entrypoints.api.deps import tenant_segment
 from agents.entrypoints.api.errors import install_error_handlers
 from agents.entrypoints.api.guard import RequestGuard, configured_max_body_bytes
 
@@ -101,11 +104,46 @@ def create_app(
         routes_system,
         routes_operations,
         routes_quotas,
+        routes_tenants,
     )
     for module in modules:
         app.include_router(module.router)
+    for module in modules:  # /v1/models/{tenant}/{name}/... beside /v1/models/{name}/...
+        app.include_router(tenant_twin(module.router))
     app.include_router(ui_router)  # the web dashboard, /ui (issue 18)
     return app
+
+
+MODEL_SEGMENT = "/{name}"
+"""How a model route names its model (``deps.ModelName``); its twin says ``/{tenant}/{name}``."""
+
+
+def tenant_twin(router: APIRouter) -> APIRouter:
+    """The model routes of ``router`` again with the model's tenant in the path
+    (``/v1/models/team-a/fraud/history`` beside ``/v1/models/fraud/history``, which is the
+    default tenant's): the same endpoint, its ``{name}`` qualified by ``deps.model_name``."""
+    twin = APIRouter(dependencies=[Depends(tenant_segment)])
+    for route in router.routes:
+        if not isinstance(route, APIRoute) or MODEL_SEGMENT not in route.path:
+            continue
+        if not route.path.startswith(("/v1/models/", "/v1/status/")):
+            continue
+        twin.add_api_route(
+            route.path.replace(MODEL_SEGMENT, "/{tenant}" + MODEL_SEGMENT, 1),
+            route.endpoint,
+            methods=sorted(route.methods or ()),
+            status_code=route.status_code,
+            responses=route.responses,
+            tags=list(route.tags),
+            summary=route.summary,
+            description=route.description,
+            response_description=route.response_description,
+            dependencies=route.dependencies,
+            response_class=route.response_class,
+            name=f"{route.name}_in_tenant",
+            include_in_schema=route.include_in_schema,
+        )
+    return twin
 
 
 @asynccontextmanager

@@ -17,6 +17,7 @@ adds are the API's guards, checked before anything is touched:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from agents.bootstrap import Container
@@ -46,14 +47,27 @@ def manifest(row: DeploymentRow) -> dict[str, Any]:
     return {**row.to_manifest().model_dump(mode="json"), "service_status": seed}
 
 
+def model_of(c: Container, deployment_id: str) -> str:
+    """The model a deployment serves (UnknownModelError when there is no such deployment): a
+    row found by id is checked by its model's tenant."""
+    with c.reader() as uow:
+        return uow.deployments.get(deployment_id).model_name
+
+
 def list_deployments(
-    c: Container, model_name: str | None, limit: int, offset: int
+    c: Container,
+    model_name: str | None,
+    limit: int,
+    offset: int,
+    sees: Callable[[str], bool] | None = None,
 ) -> dict[str, Any]:
-    """One page of deployments, newest first, with the total for paging."""
+    """One page of deployments, newest first, with the total for paging; ``sees`` (the
+    reader's ``Grants.sees``) keeps the deployments of the models it may read."""
     with c.reader() as uow:
         if model_name is not None and model_name not in uow.models.list_model_names():
             raise UnknownModelError(f"no model named {model_name!r} is registered")
         rows = list(reversed(uow.deployments.list(model_name)))
+    rows = [r for r in rows if sees is None or sees(r.model_name)]
     page = rows[offset : offset + limit]
     return {
         "deployments": [manifest(r) for r in page],

@@ -19,6 +19,7 @@ from agents.handlers import alerts
 from lifecycle.alerts import GROUPS
 from lifecycle.approval import Role
 from lifecycle.durations import WINDOW_PATTERN
+from lifecycle.tenants import is_qualified_name
 
 router = APIRouter(tags=["alerts"])
 
@@ -53,9 +54,17 @@ async def alert_history(
     since: Annotated[str, Query(pattern=WINDOW_PATTERN, description="30m, 2h, 1d, 1w.")] = "1d",
 ) -> JSONResponse:
     """The alerts of the last ``since``, newest first: sent, pending retry, failed (with the
-    error), suppressed (a repeat)."""
+    error), suppressed (a repeat). A caller sees their tenants' models' alerts; the platform's
+    own (no model: the audit chain, the watcher's lease) only a platform admin."""
     rows = await run_in_threadpool(alerts.alert_history, c, since)
-    return json_response({"alerts": rows})
+    grants = user.grants
+    shown = [
+        r
+        for r in rows
+        if (grants.sees(r["model"]) if is_qualified_name(str(r["model"] or "")) else False)
+        or (not r["model"] and grants.is_platform_admin)
+    ]
+    return json_response({"alerts": shown})
 
 
 @router.get("/v1/alert-channels", responses=error_responses())

@@ -12,7 +12,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from agents.bootstrap import Container
 from agents.entrypoints.api import deployments
+from agents.entrypoints.api.auth import ApiUser
 from agents.entrypoints.api.deps import ContainerDep, Deployer, Viewer
 from agents.entrypoints.api.errors import error_responses
 from agents.entrypoints.api.responses import (
@@ -29,6 +31,7 @@ from agents.entrypoints.api.schemas import (
     TrafficUpdate,
 )
 from agents.handlers import operations
+from lifecycle.approval import Role
 
 router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
 
@@ -50,6 +53,7 @@ async def deploy(
     (``Location: /v1/operations/{id}``); an unknown model or version, or resources the backend
     cannot honour, are refused at once. With ``wait=true``: 201 with the run's result and
     manifest when it ends (200 when only a running canary's or shadow's share changed)."""
+    user.grants.check(Role.DEPLOYER, body.model_name, "deploying")  # before the model's lookup
     command = body.to_command()
     if not wait:
         return await accept(request, command, user.name)
@@ -71,8 +75,13 @@ async def list_deployments(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JSONResponse:
-    """Deployments, newest first, one page at a time (``total`` counts them all)."""
-    page = await run_in_threadpool(deployments.list_deployments, c, model_name, limit, offset)
+    """Deployments of the caller's tenants' models, newest first, one page at a time (``total``
+    counts them all)."""
+    if model_name is not None:
+        user.grants.check(Role.VIEWER, model_name, "reading deployments")
+    page = await run_in_threadpool(
+        deployments.list_deployments, c, model_name, limit, offset, user.grants.sees
+    )
     return json_response(page)
 
 
@@ -81,6 +90,7 @@ async def get_deployment(
     deployment_id: DeploymentId, user: Viewer, c: ContainerDep
 ) -> JSONResponse:
     """One deployment: its manifest, routing share, process and health."""
+    await _check(c, user, Role.VIEWER, deployment_id)
     return json_response(await run_in_threadpool(deployments.deployment_detail, c, deployment_id))
 
 
@@ -93,6 +103,7 @@ async def update_deployment(
     its own backend (figures not given are kept; a local endpoint refuses any change, 409: its
     workers are fixed when its server starts; ``resize`` says before and after). Recorded on
     the deployment, in its manifest and as the audit event ``deployment_resized``."""
+    await _check(c, user, Role.DEPLOYER, deployment_id)
     result = await run_in_threadpool(
         deployments.update_deployment,
         c,
@@ -112,6 +123,14 @@ async def stop_deployment(
     """Delete a deployment: its traffic is routed away first (a canary's share goes back to
     the stable deployment, a shadow's mirror stops), then its server stops and it reads
     ``service_status: deleted`` (native ``rolled_back``); 409 while it alone serves users."""
+    await _check(c, user, Role.DEPLOYER, deployment_id)
     return json_response(
         await run_in_threadpool(deployments.stop_deployment, c, deployment_id, user.name)
     )
+
+
+async def _check(c: Container, user: ApiUser, needed: Role, deployment_id: str) -> None:
+    """A deployment found by id is the caller's to read or change only with ``needed`` in its
+    model's tenant (403)."""
+    model = await run_in_threadpool(deployments.model_of, c, deployment_id)
+    user.grants.check(needed, model, f"deployment {deployment_id}")

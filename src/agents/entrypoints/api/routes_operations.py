@@ -17,6 +17,7 @@ from agents.entrypoints.api.errors import error_responses
 from agents.entrypoints.api.responses import json_response
 from agents.entrypoints.api.schemas import OperationId
 from agents.handlers import operation_runs
+from lifecycle.approval import Role
 
 router = APIRouter(prefix="/v1/operations", tags=["operations"])
 
@@ -24,5 +25,8 @@ router = APIRouter(prefix="/v1/operations", tags=["operations"])
 @router.get("/{operation_id}", responses=error_responses(404))
 async def get_operation(operation_id: OperationId, user: Viewer, c: ContainerDep) -> JSONResponse:
     """One operation: ``status`` (queued, running, waiting_approval, succeeded, failed),
-    ``current_node``, ``steps_done``, ``manifest``, ``waiting_for``, ``error``."""
-    return json_response(await run_in_threadpool(operation_runs.show, c, operation_id))
+    ``current_node``, ``steps_done``, ``manifest``, ``waiting_for``, ``error``. Another
+    tenant's operation is 403."""
+    doc = await run_in_threadpool(operation_runs.show, c, operation_id)
+    user.grants.check(Role.VIEWER, str(doc["subject"]), f"operation {operation_id}")
+    return json_response(doc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
@@ -24,6 +24,8 @@ from agents.queries.audit import verify_audit
 from agents.queries.checks import health_checks
 from agents.queries.status import home_status
 from lifecycle.approval import Decision
+from lifecycle.errors import PermissionDeniedError
+from lifecycle.tenants import Grants
 
 router = APIRouter(tags=["operations"])
 
@@ -38,9 +40,10 @@ async def healthz() -> dict[str, bool]:
 
 
 @router.get("/v1/whoami", responses=error_responses())
-async def whoami(user: Viewer) -> dict[str, str]:
-    """Who the bearer token stands for and its role (``deployer whoami`` in remote mode)."""
-    return {"user": user.name, "role": user.role_label}
+async def whoami(user: Viewer) -> dict[str, Any]:
+    """Who the bearer token stands for, their highest role and their roles per tenant (``*``:
+    the platform) (``deployer whoami`` in remote mode)."""
+    return {"user": user.name, "role": user.role_label, "grants": user.scopes()}
 
 
 @router.get("/v1/approvals", responses=error_responses())
@@ -49,7 +52,7 @@ async def approvals(
 ) -> JSONResponse:
     """Approvals waiting for a decision, oldest first (``?all=true``: decided ones too)."""
     rows = await run_in_threadpool(operations.list_approvals, c, every)
-    return json_response({"approvals": rows})
+    return json_response({"approvals": user.grants.visible(rows, lambda r: r["model_name"])})
 
 
 @router.post("/v1/approvals/{approval_id}/approve", responses=ACCEPTED | CHANGE)
@@ -89,8 +92,16 @@ async def resume(thread_id: ThreadId, user: Deployer, c: ContainerDep) -> JSONRe
 
 @router.get("/v1/status", responses=error_responses())
 async def status(user: Viewer, c: ContainerDep) -> JSONResponse:
-    """Every model's versions by stage, its deployments, routing shares and health."""
-    return json_response(await run_in_threadpool(home_status, c, None))
+    """Every model's versions by stage, its deployments, routing shares and health: the models
+    of the tenants the caller holds a role in."""
+    result = await run_in_threadpool(home_status, c, None, user.grants.sees)
+    if not user.grants.is_platform_admin:  # a failed watch of every model ("*") is theirs
+        failures = result.get("monitor_failures", [])
+        result["monitor_failures"] = [f for f in failures if f["scope"] != "*"]
+        result["monitor_failures"] = user.grants.visible(
+            result["monitor_failures"], lambda f: f["scope"]
+        )
+    return json_response(result)
 
 
 @router.get("/v1/status/{name}", responses=error_responses(404))
@@ -107,13 +118,27 @@ async def checks(
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
 ) -> JSONResponse:
     """The monitor's latest judgements of every model (or of one deployment), oldest first,
-    as ``deployer checks`` without a model name."""
-    return json_response(await run_in_threadpool(health_checks, c, "", deployment_id, limit))
+    as ``deployer checks`` without a model name: those of the caller's tenants' models."""
+    result = await run_in_threadpool(health_checks, c, "", deployment_id, limit)
+    return json_response(cut_checks(result, user.grants))
 
 
 @router.get("/v1/audit/verify", tags=["audit"], responses=error_responses())
 async def audit_verify(user: Viewer, c: ContainerDep) -> JSONResponse:
     """Walk the audit log's hash chain: ``{"ok", "checked", "first_bad_id", "problem"}``.
+    Platform admins only (403 for anyone else): the chain holds every tenant's events.
 
     A broken chain is a finding, not a failed request: 200 with ``ok`` false."""
+    if not user.grants.is_platform_admin:
+        raise PermissionDeniedError(
+            f"{user.name} is not a platform admin; the audit chain holds every tenant's events"
+        )
     return json_response(await run_in_threadpool(verify_audit, c))
+
+
+def cut_checks(result: dict[str, Any], grants: Grants) -> dict[str, Any]:
+    """``health_checks``' answer with only the checks of models ``grants`` may read."""
+    checks = result.get("checks")
+    if isinstance(checks, list):
+        result = {**result, "checks": grants.visible(checks, lambda r: str(r.get("model_name")))}
+    return result

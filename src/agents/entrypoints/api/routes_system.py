@@ -26,6 +26,7 @@ from agents.entrypoints.api.schemas import (
     Body as RequestBody,
 )
 from agents.handlers import operations
+from lifecycle.approval import Role
 from lifecycle.stages import ModelStage
 
 router = APIRouter(tags=["system"])
@@ -87,6 +88,9 @@ async def system_request(
     """Send one request to the system graph, which routes it to the agent that owns it; the
     system's typed result (``results`` says which agent ran and how it ended). 202 while the
     run waits for an approver (``interrupts`` names the approval)."""
+    if body.model_name is not None:  # the model's tenant, before anything reads the model
+        needed = Role.VIEWER if isinstance(body, MonitorAsk) else Role.DEPLOYER
+        user.grants.check(needed, body.model_name, body.action)
     command = body.to_command()
     result = await run_in_threadpool(operations.request_system, c, command, user.name, "api")
     return run_response(result)

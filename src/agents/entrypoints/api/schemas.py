@@ -14,6 +14,8 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from agents.commands import Approve, Deploy, Promote, Register, Reject, Rollback
+from agents.entrypoints.api import deps
+from lifecycle import names, tenants
 from lifecycle.approval import Decision
 from lifecycle.resource_asks import ResizeAsk
 from lifecycle.resources import MAX_REPLICAS
@@ -25,8 +27,14 @@ Traffic = Annotated[
     float,
     Field(gt=0, le=100, description="Canary share, or shadow mirror share, in percent."),
 ]
-MODEL_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]{0,99}$"
-"""``registration.check_model_name``'s rule: a letter, then letters, digits, ``_ . -``."""
+BARE_NAME_PATTERN = rf"^{names.MODEL_NAME_PATTERN}$"
+"""A model's name inside its tenant (``lifecycle.names``): a letter, then letters, digits,
+``_ . -``; a path segment (``/v1/models/{name}`` is the default tenant's model)."""
+MODEL_NAME_PATTERN = rf"^{tenants.QUALIFIED_NAME_PATTERN}$"
+"""A (qualified) model name in a body or a query: ``[tenant/]name`` (``team-a/fraud``;
+``iris`` is the default tenant's), ``lifecycle.tenants.parse_model_name``'s rule."""
+TENANT_PATTERN = rf"^{tenants.TENANT_PATTERN}$"
+"""A tenant's name (``lifecycle.tenants.check_tenant``)."""
 VERSION_PATTERN = (
     r"^([vV]?[0-9]{1,9}|[vV]?(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})"
     r"|[lL][aA][tT][eE][sS][tT])$"
@@ -62,8 +70,11 @@ MEMORY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,6})?(k|M|G|T|Ki|Mi|Gi|Ti)?$"
 AUTOSCALE_PATTERN = r"^[0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,4}(\.[0-9]{1,3})?)?$"
 """``lifecycle.resources.Autoscale.parse``'s forms (``1:4``, ``1:4:2.5``)."""
 
-ModelName = Annotated[
-    str, Path(pattern=MODEL_NAME_PATTERN, description="The model's name.", examples=["churn"])
+ModelName = deps.ModelName
+"""A model route's ``{name}``: a dependency that qualifies it by the ``{tenant}`` segment of the
+tenant twin and checks the caller's role in that tenant (``deps.model_name``)."""
+TenantName = Annotated[
+    str, Path(pattern=TENANT_PATTERN, description="A tenant's name.", examples=["team-a"])
 ]
 Version = Annotated[
     str,

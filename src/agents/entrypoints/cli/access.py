@@ -25,6 +25,17 @@ app.add_typer(token_app, name="token")
 
 UserArg = Annotated[str, typer.Argument(help="The person (their OS user name or login).")]
 RoleArg = Annotated[str, typer.Argument(help="viewer, deployer, approver or admin.")]
+TenantOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tenant",
+        help="The tenant the role holds in (default: admin on the "
+        "platform, any other role in the default tenant).",
+    ),
+]
+PlatformOption = Annotated[
+    bool, typer.Option("--platform", help="The role holds on the whole platform (every tenant).")
+]
 
 
 def _changed(result: dict[str, Any], done: str, already: str) -> None:
@@ -33,26 +44,48 @@ def _changed(result: dict[str, Any], done: str, already: str) -> None:
 
 
 @app.command("grant")
-def grant(user: UserArg, role: RoleArg, as_json: JsonOption = False) -> None:
-    """Give USER the ROLE (admins only)."""
+def grant(
+    user: UserArg,
+    role: RoleArg,
+    tenant: TenantOption = None,
+    platform: PlatformOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Give USER the ROLE in a tenant or on the platform (that tenant's admins, or platform
+    admins)."""
     with command(as_json) as c:
-        result = access.grant(c, c.settings.user, user, role)
+        result = access.grant(c, c.settings.user, user, role, tenant, platform)
         emit(
             result,
             as_json,
-            lambda: _changed(result, "{user} now holds {role}", "{user} already holds {role}"),
+            lambda: _changed(
+                result,
+                "{user} now holds {role} in {tenant}",
+                "{user} already holds {role} in {tenant}",
+            ),
         )
 
 
 @app.command("revoke")
-def revoke(user: UserArg, role: RoleArg, as_json: JsonOption = False) -> None:
-    """Take ROLE from USER (admins only; the last admin keeps theirs)."""
+def revoke(
+    user: UserArg,
+    role: RoleArg,
+    tenant: TenantOption = None,
+    platform: PlatformOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Take ROLE from USER in a tenant or on the platform (that tenant's admins, or platform
+    admins; the last platform admin keeps theirs)."""
     with command(as_json) as c:
-        result = access.revoke(c, c.settings.user, user, role)
+        result = access.revoke(c, c.settings.user, user, role, tenant, platform)
         emit(
             result,
             as_json,
-            lambda: _changed(result, "{user} no longer holds {role}", "{user} did not hold {role}"),
+            lambda: _changed(
+                result,
+                "{user} no longer holds {role} in {tenant}",
+                "{user} did not hold {role} in {tenant}",
+            ),
         )
 
 
@@ -65,9 +98,11 @@ def list_access(as_json: JsonOption = False) -> None:
 
 
 def _render(result: dict[str, Any]) -> None:
-    roles = Table("user", "role", "granted by", "granted at")
+    roles = Table("user", "role", "tenant", "granted by", "granted at")
     for b in result["bindings"]:
-        roles.add_row(b["user"], b["role"], b["granted_by"], f"{b['granted_at']:%Y-%m-%d %H:%M}")
+        scope = "* (platform)" if b["tenant"] == "*" else b["tenant"]
+        when = f"{b['granted_at']:%Y-%m-%d %H:%M}"
+        roles.add_row(b["user"], b["role"], scope, b["granted_by"], when)
     console.print(roles)
     if not result["tokens"]:
         console.print("no API tokens (make one: deployer access token create USER)")

@@ -14,6 +14,7 @@ from agents.entrypoints.cli import k8s as cli_k8s
 from agents.entrypoints.cli import quotas as cli_quotas
 from agents.entrypoints.cli import retraining as cli_retraining
 from agents.entrypoints.cli import slo as cli_slo
+from agents.entrypoints.cli import tenant as cli_tenant
 from agents.entrypoints.cli import traffic as cli_traffic
 
 GROUPS: tuple[tuple[str, typer.Typer], ...] = (
@@ -27,4 +28,5 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("traffic", cli_traffic.app),
     ("k8s", cli_k8s.app),
     ("quota", cli_quotas.app),
+    ("tenant", cli_tenant.app),
 )

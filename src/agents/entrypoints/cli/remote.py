@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import typer
@@ -32,6 +34,7 @@ import typer
 from agents.entrypoints.cli.output import fail
 from lifecycle import errors, resource_asks
 from lifecycle.errors import BadInputError, InfrastructureError, ModelDeployerError
+from lifecycle.tenants import TENANT_PATTERN
 
 URL_ENV = "DEPLOYER_API_URL"
 TOKEN_ENV = "DEPLOYER_TOKEN"
@@ -255,3 +258,16 @@ def add_refusals(app: typer.Typer) -> None:
         text = f"is not available in remote mode: the ops API does not offer it; unset {URL_ENV}"
         summary = "(not available in remote mode)"
         app.command(name, context_settings=ANY_ARGS)(_refusal(name, text, summary))
+
+
+_TENANT = re.compile(TENANT_PATTERN)
+
+
+def model_segment(name: str) -> str:
+    """A model name as the API's path names it: ``team-a/fraud`` -> ``team-a/fraud`` (the
+    ``/v1/models/{tenant}/{name}`` routes), each part escaped; any other text is one escaped
+    segment, so a name cannot reach another route."""
+    tenant, sep, rest = name.partition("/")
+    if sep and rest and "/" not in rest and _TENANT.fullmatch(tenant):
+        return f"{tenant}/{quote(rest, safe='')}"
+    return quote(name, safe="")

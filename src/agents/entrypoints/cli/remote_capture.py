@@ -5,13 +5,12 @@ where the home is, so it stays local. Imports no database, MLflow or graph libra
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 import typer
 
 from agents.entrypoints.cli.capture_render import capture_line, render_capture_status
 from agents.entrypoints.cli.output import console, emit, fail
-from agents.entrypoints.cli.remote import URL_ENV, RemoteModeError, remote_command
+from agents.entrypoints.cli.remote import URL_ENV, RemoteModeError, model_segment, remote_command
 from lifecycle.capture import capture_percent
 
 app = typer.Typer(help="Prediction capture of a model, through the ops API.", no_args_is_help=True)
@@ -21,7 +20,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON
 
 
 def _path(name: str) -> str:
-    return f"/v1/models/{quote(name, safe='')}/capture"
+    return f"/v1/models/{model_segment(name)}/capture"
 
 
 def _set(name: str, percent: str | float, as_json: bool) -> None:

@@ -24,6 +24,7 @@ from rich.text import Text
 
 from agents.entrypoints.cli import (
     label_args,
+    remote,
     remote_audit,
     remote_capture,
     remote_feedback,
@@ -32,6 +33,7 @@ from agents.entrypoints.cli import (
     remote_quotas,
     remote_resize,
     remote_retraining,
+    remote_tenant,
     resource_args,
 )
 from agents.entrypoints.cli.output import console, emit
@@ -57,6 +59,7 @@ app.add_typer(remote_audit.app, name="audit")
 app.add_typer(remote_capture.app, name="capture")
 app.add_typer(remote_retraining.app, name="retraining")
 app.add_typer(remote_quotas.app, name="quota")
+app.add_typer(remote_tenant.app, name="tenant")
 app.command("retrain")(remote_retraining.retrain)
 
 Name = Annotated[str, typer.Argument(help="Model name.")]
@@ -132,7 +135,7 @@ def status(
 ) -> None:
     """Show each model's versions by stage and its deployments."""
     with remote_command(as_json) as api:
-        answer = api.get(f"/v1/status/{_path(name)}" if name else "/v1/status")
+        answer = api.get(f"/v1/status/{remote.model_segment(name)}" if name else "/v1/status")
         _show(answer, as_json, "render_status")
 
 
@@ -146,7 +149,11 @@ def drift(
     from agents.entrypoints.cli.render_drift import render_drift
 
     with remote_command(as_json) as api:
-        _show(api.get(f"/v1/models/{_path(name)}/drift", {"window": window}), as_json, render_drift)
+        _show(
+            api.get(f"/v1/models/{remote.model_segment(name)}/drift", {"window": window}),
+            as_json,
+            render_drift,
+        )
 
 
 @app.command()
@@ -157,7 +164,7 @@ def history(
 ) -> None:
     """A model's timeline and what memory advises for its next rollout."""
     with remote_command(as_json) as api:
-        answer = api.get(f"/v1/models/{_path(name)}/history", {"limit": limit})
+        answer = api.get(f"/v1/models/{remote.model_segment(name)}/history", {"limit": limit})
         _show(answer, as_json, "render_history")
 
 
@@ -173,7 +180,7 @@ def checks(
     """The monitor's latest judgements, oldest first."""
     params = {"deployment_id": deployment or None, "limit": limit}
     with remote_command(as_json) as api:
-        route = f"/v1/models/{_path(name)}/checks" if name else "/v1/checks"
+        route = f"/v1/models/{remote.model_segment(name)}/checks" if name else "/v1/checks"
         _show(api.get(route, params), as_json, "render_checks")
 
 
@@ -183,7 +190,11 @@ def decisions(
 ) -> None:
     """The monitor agent's decisions about a model, newest first, with reasons."""
     with remote_command(as_json) as api:
-        _show(api.get(f"/v1/models/{_path(name)}/decisions", {"limit": limit}), as_json, render)
+        _show(
+            api.get(f"/v1/models/{remote.model_segment(name)}/decisions", {"limit": limit}),
+            as_json,
+            render,
+        )
 
 
 @app.command()
@@ -214,7 +225,7 @@ def register(
             "criteria": list(criteria or []),
             **({"label": label} if label else {}),
         }
-        result = api.post(f"/v1/models/{_path(name)}/versions", body).body
+        result = api.post(f"/v1/models/{remote.model_segment(name)}/versions", body).body
         emit(
             result,
             as_json,
@@ -237,7 +248,7 @@ def promote(
 ) -> None:
     """Move a version to the next stage; production checks its gates and waits for approval."""
     with remote_command(as_json) as api:
-        path = f"/v1/models/{_path(name)}/versions/{_path(version)}/promote"
+        path = f"/v1/models/{remote.model_segment(name)}/versions/{_path(version)}/promote"
         answer = _operation(api, path, {"to_stage": to, "reason": reason}, no_wait, as_json)
     _show_run(answer, as_json)
 
@@ -284,7 +295,9 @@ def rollback(
     body: dict[str, Any] = {"reason": reason} | ({"to_deployment_id": to} if to else {})
     body |= {"current_deployment_id": undo} if undo else {}
     with remote_command(as_json) as api:
-        answer = _operation(api, f"/v1/models/{_path(name)}/rollback", body, no_wait, as_json)
+        answer = _operation(
+            api, f"/v1/models/{remote.model_segment(name)}/rollback", body, no_wait, as_json
+        )
     _show_run(answer, as_json)
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
 
 import typer
 
 from agents.entrypoints.cli.output import emit
-from agents.entrypoints.cli.remote import remote_command
+from agents.entrypoints.cli.remote import model_segment, remote_command
 from lifecycle.errors import BadInputError
 from lifecycle.feedback_rows import feedback_rows
 from lifecycle.quality import check_batch, parse_window
@@ -44,7 +43,7 @@ def import_command(
         labels = check_batch(feedback_rows(text))
         body = [{"request_id": r, "label": label} for r, label in labels.items()]
         params = {"replace": "true"} if replace else {}
-        result = api.post(f"/v1/models/{quote(name, safe='')}/feedback", body, params).body
+        result = api.post(f"/v1/models/{model_segment(name)}/feedback", body, params).body
     emit(result, as_json, lambda: render_import(result))
 
 
@@ -61,5 +60,5 @@ def show_command(
 
     with remote_command(as_json) as api:
         seconds = parse_window(window)
-        report = api.get(f"/v1/models/{quote(name, safe='')}/quality", {"window": seconds}).body
+        report = api.get(f"/v1/models/{model_segment(name)}/quality", {"window": seconds}).body
     emit(report, as_json, lambda: render_quality(report, window))

@@ -15,7 +15,7 @@ from agents.entrypoints.cli.label_args import (
     VersionArgument,
 )
 from agents.entrypoints.cli.output import console, emit
-from agents.entrypoints.cli.remote import remote_command
+from agents.entrypoints.cli.remote import model_segment, remote_command
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
 
@@ -29,7 +29,7 @@ def label(
 ) -> None:
     """Give a registered version a semantic label through the ops API (deployers)."""
     with remote_command(as_json) as api:
-        route = f"/v1/models/{quote(name, safe='')}/versions/{quote(version, safe='')}/label"
+        route = f"/v1/models/{model_segment(name)}/versions/{quote(version, safe='')}/label"
         result = api.post(route, {"label": new_label, "force": force}).body
         line = f"{name} v{result['version']} labelled {result['label']}"
         emit(result, as_json, lambda: console.print(line, markup=False, highlight=False))

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import typer
 
 from agents.entrypoints.cli.output import console, emit, fail
-from agents.entrypoints.cli.remote import URL_ENV, RemoteModeError, remote_command
+from agents.entrypoints.cli.remote import URL_ENV, RemoteModeError, model_segment, remote_command
 from agents.entrypoints.cli.remote_operations import (
     NoWaitOption,
     accepted_operation,
@@ -47,7 +46,7 @@ TIMES = ("requested_at", "started_at", "finished_at", "data_since", "data_until"
 
 
 def _path(name: str, *rest: str) -> str:
-    return "/".join((f"/v1/models/{quote(name, safe='')}", *rest))
+    return "/".join((f"/v1/models/{model_segment(name)}", *rest))
 
 
 def _named(name: str | None, what: str, as_json: bool) -> str:
