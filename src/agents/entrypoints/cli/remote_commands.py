@@ -55,11 +55,10 @@ app = typer.Typer(
 )
 deployments_app = typer.Typer(help="Deployments the ops API knows.", no_args_is_help=True)
 app.add_typer(deployments_app, name="deployments")
-app.add_typer(remote_audit.app, name="audit")
-app.add_typer(remote_capture.app, name="capture")
-app.add_typer(remote_retraining.app, name="retraining")
-app.add_typer(remote_quotas.app, name="quota")
-app.add_typer(remote_tenant.app, name="tenant")
+for _group, _name in ((remote_audit, "audit"), (remote_capture, "capture"),
+                      (remote_retraining, "retraining"), (remote_quotas, "quota"),
+                      (remote_tenant, "tenant")):  # fmt: skip
+    app.add_typer(_group.app, name=_name)
 app.command("retrain")(remote_retraining.retrain)
 
 Name = Annotated[str, typer.Argument(help="Model name.")]
