@@ -20,6 +20,7 @@ from agents.entrypoints.api import create_app
 from agents.settings import Settings
 from database.models import AuditEventRow, DeploymentRow
 from database.models_operations import OperationRow
+from lifecycle.approval import Role
 from tests.access_fixtures import issue_tokens_in_process
 from tests.e2e.cli import run_here
 from tests.integration.db_helpers import add_version
@@ -57,6 +58,11 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, A
     migrated(settings.database_url)
     container = bootstrap(settings)
     tokens = issue_tokens_in_process(container, ROLES)
+    with container.uow() as uow:  # a quota is a tenant's: both exist; vera reads team-a
+        uow.access.add_tenant("team-a", "ada")
+        uow.access.add_tenant("team-b", "ada")
+        uow.access.grant("vera", Role.VIEWER, "ada", "team-a")
+        uow.commit()
     add_version(container.session_factory, "iris", "1")
     with TestClient(create_app(container)) as client:
         yield settings, Api(container, client, tokens)
@@ -87,6 +93,11 @@ def test_an_admin_sets_a_quota_and_a_viewer_reads_used_and_allowed(api: Api) -> 
     assert [q["tenant"] for q in api.call("GET", "/v1/quotas", "vera").json()["quotas"]] == [
         "team-a"
     ]
+    # dan holds no role in team-a: its quota is refused as a tenant that does not exist
+    assert api.call("GET", "/v1/quotas/team-a", "dan").status_code == 404
+    assert api.call("GET", "/v1/quotas", "dan").json() == {"quotas": []}
+    unknown = api.call("PUT", "/v1/quotas/team-z", "ada", {"deployments": 1})
+    assert unknown.status_code == 404 and "no tenant named 'team-z'" in unknown.text
     cleared = api.call("DELETE", "/v1/quotas/team-a", "ada")
     assert cleared.json()["changed"] is True
     assert api.call("GET", "/v1/quotas/team-a", "vera").json()["figures"]["cpu"]["allowed"] is None

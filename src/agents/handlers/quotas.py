@@ -1,12 +1,13 @@
 """Per-tenant quotas (issue 19 item 3): set, show and clear a tenant's limits, and the early
 refusal of a deploy over its quota.
 
-Setting and clearing are an admin's acts (``access.require_admin``, read in the writing unit
-of work), audited (``quota_set``, ``quota_cleared``). The authoritative check is where the
-deployment row is written, under the tenant's lock (``uow.quotas.admit``: the deploy node's
-``plan_deploy`` write, ``serving.start_endpoint``); ``refuse_over_quota`` is the early one, run
-before any lock, thread, package or row (``operations.check_resources``), so a plain deploy over
-quota is refused at once. A rollback is never refused by a quota: it puts back what ran before.
+Setting and clearing are a platform admin's acts (``access.require_admin`` at ``*``, read in
+the writing unit of work; a quota is of an existing tenant), audited (``quota_set``,
+``quota_cleared``). The authoritative check is where the deployment row is written, under the
+tenant's lock (``uow.quotas.admit``: the deploy node's ``plan_deploy`` write,
+``serving.start_endpoint``); ``refuse_over_quota`` is the early one, run before any lock,
+thread, package or row (``operations.check_resources``), so a plain deploy over quota is
+refused at once. A rollback is never refused by a quota: it puts back what ran before.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from lifecycle.quotas import Quota, check_quota, demand, quota_figures, quota_fr
 from lifecycle.records import utcnow
 from lifecycle.resource_asks import asked_resources
 from lifecycle.resources import Resources
-from lifecycle.tenants import check_tenant, tenant_of
+from lifecycle.tenants import PLATFORM, Grants, UnknownTenantError, check_tenant, tenant_of
 
 
 def set_quota(
@@ -42,7 +43,9 @@ def set_quota(
     tenant = check_tenant(tenant)
     quota = quota_from_text(deployments, replicas, cpu, memory, capture_rows)
     with c.uow() as uow:
-        require_admin(uow, actor, "set quotas")
+        require_admin(uow, actor, "set quotas", PLATFORM)
+        if uow.access.tenant(tenant) is None:
+            raise UnknownTenantError(f"no tenant named {tenant!r}")
         row = uow.quotas.set(tenant, quota, actor, utcnow())
         uow.audit.append(actor, "quota_set", tenant, {"tenant": tenant, **quota.to_columns()})
         shown = _shown(uow, tenant, row)
@@ -54,7 +57,7 @@ def clear_quota(c: Services, actor: str, tenant: str) -> dict[str, Any]:
     """Lift every limit of ``tenant`` (an admin's act); clearing no quota changes nothing."""
     tenant = check_tenant(tenant)
     with c.uow() as uow:
-        require_admin(uow, actor, "clear quotas")
+        require_admin(uow, actor, "clear quotas", PLATFORM)
         cleared = uow.quotas.clear(tenant)
         if cleared:
             uow.audit.append(actor, "quota_cleared", tenant, {"tenant": tenant})
@@ -62,13 +65,20 @@ def clear_quota(c: Services, actor: str, tenant: str) -> dict[str, Any]:
     return {"tenant": tenant, "changed": cleared, "by": actor}
 
 
-def show_quota(c: Services, tenant: str | None = None) -> list[dict[str, Any]]:
-    """Used and allowed per figure: ``tenant``'s, or every tenant's that has a quota."""
+def show_quota(
+    c: Services, tenant: str | None = None, reader: Grants | None = None
+) -> list[dict[str, Any]]:
+    """Used and allowed per figure: ``tenant``'s, or every tenant's that has a quota. A
+    ``reader`` (the API's caller) sees only tenants they hold a role in; another tenant's quota
+    is refused as a tenant that does not exist (None: the local operator, who sees all)."""
     with c.reader() as uow:
         if tenant is not None:
             tenant = check_tenant(tenant)
+            if reader is not None and reader.role_in(tenant) is None:
+                raise UnknownTenantError(f"no tenant named {tenant!r}")
             return [_shown(uow, tenant, uow.quotas.row(tenant))]
-        return [_shown(uow, row.tenant, row) for row in uow.quotas.all()]
+        rows = [r for r in uow.quotas.all() if reader is None or reader.role_in(r.tenant)]
+        return [_shown(uow, row.tenant, row) for row in rows]
 
 
 def _shown(uow: UnitOfWork, tenant: str, row: TenantQuotaRow | None) -> dict[str, Any]:

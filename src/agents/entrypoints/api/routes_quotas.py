@@ -67,14 +67,16 @@ class QuotaRequest(Body):
 @router.get("", responses=error_responses())
 async def list_quotas(user: Viewer, c: ContainerDep) -> JSONResponse:
     """Every tenant with a quota: used and allowed per figure (``{"quotas": [...]}``)."""
-    return json_response({"quotas": await run_in_threadpool(quotas.show_quota, c, None)})
+    return json_response(
+        {"quotas": await run_in_threadpool(quotas.show_quota, c, None, user.grants)}
+    )
 
 
 @router.get("/{tenant}", responses=error_responses())
 async def get_quota(tenant: Tenant, user: Viewer, c: ContainerDep) -> JSONResponse:
     """The tenant's figures: used and allowed (`null`: unlimited) for deployments, replicas,
     CPU and memory (reserved on Ray), and captured rows."""
-    result = await run_in_threadpool(quotas.show_quota, c, tenant)
+    result = await run_in_threadpool(quotas.show_quota, c, tenant, user.grants)
     return json_response(result[0])
 
 
