@@ -19,6 +19,7 @@ from agents.handlers.registration import register_version
 from agents.settings import Settings
 from mlops.training import train_and_log
 from tests import operations_calls
+from tests.access_fixtures import grant_roles
 from tests.e2e.cli import Result, run, run_here
 from tests.mlflow_template import seed_mlflow_store
 
@@ -39,6 +40,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     trained = train_and_log(f"sqlite:///{home / 'mlflow.db'}", artifact_root=home / "mlartifacts")
     c = bootstrap(Settings(DEPLOYER_HOME=str(home)))
     try:
+        grant_roles(c, {"alice": "deployer"})  # the agent's intake: deployer in iris's tenant
         for _ in range(2):
             register_version(c.uow, c.registry, MODEL, trained.model_uri, "alice")
         for version, reason in (("1", "offline checks passed"), ("2", "")):

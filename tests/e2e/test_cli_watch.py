@@ -94,7 +94,7 @@ def drill_home(root: Path, env: dict[str, str]) -> Iterator[Home]:
         seed_mlflow_store(root / "mlflow.db")
         here(h, "init")  # set-up: in this process (`deployer init`'s own tests run the process)
         with in_process(h) as c:  # bob approves what the OS user asks (set-up: no CLI call)
-            grant_roles(c, {"bob": "approver"})
+            grant_roles(c, {"bob": "approver", "alice": "deployer"})
         for version in ("1", "2"):
             trained = train_and_log(
                 f"sqlite:///{root / 'mlflow.db'}",

@@ -38,7 +38,7 @@ def home(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     migrated(database_url)
     c = bootstrap()
-    grant_roles(c, {"bob": "approver"})  # four eyes: bob approves what alice asks
+    grant_roles(c, {"alice": "deployer", "bob": "approver"})  # four eyes: bob approves alice
     c.close()
     return home
 
