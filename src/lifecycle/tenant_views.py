@@ -69,6 +69,18 @@ def local_reader(grants: Grants) -> Grants:
     return Grants(grants.user, {DEFAULT_TENANT: Role.VIEWER})
 
 
+def local_actor(grants: Grants) -> Grants:
+    """How a person changes models through the agent (whose API callers already passed the
+    API's role gate): with their grants; a person who holds no role anywhere can only have come
+    through the home's own paths (the local CLI, the chat, an upstream graph in the home's
+    process), and acts as a deployer of the default tenant, as every local user did before
+    tenants (those paths hold the database's credentials: no isolation boundary). Never in a
+    tenant: a tenant's models need a role there. Production still needs an approver."""
+    if grants.roles:
+        return grants
+    return Grants(grants.user, {DEFAULT_TENANT: Role.DEPLOYER})
+
+
 def channel_takes(channel_tenant: str | None, model_name: str) -> bool:
     """Whether a channel of ``channel_tenant`` (None = the platform's) is told an alert about
     ``model_name`` ("" = the platform's own)."""

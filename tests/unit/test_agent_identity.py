@@ -120,8 +120,14 @@ def test_an_answer_naming_someone_other_than_the_bound_approver_is_refused(world
 def test_a_bound_agent_refuses_an_actor_without_deployer_in_the_model_s_tenant(
     world: World,
 ) -> None:
+    with world.deps.uow() as uow:  # a role elsewhere: mallory acts with her grants only
+        uow.access.grant("mallory", Role.VIEWER, "test-admin", "team-b")
+        uow.commit()
     before = counts(world)
     for model in (MODEL, "team-a/nothing-here"):  # known or not: the same refusal, first
         with pytest.raises(PermissionDeniedError, match="mallory holds no role"):
             agent_of(world, "mallory", InMemorySaver()).run({**promotion(), "model_name": model})
+    for model in ("team-a/nothing-here", "team-b/nothing-here"):  # no role: never a tenant
+        with pytest.raises(PermissionDeniedError, match="holds no role in tenant 'team-"):
+            agent_of(world, "nobody", InMemorySaver()).run({**promotion(), "model_name": model})
     assert counts(world) == before

@@ -11,11 +11,12 @@ from lifecycle.approval import Role
 from lifecycle.tenant_views import (
     channel_takes,
     event_model,
+    local_actor,
     local_reader,
     sees_alert,
     sees_event,
 )
-from lifecycle.tenants import Grants
+from lifecycle.tenants import Grants, tenant_of
 
 KNOWN = {"iris", "team-a/fraud", "team-b/fraud"}
 ADMIN = Grants.of("root", [("*", Role.ADMIN)])
@@ -109,3 +110,19 @@ def test_which_channels_take_an_alert(channel: str | None, model: str, takes: bo
 )
 def test_how_a_local_user_reads(grants: Grants, model: str, sees: bool) -> None:
     assert local_reader(grants).sees(model) is sees
+
+
+@pytest.mark.parametrize(
+    ("grants", "model", "needed", "allowed"),
+    [
+        (NOBODY, "iris", Role.DEPLOYER, True),  # a home's user before tenants changed anything
+        (NOBODY, "iris", Role.APPROVER, False),  # but never approves
+        (NOBODY, "team-a/fraud", Role.DEPLOYER, False),  # never a tenant's without a role there
+        (ANN, "team-a/fraud", Role.VIEWER, True),
+        (ANN, "iris", Role.VIEWER, False),  # a role anywhere: their grants, nothing more
+        (ADMIN, "team-b/fraud", Role.ADMIN, True),
+    ],
+)
+def test_how_a_local_user_changes(grants: Grants, model: str, needed: Role, allowed: bool) -> None:
+    assert local_actor(grants).may(needed, tenant_of(model)) is allowed
+    assert (local_actor(grants) == grants) is bool(grants.roles)

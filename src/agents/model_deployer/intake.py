@@ -25,6 +25,7 @@ from lifecycle.names import check_request_id
 from lifecycle.resource_asks import asked_text
 from lifecycle.stages import parse_stage
 from lifecycle.strategies import parse_strategy
+from lifecycle.tenant_views import local_actor
 from lifecycle.tenants import is_qualified_name, normalise_model_name
 
 ACTIONS = ("promote", "deploy", "rollback", "monitor")
@@ -132,11 +133,12 @@ class IntakeNode:
     def _check_allowed(self, uow: UnitOfWork, action: str, model_name: str, actor: str) -> None:
         """The one choke point of changes: a bound actor (the CLI's OS user, the API token's
         user, an upstream graph's identity) needs deployer in the model's tenant to promote,
-        deploy or roll back (a monitoring tick is the watcher's own). Checked before the model
-        is looked up, so another tenant's model and no model at all are refused alike."""
+        deploy or roll back (a monitoring tick is the watcher's own; a person with no role
+        anywhere is ``tenant_views.local_actor``). Checked before the model is looked up, so
+        another tenant's model and no model at all are refused alike."""
         if self.deps.actor is None or action == "monitor" or not is_qualified_name(model_name):
             return  # unbound (unit tests), the watcher's own, or malformed: unknown below
-        uow.access.grants_of(actor).check(Role.DEPLOYER, model_name, action)
+        local_actor(uow.access.grants_of(actor)).check(Role.DEPLOYER, model_name, action)
 
 
 def _stored_name(text: str) -> str:
