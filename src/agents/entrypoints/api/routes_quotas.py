@@ -72,7 +72,7 @@ async def list_quotas(user: Viewer, c: ContainerDep) -> JSONResponse:
     )
 
 
-@router.get("/{tenant}", responses=error_responses())
+@router.get("/{tenant}", responses=error_responses(404))
 async def get_quota(tenant: Tenant, user: Viewer, c: ContainerDep) -> JSONResponse:
     """The tenant's figures: used and allowed (`null`: unlimited) for deployments, replicas,
     CPU and memory (reserved on Ray), and captured rows."""
@@ -80,7 +80,7 @@ async def get_quota(tenant: Tenant, user: Viewer, c: ContainerDep) -> JSONRespon
     return json_response(result[0])
 
 
-@router.put("/{tenant}", responses=error_responses())
+@router.put("/{tenant}", responses=error_responses(404))
 async def put_quota(
     tenant: Tenant, body: QuotaRequest, user: Admin, c: ContainerDep
 ) -> JSONResponse:
