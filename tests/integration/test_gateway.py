@@ -771,23 +771,6 @@ def test_feedback_joins_labels_to_the_predictions_the_gateway_captured(
     assert (v1["labelled"], v1["metrics"]["accuracy"]) == (20, 0.75)
 
 
-def test_deployer_down_stops_the_gateway_it_started(stack: Stack, tmp_path: Path) -> None:
-    url = stack.gateway()
-    proc = stack.gateways[-1]
-    from mlops.gateway.runner import running_gateways, stop_gateways
-
-    assert any(g["pid"] == proc.pid for g in running_gateways(stack.container.settings.gateway_dir))
-    stop_gateways(stack.container.settings.gateway_dir)
-    assert proc.wait(timeout=15) == 0
-    stack.gateways.remove(proc)
-    assert not any(
-        g["pid"] == proc.pid for g in running_gateways(stack.container.settings.gateway_dir)
-    )
-    with pytest.raises(httpx.HTTPError):
-        httpx.get(f"{url}/healthz", trust_env=False, timeout=2)
-    assert os.path.exists(stack.container.settings.gateway_dir)
-
-
 def test_deleting_a_canary_over_the_api_routes_its_traffic_away_before_its_server_stops(
     stack: Stack, ops: httpx.Client, gateway: str
 ) -> None:
@@ -843,3 +826,21 @@ def test_deleting_a_canary_over_the_api_routes_its_traffic_away_before_its_serve
         stack.record_stage("2", ModelStage.PRODUCTION)
         stack.container.registry.set_stage(MODEL, "2", ModelStage.PRODUCTION)
         stack.stop("deleted-canary")
+
+
+def test_deployer_down_stops_the_gateway_it_started(stack: Stack, tmp_path: Path) -> None:
+    # Stops every gateway of the home, the module's too: keep it the module's last test.
+    url = stack.gateway()
+    proc = stack.gateways[-1]
+    from mlops.gateway.runner import running_gateways, stop_gateways
+
+    assert any(g["pid"] == proc.pid for g in running_gateways(stack.container.settings.gateway_dir))
+    stop_gateways(stack.container.settings.gateway_dir)
+    assert proc.wait(timeout=15) == 0
+    stack.gateways.remove(proc)
+    assert not any(
+        g["pid"] == proc.pid for g in running_gateways(stack.container.settings.gateway_dir)
+    )
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{url}/healthz", trust_env=False, timeout=2)
+    assert os.path.exists(stack.container.settings.gateway_dir)
