@@ -34,6 +34,7 @@ from agents.entrypoints.api import (
     routes_models,
     routes_operations,
     routes_ops,
+    routes_quotas,
     routes_retraining,
     routes_slo,
     routes_system,
@@ -719,7 +720,15 @@ EXPECTED_ROUTES = {
 }
 
 
-TENANT_ROUTES = {("GET", "/v1/tenants"), ("POST", "/v1/tenants"), ("DELETE", "/v1/tenants/{name}")}
+TENANT_ROUTES = {
+    ("GET", "/v1/tenants"),
+    ("POST", "/v1/tenants"),
+    ("DELETE", "/v1/tenants/{name}"),
+    ("GET", "/v1/quotas"),
+    ("GET", "/v1/quotas/{tenant}"),
+    ("PUT", "/v1/quotas/{tenant}"),
+    ("DELETE", "/v1/quotas/{tenant}"),
+}
 TENANT_TWINS = {
     (method, path.replace("/{name}", "/{tenant}/{name}", 1))
     for method, path in EXPECTED_ROUTES
@@ -767,7 +776,7 @@ def test_every_route_is_async_so_blocking_work_runs_in_worker_threads(api: Api) 
     routers += (routes_feedback.router, routes_slo.router, routes_capture.router)
     routers += (routes_alerts.router, routes_drift.router, routes_retraining.router)
     routers += (routes_system.router, routes_decisions.router, routes_operations.router)
-    routers += (routes_tenants.router,)
+    routers += (routes_tenants.router, routes_quotas.router)
     routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     assert len(routes) == len(EXPECTED_ROUTES | TENANT_ROUTES)
     assert all(inspect.iscoroutinefunction(r.endpoint) for r in routes)

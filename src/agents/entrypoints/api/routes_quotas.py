@@ -80,7 +80,7 @@ async def get_quota(tenant: Tenant, user: Viewer, c: ContainerDep) -> JSONRespon
     return json_response(result[0])
 
 
-@router.put("/{tenant}", responses=error_responses(404))
+@router.put("/{tenant}", responses=error_responses(404, 409, 502))
 async def put_quota(
     tenant: Tenant, body: QuotaRequest, user: Admin, c: ContainerDep
 ) -> JSONResponse:
@@ -91,7 +91,7 @@ async def put_quota(
     return json_response(result)
 
 
-@router.delete("/{tenant}", responses=error_responses())
+@router.delete("/{tenant}", responses=error_responses(404, 409, 502))
 async def delete_quota(tenant: Tenant, user: Admin, c: ContainerDep) -> JSONResponse:
     """Lift every limit of the tenant (admins)."""
     return json_response(await run_in_threadpool(quotas.clear_quota, c, user.name, tenant))
