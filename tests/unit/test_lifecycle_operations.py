@@ -117,6 +117,7 @@ def test_concluded(
         ("a:1|b:2|c:3", "c", "a/b/c"),
         ("", "intake", "intake"),
         ("model_deployer:1f0c", "plan", "model_deployer/plan"),  # a namespace without the node
+        ("model_deployer:1f0c:2|plan:9:8", "plan", "model_deployer/plan"),  # ids with ':'
     ],
 )
 def test_node_path(namespace: str, node: str, path: str) -> None:

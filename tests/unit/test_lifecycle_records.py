@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lifecycle.errors import BadInputError
-from lifecycle.records import model_version_id, parse_version, utcnow
+from lifecycle.records import model_version_id, parse_version, split_model_version_id, utcnow
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,19 @@ def test_the_time_is_now_in_utc() -> None:
     now = utcnow()
     assert now.tzinfo is UTC
     assert abs(datetime.now(UTC) - now) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("key", "parts"),
+    [
+        ("iris/3", ("iris", "3")),
+        ("team-a/fraud/12", ("team-a/fraud", "12")),  # a qualified name holds a '/' too
+        ("iris", None),
+        ("iris/", None),
+        ("/3", None),
+        ("iris/v3", None),
+        ("team-a/fraud", None),  # a tenant's model, no version
+    ],
+)
+def test_a_version_key_splits_at_its_last_slash(key: str, parts: tuple[str, str] | None) -> None:
+    assert split_model_version_id(key) == parts

@@ -177,6 +177,18 @@ def test_a_resize_a_backend_cannot_honour_is_refused_before_anything_changes(
     assert refused.value.exit_code == 2  # type: ignore[attr-defined]
 
 
+def test_a_resize_refusal_says_what_to_do_in_one_line() -> None:
+    with pytest.raises(InvalidResourcesError) as empty:
+        resized("ray", RUNNING, ResizeAsk())
+    assert str(empty.value) == "a resize asks for replicas, cpu, memory or autoscale"
+    with pytest.raises(UnhonouredResourcesError) as local:
+        resized("local", Resources(2), ResizeAsk(replicas=3))
+    assert str(local.value) == (
+        "a local endpoint's workers are fixed when its server starts (2 now): deploy the "
+        "version again with --replicas 3, or serve on DEPLOYER_SERVING=ray to resize in place"
+    )
+
+
 def test_a_local_endpoint_asked_for_the_workers_it_has_changes_nothing() -> None:
     assert resized("local", Resources(2), ResizeAsk(replicas=2)) == Resources(2)
 

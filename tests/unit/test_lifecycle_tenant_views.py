@@ -15,6 +15,7 @@ from lifecycle.tenant_views import (
     local_reader,
     sees_alert,
     sees_event,
+    subject_parts,
 )
 from lifecycle.tenants import Grants, tenant_of
 
@@ -126,3 +127,19 @@ def test_how_a_local_user_reads(grants: Grants, model: str, sees: bool) -> None:
 def test_how_a_local_user_changes(grants: Grants, model: str, needed: Role, allowed: bool) -> None:
     assert local_actor(grants).may(needed, tenant_of(model)) is allowed
     assert (local_actor(grants) == grants) is bool(grants.roles)
+
+
+@pytest.mark.parametrize(
+    ("subject", "parts"),
+    [
+        ("iris/2", ("iris", "2")),
+        ("team-a/fraud/3", ("team-a/fraud", "3")),
+        ("team-a/fraud", ("team-a/fraud", "")),  # a tenant's model: never model "team-a"
+        ("team-a/fraud/x", ("team-a/fraud", "x")),
+        ("iris", ("", "")),  # bare: the caller resolves it
+    ],
+)
+def test_an_audit_subject_splits_into_model_and_version(
+    subject: str, parts: tuple[str, str]
+) -> None:
+    assert subject_parts(subject) == parts

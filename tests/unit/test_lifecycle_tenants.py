@@ -14,6 +14,7 @@ from lifecycle.tenants import (
     check_tenant,
     flat_name,
     from_flat_name,
+    is_qualified_name,
     normalise_model_name,
     parse_model_name,
     qualify,
@@ -36,6 +37,7 @@ def test_a_name_reads_as_its_tenant_and_name_in_both_forms(
     text: str, tenant: str, name: str, qualified: str, flat: str
 ) -> None:
     ref = parse_model_name(text)
+    assert is_qualified_name(text)
     assert ref == ModelRef(tenant, name)
     assert (ref.qualified, ref.flat) == (qualified, flat)
     assert normalise_model_name(text) == qualified
@@ -64,6 +66,7 @@ def test_a_name_reads_as_its_tenant_and_name_in_both_forms(
     ],
 )
 def test_a_name_that_is_not_tenant_slash_name_is_refused(text: str) -> None:
+    assert not is_qualified_name(text)
     with pytest.raises(BadInputError):
         parse_model_name(text)
 
