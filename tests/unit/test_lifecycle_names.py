@@ -150,6 +150,7 @@ def test_a_long_id_keeps_its_head_and_a_hash_of_the_whole_within_the_width() -> 
 
 def test_a_deployment_id_names_model_version_and_run() -> None:
     assert make_deployment_id("churn", "3", "0123456789abcdef") == "churn-v3-01234567"
+    assert make_deployment_id("team-a/fraud", "3", "0123456789abcdef") == "team-a~fraud-v3-01234567"
 
 
 def test_a_deployment_id_of_the_longest_name_fits_its_column_and_stays_distinct() -> None:
