@@ -4,12 +4,10 @@ home: deployers send labels, viewers read quality, and every refusal changes not
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -23,6 +21,7 @@ from database.models_watch import PredictionRow
 from lifecycle.records import utcnow
 from tests.access_fixtures import issue_tokens_in_process
 from tests.integration.db_helpers import add_version
+from tests.remote_in_process import remote_cli
 from tests.schema_template import migrated
 
 ROLES = {"vera": "viewer", "dan": "deployer"}
@@ -151,34 +150,14 @@ def test_remote_mode_sends_a_judged_file_and_shows_quality_through_the_api(
     api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``deployer feedback`` in remote mode (in process), its requests served by the app."""
-    from typer.testing import CliRunner
-
-    from agents.entrypoints.cli import remote
-    from agents.entrypoints.cli.remote_commands import app
-
-    def forward(request: httpx.Request) -> httpx.Response:
-        answer = api.client.request(
-            request.method,
-            request.url.raw_path.decode(),
-            headers=dict(request.headers),
-            content=request.content,
-        )
-        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
-
-    def client(env: Any = None) -> remote.ApiClient:
-        token = os.environ["DEPLOYER_TOKEN"]
-        return remote.ApiClient("http://testserver", token, transport=httpx.MockTransport(forward))
-
-    monkeypatch.setattr(remote.ApiClient, "from_environment", staticmethod(client))
+    remote = remote_cli(api.client, monkeypatch)
     labels = tmp_path / "labels.jsonl"
     labels.write_text("".join(f'{{"request_id": "{r}", "label": 1}}\n' for r in IDS[:2]))
     bad = tmp_path / "bad.csv"
     bad.write_text(f"request_id,label\n{IDS[0]},1\n{IDS[1]},\n")
-    runner = CliRunner()
 
     def cli(user: str, *args: str) -> Any:
-        env = {"DEPLOYER_API_URL": "http://testserver", "DEPLOYER_TOKEN": api.tokens[user]}
-        return runner.invoke(app, ["feedback", *args], env=env)
+        return remote(api.tokens[user], "feedback", *args)
 
     before = api.written()
     refused = cli("dan", "import", "iris", str(bad))

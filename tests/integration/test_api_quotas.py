@@ -6,11 +6,9 @@ used, what it needs and what is allowed: no operation, no deployment, no audit e
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -24,6 +22,7 @@ from lifecycle.approval import Role
 from tests.access_fixtures import issue_tokens_in_process
 from tests.e2e.cli import run_here
 from tests.integration.db_helpers import add_version
+from tests.remote_in_process import remote_cli
 from tests.schema_template import migrated
 
 ROLES = {"ada": "admin", "vera": "viewer", "dan": "deployer"}
@@ -151,29 +150,10 @@ def test_remote_mode_sets_shows_and_clears_through_the_api(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``deployer quota`` in remote mode (in process), its requests served by the app."""
-    from typer.testing import CliRunner
-
-    from agents.entrypoints.cli import remote
-    from agents.entrypoints.cli.remote_commands import app
-
-    def forward(request: httpx.Request) -> httpx.Response:
-        answer = api.client.request(
-            request.method,
-            request.url.raw_path.decode(),
-            headers=dict(request.headers),
-            content=request.content,
-        )
-        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
-
-    def client(env: Any = None) -> remote.ApiClient:
-        token = os.environ["DEPLOYER_TOKEN"]
-        return remote.ApiClient("http://testserver", token, transport=httpx.MockTransport(forward))
-
-    monkeypatch.setattr(remote.ApiClient, "from_environment", staticmethod(client))
+    remote = remote_cli(api.client, monkeypatch)
 
     def cli(user: str, *args: str) -> Any:
-        env = {"DEPLOYER_API_URL": "http://testserver", "DEPLOYER_TOKEN": api.tokens[user]}
-        return CliRunner().invoke(app, ["quota", *args], env=env)
+        return remote(api.tokens[user], "quota", *args)
 
     before = api.written()
     refused = cli("dan", "set", "team-a", "--deployments", "2")
@@ -186,3 +166,36 @@ def test_remote_mode_sets_shows_and_clears_through_the_api(
     assert [q["tenant"] for q in json.loads(every.output)] == ["team-a"]
     assert "unlimited" in cli("vera", "show", "team-a").output
     assert cli("ada", "clear", "team-a").output.strip() == "quota of team-a cleared"
+
+
+def test_remote_mode_creates_lists_and_deletes_tenants_through_the_api(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``deployer tenant`` in remote mode (in process) over ``/v1/tenants``: a platform admin's,
+    a refusal changes nothing, and a list shows only the reader's tenants."""
+    remote = remote_cli(api.client, monkeypatch)
+
+    def cli(user: str, *args: str) -> Any:
+        return remote(api.tokens[user], "tenant", *args)
+
+    def tenants(user: str) -> list[str]:
+        listed = cli(user, "list", "--json")
+        assert listed.exit_code == 0, listed.output
+        return [t["tenant"] for t in json.loads(listed.output)["tenants"]]
+
+    before = api.written()
+    refused = cli("dan", "create", "team-c")
+    assert refused.exit_code == 3 and "admin" in refused.output, refused.output
+    malformed = cli("ada", "create", "Team C")
+    assert malformed.exit_code == 2 and malformed.output.startswith("error:"), malformed.output
+    assert api.written() == before and "team-c" not in tenants("ada")
+    assert cli("ada", "create", "team-c").output.strip() == "tenant team-c created"
+    assert cli("ada", "create", "team-c").output.strip() == "tenant team-c exists"
+    assert tenants("ada") == ["default", "team-a", "team-b", "team-c"]
+    assert tenants("vera") == ["default", "team-a"]  # viewer in both, nothing of team-b or c
+    assert "team-c" in cli("ada", "list").output
+    kept = cli("ada", "delete", "default")
+    assert kept.exit_code == 2 and "default tenant" in kept.output, kept.output
+    gone = cli("ada", "delete", "team-c")
+    assert gone.output.strip() == "tenant team-c deleted (0 role binding(s) removed)"
+    assert "team-c" not in tenants("ada")

@@ -1,7 +1,7 @@
-"""``/v1/quotas``: per-tenant quotas (issue 19 item 3), as ``deployer quota show`` (viewers
-read) and ``set``/``clear`` (admins; audited ``quota_set``/``quota_cleared``). A deploy over its
-tenant's quota is refused 409 (``QuotaExceededError``) with what is used, what it needs and what
-is allowed."""
+"""``/v1/quotas``: per-tenant quotas (issue 19 item 3), as ``deployer quota show`` (viewers read)
+and ``set``/``clear`` (platform admins; audited ``quota_set``/``quota_cleared``). A deploy over its
+tenant's quota is refused 409 (``QuotaExceededError``) with what is used, what it needs and what is
+allowed."""
 
 from __future__ import annotations
 
@@ -84,8 +84,8 @@ async def get_quota(tenant: Tenant, user: Viewer, c: ContainerDep) -> JSONRespon
 async def put_quota(
     tenant: Tenant, body: QuotaRequest, user: Admin, c: ContainerDep
 ) -> JSONResponse:
-    """Set the tenant's limits (admins). What runs already keeps running: a quota below it
-    refuses only what would grow it."""
+    """Set the tenant's limits (platform admins). What runs already keeps running: a quota below
+    it refuses only what would grow it."""
     figures = (body.deployments, body.replicas, body.cpu, body.memory, body.capture_rows)
     result = await run_in_threadpool(quotas.set_quota, c, user.name, tenant, *figures)
     return json_response(result)
@@ -93,5 +93,5 @@ async def put_quota(
 
 @router.delete("/{tenant}", responses=error_responses(404, 409, 502))
 async def delete_quota(tenant: Tenant, user: Admin, c: ContainerDep) -> JSONResponse:
-    """Lift every limit of the tenant (admins)."""
+    """Lift every limit of the tenant (platform admins)."""
     return json_response(await run_in_threadpool(quotas.clear_quota, c, user.name, tenant))

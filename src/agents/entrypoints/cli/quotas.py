@@ -1,5 +1,5 @@
-"""``deployer quota``: a tenant's limits (issue 19 item 3): ``set`` and ``clear`` are an admin's;
-``show`` prints used and allowed per figure (``lifecycle.quotas``)."""
+"""``deployer quota``: a tenant's limits (issue 19 item 3): ``set`` and ``clear`` are a platform
+admin's; ``show`` prints used and allowed per figure (``lifecycle.quotas``)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def set_quota(
     capture_rows: CaptureRows = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Make these the tenant's limits (admins only); an omitted figure is unlimited."""
+    """Make these the tenant's limits (platform admins only); an omitted figure is unlimited."""
     with command(as_json) as c:
         if (deployments, replicas, cpu, memory, capture_rows) == (None,) * 5:
             raise BadInputError(
@@ -66,7 +66,7 @@ def show(
 
 @app.command("clear")
 def clear(tenant: TenantArg, as_json: JsonOption = False) -> None:
-    """Lift every limit of the tenant (admins only)."""
+    """Lift every limit of the tenant (platform admins only)."""
     with command(as_json) as c:
         result = quotas.clear_quota(c, c.settings.user, tenant)
         said = "quota of {tenant} cleared" if result["changed"] else "{tenant} had no quota"

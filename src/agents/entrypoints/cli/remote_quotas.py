@@ -1,5 +1,5 @@
-"""``deployer quota`` in remote mode: ``/v1/quotas/{tenant}`` through the ops API (admins set
-and clear, viewers read). Imports no database, MLflow or graph library."""
+"""``deployer quota`` in remote mode: ``/v1/quotas/{tenant}`` through the ops API (platform admins
+set and clear, viewers read). Imports no database, MLflow or graph library."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def set_quota(
     capture_rows: CaptureRows = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Make these the tenant's limits (admins only); an omitted figure is unlimited."""
+    """Make these the tenant's limits (platform admins only); an omitted figure is unlimited."""
     with remote_command(as_json) as api:
         check_tenant(tenant)
         body = {
@@ -73,7 +73,7 @@ def show(
 
 @app.command("clear")
 def clear(tenant: TenantArg, as_json: JsonOption = False) -> None:
-    """Lift every limit of the tenant (admins only)."""
+    """Lift every limit of the tenant (platform admins only)."""
     with remote_command(as_json) as api:
         result = api.delete(f"/v1/quotas/{check_tenant(tenant)}").body
         said = "quota of {tenant} cleared" if result["changed"] else "{tenant} had no quota"
