@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -122,7 +123,7 @@ class CaptureSink:
         self.dropped = 0
         self.written = 0
         self.failed_flushes = 0
-        self.retained_at = 0.0
+        self.retained_at = -math.inf  # never: the first retain runs at once, whatever the uptime
         self.refresh_each_round = True
         """Read the percents every round. A gateway whose backend has a fingerprint turns it
         off and calls :meth:`refresh` when the capture settings changed (``gateway.tables``)."""
