@@ -33,8 +33,10 @@ def test_an_environ_file_parses_to_its_variables(raw: bytes, expected: dict[str,
 
 def test_a_running_processs_environment_is_what_psutil_reads() -> None:
     env = {**os.environ, "DEPLOYER_DEPLOYMENT_ID": "dep-1", "ODD": "a=b"}
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], env=env)
+    child = "import time; print('up', flush=True); time.sleep(30)"
+    proc = subprocess.Popen([sys.executable, "-c", child], env=env, stdout=subprocess.PIPE)
     try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"up\n"  # exec'd: its own
         assert environ_of_pid(proc.pid) == psutil.Process(proc.pid).environ()
         assert environ_of_pid(proc.pid)["DEPLOYER_DEPLOYMENT_ID"] == "dep-1"  # type: ignore[index]
     finally:
