@@ -120,14 +120,22 @@ def container(url: str, home: Path) -> Iterator[Any]:
 
 
 def time_ticks(
-    c: Any, ticks: int, watcher: bool, flush: Callable[[], None] = lambda: None
+    c: Any,
+    ticks: int,
+    watcher: bool,
+    flush: Callable[[], None] = lambda: None,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     """``ticks`` ticks under the watcher's lease: the watcher's whole tick (``fenced_tick``,
     what ``deployer watch`` runs each interval) or, without ``watcher``, the system graph's
     tick over every model at once (``SystemAgent.tick``: the deployer's health checks, the
     actions, the aliases). Before each, ``flush`` stores the gateways' figures, as a running
     gateway does every second (not timed): without it the rollouts' figures go stale and the
-    monitor rolls them back, as it should. The first tick warms caches and is not counted."""
+    monitor rolls them back, as it should. The first tick warms caches and is not counted.
+    With ``profile``, the counted ticks run under cProfile and its stats are written there
+    (the times are then the profiler's, not comparable with a run without it)."""
+    import cProfile
+
     from agents.commands import Tick
     from agents.entrypoints import watch
     from database import leases
@@ -137,6 +145,7 @@ def time_ticks(
     times, trips, cpu = [], [], []
     out: dict[str, Any] = {}
     counter = RoundTrips(c.engine)
+    profiler = cProfile.Profile() if profile is not None else None
     try:
         with c.open_system() as agent:
             lease = leases.acquire(c.session_factory, watch.LEASE_NAME, holder, ttl)
@@ -145,6 +154,8 @@ def time_ticks(
                 flush()
                 counter.count = 0
                 start, used = time.perf_counter(), time.process_time()
+                if profiler is not None and n:
+                    profiler.enable()
                 if watcher:
                     out = watch.fenced_tick(c, agent, Tick(model_name=None), fence, ttl, n + 1)
                     checks = out["checks"]
@@ -152,6 +163,10 @@ def time_ticks(
                     out = agent.tick(c.settings.user, "")
                     checks = (out.get("monitor") or {}).get("checks", [])
                 elapsed = time.perf_counter() - start
+                if profiler is not None and n:
+                    profiler.disable()
+                if n == 0 and hasattr(watch, "settle_heap"):
+                    watch.settle_heap()  # as ``deployer watch`` does after its first tick
                 if n:
                     times.append(elapsed * 1000)
                     cpu.append((time.process_time() - used) * 1000)
@@ -159,6 +174,8 @@ def time_ticks(
             leases.release(c.session_factory, watch.LEASE_NAME, holder)
     finally:
         counter.close()
+    if profiler is not None and profile is not None:
+        profiler.dump_stats(str(profile))
     return {
         "ms": round(statistics.median(times), 1),
         "cpu_ms": round(statistics.median(cpu), 1),
@@ -168,7 +185,11 @@ def time_ticks(
     }
 
 
-def bench_tick(sizes: list[int], ticks: int, watcher: bool) -> dict[str, Any]:
+def bench_tick(
+    sizes: list[int], ticks: int, watcher: bool, profile: Path | None = None
+) -> dict[str, Any]:
+    """Each size's ticks on a fresh database; with ``profile``, the largest size's under
+    cProfile (stats in that file: ``python -m pstats FILE``)."""
     from scale_world import register_in_mlflow, report_figures, seeded
     from tests.mlflow_template import seed_mlflow_store
 
@@ -185,7 +206,8 @@ def bench_tick(sizes: list[int], ticks: int, watcher: bool) -> dict[str, Any]:
                     seed_mlflow_store(c.settings.tracking_uri)
                     register_in_mlflow(c.settings.tracking_uri, world, Path(tmp) / "artifacts")
                     flush = functools.partial(report_figures, c.session_factory, world)
-                    results[size] = time_ticks(c, ticks, watcher, flush)
+                    profiled = profile if profile is not None and size == sizes[-1] else None
+                    results[size] = time_ticks(c, ticks, watcher, flush, profiled)
                 c.engine.dispose()
             row = results[size]
             print(
@@ -206,6 +228,7 @@ def bench_tick(sizes: list[int], ticks: int, watcher: bool) -> dict[str, Any]:
         f"{summary['round_trip_ratio']}x the round trips",
         flush=True,
     )
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     return summary
 
 
@@ -407,6 +430,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="fleet: load's length")
     parser.add_argument("--rate", type=float, default=200.0, help="fleet: requests a second")
     parser.add_argument("--logs", type=Path, help="fleet: copy the processes' logs here")
+    parser.add_argument(
+        "--profile", type=Path, help="tick/watcher: cProfile the largest size's ticks into FILE"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop what was started, by PID
@@ -422,7 +448,7 @@ def main() -> None:
         baseline = args.baseline_src.resolve() if args.baseline_src else None
         out = bench_gateway(sizes, args.rounds, args.requests, args.concurrency, baseline)
     else:
-        out = bench_tick(sizes, args.ticks, watcher=args.part == "watcher")
+        out = bench_tick(sizes, args.ticks, watcher=args.part == "watcher", profile=args.profile)
     if args.json:
         print(json.dumps(out, indent=2))
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from database.among import among
 from database.models_feedback import FeedbackRow, QualityCheckRow
 from database.models_watch import PredictionRow
 from lifecycle.quality import QualityVerdict
@@ -135,7 +136,7 @@ class FeedbackRepository:
             select(PredictionRow.model_name)
             .join(FeedbackRow, FeedbackRow.request_id == PredictionRow.request_id)
             .where(
-                PredictionRow.model_name.in_(models),
+                among(self.session, PredictionRow.model_name, models),
                 FeedbackRow.model_name == PredictionRow.model_name,
                 PredictionRow.captured_at >= since,
                 PredictionRow.status == 200,

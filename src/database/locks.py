@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from database.among import among
 from database.engine import read_session
 from database.leases import FENCE_INFO, db_now
 from database.models_safety import ModelLockRow
@@ -224,7 +225,7 @@ def _acquire_many(
         until = now + timedelta(seconds=ttl_seconds)
         query = (
             select(table.c.model_name, table.c.holder, table.c.token, table.c.expires_at)
-            .where(table.c.model_name.in_(wanted))
+            .where(among(session, table.c.model_name, wanted))
             .with_for_update()
         )
         rows = {r.model_name: r for r in session.execute(query)}
@@ -293,7 +294,7 @@ def release_many(factory: sessionmaker[Session], models: Collection[str], holder
         now = db_now(session)
         session.execute(
             update(table)
-            .where(table.c.model_name.in_(sorted(models)), table.c.holder == holder)
+            .where(among(session, table.c.model_name, sorted(models)), table.c.holder == holder)
             .values(holder="", expires_at=now)
         )
         session.commit()

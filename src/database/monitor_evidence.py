@@ -8,6 +8,7 @@ over one model: the two cannot disagree.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, func, select, union_all
 from sqlalchemy.orm import Session
 
+from database.among import among
 from database.models import DeploymentRow, HealthCheckRow
 from database.models_drift import DriftCheckRow
 from database.models_feedback import QualityCheckRow
@@ -61,7 +63,9 @@ def evidence_many(session: Session, models: Iterable[str], now: datetime) -> dic
         live[row.model_name].append(row)
     states: dict[str, list[SloStateRow]] = defaultdict(list)
     for p in chunks(names):
-        for state in session.scalars(select(SloStateRow).where(SloStateRow.model_name.in_(p))):
+        for state in session.scalars(
+            select(SloStateRow).where(among(session, SloStateRow.model_name, p))
+        ):
             states[state.model_name].append(state)
     watched = {d.deployment_id for rows in live.values() for d in rows}
     guarded = sorted({s.deployment_id for v in states.values() for s in v} & watched)
@@ -94,7 +98,7 @@ def evidence_many(session: Session, models: Iterable[str], now: datetime) -> dic
 def _rows(session: Session, key: Any, value: Any, column: Any, names: list[str]) -> list[Any]:
     found: list[Any] = []
     for p in chunks(names):
-        found.extend(session.execute(select(key, value).where(column.in_(p))).tuples())
+        found.extend(session.execute(select(key, value).where(among(session, column, p))).tuples())
     return found
 
 
@@ -106,8 +110,8 @@ def _live(session: Session, names: list[str]) -> list[Any]:
     columns = (d.deployment_id, d.model_name, d.model_version, d.status, d.strategy,
                d.deployed_at, d.drained_at)  # fmt: skip
     query = select(*columns).where(DeploymentRow.status.in_(statuses))
-    found = [r for p in chunks(names)
-             for r in session.execute(query.where(DeploymentRow.model_name.in_(p)))]  # fmt: skip
+    of_models = functools.partial(among, session, DeploymentRow.model_name)
+    found = [r for p in chunks(names) for r in session.execute(query.where(of_models(p)))]
     return sorted(found, key=lambda r: (r.deployed_at, r.deployment_id))
 
 
@@ -115,9 +119,9 @@ def latest_per_model(session: Session, table: Any, names: list[str], *where: Any
     """Each model's newest row of ``table`` (by id) among those ``where`` admits."""
     found: dict[str, Any] = {}
     for p in chunks(names):
-        newest = (select(func.max(table.id)).where(table.model_name.in_(p), *where)).group_by(
-            table.model_name
-        )
+        newest = (
+            select(func.max(table.id)).where(among(session, table.model_name, p), *where)
+        ).group_by(table.model_name)
         found.update(
             {r.model_name: r for r in session.scalars(select(table).where(table.id.in_(newest)))}
         )
@@ -253,7 +257,7 @@ def _stale(session: Session, names: list[str], since: dict[str, datetime]) -> di
         query = (
             select(HealthCheckRow)
             .where(
-                HealthCheckRow.model_name.in_(p),
+                among(session, HealthCheckRow.model_name, p),
                 HealthCheckRow.checked_at > earliest,
                 HealthCheckRow.message.like("figures stale%"),
             )
@@ -281,7 +285,7 @@ def _failures(session: Session, names: list[str]) -> dict[str, list[CheckFailure
             newest = (
                 select(func.max(CheckFailureRow.id))
                 .where(
-                    CheckFailureRow.model_name.in_(p),
+                    among(session, CheckFailureRow.model_name, p),
                     CheckFailureRow.kind == kind,
                     and_(judged.is_(None) | (CheckFailureRow.failed_at > judged)),
                 )

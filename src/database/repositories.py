@@ -6,6 +6,7 @@ They add and read; they never commit. The unit of work owns the transaction.
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -13,6 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from database.among import among
 from database.audit import AuditVerification, append_event, verify_audit_chain
 from database.models import (
     AgentOperationRow,
@@ -111,7 +113,7 @@ class DeploymentRepository:
         """The deployments of these ids that exist, in one query (a tick over many); a later
         ``get`` of one of them reads no more."""
         ids = sorted(set(deployment_ids))
-        of = DeploymentRow.deployment_id.in_
+        of = functools.partial(among, self.session, DeploymentRow.deployment_id)
         found = [
             r for p in chunks(ids) for r in self.session.scalars(select(DeploymentRow).where(of(p)))
         ]
@@ -122,7 +124,7 @@ class DeploymentRepository:
         of two columns (no row objects)."""
         ids = sorted(set(deployment_ids))
         query = select(DeploymentRow.deployment_id, DeploymentRow.model_version)
-        of = DeploymentRow.deployment_id.in_
+        of = functools.partial(among, self.session, DeploymentRow.deployment_id)
         return {d: v for p in chunks(ids) for d, v in self.session.execute(query.where(of(p)))}
 
     def list(
@@ -260,7 +262,7 @@ class RolloutRepository:
         """The rollouts of these deployments that have one, in one query; a later ``find`` of
         one of them reads no more."""
         ids = sorted(set(deployment_ids))
-        of = RolloutRow.deployment_id.in_
+        of = functools.partial(among, self.session, RolloutRow.deployment_id)
         found = [
             r for p in chunks(ids) for r in self.session.scalars(select(RolloutRow).where(of(p)))
         ]

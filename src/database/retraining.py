@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from database.among import among
 from database.models import ApprovalRow
 from database.models_retraining import RetrainingPolicyRow, RetrainingRunRow
 from database.repositories import chunks
@@ -147,7 +148,9 @@ class RetrainingRepository:
         return {
             row.model_name: policy_of(row)
             for p in chunks(names)
-            for row in self.session.scalars(query.where(RetrainingPolicyRow.model_name.in_(p)))
+            for row in self.session.scalars(
+                query.where(among(self.session, RetrainingPolicyRow.model_name, p))
+            )
         }
 
     def last_requested(self, models: Iterable[str]) -> dict[str, datetime]:
@@ -158,7 +161,7 @@ class RetrainingRepository:
         found: dict[str, datetime] = {}
         for p in chunks(names):
             rows = self.session.execute(
-                query.where(RetrainingRunRow.model_name.in_(p)).group_by(
+                query.where(among(self.session, RetrainingRunRow.model_name, p)).group_by(
                     RetrainingRunRow.model_name
                 )
             )

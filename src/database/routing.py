@@ -9,6 +9,7 @@ never takes the write lock, so it neither waits for a writer nor holds one up.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from database.among import among
 from database.engine import read_session
 from database.gateway_stats import storable as storable  # its home before, still imported
 from database.gateway_stats import store_stats
@@ -191,7 +193,7 @@ class DbRouter:
         """The stored tables of these models (those that have one), in one query."""
         names = sorted(set(model_names))
         with read_session(self.session_factory) as session:
-            rows = [r for part in chunks(names) for r in session.scalars(in_names(part))]
+            rows = [r for part in chunks(names) for r in session.scalars(in_names(session, part))]
             return {row.model_name: routes_of(row) for row in rows}
 
     def revisions(self) -> dict[str, int]:
@@ -215,7 +217,9 @@ class DbRouter:
                 rows = session.scalars(select(RouteRow)).all()
             else:
                 names = sorted(models)
-                rows = [r for part in chunks(names) for r in session.scalars(in_names(part))]
+                rows = [
+                    r for part in chunks(names) for r in session.scalars(in_names(session, part))
+                ]
             named: set[str] = set()
             for row in rows:
                 named.update(row.weights)
@@ -321,10 +325,10 @@ class DbMetricsSource:
     def snapshot(self, deployment_ids: Iterable[str]) -> MetricsSnapshot:
         """The figures of these deployments read at once (a tick over many rollouts)."""
         ids = sorted(set(deployment_ids))
-        of = GatewayStatsRow.deployment_id.in_
         # columns, not row objects: a tick over 1,000 rollouts reads thousands of these rows,
         # and an ORM object each cost most of this read's time (the snapshot only reads them)
         with read_session(self.session_factory) as session:
+            of = functools.partial(among, session, GatewayStatsRow.deployment_id)
             rows = [r for p in chunks(ids) for r in session.execute(select(*STATS).where(of(p)))]
         return MetricsSnapshot(rows, ids, self.fresh)
 
@@ -356,9 +360,9 @@ FINGERPRINT = select(
 """One statement, one row: :meth:`DbRouter.fingerprint`."""
 
 
-def in_names(names: list[str]) -> Select[RouteRow]:
+def in_names(session: Session, names: list[str]) -> Select[RouteRow]:
     """The ``routes`` rows of these models."""
-    return select(RouteRow).where(RouteRow.model_name.in_(names))
+    return select(RouteRow).where(among(session, RouteRow.model_name, names))
 
 
 def _ejection_limits(session: Session, named: set[str]) -> dict[str, tuple[float, int, float]]:

@@ -20,13 +20,12 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-import psutil
-
 from lifecycle.errors import BadInputError, EndpointCreationError, PortInUseError
 from lifecycle.ports import Endpoint
 from mlops.mlflow_env import QUIET_ENV
 from mlops.processes import (
     alive,
+    environ_of_pid,
     find_by_env,
     free_port,
     pid_matches,
@@ -163,13 +162,13 @@ class LocalEndpointManager:
         environment names the deployment and this home, or (a server started before
         ``SPT_NOENV``) its command line is still ``bentoml serve`` on the endpoint's port.
 
-        Two reads of ``/proc`` for a server (a monitoring tick makes one check per endpoint):
-        a gone process raises, and a zombie's environment is empty, so it is not ours."""
+        One read of ``/proc`` for a server (a monitoring tick makes one check per endpoint):
+        a gone process's environment cannot be read, and a zombie's is empty, so it is not
+        ours."""
         if not endpoint.pid:
             return False
-        try:
-            env = psutil.Process(endpoint.pid).environ()
-        except psutil.Error:
+        env = environ_of_pid(endpoint.pid)
+        if env is None:
             return False
         ours = {
             "DEPLOYER_DEPLOYMENT_ID": endpoint.deployment_id,

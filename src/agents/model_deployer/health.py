@@ -27,6 +27,7 @@ from database.models import DeploymentRow, HealthCheckRow
 from database.protocols import UnitOfWork
 from lifecycle.gates import Verdict, VerdictStatus, health_gates, shadow_agreement_gate
 from lifecycle.latency import RequestCounts
+from lifecycle.metrics import PerformanceMetrics
 from lifecycle.monitor import (
     OPEN_PHASES,
     MonitorAction,
@@ -197,10 +198,11 @@ class HealthChecks:
             if base is not None
             else RequestCounts()
         )
-        verdicts = health_gates(candidate.metrics(), baseline.metrics(), config)
+        measured, compared = candidate.metrics(), baseline.metrics()  # quantiles: once each
+        verdicts = health_gates(measured, compared, config)
         return {
-            "candidate": _figures(candidate),
-            "baseline": _figures(baseline),
+            "candidate": _figures(measured),
+            "baseline": _figures(compared),
             "config": dict(rollout.config),
         }, verdicts
 
@@ -293,8 +295,7 @@ def _health_row(check: HealthCheck, tick: str, now: datetime) -> HealthCheckRow:
     )
 
 
-def _figures(counts: RequestCounts) -> dict[str, Any]:
-    m = counts.metrics()
+def _figures(m: PerformanceMetrics) -> dict[str, Any]:
     return {
         "requests": m.request_count,
         "errors": m.error_count,
