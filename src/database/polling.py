@@ -7,8 +7,12 @@ second for as long as it runs, so :class:`KeptReader` keeps one connection for i
 the statement, compiled once, on the driver's own cursor in autocommit: a poll is the query
 alone (one statement is one snapshot on both databases). Measured here: about 350 -> 10 us of
 CPU a poll on SQLite, 140 -> 50 us on PostgreSQL, SQLAlchemy's statement machinery being most
-of it. A failed read drops the connection and raises SQLAlchemy's wrapper of the driver's
-error (``OperationalError`` for a dead connection); the next read opens another.
+of it. On SQLite a read first asks ``PRAGMA data_version`` (a number that moves whenever
+another connection, in any process, commits to the file) and answers the row it read last
+when nothing was committed since: the aggregates of a 1,000-model table scan thousands of rows
+in the gateway's own process, and most polls follow no write at all. A failed read drops the
+connection and raises SQLAlchemy's wrapper of the driver's error (``OperationalError`` for a
+dead connection); the next read opens another.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ class KeptReader:
         self.session_factory = session_factory
         self._connection: Connection | None = None
         self._compiled: dict[int, tuple[Select[Any], str]] = {}
+        self._last: dict[str, tuple[Any, tuple[Any, ...]]] = {}
+        """SQLite: each statement's last row, by the ``data_version`` it was read at."""
+        self.reads = 0
+        """How many times a statement was run (not answered from ``_last``)."""
         self._lock = threading.Lock()
 
     def one(self, statement: Select[Any]) -> tuple[Any, ...]:
@@ -50,8 +58,15 @@ class KeptReader:
                 assert driver is not None, "a checked-out connection has its driver's"
                 cursor = driver.cursor()
                 try:
+                    version = None
+                    if engine.dialect.name == "sqlite":
+                        version = cursor.execute("PRAGMA data_version").fetchone()[0]
+                        last = self._last.get(sql)
+                        if last is not None and last[0] == version:
+                            return last[1]  # nothing committed since: the same row
                     cursor.execute(sql)
                     row = cursor.fetchone()
+                    self.reads += 1
                 finally:
                     cursor.close()  # ends SQLite's statement, and with it its read snapshot
             except BaseException as exc:
@@ -60,7 +75,9 @@ class KeptReader:
                 if isinstance(exc, dbapi.Error):
                     raise DBAPIError.instance(sql, None, exc, dbapi.Error) from exc
                 raise
-        assert row is not None, "an aggregate select has one row"
+            assert row is not None, "an aggregate select has one row"
+            if version is not None:  # a commit after the pragma: the next read runs again
+                self._last[sql] = (version, tuple(row))
         return tuple(row)
 
     def _sql(self, statement: Select[Any], engine: Engine) -> str:
@@ -77,6 +94,7 @@ class KeptReader:
             self._close()
 
     def _close(self) -> None:
+        self._last.clear()  # data_version is the connection's own
         connection, self._connection = self._connection, None
         if connection is not None:
             try:
