@@ -360,6 +360,8 @@ def bench_gateway(
                     if result.get("failures"):
                         raise SystemExit(f"{result['failures']} requests failed at {key}")
                     cpu[key].append(used / requests * 1e6)
+                    arm, size = key
+                    print(f"round: {arm} {size} {cpu[key][-1]:.1f} us", file=sys.stderr)
     return gateway_report(sizes, list(sources), rounds, requests, cpu, reloads, idle)
 
 

@@ -176,11 +176,17 @@ class SqlAlchemyUnitOfWork:
             return ReadOnlyTransactionError(
                 "a read-only unit of work tried to write; nothing was written"
             )
-        if isinstance(exc, StaleDataError) or (isinstance(exc, DBAPIError) and _lost_race(exc)):
-            return ConflictError(CONFLICT.format(what=self.what))
-        if isinstance(exc, OperationalError):
-            return as_infrastructure_error(exc)
-        return None
+        return write_error(exc, self.what)
+
+
+def write_error(exc: BaseException | None, what: str) -> ModelDeployerError | None:
+    """The project error for a failed write of ``what`` (a lost race: ``ConflictError``; an
+    unusable database: ``InfrastructureError``), or None to let ``exc`` through unchanged."""
+    if isinstance(exc, StaleDataError) or (isinstance(exc, DBAPIError) and _lost_race(exc)):
+        return ConflictError(CONFLICT.format(what=what))
+    if isinstance(exc, OperationalError):
+        return as_infrastructure_error(exc)
+    return None
 
 
 def _lost_race(exc: DBAPIError) -> bool:

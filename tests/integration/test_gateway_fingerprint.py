@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text, update
@@ -150,3 +151,17 @@ def test_a_poll_whose_kept_connection_died_fails_once_and_the_next_one_reconnect
     with pytest.raises(OperationalError):
         router.fingerprint()
     assert router.fingerprint() == first
+
+
+def test_on_sqlite_a_poll_reads_again_only_after_a_commit(tmp_path: Path) -> None:
+    """SQLite's aggregates scan every row in the gateway's own process: a poll with nothing
+    committed since the last (``PRAGMA data_version`` unmoved) answers the last row unread."""
+    router = DbRouter(world(f"sqlite:///{tmp_path / 'state.db'}"))
+    reader = router._poller
+    first = router.fingerprint()
+    runs = reader.reads
+    assert router.fingerprint() == first and reader.reads == runs, "no commit: not read again"
+    router.save(Routes("iris", {"i1": 100}), "alice")  # another connection commits
+    moved_to = router.fingerprint()
+    assert moved_to != first and reader.reads == runs + 1
+    assert router.fingerprint() == moved_to and reader.reads == runs + 1

@@ -12,6 +12,16 @@ stand-in) is polled as before: the revisions every poll, everything every
 
 Each request sees the old snapshot or the new one, never a mix: the snapshot is replaced
 whole, on the event loop, after the reads.
+
+How late a gateway can be. A table written through ``ConfirmingRouter`` is pushed (served at
+once, confirmed by the writer). A gateway that missed the push (down, slow, unreachable, a
+writer that does not push) serves the stored table after its next poll: at most
+``poll_interval`` (0.5 s) plus one load of the changed tables, since every save moves the
+fingerprint (a revision and ``updated_at``). A change the aggregates could miss (writes
+between two polls by writers whose clocks disagree, leaving the tables' count, revision sum
+and newest time as they were) is caught by the full load every ``full_reload_interval``
+(300 s): that is the slowest convergence.
+The poll stays the backstop: a push only makes the table arrive sooner.
 """
 
 from __future__ import annotations
