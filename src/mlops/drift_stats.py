@@ -17,9 +17,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats  # type: ignore[import-untyped]
 
 from lifecycle.drift import ColumnStatistic
+
+
+def _stats() -> Any:
+    """``scipy.stats``, imported on the first test run, not with this module: it takes about a
+    second to import, and the ``deployer`` command line imports this module for every command."""
+    from scipy import stats  # type: ignore[import-untyped]
+
+    return stats
+
 
 EPSILON = 1e-4
 """The share an empty bin counts as in the PSI."""
@@ -54,6 +62,7 @@ def numeric_statistic(
     ref_counts = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=BINS)
     cur_counts = np.bincount(np.searchsorted(edges, current, side="right"), minlength=BINS)
     spread = float(np.std(reference))
+    stats = _stats()
     distance = float(stats.wasserstein_distance(reference, current))
     scaled = distance / spread if spread > 0 else (0.0 if distance == 0 else math.inf)
     # The exact KS distribution costs ~40 ms a column at 5,000 x 10,000 rows; past a million
@@ -86,7 +95,7 @@ def categorical_statistic(
     if len(labels) < 2:  # one category on both sides: identical, nothing to test
         statistic, p_value = 0.0, 1.0
     else:
-        result = stats.chi2_contingency(table, correction=False)
+        result = _stats().chi2_contingency(table, correction=False)
         statistic, p_value = float(result.statistic), float(result.pvalue)
     return ColumnStatistic(
         name=name,
