@@ -149,6 +149,7 @@ def ray_test_cluster() -> Iterator[RayCluster]:
 WIDE_SCOPES = {"module", "package", "class"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker reads the marks
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
@@ -176,3 +177,25 @@ def _shares_a_stack(module: object) -> bool:
         return False
     scopes = (getattr(value, "_fixture_function_marker", None) for value in vars(module).values())
     return any(str(getattr(marker, "scope", "")) in WIDE_SCOPES for marker in scopes)
+
+
+class _GroupedNodeIds:
+    """pytest-xdist 3.8 names an item's group by suffixing ``item._nodeid`` in its worker's
+    ``pytest_collection_modifyitems``, which pytest 9 no longer reads (a node id is
+    ``item._id``), so ``--dist loadgroup`` grouped nothing: a two-worker run started a Ray
+    cluster on each worker and split the story modules (test_cli_agent, test_cli_watch) over
+    the workers, out of order. This carries the suffix over, after xdist's hook."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        from _pytest.nodeid import NodeId
+
+        for item in items:
+            suffixed = getattr(item, "_nodeid", None)
+            if isinstance(suffixed, str) and "@" in suffixed and suffixed != item.nodeid:
+                item._id = NodeId.parse(suffixed)  # type: ignore[attr-defined]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_GroupedNodeIds(), "deployer-grouped-node-ids")
