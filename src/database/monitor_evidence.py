@@ -17,14 +17,14 @@ from typing import Any
 from sqlalchemy import and_, func, select, union_all
 from sqlalchemy.orm import Session
 
-from database.among import among
+from database.among import among, chunks
 from database.models import DeploymentRow, HealthCheckRow
 from database.models_drift import DriftCheckRow
 from database.models_feedback import QualityCheckRow
 from database.models_monitor import CheckFailureRow, MonitorDecisionRow
 from database.models_retraining import RetrainingPolicyRow, RetrainingRunRow
 from database.models_slo import SloStateRow
-from database.repositories import RolloutRepository, chunks
+from database.repositories import RolloutRepository
 from lifecycle.monitor import OPEN_PHASES
 from lifecycle.shadow_watch import ShadowEvidence, failed_gates
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus
