@@ -11,7 +11,7 @@ and parsed once. SQLite has no arrays and keeps ``IN``. Same rows, same statemen
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, any_, literal
@@ -29,3 +29,9 @@ def among(on: Session | Connection, column: Any, keys: Iterable[Any]) -> ColumnE
         return found
     result: ColumnElement[bool] = column.in_(values)
     return result
+
+
+def chunks(keys: list[str], size: int = 2000) -> Iterator[list[str]]:
+    """``keys`` in lists small enough for one ``IN (...)`` on every database."""
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]

@@ -99,7 +99,8 @@ class MonitorRepository:
 
     def last_signatures(self, models: Iterable[str]) -> dict[str, str]:
         """Each model's newest decision's signature (a model without one is left out)."""
-        rows = latest_per_model(self.session, MonitorDecisionRow, sorted(set(models)))
+        names, signature = sorted(set(models)), MonitorDecisionRow.signature
+        rows = latest_per_model(self.session, MonitorDecisionRow, names, columns=[signature])
         return {m: row.signature for m, row in rows.items()}
 
 

@@ -17,14 +17,14 @@ from typing import Any
 from sqlalchemy import and_, func, select, union_all
 from sqlalchemy.orm import Session
 
-from database.among import among
+from database.among import among, chunks
 from database.models import DeploymentRow, HealthCheckRow
 from database.models_drift import DriftCheckRow
 from database.models_feedback import QualityCheckRow
 from database.models_monitor import CheckFailureRow, MonitorDecisionRow
 from database.models_retraining import RetrainingPolicyRow, RetrainingRunRow
 from database.models_slo import SloStateRow
-from database.repositories import RolloutRepository, chunks
+from database.repositories import RolloutRepository
 from lifecycle.monitor import OPEN_PHASES
 from lifecycle.shadow_watch import ShadowEvidence, failed_gates
 from lifecycle.stages import LIVE_STATUSES, DeploymentStatus
@@ -53,7 +53,9 @@ def evidence_many(session: Session, models: Iterable[str], now: datetime) -> dic
     names = sorted(set(models))
     if not names:
         return {}
-    last = latest_per_model(session, MonitorDecisionRow, names)
+    last = latest_per_model(
+        session, MonitorDecisionRow, names, columns=[MonitorDecisionRow.decided_at]
+    )
     policies = dict(_rows(session, RetrainingPolicyRow.model_name, RetrainingPolicyRow.updated_at,
                           RetrainingPolicyRow.model_name, names))  # fmt: skip
     runs = dict(_rows(session, RetrainingRunRow.active_model, RetrainingRunRow.id,
@@ -115,13 +117,21 @@ def _live(session: Session, names: list[str]) -> list[Any]:
     return sorted(found, key=lambda r: (r.deployed_at, r.deployment_id))
 
 
-def latest_per_model(session: Session, table: Any, names: list[str], *where: Any) -> dict[str, Any]:
-    """Each model's newest row of ``table`` (by id) among those ``where`` admits."""
+def latest_per_model(
+    session: Session, table: Any, names: list[str], *where: Any, columns: Sequence[Any] = ()
+) -> dict[str, Any]:
+    """Each model's newest row of ``table`` (by id) among those ``where`` admits: its row
+    object, or with ``columns`` a plain row of those columns and ``model_name`` (a decision's
+    row holds its whole evidence as JSON: 1,000 of them decoded only for a date each)."""
     found: dict[str, Any] = {}
     for p in chunks(names):
         newest = (
             select(func.max(table.id)).where(among(session, table.model_name, p), *where)
         ).group_by(table.model_name)
+        if columns:
+            read = session.execute(select(table.model_name, *columns).where(table.id.in_(newest)))
+            found.update({r.model_name: r for r in read})
+            continue
         found.update(
             {r.model_name: r for r in session.scalars(select(table).where(table.id.in_(newest)))}
         )

@@ -14,6 +14,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from sqlalchemy import Row
+
 from database.audit import AuditVerification
 from database.models import (
     AgentOperationRow,
@@ -29,6 +31,7 @@ from database.models_access import ApiTokenRow, RoleBindingRow, TenantRow
 from database.quotas import QuotaRepository
 from database.retraining import RetrainingRepository
 from database.slo import SloRepository
+from database.tick_reads import DeploymentFacts
 from lifecycle.approval import Role
 from lifecycle.stages import DeploymentStatus, ModelStage
 from lifecycle.tenants import DEFAULT_TENANT, Grants
@@ -63,12 +66,18 @@ class Deployments(Protocol):
 
     def versions(self, deployment_ids: Iterable[str]) -> dict[str, str]: ...
 
+    def change_marks(
+        self, deployment_ids: Iterable[str]
+    ) -> dict[str, tuple[str | None, datetime | None]]: ...
+
     def list(
         self,
         model_name: str | None = None,
         statuses: Iterable[DeploymentStatus] | None = None,
         status: DeploymentStatus | None = None,
     ) -> Sequence[DeploymentRow]: ...
+
+    def facts(self, model_name: str | None = None) -> builtins.list[DeploymentFacts]: ...
 
     def model_names(self, statuses: Iterable[DeploymentStatus]) -> builtins.list[str]: ...
 
@@ -155,11 +164,17 @@ class Rollouts(Protocol):
 
     def find_many(self, deployment_ids: Iterable[str]) -> dict[str, RolloutRow]: ...
 
+    def last_messages(self, deployment_ids: Iterable[str]) -> dict[str, str]: ...
+
     def set_messages(self, messages: Mapping[str, str]) -> None: ...
 
     def in_phases(
         self, phases: Iterable[str], model_name: str | None = None
     ) -> Sequence[RolloutRow]: ...
+
+    def read_in_phases(
+        self, phases: Iterable[str], model_name: str | None = None
+    ) -> Sequence[Row[Any]]: ...
 
 
 class HealthChecks(Protocol):
@@ -167,7 +182,7 @@ class HealthChecks(Protocol):
 
     def add(self, row: HealthCheckRow) -> HealthCheckRow: ...
 
-    def add_many(self, rows: Iterable[HealthCheckRow]) -> None: ...
+    def add_many(self, rows: Iterable[Mapping[str, Any]]) -> None: ...
 
     def list(
         self, deployment_id: str | None = None, model_name: str | None = None, limit: int = 100

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from database.among import among
+from database import tick_reads
+from database.among import among, chunks
 from database.audit import AuditVerification, append_event, verify_audit_chain
 from database.models import (
     AgentOperationRow,
@@ -26,15 +27,10 @@ from database.models import (
     RolloutRow,
     VersionRecordRow,
 )
+from database.tick_reads import OPEN_ROLLOUT, DeploymentFacts
 from lifecycle.errors import UnknownModelError
 from lifecycle.records import model_version_id, utcnow
 from lifecycle.stages import DeploymentStatus, ModelStage
-
-
-def chunks(keys: builtins.list[str], size: int = 2000) -> Iterator[builtins.list[str]]:
-    """``keys`` in lists small enough for one ``IN (...)`` on every database."""
-    for start in range(0, len(keys), size):
-        yield keys[start : start + size]
 
 
 class ModelVersionRepository:
@@ -127,6 +123,12 @@ class DeploymentRepository:
         of = functools.partial(among, self.session, DeploymentRow.deployment_id)
         return {d: v for p in chunks(ids) for d, v in self.session.execute(query.where(of(p)))}
 
+    def change_marks(
+        self, deployment_ids: Iterable[str]
+    ) -> dict[str, tuple[str | None, datetime | None]]:
+        """Each of these deployments' change mark (run id, since), those that exist."""
+        return tick_reads.change_marks(self.session, deployment_ids)
+
     def list(
         self,
         model_name: str | None = None,
@@ -144,6 +146,10 @@ class DeploymentRepository:
         if statuses is not None:
             query = query.where(DeploymentRow.status.in_([s.value for s in statuses]))
         return self.session.scalars(query).all()
+
+    def facts(self, model_name: str | None = None) -> builtins.list[DeploymentFacts]:
+        """``list(model_name)`` as ``DeploymentFacts`` (the monitoring tick's read)."""
+        return tick_reads.facts(self.session, model_name)
 
     def model_names(self, statuses: Iterable[DeploymentStatus]) -> builtins.list[str]:
         """The models with a deployment in one of ``statuses``, sorted: one read of one
@@ -268,6 +274,10 @@ class RolloutRepository:
         ]
         return {row.deployment_id: row for row in found}
 
+    def last_messages(self, deployment_ids: Iterable[str]) -> dict[str, str]:
+        """What each of these deployments' rollouts (those that have one) said last."""
+        return tick_reads.last_messages(self.session, deployment_ids)
+
     def set_messages(self, messages: Mapping[str, str]) -> None:
         """Set each rollout's ``last_message`` (by deployment id) in one statement: a tick's
         words about the rollouts it held, which no other writer reads to decide anything."""
@@ -285,14 +295,20 @@ class RolloutRepository:
         self, phases: Iterable[str], model_name: str | None = None
     ) -> Sequence[RolloutRow]:
         """Rollouts in any of ``phases`` (of one model, or all), oldest deployment first."""
-        query = (
-            select(RolloutRow)
-            .where(RolloutRow.phase.in_(list(phases)))
-            .order_by(RolloutRow.model_name, RolloutRow.deployment_id)
-        )
-        if model_name is not None:
-            query = query.where(RolloutRow.model_name == model_name)
-        return self.session.scalars(query).all()
+        return self.session.scalars(_in_phases(select(RolloutRow), phases, model_name)).all()
+
+    def read_in_phases(
+        self, phases: Iterable[str], model_name: str | None = None
+    ) -> Sequence[Row[Any]]:
+        """``in_phases`` as plain rows of the monitor's columns (``tick_reads.OPEN_ROLLOUT``)."""
+        return self.session.execute(_in_phases(select(*OPEN_ROLLOUT), phases, model_name)).all()
+
+
+def _in_phases(query: Select[Any], phases: Iterable[str], model_name: str | None) -> Select[Any]:
+    query = query.where(RolloutRow.phase.in_(list(phases))).order_by(
+        RolloutRow.model_name, RolloutRow.deployment_id
+    )
+    return query if model_name is None else query.where(RolloutRow.model_name == model_name)
 
 
 class HealthCheckRepository:
@@ -324,23 +340,12 @@ class HealthCheckRepository:
             query = query.where(HealthCheckRow.action.in_(builtins.list(actions)))
         return list(reversed(self.session.scalars(query).all()))
 
-    def add_many(self, rows: Iterable[HealthCheckRow]) -> None:
-        """Insert these judgements in one statement (a tick's, one per deployment)."""
-        values = [
-            {
-                "deployment_id": r.deployment_id,
-                "model_name": r.model_name,
-                "checked_at": r.checked_at,
-                "status": r.status,
-                "action": r.action,
-                "metrics": r.metrics,
-                "message": r.message,
-                "tick_id": r.tick_id,
-            }
-            for r in rows
-        ]
+    def add_many(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Insert these judgements (each its columns' values) in one statement, a tick's, one
+        per deployment: as values, not row objects the insert would only read back."""
+        values = list(rows)
         if values:
-            self.session.execute(insert(HealthCheckRow), values)
+            self.session.execute(insert(cast(Table, HealthCheckRow.__table__)), values)
 
     def count_since(self, deployment_id: str, after: datetime) -> int:
         """How many judgements of a deployment were made after ``after`` (the monitor's ticks

@@ -13,10 +13,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from database.among import among
+from database.among import among, chunks
 from database.models import ApprovalRow
 from database.models_retraining import RetrainingPolicyRow, RetrainingRunRow
-from database.repositories import chunks
 from lifecycle.errors import ConflictError
 from lifecycle.retraining import ACTIVE_RUN_STATUSES, RetrainingPolicy, RunStatus, Trigger
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from database.among import among
+from database.among import among, chunks
 from database.engine import read_session
 from database.gateway_stats import storable as storable  # its home before, still imported
 from database.gateway_stats import store_stats
@@ -26,7 +26,6 @@ from database.metrics_snapshot import MetricsSnapshot
 from database.models import DeploymentRow, GatewayStatsRow, ModelVersionRow, RolloutRow, RouteRow
 from database.models_watch import CaptureSettingRow
 from database.polling import KeptReader
-from database.repositories import chunks
 from database.uow import SqlAlchemyUnitOfWork
 from lifecycle.errors import UnknownModelError
 from lifecycle.latency import RequestCounts, merged_metrics, summed_counts
@@ -62,8 +61,19 @@ class RoutingState:
     the gateway ejects it once its errors certainly exceed them (``lifecycle.breaker``)."""
 
 
-def routes_of(row: RouteRow) -> Routes:
-    """The domain value of one ``routes`` row (its columns are the JSON codec's fields)."""
+TABLE = (
+    RouteRow.model_name,
+    RouteRow.weights,
+    RouteRow.shadow_deployment_id,
+    RouteRow.shadow_percent,
+    RouteRow.stable_deployment_id,
+)
+"""The columns of a ``routes`` row that ``routes_of`` reads."""
+
+
+def routes_of(row: RouteRow | Row[Any]) -> Routes:
+    """The domain value of one ``routes`` row (its columns are the JSON codec's fields), a
+    row object or its ``TABLE`` columns."""
     return Routes.from_json(
         {
             "model_name": row.model_name,
@@ -193,7 +203,9 @@ class DbRouter:
         """The stored tables of these models (those that have one), in one query."""
         names = sorted(set(model_names))
         with read_session(self.session_factory) as session:
-            rows = [r for part in chunks(names) for r in session.scalars(in_names(session, part))]
+            query = select(*TABLE)  # columns, no row objects (a tick reads 1,000 tables)
+            of = functools.partial(among, session, RouteRow.model_name)
+            rows = [r for part in chunks(names) for r in session.execute(query.where(of(part)))]
             return {row.model_name: routes_of(row) for row in rows}
 
     def revisions(self) -> dict[str, int]:

@@ -8,6 +8,7 @@ their environment) first, sends SIGTERM to all, waits, then SIGKILLs what is lef
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import time
 from collections import deque
@@ -79,7 +80,7 @@ def environ_of_pid(pid: int) -> dict[str, str] | None:
     psutil elsewhere. A zombie's environment is empty."""
     if _PROC.is_dir():
         try:
-            return parsed_environ(Path(f"/proc/{pid}/environ").read_bytes())
+            return parsed_environ(_read_all(f"/proc/{pid}/environ"))
         except OSError:
             return None
     try:
@@ -89,6 +90,19 @@ def environ_of_pid(pid: int) -> dict[str, str] | None:
 
 
 _PROC = Path("/proc/self")
+
+
+def _read_all(path: str) -> bytes:
+    """A small file's bytes through the bare system calls (a tick reads 2,000 of them: the
+    buffered file object and ``pathlib`` cost more than the reads)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        parts = []
+        while part := os.read(fd, 65536):
+            parts.append(part)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def tree(pid: int) -> list[psutil.Process]:

@@ -10,6 +10,7 @@ the fake: the aliases' registry calls are not the state DB's round trips.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from agents.commands import Tick
 from agents.entrypoints import watch
 from agents.model_deployer.agent import ModelDeployerAgent
 from agents.model_deployer.deps import AgentPolicy, DeployerDeps
+from agents.model_deployer.views import open_rollout_of
 from agents.settings import Settings
 from agents.supervisor.agent import SystemAgent
 from database import leases, locks
@@ -33,7 +35,9 @@ from database.models import HealthCheckRow, RolloutRow
 from database.models_safety import ModelLockRow
 from database.routing import DbMetricsSource, DbRouter
 from database.services import DbPackageLedger
+from database.tick_reads import DeploymentFacts
 from database.uow import SqlAlchemyUnitOfWork
+from lifecycle.monitor import OPEN_PHASES
 from lifecycle.ports import ModelRegistry
 from lifecycle.stages import LIVE_STATUSES
 from memory.store_memory import StoreMemory
@@ -46,6 +50,8 @@ from tests.schema_template import migrated
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from scale_world import World, report_figures, seed, stop_endpoints
+
+FIELDS = [f.name for f in dataclasses.fields(DeploymentFacts)]
 
 
 class Counted:
@@ -183,6 +189,21 @@ def test_the_batched_reads_return_what_each_read_alone_returns(
                     rollouts[deployment_id].baseline_deployment_id == found.baseline_deployment_id
                 )
     assert set(rollouts) == set(seeded.rollouts)
+    with SqlAlchemyUnitOfWork(factory) as uow:  # the tick's column reads: what the rows say
+        rows = uow.deployments.list()
+        facts = uow.deployments.facts()
+        marks = uow.deployments.change_marks(ids)
+        said = uow.rollouts.last_messages(ids)
+        open_rows = uow.rollouts.in_phases(OPEN_PHASES)
+        open_read = uow.rollouts.read_in_phases(OPEN_PHASES)
+        assert [f.deployment_id for f in facts] == [r.deployment_id for r in rows]
+        for fact, row in zip(facts, rows, strict=True):
+            assert fact.endpoint() == row.endpoint()
+            assert fact == DeploymentFacts(**{k: getattr(row, k) for k in FIELDS})
+        assert marks == {r.deployment_id: (r.changing_run_id, r.changing_since) for r in rows
+                         if r.deployment_id in ids}  # fmt: skip
+        assert said == {d: r.last_message for d, r in rollouts.items()}
+        assert [open_rollout_of(r) for r in open_read] == [open_rollout_of(r) for r in open_rows]
     router = DbRouter(factory)
     tables = router.tables([*seeded.models, "unrouted"])
     assert tables == {m: router.get_routes(m) for m in seeded.models}

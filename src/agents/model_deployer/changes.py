@@ -16,12 +16,14 @@ by the next one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from agents.keyed_steps import already_done, once
 from agents.model_deployer.deps import DeployerDeps
 from database.models import DeploymentRow
 from database.protocols import UnitOfWork
+from database.tick_reads import DeploymentFacts
 from lifecycle.errors import ConflictError
 from lifecycle.monitor import change_in_flight, mark_taken
 
@@ -88,11 +90,14 @@ def unmark(uow: UnitOfWork, holder: str, deployment_ids: list[str]) -> None:
             row.changing_run_id, row.changing_since = None, None
 
 
-def left_alone(deps: DeployerDeps, row: DeploymentRow) -> bool:
+def left_alone(deps: DeployerDeps, row: DeploymentRow | DeploymentFacts) -> bool:
     """Whether the monitor leaves ``row`` alone: another actor's run is changing it now."""
-    return change_in_flight(
-        row.changing_run_id, row.changing_since, deps.clock.now(), deps.policy.change_mark_seconds
-    )
+    return marked_now(deps, row.changing_run_id, row.changing_since)
+
+
+def marked_now(deps: DeployerDeps, run_id: str | None, since: datetime | None) -> bool:
+    """``left_alone`` over a deployment's mark as read (``deployments.change_marks``)."""
+    return change_in_flight(run_id, since, deps.clock.now(), deps.policy.change_mark_seconds)
 
 
 def _held_by_another(deps: DeployerDeps, row: DeploymentRow, holder: str) -> bool:

@@ -29,7 +29,7 @@ from typing import Any
 from agents.model_deployer.deps import DeployerDeps
 from agents.model_deployer.state import HealthCheck
 from agents.model_deployer.views import OpenRollout, views_of
-from database.models import DeploymentRow
+from database.tick_reads import DeploymentFacts
 from lifecycle.errors import ModelDeployerError
 from lifecycle.monitor import MonitorAction, RolloutPhase
 from lifecycle.ports import MetricsSource, Routes
@@ -66,7 +66,7 @@ def plan_decided(
     tick: str,
     checks: Iterable[HealthCheck],
     rollouts: Iterable[OpenRollout],
-    rows: Mapping[str, DeploymentRow],
+    rows: Mapping[str, DeploymentFacts],
     figures: MetricsSource,
     now: datetime,
 ) -> dict[str, RollbackPlan]:
@@ -94,7 +94,7 @@ def _plan(
     tick: str,
     check: HealthCheck,
     rollout: OpenRollout,
-    rows: Mapping[str, DeploymentRow],
+    rows: Mapping[str, DeploymentFacts],
     figures: MetricsSource,
     now: datetime,
 ) -> RollbackPlan:
@@ -114,7 +114,7 @@ def _plan(
 
 def _warm(
     deps: DeployerDeps,
-    row: DeploymentRow,
+    row: DeploymentFacts,
     routes: Routes,
     figures: MetricsSource,
     max_error_rate: float,

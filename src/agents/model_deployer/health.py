@@ -16,15 +16,15 @@ from datetime import datetime
 from typing import Any
 
 from agents.keyed_steps import once
-from agents.model_deployer.changes import left_alone
+from agents.model_deployer.changes import left_alone, marked_now
 from agents.model_deployer.decided import Plans, pending_of, plan_decided
 from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
 from agents.model_deployer.rollouts import mark_of, rollout_config
 from agents.model_deployer.slo import SloGuard
 from agents.model_deployer.state import HealthCheck, MonitorReport, State
 from agents.model_deployer.views import OpenRollout, open_rollout_of
-from database.models import DeploymentRow, HealthCheckRow
 from database.protocols import UnitOfWork
+from database.tick_reads import DeploymentFacts
 from lifecycle.gates import Verdict, VerdictStatus, health_gates, shadow_agreement_gate
 from lifecycle.latency import RequestCounts
 from lifecycle.metrics import PerformanceMetrics
@@ -56,9 +56,10 @@ class HealthChecks:
         self.slo.assessed.clear()
         scope = set(state.model_names)  # a tick over several models: theirs alone
         with self.deps.uow() as uow:
-            rollouts = [open_rollout_of(r) for r in uow.rollouts.in_phases(OPEN_PHASES, model)
+            # read as columns, not row objects: the tick changes none of them through these
+            rollouts = [open_rollout_of(r) for r in uow.rollouts.read_in_phases(OPEN_PHASES, model)
                         if not scope or r.model_name in scope]  # fmt: skip
-            rows = {d.deployment_id: d for d in uow.deployments.list(model)
+            rows = {d.deployment_id: d for d in uow.deployments.facts(model)
                     if not scope or d.model_name in scope}  # fmt: skip
         owned = {r.deployment_id for r in rollouts}
         busy = {d for d, row in rows.items() if left_alone(self.deps, row)}
@@ -82,41 +83,70 @@ class HealthChecks:
 
         def act(uow: UnitOfWork) -> dict[str, Any]:
             ids = {d for c in checks for d in (c.deployment_id, c.target) if d}
-            # read at once and kept referenced (the session's identity map holds rows weakly):
-            # the gets and finds below find them loaded and read no more
-            loaded = (uow.deployments.get_many(ids), uow.rollouts.find_many(ids))
-            left = [c.deployment_id for c in checks if self._marked(uow, c)]
+            marks = uow.deployments.change_marks(ids)  # columns: no row objects for 2,000
+            left = [c.deployment_id for c in checks if self._marked(uow, marks, c)]
             kept = [c for c in checks if c.deployment_id not in left]
+            decided = [c.deployment_id for c in kept if c.action is MonitorAction.ROLLBACK]
+            # the rollouts a rollback is written into, as row objects, read at once and kept
+            # referenced (the session's identity map holds rows weakly: a later find reads no
+            # more); of the others only what they said last is read
+            loaded = uow.rollouts.find_many(decided) if decided else {}
+            told = uow.rollouts.last_messages(c.deployment_id for c in kept if c.action
+                                              is not MonitorAction.ROLLBACK)  # fmt: skip
             said: dict[str, str] = {}
             uow.health_checks.add_many(_health_row(c, tick, now) for c in kept)
             for check in kept:
-                self.slo.record(uow, check.deployment_id, now)
-                if check.action is MonitorAction.ROLLBACK and check.metrics.get("slo"):
-                    self.slo.open_for_rollback(uow, check, now)
-                rollout = uow.rollouts.find(check.deployment_id)
-                if rollout is None:
-                    continue
-                if check.action is not MonitorAction.ROLLBACK or rollout.pending is not None:
-                    if rollout.last_message != check.message:
-                        said[check.deployment_id] = check.message
-                    continue
-                rollout.last_message = check.message
-                if rollout.pending is None:
-                    rollout.pending = pending_of(tick, check, now, plans)
-                    _audit_stale(uow, check)
+                dep = check.deployment_id
+                self.slo.record(uow, dep, now)
+                if check.action is MonitorAction.ROLLBACK:
+                    self._store_rollback(uow, check, tick, now, plans, said)
+                elif dep in told and told[dep] != check.message:
+                    said[dep] = check.message
             uow.rollouts.set_messages(said)  # one statement: what each judgement said
             del loaded
             return {"left_alone": left}
 
         return act
 
-    def _marked(self, uow: UnitOfWork, check: HealthCheck) -> bool:
+    def _store_rollback(
+        self,
+        uow: UnitOfWork,
+        check: HealthCheck,
+        tick: str,
+        now: datetime,
+        plans: Plans,
+        said: dict[str, str],
+    ) -> None:
+        """A decided rollback written into its rollout (``pending``), once: a rollback already
+        pending there only has its message said (in ``said``)."""
+        if check.metrics.get("slo"):
+            self.slo.open_for_rollback(uow, check, now)
+        rollout = uow.rollouts.find(check.deployment_id)
+        if rollout is None:
+            return
+        if rollout.pending is not None:
+            if rollout.last_message != check.message:
+                said[check.deployment_id] = check.message
+            return
+        rollout.last_message = check.message
+        rollout.pending = pending_of(tick, check, now, plans)
+        _audit_stale(uow, check)
+
+    def _marked(
+        self,
+        uow: UnitOfWork,
+        marks: dict[str, tuple[str | None, datetime | None]],
+        check: HealthCheck,
+    ) -> bool:
         """Whether the check's deployment (or its baseline) is marked by a run changing it."""
-        ids = [check.deployment_id, check.target]
-        return any(left_alone(self.deps, uow.deployments.get(d)) for d in ids if d)
+        ids = [d for d in (check.deployment_id, check.target) if d]
+        for d in ids:
+            if d not in marks:
+                uow.deployments.get(d)  # gone since it was judged: says which
+        return any(marked_now(self.deps, *marks[d]) for d in ids)
 
     def _judge(
-        self, rollout: OpenRollout, rows: dict[str, DeploymentRow], source: MetricsSource
+        self, rollout: OpenRollout, rows: dict[str, DeploymentFacts], source: MetricsSource
     ) -> HealthCheck:
         """One rollout's judgement (``lifecycle.monitor.judge``), with the figures it was made
         on (``source``: the tick's snapshot of them); a rollback already decided is finished
@@ -137,7 +167,7 @@ class HealthChecks:
         decision = judge(rollout.view, verdicts, now, alive, rollout.pending, stale)
         return _check(row, decision, figures, base, verdicts)
 
-    def _slo_of(self, row: DeploymentRow) -> tuple[dict[str, Any], list[Verdict]]:
+    def _slo_of(self, row: DeploymentFacts) -> tuple[dict[str, Any], list[Verdict]]:
         """A warm rollout's deployment's service levels, judged once: its breaches join the
         rollout's gates (a rollback to the warm baseline, inside the guard window); nothing
         else it says holds the rollout up."""
@@ -169,8 +199,8 @@ class HealthChecks:
     def _verdicts(
         self,
         rollout: OpenRollout,
-        row: DeploymentRow,
-        base: DeploymentRow | None,
+        row: DeploymentFacts,
+        base: DeploymentFacts | None,
         source: MetricsSource,
     ) -> tuple[dict[str, Any], list[Verdict]]:
         """The gates of the rollout's phase over the requests of its current step."""
@@ -207,7 +237,7 @@ class HealthChecks:
         }, verdicts
 
     def _sweep(
-        self, rows: dict[str, DeploymentRow], owned: set[str], bases: set[str]
+        self, rows: dict[str, DeploymentFacts], owned: set[str], bases: set[str]
     ) -> list[HealthCheck]:
         """Routed, active deployments no rollout owns: a dead server is restarted in place, a
         live one's service levels judged (``SloGuard.check``), unless a rollout compares with it.
@@ -241,10 +271,10 @@ def _judged(rollouts: list[OpenRollout]) -> set[str]:
 
 
 def _check(
-    row: DeploymentRow,
+    row: DeploymentFacts,
     decision: MonitorDecision,
     figures: dict[str, Any],
-    base: DeploymentRow | None,
+    base: DeploymentFacts | None,
     verdicts: list[Verdict] | None = None,
 ) -> HealthCheck:
     return HealthCheck(
@@ -282,17 +312,18 @@ def _audit_stale(uow: UnitOfWork, check: HealthCheck) -> None:
     )
 
 
-def _health_row(check: HealthCheck, tick: str, now: datetime) -> HealthCheckRow:
-    return HealthCheckRow(
-        deployment_id=check.deployment_id,
-        model_name=check.model_name,
-        checked_at=now,
-        status=check.status.value,
-        action=check.action.value,
-        metrics=check.metrics,
-        message=check.message,
-        tick_id=tick,
-    )
+def _health_row(check: HealthCheck, tick: str, now: datetime) -> dict[str, Any]:
+    """The ``health_checks`` row of a judgement, as its columns' values."""
+    return {
+        "deployment_id": check.deployment_id,
+        "model_name": check.model_name,
+        "checked_at": now,
+        "status": check.status.value,
+        "action": check.action.value,
+        "metrics": check.metrics,
+        "message": check.message,
+        "tick_id": tick,
+    }
 
 
 def _figures(m: PerformanceMetrics) -> dict[str, Any]:

@@ -23,8 +23,9 @@ from typing import Any
 
 from agents.model_deployer.deps import MONITOR_ACTOR, DeployerDeps
 from agents.model_deployer.state import HealthCheck
-from database.models import DeploymentRow, RolloutRow
+from database.models import RolloutRow
 from database.protocols import UnitOfWork
+from database.tick_reads import DeploymentFacts
 from lifecycle.gates import VerdictStatus
 from lifecycle.metrics import PerformanceMetrics
 from lifecycle.monitor import MonitorAction, RolloutPhase
@@ -98,7 +99,7 @@ class SloGuard:
         self.deps = deps
         self.assessed: dict[str, SloAssessment] = {}
 
-    def assess(self, row: DeploymentRow) -> SloAssessment:
+    def assess(self, row: DeploymentFacts) -> SloAssessment:
         """Judge ``row`` on its trailing window (and baseline), against its model's goals."""
         policy, dep = self.deps.policy, row.deployment_id
         counts = self.deps.metrics.counts(dep)  # the metrics source reads in its own session
@@ -129,7 +130,7 @@ class SloGuard:
         self.assessed[dep] = found
         return found
 
-    def check(self, row: DeploymentRow, rows: dict[str, DeploymentRow]) -> HealthCheck:
+    def check(self, row: DeploymentFacts, rows: dict[str, DeploymentFacts]) -> HealthCheck:
         """The judgement of a routed deployment no rollout owns, and what its breach leads to."""
         found = self.assess(row)
         warm = _warm_previous(self.deps, row, rows)
@@ -256,7 +257,7 @@ def _with(found: SloAssessment, **changes: Any) -> SloAssessment:
     return replace(found, **changes)
 
 
-def _completed_at(rollout: RolloutRow | None, row: DeploymentRow) -> datetime:
+def _completed_at(rollout: RolloutRow | None, row: DeploymentFacts) -> datetime:
     """When the deployment's release completed, short of the replaced deployment's drain time
     (``check`` prefers it): a completed rollout's last step (the canary's 100%), else its
     deploy."""
@@ -266,8 +267,8 @@ def _completed_at(rollout: RolloutRow | None, row: DeploymentRow) -> datetime:
 
 
 def _warm_previous(
-    deps: DeployerDeps, row: DeploymentRow, rows: dict[str, DeploymentRow]
-) -> DeploymentRow | None:
+    deps: DeployerDeps, row: DeploymentFacts, rows: dict[str, DeploymentFacts]
+) -> DeploymentFacts | None:
     """The newest replaced deployment of the model still warm (draining, its server alive)."""
     warm = [
         r

@@ -6,15 +6,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Row
+
 from database.models import DeploymentRow, ModelVersionRow, RolloutRow
 from database.protocols import UnitOfWork
+from database.tick_reads import DeploymentFacts
 from lifecycle.comparing_gates import ProductionComparison, comparison_of
 from lifecycle.monitor import RolloutPhase, RolloutView
 from lifecycle.rollout import DeploymentView
 from lifecycle.stages import DeploymentStatus, ModelStage
 
 
-def view_of(row: DeploymentRow) -> DeploymentView:
+def view_of(row: DeploymentRow | DeploymentFacts) -> DeploymentView:
     """One deployment row as a decision reads it."""
     return DeploymentView(
         deployment_id=row.deployment_id,
@@ -26,7 +29,7 @@ def view_of(row: DeploymentRow) -> DeploymentView:
     )
 
 
-def views_of(rows: Iterable[DeploymentRow]) -> list[DeploymentView]:
+def views_of(rows: Iterable[DeploymentRow | DeploymentFacts]) -> list[DeploymentView]:
     """Rows as decision views, in the order given."""
     return [view_of(r) for r in rows]
 
@@ -46,8 +49,9 @@ class OpenRollout:
     """The reasons of a decided rollback not finished yet (None: nothing pending)."""
 
 
-def open_rollout_of(row: RolloutRow) -> OpenRollout:
-    """One ``rollouts`` row as the monitor reads it."""
+def open_rollout_of(row: RolloutRow | Row[Any]) -> OpenRollout:
+    """One ``rollouts`` row as the monitor reads it (a row object, or its ``OPEN_ROLLOUT``
+    columns: ``rollouts.read_in_phases``)."""
     return OpenRollout(
         deployment_id=row.deployment_id,
         model_name=row.model_name,

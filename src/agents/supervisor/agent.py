@@ -24,7 +24,7 @@ from pydantic_core import to_jsonable_python
 from agents.progress_events import with_listener
 from agents.supervisor.graph import GRAPH_NAME, build_graph
 from agents.supervisor.spec import AgentSpec
-from agents.supervisor.state import InputState
+from agents.supervisor.state import AgentResult, InputState
 from lifecycle.handoff import AgentName
 from lifecycle.supervision import (
     SYSTEM_THREAD_PREFIX,
@@ -172,7 +172,29 @@ def _request(request: SystemRequest | Mapping[str, Any]) -> SystemRequest:
 
 def plain(values: Mapping[str, Any]) -> dict[str, Any]:
     """The system state as callers get it: plain JSON (results, handoffs, the request)."""
-    return {k: to_jsonable_python(v) if k != "__interrupt__" else v for k, v in values.items()}
+    return {
+        k: v if k == "__interrupt__" else _results(v) if k == "results" else to_jsonable_python(v)
+        for k, v in values.items()
+    }
+
+
+def _results(results: Any) -> Any:
+    """The agents' results as JSON. An ``AgentResult``'s outputs are JSON already (``AgentSpec.
+    kept`` made them so, and a restored result was validated as JSON): they are handed on as
+    they are, not walked again (a tick's report is one judgement per rollout, 1,000 of them)."""
+    if not isinstance(results, list):
+        return to_jsonable_python(results)
+    found = []
+    for result in results:
+        if not isinstance(result, AgentResult):
+            found.append(to_jsonable_python(result))
+            continue
+        rest = to_jsonable_python(result, exclude={"outputs"})
+        found.append({k: result.outputs if k == "outputs" else rest[k] for k in FIELDS})
+    return found
+
+
+FIELDS = tuple(AgentResult.model_fields)
 
 
 def new_thread_id() -> str:

@@ -83,7 +83,9 @@ class AgentNode:
 
     def result(self, handoff: Handoff, out: Mapping[str, Any]) -> AgentResult:
         produced = tuple(handoff_of(h) for h in out.get("handoffs") or ())
-        return AgentResult(
+        # every field is typed already (the outputs are JSON: ``kept``), so nothing is
+        # validated again: a tick's outputs are one judgement per rollout, 1,000 of them
+        return AgentResult.model_construct(
             agent=self.spec.name,
             request=handoff.request,
             reason=handoff.reason,
