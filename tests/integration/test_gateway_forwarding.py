@@ -79,3 +79,7 @@ def test_the_gateway_asks_for_no_compression_keeps_no_cookies_and_forwards_bodie
     assert all(headers["Accept-Encoding"] == "identity" for headers in seen)
     assert all("Cookie" not in headers for headers in seen)  # the upstream's cookie is dropped
     assert all(headers["Content-Type"] == "application/json" for headers in seen)
+    # exactly the gateway's own headers, none of aiohttp's (UPSTREAM_HEADERS carries them all)
+    sent = {"Host", "Content-Type", "Accept", "Accept-Encoding", "User-Agent", "Content-Length"}
+    assert all(set(headers) == sent for headers in seen)
+    assert all(headers["User-Agent"] == "deployer-gateway" for headers in seen)

@@ -16,8 +16,11 @@ def forwarding() -> dict[str, Any]:
     """How the gateway's client sessions talk to model servers (measured in bench/gateway.py):
     bodies are only forwarded (the shadow's parsed as they come), so no cookie jar to filter,
     and no compression to undo: every call says ``Accept-Encoding: identity``
-    (``proxy._UPSTREAM_HEADERS``, which carries every header aiohttp would add, so that it
-    takes its fast path and adds none)."""
+    (``calls.UPSTREAM_HEADERS``, which carries every header aiohttp would add, User-Agent
+    included, so that it takes its fast path and adds none). No ``skip_auto_headers``: aiohttp
+    then copied and merged the headers a second time on every call (1.7% of the gateway's
+    busy samples in a py-spy profile, 0.3% in the bare forwarder's) to skip a header it would
+    not have added anyway."""
     return {"cookie_jar": aiohttp.DummyCookieJar(), "auto_decompress": False}
 
 
@@ -37,7 +40,6 @@ def upstream_sessions(config: GatewayConfig) -> tuple[aiohttp.ClientSession, aio
             limit=0, limit_per_host=config.connections_per_upstream, keepalive_timeout=30
         ),
         timeout=timeout,
-        skip_auto_headers=("User-Agent",),
         **forwarding(),
     )
     shadow = aiohttp.ClientSession(
@@ -45,7 +47,6 @@ def upstream_sessions(config: GatewayConfig) -> tuple[aiohttp.ClientSession, aio
         timeout=aiohttp.ClientTimeout(
             total=config.shadow_timeout, sock_connect=config.connect_timeout
         ),
-        skip_auto_headers=("User-Agent",),
         **forwarding(),
     )
     return users, shadow
