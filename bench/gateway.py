@@ -66,16 +66,21 @@ def body_bytes() -> bytes:
 
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU of these processes and their children."""
-    total = 0.0
+    return sum(cpu_split(pids))
+
+
+def cpu_split(pids: list[int]) -> tuple[float, float]:
+    """User and system CPU of these processes and their children."""
+    user = system = 0.0
     for pid in pids:
         try:
             proc = psutil.Process(pid)
             for p in [proc, *proc.children(recursive=True)]:
                 times = p.cpu_times()
-                total += times.user + times.system
+                user, system = user + times.user, system + times.system
         except psutil.Error:
             continue
-    return total
+    return user, system
 
 
 @contextmanager
@@ -302,9 +307,11 @@ def main() -> None:
     parser.add_argument(
         "--baseline-src",
         type=Path,
+        action="append",
         help="add a 'before' arm: a second gateway over the same table running the sources in "
         "this directory (e.g. `git archive c5a16cb src | tar -x -C /tmp/before`; its slim entry "
-        "point, else the CLI)",
+        "point, else the CLI); given again, arms 'before2', 'before3', ... (one change at a "
+        "time, measured in the same rounds)",
     )
     parser.add_argument(
         "--cli-gateway",
@@ -334,16 +341,19 @@ def main() -> None:
                 "bare": (f"http://127.0.0.1:{bare_port}/v1/models/iris/predict", [bare.pid]),
                 "gateway": (f"{gw_url}/v1/models/iris/predict", [gateway.pid]),
             }
-            if args.baseline_src:
-                src = args.baseline_src.resolve()
+            for index, baseline in enumerate(args.baseline_src or []):
+                src = baseline.resolve()
                 env = {**stack["env"], "PYTHONPATH": str(src)}
                 slim = (src / "agents" / "entrypoints" / "gateway.py").exists()
                 cli = [sys.executable, "-m", "agents.entrypoints.cli", "gateway"]
                 command = GATEWAY_COMMAND if slim else cli  # sources before the slim entry point
                 before, before_url = extra.enter_context(gateway_process(env, free_port(), command))
-                arms["before"] = (f"{before_url}/v1/models/iris/predict", [before.pid])
+                name = "before" if index == 0 else f"before{index + 1}"
+                arms[name] = (f"{before_url}/v1/models/iris/predict", [before.pid])
+                log(f"arm {name}: {src}")
             time.sleep(2)
-            proxies = {a: pids for a, (_, pids) in arms.items() if a in ("gateway", "before")}
+            ours = ("gateway", "before")
+            proxies = {a: pids for a, (_, pids) in arms.items() if a.startswith(ours)}
             idle_before = {a: cpu_seconds(pids) for a, pids in proxies.items()}
             time.sleep(10)
             idle = {a: (cpu_seconds(p) - idle_before[a]) * 100 for a, p in proxies.items()}
@@ -376,7 +386,7 @@ def main() -> None:
     print(
         f"\ngateway idle cost (table polling every 0.5 s, figures flushed every 2 s): "
         f"{idle_ms_per_s:.2f} ms CPU per second; included in its cpu ms/req above"
-        + (f" (before: {idle['before']:.2f})" if "before" in idle else "")
+        + "".join(f" ({a}: {v:.2f})" for a, v in idle.items() if a != "gateway")
     )
 
 
@@ -474,7 +484,7 @@ def one_interleaved_round(
     """One round of every arm at once, requests in turn (``--interleave``)."""
     names = list(arms)
     names = names[round_number % len(names) :] + names[: round_number % len(names)]
-    before = {arm: cpu_seconds(arms[arm][1]) for arm in names}
+    before = {arm: cpu_split(arms[arm][1]) for arm in names}
     options = ["--requests", str(args.requests), "--concurrency", str(concurrency)]
     out = subprocess.run(
         [
@@ -494,8 +504,11 @@ def one_interleaved_round(
         url, pids = arms[arm]
         figures = dict(by_url[url])
         if pids:
-            spent = cpu_seconds(pids) - before[arm]
-            figures["cpu_ms_per_request"] = spent * 1000 / figures["requests"]
+            (user, system), (user_then, system_then) = cpu_split(pids), before[arm]
+            user, system = user - user_then, system - system_then
+            figures["cpu_ms_per_request"] = (user + system) * 1000 / figures["requests"]
+            figures["user_ms_per_request"] = user * 1000 / figures["requests"]
+            figures["system_ms_per_request"] = system * 1000 / figures["requests"]
         results[concurrency][arm].append(figures)
         log(
             f"round {round_number + 1} c={concurrency} {arm} (interleaved): "
@@ -527,15 +540,16 @@ def report(results: dict[int, dict[str, list[dict[str, float]]]], args: argparse
                 f"{added if arm != 'direct' else 0:>9.2f}{m['rps'] / direct['rps']:>11.2f}x"
                 f"{(f'{cpu:.3f}' if cpu is not None else '-'):>12}{m['failures']:>10.0f}"
             )
-        if "before" in med:
-            old = med["before"]
+        baselines = [arm for arm in med if arm.startswith("before")]
+        for name in baselines:
+            old = med[name]
             print(
-                f"before (same run): cpu/req {old['cpu_ms_per_request']:.3f} ms = "
+                f"{name} (same run): cpu/req {old['cpu_ms_per_request']:.3f} ms = "
                 f"{old['cpu_ms_per_request'] / med['bare']['cpu_ms_per_request']:.2f}x bare; "
                 f"added p50 over bare {old['p50_ms'] - med['bare']['p50_ms']:+.2f} ms; "
                 f"throughput {old['rps'] / direct['rps']:.2f}x direct"
             )
-        for name in ("before", "gateway"):
+        for name in [*baselines, "gateway"]:
             if name in arms:
                 ratios = [
                     r["cpu_ms_per_request"] / b["cpu_ms_per_request"]
@@ -554,6 +568,16 @@ def report(results: dict[int, dict[str, list[dict[str, float]]]], args: argparse
             f"added p50 over bare {ours['p50_ms'] - bare['p50_ms']:+.2f} ms (target <= +0.2); "
             f"throughput {ours['rps'] / direct['rps']:.2f}x direct (target >= 0.95x at c=16)"
         )
+        split = [a for a, m in med.items() if "user_ms_per_request" in m]
+        if split:  # --interleave measures both
+            print(
+                "user / system ms per request: "
+                + "; ".join(
+                    f"{a} {med[a]['user_ms_per_request']:.3f} / "
+                    f"{med[a]['system_ms_per_request']:.3f}"
+                    for a in split
+                )
+            )
 
 
 if __name__ == "__main__":
