@@ -989,7 +989,7 @@ def remote_cli(api: Api, monkeypatch: pytest.MonkeyPatch, user: str, *args: str)
     remote client over the test client's transport); the typer result."""
     from typer.testing import CliRunner
 
-    from agents.entrypoints.cli import remote, remote_commands
+    from agents.entrypoints.cli import output, remote, remote_commands
 
     def client(env: Any = None) -> remote.ApiClient:
         made = remote.ApiClient("http://testserver", TOKENS[user])
@@ -998,6 +998,10 @@ def remote_cli(api: Api, monkeypatch: pytest.MonkeyPatch, user: str, *args: str)
         return made
 
     monkeypatch.setattr(remote.ApiClient, "from_environment", staticmethod(client))
+    # The CLI's console takes its width when its module is first imported, which in this
+    # process may have been under any test's COLUMNS (80 columns wrapped a run id in a table
+    # cell when pytest-xdist ran the tests in another order): a wide one for these calls.
+    monkeypatch.setattr(output.console, "width", 200)
     return CliRunner().invoke(remote_commands.app, list(args), env={"COLUMNS": "200"})
 
 
