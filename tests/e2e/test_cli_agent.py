@@ -119,10 +119,12 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
             "DEPLOYER_HOME": str(root),
             "DEPLOYER_SHADOW_MIN_HOURS": "0",
             "DEPLOYER_MIN_SHADOW_COMPARISONS": "20",
-            # A fresh shadow server's first answers are cold (100-200 ms): a few in these
-            # few dozen mirrored requests move its p95, not its steady latency (at the
-            # default 1000 comparisons they are under 1%). The latency gate has its own tests.
-            "DEPLOYER_SHADOW_LATENCY_SLACK_MS": "1000",
+            # A fresh shadow server's first answers are cold (100-200 ms, over a second when
+            # both cores are busy: one of 30 mirrored requests took 1,065 ms on CI and failed
+            # the promotion): in these few dozen mirrored requests they are its p95, not its
+            # steady latency (at the default 1000 comparisons they are under 1%). Latency is
+            # not these drills' subject; the latency gate has its own tests.
+            "DEPLOYER_SHADOW_LATENCY_SLACK_MS": "60000",
             # The two iris variants disagree on about a third of the rows.
             "DEPLOYER_MIN_SHADOW_AGREEMENT": "0.5",
             "DEPLOYER_WARM_SECONDS": "300",
