@@ -97,6 +97,9 @@ class FakeRegistry:
     def aliases(self, model_name: str) -> Mapping[str, str]:
         return dict(self.alias_table.get(model_name, {})) if model_name in self.versions else {}
 
+    def aliases_of(self, model_names: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
+        return {name: self.aliases(name) for name in model_names}
+
     def move_aliases(self, model_name: str, moves: Mapping[str, str | None]) -> None:
         if "move_aliases" in self.fail_on:
             raise InfrastructureError("the registry is unreachable")

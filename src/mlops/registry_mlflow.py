@@ -37,6 +37,9 @@ ALIASED = (ModelStage.STAGING, ModelStage.SHADOW, ModelStage.PRODUCTION)
 IMPORT_EXPERIMENT = "model-deployer-imports"
 REGISTRATION_TIMEOUT = 60.0
 """Seconds MLflow may take to finish registering a version (it is asynchronous)."""
+ALIAS_READ_CHUNK = 100
+"""Names per ``search_registered_models`` call of ``aliases_of`` (its filter travels in the
+URL of an MLflow server's GET)."""
 
 
 class InvalidModelUriError(BadInputError):
@@ -193,6 +196,27 @@ class MlflowRegistry:
                 if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                     return {}
                 raise
+
+    def aliases_of(self, model_names: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
+        flats = {mlflow_name(name): name for name in model_names}
+        found: dict[str, Mapping[str, str]] = {name: {} for name in model_names}
+        names = sorted(flats)
+        with self._errors(f"the aliases of {len(names)} models"):
+            for start in range(0, len(names), ALIAS_READ_CHUNK):
+                listed = ", ".join(f"'{quote(n)}'" for n in names[start : start + ALIAS_READ_CHUNK])
+                token = None
+                while True:
+                    page = self.client.search_registered_models(
+                        filter_string=f"name IN ({listed})", max_results=1000, page_token=token
+                    )
+                    for model in page:
+                        if model.name in flats:
+                            aliases = {k: str(v) for k, v in (model.aliases or {}).items()}
+                            found[flats[model.name]] = aliases
+                    token = page.token
+                    if not token:
+                        break
+        return found
 
     def move_aliases(self, model_name: str, moves: Mapping[str, str | None]) -> None:
         flat = mlflow_name(model_name)

@@ -214,3 +214,22 @@ def test_serving_aliases_move_idempotently_beside_the_stage_aliases(side: Side) 
     with pytest.raises(UnknownModelError):
         side.registry.move_aliases(side.name, {"champion": "9"})
     assert side.registry.aliases(side.name)["champion"] == "2"
+
+
+def test_the_aliases_of_many_models_read_at_once_as_one_by_one(
+    side: Side, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("mlops.registry_mlflow.ALIAS_READ_CHUNK", 2)  # five names: 3 reads
+    others = [f"{side.name}_{i}" for i in range(3)]
+    for name in [side.name, *others]:
+        side.registry.register(name, side.model_uri)
+    side.registry.move_aliases(side.name, {"champion": "1"})
+    side.registry.move_aliases(others[1], {"challenger": "1"})
+    ghost = f"{side.name}_ghost"
+    asked = [side.name, *others, ghost]
+    read = side.registry.aliases_of(asked)
+    assert {name: dict(read[name]) for name in asked} == {
+        name: dict(side.registry.aliases(name)) for name in asked
+    }
+    assert read[side.name] == {"champion": "1"} and read[ghost] == {}
+    assert side.registry.aliases_of([]) == {}

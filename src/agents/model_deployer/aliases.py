@@ -11,7 +11,7 @@ which reconciles every routed model again, repeats it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from agents.model_deployer.deps import DeployerDeps
@@ -75,19 +75,35 @@ class AliasNode:
         self.passes += 1
         changed = [m for m, w in wanted.items() if self.seen.get(m, ({}, 0))[0] != w]
         settled = sorted((m for m in wanted if m not in changed), key=lambda m: self.seen[m][1])
-        for name in sorted(changed) + settled[:RECHECKS_PER_TICK]:
-            self._put(name, wanted[name])
+        asked = sorted(changed) + settled[:RECHECKS_PER_TICK]
+        if not asked:
+            return {}
+        try:  # one registry read for them all (issue 17: a tick over 1,000 models)
+            current = self.deps.registry.aliases_of(asked)
+        except Exception as exc:
+            for name in asked:
+                self.seen.pop(name, None)
+            log.warning("the serving aliases were not read (next tick retries): %s", exc)
+            return {}
+        for name in asked:
+            self._put(name, wanted[name], current.get(name, {}))
         return {}
 
-    def _put(self, name: str, wanted: dict[str, str | None] | None) -> None:
-        """Put ``name``'s aliases where ``wanted`` says (read now when None); remember them
-        once the registry has them, forget them when it failed (the next tick tries again)."""
+    def _put(
+        self,
+        name: str,
+        wanted: dict[str, str | None] | None,
+        current: Mapping[str, str] | None = None,
+    ) -> None:
+        """Put ``name``'s aliases where ``wanted`` says (read now when None), from the
+        registry's ``current`` ones; remember them once the registry has them, forget them
+        when it failed (the next tick tries again)."""
         deps = self.deps
         try:
-            if wanted is None:
+            if wanted is None or current is None:
                 wanted = dict(move_serving_aliases(deps.uow, deps.router, deps.registry, name))
             else:
-                moves = alias_moves(wanted, deps.registry.aliases(name))
+                moves = alias_moves(wanted, current)
                 if moves:
                     deps.registry.move_aliases(name, moves)
             self.seen[name] = (wanted, self.passes)
