@@ -209,10 +209,8 @@ class MlflowRegistry:
                     page = self.client.search_registered_models(
                         filter_string=f"name IN ({listed})", max_results=1000, page_token=token
                     )
-                    for model in page:
-                        if model.name in flats:
-                            aliases = {k: str(v) for k, v in (model.aliases or {}).items()}
-                            found[flats[model.name]] = aliases
+                    for model in (m for m in page if m.name in flats):
+                        found[flats[model.name]] = {k: str(v) for k, v in model.aliases.items()}
                     token = page.token
                     if not token:
                         break
