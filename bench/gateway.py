@@ -20,9 +20,11 @@ forwarder's, and throughput over direct's. It asserts nothing.
 
     .venv/bin/python bench/gateway.py --rounds 3 --requests 3000
 
-``--profile FILE`` then runs py-spy (``--py-spy``: its path; not a project dependency) on the
-gateway for ``--profile-seconds`` under load at concurrency 16 and writes its flame graph
-(``--format raw`` text: collapsed stacks) to FILE, and prints the top functions by own time.
+``--profile FILE`` then runs py-spy (``--py-spy``: its path; by default the one beside this
+Python, which the ``ray`` extra installs) on the gateway and on the bare forwarder for
+``--profile-seconds`` each under load at ``--profile-concurrency`` (1), writes each arm's
+flame graph (``--format raw`` text: collapsed stacks) beside FILE (``FILE-STEM-gateway.txt``,
+``FILE-STEM-bare.txt``), and prints the top functions by own time.
 """
 
 from __future__ import annotations
@@ -295,7 +297,9 @@ def main() -> None:
         action="store_true",
         help="py-spy --native (C frames too; pauses the process to sample) instead of --gil",
     )
-    parser.add_argument("--py-spy", default="/tmp/pyspy/bin/py-spy")
+    parser.add_argument(  # the ray extra (scripts/setup --ray) installs py-spy beside python
+        "--py-spy", default=str(Path(sys.executable).with_name("py-spy"))
+    )
     parser.add_argument("--no-nginx", action="store_true", help="leave the nginx arm out")
     parser.add_argument(
         "--interleave",
