@@ -37,7 +37,10 @@ def running_mlflow_server(root: Path) -> Iterator[str]:
         proc = subprocess.Popen(
             command,
             cwd=root,
-            env={**os.environ, **QUIET_ENV},
+            # No GenAI job runners: the registry is all the tests use, and MLflow would start
+            # huey consumer processes and leave their store in a /dev/shm folder of its own
+            # after every session (it never removes it).
+            env={**os.environ, **QUIET_ENV, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
