@@ -250,4 +250,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if _is_xdist_controller(config):
         shared = _SharedServices()
         config.pluginmanager.register(shared, "deployer-shared-services")
-        shared.start()
+        try:
+            shared.start()
+        except BaseException:  # a server that did start is stopped, not left behind
+            shared.stack.close()
+            raise

@@ -95,15 +95,15 @@ class AliasNode:
         wanted: dict[str, str | None] | None,
         current: Mapping[str, str] | None = None,
     ) -> None:
-        """Put ``name``'s aliases where ``wanted`` says (read now when None), from the
-        registry's ``current`` ones; remember them once the registry has them, forget them
-        when it failed (the next tick tries again)."""
+        """Put ``name``'s aliases where ``wanted`` says, from the registry's ``current`` ones
+        (both read now when ``wanted`` is None); remember them once the registry has them,
+        forget them when it failed (the next tick tries again)."""
         deps = self.deps
         try:
-            if wanted is None or current is None:
+            if wanted is None:
                 wanted = dict(move_serving_aliases(deps.uow, deps.router, deps.registry, name))
             else:
-                moves = alias_moves(wanted, current)
+                moves = alias_moves(wanted, current or {})
                 if moves:
                     deps.registry.move_aliases(name, moves)
             self.seen[name] = (wanted, self.passes)
