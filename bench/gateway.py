@@ -305,7 +305,7 @@ def main() -> None:
         "--interleave",
         action="store_true",
         help="each round sends the arms' requests in turn, one after the other (every user "
-        "cycling over the arms), so a moment of load falls on all arms alike; at concurrency "
+        "cycling over the arms in a new random order each turn), so a moment of load falls on all arms alike; at concurrency "
         "16 each arm then has about 16 / arms requests in flight",
     )
     parser.add_argument(
