@@ -67,8 +67,37 @@ def body_bytes() -> bytes:
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes and their children."""
-    return sum(cpu_split(pids))
+    """CPU time of these processes and their children, in nanoseconds' precision where the
+    kernel gives it: the sum of every thread's ``/proc/PID/task/TID/schedstat`` (the time
+    on a CPU; ``cpu_times`` counts in 10 ms clock ticks, which made a 10 s idle reading of
+    2 ms a second a choice between 1, 2 and 3). Falls back to ``cpu_times``."""
+    total = 0.0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            family = [proc, *proc.children(recursive=True)]
+        except psutil.Error:
+            continue
+        for member in family:
+            total += _on_cpu(member)
+    return total
+
+
+def _on_cpu(proc: psutil.Process) -> float:
+    """One process's CPU seconds: its threads' schedstat, else user + system ticks."""
+    try:
+        tasks = os.listdir(f"/proc/{proc.pid}/task")
+        ns = 0
+        for tid in tasks:
+            with open(f"/proc/{proc.pid}/task/{tid}/schedstat") as handle:
+                ns += int(handle.read().split()[0])
+        return ns / 1e9
+    except (OSError, ValueError, IndexError):
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return float(times.user + times.system)
 
 
 def cpu_split(pids: list[int]) -> tuple[float, float]:
@@ -305,8 +334,8 @@ def main() -> None:
         "--interleave",
         action="store_true",
         help="each round sends the arms' requests in turn, one after the other (every user "
-        "cycling over the arms in a new random order each turn), so a moment of load falls on all arms alike; at concurrency "
-        "16 each arm then has about 16 / arms requests in flight",
+        "cycling over the arms in a new random order each turn), so a moment of load falls on "
+        "all arms alike; at concurrency 16 each arm then has about 16 / arms requests in flight",
     )
     parser.add_argument(
         "--baseline-src",
@@ -357,7 +386,9 @@ def main() -> None:
                 log(f"arm {name}: {src}")
             time.sleep(2)
             ours = ("gateway", "before")
-            proxies = {a: pids for a, (_, pids) in arms.items() if a.startswith(ours)}
+            proxies = {
+                a: pids for a, (_, pids) in arms.items() if a.startswith(ours) or a == "bare"
+            }
             idle_before = {a: cpu_seconds(pids) for a, pids in proxies.items()}
             time.sleep(10)
             idle = {a: (cpu_seconds(p) - idle_before[a]) * 100 for a, p in proxies.items()}
@@ -381,7 +412,7 @@ def main() -> None:
                     url, (pid,) = arms[arm]
                     out = args.profile.with_name(f"{args.profile.stem}-{arm}.txt")
                     profile(args, arm, pid, url, body_file, out)
-    report(results, args)
+    report(results, args, idle)
     start, end = load_at_start, os.getloadavg()
     print(
         f"\nload average (1/5/15 min) at the start: {start[0]:.1f}/{start[1]:.1f}/{start[2]:.1f}, "
@@ -489,6 +520,7 @@ def one_interleaved_round(
     names = list(arms)
     names = names[round_number % len(names) :] + names[: round_number % len(names)]
     before = {arm: cpu_split(arms[arm][1]) for arm in names}
+    on_cpu = {arm: cpu_seconds(arms[arm][1]) for arm in names}
     options = ["--requests", str(args.requests), "--concurrency", str(concurrency)]
     out = subprocess.run(
         [
@@ -510,7 +542,8 @@ def one_interleaved_round(
         if pids:
             (user, system), (user_then, system_then) = cpu_split(pids), before[arm]
             user, system = user - user_then, system - system_then
-            figures["cpu_ms_per_request"] = (user + system) * 1000 / figures["requests"]
+            used = cpu_seconds(pids) - on_cpu[arm]
+            figures["cpu_ms_per_request"] = used * 1000 / figures["requests"]
             figures["user_ms_per_request"] = user * 1000 / figures["requests"]
             figures["system_ms_per_request"] = system * 1000 / figures["requests"]
         results[concurrency][arm].append(figures)
@@ -520,7 +553,11 @@ def one_interleaved_round(
         )
 
 
-def report(results: dict[int, dict[str, list[dict[str, float]]]], args: argparse.Namespace) -> None:
+def report(
+    results: dict[int, dict[str, list[dict[str, float]]]],
+    args: argparse.Namespace,
+    idle: dict[str, float],
+) -> None:
     print(
         f"gateway bench: median of {args.rounds} rounds, {args.requests} requests per arm and "
         "round, ~1 kB body, loopback, 2-core noisy machine"
@@ -572,6 +609,24 @@ def report(results: dict[int, dict[str, list[dict[str, float]]]], args: argparse
             f"added p50 over bare {ours['p50_ms'] - bare['p50_ms']:+.2f} ms (target <= +0.2); "
             f"throughput {ours['rps'] / direct['rps']:.2f}x direct (target >= 0.95x at c=16)"
         )
+        if "bare" in idle:
+            # The idle work (the table poll, the figures flush) costs CPU by the second, not by
+            # the request: an arm that gets 100 requests a second (--interleave over several
+            # arms) carries six times the share of one run flat out. Net of it, each arm's
+            # measured idle rate over its round's length:
+            net = {
+                arm: statistics.median(
+                    r["cpu_ms_per_request"] - idle.get(arm, 0.0) / r["rps"] for r in arms[arm]
+                )
+                for arm in idle
+            }
+            print(
+                "cpu per request net of the idle work (idle ms a second / req/s), vs bare's: "
+                + "; ".join(
+                    f"{a} {net[a]:.3f} ms = {net[a] / net['bare']:.2f}x" for a in net if a != "bare"
+                )
+                + f" (bare {net['bare']:.3f} ms)"
+            )
         split = [a for a, m in med.items() if "user_ms_per_request" in m]
         if split:  # --interleave measures both
             print(

@@ -431,20 +431,28 @@ def test_bad_admin_input_is_refused_and_changes_nothing(
 
 
 def test_prediction_errors_are_json(stack: Stack, ops: httpx.Client, gateway: str) -> None:
+    """Every refusal is JSON and carries the request's id, as an answer does."""
     v1 = stack.deployments["v1"]
-    with httpx.Client(base_url=gateway, trust_env=False, timeout=10) as client:
+    assert put(ops, weights={v1: 100}).status_code == 200  # whatever ran before
+    mine = {"X-Request-Id": "refused-1"}
+    with httpx.Client(base_url=gateway, trust_env=False, timeout=10, headers=mine) as client:
         unknown = client.post("/v1/models/nope/predict", json={"instances": [[1, 2, 3, 4]]})
         assert unknown.status_code == 404 and "nope" in unknown.json()["error"]
         bad = client.post(f"/v1/models/{MODEL}/predict", json={"rows": []})
         assert bad.status_code == 422 and bad.json()["error"]
         huge = client.post(f"/v1/models/{MODEL}/predict", content=b"x" * (1024 * 1024 + 10))
         assert huge.status_code == 413 and huge.json()["code"] == "body_too_large"
+        nameless = client.post("/v1/models/a%2Fb/predict", json={"instances": [[1, 2, 3, 4]]})
+        assert nameless.status_code == 404 and nameless.json()["code"] == "unknown_model"
+        refusals = [unknown, bad, huge, nameless]
+        assert [r.headers["X-Request-Id"] for r in refusals] == ["refused-1"] * 4
         assert ops.delete(f"/admin/routes/{MODEL}").status_code == 200
         try:
             none_live = client.post(
                 f"/v1/models/{MODEL}/predict", json={"instances": [[1, 2, 3, 4]]}
             )
             assert none_live.status_code == 503 and none_live.json()["code"] == "no_live_deployment"
+            assert none_live.headers["X-Request-Id"] == "refused-1"
         finally:
             assert put(ops, weights={v1: 100}).status_code == 200
 
