@@ -608,6 +608,12 @@ def report(
             f"{ours['cpu_ms_per_request'] / bare['cpu_ms_per_request']:.2f}x (target <= 1.1x); "
             f"added p50 over bare {ours['p50_ms'] - bare['p50_ms']:+.2f} ms (target <= +0.2); "
             f"throughput {ours['rps'] / direct['rps']:.2f}x direct (target >= 0.95x at c=16)"
+            + (
+                " (interleaved: every arm gets the load generator's one rate, so throughput "
+                "reads 1.00x; measure it without --interleave)"
+                if args.interleave
+                else ""
+            )
         )
         if "bare" in idle:
             # The idle work (the table poll, the figures flush) costs CPU by the second, not by
