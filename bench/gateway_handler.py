@@ -1,6 +1,6 @@
 """What the gateway's own handler costs per prediction, in one process, against a bare one.
 
-    PYTHONPATH=src .venv/bin/python bench/gateway_handler.py [--calls 20000] [--runs 5]
+    .venv/bin/python bench/gateway_handler.py [--calls 20000] [--runs 5]
 
 ``DataPlane.predict`` runs in a loop on uvloop over a 90/10 table (the one bench/gateway.py
 serves: the 10% go through the hedge), its upstream call replaced by a coroutine that yields
@@ -16,35 +16,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import uvloop
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from lifecycle.ports import Routes
-from mlops.gateway.backend import GatewayConfig
-from mlops.gateway.proxy import DataPlane
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from tests.gateway_state import State, Upstream  # noqa: E402
+
+from lifecycle.ports import Routes  # noqa: E402
+from mlops.gateway.backend import GatewayConfig  # noqa: E402
+from mlops.gateway.proxy import DataPlane  # noqa: E402
 
 BODY = b'{"instances": [[5.1, 3.5, 1.4, 0.2]]}' * 25
 ANSWER = b'{"predictions": [0], "model_name": "iris", "model_version": "1"}'
-
-
-@dataclass(frozen=True)
-class _Upstream:
-    deployment_id: str
-    model_version: str
-    url: str | None
-
-
-@dataclass(frozen=True)
-class _State:
-    routes: Mapping[str, tuple[Routes, int]]
-    upstreams: Mapping[str, _Upstream]
-    models: frozenset[str]
 
 
 class _Backend:
@@ -52,9 +44,9 @@ class _Backend:
 
     table = Routes("iris", {"d1": 90.0, "d2": 10.0}, None, 0.0, "d1")
 
-    def load(self, models: Collection[str] | None = None) -> _State:
-        ups = {d: _Upstream(d, "1", f"http://127.0.0.1:1/{d}") for d in self.table.weights}
-        return _State({"iris": (self.table, 1)}, ups, frozenset({"iris"}))
+    def load(self, models: Collection[str] | None = None) -> State:
+        ups = {d: Upstream(d, "1", f"http://127.0.0.1:1/{d}") for d in self.table.weights}
+        return State({"iris": (self.table, 1)}, ups, frozenset({"iris"}))
 
     def revisions(self) -> Mapping[str, int]:
         return {"iris": 1}
